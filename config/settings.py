@@ -1,0 +1,131 @@
+"""The settings model: every knob of a node, with its default and its validation.
+
+Settings are immutable once built (``frozen``) and unknown keys are refused (``extra="forbid"``),
+so a typo in a TOML file or a ``PAVILION_*`` variable is an error at start, never a silently
+ignored value. :mod:`config.loader` builds them from defaults, a TOML file and the environment.
+"""
+
+from __future__ import annotations
+
+import socket
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+
+Language = Literal["zh", "en", "ja", "ko", "ru", "mn"]
+LANGUAGES: tuple[Language, ...] = ("zh", "en", "ja", "ko", "ru", "mn")
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class IceServer(_Section):
+    """One STUN or TURN server handed to clients (WebRTC ``RTCIceServer``)."""
+
+    urls: list[str] = Field(min_length=1)
+    username: str | None = None
+    credential: str | None = None
+
+    @field_validator("urls")
+    @classmethod
+    def _scheme(cls, urls: list[str]) -> list[str]:
+        for url in urls:
+            if not url.startswith(("stun:", "stuns:", "turn:", "turns:")):
+                raise ValueError(f"ICE server URL must start with stun:, stuns:, turn: or turns: ({url!r})")
+        return urls
+
+
+class MediaLimits(_Section):
+    """Limits on what a client may send to the media plane (DESIGN.md §6)."""
+
+    max_sdp_bytes: int = Field(default=20_000, ge=1_000, le=1_000_000)
+    max_sdp_lines: int = Field(default=1_000, ge=20, le=100_000)
+    max_candidates_per_peer: int = Field(default=64, ge=1, le=10_000)
+    max_viewers_per_track: int = Field(default=500, ge=1, le=100_000)
+    viewer_queue_packets: int = Field(default=512, ge=16, le=65_536)
+    nack_cache_packets: int = Field(default=1_024, ge=64, le=65_536)
+    pli_interval_ms: int = Field(default=500, ge=50, le=10_000)
+
+
+class SignalingLimits(_Section):
+    """Limits on what a Socket.IO client may send (DESIGN.md §6)."""
+
+    max_payload_bytes: int = Field(default=64_000, ge=1_000, le=10_000_000)
+    events_per_second: float = Field(default=30.0, gt=0)
+    event_burst: int = Field(default=60, ge=1)
+    chat_max_chars: int = Field(default=1_000, ge=1, le=100_000)
+    question_max_chars: int = Field(default=500, ge=1, le=100_000)
+    chat_per_second: float = Field(default=2.0, gt=0)
+    chat_burst: int = Field(default=10, ge=1)
+    rooms_per_client: int = Field(default=4, ge=1, le=1_000)
+    mailbox_size: int = Field(default=256, ge=8, le=100_000)
+    reconnect_grace_s: float = Field(default=20.0, ge=0, le=3_600)
+
+
+class Settings(_Section):
+    """A node's whole configuration."""
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=8080, ge=0, le=65_535)
+    public_url: str | None = None
+    secret: SecretStr | None = None
+    api_key: SecretStr | None = None
+    redis_url: str | None = None
+    node_id: str = Field(default_factory=lambda: socket.gethostname(), min_length=1, max_length=64)
+    default_language: Language = "en"
+    demo: bool = True
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+    token_leeway_s: int = Field(default=10, ge=0, le=600)
+    ice_servers: list[IceServer] = Field(default_factory=list)
+    media: MediaLimits = Field(default_factory=MediaLimits)
+    signaling: SignalingLimits = Field(default_factory=SignalingLimits)
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_scheme(cls, url: str | None) -> str | None:
+        if url in (None, ""):
+            return None
+        assert url is not None
+        if not url.startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError("must start with redis://, rediss:// or unix://")
+        return url
+
+    @field_validator("public_url")
+    @classmethod
+    def _public_scheme(cls, url: str | None) -> str | None:
+        if url in (None, ""):
+            return None
+        assert url is not None
+        if not url.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return url.rstrip("/")
+
+    @field_validator("secret", "api_key")
+    @classmethod
+    def _long_enough(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value()) < 16:
+            raise ValueError("must be at least 16 characters")
+        return value
+
+    @model_validator(mode="after")
+    def _secret_outside_demo(self) -> Settings:
+        if self.secret is None and not self.demo:
+            raise ValueError("secret: required unless demo mode is on (set PAVILION_SECRET)")
+        return self
+
+    @property
+    def base_url(self) -> str:
+        """The URL clients reach this node at: ``public_url`` or one built from host and port."""
+        if self.public_url:
+            return self.public_url
+        host = "127.0.0.1" if self.host in ("0.0.0.0", "::", "") else self.host
+        if ":" in host:
+            host = f"[{host}]"
+        return f"http://{host}:{self.port}"
+
+    def secret_value(self) -> str:
+        """The token secret; only valid after :func:`config.loader.load` filled it in."""
+        if self.secret is None:
+            raise RuntimeError("settings have no secret")
+        return self.secret.get_secret_value()

@@ -1,0 +1,174 @@
+"""Access tokens: HS256 JWTs that say who someone is and what they may do in which room.
+
+Claims (DESIGN.md §6): ``iss`` (API key id), ``sub`` (identity), ``name`` (display name), ``room``,
+``grants`` (a list of :class:`Grant` values) and ``exp`` (required). Decoding pins the algorithm
+to HS256, so ``alg: none`` and algorithm-confusion tokens are refused, and every refusal is a
+:class:`TokenError` with its own ``code`` so clients can tell an expired token from a forged one.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+import jwt
+
+ALGORITHM = "HS256"
+DEFAULT_ISSUER = "pavilion"
+
+
+class Grant(StrEnum):
+    """What a token lets its bearer do in its room."""
+
+    JOIN = "join"
+    PUBLISH = "publish"
+    SUBSCRIBE = "subscribe"
+    CHAT = "chat"
+    MODERATE = "moderate"
+    CREATE = "create"
+    HIDDEN = "hidden"
+    RECORDER = "recorder"
+
+
+class TokenError(Exception):
+    """A token was refused; ``code`` is stable and machine-readable, the message is for logs."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+@dataclass(frozen=True, slots=True)
+class AccessToken:
+    """The verified content of a token."""
+
+    identity: str
+    room: str
+    grants: frozenset[Grant]
+    expires_at: int
+    name: str = ""
+    issuer: str = DEFAULT_ISSUER
+    metadata: dict[str, str] = field(default_factory=dict, compare=False)
+
+    def allows(self, grant: Grant) -> bool:
+        return grant in self.grants
+
+    def require(self, grant: Grant) -> None:
+        """Raise ``TokenError('missing_grant')`` unless the token carries ``grant``."""
+        if grant not in self.grants:
+            raise TokenError("missing_grant", f"token lacks the {grant.value!r} grant")
+
+
+def parse_grants(text: str | Iterable[str]) -> frozenset[Grant]:
+    """``"publish,subscribe"`` (or a list) -> grants; an unknown name is a ``ValueError``."""
+    names = text.split(",") if isinstance(text, str) else list(text)
+    grants = set()
+    for name in (n.strip() for n in names):
+        if not name:
+            continue
+        try:
+            grants.add(Grant(name))
+        except ValueError:
+            known = ", ".join(g.value for g in Grant)
+            raise ValueError(f"unknown grant {name!r} (known: {known})") from None
+    return frozenset(grants)
+
+
+def mint(
+    secret: str,
+    *,
+    identity: str,
+    room: str,
+    grants: Iterable[Grant],
+    ttl_s: int,
+    name: str = "",
+    issuer: str = DEFAULT_ISSUER,
+    now: float | None = None,
+) -> str:
+    """Sign a token valid for ``ttl_s`` seconds from ``now``."""
+    if ttl_s <= 0:
+        raise ValueError("ttl must be positive")
+    if not identity or not room:
+        raise ValueError("identity and room are required")
+    issued = int(time.time() if now is None else now)
+    claims = {
+        "iss": issuer,
+        "sub": identity,
+        "name": name or identity,
+        "room": room,
+        "grants": sorted(g.value for g in grants),
+        "iat": issued,
+        "nbf": issued,
+        "exp": issued + ttl_s,
+    }
+    return jwt.encode(claims, secret, algorithm=ALGORITHM)
+
+
+def verify(
+    secret: str,
+    token: str,
+    *,
+    room: str | None = None,
+    require: Grant | None = None,
+    leeway_s: int = 10,
+    now: float | None = None,
+) -> AccessToken:
+    """Check signature, expiry, room and (optionally) one grant; raise :class:`TokenError`."""
+    claims = _decode(secret, token, leeway_s, now)
+    try:
+        access = AccessToken(
+            identity=_text(claims, "sub"),
+            room=_text(claims, "room"),
+            grants=parse_grants(claims.get("grants") or []),
+            expires_at=int(claims["exp"]),
+            name=str(claims.get("name") or claims["sub"]),
+            issuer=str(claims.get("iss") or DEFAULT_ISSUER),
+        )
+    except (ValueError, TypeError) as exc:
+        raise TokenError("token_invalid", f"malformed claims: {exc}") from None
+    if room is not None and access.room not in (room, "*"):
+        raise TokenError("wrong_room", f"token is for room {access.room!r}, not {room!r}")
+    if require is not None:
+        access.require(require)
+    return access
+
+
+def _decode(secret: str, token: str, leeway_s: int, now: float | None) -> dict[str, object]:
+    options = {"require": ["exp", "sub"], "verify_exp": now is None, "verify_nbf": now is None}
+    try:
+        claims: dict[str, object] = jwt.decode(
+            token, secret, algorithms=[ALGORITHM], options=options, leeway=leeway_s  # type: ignore[arg-type]
+        )
+    except jwt.ExpiredSignatureError:
+        raise TokenError("token_expired", "token has expired") from None
+    except jwt.InvalidSignatureError:
+        raise TokenError("bad_signature", "token signature does not verify") from None
+    except jwt.InvalidAlgorithmError:
+        raise TokenError("bad_algorithm", "token is not signed with HS256") from None
+    except jwt.MissingRequiredClaimError as exc:
+        raise TokenError("token_invalid", f"token lacks the {exc.claim!r} claim") from None
+    except jwt.PyJWTError as exc:
+        raise TokenError("token_invalid", f"token is malformed: {exc}") from None
+    if now is not None:
+        _check_times(claims, now, leeway_s)
+    return claims
+
+
+def _check_times(claims: dict[str, object], now: float, leeway_s: int) -> None:
+    exp = claims.get("exp")
+    if not isinstance(exp, int | float):
+        raise TokenError("token_invalid", "token lacks a numeric 'exp' claim")
+    if now > exp + leeway_s:
+        raise TokenError("token_expired", "token has expired")
+    nbf = claims.get("nbf")
+    if isinstance(nbf, int | float) and now < nbf - leeway_s:
+        raise TokenError("token_invalid", "token is not valid yet")
+
+
+def _text(claims: dict[str, object], key: str) -> str:
+    value = claims.get(key)
+    if not isinstance(value, str) or not value:
+        raise ValueError(f"claim {key!r} must be a non-empty string")
+    return value

@@ -1,0 +1,7 @@
+"""Shared fixtures: real redis-server, real Chromium, a running Pavilion (see tests/fixtures/)."""
+
+pytest_plugins = [
+    "tests.fixtures.redis_server",
+    "tests.fixtures.browser",
+    "tests.fixtures.pavilion",
+]
