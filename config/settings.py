@@ -104,8 +104,9 @@ class Settings(_Section):
     @field_validator("secret", "api_key")
     @classmethod
     def _long_enough(cls, value: SecretStr | None) -> SecretStr | None:
-        if value is not None and len(value.get_secret_value()) < 16:
-            raise ValueError("must be at least 16 characters")
+        # RFC 7518 §3.2: an HS256 key must be at least as long as the hash (32 bytes).
+        if value is not None and len(value.get_secret_value().encode()) < 32:
+            raise ValueError("must be at least 32 bytes (RFC 7518 §3.2)")
         return value
 
     @model_validator(mode="after")

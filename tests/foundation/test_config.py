@@ -1,0 +1,91 @@
+"""Settings: precedence (env > file > defaults, CLI above all) and one-line errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from config import ConfigError, load
+
+SECRET = {"PAVILION_SECRET": "s" * 32}
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "pavilion.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_defaults() -> None:
+    settings = load(env=SECRET)
+    assert (settings.host, settings.port, settings.redis_url) == ("127.0.0.1", 8080, None)
+    assert settings.default_language == "en"
+    assert settings.media.max_sdp_bytes == 20_000
+
+
+def test_file_beats_defaults_and_env_beats_file(tmp_path: Path) -> None:
+    path = write(tmp_path, 'port = 9001\nhost = "0.0.0.0"\n[media]\nmax_sdp_bytes = 30000\n')
+    from_file = load(file=path, env=SECRET)
+    assert (from_file.port, from_file.host, from_file.media.max_sdp_bytes) == (9001, "0.0.0.0", 30000)
+    env = {**SECRET, "PAVILION_PORT": "9002", "PAVILION_MEDIA__MAX_SDP_BYTES": "40000"}
+    from_env = load(file=path, env=env)
+    assert (from_env.port, from_env.host, from_env.media.max_sdp_bytes) == (9002, "0.0.0.0", 40000)
+    assert load(file=path, env=env, overrides={"port": "9003"}).port == 9003
+
+
+def test_ice_servers_from_env_json() -> None:
+    env = {**SECRET, "PAVILION_ICE_SERVERS": '[{"urls": ["turn:turn.example:3478"], '
+                                            '"username": "u", "credential": "c"}]'}
+    (server,) = load(env=env).ice_servers
+    assert server.urls == ["turn:turn.example:3478"] and server.username == "u"
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"env": {**SECRET, "PAVILION_PORT": "notanumber"}},
+         "port: Input should be a valid integer, unable to parse string as an integer (got 'notanumber')"),
+        ({"env": {**SECRET, "PAVILION_PORT": "70000"}},
+         "port: Input should be less than or equal to 65535 (got '70000')"),
+        ({"env": {**SECRET, "PAVILION_COLOUR": "red"}}, "colour: unknown setting"),
+        ({"env": {**SECRET, "PAVILION_MEDIA__BOGUS": "1"}}, "media.bogus: unknown setting"),
+        ({"env": {**SECRET, "PAVILION_REDIS_URL": "http://x"}},
+         "redis_url: must start with redis://, rediss:// or unix:// (got 'http://x')"),
+        ({"env": {**SECRET, "PAVILION_DEFAULT_LANGUAGE": "fr"}},
+         "default_language: Input should be 'zh', 'en', 'ja', 'ko', 'ru' or 'mn' (got 'fr')"),
+        ({"env": {"PAVILION_DEMO": "false"}},
+         "settings: secret: required unless demo mode is on (set PAVILION_SECRET)"),
+        ({"env": {"PAVILION_SECRET": "short"}}, "secret: must be at least 32 bytes (RFC 7518 §3.2) (got ***)"),
+        ({"env": {**SECRET, "PAVILION_ICE_SERVERS": "[{"}}, "PAVILION_ICE_SERVERS: not valid JSON"),
+        ({"env": {**SECRET, "PAVILION_ICE_SERVERS": '[{"urls": ["http://x"]}]'}},
+         "ice_servers.0.urls: ICE server URL must start with stun:, stuns:, turn: or turns:"),
+    ],
+)
+def test_errors_are_one_line_naming_the_key(kwargs: dict[str, object], message: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        load(**kwargs)  # type: ignore[arg-type]
+    text = str(info.value)
+    assert "\n" not in text
+    assert text.startswith(message)
+
+
+def test_unknown_toml_key_and_bad_toml(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"^portt: unknown setting$"):
+        load(file=write(tmp_path, "portt = 1\n"), env=SECRET)
+    with pytest.raises(ConfigError, match=r"invalid TOML"):
+        load(file=write(tmp_path, "port = \n"), env=SECRET)
+    with pytest.raises(ConfigError, match=r"not found"):
+        load(file=tmp_path / "missing.toml", env=SECRET)
+
+
+def test_demo_generates_a_secret_each_start() -> None:
+    first, second = load(env={}), load(env={})
+    assert first.demo and len(first.secret_value()) >= 32
+    assert first.secret_value() != second.secret_value()
+
+
+def test_base_url() -> None:
+    assert load(env={**SECRET, "PAVILION_HOST": "0.0.0.0"}).base_url == "http://127.0.0.1:8080"
+    public = load(env={**SECRET, "PAVILION_PUBLIC_URL": "https://expo.example/"})
+    assert public.base_url == "https://expo.example"

@@ -1,0 +1,77 @@
+"""The composition root: ``create_app(settings)`` builds the whole node and nothing else does.
+
+Every long-lived resource (the rooms backend with its Store and Bus, the media plane) is opened
+and closed in one ``cleanup_ctx`` generator each, so start-up order and shutdown are explicit and
+a failed start unwinds what was already opened.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+
+from aiohttp import web
+
+from config import Settings
+from rooms.demo import seed_demo
+from rooms.factory import Backend, open_backend
+from web import admin_api, health, media, pages
+from web.catalog import load_catalogs
+from web.errors import error_pages
+from web.keys import BACKEND_KEY, METRICS_KEY, RENDERER_KEY, SETTINGS_KEY, SHUTTING_DOWN_KEY
+from web.metrics import Metrics, handle_metrics
+from web.templates import Renderer
+
+log = logging.getLogger("pavilion")
+STATIC_DIR = Path(__file__).parent / "static"
+
+
+def package_version() -> str:
+    try:
+        return version("pavilion")
+    except PackageNotFoundError:  # running from a checkout that was never installed
+        return "0+unknown"
+
+
+def create_app(settings: Settings) -> web.Application:
+    """Build the aiohttp application for one node; nothing is opened until it starts."""
+    metrics = Metrics()
+    app = web.Application(middlewares=[metrics.middleware(), error_pages], client_max_size=1 << 20)
+    app[SETTINGS_KEY] = settings
+    app[METRICS_KEY] = metrics
+    app[SHUTTING_DOWN_KEY] = [False]
+    app[RENDERER_KEY] = Renderer(
+        load_catalogs(), {"version": package_version(), "node_id": settings.node_id}
+    )
+    app.cleanup_ctx.append(_backend_ctx)
+    app.on_shutdown.append(_mark_shutting_down)
+    health.add_routes(app)
+    pages.add_routes(app)
+    app.router.add_get("/metrics", handle_metrics, name="metrics")
+    app.router.add_static("/static/", STATIC_DIR, name="static")
+    media.install(app, settings)
+    admin_api.install(app, settings, BACKEND_KEY)
+    return app
+
+
+async def _backend_ctx(app: web.Application) -> AsyncIterator[None]:
+    settings = app[SETTINGS_KEY]
+    async with open_backend(settings) as backend:
+        app[BACKEND_KEY] = backend
+        if settings.demo:
+            await _seed(backend)
+        yield
+
+
+async def _seed(backend: Backend) -> None:
+    try:
+        await seed_demo(backend, now=datetime.now(UTC))
+    except Exception as exc:  # a Redis outage at start must not stop the node (DESIGN.md §5)
+        log.warning("demo expo not seeded: %s", exc)
+
+
+async def _mark_shutting_down(app: web.Application) -> None:
+    app[SHUTTING_DOWN_KEY][0] = True

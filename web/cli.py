@@ -1,0 +1,94 @@
+"""The ``pavilion`` command: ``serve``, ``token`` and ``--version``.
+
+Configuration problems (a bad flag value, an unknown TOML key, a bad ``PAVILION_*`` variable)
+are printed as one line and exit with status 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from config import ConfigError, Settings, load
+from rooms.token import parse_grants
+from web.app import package_version
+
+EXIT_CONFIG = 2
+TTL_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def parse_ttl(text: str) -> int:
+    """``"90"`` / ``"90s"`` / ``"15m"`` / ``"6h"`` / ``"2d"`` -> seconds (positive)."""
+    raw = text.strip().lower()
+    unit = raw[-1] if raw and raw[-1] in TTL_UNITS else "s"
+    number = raw[:-1] if raw and raw[-1] in TTL_UNITS else raw
+    if not number.isdigit() or int(number) <= 0:
+        raise ValueError(f"ttl must look like 90s, 15m, 6h or 2d (got {text!r})")
+    return int(number) * TTL_UNITS[unit]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="pavilion", description="Pavilion media server")
+    parser.add_argument("--version", action="version", version=f"pavilion {package_version()}")
+    sub = parser.add_subparsers(dest="command", required=True)
+    serve = sub.add_parser("serve", help="run a node")
+    serve.add_argument("--host")
+    serve.add_argument("--port", help="TCP port (default 8080)")
+    serve.add_argument("--config", help="TOML settings file (or PAVILION_CONFIG)")
+    serve.add_argument("--redis-url", help="share state through this Redis (default: in memory)")
+    serve.add_argument("--demo", action=argparse.BooleanOptionalAction, default=None,
+                       help="seed the demo expo and accept a generated secret (default: on)")
+    token = sub.add_parser("token", help="print an access token")
+    token.add_argument("--config", help="TOML settings file (or PAVILION_CONFIG)")
+    token.add_argument("--room", required=True, help="room id, or * for every room")
+    token.add_argument("--identity", required=True)
+    token.add_argument("--name", default="", help="display name (default: the identity)")
+    token.add_argument("--grants", default="join,subscribe,chat",
+                       help="comma-separated: join,publish,subscribe,chat,moderate,create,hidden,recorder")
+    token.add_argument("--ttl", default="6h", help="lifetime: 90s, 15m, 6h, 2d (default 6h)")
+    return parser
+
+
+def settings_for(args: argparse.Namespace, env: Mapping[str, str]) -> Settings:
+    overrides: dict[str, Any] = {}
+    if args.command == "serve":
+        overrides = {"host": args.host, "port": args.port, "redis_url": args.redis_url,
+                     "demo": args.demo}
+    return load(file=args.config or env.get("PAVILION_CONFIG"), env=env, overrides=overrides)
+
+
+def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    environ = os.environ if env is None else env
+    try:
+        if args.command == "token":
+            return _token(args, environ)
+        settings = settings_for(args, environ)
+    except ConfigError as exc:
+        print(f"pavilion: configuration error: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    from web.server import serve
+
+    return serve(settings)
+
+
+def _token(args: argparse.Namespace, env: Mapping[str, str]) -> int:
+    from rooms.token import mint
+
+    settings = load(file=args.config or env.get("PAVILION_CONFIG"), env=env,
+                    overrides={"demo": False})
+    try:
+        grants = parse_grants(args.grants)
+        ttl = parse_ttl(args.ttl)
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
+    print(mint(settings.secret_value(), identity=args.identity, name=args.name, room=args.room,
+               grants=grants, ttl_s=ttl))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,111 @@
+"""The lobby's view model: rooms from the Store turned into what the lobby template shows.
+
+Kept apart from the handler so it can be tested with plain values; all user-facing words come
+from the catalog (pavilion names, room kinds), all room text from the room's own six languages.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from config import Language
+from rooms.factory import Backend
+from rooms.pavilion import Pavilion
+from rooms.room import Room, RoomKind, RoomState
+from web.templates import Renderer
+
+PAVILION_NAMES: dict[Pavilion, str] = {
+    Pavilion.SCIENCE_TECH: "Science and Technology Innovation Pavilion",
+    Pavilion.AUTOMOBILE: "Automobile Pavilion",
+    Pavilion.NORTHEAST_ASIA: "Northeast Asian Countries Pavilion",
+    Pavilion.JILIN: "Jilin Pavilion",
+    Pavilion.REGIONS: "Provinces, Autonomous Regions and Cities Pavilion",
+    Pavilion.IMPORTED_GOODS: "Imported Goods Pavilion",
+    Pavilion.NEW_MEDIA: "New Media Live Broadcast Pavilion",
+}
+KIND_NAMES: dict[RoomKind, str] = {
+    RoomKind.BROADCAST: "Live broadcast",
+    RoomKind.FORUM: "Forum",
+    RoomKind.MEETING: "Trade meeting",
+}
+
+
+@dataclass(frozen=True)
+class RoomCard:
+    id: str
+    kind: str
+    kind_label: str
+    state: str
+    title: str
+    description: str
+    exhibitor: str
+    pavilion_name: str
+    present: int
+    starts_at: str | None
+    starts_at_utc: str | None
+    private: bool
+
+
+@dataclass(frozen=True)
+class PavilionTile:
+    id: str
+    name: str
+    rooms: int
+
+
+@dataclass(frozen=True)
+class LobbyView:
+    live: list[RoomCard]
+    upcoming: list[RoomCard]
+    pavilions: list[PavilionTile]
+
+
+async def build_lobby(backend: Backend, renderer: Renderer, lang: Language, query: str) -> LobbyView:
+    """Live rooms (most watched first), upcoming ones (soonest first) and the seven pavilions."""
+    rooms = [r for r in await backend.store.list_rooms() if r.state is not RoomState.ENDED]
+    matching = [r for r in rooms if _matches(r, query)]
+    cards = [await _card(backend, renderer, room, lang) for room in matching]
+    live = sorted((c for c in cards if c.state == RoomState.LIVE), key=lambda c: -c.present)
+    upcoming = sorted(
+        (c for c in cards if c.state == RoomState.SCHEDULED), key=lambda c: c.starts_at or "~"
+    )
+    tiles = [
+        PavilionTile(p.value, renderer.gettext(lang, PAVILION_NAMES[p]),
+                     sum(1 for r in rooms if r.pavilion is p))
+        for p in Pavilion
+    ]
+    return LobbyView(live, upcoming, tiles)
+
+
+def _matches(room: Room, query: str) -> bool:
+    """Case-insensitive search over exhibitor and room text in every language."""
+    needle = query.strip().casefold()
+    if not needle:
+        return True
+    haystack = [room.exhibitor, room.id, *(room.title[k] for k in room.title),
+                *(room.description[k] for k in room.description)]
+    return any(needle in text.casefold() for text in haystack)
+
+
+async def _card(backend: Backend, renderer: Renderer, room: Room, lang: Language) -> RoomCard:
+    present = await backend.store.count_present(room.id) if room.state is RoomState.LIVE else 0
+    starts = room.starts_at.astimezone(UTC) if room.starts_at else None
+    return RoomCard(
+        id=room.id,
+        kind=room.kind.value,
+        kind_label=renderer.gettext(lang, KIND_NAMES[room.kind]),
+        state=room.state.value,
+        title=room.title.get(lang),
+        description=room.description.get(lang),
+        exhibitor=room.exhibitor,
+        pavilion_name=renderer.gettext(lang, PAVILION_NAMES[room.pavilion]),
+        present=present,
+        starts_at=starts.isoformat() if starts else None,
+        starts_at_utc=_utc_text(starts),
+        private=room.kind is RoomKind.MEETING,
+    )
+
+
+def _utc_text(when: datetime | None) -> str | None:
+    return when.strftime("%Y-%m-%d %H:%M UTC") if when else None
