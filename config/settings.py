@@ -32,7 +32,9 @@ class IceServer(_Section):
     def _scheme(cls, urls: list[str]) -> list[str]:
         for url in urls:
             if not url.startswith(("stun:", "stuns:", "turn:", "turns:")):
-                raise ValueError(f"ICE server URL must start with stun:, stuns:, turn: or turns: ({url!r})")
+                raise ValueError(
+                    f"ICE server URL must start with stun:, stuns:, turn: or turns: ({url!r})"
+                )
         return urls
 
 

@@ -14,11 +14,11 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 from aiohttp import web
-
-from config import Settings
 from rooms.demo import seed_demo
 from rooms.factory import Backend, open_backend
-from web import admin_api, health, media, pages
+
+from config import Settings
+from web import admin_api, health, media, pages, rtc
 from web.catalog import load_catalogs
 from web.errors import error_pages
 from web.keys import BACKEND_KEY, METRICS_KEY, RENDERER_KEY, SETTINGS_KEY, SHUTTING_DOWN_KEY
@@ -53,6 +53,7 @@ def create_app(settings: Settings) -> web.Application:
     app.router.add_get("/metrics", handle_metrics, name="metrics")
     app.router.add_static("/static/", STATIC_DIR, name="static")
     media.install(app, settings)
+    rtc.install(app, settings)
     admin_api.install(app, settings, BACKEND_KEY)
     return app
 

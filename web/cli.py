@@ -39,15 +39,22 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", help="TCP port (default 8080)")
     serve.add_argument("--config", help="TOML settings file (or PAVILION_CONFIG)")
     serve.add_argument("--redis-url", help="share state through this Redis (default: in memory)")
-    serve.add_argument("--demo", action=argparse.BooleanOptionalAction, default=None,
-                       help="seed the demo expo and accept a generated secret (default: on)")
+    serve.add_argument(
+        "--demo",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="seed the demo expo and accept a generated secret (default: on)",
+    )
     token = sub.add_parser("token", help="print an access token")
     token.add_argument("--config", help="TOML settings file (or PAVILION_CONFIG)")
     token.add_argument("--room", required=True, help="room id, or * for every room")
     token.add_argument("--identity", required=True)
     token.add_argument("--name", default="", help="display name (default: the identity)")
-    token.add_argument("--grants", default="join,subscribe,chat",
-                       help="comma-separated: join,publish,subscribe,chat,moderate,create,hidden,recorder")
+    token.add_argument(
+        "--grants",
+        default="join,subscribe,chat",
+        help="comma-separated: join,publish,subscribe,chat,moderate,create,hidden,recorder",
+    )
     token.add_argument("--ttl", default="6h", help="lifetime: 90s, 15m, 6h, 2d (default 6h)")
     return parser
 
@@ -55,8 +62,12 @@ def build_parser() -> argparse.ArgumentParser:
 def settings_for(args: argparse.Namespace, env: Mapping[str, str]) -> Settings:
     overrides: dict[str, Any] = {}
     if args.command == "serve":
-        overrides = {"host": args.host, "port": args.port, "redis_url": args.redis_url,
-                     "demo": args.demo}
+        overrides = {
+            "host": args.host,
+            "port": args.port,
+            "redis_url": args.redis_url,
+            "demo": args.demo,
+        }
     return load(file=args.config or env.get("PAVILION_CONFIG"), env=env, overrides=overrides)
 
 
@@ -78,15 +89,24 @@ def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None
 def _token(args: argparse.Namespace, env: Mapping[str, str]) -> int:
     from rooms.token import mint
 
-    settings = load(file=args.config or env.get("PAVILION_CONFIG"), env=env,
-                    overrides={"demo": False})
+    settings = load(
+        file=args.config or env.get("PAVILION_CONFIG"), env=env, overrides={"demo": False}
+    )
     try:
         grants = parse_grants(args.grants)
         ttl = parse_ttl(args.ttl)
     except ValueError as exc:
         raise ConfigError(str(exc)) from None
-    print(mint(settings.secret_value(), identity=args.identity, name=args.name, room=args.room,
-               grants=grants, ttl_s=ttl))
+    print(
+        mint(
+            settings.secret_value(),
+            identity=args.identity,
+            name=args.name,
+            room=args.room,
+            grants=grants,
+            ttl_s=ttl,
+        )
+    )
     return 0
 
 

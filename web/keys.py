@@ -10,11 +10,12 @@ from config import Settings
 
 if TYPE_CHECKING:
     from rooms.factory import Backend
+
     from web.metrics import Metrics
     from web.templates import Renderer
 
 SETTINGS_KEY = web.AppKey("settings", Settings)
-BACKEND_KEY: web.AppKey["Backend"] = web.AppKey("backend")
-RENDERER_KEY: web.AppKey["Renderer"] = web.AppKey("renderer")
-METRICS_KEY: web.AppKey["Metrics"] = web.AppKey("metrics")
+BACKEND_KEY: web.AppKey[Backend] = web.AppKey("backend")
+RENDERER_KEY: web.AppKey[Renderer] = web.AppKey("renderer")
+METRICS_KEY: web.AppKey[Metrics] = web.AppKey("metrics")
 SHUTTING_DOWN_KEY: web.AppKey[list[bool]] = web.AppKey("shutting_down")

@@ -9,25 +9,32 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from config import Language
 from rooms.factory import Backend
+
+from config import Language
 from rooms.pavilion import Pavilion
 from rooms.room import Room, RoomKind, RoomState
 from web.templates import Renderer
 
+
+def N_(message: str) -> str:
+    """Marks a message for extraction (tests/foundation/test_catalogs.py); translated later."""
+    return message
+
+
 PAVILION_NAMES: dict[Pavilion, str] = {
-    Pavilion.SCIENCE_TECH: "Science and Technology Innovation Pavilion",
-    Pavilion.AUTOMOBILE: "Automobile Pavilion",
-    Pavilion.NORTHEAST_ASIA: "Northeast Asian Countries Pavilion",
-    Pavilion.JILIN: "Jilin Pavilion",
-    Pavilion.REGIONS: "Provinces, Autonomous Regions and Cities Pavilion",
-    Pavilion.IMPORTED_GOODS: "Imported Goods Pavilion",
-    Pavilion.NEW_MEDIA: "New Media Live Broadcast Pavilion",
+    Pavilion.SCIENCE_TECH: N_("Science and Technology Innovation Pavilion"),
+    Pavilion.AUTOMOBILE: N_("Automobile Pavilion"),
+    Pavilion.NORTHEAST_ASIA: N_("Northeast Asian Countries Pavilion"),
+    Pavilion.JILIN: N_("Jilin Pavilion"),
+    Pavilion.REGIONS: N_("Provinces, Autonomous Regions and Cities Pavilion"),
+    Pavilion.IMPORTED_GOODS: N_("Imported Goods Pavilion"),
+    Pavilion.NEW_MEDIA: N_("New Media Live Broadcast Pavilion"),
 }
 KIND_NAMES: dict[RoomKind, str] = {
-    RoomKind.BROADCAST: "Live broadcast",
-    RoomKind.FORUM: "Forum",
-    RoomKind.MEETING: "Trade meeting",
+    RoomKind.BROADCAST: N_("Live broadcast"),
+    RoomKind.FORUM: N_("Forum"),
+    RoomKind.MEETING: N_("Trade meeting"),
 }
 
 
@@ -61,7 +68,9 @@ class LobbyView:
     pavilions: list[PavilionTile]
 
 
-async def build_lobby(backend: Backend, renderer: Renderer, lang: Language, query: str) -> LobbyView:
+async def build_lobby(
+    backend: Backend, renderer: Renderer, lang: Language, query: str
+) -> LobbyView:
     """Live rooms (most watched first), upcoming ones (soonest first) and the seven pavilions."""
     rooms = [r for r in await backend.store.list_rooms() if r.state is not RoomState.ENDED]
     matching = [r for r in rooms if _matches(r, query)]
@@ -71,8 +80,11 @@ async def build_lobby(backend: Backend, renderer: Renderer, lang: Language, quer
         (c for c in cards if c.state == RoomState.SCHEDULED), key=lambda c: c.starts_at or "~"
     )
     tiles = [
-        PavilionTile(p.value, renderer.gettext(lang, PAVILION_NAMES[p]),
-                     sum(1 for r in rooms if r.pavilion is p))
+        PavilionTile(
+            p.value,
+            renderer.gettext(lang, PAVILION_NAMES[p]),
+            sum(1 for r in rooms if r.pavilion is p),
+        )
         for p in Pavilion
     ]
     return LobbyView(live, upcoming, tiles)
@@ -83,8 +95,12 @@ def _matches(room: Room, query: str) -> bool:
     needle = query.strip().casefold()
     if not needle:
         return True
-    haystack = [room.exhibitor, room.id, *(room.title[k] for k in room.title),
-                *(room.description[k] for k in room.description)]
+    haystack = [
+        room.exhibitor,
+        room.id,
+        *(room.title[k] for k in room.title),
+        *(room.description[k] for k in room.description),
+    ]
     return any(needle in text.casefold() for text in haystack)
 
 

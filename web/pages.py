@@ -9,6 +9,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from config import Language
+from rooms.errors import StoreUnavailable
 from web.keys import BACKEND_KEY, RENDERER_KEY, SETTINGS_KEY
 from web.language import COOKIE, negotiate
 from web.lobby import build_lobby
@@ -39,10 +40,18 @@ def html(request: web.Request, body: str, lang: Language, status: int = 200) -> 
 async def lobby(request: web.Request) -> web.Response:
     lang = request_language(request)
     query = request.query.get("q", "")[:QUERY_MAX]
-    view = await build_lobby(request.app[BACKEND_KEY], request.app[RENDERER_KEY], lang, query)
+    try:
+        view = await build_lobby(request.app[BACKEND_KEY], request.app[RENDERER_KEY], lang, query)
+    except StoreUnavailable:
+        body = request.app[RENDERER_KEY].render("unavailable.html", lang)
+        return html(request, body, lang, status=503)
     body = request.app[RENDERER_KEY].render(
-        "lobby.html", lang, live=view.live, upcoming=view.upcoming,
-        pavilions=view.pavilions, query=query,
+        "lobby.html",
+        lang,
+        live=view.live,
+        upcoming=view.upcoming,
+        pavilions=view.pavilions,
+        query=query,
     )
     return html(request, body, lang)
 

@@ -19,30 +19,54 @@ from web.app import create_app
 from web.language import NATIVE_NAMES
 
 DEMO_TOKEN_TTL_S = 12 * 3600
-DEMO_HOST_GRANTS = (Grant.JOIN, Grant.PUBLISH, Grant.SUBSCRIBE, Grant.CHAT, Grant.MODERATE,
-                    Grant.CREATE)
+DEMO_HOST_GRANTS = (
+    Grant.JOIN,
+    Grant.PUBLISH,
+    Grant.SUBSCRIBE,
+    Grant.CHAT,
+    Grant.MODERATE,
+    Grant.CREATE,
+)
 
 
 def banner(settings: Settings) -> str:
     """What a person needs to start using the node, printed once it listens."""
     base = settings.base_url
-    lines = [f"Pavilion is serving on {base}/ (node {settings.node_id}, "
-             f"state: {'Redis ' + settings.redis_url if settings.redis_url else 'in memory'})"]
+    lines = [
+        f"Pavilion is serving on {base}/ (node {settings.node_id}, "
+        f"state: {'Redis ' + settings.redis_url if settings.redis_url else 'in memory'})"
+    ]
     lines += [f"  {NATIVE_NAMES[lang]:>8}: {base}/?lang={lang}" for lang in NATIVE_NAMES]
     if settings.demo:
-        token = mint(settings.secret_value(), identity="demo-host", name="Demo host", room="*",
-                     grants=DEMO_HOST_GRANTS, ttl_s=DEMO_TOKEN_TTL_S)
-        lines += ["Demo mode: the expo is seeded and this host token (valid 12 h, every room) is ready:",
-                  f"  {token}",
-                  f"  WHIP for OBS: {base}/whip/<room>  with  Bearer token above"]
+        token = mint(
+            settings.secret_value(),
+            identity="demo-host",
+            name="Demo host",
+            room="*",
+            grants=DEMO_HOST_GRANTS,
+            ttl_s=DEMO_TOKEN_TTL_S,
+        )
+        lines += [
+            "Demo mode: the expo is seeded and this host token (valid 12 h, every room) is ready:",
+            f"  {token}",
+            f"  WHIP for OBS: {base}/whip/<room>  with  Bearer token above",
+        ]
     return "\n".join(lines)
 
 
 def serve(settings: Settings, out: TextIO = sys.stdout) -> int:
-    logging.basicConfig(level=settings.log_level.upper(),
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
     app = create_app(settings)
     text = banner(settings)
-    web.run_app(app, host=settings.host, port=settings.port, print=lambda _: print(text, file=out, flush=True),
-                shutdown_timeout=10, handle_signals=True, access_log=None)
+    web.run_app(
+        app,
+        host=settings.host,
+        port=settings.port,
+        print=lambda _: print(text, file=out, flush=True),
+        shutdown_timeout=10,
+        handle_signals=True,
+        access_log=None,
+    )
     return 0

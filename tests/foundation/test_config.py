@@ -27,7 +27,11 @@ def test_defaults() -> None:
 def test_file_beats_defaults_and_env_beats_file(tmp_path: Path) -> None:
     path = write(tmp_path, 'port = 9001\nhost = "0.0.0.0"\n[media]\nmax_sdp_bytes = 30000\n')
     from_file = load(file=path, env=SECRET)
-    assert (from_file.port, from_file.host, from_file.media.max_sdp_bytes) == (9001, "0.0.0.0", 30000)
+    assert (from_file.port, from_file.host, from_file.media.max_sdp_bytes) == (
+        9001,
+        "0.0.0.0",
+        30000,
+    )
     env = {**SECRET, "PAVILION_PORT": "9002", "PAVILION_MEDIA__MAX_SDP_BYTES": "40000"}
     from_env = load(file=path, env=env)
     assert (from_env.port, from_env.host, from_env.media.max_sdp_bytes) == (9002, "0.0.0.0", 40000)
@@ -35,8 +39,11 @@ def test_file_beats_defaults_and_env_beats_file(tmp_path: Path) -> None:
 
 
 def test_ice_servers_from_env_json() -> None:
-    env = {**SECRET, "PAVILION_ICE_SERVERS": '[{"urls": ["turn:turn.example:3478"], '
-                                            '"username": "u", "credential": "c"}]'}
+    env = {
+        **SECRET,
+        "PAVILION_ICE_SERVERS": '[{"urls": ["turn:turn.example:3478"], '
+        '"username": "u", "credential": "c"}]',
+    }
     (server,) = load(env=env).ice_servers
     assert server.urls == ["turn:turn.example:3478"] and server.username == "u"
 
@@ -44,22 +51,37 @@ def test_ice_servers_from_env_json() -> None:
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
-        ({"env": {**SECRET, "PAVILION_PORT": "notanumber"}},
-         "port: Input should be a valid integer, unable to parse string as an integer (got 'notanumber')"),
-        ({"env": {**SECRET, "PAVILION_PORT": "70000"}},
-         "port: Input should be less than or equal to 65535 (got '70000')"),
+        (
+            {"env": {**SECRET, "PAVILION_PORT": "notanumber"}},
+            "port: Input should be a valid integer, unable to parse string as an integer (got 'notanumber')",  # noqa: E501
+        ),
+        (
+            {"env": {**SECRET, "PAVILION_PORT": "70000"}},
+            "port: Input should be less than or equal to 65535 (got '70000')",
+        ),
         ({"env": {**SECRET, "PAVILION_COLOUR": "red"}}, "colour: unknown setting"),
         ({"env": {**SECRET, "PAVILION_MEDIA__BOGUS": "1"}}, "media.bogus: unknown setting"),
-        ({"env": {**SECRET, "PAVILION_REDIS_URL": "http://x"}},
-         "redis_url: must start with redis://, rediss:// or unix:// (got 'http://x')"),
-        ({"env": {**SECRET, "PAVILION_DEFAULT_LANGUAGE": "fr"}},
-         "default_language: Input should be 'zh', 'en', 'ja', 'ko', 'ru' or 'mn' (got 'fr')"),
-        ({"env": {"PAVILION_DEMO": "false"}},
-         "settings: secret: required unless demo mode is on (set PAVILION_SECRET)"),
-        ({"env": {"PAVILION_SECRET": "short"}}, "secret: must be at least 32 bytes (RFC 7518 §3.2) (got ***)"),
+        (
+            {"env": {**SECRET, "PAVILION_REDIS_URL": "http://x"}},
+            "redis_url: must start with redis://, rediss:// or unix:// (got 'http://x')",
+        ),
+        (
+            {"env": {**SECRET, "PAVILION_DEFAULT_LANGUAGE": "fr"}},
+            "default_language: Input should be 'zh', 'en', 'ja', 'ko', 'ru' or 'mn' (got 'fr')",
+        ),
+        (
+            {"env": {"PAVILION_DEMO": "false"}},
+            "settings: secret: required unless demo mode is on (set PAVILION_SECRET)",
+        ),
+        (
+            {"env": {"PAVILION_SECRET": "short"}},
+            "secret: must be at least 32 bytes (RFC 7518 §3.2) (got ***)",
+        ),
         ({"env": {**SECRET, "PAVILION_ICE_SERVERS": "[{"}}, "PAVILION_ICE_SERVERS: not valid JSON"),
-        ({"env": {**SECRET, "PAVILION_ICE_SERVERS": '[{"urls": ["http://x"]}]'}},
-         "ice_servers.0.urls: ICE server URL must start with stun:, stuns:, turn: or turns:"),
+        (
+            {"env": {**SECRET, "PAVILION_ICE_SERVERS": '[{"urls": ["http://x"]}]'}},
+            "ice_servers.0.urls: ICE server URL must start with stun:, stuns:, turn: or turns:",
+        ),
     ],
 )
 def test_errors_are_one_line_naming_the_key(kwargs: dict[str, object], message: str) -> None:

@@ -14,8 +14,12 @@ SECRET = "k" * 32
 
 
 def good(**kw: object) -> str:
-    args: dict[str, object] = {"identity": "alice", "room": "expo-stage", "ttl_s": 600,
-                               "grants": parse_grants("join,publish,subscribe")}
+    args: dict[str, object] = {
+        "identity": "alice",
+        "room": "expo-stage",
+        "ttl_s": 600,
+        "grants": parse_grants("join,publish,subscribe"),
+    }
     args.update(kw)
     return mint(SECRET, **args)  # type: ignore[arg-type]
 
@@ -54,16 +58,25 @@ def test_bad_signature() -> None:
 
 
 def test_alg_none_is_refused() -> None:
-    forged = jwt.encode({"sub": "mallory", "room": "expo-stage", "grants": ["moderate"],
-                         "exp": int(time.time()) + 600}, None, algorithm="none")
+    forged = jwt.encode(
+        {
+            "sub": "mallory",
+            "room": "expo-stage",
+            "grants": ["moderate"],
+            "exp": int(time.time()) + 600,
+        },
+        None,
+        algorithm="none",
+    )
     assert refuse(forged) == "bad_algorithm"
 
 
 def test_other_hmac_algorithm_is_refused() -> None:
     with warnings.catch_warnings():  # PyJWT warns that a 32-byte key is short for HS512
         warnings.simplefilter("ignore")
-        forged = jwt.encode({"sub": "m", "room": "r", "exp": int(time.time()) + 600}, SECRET,
-                            algorithm="HS512")
+        forged = jwt.encode(
+            {"sub": "m", "room": "r", "exp": int(time.time()) + 600}, SECRET, algorithm="HS512"
+        )
     assert refuse(forged) == "bad_algorithm"
 
 
@@ -79,8 +92,11 @@ def test_missing_exp_and_garbage() -> None:
 
 
 def test_unknown_grant_in_claims_is_invalid() -> None:
-    odd = jwt.encode({"sub": "a", "room": "r", "grants": ["fly"], "exp": int(time.time()) + 60},
-                     SECRET, algorithm="HS256")
+    odd = jwt.encode(
+        {"sub": "a", "room": "r", "grants": ["fly"], "exp": int(time.time()) + 60},
+        SECRET,
+        algorithm="HS256",
+    )
     assert refuse(odd) == "token_invalid"
 
 

@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Sets up everything the tests need on a fresh Debian machine and runs the whole suite:
+# Debian's redis-server and chromium (installed when missing and running as root), the Python
+# packages with the dev tools, then ruff, mypy and pytest. Extra arguments go to pytest.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+missing=()
+command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
+[ -x /usr/bin/chromium ] || missing+=(chromium)
+if [ ${#missing[@]} -gt 0 ]; then
+  if [ "$(id -u)" -eq 0 ]; then
+    echo "==> installing Debian packages: ${missing[*]}"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
+  else
+    echo "The tests need Debian packages: ${missing[*]}. Install them with:" >&2
+    echo "  sudo apt-get install ${missing[*]}" >&2
+    exit 1
+  fi
+fi
+scripts/setup.sh dev
+echo "==> ruff"
+.venv/bin/ruff check .
+echo "==> mypy --strict"
+.venv/bin/mypy
+echo "==> pytest"
+exec .venv/bin/python -m pytest "$@"

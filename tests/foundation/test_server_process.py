@@ -1,0 +1,56 @@
+"""``pavilion serve`` as a real process: banner, demo token, Redis down at start, SIGTERM."""
+
+from __future__ import annotations
+
+import json
+import signal
+import urllib.error
+import urllib.request
+from collections.abc import Callable
+
+from rooms.token import Grant, verify
+from tests.fixtures.pavilion import PavilionProcess
+
+
+def fetch(url: str) -> tuple[int, str]:
+    try:
+        with urllib.request.urlopen(url, timeout=5) as response:
+            return response.status, response.read().decode()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read().decode()
+
+
+def test_serve_with_unreachable_redis_starts_and_is_not_ready(
+    pavilion_process: Callable[..., PavilionProcess],
+) -> None:
+    node = pavilion_process(env={"PAVILION_REDIS_URL": "redis://127.0.0.1:1"})
+    assert fetch(node.url + "/healthz")[0] == 200
+    status, body = fetch(node.url + "/readyz")
+    assert status == 503
+    assert json.loads(body)["ready"] is False and json.loads(body)["reason"]
+    assert node.stop(signal.SIGTERM) == 0
+
+
+def test_sigterm_shuts_down_gracefully_with_status_0(
+    pavilion_process: Callable[..., PavilionProcess],
+) -> None:
+    node = pavilion_process()
+    assert fetch(node.url + "/?lang=zh")[0] == 200
+    assert node.stop(signal.SIGTERM) == 0
+    output = node.proc.stdout.read() if node.proc.stdout else ""
+    assert "Traceback" not in output
+
+
+def test_demo_banner_prints_urls_and_a_working_host_token(
+    pavilion_process: Callable[..., PavilionProcess],
+) -> None:
+    node = pavilion_process(env={"PAVILION_SECRET": "banner-secret-0123456789-0123456789"})
+    assert node.stop(signal.SIGINT) == 0
+    output = node.proc.stdout.read() if node.proc.stdout else ""
+    assert f"Pavilion is serving on {node.url}/" in output
+    assert f"{node.url}/?lang=mn" in output
+    token = output.split("is ready:\n", 1)[1].split()[0]
+    access = verify(
+        "banner-secret-0123456789-0123456789", token, room="any-room", require=Grant.PUBLISH
+    )
+    assert access.identity == "demo-host"
