@@ -1,0 +1,78 @@
+"""``Keeper``: keeps this node's presence and leases alive, and re-announces them after an outage.
+
+Every ``interval`` it heartbeats each participant that joined through this node and renews each
+lease the node holds. A heartbeat that finds its record gone (the TTL passed while Redis was down)
+writes the record again; a lease that lapsed is claimed again, and dropped if another node took
+it meanwhile. A Store outage is logged once and retried on the next tick: local rooms keep working
+(DESIGN.md §5). The loop sets ``exited`` when it ends, so ``aclose()`` never hangs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+
+from rooms.errors import StoreUnavailable
+from rooms.service import RoomService
+
+log = logging.getLogger(__name__)
+
+
+class Keeper:
+    def __init__(self, service: RoomService, *, interval_s: float | None = None) -> None:
+        self._service = service
+        ttl = min(service.presence_ttl_s, service.lease_ttl_s)
+        self.interval_s = interval_s if interval_s is not None else ttl / 3
+        self.healthy = True  # false while the Store is unreachable
+        self.exited = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        if self._task is None:
+            self._task = asyncio.create_task(self._run(), name="rooms-keeper")
+
+    async def _run(self) -> None:
+        try:
+            while True:
+                await asyncio.sleep(self.interval_s)
+                await self.tick()
+        finally:
+            self.exited.set()
+
+    async def tick(self) -> None:
+        """One round of heartbeats and renewals (public so tests can drive it with a fake clock)."""
+        try:
+            await self._heartbeats()
+            await self._renewals()
+        except StoreUnavailable as exc:
+            if self.healthy:
+                log.warning("state store unreachable, keeping local rooms going: %s", exc.reason)
+            self.healthy = False
+            return
+        if not self.healthy:
+            log.info("state store is back; presence and leases re-announced")
+        self.healthy = True
+
+    async def _heartbeats(self) -> None:
+        service, store = self._service, self._service.store
+        for (room_id, identity), participant in list(service.local.items()):
+            if not await store.heartbeat(room_id, identity, ttl_s=service.presence_ttl_s):
+                if (room_id, identity) in service.local:  # it may have left meanwhile
+                    await store.put_participant(participant, ttl_s=service.presence_ttl_s)
+
+    async def _renewals(self) -> None:
+        service, store = self._service, self._service.store
+        for room_id in list(service.leases):
+            if await store.renew_lease(room_id, service.node, ttl_s=service.lease_ttl_s):
+                continue
+            lease = await store.claim_lease(room_id, service.node, ttl_s=service.lease_ttl_s)
+            if lease.holder != service.node:
+                log.warning("room %s moved to node %s", room_id, lease.holder.node_id)
+                service.leases.discard(room_id)
+
+    async def aclose(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task

@@ -1,0 +1,101 @@
+"""The Lua scripts of :mod:`rooms.redis_store`: each multi-key change is one atomic script.
+
+Presence judges expiry by the Redis server's own clock (``TIME``), so nodes with skewed clocks
+agree on who is present. Scripts are sent with EVALSHA and reloaded by redis-py after a restart.
+"""
+
+from __future__ import annotations
+
+# KEYS: people hash, seen zset. ARGV: identity, participant JSON, ttl ms.
+PUT_PARTICIPANT = """
+local t = redis.call('TIME')
+local now = t[1] * 1000 + math.floor(t[2] / 1000)
+local ttl = tonumber(ARGV[3])
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+redis.call('ZADD', KEYS[2], now + ttl, ARGV[1])
+for _, k in ipairs(KEYS) do
+  if redis.call('PTTL', k) < ttl + 1000 then redis.call('PEXPIRE', k, ttl + 1000) end
+end
+return 1
+"""
+
+# KEYS: people hash, seen zset. ARGV: identity, ttl ms. -> 1 if still present, else 0.
+HEARTBEAT = """
+local t = redis.call('TIME')
+local now = t[1] * 1000 + math.floor(t[2] / 1000)
+local ttl = tonumber(ARGV[2])
+local exp = redis.call('ZSCORE', KEYS[2], ARGV[1])
+if not exp or tonumber(exp) <= now then return 0 end
+redis.call('ZADD', KEYS[2], now + ttl, ARGV[1])
+for _, k in ipairs(KEYS) do
+  if redis.call('PTTL', k) < ttl + 1000 then redis.call('PEXPIRE', k, ttl + 1000) end
+end
+return 1
+"""
+
+# KEYS: people hash, seen zset. -> the JSON of live participants (expired ones are deleted).
+LIVE_PARTICIPANTS = """
+local t = redis.call('TIME')
+local now = t[1] * 1000 + math.floor(t[2] / 1000)
+local dead = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', now)
+for _, who in ipairs(dead) do redis.call('HDEL', KEYS[1], who) end
+redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now)
+local live = redis.call('ZRANGE', KEYS[2], 0, -1)
+if #live == 0 then return {} end
+return redis.call('HMGET', KEYS[1], unpack(live))
+"""
+
+# KEYS: people hash, seen zset. ARGV: identity. -> 1 if it was present and live.
+REMOVE_PARTICIPANT = """
+local t = redis.call('TIME')
+local now = t[1] * 1000 + math.floor(t[2] / 1000)
+local exp = redis.call('ZSCORE', KEYS[2], ARGV[1])
+redis.call('HDEL', KEYS[1], ARGV[1])
+redis.call('ZREM', KEYS[2], ARGV[1])
+if exp and tonumber(exp) > now then return 1 end
+return 0
+"""
+
+# KEYS: lease. ARGV: holder, ttl ms. -> {holder now, its pttl} (claimed if free or ours).
+CLAIM_LEASE = """
+local cur = redis.call('GET', KEYS[1])
+if not cur or cur == ARGV[1] then
+  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+  return {ARGV[1], tonumber(ARGV[2])}
+end
+return {cur, redis.call('PTTL', KEYS[1])}
+"""
+
+# KEYS: lease. ARGV: holder, ttl ms. -> 1 if renewed.
+RENEW_LEASE = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('PEXPIRE', KEYS[1], ARGV[2])
+end
+return 0
+"""
+
+# KEYS: lease. ARGV: holder. -> 1 if released (someone else's lease is left alone).
+RELEASE_LEASE = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+"""
+
+# KEYS: products hash, pinned zset. ARGV: product id, max pinned.
+# -> -1 no such product, 0 limit reached, 1 pinned.
+PIN_PRODUCT = """
+if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 0 then return -1 end
+if redis.call('ZSCORE', KEYS[2], ARGV[1]) then return 1 end
+if redis.call('ZCARD', KEYS[2]) >= tonumber(ARGV[2]) then return 0 end
+local t = redis.call('TIME')
+redis.call('ZADD', KEYS[2], t[1] * 1000000 + t[2], ARGV[1])
+return 1
+"""
+
+# KEYS: questions hash, votes zset, voters set. ARGV: question id, voter. -> votes, or -1.
+VOTE_QUESTION = """
+if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 0 then return -1 end
+if redis.call('SADD', KEYS[3], ARGV[2]) == 1 then
+  return tonumber(redis.call('ZINCRBY', KEYS[2], 1, ARGV[1]))
+end
+return tonumber(redis.call('ZSCORE', KEYS[2], ARGV[1]) or 0)
+"""

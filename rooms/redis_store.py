@@ -1,0 +1,352 @@
+"""``RedisStore``: the many-node Store on ``redis.asyncio`` (keys described in docs/state.md).
+
+Rooms and presence are hashes (presence expiry in a sorted set judged by the server's clock),
+leases are ``SET NX PX`` strings, chat is a Redis Stream capped with ``XADD MAXLEN ~``, Q&A votes
+are sorted sets. The client connects lazily and retries with exponential backoff, so a node
+starts while Redis is down and recovers when it returns; until then every call raises
+:class:`~rooms.errors.StoreUnavailable` and writes nothing.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+from redis.asyncio import BlockingConnectionPool, Redis
+from redis.asyncio.retry import Retry
+from redis.backoff import ExponentialWithJitterBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import RedisError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+from rooms import redis_scripts as lua
+from rooms.clock import Clock, SystemClock
+from rooms.content import ChatMessage, ProductCard, Question, stream_id_key
+from rooms.errors import NoSuchRoom, StoreUnavailable
+from rooms.memory_store import DEFAULT_CHAT_CAP, question_order, room_order
+from rooms.participant import Participant
+from rooms.pavilion import Pavilion
+from rooms.room import Room, RoomState
+from rooms.store import Lease, LeaseHolder
+
+PREFIX = "pv:"
+
+
+def connect(url: str, *, max_connections: int = 64) -> Redis:
+    """A lazily connecting client: bounded pool, backoff retries, short connect timeout."""
+    retry = Retry(ExponentialWithJitterBackoff(base=0.05, cap=1.0), retries=3)
+    pool = BlockingConnectionPool.from_url(
+        url, max_connections=max_connections, timeout=5, decode_responses=True,
+        retry=retry, retry_on_error=[RedisConnectionError, RedisTimeoutError],
+        socket_connect_timeout=2, socket_timeout=5, health_check_interval=15,
+    )
+    return Redis.from_pool(pool)
+
+
+@contextmanager
+def unavailable_on_error() -> Iterator[None]:
+    """Turn redis-py's connection failures into the domain's ``StoreUnavailable``."""
+    try:
+        yield
+    except (RedisConnectionError, RedisTimeoutError, OSError) as exc:
+        raise StoreUnavailable(str(exc) or type(exc).__name__) from exc
+    except RedisError as exc:
+        raise StoreUnavailable(f"redis error: {exc}") from exc
+
+
+class _Keys:
+    """Key names, in one place (docs/state.md lists them)."""
+
+    rooms = f"{PREFIX}rooms"
+
+    @staticmethod
+    def room(room_id: str, part: str) -> str:
+        return f"{PREFIX}room:{room_id}:{part}"
+
+    @staticmethod
+    def ban(room_id: str, identity: str) -> str:
+        return f"{PREFIX}ban:{room_id}:{identity}"
+
+    @staticmethod
+    def lease(room_id: str) -> str:
+        return f"{PREFIX}lease:{room_id}"
+
+
+class RedisStore:
+    """The Store for many nodes sharing one Redis."""
+
+    def __init__(
+        self, redis: Redis, *, clock: Clock | None = None, chat_cap: int = DEFAULT_CHAT_CAP
+    ) -> None:
+        self._redis = redis
+        self._clock = clock or SystemClock()
+        self._chat_cap = chat_cap
+        self._put_participant = redis.register_script(lua.PUT_PARTICIPANT)
+        self._heartbeat = redis.register_script(lua.HEARTBEAT)
+        self._live = redis.register_script(lua.LIVE_PARTICIPANTS)
+        self._remove = redis.register_script(lua.REMOVE_PARTICIPANT)
+        self._claim = redis.register_script(lua.CLAIM_LEASE)
+        self._renew = redis.register_script(lua.RENEW_LEASE)
+        self._release = redis.register_script(lua.RELEASE_LEASE)
+        self._pin = redis.register_script(lua.PIN_PRODUCT)
+        self._vote = redis.register_script(lua.VOTE_QUESTION)
+
+    @classmethod
+    def from_url(cls, url: str, *, clock: Clock | None = None,
+                 chat_cap: int = DEFAULT_CHAT_CAP) -> RedisStore:
+        return cls(connect(url), clock=clock, chat_cap=chat_cap)
+
+    async def ping(self) -> None:
+        with unavailable_on_error():
+            await self._redis.ping()
+
+    async def aclose(self) -> None:
+        await self._redis.aclose()
+
+    # -- rooms -----------------------------------------------------------------------------------
+    async def create_room(self, room: Room) -> bool:
+        with unavailable_on_error():
+            return bool(await self._redis.hsetnx(_Keys.rooms, room.id, _json(room.to_dict())))
+
+    async def put_room(self, room: Room) -> None:
+        with unavailable_on_error():
+            await self._redis.hset(_Keys.rooms, room.id, _json(room.to_dict()))
+
+    async def get_room(self, room_id: str) -> Room | None:
+        with unavailable_on_error():
+            raw = await self._redis.hget(_Keys.rooms, room_id)
+        return None if raw is None else Room.from_dict(json.loads(raw))
+
+    async def list_rooms(
+        self, *, pavilion: Pavilion | None = None, state: RoomState | None = None
+    ) -> list[Room]:
+        with unavailable_on_error():
+            raw = _str_map(await self._redis.hgetall(_Keys.rooms))
+        rooms = [Room.from_dict(json.loads(v)) for v in raw.values()]
+        rooms = [r for r in rooms if (pavilion is None or r.pavilion == pavilion)
+                 and (state is None or r.state == state)]
+        return sorted(rooms, key=room_order)
+
+    # -- presence --------------------------------------------------------------------------------
+    def _presence_keys(self, room_id: str) -> list[str]:
+        return [_Keys.room(room_id, "people"), _Keys.room(room_id, "seen")]
+
+    async def put_participant(self, participant: Participant, *, ttl_s: float) -> None:
+        args: list[str | int] = [participant.identity, _json(participant.to_dict()), _ms(ttl_s)]
+        with unavailable_on_error():
+            await self._put_participant(keys=self._presence_keys(participant.room_id), args=args)
+
+    async def heartbeat(self, room_id: str, identity: str, *, ttl_s: float) -> bool:
+        with unavailable_on_error():
+            ok = await self._heartbeat(keys=self._presence_keys(room_id),
+                                       args=[identity, _ms(ttl_s)])
+        return bool(ok)
+
+    async def remove_participant(self, room_id: str, identity: str) -> bool:
+        with unavailable_on_error():
+            return bool(await self._remove(keys=self._presence_keys(room_id), args=[identity]))
+
+    async def get_participant(self, room_id: str, identity: str) -> Participant | None:
+        for participant in await self.list_participants(room_id):
+            if participant.identity == identity:
+                return participant
+        return None
+
+    async def list_participants(self, room_id: str) -> list[Participant]:
+        with unavailable_on_error():
+            raw: Sequence[str | None] = await self._live(keys=self._presence_keys(room_id))
+        people = [Participant.from_dict(json.loads(r)) for r in raw if r is not None]
+        return sorted(people, key=lambda p: (p.joined_at, p.identity))
+
+    async def count_present(self, room_id: str) -> int:
+        people = await self.list_participants(room_id)
+        return sum(1 for p in people if not p.hidden and not p.waiting)
+
+    # -- bans --------------------------------------------------------------------------------------
+    async def ban(self, room_id: str, identity: str, *, until: float) -> None:
+        with unavailable_on_error():
+            await self._redis.set(_Keys.ban(room_id, identity), "1", pxat=int(until * 1000))
+
+    async def is_banned(self, room_id: str, identity: str) -> bool:
+        with unavailable_on_error():
+            return bool(await self._redis.exists(_Keys.ban(room_id, identity)))
+
+    # -- leases ------------------------------------------------------------------------------------
+    async def claim_lease(self, room_id: str, holder: LeaseHolder, *, ttl_s: float) -> Lease:
+        with unavailable_on_error():
+            value, pttl = await self._claim(keys=[_Keys.lease(room_id)],
+                                            args=[_holder(holder), _ms(ttl_s)])
+        return Lease(room_id, _unholder(value), self._clock.now() + max(int(pttl), 0) / 1000)
+
+    async def renew_lease(self, room_id: str, holder: LeaseHolder, *, ttl_s: float) -> bool:
+        with unavailable_on_error():
+            return bool(await self._renew(keys=[_Keys.lease(room_id)],
+                                          args=[_holder(holder), _ms(ttl_s)]))
+
+    async def release_lease(self, room_id: str, holder: LeaseHolder) -> bool:
+        with unavailable_on_error():
+            return bool(await self._release(keys=[_Keys.lease(room_id)], args=[_holder(holder)]))
+
+    async def get_lease(self, room_id: str) -> Lease | None:
+        key = _Keys.lease(room_id)
+        with unavailable_on_error():
+            async with self._redis.pipeline(transaction=True) as pipe:
+                pipe.get(key)
+                pipe.pttl(key)
+                value, pttl = await pipe.execute()
+        if value is None or pttl < 0:
+            return None
+        return Lease(room_id, _unholder(value), self._clock.now() + pttl / 1000)
+
+    # -- chat --------------------------------------------------------------------------------------
+    async def append_chat(
+        self, room_id: str, *, sender: str, name: str, text: str, sent_at: float
+    ) -> ChatMessage:
+        fields = {"sender": sender, "name": name, "text": text, "sent_at": repr(sent_at)}
+        with unavailable_on_error():
+            message_id = await self._redis.xadd(_Keys.room(room_id, "chat"), fields,  # type: ignore[arg-type]
+                                                maxlen=self._chat_cap, approximate=True)
+        return ChatMessage(str(message_id), room_id, sender, name, text, sent_at)
+
+    async def chat_page(
+        self, room_id: str, *, before: str | None = None, after: str | None = None,
+        limit: int = 50,
+    ) -> list[ChatMessage]:
+        key = _Keys.room(room_id, "chat")
+        if limit <= 0:
+            return []
+        with unavailable_on_error():
+            if after is not None:
+                stream_id_key(after)
+                rows = await self._redis.xrange(key, min=f"({after}", max="+", count=limit)
+            else:
+                if before is not None:
+                    stream_id_key(before)
+                top = f"({before}" if before is not None else "+"
+                rows = await self._redis.xrevrange(key, max=top, min="-", count=limit)
+                rows = list(reversed(rows or []))
+        return [_chat(room_id, str(mid), _str_map(fields or {})) for mid, fields in rows or []]
+
+    async def delete_chat(self, room_id: str, message_id: str) -> bool:
+        stream_id_key(message_id)
+        with unavailable_on_error():
+            return bool(await self._redis.xdel(_Keys.room(room_id, "chat"), message_id))
+
+    # -- reactions ---------------------------------------------------------------------------------
+    async def add_reaction(self, room_id: str, kind: str, count: int = 1) -> int:
+        with unavailable_on_error():
+            return int(await self._redis.hincrby(_Keys.room(room_id, "reactions"), kind, count))
+
+    async def reactions(self, room_id: str) -> dict[str, int]:
+        with unavailable_on_error():
+            raw = _str_map(await self._redis.hgetall(_Keys.room(room_id, "reactions")))
+        return {k: int(v) for k, v in raw.items()}
+
+    # -- products ----------------------------------------------------------------------------------
+    def _product_keys(self, room_id: str) -> list[str]:
+        return [_Keys.room(room_id, "products"), _Keys.room(room_id, "pinned")]
+
+    async def put_product(self, card: ProductCard) -> None:
+        data = _json(card.with_pin(False).to_dict())
+        with unavailable_on_error():
+            await self._redis.hset(_Keys.room(card.room_id, "products"), card.id, data)
+
+    async def delete_product(self, room_id: str, product_id: str) -> bool:
+        products, pinned = self._product_keys(room_id)
+        with unavailable_on_error():
+            async with self._redis.pipeline(transaction=True) as pipe:
+                pipe.hdel(products, product_id)
+                pipe.zrem(pinned, product_id)
+                removed, _ = await pipe.execute()
+        return bool(removed)
+
+    async def list_products(self, room_id: str) -> list[ProductCard]:
+        products, pinned = self._product_keys(room_id)
+        with unavailable_on_error():
+            async with self._redis.pipeline(transaction=True) as pipe:
+                pipe.hgetall(products)
+                pipe.zrange(pinned, 0, -1)
+                raw, pins = await pipe.execute()
+        cards = [ProductCard.from_dict(json.loads(v)) for _, v in sorted(_str_map(raw).items())]
+        return [c.with_pin(c.id in pins) for c in cards]
+
+    async def pin_product(self, room_id: str, product_id: str, *, max_pinned: int) -> bool:
+        with unavailable_on_error():
+            result = int(await self._pin(keys=self._product_keys(room_id),
+                                         args=[product_id, max_pinned]))
+        if result < 0:
+            raise NoSuchRoom(product_id, code="no_such_product", what="product")
+        return result == 1
+
+    async def unpin_product(self, room_id: str, product_id: str) -> bool:
+        with unavailable_on_error():
+            return bool(await self._redis.zrem(_Keys.room(room_id, "pinned"), product_id))
+
+    # -- Q&A ---------------------------------------------------------------------------------------
+    async def add_question(
+        self, room_id: str, *, asker: str, name: str, text: str, asked_at: float
+    ) -> Question:
+        with unavailable_on_error():
+            seq = await self._redis.incr(_Keys.room(room_id, "qseq"))
+            question = Question(str(seq), room_id, asker, name, text, asked_at)
+            await self._redis.hset(_Keys.room(room_id, "questions"), question.id,
+                                   _json(question.to_dict()))
+        return question
+
+    async def vote_question(self, room_id: str, question_id: str, voter: str) -> int:
+        keys = [_Keys.room(room_id, "questions"), _Keys.room(room_id, "votes"),
+                _Keys.room(room_id, f"voters:{question_id}")]
+        with unavailable_on_error():
+            votes = int(await self._vote(keys=keys, args=[question_id, voter]))
+        if votes < 0:
+            raise NoSuchRoom(question_id, code="no_such_question", what="question")
+        return votes
+
+    async def answer_question(self, room_id: str, question_id: str) -> bool:
+        key = _Keys.room(room_id, "questions")
+        with unavailable_on_error():
+            raw = await self._redis.hget(key, question_id)
+            if raw is None:
+                return False
+            await self._redis.hset(key, question_id, _json({**json.loads(raw), "answered": True}))
+        return True
+
+    async def list_questions(self, room_id: str) -> list[Question]:
+        with unavailable_on_error():
+            async with self._redis.pipeline(transaction=True) as pipe:
+                pipe.hgetall(_Keys.room(room_id, "questions"))
+                pipe.zrange(_Keys.room(room_id, "votes"), 0, -1, withscores=True)
+                raw, votes = await pipe.execute()
+        counts = {str(qid): int(score) for qid, score in votes}
+        out = [Question.from_dict(json.loads(v), votes=counts.get(k, 0))
+               for k, v in _str_map(raw).items()]
+        return sorted(out, key=question_order)
+
+
+def _str_map(raw: Mapping[Any, Any]) -> dict[str, str]:
+    """redis-py types replies as ``bytes | str``; with ``decode_responses`` they are str."""
+    return {str(k): str(v) for k, v in raw.items()}
+
+
+def _json(data: dict[str, Any]) -> str:
+    return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+
+
+def _ms(seconds: float) -> int:
+    return max(1, int(seconds * 1000))
+
+
+def _holder(holder: LeaseHolder) -> str:
+    return f"{holder.node_id}\n{holder.node_url}"
+
+
+def _unholder(value: str) -> LeaseHolder:
+    node_id, _, node_url = value.partition("\n")
+    return LeaseHolder(node_id, node_url)
+
+
+def _chat(room_id: str, message_id: str, fields: dict[str, str]) -> ChatMessage:
+    return ChatMessage(message_id, room_id, fields.get("sender", ""), fields.get("name", ""),
+                       fields.get("text", ""), float(fields.get("sent_at") or 0.0))

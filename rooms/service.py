@@ -1,0 +1,288 @@
+"""``RoomService``: every change a participant or moderator can make to a room.
+
+Each method takes the caller's verified :class:`~rooms.token.AccessToken`, gathers facts from the
+Store, asks :mod:`rooms.policy`, writes, and returns a domain event (:mod:`rooms.events`) or
+raises a typed error (:mod:`rooms.errors`) that says who is at fault. Joins and stage changes of
+one room are serialised on this node (a room lives on one node: the lease), so a meeting never
+admits a fifth person through a race.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import zlib
+
+from config import LANGUAGES, SignalingLimits
+from rooms import policy
+from rooms.bus import Bus, node_topic
+from rooms.clock import Clock, SystemClock
+from rooms.content import Question
+from rooms.errors import InvalidInput, NoSuchRoom, NotAllowed, RoomFull, WrongNode
+from rooms.events import (
+    ChatDeleted,
+    ChatPosted,
+    Joined,
+    Kicked,
+    Left,
+    ParticipantChanged,
+    ProductPinned,
+    QuestionAsked,
+    QuestionVoted,
+    Reacted,
+    RoomChanged,
+)
+from rooms.participant import Participant
+from rooms.rate import Rate, RateLimits
+from rooms.room import Room, RoomKind, RoomState
+from rooms.store import LeaseHolder, Store
+from rooms.text import display_name, user_text
+from rooms.token import AccessToken, Grant
+
+REACTIONS = frozenset({"like", "heart", "clap", "laugh", "wow", "fire"})
+_LOCK_STRIPES = 64
+FALLBACK_BAN_S = 3600.0  # when a participant's token expiry is unknown
+
+
+class RoomService:
+    def __init__(
+        self, store: Store, bus: Bus, *, node: LeaseHolder, limits: SignalingLimits | None = None,
+        clock: Clock | None = None, presence_ttl_s: float = 30.0, lease_ttl_s: float = 15.0,
+    ) -> None:
+        self.store = store
+        self.bus = bus
+        self.node = node
+        self.limits = limits or SignalingLimits()
+        self.clock = clock or SystemClock()
+        self.presence_ttl_s = presence_ttl_s
+        self.lease_ttl_s = lease_ttl_s
+        self.local: dict[tuple[str, str], Participant] = {}  # joined through this node
+        self.leases: set[str] = set()  # rooms whose lease this node holds
+        self._locks = [asyncio.Lock() for _ in range(_LOCK_STRIPES)]
+        chat = Rate(self.limits.chat_per_second, self.limits.chat_burst)
+        self.rates = RateLimits({"chat": chat, "reactions": Rate(5.0, 20), "questions": chat},
+                                self.clock)
+
+    def _lock(self, room_id: str) -> asyncio.Lock:
+        return self._locks[zlib.crc32(room_id.encode()) % _LOCK_STRIPES]
+
+    async def room(self, room_id: str) -> Room:
+        room = await self.store.get_room(room_id)
+        if room is None:
+            raise NoSuchRoom(room_id)
+        return room
+
+    async def _me(self, token: AccessToken, room_id: str) -> Participant:
+        me = await self.store.get_participant(room_id, token.identity)
+        if me is None:
+            raise NotAllowed("not_in_room", "join the room first")
+        return me
+
+    async def _target(self, room_id: str, identity: str) -> Participant:
+        target = await self.store.get_participant(room_id, identity)
+        if target is None:
+            raise NoSuchRoom(identity, code="no_such_participant", what="participant")
+        return target
+
+    async def _save(self, participant: Participant) -> Participant:
+        await self.store.put_participant(participant, ttl_s=self.presence_ttl_s)
+        key = (participant.room_id, participant.identity)
+        if participant.node_id == self.node.node_id:
+            self.local[key] = participant
+        return participant
+
+    # -- entering and leaving -------------------------------------------------------------------
+    async def join(self, token: AccessToken, room_id: str, *, name: str | None = None,
+                   language: str = "en") -> Joined:
+        """Enter a room: grants, schedule, lock, invitation, ban, lease and capacity decide."""
+        room = await self.room(room_id)
+        _check_token(token, room_id)
+        if language not in LANGUAGES:
+            raise InvalidInput("bad_language", f"unknown language {language!r}")
+        shown = display_name(name or token.name or token.identity)
+        role = policy.role_for(room, token)
+        policy.check_open(room, role, self.clock.now())
+        policy.check_invited(room, token, role)
+        if await self.store.is_banned(room_id, token.identity):
+            raise NotAllowed("banned", "you were removed from this room")
+        async with self._lock(room_id):
+            await self.claim(room_id)
+            present = [p for p in await self.store.list_participants(room_id)
+                       if p.identity != token.identity]
+            entry = policy.entry_for(room, role, present, hidden=token.allows(Grant.HIDDEN))
+            participant = await self._save(Participant(
+                identity=token.identity, room_id=room_id, name=shown, role=entry.role,
+                language=language, node_id=self.node.node_id, on_stage=entry.on_stage,
+                waiting=entry.waiting, hidden=token.allows(Grant.HIDDEN),
+                joined_at=self.clock.now(), expires_at=float(token.expires_at)))
+        return Joined(room, participant)
+
+    async def claim(self, room_id: str) -> None:
+        """Hold the room's lease or raise ``WrongNode`` naming the node that does."""
+        lease = await self.store.claim_lease(room_id, self.node, ttl_s=self.lease_ttl_s)
+        if lease.holder != self.node:
+            raise WrongNode(lease.holder.node_url, node_id=lease.holder.node_id)
+        self.leases.add(room_id)
+
+    async def leave(self, token: AccessToken, room_id: str) -> Left:
+        await self._forget(room_id, token.identity)
+        return Left(room_id, token.identity)
+
+    async def _forget(self, room_id: str, identity: str) -> None:
+        await self.store.remove_participant(room_id, identity)
+        self.local.pop((room_id, identity), None)
+        self.rates.forget(room_id, identity)
+        if room_id in self.leases and not any(k[0] == room_id for k in self.local):
+            self.leases.discard(room_id)
+            await self.store.release_lease(room_id, self.node)
+
+    # -- stage, hands, waiting room ---------------------------------------------------------------
+    async def raise_hand(self, token: AccessToken, room_id: str,
+                         raised: bool) -> ParticipantChanged:
+        room, me = await self.room(room_id), await self._me(token, room_id)
+        if raised:
+            policy.check_hand(room, me)
+        me = await self._save(me.update(hand_raised=raised))
+        return ParticipantChanged(me, "hand_raised" if raised else "hand_lowered")
+
+    async def promote(self, token: AccessToken, room_id: str, identity: str) -> ParticipantChanged:
+        """Put someone on stage (forum audience -> speaker, broadcast viewer -> co-host)."""
+        policy.check_moderator(token)
+        room = await self.room(room_id)
+        async with self._lock(room_id):
+            target = await self._target(room_id, identity)
+            role = policy.promoted_role(room, target)
+            if not target.on_stage:
+                present = await self.store.list_participants(room_id)
+                policy.check_stage(room, present)
+            target = await self._save(target.update(role=role, on_stage=True, hand_raised=False))
+        return ParticipantChanged(target, "promoted")
+
+    async def demote(self, token: AccessToken, room_id: str, identity: str) -> ParticipantChanged:
+        policy.check_moderator(token)
+        await self.room(room_id)
+        target = await self._target(room_id, identity)
+        target = await self._save(target.update(role=policy.demoted_role(target), on_stage=False))
+        return ParticipantChanged(target, "demoted")
+
+    async def admit(self, token: AccessToken, room_id: str, identity: str) -> ParticipantChanged:
+        """Let a meeting guest in from the waiting room (the host, or a moderator)."""
+        room = await self.room(room_id)
+        if token.identity != room.exhibitor:
+            policy.check_moderator(token)
+        async with self._lock(room_id):
+            target = await self._target(room_id, identity)
+            policy.check_admit(room, target, await self.store.list_participants(room_id))
+            target = await self._save(target.update(waiting=False, on_stage=True))
+        return ParticipantChanged(target, "admitted")
+
+    # -- moderation -------------------------------------------------------------------------------
+    async def kick(self, token: AccessToken, room_id: str, identity: str) -> Kicked:
+        """Remove someone and bar the identity for the rest of its token's lifetime."""
+        policy.check_moderator(token)
+        await self.room(room_id)
+        target = await self._target(room_id, identity)
+        until = target.expires_at if target.expires_at > self.clock.now() else (
+            self.clock.now() + FALLBACK_BAN_S)
+        await self.store.ban(room_id, identity, until=until)
+        await self._forget(room_id, identity)
+        await self._tell_node(target, "kick", {"room_id": room_id, "identity": identity})
+        return Kicked(room_id, identity, until)
+
+    async def mute(self, token: AccessToken, room_id: str, identity: str,
+                   muted: bool) -> ParticipantChanged:
+        policy.check_moderator(token)
+        await self.room(room_id)
+        target = await self._save((await self._target(room_id, identity)).update(muted=muted))
+        await self._tell_node(target, "mute", {"room_id": room_id, "identity": identity,
+                                               "muted": muted})
+        return ParticipantChanged(target, "muted" if muted else "unmuted")
+
+    async def _tell_node(self, target: Participant, kind: str, payload: dict[str, object]) -> None:
+        """Sessions live on their node: tell it (the event covers this node's own sessions)."""
+        if target.node_id and target.node_id != self.node.node_id:
+            await self.bus.publish(node_topic(target.node_id), kind, payload)
+
+    async def lock(self, token: AccessToken, room_id: str, locked: bool) -> RoomChanged:
+        policy.check_moderator(token)
+        room = (await self.room(room_id)).with_lock(locked)
+        await self.store.put_room(room)
+        return RoomChanged(room, "locked" if locked else "unlocked")
+
+    async def set_state(self, token: AccessToken, room_id: str, state: RoomState) -> RoomChanged:
+        """Go live or close. Closing is final: an ended room admits nobody."""
+        policy.check_moderator(token)
+        room = await self.room(room_id)
+        if room.state is RoomState.ENDED:
+            raise NotAllowed("room_ended", "the room has ended")
+        room = room.with_state(state)
+        await self.store.put_room(room)
+        return RoomChanged(room, state.value)
+
+    async def pin_product(self, token: AccessToken, room_id: str, product_id: str,
+                          pinned: bool) -> ProductPinned:
+        room = await self.room(room_id)
+        if room.kind is not RoomKind.BROADCAST:
+            raise NotAllowed("not_a_broadcast", "only broadcasts show product cards")
+        if not token.allows(Grant.MODERATE) and token.identity != room.exhibitor:
+            raise NotAllowed("not_host", "only the host pins products")
+        if pinned and not await self.store.pin_product(room_id, product_id,
+                                                       max_pinned=room.max_pinned):
+            raise RoomFull("too many pinned products", limit=room.max_pinned, code="pins_full")
+        if not pinned:
+            await self.store.unpin_product(room_id, product_id)
+        return ProductPinned(room_id, product_id, pinned)
+
+    async def check_publish(self, token: AccessToken, room_id: str) -> Participant:
+        """For the media plane: the participant, if it may send media now."""
+        room, me = await self.room(room_id), await self._me(token, room_id)
+        policy.check_can_publish(room, me)
+        return me
+
+    # -- chat, reactions, Q&A ---------------------------------------------------------------------
+    async def _poster(self, token: AccessToken, room_id: str, action: str) -> Participant:
+        me = await self._me(token, room_id)
+        policy.check_can_post(me, token)
+        self.rates.check(room_id, token.identity, action)
+        return me
+
+    async def post_chat(self, token: AccessToken, room_id: str, text: str) -> ChatPosted:
+        user_text(text, max_chars=self.limits.chat_max_chars, what="message")
+        me = await self._poster(token, room_id, "chat")
+        message = await self.store.append_chat(room_id, sender=me.identity, name=me.name,
+                                               text=text, sent_at=self.clock.now())
+        return ChatPosted(message)
+
+    async def delete_chat(self, token: AccessToken, room_id: str, message_id: str) -> ChatDeleted:
+        policy.check_moderator(token)
+        if not await self.store.delete_chat(room_id, message_id):
+            raise NoSuchRoom(message_id, code="no_such_message", what="message")
+        return ChatDeleted(room_id, message_id)
+
+    async def react(self, token: AccessToken, room_id: str, reaction: str) -> Reacted:
+        if reaction not in REACTIONS:
+            raise InvalidInput("bad_reaction", f"reactions are {', '.join(sorted(REACTIONS))}")
+        await self._poster(token, room_id, "reactions")
+        return Reacted(room_id, reaction, await self.store.add_reaction(room_id, reaction))
+
+    async def ask(self, token: AccessToken, room_id: str, text: str) -> QuestionAsked:
+        user_text(text, max_chars=self.limits.question_max_chars, what="question")
+        room = await self.room(room_id)
+        if room.kind is RoomKind.MEETING:
+            raise NotAllowed("no_questions", "meetings have no Q&A")
+        me = await self._poster(token, room_id, "questions")
+        question: Question = await self.store.add_question(
+            room_id, asker=me.identity, name=me.name, text=text, asked_at=self.clock.now())
+        return QuestionAsked(question)
+
+    async def vote(self, token: AccessToken, room_id: str, question_id: str) -> QuestionVoted:
+        await self._poster(token, room_id, "reactions")
+        votes = await self.store.vote_question(room_id, question_id, token.identity)
+        return QuestionVoted(room_id, question_id, votes)
+
+
+def _check_token(token: AccessToken, room_id: str) -> None:
+    if token.room not in (room_id, "*"):
+        raise NotAllowed("wrong_room", "the token is for another room")
+    if not token.allows(Grant.JOIN):
+        raise NotAllowed("no_join_grant", "the token does not allow joining")
+

@@ -1,0 +1,155 @@
+"""The ``Store`` port: all shared state of the rooms domain (DESIGN.md §5).
+
+Two implementations pass one contract suite (tests/rooms/test_store_contract.py):
+:class:`rooms.memory_store.MemoryStore` (one node) and :class:`rooms.redis_store.RedisStore`
+(many nodes). Every method may raise :class:`~rooms.errors.StoreUnavailable` when the backing
+service is down; nothing is half-written in that case (each write is one Redis command or script).
+Keys, TTLs and data structures are described in docs/state.md.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+from rooms.content import ChatMessage, ProductCard, Question
+from rooms.participant import Participant
+from rooms.pavilion import Pavilion
+from rooms.room import Room, RoomState
+
+
+@dataclass(frozen=True, slots=True)
+class LeaseHolder:
+    """A node that may hold a room's lease: its id and the URL clients reach it at."""
+
+    node_id: str
+    node_url: str
+
+
+@dataclass(frozen=True, slots=True)
+class Lease:
+    """Which node serves a room's media until ``expires_at`` (unless it renews)."""
+
+    room_id: str
+    holder: LeaseHolder
+    expires_at: float
+
+
+class Store(Protocol):
+    async def ping(self) -> None:
+        """Return if the store answers; raise ``StoreUnavailable(reason)`` if not."""
+        ...
+
+    async def aclose(self) -> None: ...
+
+    # -- rooms ---------------------------------------------------------------------------------
+    async def create_room(self, room: Room) -> bool:
+        """Store a new room; False (nothing written) if the id is taken."""
+        ...
+
+    async def put_room(self, room: Room) -> None:
+        """Create or replace a room."""
+        ...
+
+    async def get_room(self, room_id: str) -> Room | None: ...
+
+    async def list_rooms(
+        self, *, pavilion: Pavilion | None = None, state: RoomState | None = None
+    ) -> list[Room]:
+        """Rooms sorted by (starts_at, id), optionally filtered."""
+        ...
+
+    # -- presence (heartbeat TTL) --------------------------------------------------------------
+    async def put_participant(self, participant: Participant, *, ttl_s: float) -> None:
+        """Create or replace a participant; it vanishes ``ttl_s`` after the last put/heartbeat."""
+        ...
+
+    async def heartbeat(self, room_id: str, identity: str, *, ttl_s: float) -> bool:
+        """Extend a participant's presence; False if it had already expired or left."""
+        ...
+
+    async def remove_participant(self, room_id: str, identity: str) -> bool: ...
+
+    async def get_participant(self, room_id: str, identity: str) -> Participant | None: ...
+
+    async def list_participants(self, room_id: str) -> list[Participant]:
+        """Live participants (hidden ones included), in join order."""
+        ...
+
+    async def count_present(self, room_id: str) -> int:
+        """Live participants that are not hidden and not waiting (the lobby's figure)."""
+        ...
+
+    # -- bans (kick) -----------------------------------------------------------------------------
+    async def ban(self, room_id: str, identity: str, *, until: float) -> None: ...
+
+    async def is_banned(self, room_id: str, identity: str) -> bool: ...
+
+    # -- room -> node lease ----------------------------------------------------------------------
+    async def claim_lease(self, room_id: str, holder: LeaseHolder, *, ttl_s: float) -> Lease:
+        """Take the lease if free (or already ours); return whoever holds it now."""
+        ...
+
+    async def renew_lease(self, room_id: str, holder: LeaseHolder, *, ttl_s: float) -> bool:
+        """Extend our lease; False if we no longer hold it."""
+        ...
+
+    async def release_lease(self, room_id: str, holder: LeaseHolder) -> bool:
+        """Give our lease up; False if we did not hold it (someone else's is left alone)."""
+        ...
+
+    async def get_lease(self, room_id: str) -> Lease | None: ...
+
+    # -- chat (capped per room; ids are stream ids) ----------------------------------------------
+    async def append_chat(
+        self, room_id: str, *, sender: str, name: str, text: str, sent_at: float
+    ) -> ChatMessage: ...
+
+    async def chat_page(
+        self, room_id: str, *, before: str | None = None, after: str | None = None,
+        limit: int = 50,
+    ) -> list[ChatMessage]:
+        """Oldest-first page. ``after``: the first ``limit`` messages after that id (resume);
+        ``before`` (or neither): the last ``limit`` messages before that id (history)."""
+        ...
+
+    async def delete_chat(self, room_id: str, message_id: str) -> bool: ...
+
+    # -- reactions ---------------------------------------------------------------------------------
+    async def add_reaction(self, room_id: str, kind: str, count: int = 1) -> int:
+        """Add to a reaction counter and return its new total."""
+        ...
+
+    async def reactions(self, room_id: str) -> dict[str, int]: ...
+
+    # -- product cards -----------------------------------------------------------------------------
+    async def put_product(self, card: ProductCard) -> None:
+        """Create or replace a card (its ``pinned`` flag is ignored: pinning is separate)."""
+        ...
+
+    async def delete_product(self, room_id: str, product_id: str) -> bool: ...
+
+    async def list_products(self, room_id: str) -> list[ProductCard]:
+        """Cards in id order, each with ``pinned`` set."""
+        ...
+
+    async def pin_product(self, room_id: str, product_id: str, *, max_pinned: int) -> bool:
+        """Pin a card; False if ``max_pinned`` others are pinned. ``NoSuchRoom`` if no card."""
+        ...
+
+    async def unpin_product(self, room_id: str, product_id: str) -> bool: ...
+
+    # -- Q&A -------------------------------------------------------------------------------------
+    async def add_question(
+        self, room_id: str, *, asker: str, name: str, text: str, asked_at: float
+    ) -> Question: ...
+
+    async def vote_question(self, room_id: str, question_id: str, voter: str) -> int:
+        """Upvote once per voter (a repeat is ignored); return the votes. ``NoSuchRoom`` if none."""
+        ...
+
+    async def answer_question(self, room_id: str, question_id: str) -> bool: ...
+
+    async def list_questions(self, room_id: str) -> list[Question]:
+        """Most votes first, then oldest first."""
+        ...
