@@ -1,0 +1,244 @@
+"""The admin HTTP API: JSON under ``/api/admin/``, for organisers' tools (docs/admin-api.md).
+
+Authentication: ``Authorization: Bearer <api_key>``. Without an ``api_key`` the API is off
+(404 ``admin_disabled``), except in demo mode, where the token secret is accepted instead so a
+demo can be driven with curl (the CLI prints nothing secret; the operator sets the secret).
+Every refusal is JSON ``{"error": {"code", "message"}}`` with a status that says who is at fault.
+Actions run through :class:`~rooms.service.RoomService` as an ``admin`` moderator, so they follow
+the same rules, and emit the same events, as a moderator in the room.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+from aiohttp import web
+
+from config import Settings
+from rooms.content import ProductCard
+from rooms.errors import (
+    InvalidInput,
+    NoSuchRoom,
+    NotAllowed,
+    RateLimited,
+    RoomFull,
+    RoomsError,
+    StoreUnavailable,
+    WrongNode,
+)
+from rooms.factory import Backend
+from rooms.pavilion import Pavilion
+from rooms.room import Room, RoomState, check_room_id
+from rooms.token import AccessToken, Grant, mint, parse_grants
+
+PREFIX = "/api/admin"
+MAX_BODY = 64 * 1024
+MAX_TOKEN_TTL_S = 7 * 24 * 3600
+ADMIN = AccessToken(identity="admin", room="*", name="admin", expires_at=2**31 - 1,
+                    grants=frozenset({Grant.JOIN, Grant.MODERATE, Grant.HIDDEN}))
+_STATUS: tuple[tuple[type[RoomsError], int], ...] = (
+    (InvalidInput, 400), (NotAllowed, 403), (NoSuchRoom, 404), (RoomFull, 409),
+    (WrongNode, 409), (RateLimited, 429), (StoreUnavailable, 503),
+)
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+_E = TypeVar("_E", Pavilion, RoomState)
+
+
+def error(status: int, code: str, message: str) -> web.Response:
+    return web.json_response({"error": {"code": code, "message": message}}, status=status)
+
+
+class AdminApi:
+    """The handlers, bound to the settings and the app key under which the backend lives."""
+
+    def __init__(self, settings: Settings, backend_key: web.AppKey[Backend]) -> None:
+        self.settings = settings
+        self.backend_key = backend_key
+        self.key = _admin_key(settings)
+
+    def backend(self, request: web.Request) -> Backend:
+        return request.app[self.backend_key]
+
+    @web.middleware
+    async def guard(self, request: web.Request, handler: Handler) -> web.StreamResponse:
+        """Authenticate admin routes and turn domain errors into JSON answers."""
+        if not request.path.startswith(PREFIX + "/"):
+            return await handler(request)
+        if self.key is None:
+            return error(404, "admin_disabled", "admin API disabled (set api_key)")
+        if not _authorized(request, self.key):
+            response = error(401, "unauthorized", "missing or wrong API key")
+            response.headers["WWW-Authenticate"] = 'Bearer realm="pavilion-admin"'
+            return response
+        try:
+            return await handler(request)
+        except RoomsError as exc:
+            return error(_status(exc), exc.code, exc.message)
+
+    # -- rooms -------------------------------------------------------------------------------------
+    async def list_rooms(self, request: web.Request) -> web.Response:
+        pavilion = _enum(Pavilion, request.query.get("pavilion"), "pavilion")
+        state = _enum(RoomState, request.query.get("state"), "state")
+        store = self.backend(request).store
+        rooms = await store.list_rooms(pavilion=pavilion, state=state)
+        return web.json_response({"rooms": [
+            {**r.to_dict(), "present": await store.count_present(r.id)} for r in rooms]})
+
+    async def create_room(self, request: web.Request) -> web.Response:
+        room = Room.from_dict(await _body(request))
+        if not await self.backend(request).store.create_room(room):
+            return error(409, "room_exists", f"room {room.id!r} already exists")
+        return web.json_response(room.to_dict(), status=201,
+                                 headers={"Location": f"{PREFIX}/rooms/{room.id}"})
+
+    async def get_room(self, request: web.Request) -> web.Response:
+        backend = self.backend(request)
+        room = await backend.service.room(request.match_info["room_id"])
+        lease = await backend.store.get_lease(room.id)
+        return web.json_response({
+            **room.to_dict(),
+            "present": await backend.store.count_present(room.id),
+            "node": None if lease is None else {"id": lease.holder.node_id,
+                                                "url": lease.holder.node_url},
+            "products": [p.to_dict() for p in await backend.store.list_products(room.id)],
+            "reactions": await backend.store.reactions(room.id),
+        })
+
+    async def close_room(self, request: web.Request) -> web.Response:
+        room_id = request.match_info["room_id"]
+        event = await self.backend(request).service.set_state(ADMIN, room_id, RoomState.ENDED)
+        return web.json_response(event.room.to_dict())
+
+    async def lock_room(self, request: web.Request) -> web.Response:
+        locked = _flag(await _body(request), "locked")
+        event = await self.backend(request).service.lock(ADMIN, request.match_info["room_id"],
+                                                         locked)
+        return web.json_response(event.room.to_dict())
+
+    # -- participants ------------------------------------------------------------------------------
+    async def participants(self, request: web.Request) -> web.Response:
+        backend = self.backend(request)
+        room = await backend.service.room(request.match_info["room_id"])
+        people = await backend.store.list_participants(room.id)
+        return web.json_response({"participants": [p.to_dict() for p in people]})
+
+    async def kick(self, request: web.Request) -> web.Response:
+        event = await self.backend(request).service.kick(
+            ADMIN, request.match_info["room_id"], request.match_info["identity"])
+        return web.json_response(event.to_dict())
+
+    async def mute(self, request: web.Request) -> web.Response:
+        muted = _flag(await _body(request), "muted")
+        event = await self.backend(request).service.mute(
+            ADMIN, request.match_info["room_id"], request.match_info["identity"], muted)
+        return web.json_response(event.to_dict())
+
+    # -- products ----------------------------------------------------------------------------------
+    async def put_product(self, request: web.Request) -> web.Response:
+        backend = self.backend(request)
+        room = await backend.service.room(request.match_info["room_id"])
+        data = {**await _body(request), "id": request.match_info["product_id"], "room_id": room.id}
+        card = ProductCard.from_dict(data)
+        await backend.store.put_product(card)
+        return web.json_response(card.to_dict())
+
+    async def pin_product(self, request: web.Request) -> web.Response:
+        pinned = _flag(await _body(request), "pinned")
+        event = await self.backend(request).service.pin_product(
+            ADMIN, request.match_info["room_id"], request.match_info["product_id"], pinned)
+        return web.json_response(event.to_dict())
+
+    # -- tokens ------------------------------------------------------------------------------------
+    async def mint_token(self, request: web.Request) -> web.Response:
+        data = await _body(request)
+        identity, room = data.get("identity"), data.get("room")
+        if not isinstance(identity, str) or not identity or len(identity) > 128:
+            raise InvalidInput("bad_identity", "identity must be a string of 1-128 characters")
+        if not isinstance(room, str) or (room != "*" and not check_room_id(room)):
+            raise InvalidInput("bad_room_id", "room must be a room id or '*'")
+        ttl = data.get("ttl_s", 3600)
+        if not isinstance(ttl, int) or not 0 < ttl <= MAX_TOKEN_TTL_S:
+            raise InvalidInput("bad_ttl", f"ttl_s must be an integer in 1..{MAX_TOKEN_TTL_S}")
+        try:
+            grants = parse_grants(data.get("grants") or ["join", "subscribe", "chat"])
+        except (ValueError, TypeError) as exc:
+            raise InvalidInput("bad_grants", str(exc)) from None
+        name = str(data.get("name") or identity)
+        now = int(time.time())
+        token = mint(self.settings.secret_value(), identity=identity, room=room, grants=grants,
+                     ttl_s=ttl, name=name, now=now)
+        return web.json_response({"token": token, "expires_at": now + ttl, "identity": identity,
+                                  "room": room, "grants": sorted(g.value for g in grants)},
+                                 status=201)
+
+
+def install(app: web.Application, settings: Settings, backend_key: web.AppKey[Backend]) -> None:
+    """Add the ``/api/admin/...`` routes and their authentication to ``app``."""
+    api = AdminApi(settings, backend_key)
+    app.middlewares.append(api.guard)
+    room = PREFIX + "/rooms/{room_id}"
+    router = app.router
+    router.add_get(PREFIX + "/rooms", api.list_rooms, name="admin-rooms")
+    router.add_post(PREFIX + "/rooms", api.create_room)
+    router.add_get(room, api.get_room, name="admin-room")
+    router.add_post(room + "/close", api.close_room)
+    router.add_post(room + "/lock", api.lock_room)
+    router.add_get(room + "/participants", api.participants)
+    router.add_post(room + "/participants/{identity}/kick", api.kick)
+    router.add_post(room + "/participants/{identity}/mute", api.mute)
+    router.add_put(room + "/products/{product_id}", api.put_product)
+    router.add_post(room + "/products/{product_id}/pin", api.pin_product)
+    router.add_post(PREFIX + "/tokens", api.mint_token)
+
+
+def _admin_key(settings: Settings) -> str | None:
+    if settings.api_key is not None:
+        return settings.api_key.get_secret_value()
+    if settings.demo and settings.secret is not None:
+        return settings.secret.get_secret_value()
+    return None
+
+
+def _authorized(request: web.Request, key: str) -> bool:
+    scheme, _, given = request.headers.get("Authorization", "").partition(" ")
+    return scheme.lower() == "bearer" and hmac.compare_digest(given.strip().encode(), key.encode())
+
+
+def _status(exc: RoomsError) -> int:
+    return next((status for cls, status in _STATUS if isinstance(exc, cls)), 400)
+
+
+async def _body(request: web.Request) -> dict[str, Any]:
+    """The JSON object in the body, at most ``MAX_BODY`` bytes; ``InvalidInput`` otherwise."""
+    if request.content_length is not None and request.content_length > MAX_BODY:
+        raise InvalidInput("body_too_large", f"request body over {MAX_BODY} bytes")
+    raw = await request.content.read(MAX_BODY + 1)
+    if len(raw) > MAX_BODY:
+        raise InvalidInput("body_too_large", f"request body over {MAX_BODY} bytes")
+    try:
+        data = json.loads(raw or b"{}")
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise InvalidInput("bad_json", f"body is not JSON: {exc}") from None
+    if not isinstance(data, dict):
+        raise InvalidInput("bad_json", "body must be a JSON object")
+    return data
+
+
+def _flag(data: dict[str, Any], key: str) -> bool:
+    value = data.get(key, True)
+    if not isinstance(value, bool):
+        raise InvalidInput("bad_field", f"{key!r} must be true or false")
+    return value
+
+
+def _enum(cls: type[_E], raw: str | None, what: str) -> _E | None:
+    if raw in (None, ""):
+        return None
+    try:
+        return cls(raw)
+    except ValueError:
+        raise InvalidInput(f"bad_{what}", f"unknown {what} {raw!r}") from None
