@@ -1,0 +1,29 @@
+"""The media plane: packet forwarding on aiortc (DESIGN.md §3). Import from here."""
+
+from streaming.errors import (
+    BadOffer,
+    Capacity,
+    CodecMismatch,
+    MediaError,
+    NothingPublished,
+    NoUsableCodec,
+    PlaneClosed,
+    UnknownPeer,
+)
+from streaming.plane import Answer, MediaEvent, MediaPlane, SourceAdded, SourceEnded
+
+__all__ = [
+    "Answer",
+    "BadOffer",
+    "Capacity",
+    "CodecMismatch",
+    "MediaError",
+    "MediaEvent",
+    "MediaPlane",
+    "NoUsableCodec",
+    "NothingPublished",
+    "PlaneClosed",
+    "SourceAdded",
+    "SourceEnded",
+    "UnknownPeer",
+]

@@ -1,0 +1,156 @@
+"""Every aiortc / aioice / pylibsrtp internal the media plane touches, named in one place.
+
+aiortc decodes every received track and encodes every sent one (DESIGN.md §3); Pavilion uses it
+for SDP, ICE, DTLS and the SRTP keys, and moves packets itself. That needs a few private names.
+They are all here, reached only through the functions below, and :func:`check` verifies them at
+start-up against the installed versions (aiortc is pinned in pyproject.toml): a missing one
+refuses start with one line naming it, instead of failing on the first packet.
+"""
+
+from __future__ import annotations
+
+import inspect
+import socket
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import aioice.ice
+import aiortc
+import pylibsrtp
+from aiortc.rtcdtlstransport import RTCDtlsTransport
+from aiortc.rtcicetransport import RTCIceTransport
+from aiortc.rtcrtpreceiver import RTCRtpReceiver
+from aiortc.rtcrtpsender import RTCRtpSender
+from pylibsrtp._binding import ffi, lib
+
+AIORTC_VERSION = "1.16.0"
+
+# (owner, name, kind): kind "method" = attribute of the class, "field" = set in __init__.
+HOOKS: tuple[tuple[type, str, str], ...] = (
+    (RTCDtlsTransport, "_handle_rtp_data", "method"),  # replaced per instance: publisher intake
+    (RTCDtlsTransport, "_handle_rtcp_data", "method"),  # replaced per instance: RTCP intake
+    (RTCDtlsTransport, "_send_rtp", "method"),  # low-rate RTCP to a publisher
+    (RTCDtlsTransport, "_rx_srtp", "field"),
+    (RTCDtlsTransport, "_tx_srtp", "field"),
+    (RTCIceTransport, "_connection", "field"),
+    (aioice.ice.Connection, "_nominated", "field"),
+    (aioice.ice.CandidatePair, "protocol", "field"),
+    (aioice.ice.CandidatePair, "remote_addr", "method"),
+    (aioice.ice.StunProtocol, "transport", "annotation"),
+    (RTCRtpReceiver, "receive", "method"),  # replaced per instance: no decoder thread
+    (RTCRtpSender, "send", "method"),  # replaced per instance: no encoder, no RTCP loop
+    (RTCRtpSender, "_ssrc", "field"),
+    (pylibsrtp.Session, "_srtp", "field"),
+)
+LIB_FUNCTIONS = ("srtp_protect", "srtp_protect_rtcp")
+
+
+def check() -> None:
+    """Raise ``RuntimeError`` naming the first missing internal (or a wrong aiortc version)."""
+    if aiortc.__version__ != AIORTC_VERSION:
+        raise RuntimeError(
+            f"aiortc {aiortc.__version__} is installed; Pavilion's media plane needs exactly"
+            f" {AIORTC_VERSION} (streaming/aiortc_hooks.py)"
+        )
+    for owner, name, kind in HOOKS:
+        if not _present(owner, name, kind):
+            raise RuntimeError(
+                f"aiortc internal missing: {owner.__module__}.{owner.__qualname__}.{name}"
+            )
+    for func in LIB_FUNCTIONS:
+        if not hasattr(lib, func):
+            raise RuntimeError(f"libsrtp function missing from pylibsrtp: {func}")
+
+
+def _present(owner: type, name: str, kind: str) -> bool:
+    if kind == "method":
+        return hasattr(owner, name)
+    if kind == "annotation":
+        return name in getattr(owner, "__annotations__", {})
+    try:
+        source = inspect.getsource(owner.__init__)  # type: ignore[misc]
+    except (OSError, TypeError):
+        return False
+    return f"self.{name} =" in source or f"self.{name}:" in source
+
+
+RtpHandler = Callable[[bytes, int], Awaitable[None]]
+RtcpHandler = Callable[[bytes], Awaitable[None]]
+
+
+def intercept_rtp(dtls: RTCDtlsTransport, on_rtp: RtpHandler) -> None:
+    """Hand every decrypted RTP packet of ``dtls`` to ``on_rtp(data, arrival_ms)``.
+
+    This is the point right after SRTP unprotect: aiortc's RtpPacket parsing, RtpRouter, jitter
+    buffer and decoder never see the packet.
+    """
+    dtls._handle_rtp_data = on_rtp  # type: ignore[method-assign,assignment]
+
+
+def intercept_rtcp(dtls: RTCDtlsTransport, on_rtcp: RtcpHandler) -> None:
+    """Hand every decrypted RTCP compound packet of ``dtls`` to ``on_rtcp(data)``."""
+    dtls._handle_rtcp_data = on_rtcp  # type: ignore[method-assign,assignment]
+
+
+def replace_receive(receiver: RTCRtpReceiver, receive: Callable[[Any], Awaitable[None]]) -> None:
+    """Replace ``receiver.receive(parameters)``: aiortc starts the decoder thread there."""
+    receiver.receive = receive  # type: ignore[method-assign,assignment]
+
+
+def replace_send(sender: RTCRtpSender, send: Callable[[Any], Awaitable[None]]) -> None:
+    """Replace ``sender.send(parameters)``: aiortc starts its encoder and RTCP loops there."""
+    sender.send = send  # type: ignore[method-assign,assignment]
+
+
+def sender_ssrc(sender: RTCRtpSender) -> int:
+    """The SSRC aiortc put in the SDP for this sender (RTP to a viewer, RTCP to a publisher)."""
+    return int(sender._ssrc)
+
+
+async def send_rtcp(dtls: RTCDtlsTransport, packet: bytes) -> None:
+    """Protect and send one RTCP packet through aiortc (low rate: RR, NACK, PLI, REMB)."""
+    try:
+        await dtls._send_rtp(packet)
+    except ConnectionError:
+        pass  # the publisher is gone; its leg is being closed
+
+
+def srtp_pointer(dtls: RTCDtlsTransport) -> Any:
+    """The libsrtp ``srtp_t`` of the transport's outbound session (for in-place protect)."""
+    session = dtls._tx_srtp
+    if session is None:
+        raise RuntimeError("the DTLS transport has no SRTP session yet")
+    return session._srtp[0]
+
+
+def nominated_socket(dtls: RTCDtlsTransport) -> tuple[socket.socket, tuple[str, int]]:
+    """A duplicate of the nominated candidate pair's UDP socket, and the remote address.
+
+    Sending on a dup'd non-blocking socket skips aioice's and asyncio's per-datagram Python
+    (DESIGN.md §3: ``sendto`` is the largest cost of forwarding); the duplicate is ours to close.
+    """
+    ice: RTCIceTransport = dtls.transport
+    pair = ice._connection._nominated.get(1)
+    if pair is None:
+        raise RuntimeError("the ICE connection has no nominated candidate pair yet")
+    transport_socket = pair.protocol.transport.get_extra_info("socket")
+    dup = socket.socket(fileno=socket.dup(transport_socket.fileno()))
+    dup.setblocking(False)
+    return dup, pair.remote_addr
+
+
+def srtp_buffers(size: int) -> tuple[Any, Any, memoryview]:
+    """A libsrtp working buffer: (cdata, length pointer, writable view)."""
+    cdata = ffi.new("char[]", size)
+    length = ffi.new("int *")
+    return cdata, length, memoryview(ffi.buffer(cdata))
+
+
+def srtp_protect(session: Any, cdata: Any, length: Any) -> int:
+    """Protect RTP in place in ``cdata`` (``length[0]`` bytes); returns libsrtp's status."""
+    return int(lib.srtp_protect(session, cdata, length))
+
+
+def srtp_protect_rtcp(session: Any, cdata: Any, length: Any) -> int:
+    """Protect RTCP in place in ``cdata`` (``length[0]`` bytes); returns libsrtp's status."""
+    return int(lib.srtp_protect_rtcp(session, cdata, length))

@@ -1,0 +1,72 @@
+"""Sequence number and timestamp munging for one viewer of one Source (pure, no network).
+
+A viewer sees one continuous RTP stream with its own SSRC even when the publisher's stream
+restarts (a reconnect, an encoder restart with a new SSRC and random sequence/timestamp bases,
+RFC 3550 §5.1). The Forwarder keeps two offsets; the hot path reads them as plain attributes
+and adds them, so mapping costs two additions.
+"""
+
+from __future__ import annotations
+
+SEQ_MOD = 1 << 16
+TS_MOD = 1 << 32
+
+
+class Forwarder:
+    """Maps publisher (sequence, timestamp) to viewer (sequence, timestamp).
+
+    ``seq_offset`` and ``ts_offset`` are public so the fan-out loop can use them without a call.
+    The first packet fixes the mapping to start at random-looking bases the caller picks; a
+    :meth:`rebase` on a publisher change continues one past the last sequence number sent and
+    ``gap_ticks`` after the last timestamp, so players see neither a jump nor a reset.
+    """
+
+    __slots__ = ("last_seq", "last_ts", "pending_gap", "seq_offset", "started", "ts_offset")
+
+    def __init__(self, first_seq: int, first_ts: int) -> None:
+        self.seq_offset = 0
+        self.ts_offset = 0
+        self.last_seq = (first_seq - 1) % SEQ_MOD
+        self.last_ts = first_ts % TS_MOD
+        self.started = False
+        self.pending_gap: int | None = None
+
+    def switch(self, gap_ticks: int) -> None:
+        """The publisher's stream restarted; the next packet sent rebases ``gap_ticks`` later."""
+        self.pending_gap = max(1, gap_ticks)
+
+    def resume(self, seq: int, ts: int) -> None:
+        """Start (or restart after skipping) at publisher packet (``seq``, ``ts``).
+
+        After a skip inside one publisher stream only the sequence offset moves (time goes on);
+        after a publisher switch, or for the first packet, both offsets are set.
+        """
+        if not self.started or self.pending_gap is not None:
+            self.rebase(seq, ts, self.pending_gap or 0)
+            self.pending_gap = None
+        else:
+            self.seq_offset = (self.last_seq + 1 - seq) % SEQ_MOD
+
+    def rebase(self, seq: int, ts: int, gap_ticks: int) -> None:
+        """Continue the viewer's stream from publisher packet (``seq``, ``ts``)."""
+        next_seq = (self.last_seq + 1) % SEQ_MOD
+        next_ts = (self.last_ts + (gap_ticks if self.started else 0)) % TS_MOD
+        self.seq_offset = (next_seq - seq) % SEQ_MOD
+        self.ts_offset = (next_ts - ts) % TS_MOD
+        self.started = True
+
+    def map(self, seq: int, ts: int) -> tuple[int, int]:
+        """The viewer's (sequence, timestamp) for a publisher packet; records it as last sent."""
+        out_seq = (seq + self.seq_offset) % SEQ_MOD
+        out_ts = (ts + self.ts_offset) % TS_MOD
+        self.last_seq = out_seq
+        self.last_ts = out_ts
+        return out_seq, out_ts
+
+    def source_seq(self, viewer_seq: int) -> int:
+        """The publisher's sequence number for a viewer's (for answering the viewer's NACK)."""
+        return (viewer_seq - self.seq_offset) % SEQ_MOD
+
+    def viewer_ts(self, source_ts: int) -> int:
+        """The viewer's timestamp for a publisher timestamp (for sender report translation)."""
+        return (source_ts + self.ts_offset) % TS_MOD

@@ -1,0 +1,123 @@
+"""What a publisher leg and a viewer leg share: an aiortc peer used for SDP, ICE, DTLS and keys.
+
+The peer never decodes or encodes: the legs replace aiortc's receive and send entry points
+(streaming/aiortc_hooks.py) before aiortc can start its decoder threads and encoder loops.
+Outgoing RTCP at feedback rate goes through one bounded queue and one owned task per peer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable, Sequence
+
+from aiortc import RTCConfiguration, RTCIceServer, RTCPeerConnection, RTCSessionDescription
+from aiortc.rtcdtlstransport import RTCDtlsTransport
+from aiortc.sdp import candidate_from_sdp
+
+from config import IceServer, MediaLimits
+from streaming import aiortc_hooks
+from streaming.errors import BadOffer, Capacity
+
+logger = logging.getLogger(__name__)
+
+RTCP_QUEUE = 64
+
+
+def configuration(ice_servers: Sequence[IceServer]) -> RTCConfiguration:
+    """aiortc configuration; an empty list, never aiortc's default public STUN server."""
+    servers = [
+        RTCIceServer(urls=list(s.urls), username=s.username, credential=s.credential)
+        for s in ice_servers
+    ]
+    return RTCConfiguration(iceServers=servers)
+
+
+class Peer:
+    """One RTCPeerConnection owned by the plane, identified by ``peer_id``."""
+
+    def __init__(
+        self,
+        peer_id: str,
+        room: str,
+        participant: str,
+        limits: MediaLimits,
+        ice_servers: Sequence[IceServer],
+    ) -> None:
+        self.peer_id = peer_id
+        self.room = room
+        self.participant = participant
+        self.limits = limits
+        self.pc = RTCPeerConnection(configuration(ice_servers))
+        self.states: list[str] = []
+        self.closed = asyncio.Event()
+        self.on_failed: Callable[[Peer], None] | None = None
+        self._candidates = 0
+        self._rtcp_queue: asyncio.Queue[tuple[RTCDtlsTransport, bytes]] = asyncio.Queue(RTCP_QUEUE)
+        self._rtcp_task: asyncio.Task[None] | None = None
+        self.pc.on("connectionstatechange", self._state_changed)
+
+    def _state_changed(self) -> None:
+        state = self.pc.connectionState
+        self.states.append(state)
+        if state in ("failed", "closed") and self.on_failed is not None:
+            self.on_failed(self)
+
+    @property
+    def dtls(self) -> RTCDtlsTransport:
+        """The (bundled) DTLS transport: Pavilion answers with BUNDLE, so there is one."""
+        transceivers = self.pc.getTransceivers()
+        if not transceivers:
+            raise BadOffer("the offer has no media")
+        return transceivers[0].receiver.transport
+
+    async def set_offer(self, sdp: str) -> None:
+        try:
+            await self.pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type="offer"))
+        except (ValueError, KeyError, IndexError, TypeError) as exc:
+            raise BadOffer(f"the SDP offer cannot be used: {exc}") from None
+        except Exception as exc:  # aiortc raises OperationError / InvalidAccessError
+            raise BadOffer(f"the SDP offer cannot be negotiated: {exc}") from None
+
+    async def make_answer(self) -> str:
+        await self.pc.setLocalDescription(await self.pc.createAnswer())
+        return str(self.pc.localDescription.sdp)
+
+    async def add_candidate(self, mid: str | None, candidate: str) -> None:
+        """A trickled remote candidate (``candidate:...`` line without ``a=``)."""
+        if self._candidates >= self.limits.max_candidates_per_peer:
+            raise Capacity("too many ICE candidates for this peer")
+        self._candidates += 1
+        text = candidate[len("candidate:") :] if candidate.startswith("candidate:") else candidate
+        try:
+            parsed = candidate_from_sdp(text)
+        except (ValueError, IndexError) as exc:
+            raise BadOffer(f"malformed ICE candidate: {exc}") from None
+        parsed.sdpMid = mid
+        if mid is None:
+            parsed.sdpMLineIndex = 0
+        await self.pc.addIceCandidate(parsed)
+
+    def queue_rtcp(self, dtls: RTCDtlsTransport, packet: bytes) -> None:
+        """Send RTCP soon; dropped (not queued without bound) if the peer's queue is full."""
+        if self._rtcp_task is None:
+            self._rtcp_task = asyncio.get_running_loop().create_task(self._send_rtcp_loop())
+        with contextlib.suppress(asyncio.QueueFull):
+            self._rtcp_queue.put_nowait((dtls, packet))
+
+    async def _send_rtcp_loop(self) -> None:
+        while True:
+            dtls, packet = await self._rtcp_queue.get()
+            await aiortc_hooks.send_rtcp(dtls, packet)
+
+    async def close(self) -> None:
+        """Close the connection and cancel every task this peer owns; idempotent."""
+        if self.closed.is_set():
+            return
+        self.closed.set()
+        if self._rtcp_task is not None:
+            self._rtcp_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._rtcp_task
+        await self.pc.close()

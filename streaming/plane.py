@@ -1,0 +1,223 @@
+"""MediaPlane: the facade the signalling layer calls (WHIP/WHEP today, Socket.IO later).
+
+It owns every peer and every Source of the node, keyed by room. A publisher that publishes
+again into the same room while its previous leg still exists takes over that leg's Sources, so
+viewers see one continuous stream (the Forwarder rebases); a publisher that leaves ends its
+Sources and every viewer's track ends with an RTCP BYE. Events (a Source appeared or ended)
+go to listeners registered with :meth:`MediaPlane.listen`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+from collections.abc import Callable, Coroutine, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from config import IceServer, MediaLimits
+from streaming import aiortc_hooks
+from streaming.errors import NothingPublished, PlaneClosed, UnknownPeer
+from streaming.negotiation import Codec
+from streaming.peer import Peer
+from streaming.publisher import PublisherLeg
+from streaming.source import Source
+from streaming.viewer import ViewerLeg
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class SourceAdded:
+    room: str
+    participant: str
+    source_id: str
+    kind: str
+    codec: str
+
+
+@dataclass(frozen=True, slots=True)
+class SourceEnded:
+    room: str
+    participant: str
+    source_id: str
+    kind: str
+
+
+MediaEvent = SourceAdded | SourceEnded
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """A negotiated peer: its id (for trickle and close) and the SDP answer."""
+
+    peer_id: str
+    sdp: str
+
+
+class MediaPlane:
+    """Every peer and Source of this node."""
+
+    def __init__(self, limits: MediaLimits, ice_servers: Sequence[IceServer] = ()) -> None:
+        aiortc_hooks.check()
+        self.limits = limits
+        self.ice_servers = list(ice_servers)
+        self.peers: dict[str, Peer] = {}
+        self.sources: dict[str, dict[str, Source]] = {}  # room -> source id -> Source
+        self._listeners: list[Callable[[MediaEvent], None]] = []
+        self._closing = False
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    def listen(self, listener: Callable[[MediaEvent], None]) -> None:
+        self._listeners.append(listener)
+
+    def _emit(self, event: MediaEvent) -> None:
+        for listener in list(self._listeners):
+            try:
+                listener(event)
+            except Exception:
+                logger.exception("media event listener failed")
+
+    # -- publishing ---------------------------------------------------------------------------
+
+    async def publish(self, room: str, participant: str, offer_sdp: str) -> Answer:
+        """Negotiate a publisher's offer; its tracks become Sources of ``room``."""
+        self._check_open()
+        leg = PublisherLeg(
+            self._new_id(), room, participant, self.limits, self.ice_servers, self._track
+        )
+        previous = self._publisher_of(room, participant)
+        if previous is not None:
+            previous.release()  # its Sources continue with the new leg
+        return await self._negotiate(leg, lambda: leg.answer(offer_sdp), previous)
+
+    def _track(self, leg: PublisherLeg, kind: str, codec: Codec, ids: dict[str, int]) -> Source:
+        room = self.sources.setdefault(leg.room, {})
+        index = sum(1 for i in leg.inbounds if i.source is not None and i.source.kind == kind)
+        source_id = f"{leg.participant}/{kind}{index}"
+        source = room.get(source_id)
+        if source is None or source.ended.is_set() or source.codec.name != codec.name:
+            if source is not None:
+                self._end_source(source, leg.participant)
+            source = Source(source_id, leg.room, kind, codec, self.limits)
+            room[source_id] = source
+            self._emit(SourceAdded(leg.room, leg.participant, source_id, kind, codec.mime))
+        source.extension_ids = ids
+        return source
+
+    def _publisher_of(self, room: str, participant: str) -> PublisherLeg | None:
+        for peer in self.peers.values():
+            if (
+                isinstance(peer, PublisherLeg)
+                and peer.room == room
+                and peer.participant == participant
+                and not peer.closed.is_set()
+            ):
+                return peer
+        return None
+
+    # -- viewing ------------------------------------------------------------------------------
+
+    async def subscribe_whep(self, room: str, viewer: str, offer_sdp: str) -> Answer:
+        """Negotiate a viewer's offer (WHEP): it receives the room's latest audio and video."""
+        self._check_open()
+        sources = self.live_sources(room)
+        if not sources:
+            raise NothingPublished(f"nothing is published in room {room!r}")
+        leg = ViewerLeg(self._new_id(), room, viewer, self.limits, self.ice_servers)
+        return await self._negotiate(leg, lambda: leg.answer(offer_sdp, sources), None)
+
+    def live_sources(self, room: str) -> dict[str, Source]:
+        """The most recently published live Source of each kind in ``room``."""
+        latest: dict[str, Source] = {}
+        for source in self.sources.get(room, {}).values():
+            if not source.ended.is_set():
+                latest[source.kind] = source
+        return latest
+
+    # -- peers --------------------------------------------------------------------------------
+
+    async def _negotiate(
+        self, leg: Peer, answer: Callable[..., object], previous: Peer | None
+    ) -> Answer:
+        self.peers[leg.peer_id] = leg
+        leg.on_failed = self._failed
+        try:
+            sdp = await answer()  # type: ignore[misc]
+        except BaseException:
+            await self._discard(leg)
+            raise
+        if previous is not None:
+            self._spawn(self._close_leg(previous, end_sources=False))
+        return Answer(leg.peer_id, str(sdp))
+
+    async def _discard(self, leg: Peer) -> None:
+        self.peers.pop(leg.peer_id, None)
+        await leg.close()
+
+    def _failed(self, peer: Peer) -> None:
+        if not self._closing and peer.peer_id in self.peers:
+            self._spawn(self.close(peer.peer_id))
+
+    async def add_candidate(self, peer_id: str, mid: str | None, candidate: str) -> None:
+        """A trickled ICE candidate for a peer (WHIP/WHEP PATCH, or Socket.IO)."""
+        peer = self.peers.get(peer_id)
+        if peer is None:
+            raise UnknownPeer(f"no peer {peer_id!r}")
+        await peer.add_candidate(mid, candidate)
+
+    def peer(self, peer_id: str) -> Peer:
+        peer = self.peers.get(peer_id)
+        if peer is None:
+            raise UnknownPeer(f"no peer {peer_id!r}")
+        return peer
+
+    async def close(self, peer_id: str) -> None:
+        """End a peer: a publisher's Sources end, a viewer leaves its Sources."""
+        peer = self.peers.get(peer_id)
+        if peer is None:
+            raise UnknownPeer(f"no peer {peer_id!r}")
+        await self._close_leg(peer, end_sources=True)
+
+    async def _close_leg(self, peer: Peer, end_sources: bool) -> None:
+        self.peers.pop(peer.peer_id, None)
+        if isinstance(peer, PublisherLeg):
+            for source in peer.release():
+                if end_sources:
+                    self._end_source(source, peer.participant)
+        await peer.close()
+
+    def _end_source(self, source: Source, participant: str) -> None:
+        source.end()
+        room = self.sources.get(source.room, {})
+        if room.get(source.source_id) is source:
+            del room[source.source_id]
+            if not room:
+                self.sources.pop(source.room, None)
+        self._emit(SourceEnded(source.room, participant, source.source_id, source.kind))
+
+    async def aclose(self) -> None:
+        """Close every peer and cancel every task; the plane takes no new peers after this."""
+        self._closing = True
+        for peer_id in list(self.peers):
+            peer = self.peers.get(peer_id)
+            if peer is not None:
+                await self._close_leg(peer, end_sources=True)
+        # spawned tasks are closes already under way: let them finish (cancelling one would
+        # cancel aiortc's shared close future under the other awaiting it)
+        if self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.get_running_loop().create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def _check_open(self) -> None:
+        if self._closing:
+            raise PlaneClosed("the media plane is shutting down")
+
+    @staticmethod
+    def _new_id() -> str:
+        return secrets.token_urlsafe(12)

@@ -1,0 +1,85 @@
+"""Subscription: one viewer of one Source (DESIGN.md §3's "down track").
+
+It holds what differs per viewer: the viewer's SSRC and payload type, the header extension id
+table, the :class:`~streaming.forwarder.Forwarder` offsets, the :class:`~streaming.egress.Egress`
+it sends through, whether it waits for a keyframe, and the counters a sender report needs.
+The Source's fan-out loop reads these attributes directly; this class adds no per-packet calls.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from struct import pack
+
+from streaming.egress import Egress
+from streaming.forwarder import Forwarder
+
+RTCP_SR = 200
+RTCP_BYE = 203
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    """How a viewer receives one Source: its payload type, SSRC and extension id table."""
+
+    payload_type: int
+    ssrc: int
+    extension_table: bytes  # 256 bytes, see streaming.rtp_header.extension_map_table
+    clock_rate: int
+
+
+class Subscription:
+    """One viewer's copy of one track."""
+
+    __slots__ = (
+        "egress",
+        "ended",
+        "forwarder",
+        "group",
+        "kind",
+        "octets",
+        "packets",
+        "payload_type",
+        "route",
+        "ssrc",
+        "viewer_id",
+        "waiting_keyframe",
+    )
+
+    def __init__(self, viewer_id: str, kind: str, route: Route, egress: Egress) -> None:
+        self.viewer_id = viewer_id
+        self.kind = kind
+        self.route = route
+        self.egress = egress
+        self.ssrc = route.ssrc
+        self.payload_type = route.payload_type
+        # viewers negotiating the same payload type and extension ids share one packet template
+        self.group = (route.payload_type, route.extension_table)
+        self.forwarder = Forwarder(random.getrandbits(16), random.getrandbits(32))
+        self.waiting_keyframe = kind == "video"
+        self.packets = 0
+        self.octets = 0
+        self.ended = False
+
+    def sender_report(self, ntp: int, source_ts: int) -> bytes:
+        """An RTCP SR (RFC 3550 §6.4.1) in the viewer's SSRC and timestamp space.
+
+        NTP time is the publisher's, so audio and video of one publisher stay in sync at the
+        player; the RTP timestamp is translated by this viewer's offset.
+        """
+        return pack(
+            "!BBHIQIII",
+            0x80,
+            RTCP_SR,
+            6,
+            self.ssrc,
+            ntp,
+            self.forwarder.viewer_ts(source_ts),
+            self.packets & 0xFFFFFFFF,
+            self.octets & 0xFFFFFFFF,
+        )
+
+    def bye(self) -> bytes:
+        """An RTCP BYE (RFC 3550 §6.6): the player ends the track at once."""
+        return pack("!BBHI", 0x81, RTCP_BYE, 1, self.ssrc)

@@ -1,0 +1,149 @@
+"""Viewer leg: a viewer's peer, fed by Subscriptions instead of aiortc's encoder.
+
+``RTCRtpSender.send`` is replaced (streaming/aiortc_hooks.py), so aiortc starts no encoder and no
+RTCP loop; when aiortc calls it (DTLS is up, the nominated pair exists, DESIGN.md §3's pitfall),
+the leg builds its :class:`~streaming.egress.Egress` and attaches one Subscription per track.
+The viewer's RTCP comes back here: PLI/FIR become throttled keyframe requests to the Source,
+NACKs are answered from the Source's packet cache.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from aiortc.rtcrtpparameters import RTCRtpSendParameters
+from aiortc.rtp import (
+    RTCP_PSFB_PLI,
+    RTCP_RTPFB_NACK,
+    RtcpPacket,
+    RtcpPsfbPacket,
+    RtcpRtpfbPacket,
+)
+
+from config import IceServer, MediaLimits
+from streaming import aiortc_hooks
+from streaming.egress import Egress
+from streaming.negotiation import Description, narrow, plan_view, restore
+from streaming.peer import Peer
+from streaming.rtp_header import extension_map_table
+from streaming.source import Source
+from streaming.subscription import Route, Subscription
+
+RTCP_PSFB_FIR = 4  # RFC 5104 §4.3.1
+MID = "urn:ietf:params:rtp-hdrext:sdes:mid"  # values differ per peer: never forwarded
+
+
+def route_for(source: Source, parameters: RTCRtpSendParameters, ssrc: int) -> Route:
+    """The viewer's payload type, SSRC and extension id table for ``source``."""
+    codec = parameters.codecs[0]
+    viewer_ids = {ext.uri: ext.id for ext in parameters.headerExtensions}
+    mapping = {
+        source_id: viewer_ids[uri]
+        for uri, source_id in source.extension_ids.items()
+        if uri in viewer_ids and uri != MID
+    }
+    return Route(codec.payloadType or 0, ssrc, extension_map_table(mapping), codec.clockRate)
+
+
+class ViewerLeg(Peer):
+    """A viewer's connection; ``subscriptions`` fill in once media is connected."""
+
+    def __init__(
+        self,
+        peer_id: str,
+        room: str,
+        participant: str,
+        limits: MediaLimits,
+        ice_servers: Sequence[IceServer],
+    ) -> None:
+        super().__init__(peer_id, room, participant, limits, ice_servers)
+        self.subscriptions: list[tuple[Source, Subscription]] = []
+        self.connected = asyncio.Event()
+        self.nacks_answered = 0
+        self.keyframe_requests = 0
+        self._egress: Egress | None = None
+        self._by_ssrc: dict[int, tuple[Source, Subscription]] = {}
+
+    async def answer(self, offer_sdp: str, sources: dict[str, Source]) -> str:
+        """Negotiate a viewer's offer (WHEP): each m-line gets the Source of its kind."""
+        offer = Description.parse(offer_sdp)
+        plan = plan_view(offer, {kind: source.codec for kind, source in sources.items()})
+        mids = [section.mid for section in offer.media]
+        await self.set_offer(narrow(offer, plan))
+        for transceiver in self.pc.getTransceivers():
+            index = mids.index(transceiver.mid) if transceiver.mid in mids else -1
+            codec = plan.codecs.get(index)
+            source = sources.get(transceiver.kind)
+            if codec is None or source is None:
+                transceiver.direction = "inactive"
+                continue
+            transceiver.direction = "sendonly"
+            ssrc = aiortc_hooks.sender_ssrc(transceiver.sender)
+            aiortc_hooks.replace_send(transceiver.sender, self._sender(source, ssrc))
+        aiortc_hooks.intercept_rtcp(self.dtls, self._on_rtcp)
+        return restore(await self.make_answer(), plan)
+
+    def _sender(self, source: Source, ssrc: int) -> Callable[[RTCRtpSendParameters], Any]:
+        async def send(parameters: RTCRtpSendParameters) -> None:
+            self._start_track(source, parameters, ssrc)
+
+        return send
+
+    def _start_track(self, source: Source, parameters: RTCRtpSendParameters, ssrc: int) -> None:
+        """Called by aiortc once DTLS is up (instead of starting an encoder)."""
+        if self.closed.is_set() or source.ended.is_set():
+            return
+        egress = self._egress or self._make_egress()
+        sub = Subscription(self.peer_id, source.kind, route_for(source, parameters, ssrc), egress)
+        source.attach(sub)
+        self.subscriptions.append((source, sub))
+        self._by_ssrc[ssrc] = (source, sub)
+        self.connected.set()
+
+    def _make_egress(self) -> Egress:
+        dtls = self.dtls
+        sock, addr = aiortc_hooks.nominated_socket(dtls)
+        self._egress = Egress(
+            aiortc_hooks.srtp_pointer(dtls),
+            sock,
+            addr,
+            self.limits.viewer_queue_packets,
+            asyncio.get_running_loop(),
+        )
+        return self._egress
+
+    async def _on_rtcp(self, data: bytes) -> None:
+        try:
+            packets = RtcpPacket.parse(data)
+        except ValueError:
+            return
+        for packet in packets:
+            if isinstance(packet, RtcpPsfbPacket) and packet.fmt in (RTCP_PSFB_PLI, RTCP_PSFB_FIR):
+                self._keyframe(packet)
+            elif isinstance(packet, RtcpRtpfbPacket) and packet.fmt == RTCP_RTPFB_NACK:
+                entry = self._by_ssrc.get(packet.media_ssrc)
+                if entry is not None:
+                    self.nacks_answered += entry[0].retransmit(entry[1], packet.lost)
+
+    def _keyframe(self, packet: RtcpPsfbPacket) -> None:
+        # FIR names its SSRC in the FCI (RFC 5104 §4.3.1.1); PLI in media_ssrc
+        ssrc = packet.media_ssrc
+        if packet.fmt == RTCP_PSFB_FIR and len(packet.fci) >= 4:
+            ssrc = int.from_bytes(packet.fci[:4], "big")
+        entry = self._by_ssrc.get(ssrc)
+        if entry is not None:
+            self.keyframe_requests += 1
+            entry[0].request_keyframe()
+
+    def detach(self) -> None:
+        """Leave every Source this viewer watches (its egress stops too)."""
+        for source, sub in self.subscriptions:
+            source.detach(sub)
+        if self._egress is not None:
+            self._egress.close()
+
+    async def close(self) -> None:
+        self.detach()
+        await super().close()
