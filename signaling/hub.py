@@ -1,0 +1,206 @@
+"""``Hub``: the node's Socket.IO side, socket-free: sessions, dispatch, and the events out.
+
+The web adapter (web/rtc.py) turns python-socketio callbacks into :meth:`Hub.connect`,
+:meth:`Hub.submit` and :meth:`Hub.disconnected`, and gives the hub an :class:`Outbox` (emit to a
+channel, enter/leave a channel, disconnect). Every domain decision is a call on
+:class:`rooms.service.RoomService`; every media operation a call on the media plane
+(:class:`streaming.plane.MediaPlane`), so there is one media path for WHIP and Socket.IO alike.
+
+A session whose socket drops is *detached*, not ended: for ``reconnect_grace_s`` it keeps its
+rooms, presence and media, and a client that reconnects with its session id resumes it; others
+see no leave/join. Only when the grace ends does the session leave its rooms.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from typing import Any, Protocol
+
+from config import Settings
+from rooms.bus import Bus, BusMessage, node_topic
+from rooms.events import Event, Reacted
+from rooms.service import RoomService
+from rooms.token import TokenError, verify
+from signaling import media_events, room_events
+from signaling.batch import Batcher, Frame
+from signaling.errors import Ack, SignalingError, failure
+from signaling.media_link import MediaLink, Plane
+from signaling.session import Session
+from signaling.wire import deliveries, room_channel
+
+log = logging.getLogger(__name__)
+Handler = Callable[["Hub", Session, Any], Awaitable[Ack]]
+HANDLERS: dict[str, Handler] = {**room_events.HANDLERS, **media_events.HANDLERS}
+
+
+class Outbox(Protocol):
+    """How the hub reaches clients (python-socketio in web/rtc.py; every node via Redis)."""
+
+    async def send(self, to: str, event: str, payload: Mapping[str, Any]) -> None:
+        """Emit to a channel or a single socket id."""
+        ...
+
+    async def enter(self, sid: str, channel: str) -> None: ...
+
+    async def exit(self, sid: str, channel: str) -> None: ...
+
+    async def disconnect(self, sid: str) -> None: ...
+
+
+class Hub:
+    def __init__(self, service: RoomService, bus: Bus, outbox: Outbox, settings: Settings,
+                 plane: Plane | None = None) -> None:
+        self.service = service
+        self.store = service.store
+        self.bus = bus
+        self.outbox = outbox
+        self.settings = settings
+        self.limits = settings.signaling
+        self.sessions: dict[str, Session] = {}  # socket id -> session
+        self.by_id: dict[str, Session] = {}  # session id -> session (resume)
+        self.members: dict[tuple[str, str], Session] = {}  # (room, identity) -> session
+        self.batcher = Batcher(self._emit_frame)
+        self.media = MediaLink(self, plane)
+        self._expiries: dict[str, asyncio.Task[None]] = {}
+        self._bus_task: asyncio.Task[None] | None = None
+
+    # -- lifecycle ----------------------------------------------------------------------------
+    async def start(self) -> None:
+        self.batcher.start()
+        self.media.start()
+        subscription = await self.bus.subscribe(node_topic(self.settings.node_id))
+        self._bus_task = asyncio.create_task(self._listen(subscription), name="hub-bus")
+
+    async def aclose(self) -> None:
+        for session in list(self.by_id.values()):
+            await self.end(session)
+        if self._bus_task is not None:
+            self._bus_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._bus_task
+        await self.media.aclose()
+        await self.batcher.aclose()
+
+    # -- sessions -----------------------------------------------------------------------------
+    async def connect(self, sid: str, auth: object) -> Session:
+        """Verify the token in ``auth``; resume the session it names or start a new one."""
+        token_text, resume = _auth_fields(auth)
+        token = verify(self.settings.secret_value(), token_text,
+                       leeway_s=self.settings.token_leeway_s)
+        old = self.by_id.get(resume) if resume else None
+        if old is not None and old.identity == token.identity and old.detached_at is not None:
+            return await self._resume(old, sid, token)
+        session = Session(sid, token, self.limits, self.dispatch, on_flood=self._flooded)
+        self.sessions[sid] = session
+        self.by_id[session.id] = session
+        session.start()
+        await self.outbox.send(sid, "session", {"session": session.id, "resumed": False,
+                                                "identity": token.identity})
+        return session
+
+    async def _resume(self, session: Session, sid: str, token: Any) -> Session:
+        task = self._expiries.pop(session.id, None)
+        if task is not None:
+            task.cancel()
+        session.token = token  # a fresh token may extend the expiry
+        session.attach(sid)
+        self.sessions[sid] = session
+        for room in session.rooms:
+            for channel in room_events.channels_of(self, session, room):
+                await self.outbox.enter(sid, channel)
+        await self.outbox.send(sid, "session", {"session": session.id, "resumed": True,
+                                                "identity": token.identity,
+                                                "rooms": sorted(session.rooms),
+                                                "peers": sorted(session.peers)})
+        return session
+
+    def submit(self, sid: str, event: str, payload: object) -> Awaitable[Ack]:
+        session = self.sessions.get(sid)
+        if session is None:
+            raise SignalingError("session_closed")
+        return session.submit(event, payload)
+
+    async def dispatch(self, session: Session, event: str, message: Any) -> Ack:
+        return await HANDLERS[event](self, session, message)
+
+    async def disconnected(self, sid: str) -> None:
+        """The socket closed: keep the session for the grace period (rooms, presence, media)."""
+        session = self.sessions.pop(sid, None)
+        if session is None or session.sid != sid:
+            return
+        grace = self.limits.reconnect_grace_s
+        if grace <= 0 or not session.rooms:
+            await self.end(session)
+            return
+        session.detach(time.monotonic())
+        self._expiries[session.id] = asyncio.create_task(self._expire(session, grace))
+
+    async def _expire(self, session: Session, grace: float) -> None:
+        await asyncio.sleep(grace)
+        self._expiries.pop(session.id, None)
+        await self.end(session)
+
+    async def end(self, session: Session) -> None:
+        """Leave every room (others see ``participant.left``), close media, stop the mailbox."""
+        task = self._expiries.pop(session.id, None)
+        if task is not None and task is not asyncio.current_task():
+            task.cancel()
+        self.by_id.pop(session.id, None)
+        if self.sessions.get(session.sid) is session:
+            del self.sessions[session.sid]
+        for room in list(session.rooms):
+            with contextlib.suppress(Exception):
+                await room_events.depart(self, session, room)
+        await session.aclose()
+
+    async def _flooded(self, session: Session) -> None:
+        sid = session.sid
+        await self.end(session)
+        await self.outbox.disconnect(sid)
+
+    # -- events out ---------------------------------------------------------------------------
+    async def announce(self, events: Iterable[Event]) -> None:
+        """Send what the domain reported: batched (chat, presence) or at once."""
+        for event in events:
+            if isinstance(event, Reacted):
+                self.batcher.react(event.room_id, event.reaction, event.total)
+                continue
+            for delivery in deliveries(event):
+                if delivery.batched:
+                    room = delivery.channel.partition(":")[2]
+                    self.batcher.add(room, delivery.event, delivery.payload)
+                else:
+                    await self.outbox.send(delivery.channel, delivery.event, delivery.payload)
+
+    async def _emit_frame(self, room: str, frame: Frame) -> None:
+        await self.outbox.send(room_channel(room), "batch", frame)
+
+    async def _listen(self, subscription: Any) -> None:
+        """Orders from other nodes about sessions held here (RoomService's kick and mute)."""
+        try:
+            while True:
+                message: BusMessage = await subscription.get()
+                with contextlib.suppress(Exception):
+                    await room_events.order_from_bus(self, message)
+        finally:
+            await subscription.aclose()
+
+
+def _auth_fields(auth: object) -> tuple[str, str | None]:
+    if isinstance(auth, str):
+        return auth, None
+    if not isinstance(auth, Mapping) or not isinstance(auth.get("token"), str):
+        raise TokenError("token_missing", "connect with {token: <access token>} as auth")
+    resume = auth.get("session")
+    return auth["token"], resume if isinstance(resume, str) else None
+
+
+def refusal(exc: BaseException) -> Ack:
+    """The connect refusal's data: ``{code, message}`` (never a traceback)."""
+    if isinstance(exc, TokenError | SignalingError):
+        return failure(exc.code, str(exc))["error"]  # type: ignore[no-any-return]
+    return failure("internal_error", "the server could not accept the connection")["error"]  # type: ignore[no-any-return]

@@ -1,0 +1,99 @@
+"""Handlers of the media events: publish, unpublish, subscribe, answer, unsubscribe, candidate.
+
+The browser is the offerer for what it sends (``publish``: offer in, answer out). Each handler
+checks, in order: the session joined the room, the SDP is within MediaLimits, the domain allows
+it (``RoomService.check_publish``), this node holds the room's media lease (``claim``, else
+``wrong_node`` with the node to use), then calls the media plane.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from signaling.errors import Ack, SignalingError, ok
+from signaling.media_link import media_errors
+from signaling.messages import Answer, Candidate, PeerRef, Publish, Subscribe, check_sdp
+
+if TYPE_CHECKING:
+    from signaling.hub import Handler, Hub
+    from signaling.session import Session
+
+
+def _joined(session: Session, room: str) -> None:
+    if room not in session.rooms:
+        raise SignalingError("not_joined", f"join room {room!r} first")
+
+
+def _own(session: Session, room: str, peer: str) -> None:
+    _joined(session, room)
+    if session.peers.get(peer) != room:
+        raise SignalingError("no_such_peer", f"no media peer {peer[:64]!r} of yours in this room")
+
+
+async def publish(hub: Hub, session: Session, msg: Publish) -> Ack:
+    _joined(session, msg.room)
+    check_sdp(msg.sdp, hub.settings.media)
+    await hub.service.check_publish(session.token, msg.room)
+    await hub.service.claim(msg.room)
+    with media_errors():
+        answer = await hub.media.plane.publish(msg.room, session.identity, msg.sdp)
+    session.peers[answer.peer_id] = msg.room
+    return ok(peer=answer.peer_id, type="answer", sdp=answer.sdp)
+
+
+async def subscribe(hub: Hub, session: Session, msg: Subscribe) -> Ack:
+    """Receive a room's live tracks. The viewer's own offer (``sdp``) is answered (WHEP-like)."""
+    _joined(session, msg.room)
+    if msg.sdp is None:
+        raise SignalingError("media_unavailable",
+                             "server offers are not available yet; send your offer as 'sdp'")
+    check_sdp(msg.sdp, hub.settings.media)
+    await hub.service.claim(msg.room)
+    await _check_viewer(hub, session, msg.room)
+    with media_errors():
+        answer = await hub.media.plane.subscribe_whep(msg.room, session.identity, msg.sdp)
+    session.peers[answer.peer_id] = msg.room
+    return ok(peer=answer.peer_id, type="answer", sdp=answer.sdp)
+
+
+async def _check_viewer(hub: Hub, session: Session, room: str) -> None:
+    me = hub.service.local.get((room, session.identity))
+    if me is not None and me.waiting:
+        raise SignalingError("in_waiting_room", "wait for the host to admit you")
+
+
+async def answer(hub: Hub, session: Session, msg: Answer) -> Ack:
+    _own(session, msg.room, msg.peer)
+    check_sdp(msg.sdp, hub.settings.media)
+    raise SignalingError("no_such_peer", "this peer is not waiting for an answer")
+
+
+async def unpublish(hub: Hub, session: Session, msg: PeerRef) -> Ack:
+    _own(session, msg.room, msg.peer)
+    await hub.media.close_peer(session, msg.peer)
+    return ok()
+
+
+async def candidate(hub: Hub, session: Session, msg: Candidate) -> Ack:
+    """A trickled candidate (RFC 8838); an empty or null one ends the trickle."""
+    _own(session, msg.room, msg.peer)
+    if not msg.candidate:
+        return ok()
+    count = session.candidates.get(msg.peer, 0) + 1
+    if count > hub.settings.media.max_candidates_per_peer:
+        raise SignalingError("too_many_candidates",
+                             f"more than {hub.settings.media.max_candidates_per_peer} candidates")
+    session.candidates[msg.peer] = count
+    with media_errors():
+        await hub.media.plane.add_candidate(msg.peer, msg.sdp_mid, msg.candidate)
+    return ok()
+
+
+HANDLERS: dict[str, Handler] = {
+    "publish": publish,
+    "unpublish": unpublish,
+    "subscribe": subscribe,
+    "answer": answer,
+    "unsubscribe": unpublish,
+    "candidate": candidate,
+}

@@ -1,0 +1,132 @@
+"""``MediaLink``: the hub's one path to the media plane, and the tracks it announces.
+
+Publish and subscribe go through :class:`streaming.plane.MediaPlane`, the same plane WHIP/WHEP
+use (issue 5: no second media path). The plane reports Sources appearing and ending through a
+synchronous listener; those reports are queued (bounded) and one owned task turns them into
+``track.published`` / ``track.unpublished`` emits in order. Media errors become error acks with
+stable codes (:func:`media_errors`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
+
+from signaling.errors import SignalingError
+from signaling.wire import room_channel
+from streaming.errors import (
+    BadOffer,
+    Capacity,
+    MediaError,
+    NegotiationError,
+    NothingPublished,
+    PlaneClosed,
+    UnknownPeer,
+)
+from streaming.plane import MediaEvent, MediaPlane, SourceAdded, SourceEnded
+from streaming.publisher import PublisherLeg
+
+if TYPE_CHECKING:
+    from signaling.hub import Hub
+    from signaling.session import Session
+
+log = logging.getLogger(__name__)
+Plane = MediaPlane
+EVENT_QUEUE = 1_024
+
+_CODES: list[tuple[type[Exception], str]] = [
+    (NegotiationError, "bad_offer"), (BadOffer, "bad_offer"), (UnknownPeer, "no_such_peer"),
+    (NothingPublished, "no_such_track"), (Capacity, "media_full"),
+    (PlaneClosed, "media_unavailable"),
+]
+
+
+@contextlib.contextmanager
+def media_errors() -> Iterator[None]:
+    """Turn the plane's refusals into ``SignalingError`` with a stable code."""
+    try:
+        yield
+    except (MediaError, NegotiationError) as exc:
+        code = next((c for kind, c in _CODES if isinstance(exc, kind)), "media_unavailable")
+        raise SignalingError(code, str(exc) or code) from None
+
+
+class MediaLink:
+    def __init__(self, hub: Hub, plane: Plane | None) -> None:
+        self.hub = hub
+        self._plane = plane
+        self.tracks: dict[str, dict[str, dict[str, Any]]] = {}  # room -> source id -> track
+        self._events: asyncio.Queue[MediaEvent] = asyncio.Queue(EVENT_QUEUE)
+        self._task: asyncio.Task[None] | None = None
+
+    @property
+    def plane(self) -> Plane:
+        if self._plane is None:
+            raise SignalingError("media_unavailable", "this node has no media plane")
+        return self._plane
+
+    def start(self) -> None:
+        if self._plane is not None and self._task is None:
+            self._plane.listen(self._heard)
+            self._task = asyncio.create_task(self._run(), name="hub-media-events")
+
+    def _heard(self, event: MediaEvent) -> None:
+        try:
+            self._events.put_nowait(event)
+        except asyncio.QueueFull:
+            log.warning("media event queue full; %s not announced", event)
+
+    async def _run(self) -> None:
+        while True:
+            event = await self._events.get()
+            with contextlib.suppress(Exception):
+                await self._announce(event)
+
+    async def _announce(self, event: MediaEvent) -> None:
+        room = self.tracks.setdefault(event.room, {})
+        if isinstance(event, SourceAdded):
+            track = {"room_id": event.room, "participant": event.participant,
+                     "source": event.source_id, "kind": event.kind, "codec": event.codec}
+            room[event.source_id] = track
+            await self.hub.outbox.send(room_channel(event.room), "track.published", track)
+        elif isinstance(event, SourceEnded):
+            room.pop(event.source_id, None)
+            await self.hub.outbox.send(room_channel(event.room), "track.unpublished", {
+                "room_id": event.room, "participant": event.participant,
+                "source": event.source_id, "kind": event.kind})
+        if not room:
+            self.tracks.pop(event.room, None)
+
+    def room_tracks(self, room: str) -> list[dict[str, Any]]:
+        return list(self.tracks.get(room, {}).values())
+
+    async def close_peer(self, session: Session, peer_id: str) -> None:
+        room = session.peers.pop(peer_id, None)
+        session.candidates.pop(peer_id, None)
+        if room is not None and self._plane is not None:
+            with contextlib.suppress(UnknownPeer):
+                await self._plane.close(peer_id)
+
+    async def close_room_peers(self, session: Session, room: str) -> None:
+        for peer_id in [p for p, r in session.peers.items() if r == room]:
+            await self.close_peer(session, peer_id)
+
+    async def close_publishers(self, session: Session, room: str) -> None:
+        """End what ``session`` sends into ``room`` (demoted, muted): its tracks end."""
+        for peer_id in [p for p, r in session.peers.items() if r == room]:
+            if self._plane is not None and self._is_publisher(peer_id):
+                await self.close_peer(session, peer_id)
+
+    def _is_publisher(self, peer_id: str) -> bool:
+        assert self._plane is not None
+        peer = self._plane.peers.get(peer_id)
+        return isinstance(peer, PublisherLeg)
+
+    async def aclose(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task

@@ -1,0 +1,219 @@
+"""The wire vocabulary of namespace ``/rtc``: one frozen dataclass per client event (pure).
+
+:data:`CLIENT_EVENTS` maps each event a browser may send to its message type; :data:`SERVER_EVENTS`
+names every event the server emits. docs/protocol.md documents both, and a test checks that every
+name here appears there. Field specs only check shape (type, length, range); what a value means
+(a room id's syntax, chat content rules, who may do what) is decided by :mod:`rooms`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from config import LANGUAGES, MediaLimits
+from signaling.errors import SignalingError
+from signaling.schema import Choice, Flag, Integer, Text, spec
+
+ROOM = spec(Text(64))
+IDENTITY = spec(Text(128))
+PEER = spec(Text(64))
+SDP = spec(Text(10_000_000))  # the real caps (MediaLimits) are checked by check_sdp
+USER_TEXT = spec(Text(100_000))  # the real caps (SignalingLimits) are checked by rooms
+CHAT_ID = spec(Text(40))
+
+
+@dataclass(frozen=True, slots=True)
+class RoomRef:
+    """``leave``, ``hand.raise``, ``hand.lower``, ``room.close``: only the room."""
+
+    room: str = field(metadata=ROOM)
+
+
+@dataclass(frozen=True, slots=True)
+class Join:
+    room: str = field(metadata=ROOM)
+    name: str | None = field(default=None, metadata=spec(Text(64), nullable=True))
+    language: str = field(default="en", metadata=spec(Choice(LANGUAGES)))
+    after: str | None = field(default=None, metadata=spec(Text(40), nullable=True))
+
+
+@dataclass(frozen=True, slots=True)
+class Publish:
+    room: str = field(metadata=ROOM)
+    sdp: str = field(metadata=SDP)
+
+
+@dataclass(frozen=True, slots=True)
+class PeerRef:
+    """``unpublish`` and ``unsubscribe``: one of the caller's media peers."""
+
+    room: str = field(metadata=ROOM)
+    peer: str = field(metadata=PEER)
+
+
+@dataclass(frozen=True, slots=True)
+class Subscribe:
+    """``source`` names one track (default: the room's latest audio and video); ``sdp`` is the
+    viewer's own offer, answered directly (until the plane makes server offers)."""
+
+    room: str = field(metadata=ROOM)
+    source: str | None = field(default=None, metadata=spec(Text(128), nullable=True))
+    sdp: str | None = field(default=None, metadata=spec(Text(10_000_000), nullable=True))
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    room: str = field(metadata=ROOM)
+    peer: str = field(metadata=PEER)
+    sdp: str = field(metadata=SDP)
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """One trickled ICE candidate (RFC 8838); ``candidate: null`` means end of candidates."""
+
+    room: str = field(metadata=ROOM)
+    peer: str = field(metadata=PEER)
+    candidate: str | None = field(metadata=spec(Text(1_024, min_chars=0), nullable=True))
+    sdp_mid: str | None = field(default=None, metadata=spec(Text(64, min_chars=0), nullable=True))
+    sdp_mline_index: int | None = field(default=None,
+                                        metadata=spec(Integer(0, 64), nullable=True))
+
+
+@dataclass(frozen=True, slots=True)
+class ChatSend:
+    room: str = field(metadata=ROOM)
+    text: str = field(metadata=USER_TEXT)
+
+
+@dataclass(frozen=True, slots=True)
+class ChatHistory:
+    room: str = field(metadata=ROOM)
+    before: str | None = field(default=None, metadata=spec(Text(40), nullable=True))
+    limit: int = field(default=50, metadata=spec(Integer(1, 100)))
+
+
+@dataclass(frozen=True, slots=True)
+class Reaction:
+    room: str = field(metadata=ROOM)
+    kind: str = field(metadata=spec(Text(32)))
+
+
+@dataclass(frozen=True, slots=True)
+class QuestionAsk:
+    room: str = field(metadata=ROOM)
+    text: str = field(metadata=USER_TEXT)
+
+
+@dataclass(frozen=True, slots=True)
+class QuestionRef:
+    room: str = field(metadata=ROOM)
+    question: str = field(metadata=spec(Text(64)))
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """Moderation aimed at one participant: promote, demote, remove, admit, deny."""
+
+    room: str = field(metadata=ROOM)
+    identity: str = field(metadata=IDENTITY)
+
+
+@dataclass(frozen=True, slots=True)
+class Mute:
+    room: str = field(metadata=ROOM)
+    identity: str = field(metadata=IDENTITY)
+    muted: bool = field(default=True, metadata=spec(Flag()))
+
+
+@dataclass(frozen=True, slots=True)
+class ChatRef:
+    room: str = field(metadata=ROOM)
+    message: str = field(metadata=CHAT_ID)
+
+
+@dataclass(frozen=True, slots=True)
+class Lock:
+    room: str = field(metadata=ROOM)
+    locked: bool = field(default=True, metadata=spec(Flag()))
+
+
+@dataclass(frozen=True, slots=True)
+class ProductRef:
+    room: str = field(metadata=ROOM)
+    product: str = field(metadata=spec(Text(64)))
+
+
+Message = (RoomRef | Join | Publish | PeerRef | Subscribe | Answer | Candidate | ChatSend
+           | ChatHistory | Reaction | QuestionAsk | QuestionRef | Target | Mute | ChatRef | Lock
+           | ProductRef)
+
+CLIENT_EVENTS: dict[str, type[Any]] = {
+    "join": Join,
+    "leave": RoomRef,
+    "publish": Publish,
+    "unpublish": PeerRef,
+    "subscribe": Subscribe,
+    "answer": Answer,
+    "unsubscribe": PeerRef,
+    "candidate": Candidate,
+    "chat.send": ChatSend,
+    "chat.history": ChatHistory,
+    "reaction": Reaction,
+    "hand.raise": RoomRef,
+    "hand.lower": RoomRef,
+    "question.ask": QuestionAsk,
+    "question.vote": QuestionRef,
+    "stage.promote": Target,
+    "stage.demote": Target,
+    "track.mute": Mute,
+    "participant.remove": Target,
+    "chat.delete": ChatRef,
+    "waiting.admit": Target,
+    "waiting.deny": Target,
+    "room.lock": Lock,
+    "room.close": RoomRef,
+    "product.pin": ProductRef,
+    "product.unpin": ProductRef,
+}
+
+SERVER_EVENTS: tuple[str, ...] = (
+    "session",
+    "batch",
+    "participant.joined",
+    "participant.left",
+    "participant.changed",
+    "participant.muted",
+    "participant.removed",
+    "track.published",
+    "track.unpublished",
+    "chat.message",
+    "chat.deleted",
+    "reactions",
+    "hand.raised",
+    "hand.lowered",
+    "stage.changed",
+    "question.asked",
+    "question.voted",
+    "waiting.knock",
+    "waiting.admitted",
+    "waiting.denied",
+    "product.pinned",
+    "product.unpinned",
+    "room.changed",
+    "room.closed",
+    "media.closed",
+)
+
+
+def check_sdp(sdp: str, limits: MediaLimits) -> str:
+    """Refuse an SDP over the byte or line caps (DESIGN.md §6) before any parser sees it."""
+    if len(sdp.encode("utf-8", "surrogatepass")) > limits.max_sdp_bytes:
+        raise SignalingError("sdp_too_large", f"SDP is larger than {limits.max_sdp_bytes} bytes")
+    if sdp.count("\n") + 1 > limits.max_sdp_lines:
+        raise SignalingError("sdp_too_many_lines",
+                             f"SDP has more than {limits.max_sdp_lines} lines")
+    if "\x00" in sdp:
+        raise SignalingError("bad_offer", "SDP contains a NUL character")
+    return sdp

@@ -1,0 +1,300 @@
+"""Handlers of the room events: join/leave, chat, reactions, hands, Q&A, moderation, products.
+
+Each handler checks that the session joined the room, asks :class:`rooms.service.RoomService`
+(which decides and raises typed errors), announces the domain events it returns, and acks.
+Side effects on sessions (entering channels, leaving a room, ending media) happen here, on the
+node that holds the session; for sessions on other nodes, RoomService tells their node over the
+Bus and :func:`order_from_bus` applies the same effect there.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from typing import TYPE_CHECKING, Any
+
+from rooms.bus import BusMessage
+from rooms.errors import RoomsError
+from rooms.events import RoomChanged
+from rooms.participant import Participant, Role
+from rooms.room import RoomKind, RoomState
+from rooms.token import Grant
+from signaling.errors import Ack, SignalingError, ok
+from signaling.messages import (
+    ChatHistory,
+    ChatRef,
+    ChatSend,
+    Join,
+    Lock,
+    Mute,
+    ProductRef,
+    QuestionAsk,
+    QuestionRef,
+    Reaction,
+    RoomRef,
+    Target,
+)
+from signaling.snapshot import snapshot
+from signaling.wire import room_channel, staff_channel, who_channel
+
+if TYPE_CHECKING:
+    from signaling.hub import Handler, Hub
+    from signaling.session import Session
+
+
+def _joined(session: Session, room: str) -> None:
+    if room not in session.rooms:
+        raise SignalingError("not_joined", f"join room {room!r} first")
+
+
+def _me(hub: Hub, session: Session, room: str) -> Participant | None:
+    return hub.service.local.get((room, session.identity))
+
+
+def channels_of(hub: Hub, session: Session, room: str) -> list[str]:
+    """The channels a member is in: its own, the room's once admitted, staff's if staff."""
+    me = _me(hub, session, room)
+    channels = [who_channel(room, session.identity)]
+    if me is None or not me.waiting:
+        channels.append(room_channel(room))
+    if session.token.allows(Grant.MODERATE) or (me is not None and me.role is Role.HOST):
+        channels.append(staff_channel(room))
+    return channels
+
+
+# -- entering and leaving -----------------------------------------------------------------------
+async def join(hub: Hub, session: Session, msg: Join) -> Ack:
+    """Enter a room and get its state; joining again (after a reconnect) only resends state."""
+    if msg.room in session.rooms:
+        return ok(**await snapshot(hub, session, msg.room, after=msg.after))
+    if len(session.rooms) >= hub.limits.rooms_per_client:
+        raise SignalingError("too_many_rooms", f"at most {hub.limits.rooms_per_client} rooms")
+    event = await hub.service.join(session.token, msg.room, name=msg.name,
+                                   language=msg.language)
+    session.rooms.add(msg.room)
+    hub.members[(msg.room, session.identity)] = session
+    for channel in channels_of(hub, session, msg.room):
+        await hub.outbox.enter(session.sid, channel)
+    await hub.announce([event])
+    return ok(**await snapshot(hub, session, msg.room, after=msg.after))
+
+
+async def leave(hub: Hub, session: Session, msg: RoomRef) -> Ack:
+    _joined(session, msg.room)
+    await depart(hub, session, msg.room)
+    return ok()
+
+
+async def depart(hub: Hub, session: Session, room: str) -> None:
+    """Leave ``room``: media ends, presence goes; a meeting ends when its host leaves."""
+    me = _me(hub, session, room)
+    await _detach(hub, session, room)
+    events: list[Any] = [await hub.service.leave(session.token, room)]
+    if me is not None and me.role is Role.HOST:
+        room_value = await hub.service.room(room)
+        if room_value.kind is RoomKind.MEETING and room_value.state is not RoomState.ENDED:
+            with contextlib.suppress(RoomsError):
+                events.append(await hub.service.set_state(session.token, room, RoomState.ENDED))
+    await _announce(hub, events)
+
+
+async def _detach(hub: Hub, session: Session, room: str) -> None:
+    """Take a session out of a room on this node (channels, media); presence is not touched."""
+    channels = channels_of(hub, session, room)
+    session.rooms.discard(room)
+    if hub.members.get((room, session.identity)) is session:
+        del hub.members[(room, session.identity)]
+    await hub.media.close_room_peers(session, room)
+    if session.detached_at is None:
+        for channel in channels:
+            await hub.outbox.exit(session.sid, channel)
+
+
+async def _announce(hub: Hub, events: list[Any]) -> None:
+    await hub.announce(events)
+    for event in events:
+        if isinstance(event, RoomChanged) and event.room.state is RoomState.ENDED:
+            await _closed(hub, event.room.id)
+
+
+async def _closed(hub: Hub, room: str) -> None:
+    """The room ended: everyone on this node leaves it and its media ends."""
+    for (member_room, _), session in list(hub.members.items()):
+        if member_room == room:
+            await _detach(hub, session, room)
+            with contextlib.suppress(RoomsError):
+                await hub.service.leave(session.token, room)
+
+
+# -- chat, reactions, Q&A -------------------------------------------------------------------------
+async def chat_send(hub: Hub, session: Session, msg: ChatSend) -> Ack:
+    _joined(session, msg.room)
+    event = await hub.service.post_chat(session.token, msg.room, msg.text)
+    await hub.announce([event])
+    return ok(message=event.message.to_dict())
+
+
+async def chat_history(hub: Hub, session: Session, msg: ChatHistory) -> Ack:
+    _joined(session, msg.room)
+    me = _me(hub, session, msg.room)
+    if me is not None and me.waiting:
+        raise SignalingError("in_waiting_room", "wait for the host to admit you")
+    page = await hub.store.chat_page(msg.room, before=msg.before, limit=msg.limit)
+    return ok(messages=[m.to_dict() for m in page])
+
+
+async def reaction(hub: Hub, session: Session, msg: Reaction) -> Ack:
+    _joined(session, msg.room)
+    event = await hub.service.react(session.token, msg.room, msg.kind)
+    await hub.announce([event])
+    return ok(total=event.total)
+
+
+async def hand(hub: Hub, session: Session, msg: RoomRef, raised: bool) -> Ack:
+    _joined(session, msg.room)
+    await hub.announce([await hub.service.raise_hand(session.token, msg.room, raised)])
+    return ok()
+
+
+async def question_ask(hub: Hub, session: Session, msg: QuestionAsk) -> Ack:
+    _joined(session, msg.room)
+    event = await hub.service.ask(session.token, msg.room, msg.text)
+    await hub.announce([event])
+    return ok(question=event.question.to_dict())
+
+
+async def question_vote(hub: Hub, session: Session, msg: QuestionRef) -> Ack:
+    _joined(session, msg.room)
+    event = await hub.service.vote(session.token, msg.room, msg.question)
+    await hub.announce([event])
+    return ok(votes=event.votes)
+
+
+# -- moderation -----------------------------------------------------------------------------------
+async def promote(hub: Hub, session: Session, msg: Target) -> Ack:
+    _joined(session, msg.room)
+    await hub.announce([await hub.service.promote(session.token, msg.room, msg.identity)])
+    return ok()
+
+
+async def demote(hub: Hub, session: Session, msg: Target) -> Ack:
+    _joined(session, msg.room)
+    await hub.announce([await hub.service.demote(session.token, msg.room, msg.identity)])
+    await _end_media_of(hub, msg.room, msg.identity)
+    return ok()
+
+
+async def mute(hub: Hub, session: Session, msg: Mute) -> Ack:
+    _joined(session, msg.room)
+    event = await hub.service.mute(session.token, msg.room, msg.identity, msg.muted)
+    await hub.announce([event])
+    if msg.muted:
+        await _end_media_of(hub, msg.room, msg.identity)
+    return ok()
+
+
+async def _end_media_of(hub: Hub, room: str, identity: str) -> None:
+    target = hub.members.get((room, identity))
+    if target is not None:
+        await hub.media.close_publishers(target, room)
+
+
+async def remove(hub: Hub, session: Session, msg: Target) -> Ack:
+    _joined(session, msg.room)
+    await hub.announce([await hub.service.kick(session.token, msg.room, msg.identity)])
+    await _evict(hub, msg.room, msg.identity)
+    return ok()
+
+
+async def _evict(hub: Hub, room: str, identity: str) -> None:
+    target = hub.members.get((room, identity))
+    if target is not None:
+        await _detach(hub, target, room)
+
+
+async def admit(hub: Hub, session: Session, msg: Target) -> Ack:
+    _joined(session, msg.room)
+    event = await hub.service.admit(session.token, msg.room, msg.identity)
+    guest = hub.members.get((msg.room, msg.identity))
+    if guest is not None and guest.detached_at is None:
+        await hub.outbox.enter(guest.sid, room_channel(msg.room))
+    await hub.announce([event])
+    return ok()
+
+
+async def deny(hub: Hub, session: Session, msg: Target) -> Ack:
+    """Turn a knock away: the guest leaves the waiting room and may not knock again."""
+    _joined(session, msg.room)
+    target = hub.members.get((msg.room, msg.identity))
+    if target is None or not (me := _me(hub, target, msg.room)) or not me.waiting:
+        raise SignalingError("not_waiting", "that participant is not in the waiting room")
+    event = await hub.service.kick(session.token, msg.room, msg.identity)
+    payload = {"room_id": msg.room, "identity": msg.identity}
+    await hub.outbox.send(who_channel(msg.room, msg.identity), "waiting.denied", payload)
+    await hub.outbox.send(staff_channel(msg.room), "waiting.denied", payload)
+    await _evict(hub, event.room_id, msg.identity)
+    return ok()
+
+
+async def chat_delete(hub: Hub, session: Session, msg: ChatRef) -> Ack:
+    _joined(session, msg.room)
+    await hub.announce([await hub.service.delete_chat(session.token, msg.room, msg.message)])
+    return ok()
+
+
+async def lock(hub: Hub, session: Session, msg: Lock) -> Ack:
+    _joined(session, msg.room)
+    await hub.announce([await hub.service.lock(session.token, msg.room, msg.locked)])
+    return ok()
+
+
+async def close(hub: Hub, session: Session, msg: RoomRef) -> Ack:
+    _joined(session, msg.room)
+    await _announce(hub, [await hub.service.set_state(session.token, msg.room, RoomState.ENDED)])
+    return ok()
+
+
+async def pin(hub: Hub, session: Session, msg: ProductRef, pinned: bool) -> Ack:
+    """Pin or unpin a product card; the emit carries the card so viewers can show it."""
+    _joined(session, msg.room)
+    event = await hub.service.pin_product(session.token, msg.room, msg.product, pinned)
+    cards = {c.id: c for c in await hub.store.list_products(msg.room)}
+    payload = event.to_dict()
+    if msg.product in cards:
+        payload["product"] = cards[msg.product].to_dict()
+    name = "product.pinned" if pinned else "product.unpinned"
+    await hub.outbox.send(room_channel(msg.room), name, payload)
+    return ok(**payload)
+
+
+# -- orders from other nodes --------------------------------------------------------------------
+async def order_from_bus(hub: Hub, message: BusMessage) -> None:
+    """RoomService on another node removed or muted someone whose session is held here."""
+    room, identity = str(message.payload.get("room_id")), str(message.payload.get("identity"))
+    if message.kind == "kick":
+        await _evict(hub, room, identity)
+    elif message.kind == "mute" and message.payload.get("muted"):
+        await _end_media_of(hub, room, identity)
+
+
+HANDLERS: dict[str, Handler] = {
+    "join": join,
+    "leave": leave,
+    "chat.send": chat_send,
+    "chat.history": chat_history,
+    "reaction": reaction,
+    "hand.raise": lambda hub, s, m: hand(hub, s, m, True),
+    "hand.lower": lambda hub, s, m: hand(hub, s, m, False),
+    "question.ask": question_ask,
+    "question.vote": question_vote,
+    "stage.promote": promote,
+    "stage.demote": demote,
+    "track.mute": mute,
+    "participant.remove": remove,
+    "waiting.admit": admit,
+    "waiting.deny": deny,
+    "chat.delete": chat_delete,
+    "room.lock": lock,
+    "room.close": close,
+    "product.pin": lambda hub, s, m: pin(hub, s, m, True),
+    "product.unpin": lambda hub, s, m: pin(hub, s, m, False),
+}

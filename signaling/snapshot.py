@@ -1,0 +1,50 @@
+"""A room's state as ``join`` returns it: what a client needs to draw the room at once.
+
+Read from the Store (shared by every node, so presence and chat are the same wherever a client
+connects) and from the tracks this node's media plane announced. A guest still in a meeting's
+waiting room sees only the room and itself.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from rooms.participant import Participant
+
+if TYPE_CHECKING:
+    from signaling.hub import Hub
+    from signaling.session import Session
+
+RECENT_CHAT = 50
+
+
+async def snapshot(hub: Hub, session: Session, room_id: str, *,
+                   after: str | None = None) -> dict[str, Any]:
+    store = hub.store
+    room = await hub.service.room(room_id)
+    me = await store.get_participant(room_id, session.identity)
+    state: dict[str, Any] = {"session": session.id, "room": room.to_dict(),
+                             "me": me.to_dict() if me else None}
+    if me is not None and me.waiting:
+        return {**state, "waiting": True}
+    present = [p for p in await store.list_participants(room_id) if _shown(p, session)]
+    if after is not None:
+        chat = await store.chat_page(room_id, after=after, limit=500)
+    else:
+        chat = await store.chat_page(room_id, limit=RECENT_CHAT)
+    return {
+        **state,
+        "waiting": False,
+        "participants": [p.to_dict() for p in present],
+        "stage": [p.identity for p in present if p.on_stage],
+        "tracks": hub.media.room_tracks(room_id),
+        "chat": [m.to_dict() for m in chat],
+        "products": [c.to_dict() for c in await store.list_products(room_id) if c.pinned],
+        "questions": [q.to_dict() for q in await store.list_questions(room_id)
+                      if not q.answered],
+        "reactions": await store.reactions(room_id),
+    }
+
+
+def _shown(participant: Participant, session: Session) -> bool:
+    return not participant.hidden or participant.identity == session.identity
