@@ -76,3 +76,4 @@ class Keeper:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
+        self.exited.set()  # also when the task was cancelled before it first ran

@@ -70,6 +70,10 @@ class RateLimits:
         if wait > 0:
             raise RateLimited(action, wait)
 
+    def __len__(self) -> int:
+        """Participants with buckets (bounded by ``max_buckets``)."""
+        return len(self._buckets)
+
     def forget(self, room_id: str, identity: str) -> None:
         """Drop a participant's buckets (on leave)."""
         self._buckets.pop((room_id, identity), None)

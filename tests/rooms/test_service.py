@@ -1,0 +1,359 @@
+"""RoomService: each action returns a domain event or a typed error that says who is at fault.
+
+Most scenarios run on memory with a fake clock; the two-node ones (lease -> WrongNode, a kick
+reaching the participant's node) run on memory and on a real redis-server.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import TypeVar
+
+import pytest
+
+from config import SignalingLimits
+from rooms.bus import node_topic
+from rooms.clock import FakeClock
+from rooms.content import ProductCard
+from rooms.errors import (
+    InvalidInput,
+    NoSuchRoom,
+    NotAllowed,
+    RateLimited,
+    RoomFull,
+    RoomsError,
+    WrongNode,
+)
+from rooms.events import Joined, Kicked, ParticipantChanged
+from rooms.keeper import Keeper
+from rooms.memory_store import MemoryStore
+from rooms.participant import Role
+from rooms.pavilion import Pavilion
+from rooms.room import Room, RoomKind, RoomState
+from rooms.service import RoomService
+from rooms.store import LeaseHolder
+from rooms.text import LocalizedText
+from rooms.token import AccessToken, Grant
+from tests.rooms.harness import Harness
+
+J, P, S, C, M, H = (Grant.JOIN, Grant.PUBLISH, Grant.SUBSCRIBE, Grant.CHAT, Grant.MODERATE,
+                    Grant.HIDDEN)
+LIMITS = SignalingLimits(chat_max_chars=50, question_max_chars=40, chat_per_second=1.0,
+                         chat_burst=3)
+E = TypeVar("E", bound=RoomsError)
+
+
+@dataclass
+class World:
+    clock: FakeClock
+    store: MemoryStore
+    service: RoomService
+
+    def token(self, identity: str, *grants: Grant, room: str = "*", ttl: float = 3600,
+              name: str = "") -> AccessToken:
+        return AccessToken(identity=identity, room=room, grants=frozenset({J, *grants}),
+                           expires_at=int(self.clock.now() + ttl), name=name)
+
+    async def room(self, room_id: str, kind: RoomKind, **kw: object) -> Room:
+        start = datetime.fromtimestamp(self.clock.now(), UTC) - timedelta(minutes=5)
+        fields: dict[str, object] = {"id": room_id, "kind": kind, "pavilion": Pavilion.NEW_MEDIA,
+                                     "title": LocalizedText({"en": room_id}),
+                                     "exhibitor": "expo-co", "starts_at": start,
+                                     "state": RoomState.LIVE, **kw}
+        room = Room(**fields)  # type: ignore[arg-type]
+        await self.store.put_room(room)
+        return room
+
+
+@pytest.fixture
+async def world() -> World:
+    from rooms.memory_bus import MemoryBus
+
+    clock = FakeClock()
+    store = MemoryStore(clock=clock)
+    node = LeaseHolder("node-a", "http://a:8080")
+    service = RoomService(store, MemoryBus("node-a"), node=node, limits=LIMITS, clock=clock)
+    return World(clock, store, service)
+
+
+async def refused(kind: type[E], action: Awaitable[object], code: str) -> E:
+    with pytest.raises(kind) as caught:
+        await action
+    assert caught.value.code == code, caught.value
+    return caught.value
+
+
+# -- joining ---------------------------------------------------------------------------------
+async def test_join_broadcast_roles_and_presence(world: World) -> None:
+    await world.room("live", RoomKind.BROADCAST)
+    svc = world.service
+    host = await svc.join(world.token("expo-co", P, C), "live", name="Changbai Foods",
+                          language="zh")
+    assert isinstance(host, Joined)
+    assert (host.participant.role, host.participant.on_stage) == (Role.HOST, True)
+    assert (host.participant.name, host.participant.language) == ("Changbai Foods", "zh")
+    viewer = (await svc.join(world.token("fan", S, C, name="Fan One"), "live")).participant
+    assert (viewer.role, viewer.on_stage, viewer.name) == (Role.VIEWER, False, "Fan One")
+    await svc.join(world.token("recorder", H), "live")
+    assert await world.store.count_present("live") == 2, "the recorder is hidden"
+    left = await svc.leave(world.token("fan"), "live")
+    assert (left.room_id, left.identity) == ("live", "fan")
+    assert await world.store.count_present("live") == 1
+    assert host.to_dict()["participant"]["role"] == "host"
+
+
+async def test_join_refusals_say_why(world: World) -> None:
+    svc = world.service
+    await world.room("live", RoomKind.BROADCAST)
+    later = datetime.fromtimestamp(world.clock.now(), UTC) + timedelta(hours=2)
+    await world.room("later", RoomKind.FORUM, state=RoomState.SCHEDULED, starts_at=later)
+    await world.room("over", RoomKind.FORUM, state=RoomState.ENDED)
+    await world.room("locked", RoomKind.FORUM, locked=True)
+    await refused(NoSuchRoom, svc.join(world.token("u"), "nowhere"), "no_such_room")
+    await refused(NotAllowed, svc.join(world.token("u", room="other"), "live"), "wrong_room")
+    no_join = AccessToken(identity="u", room="*", grants=frozenset({S}), expires_at=2**31 - 1)
+    await refused(NotAllowed, svc.join(no_join, "live"), "no_join_grant")
+    await refused(NotAllowed, svc.join(world.token("u"), "later"), "not_started")
+    await refused(NotAllowed, svc.join(world.token("u"), "over"), "room_ended")
+    await refused(NotAllowed, svc.join(world.token("u"), "locked"), "room_locked")
+    await svc.join(world.token("chair", M), "locked")  # staff enter a locked room
+    await refused(InvalidInput, svc.join(world.token("u"), "live", name="\x1b[31m"),
+                  "name_control_chars")
+    await refused(InvalidInput, svc.join(world.token("u"), "live", language="fr"),
+                  "bad_language")
+    assert await world.store.count_present("live") == 0, "refusals write nothing"
+
+
+async def test_capacity(world: World) -> None:
+    await world.room("small", RoomKind.BROADCAST, capacity=2)
+    await world.service.join(world.token("a"), "small")
+    await world.service.join(world.token("b"), "small")
+    await world.service.join(world.token("a"), "small")  # re-joining takes no new seat
+    full = await refused(RoomFull, world.service.join(world.token("c"), "small"), "room_full")
+    assert full.limit == 2
+
+
+async def test_meeting_waiting_room_admit_and_the_fifth_person(world: World) -> None:
+    await world.room("meet", RoomKind.MEETING, capacity=4)
+    svc, host = world.service, world.token("expo-co", P, room="meet")
+    await svc.join(host, "meet")
+    guests = [world.token(f"buyer{i}", P, S, C, room="meet") for i in range(4)]
+    for guest in guests:
+        joined = await svc.join(guest, "meet")
+        assert joined.participant.waiting and not joined.participant.on_stage
+    await refused(NotAllowed, svc.post_chat(guests[0], "meet", "hello?"), "in_waiting_room")
+    await refused(NotAllowed, svc.admit(guests[0], "meet", "buyer1"), "not_moderator")
+    for i in range(3):
+        admitted = await svc.admit(host, "meet", f"buyer{i}")
+        assert admitted.change == "admitted" and admitted.participant.on_stage
+    await refused(RoomFull, svc.admit(host, "meet", "buyer3"), "room_full")
+    await refused(NotAllowed, svc.admit(host, "meet", "buyer0"), "not_waiting")
+    await refused(NotAllowed, svc.join(world.token("crasher"), "meet"), "not_invited")
+    assert await world.store.count_present("meet") == 4
+    await svc.post_chat(guests[0], "meet", "Hello from the buyer")
+
+
+async def test_kick_bans_for_the_token_lifetime(world: World) -> None:
+    await world.room("live", RoomKind.BROADCAST)
+    svc, mod = world.service, world.token("mod", M)
+    troll = world.token("troll", C, ttl=600)
+    await svc.join(troll, "live")
+    await refused(NotAllowed, svc.kick(world.token("fan"), "live", "troll"), "not_moderator")
+    kicked = await svc.kick(mod, "live", "troll")
+    assert isinstance(kicked, Kicked) and kicked.banned_until == troll.expires_at
+    assert await world.store.get_participant("live", "troll") is None
+    await refused(NotAllowed, svc.join(troll, "live"), "banned")
+    await refused(NoSuchRoom, svc.kick(mod, "live", "troll"), "no_such_participant")
+    world.clock.advance(601)
+    await svc.join(world.token("troll", C), "live")  # a new token after the old one expired
+
+
+# -- stage and hands -------------------------------------------------------------------------------
+async def test_forum_hands_promotion_stage_limit_and_demotion(world: World) -> None:
+    await world.room("forum", RoomKind.FORUM, stage_size=2)
+    svc, chair = world.service, world.token("chair", M)
+    assert (await svc.join(chair, "forum")).participant.on_stage
+    delegates = [world.token(f"d{i}", S, C) for i in range(2)]
+    for d in delegates:
+        await svc.join(d, "forum")
+    raised = await svc.raise_hand(delegates[0], "forum", True)
+    assert raised.participant.hand_raised and raised.change == "hand_raised"
+    promoted = await svc.promote(chair, "forum", "d0")
+    assert isinstance(promoted, ParticipantChanged)
+    p = promoted.participant
+    assert (p.role, p.on_stage, p.hand_raised) == (Role.SPEAKER, True, False)
+    await refused(NotAllowed, svc.raise_hand(delegates[0], "forum", True), "already_on_stage")
+    assert (await svc.check_publish(delegates[0], "forum")).identity == "d0"
+    await refused(NotAllowed, svc.check_publish(delegates[1], "forum"), "not_on_stage")
+    await refused(RoomFull, svc.promote(chair, "forum", "d1"), "stage_full")
+    await refused(NotAllowed, svc.promote(delegates[1], "forum", "d1"), "not_moderator")
+    demoted = (await svc.demote(chair, "forum", "d0")).participant
+    assert (demoted.role, demoted.on_stage) == (Role.VIEWER, False)
+    assert (await svc.promote(chair, "forum", "d1")).participant.on_stage
+    lowered = await svc.raise_hand(delegates[0], "forum", False)
+    assert lowered.change == "hand_lowered"
+    await refused(NotAllowed, svc.raise_hand(world.token("ghost"), "forum", True), "not_in_room")
+
+
+async def test_lock_close_and_mute(world: World) -> None:
+    await world.room("live", RoomKind.BROADCAST)
+    svc, mod, fan = world.service, world.token("mod", M), world.token("fan", C)
+    await svc.join(fan, "live")
+    assert (await svc.lock(mod, "live", True)).room.locked
+    await refused(NotAllowed, svc.join(world.token("late"), "live"), "room_locked")
+    muted = await svc.mute(mod, "live", "fan", True)
+    assert muted.participant.muted and muted.change == "muted"
+    await refused(NotAllowed, svc.post_chat(fan, "live", "hi"), "muted")
+    await svc.mute(mod, "live", "fan", False)
+    await svc.post_chat(fan, "live", "hi")
+    closed = await svc.set_state(mod, "live", RoomState.ENDED)
+    assert closed.room.state is RoomState.ENDED and closed.change == "ended"
+    await refused(NotAllowed, svc.set_state(mod, "live", RoomState.LIVE), "room_ended")
+    await refused(NotAllowed, svc.lock(fan, "live", False), "not_moderator")
+
+
+# -- chat, reactions, questions, products -------------------------------------------------
+async def test_chat_limits_and_rate(world: World) -> None:
+    await world.room("live", RoomKind.BROADCAST)
+    svc, fan = world.service, world.token("fan", C)
+    await refused(NotAllowed, svc.post_chat(fan, "live", "before joining"), "not_in_room")
+    await svc.join(fan, "live")
+    posted = [await svc.post_chat(fan, "live", f"<b>{i}</b>") for i in range(3)]
+    assert posted[0].message.text == "<b>0</b>", "stored as given"
+    limited = await refused(RateLimited, svc.post_chat(fan, "live", "again"), "rate_limited")
+    assert limited.retry_after_s == pytest.approx(1.0)
+    world.clock.advance(1.0)
+    await svc.post_chat(fan, "live", "again")
+    await refused(InvalidInput, svc.post_chat(fan, "live", "x" * 51), "message_too_long")
+    await refused(InvalidInput, svc.post_chat(fan, "live", "  "), "message_empty")
+    history = await world.store.chat_page("live")
+    assert [m.text for m in history] == ["<b>0</b>", "<b>1</b>", "<b>2</b>", "again"]
+    mod = world.token("mod", M)
+    deleted = await svc.delete_chat(mod, "live", history[1].id)
+    assert deleted.message_id == history[1].id
+    await refused(NoSuchRoom, svc.delete_chat(mod, "live", history[1].id), "no_such_message")
+    await refused(NotAllowed, svc.delete_chat(fan, "live", history[0].id), "not_moderator")
+
+
+async def test_reactions_and_questions(world: World) -> None:
+    await world.room("forum", RoomKind.FORUM)
+    svc, a, b = world.service, world.token("a", C), world.token("b", C)
+    await svc.join(a, "forum")
+    await svc.join(b, "forum")
+    assert (await svc.react(a, "forum", "clap")).total == 1
+    assert (await svc.react(b, "forum", "clap")).total == 2
+    await refused(InvalidInput, svc.react(a, "forum", "<img>"), "bad_reaction")
+    asked = (await svc.ask(a, "forum", "When is the next round?")).question
+    await refused(InvalidInput, svc.ask(a, "forum", "?" * 41), "question_too_long")
+    assert (await svc.vote(b, "forum", asked.id)).votes == 1
+    assert (await svc.vote(b, "forum", asked.id)).votes == 1
+    await refused(NoSuchRoom, svc.vote(b, "forum", "404"), "no_such_question")
+    await world.room("meet", RoomKind.MEETING)
+    await refused(NotAllowed, svc.ask(world.token("expo-co"), "meet", "q?"), "no_questions")
+
+
+async def test_pinning_products(world: World) -> None:
+    await world.room("live", RoomKind.BROADCAST, max_pinned=1)
+    await world.room("forum", RoomKind.FORUM)
+    for pid in ("p1", "p2"):
+        await world.store.put_product(ProductCard(
+            id=pid, room_id="live", name=LocalizedText({"en": pid}), price=Decimal(1),
+            currency="CNY"))
+    svc, host = world.service, world.token("expo-co", P)
+    assert (await svc.pin_product(host, "live", "p1", True)).pinned
+    await refused(RoomFull, svc.pin_product(host, "live", "p2", True), "pins_full")
+    await refused(NotAllowed, svc.pin_product(world.token("fan"), "live", "p2", True),
+                  "not_host")
+    await refused(NotAllowed, svc.pin_product(host, "forum", "p1", True), "not_a_broadcast")
+    assert not (await svc.pin_product(host, "live", "p1", False)).pinned
+    assert (await svc.pin_product(host, "live", "p2", True)).product_id == "p2"
+
+
+# -- two nodes -------------------------------------------------------------------------------------
+async def two_services(harness: Harness) -> tuple[RoomService, RoomService]:
+    def node(name: str) -> LeaseHolder:
+        return LeaseHolder(f"node-{name}", f"http://{name}.example:8080")
+
+    services = []
+    for name in ("a", "b"):
+        services.append(RoomService(harness.store(), await harness.bus(f"node-{name}"),
+                                    node=node(name), limits=LIMITS, clock=harness.clock))
+    return services[0], services[1]
+
+
+def forum(room_id: str) -> Room:
+    return Room(id=room_id, kind=RoomKind.FORUM, pavilion=Pavilion.NORTHEAST_ASIA,
+                title=LocalizedText({"en": "Forum"}), state=RoomState.LIVE)
+
+
+def tok(identity: str, *grants: Grant) -> AccessToken:
+    return AccessToken(identity=identity, room="*", grants=frozenset({J, C, *grants}),
+                       expires_at=2**31 - 1)
+
+
+async def test_a_room_lives_on_one_node_others_are_sent_there(harness: Harness) -> None:
+    a, b = await two_services(harness)
+    await a.store.put_room(forum("f1"))
+    await a.join(tok("alice"), "f1")
+    wrong = await refused(WrongNode, b.join(tok("bob"), "f1"), "wrong_node")
+    assert (wrong.node_url, wrong.node_id) == ("http://a.example:8080", "node-a")
+    await a.leave(tok("alice"), "f1")  # the last local participant releases the lease
+    assert (await b.join(tok("bob"), "f1")).participant.node_id == "node-b"
+    await refused(WrongNode, a.join(tok("alice"), "f1"), "wrong_node")
+
+
+async def test_a_kick_reaches_the_node_that_holds_the_session(harness: Harness) -> None:
+    a, b = await two_services(harness)
+    await a.store.put_room(forum("f1"))
+    inbox = await b.bus.subscribe(node_topic("node-b"))
+    await b.join(tok("bob"), "f1")
+    await a.kick(tok("admin", M), "f1", "bob")  # e.g. the admin API answered by node A
+    message = await asyncio.wait_for(inbox.get(), 10)
+    assert (message.kind, dict(message.payload), message.origin) == (
+        "kick", {"room_id": "f1", "identity": "bob"}, "node-a")
+    assert await b.store.get_participant("f1", "bob") is None
+
+
+# -- the keeper ------------------------------------------------------------------------------------
+async def test_keeper_heartbeats_and_reannounces_what_expired(world: World) -> None:
+    await world.room("live", RoomKind.BROADCAST)
+    svc = world.service
+    keeper = Keeper(svc, interval_s=3600)  # driven by tick() here, not by its timer
+    await svc.join(world.token("fan"), "live")
+    world.clock.advance(svc.presence_ttl_s - 1)
+    await keeper.tick()
+    world.clock.advance(svc.presence_ttl_s - 1)
+    assert await world.store.count_present("live") == 1, "heartbeats keep presence"
+    world.clock.advance(svc.presence_ttl_s * 3)  # e.g. the store was unreachable meanwhile
+    assert await world.store.count_present("live") == 0
+    assert await world.store.get_lease("live") is None
+    await keeper.tick()
+    assert await world.store.count_present("live") == 1, "re-announced"
+    lease = await world.store.get_lease("live")
+    assert lease is not None and lease.holder == svc.node
+    assert keeper.healthy
+
+
+async def test_keeper_drops_a_lease_another_node_took(world: World) -> None:
+    await world.room("live", RoomKind.BROADCAST)
+    svc = world.service
+    keeper = Keeper(svc, interval_s=3600)
+    await svc.join(world.token("fan"), "live")
+    world.clock.advance(svc.lease_ttl_s + 1)
+    other = LeaseHolder("node-z", "http://z:8080")
+    await world.store.claim_lease("live", other, ttl_s=60)
+    await keeper.tick()
+    assert "live" not in svc.leases
+    assert (await world.store.get_lease("live")).holder == other  # type: ignore[union-attr]
+
+
+async def test_keeper_task_runs_and_stops(world: World) -> None:
+    keeper = Keeper(world.service, interval_s=0.01)
+    keeper.start()
+    await asyncio.sleep(0.05)
+    await keeper.aclose()
+    assert keeper.exited.is_set()
