@@ -17,8 +17,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import av
+import pylibsrtp
 from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
+from aiortc.rtp import RtcpPacket, RtcpPsfbPacket, RtcpRrPacket, RtcpRtpfbPacket, is_rtcp
 
 from streaming import aiortc_hooks, rtp_header
 from streaming.keyframe import detector
@@ -108,6 +110,7 @@ class Received:
 
     kind: str
     codec: str
+    ssrc: int = 0
     packets: list[tuple[int, int, bool, bytes]] = field(
         default_factory=list
     )  # seq, ts, key, payload
@@ -133,7 +136,7 @@ class Viewer:
         self.frames: dict[str, int] = {}
         self._tasks: list[asyncio.Future[None]] = []
         self._kinds: dict[int, tuple[str, str]] = {}
-        self.drop: Callable[[int], bool] = lambda seq: False
+        self.peer_id = ""
         self.pc.on("track", self._on_track)
 
     def _on_track(self, track: MediaStreamTrack) -> None:
@@ -172,9 +175,8 @@ class Viewer:
         async def record(data: bytes, arrival_time_ms: int) -> None:
             h = rtp_header.parse(data)
             kind, mime = self._kinds.get(h.payload_type, ("?", "?"))
-            if self.drop(h.sequence) and kind == "video":
-                return  # induced loss: as if the network dropped it
             entry = self.received.setdefault(kind, Received(kind, mime))
+            entry.ssrc = h.ssrc
             key = detector(mime)(data, h.payload_offset, h.payload_end)
             entry.packets.append(
                 (h.sequence, h.timestamp, key, data[h.payload_offset : h.payload_end])
@@ -182,6 +184,26 @@ class Viewer:
             await original(data, arrival_time_ms)
 
         return record
+
+    def lose(self, sequences: set[int]) -> None:
+        """Lose these video packets on the network, before SRTP sees them (once each)."""
+        dtls = self.pc.getTransceivers()[0].receiver.transport
+        video_pts = {pt for pt, (kind, _) in self._kinds.items() if kind == "video"}
+        dtls._rx_srtp = _LossySession(dtls._rx_srtp, sequences, video_pts)
+
+    def send_pli(self) -> None:
+        """Ask for a keyframe, as a player does after a decoding error (RFC 4585 §6.3.1)."""
+        entry = self.received["video"]
+        media_ssrc = entry.ssrc
+        packet = RtcpPsfbPacket(fmt=1, ssrc=1234, media_ssrc=media_ssrc)
+        dtls = self.pc.getTransceivers()[0].receiver.transport
+        self._tasks.append(asyncio.ensure_future(dtls._send_rtp(bytes(packet))))
+
+    def pause(self) -> None:
+        """Stop reading the socket, like a stalled player: datagrams pile up and overflow."""
+        dtls = self.pc.getTransceivers()[0].receiver.transport
+        for pair in dtls.transport._connection._nominated.values():
+            pair.protocol.transport.pause_reading()
 
     def count(self, kind: str) -> int:
         entry = self.received.get(kind)
@@ -194,13 +216,38 @@ class Viewer:
         await asyncio.gather(*self._tasks, return_exceptions=True)
 
 
+class _LossySession:
+    """Wraps the viewer's SRTP session: chosen packets vanish as if lost on the wire.
+
+    The RTP header is in clear in SRTP (RFC 3711 §3.1), so the sequence number is readable.
+    """
+
+    def __init__(self, session: Any, sequences: set[int], payload_types: set[int]) -> None:
+        self._session = session
+        self.remaining = set(sequences)
+        self._pts = payload_types
+
+    def unprotect(self, data: bytes) -> bytes:
+        seq = int.from_bytes(data[2:4], "big")
+        if data[1] & 0x7F in self._pts and seq in self.remaining:
+            self.remaining.discard(seq)
+            raise pylibsrtp.Error("lost on the network (test)")
+        return bytes(self._session.unprotect(data))
+
+    def unprotect_rtcp(self, data: bytes) -> bytes:
+        return bytes(self._session.unprotect_rtcp(data))
+
+
 class Publisher:
     """An aiortc publisher of a pre-encoded video clip plus silent Opus audio."""
 
-    def __init__(self, codec: str = "vp8", fps: int = 30, audio: bool = True) -> None:
+    def __init__(
+        self, codec: str = "vp8", fps: int = 30, audio: bool = True, gop: int = 30, frames: int = 60
+    ) -> None:
         self.pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
         self.codec = codec
-        video = self.pc.addTransceiver(ClipTrack(clip(codec), fps), direction="sendonly")
+        track = ClipTrack(clip(codec, frames=frames, gop=gop), fps)
+        video = self.pc.addTransceiver(track, direction="sendonly")
         from aiortc.rtcrtpsender import RTCRtpSender
 
         wanted = [
@@ -209,7 +256,13 @@ class Publisher:
         video.setCodecPreferences(wanted[:1])
         if audio:
             self.pc.addTransceiver(SilenceTrack(), direction="sendonly")
-        self.rtcp: list[Any] = []
+        self.peer_id = ""
+        self.feedback: dict[str, int] = {}  # rr, nack, pli, fir, remb: RTCP the server sent us
+        self.pli_times: list[float] = []
+        self.answer_sdp = ""
+        self.retransmitted = 0
+        self._lose = 0
+        self._sent: set[tuple[int, int]] = set()
 
     async def offer(self) -> str:
         await self.pc.setLocalDescription(await self.pc.createOffer())
@@ -217,9 +270,49 @@ class Publisher:
 
     async def accept(self, answer: str) -> None:
         await self.pc.setRemoteDescription(RTCSessionDescription(sdp=answer, type="answer"))
+        dtls = self.pc.getTransceivers()[0].sender.transport
+        video_pt = self.pc.getTransceivers()[0]._codecs[0].payloadType
+        original_rtcp = dtls._handle_rtcp_data
+        original_send = dtls._send_rtp
+
+        async def on_rtcp(data: bytes) -> None:
+            for packet in RtcpPacket.parse(data):
+                name = _feedback_name(packet)
+                self.feedback[name] = self.feedback.get(name, 0) + 1
+                if name == "pli":
+                    self.pli_times.append(asyncio.get_running_loop().time())
+            await original_rtcp(data)
+
+        async def send(data: bytes) -> None:
+            if not is_rtcp(data):
+                h = rtp_header.parse(data)
+                if (h.ssrc, h.sequence) in self._sent:
+                    self.retransmitted += 1
+                self._sent.add((h.ssrc, h.sequence))
+                if self._lose and h.payload_type == video_pt:
+                    self._lose -= 1
+                    return  # lost on the way to the server
+            await original_send(data)
+
+        aiortc_hooks.intercept_rtcp(dtls, on_rtcp)
+        dtls._send_rtp = send
+
+    def lose_next(self, count: int) -> None:
+        """Drop the next ``count`` video packets before they reach the network."""
+        self._lose = count
 
     async def close(self) -> None:
         await self.pc.close()
+
+
+def _feedback_name(packet: Any) -> str:
+    if isinstance(packet, RtcpRrPacket):
+        return "rr"
+    if isinstance(packet, RtcpRtpfbPacket):
+        return "nack"
+    if isinstance(packet, RtcpPsfbPacket):
+        return {1: "pli", 4: "fir", 15: "remb"}.get(packet.fmt, "psfb")
+    return type(packet).__name__
 
 
 async def until(predicate: Callable[[], bool], within: float = 20.0, step: float = 0.05) -> None:
@@ -229,3 +322,30 @@ async def until(predicate: Callable[[], bool], within: float = 20.0, step: float
         if asyncio.get_running_loop().time() > deadline:
             raise AssertionError("condition not reached in time")
         await asyncio.sleep(step)
+
+
+async def publish(
+    plane: Any,
+    room: str,
+    participant: str = "alice",
+    munge: Callable[[str], str] = lambda sdp: sdp,
+    unmunge: Callable[[str], str] = lambda sdp: sdp,
+    **kwargs: Any,
+) -> Publisher:
+    """A connected publisher whose tracks are Sources of ``room`` (``munge``: edit the offer)."""
+    publisher = Publisher(**kwargs)
+    answer = await plane.publish(room, participant, munge(await publisher.offer()))
+    publisher.answer_sdp = answer.sdp
+    await publisher.accept(unmunge(answer.sdp))
+    publisher.peer_id = answer.peer_id
+    await until(lambda: any(s.packets > 0 for s in plane.live_sources(room).values()))
+    return publisher
+
+
+async def watch(plane: Any, room: str, viewer_name: str = "viewer") -> Viewer:
+    """A connected WHEP-style viewer of ``room``."""
+    viewer = Viewer()
+    answer = await plane.subscribe_whep(room, viewer_name, await viewer.offer())
+    await viewer.accept(answer.sdp)
+    viewer.peer_id = answer.peer_id
+    return viewer

@@ -1,0 +1,82 @@
+"""Instant start, PLI merging, NACK answers from the cache, stalled viewers: real peers."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+
+from streaming import MediaPlane
+from tests.streaming.clients import contiguous, publish, until, watch
+
+
+async def test_late_joiner_starts_from_the_cached_keyframe_of_a_pli_deaf_publisher(
+    plane: MediaPlane,
+) -> None:
+    # a 5 s GOP from a publisher that ignores PLI (a pre-encoded clip, like OBS)
+    publisher = await publish(plane, "hall", gop=150, frames=150)
+    video = plane.live_sources("hall")["video"]
+    await until(lambda: video.packets >= 30)
+    gop_start = video.gop.packets[0]
+    viewer = await watch(plane, "hall")
+    await until(lambda: viewer.count("video") > 0, 5)
+    first = viewer.received["video"].packets[0]
+    assert first[2], "the first packet starts a keyframe"
+    assert first[3] == gop_start[-len(first[3]) :], "it is the cached keyframe, not a new one"
+    assert video.keyframes == 1, "the publisher never sent another keyframe"
+    await until(lambda: viewer.frames.get("video", 0) >= 10, 5)  # and it decodes at once
+    await viewer.close()
+    await publisher.close()
+
+
+async def test_viewers_plis_reach_the_publisher_merged_and_throttled(plane: MediaPlane) -> None:
+    publisher = await publish(plane, "hall")
+    viewers = [await watch(plane, "hall", f"v{i}") for i in range(4)]
+    await until(lambda: all(v.count("video") > 10 for v in viewers))
+    before = len(publisher.pli_times)
+    for _ in range(5):
+        for viewer in viewers:
+            viewer.send_pli()
+        await asyncio.sleep(0.05)
+    await asyncio.sleep(1.2)
+    times = publisher.pli_times[before:]
+    legs = [plane.peer(v.peer_id) for v in viewers]
+    assert sum(leg.keyframe_requests for leg in legs) == 20  # every request reached the plane
+    assert 1 <= len(times) <= 2, times  # ...and was merged
+    gaps = [b - a for a, b in itertools.pairwise(times)]
+    assert all(gap >= 0.45 for gap in gaps), gaps
+    for viewer in viewers:
+        await viewer.close()
+    await publisher.close()
+
+
+async def test_viewer_nack_is_answered_from_the_cache(plane: MediaPlane) -> None:
+    publisher = await publish(plane, "hall")
+    viewer = await watch(plane, "hall")
+    await until(lambda: viewer.count("video") > 20)
+    base = viewer.received["video"].packets[-1][0]
+    lost = {(base + 10) % 65536, (base + 11) % 65536, (base + 14) % 65536}
+    viewer.lose(lost)
+    await until(lambda: lost <= set(viewer.received["video"].sequences), 10)
+    assert plane.peer(viewer.peer_id).nacks_answered >= 3
+    await viewer.close()
+    await publisher.close()
+
+
+async def test_a_stalled_viewer_does_not_reduce_the_others_delivery(plane: MediaPlane) -> None:
+    publisher = await publish(plane, "hall")
+    viewers = [await watch(plane, "hall", f"v{i}") for i in range(3)]
+    await until(lambda: all(v.count("video") > 5 for v in viewers))
+    stalled = viewers[0]
+    stalled.pause()
+    video = plane.live_sources("hall")["video"]
+    start = video.packets
+    counts = {id(v): v.count("video") for v in viewers}
+    await until(lambda: video.packets >= start + 90)
+    for viewer in viewers[1:]:
+        got = viewer.count("video") - counts[id(viewer)]
+        assert got >= video.packets - start - 2  # (the last packets may be in flight)
+        assert contiguous(viewer.received["video"].sequences)
+    assert stalled.count("video") - counts[id(stalled)] < 5
+    for viewer in viewers:
+        await viewer.close()
+    await publisher.close()
