@@ -48,8 +48,13 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 _E = TypeVar("_E", Pavilion, RoomState)
 
 
+def reply(data: Any, *, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
+    """JSON with text as text (``ensure_ascii=False``): six languages stay readable in curl."""
+    return web.json_response(data, status=status, headers=headers, dumps=_dumps)
+
+
 def error(status: int, code: str, message: str) -> web.Response:
-    return web.json_response({"error": {"code": code, "message": message}}, status=status)
+    return reply({"error": {"code": code, "message": message}}, status=status)
 
 
 class AdminApi:
@@ -85,21 +90,21 @@ class AdminApi:
         state = _enum(RoomState, request.query.get("state"), "state")
         store = self.backend(request).store
         rooms = await store.list_rooms(pavilion=pavilion, state=state)
-        return web.json_response({"rooms": [
+        return reply({"rooms": [
             {**r.to_dict(), "present": await store.count_present(r.id)} for r in rooms]})
 
     async def create_room(self, request: web.Request) -> web.Response:
         room = Room.from_dict(await _body(request))
         if not await self.backend(request).store.create_room(room):
             return error(409, "room_exists", f"room {room.id!r} already exists")
-        return web.json_response(room.to_dict(), status=201,
+        return reply(room.to_dict(), status=201,
                                  headers={"Location": f"{PREFIX}/rooms/{room.id}"})
 
     async def get_room(self, request: web.Request) -> web.Response:
         backend = self.backend(request)
         room = await backend.service.room(request.match_info["room_id"])
         lease = await backend.store.get_lease(room.id)
-        return web.json_response({
+        return reply({
             **room.to_dict(),
             "present": await backend.store.count_present(room.id),
             "node": None if lease is None else {"id": lease.holder.node_id,
@@ -111,31 +116,31 @@ class AdminApi:
     async def close_room(self, request: web.Request) -> web.Response:
         room_id = request.match_info["room_id"]
         event = await self.backend(request).service.set_state(ADMIN, room_id, RoomState.ENDED)
-        return web.json_response(event.room.to_dict())
+        return reply(event.room.to_dict())
 
     async def lock_room(self, request: web.Request) -> web.Response:
         locked = _flag(await _body(request), "locked")
         event = await self.backend(request).service.lock(ADMIN, request.match_info["room_id"],
                                                          locked)
-        return web.json_response(event.room.to_dict())
+        return reply(event.room.to_dict())
 
     # -- participants ------------------------------------------------------------------------------
     async def participants(self, request: web.Request) -> web.Response:
         backend = self.backend(request)
         room = await backend.service.room(request.match_info["room_id"])
         people = await backend.store.list_participants(room.id)
-        return web.json_response({"participants": [p.to_dict() for p in people]})
+        return reply({"participants": [p.to_dict() for p in people]})
 
     async def kick(self, request: web.Request) -> web.Response:
         event = await self.backend(request).service.kick(
             ADMIN, request.match_info["room_id"], request.match_info["identity"])
-        return web.json_response(event.to_dict())
+        return reply(event.to_dict())
 
     async def mute(self, request: web.Request) -> web.Response:
         muted = _flag(await _body(request), "muted")
         event = await self.backend(request).service.mute(
             ADMIN, request.match_info["room_id"], request.match_info["identity"], muted)
-        return web.json_response(event.to_dict())
+        return reply(event.to_dict())
 
     # -- products ----------------------------------------------------------------------------------
     async def put_product(self, request: web.Request) -> web.Response:
@@ -144,13 +149,13 @@ class AdminApi:
         data = {**await _body(request), "id": request.match_info["product_id"], "room_id": room.id}
         card = ProductCard.from_dict(data)
         await backend.store.put_product(card)
-        return web.json_response(card.to_dict())
+        return reply(card.to_dict())
 
     async def pin_product(self, request: web.Request) -> web.Response:
         pinned = _flag(await _body(request), "pinned")
         event = await self.backend(request).service.pin_product(
             ADMIN, request.match_info["room_id"], request.match_info["product_id"], pinned)
-        return web.json_response(event.to_dict())
+        return reply(event.to_dict())
 
     # -- tokens ------------------------------------------------------------------------------------
     async def mint_token(self, request: web.Request) -> web.Response:
@@ -171,7 +176,7 @@ class AdminApi:
         now = int(time.time())
         token = mint(self.settings.secret_value(), identity=identity, room=room, grants=grants,
                      ttl_s=ttl, name=name, now=now)
-        return web.json_response({"token": token, "expires_at": now + ttl, "identity": identity,
+        return reply({"token": token, "expires_at": now + ttl, "identity": identity,
                                   "room": room, "grants": sorted(g.value for g in grants)},
                                  status=201)
 
@@ -193,6 +198,10 @@ def install(app: web.Application, settings: Settings, backend_key: web.AppKey[Ba
     router.add_put(room + "/products/{product_id}", api.put_product)
     router.add_post(room + "/products/{product_id}/pin", api.pin_product)
     router.add_post(PREFIX + "/tokens", api.mint_token)
+
+
+def _dumps(data: Any) -> str:
+    return json.dumps(data, ensure_ascii=False)
 
 
 def _admin_key(settings: Settings) -> str | None:
