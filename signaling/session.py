@@ -123,12 +123,16 @@ class Session:
             self._flood_task = asyncio.get_running_loop().create_task(self._on_flood(self))
 
     async def _run(self) -> None:
+        item: _Item | None = None
         try:
             while True:
                 item = await self._mailbox.get()
+                ack = await self._handle(item)
                 if not item.reply.done():
-                    item.reply.set_result(await self._handle(item))
+                    item.reply.set_result(ack)
         finally:
+            if item is not None and not item.reply.done():
+                item.reply.set_result(failure("session_closed", "the session has ended"))
             self._fail_pending()
             self.exited.set()
 
