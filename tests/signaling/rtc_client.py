@@ -75,8 +75,8 @@ class RtcClient:
             self.events.extend(items)
             self._changed.notify_all()
 
-    async def call(self, event: str, payload: Any = None, timeout: float = 20) -> dict[str, Any]:
-        reply: dict[str, Any] = await self.sio.call(event, payload, namespace=NS, timeout=timeout)
+    async def call(self, event: str, payload: Any = None, within: float = 20) -> dict[str, Any]:
+        reply: dict[str, Any] = await self.sio.call(event, payload, namespace=NS, timeout=within)
         return reply
 
     async def ok(self, event: str, payload: Any = None) -> dict[str, Any]:
@@ -85,8 +85,8 @@ class RtcClient:
         return reply
 
     async def wait_for(self, event: str, where: Callable[[Any], bool] = lambda _: True,
-                       timeout: float = 15) -> Any:
-        async with asyncio.timeout(timeout):
+                       within: float = 15) -> Any:
+        async with asyncio.timeout(within):
             async with self._changed:
                 while True:
                     for name, data in self.events:

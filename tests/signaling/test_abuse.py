@@ -65,7 +65,7 @@ async def test_a_flooding_client_is_disconnected_and_others_notice_nothing(pavil
     await calm.ok("join", {"room": "hall"})
     await flood.ok("join", {"room": "hall"})
     replies = await asyncio.gather(
-        *(flood.call("chat.history", {"room": "hall"}, timeout=2) for _ in range(200)),
+        *(flood.call("chat.history", {"room": "hall"}, within=2) for _ in range(200)),
         return_exceptions=True)
     codes = {r["error"]["code"] for r in replies if isinstance(r, dict) and not r["ok"]}
     assert "event_rate_limited" in codes

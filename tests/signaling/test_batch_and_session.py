@@ -47,7 +47,8 @@ def test_reactions_are_aggregated_and_sent_at_most_once_a_second():
         batch.react("like", total)
     batch.react("clap", 9)
     [frame] = batch.take(now=10.0)
-    assert frame["reactions"] == {"counts": {"like": 5, "clap": 1}, "totals": {"like": 5, "clap": 9}}
+    assert frame["reactions"] == {"counts": {"like": 5, "clap": 1},
+                                  "totals": {"like": 5, "clap": 9}}
     batch.react("like", 6)
     assert not batch.pending(now=10.5) and batch.take(now=10.5) == []
     assert batch.pending(now=11.0)
