@@ -71,6 +71,12 @@ def check_invited(room: Room, token: AccessToken, role: Role) -> None:
         raise NotAllowed("not_invited", "you are not on this meeting's invitation list")
 
 
+def needs_roster(room: Room, role: Role) -> bool:
+    """Whether deciding entry needs the list of who is present: not for a viewer of a room with
+    no participant limit, which is every viewer of a big broadcast (thousands: skip the read)."""
+    return room.limit is not None or role in ON_STAGE_ROLES or room.kind is RoomKind.MEETING
+
+
 def entry_for(room: Room, role: Role, present: Sequence[Participant], *, hidden: bool) -> Entry:
     """Decide stage and waiting room, or raise ``RoomFull``. ``present`` excludes the joiner."""
     if hidden:

@@ -6,52 +6,78 @@ agree on who is present. Scripts are sent with EVALSHA and reloaded by redis-py 
 
 from __future__ import annotations
 
-# KEYS: people hash, seen zset. ARGV: identity, participant JSON, ttl ms.
-PUT_PARTICIPANT = """
+_NOW = """
 local t = redis.call('TIME')
 local now = t[1] * 1000 + math.floor(t[2] / 1000)
-local ttl = tonumber(ARGV[3])
-redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
-redis.call('ZADD', KEYS[2], now + ttl, ARGV[1])
+"""
+# Presence KEYS: people hash, seen zset (everyone), counted zset (the lobby's figure: not hidden,
+# not waiting). Both zsets map identity -> deadline in ms; the keys themselves expire a second
+# after the longest deadline, so an abandoned room's presence cleans itself up.
+_KEEP_KEYS = """
 for _, k in ipairs(KEYS) do
   if redis.call('PTTL', k) < ttl + 1000 then redis.call('PEXPIRE', k, ttl + 1000) end
 end
+"""
+
+# ARGV: identity, participant JSON, ttl ms, counted (1/0).
+PUT_PARTICIPANT = _NOW + """
+local ttl = tonumber(ARGV[3])
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+redis.call('ZADD', KEYS[2], now + ttl, ARGV[1])
+if ARGV[4] == '1' then
+  redis.call('ZADD', KEYS[3], now + ttl, ARGV[1])
+else
+  redis.call('ZREM', KEYS[3], ARGV[1])
+end
+""" + _KEEP_KEYS + """
 return 1
 """
 
-# KEYS: people hash, seen zset. ARGV: identity, ttl ms. -> 1 if still present, else 0.
-HEARTBEAT = """
-local t = redis.call('TIME')
-local now = t[1] * 1000 + math.floor(t[2] / 1000)
+# ARGV: identity, ttl ms. -> 1 if still present (and extended), else 0.
+HEARTBEAT = _NOW + """
 local ttl = tonumber(ARGV[2])
 local exp = redis.call('ZSCORE', KEYS[2], ARGV[1])
 if not exp or tonumber(exp) <= now then return 0 end
 redis.call('ZADD', KEYS[2], now + ttl, ARGV[1])
-for _, k in ipairs(KEYS) do
-  if redis.call('PTTL', k) < ttl + 1000 then redis.call('PEXPIRE', k, ttl + 1000) end
-end
+redis.call('ZADD', KEYS[3], 'XX', now + ttl, ARGV[1])
+""" + _KEEP_KEYS + """
 return 1
 """
 
-# KEYS: people hash, seen zset. -> the JSON of live participants (expired ones are deleted).
-LIVE_PARTICIPANTS = """
-local t = redis.call('TIME')
-local now = t[1] * 1000 + math.floor(t[2] / 1000)
+# -> the JSON of every live participant; expired ones are deleted on the way. HMGET goes in
+# batches: Lua's unpack() is limited to a few thousand values and a broadcast has more viewers.
+LIVE_PARTICIPANTS = _NOW + """
 local dead = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', now)
 for _, who in ipairs(dead) do redis.call('HDEL', KEYS[1], who) end
 redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now)
+redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', now)
 local live = redis.call('ZRANGE', KEYS[2], 0, -1)
-if #live == 0 then return {} end
-return redis.call('HMGET', KEYS[1], unpack(live))
+local out = {}
+for i = 1, #live, 1000 do
+  local rows = redis.call('HMGET', KEYS[1], unpack(live, i, math.min(i + 999, #live)))
+  for _, row in ipairs(rows) do out[#out + 1] = row end
+end
+return out
 """
 
-# KEYS: people hash, seen zset. ARGV: identity. -> 1 if it was present and live.
-REMOVE_PARTICIPANT = """
-local t = redis.call('TIME')
-local now = t[1] * 1000 + math.floor(t[2] / 1000)
+# ARGV: identity. -> the participant's JSON if live, else false.
+GET_PARTICIPANT = _NOW + """
+local exp = redis.call('ZSCORE', KEYS[2], ARGV[1])
+if not exp or tonumber(exp) <= now then return false end
+return redis.call('HGET', KEYS[1], ARGV[1])
+"""
+
+# -> how many counted participants are live.
+COUNT_PRESENT = _NOW + """
+return redis.call('ZCOUNT', KEYS[3], '(' .. now, '+inf')
+"""
+
+# ARGV: identity. -> 1 if it was present and live.
+REMOVE_PARTICIPANT = _NOW + """
 local exp = redis.call('ZSCORE', KEYS[2], ARGV[1])
 redis.call('HDEL', KEYS[1], ARGV[1])
 redis.call('ZREM', KEYS[2], ARGV[1])
+redis.call('ZREM', KEYS[3], ARGV[1])
 if exp and tonumber(exp) > now then return 1 end
 return 0
 """

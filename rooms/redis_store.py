@@ -86,6 +86,8 @@ class RedisStore:
         self._put_participant = redis.register_script(lua.PUT_PARTICIPANT)
         self._heartbeat = redis.register_script(lua.HEARTBEAT)
         self._live = redis.register_script(lua.LIVE_PARTICIPANTS)
+        self._get_participant = redis.register_script(lua.GET_PARTICIPANT)
+        self._count = redis.register_script(lua.COUNT_PRESENT)
         self._remove = redis.register_script(lua.REMOVE_PARTICIPANT)
         self._claim = redis.register_script(lua.CLAIM_LEASE)
         self._renew = redis.register_script(lua.RENEW_LEASE)
@@ -131,10 +133,12 @@ class RedisStore:
 
     # -- presence --------------------------------------------------------------------------------
     def _presence_keys(self, room_id: str) -> list[str]:
-        return [_Keys.room(room_id, "people"), _Keys.room(room_id, "seen")]
+        return [_Keys.room(room_id, part) for part in ("people", "seen", "counted")]
 
     async def put_participant(self, participant: Participant, *, ttl_s: float) -> None:
-        args: list[str | int] = [participant.identity, _json(participant.to_dict()), _ms(ttl_s)]
+        counted = int(not participant.hidden and not participant.waiting)
+        args: list[str | int] = [participant.identity, _json(participant.to_dict()), _ms(ttl_s),
+                                 counted]
         with unavailable_on_error():
             await self._put_participant(keys=self._presence_keys(participant.room_id), args=args)
 
@@ -149,10 +153,9 @@ class RedisStore:
             return bool(await self._remove(keys=self._presence_keys(room_id), args=[identity]))
 
     async def get_participant(self, room_id: str, identity: str) -> Participant | None:
-        for participant in await self.list_participants(room_id):
-            if participant.identity == identity:
-                return participant
-        return None
+        with unavailable_on_error():
+            raw = await self._get_participant(keys=self._presence_keys(room_id), args=[identity])
+        return None if raw is None else Participant.from_dict(json.loads(raw))
 
     async def list_participants(self, room_id: str) -> list[Participant]:
         with unavailable_on_error():
@@ -161,8 +164,8 @@ class RedisStore:
         return sorted(people, key=lambda p: (p.joined_at, p.identity))
 
     async def count_present(self, room_id: str) -> int:
-        people = await self.list_participants(room_id)
-        return sum(1 for p in people if not p.hidden and not p.waiting)
+        with unavailable_on_error():
+            return int(await self._count(keys=self._presence_keys(room_id)))
 
     # -- bans --------------------------------------------------------------------------------------
     async def ban(self, room_id: str, identity: str, *, until: float) -> None:

@@ -107,7 +107,7 @@ class RoomService:
         async with self._lock(room_id):
             await self.claim(room_id)
             present = [p for p in await self.store.list_participants(room_id)
-                       if p.identity != token.identity]
+                       if p.identity != token.identity] if policy.needs_roster(room, role) else []
             entry = policy.entry_for(room, role, present, hidden=token.allows(Grant.HIDDEN))
             participant = await self._save(Participant(
                 identity=token.identity, room_id=room_id, name=shown, role=entry.role,

@@ -272,3 +272,18 @@ async def test_questions_sorted_by_votes_one_vote_each(harness: Harness) -> None
     listed = await store.list_questions("r1")
     assert [(q.id, q.votes) for q in listed] == [(q3.id, 2), (q2.id, 1), (q1.id, 0)]
     assert listed[1].answered and listed[1].text == "Delivery?"
+
+
+async def test_presence_of_a_big_broadcast(harness: Harness) -> None:
+    """More viewers than one Lua unpack() can take (about 8,000) are all listed and counted."""
+    store = harness.store()
+    for start in range(0, 8_200, 200):
+        await asyncio.gather(*(store.put_participant(person(f"v{i:05d}", joined_at=float(i)),
+                                                     ttl_s=60) for i in range(start, start + 200)))
+    await store.put_participant(person("rec", hidden=True, joined_at=9e9), ttl_s=60)
+    assert await store.count_present("r1") == 8_200
+    people = await store.list_participants("r1")
+    assert len(people) == 8_201 and people[0].identity == "v00000"
+    found = await store.get_participant("r1", "v04321")
+    assert found is not None and found.name == "V04321"
+    assert await store.get_participant("r1", "nobody") is None
