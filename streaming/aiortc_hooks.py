@@ -45,14 +45,14 @@ HOOKS: tuple[tuple[type, str, str], ...] = (
 LIB_FUNCTIONS = ("srtp_protect", "srtp_protect_rtcp")
 
 
-def check() -> None:
+def check(hooks: tuple[tuple[type, str, str], ...] = HOOKS) -> None:
     """Raise ``RuntimeError`` naming the first missing internal (or a wrong aiortc version)."""
     if aiortc.__version__ != AIORTC_VERSION:
         raise RuntimeError(
             f"aiortc {aiortc.__version__} is installed; Pavilion's media plane needs exactly"
             f" {AIORTC_VERSION} (streaming/aiortc_hooks.py)"
         )
-    for owner, name, kind in HOOKS:
+    for owner, name, kind in hooks:
         if not _present(owner, name, kind):
             raise RuntimeError(
                 f"aiortc internal missing: {owner.__module__}.{owner.__qualname__}.{name}"

@@ -89,6 +89,16 @@ class MediaSection:
             result, key=lambda c: order.index(c.payload_type) if c.payload_type in order else 999
         )
 
+    def extensions(self) -> dict[str, int]:
+        """Header extensions by URI -> id (``a=extmap``, RFC 8285 §6)."""
+        result = {}
+        for line in self.lines:
+            if line.startswith("a=extmap:"):
+                ident, _, rest = line[9:].partition(" ")
+                uri = rest.split(" ", 1)[0].strip()
+                result[uri] = _int(ident.split("/", 1)[0])
+        return result
+
     def payload_types(self) -> list[int]:
         fields = self.lines[0].split()
         return [_int(x) for x in fields[3:] if x.isdigit()]

@@ -57,12 +57,17 @@ class Answer:
 
 
 class MediaPlane:
-    """Every peer and Source of this node."""
+    """Every peer and Source of this node.
+
+    ``ice_servers`` are what clients are told to use (WHIP ``Link`` headers, Socket.IO); the
+    node's own peers gather host candidates only, so a start never waits on a STUN server.
+    """
 
     def __init__(self, limits: MediaLimits, ice_servers: Sequence[IceServer] = ()) -> None:
         aiortc_hooks.check()
         self.limits = limits
         self.ice_servers = list(ice_servers)
+        self._own_ice: list[IceServer] = []
         self.peers: dict[str, Peer] = {}
         self.sources: dict[str, dict[str, Source]] = {}  # room -> source id -> Source
         self._listeners: list[Callable[[MediaEvent], None]] = []
@@ -85,11 +90,9 @@ class MediaPlane:
         """Negotiate a publisher's offer; its tracks become Sources of ``room``."""
         self._check_open()
         leg = PublisherLeg(
-            self._new_id(), room, participant, self.limits, self.ice_servers, self._track
+            self._new_id(), room, participant, self.limits, self._own_ice, self._track
         )
         previous = self._publisher_of(room, participant)
-        if previous is not None:
-            previous.release()  # its Sources continue with the new leg
         return await self._negotiate(leg, lambda: leg.answer(offer_sdp), previous)
 
     def _track(self, leg: PublisherLeg, kind: str, codec: Codec, ids: dict[str, int]) -> Source:
@@ -125,7 +128,7 @@ class MediaPlane:
         sources = self.live_sources(room)
         if not sources:
             raise NothingPublished(f"nothing is published in room {room!r}")
-        leg = ViewerLeg(self._new_id(), room, viewer, self.limits, self.ice_servers)
+        leg = ViewerLeg(self._new_id(), room, viewer, self.limits, self._own_ice)
         return await self._negotiate(leg, lambda: leg.answer(offer_sdp, sources), None)
 
     def live_sources(self, room: str) -> dict[str, Source]:
@@ -148,7 +151,8 @@ class MediaPlane:
         except BaseException:
             await self._discard(leg)
             raise
-        if previous is not None:
+        if isinstance(previous, PublisherLeg):
+            previous.release()  # its Sources continue with the new leg
             self._spawn(self._close_leg(previous, end_sources=False))
         return Answer(leg.peer_id, str(sdp))
 

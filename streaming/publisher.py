@@ -94,6 +94,7 @@ class PublisherLeg(Peer):
         plan = plan_publish(offer)
         mids = [section.mid for section in offer.media]
         await self.set_offer(narrow(offer, plan))
+        accepted: list[tuple[int, Codec]] = []
         for transceiver in self.pc.getTransceivers():
             index = mids.index(transceiver.mid) if transceiver.mid in mids else -1
             codec = plan.codecs.get(index)
@@ -102,30 +103,37 @@ class PublisherLeg(Peer):
                 continue
             transceiver.direction = "recvonly"
             self._rtcp_ssrc = aiortc_hooks.sender_ssrc(transceiver.sender)
-            aiortc_hooks.replace_receive(transceiver.receiver, self._receiver(codec))
+            accepted.append((index, codec))
         dtls = self.dtls
         aiortc_hooks.intercept_rtp(dtls, self._on_rtp)
         aiortc_hooks.intercept_rtcp(dtls, self._on_rtcp)
-        return restore(await self.make_answer(), plan)
+        answer = Description.parse(await self.make_answer())
+        for transceiver in self.pc.getTransceivers():
+            for index, codec in accepted:
+                if transceiver.mid == mids[index]:
+                    inbound = self._add_track(codec, answer.media[index].extensions())
+                    aiortc_hooks.replace_receive(transceiver.receiver, self._receiver(inbound))
+        return restore(str(answer), plan)
 
-    def _receiver(self, codec: Codec) -> Callable[[RTCRtpReceiveParameters], Any]:
+    def _add_track(self, codec: Codec, extensions: dict[str, int]) -> Inbound:
+        """The track's Source exists from the answer on, so viewers may join before media flows."""
+        kind = codec.mime.split("/")[0]
+        self._abs_send_time_id = self._abs_send_time_id or extensions.get(ABS_SEND_TIME, 0)
+        source = self._on_track(self, kind, codec, extensions)
+        inbound = Inbound(source, codec.payload_type, codec.clock_rate, kind == "video")
+        source.upstream = lambda: self._send_pli(inbound)
+        self.inbounds.append(inbound)
+        self._by_pt[codec.payload_type] = inbound
+        return inbound
+
+    def _receiver(self, inbound: Inbound) -> Callable[[RTCRtpReceiveParameters], Any]:
         async def receive(parameters: RTCRtpReceiveParameters) -> None:
-            self._start_track(codec, parameters)
+            self._start_track(inbound, parameters)
 
         return receive
 
-    def _start_track(self, codec: Codec, parameters: RTCRtpReceiveParameters) -> None:
-        """Called by aiortc once DTLS is up (instead of starting a decoder)."""
-        kind = codec.mime.split("/")[0]
-        extensions = {ext.uri: ext.id for ext in parameters.headerExtensions}
-        self._abs_send_time_id = self._abs_send_time_id or extensions.get(ABS_SEND_TIME, 0)
-        source = self._on_track(self, kind, codec, extensions)
-        negotiated = parameters.codecs[0]
-        payload_type = negotiated.payloadType or 0
-        inbound = Inbound(source, payload_type, negotiated.clockRate, kind == "video")
-        source.upstream = lambda: self._send_pli(inbound)
-        self.inbounds.append(inbound)
-        self._by_pt[payload_type] = inbound
+    def _start_track(self, inbound: Inbound, parameters: RTCRtpReceiveParameters) -> None:
+        """Called by aiortc once DTLS is up (instead of starting a decoder thread)."""
         for encoding in parameters.encodings:
             if encoding.ssrc:
                 self._by_ssrc[encoding.ssrc] = inbound

@@ -1,14 +1,211 @@
-"""The media plane's HTTP side (WHIP/WHEP routes and the MediaPlane lifecycle).
+"""The media plane's HTTP side: WHIP ingest and WHEP playback routes, and the plane's lifecycle.
 
-Owned by the media-plane work (issue 3); until it lands, no media routes are installed.
+``install(app, settings)`` adds ``/whip/{room}`` and ``/whep/{room}`` (POST, OPTIONS), their
+resources ``/whip/{room}/{peer}`` and ``/whep/{room}/{peer}`` (PATCH, DELETE, OPTIONS), and one
+``cleanup_ctx`` that owns the :class:`~streaming.MediaPlane` under :data:`MEDIA_KEY`. Protocol
+decisions (status codes, limits, Link, ETag, sdpfrag) live in :mod:`signaling.whip`; this module
+only moves values between aiohttp and there. Any refusal is a plain-text line and touches
+nothing else in the server.
+
+Room existence is not checked yet: a valid token naming the room is enough (the lead wires
+``Store.get_room`` in); in demo mode that is how a room is "created on first publish".
 """
 
 from __future__ import annotations
 
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+
 from aiohttp import web
 
 from config import Settings
+from rooms.token import Grant, TokenError, verify
+from signaling import whip
+from streaming import MediaError, MediaPlane, UnknownPeer
+from streaming.negotiation import NegotiationError
+
+log = logging.getLogger(__name__)
+
+MEDIA_KEY = web.AppKey("media_plane", MediaPlane)
+RESOURCES_KEY = web.AppKey("media_resources", dict)
+
+CORS = {
+    "Access-Control-Allow-Origin": "*",
+    "Access-Control-Allow-Headers": "Authorization, Content-Type, If-Match",
+    "Access-Control-Expose-Headers": "Location, ETag, Link, Accept-Post, Accept-Patch",
+}
+
+
+@dataclass(frozen=True)
+class Resource:
+    """One WHIP or WHEP session: who created it, and its ICE session's ETag."""
+
+    kind: str  # "whip" or "whep"
+    room: str
+    identity: str
+    etag: str
+    remote_ufrag: str | None
 
 
 def install(app: web.Application, settings: Settings) -> None:
     """Add the media routes and the MediaPlane's cleanup context to ``app``."""
+    app[RESOURCES_KEY] = {}
+    app.cleanup_ctx.append(_plane_ctx(settings))
+    routes = _Routes(settings)
+    for kind in ("whip", "whep"):
+        app.router.add_post(f"/{kind}/{{room}}", routes.create(kind))
+        app.router.add_route("OPTIONS", f"/{kind}/{{room}}", routes.options("POST, OPTIONS"))
+        resource = f"/{kind}/{{room}}/{{peer}}"
+        app.router.add_patch(resource, routes.patch(kind))
+        app.router.add_delete(resource, routes.delete(kind))
+        app.router.add_route("OPTIONS", resource, routes.options("PATCH, DELETE, OPTIONS"))
+
+
+def _plane_ctx(settings: Settings) -> Callable[[web.Application], AsyncIterator[None]]:
+    async def ctx(app: web.Application) -> AsyncIterator[None]:
+        plane = MediaPlane(settings.media, settings.ice_servers)
+        app[MEDIA_KEY] = plane
+        yield
+        await plane.aclose()
+
+    return ctx
+
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def _refusals(handler: Handler) -> Handler:
+    """Every refusal is a short plain-text answer with the RFC's status; bugs are a 500."""
+
+    async def wrapped(request: web.Request) -> web.StreamResponse:
+        try:
+            return await handler(request)
+        except whip.WhipError as exc:
+            return _text(exc.status, exc.reason, dict(exc.headers))
+        except (MediaError, NegotiationError) as exc:
+            refusal = whip.media_refusal(exc)
+            return _text(refusal.status, refusal.reason, dict(refusal.headers))
+
+    return wrapped
+
+
+def _text(status: int, reason: str, headers: dict[str, str] | None = None) -> web.Response:
+    return web.Response(status=status, text=reason + "\n", headers={**CORS, **(headers or {})})
+
+
+class _Routes:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+
+    def _auth(self, request: web.Request, room: str, grant: Grant) -> str:
+        token = whip.bearer_token(request.headers.get("Authorization"))
+        try:
+            access = verify(
+                self.settings.secret_value(),
+                token,
+                room=room,
+                require=grant,
+                leeway_s=self.settings.token_leeway_s,
+            )
+        except TokenError as exc:
+            raise whip.token_refusal(exc.code, str(exc)) from None
+        return access.identity
+
+    def create(self, kind: str) -> Handler:
+        grant = Grant.PUBLISH if kind == "whip" else Grant.SUBSCRIBE
+
+        @_refusals
+        async def handler(request: web.Request) -> web.StreamResponse:
+            room = request.match_info["room"]
+            identity = self._auth(request, room, grant)
+            limits = self.settings.media
+            if request.content_length is not None and request.content_length > limits.max_sdp_bytes:
+                raise whip.WhipError(
+                    413, f"the SDP offer is larger than {limits.max_sdp_bytes} bytes"
+                )
+            body = await request.content.read(limits.max_sdp_bytes + 1)
+            offer = whip.check_offer(request.headers.get("Content-Type"), body, limits)
+            plane = request.app[MEDIA_KEY]
+            if kind == "whip":
+                answer = await plane.publish(room, identity, offer)
+            else:
+                answer = await plane.subscribe_whep(room, identity, offer)
+            etag = whip.etag(whip.ice_ufrag(answer.sdp))
+            remote = _ufrag_or_none(offer)
+            request.app[RESOURCES_KEY][answer.peer_id] = Resource(
+                kind, room, identity, etag, remote
+            )
+            location = f"/{kind}/{room}/{answer.peer_id}"
+            response = web.Response(
+                status=201,
+                text=answer.sdp,
+                content_type=whip.SDP,
+                headers={**CORS, "Location": location, "ETag": etag, "Accept-Patch": whip.SDPFRAG},
+            )
+            for link in whip.ice_server_links(self.settings.ice_servers):
+                response.headers.add("Link", link)
+            return response
+
+        return handler
+
+    def _resource(self, request: web.Request, kind: str) -> tuple[str, Resource]:
+        peer_id = request.match_info["peer"]
+        resource = request.app[RESOURCES_KEY].get(peer_id)
+        if resource is None or resource.kind != kind or resource.room != request.match_info["room"]:
+            raise whip.WhipError(404, "no such session")
+        grant = Grant.PUBLISH if kind == "whip" else Grant.SUBSCRIBE
+        identity = self._auth(request, resource.room, grant)
+        if identity != resource.identity:
+            raise whip.WhipError(403, "this session belongs to someone else")
+        return peer_id, resource
+
+    def patch(self, kind: str) -> Handler:
+        @_refusals
+        async def handler(request: web.Request) -> web.StreamResponse:
+            peer_id, resource = self._resource(request, kind)
+            if whip.media_type(request.headers.get("Content-Type")) != whip.SDPFRAG:
+                raise whip.WhipError(415, f"a PATCH must be {whip.SDPFRAG}")
+            whip.check_if_match(request.headers.get("If-Match"), resource.etag)
+            limits = self.settings.media
+            fragment = whip.parse_sdpfrag(
+                await request.content.read(limits.max_sdp_bytes + 1), limits
+            )
+            whip.check_restart(fragment, resource.remote_ufrag)
+            plane = request.app[MEDIA_KEY]
+            for mid, candidate in fragment.candidates:
+                await plane.add_candidate(peer_id, mid, candidate)
+            return web.Response(status=204, headers={**CORS, "ETag": resource.etag})
+
+        return handler
+
+    def delete(self, kind: str) -> Handler:
+        @_refusals
+        async def handler(request: web.Request) -> web.StreamResponse:
+            peer_id, _ = self._resource(request, kind)
+            request.app[RESOURCES_KEY].pop(peer_id, None)
+            try:
+                await request.app[MEDIA_KEY].close(peer_id)
+            except UnknownPeer:
+                pass  # the connection had already failed and was closed by the plane
+            return _text(200, "session ended")
+
+        return handler
+
+    def options(self, methods: str) -> Handler:
+        async def handler(request: web.Request) -> web.StreamResponse:
+            headers = {**CORS, "Access-Control-Allow-Methods": methods, "Allow": methods}
+            if methods.startswith("POST"):
+                headers["Accept-Post"] = whip.SDP
+            else:
+                headers["Accept-Patch"] = whip.SDPFRAG
+            return web.Response(status=204, headers=headers)
+
+        return handler
+
+
+def _ufrag_or_none(sdp: str) -> str | None:
+    try:
+        return whip.ice_ufrag(sdp)
+    except ValueError:
+        return None
