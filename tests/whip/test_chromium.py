@@ -1,0 +1,104 @@
+"""Real Chromium publishes its fake camera and microphone through WHIP; a second page plays WHEP."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import pytest
+
+from rooms.token import Grant, mint
+from tests.fixtures.pavilion import TEST_SECRET, RunningApp
+from web.media import MEDIA_KEY
+
+pytestmark = pytest.mark.browser
+
+GATHERED = """
+async (pc) => {
+  if (pc.iceGatheringState === 'complete') return;
+  await new Promise((resolve) => {
+    pc.addEventListener('icegatheringstatechange', () => {
+      if (pc.iceGatheringState === 'complete') resolve();
+    });
+  });
+}
+"""
+
+PUBLISH = f"""
+async (token) => {{
+  const gathered = {GATHERED};
+  const stream = await navigator.mediaDevices.getUserMedia(
+    {{video: {{width: 320, height: 240, frameRate: 15}}, audio: true}});
+  const pc = new RTCPeerConnection();
+  for (const track of stream.getTracks()) pc.addTransceiver(track, {{direction: 'sendonly'}});
+  await pc.setLocalDescription(await pc.createOffer());
+  await gathered(pc);
+  const response = await fetch('/whip/stage', {{method: 'POST', body: pc.localDescription.sdp,
+    headers: {{'Content-Type': 'application/sdp', 'Authorization': 'Bearer ' + token}}}});
+  const answer = await response.text();
+  if (response.status !== 201) throw new Error(response.status + ' ' + answer);
+  await pc.setRemoteDescription({{type: 'answer', sdp: answer}});
+  window.pc = pc;
+  return response.headers.get('Location');
+}}
+"""
+
+PLAY = f"""
+async (token) => {{
+  const gathered = {GATHERED};
+  const pc = new RTCPeerConnection();
+  pc.addTransceiver('audio', {{direction: 'recvonly'}});
+  pc.addTransceiver('video', {{direction: 'recvonly'}});
+  await pc.setLocalDescription(await pc.createOffer());
+  await gathered(pc);
+  const response = await fetch('/whep/stage', {{method: 'POST', body: pc.localDescription.sdp,
+    headers: {{'Content-Type': 'application/sdp', 'Authorization': 'Bearer ' + token}}}});
+  const answer = await response.text();
+  if (response.status !== 201) throw new Error(response.status + ' ' + answer);
+  await pc.setRemoteDescription({{type: 'answer', sdp: answer}});
+  window.pc = pc;
+}}
+"""
+
+VIDEO_STATS = """
+async () => {
+  for (const s of (await window.pc.getStats()).values()) {
+    if (s.type === 'inbound-rtp' && s.kind === 'video')
+      return {decoded: s.framesDecoded || 0, received: s.packetsReceived || 0,
+              lost: s.packetsLost || 0};
+  }
+  return {decoded: 0, received: 0, lost: 0};
+}
+"""
+
+
+def token(grant: Grant, identity: str) -> str:
+    return mint(TEST_SECRET, identity=identity, room="stage", grants=[grant], ttl_s=600)
+
+
+async def test_chromium_whip_to_chromium_whep(
+    pavilion_app: Callable[..., Awaitable[RunningApp]], browser: Any
+) -> None:
+    running = await pavilion_app(demo=True)
+    publisher = await browser.new_page()
+    viewer = await browser.new_page()
+    await publisher.goto(running.url + "/healthz")  # same origin as the WHIP endpoint
+    await viewer.goto(running.url + "/healthz")
+    location = await publisher.evaluate(PUBLISH, token(Grant.PUBLISH, "camera"))
+    assert location.startswith("/whip/stage/")
+    await viewer.evaluate(PLAY, token(Grant.SUBSCRIBE, "audience"))
+    stats = {"decoded": 0}
+    for _ in range(300):
+        stats = await viewer.evaluate(VIDEO_STATS)
+        if stats["decoded"] >= 45:
+            break
+        await asyncio.sleep(0.1)
+    assert stats["decoded"] >= 45, stats
+    first = stats["decoded"]
+    await asyncio.sleep(1)
+    later = await viewer.evaluate(VIDEO_STATS)
+    assert later["decoded"] > first, "frames keep being decoded"
+    assert later["lost"] <= max(2, later["received"] // 50), later
+    video = running.app[MEDIA_KEY].live_sources("stage")["video"]
+    assert video.codec.name == "vp8"
