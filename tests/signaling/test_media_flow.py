@@ -1,0 +1,115 @@
+"""Media over Socket.IO through the node's one media plane, with real aiortc peers on loopback:
+a broadcast (host publishes, three viewers receive), a forum speaker (promoted, publishes,
+audience receives, demoted, track ends) and a meeting (host and admitted guest exchange media)."""
+
+from __future__ import annotations
+
+import pytest
+
+from rooms.room import RoomKind
+from tests.signaling.rtc_client import GUEST, HOST, VIEWER, RtcClient, make_room, token
+from tests.streaming.clients import Publisher, Viewer, until
+
+pytestmark = pytest.mark.slow
+
+
+async def _publish(client: RtcClient, room: str) -> tuple[Publisher, str]:
+    publisher = Publisher("vp8")
+    reply = await client.ok("publish", {"room": room, "sdp": await publisher.offer()})
+    assert reply["type"] == "answer" and reply["peer"]
+    await publisher.accept(reply["sdp"])
+    return publisher, reply["peer"]
+
+
+async def _watch(client: RtcClient, room: str) -> Viewer:
+    viewer = Viewer()
+    reply = await client.ok("subscribe", {"room": room, "sdp": await viewer.offer()})
+    await viewer.accept(reply["sdp"])
+    return viewer
+
+
+async def test_broadcast_host_publishes_three_viewers_receive(pavilion_app):
+    app = await pavilion_app(demo=False)
+    await make_room(app, "live", RoomKind.BROADCAST, exhibitor="host")
+    host = await RtcClient.connect(app, token("host", "live", HOST))
+    await host.ok("join", {"room": "live"})
+    clients = [await RtcClient.connect(app, token(f"v{n}", "live", VIEWER)) for n in range(3)]
+    for client in clients:
+        await client.ok("join", {"room": "live"})
+    publisher, peer = await _publish(host, "live")
+    for client in clients:
+        track = await client.wait_for("track.published", lambda t: t["kind"] == "video")
+        assert track["participant"] == "host" and track["codec"] == "video/VP8"
+    state = await RtcClient.connect(app, token("late", "live", VIEWER))
+    assert {t["kind"] for t in (await state.ok("join", {"room": "live"}))["tracks"]} == {
+        "audio", "video"}
+    viewers = [await _watch(client, "live") for client in clients]
+    await until(lambda: all(v.count("video") > 10 and v.count("audio") > 5 for v in viewers))
+    assert (await clients[0].call("publish", {"room": "live", "sdp": "v=0"}))["error"][
+        "code"] == "not_on_stage"
+    await host.ok("unpublish", {"room": "live", "peer": peer})
+    await clients[0].wait_for("track.unpublished", lambda t: t["kind"] == "video")
+    await until(lambda: all(v.ended.get("video") and v.ended["video"].is_set()
+                            for v in viewers))
+    for viewer in viewers:
+        await viewer.close()
+    await publisher.close()
+    for client in [host, state, *clients]:
+        await client.close()
+
+
+async def test_forum_promoted_speaker_publishes_and_demotion_ends_the_track(pavilion_app):
+    app = await pavilion_app(demo=False)
+    await make_room(app, "forum", RoomKind.FORUM)
+    mod = await RtcClient.connect(app, token("mod", "forum", HOST))
+    speaker = await RtcClient.connect(app, token("sam", "forum", VIEWER))
+    audience = await RtcClient.connect(app, token("aud", "forum", VIEWER))
+    for client in (mod, speaker, audience):
+        await client.ok("join", {"room": "forum"})
+    await speaker.ok("hand.raise", {"room": "forum"})
+    await mod.wait_for("hand.raised")
+    await mod.ok("stage.promote", {"room": "forum", "identity": "sam"})
+    publisher, _ = await _publish(speaker, "forum")
+    await audience.wait_for("track.published", lambda t: t["participant"] == "sam")
+    viewer = await _watch(audience, "forum")
+    await until(lambda: viewer.count("video") > 10)
+    await mod.ok("stage.demote", {"room": "forum", "identity": "sam"})
+    await audience.wait_for("track.unpublished", lambda t: t["participant"] == "sam")
+    await until(lambda: "video" in viewer.ended and viewer.ended["video"].is_set())
+    demoted = Publisher()
+    again = await speaker.call("publish", {"room": "forum", "sdp": await demoted.offer()})
+    assert again["error"]["code"] == "not_on_stage"
+    await demoted.close()
+    await viewer.close()
+    await publisher.close()
+    for client in (mod, speaker, audience):
+        await client.close()
+
+
+async def test_meeting_host_and_admitted_guest_exchange_media(pavilion_app):
+    app = await pavilion_app(demo=False)
+    await make_room(app, "deal", RoomKind.MEETING, exhibitor="seller")
+    host = await RtcClient.connect(app, token("seller", "deal", HOST))
+    guest = await RtcClient.connect(app, token("buyer", "deal", GUEST))
+    await host.ok("join", {"room": "deal"})
+    await guest.ok("join", {"room": "deal"})
+    too_early = Viewer()
+    early = await guest.call("subscribe", {"room": "deal", "sdp": await too_early.offer()})
+    assert early["error"]["code"] == "in_waiting_room"
+    await too_early.close()
+    await host.ok("waiting.admit", {"room": "deal", "identity": "buyer"})
+    await guest.wait_for("waiting.admitted")
+    host_pub, _ = await _publish(host, "deal")
+    await guest.wait_for("track.published", lambda t: t["participant"] == "seller")
+    guest_view = await _watch(guest, "deal")  # the room's latest tracks: the host's
+    guest_pub, _ = await _publish(guest, "deal")
+    await host.wait_for("track.published", lambda t: t["participant"] == "buyer")
+    host_view = await _watch(host, "deal")  # now the latest: the guest's
+    await until(lambda: guest_view.count("video") > 10 and host_view.count("video") > 10)
+    await host.ok("leave", {"room": "deal"})
+    await guest.wait_for("room.closed")
+    await until(lambda: "video" in guest_view.ended and guest_view.ended["video"].is_set())
+    for peer in (host_pub, guest_pub, host_view, guest_view):
+        await peer.close()
+    await host.close()
+    await guest.close()
