@@ -12,10 +12,9 @@ from pathlib import Path
 
 import pytest
 from babel.messages.extract import extract_from_dir
-from babel.messages.pofile import read_po
 
 from config import LANGUAGES
-from web.catalog import load_catalogs, po_path
+from web.catalog import load_catalogs, read_catalog
 
 WEB = Path(__file__).resolve().parents[2] / "web"
 KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2), "N_": None}
@@ -43,8 +42,7 @@ def test_extraction_finds_the_lobby_strings() -> None:
 
 @pytest.mark.parametrize("lang", LANGUAGES)
 def test_catalog_translates_every_used_message(lang: str) -> None:
-    with po_path(lang).open("rb") as fh:  # type: ignore[arg-type]
-        catalog = read_po(fh)
+    catalog = read_catalog(lang)  # type: ignore[arg-type]
     missing, broken, untranslated = [], [], []
     for message in sorted(used_messages()):
         entry = catalog.get(message)
@@ -67,3 +65,14 @@ def test_catalogs_compile_with_plural_rules() -> None:
     assert catalogs["ru"].ngettext("%(num)d watching", "%(num)d watching", 3) == "%(num)d зрителя"
     assert catalogs["ru"].ngettext("%(num)d watching", "%(num)d watching", 11) == "%(num)d зрителей"
     assert catalogs["ja"].gettext("Live now") == "ライブ配信中"
+
+
+def test_a_message_defined_twice_is_refused(tmp_path: Path) -> None:
+    for lang in LANGUAGES:
+        folder = tmp_path / lang / "LC_MESSAGES"
+        folder.mkdir(parents=True)
+        entry = 'msgid "Live now"\nmsgstr "x"\n'
+        (folder / "messages.po").write_text(entry, encoding="utf-8")
+        (folder / "pages.po").write_text(entry, encoding="utf-8")
+    with pytest.raises(ValueError, match="already defined"):
+        load_catalogs(tmp_path)
