@@ -121,8 +121,8 @@ def verify(
         access = AccessToken(
             identity=_text(claims, "sub"),
             room=_text(claims, "room"),
-            grants=parse_grants(claims.get("grants") or []),
-            expires_at=int(claims["exp"]),
+            grants=_grants(claims.get("grants")),
+            expires_at=_number(claims.get("exp")),
             name=str(claims.get("name") or claims["sub"]),
             issuer=str(claims.get("iss") or DEFAULT_ISSUER),
         )
@@ -165,6 +165,20 @@ def _check_times(claims: dict[str, object], now: float, leeway_s: int) -> None:
     nbf = claims.get("nbf")
     if isinstance(nbf, int | float) and now < nbf - leeway_s:
         raise TokenError("token_invalid", "token is not valid yet")
+
+
+def _grants(value: object) -> frozenset[Grant]:
+    if value is None:
+        return frozenset()
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ValueError("claim 'grants' must be a list of strings")
+    return parse_grants(value)
+
+
+def _number(value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError("claim 'exp' must be a number")
+    return int(value)
 
 
 def _text(claims: dict[str, object], key: str) -> str:

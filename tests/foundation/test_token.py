@@ -103,3 +103,10 @@ def test_unknown_grant_in_claims_is_invalid() -> None:
 def test_parse_grants_names_the_bad_one() -> None:
     with pytest.raises(ValueError, match="unknown grant 'fly'"):
         parse_grants("join,fly")
+
+
+@pytest.mark.parametrize("grants", ["publish", {"publish": True}, [1, 2]])
+def test_grants_claim_must_be_a_list_of_names(grants: object) -> None:
+    odd = jwt.encode({"sub": "a", "room": "r", "grants": grants, "exp": int(time.time()) + 60},
+                     SECRET, algorithm="HS256")
+    assert refuse(odd) == "token_invalid"
