@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import zlib
+from collections.abc import Mapping
 
 from config import LANGUAGES, SignalingLimits
 from rooms import policy
@@ -40,6 +41,7 @@ from rooms.token import AccessToken, Grant
 
 REACTIONS = frozenset({"like", "heart", "clap", "laugh", "wow", "fire"})
 _LOCK_STRIPES = 64
+REACTION_RATE = Rate(per_second=5.0, burst=20)
 FALLBACK_BAN_S = 3600.0  # when a participant's token expiry is unknown
 
 
@@ -47,7 +49,10 @@ class RoomService:
     def __init__(
         self, store: Store, bus: Bus, *, node: LeaseHolder, limits: SignalingLimits | None = None,
         clock: Clock | None = None, presence_ttl_s: float = 30.0, lease_ttl_s: float = 15.0,
+        rates: Mapping[str, Rate] | None = None,
     ) -> None:
+        """``rates`` overrides the per-participant token buckets: ``chat`` and ``questions``
+        (default: the chat limits of ``limits``) and ``reactions`` (also votes; 5/s, burst 20)."""
         self.store = store
         self.bus = bus
         self.node = node
@@ -59,8 +64,8 @@ class RoomService:
         self.leases: set[str] = set()  # rooms whose lease this node holds
         self._locks = [asyncio.Lock() for _ in range(_LOCK_STRIPES)]
         chat = Rate(self.limits.chat_per_second, self.limits.chat_burst)
-        self.rates = RateLimits({"chat": chat, "reactions": Rate(5.0, 20), "questions": chat},
-                                self.clock)
+        defaults = {"chat": chat, "questions": chat, "reactions": REACTION_RATE}
+        self.rates = RateLimits({**defaults, **(rates or {})}, self.clock)
 
     def _lock(self, room_id: str) -> asyncio.Lock:
         return self._locks[zlib.crc32(room_id.encode()) % _LOCK_STRIPES]

@@ -33,6 +33,7 @@ from rooms.keeper import Keeper
 from rooms.memory_store import MemoryStore
 from rooms.participant import Role
 from rooms.pavilion import Pavilion
+from rooms.rate import Rate
 from rooms.room import Room, RoomKind, RoomState
 from rooms.service import RoomService
 from rooms.store import LeaseHolder
@@ -237,6 +238,18 @@ async def test_chat_limits_and_rate(world: World) -> None:
     assert deleted.message_id == history[1].id
     await refused(NoSuchRoom, svc.delete_chat(mod, "live", history[1].id), "no_such_message")
     await refused(NotAllowed, svc.delete_chat(fan, "live", history[0].id), "not_moderator")
+
+
+async def test_rate_limits_are_configurable(world: World) -> None:
+    await world.room("live", RoomKind.BROADCAST)
+    svc = RoomService(world.store, world.service.bus, node=world.service.node, limits=LIMITS,
+                      clock=world.clock, rates={"reactions": Rate(per_second=1.0, burst=1)})
+    fan = world.token("fan", C)
+    await svc.join(fan, "live")
+    await svc.react(fan, "live", "heart")
+    await refused(RateLimited, svc.react(fan, "live", "heart"), "rate_limited")
+    for i in range(3):  # chat keeps its own bucket (burst 3 from LIMITS)
+        await svc.post_chat(fan, "live", f"m{i}")
 
 
 async def test_reactions_and_questions(world: World) -> None:
