@@ -1,0 +1,43 @@
+"""``open_bookings``: the trade-meeting part of a node, opened next to the rooms backend.
+
+Memory when ``settings.redis_url`` is None, Redis otherwise (its own client on the same URL:
+the rooms factory is not touched). Like :func:`rooms.factory.open_backend` it never touches the
+network while starting; the agenda is started here and stopped, then the store closed, on exit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import config
+from rooms.booking_memory import MemoryBookingStore
+from rooms.booking_redis import RedisBookingStore
+from rooms.booking_service import BookingPolicy, BookingService, Notifier
+from rooms.booking_store import BookingStore
+from rooms.clock import Clock
+from rooms.factory import Backend
+from rooms.meeting_agenda import Agenda
+
+
+@asynccontextmanager
+async def open_bookings(
+    settings: config.Settings, backend: Backend, *, clock: Clock | None = None,
+    policy: BookingPolicy | None = None, notifier: Notifier | None = None,
+    run_agenda: bool = True,
+) -> AsyncIterator[BookingService]:
+    """The booking service over memory or Redis, with its agenda running; closed on exit."""
+    store: BookingStore = (MemoryBookingStore(clock=clock) if settings.redis_url is None
+                           else RedisBookingStore.from_url(settings.redis_url))
+    service = BookingService(store, backend.service, secret=settings.secret_value(),
+                             base_url=settings.base_url, policy=policy, clock=clock,
+                             notifier=notifier)
+    agenda = Agenda(service)
+    service.agenda = agenda
+    if run_agenda:
+        agenda.start()
+    try:
+        yield service
+    finally:
+        await agenda.aclose()
+        await store.aclose()

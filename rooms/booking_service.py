@@ -1,0 +1,356 @@
+"""``BookingService``: every command and query of trade meetings (issue 7), transport-free.
+
+Each command takes the verified :class:`Caller`, checks who may do it (the exhibitor, a named
+team member, the buyer, an organiser), validates the input through the pure modules
+(:mod:`rooms.availability`, :mod:`rooms.booking_request`), writes through the
+:class:`~rooms.booking_store.BookingStore` in one atomic step, and then tells the people
+concerned (their notification feed first, which is durable, then the optional real-time
+:class:`Notifier`). An accepted request opens its meeting room in the rooms Store.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any, Protocol
+
+from rooms.availability import (
+    MAX_SLOTS_PER_CALL,
+    ExhibitorProfile,
+    Slot,
+    check_identity,
+    check_slot_id,
+    first_overlap,
+    iso,
+    slot_from_input,
+    zone,
+)
+from rooms.booking_request import (
+    Action,
+    MeetingRequest,
+    RequestState,
+    Side,
+    check_request_id,
+    new_request,
+    transition,
+)
+from rooms.booking_store import BookingConflict, BookingStore
+from rooms.clock import Clock, SystemClock, utc
+from rooms.errors import InvalidInput, NoSuchRoom, NotAllowed
+from rooms.events import RoomChanged
+from rooms.meeting_record import MeetingRecord, Notice, SideRecord, feedback
+from rooms.room import MEETING_MAX, Room, RoomKind, RoomState
+from rooms.service import RoomService
+from rooms.text import LocalizedText
+from rooms.token import Grant, mint
+
+if TYPE_CHECKING:
+    from rooms.meeting_agenda import Agenda
+
+log = logging.getLogger(__name__)
+GUEST_GRANTS = frozenset({Grant.JOIN, Grant.PUBLISH, Grant.SUBSCRIBE, Grant.CHAT})
+HOST_GRANTS = GUEST_GRANTS | {Grant.MODERATE}
+
+
+@dataclass(frozen=True, slots=True)
+class BookingPolicy:
+    """The knobs of trade meetings (times in seconds)."""
+
+    quota: int = 5  # open (pending or proposed) requests per buyer
+    request_ttl_s: float = 48 * 3600  # an unanswered request lapses (or when its slot starts)
+    join_early_s: float = 300  # join links work this long before the slot
+    reminder_s: float = 300  # the reminder goes out this long before the slot
+    grace_s: float = 300  # the room stays open this long after the slot
+    warning_s: float = 60  # the "ending soon" warning before the room closes
+    tick_s: float = 5.0  # how often the agenda looks at the clock
+
+
+@dataclass(frozen=True, slots=True)
+class Caller:
+    """Who is calling: the identity of a verified access token; ``organiser`` for a token with
+    the ``moderate`` grant on every room (``room: "*"``)."""
+
+    identity: str
+    name: str = ""
+    organiser: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class JoinLink:
+    url: str
+    token: str
+    valid_from: float
+    valid_until: float
+
+
+@dataclass(frozen=True, slots=True)
+class MeetingView:
+    """A request or meeting as one side sees it: its own record only (notes are private)."""
+
+    request: MeetingRequest
+    side: Side
+    mine: SideRecord = field(default_factory=SideRecord)
+    attendance: str | None = None
+
+
+class Notifier(Protocol):
+    """Real-time delivery (web/: Socket.IO). The feed in the Store is the durable copy."""
+
+    async def notice(self, notice: Notice) -> None: ...
+
+    async def room_closed(self, event: RoomChanged) -> None:
+        """The meeting room ended on this node's initiative: tell clients, end local sessions."""
+        ...
+
+
+class BookingService:
+    def __init__(self, store: BookingStore, rooms: RoomService, *, secret: str, base_url: str,
+                 policy: BookingPolicy | None = None, clock: Clock | None = None,
+                 notifier: Notifier | None = None) -> None:
+        self.store = store
+        self.rooms = rooms
+        self.policy = policy or BookingPolicy()
+        self.clock = clock or SystemClock()
+        self.notifier = notifier
+        self._secret = secret
+        self._base_url = base_url.rstrip("/")
+        self.agenda: Agenda | None = None  # set by open_bookings (tests tick it by hand)
+
+    # -- exhibitors and slots --------------------------------------------------------------------
+    async def put_profile(self, caller: Caller, data: dict[str, Any]) -> ExhibitorProfile:
+        profile = ExhibitorProfile.from_dict(data)
+        existing = await self.store.get_profile(profile.id)
+        allowed = caller.organiser or caller.identity == profile.id or (
+            existing is not None and existing.id == caller.identity)
+        if not allowed:
+            raise NotAllowed("not_your_exhibitor", "only the exhibitor or an organiser may")
+        await self.store.put_profile(profile)
+        return profile
+
+    async def profile(self, exhibitor: str) -> ExhibitorProfile:
+        found = await self.store.get_profile(check_identity(exhibitor, "exhibitor"))
+        if found is None:
+            raise NoSuchRoom(exhibitor, code="no_such_exhibitor", what="exhibitor")
+        return found
+
+    async def _acting(self, caller: Caller, exhibitor: str) -> ExhibitorProfile:
+        profile = await self.profile(exhibitor)
+        if not (caller.organiser or profile.acts_for(caller.identity)):
+            raise NotAllowed("not_your_exhibitor", "you do not act for that exhibitor")
+        return profile
+
+    async def publish(self, caller: Caller, exhibitor: str, items: object,
+                      host: str | None = None) -> list[Slot]:
+        """Publish slots for ``host`` (default: the caller); all or none are stored."""
+        profile = await self._acting(caller, exhibitor)
+        who = host or (caller.identity if profile.acts_for(caller.identity) else profile.id)
+        if not profile.acts_for(who):
+            raise InvalidInput("bad_host", "the host must be the exhibitor or a team member")
+        if not isinstance(items, list) or not 1 <= len(items) <= MAX_SLOTS_PER_CALL:
+            raise InvalidInput("bad_slots", f"slots must be a list of 1-{MAX_SLOTS_PER_CALL}")
+        now = utc(self.clock.now())
+        slots = [slot_from_input(item, exhibitor=profile.id, host=who, now=now,
+                                 default_zone=profile.time_zone) for item in items]
+        clash = first_overlap(slots)
+        if clash is not None:
+            raise InvalidInput("overlapping_slots",
+                               f"slots at {iso(clash[0].starts_at)} and "
+                               f"{iso(clash[1].starts_at)} overlap")
+        await self.store.add_slots(slots)
+        return slots
+
+    async def remove_slot(self, caller: Caller, slot_id: str) -> Slot:
+        slot = await self.slot(slot_id)
+        await self._acting(caller, slot.exhibitor)
+        if not await self.store.remove_slot(slot):
+            raise NoSuchRoom(slot_id, code="no_such_slot", what="slot")
+        return slot
+
+    async def slot(self, slot_id: str) -> Slot:
+        found = await self.store.get_slot(check_slot_id(slot_id))
+        if found is None:
+            raise NoSuchRoom(slot_id, code="no_such_slot", what="slot")
+        return found
+
+    async def slots(self, exhibitor: str, *, include_held: bool = False,
+                    include_past: bool = False) -> list[tuple[Slot, str | None]]:
+        """An exhibitor's slots with the id of the request holding each (None: free)."""
+        await self.profile(exhibitor)
+        now = utc(self.clock.now())
+        slots = [s for s in await self.store.list_slots(exhibitor)
+                 if include_past or s.starts_at > now]
+        held = await self.store.holders([s.id for s in slots])
+        return [(s, held.get(s.id)) for s in slots if include_held or s.id not in held]
+
+    async def directory(self, *, pavilion: Any = None, product: str = "",
+                        language: str = "") -> list[tuple[ExhibitorProfile, int]]:
+        """Exhibitors matching the filters, each with its number of free future slots."""
+        found = []
+        for profile in await self.store.list_profiles():
+            if profile.matches(pavilion=pavilion, product=product, language=language):
+                found.append((profile, len(await self.slots(profile.id))))
+        return found
+
+    # -- requests --------------------------------------------------------------------------------
+    async def request(self, caller: Caller, slot_id: str, *, message: object = None,
+                      time_zone: object = None) -> MeetingRequest:
+        """A buyer requests a free slot; the slot is held for both sides until an answer."""
+        slot = await self.slot(slot_id)
+        profile = await self.profile(slot.exhibitor)
+        if profile.acts_for(caller.identity):
+            raise NotAllowed("own_slot", "you cannot request your own exhibitor's slot")
+        buyer_zone = str(time_zone or slot.time_zone)
+        zone(buyer_zone)
+        created = new_request(slot=slot, buyer=check_identity(caller.identity, "buyer"),
+                              buyer_name=caller.name or caller.identity, message=message,
+                              buyer_zone=buyer_zone, now=self.clock.now(),
+                              ttl_s=self.policy.request_ttl_s)
+        await self.store.create_request(created, quota=self.policy.quota)
+        await self.tell(exhibitor_side(created, profile), "request.created", created)
+        return created
+
+    async def act(self, caller: Caller, request_id: str, action: Action, *,
+                  reason: object = None, slot_id: str | None = None) -> MeetingRequest:
+        """Accept, decline, propose, withdraw or cancel, as the side the caller is on."""
+        old = await self._request(request_id)
+        profile = await self.profile(old.exhibitor)
+        side = old.side_of(caller.identity, profile.team)
+        if side is None:
+            raise NotAllowed("not_your_request", "that request is not yours")
+        other = await self.slot(slot_id) if slot_id is not None else None
+        new = transition(old, action, side, now=self.clock.now(), by=caller.identity,
+                         reason=reason, slot=other, ttl_s=self.policy.request_ttl_s)
+        await self.store.update_request(old, new)
+        if action is Action.ACCEPT:  # after the write: a lost race leaves no room behind
+            await self.open_room(new, profile)
+        if new.state is RequestState.CANCELLED:
+            await self.end_room(new.room_id)
+        told = [new.buyer] if side is Side.EXHIBITOR else exhibitor_side(new, profile)
+        await self.tell(told, f"request.{new.state.value}", new)
+        return new
+
+    async def system(self, request: MeetingRequest, action: Action) -> MeetingRequest | None:
+        """The agenda's transitions (expire, complete); None if someone else got there first."""
+        try:
+            new = transition(request, action, Side.SYSTEM, now=self.clock.now(), by="system")
+            await self.store.update_request(request, new)
+        except (BookingConflict, NotAllowed):
+            return None
+        if new.state is RequestState.EXPIRED:
+            profile = await self.store.get_profile(new.exhibitor)
+            team = exhibitor_side(new, profile) if profile else [new.exhibitor]
+            await self.tell([new.buyer, *team], "request.expired", new)
+        return new
+
+    async def _request(self, request_id: str) -> MeetingRequest:
+        found = await self.store.get_request(check_request_id(request_id))
+        if found is None:
+            raise NoSuchRoom(request_id, code="no_such_request", what="request")
+        return found
+
+    async def mine(self, caller: Caller) -> list[MeetingView]:
+        """The caller's requests and meetings as a buyer."""
+        found = await self.store.list_requests(buyer=check_identity(caller.identity))
+        return [MeetingView(r, Side.BUYER) for r in found]
+
+    async def view(self, caller: Caller, request_id: str) -> MeetingView:
+        request = await self._request(request_id)
+        profile = await self.profile(request.exhibitor)
+        side = request.side_of(caller.identity, profile.team)
+        if side is None and caller.organiser:
+            side = Side.EXHIBITOR
+        if side is None:
+            raise NotAllowed("not_your_request", "that request is not yours")
+        record = await self.store.get_record(request.id)
+        shown = record.attendance().value if request.state is RequestState.COMPLETED else None
+        return MeetingView(request, side, record.of(side), shown)
+
+    async def requests_of(self, caller: Caller, exhibitor: str) -> list[MeetingRequest]:
+        await self._acting(caller, exhibitor)
+        return await self.store.list_requests(exhibitor=exhibitor)
+
+    async def records_of(self, requests: Sequence[MeetingRequest]) -> dict[str, MeetingRecord]:
+        return {r.id: await self.store.get_record(r.id) for r in requests}
+
+    # -- the meeting -----------------------------------------------------------------------------
+    async def join_link(self, caller: Caller, request_id: str) -> JoinLink:
+        """A personal link to the meeting room, valid from a few minutes before the slot to the
+        room's end (the token's ``nbf``/``exp``: tokens are checked wherever they are used)."""
+        view = await self.view(caller, request_id)
+        request = view.request
+        if request.state is not RequestState.ACCEPTED:
+            raise NotAllowed("not_a_meeting", "only accepted requests have a meeting")
+        start = request.starts_at.timestamp() - self.policy.join_early_s
+        until = request.ends_at.timestamp() + self.policy.grace_s
+        if self.clock.now() >= until:
+            raise NotAllowed("meeting_over", "the meeting is over")
+        grants = GUEST_GRANTS if view.side is Side.BUYER else HOST_GRANTS
+        token = mint(self._secret, identity=caller.identity, room=request.room_id,
+                     grants=grants, ttl_s=int(until - start), name=caller.name, now=start)
+        url = f"{self._base_url}/meetings/{request.id}/room?token={token}"
+        return JoinLink(url=url, token=token, valid_from=start, valid_until=until)
+
+    async def rate(self, caller: Caller, request_id: str, *, rating: object,
+                   note: object) -> SideRecord:
+        view = await self.view(caller, request_id)
+        if view.request.state not in (RequestState.ACCEPTED, RequestState.COMPLETED):
+            raise NotAllowed("not_a_meeting", "only meetings can be rated")
+        if rating is not None and self.clock.now() < view.request.starts_at.timestamp():
+            raise NotAllowed("meeting_not_started", "rate a meeting once it has taken place")
+        updated = feedback(view.mine, rating, note)
+        await self.store.put_side(view.request.id, view.side, updated)
+        return updated
+
+    async def open_room(self, request: MeetingRequest, profile: ExhibitorProfile) -> None:
+        """Create the meeting room (idempotent: the id comes from the request). The agenda calls
+        it again before the slot, in case the Store failed right after the acceptance."""
+        ends = request.ends_at + timedelta(seconds=self.policy.grace_s)
+        room = Room(id=request.room_id, kind=RoomKind.MEETING, pavilion=profile.pavilion,
+                    title=LocalizedText({lang: f"{profile.name[lang]} · {request.buyer_name}"
+                                         for lang in profile.name}),
+                    exhibitor=request.host, starts_at=request.starts_at, ends_at=ends,
+                    time_zone=request.time_zone, capacity=MEETING_MAX,
+                    invitees=frozenset({request.buyer, request.host, profile.id, *profile.team}))
+        await self.rooms.store.create_room(room)
+
+    async def end_room(self, room_id: str) -> RoomChanged | None:
+        """End the meeting room for everyone (cancelled, or its time is up)."""
+        room = await self.rooms.store.get_room(room_id)
+        if room is None or room.state is RoomState.ENDED:
+            return None
+        ended = room.with_state(RoomState.ENDED)
+        await self.rooms.store.put_room(ended)
+        event = RoomChanged(ended, "ended")
+        if self.notifier is not None:
+            await self.notifier.room_closed(event)
+        return event
+
+    # -- notices ---------------------------------------------------------------------------------
+    async def tell(self, identities: Sequence[str], kind: str, request: MeetingRequest,
+                    **extra: Any) -> None:
+        """Write a notice to each person's feed, then push it; a failed push loses nothing."""
+        data = {"request_id": request.id, "exhibitor": request.exhibitor, "buyer": request.buyer,
+                "buyer_name": request.buyer_name, "starts_at": iso(request.starts_at),
+                "ends_at": iso(request.ends_at), "state": request.state.value,
+                "reason": request.reason, **extra}
+        for identity in dict.fromkeys(identities):
+            notice = Notice(id=secrets.token_hex(8), identity=identity, kind=kind,
+                            at=self.clock.now(), data=data, room_id=request.room_id)
+            await self.store.push_notice(notice)
+            if self.notifier is not None:
+                try:
+                    await self.notifier.notice(notice)
+                except Exception:  # real-time is best effort; the feed has it
+                    log.exception("pushing %s to %s failed", kind, identity)
+
+    async def notices(self, caller: Caller, *, limit: int = 50) -> list[Notice]:
+        return await self.store.notices(check_identity(caller.identity), limit=limit)
+
+
+def exhibitor_side(request: MeetingRequest, profile: ExhibitorProfile) -> list[str]:
+    """Everyone who acts for the exhibitor in this request: its host first."""
+    return list(dict.fromkeys([request.host, profile.id, *sorted(profile.team)]))
+
