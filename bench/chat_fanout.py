@@ -26,6 +26,7 @@ import asyncio
 import contextlib
 import json
 import os
+import resource
 import shutil
 import socket
 import subprocess
@@ -264,10 +265,11 @@ async def _window(sender: Viewer, viewers: list[Viewer], rate: float, seconds: f
     await send_for(1.0)  # warm-up
     for viewer in viewers:
         viewer.counting = True
-    cpu0, t0 = edge.cpu_s(), time.monotonic()
+    cpu0, own0, t0 = edge.cpu_s(), _own_cpu(), time.monotonic()
     await send_for(seconds)
     await asyncio.sleep(0.5)  # let the last frames arrive
     cpu, elapsed = edge.cpu_s() - cpu0, time.monotonic() - t0
+    clients = (_own_cpu() - own0) / elapsed
     deliveries = sum(v.deliveries for v in viewers)
     latencies = [ms for v in viewers for ms in v.latencies]
     offered = rate * seconds * len(viewers)
@@ -275,19 +277,25 @@ async def _window(sender: Viewer, viewers: list[Viewer], rate: float, seconds: f
             "viewers": len(viewers), "rate": rate, "offered/s": offered / seconds,
             "delivered/s": deliveries / seconds, "complete": deliveries / offered,
             "cpu_us": cpu * 1e6 / max(1, deliveries), "cpu_s/s": cpu / elapsed,
-            "p50_ms": percentile(latencies, 0.5), "p99_ms": percentile(latencies, 0.99)}
+            "p50_ms": percentile(latencies, 0.5), "p99_ms": percentile(latencies, 0.99),
+            "clients_s/s": clients}
+
+
+def _own_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
 
 
 def table(rows: list[dict[str, Any]]) -> str:
     head = (f"{'server':9} {'path':10} {'viewers':>7} {'msg/s':>6} {'offered/s':>10} "
             f"{'delivered/s':>11} {'complete':>8} {'CPU µs/dlv':>10} {'CPU s/s':>7} "
-            f"{'p50 ms':>7} {'p99 ms':>8}")
+            f"{'p50 ms':>7} {'p99 ms':>8} {'clients s/s':>11}")
     lines = [head, "-" * len(head)]
     for r in rows:
         lines.append(f"{r['server']:9} {r['path']:10} {r['viewers']:>7} {r['rate']:>6.0f} "
                      f"{r['offered/s']:>10.0f} {r['delivered/s']:>11.0f} {r['complete']:>8.3f} "
                      f"{r['cpu_us']:>10.1f} {r['cpu_s/s']:>7.2f} {r['p50_ms']:>7.1f} "
-                     f"{r['p99_ms']:>8.1f}")
+                     f"{r['p99_ms']:>8.1f} {r['clients_s/s']:>11.2f}")
     return "\n".join(lines)
 
 

@@ -4,7 +4,8 @@ This module only adapts python-socketio to :class:`signaling.hub.Hub`: the conne
 verifies the token in ``auth`` (refusing with ``{code, message}``), every other event goes to the
 session's ordered mailbox and its acknowledgement is the handler's return value, and the hub
 emits through :class:`SocketOutbox`. With ``redis_url`` set, python-socketio's
-``AsyncRedisManager`` carries emits and channel membership across nodes. The server and the hub
+``AsyncRedisManager`` carries emits and channel membership across nodes (web/rtc_fanout.py only
+makes its local room emit cheaper). The server and the hub
 are opened and closed in one ``cleanup_ctx`` (after the rooms backend and the media plane).
 """
 
@@ -22,6 +23,7 @@ from signaling.errors import Ack, SignalingError, error_ack, failure
 from signaling.hub import Hub, refusal
 from web import media
 from web.keys import BACKEND_KEY, SETTINGS_KEY
+from web.rtc_fanout import LocalFanout, RedisFanout
 
 log = logging.getLogger(__name__)
 NAMESPACE = "/rtc"
@@ -50,9 +52,9 @@ class SocketOutbox:
 
 def install(app: web.Application, settings: Settings) -> None:
     """Attach the Socket.IO server and its session lifecycle to ``app``."""
-    manager = None
+    manager: socketio.AsyncManager = LocalFanout()
     if settings.redis_url:
-        manager = socketio.AsyncRedisManager(settings.redis_url, channel="pavilion-rtc")
+        manager = RedisFanout(settings.redis_url, channel="pavilion-rtc")
     sio = socketio.AsyncServer(
         async_mode="aiohttp", client_manager=manager, transports=["websocket"],
         cors_allowed_origins=[settings.base_url], logger=False, engineio_logger=False,
