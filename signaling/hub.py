@@ -17,6 +17,7 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections import Counter
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from typing import Any, Protocol
 
@@ -63,7 +64,8 @@ class Hub:
         self.sessions: dict[str, Session] = {}  # socket id -> session
         self.by_id: dict[str, Session] = {}  # session id -> session (resume)
         self.members: dict[tuple[str, str], Session] = {}  # (room, identity) -> session
-        self.batcher = Batcher(self._emit_frame)
+        self.audience: Counter[str] = Counter()  # room -> members on this node
+        self.batcher = Batcher(self._emit_frame, audience=self.audience.__getitem__)
         self.media = MediaLink(self, plane)
         self._expiries: dict[str, asyncio.Task[None]] = {}
         self._bus_task: asyncio.Task[None] | None = None
@@ -161,6 +163,19 @@ class Hub:
         sid = session.sid
         await self.end(session)
         await self.outbox.disconnect(sid)
+
+    def add_member(self, room: str, session: Session) -> None:
+        if self.members.get((room, session.identity)) is None:
+            self.audience[room] += 1
+        self.members[(room, session.identity)] = session
+
+    def drop_member(self, room: str, session: Session) -> None:
+        if self.members.get((room, session.identity)) is session:
+            del self.members[(room, session.identity)]
+            self.audience[room] -= 1
+            if self.audience[room] <= 0:
+                del self.audience[room]
+                self.batcher.forget(room)
 
     # -- events out ---------------------------------------------------------------------------
     async def announce(self, events: Iterable[Event]) -> None:

@@ -71,7 +71,7 @@ async def join(hub: Hub, session: Session, msg: Join) -> Ack:
     event = await hub.service.join(session.token, msg.room, name=msg.name,
                                    language=msg.language)
     session.rooms.add(msg.room)
-    hub.members[(msg.room, session.identity)] = session
+    hub.add_member(msg.room, session)
     for channel in channels_of(hub, session, msg.room):
         await hub.outbox.enter(session.sid, channel)
     await hub.announce([event])
@@ -101,8 +101,7 @@ async def _detach(hub: Hub, session: Session, room: str) -> None:
     """Take a session out of a room on this node (channels, media); presence is not touched."""
     channels = channels_of(hub, session, room)
     session.rooms.discard(room)
-    if hub.members.get((room, session.identity)) is session:
-        del hub.members[(room, session.identity)]
+    hub.drop_member(room, session)
     await hub.media.close_room_peers(session, room)
     if session.detached_at is None:
         for channel in channels:

@@ -169,3 +169,16 @@ async def test_a_failing_handler_gives_internal_error_without_details():
     assert reply == {"ok": False, "error": {"code": "internal_error",
                                             "message": "the server failed to handle this event"}}
     await session.aclose()
+
+
+def test_interval_grows_with_the_audience_and_is_capped():
+    limits = BatchLimits()
+    assert limits.interval(0) == pytest.approx(0.04)
+    assert limits.interval(300) == pytest.approx(0.07)
+    assert limits.interval(5_000) == limits.tick_s == 0.15
+    batch = RoomBatch("r", limits)
+    batch.add("chat.message", {"id": "1-0"})
+    assert batch.due(now=0.0, interval=0.1)  # never sent: due at once
+    batch.take(now=0.0)
+    batch.add("chat.message", {"id": "2-0"})
+    assert not batch.due(now=0.05, interval=0.1) and batch.due(now=0.1, interval=0.1)
