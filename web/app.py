@@ -18,7 +18,7 @@ from rooms.demo import seed_demo
 from rooms.factory import Backend, open_backend
 
 from config import Settings
-from web import admin_api, health, media, pages, rtc
+from web import admin_api, health, media, pages, room_pages, rtc
 from web.catalog import load_catalogs
 from web.errors import error_pages
 from web.keys import BACKEND_KEY, METRICS_KEY, RENDERER_KEY, SETTINGS_KEY, SHUTTING_DOWN_KEY
@@ -50,6 +50,7 @@ def create_app(settings: Settings) -> web.Application:
     app.on_shutdown.append(_mark_shutting_down)
     health.add_routes(app)
     pages.add_routes(app)
+    room_pages.add_routes(app)
     app.router.add_get("/metrics", handle_metrics, name="metrics")
     app.router.add_static("/static/", STATIC_DIR, name="static")
     media.install(app, settings)

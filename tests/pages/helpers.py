@@ -1,0 +1,100 @@
+"""Helpers for the room-page tests: tokens, media-flow polling, the untranslated-string check."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from pathlib import Path
+from typing import Any
+
+from babel.messages.pofile import read_po
+
+from config import LANGUAGES
+from rooms.token import Grant, mint
+from tests.fixtures.pavilion import TEST_SECRET
+from web.catalog import LOCALE_DIR
+from web.page_strings import ERRORS
+
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+STAFF = (Grant.JOIN, Grant.PUBLISH, Grant.SUBSCRIBE, Grant.CHAT, Grant.MODERATE)
+GUEST = (Grant.JOIN, Grant.PUBLISH, Grant.SUBSCRIBE, Grant.CHAT)
+SAME_IN_EVERY_LANGUAGE = {"Pavilion", "Forum", "Lobby"}
+CODE = re.compile(r"\b[a-z]+(?:_[a-z]+)+\b")
+
+
+def token(identity: str, room: str, grants: tuple[Grant, ...], name: str = "") -> str:
+    return mint(TEST_SECRET, identity=identity, room=room, grants=grants, ttl_s=900,
+                name=name or identity)
+
+
+async def until(check: Any, what: str, tries: int = 300, pause: float = 0.1) -> Any:
+    """Poll an async ``check`` until it returns something truthy (short waits, bounded)."""
+    for _ in range(tries):
+        value = await check()
+        if value:
+            return value
+        await asyncio.sleep(pause)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+INBOUND = "() => window.pavilion && window.pavilion.inboundVideo ? window.pavilion.inboundVideo() : []"
+
+
+async def video_flows(page: Any, min_frames: int = 20) -> dict[str, int]:
+    """Wait until some inbound video has decoded ``min_frames`` and keeps decoding, with small
+    loss: the issue's proof that media really flows (RTCPeerConnection.getStats())."""
+
+    async def best() -> dict[str, int] | None:
+        stats = await page.evaluate(INBOUND)
+        good = [s for s in stats if s["decoded"] >= min_frames]
+        return max(good, key=lambda s: s["decoded"]) if good else None
+
+    first = await until(best, "video frames to be decoded")
+    await asyncio.sleep(1.0)
+    later = [s for s in await page.evaluate(INBOUND) if s["label"] == first["label"]][0]
+    assert later["decoded"] > first["decoded"], (first, later)
+    assert later["lost"] <= max(2, later["received"] // 50), later
+    return later  # type: ignore[no-any-return]
+
+
+def english_messages() -> set[str]:
+    found: set[str] = set()
+    for path in (LOCALE_DIR / "en" / "LC_MESSAGES").glob("*.po"):
+        with path.open("rb") as fh:
+            found |= {m.id for m in read_po(fh) if isinstance(m.id, str) and m.id}
+    return found - SAME_IN_EVERY_LANGUAGE
+
+
+VISIBLE_TEXT = """
+() => {
+  const out = [];
+  const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+  while (walker.nextNode()) {
+    const node = walker.currentNode, parent = node.parentElement;
+    if (!parent || parent.closest('script,style,template,[hidden]')) continue;
+    const text = node.textContent.trim();
+    if (text) out.push(text);
+  }
+  for (const el of document.querySelectorAll('[placeholder],[aria-label],[title],option')) {
+    if (el.closest('[hidden]')) continue;
+    for (const name of ['placeholder', 'aria-label', 'title'])
+      if (el.getAttribute(name)) out.push(el.getAttribute(name).trim());
+  }
+  return out;
+}
+"""
+
+
+async def untranslated(page: Any) -> list[str]:
+    """Visible strings that are English message ids or raw error codes (should be none)."""
+    lang = await page.get_attribute("html", "lang")
+    assert lang in LANGUAGES and lang != "en"
+    english = english_messages()
+    codes = set(ERRORS) | {"not_allowed", "room_full", "token_expired"}
+    shown = await page.evaluate(VISIBLE_TEXT)
+    return [s for s in shown if s in english or any(c in codes for c in CODE.findall(s))]
+
+
+async def shoot(page: Any, name: str) -> None:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    await page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)

@@ -1,0 +1,116 @@
+"""Who opens a room page, and with which access token (docs/pages.md, "Access").
+
+Two ways in:
+
+- **With a link** ``?token=<jwt>``: hosts, moderators, speakers and meeting guests get a token
+  from the organiser (``pavilion token``, the admin API, or the demo links). The page verifies it
+  for *this* room before rendering, so a bad link is a translated sentence, not a broken page.
+- **Without one**, on a public broadcast or forum: the server mints a short-lived *visitor*
+  token (join, subscribe, chat; no publish, no moderate) with a fresh random identity. Meetings
+  and the studio never mint: they are by invitation.
+
+Pure functions over values (settings, room, query), no aiohttp, so they are table-tested.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+
+from config import Settings
+from rooms.participant import Role
+from rooms.policy import role_for
+from rooms.room import Room, RoomKind
+from rooms.token import AccessToken, Grant, TokenError, mint, verify
+from web.page_strings import N_
+
+VISITOR_TTL_S = 4 * 3600
+DEMO_TTL_S = 6 * 3600
+VISITOR_GRANTS = (Grant.JOIN, Grant.SUBSCRIBE, Grant.CHAT)
+STAFF_GRANTS = (Grant.JOIN, Grant.PUBLISH, Grant.SUBSCRIBE, Grant.CHAT, Grant.MODERATE)
+GUEST_GRANTS = (Grant.JOIN, Grant.PUBLISH, Grant.SUBSCRIBE, Grant.CHAT)
+
+
+@dataclass(frozen=True, slots=True)
+class Visitor:
+    """The person a page is rendered for: a usable token, or the error code that says why not."""
+
+    token: str | None
+    identity: str | None
+    role: str | None  # the role the token will get in this room (rooms.policy.role_for)
+    moderates: bool
+    publishes: bool
+    error: str | None = None
+    minted: bool = False  # a visitor token made for this page view, not a link's
+
+
+def refused(code: str) -> Visitor:
+    return Visitor(None, None, None, False, False, code)
+
+
+def visitor_for(settings: Settings, room: Room, token: str | None, *, visitor_name: str,
+                staff_only: bool = False) -> Visitor:
+    """Verify the link's token for ``room``, or mint a visitor token where the room is public."""
+    if token:
+        return _from_link(settings, room, token)
+    if staff_only:
+        return refused("token_missing")
+    if room.kind is RoomKind.MEETING:
+        return refused("not_invited")
+    identity = "visitor-" + secrets.token_hex(5)
+    text = mint(settings.secret_value(), identity=identity, room=room.id,
+                grants=VISITOR_GRANTS, ttl_s=VISITOR_TTL_S, name=visitor_name)
+    return Visitor(text, identity, Role.VIEWER.value, False, False, minted=True)
+
+
+def _from_link(settings: Settings, room: Room, token: str) -> Visitor:
+    try:
+        access = verify(settings.secret_value(), token, room=room.id,
+                        leeway_s=settings.token_leeway_s)
+    except TokenError as exc:
+        return refused(exc.code)
+    if not access.allows(Grant.JOIN):
+        return refused("no_join_grant")
+    return _described(access, token, room)
+
+
+def _described(access: AccessToken, token: str, room: Room) -> Visitor:
+    role = role_for(room, access)
+    moderates = access.allows(Grant.MODERATE) or role is Role.HOST
+    publishes = role in (Role.HOST, Role.COHOST, Role.MODERATOR, Role.SPEAKER, Role.GUEST)
+    return Visitor(token, access.identity, role.value, moderates, publishes)
+
+
+def is_host(visitor: Visitor) -> bool:
+    """The studio is for whoever runs the broadcast: its host or a moderator."""
+    return visitor.role in (Role.HOST.value, Role.MODERATOR.value) and visitor.moderates
+
+
+@dataclass(frozen=True, slots=True)
+class DemoLink:
+    label: str  # an English message id, translated by the template
+    path: str
+
+
+def demo_links(settings: Settings, room: Room) -> list[DemoLink]:
+    """Demo mode only: links that open the room as its staff or a guest (docs/pages.md)."""
+    if not settings.demo:
+        return []
+    host = room.exhibitor or "organiser"
+    secret = settings.secret_value()
+
+    def link(path: str, identity: str, grants: tuple[Grant, ...], name: str) -> str:
+        token = mint(secret, identity=identity, room=room.id, grants=grants, ttl_s=DEMO_TTL_S,
+                     name=name)
+        return f"/{path}/{room.id}?token={token}"
+
+    if room.kind is RoomKind.BROADCAST:
+        return [DemoLink(N_("Open the studio as the exhibitor"),
+                         link("studio", host, STAFF_GRANTS, host))]
+    if room.kind is RoomKind.FORUM:
+        return [DemoLink(N_("Join as the moderator"),
+                         link("forum", "moderator-" + secrets.token_hex(3), STAFF_GRANTS,
+                              "Moderator"))]
+    guest = "buyer-" + secrets.token_hex(3)
+    return [DemoLink(N_("Join as the host"), link("meeting", host, STAFF_GRANTS, host)),
+            DemoLink(N_("Join as a buyer"), link("meeting", guest, GUEST_GRANTS, "Buyer"))]

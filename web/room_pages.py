@@ -1,0 +1,190 @@
+"""The room pages: exhibitor studio, viewer, forum stage and meeting room (issue 6).
+
+Each handler finds the room, works out who is visiting (:mod:`web.page_access`), and renders a
+template with three things the page's ES module needs: the room's public facts, a JSON *config*
+(room id, token, role, ICE servers) and the JSON *strings* of :mod:`web.page_strings` in the
+visitor's language. A visitor who cannot enter (bad link, ended room, invitation only) gets the
+same page with a translated sentence and no connection: never a raw code, never a stack trace.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlencode
+
+from aiohttp import web
+from markupsafe import Markup
+
+from config import Language, Settings
+from rooms.errors import StoreUnavailable
+from rooms.room import Room, RoomKind, RoomState
+from web import page_api
+from web.keys import BACKEND_KEY, RENDERER_KEY, SETTINGS_KEY
+from web.lobby import KIND_NAMES, PAVILION_NAMES
+from web.page_access import Visitor, demo_links, is_host, refused, visitor_for
+from web.page_strings import ERRORS, FALLBACK_ERROR, N_, client_strings
+from web.pages import html, request_language
+
+VISITOR_NAME = N_("Visitor %(num)s")
+PAGE_OF_KIND = {RoomKind.BROADCAST: "watch", RoomKind.FORUM: "forum", RoomKind.MEETING: "meeting"}
+TOKEN_MAX = 4_096
+
+
+@dataclass(frozen=True, slots=True)
+class RoomView:
+    """What a template shows of a room, in the visitor's language."""
+
+    id: str
+    kind: str
+    kind_label: str
+    state: str
+    title: str
+    description: str
+    exhibitor: str
+    pavilion_name: str
+    starts_at: str | None
+
+
+def script_json(value: Any) -> Markup:
+    """JSON safe inside ``<script type="application/json">``: no ``</script>`` can end it early."""
+    text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    text = text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+    return Markup(text)
+
+
+async def _room(request: web.Request) -> Room:
+    try:
+        room = await request.app[BACKEND_KEY].store.get_room(request.match_info["room"])
+    except StoreUnavailable:
+        raise web.HTTPServiceUnavailable(text="the room store is unavailable") from None
+    if room is None:
+        raise web.HTTPNotFound()
+    return room
+
+
+def _view(request: web.Request, room: Room, lang: Language) -> RoomView:
+    gettext = request.app[RENDERER_KEY].gettext
+    return RoomView(room.id, room.kind.value, gettext(lang, KIND_NAMES[room.kind]),
+                    room.state.value, room.title.get(lang), room.description.get(lang),
+                    room.exhibitor, gettext(lang, PAVILION_NAMES[room.pavilion]),
+                    room.starts_at.isoformat() if room.starts_at else None)
+
+
+def _token_param(request: web.Request) -> str | None:
+    token = request.query.get("token", "").strip()
+    return token[:TOKEN_MAX] or None
+
+
+def _visitor(request: web.Request, room: Room, lang: Language, *, staff_only: bool) -> Visitor:
+    if room.state is RoomState.ENDED:
+        return refused("room_ended")
+    settings = request.app[SETTINGS_KEY]
+    name = request.app[RENDERER_KEY].gettext(lang, VISITOR_NAME) % {
+        "num": f"{secrets.randbelow(10_000):04d}"}
+    return visitor_for(settings, room, _token_param(request), visitor_name=name,
+                       staff_only=staff_only)
+
+
+def _config(settings: Settings, room: Room, visitor: Visitor, lang: Language) -> dict[str, Any]:
+    return {
+        "room": room.id, "kind": room.kind.value, "state": room.state.value, "lang": lang,
+        "token": visitor.token, "identity": visitor.identity, "role": visitor.role,
+        "moderates": visitor.moderates, "publishes": visitor.publishes, "minted": visitor.minted,
+        "exhibitor": room.exhibitor, "namespace": "/rtc",
+        "iceServers": [s.model_dump(exclude_none=True) for s in settings.ice_servers],
+    }
+
+
+def _lang_href(request: web.Request) -> Any:
+    """Language links that keep the rest of the query (a host's ``?token=`` must survive)."""
+    def href(code: str) -> str:
+        query = {k: v for k, v in request.query.items() if k != "lang"}
+        return "?" + urlencode({**query, "lang": code})
+    return href
+
+
+def render_room(request: web.Request, template: str, room: Room, visitor: Visitor,
+                **extra: Any) -> web.Response:
+    lang = request_language(request)
+    renderer = request.app[RENDERER_KEY]
+    settings = request.app[SETTINGS_KEY]
+    error = None
+    if visitor.error is not None:
+        error = renderer.gettext(lang, ERRORS.get(visitor.error, FALLBACK_ERROR))
+    body = renderer.render(
+        template, lang, room=_view(request, room, lang), visitor=visitor, error=error,
+        config_json=script_json(_config(settings, room, visitor, lang)),
+        strings_json=script_json(client_strings(renderer.catalogs, lang)),
+        demo=demo_links(settings, room), lang_href=_lang_href(request),
+        script="rooms/" + template.replace(".html", ".js"), **extra)
+    status = 200 if error is None else (410 if visitor.error == "room_ended" else 403)
+    response = html(request, body, lang, status=status)
+    response.headers["Cache-Control"] = "no-store"  # pages carry a personal token
+    response.headers["Referrer-Policy"] = "no-referrer"
+    return response
+
+
+def _expect(room: Room, kind: RoomKind, request: web.Request) -> None:
+    """A room opened under another kind's page goes to its own page, query kept."""
+    if room.kind is not kind:
+        target = f"/{PAGE_OF_KIND[room.kind]}/{room.id}"
+        if request.query_string:
+            target += "?" + request.query_string
+        raise web.HTTPFound(target)
+
+
+async def room_entry(request: web.Request) -> web.Response:
+    """``/room/{room}``: the lobby's link; sends each kind of room to its page."""
+    room = await _room(request)
+    target = f"/{PAGE_OF_KIND[room.kind]}/{room.id}"
+    raise web.HTTPFound(target + ("?" + request.query_string if request.query_string else ""))
+
+
+async def watch(request: web.Request) -> web.Response:
+    room = await _room(request)
+    _expect(room, RoomKind.BROADCAST, request)
+    lang = request_language(request)
+    return render_room(request, "watch.html", room,
+                       _visitor(request, room, lang, staff_only=False))
+
+
+async def studio(request: web.Request) -> web.Response:
+    room = await _room(request)
+    if room.kind is not RoomKind.BROADCAST:
+        raise web.HTTPNotFound()
+    lang = request_language(request)
+    visitor = _visitor(request, room, lang, staff_only=True)
+    if visitor.error is None and not is_host(visitor):
+        visitor = refused("not_host")
+    settings = request.app[SETTINGS_KEY]
+    return render_room(request, "studio.html", room, visitor,
+                       whip_url=f"{settings.base_url}/whip/{room.id}")
+
+
+async def forum(request: web.Request) -> web.Response:
+    room = await _room(request)
+    _expect(room, RoomKind.FORUM, request)
+    lang = request_language(request)
+    return render_room(request, "forum.html", room,
+                       _visitor(request, room, lang, staff_only=False))
+
+
+async def meeting(request: web.Request) -> web.Response:
+    room = await _room(request)
+    _expect(room, RoomKind.MEETING, request)
+    lang = request_language(request)
+    return render_room(request, "meeting.html", room,
+                       _visitor(request, room, lang, staff_only=False))
+
+
+def add_routes(app: web.Application) -> None:
+    """The pages and their JSON helpers; called once from :func:`web.app.create_app`."""
+    app.router.add_get("/room/{room}", room_entry, name="room")
+    app.router.add_get("/watch/{room}", watch, name="watch")
+    app.router.add_get("/studio/{room}", studio, name="studio")
+    app.router.add_get("/forum/{room}", forum, name="forum")
+    app.router.add_get("/meeting/{room}", meeting, name="meeting")
+    page_api.add_routes(app)

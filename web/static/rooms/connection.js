@@ -1,0 +1,195 @@
+// One Socket.IO session on /rtc (docs/protocol.md): acknowledged calls, batched events unpacked,
+// and recovery: the socket reconnects by itself after a network drop and resumes its session
+// (auth.session); a reloaded page resumes the session it left (sessionStorage), then rejoins.
+import { io } from "../vendor/socket.io.esm.min.js";
+import { config, notify, notifyError, t } from "./i18n.js";
+
+export class RtcError extends Error {
+  constructor(code, message, extra = {}) {
+    super(message || code);
+    this.code = code;
+    Object.assign(this, extra);
+  }
+}
+
+const STORE_KEY = `pavilion:${config.room}`;
+const EXPIRY_MARGIN_S = 300;
+const CALL_TIMEOUT_MS = 15000;
+
+function tokenExpiry(token) {
+  try {
+    return JSON.parse(atob(token.split(".")[1].replace(/-/g, "+").replace(/_/g, "/"))).exp || 0;
+  } catch {
+    return 0;
+  }
+}
+
+/** The token and session to use: a page reloaded with a minted visitor token keeps its old one. */
+function credentials() {
+  let saved = null;
+  try { saved = JSON.parse(sessionStorage.getItem(STORE_KEY) || "null"); } catch { saved = null; }
+  const fresh = saved && tokenExpiry(saved.token) > Date.now() / 1000 + EXPIRY_MARGIN_S;
+  if (fresh && (config.minted || saved.identity === config.identity)) {
+    return { token: config.minted ? saved.token : config.token, identity: saved.identity,
+             session: saved.session };
+  }
+  return { token: config.token, identity: config.identity, session: null };
+}
+
+export class Connection {
+  constructor() {
+    const creds = credentials();
+    this.token = creds.token;
+    this.identity = creds.identity;
+    this.session = creds.session;
+    this.handlers = new Map();
+    this.joined = false;
+    this.lastChat = null;
+    this.stalePeers = [];
+    this.readyPromise = new Promise((resolve, reject) => {
+      this.resolveReady = resolve;
+      this.rejectReady = reject;
+    });
+    this.socket = io(config.namespace, {
+      transports: ["websocket"],
+      auth: (cb) => cb({ token: this.token, session: this.session }),
+      reconnectionDelay: 500,
+      reconnectionDelayMax: 4000,
+    });
+    this.socket.onAny((name, payload) => this.#incoming(name, payload));
+    this.socket.on("connect_error", (err) => this.#refused(err));
+    this.socket.on("disconnect", (reason) => this.#dropped(reason));
+    addEventListener("pagehide", () => this.socket.disconnect());
+  }
+
+  /** Register `fn` for a server event (batched ones included); returns this for chaining. */
+  on(name, fn) {
+    if (!this.handlers.has(name)) this.handlers.set(name, []);
+    this.handlers.get(name).push(fn);
+    return this;
+  }
+
+  #fire(name, payload) {
+    for (const fn of this.handlers.get(name) ?? []) {
+      try { fn(payload); } catch (err) { console.error(name, err); }
+    }
+  }
+
+  #incoming(name, payload) {
+    if (name === "session") return this.#session(payload);
+    if (name !== "batch") return this.#fire(name, payload);
+    for (const [inner, data] of payload.events ?? []) this.#fire(inner, data);
+    if (payload.reactions) this.#fire("reactions", payload.reactions);
+    if (payload.presence) this.#fire("presence", payload.presence);
+  }
+
+  #save() {
+    sessionStorage.setItem(STORE_KEY, JSON.stringify(
+      { token: this.token, identity: this.identity, session: this.session }));
+  }
+
+  async #session(info) {
+    const resumedFromPage = info.resumed && !this.joined;
+    this.session = info.session;
+    this.identity = info.identity;
+    this.#save();
+    if (resumedFromPage) this.stalePeers = info.peers ?? [];
+    if (this.joined) {
+      notify(t("reconnected"));
+      try {
+        this.#fire("rejoined", { state: await this.join(), resumed: info.resumed });
+      } catch (err) {
+        this.#fire("failed", err);
+      }
+    }
+    this.resolveReady();
+    this.#fire("ready", info);
+  }
+
+  #refused(err) {
+    const code = err?.data?.code;
+    if (code) {
+      notifyError(code, true);  // a refused token: reconnecting cannot help
+      const error = new RtcError(code, err.data.message);
+      this.rejectReady(error);
+      this.#fire("failed", error);
+    } else {
+      notify(t("reconnecting"), { error: true, sticky: true });
+    }
+  }
+
+  #dropped(reason) {
+    if (reason === "io client disconnect") return;
+    if (reason === "io server disconnect") {
+      this.#fire("failed", new RtcError("not_allowed"));
+      return;
+    }
+    notify(t("reconnecting"), { error: true, sticky: true });
+  }
+
+  /** Wait until the server has said who we are (the `session` event). */
+  ready() {
+    return this.readyPromise;
+  }
+
+  /** Emit `event` with an acknowledgement; resolve with the ack's fields or throw RtcError. */
+  async call(event, payload = {}) {
+    let reply;
+    try {
+      reply = await this.socket.timeout(CALL_TIMEOUT_MS).emitWithAck(
+        event, { room: config.room, ...payload });
+    } catch {
+      throw new RtcError("network_error");
+    }
+    if (!reply?.ok) {
+      const error = reply?.error ?? {};
+      throw new RtcError(error.code ?? "internal_error", error.message, error);
+    }
+    return reply;
+  }
+
+  /** Join the page's room (again after a reconnect: the server resends state and missed chat). */
+  async join() {
+    const payload = { language: config.lang };
+    if (this.lastChat) payload.after = this.lastChat;
+    const state = await this.call("join", payload);
+    this.joined = true;
+    return state;
+  }
+
+  /** Close the media peers a previous page of this session left behind. */
+  async dropStalePeers() {
+    const stale = this.stalePeers;
+    this.stalePeers = [];
+    for (const peer of stale) {
+      try { await this.call("unsubscribe", { peer }); } catch { /* already gone */ }
+    }
+  }
+
+  /** An authenticated JSON request to the page API (web/page_api.py). */
+  async api(method, path, body) {
+    const response = await fetch(`/api/pages/rooms/${config.room}${path}`, {
+      method,
+      headers: { Authorization: `Bearer ${this.token}`, "Content-Type": "application/json" },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    let data = {};
+    try { data = await response.json(); } catch { data = {}; }
+    if (!response.ok || !data.ok) throw new RtcError(data.error?.code ?? "internal_error");
+    return data;
+  }
+}
+
+/** Connect and join; on failure show the translated reason and return null. */
+export async function enter() {
+  const conn = new Connection();
+  window.pavilion = Object.assign(window.pavilion ?? {}, { connection: conn });
+  try {
+    await conn.ready();
+    const state = await conn.join();
+    return { conn, state };
+  } catch (err) {
+    notifyError(err, true);
+    return { conn, state: null, error: err };
+  }
+}

@@ -1,0 +1,232 @@
+// WebRTC over the Socket.IO protocol: the browser offers for what it sends (publish) and for what
+// it receives (subscribe, answered WHEP-like). Every peer connection is listed in
+// window.pavilion.peers so tests (and support staff) can read getStats(); a connection that fails
+// or stays disconnected is renegotiated from scratch by its owner.
+import { config } from "./i18n.js";
+import { RtcError } from "./connection.js";
+
+export const peers = new Map();  // label -> RTCPeerConnection
+const DISCONNECTED_GRACE_MS = 4000;
+const GATHER_MAX_MS = 3000;
+
+async function inboundVideo() {
+  const out = [];
+  for (const [label, pc] of peers) {
+    for (const s of (await pc.getStats()).values()) {
+      if (s.type === "inbound-rtp" && s.kind === "video") {
+        out.push({ label, decoded: s.framesDecoded || 0, received: s.packetsReceived || 0,
+                   lost: s.packetsLost || 0 });
+      }
+    }
+  }
+  return out;
+}
+window.pavilion = Object.assign(window.pavilion ?? {}, { peers, inboundVideo });
+
+function newPeerConnection() {
+  return new RTCPeerConnection({ iceServers: config.iceServers ?? [] });
+}
+
+async function gathered(pc) {
+  if (pc.iceGatheringState === "complete") return;
+  await Promise.race([
+    new Promise((resolve) => pc.addEventListener("icegatheringstatechange", () => {
+      if (pc.iceGatheringState === "complete") resolve();
+    })),
+    new Promise((resolve) => setTimeout(resolve, GATHER_MAX_MS)),
+  ]);
+}
+
+/** Call `restart` when `pc` fails, or stays disconnected past a grace period. */
+function watch(pc, restart) {
+  let timer = null;
+  pc.addEventListener("connectionstatechange", () => {
+    clearTimeout(timer);
+    if (pc.connectionState === "failed") timer = setTimeout(restart, 500);
+    else if (pc.connectionState === "disconnected") timer = setTimeout(restart, DISCONNECTED_GRACE_MS);
+  });
+}
+
+/** getUserMedia with the page's error codes: camera_denied, camera_missing. */
+export async function openCamera({ videoDevice, audioDevice, video = true, audio = true } = {}) {
+  const constraints = {
+    video: video && { width: { ideal: 640 }, height: { ideal: 360 }, frameRate: { ideal: 24 },
+                      ...(videoDevice ? { deviceId: { exact: videoDevice } } : {}) },
+    audio: audio && (audioDevice ? { deviceId: { exact: audioDevice } } : true),
+  };
+  try {
+    return await navigator.mediaDevices.getUserMedia(constraints);
+  } catch (err) {
+    const denied = err?.name === "NotAllowedError" || err?.name === "SecurityError";
+    throw new RtcError(denied ? "camera_denied" : "camera_missing", err?.message);
+  }
+}
+
+export async function openScreen() {
+  try {
+    const stream = await navigator.mediaDevices.getDisplayMedia({ video: true, audio: false });
+    return stream.getVideoTracks()[0];
+  } catch (err) {
+    throw new RtcError("screen_denied", err?.message);
+  }
+}
+
+/** What this page sends into the room: one peer connection, audio + video, sendonly. */
+export class Publisher {
+  constructor(conn, stream, label = "publish") {
+    this.conn = conn;
+    this.stream = stream;
+    this.label = label;
+    this.pc = null;
+    this.peer = null;
+    this.closed = false;
+  }
+
+  async start() {
+    this.closed = false;
+    const pc = newPeerConnection();
+    for (const track of this.stream.getTracks()) pc.addTransceiver(track, { direction: "sendonly" });
+    await pc.setLocalDescription(await pc.createOffer());
+    await gathered(pc);
+    let reply;
+    try {
+      reply = await this.conn.call("publish", { sdp: pc.localDescription.sdp });
+    } catch (err) {
+      pc.close();
+      throw err;
+    }
+    await pc.setRemoteDescription({ type: "answer", sdp: reply.sdp });
+    this.#replace(pc, reply.peer);
+    watch(pc, () => this.restart());
+  }
+
+  #replace(pc, peer) {
+    const old = this.pc;
+    this.pc = pc;
+    this.peer = peer;
+    peers.set(this.label, pc);
+    if (old && old !== pc) old.close();
+  }
+
+  /** Renegotiate from scratch (network drop, resumed session): the Sources continue. */
+  async restart() {
+    if (this.closed || !this.conn.socket.connected) return;
+    try { await this.start(); } catch (err) { console.warn("republish failed", err); }
+  }
+
+  get healthy() {
+    return this.pc && ["connected", "connecting", "new"].includes(this.pc.connectionState);
+  }
+
+  /** Swap the camera for another device or the screen, without renegotiating. */
+  async replaceVideo(track) {
+    const sender = this.pc?.getSenders().find((s) => s.track?.kind === "video" || !s.track);
+    if (sender) await sender.replaceTrack(track);
+  }
+
+  async replaceAudio(track) {
+    const sender = this.pc?.getSenders().find((s) => s.track?.kind === "audio");
+    if (sender) await sender.replaceTrack(track);
+  }
+
+  async stop() {
+    this.closed = true;
+    const peer = this.peer;
+    this.peer = null;
+    if (peer) {
+      try { await this.conn.call("unpublish", { peer }); } catch { /* the session may be gone */ }
+    }
+    this.pc?.close();
+    peers.delete(this.label);
+    this.pc = null;
+  }
+}
+
+/** One remote participant's audio + video, received on its own recvonly peer connection. */
+export class Subscriber {
+  constructor(conn, { source = null, participant = "", label = "view", onstream = () => {} } = {}) {
+    this.conn = conn;
+    this.source = source;
+    this.participant = participant;
+    this.label = label;
+    this.onstream = onstream;
+    this.pc = null;
+    this.peer = null;
+    this.closed = false;
+  }
+
+  async start() {
+    this.closed = false;
+    const pc = newPeerConnection();
+    pc.addTransceiver("audio", { direction: "recvonly" });
+    pc.addTransceiver("video", { direction: "recvonly" });
+    const stream = new MediaStream();
+    pc.addEventListener("track", (event) => {
+      stream.addTrack(event.track);
+      this.onstream(stream);
+    });
+    await pc.setLocalDescription(await pc.createOffer());
+    await gathered(pc);
+    let reply;
+    try {
+      reply = await this.conn.call("subscribe", { sdp: pc.localDescription.sdp, source: this.source });
+    } catch (err) {
+      pc.close();
+      throw err;
+    }
+    await pc.setRemoteDescription({ type: "answer", sdp: reply.sdp });
+    const old = this.pc;
+    const oldPeer = this.peer;
+    this.pc = pc;
+    this.peer = reply.peer;
+    peers.set(this.label, pc);
+    if (old) old.close();
+    if (oldPeer) this.conn.call("unsubscribe", { peer: oldPeer }).catch(() => {});
+    watch(pc, () => this.restart());
+  }
+
+  async restart() {
+    if (this.closed || !this.conn.socket.connected) return;
+    try { await this.start(); } catch (err) { console.warn("resubscribe failed", err); }
+  }
+
+  get healthy() {
+    return this.pc && ["connected", "connecting", "new"].includes(this.pc.connectionState);
+  }
+
+  /** The received audio level (0..1), for the active-speaker highlight. */
+  async audioLevel() {
+    if (!this.pc) return 0;
+    for (const s of (await this.pc.getStats()).values()) {
+      if (s.type === "inbound-rtp" && s.kind === "audio") return s.audioLevel || 0;
+    }
+    return 0;
+  }
+
+  async stop() {
+    this.closed = true;
+    const peer = this.peer;
+    this.peer = null;
+    if (peer) this.conn.call("unsubscribe", { peer }).catch(() => {});
+    this.pc?.close();
+    if (peers.get(this.label) === this.pc) peers.delete(this.label);
+    this.pc = null;
+  }
+}
+
+/** Chromium lists devices with labels only after permission: call after openCamera. */
+export async function fillDevicePickers(cameraSelect, micSelect, stream) {
+  const devices = await navigator.mediaDevices.enumerateDevices();
+  const current = {
+    videoinput: stream.getVideoTracks()[0]?.getSettings().deviceId,
+    audioinput: stream.getAudioTracks()[0]?.getSettings().deviceId,
+  };
+  for (const [select, kind] of [[cameraSelect, "videoinput"], [micSelect, "audioinput"]]) {
+    select.replaceChildren();
+    devices.filter((d) => d.kind === kind).forEach((d, index) => {
+      const option = new Option(d.label || `${index + 1}`, d.deviceId);
+      option.selected = d.deviceId === current[kind];
+      select.append(option);
+    });
+  }
+}

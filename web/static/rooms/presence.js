@@ -1,0 +1,57 @@
+// Who is in the room: the join state's list, kept current by participant.* events; when the
+// server sheds presence to counts under load (docs/protocol.md §4), the counts still add up.
+import { formatCount, t } from "./i18n.js";
+
+export class Presence {
+  constructor(conn, { countEl = null, word = "viewers", counted = () => true } = {}) {
+    this.conn = conn;
+    this.people = new Map();
+    this.shed = 0;
+    this.countEl = countEl;
+    this.word = word;
+    this.counted = counted;
+    this.listeners = [];
+    conn.on("participant.joined", (e) => this.#set(e.participant));
+    conn.on("participant.changed", (e) => this.#set(e.participant));
+    conn.on("stage.changed", (e) => this.#set(e.participant));
+    conn.on("hand.raised", (e) => this.#set(e.participant));
+    conn.on("hand.lowered", (e) => this.#set(e.participant));
+    conn.on("participant.muted", (e) => this.#set(e.participant));
+    conn.on("waiting.admitted", (e) => this.#set(e.participant));
+    conn.on("participant.left", (e) => this.#drop(e.identity));
+    conn.on("participant.removed", (e) => this.#drop(e.identity));
+    conn.on("presence", (p) => { this.shed += (p.joined || 0) - (p.left || 0); this.#changed(); });
+  }
+
+  load(participants) {
+    this.people = new Map((participants ?? []).map((p) => [p.identity, p]));
+    this.shed = 0;
+    this.#changed();
+  }
+
+  onchange(fn) { this.listeners.push(fn); }
+
+  get(identity) { return this.people.get(identity); }
+
+  list() { return [...this.people.values()]; }
+
+  #set(participant) {
+    if (!participant?.identity) return;
+    this.people.set(participant.identity, participant);
+    this.#changed();
+  }
+
+  #drop(identity) {
+    this.people.delete(identity);
+    this.#changed();
+  }
+
+  count() {
+    return Math.max(0, this.list().filter(this.counted).length + this.shed);
+  }
+
+  #changed() {
+    if (this.countEl) this.countEl.textContent = t(this.word, { num: formatCount(this.count()) });
+    for (const fn of this.listeners) fn(this);
+  }
+}

@@ -1,0 +1,134 @@
+// The exhibitor's studio: preview with device pickers, go live / end, screen share, viewer
+// count, moderated chat, product cards, quote requests, and the WHIP values for OBS.
+import { config, el, formatTime, notify, notifyError, t } from "./i18n.js";
+import { enter } from "./connection.js";
+import { Publisher, fillDevicePickers, openCamera, openScreen } from "./media.js";
+import { ChatPanel } from "./chat.js";
+import { ProductShelf } from "./products.js";
+import { Presence } from "./presence.js";
+
+const preview = document.getElementById("preview");
+const air = document.getElementById("air");
+const goLive = document.getElementById("go-live");
+const endLive = document.getElementById("end-live");
+const share = document.getElementById("share");
+const cameraSelect = document.getElementById("camera");
+const micSelect = document.getElementById("microphone");
+const quotes = document.getElementById("quotes");
+
+let stream = null;
+let publisher = null;
+let screenTrack = null;
+
+async function openDevices() {
+  const next = await openCamera({ videoDevice: cameraSelect.value || undefined,
+                                  audioDevice: micSelect.value || undefined });
+  const old = stream;
+  stream = next;
+  preview.srcObject = stream;
+  if (publisher) {
+    publisher.stream = stream;
+    if (!screenTrack) await publisher.replaceVideo(stream.getVideoTracks()[0]);
+    await publisher.replaceAudio(stream.getAudioTracks()[0]);
+  }
+  old?.getTracks().forEach((track) => track.stop());
+}
+
+function onAir(live) {
+  air.textContent = live ? t("on_air") : t("off_air");
+  air.classList.toggle("off", !live);
+  goLive.disabled = live;
+  endLive.disabled = !live;
+  share.disabled = !live;
+}
+
+async function startBroadcast(conn) {
+  goLive.disabled = true;
+  try {
+    if (config.state !== "live") await conn.api("POST", "/live");
+    config.state = "live";
+    publisher = new Publisher(conn, stream, "studio");
+    await publisher.start();
+    onAir(true);
+  } catch (err) {
+    publisher = null;
+    goLive.disabled = false;
+    notifyError(err);
+  }
+}
+
+async function endBroadcast() {
+  await publisher?.stop();
+  publisher = null;
+  screenTrack?.stop();
+  screenTrack = null;
+  onAir(false);
+}
+
+async function toggleShare() {
+  if (screenTrack) {
+    screenTrack.stop();
+    screenTrack = null;
+    await publisher?.replaceVideo(stream.getVideoTracks()[0]);
+    share.textContent = t("share_screen");
+    return;
+  }
+  try {
+    screenTrack = await openScreen();
+    screenTrack.addEventListener("ended", () => { if (screenTrack) toggleShare(); });
+    await publisher?.replaceVideo(screenTrack);
+    share.textContent = t("stop_share");
+  } catch (err) {
+    notifyError(err);
+  }
+}
+
+function addQuote(request) {
+  quotes.prepend(el("li", {},
+    el("time", { text: formatTime(request.requested_at) }), " ",
+    el("span", { text: t("quote_from", { name: request.name, product: request.product_name }) })));
+}
+
+for (const button of document.querySelectorAll("[data-copy]")) {
+  button.addEventListener("click", async () => {
+    const field = document.getElementById(button.dataset.copy);
+    field.select();
+    try { await navigator.clipboard.writeText(field.value); } catch { document.execCommand("copy"); }
+    notify(t("copied"));
+  });
+}
+
+const { conn, state } = await enter();
+if (state) {
+  const chat = new ChatPanel(conn, { moderate: true });
+  const shelf = new ProductShelf(conn);
+  const presence = new Presence(conn, { countEl: document.getElementById("viewers"),
+                                        counted: (p) => p.identity !== conn.identity });
+  chat.load(state.chat);
+  presence.load(state.participants);
+  shelf.load();
+  conn.api("GET", "/quotes").then((d) => d.requests.forEach(addQuote)).catch(() => {});
+  conn.on("quote.requested", addQuote);
+  conn.on("rejoined", ({ state: again }) => {
+    chat.load(again.chat);
+    presence.load(again.participants);
+    if (publisher && !publisher.healthy) publisher.restart();
+  });
+  conn.on("room.closed", () => { endBroadcast(); notify(t("room_closed"), { sticky: true }); });
+  goLive.addEventListener("click", () => startBroadcast(conn));
+  endLive.addEventListener("click", endBroadcast);
+  share.addEventListener("click", toggleShare);
+  try {
+    await openDevices();
+    await fillDevicePickers(cameraSelect, micSelect, stream);
+    cameraSelect.addEventListener("change", () => openDevices().catch(notifyError));
+    micSelect.addEventListener("change", () => openDevices().catch(notifyError));
+  } catch (err) {
+    goLive.disabled = true;
+    notifyError(err, true);
+  }
+  // A studio reloaded mid-broadcast resumes its session: publish again to take over the Sources.
+  if (conn.stalePeers.length && stream) await startBroadcast(conn);
+  await conn.dropStalePeers();
+  onAir(Boolean(publisher));
+}

@@ -1,0 +1,94 @@
+// The viewer page: join as a visitor, play the broadcast (muted autoplay, a clear unmute
+// button), chat, floating reactions, pinned products; recover after a drop or a reload.
+import { config, el, notify, notifyError, t } from "./i18n.js";
+import { enter } from "./connection.js";
+import { Subscriber } from "./media.js";
+import { ChatPanel } from "./chat.js";
+import { PinnedProducts } from "./products.js";
+import { Presence } from "./presence.js";
+
+const video = document.getElementById("video");
+const status = document.getElementById("stream-status");
+const unmute = document.getElementById("unmute");
+const floaters = document.getElementById("floaters");
+const EMOJI = { like: "👍", heart: "❤️", clap: "👏", laugh: "😄", wow: "😮", fire: "🔥" };
+const MAX_FLOATERS = 24;
+
+const { conn, state } = await enter();
+let viewer = null;
+
+function showWaiting(waiting) {
+  status.hidden = !waiting;
+  status.textContent = t("waiting_stream");
+}
+
+async function play() {
+  if (viewer?.healthy) return;
+  await viewer?.stop();
+  viewer = new Subscriber(conn, { label: "broadcast", onstream: (stream) => {
+    if (video.srcObject !== stream) video.srcObject = stream;
+    video.play().catch(() => {});
+    showWaiting(false);
+  } });
+  try {
+    await viewer.start();
+  } catch (err) {
+    viewer = null;
+    if (err.code === "no_such_track") showWaiting(true); else notifyError(err);
+  }
+}
+
+unmute.addEventListener("click", () => {
+  video.muted = !video.muted;
+  unmute.textContent = video.muted ? t("sound_on") : t("sound_off");
+  unmute.setAttribute("aria-pressed", String(!video.muted));
+  if (!video.muted) video.play().catch(() => {});
+});
+
+function float(kind, count) {
+  for (let i = 0; i < Math.min(count, 5); i += 1) {
+    if (floaters.children.length >= MAX_FLOATERS) return;
+    const bubble = el("span", { class: "floater", text: EMOJI[kind] ?? "✨" });
+    bubble.style.left = `${10 + Math.random() * 80}%`;
+    bubble.addEventListener("animationend", () => bubble.remove());
+    floaters.append(bubble);
+  }
+}
+
+for (const button of document.querySelectorAll("[data-reaction]")) {
+  button.addEventListener("click", async () => {
+    try {
+      await conn.call("reaction", { kind: button.dataset.reaction });
+      float(button.dataset.reaction, 1);
+    } catch (err) {
+      notifyError(err);
+    }
+  });
+}
+
+if (state) {
+  const chat = new ChatPanel(conn);
+  const products = new PinnedProducts(conn);
+  const presence = new Presence(conn, { countEl: document.getElementById("viewers"),
+                                        counted: (p) => p.identity !== config.exhibitor });
+  chat.load(state.chat);
+  products.load(state.products);
+  presence.load(state.participants);
+  await conn.dropStalePeers();
+  conn.on("reactions", (r) => { for (const [kind, n] of Object.entries(r.counts ?? {})) float(kind, n); });
+  conn.on("track.published", (track) => { if (track.kind === "video") play(); });
+  conn.on("track.unpublished", (track) => {
+    if (track.kind === "video") { viewer?.stop(); viewer = null; video.srcObject = null; showWaiting(true); }
+  });
+  conn.on("room.closed", () => { viewer?.stop(); notify(t("room_closed"), { sticky: true }); });
+  conn.on("participant.removed", (e) => {
+    if (e.identity === conn.identity) { viewer?.stop(); notify(t("removed"), { error: true, sticky: true }); }
+  });
+  conn.on("rejoined", ({ state: again }) => {
+    chat.load(again.chat);
+    products.load(again.products);
+    presence.load(again.participants);
+    if (again.tracks.some((tr) => tr.kind === "video")) play();
+  });
+  if (state.tracks.some((track) => track.kind === "video")) await play(); else showWaiting(true);
+}
