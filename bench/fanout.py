@@ -1,0 +1,366 @@
+"""Fan-out benchmark: one publisher -> N viewers, Pavilion's MediaPlane vs aiortc's MediaRelay.
+
+    .venv/bin/python -m bench.fanout [--sizes 1,10,25,50,100,200] [--seconds 5] [--checkers 3]
+
+The server runs in its own process pinned to core 0; the publisher (a pre-encoded ~1 Mbit/s
+VP8 clip + Opus, no encoding) and the viewers run in this process, pinned to core 1. Most
+viewers count datagrams where aioice receives them (the RTP header is in clear in SRTP, RFC 3711
+§3.1); ``--checkers`` viewers decrypt and parse every packet, so broken SRTP cannot pass as
+delivery (DESIGN.md §3). Per N it prints server CPU (s/s), µs of server CPU per delivered
+packet, delivery (video frames and packets received / sent by the publisher; one frame of slack for
+the window's edges), and the ratio
+Pavilion / MediaRelay for the same N in the same run. MediaRelay stops once delivery < 99 %.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import fractions
+import multiprocessing
+import os
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import av
+from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
+from aiortc.mediastreams import MediaStreamTrack
+
+from bench.clip import AUDIO_FRAME, VIDEO_RATE, opus_clip, vp8_clip
+
+SERVER_CORE, CLIENT_CORE = 0, 1
+
+
+# -- the server process -------------------------------------------------------------------------
+
+
+def serve(system: str, conn: Any) -> None:
+    """Answer offers for ``system`` ("pavilion" or "relay") until told to stop."""
+    with contextlib.suppress(OSError, AttributeError):
+        os.sched_setaffinity(0, {SERVER_CORE})
+    if os.environ.get("BENCH_LOG"):
+        import logging
+
+        logging.basicConfig(level=os.environ["BENCH_LOG"].upper())
+    if os.environ.get("BENCH_PROFILE"):
+        import cProfile
+
+        cProfile.runctx(
+            "asyncio.run(_serve(system, conn))",
+            globals(),
+            locals(),
+            os.environ["BENCH_PROFILE"] + "." + system,
+        )
+        return
+    asyncio.run(_serve(system, conn))
+
+
+async def _serve(system: str, conn: Any) -> None:
+    loop = asyncio.get_running_loop()
+    server = PavilionServer() if system == "pavilion" else RelayServer()
+    while True:
+        command, payload = await loop.run_in_executor(None, conn.recv)
+        if command == "stop":
+            await server.close()
+            conn.send(None)
+            return
+        if command == "cpu":
+            conn.send(time.process_time())
+        elif command == "stats":
+            conn.send(server.stats())
+        else:
+            try:
+                conn.send(await getattr(server, command)(payload))
+            except Exception as exc:  # report it to the driver instead of dying silently
+                conn.send(RuntimeError(f"{system} server: {command} failed: {exc!r}"))
+
+
+class PavilionServer:
+    def __init__(self) -> None:
+        from config import MediaLimits
+        from streaming import MediaPlane
+
+        self.plane = MediaPlane(MediaLimits(max_viewers_per_track=10_000))
+
+    async def publish(self, sdp: str) -> str:
+        return (await self.plane.publish("bench", "publisher", sdp)).sdp
+
+    async def view(self, sdp: str) -> str:
+        return (await self.plane.subscribe_whep("bench", "viewer", sdp)).sdp
+
+    def stats(self) -> str:
+        from streaming.viewer import ViewerLeg
+
+        legs = [p for p in self.plane.peers.values() if isinstance(p, ViewerLeg)]
+        egresses = [leg._egress for leg in legs if leg._egress is not None]
+        dropped = sum(e.dropped_packets for e in egresses)
+        errors = sum(e.errors for e in egresses)
+        return f"viewer legs {len(legs)}, egress drops {dropped}, send errors {errors}"
+
+    async def close(self) -> None:
+        await self.plane.aclose()
+
+
+class RelayServer:
+    """The aiortc way: MediaRelay of the decoded tracks, one encoder per viewer."""
+
+    def __init__(self) -> None:
+        from aiortc.contrib.media import MediaRelay
+
+        self.relay = MediaRelay()
+        self.tracks: dict[str, MediaStreamTrack] = {}
+        self.pcs: list[RTCPeerConnection] = []
+
+    async def publish(self, sdp: str) -> str:
+        pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
+        self.pcs.append(pc)
+        pc.on("track", lambda track: self.tracks.__setitem__(track.kind, track))
+        await pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type="offer"))
+        await pc.setLocalDescription(await pc.createAnswer())
+        return str(pc.localDescription.sdp)
+
+    async def view(self, sdp: str) -> str:
+        pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
+        self.pcs.append(pc)
+        await pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type="offer"))
+        for transceiver in pc.getTransceivers():
+            track = self.tracks.get(transceiver.kind)
+            if track is not None:
+                transceiver.sender.replaceTrack(self.relay.subscribe(track))
+                transceiver.direction = "sendonly"
+        await pc.setLocalDescription(await pc.createAnswer())
+        return str(pc.localDescription.sdp)
+
+    def stats(self) -> str:
+        states = [pc.connectionState for pc in self.pcs]
+        return f"peers {len(states)}, connected {states.count('connected')}"
+
+    async def close(self) -> None:
+        for pc in self.pcs:
+            await pc.close()
+
+
+# -- the client side ----------------------------------------------------------------------------
+
+
+class PacketTrack(MediaStreamTrack):
+    """Replays pre-encoded packets in real time (aiortc packetizes an ``av.Packet`` as is)."""
+
+    def __init__(self, kind: str, packets: list[bytes], rate: float, step: int, clock: int) -> None:
+        super().__init__()
+        self.kind = kind
+        self._packets, self._rate, self._step = packets, rate, step
+        self._time_base = fractions.Fraction(1, clock)
+        self._index = 0
+        self._start = 0.0
+        self.sent = 0
+
+    async def recv(self) -> Any:
+        if not self._start:
+            self._start = time.monotonic()
+        await asyncio.sleep(max(0.0, self._start + self._index / self._rate - time.monotonic()))
+        packet = av.Packet(self._packets[self._index % len(self._packets)])
+        packet.pts = self._index * self._step
+        packet.time_base = self._time_base
+        self._index += 1
+        self.sent += 1
+        return packet
+
+
+@dataclass
+class Count:
+    """What one viewer received since the last reset."""
+
+    packets: int = 0
+    frames: set[int] = field(default_factory=set)
+    broken: int = 0
+
+
+class BenchViewer:
+    """A recvonly aiortc peer that counts packets without decoding them."""
+
+    def __init__(self, decrypt: bool) -> None:
+        self.pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
+        self.decrypt = decrypt
+        self.count = Count()
+        self.video_pt = -1
+
+    async def offer(self) -> str:
+        self.pc.addTransceiver("audio", direction="recvonly")
+        self.pc.addTransceiver("video", direction="recvonly")
+        await self.pc.setLocalDescription(await self.pc.createOffer())
+        return str(self.pc.localDescription.sdp)
+
+    async def accept(self, answer: str) -> None:
+        await self.pc.setRemoteDescription(RTCSessionDescription(sdp=answer, type="answer"))
+        video = next(t for t in self.pc.getTransceivers() if t.kind == "video")
+        self.video_pt = video._codecs[0].payloadType
+        dtls = video.receiver.transport
+        if self.decrypt:
+            dtls._handle_rtp_data = self._on_clear_rtp  # after SRTP unprotect, no decoding
+        for _ in range(400):
+            if self.pc.connectionState == "connected":
+                break
+            await asyncio.sleep(0.025)
+        if not self.decrypt:  # from now on count datagrams where aioice receives them
+            for pair in dtls.transport._connection._nominated.values():
+                pair.protocol.datagram_received = self._counter(pair.protocol.datagram_received)
+
+    def _counter(self, original: Any) -> Any:
+        def on_datagram(data: bytes, addr: Any) -> None:
+            if len(data) >= 12 and 128 <= data[0] < 192:
+                if not 200 <= data[1] <= 207:
+                    self._count(data)
+            else:
+                original(data, addr)  # STUN (ICE consent, RFC 7675) and DTLS go on as usual
+
+        return on_datagram
+
+    async def _on_clear_rtp(self, data: bytes, arrival_time_ms: int) -> None:
+        from streaming import rtp_header
+
+        try:
+            h = rtp_header.parse(data)
+        except ValueError:
+            self.count.broken += 1
+            return
+        if h.payload_end <= h.payload_offset:
+            self.count.broken += 1
+        self._count(data)
+
+    def _count(self, data: bytes) -> None:
+        self.count.packets += 1
+        if data[1] & 0x7F == self.video_pt:
+            self.count.frames.add(int.from_bytes(data[4:8], "big"))
+
+
+@dataclass
+class Row:
+    system: str
+    viewers: int
+    cpu_per_s: float
+    us_per_packet: float
+    frame_delivery: float
+    packet_delivery: float
+    checked_delivery: float
+
+
+async def run_system(system: str, sizes: list[int], seconds: float, checkers: int) -> list[Row]:
+    ctx = multiprocessing.get_context("spawn")
+    here, there = ctx.Pipe()
+    process = ctx.Process(target=serve, args=(system, there), daemon=True)
+    process.start()
+    loop = asyncio.get_running_loop()
+
+    async def ask(command: str, payload: Any = None) -> Any:
+        here.send((command, payload))
+        reply = await loop.run_in_executor(None, here.recv)
+        if isinstance(reply, Exception):
+            raise reply
+        return reply
+
+    video = PacketTrack("video", VIDEO, VIDEO_RATE, 90000 // VIDEO_RATE, 90000)
+    audio = PacketTrack("audio", AUDIO, 50, AUDIO_FRAME, 48000)
+    publisher = RTCPeerConnection(RTCConfiguration(iceServers=[]))
+    sent_packets = {"n": 0}
+    publisher.addTransceiver(video, direction="sendonly")
+    publisher.addTransceiver(audio, direction="sendonly")
+    for transceiver in publisher.getTransceivers():
+        if transceiver.kind == "video":
+            transceiver.setCodecPreferences(
+                [c for c in transceiver.sender.getCapabilities("video").codecs if c.name == "VP8"]
+            )
+    await publisher.setLocalDescription(await publisher.createOffer())
+    answer = await ask("publish", publisher.localDescription.sdp)
+    await publisher.setRemoteDescription(RTCSessionDescription(sdp=answer, type="answer"))
+    dtls = publisher.getTransceivers()[0].sender.transport
+    original = dtls._send_rtp
+
+    async def counted(data: bytes) -> None:
+        if not 200 <= data[1] <= 207:
+            sent_packets["n"] += 1
+        await original(data)
+
+    dtls._send_rtp = counted
+    await asyncio.sleep(2)
+    viewers: list[BenchViewer] = []
+    rows: list[Row] = []
+    for size in sizes:
+        while len(viewers) < size:
+            viewer = BenchViewer(decrypt=len(viewers) < checkers)
+            await viewer.accept(await ask("view", await viewer.offer()))
+            viewers.append(viewer)
+        await asyncio.sleep(2)  # warm up: keyframe reached everyone, queues settled
+        for viewer in viewers:
+            viewer.count = Count()
+        frames0, packets0 = video.sent, sent_packets["n"]
+        cpu0 = await ask("cpu")
+        wall0 = time.monotonic()
+        await asyncio.sleep(seconds)
+        cpu1 = await ask("cpu")
+        wall = time.monotonic() - wall0
+        frames, packets = video.sent - frames0, sent_packets["n"] - packets0
+        delivered = sum(v.count.packets for v in viewers)
+        checked = [v for v in viewers if v.decrypt]
+        row = Row(
+            system,
+            size,
+            (cpu1 - cpu0) / wall,
+            (cpu1 - cpu0) * 1e6 / max(1, delivered),
+            min(1.0, sum(len(v.count.frames) for v in viewers) / max(1, (frames - 1) * size)),
+            delivered / max(1, packets * size),
+            sum(v.count.packets for v in checked) / max(1, packets * len(checked))
+            if checked
+            else 1.0,
+        )
+        rows.append(row)
+        print(_format(row), "  ", await ask("stats"), flush=True)
+        if system == "relay" and row.frame_delivery < 0.99:
+            break
+    for viewer in viewers:
+        await viewer.pc.close()
+    await publisher.close()
+    await ask("stop")
+    process.join(10)
+    return rows
+
+
+def _format(row: Row) -> str:
+    return (
+        f"{row.system:9} {row.viewers:5d} {row.cpu_per_s:8.3f} {row.us_per_packet:10.1f}"
+        f" {row.frame_delivery:8.1%} {row.packet_delivery:8.1%} {row.checked_delivery:8.1%}"
+    )
+
+
+VIDEO: list[bytes] = []
+AUDIO: list[bytes] = []
+
+
+async def main(sizes: list[int], seconds: float, checkers: int, systems: list[str]) -> None:
+    with contextlib.suppress(OSError, AttributeError):
+        os.sched_setaffinity(0, {CLIENT_CORE})
+    VIDEO.extend(vp8_clip())
+    AUDIO.extend(opus_clip())
+    print("system    viewers  cpu s/s  µs/packet   frames  packets  checked")
+    ours = await run_system("pavilion", sizes, seconds, checkers) if "pavilion" in systems else []
+    relay = await run_system("relay", sizes, seconds, checkers) if "relay" in systems else []
+    print("\nviewers  pavilion µs/pkt  mediarelay µs/pkt  pavilion/mediarelay")
+    by_size = {row.viewers: row for row in relay}
+    for row in ours:
+        other = by_size.get(row.viewers)
+        ratio = f"{row.us_per_packet / other.us_per_packet:.3f}" if other else "-"
+        base = f"{other.us_per_packet:17.1f}" if other else f"{'(saturated)':>17}"
+        print(f"{row.viewers:7d} {row.us_per_packet:16.1f} {base}  {ratio:>19}")
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="1,10,25,50,100,200")
+    parser.add_argument("--seconds", type=float, default=5.0)
+    parser.add_argument("--checkers", type=int, default=3)
+    parser.add_argument("--systems", default="pavilion,relay")
+    args = parser.parse_args()
+    sizes = [int(x) for x in args.sizes.split(",")]
+    asyncio.run(main(sizes, args.seconds, args.checkers, args.systems.split(",")))
