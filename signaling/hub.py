@@ -101,8 +101,13 @@ class Hub:
         self.by_id[session.id] = session
         session.start()
         await self.outbox.send(sid, "session", {"session": session.id, "resumed": False,
-                                                "identity": token.identity})
+                                                "identity": token.identity,
+                                                "ice_servers": self._ice_servers()})
         return session
+
+    def _ice_servers(self) -> list[dict[str, Any]]:
+        """What the browser puts in its RTCPeerConnection configuration (``iceServers``)."""
+        return [server.model_dump(exclude_none=True) for server in self.settings.ice_servers]
 
     async def _resume(self, session: Session, sid: str, token: Any) -> Session:
         task = self._expiries.pop(session.id, None)
@@ -116,6 +121,7 @@ class Hub:
                 await self.outbox.enter(sid, channel)
         await self.outbox.send(sid, "session", {"session": session.id, "resumed": True,
                                                 "identity": token.identity,
+                                                "ice_servers": self._ice_servers(),
                                                 "rooms": sorted(session.rooms),
                                                 "peers": sorted(session.peers)})
         return session
@@ -127,6 +133,9 @@ class Hub:
         return session.submit(event, payload)
 
     async def dispatch(self, session: Session, event: str, message: Any) -> Ack:
+        """Run one event's handler; a token that expired since connecting stops everything."""
+        if session.token.expires_at + self.settings.token_leeway_s < time.time():
+            raise TokenError("token_expired", "the access token has expired; reconnect")
         return await HANDLERS[event](self, session, message)
 
     async def disconnected(self, sid: str) -> None:

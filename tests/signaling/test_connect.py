@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 import socketio
 
@@ -57,3 +59,23 @@ async def test_expired_token_is_refused_with_token_expired(pavilion_app):
     old = mint(TEST_SECRET, identity="ann", room="hall", grants=[], ttl_s=5, now=1_000_000)
     data = await _refused(app, {"token": old})
     assert data["code"] == "token_expired"
+
+
+async def test_session_event_names_the_ice_servers(pavilion_app):
+    ice = [{"urls": ["stun:stun.expo.example:3478"]},
+           {"urls": ["turn:turn.expo.example:3478"], "username": "u", "credential": "c"}]
+    app = await pavilion_app(demo=False, ice_servers=ice)
+    client = await RtcClient.connect(app, token("ann", "hall"))
+    assert client.session["ice_servers"] == ice
+    await client.close()
+
+
+async def test_a_token_that_expires_while_connected_stops_working(pavilion_app):
+    app = await pavilion_app(demo=False, token_leeway_s=0)
+    await make_room(app, "hall", RoomKind.BROADCAST)
+    client = await RtcClient.connect(app, token("ann", "hall", ttl_s=2))
+    await client.ok("join", {"room": "hall"})
+    await asyncio.sleep(2.1)
+    reply = await client.call("chat.send", {"room": "hall", "text": "late"})
+    assert reply["error"]["code"] == "token_expired"
+    await client.close()
