@@ -196,6 +196,8 @@ SERVER_EVENTS: tuple[str, ...] = (
     "stage.changed",
     "question.asked",
     "question.voted",
+    "question.answered",  # emitted by web/page_api.py (the host marks a question answered)
+    "quote.requested",  # emitted by web/page_api.py to staff (a visitor asks for a quote)
     "waiting.knock",
     "waiting.admitted",
     "waiting.denied",

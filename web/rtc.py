@@ -21,8 +21,8 @@ from aiohttp import web
 from config import Settings
 from signaling.errors import Ack, SignalingError, error_ack, failure
 from signaling.hub import Hub, refusal
-from web import media
 from web.keys import BACKEND_KEY, SETTINGS_KEY
+from web.media import MEDIA_KEY
 from web.rtc_fanout import LocalFanout, RedisFanout
 
 log = logging.getLogger(__name__)
@@ -70,18 +70,13 @@ def install(app: web.Application, settings: Settings) -> None:
 async def _hub_ctx(app: web.Application) -> AsyncIterator[None]:
     sio, settings = app[SIO_KEY], app[SETTINGS_KEY]
     backend = app[BACKEND_KEY]
-    hub = Hub(backend.service, backend.bus, SocketOutbox(sio), settings, _plane(app))
+    hub = Hub(backend.service, backend.bus, SocketOutbox(sio), settings, app[MEDIA_KEY])
     app[HUB_KEY] = hub
     _register(sio, hub)
     await hub.start()
     yield
     await hub.aclose()
     await sio.shutdown()
-
-
-def _plane(app: web.Application) -> Any:
-    key = getattr(media, "MEDIA_KEY", None)
-    return app.get(key) if key is not None else None
 
 
 def _register(sio: socketio.AsyncServer, hub: Hub) -> None:
