@@ -37,6 +37,7 @@ HOOKS: tuple[tuple[type, str, str], ...] = (
     (aioice.ice.CandidatePair, "protocol", "field"),
     (aioice.ice.CandidatePair, "remote_addr", "method"),
     (aioice.ice.StunProtocol, "transport", "annotation"),
+    (aioice.ice.StunProtocol, "datagram_received", "method"),  # replaced per instance: intake
     (RTCRtpReceiver, "receive", "method"),  # replaced per instance: no decoder thread
     (RTCRtpSender, "send", "method"),  # replaced per instance: no encoder, no RTCP loop
     (RTCRtpSender, "_ssrc", "field"),
@@ -115,6 +116,32 @@ async def send_rtcp(dtls: RTCDtlsTransport, packet: bytes) -> None:
         pass  # the publisher is gone; its leg is being closed
 
 
+def rx_session(dtls: RTCDtlsTransport) -> Any:
+    """The transport's inbound ``pylibsrtp.Session`` (exists once DTLS is connected)."""
+    if dtls._rx_srtp is None:
+        raise RuntimeError("the DTLS transport has no SRTP session yet")
+    return dtls._rx_srtp
+
+
+def intercept_datagrams(dtls: RTCDtlsTransport, handler: Callable[[bytes], bool]) -> int:
+    """Offer every datagram of the nominated socket(s) to ``handler`` before aioice sees it.
+
+    ``handler(data)`` returns True when it consumed the datagram; anything else (STUN consent
+    checks, DTLS alerts) goes on to aioice and aiortc as before. Returns the sockets hooked.
+    """
+    ice: RTCIceTransport = dtls.transport
+    protocols = {id(pair.protocol): pair.protocol for pair in ice._connection._nominated.values()}
+    for protocol in protocols.values():
+        original = protocol.datagram_received
+
+        def received(data: bytes, addr: Any, original: Any = original) -> None:
+            if not handler(data):
+                original(data, addr)
+
+        protocol.datagram_received = received  # type: ignore[method-assign,assignment]
+    return len(protocols)
+
+
 def srtp_pointer(dtls: RTCDtlsTransport) -> Any:
     """The libsrtp ``srtp_t`` of the transport's outbound session (for in-place protect)."""
     session = dtls._tx_srtp
@@ -146,9 +173,8 @@ def srtp_buffers(size: int) -> tuple[Any, Any, memoryview]:
     return cdata, length, memoryview(ffi.buffer(cdata))
 
 
-def srtp_protect(session: Any, cdata: Any, length: Any) -> int:
-    """Protect RTP in place in ``cdata`` (``length[0]`` bytes); returns libsrtp's status."""
-    return int(lib.srtp_protect(session, cdata, length))
+# libsrtp's srtp_protect(srtp_t, void *rtp, int *len): protects RTP in place, returns a status
+SRTP_PROTECT: Callable[[Any, Any, Any], int] = lib.srtp_protect
 
 
 def srtp_protect_rtcp(session: Any, cdata: Any, length: Any) -> int:

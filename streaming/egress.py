@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import socket
 from collections import deque
+from collections.abc import Callable
 from struct import pack_into
 from typing import Any
 
@@ -23,8 +24,11 @@ from streaming import aiortc_hooks
 SRTP_BUFFER = 1500 + 16 + 148  # MTU + max SRTP trailer + slack (libsrtp SRTP_MAX_TRAILER_LEN)
 
 
-class SrtpError(Exception):
-    """libsrtp refused to protect a packet (status code in ``args[0]``)."""
+def _connected_send(sock: socket.socket) -> Callable[[memoryview | bytes, Any], int]:
+    def send(data: memoryview | bytes, _addr: Any) -> int:
+        return sock.send(data)
+
+    return send
 
 
 class Egress:
@@ -51,7 +55,10 @@ class Egress:
         self._queue_limit = queue_limit
         self._writer_added = False
         self._cdata, self._length, self._view = aiortc_hooks.srtp_buffers(SRTP_BUFFER)
-        self._protect = aiortc_hooks.srtp_protect
+        self._protect = aiortc_hooks.SRTP_PROTECT
+        self._sendto: Callable[[memoryview | bytes, Any], int] = (
+            sock.sendto if addr is not None else _connected_send(sock)
+        )
         self.closed = False
         self.sent_packets = 0
         self.dropped_packets = 0
@@ -62,17 +69,32 @@ class Egress:
         return len(self._queue)
 
     def send_rtp(self, template: bytes | bytearray, seq: int, ts: int, ssrc: int) -> bool:
-        """Copy ``template`` (plaintext RTP), set seq/ts/SSRC, protect in place, send."""
-        n = len(template)
+        """Copy ``template`` (plaintext RTP), set seq/ts/SSRC, protect in place, send.
+
+        The hot path of the product: one copy, one ``pack_into``, one libsrtp call, one
+        ``sendto``, and nothing allocated but the memoryview slice.
+        """
         view = self._view
+        length = self._length
+        n = len(template)
         view[:n] = template
         pack_into("!HII", view, 2, seq, ts, ssrc)
-        self._length[0] = n
-        status = self._protect(self._session, self._cdata, self._length)
-        if status:
+        length[0] = n
+        if self._protect(self._session, self._cdata, length):
             self.errors += 1
             return False
-        return self._transmit(view[: self._length[0]])
+        data = view[: length[0]]
+        if self._queue or self.closed:
+            return self._transmit(data)
+        try:
+            self._sendto(data, self._addr)
+        except BlockingIOError:
+            return self._enqueue(bytes(data))
+        except OSError:
+            self.errors += 1  # see _transmit
+            return True
+        self.sent_packets += 1
+        return True
 
     def send_rtcp(self, packet: bytes) -> bool:
         """Protect (SRTCP) and send one RTCP compound packet."""

@@ -162,7 +162,13 @@ class MediaPlane:
 
     def _failed(self, peer: Peer) -> None:
         if not self._closing and peer.peer_id in self.peers:
-            logger.info("peer %s (%s in %s) ended: %s", peer.peer_id, peer.participant, peer.room, peer.states)
+            logger.info(
+                "peer %s (%s in %s) ended: %s",
+                peer.peer_id,
+                peer.participant,
+                peer.room,
+                peer.states,
+            )
             self._spawn(self.close(peer.peer_id))
 
     async def add_candidate(self, peer_id: str, mid: str | None, candidate: str) -> None:

@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import random
 import time
 from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple
 
-from aiortc.rate import RemoteBitrateEstimator
+import pylibsrtp
 from aiortc.rtcrtpparameters import RTCRtpReceiveParameters
 from aiortc.rtcrtpreceiver import NackGenerator, StreamStatistics
 from aiortc.rtp import (
@@ -39,7 +40,9 @@ from streaming.negotiation import Codec, Description, narrow, plan_publish, rest
 from streaming.peer import Peer
 from streaming.source import Source
 
-ABS_SEND_TIME = "http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time"
+REMB_MIN = 300_000  # bit/s
+REMB_MAX = 10_000_000
+logger = logging.getLogger(__name__)
 
 # (leg, kind, codec, extension ids) -> the Source this track feeds (new, or taken over)
 TrackSink = Callable[["PublisherLeg", str, Codec, dict[str, int]], Source]
@@ -63,6 +66,8 @@ class Inbound:
         self.nacks = NackGenerator() if video else None
         self.lsr = 0
         self.lsr_time = 0.0
+        self.octets = 0
+        self.video = video
 
 
 class PublisherLeg(Peer):
@@ -84,8 +89,8 @@ class PublisherLeg(Peer):
         self._by_ssrc: dict[int, Inbound] = {}
         self._by_pt: dict[int, Inbound] = {}
         self._rtcp_ssrc = random.getrandbits(32)
-        self._abs_send_time_id = 0
-        self._remb = RemoteBitrateEstimator()
+        self._rx_srtp: Any = None
+        self.srtp_errors = 0
         self._report_task: asyncio.Task[None] | None = None
 
     async def answer(self, offer_sdp: str) -> str:
@@ -118,7 +123,6 @@ class PublisherLeg(Peer):
     def _add_track(self, codec: Codec, extensions: dict[str, int]) -> Inbound:
         """The track's Source exists from the answer on, so viewers may join before media flows."""
         kind = codec.mime.split("/")[0]
-        self._abs_send_time_id = self._abs_send_time_id or extensions.get(ABS_SEND_TIME, 0)
         source = self._on_track(self, kind, codec, extensions)
         inbound = Inbound(source, codec.payload_type, codec.clock_rate, kind == "video")
         source.upstream = lambda: self._send_pli(inbound)
@@ -139,11 +143,37 @@ class PublisherLeg(Peer):
                 self._by_ssrc[encoding.ssrc] = inbound
                 inbound.media_ssrc = encoding.ssrc
         if self._report_task is None:
+            self._rx_srtp = aiortc_hooks.rx_session(self.dtls)
+            aiortc_hooks.intercept_datagrams(self.dtls, self._on_datagram)
             self._report_task = asyncio.get_running_loop().create_task(self._report_loop())
 
-    # -- intake (called by aiortc's DTLS transport for every decrypted packet) ----------------
+    # -- intake -------------------------------------------------------------------------------
+
+    def _on_datagram(self, data: bytes) -> bool:
+        """Every datagram on the nominated socket, where aioice receives it (DESIGN.md §3).
+
+        SRTP and SRTCP are unprotected here and handled at once: aioice's STUN parse attempt,
+        its queue and the DTLS task's wake-up are skipped. STUN and DTLS go on to aioice.
+        """
+        if len(data) < 12 or not 128 <= data[0] < 192 or self._rx_srtp is None:
+            return False
+        try:
+            if 192 <= data[1] <= 208:  # RTCP packet types (RFC 5761 §4)
+                self._handle_rtcp(self._rx_srtp.unprotect_rtcp(data))
+            else:
+                self._handle_rtp(self._rx_srtp.unprotect(data))
+        except pylibsrtp.Error:
+            self.srtp_errors += 1
+        except Exception:  # a bug must not kill the publisher's socket; count and go on
+            self.malformed += 1
+            logger.exception("publisher %s: packet handling failed", self.peer_id)
+        return True
 
     async def _on_rtp(self, data: bytes, arrival_time_ms: int) -> None:
+        """The same, for packets aiortc's DTLS transport decrypted before interception began."""
+        self._handle_rtp(data)
+
+    def _handle_rtp(self, data: bytes) -> None:
         try:
             h = rtp_header.parse(data)
         except ValueError:
@@ -160,31 +190,16 @@ class PublisherLeg(Peer):
             return
         seen: Any = _Seen(h.sequence, h.timestamp)  # duck-types aiortc's RtpPacket
         inbound.stats.add(seen)
-        if inbound.nacks is not None:
-            if inbound.nacks.add(seen):
-                self._send_nack(inbound)
-            if self._abs_send_time_id:
-                self._estimate(data, h, arrival_time_ms)
+        inbound.octets += h.payload_end - h.payload_offset
+        if inbound.nacks is not None and inbound.nacks.add(seen):
+            self._send_nack(inbound)
         if inbound.source is not None:
             inbound.source.on_rtp(data, h)
 
-    def _estimate(self, data: bytes, h: rtp_header.RtpHeader, arrival_time_ms: int) -> None:
-        value = rtp_header.find_extension(data, h.extension_offset, self._abs_send_time_id)
-        if value is None or len(value) != 3:
-            return
-        remb = self._remb.add(
-            abs_send_time=int.from_bytes(value, "big"),
-            arrival_time_ms=arrival_time_ms,
-            payload_size=h.payload_end - h.payload_offset,
-            ssrc=h.ssrc,
-        )
-        if remb is not None:
-            packet = RtcpPsfbPacket(
-                fmt=RTCP_PSFB_APP, ssrc=self._rtcp_ssrc, media_ssrc=0, fci=pack_remb_fci(*remb)
-            )
-            self.queue_rtcp(self.dtls, bytes(packet))
-
     async def _on_rtcp(self, data: bytes) -> None:
+        self._handle_rtcp(data)
+
+    def _handle_rtcp(self, data: bytes) -> None:
         try:
             packets = RtcpPacket.parse(data)
         except ValueError:
@@ -218,14 +233,37 @@ class PublisherLeg(Peer):
         self.queue_rtcp(self.dtls, bytes(packet))
 
     async def _report_loop(self) -> None:
-        """Receiver reports every 0.5-1.5 s (RFC 3550 §6.2's randomised interval)."""
+        """Receiver reports every 0.5-1.5 s (RFC 3550 §6.2's randomised interval), with REMB."""
+        loop = asyncio.get_running_loop()
+        last = loop.time()
         while True:
             await asyncio.sleep(0.5 + random.random())
+            now = loop.time()
             reports = [self._report(inbound) for inbound in self.inbounds if inbound.media_ssrc]
             if reports:
                 self.queue_rtcp(
                     self.dtls, bytes(RtcpRrPacket(ssrc=self._rtcp_ssrc, reports=reports))
                 )
+            self._send_remb(now - last)
+            last = now
+
+    def _send_remb(self, elapsed: float) -> None:
+        """REMB (draft-alvestrand-rmcat-remb) from the measured receive rate, once per report.
+
+        A forwarding server has no decoder to protect; it lets the publisher grow by half again
+        what arrives, so its own loss-based control finds the path's rate. O(1) per packet,
+        unlike a delay-based estimator fed every packet.
+        """
+        video = [i for i in self.inbounds if i.video and i.media_ssrc]
+        if not video or elapsed <= 0:
+            return
+        rate = sum(i.octets for i in video) * 8 / elapsed
+        for inbound in video:
+            inbound.octets = 0
+        bitrate = int(min(REMB_MAX, max(REMB_MIN, rate * 1.5)))
+        fci = pack_remb_fci(bitrate, [i.media_ssrc for i in video])
+        packet = RtcpPsfbPacket(fmt=RTCP_PSFB_APP, ssrc=self._rtcp_ssrc, media_ssrc=0, fci=fci)
+        self.queue_rtcp(self.dtls, bytes(packet))
 
     @staticmethod
     def _report(inbound: Inbound) -> RtcpReceiverInfo:

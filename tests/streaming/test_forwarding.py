@@ -56,6 +56,9 @@ async def test_no_decoder_is_ever_created_for_a_forwarded_track(plane: MediaPlan
         # aiortc's receiver was never started: no jitter buffer fed, no decoder thread
         assert transceiver.receiver._RTCRtpReceiver__decoder_thread is None
         assert not transceiver.receiver._RTCRtpReceiver__started
+    # packets are taken where aioice receives them: aiortc's DTLS task saw only the handshake
+    assert leg.dtls._RTCDtlsTransport__rx_packets < 10
+    assert leg.srtp_errors == 0 and leg.malformed == 0
     await publisher.close()
 
 
