@@ -10,10 +10,10 @@ it meanwhile. A Store outage is logged once and retried on the next tick: local 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 
 from rooms.errors import StoreUnavailable
+from rooms.lifecycle import cancel_and_wait
 from rooms.service import RoomService
 
 log = logging.getLogger(__name__)
@@ -26,6 +26,7 @@ class Keeper:
         self.interval_s = interval_s if interval_s is not None else ttl / 3
         self.healthy = True  # false while the Store is unreachable
         self.exited = asyncio.Event()
+        self._closing = False
         self._task: asyncio.Task[None] | None = None
 
     def start(self) -> None:
@@ -34,7 +35,7 @@ class Keeper:
 
     async def _run(self) -> None:
         try:
-            while True:
+            while not self._closing:
                 await asyncio.sleep(self.interval_s)
                 await self.tick()
         finally:
@@ -72,8 +73,7 @@ class Keeper:
                 service.leases.discard(room_id)
 
     async def aclose(self) -> None:
+        self._closing = True
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            await cancel_and_wait(self._task)
         self.exited.set()  # also when the task was cancelled before it first ran

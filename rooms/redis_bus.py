@@ -19,6 +19,7 @@ from redis.asyncio.client import PubSub
 from redis.exceptions import RedisError
 
 from rooms.bus import BusMessage, check_topic
+from rooms.lifecycle import cancel_and_wait
 from rooms.redis_store import PREFIX, unavailable_on_error
 from rooms.subscription import QueueSubscription
 
@@ -38,6 +39,8 @@ class RedisBus:
         self._lock = asyncio.Lock()
         self.malformed = 0  # messages on our channels that did not decode
         self.connected = asyncio.Event()
+        self.exited = asyncio.Event()
+        self._closing = False
         self._reader = asyncio.create_task(self._read_forever(), name=f"redis-bus-{node_id}")
 
     @property
@@ -68,17 +71,20 @@ class RedisBus:
 
     async def _read_forever(self) -> None:
         backoff = BACKOFF_START_S
-        while True:
-            try:
-                await self._session()
-            except (RedisError, OSError) as exc:
-                log.warning("redis bus: %s; reconnecting in %.2f s", exc, backoff)
-            if self.connected.is_set():
-                backoff = BACKOFF_START_S  # it had worked: start the backoff over
-            self.connected.clear()
-            await self._drop_pubsub()
-            await asyncio.sleep(backoff)
-            backoff = min(backoff * 2, BACKOFF_CAP_S)
+        try:
+            while not self._closing:
+                try:
+                    await self._session()
+                except (RedisError, OSError) as exc:
+                    log.warning("redis bus: %s; reconnecting in %.2f s", exc, backoff)
+                if self.connected.is_set():
+                    backoff = BACKOFF_START_S  # it had worked: start the backoff over
+                self.connected.clear()
+                await self._drop_pubsub()
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, BACKOFF_CAP_S)
+        finally:
+            self.exited.set()
 
     async def _session(self) -> None:
         """One connection's life: subscribe to everything wanted, then read until it fails."""
@@ -88,7 +94,7 @@ class RedisBus:
             await self._pubsub.subscribe(CHANNEL_PREFIX + "node:" + self._node_id,
                                          *self._channels())
             self.connected.set()
-        while True:
+        while not self._closing:  # get_message's timeout bounds how late a close is seen
             raw = await self._pubsub.get_message(timeout=1.0)
             if raw is not None and raw.get("type") == "message":
                 self._dispatch(raw["data"])
@@ -112,9 +118,9 @@ class RedisBus:
                 await pubsub.aclose()  # type: ignore[no-untyped-call]
 
     async def aclose(self) -> None:
-        self._reader.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await self._reader
+        self._closing = True
+        await cancel_and_wait(self._reader)
+        self.exited.set()
         await self._drop_pubsub()
         for subscription in list(self._subscriptions):
             await subscription.aclose()
