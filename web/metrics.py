@@ -21,8 +21,6 @@ from prometheus_client import (
     generate_latest,
 )
 
-from web.keys import METRICS_KEY
-
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
@@ -48,6 +46,10 @@ class Metrics:
 
     def render(self) -> bytes:
         return generate_latest(self.registry)
+
+    async def handle(self, request: web.Request) -> web.Response:
+        """``GET /metrics``: the registry in Prometheus text format."""
+        return web.Response(body=self.render(), headers={"Content-Type": CONTENT_TYPE_LATEST})
 
     def middleware(self) -> Middleware:
         @web.middleware
@@ -76,8 +78,3 @@ def _route_name(request: web.Request) -> str:
     if resource is None:
         return "unmatched"
     return resource.canonical
-
-
-async def handle_metrics(request: web.Request) -> web.Response:
-    body = request.app[METRICS_KEY].render()
-    return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
