@@ -14,15 +14,15 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 from aiohttp import web
-from rooms.demo import seed_demo
-from rooms.factory import Backend, open_backend
 
 from config import Settings
+from rooms.demo import seed_demo
+from rooms.factory import Backend, open_backend
 from web import admin_api, health, media, pages, room_pages, rtc
 from web.catalog import load_catalogs
 from web.errors import error_pages
 from web.keys import BACKEND_KEY, METRICS_KEY, RENDERER_KEY, SETTINGS_KEY, SHUTTING_DOWN_KEY
-from web.metrics import Metrics, handle_metrics
+from web.metrics import Metrics
 from web.templates import Renderer
 
 log = logging.getLogger("pavilion")
@@ -51,7 +51,7 @@ def create_app(settings: Settings) -> web.Application:
     health.add_routes(app)
     pages.add_routes(app)
     room_pages.add_routes(app)
-    app.router.add_get("/metrics", handle_metrics, name="metrics")
+    app.router.add_get("/metrics", metrics.handle, name="metrics")
     app.router.add_static("/static/", STATIC_DIR, name="static")
     media.install(app, settings)
     rtc.install(app, settings)

@@ -10,7 +10,6 @@ from config import Settings
 
 if TYPE_CHECKING:
     from rooms.factory import Backend
-
     from web.metrics import Metrics
     from web.templates import Renderer
 

@@ -9,9 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from rooms.factory import Backend
-
 from config import Language
+from rooms.factory import Backend
 from rooms.pavilion import Pavilion
 from rooms.room import Room, RoomKind, RoomState
 from web.templates import Renderer
