@@ -41,6 +41,8 @@ class RedisBus:
         self.connected = asyncio.Event()
         self.exited = asyncio.Event()
         self._closing = False
+        self._control = CHANNEL_PREFIX + "node:" + node_id
+        self._stale: set[str] = set()  # channels to unsubscribe from
         self._reader = asyncio.create_task(self._read_forever(), name=f"redis-bus-{node_id}")
 
     @property
@@ -60,6 +62,7 @@ class RedisBus:
         subscription = QueueSubscription(
             frozenset(check_topic(t) for t in topics), maxsize, self._forget)
         self._subscriptions.add(subscription)
+        self._stale -= {CHANNEL_PREFIX + t for t in topics}
         async with self._lock:
             if self._pubsub is not None and self.connected.is_set():
                 with contextlib.suppress(RedisError, OSError):
@@ -67,7 +70,17 @@ class RedisBus:
         return subscription
 
     def _forget(self, subscription: QueueSubscription) -> None:
+        """Drop a subscription; channels nobody wants any more are unsubscribed by the reader."""
         self._subscriptions.discard(subscription)
+        mine = {CHANNEL_PREFIX + t for t in subscription.topics}
+        self._stale |= mine - self._channels() - {self._control}
+
+    async def _unsubscribe_stale(self) -> None:
+        if not self._stale or self._pubsub is None:
+            return
+        async with self._lock:
+            stale, self._stale = self._stale, set()
+            await self._pubsub.unsubscribe(*stale)
 
     async def _read_forever(self) -> None:
         backoff = BACKOFF_START_S
@@ -91,10 +104,11 @@ class RedisBus:
         async with self._lock:
             self._pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
             # A control channel keeps the connection subscribed even with no topics yet.
-            await self._pubsub.subscribe(CHANNEL_PREFIX + "node:" + self._node_id,
-                                         *self._channels())
+            await self._pubsub.subscribe(self._control, *self._channels())
+            self._stale.clear()
             self.connected.set()
         while not self._closing:  # get_message's timeout bounds how late a close is seen
+            await self._unsubscribe_stale()
             raw = await self._pubsub.get_message(timeout=1.0)
             if raw is not None and raw.get("type") == "message":
                 self._dispatch(raw["data"])

@@ -6,6 +6,7 @@ import asyncio
 from collections.abc import Callable
 
 import pytest
+from redis.asyncio import Redis
 
 from rooms.bus import Bus, BusMessage, Subscription, node_topic, room_topic
 from rooms.errors import InvalidInput, StoreUnavailable
@@ -54,6 +55,31 @@ async def test_bus_delivers_by_topic_only(harness: Harness) -> None:
     await bus_a.publish(node_topic("node-b"), "marker", {})
     assert (await next_message(to_node)).kind == "marker"
     assert to_room.get_nowait() is None
+
+
+@pytest.mark.redis
+async def test_redis_bus_unsubscribes_channels_nobody_wants(redis_url: str) -> None:
+    bus = RedisBus(connect(redis_url), "node-a", owns_client=True)
+    probe = connect(redis_url)
+    try:
+        await asyncio.wait_for(bus.connected.wait(), WAIT_S)
+        first = await bus.subscribe(room_topic("r1"), room_topic("r2"))
+        second = await bus.subscribe(room_topic("r2"))
+        assert await channels(probe) == {"pv:bus:node:node-a", "pv:bus:room:r1", "pv:bus:room:r2"}
+        await first.aclose()
+        for _ in range(WAIT_S * 10):
+            if await channels(probe) == {"pv:bus:node:node-a", "pv:bus:room:r2"}:
+                break
+            await asyncio.sleep(0.1)
+        assert await channels(probe) == {"pv:bus:node:node-a", "pv:bus:room:r2"}
+        await second.aclose()
+    finally:
+        await bus.aclose()
+        await probe.aclose()
+
+
+async def channels(probe: Redis) -> set[str]:
+    return {str(c) for c in await probe.pubsub_channels("pv:bus:*")}
 
 
 async def test_slow_subscriber_keeps_newest_and_counts_drops(harness: Harness) -> None:
