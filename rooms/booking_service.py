@@ -290,7 +290,7 @@ class BookingService:
         grants = GUEST_GRANTS if view.side is Side.BUYER else HOST_GRANTS
         token = mint(self._secret, identity=caller.identity, room=request.room_id,
                      grants=grants, ttl_s=int(until - start), name=caller.name, now=start)
-        url = f"{self._base_url}/meetings/{request.id}/room?token={token}"
+        url = f"{self._base_url}/meeting/{request.room_id}?token={token}"  # web/room_pages.py
         return JoinLink(url=url, token=token, valid_from=start, valid_until=until)
 
     async def rate(self, caller: Caller, request_id: str, *, rating: object,

@@ -18,7 +18,7 @@ from aiohttp import web
 from config import Settings
 from rooms.demo import seed_demo
 from rooms.factory import Backend, open_backend
-from web import admin_api, health, media, pages, room_pages, rtc
+from web import admin_api, health, media, meetings_api, pages, room_pages, rtc
 from web.catalog import load_catalogs
 from web.errors import error_pages
 from web.keys import BACKEND_KEY, METRICS_KEY, RENDERER_KEY, SETTINGS_KEY, SHUTTING_DOWN_KEY
@@ -56,6 +56,7 @@ def create_app(settings: Settings) -> web.Application:
     media.install(app, settings)
     rtc.install(app, settings)
     admin_api.install(app, settings, BACKEND_KEY)
+    meetings_api.install(app, settings)
     return app
 
 

@@ -9,8 +9,9 @@ from rooms.booking_request import MeetingRequest, new_request
 from rooms.pavilion import Pavilion
 from rooms.text import LocalizedText
 
-# FakeClock's default start, 2027-01-15T08:00:00Z: every "future" below is relative to it.
-NOW = 1_800_000_000.0
+# 2023-11-14T22:13:20Z: the fake clocks start in the real past, because PyJWT refuses a token
+# whose "iat" is later than the real time (join links are minted for the slot time).
+NOW = 1_700_000_000.0
 T0 = datetime.fromtimestamp(NOW, tz=UTC)
 NAMES = {"zh": "长春汽车", "en": "Changchun Motors", "ja": "長春モーターズ",
          "ko": "창춘 모터스", "ru": "Чанчунь Моторс", "mn": "Чанчунь Моторс"}

@@ -1,0 +1,309 @@
+"""The trade-meeting JSON API under ``/api/meetings/`` (issue 7; contract in docs/meetings-api.md).
+
+Who calls is the identity of an access token (``Authorization: Bearer <token>``; for downloads a
+browser starts, ``?access_token=`` as RFC 6750 §2.3 allows). The directory and an exhibitor's
+free slots are public. Every refusal is ``{"error": {"code", "message"}}`` with a status that
+says who is at fault: 400 bad input, 401 token, 403 not yours, 404 unknown id, 409 conflict
+(slot taken, overlap, quota, changed meanwhile), 503 store down. Times are UTC (``...Z``);
+``?tz=<IANA zone>`` adds ``starts_local``/``ends_local`` in the viewer's zone.
+
+``install(app, settings)`` adds the routes, the pages (:mod:`web.meetings_pages`) and one
+``cleanup_ctx`` that opens :func:`rooms.booking_backend.open_bookings` (after the rooms backend)
+under :data:`BOOKINGS_KEY`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import UTC, datetime
+
+from aiohttp import web
+
+from config import Settings
+from rooms.availability import check_identity, zone
+from rooms.booking_backend import open_bookings
+from rooms.booking_request import Action
+from rooms.booking_service import BookingService, Caller
+from rooms.booking_store import BookingConflict
+from rooms.clock import Clock
+from rooms.errors import (
+    InvalidInput,
+    NoSuchRoom,
+    NotAllowed,
+    RateLimited,
+    RoomsError,
+    StoreUnavailable,
+)
+from rooms.ics import Invitation, render
+from rooms.meeting_report import dashboard, export_csv
+from rooms.pavilion import Pavilion
+from rooms.token import Grant, TokenError, verify
+from web import meetings_pages
+from web.keys import BACKEND_KEY, SETTINGS_KEY
+from web.meetings_json import body as _body
+from web.meetings_json import error, localized, reply, request_json, slot_json
+from web.meetings_notifier import SocketNotifier
+
+PREFIX = "/api/meetings"
+BOOKINGS_KEY: web.AppKey[BookingService] = web.AppKey("bookings", BookingService)
+CLOCK_KEY: web.AppKey[Clock] = web.AppKey("meetings_clock")  # tests shift the meetings' time
+_STATUS: tuple[tuple[type[RoomsError], int], ...] = (
+    (InvalidInput, 400), (NotAllowed, 403), (NoSuchRoom, 404), (BookingConflict, 409),
+    (RateLimited, 429), (StoreUnavailable, 503),
+)
+_ACTIONS = {a.value: a for a in (Action.ACCEPT, Action.DECLINE, Action.PROPOSE, Action.WITHDRAW,
+                                 Action.CANCEL)}
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def install(app: web.Application, settings: Settings) -> None:
+    """Add ``/api/meetings/...``, the meeting pages, and the bookings' lifetime to ``app``."""
+    app.cleanup_ctx.append(_bookings_ctx)
+    r, e, q = app.router, PREFIX + "/exhibitors/{exhibitor}", PREFIX + "/requests/{request}"
+    r.add_get(PREFIX + "/exhibitors", _api(directory))
+    r.add_get(e, _api(exhibitor))
+    r.add_put(e, _api(put_exhibitor))
+    r.add_get(e + "/slots", _api(slots))
+    r.add_post(e + "/slots", _api(publish))
+    r.add_post(e + "/requests", _api(quote))
+    r.add_get(e + "/requests", _api(exhibitor_requests))
+    r.add_get(e + "/dashboard", _api(exhibitor_dashboard))
+    r.add_get(e + "/meetings.csv", _api(meetings_csv))
+    r.add_delete(PREFIX + "/slots/{slot}", _api(remove_slot))
+    r.add_post(PREFIX + "/requests", _api(create_request))
+    r.add_get(PREFIX + "/mine", _api(mine))
+    r.add_get(q, _api(one_request))
+    r.add_post(q + "/feedback", _api(rate))
+    r.add_get(q + "/join", _api(join))
+    r.add_get(q + "/invite.ics", _api(invite))
+    r.add_post(q + "/{action}", _api(act))
+    r.add_get(PREFIX + "/notifications", _api(notifications))
+    meetings_pages.add_routes(app)
+
+
+async def _bookings_ctx(app: web.Application) -> AsyncIterator[None]:
+    async with open_bookings(app[SETTINGS_KEY], app[BACKEND_KEY], clock=app.get(CLOCK_KEY),
+                             notifier=SocketNotifier(app)) as service:
+        app[BOOKINGS_KEY] = service
+        yield
+
+
+def _api(handler: Handler) -> Handler:
+    """Turn domain and token refusals into JSON errors with the status that fits."""
+    async def wrapped(request: web.Request) -> web.StreamResponse:
+        try:
+            return await handler(request)
+        except TokenError as exc:
+            response = error(401, exc.code, str(exc))
+            response.headers["WWW-Authenticate"] = 'Bearer realm="pavilion-meetings"'
+            return response
+        except RoomsError as exc:
+            status = next((s for cls, s in _STATUS if isinstance(exc, cls)), 400)
+            return error(status, exc.code, exc.message)
+    return wrapped
+
+
+def _service(request: web.Request) -> BookingService:
+    return request.app[BOOKINGS_KEY]
+
+
+def caller(request: web.Request) -> Caller:
+    """The verified identity behind the request's access token."""
+    scheme, _, given = request.headers.get("Authorization", "").partition(" ")
+    text = given.strip() if scheme.lower() == "bearer" else ""
+    if not text and request.method == "GET":
+        text = request.query.get("access_token", "")[:4096]
+    if not text:
+        raise TokenError("token_missing", "send Authorization: Bearer <access token>")
+    settings = request.app[SETTINGS_KEY]
+    token = verify(settings.secret_value(), text, leeway_s=settings.token_leeway_s)
+    organiser = token.room == "*" and token.allows(Grant.MODERATE)
+    return Caller(identity=token.identity, name=token.name, organiser=organiser)
+
+
+def _tz(request: web.Request) -> str:
+    name = request.query.get("tz", "UTC")
+    zone(name)
+    return name
+
+
+def _now(request: web.Request) -> datetime:
+    return datetime.fromtimestamp(_service(request).clock.now(), tz=UTC)
+
+
+# -- directory and exhibitors --------------------------------------------------------------------
+async def directory(request: web.Request) -> web.Response:
+    raw = request.query.get("pavilion") or None
+    try:
+        pavilion = Pavilion(raw) if raw else None
+    except ValueError:
+        raise InvalidInput("bad_pavilion", f"unknown pavilion {raw!r}") from None
+    found = await _service(request).directory(
+        pavilion=pavilion, product=request.query.get("product", "")[:100],
+        language=request.query.get("language", "")[:3])
+    return reply({"exhibitors": [{**p.to_dict(), "free_slots": n} for p, n in found]})
+
+
+async def exhibitor(request: web.Request) -> web.Response:
+    service, tz = _service(request), _tz(request)
+    profile = await service.profile(request.match_info["exhibitor"])
+    free = await service.slots(profile.id)
+    return reply({**profile.to_dict(), "slots": [slot_json(s, None, tz) for s, _ in free]})
+
+
+async def put_exhibitor(request: web.Request) -> web.Response:
+    data = {**await _body(request), "id": request.match_info["exhibitor"]}
+    profile = await _service(request).put_profile(caller(request), data)
+    return reply(profile.to_dict())
+
+
+async def slots(request: web.Request) -> web.Response:
+    """Free future slots (public); ``?all=1``: also held and past ones, for the exhibitor."""
+    service, tz, name = _service(request), _tz(request), request.match_info["exhibitor"]
+    everything = request.query.get("all") == "1"
+    if everything:
+        await service.requests_of(caller(request), name)  # authorises: acts for the exhibitor
+    found = await service.slots(name, include_held=everything, include_past=everything)
+    return reply({"slots": [slot_json(s, held if everything else None, tz)
+                            for s, held in found]})
+
+
+async def publish(request: web.Request) -> web.Response:
+    data = await _body(request)
+    host = data.get("host")
+    made = await _service(request).publish(
+        caller(request), request.match_info["exhibitor"], data.get("slots"),
+        host=check_identity(host, "host") if host is not None else None)
+    tz = _tz(request)
+    return reply({"slots": [slot_json(s, None, tz) for s in made]}, status=201)
+
+
+async def remove_slot(request: web.Request) -> web.Response:
+    removed = await _service(request).remove_slot(caller(request), request.match_info["slot"])
+    return reply({"removed": removed.to_dict()})
+
+
+# -- requests ------------------------------------------------------------------------------------
+async def create_request(request: web.Request) -> web.Response:
+    data = await _body(request)
+    slot_id = data.get("slot_id")
+    if not isinstance(slot_id, str):
+        raise InvalidInput("missing_field", "slot_id is required")
+    made = await _service(request).request(caller(request), slot_id,
+                                           message=data.get("message"),
+                                           time_zone=data.get("time_zone"))
+    return reply(request_json(made, tz=str(data.get("time_zone") or "UTC")), status=201)
+
+
+async def quote(request: web.Request) -> web.Response:
+    """"Request a quote" (the viewer page's button): a request to this exhibitor for ``slot_id``
+    or, without one, its earliest free slot (``language`` narrows the choice)."""
+    service, data = _service(request), await _body(request)
+    who, name = caller(request), request.match_info["exhibitor"]
+    slot_id = data.get("slot_id")
+    if slot_id is None:
+        language = str(data.get("language") or "")
+        free = [s for s, _ in await service.slots(name)
+                if not language or language in s.languages]
+        if not free:
+            raise NotAllowed("no_free_slot", "this exhibitor has no free slot to request")
+        slot_id = free[0].id
+    elif (await service.slot(str(slot_id))).exhibitor != name:
+        raise NotAllowed("not_this_exhibitor", "that slot belongs to another exhibitor")
+    made = await service.request(who, str(slot_id), message=data.get("message"),
+                                 time_zone=data.get("time_zone"))
+    return reply(request_json(made, tz=str(data.get("time_zone") or "UTC")), status=201)
+
+
+async def act(request: web.Request) -> web.Response:
+    action = _ACTIONS.get(request.match_info["action"])
+    if action is None:
+        raise web.HTTPNotFound()
+    data = await _body(request)
+    slot_id = data.get("slot_id")
+    changed = await _service(request).act(
+        caller(request), request.match_info["request"], action, reason=data.get("reason"),
+        slot_id=str(slot_id) if slot_id is not None else None)
+    return reply(request_json(changed, tz=_tz(request)))
+
+
+async def mine(request: web.Request) -> web.Response:
+    tz = _tz(request)
+    views = await _service(request).mine(caller(request))
+    return reply({"requests": [request_json(v.request, tz=tz) for v in views]})
+
+
+async def one_request(request: web.Request) -> web.Response:
+    view = await _service(request).view(caller(request), request.match_info["request"])
+    return reply(request_json(view.request, tz=_tz(request), view=view))
+
+
+async def exhibitor_requests(request: web.Request) -> web.Response:
+    tz = _tz(request)
+    found = await _service(request).requests_of(caller(request), request.match_info["exhibitor"])
+    return reply({"requests": [request_json(r, tz=tz) for r in found]})
+
+
+# -- the meeting ---------------------------------------------------------------------------------
+async def join(request: web.Request) -> web.Response:
+    link = await _service(request).join_link(caller(request), request.match_info["request"])
+    return reply({"url": link.url, "token": link.token,
+                  **localized({"valid_from": link.valid_from, "valid_until": link.valid_until},
+                              _tz(request))})
+
+
+async def invite(request: web.Request) -> web.Response:
+    """The meeting as an RFC 5545 file, in the caller's zone, with the caller's join link."""
+    service, who = _service(request), caller(request)
+    view = await service.view(who, request.match_info["request"])
+    meeting = view.request
+    link = await service.join_link(who, meeting.id)
+    profile = await service.profile(meeting.exhibitor)
+    tz = meeting.buyer_time_zone if view.side.value == "buyer" else meeting.time_zone
+    text = render(Invitation(
+        uid=f"{meeting.id}@pavilion", summary=f"{profile.name.get('en')} · {meeting.buyer_name}",
+        description=f"{meeting.message}\n\n{link.url}".strip(), url=link.url,
+        starts_at=meeting.starts_at, ends_at=meeting.ends_at, time_zone=tz, stamp=_now(request),
+        sequence=meeting.version))
+    return web.Response(body=text.encode(), content_type="text/calendar", charset="utf-8",
+                        headers={"Content-Disposition":
+                                 f'attachment; filename="meeting-{meeting.id}.ics"'})
+
+
+async def rate(request: web.Request) -> web.Response:
+    data = await _body(request)
+    record = await _service(request).rate(caller(request), request.match_info["request"],
+                                          rating=data.get("rating"), note=data.get("note"))
+    return reply(record.to_dict())
+
+
+# -- the exhibitor's dashboard -------------------------------------------------------------------
+async def exhibitor_dashboard(request: web.Request) -> web.Response:
+    service, tz = _service(request), _tz(request)
+    found = await service.requests_of(caller(request), request.match_info["exhibitor"])
+    records = await service.records_of(found)
+    board = dashboard(found, records, _now(request))
+    return reply({**board.summary(),
+                  "upcoming_meetings": [request_json(r, tz=tz) for r in board.upcoming],
+                  "awaiting_requests": [request_json(r, tz=tz) for r in board.awaiting],
+                  "past_meetings": [{**request_json(r, tz=tz),
+                                     "attendance": records[r.id].attendance().value,
+                                     "buyer_rating": records[r.id].buyer.rating}
+                                    for r in board.past]})
+
+
+async def meetings_csv(request: web.Request) -> web.Response:
+    service, tz, name = _service(request), _tz(request), request.match_info["exhibitor"]
+    found = await service.requests_of(caller(request), name)
+    text = export_csv(found, await service.records_of(found), tz)
+    return web.Response(body=text.encode(), content_type="text/csv", charset="utf-8",
+                        headers={"Content-Disposition":
+                                 f'attachment; filename="meetings-{name}.csv"'})
+
+
+async def notifications(request: web.Request) -> web.Response:
+    raw = request.query.get("limit", "50")
+    if not raw.isdigit() or not 1 <= int(raw) <= 100:
+        raise InvalidInput("bad_limit", "limit must be 1-100")
+    found = await _service(request).notices(caller(request), limit=int(raw))
+    return reply({"notifications": [n.to_dict() for n in found]})
