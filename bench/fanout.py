@@ -91,13 +91,19 @@ class PavilionServer:
         return (await self.plane.subscribe_whep("bench", "viewer", sdp)).sdp
 
     def stats(self) -> str:
+        from streaming.publisher import PublisherLeg
         from streaming.viewer import ViewerLeg
 
         legs = [p for p in self.plane.peers.values() if isinstance(p, ViewerLeg)]
         egresses = [leg._egress for leg in legs if leg._egress is not None]
         dropped = sum(e.dropped_packets for e in egresses)
         errors = sum(e.errors for e in egresses)
-        return f"viewer legs {len(legs)}, egress drops {dropped}, send errors {errors}"
+        source = sum(s.packets for s in self.plane.live_sources("bench").values())
+        srtp = sum(p.srtp_errors for p in self.plane.peers.values() if isinstance(p, PublisherLeg))
+        return (
+            f"viewers {len(legs)}, source packets {source}, publisher srtp errors {srtp},"
+            f" egress drops {dropped}, send errors {errors}"
+        )
 
     async def close(self) -> None:
         await self.plane.aclose()
@@ -297,10 +303,12 @@ async def run_system(system: str, sizes: list[int], seconds: float, checkers: in
             viewer.count = Count()
         frames0, packets0 = video.sent, sent_packets["n"]
         cpu0 = await ask("cpu")
+        client0 = time.process_time()
         wall0 = time.monotonic()
         await asyncio.sleep(seconds)
         cpu1 = await ask("cpu")
         wall = time.monotonic() - wall0
+        client = (time.process_time() - client0) / wall
         frames, packets = video.sent - frames0, sent_packets["n"] - packets0
         delivered = sum(v.count.packets for v in viewers)
         checked = [v for v in viewers if v.decrypt]
@@ -316,7 +324,7 @@ async def run_system(system: str, sizes: list[int], seconds: float, checkers: in
             else 1.0,
         )
         rows.append(row)
-        print(_format(row), "  ", await ask("stats"), flush=True)
+        print(_format(row), f"  client {client:.2f} s/s;", await ask("stats"), flush=True)
         if system == "relay" and row.frame_delivery < 0.99:
             break
     for viewer in viewers:

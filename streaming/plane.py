@@ -18,7 +18,7 @@ from typing import Any
 
 from config import IceServer, MediaLimits
 from streaming import aiortc_hooks
-from streaming.errors import NothingPublished, PlaneClosed, UnknownPeer
+from streaming.errors import Capacity, NothingPublished, PlaneClosed, UnknownPeer
 from streaming.negotiation import Codec
 from streaming.peer import Peer
 from streaming.publisher import PublisherLeg
@@ -106,7 +106,7 @@ class MediaPlane:
             source = Source(source_id, leg.room, kind, codec, self.limits)
             room[source_id] = source
             self._emit(SourceAdded(leg.room, leg.participant, source_id, kind, codec.mime))
-        source.extension_ids = ids
+        source.set_extension_ids(ids)
         return source
 
     def _publisher_of(self, room: str, participant: str) -> PublisherLeg | None:
@@ -128,6 +128,8 @@ class MediaPlane:
         sources = self.live_sources(room)
         if not sources:
             raise NothingPublished(f"nothing is published in room {room!r}")
+        if any(source.full for source in sources.values()):
+            raise Capacity(f"room {room!r} has its maximum of viewers")
         leg = ViewerLeg(self._new_id(), room, viewer, self.limits, self._own_ice)
         return await self._negotiate(leg, lambda: leg.answer(offer_sdp, sources), None)
 

@@ -12,16 +12,16 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from struct import unpack_from
 
 from config import MediaLimits
 from streaming import rtp_header
+from streaming.errors import Capacity
 from streaming.feedback import KeyframeRequests
 from streaming.keyframe import detector
 from streaming.negotiation import Codec
 from streaming.packet_cache import KeyframeCache, PacketCache
 from streaming.rtp_header import RtpHeader
-from streaming.subscription import Subscription
+from streaming.subscription import Subscription, extension_table
 
 KeyframeSink = Callable[[], None]
 
@@ -38,8 +38,9 @@ class Source:
         self.codec = codec
         self.subscriptions: list[Subscription] = []
         self.max_viewers = limits.max_viewers_per_track
-        self.cache = PacketCache(limits.nack_cache_packets)
-        self.gop = KeyframeCache(limits.nack_cache_packets)
+        self._cache_size = limits.nack_cache_packets
+        self.cache = PacketCache(self._cache_size)
+        self.gop = KeyframeCache(self._cache_size)
         self.requests = KeyframeRequests(limits.pli_interval_ms / 1000)
         self.upstream: KeyframeSink | None = None
         self.extension_ids: dict[str, int] = {}
@@ -115,13 +116,9 @@ class Source:
                 sub.forwarder.switch(ticks)
                 sub.waiting_keyframe = True
             self.cache.clear()
-            self.gop = KeyframeCache(self.cache_size)
+            self.gop = KeyframeCache(self._cache_size)
             self._gop_ts = -1
         self._ssrc = ssrc
-
-    @property
-    def cache_size(self) -> int:
-        return len(self.cache._seqs)
 
     # -- viewers ------------------------------------------------------------------------------
 
@@ -129,14 +126,24 @@ class Source:
         """Add a viewer; a video viewer starts from the cached keyframe at once if there is one."""
         if self.ended.is_set():
             raise RuntimeError(f"source {self.source_id} has ended")
-        if len(self.subscriptions) >= self.max_viewers:
-            raise OverflowError(f"source {self.source_id} has its maximum of viewers")
+        if self.full:
+            raise Capacity(f"source {self.source_id} has its maximum of viewers")
         if self._video:
             if self.gop.ready:
                 self._replay(sub, self.gop.packets)
             else:
                 self.request_keyframe()
         self.subscriptions.append(sub)
+
+    @property
+    def full(self) -> bool:
+        return len(self.subscriptions) >= self.max_viewers
+
+    def set_extension_ids(self, ids: dict[str, int]) -> None:
+        """The publisher's header extension ids (they may change when it reconnects)."""
+        self.extension_ids = ids
+        for sub in self.subscriptions:
+            sub.set_extension_table(extension_table(ids, sub.viewer_extensions))
 
     def _replay(self, sub: Subscription, packets: list[bytes]) -> None:
         sub.waiting_keyframe = False
@@ -205,8 +212,3 @@ class Source:
             self._flush_handle.cancel()
             self._flush_handle = None
         self.ended.set()
-
-
-def rtp_timestamp(data: bytes) -> int:
-    """The RTP timestamp of a packet (for tests and tools)."""
-    return int(unpack_from("!I", data, 4)[0])

@@ -9,14 +9,18 @@ The Source's fan-out loop reads these attributes directly; this class adds no pe
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from struct import pack
 
 from streaming.egress import Egress
 from streaming.forwarder import Forwarder
+from streaming.rtp_header import extension_map_table
 
 RTCP_SR = 200
 RTCP_BYE = 203
+
+
+MID = "urn:ietf:params:rtp-hdrext:sdes:mid"  # values differ per peer: never forwarded
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,6 +31,17 @@ class Route:
     ssrc: int
     extension_table: bytes  # 256 bytes, see streaming.rtp_header.extension_map_table
     clock_rate: int
+    viewer_extensions: tuple[tuple[str, int], ...] = ()
+
+
+def extension_table(source_ids: dict[str, int], viewer_ids: dict[str, int]) -> bytes:
+    """Publisher id -> viewer id for every extension both negotiated (``mid`` excluded)."""
+    mapping = {
+        source_id: viewer_ids[uri]
+        for uri, source_id in source_ids.items()
+        if uri in viewer_ids and uri != MID
+    }
+    return extension_map_table(mapping)
 
 
 class Subscription:
@@ -61,6 +76,14 @@ class Subscription:
         self.packets = 0
         self.octets = 0
         self.ended = False
+
+    @property
+    def viewer_extensions(self) -> dict[str, int]:
+        return dict(self.route.viewer_extensions)
+
+    def set_extension_table(self, table: bytes) -> None:
+        self.route = replace(self.route, extension_table=table)
+        self.group = (self.route.payload_type, table)
 
     def sender_report(self, ntp: int, source_ts: int) -> bytes:
         """An RTCP SR (RFC 3550 §6.4.1) in the viewer's SSRC and timestamp space.

@@ -27,24 +27,20 @@ from streaming import aiortc_hooks
 from streaming.egress import Egress
 from streaming.negotiation import Description, narrow, plan_view, restore
 from streaming.peer import Peer
-from streaming.rtp_header import extension_map_table
 from streaming.source import Source
-from streaming.subscription import Route, Subscription
+from streaming.subscription import Route, Subscription, extension_table
 
 RTCP_PSFB_FIR = 4  # RFC 5104 §4.3.1
-MID = "urn:ietf:params:rtp-hdrext:sdes:mid"  # values differ per peer: never forwarded
 
 
 def route_for(source: Source, parameters: RTCRtpSendParameters, ssrc: int) -> Route:
     """The viewer's payload type, SSRC and extension id table for ``source``."""
     codec = parameters.codecs[0]
     viewer_ids = {ext.uri: ext.id for ext in parameters.headerExtensions}
-    mapping = {
-        source_id: viewer_ids[uri]
-        for uri, source_id in source.extension_ids.items()
-        if uri in viewer_ids and uri != MID
-    }
-    return Route(codec.payloadType or 0, ssrc, extension_map_table(mapping), codec.clockRate)
+    table = extension_table(source.extension_ids, viewer_ids)
+    return Route(
+        codec.payloadType or 0, ssrc, table, codec.clockRate, tuple(sorted(viewer_ids.items()))
+    )
 
 
 class ViewerLeg(Peer):
@@ -93,8 +89,10 @@ class ViewerLeg(Peer):
 
     def _start_track(self, source: Source, parameters: RTCRtpSendParameters, ssrc: int) -> None:
         """Called by aiortc once DTLS is up (instead of starting an encoder)."""
-        if self.closed.is_set() or source.ended.is_set():
-            return
+        if ssrc in self._by_ssrc:
+            return  # aiortc may call send() again (a second __connect): one Subscription per track
+        if self.closed.is_set() or source.ended.is_set() or source.full:
+            return  # the publisher left (or the track filled up) while this viewer connected
         egress = self._egress or self._make_egress()
         sub = Subscription(self.peer_id, source.kind, route_for(source, parameters, ssrc), egress)
         source.attach(sub)

@@ -133,9 +133,10 @@ class _Routes:
                 answer = await plane.subscribe_whep(room, identity, offer)
             etag = whip.etag(whip.ice_ufrag(answer.sdp))
             remote = _ufrag_or_none(offer)
-            request.app[RESOURCES_KEY][answer.peer_id] = Resource(
-                kind, room, identity, etag, remote
-            )
+            resources = request.app[RESOURCES_KEY]
+            for gone in [peer for peer in resources if peer not in plane.peers]:
+                del resources[gone]  # sessions whose connection failed: bounded by live peers
+            resources[answer.peer_id] = Resource(kind, room, identity, etag, remote)
             location = f"/{kind}/{room}/{answer.peer_id}"
             response = web.Response(
                 status=201,
