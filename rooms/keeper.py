@@ -56,10 +56,16 @@ class Keeper:
         self.healthy = True
 
     async def _heartbeats(self) -> None:
+        """One batched heartbeat per room; records that expired meanwhile are written again."""
         service, store = self._service, self._service.store
-        for (room_id, identity), participant in list(service.local.items()):
-            if not await store.heartbeat(room_id, identity, ttl_s=service.presence_ttl_s):
-                if (room_id, identity) in service.local:  # it may have left meanwhile
+        by_room: dict[str, list[str]] = {}
+        for room_id, identity in list(service.local):
+            by_room.setdefault(room_id, []).append(identity)
+        for room_id, identities in by_room.items():
+            gone = await store.heartbeat_many(room_id, identities, ttl_s=service.presence_ttl_s)
+            for identity in gone:
+                participant = service.local.get((room_id, identity))
+                if participant is not None:  # it may have left meanwhile
                     await store.put_participant(participant, ttl_s=service.presence_ttl_s)
 
     async def _renewals(self) -> None:

@@ -8,6 +8,7 @@ Nothing here awaits anything but the caller, so every method is atomic on the ev
 from __future__ import annotations
 
 from collections import Counter, deque
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from rooms.clock import Clock, SystemClock
@@ -88,19 +89,34 @@ class MemoryStore:
         data.presence[participant.identity] = (participant, self._clock.now() + ttl_s)
 
     async def heartbeat(self, room_id: str, identity: str, *, ttl_s: float) -> bool:
-        live = self._live(room_id)
-        if identity not in live:
+        participant = self._one(room_id, identity)
+        if participant is None:
             return False
-        self._room(room_id).presence[identity] = (live[identity], self._clock.now() + ttl_s)
+        self._room(room_id).presence[identity] = (participant, self._clock.now() + ttl_s)
         return True
 
+    async def heartbeat_many(self, room_id: str, identities: Sequence[str], *,
+                             ttl_s: float) -> list[str]:
+        return [i for i in identities if not await self.heartbeat(room_id, i, ttl_s=ttl_s)]
+
     async def remove_participant(self, room_id: str, identity: str) -> bool:
-        present = identity in self._live(room_id)
-        self._room(room_id).presence.pop(identity, None)
+        present = self._one(room_id, identity) is not None
+        self._peek(room_id).presence.pop(identity, None)
         return present
 
     async def get_participant(self, room_id: str, identity: str) -> Participant | None:
-        return self._live(room_id).get(identity)
+        return self._one(room_id, identity)
+
+    def _one(self, room_id: str, identity: str) -> Participant | None:
+        """One live participant, in O(1): a chat message must not scan a big room."""
+        presence = self._peek(room_id).presence
+        entry = presence.get(identity)
+        if entry is None:
+            return None
+        if entry[1] <= self._clock.now():
+            del presence[identity]
+            return None
+        return entry[0]
 
     async def list_participants(self, room_id: str) -> list[Participant]:
         return sorted(self._live(room_id).values(), key=lambda p: (p.joined_at, p.identity))

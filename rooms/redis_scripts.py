@@ -44,6 +44,23 @@ redis.call('ZADD', KEYS[3], 'XX', now + ttl, ARGV[1])
 return 1
 """
 
+# ARGV: ttl ms, identity... -> the identities that were no longer present (not extended).
+HEARTBEAT_MANY = _NOW + """
+local ttl = tonumber(ARGV[1])
+local gone = {}
+for i = 2, #ARGV do
+  local exp = redis.call('ZSCORE', KEYS[2], ARGV[i])
+  if not exp or tonumber(exp) <= now then
+    gone[#gone + 1] = ARGV[i]
+  else
+    redis.call('ZADD', KEYS[2], now + ttl, ARGV[i])
+    redis.call('ZADD', KEYS[3], 'XX', now + ttl, ARGV[i])
+  end
+end
+""" + _KEEP_KEYS + """
+return gone
+"""
+
 # -> the JSON of every live participant; expired ones are deleted on the way. HMGET goes in
 # batches: Lua's unpack() is limited to a few thousand values and a broadcast has more viewers.
 LIVE_PARTICIPANTS = _NOW + """

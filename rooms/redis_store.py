@@ -32,6 +32,7 @@ from rooms.room import Room, RoomState
 from rooms.store import Lease, LeaseHolder
 
 PREFIX = "pv:"
+HEARTBEAT_BATCH = 1_000  # identities per script call: short scripts keep Redis responsive
 
 
 def connect(url: str, *, max_connections: int = 64) -> Redis:
@@ -85,6 +86,7 @@ class RedisStore:
         self._chat_cap = chat_cap
         self._put_participant = redis.register_script(lua.PUT_PARTICIPANT)
         self._heartbeat = redis.register_script(lua.HEARTBEAT)
+        self._heartbeat_many = redis.register_script(lua.HEARTBEAT_MANY)
         self._live = redis.register_script(lua.LIVE_PARTICIPANTS)
         self._get_participant = redis.register_script(lua.GET_PARTICIPANT)
         self._count = redis.register_script(lua.COUNT_PRESENT)
@@ -147,6 +149,16 @@ class RedisStore:
             ok = await self._heartbeat(keys=self._presence_keys(room_id),
                                        args=[identity, _ms(ttl_s)])
         return bool(ok)
+
+    async def heartbeat_many(self, room_id: str, identities: Sequence[str], *,
+                             ttl_s: float) -> list[str]:
+        gone: list[str] = []
+        for start in range(0, len(identities), HEARTBEAT_BATCH):
+            batch = list(identities[start:start + HEARTBEAT_BATCH])
+            with unavailable_on_error():
+                gone += await self._heartbeat_many(keys=self._presence_keys(room_id),
+                                                   args=[_ms(ttl_s), *batch])
+        return [str(g) for g in gone]
 
     async def remove_participant(self, room_id: str, identity: str) -> bool:
         with unavailable_on_error():

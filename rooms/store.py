@@ -9,6 +9,7 @@ Keys, TTLs and data structures are described in docs/state.md.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -66,6 +67,11 @@ class Store(Protocol):
 
     async def heartbeat(self, room_id: str, identity: str, *, ttl_s: float) -> bool:
         """Extend a participant's presence; False if it had already expired or left."""
+        ...
+
+    async def heartbeat_many(self, room_id: str, identities: Sequence[str], *,
+                             ttl_s: float) -> list[str]:
+        """``heartbeat`` for many at once (one round trip per thousand); returns those gone."""
         ...
 
     async def remove_participant(self, room_id: str, identity: str) -> bool: ...
