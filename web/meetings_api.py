@@ -288,7 +288,8 @@ async def exhibitor_dashboard(request: web.Request) -> web.Response:
                   "awaiting_requests": [request_json(r, tz=tz) for r in board.awaiting],
                   "past_meetings": [{**request_json(r, tz=tz),
                                      "attendance": records[r.id].attendance().value,
-                                     "buyer_rating": records[r.id].buyer.rating}
+                                     "buyer_rating": records[r.id].buyer.rating,
+                                     "mine": records[r.id].exhibitor.to_dict()}
                                     for r in board.past]})
 
 

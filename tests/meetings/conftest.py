@@ -11,6 +11,10 @@ from rooms.booking_memory import MemoryBookingStore
 from rooms.booking_redis import RedisBookingStore
 from rooms.booking_store import BookingStore
 from rooms.clock import FakeClock
+from tests.meetings.flow import meetings_node
+
+__all__ = ["meetings_node"]
+
 BACKENDS = ["memory", pytest.param("redis", marks=pytest.mark.redis)]
 _HERE = Path(__file__).parent
 # tests/fixtures/redis_server.py leaks redis-server's log file handle; the collector reports it in

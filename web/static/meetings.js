@@ -66,7 +66,9 @@ function el(tag, props = {}, ...children) {
 }
 
 function button(key, onclick, extra = {}) {
-  return el("button", {type: "button", textContent: word(key), onclick, ...extra});
+  const {dataset = {}, ...rest} = extra;
+  return el("button", {type: "button", textContent: word(key), onclick, ...rest,
+    dataset: {action: key, ...dataset}});
 }
 
 function download(path, key) {
@@ -167,7 +169,9 @@ function actions(item, side, reload) {
     out.push(button("join", join, {className: "primary"}),
       download(`/requests/${item.id}/invite.ics`, "calendar"), button("cancel", act("cancel")));
   }
-  if (["accepted", "completed"].includes(item.state) && Date.parse(item.starts_at) < Date.now()) {
+  const started = item.state === "completed" ||
+    (item.state === "accepted" && Date.parse(item.starts_at) < Date.now());
+  if (started) {
     out.push(feedbackForm(item, reload));
   }
   return out;

@@ -1,0 +1,78 @@
+"""A whole Pavilion node for the end-to-end meeting tests, with the meetings' clock shiftable.
+
+The meeting room and Socket.IO check tokens against the real time, so the slot is booked a
+minute or two ahead in real time while the meetings' clock runs behind (``offset_s`` < 0:
+booking happens "well before" the slot); the test then moves that clock to the slot, and past
+its end, instead of waiting for it.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from aiohttp import web
+
+from rooms.booking_service import BookingService
+from rooms.token import Grant, mint
+from tests.fixtures.pavilion import TEST_SECRET, make_settings
+from web.app import create_app
+from web.meetings_api import BOOKINGS_KEY, CLOCK_KEY
+
+
+class ShiftedClock:
+    """The wall clock plus an offset a test moves (a Clock: rooms/clock.py)."""
+
+    def __init__(self, offset_s: float = 0.0) -> None:
+        self.offset_s = offset_s
+
+    def now(self) -> float:
+        return time.time() + self.offset_s
+
+    def jump_to(self, instant: float) -> None:
+        self.offset_s = instant - time.time()
+
+
+@dataclass
+class Node:
+    url: str
+    app: web.Application
+    clock: ShiftedClock
+
+    @property
+    def bookings(self) -> BookingService:
+        return self.app[BOOKINGS_KEY]
+
+    async def tick(self) -> None:
+        agenda = self.bookings.agenda
+        assert agenda is not None
+        await agenda.tick()
+
+
+def link_token(identity: str, name: str = "") -> str:
+    """A person's access token for the meetings API and pages (room claim: not a room)."""
+    return mint(TEST_SECRET, identity=identity, room="meetings", grants=[Grant.JOIN],
+                ttl_s=3600, name=name or identity)
+
+
+@pytest.fixture
+async def meetings_node() -> AsyncIterator[Any]:
+    runners: list[web.AppRunner] = []
+
+    async def start(offset_s: float = -600.0, **overrides: Any) -> Node:
+        settings = make_settings(demo=False, **overrides)
+        app = create_app(settings)
+        clock = ShiftedClock(offset_s)
+        app[CLOCK_KEY] = clock
+        runner = web.AppRunner(app, handle_signals=False, access_log=None)
+        await runner.setup()
+        await web.TCPSite(runner, "127.0.0.1", settings.port).start()
+        runners.append(runner)
+        return Node(f"http://127.0.0.1:{settings.port}", app, clock)
+
+    yield start
+    for runner in reversed(runners):
+        await runner.cleanup()
