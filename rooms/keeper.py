@@ -64,9 +64,19 @@ class Keeper:
         for room_id, identities in by_room.items():
             gone = await store.heartbeat_many(room_id, identities, ttl_s=service.presence_ttl_s)
             for identity in gone:
-                participant = service.local.get((room_id, identity))
-                if participant is not None:  # it may have left meanwhile
-                    await store.put_participant(participant, ttl_s=service.presence_ttl_s)
+                await self._reannounce(room_id, identity)
+
+    async def _reannounce(self, room_id: str, identity: str) -> None:
+        """Write back a record that expired, unless its owner left or was kicked meanwhile (a
+        kick from another node removes the record; its bus message may have been lost)."""
+        service, store = self._service, self._service.store
+        participant = service.local.get((room_id, identity))
+        if participant is None:
+            return
+        if await store.is_banned(room_id, identity):
+            service.local.pop((room_id, identity), None)
+            return
+        await store.put_participant(participant, ttl_s=service.presence_ttl_s)
 
     async def _renewals(self) -> None:
         service, store = self._service, self._service.store

@@ -351,6 +351,18 @@ async def test_keeper_heartbeats_and_reannounces_what_expired(world: World) -> N
     assert keeper.healthy
 
 
+async def test_keeper_does_not_bring_back_someone_kicked_elsewhere(harness: Harness) -> None:
+    a, b = await two_services(harness)
+    await a.store.put_room(forum("f1"))
+    await b.join(tok("bob"), "f1")
+    await b.join(tok("carol"), "f1")
+    await a.kick(tok("admin", M), "f1", "bob")  # suppose node B never hears the bus message
+    await Keeper(b, interval_s=3600).tick()
+    assert await b.store.get_participant("f1", "bob") is None
+    assert ("f1", "bob") not in b.local and ("f1", "carol") in b.local
+    assert await b.store.get_participant("f1", "carol") is not None
+
+
 async def test_keeper_drops_a_lease_another_node_took(world: World) -> None:
     await world.room("live", RoomKind.BROADCAST)
     svc = world.service
