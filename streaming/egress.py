@@ -39,6 +39,25 @@ class Egress:
     keyframe). A network error is counted in ``errors`` and is not a drop.
     """
 
+    __slots__ = (
+        "_addr",
+        "_cdata",
+        "_length",
+        "_loop",
+        "_protect",
+        "_queue",
+        "_queue_limit",
+        "_sendto",
+        "_session",
+        "_sock",
+        "_view",
+        "_writer_added",
+        "closed",
+        "dropped_packets",
+        "errors",
+        "sent_packets",
+    )
+
     def __init__(
         self,
         session: Any,
