@@ -176,7 +176,10 @@ async def answer_question(request: web.Request) -> web.Response:
     question = request.match_info["question"]
     if not await request.app[BACKEND_KEY].store.answer_question(room.id, question):
         raise PageApiError("no_such_question", f"no question {question[:64]!r}")
-    payload = {"room_id": room.id, "question_id": question}
+    found = [q for q in await request.app[BACKEND_KEY].store.list_questions(room.id)
+             if q.id == question]
+    payload = {**(found[0].to_dict() if found else {}), "answered": True,
+               "room_id": room.id, "question_id": question}
     await request.app[HUB_KEY].outbox.send(room_channel(room.id), "question.answered", payload)
     return web.json_response({"ok": True, **payload})
 

@@ -37,7 +37,7 @@ async def until(check: Any, what: str, tries: int = 300, pause: float = 0.1) -> 
     raise AssertionError(f"timed out waiting for {what}")
 
 
-INBOUND = "() => window.pavilion && window.pavilion.inboundVideo ? window.pavilion.inboundVideo() : []"
+INBOUND = "() => window.pavilion?.inboundVideo ? window.pavilion.inboundVideo() : []"
 
 
 async def video_flows(page: Any, min_frames: int = 20) -> dict[str, int]:
@@ -51,7 +51,7 @@ async def video_flows(page: Any, min_frames: int = 20) -> dict[str, int]:
 
     first = await until(best, "video frames to be decoded")
     await asyncio.sleep(1.0)
-    later = [s for s in await page.evaluate(INBOUND) if s["label"] == first["label"]][0]
+    later = next(s for s in await page.evaluate(INBOUND) if s["label"] == first["label"])
     assert later["decoded"] > first["decoded"], (first, later)
     assert later["lost"] <= max(2, later["received"] // 50), later
     return later  # type: ignore[no-any-return]
