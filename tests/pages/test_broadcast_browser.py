@@ -1,5 +1,6 @@
 """The exhibitor goes live from the studio and viewers see video, chat both ways, a pinned product
-appears, a quote is requested, and a viewer page reloaded mid-stream recovers (real Chromium)."""
+appears, a quote is requested, and a viewer recovers from a reload and from a dropped connection
+(real Chromium)."""
 
 from __future__ import annotations
 
@@ -70,4 +71,14 @@ async def test_studio_goes_live_viewer_sees_chats_buys_and_recovers(
     await viewer.reload()
     await video_flows(viewer)
     assert await until(lambda: _text_in(viewer, "#chat-log", "礼盒398元"), "chat after reload")
+
+    # a network drop: the transport dies, the socket reconnects and resumes its session
+    await viewer.evaluate("window.pavilion.connection.socket.io.engine.close()")
+    await until(lambda: viewer.evaluate("window.pavilion.connection.socket.connected"),
+                "the socket to reconnect")
+    await viewer.fill("#chat-text", "Снова на связи")
+    await viewer.press("#chat-text", "Enter")
+    await until(lambda: _text_in(studio, "#chat-log", "Снова на связи"), "chat after the drop")
+    await video_flows(viewer)
+    assert await untranslated(viewer) == []
     assert errors == []
