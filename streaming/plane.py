@@ -133,6 +133,45 @@ class MediaPlane:
         leg = ViewerLeg(self._new_id(), room, viewer, self.limits, self._own_ice)
         return await self._negotiate(leg, lambda: leg.answer(offer_sdp, sources), None)
 
+    async def offer_to_viewer(
+        self, room: str, viewer: str, source_ids: Sequence[str] | None = None
+    ) -> Answer:
+        """The server offers ``source_ids`` (default: the room's latest audio and video).
+
+        Returns the peer id and the SDP *offer*; the viewer's answer goes to
+        :meth:`accept_answer`. The browser protocol uses this (the sender of media offers).
+        """
+        self._check_open()
+        sources = self._pick(room, source_ids)
+        leg = ViewerLeg(self._new_id(), room, viewer, self.limits, self._own_ice)
+        return await self._negotiate(leg, lambda: leg.offer(sources), None)
+
+    async def accept_answer(self, peer_id: str, answer_sdp: str) -> None:
+        """The viewer's answer to :meth:`offer_to_viewer`; a refusal closes the peer."""
+        peer = self.peer(peer_id)
+        if not isinstance(peer, ViewerLeg):
+            raise UnknownPeer(f"peer {peer_id!r} does not wait for an answer")
+        try:
+            await peer.accept(answer_sdp)
+        except BaseException:
+            await self._close_leg(peer, end_sources=False)
+            raise
+
+    def _pick(self, room: str, source_ids: Sequence[str] | None) -> list[Source]:
+        if source_ids is None:
+            sources = list(self.live_sources(room).values())
+        else:
+            live = self.sources.get(room, {})
+            missing = [s for s in source_ids if s not in live or live[s].ended.is_set()]
+            if missing:
+                raise NothingPublished(f"no live track {missing[0]!r} in room {room!r}")
+            sources = [live[s] for s in source_ids]
+        if not sources:
+            raise NothingPublished(f"nothing is published in room {room!r}")
+        if any(source.full for source in sources):
+            raise Capacity(f"room {room!r} has its maximum of viewers")
+        return sources
+
     def live_sources(self, room: str) -> dict[str, Source]:
         """The most recently published live Source of each kind in ``room``."""
         latest: dict[str, Source] = {}

@@ -13,7 +13,9 @@ import asyncio
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from aiortc.rtcrtpparameters import RTCRtpSendParameters
+from aiortc import RTCSessionDescription
+from aiortc.rtcrtpparameters import RTCRtpCodecCapability, RTCRtpSendParameters
+from aiortc.rtcrtpsender import RTCRtpSender
 from aiortc.rtp import (
     RTCP_PSFB_PLI,
     RTCP_RTPFB_NACK,
@@ -25,12 +27,50 @@ from aiortc.rtp import (
 from config import IceServer, MediaLimits
 from streaming import aiortc_hooks
 from streaming.egress import Egress
-from streaming.negotiation import Description, narrow, plan_view, restore
+from streaming.errors import BadOffer
+from streaming.negotiation import (
+    H264_ALIAS,
+    Codec,
+    CodecMismatch,
+    Description,
+    Plan,
+    narrow,
+    plan_view,
+    restore,
+)
 from streaming.peer import Peer
 from streaming.source import Source
 from streaming.subscription import Route, Subscription, extension_table
 
 RTCP_PSFB_FIR = 4  # RFC 5104 §4.3.1
+
+
+def offerable(codec: Codec) -> list[RTCRtpCodecCapability]:
+    """aiortc's capability for a Source codec (any H264 profile is offered under 42e01f)."""
+    kind = codec.mime.split("/")[0]
+    found = [
+        c
+        for c in RTCRtpSender.getCapabilities(kind).codecs
+        if c.name.lower() == codec.name
+        and (codec.name != "h264" or c.parameters.get("profile-level-id") == H264_ALIAS)
+        and (codec.name != "h264" or c.parameters.get("packetization-mode") == "1")
+    ]
+    return found[:1]
+
+
+def offer_plan(offer_sdp: str, sources: list[Source]) -> Plan:
+    """Which payload type each offered m-line uses, and the H264 labels to show the viewer."""
+    offer = Description.parse(offer_sdp)
+    codecs: dict[int, Codec] = {}
+    relabelled: dict[int, str] = {}
+    for index, (section, source) in enumerate(zip(offer.media, sources, strict=False)):
+        mine = section.codecs()
+        if not mine:
+            continue
+        codecs[index] = mine[0]
+        if source.codec.name == "h264" and source.codec.h264_profile != H264_ALIAS:
+            relabelled[index] = source.codec.h264_profile
+    return Plan(codecs, relabelled)
 
 
 def route_for(source: Source, parameters: RTCRtpSendParameters, ssrc: int) -> Route:
@@ -61,6 +101,8 @@ class ViewerLeg(Peer):
         self.keyframe_requests = 0
         self._egress: Egress | None = None
         self._by_ssrc: dict[int, tuple[Source, Subscription]] = {}
+        self._offered: list[Source] = []
+        self._plan = Plan({}, {})
 
     async def answer(self, offer_sdp: str, sources: dict[str, Source]) -> str:
         """Negotiate a viewer's offer (WHEP): each m-line gets the Source of its kind."""
@@ -80,6 +122,36 @@ class ViewerLeg(Peer):
             aiortc_hooks.replace_send(transceiver.sender, self._sender(source, ssrc))
         aiortc_hooks.intercept_rtcp(self.dtls, self._on_rtcp)
         return restore(await self.make_answer(), plan)
+
+    async def offer(self, sources: list[Source]) -> str:
+        """Offer ``sources`` to a viewer (the server offers, for the browser protocol)."""
+        for source in sources:
+            transceiver = self.pc.addTransceiver(source.kind, direction="sendonly")
+            transceiver.setCodecPreferences(offerable(source.codec))
+            ssrc = aiortc_hooks.sender_ssrc(transceiver.sender)
+            aiortc_hooks.replace_send(transceiver.sender, self._sender(source, ssrc))
+            self._offered.append(source)
+        aiortc_hooks.intercept_rtcp(self.dtls, self._on_rtcp)
+        await self.pc.setLocalDescription(await self.pc.createOffer())
+        self._plan = offer_plan(str(self.pc.localDescription.sdp), self._offered)
+        return restore(str(self.pc.localDescription.sdp), self._plan)
+
+    async def accept(self, answer_sdp: str) -> None:
+        """The viewer's answer to :meth:`offer`; a codec it refused is a clear error."""
+        answer = Description.parse(answer_sdp)
+        for index, section in enumerate(answer.media):
+            codec = self._plan.codecs.get(index)
+            refused = section.lines[0].split()[1] == "0"
+            if codec is not None and (refused or codec.payload_type not in section.payload_types()):
+                raise CodecMismatch(
+                    f"this player cannot receive {codec.mime.split('/')[1]} {section.kind}"
+                )
+            if index in self._plan.relabelled:
+                section.set_h264_profile(codec.payload_type, H264_ALIAS)  # type: ignore[union-attr]
+        try:
+            await self.pc.setRemoteDescription(RTCSessionDescription(str(answer), "answer"))
+        except Exception as exc:  # aiortc: OperationError / ValueError on a bad answer
+            raise BadOffer(f"the SDP answer cannot be used: {exc}") from None
 
     def _sender(self, source: Source, ssrc: int) -> Callable[[RTCRtpSendParameters], Any]:
         async def send(parameters: RTCRtpSendParameters) -> None:

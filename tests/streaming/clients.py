@@ -20,7 +20,14 @@ import av
 import pylibsrtp
 from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
-from aiortc.rtp import RtcpPacket, RtcpPsfbPacket, RtcpRrPacket, RtcpRtpfbPacket, is_rtcp
+from aiortc.rtp import (
+    RtcpPacket,
+    RtcpPsfbPacket,
+    RtcpRrPacket,
+    RtcpRtpfbPacket,
+    RtcpSrPacket,
+    is_rtcp,
+)
 
 from streaming import aiortc_hooks, rtp_header
 from streaming.keyframe import detector
@@ -134,6 +141,7 @@ class Viewer:
         self.tracks: list[MediaStreamTrack] = []
         self.ended: dict[str, asyncio.Event] = {}
         self.frames: dict[str, int] = {}
+        self.sender_reports: list[Any] = []
         self._tasks: list[asyncio.Future[None]] = []
         self._kinds: dict[int, tuple[str, str]] = {}
         self.peer_id = ""
@@ -162,12 +170,25 @@ class Viewer:
 
     async def accept(self, answer: str) -> None:
         await self.pc.setRemoteDescription(RTCSessionDescription(sdp=answer, type="answer"))
+        await self.take_answer_side()
+
+    async def take_answer_side(self) -> None:
+        """Start recording once the negotiated codecs are known."""
         for transceiver in self.pc.getTransceivers():
             for codec in transceiver._codecs:
                 self._kinds[codec.payloadType] = (transceiver.kind, codec.mimeType)
         dtls = self.pc.getTransceivers()[0].receiver.transport
         original = dtls._handle_rtp_data
         aiortc_hooks.intercept_rtp(dtls, self._recorder(original))
+        original_rtcp = dtls._handle_rtcp_data
+
+        async def on_rtcp(data: bytes) -> None:
+            for packet in RtcpPacket.parse(data):
+                if isinstance(packet, RtcpSrPacket):
+                    self.sender_reports.append(packet)
+            await original_rtcp(data)
+
+        aiortc_hooks.intercept_rtcp(dtls, on_rtcp)
 
     def _recorder(
         self, original: Callable[[bytes, int], Awaitable[None]]
@@ -348,4 +369,16 @@ async def watch(plane: Any, room: str, viewer_name: str = "viewer") -> Viewer:
     answer = await plane.subscribe_whep(room, viewer_name, await viewer.offer())
     await viewer.accept(answer.sdp)
     viewer.peer_id = answer.peer_id
+    return viewer
+
+
+async def watch_offered(plane: Any, room: str, source_ids: list[str] | None = None) -> Viewer:
+    """A viewer the server offers to (the browser protocol): the viewer answers."""
+    viewer = Viewer()
+    offer = await plane.offer_to_viewer(room, "browser", source_ids)
+    await viewer.pc.setRemoteDescription(RTCSessionDescription(sdp=offer.sdp, type="offer"))
+    await viewer.pc.setLocalDescription(await viewer.pc.createAnswer())
+    await viewer.take_answer_side()
+    await plane.accept_answer(offer.peer_id, viewer.pc.localDescription.sdp)
+    viewer.peer_id = offer.peer_id
     return viewer

@@ -80,3 +80,24 @@ async def test_a_stalled_viewer_does_not_reduce_the_others_delivery(plane: Media
     for viewer in viewers:
         await viewer.close()
     await publisher.close()
+
+
+async def test_sender_reports_are_translated_per_viewer(plane: MediaPlane) -> None:
+    publisher = await publish(plane, "hall")
+    viewers = [await watch(plane, "hall", f"v{i}") for i in range(2)]
+    await until(lambda: all(len(v.sender_reports) >= 2 for v in viewers), 15)
+    for viewer in viewers:
+        video = viewer.received["video"]
+        reports = [r for r in viewer.sender_reports if r.ssrc == video.ssrc]
+        assert reports, "an SR in the viewer's own video SSRC"
+        report = reports[-1]
+        # the SR's RTP time is in this viewer's timestamp space: close to what it received
+        latest = video.packets[-1][1]
+        assert abs((report.sender_info.rtp_timestamp - latest + 2**31) % 2**32 - 2**31) < 90000
+        assert 0 < report.sender_info.packet_count <= len(video.packets) + 5
+    # the publisher's NTP times are kept, not regenerated per viewer (lip sync across tracks)
+    ntp = [{r.sender_info.ntp_timestamp for r in v.sender_reports} for v in viewers]
+    assert ntp[0] & ntp[1]
+    for viewer in viewers:
+        await viewer.close()
+    await publisher.close()
