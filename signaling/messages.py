@@ -89,8 +89,12 @@ class ChatSend:
 
 @dataclass(frozen=True, slots=True)
 class ChatHistory:
+    """A page of chat: the ``limit`` messages before ``before`` (or the latest), or, with
+    ``after``, the first ``limit`` messages after it (to catch up after a reconnect)."""
+
     room: str = field(metadata=ROOM)
     before: str | None = field(default=None, metadata=spec(Text(40), nullable=True))
+    after: str | None = field(default=None, metadata=spec(Text(40), nullable=True))
     limit: int = field(default=50, metadata=spec(Integer(1, 100)))
 
 

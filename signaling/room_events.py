@@ -137,7 +137,8 @@ async def chat_history(hub: Hub, session: Session, msg: ChatHistory) -> Ack:
     me = _me(hub, session, msg.room)
     if me is not None and me.waiting:
         raise SignalingError("in_waiting_room", "wait for the host to admit you")
-    page = await hub.store.chat_page(msg.room, before=msg.before, limit=msg.limit)
+    page = await hub.store.chat_page(msg.room, before=msg.before, after=msg.after,
+                                     limit=msg.limit)
     return ok(messages=[m.to_dict() for m in page])
 
 

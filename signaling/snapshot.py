@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from signaling.session import Session
 
 RECENT_CHAT = 50
+RESUME_CHAT = 100  # more than this missed: ``chat_more`` is true, page on with chat.history
 
 
 async def snapshot(hub: Hub, session: Session, room_id: str, *,
@@ -29,16 +30,18 @@ async def snapshot(hub: Hub, session: Session, room_id: str, *,
         return {**state, "waiting": True}
     present = [p for p in await store.list_participants(room_id) if _shown(p, session)]
     if after is not None:
-        chat = await store.chat_page(room_id, after=after, limit=500)
+        chat = await store.chat_page(room_id, after=after, limit=RESUME_CHAT + 1)
     else:
         chat = await store.chat_page(room_id, limit=RECENT_CHAT)
+    more = len(chat) > RESUME_CHAT
     return {
         **state,
         "waiting": False,
+        "chat_more": more,
         "participants": [p.to_dict() for p in present],
         "stage": [p.identity for p in present if p.on_stage],
         "tracks": hub.media.room_tracks(room_id),
-        "chat": [m.to_dict() for m in chat],
+        "chat": [m.to_dict() for m in chat[:RESUME_CHAT]],
         "products": [c.to_dict() for c in await store.list_products(room_id) if c.pinned],
         "questions": [q.to_dict() for q in await store.list_questions(room_id)
                       if not q.answered],

@@ -7,6 +7,12 @@ the packet on that socket's queue (its writer task does the I/O), so the tasks b
 managers send sequentially instead; everything else (rooms, callbacks, the Redis pub/sub that
 carries emits between nodes) is python-socketio's own.
 
+A client that stops reading would otherwise make its Engine.IO queue grow without bound (the
+queue is python-engineio's, unbounded). A recipient with ``max_backlog`` packets still queued is
+skipped and disconnected instead; it reconnects, resumes its session and fetches the chat it
+missed with ``join {after}`` (docs/protocol.md §6), so the slow client loses nothing and the
+node's memory stays bounded.
+
 ``RedisFanout`` puts :class:`LocalFanout` between ``AsyncPubSubManager`` and ``AsyncManager`` in
 the MRO, so the pub/sub manager's delivery of a message from another node (its ``super().emit``)
 uses the fast path too.
@@ -14,14 +20,25 @@ uses the fast path too.
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from typing import Any
 
 import socketio
 from engineio import packet as eio_packet
 from socketio import packet
 
+log = logging.getLogger(__name__)
+MAX_BACKLOG = 512
+
 
 class LocalFanout(socketio.AsyncManager):  # type: ignore[misc]
+    def __init__(self, *args: Any, max_backlog: int = MAX_BACKLOG, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.max_backlog = max_backlog
+        self.lagging = 0  # recipients cut off for not reading
+        self._cutting: dict[str, asyncio.Task[None]] = {}
+
     async def emit(self, event: str, data: Any, namespace: str, room: str | None = None,
                    skip_sid: Any = None, callback: Any = None, to: str | None = None,
                    **kwargs: Any) -> None:
@@ -36,10 +53,25 @@ class LocalFanout(socketio.AsyncManager):  # type: ignore[misc]
         frames = [eio_packet.Packet(eio_packet.MESSAGE, p)
                   for p in (encoded if isinstance(encoded, list) else [encoded])]
         skip = skip_sid if isinstance(skip_sid, list) else [skip_sid]
+        sockets = self.server.eio.sockets
         for sid, eio_sid in list(self.get_participants(namespace, room)):
-            if sid not in skip:
-                for frame in frames:
-                    await self.server._send_eio_packet(eio_sid, frame)
+            if sid in skip:
+                continue
+            socket = sockets.get(eio_sid)
+            if socket is not None and socket.queue.qsize() >= self.max_backlog:
+                self._cut_off(sid, namespace)
+                continue
+            for frame in frames:
+                await self.server._send_eio_packet(eio_sid, frame)
+
+    def _cut_off(self, sid: str, namespace: str) -> None:
+        if sid in self._cutting:
+            return
+        self.lagging += 1
+        log.warning("client %s does not read its socket: disconnecting it", sid)
+        task = asyncio.get_running_loop().create_task(self.server.disconnect(sid, namespace))
+        self._cutting[sid] = task
+        task.add_done_callback(lambda _: self._cutting.pop(sid, None))
 
 
 class RedisFanout(socketio.AsyncRedisManager, LocalFanout):  # type: ignore[misc]
