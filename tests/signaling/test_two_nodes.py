@@ -1,9 +1,13 @@
 """Two real server processes sharing one real redis-server: the media redirect (``wrong_node``
-naming the node that holds the room), state read from Redis on every node, and the redirected
-client's chat reaching the room."""
+naming the node that holds the room), state read from Redis on every node, emits made on one
+node reaching clients on the other (python-socketio's Redis manager), and a removal decided on
+one node applied to the session held by the other (the rooms Bus)."""
 
 from __future__ import annotations
 
+import asyncio
+
+import aiohttp
 import pytest
 
 from rooms.demo import LIVE_BROADCAST, PRODUCTS
@@ -50,5 +54,28 @@ async def test_media_redirect_and_shared_state_across_two_nodes(redis_url, pavil
     await viewer.ok("chat.send", {"room": room, "text": "from the visitor"})
     await host.wait_for("chat.message", lambda m: m["text"] == "from the visitor")
     await host.wait_for("participant.joined", lambda e: e["participant"]["identity"] == "visitor")
+
+    # An emit made on node B (the page API closing a question) reaches the clients on node A.
+    asked = await viewer.ok("question.ask", {"room": room, "text": "Shipping to Ulaanbaatar?"})
+    qid = asked["question"]["id"]
+    async with aiohttp.ClientSession() as http:
+        answered = await http.post(
+            f"{node_b.url}/api/pages/rooms/{room}/questions/{qid}/answered",
+            headers={"Authorization": "Bearer " + token("changbai-foods", room, HOST)})
+        assert answered.status == 200, await answered.text()
+        closed = await viewer.wait_for("question.answered", lambda q: q["question_id"] == qid)
+        assert closed["answered"] is True
+
+        # A removal decided on node B (admin API) ends the session node A holds.
+        kicked = await http.post(f"{node_b.url}/api/admin/rooms/{room}/participants/visitor/kick",
+                                 headers={"Authorization": "Bearer " + TEST_SECRET})
+        assert kicked.status == 200, await kicked.text()
+    for _ in range(100):
+        reply = await viewer.call("chat.send", {"room": room, "text": "still here?"})
+        if not reply["ok"]:
+            break
+        await asyncio.sleep(0.05)
+    assert reply["error"]["code"] == "not_joined"
+    assert (await viewer.call("join", {"room": room}))["error"]["code"] == "banned"
     await viewer.close()
     await host.close()
