@@ -10,7 +10,6 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
-from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 from aiohttp import web
@@ -24,16 +23,10 @@ from web.errors import error_pages
 from web.keys import BACKEND_KEY, METRICS_KEY, RENDERER_KEY, SETTINGS_KEY, SHUTTING_DOWN_KEY
 from web.metrics import Metrics
 from web.templates import Renderer
+from web.version import package_version
 
 log = logging.getLogger("pavilion")
 STATIC_DIR = Path(__file__).parent / "static"
-
-
-def package_version() -> str:
-    try:
-        return version("pavilion")
-    except PackageNotFoundError:  # running from a checkout that was never installed
-        return "0+unknown"
 
 
 def create_app(settings: Settings) -> web.Application:

@@ -14,7 +14,7 @@ from typing import Any
 
 from config import ConfigError, Settings, load
 from rooms.token import parse_grants
-from web.app import package_version
+from web.version import package_version
 
 EXIT_CONFIG = 2
 TTL_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
