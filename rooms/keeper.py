@@ -74,7 +74,7 @@ class Keeper:
         if participant is None:
             return
         if await store.is_banned(room_id, identity):
-            service.local.pop((room_id, identity), None)
+            service.drop_local(room_id, identity)
             return
         await store.put_participant(participant, ttl_s=service.presence_ttl_s)
 

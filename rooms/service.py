@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import zlib
+from collections import Counter
 from collections.abc import Mapping
 
 from config import LANGUAGES, SignalingLimits
@@ -32,7 +33,7 @@ from rooms.events import (
     Reacted,
     RoomChanged,
 )
-from rooms.participant import Participant
+from rooms.participant import Participant, Role
 from rooms.rate import Rate, RateLimits
 from rooms.room import Room, RoomKind, RoomState
 from rooms.store import LeaseHolder, Store
@@ -61,6 +62,7 @@ class RoomService:
         self.presence_ttl_s = presence_ttl_s
         self.lease_ttl_s = lease_ttl_s
         self.local: dict[tuple[str, str], Participant] = {}  # joined through this node
+        self._local_count: Counter[str] = Counter()  # room -> len of its part of ``local``
         self.leases: set[str] = set()  # rooms whose lease this node holds
         self._locks = [asyncio.Lock() for _ in range(_LOCK_STRIPES)]
         chat = Rate(self.limits.chat_per_second, self.limits.chat_burst)
@@ -92,8 +94,17 @@ class RoomService:
         await self.store.put_participant(participant, ttl_s=self.presence_ttl_s)
         key = (participant.room_id, participant.identity)
         if participant.node_id == self.node.node_id:
+            if key not in self.local:
+                self._local_count[participant.room_id] += 1
             self.local[key] = participant
         return participant
+
+    def drop_local(self, room_id: str, identity: str) -> None:
+        """Forget a participant this node was keeping alive (it left, or was kicked)."""
+        if self.local.pop((room_id, identity), None) is not None:
+            self._local_count[room_id] -= 1
+            if self._local_count[room_id] <= 0:
+                del self._local_count[room_id]
 
     # -- entering and leaving -------------------------------------------------------------------
     async def join(self, token: AccessToken, room_id: str, *, name: str | None = None,
@@ -111,15 +122,27 @@ class RoomService:
             raise NotAllowed("banned", "you were removed from this room")
         async with self._lock(room_id):
             await self.claim(room_id)
-            present = [p for p in await self.store.list_participants(room_id)
-                       if p.identity != token.identity] if policy.needs_roster(room, role) else []
-            entry = policy.entry_for(room, role, present, hidden=token.allows(Grant.HIDDEN))
-            participant = await self._save(Participant(
-                identity=token.identity, room_id=room_id, name=shown, role=entry.role,
-                language=language, node_id=self.node.node_id, on_stage=entry.on_stage,
-                waiting=entry.waiting, hidden=token.allows(Grant.HIDDEN),
-                joined_at=self.clock.now(), expires_at=float(token.expires_at)))
+            previous = await self.store.get_participant(room_id, token.identity)
+            if previous is not None:  # a reconnect keeps its seat, stage, admission and mute
+                participant = previous.update(name=shown, language=language,
+                                              node_id=self.node.node_id,
+                                              expires_at=float(token.expires_at))
+            else:
+                participant = await self._newcomer(room, token, role, shown, language)
+            participant = await self._save(participant)
         return Joined(room, participant)
+
+    async def _newcomer(self, room: Room, token: AccessToken, role: Role, shown: str,
+                        language: str) -> Participant:
+        hidden = token.allows(Grant.HIDDEN)
+        roster = policy.needs_roster(room, role)
+        present = await self.store.list_participants(room.id) if roster else []
+        entry = policy.entry_for(room, role, present, hidden=hidden)
+        return Participant(
+            identity=token.identity, room_id=room.id, name=shown, role=entry.role,
+            language=language, node_id=self.node.node_id, on_stage=entry.on_stage,
+            waiting=entry.waiting, hidden=hidden, joined_at=self.clock.now(),
+            expires_at=float(token.expires_at))
 
     async def claim(self, room_id: str) -> None:
         """Hold the room's lease or raise ``WrongNode`` naming the node that does."""
@@ -134,9 +157,9 @@ class RoomService:
 
     async def _forget(self, room_id: str, identity: str) -> None:
         await self.store.remove_participant(room_id, identity)
-        self.local.pop((room_id, identity), None)
+        self.drop_local(room_id, identity)
         self.rates.forget(room_id, identity)
-        if room_id in self.leases and not any(k[0] == room_id for k in self.local):
+        if room_id in self.leases and not self._local_count[room_id]:
             self.leases.discard(room_id)
             await self.store.release_lease(room_id, self.node)
 

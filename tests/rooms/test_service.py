@@ -158,6 +158,20 @@ async def test_meeting_waiting_room_admit_and_the_fifth_person(world: World) -> 
     await svc.post_chat(guests[0], "meet", "Hello from the buyer")
 
 
+async def test_a_reconnect_keeps_stage_admission_and_mute(world: World) -> None:
+    await world.room("forum", RoomKind.FORUM, capacity=2)
+    svc, chair = world.service, world.token("chair", M)
+    await svc.join(chair, "forum")
+    fan = world.token("fan", C)
+    await svc.join(fan, "forum")
+    await svc.promote(chair, "forum", "fan")
+    await svc.mute(chair, "forum", "fan", True)
+    again = (await svc.join(fan, "forum", name="Fan (phone)", language="ko")).participant
+    assert (again.role, again.on_stage, again.muted) == (Role.SPEAKER, True, True)
+    assert (again.name, again.language) == ("Fan (phone)", "ko")
+    assert len(svc.local) == 2 and await world.store.count_present("forum") == 2
+
+
 async def test_kick_bans_for_the_token_lifetime(world: World) -> None:
     await world.room("live", RoomKind.BROADCAST)
     svc, mod = world.service, world.token("mod", M)
