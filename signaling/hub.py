@@ -28,7 +28,7 @@ from rooms.service import RoomService
 from rooms.token import TokenError, verify
 from signaling import media_events, room_events
 from signaling.batch import Batcher, Frame
-from signaling.errors import Ack, SignalingError, failure
+from signaling.errors import Ack, SignalingError
 from signaling.media_link import MediaLink, Plane
 from signaling.session import Session
 from signaling.wire import deliveries, room_channel
@@ -223,8 +223,8 @@ def _auth_fields(auth: object) -> tuple[str, str | None]:
     return auth["token"], resume if isinstance(resume, str) else None
 
 
-def refusal(exc: BaseException) -> Ack:
+def refusal(exc: BaseException) -> dict[str, str]:
     """The connect refusal's data: ``{code, message}`` (never a traceback)."""
     if isinstance(exc, TokenError | SignalingError):
-        return failure(exc.code, str(exc))["error"]  # type: ignore[no-any-return]
-    return failure("internal_error", "the server could not accept the connection")["error"]  # type: ignore[no-any-return]
+        return {"code": exc.code, "message": str(exc)}
+    return {"code": "internal_error", "message": "the server could not accept the connection"}
