@@ -93,6 +93,8 @@ WORDS: Mapping[str, str] = {
     "request_quote": N_("Request a quote"),
     "quote_sent": N_("Your request was sent to the exhibitor."),
     "quote_from": N_("%(name)s asks for a quote: %(product)s"),
+    "quote_message": N_("Request for a quote: %(product)s"),
+    "meeting_requested": N_("A meeting with the exhibitor was requested for %(when)s."),
     "price_on_request": N_("Price on request"),
     "sound_on": N_("Turn sound on"),
     "sound_off": N_("Turn sound off"),

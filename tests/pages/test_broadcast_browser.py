@@ -5,8 +5,10 @@ appears, a quote is requested, and a viewer recovers from a reload and from a dr
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import aiohttp
 import pytest
 
 from rooms.demo import LIVE_BROADCAST
@@ -19,6 +21,29 @@ ROOM = LIVE_BROADCAST
 
 async def _text_in(page: Any, selector: str, text: str) -> bool:
     return text in " ".join(await page.locator(selector).all_inner_texts())
+
+
+PROFILE = {"name": {"zh": "长白山食品", "en": "Changbai Foods", "ja": "長白山食品",
+                    "ko": "창바이 식품", "ru": "Чанбай Фудс", "mn": "Чанбай Фүүдс"},
+           "pavilion": "new-media", "products": ["ginseng"], "languages": ["zh", "en", "ru"],
+           "team": [], "time_zone": "Asia/Shanghai"}
+
+
+async def _meetings(method: str, url: str, tok: str, body: Any = None) -> Any:
+    async with aiohttp.ClientSession() as http, http.request(
+            method, url, json=body, headers={"Authorization": f"Bearer {tok}"}) as response:
+        assert response.status < 300, await response.text()
+        return await response.json()
+
+
+async def _open_a_slot(running: RunningApp, host: str) -> None:
+    """The exhibitor offers one trade-meeting slot tomorrow (issue 7's API)."""
+    base = f"{running.url}/api/meetings/exhibitors/changbai-foods"
+    tomorrow = (datetime.now(UTC) + timedelta(days=1)).date().isoformat()
+    await _meetings("PUT", base, host, PROFILE)
+    slot = {"date": tomorrow, "start": "10:00", "length_min": 30, "time_zone": "Asia/Shanghai",
+            "languages": ["zh", "en", "ru"]}
+    await _meetings("POST", base + "/slots", host, {"slots": [slot]})
 
 
 async def test_studio_goes_live_viewer_sees_chats_buys_and_recovers(
@@ -59,8 +84,13 @@ async def test_studio_goes_live_viewer_sees_chats_buys_and_recovers(
     price = await viewer.locator("#products li", has_text="人参茶").locator(".price").inner_text()
     assert "58,50" in price  # Russian formats the price with a decimal comma
 
+    await _open_a_slot(running, host)
     await viewer.locator("#products li", has_text="人参茶").locator("button.quote").click()
     await until(lambda: _text_in(studio, "#quotes", "人参茶"), "the quote request at the studio")
+    requests = await _meetings(
+        "GET", f"{running.url}/api/meetings/exhibitors/changbai-foods/requests", host)
+    assert "人参茶" in str(requests)  # "request a quote" opened a meeting request
+    await until(lambda: _text_in(viewer, "#notice", "Встреча"), "the meeting-request notice")
     await until(lambda: studio.locator("#viewers").inner_text(), "viewer count")
 
     assert await untranslated(viewer) == []

@@ -35,6 +35,9 @@ export function formatTime(seconds) {
   return timeFormat.format(new Date(seconds * 1000));
 }
 
+const dateTimeFormat = new Intl.DateTimeFormat(config.lang, { dateStyle: "medium", timeStyle: "short" });
+export const formatDateTime = (iso) => dateTimeFormat.format(new Date(iso));
+
 const numberFormat = new Intl.NumberFormat(config.lang);
 export const formatCount = (n) => numberFormat.format(n);
 
