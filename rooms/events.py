@@ -122,6 +122,16 @@ class QuestionAsked:
 
 
 @dataclass(frozen=True, slots=True)
+class QuestionAnswered:
+    kind: ClassVar[str] = "question_answered"
+    room_id: str
+    question_id: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"room_id": self.room_id, "question_id": self.question_id}
+
+
+@dataclass(frozen=True, slots=True)
 class QuestionVoted:
     kind: ClassVar[str] = "question_voted"
     room_id: str
@@ -133,4 +143,4 @@ class QuestionVoted:
 
 
 Event = (Joined | Left | ParticipantChanged | Kicked | RoomChanged | ProductPinned | ChatPosted
-         | ChatDeleted | Reacted | QuestionAsked | QuestionVoted)
+         | ChatDeleted | Reacted | QuestionAsked | QuestionAnswered | QuestionVoted)

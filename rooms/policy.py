@@ -99,6 +99,15 @@ def _stage_has_room(room: Room, admitted: Sequence[Participant]) -> bool:
     return sum(1 for p in admitted if p.on_stage) < room.stage_size
 
 
+def check_transition(room: Room, state: RoomState) -> None:
+    """Rooms move forward only: scheduled -> live -> ended (repeating a state is harmless)."""
+    order = (RoomState.SCHEDULED, RoomState.LIVE, RoomState.ENDED)
+    if room.state is RoomState.ENDED:
+        raise NotAllowed("room_ended", "the room has ended")
+    if order.index(state) < order.index(room.state):
+        raise NotAllowed("bad_transition", f"a {room.state.value} room cannot become {state}")
+
+
 def check_admit(room: Room, target: Participant, present: Sequence[Participant]) -> None:
     if room.kind is not RoomKind.MEETING:
         raise NotAllowed("not_a_meeting", "only meetings have a waiting room")

@@ -28,6 +28,7 @@ from rooms.events import (
     Left,
     ParticipantChanged,
     ProductPinned,
+    QuestionAnswered,
     QuestionAsked,
     QuestionVoted,
     Reacted,
@@ -240,8 +241,7 @@ class RoomService:
         """Go live or close. Closing is final: an ended room admits nobody."""
         policy.check_moderator(token)
         room = await self.room(room_id)
-        if room.state is RoomState.ENDED:
-            raise NotAllowed("room_ended", "the room has ended")
+        policy.check_transition(room, state)
         room = room.with_state(state)
         await self.store.put_room(room)
         return RoomChanged(room, state.value)
@@ -301,6 +301,13 @@ class RoomService:
         question: Question = await self.store.add_question(
             room_id, asker=me.identity, name=me.name, text=text, asked_at=self.clock.now())
         return QuestionAsked(question)
+
+    async def answer(self, token: AccessToken, room_id: str, question_id: str) -> QuestionAnswered:
+        """A moderator marks a question answered (it stays listed, flagged)."""
+        policy.check_moderator(token)
+        if not await self.store.answer_question(room_id, question_id):
+            raise NoSuchRoom(question_id, code="no_such_question", what="question")
+        return QuestionAnswered(room_id, question_id)
 
     async def vote(self, token: AccessToken, room_id: str, question_id: str) -> QuestionVoted:
         await self._poster(token, room_id, "reactions")

@@ -151,6 +151,13 @@ class AdminApi:
         await backend.store.put_product(card)
         return reply(card.to_dict())
 
+    async def delete_product(self, request: web.Request) -> web.Response:
+        room_id, product_id = request.match_info["room_id"], request.match_info["product_id"]
+        await self.backend(request).service.room(room_id)
+        if not await self.backend(request).store.delete_product(room_id, product_id):
+            raise NoSuchRoom(product_id, code="no_such_product", what="product")
+        return reply({"room_id": room_id, "product_id": product_id, "deleted": True})
+
     async def pin_product(self, request: web.Request) -> web.Response:
         pinned = _flag(await _body(request), "pinned")
         event = await self.backend(request).service.pin_product(
@@ -196,6 +203,7 @@ def install(app: web.Application, settings: Settings, backend_key: web.AppKey[Ba
     router.add_post(room + "/participants/{identity}/kick", api.kick)
     router.add_post(room + "/participants/{identity}/mute", api.mute)
     router.add_put(room + "/products/{product_id}", api.put_product)
+    router.add_delete(room + "/products/{product_id}", api.delete_product)
     router.add_post(room + "/products/{product_id}/pin", api.pin_product)
     router.add_post(PREFIX + "/tokens", api.mint_token)
 

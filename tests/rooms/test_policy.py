@@ -197,3 +197,22 @@ def test_role_grants() -> None:
     assert Grant.MODERATE in role_grants(Role.HOST)
     assert {Grant.JOIN, Grant.SUBSCRIBE, Grant.CHAT} <= role_grants(Role.GUEST)
     assert all(Grant.JOIN in role_grants(r) for r in Role)
+
+
+@pytest.mark.parametrize(("before", "after", "code"), [
+    (RoomState.SCHEDULED, RoomState.LIVE, None),
+    (RoomState.SCHEDULED, RoomState.ENDED, None),
+    (RoomState.LIVE, RoomState.LIVE, None),
+    (RoomState.LIVE, RoomState.ENDED, None),
+    (RoomState.LIVE, RoomState.SCHEDULED, "bad_transition"),
+    (RoomState.ENDED, RoomState.LIVE, "room_ended"),
+    (RoomState.ENDED, RoomState.ENDED, "room_ended"),
+])
+def test_rooms_move_forward_only(before: RoomState, after: RoomState, code: str | None) -> None:
+    room = a_room(RoomKind.BROADCAST, state=before)
+    if code is None:
+        policy.check_transition(room, after)
+    else:
+        with pytest.raises(NotAllowed) as refused:
+            policy.check_transition(room, after)
+        assert refused.value.code == code

@@ -225,6 +225,8 @@ async def test_lock_close_and_mute(world: World) -> None:
     await refused(NotAllowed, svc.post_chat(fan, "live", "hi"), "muted")
     await svc.mute(mod, "live", "fan", False)
     await svc.post_chat(fan, "live", "hi")
+    await refused(NotAllowed, svc.set_state(mod, "live", RoomState.SCHEDULED), "bad_transition")
+    assert (await svc.set_state(mod, "live", RoomState.LIVE)).room.state is RoomState.LIVE
     closed = await svc.set_state(mod, "live", RoomState.ENDED)
     assert closed.room.state is RoomState.ENDED and closed.change == "ended"
     await refused(NotAllowed, svc.set_state(mod, "live", RoomState.LIVE), "room_ended")
@@ -279,6 +281,12 @@ async def test_reactions_and_questions(world: World) -> None:
     assert (await svc.vote(b, "forum", asked.id)).votes == 1
     assert (await svc.vote(b, "forum", asked.id)).votes == 1
     await refused(NoSuchRoom, svc.vote(b, "forum", "404"), "no_such_question")
+    await refused(NotAllowed, svc.answer(b, "forum", asked.id), "not_moderator")
+    answered = await svc.answer(world.token("chair", M), "forum", asked.id)
+    assert answered.to_dict() == {"room_id": "forum", "question_id": asked.id}
+    assert (await world.store.list_questions("forum"))[0].answered
+    await refused(NoSuchRoom, svc.answer(world.token("chair", M), "forum", "404"),
+                  "no_such_question")
     await world.room("meet", RoomKind.MEETING)
     await refused(NotAllowed, svc.ask(world.token("expo-co"), "meet", "q?"), "no_questions")
 

@@ -156,6 +156,12 @@ async def test_products_put_and_pin(client: Client) -> None:
     assert full["error"]["code"] == "pins_full"
     one = await call(client, "GET", "/rooms/ev-launch")
     assert [(p["id"], p["pinned"]) for p in one["products"]] == [("y1", True), ("y2", False)]
+    deleted = await call(client, "DELETE", "/rooms/ev-launch/products/y1")
+    assert deleted["deleted"]
+    again = await call(client, "DELETE", "/rooms/ev-launch/products/y1", status=404)
+    assert again["error"]["code"] == "no_such_product"
+    listed = (await call(client, "GET", "/rooms/ev-launch"))["products"]
+    assert [(p["id"], p["pinned"]) for p in listed] == [("y2", False)]
     bad = await call(client, "PUT", "/rooms/ev-launch/products/y3", {**card, "currency": "$"},
                      status=400)
     assert bad["error"]["code"] == "bad_currency"
