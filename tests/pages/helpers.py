@@ -98,3 +98,22 @@ async def untranslated(page: Any) -> list[str]:
 async def shoot(page: Any, name: str) -> None:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     await page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+
+
+UNLABELED = """
+() => [...document.querySelectorAll('button, input:not([type=hidden]), select, textarea, a[href]')]
+  .filter((el) => !el.closest('[hidden]'))
+  .filter((el) => {
+    const named = (el.getAttribute('aria-label') || el.title || '').trim()
+      || (el.tagName === 'BUTTON' || el.tagName === 'A' ? el.textContent.trim() : '')
+      || (el.id && document.querySelector(`label[for="${el.id}"]`)?.textContent.trim())
+      || el.closest('label')?.textContent.trim();
+    return !named;
+  })
+  .map((el) => el.outerHTML.slice(0, 80))
+"""
+
+
+async def unlabeled(page: Any) -> list[str]:
+    """Controls a screen reader could not name (issue 6: accessibility basics)."""
+    return await page.evaluate(UNLABELED)  # type: ignore[no-any-return]

@@ -13,7 +13,15 @@ import pytest
 
 from rooms.demo import LIVE_BROADCAST
 from tests.fixtures.pavilion import RunningApp
-from tests.pages.helpers import STAFF, shoot, token, until, untranslated, video_flows
+from tests.pages.helpers import (
+    STAFF,
+    shoot,
+    token,
+    unlabeled,
+    until,
+    untranslated,
+    video_flows,
+)
 
 pytestmark = pytest.mark.browser
 ROOM = LIVE_BROADCAST
@@ -95,6 +103,7 @@ async def test_studio_goes_live_viewer_sees_chats_buys_and_recovers(
 
     assert await untranslated(viewer) == []
     assert await untranslated(studio) == []
+    assert await unlabeled(viewer) == [] and await unlabeled(studio) == []
     await shoot(studio, "studio-zh")
     await shoot(viewer, "watch-ru")
 

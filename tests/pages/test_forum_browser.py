@@ -10,7 +10,15 @@ import pytest
 
 from rooms.demo import LIVE_FORUM
 from tests.fixtures.pavilion import RunningApp
-from tests.pages.helpers import STAFF, shoot, token, until, untranslated, video_flows
+from tests.pages.helpers import (
+    STAFF,
+    shoot,
+    token,
+    unlabeled,
+    until,
+    untranslated,
+    video_flows,
+)
 
 pytestmark = pytest.mark.browser
 ROOM = LIVE_FORUM
@@ -56,6 +64,9 @@ async def test_raise_hand_promote_and_the_audience_sees_the_speaker(
     await until(closed, "the answered question to leave the audience's list")
 
     assert await untranslated(speaker) == []
+    assert await unlabeled(speaker) == []
+    assert await unlabeled(audience) == []
+    assert await unlabeled(moderator) == []
     assert await untranslated(audience) == []
     assert await untranslated(moderator) == []
     await shoot(audience, "forum-ja")

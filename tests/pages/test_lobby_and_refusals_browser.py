@@ -11,7 +11,7 @@ import pytest
 from rooms.demo import LIVE_BROADCAST, MEETING
 from rooms.token import Grant, mint
 from tests.fixtures.pavilion import RunningApp
-from tests.pages.helpers import STAFF, shoot, token, untranslated
+from tests.pages.helpers import STAFF, shoot, token, unlabeled, untranslated
 
 pytestmark = pytest.mark.browser
 
@@ -25,6 +25,7 @@ async def test_lobby_cards_open_rooms_and_pages_show_no_english(
     page.on("pageerror", lambda exc: errors.append(str(exc)))
     await page.goto(running.url + "/?lang=zh")
     assert await untranslated(page) == []
+    assert await unlabeled(page) == []
     await shoot(page, "lobby-zh")
     await page.locator(f'.card[data-room="{LIVE_BROADCAST}"] h3 a').click()
     await page.wait_for_url(f"**/watch/{LIVE_BROADCAST}?lang=zh")
@@ -58,3 +59,4 @@ async def test_refusals_are_translated_sentences(
         assert await untranslated(page) == [], path
     if lang == "ru":
         await shoot(page, "refused-ru")
+

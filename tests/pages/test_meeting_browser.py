@@ -9,7 +9,16 @@ import pytest
 
 from rooms.demo import MEETING
 from tests.fixtures.pavilion import RunningApp
-from tests.pages.helpers import GUEST, STAFF, shoot, token, until, untranslated, video_flows
+from tests.pages.helpers import (
+    GUEST,
+    STAFF,
+    shoot,
+    token,
+    unlabeled,
+    until,
+    untranslated,
+    video_flows,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -43,6 +52,8 @@ async def test_knock_admit_and_both_see_each_other(
     await guest.click("#mic")
     assert await guest.locator("#mic").get_attribute("aria-pressed") == "false"
     assert await untranslated(guest) == []
+    assert await unlabeled(guest) == []
+    assert await unlabeled(host) == []
     assert await untranslated(host) == []
     await shoot(host, "meeting-ko")
     assert errors == []
