@@ -71,4 +71,12 @@ async def test_raise_hand_promote_and_the_audience_sees_the_speaker(
     assert await untranslated(moderator) == []
     await shoot(audience, "forum-ja")
     await shoot(moderator, "forum-moderator-zh")
+
+    await moderator.locator("#speakers li button").first.click()  # back to the audience
+
+    async def left_stage() -> bool:
+        return await audience.locator("#stage figure").count() == 0
+
+    await until(left_stage, "the demoted speaker's tile to leave the stage")
+    await until(lambda: speaker.locator("#hand").is_visible(), "the hand button again")
     assert errors == []

@@ -60,3 +60,27 @@ async def test_refusals_are_translated_sentences(
     if lang == "ru":
         await shoot(page, "refused-ru")
 
+
+
+async def test_camera_denied_is_a_translated_sentence(
+    pavilion_app: Callable[..., Awaitable[RunningApp]]
+) -> None:
+    """A Chromium that refuses camera prompts (no fake consent UI): the studio says so."""
+    from playwright.async_api import async_playwright
+
+    from tests.fixtures.browser import CHROMIUM_FLAGS, chromium_path
+
+    running = await pavilion_app(demo=True)
+    flags = [f for f in CHROMIUM_FLAGS if f != "--use-fake-ui-for-media-stream"]
+    async with async_playwright() as pw:
+        refusing = await pw.chromium.launch(executable_path=chromium_path(),
+                                            args=[*flags, "--deny-permission-prompts"])
+        try:
+            page = await refusing.new_page()
+            host = token("changbai-foods", LIVE_BROADCAST, STAFF)
+            await page.goto(f"{running.url}/studio/{LIVE_BROADCAST}?token={host}&lang=ru")
+            await page.locator("#notice").filter(has_text="Доступ").wait_for(timeout=15_000)
+            assert await page.locator("#go-live").is_disabled()
+            assert await untranslated(page) == []
+        finally:
+            await refusing.close()

@@ -38,6 +38,7 @@ async def test_knock_admit_and_both_see_each_other(
     await guest.goto(f"{running.url}/meeting/{MEETING}?lang=mn&token="
                      + token("buyer-7", MEETING, GUEST, "Batbold"))
     await until(lambda: guest.locator("#waiting").is_visible(), "the guest in the waiting room")
+    assert await guest.locator("#meeting-controls").is_hidden()
     await shoot(guest, "meeting-waiting-mn")
 
     knock = host.locator("#knocks li", has_text="Batbold")
@@ -56,4 +57,9 @@ async def test_knock_admit_and_both_see_each_other(
     assert await unlabeled(host) == []
     assert await untranslated(host) == []
     await shoot(host, "meeting-ko")
+
+    await host.click("#leave")  # the host leaving ends the meeting for everyone
+    await guest.locator("#notice").filter(has_text="өрөө").wait_for(timeout=10_000)
+    assert await guest.locator("#meeting-controls").is_hidden()
+    assert await untranslated(guest) == []
     assert errors == []

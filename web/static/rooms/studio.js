@@ -37,7 +37,7 @@ async function openDevices() {
 function onAir(live) {
   air.textContent = live ? t("on_air") : t("off_air");
   air.classList.toggle("off", !live);
-  goLive.disabled = live;
+  goLive.disabled = live || !stream;  // no camera, no broadcast from the browser (OBS still works)
   endLive.disabled = !live;
   share.disabled = !live;
 }
