@@ -14,7 +14,7 @@ measures latency from the send time carried in the message text. Server CPU come
 ``/proc/<pid>/stat`` over the measurement window.
 
     .venv/bin/python bench/chat_fanout.py --viewers 1000 --rate 50 --plain-rates 5,10
-    .venv/bin/python bench/chat_fanout.py --viewers 200 --rate 50 --cross-node   # needs redis-server
+    .venv/bin/python bench/chat_fanout.py --viewers 200 --plain-rates 25,50 --cross-node
 
 ``--cross-node`` puts the sender on one node and the viewers on another, sharing a redis-server.
 """
@@ -64,8 +64,13 @@ def serve_plain(port: int, redis_url: str | None) -> None:
     from aiohttp import web
 
     manager = socketio.AsyncRedisManager(redis_url) if redis_url else None
-    sio = socketio.AsyncServer(async_mode="aiohttp", client_manager=manager,
-                               transports=["websocket"], logger=False, engineio_logger=False)
+    sio = socketio.AsyncServer(
+        async_mode="aiohttp",
+        client_manager=manager,
+        transports=["websocket"],
+        logger=False,
+        engineio_logger=False,
+    )
     app = web.Application()
     sio.attach(app)
 
@@ -80,8 +85,12 @@ def serve_plain(port: int, redis_url: str | None) -> None:
 
     @sio.on("chat.send", namespace=NS)
     async def chat(sid: str, data: Any) -> None:
-        await sio.emit("chat.message", {"room_id": data["room"], "text": data["text"]},
-                       room=data["room"], namespace=NS)
+        await sio.emit(
+            "chat.message",
+            {"room_id": data["room"], "text": data["text"]},
+            room=data["room"],
+            namespace=NS,
+        )
 
     async def healthz(request: web.Request) -> web.Response:
         return web.Response(text="ok")
@@ -117,16 +126,23 @@ def start(kind: str, redis_url: str | None, node: str) -> Server:
             cmd += ["--redis", redis_url]
     else:
         cmd = [sys.executable, "-m", "web.cli", "serve", "--port", str(port)]
-        env.update({"PAVILION_SECRET": SECRET, "PAVILION_DEMO": "true", "PAVILION_NODE_ID": node,
-                    "PAVILION_LOG_LEVEL": "warning",
-                    "PAVILION_SIGNALING__EVENTS_PER_SECOND": "10000",
-                    "PAVILION_SIGNALING__EVENT_BURST": "10000",
-                    "PAVILION_SIGNALING__CHAT_PER_SECOND": "10000",
-                    "PAVILION_SIGNALING__CHAT_BURST": "10000"})
+        env.update(
+            {
+                "PAVILION_SECRET": SECRET,
+                "PAVILION_DEMO": "true",
+                "PAVILION_NODE_ID": node,
+                "PAVILION_LOG_LEVEL": "warning",
+                "PAVILION_SIGNALING__EVENTS_PER_SECOND": "10000",
+                "PAVILION_SIGNALING__EVENT_BURST": "10000",
+                "PAVILION_SIGNALING__CHAT_PER_SECOND": "10000",
+                "PAVILION_SIGNALING__CHAT_BURST": "10000",
+            }
+        )
         if redis_url:
             env["PAVILION_REDIS_URL"] = redis_url
-    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     server = Server(f"http://127.0.0.1:{port}", proc)
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
@@ -143,9 +159,23 @@ def start_redis(workdir: str) -> tuple[subprocess.Popen[bytes], str]:
     if binary is None:
         raise SystemExit("--cross-node needs redis-server (apt-get install redis-server)")
     port = free_port()
-    proc = subprocess.Popen([binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
-                             "--appendonly", "no", "--dir", workdir],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [
+            binary,
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            workdir,
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     time.sleep(0.5)
     return proc, f"redis://127.0.0.1:{port}/0"
 
@@ -179,7 +209,7 @@ class Viewer:
             elif data.startswith(f"42{NS},"):
                 self._event(data)
             elif data.startswith(f"43{NS},"):
-                body = data[len(NS) + 3:]
+                body = data[len(NS) + 3 :]
                 digits = len(body) - len(body.lstrip("0123456789"))
                 future = self.acks.pop(int(body[:digits]), None)
                 if future is not None and not future.done():
@@ -192,16 +222,20 @@ class Viewer:
         self.deliveries += count
         if self.sample and count:
             now = time.time_ns()
-            name, payload = json.loads(data[len(NS) + 3:])[:2]
-            messages = ([p for n, p in payload["events"] if n == "chat.message"]
-                        if name == "batch" else [payload])
+            name, payload = json.loads(data[len(NS) + 3 :])[:2]
+            messages = (
+                [p for n, p in payload["events"] if n == "chat.message"]
+                if name == "batch"
+                else [payload]
+            )
             for message in messages:
                 if message["text"].startswith("t="):
                     self.latencies.append((now - int(message["text"][2:])) / 1e6)
 
 
-async def connect(http: aiohttp.ClientSession, url: str, identity: str, grants: list[Grant],
-                  sample: bool) -> tuple[Viewer, asyncio.Task[None]]:
+async def connect(
+    http: aiohttp.ClientSession, url: str, identity: str, grants: list[Grant], sample: bool
+) -> tuple[Viewer, asyncio.Task[None]]:
     ws = await http.ws_connect(url + "/socket.io/?EIO=4&transport=websocket", max_msg_size=0)
     opened = await ws.receive_str()
     assert opened.startswith("0"), opened
@@ -224,8 +258,9 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
-async def measure(kind: str, viewers_n: int, rate: float, seconds: float, cross: bool,
-                  redis_url: str | None) -> dict[str, Any]:
+async def measure(
+    kind: str, viewers_n: int, rate: float, seconds: float, cross: bool, redis_url: str | None
+) -> dict[str, Any]:
     home = start(kind, redis_url, "bench-a")
     edge = start(kind, redis_url, "bench-b") if cross else home
     viewers: list[Viewer] = []
@@ -233,14 +268,22 @@ async def measure(kind: str, viewers_n: int, rate: float, seconds: float, cross:
     try:
         connector = aiohttp.TCPConnector(limit=0)
         async with aiohttp.ClientSession(connector=connector) as http:
-            sender, sender_task = await connect(http, home.url, "changbai-foods",
-                                                [Grant.JOIN, Grant.PUBLISH, Grant.CHAT,
-                                                 Grant.MODERATE], sample=False)
+            sender, sender_task = await connect(
+                http,
+                home.url,
+                "changbai-foods",
+                [Grant.JOIN, Grant.PUBLISH, Grant.CHAT, Grant.MODERATE],
+                sample=False,
+            )
             tasks.append(sender_task)
             for n in range(viewers_n):
-                viewer, task = await connect(http, edge.url, f"viewer{n}",
-                                             [Grant.JOIN, Grant.SUBSCRIBE, Grant.CHAT],
-                                             sample=n % max(1, viewers_n // 20) == 0)
+                viewer, task = await connect(
+                    http,
+                    edge.url,
+                    f"viewer{n}",
+                    [Grant.JOIN, Grant.SUBSCRIBE, Grant.CHAT],
+                    sample=n % max(1, viewers_n // 20) == 0,
+                )
                 viewers.append(viewer)
                 tasks.append(task)
             return await _window(sender, viewers, rate, seconds, edge, kind, cross)
@@ -253,8 +296,15 @@ async def measure(kind: str, viewers_n: int, rate: float, seconds: float, cross:
         home.stop()
 
 
-async def _window(sender: Viewer, viewers: list[Viewer], rate: float, seconds: float,
-                  edge: Server, kind: str, cross: bool) -> dict[str, Any]:
+async def _window(
+    sender: Viewer,
+    viewers: list[Viewer],
+    rate: float,
+    seconds: float,
+    edge: Server,
+    kind: str,
+    cross: bool,
+) -> dict[str, Any]:
     async def send_for(duration: float) -> None:
         interval, begin, n = 1.0 / rate, time.monotonic(), 0
         while time.monotonic() - begin < duration:
@@ -273,12 +323,20 @@ async def _window(sender: Viewer, viewers: list[Viewer], rate: float, seconds: f
     deliveries = sum(v.deliveries for v in viewers)
     latencies = [ms for v in viewers for ms in v.latencies]
     offered = rate * seconds * len(viewers)
-    return {"server": kind, "path": "cross-node" if cross else "same-node",
-            "viewers": len(viewers), "rate": rate, "offered/s": offered / seconds,
-            "delivered/s": deliveries / seconds, "complete": deliveries / offered,
-            "cpu_us": cpu * 1e6 / max(1, deliveries), "cpu_s/s": cpu / elapsed,
-            "p50_ms": percentile(latencies, 0.5), "p99_ms": percentile(latencies, 0.99),
-            "clients_s/s": clients}
+    return {
+        "server": kind,
+        "path": "cross-node" if cross else "same-node",
+        "viewers": len(viewers),
+        "rate": rate,
+        "offered/s": offered / seconds,
+        "delivered/s": deliveries / seconds,
+        "complete": deliveries / offered,
+        "cpu_us": cpu * 1e6 / max(1, deliveries),
+        "cpu_s/s": cpu / elapsed,
+        "p50_ms": percentile(latencies, 0.5),
+        "p99_ms": percentile(latencies, 0.99),
+        "clients_s/s": clients,
+    }
 
 
 def _own_cpu() -> float:
@@ -287,15 +345,19 @@ def _own_cpu() -> float:
 
 
 def table(rows: list[dict[str, Any]]) -> str:
-    head = (f"{'server':9} {'path':10} {'viewers':>7} {'msg/s':>6} {'offered/s':>10} "
-            f"{'delivered/s':>11} {'complete':>8} {'CPU µs/dlv':>10} {'CPU s/s':>7} "
-            f"{'p50 ms':>7} {'p99 ms':>8} {'clients s/s':>11}")
+    head = (
+        f"{'server':9} {'path':10} {'viewers':>7} {'msg/s':>6} {'offered/s':>10} "
+        f"{'delivered/s':>11} {'complete':>8} {'CPU µs/dlv':>10} {'CPU s/s':>7} "
+        f"{'p50 ms':>7} {'p99 ms':>8} {'clients s/s':>11}"
+    )
     lines = [head, "-" * len(head)]
     for r in rows:
-        lines.append(f"{r['server']:9} {r['path']:10} {r['viewers']:>7} {r['rate']:>6.0f} "
-                     f"{r['offered/s']:>10.0f} {r['delivered/s']:>11.0f} {r['complete']:>8.3f} "
-                     f"{r['cpu_us']:>10.1f} {r['cpu_s/s']:>7.2f} {r['p50_ms']:>7.1f} "
-                     f"{r['p99_ms']:>8.1f} {r['clients_s/s']:>11.2f}")
+        lines.append(
+            f"{r['server']:9} {r['path']:10} {r['viewers']:>7} {r['rate']:>6.0f} "
+            f"{r['offered/s']:>10.0f} {r['delivered/s']:>11.0f} {r['complete']:>8.3f} "
+            f"{r['cpu_us']:>10.1f} {r['cpu_s/s']:>7.2f} {r['p50_ms']:>7.1f} "
+            f"{r['p99_ms']:>8.1f} {r['clients_s/s']:>11.2f}"
+        )
     return "\n".join(lines)
 
 
@@ -307,11 +369,25 @@ async def main(args: argparse.Namespace) -> None:
     rows = []
     try:
         for plain_rate in [float(r) for r in args.plain_rates.split(",") if r]:
-            rows.append(await measure("plain", args.plain_viewers or args.viewers, plain_rate,
-                                      args.seconds, args.cross_node, redis_url))
+            rows.append(
+                await measure(
+                    "plain",
+                    args.plain_viewers or args.viewers,
+                    plain_rate,
+                    args.seconds,
+                    args.cross_node,
+                    redis_url,
+                )
+            )
             print(table(rows[-1:]).splitlines()[-1], flush=True)
-        rows.append(await measure("pavilion", args.viewers, args.rate, args.seconds,
-                                  args.cross_node, redis_url))
+        if args.cross_node:
+            # RoomService.join claims the room's media lease, so viewers on a second node are
+            # redirected (wrong_node) instead of joining there: no Pavilion cross-node chat yet.
+            print("pavilion cross-node: not measurable until join stops claiming the media lease")
+        else:
+            rows.append(
+                await measure("pavilion", args.viewers, args.rate, args.seconds, False, redis_url)
+            )
     finally:
         if redis_proc is not None:
             redis_proc.terminate()
@@ -319,20 +395,29 @@ async def main(args: argparse.Namespace) -> None:
         shutil.rmtree(workdir, ignore_errors=True)
     print(table(rows))
     plain = [r for r in rows if r["server"] == "plain"]
-    if plain:
+    if plain and rows[-1]["server"] == "pavilion":
         ours = rows[-1]
-        print(f"\nserver CPU per delivery, plain / pavilion: "
-              f"{min(r['cpu_us'] for r in plain) / ours['cpu_us']:.1f}x less with batching")
+        print(
+            f"\nserver CPU per delivery, plain / pavilion: "
+            f"{min(r['cpu_us'] for r in plain) / ours['cpu_us']:.1f}x less with batching"
+        )
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--viewers", type=int, default=1000)
     parser.add_argument("--rate", type=float, default=50.0, help="chat messages per second")
-    parser.add_argument("--plain-rates", default="5,10",
-                        help="message rates for the plain server, comma-separated ('' skips)")
-    parser.add_argument("--plain-viewers", type=int, default=0,
-                        help="viewers for the plain server (default: --viewers)")
+    parser.add_argument(
+        "--plain-rates",
+        default="5,10",
+        help="message rates for the plain server, comma-separated ('' skips)",
+    )
+    parser.add_argument(
+        "--plain-viewers",
+        type=int,
+        default=0,
+        help="viewers for the plain server (default: --viewers)",
+    )
     parser.add_argument("--seconds", type=float, default=6.0)
     parser.add_argument("--cross-node", action="store_true")
     parser.add_argument("--serve-plain", type=int, help=argparse.SUPPRESS)
