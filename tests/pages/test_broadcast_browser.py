@@ -1,6 +1,6 @@
 """The exhibitor goes live from the studio and viewers see video, chat both ways, a pinned product
-appears, a quote is requested, and a viewer recovers from a reload and from a dropped connection
-(real Chromium)."""
+appears, a quote is requested, a viewer recovers from a reload and from a dropped connection, and
+the studio reloaded mid-broadcast goes on (real Chromium)."""
 
 from __future__ import annotations
 
@@ -120,4 +120,9 @@ async def test_studio_goes_live_viewer_sees_chats_buys_and_recovers(
     await until(lambda: _text_in(studio, "#chat-log", "Снова на связи"), "chat after the drop")
     await video_flows(viewer)
     assert await untranslated(viewer) == []
+
+    # the studio reloaded mid-broadcast resumes its session and publishes again: viewers go on
+    await studio.reload()
+    await until(lambda: studio.locator("#end-live").is_enabled(), "the studio back on air")
+    await video_flows(viewer)
     assert errors == []

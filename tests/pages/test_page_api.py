@@ -17,6 +17,7 @@ from web.catalog import load_catalogs
 from web.keys import BACKEND_KEY
 from web.page_access import refused, visitor_for
 from web.page_strings import ERRORS, client_strings
+from web.quote_requests import QuoteLog, QuoteRequest
 from web.room_pages import script_json
 
 VIEWER = (Grant.JOIN, Grant.SUBSCRIBE, Grant.CHAT)
@@ -103,3 +104,17 @@ def test_every_error_code_has_a_sentence_in_every_language(lang: str) -> None:
             assert text != english["errors"][code], code
     for key, text in strings["words"].items():
         assert text and (lang == "en" or text != english["words"][key]), key
+
+
+def test_quote_log_is_bounded_per_room_and_in_rooms() -> None:
+    log = QuoteLog(per_room=2, rooms=2)
+    for n in range(3):
+        log.add(QuoteRequest("a", f"p{n}", "Tea", "v", "V", "en", float(n)))
+    log.add(QuoteRequest("b", "p", "Tea", "v", "V", "en", 9.0))
+    log.add(QuoteRequest("c", "p", "Tea", "v", "V", "en", 9.0))
+    assert log.of_room("a") == []  # the least recently used room went first
+    assert [q.room_id for q in log.of_room("b") + log.of_room("c")] == ["b", "c"]
+    log = QuoteLog(per_room=2)
+    for n in range(3):
+        log.add(QuoteRequest("a", f"p{n}", "Tea", "v", "V", "en", float(n)))
+    assert [q.product_id for q in log.of_room("a")] == ["p1", "p2"]
