@@ -33,6 +33,7 @@ CODES: dict[str, str] = {
     "bad_offer": "the SDP offer cannot be used",
     "no_such_peer": "no such media peer",
     "no_such_track": "no such published track",
+    "media_full": "the media plane is at a limit (viewers per track, candidates per peer)",
     "media_unavailable": "the media plane cannot take this now",
     "token_missing": "connect with an access token in the auth payload",
     "event_timeout": "the event took too long to handle",
