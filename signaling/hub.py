@@ -94,7 +94,7 @@ class Hub:
         token = verify(self.settings.secret_value(), token_text,
                        leeway_s=self.settings.token_leeway_s)
         old = self.by_id.get(resume) if resume else None
-        if old is not None and old.identity == token.identity and old.detached_at is not None:
+        if old is not None and old.identity == token.identity:
             return await self._resume(old, sid, token)
         session = Session(sid, token, self.limits, self.dispatch, on_flood=self._flooded)
         self.sessions[sid] = session
@@ -110,9 +110,14 @@ class Hub:
         return [server.model_dump(exclude_none=True) for server in self.settings.ice_servers]
 
     async def _resume(self, session: Session, sid: str, token: Any) -> Session:
+        """Give the session its new socket. If the old socket still looks alive (the client
+        noticed the drop before the server did), the new one takes over and the old is closed."""
         task = self._expiries.pop(session.id, None)
         if task is not None:
             task.cancel()
+        if session.detached_at is None and self.sessions.get(session.sid) is session:
+            del self.sessions[session.sid]
+            await self.outbox.disconnect(session.sid)
         session.token = token  # a fresh token may extend the expiry
         session.attach(sid)
         self.sessions[sid] = session

@@ -84,3 +84,25 @@ async def test_a_session_id_of_someone_else_is_not_resumed(pavilion_app):
                                     session=victim.session["session"])
     assert thief.session["resumed"] is False and thief.session["identity"] == "thief"
     await thief.close()
+
+
+async def test_a_new_socket_takes_over_a_session_whose_old_socket_still_looks_alive(pavilion_app):
+    app = await pavilion_app(demo=False)
+    await make_room(app, "hall", RoomKind.BROADCAST, exhibitor="host")
+    host = await RtcClient.connect(app, token("host", "hall", HOST))
+    await host.ok("join", {"room": "hall"})
+    first = await RtcClient.connect(app, token("vee", "hall", VIEWER))
+    await first.ok("join", {"room": "hall"})
+    second = await RtcClient.connect(app, token("vee", "hall", VIEWER),
+                                     session=first.session["session"])
+    assert second.session["resumed"] is True and second.session["rooms"] == ["hall"]
+    for _ in range(100):
+        if not first.sio.connected:
+            break
+        await asyncio.sleep(0.05)
+    assert not first.sio.connected
+    await second.ok("chat.send", {"room": "hall", "text": "same session, new socket"})
+    await host.wait_for("chat.message", lambda m: m["sender"] == "vee")
+    assert [e for e in host.seen("participant.left") if e["identity"] == "vee"] == []
+    await second.close()
+    await host.close()
