@@ -38,6 +38,7 @@ async def publish(hub: Hub, session: Session, msg: Publish) -> Ack:
     with media_errors():
         answer = await hub.media.plane.publish(msg.room, session.identity, msg.sdp)
     session.peers[answer.peer_id] = msg.room
+    hub.media.forget_closed(session)  # a re-publish replaced the previous leg (renegotiation)
     return ok(peer=answer.peer_id, type="answer", sdp=answer.sdp)
 
 

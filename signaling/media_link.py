@@ -110,6 +110,13 @@ class MediaLink:
             with contextlib.suppress(UnknownPeer):
                 await self._plane.close(peer_id)
 
+    def forget_closed(self, session: Session) -> None:
+        """Drop the session's records of peers the plane no longer has."""
+        if self._plane is not None:
+            for peer_id in [p for p in session.peers if p not in self._plane.peers]:
+                session.peers.pop(peer_id, None)
+                session.candidates.pop(peer_id, None)
+
     async def close_room_peers(self, session: Session, room: str) -> None:
         for peer_id in [p for p, r in session.peers.items() if r == room]:
             await self.close_peer(session, peer_id)

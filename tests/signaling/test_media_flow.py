@@ -113,3 +113,34 @@ async def test_meeting_host_and_admitted_guest_exchange_media(pavilion_app):
         await peer.close()
     await host.close()
     await guest.close()
+
+
+async def test_publisher_reconnects_and_renegotiates_while_viewers_keep_receiving(pavilion_app):
+    app = await pavilion_app(demo=False)
+    await make_room(app, "live", RoomKind.BROADCAST, exhibitor="host")
+    host = await RtcClient.connect(app, token("host", "live", HOST))
+    await host.ok("join", {"room": "live"})
+    watcher = await RtcClient.connect(app, token("v0", "live", VIEWER))
+    await watcher.ok("join", {"room": "live"})
+    first, first_peer = await _publish(host, "live")
+    await watcher.wait_for("track.published", lambda t: t["kind"] == "video")
+    viewer = await _watch(watcher, "live")
+    await until(lambda: viewer.count("video") > 10)
+    session = host.session["session"]
+    await host.close()  # the socket drops; the session, its room and its media stay
+    back = await RtcClient.connect(app, token("host", "live", HOST), session=session)
+    assert back.session["resumed"] is True and back.session["peers"] == [first_peer]
+    await back.ok("join", {"room": "live"})
+    second, second_peer = await _publish(back, "live")  # renegotiate: a new leg takes over
+    await first.close()
+    before = viewer.count("video")
+    await until(lambda: viewer.count("video") > before + 30)
+    assert not viewer.ended.get("video") or not viewer.ended["video"].is_set()
+    assert watcher.seen("track.unpublished") == []
+    assert [e for e in watcher.seen("participant.left") if e["identity"] == "host"] == []
+    await back.ok("unpublish", {"room": "live", "peer": second_peer})
+    await watcher.wait_for("track.unpublished", lambda t: t["kind"] == "video")
+    await viewer.close()
+    await second.close()
+    await back.close()
+    await watcher.close()
