@@ -216,12 +216,13 @@ if (state) {
     if (e.identity === conn.identity) { stopCamera(); notify(t("removed"), { error: true, sticky: true }); }
   });
   conn.on("room.closed", () => { stopCamera(); notify(t("room_closed"), { sticky: true }); });
-  conn.on("rejoined", ({ state: again }) => {
+  conn.on("rejoined", ({ state: again, resumed }) => {
     presence.load(again.participants);
-    if (publisher && !publisher.healthy) publisher.restart();
+    if (publisher && (!resumed || !publisher.healthy)) publisher.restart();
+    if (!resumed) for (const entry of tiles.values()) entry.subscriber?.pc?.close();
     for (const track of again.tracks) watchSpeaker(track, presence);
   });
   for (const track of state.tracks) await watchSpeaker(track, presence);
-  if (me.on_stage && conn.stalePeers.length === 0 && me.role === "speaker") await startCamera();
+  if (me.on_stage && me.role === "speaker") await startCamera();  // a speaker's page reloaded
   setInterval(highlightSpeaker, 700);
 }

@@ -153,10 +153,11 @@ if (state) {
   conn.on("participant.left", (e) => dropTile(e.identity));
   conn.on("room.closed", () => leave("room_closed"));
   conn.on("participant.removed", (e) => { if (e.identity === conn.identity) leave("removed"); });
-  conn.on("rejoined", ({ state: again }) => {
+  conn.on("rejoined", ({ state: again, resumed }) => {
     if (!inside || again.waiting) return;
     presence.load(again.participants);
-    if (publisher && !publisher.healthy) publisher.restart();
+    if (publisher && (!resumed || !publisher.healthy)) publisher.restart();
+    if (!resumed) for (const entry of tiles.values()) entry.subscriber?.pc?.close();
     for (const track of again.tracks) see(track);
   });
   if (state.waiting) {

@@ -109,10 +109,10 @@ if (state) {
   shelf.load();
   conn.api("GET", "/quotes").then((d) => d.requests.forEach(addQuote)).catch(() => {});
   conn.on("quote.requested", addQuote);
-  conn.on("rejoined", ({ state: again }) => {
+  conn.on("rejoined", ({ state: again, resumed }) => {
     chat.load(again.chat);
     presence.load(again.participants);
-    if (publisher && !publisher.healthy) publisher.restart();
+    if (publisher && (!resumed || !publisher.healthy)) publisher.restart();
   });
   conn.on("room.closed", () => { endBroadcast(); notify(t("room_closed"), { sticky: true }); });
   goLive.addEventListener("click", () => startBroadcast(conn));

@@ -84,10 +84,11 @@ if (state) {
   conn.on("participant.removed", (e) => {
     if (e.identity === conn.identity) { viewer?.stop(); notify(t("removed"), { error: true, sticky: true }); }
   });
-  conn.on("rejoined", ({ state: again }) => {
+  conn.on("rejoined", ({ state: again, resumed }) => {
     chat.load(again.chat);
     products.load(again.products);
     presence.load(again.participants);
+    if (!resumed) viewer?.pc?.close();  // a new session: the server forgot the old peer
     if (again.tracks.some((tr) => tr.kind === "video")) play();
   });
   if (state.tracks.some((track) => track.kind === "video")) await play(); else showWaiting(true);
