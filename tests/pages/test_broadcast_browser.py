@@ -125,4 +125,15 @@ async def test_studio_goes_live_viewer_sees_chats_buys_and_recovers(
     await studio.reload()
     await until(lambda: studio.locator("#end-live").is_enabled(), "the studio back on air")
     await video_flows(viewer)
+
+    # moderation from the studio: delete the viewer's message, then remove the viewer
+    first = studio.locator("#chat-log li", has_text="Сколько стоит?")
+    await first.locator("button").first.click()
+
+    async def deleted() -> bool:
+        return not await _text_in(viewer, "#chat-log", "Сколько стоит?")
+
+    await until(deleted, "the deleted message to vanish at the viewer")
+    await studio.locator("#chat-log li", has_text="Снова на связи").locator("button.danger").click()
+    await viewer.locator("#notice").filter(has_text="удалили").wait_for(timeout=10_000)
     assert errors == []
