@@ -209,7 +209,6 @@ SERVER_EVENTS: tuple[str, ...] = (
     "product.unpinned",
     "room.changed",
     "room.closed",
-    "media.closed",
 )
 
 
