@@ -13,6 +13,7 @@ from config import Language
 from rooms.factory import Backend
 from rooms.pavilion import Pavilion
 from rooms.room import Room, RoomKind, RoomState
+from rooms.text import LocalizedText
 from web.templates import Renderer
 
 
@@ -51,6 +52,7 @@ class RoomCard:
     starts_at: str | None
     starts_at_utc: str | None
     private: bool
+    matched_product: str | None = None
 
 
 @dataclass(frozen=True)
@@ -72,8 +74,11 @@ async def build_lobby(
 ) -> LobbyView:
     """Live rooms (most watched first), upcoming ones (soonest first) and the seven pavilions."""
     rooms = [r for r in await backend.store.list_rooms() if r.state is not RoomState.ENDED]
-    matching = [r for r in rooms if _matches(r, query)]
-    cards = [await _card(backend, renderer, room, lang) for room in matching]
+    cards = []
+    for room in rooms:
+        found, product = await _search(backend, room, query, lang)
+        if found:
+            cards.append(await _card(backend, renderer, room, lang, product))
     live = sorted((c for c in cards if c.state == RoomState.LIVE), key=lambda c: -c.present)
     upcoming = sorted(
         (c for c in cards if c.state == RoomState.SCHEDULED), key=lambda c: c.starts_at or "~"
@@ -89,21 +94,38 @@ async def build_lobby(
     return LobbyView(live, upcoming, tiles)
 
 
-def _matches(room: Room, query: str) -> bool:
-    """Case-insensitive search over exhibitor and room text in every language."""
+async def _search(
+    backend: Backend, room: Room, query: str, lang: Language
+) -> tuple[bool, str | None]:
+    """Does ``room`` match ``query``, and through which product (its name in ``lang``)?
+
+    Case-insensitive, over the exhibitor, the room's text and its product cards' names, each in
+    every language: a Russian buyer finds a Chinese exhibitor's ginseng typing "женьшень".
+    """
     needle = query.strip().casefold()
     if not needle:
-        return True
-    haystack = [
-        room.exhibitor,
-        room.id,
-        *(room.title[k] for k in room.title),
-        *(room.description[k] for k in room.description),
-    ]
+        return True, None
+    if _matches(needle, [room.exhibitor, room.id, *_texts(room.title), *_texts(room.description)]):
+        return True, None
+    if room.kind is not RoomKind.BROADCAST:
+        return False, None
+    for product in await backend.store.list_products(room.id):
+        if _matches(needle, _texts(product.name)):
+            return True, product.name.get(lang)
+    return False, None
+
+
+def _texts(text: LocalizedText) -> list[str]:
+    return [text[lang] for lang in text]
+
+
+def _matches(needle: str, haystack: list[str]) -> bool:
     return any(needle in text.casefold() for text in haystack)
 
 
-async def _card(backend: Backend, renderer: Renderer, room: Room, lang: Language) -> RoomCard:
+async def _card(
+    backend: Backend, renderer: Renderer, room: Room, lang: Language, product: str | None = None
+) -> RoomCard:
     present = await backend.store.count_present(room.id) if room.state is RoomState.LIVE else 0
     starts = room.starts_at.astimezone(UTC) if room.starts_at else None
     return RoomCard(
@@ -119,6 +141,7 @@ async def _card(backend: Backend, renderer: Renderer, room: Room, lang: Language
         starts_at=starts.isoformat() if starts else None,
         starts_at_utc=_utc_text(starts),
         private=room.kind is RoomKind.MEETING,
+        matched_product=product,
     )
 
 

@@ -122,3 +122,12 @@ async def test_readiness_follows_redis(
             break
         await asyncio.sleep(0.1)
     assert (await get(running.url + "/readyz"))[0] == 200
+
+
+async def test_search_finds_a_room_by_its_product_in_any_language(pavilion_app: StartApp) -> None:
+    running = await pavilion_app(demo=True)
+    _, body, _ = await get(running.url + "/", params={"lang": "ko", "q": "подарочный НАБОР"})
+    assert body.count('data-room=') == 1 and 'data-room="jilin-ginseng-live"' in body
+    assert "판매 상품: 창바이산 인삼 선물 세트" in body
+    _, body, _ = await get(running.url + "/", params={"lang": "en", "q": "no such product"})
+    assert 'data-room=' not in body and "No rooms match" in body
