@@ -15,11 +15,6 @@ from rooms.token import Grant, verify
 from web import admin_api
 from web.keys import BACKEND_KEY
 
-# The redis_server fixture leaks its log file; see tests/rooms/conftest.py (reported to the lead).
-pytestmark = pytest.mark.filterwarnings(
-    r"ignore:Exception ignored in. <_io\.\w+ name='[^']*redis-\d+\.log'"
-    r":pytest.PytestUnraisableExceptionWarning"
-)
 API_KEY = "admin-key-0123456789abcdef0123456789abcdef"
 SECRET = "token-secret-0123456789abcdef0123456789abcdef"
 Client = TestClient[web.Request, web.Application]
