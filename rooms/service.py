@@ -109,8 +109,12 @@ class RoomService:
 
     # -- entering and leaving -------------------------------------------------------------------
     async def join(self, token: AccessToken, room_id: str, *, name: str | None = None,
-                   language: str = "en") -> Joined:
-        """Enter a room: grants, schedule, lock, invitation, ban, lease and capacity decide."""
+                   language: str = "en", media: bool = True) -> Joined:
+        """Enter a room: grants, schedule, lock, invitation, ban, lease and capacity decide.
+
+        ``media=False`` is for a client that takes no media from this node (chat only, or HLS):
+        it may join on any node, so the room's lease is neither claimed nor checked.
+        """
         room = await self.room(room_id)
         _check_token(token, room_id)
         if language not in LANGUAGES:
@@ -122,7 +126,8 @@ class RoomService:
         if await self.store.is_banned(room_id, token.identity):
             raise NotAllowed("banned", "you were removed from this room")
         async with self._lock(room_id):
-            await self.claim(room_id)
+            if media:
+                await self.claim(room_id)
             previous = await self.store.get_participant(room_id, token.identity)
             if previous is not None:  # a reconnect keeps its seat, stage, admission and mute
                 participant = previous.update(name=shown, language=language,

@@ -341,6 +341,17 @@ async def test_a_room_lives_on_one_node_others_are_sent_there(harness: Harness) 
     await refused(WrongNode, a.join(tok("alice"), "f1"), "wrong_node")
 
 
+async def test_a_chat_only_client_joins_on_any_node(harness: Harness) -> None:
+    a, b = await two_services(harness)
+    await a.store.put_room(forum("f1"))
+    await a.join(tok("alice"), "f1")
+    joined = await b.join(tok("bob"), "f1", media=False)
+    assert joined.participant.node_id == "node-b" and "f1" not in b.leases
+    await b.post_chat(tok("bob"), "f1", "hello from node B")
+    assert [m.text for m in await a.store.chat_page("f1")] == ["hello from node B"]
+    assert (await a.store.get_lease("f1")).holder == a.node  # type: ignore[union-attr]
+
+
 async def test_a_kick_reaches_the_node_that_holds_the_session(harness: Harness) -> None:
     a, b = await two_services(harness)
     await a.store.put_room(forum("f1"))
