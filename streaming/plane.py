@@ -202,15 +202,18 @@ class MediaPlane:
         await leg.close()
 
     def _failed(self, peer: Peer) -> None:
-        if not self._closing and peer.peer_id in self.peers:
-            logger.info(
-                "peer %s (%s in %s) ended: %s",
-                peer.peer_id,
-                peer.participant,
-                peer.room,
-                peer.states,
-            )
-            self._spawn(self.close(peer.peer_id))
+        """A peer's connection failed or closed (ICE consent lost, DTLS closed by the remote).
+
+        Called once per state change, so possibly twice ("failed", then "closed"): the first
+        call takes the peer out of the registry at once, the others find nothing to do.
+        """
+        if self._closing or self.peers.get(peer.peer_id) is not peer:
+            return
+        logger.info(
+            "peer %s (%s in %s) ended: %s", peer.peer_id, peer.participant, peer.room, peer.states
+        )
+        del self.peers[peer.peer_id]
+        self._spawn(self._close_leg(peer, end_sources=True))
 
     async def add_candidate(self, peer_id: str, mid: str | None, candidate: str) -> None:
         """A trickled ICE candidate for a peer (WHIP/WHEP PATCH, or Socket.IO)."""
