@@ -197,3 +197,23 @@ async def test_directory_filters(client: Client) -> None:
         assert [e["id"] for e in found["exhibitors"]] == ids
     bad = await call(client, "GET", "/exhibitors", pavilion="moon", status=400)
     assert bad["error"]["code"] == "bad_pavilion"
+
+
+async def test_csv_export_is_the_exhibitors_and_defuses_formulas(client: Client) -> None:
+    [slot] = await exhibitor_with_slots(client, "10:00")
+    made = await call(client, "POST", "/requests", {"slot_id": slot["id"],
+                                                    "message": "=HYPERLINK(\"http://x\")"},
+                      who="kim", status=201)
+    response = await client.get("/api/meetings/exhibitors/faw/meetings.csv",
+                                params={"tz": "Asia/Tokyo", "access_token":
+                                        bearer("faw")["Authorization"].split()[1]})
+    assert response.status == 200 and response.content_type == "text/csv"
+    import csv
+    import io
+
+    rows = list(csv.DictReader(io.StringIO(await response.text())))
+    assert [r["request_id"] for r in rows] == [made["id"]]
+    assert rows[0]["message"].startswith("'=") and rows[0]["starts_local"].endswith("10:00")
+    refused = await client.get("/api/meetings/exhibitors/faw/meetings.csv",
+                               headers=bearer("kim"))
+    assert refused.status == 403
