@@ -322,22 +322,17 @@ class Row:
     checked_delivery: float
 
 
-async def run_system(system: str, sizes: list[int], seconds: float, checkers: int) -> list[Row]:
-    ctx = multiprocessing.get_context("spawn")
-    here, there = ctx.Pipe()
-    process = ctx.Process(target=serve, args=(system, there), daemon=True)
-    process.start()
+def publish_process(conn: Any) -> None:
+    """The publisher in its own process (core 1): the viewers' load cannot starve its ICE."""
+    with contextlib.suppress(OSError, AttributeError):
+        os.sched_setaffinity(0, {CLIENT_CORE})
+    asyncio.run(_publish(conn))
+
+
+async def _publish(conn: Any) -> None:
     loop = asyncio.get_running_loop()
-
-    async def ask(command: str, payload: Any = None) -> Any:
-        here.send((command, payload))
-        reply = await loop.run_in_executor(None, here.recv)
-        if isinstance(reply, Exception):
-            raise reply
-        return reply
-
-    video = PacketTrack("video", VIDEO, VIDEO_RATE, 90000 // VIDEO_RATE, 90000)
-    audio = PacketTrack("audio", AUDIO, 50, AUDIO_FRAME, 48000)
+    video = PacketTrack("video", vp8_clip(), VIDEO_RATE, 90000 // VIDEO_RATE, 90000)
+    audio = PacketTrack("audio", opus_clip(), 50, AUDIO_FRAME, 48000)
     publisher = RTCPeerConnection(RTCConfiguration(iceServers=[]))
     publisher.addTransceiver(video, direction="sendonly")
     publisher.addTransceiver(audio, direction="sendonly")
@@ -346,9 +341,45 @@ async def run_system(system: str, sizes: list[int], seconds: float, checkers: in
             transceiver.setCodecPreferences(
                 [c for c in transceiver.sender.getCapabilities("video").codecs if c.name == "VP8"]
             )
-    await publisher.setLocalDescription(await publisher.createOffer())
-    answer = await ask("publish", publisher.localDescription.sdp)
-    await publisher.setRemoteDescription(RTCSessionDescription(sdp=answer, type="answer"))
+    while True:
+        command, payload = await loop.run_in_executor(None, conn.recv)
+        if command == "offer":
+            await publisher.setLocalDescription(await publisher.createOffer())
+            conn.send(publisher.localDescription.sdp)
+        elif command == "answer":
+            await publisher.setRemoteDescription(RTCSessionDescription(sdp=payload, type="answer"))
+            conn.send(None)
+        elif command == "frames":
+            conn.send(video.sent)
+        else:
+            await publisher.close()
+            conn.send(None)
+            return
+
+
+class Channel:
+    """Request/response over a pipe to a child process, without blocking the event loop."""
+
+    def __init__(self, target: Any, *args: Any) -> None:
+        ctx = multiprocessing.get_context("spawn")
+        self._here, there = ctx.Pipe()
+        self.process = ctx.Process(target=target, args=(*args, there), daemon=True)
+        self.process.start()
+
+    async def ask(self, command: str, payload: Any = None) -> Any:
+        self._here.send((command, payload))
+        reply = await asyncio.get_running_loop().run_in_executor(None, self._here.recv)
+        if isinstance(reply, Exception):
+            raise reply
+        return reply
+
+
+async def run_system(system: str, sizes: list[int], seconds: float, checkers: int) -> list[Row]:
+    loop = asyncio.get_running_loop()
+    server = Channel(serve, system)
+    publisher = Channel(publish_process)
+    ask = server.ask
+    await publisher.ask("answer", await ask("publish", await publisher.ask("offer")))
     await asyncio.sleep(2)
     viewers: list[BenchViewer] = []
     rows: list[Row] = []
@@ -361,7 +392,7 @@ async def run_system(system: str, sizes: list[int], seconds: float, checkers: in
         await asyncio.sleep(2)  # warm up: keyframe reached everyone, queues settled
         for viewer in viewers:
             viewer.count = Count()
-        frames0 = video.sent
+        frames0 = await publisher.ask("frames")
         cpu0 = await ask("cpu")
         client0 = time.process_time()
         wall0 = time.monotonic()
@@ -369,7 +400,7 @@ async def run_system(system: str, sizes: list[int], seconds: float, checkers: in
         cpu1 = await ask("cpu")
         wall = time.monotonic() - wall0
         client = (time.process_time() - client0) / wall
-        frames = video.sent - frames0
+        frames = await publisher.ask("frames") - frames0
         delivered = sum(v.count.packets for v in viewers)
         checked = [v for v in viewers if v.decrypt]
         row = Row(
@@ -388,9 +419,10 @@ async def run_system(system: str, sizes: list[int], seconds: float, checkers: in
     reader.close()
     for viewer in viewers:
         await viewer.pc.close()
-    await publisher.close()
+    await publisher.ask("stop")
     await ask("stop")
-    process.join(10)
+    for channel in (publisher, server):
+        channel.process.join(10)
     return rows
 
 
@@ -406,15 +438,9 @@ def _format(row: Row) -> str:
     )
 
 
-VIDEO: list[bytes] = []
-AUDIO: list[bytes] = []
-
-
 async def main(sizes: list[int], seconds: float, checkers: int, systems: list[str]) -> None:
     with contextlib.suppress(OSError, AttributeError):
         os.sched_setaffinity(0, {CLIENT_CORE})
-    VIDEO.extend(vp8_clip())
-    AUDIO.extend(opus_clip())
     print("system    viewers  cpu s/s  µs/packet   frames  packets  checked")
     ours = await run_system("pavilion", sizes, seconds, checkers) if "pavilion" in systems else []
     relay = await run_system("relay", sizes, seconds, checkers) if "relay" in systems else []
