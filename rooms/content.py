@@ -107,8 +107,11 @@ class ProductCard:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ProductCard:
         try:
+            name = data.get("name") or {}
+            if not isinstance(name, Mapping):
+                raise InvalidInput("bad_field", "name must be an object of language -> text")
             return cls(id=str(data["id"]), room_id=str(data["room_id"]),
-                       name=LocalizedText(data.get("name") or {}),
+                       name=LocalizedText(name),
                        price=Decimal(str(data.get("price", "0"))),
                        currency=str(data.get("currency") or ""),
                        picture_url=str(data.get("picture_url") or ""),

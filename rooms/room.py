@@ -109,21 +109,21 @@ class Room:
         """Build from the JSON shape; any bad field is an ``InvalidInput`` naming it."""
         try:
             return cls(
-                id=str(data["id"]),
+                id=check_room_id(data["id"]),
                 kind=RoomKind(data["kind"]),
                 pavilion=Pavilion(data["pavilion"]),
-                title=LocalizedText(data.get("title") or {}),
-                description=LocalizedText(data.get("description") or {}),
+                title=LocalizedText(_mapping(data.get("title"), "title")),
+                description=LocalizedText(_mapping(data.get("description"), "description")),
                 exhibitor=str(data.get("exhibitor") or ""),
                 starts_at=_when(data.get("starts_at")),
                 ends_at=_when(data.get("ends_at")),
                 time_zone=str(data.get("time_zone") or "Asia/Shanghai"),
                 state=RoomState(data.get("state") or RoomState.SCHEDULED),
-                locked=bool(data.get("locked", False)),
+                locked=_flag(data.get("locked", False), "locked"),
                 capacity=_opt_int(data.get("capacity")),
                 stage_size=int(data.get("stage_size") or DEFAULT_STAGE_SIZE),
                 max_pinned=int(data.get("max_pinned", DEFAULT_MAX_PINNED)),
-                invitees=frozenset(str(i) for i in data.get("invitees") or ()),
+                invitees=frozenset(_strings(data.get("invitees"), "invitees")),
             )
         except KeyError as exc:
             raise InvalidInput("missing_field", f"room field {exc.args[0]!r} is required") from None
@@ -135,6 +135,28 @@ def check_room_id(room_id: str) -> str:
     if not isinstance(room_id, str) or not ROOM_ID.fullmatch(room_id):
         raise InvalidInput("bad_room_id", "room id must be 1-64 of a-z 0-9 _ - (lower case)")
     return room_id
+
+
+def _mapping(value: object, what: str) -> Mapping[str, str]:
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise InvalidInput("bad_field", f"{what} must be an object of language -> text")
+    return value
+
+
+def _flag(value: object, what: str) -> bool:
+    if not isinstance(value, bool):
+        raise InvalidInput("bad_field", f"{what} must be true or false")
+    return value
+
+
+def _strings(value: object, what: str) -> list[str]:
+    if value is None:
+        return []
+    if not isinstance(value, list | tuple) or not all(isinstance(v, str) for v in value):
+        raise InvalidInput("bad_field", f"{what} must be a list of strings")
+    return list(value)
 
 
 def _when(value: object) -> datetime | None:

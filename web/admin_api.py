@@ -33,6 +33,7 @@ from rooms.errors import (
 from rooms.factory import Backend
 from rooms.pavilion import Pavilion
 from rooms.room import Room, RoomState, check_room_id
+from rooms.text import display_name
 from rooms.token import AccessToken, Grant, mint, parse_grants
 
 PREFIX = "/api/admin"
@@ -179,7 +180,7 @@ class AdminApi:
             grants = parse_grants(data.get("grants") or ["join", "subscribe", "chat"])
         except (ValueError, TypeError) as exc:
             raise InvalidInput("bad_grants", str(exc)) from None
-        name = str(data.get("name") or identity)
+        name = display_name(str(data.get("name") or identity))
         now = int(time.time())
         token = mint(self.settings.secret_value(), identity=identity, room=room, grants=grants,
                      ttl_s=ttl, name=name, now=now)

@@ -98,8 +98,14 @@ def _fields(room: Room) -> dict[str, object]:
     ({"pavilion": "moon"}, "bad_field"),
     ({"starts_at": "next tuesday"}, "bad_field"),
     ({"capacity": "many"}, "bad_field"),
+    ({"title": "New car launch"}, "bad_field"),
+    ({"description": ["x"]}, "bad_field"),
+    ({"invitees": "buyer"}, "bad_field"),
+    ({"invitees": [1, 2]}, "bad_field"),
+    ({"locked": "yes"}, "bad_field"),
+    ({"title": {"en": 5}}, "bad_text"),
 ])
-def test_room_from_dict_refuses_bad_fields(data: dict[str, str], code: str) -> None:
+def test_room_from_dict_refuses_bad_fields(data: dict[str, object], code: str) -> None:
     base = {"id": "r1", "kind": "forum", "pavilion": "jilin", "title": {"en": "t"}}
     with pytest.raises(InvalidInput) as refused:
         Room.from_dict({**base, **data})
@@ -135,6 +141,9 @@ def test_product_card_validation(change: dict[str, object], code: str) -> None:
     with pytest.raises(InvalidInput) as price:
         ProductCard.from_dict({**card.to_dict(), "price": "cheap"})
     assert price.value.code == "bad_price"
+    with pytest.raises(InvalidInput) as name:
+        ProductCard.from_dict({**card.to_dict(), "name": "Ginseng"})
+    assert name.value.code == "bad_field"
 
 
 def test_stream_ids_order_numerically() -> None:

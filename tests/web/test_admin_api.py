@@ -105,6 +105,17 @@ async def test_bad_rooms_are_refused_clearly(client: Client, body: Any, code: st
     assert (await call(client, "GET", "/rooms"))["rooms"] == [], "nothing was written"
 
 
+@pytest.mark.parametrize("body", [
+    {**ROOM, "title": "New car launch"}, {**ROOM, "invitees": "buyer"}, {**ROOM, "locked": 1},
+    {**ROOM, "capacity": [4]}, {**ROOM, "stage_size": "big"}, {**ROOM, "starts_at": 5},
+    {**ROOM, "id": 7}, {**ROOM, "title": {"en": ["x"]}}, "just a string", 42, None,
+])
+async def test_garbage_rooms_get_400_never_500(client: Client, body: Any) -> None:
+    refused = await call(client, "POST", "/rooms", body, status=400)
+    assert refused["error"]["code"] in {"bad_field", "bad_json", "bad_room_id", "bad_text",
+                                        "missing_field"}
+
+
 async def test_tokens_participants_mute_kick(client: Client) -> None:
     await call(client, "POST", "/rooms", ROOM, status=201)
     minted = await call(client, "POST", "/tokens", {
@@ -133,6 +144,7 @@ async def test_tokens_participants_mute_kick(client: Client) -> None:
     ({"identity": "u", "room": "r1", "ttl_s": 0}, "bad_ttl"),
     ({"identity": "u", "room": "r1", "ttl_s": "1h"}, "bad_ttl"),
     ({"identity": "u", "room": "r1", "grants": ["root"]}, "bad_grants"),
+    ({"identity": "u", "room": "r1", "name": "\u202eevil"}, "name_control_chars"),
 ])
 async def test_bad_token_requests(client: Client, body: Any, code: str) -> None:
     assert (await call(client, "POST", "/tokens", body, status=400))["error"]["code"] == code
