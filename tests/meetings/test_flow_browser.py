@@ -16,7 +16,7 @@ import pytest
 from rooms.room import RoomState
 from tests.meetings.api import PROFILE
 from tests.meetings.flow import link_token
-from tests.pages.helpers import until, video_flows
+from tests.pages.helpers import unlabeled, until, untranslated, video_flows
 
 pytestmark = pytest.mark.browser
 
@@ -64,6 +64,7 @@ async def test_book_accept_meet_end_and_rate(meetings_node: Any, browser: Any) -
     await seller.reload()
     accept = seller.locator("#meetings-awaiting li[data-state=pending] button[data-action=accept]")
     await until(accept.count, "the request awaiting an answer")
+    assert await untranslated(seller) == [] and await unlabeled(seller) == []
     await accept.click()
     await until(seller.locator("#meetings-upcoming li[data-state=accepted]").count,
                 "the booked meeting")
@@ -75,6 +76,7 @@ async def test_book_accept_meet_end_and_rate(meetings_node: Any, browser: Any) -
     await buyer.goto(f"{node.url}/meetings/mine?lang=ru")
     join = buyer.locator(f"li[data-request='{meeting.id}'] button[data-action=join]")
     await until(join.count, "the buyer's join button")
+    assert await untranslated(buyer) == [] and await unlabeled(buyer) == []
     await join.click()
     await until(lambda: buyer.locator("#waiting").is_visible(), "the buyer in the waiting room")
     await seller.locator("#meetings-upcoming button[data-action=join]").click()

@@ -150,11 +150,12 @@ function actions(item, side, reload) {
   });
   const out = [];
   if (item.state === "pending" && side === "exhibitor") {
-    const reason = el("input", {placeholder: word("decline_reason"), maxLength: 500});
+    const reason = el("input", {placeholder: word("decline_reason"), maxLength: 500,
+      ariaLabel: word("decline_reason")});
     out.push(button("accept", act("accept")), reason,
       button("decline", () => act("decline", {reason: reason.value})()));
     if (freeSlots.length) {
-      const other = el("select", {}, ...freeSlots.map((s) => el("option",
+      const other = el("select", {ariaLabel: word("propose")}, ...freeSlots.map((s) => el("option",
         {value: s.id, textContent: local(s.starts_at)})));
       out.push(other, button("propose", () => act("propose", {slot_id: other.value})()));
     }
