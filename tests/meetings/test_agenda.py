@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -20,8 +20,9 @@ from rooms.clock import FakeClock
 from rooms.events import RoomChanged
 from rooms.factory import open_backend
 from rooms.meeting_record import Notice
+from rooms.meeting_report import dashboard
 from rooms.room import RoomState
-from rooms.token import verify
+from rooms.token import TokenError, verify
 from tests.meetings.api import PROFILE, SECRET, settings
 from tests.meetings.builders import NOW
 
@@ -79,8 +80,6 @@ async def booked(world: World, *, hours: float = 2) -> tuple[str, float]:
 
 
 def _iso(ts: float) -> str:
-    from datetime import UTC, datetime
-
     return datetime.fromtimestamp(ts, tz=UTC).isoformat()
 
 
@@ -132,8 +131,6 @@ async def test_no_show_is_recorded_and_counted(world: World) -> None:
     await world.tick(start + 30 * 60)
     view = await world.service.view(FAW, request_id)
     assert view.attendance == "buyer_no_show"
-    from rooms.meeting_report import dashboard
-
     mine = await world.service.requests_of(FAW, "faw")
     board = dashboard(mine, await world.service.records_of(mine),
                       view.request.starts_at + timedelta(days=1))
@@ -153,8 +150,6 @@ async def test_unanswered_requests_expire_and_free_the_slot(world: World) -> Non
 
 
 async def test_join_links_work_only_in_their_window(world: World) -> None:
-    from rooms.token import TokenError
-
     request_id, start = await booked(world)
     link = await world.service.join_link(KIM, request_id)
     with pytest.raises(TokenError):

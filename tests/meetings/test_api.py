@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -208,9 +210,6 @@ async def test_csv_export_is_the_exhibitors_and_defuses_formulas(client: Client)
                                 params={"tz": "Asia/Tokyo", "access_token":
                                         bearer("faw")["Authorization"].split()[1]})
     assert response.status == 200 and response.content_type == "text/csv"
-    import csv
-    import io
-
     rows = list(csv.DictReader(io.StringIO(await response.text())))
     assert [r["request_id"] for r in rows] == [made["id"]]
     assert rows[0]["message"].startswith("'=") and rows[0]["starts_local"].endswith("10:00")

@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 import aiohttp
 import pytest
 
+from rooms.booking_service import Caller
 from rooms.room import RoomState
 from tests.meetings.api import PROFILE
 from tests.meetings.flow import link_token
@@ -116,7 +117,5 @@ async def _rate(page: Any, request_id: str, stars: str, note: str) -> None:
     await until(lambda: page.locator("#meetings-status").inner_text(), "the saved message")
 
 
-def _caller(identity: str) -> Any:
-    from rooms.booking_service import Caller
-
+def _caller(identity: str) -> Caller:
     return Caller(identity)

@@ -12,10 +12,13 @@ from typing import Any
 import aiohttp
 import pytest
 
+from rooms.booking_service import Caller
 from rooms.room import RoomKind
+from tests.fixtures.pavilion import RunningApp
 from tests.meetings.api import PROFILE
 from tests.meetings.flow import Node, link_token
 from tests.signaling.rtc_client import RtcClient
+from web.keys import SETTINGS_KEY
 
 # python-socketio's AsyncRedisManager (web/rtc.py) never closes the Redis client it publishes
 # with, so its connection is collected unclosed (diagnosed by recording where each leaked
@@ -113,14 +116,9 @@ async def test_reminder_warning_and_end_reach_socket_clients(
     await guest.close()
 
 
-def _caller(identity: str) -> Any:
-    from rooms.booking_service import Caller
-
+def _caller(identity: str) -> Caller:
     return Caller(identity, identity.title())
 
 
-def _running(node: Node) -> Any:
-    from tests.fixtures.pavilion import RunningApp
-    from web.keys import SETTINGS_KEY
-
+def _running(node: Node) -> RunningApp:
     return RunningApp(node.url, node.app, node.app[SETTINGS_KEY])
