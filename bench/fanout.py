@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import fractions
 import multiprocessing
 import os
 import select
@@ -28,155 +27,9 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-import av
 from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
-from aiortc.mediastreams import MediaStreamTrack
 
-from bench.clip import AUDIO_FRAME, VIDEO_RATE, opus_clip, vp8_clip
-
-SERVER_CORE, CLIENT_CORE = 0, 1
-
-
-# -- the server process -------------------------------------------------------------------------
-
-
-def serve(system: str, conn: Any) -> None:
-    """Answer offers for ``system`` ("pavilion" or "relay") until told to stop."""
-    with contextlib.suppress(OSError, AttributeError):
-        os.sched_setaffinity(0, {SERVER_CORE})
-    if os.environ.get("BENCH_LOG"):
-        import logging
-
-        logging.basicConfig(level=os.environ["BENCH_LOG"].upper())
-    if os.environ.get("BENCH_PROFILE"):
-        import cProfile
-
-        cProfile.runctx(
-            "asyncio.run(_serve(system, conn))",
-            globals(),
-            locals(),
-            os.environ["BENCH_PROFILE"] + "." + system,
-        )
-        return
-    asyncio.run(_serve(system, conn))
-
-
-async def _serve(system: str, conn: Any) -> None:
-    loop = asyncio.get_running_loop()
-    server = PavilionServer() if system == "pavilion" else RelayServer()
-    while True:
-        command, payload = await loop.run_in_executor(None, conn.recv)
-        if command == "stop":
-            await server.close()
-            conn.send(None)
-            return
-        if command == "cpu":
-            conn.send(time.process_time())
-        elif command == "stats":
-            conn.send(server.stats())
-        else:
-            try:
-                conn.send(await getattr(server, command)(payload))
-            except Exception as exc:  # report it to the driver instead of dying silently
-                conn.send(RuntimeError(f"{system} server: {command} failed: {exc!r}"))
-
-
-class PavilionServer:
-    def __init__(self) -> None:
-        from config import MediaLimits
-        from streaming import MediaPlane
-
-        self.plane = MediaPlane(MediaLimits(max_viewers_per_track=10_000))
-
-    async def publish(self, sdp: str) -> str:
-        return (await self.plane.publish("bench", "publisher", sdp)).sdp
-
-    async def view(self, sdp: str) -> str:
-        return (await self.plane.subscribe_whep("bench", "viewer", sdp)).sdp
-
-    def stats(self) -> str:
-        from streaming.publisher import PublisherLeg
-        from streaming.viewer import ViewerLeg
-
-        legs = [p for p in self.plane.peers.values() if isinstance(p, ViewerLeg)]
-        egresses = [leg._egress for leg in legs if leg._egress is not None]
-        dropped = sum(e.dropped_packets for e in egresses)
-        errors = sum(e.errors for e in egresses)
-        source = sum(s.packets for s in self.plane.live_sources("bench").values())
-        srtp = sum(p.srtp_errors for p in self.plane.peers.values() if isinstance(p, PublisherLeg))
-        return (
-            f"viewers {len(legs)}, source packets {source}, publisher srtp errors {srtp},"
-            f" egress drops {dropped}, send errors {errors}"
-        )
-
-    async def close(self) -> None:
-        await self.plane.aclose()
-
-
-class RelayServer:
-    """The aiortc way: MediaRelay of the decoded tracks, one encoder per viewer."""
-
-    def __init__(self) -> None:
-        from aiortc.contrib.media import MediaRelay
-
-        self.relay = MediaRelay()
-        self.tracks: dict[str, MediaStreamTrack] = {}
-        self.pcs: list[RTCPeerConnection] = []
-
-    async def publish(self, sdp: str) -> str:
-        pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
-        self.pcs.append(pc)
-        pc.on("track", lambda track: self.tracks.__setitem__(track.kind, track))
-        await pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type="offer"))
-        await pc.setLocalDescription(await pc.createAnswer())
-        return str(pc.localDescription.sdp)
-
-    async def view(self, sdp: str) -> str:
-        pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
-        self.pcs.append(pc)
-        await pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type="offer"))
-        for transceiver in pc.getTransceivers():
-            track = self.tracks.get(transceiver.kind)
-            if track is not None:
-                transceiver.sender.replaceTrack(self.relay.subscribe(track))
-                transceiver.direction = "sendonly"
-        await pc.setLocalDescription(await pc.createAnswer())
-        return str(pc.localDescription.sdp)
-
-    def stats(self) -> str:
-        states = [pc.connectionState for pc in self.pcs]
-        return f"peers {len(states)}, connected {states.count('connected')}"
-
-    async def close(self) -> None:
-        for pc in self.pcs:
-            await pc.close()
-
-
-# -- the client side ----------------------------------------------------------------------------
-
-
-class PacketTrack(MediaStreamTrack):
-    """Replays pre-encoded packets in real time (aiortc packetizes an ``av.Packet`` as is)."""
-
-    def __init__(self, kind: str, packets: list[bytes], rate: float, step: int, clock: int) -> None:
-        super().__init__()
-        self.kind = kind
-        self._packets, self._rate, self._step = packets, rate, step
-        self._time_base = fractions.Fraction(1, clock)
-        self._index = 0
-        self._start = 0.0
-        self.sent = 0
-
-    async def recv(self) -> Any:
-        if not self._start:
-            self._start = time.monotonic()
-        await asyncio.sleep(max(0.0, self._start + self._index / self._rate - time.monotonic()))
-        packet = av.Packet(self._packets[self._index % len(self._packets)])
-        packet.pts = self._index * self._step
-        packet.time_base = self._time_base
-        self._index += 1
-        self.sent += 1
-        return packet
+from bench.fanout_servers import CLIENT_CORE, publish_process, serve
 
 
 @dataclass
@@ -320,41 +173,6 @@ class Row:
     frame_delivery: float
     packet_delivery: float
     checked_delivery: float
-
-
-def publish_process(conn: Any) -> None:
-    """The publisher in its own process (core 1): the viewers' load cannot starve its ICE."""
-    with contextlib.suppress(OSError, AttributeError):
-        os.sched_setaffinity(0, {CLIENT_CORE})
-    asyncio.run(_publish(conn))
-
-
-async def _publish(conn: Any) -> None:
-    loop = asyncio.get_running_loop()
-    video = PacketTrack("video", vp8_clip(), VIDEO_RATE, 90000 // VIDEO_RATE, 90000)
-    audio = PacketTrack("audio", opus_clip(), 50, AUDIO_FRAME, 48000)
-    publisher = RTCPeerConnection(RTCConfiguration(iceServers=[]))
-    publisher.addTransceiver(video, direction="sendonly")
-    publisher.addTransceiver(audio, direction="sendonly")
-    for transceiver in publisher.getTransceivers():
-        if transceiver.kind == "video":
-            transceiver.setCodecPreferences(
-                [c for c in transceiver.sender.getCapabilities("video").codecs if c.name == "VP8"]
-            )
-    while True:
-        command, payload = await loop.run_in_executor(None, conn.recv)
-        if command == "offer":
-            await publisher.setLocalDescription(await publisher.createOffer())
-            conn.send(publisher.localDescription.sdp)
-        elif command == "answer":
-            await publisher.setRemoteDescription(RTCSessionDescription(sdp=payload, type="answer"))
-            conn.send(None)
-        elif command == "frames":
-            conn.send(video.sent)
-        else:
-            await publisher.close()
-            conn.send(None)
-            return
 
 
 class Channel:
