@@ -1,16 +1,17 @@
 """Fan-out benchmark: one publisher -> N viewers, Pavilion's MediaPlane vs aiortc's MediaRelay.
 
     .venv/bin/python -m bench.fanout [--sizes 1,10,25,50,100,200] [--seconds 5] [--checkers 3]
+                                     [--systems pavilion,relay] [--nice -5]
 
 The server runs in its own process pinned to core 0; the publisher (a pre-encoded ~1 Mbit/s
-VP8 clip + Opus, no encoding) and the viewers run in this process, pinned to core 1. Most
-viewers count datagrams where aioice receives them (the RTP header is in clear in SRTP, RFC 3711
-§3.1); ``--checkers`` viewers decrypt and parse every packet, so broken SRTP cannot pass as
-delivery (DESIGN.md §3). Per N it prints server CPU (s/s), µs of server CPU per delivered
-packet, delivery (video frames received / sent by the publisher, one frame of slack for the window's
-edges; packets: distinct sequence numbers received / the span they cover, so any loss on the
-way shows, for all viewers and for the decrypting ones), and the ratio
-Pavilion / MediaRelay for the same N in the same run. MediaRelay stops once delivery < 99 %.
+VP8 clip + Opus, no encoding) in another, and the viewers in this one, both on core 1. Most
+viewers are counted by one reader thread on their sockets (the RTP header is in clear in SRTP,
+RFC 3711 §3.1); ``--checkers`` viewers go through aiortc's DTLS/SRTP and parse every decrypted
+packet, so broken SRTP cannot pass as delivery (DESIGN.md §3). Per N it prints server CPU
+(s/s), µs of server CPU per delivered packet, delivery (video frames received / sent, one frame
+of slack for the window's edges; packets: distinct sequence numbers received / the span they
+cover, so loss shows whatever the timing, for all viewers and for the decrypting ones), and the
+ratio Pavilion / MediaRelay for each N both ran. MediaRelay stops once frame delivery < 99 %.
 """
 
 from __future__ import annotations
