@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 import pytest
 
@@ -16,19 +15,6 @@ from tests.meetings.flow import meetings_node
 __all__ = ["meetings_node"]
 
 BACKENDS = ["memory", pytest.param("redis", marks=pytest.mark.redis)]
-_HERE = Path(__file__).parent
-# tests/fixtures/redis_server.py leaks redis-server's log file handle; the collector reports it in
-# whichever test runs next (the same filter as tests/rooms/conftest.py, reported to the lead).
-FIXTURE_LOG_LEAK = (
-    r"ignore:Exception ignored in. <_io\.\w+ name='[^']*redis-\d+\.log'"
-    r":pytest.PytestUnraisableExceptionWarning"
-)
-
-
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    for item in items:
-        if item.path.is_relative_to(_HERE):
-            item.add_marker(pytest.mark.filterwarnings(FIXTURE_LOG_LEAK))
 
 
 class Stores:
