@@ -43,30 +43,54 @@ async def publish(hub: Hub, session: Session, msg: Publish) -> Ack:
 
 
 async def subscribe(hub: Hub, session: Session, msg: Subscribe) -> Ack:
-    """Receive a room's live tracks. The viewer's own offer (``sdp``) is answered (WHEP-like)."""
+    """Receive tracks: the server offers (``answer`` completes it), or answers a viewer offer."""
     _joined(session, msg.room)
-    if msg.sdp is None:
-        raise SignalingError("media_unavailable",
-                             "server offers are not available yet; send your offer as 'sdp'")
-    check_sdp(msg.sdp, hub.settings.media)
+    if msg.sdp is not None:
+        check_sdp(msg.sdp, hub.settings.media)
     await hub.service.claim(msg.room)
-    await _check_viewer(hub, session, msg.room)
+    _check_viewer(hub, session, msg.room)
+    plane = hub.media.plane
     with media_errors():
-        answer = await hub.media.plane.subscribe_whep(msg.room, session.identity, msg.sdp)
-    session.peers[answer.peer_id] = msg.room
-    return ok(peer=answer.peer_id, type="answer", sdp=answer.sdp)
+        if msg.sdp is not None:
+            reply = await plane.subscribe_whep(msg.room, session.identity, msg.sdp)
+        else:
+            wanted = _wanted(hub, msg)
+            reply = await plane.offer_to_viewer(msg.room, session.identity, wanted)
+    session.peers[reply.peer_id] = msg.room
+    kind = "answer" if msg.sdp is not None else "offer"
+    return ok(peer=reply.peer_id, type=kind, sdp=reply.sdp)
 
 
-async def _check_viewer(hub: Hub, session: Session, room: str) -> None:
+def _wanted(hub: Hub, msg: Subscribe) -> list[str] | None:
+    """The source ids a server offer carries: one track, one participant's, or the latest."""
+    if msg.source is not None:
+        return [msg.source]
+    if msg.participant is not None:
+        ids = [t["source"] for t in hub.media.room_tracks(msg.room)
+               if t["participant"] == msg.participant]
+        if not ids:
+            raise SignalingError("no_such_track", f"{msg.participant[:64]!r} publishes nothing")
+        return ids
+    return None
+
+
+def _check_viewer(hub: Hub, session: Session, room: str) -> None:
     me = hub.service.local.get((room, session.identity))
     if me is not None and me.waiting:
         raise SignalingError("in_waiting_room", "wait for the host to admit you")
 
 
 async def answer(hub: Hub, session: Session, msg: Answer) -> Ack:
+    """The viewer's answer to a server offer from ``subscribe``."""
     _own(session, msg.room, msg.peer)
     check_sdp(msg.sdp, hub.settings.media)
-    raise SignalingError("no_such_peer", "this peer is not waiting for an answer")
+    try:
+        with media_errors():
+            await hub.media.plane.accept_answer(msg.peer, msg.sdp)
+    except SignalingError:
+        hub.media.forget_closed(session)  # a refused answer closed the peer
+        raise
+    return ok()
 
 
 async def unpublish(hub: Hub, session: Session, msg: PeerRef) -> Ack:

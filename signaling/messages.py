@@ -54,11 +54,14 @@ class PeerRef:
 
 @dataclass(frozen=True, slots=True)
 class Subscribe:
-    """``source`` names one track (default: the room's latest audio and video); ``sdp`` is the
-    viewer's own offer, answered directly (until the plane makes server offers)."""
+    """Receive tracks. Without ``sdp`` the server offers (the sender of media is the offerer)
+    the track ``source``, or every live track of ``participant``, or the room's latest audio
+    and video; the viewer answers with ``answer``. With ``sdp`` (the viewer's own recvonly
+    offer) the server answers at once with the room's latest audio and video (WHEP-like)."""
 
     room: str = field(metadata=ROOM)
     source: str | None = field(default=None, metadata=spec(Text(128), nullable=True))
+    participant: str | None = field(default=None, metadata=spec(Text(128), nullable=True))
     sdp: str | None = field(default=None, metadata=spec(Text(10_000_000), nullable=True))
 
 

@@ -5,6 +5,7 @@ audience receives, demoted, track ends) and a meeting (host and admitted guest e
 from __future__ import annotations
 
 import pytest
+from aiortc import RTCSessionDescription
 
 from rooms.room import RoomKind
 from tests.signaling.rtc_client import GUEST, HOST, VIEWER, RtcClient, make_room, token
@@ -25,6 +26,19 @@ async def _watch(client: RtcClient, room: str) -> Viewer:
     viewer = Viewer()
     reply = await client.ok("subscribe", {"room": room, "sdp": await viewer.offer()})
     await viewer.accept(reply["sdp"])
+    return viewer
+
+
+async def _watch_offered(client: RtcClient, room: str, **target: str) -> Viewer:
+    """The server offers (the sender of media is the offerer); the viewer answers."""
+    viewer = Viewer()
+    offer = await client.ok("subscribe", {"room": room, **target})
+    assert offer["type"] == "offer"
+    await viewer.pc.setRemoteDescription(RTCSessionDescription(sdp=offer["sdp"], type="offer"))
+    await viewer.pc.setLocalDescription(await viewer.pc.createAnswer())
+    await viewer.take_answer_side()
+    await client.ok("answer", {"room": room, "peer": offer["peer"],
+                               "sdp": viewer.pc.localDescription.sdp})
     return viewer
 
 
@@ -100,12 +114,17 @@ async def test_meeting_host_and_admitted_guest_exchange_media(pavilion_app):
     await host.ok("waiting.admit", {"room": "deal", "identity": "buyer"})
     await guest.wait_for("waiting.admitted")
     host_pub, _ = await _publish(host, "deal")
-    await guest.wait_for("track.published", lambda t: t["participant"] == "seller")
-    guest_view = await _watch(guest, "deal")  # the room's latest tracks: the host's
     guest_pub, _ = await _publish(guest, "deal")
+    await guest.wait_for("track.published", lambda t: t["participant"] == "seller")
     await host.wait_for("track.published", lambda t: t["participant"] == "buyer")
-    host_view = await _watch(host, "deal")  # now the latest: the guest's
+    guest_view = await _watch_offered(guest, "deal", participant="seller")
+    host_view = await _watch_offered(host, "deal", participant="buyer")
     await until(lambda: guest_view.count("video") > 10 and host_view.count("video") > 10)
+    assert guest_view.count("audio") > 5 and host_view.count("audio") > 5
+    nobody = await guest.call("subscribe", {"room": "deal", "participant": "ghost"})
+    assert nobody["error"]["code"] == "no_such_track"
+    bad = await guest.call("answer", {"room": "deal", "peer": "nope", "sdp": "v=0"})
+    assert bad["error"]["code"] == "no_such_peer"
     await host.ok("leave", {"room": "deal"})
     await guest.wait_for("room.closed")
     await until(lambda: "video" in guest_view.ended and guest_view.ended["video"].is_set())
