@@ -128,3 +128,36 @@ async def test_moderation_mute_and_remove_with_rejoin_refused(pavilion_app):
     assert [p["identity"] for p in state["participants"]] == ["host"]
     await host.close()
     await troll.close()
+
+
+async def test_reactions_arrive_aggregated_and_questions_are_voted(pavilion_app):
+    app = await pavilion_app(demo=False)
+    await make_room(app, "talk", RoomKind.FORUM)
+    mod = await RtcClient.connect(app, token("mod", "talk", HOST))
+    fans = [await RtcClient.connect(app, token(f"f{n}", "talk", VIEWER)) for n in range(3)]
+    await mod.ok("join", {"room": "talk"})
+    for fan in fans:
+        await fan.ok("join", {"room": "talk"})
+        await fan.ok("reaction", {"room": "talk", "kind": "clap"})
+    await fans[0].ok("reaction", {"room": "talk", "kind": "heart"})
+    seen: dict[str, int] = {}
+
+    def tally(frame: dict) -> bool:
+        seen.clear()
+        for summary in mod.seen("reactions"):
+            for kind, n in summary["counts"].items():
+                seen[kind] = seen.get(kind, 0) + n
+        return seen == {"clap": 3, "heart": 1}
+
+    await mod.wait_for("reactions", tally)
+    assert mod.seen("reactions")[-1]["totals"]["clap"] == 3
+    asked = await fans[1].ok("question.ask", {"room": "talk", "text": "When is the next panel?"})
+    qid = asked["question"]["id"]
+    await mod.wait_for("question.asked", lambda q: q["id"] == qid)
+    await fans[2].ok("question.vote", {"room": "talk", "question": qid})
+    voted = await mod.wait_for("question.voted", lambda v: v["question_id"] == qid)
+    assert voted["votes"] == 1
+    state = await mod.ok("join", {"room": "talk"})
+    assert [q["id"] for q in state["questions"]] == [qid]
+    for client in [mod, *fans]:
+        await client.close()
