@@ -60,6 +60,8 @@ class SignalingLimits(_Section):
     question_max_chars: int = Field(default=500, ge=1, le=100_000)
     chat_per_second: float = Field(default=2.0, gt=0)
     chat_burst: int = Field(default=10, ge=1)
+    reactions_per_second: float = Field(default=5.0, gt=0)  # reactions and Q&A votes
+    reaction_burst: int = Field(default=20, ge=1)
     rooms_per_client: int = Field(default=4, ge=1, le=1_000)
     mailbox_size: int = Field(default=256, ge=8, le=100_000)
     reconnect_grace_s: float = Field(default=20.0, ge=0, le=3_600)

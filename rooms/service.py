@@ -43,7 +43,6 @@ from rooms.token import AccessToken, Grant
 
 REACTIONS = frozenset({"like", "heart", "clap", "laugh", "wow", "fire"})
 _LOCK_STRIPES = 64
-REACTION_RATE = Rate(per_second=5.0, burst=20)
 FALLBACK_BAN_S = 3600.0  # when a participant's token expiry is unknown
 
 
@@ -54,7 +53,8 @@ class RoomService:
         rates: Mapping[str, Rate] | None = None,
     ) -> None:
         """``rates`` overrides the per-participant token buckets: ``chat`` and ``questions``
-        (default: the chat limits of ``limits``) and ``reactions`` (also votes; 5/s, burst 20)."""
+        (default: the chat limits of ``limits``) and ``reactions`` (also votes; default: the
+        reaction limits of ``limits``)."""
         self.store = store
         self.bus = bus
         self.node = node
@@ -67,7 +67,8 @@ class RoomService:
         self.leases: set[str] = set()  # rooms whose lease this node holds
         self._locks = [asyncio.Lock() for _ in range(_LOCK_STRIPES)]
         chat = Rate(self.limits.chat_per_second, self.limits.chat_burst)
-        defaults = {"chat": chat, "questions": chat, "reactions": REACTION_RATE}
+        reactions = Rate(self.limits.reactions_per_second, self.limits.reaction_burst)
+        defaults = {"chat": chat, "questions": chat, "reactions": reactions}
         self.rates = RateLimits({**defaults, **(rates or {})}, self.clock)
 
     def _lock(self, room_id: str) -> asyncio.Lock:
