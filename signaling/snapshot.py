@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from signaling.session import Session
 
 RECENT_CHAT = 50
+LISTED = 200  # participants listed in a join ack; a 5,000-viewer room would be a 1.5 MB ack
 RESUME_CHAT = 100  # more than this missed: ``chat_more`` is true, page on with chat.history
 
 
@@ -29,6 +30,7 @@ async def snapshot(hub: Hub, session: Session, room_id: str, *,
     if me is not None and me.waiting:
         return {**state, "waiting": True}
     present = [p for p in await store.list_participants(room_id) if _shown(p, session)]
+    listed = _listed(present, session)
     if after is not None:
         chat = await store.chat_page(room_id, after=after, limit=RESUME_CHAT + 1)
     else:
@@ -38,7 +40,8 @@ async def snapshot(hub: Hub, session: Session, room_id: str, *,
         **state,
         "waiting": False,
         "chat_more": more,
-        "participants": [p.to_dict() for p in present],
+        "participants": [p.to_dict() for p in listed],
+        "participant_count": len(present),
         "stage": [p.identity for p in present if p.on_stage],
         "tracks": hub.media.room_tracks(room_id),
         "chat": [m.to_dict() for m in chat[:RESUME_CHAT]],
@@ -47,6 +50,13 @@ async def snapshot(hub: Hub, session: Session, room_id: str, *,
                       if not q.answered],
         "reactions": await store.reactions(room_id),
     }
+
+
+def _listed(present: list[Participant], session: Session) -> list[Participant]:
+    """Everyone on stage, the caller, then others in join order, at most :data:`LISTED`."""
+    first = [p for p in present if p.on_stage or p.identity == session.identity]
+    rest = [p for p in present if not (p.on_stage or p.identity == session.identity)]
+    return first + rest[:max(0, LISTED - len(first))]
 
 
 def _shown(participant: Participant, session: Session) -> bool:

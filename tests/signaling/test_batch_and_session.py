@@ -182,3 +182,17 @@ def test_interval_grows_with_the_audience_and_is_capped():
     batch.take(now=0.0)
     batch.add("chat.message", {"id": "2-0"})
     assert not batch.due(now=0.05, interval=0.1) and batch.due(now=0.1, interval=0.1)
+
+
+def test_a_join_ack_lists_the_stage_and_me_first_and_at_most_200():
+    from rooms.participant import Participant, Role
+    from signaling import snapshot
+
+    people = [Participant(f"p{n}", "r", f"P{n}", Role.VIEWER) for n in range(500)]
+    people[300] = people[300].update(role=Role.SPEAKER, on_stage=True)
+    me = Session("sid", AccessToken("p450", "r", frozenset(), expires_at=2**31),
+                 SignalingLimits(), lambda *a: None)  # type: ignore[arg-type,return-value]
+    listed = snapshot._listed(people, me)
+    assert len(listed) == snapshot.LISTED
+    assert [p.identity for p in listed[:2]] == ["p300", "p450"]
+    assert [p.identity for p in listed[2:4]] == ["p0", "p1"]
