@@ -7,8 +7,9 @@ decisions (status codes, limits, Link, ETag, sdpfrag) live in :mod:`signaling.wh
 only moves values between aiohttp and there. Any refusal is a plain-text line and touches
 nothing else in the server.
 
-Room existence is not checked yet: a valid token naming the room is enough (the lead wires
-``Store.get_room`` in); in demo mode that is how a room is "created on first publish".
+The room must exist in the Store and not have ended (404 / 403 otherwise). In demo mode a WHIP
+publisher whose token carries ``create`` opens a new broadcast room on first publish (issue 3
+§9), so OBS can go live with nothing but ``pavilion token --grants publish,create``.
 """
 
 from __future__ import annotations
@@ -20,10 +21,15 @@ from dataclasses import dataclass
 from aiohttp import web
 
 from config import Settings
-from rooms.token import Grant, TokenError, verify
+from rooms.errors import StoreUnavailable
+from rooms.pavilion import Pavilion
+from rooms.room import ROOM_ID, Room, RoomKind, RoomState
+from rooms.text import LocalizedText
+from rooms.token import AccessToken, Grant, TokenError, verify
 from signaling import whip
 from streaming import MediaError, MediaPlane, UnknownPeer
 from streaming.negotiation import NegotiationError
+from web.keys import BACKEND_KEY
 
 log = logging.getLogger(__name__)
 
@@ -99,6 +105,9 @@ class _Routes:
         self.settings = settings
 
     def _auth(self, request: web.Request, room: str, grant: Grant) -> str:
+        return self._access(request, room, grant).identity
+
+    def _access(self, request: web.Request, room: str, grant: Grant) -> AccessToken:
         token = whip.bearer_token(request.headers.get("Authorization"))
         try:
             access = verify(
@@ -110,7 +119,27 @@ class _Routes:
             )
         except TokenError as exc:
             raise whip.token_refusal(exc.code, str(exc)) from None
-        return access.identity
+        return access
+
+    async def _open_room(self, request: web.Request, room_id: str, access: AccessToken,
+                         kind: str) -> None:
+        """The room must exist and not have ended; demo WHIP with ``create`` may open it."""
+        store = request.app[BACKEND_KEY].store
+        try:
+            room = await store.get_room(room_id) if ROOM_ID.fullmatch(room_id) else None
+            if room is None and kind == "whip" and self._may_create(access):
+                await store.create_room(_new_broadcast(room_id, access))
+                return
+        except StoreUnavailable:
+            raise whip.WhipError(503, "room state is unavailable, try again shortly",
+                                 (("Retry-After", "5"),)) from None
+        if room is None:
+            raise whip.WhipError(404, f"no room {room_id!r}")
+        if room.state is RoomState.ENDED:
+            raise whip.WhipError(403, f"room {room_id!r} has ended")
+
+    def _may_create(self, access: AccessToken) -> bool:
+        return self.settings.demo and access.allows(Grant.CREATE)
 
     def create(self, kind: str) -> Handler:
         grant = Grant.PUBLISH if kind == "whip" else Grant.SUBSCRIBE
@@ -118,7 +147,9 @@ class _Routes:
         @_refusals
         async def handler(request: web.Request) -> web.StreamResponse:
             room = request.match_info["room"]
-            identity = self._auth(request, room, grant)
+            access = self._access(request, room, grant)
+            identity = access.identity
+            await self._open_room(request, room, access, kind)
             limits = self.settings.media
             if request.content_length is not None and request.content_length > limits.max_sdp_bytes:
                 raise whip.WhipError(
@@ -203,6 +234,13 @@ class _Routes:
             return web.Response(status=204, headers=headers)
 
         return handler
+
+
+def _new_broadcast(room_id: str, access: AccessToken) -> Room:
+    """The room a demo WHIP publisher opens: a live broadcast in the New Media pavilion."""
+    return Room(id=room_id, kind=RoomKind.BROADCAST, pavilion=Pavilion.NEW_MEDIA,
+                title=LocalizedText({"en": room_id}), exhibitor=access.identity,
+                state=RoomState.LIVE)
 
 
 def _ufrag_or_none(sdp: str) -> str | None:

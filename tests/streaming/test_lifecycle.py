@@ -5,14 +5,12 @@ from __future__ import annotations
 import asyncio
 import itertools
 import re
-from pathlib import Path
 
 from streaming import MediaPlane, SourceAdded, SourceEnded
+from tests.data import SDP_DIR
 from tests.streaming.clients import contiguous, publish, until, watch
 
-GSTREAMER_OFFER = Path(
-    "/work/shared/data/sdp/gstreamer-1.22-webrtcbin-whip-h264-offer.sdp"
-).read_text()
+GSTREAMER_OFFER = (SDP_DIR / "gstreamer-1.22-webrtcbin-whip-h264-offer.sdp").read_text()
 
 
 async def test_publisher_leaving_ends_viewers_tracks_cleanly(plane: MediaPlane) -> None:

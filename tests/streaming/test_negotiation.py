@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from streaming.negotiation import (
@@ -16,8 +14,9 @@ from streaming.negotiation import (
     plan_view,
     restore,
 )
+from tests.data import SDP_DIR
 
-SDP = Path("/work/shared/data/sdp")
+SDP = SDP_DIR
 
 
 def offer(name: str) -> Description:

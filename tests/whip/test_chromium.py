@@ -73,8 +73,8 @@ async () => {
 """
 
 
-def token(grant: Grant, identity: str) -> str:
-    return mint(TEST_SECRET, identity=identity, room="stage", grants=[grant], ttl_s=600)
+def token(identity: str, *grants: Grant) -> str:
+    return mint(TEST_SECRET, identity=identity, room="stage", grants=grants, ttl_s=600)
 
 
 async def test_chromium_whip_to_chromium_whep(
@@ -85,9 +85,10 @@ async def test_chromium_whip_to_chromium_whep(
     viewer = await browser.new_page()
     await publisher.goto(running.url + "/healthz")  # same origin as the WHIP endpoint
     await viewer.goto(running.url + "/healthz")
-    location = await publisher.evaluate(PUBLISH, token(Grant.PUBLISH, "camera"))
+    # demo mode: a token with `create` opens the room on first publish, as OBS users do
+    location = await publisher.evaluate(PUBLISH, token("camera", Grant.PUBLISH, Grant.CREATE))
     assert location.startswith("/whip/stage/")
-    await viewer.evaluate(PLAY, token(Grant.SUBSCRIBE, "audience"))
+    await viewer.evaluate(PLAY, token("audience", Grant.SUBSCRIBE))
     stats = {"decoded": 0}
     for _ in range(300):
         stats = await viewer.evaluate(VIDEO_STATS)

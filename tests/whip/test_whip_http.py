@@ -4,17 +4,21 @@ from __future__ import annotations
 
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable
-from pathlib import Path
 from typing import Any
 
 import aiohttp
 import pytest
 
+from rooms.pavilion import Pavilion
+from rooms.room import Room, RoomKind, RoomState
+from rooms.text import LocalizedText
 from rooms.token import Grant, mint
+from tests.data import SDP_DIR
 from tests.fixtures.pavilion import TEST_SECRET
 from tests.streaming.clients import Publisher, Viewer, clip, contiguous, until
+from web.keys import BACKEND_KEY
 
-GSTREAMER = Path("/work/shared/data/sdp/gstreamer-1.22-webrtcbin-whip-h264-offer.sdp").read_text()
+GSTREAMER = (SDP_DIR / "gstreamer-1.22-webrtcbin-whip-h264-offer.sdp").read_text()
 
 
 def token(room: str = "expo", *grants: Grant, identity: str = "obs", ttl: int = 600) -> str:
@@ -28,12 +32,17 @@ def auth(value: str) -> dict[str, str]:
 
 
 SDP = {"Content-Type": "application/sdp"}
+ROOMS = ("expo", "other")
 
 
 @pytest.fixture
 async def node(pavilion_app: Callable[..., Awaitable[Any]]) -> AsyncIterator[Any]:
     ice = [{"urls": ["stun:stun.example.net:3478"]}]
     running = await pavilion_app(demo=True, ice_servers=ice)
+    for room in ROOMS:  # WHIP and WHEP need an existing room (tests/whip/test_whip_rooms.py)
+        await running.app[BACKEND_KEY].store.create_room(
+            Room(id=room, kind=RoomKind.BROADCAST, pavilion=Pavilion.NEW_MEDIA,
+                 title=LocalizedText({"en": room}), state=RoomState.LIVE))
     async with aiohttp.ClientSession(running.url) as http:
         running.http = http
         yield running

@@ -1,0 +1,89 @@
+"""WHIP/WHEP and the rooms: unknown rooms, ended rooms, and demo's create-on-first-publish."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+import aiohttp
+import pytest
+
+from rooms.pavilion import Pavilion
+from rooms.room import Room, RoomKind, RoomState
+from rooms.text import LocalizedText
+from rooms.token import Grant, mint
+from tests.fixtures.pavilion import TEST_SECRET, RunningApp
+from tests.streaming.clients import Publisher
+from web.keys import BACKEND_KEY
+
+SDP = {"Content-Type": "application/sdp"}
+
+
+def headers(room: str, *grants: Grant) -> dict[str, str]:
+    token = mint(TEST_SECRET, identity="obs", room=room, grants=grants, ttl_s=600)
+    return {**SDP, "Authorization": f"Bearer {token}"}
+
+
+@pytest.fixture
+async def offer() -> AsyncIterator[str]:
+    publisher = Publisher("vp8")
+    try:
+        yield await publisher.offer()
+    finally:
+        await publisher.close()
+
+
+async def start(pavilion_app: Callable[..., Awaitable[RunningApp]], demo: bool) -> RunningApp:
+    running = await pavilion_app(demo=demo)
+    await running.app[BACKEND_KEY].store.create_room(
+        Room(id="closed-show", kind=RoomKind.BROADCAST, pavilion=Pavilion.AUTOMOBILE,
+             title=LocalizedText({"en": "Over"}), state=RoomState.ENDED))
+    return running
+
+
+async def post(running: RunningApp, path: str, offer: str, hdrs: dict[str, str]) -> Any:
+    async with aiohttp.ClientSession() as http, http.post(
+        running.url + path, data=offer, headers=hdrs
+    ) as response:
+        return response.status, await response.text()
+
+
+async def test_unknown_room_is_404_for_whip_and_whep(
+    pavilion_app: Callable[..., Awaitable[RunningApp]], offer: str
+) -> None:
+    running = await start(pavilion_app, demo=False)
+    assert await post(running, "/whip/nowhere", offer, headers("nowhere", Grant.PUBLISH)) == (
+        404, "no room 'nowhere'\n")
+    status, _ = await post(running, "/whep/nowhere", offer, headers("nowhere", Grant.SUBSCRIBE))
+    assert status == 404
+    status, _ = await post(running, "/whip/Bad%20Id", offer, headers("*", Grant.PUBLISH))
+    assert status == 404
+
+
+async def test_ended_room_is_403(
+    pavilion_app: Callable[..., Awaitable[RunningApp]], offer: str
+) -> None:
+    running = await start(pavilion_app, demo=True)
+    status, text = await post(running, "/whip/closed-show", offer,
+                              headers("closed-show", Grant.PUBLISH, Grant.CREATE))
+    assert (status, text) == (403, "room 'closed-show' has ended\n")
+
+
+async def test_create_opens_a_live_broadcast_in_demo_mode_only(
+    pavilion_app: Callable[..., Awaitable[RunningApp]], offer: str
+) -> None:
+    running = await start(pavilion_app, demo=False)
+    status, _ = await post(running, "/whip/launch", offer, headers("launch", Grant.PUBLISH,
+                                                                   Grant.CREATE))
+    assert status == 404  # outside demo mode rooms come from the admin API
+    assert await running.app[BACKEND_KEY].store.get_room("launch") is None
+
+    demo = await start(pavilion_app, demo=True)
+    status, _ = await post(demo, "/whip/launch", offer, headers("launch", Grant.PUBLISH))
+    assert status == 404  # publish alone does not create
+    status, _ = await post(demo, "/whip/launch", offer, headers("launch", Grant.PUBLISH,
+                                                                Grant.CREATE))
+    assert status == 201
+    room = await demo.app[BACKEND_KEY].store.get_room("launch")
+    assert room is not None and (room.kind, room.state, room.exhibitor) == (
+        RoomKind.BROADCAST, RoomState.LIVE, "obs")
