@@ -131,3 +131,11 @@ async def test_search_finds_a_room_by_its_product_in_any_language(pavilion_app: 
     assert "판매 상품: 창바이산 인삼 선물 세트" in body
     _, body, _ = await get(running.url + "/", params={"lang": "en", "q": "no such product"})
     assert 'data-room=' not in body and "No rooms match" in body
+
+
+async def test_every_page_links_to_trade_meetings_in_its_language(pavilion_app: StartApp) -> None:
+    running = await pavilion_app(demo=True)
+    _, body, _ = await get(running.url + "/?lang=ja")
+    assert '<a class="nav-meetings" href="/meetings?lang=ja">' in body
+    status, _, _ = await get(running.url + "/meetings?lang=ja")
+    assert status == 200
