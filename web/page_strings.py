@@ -5,7 +5,9 @@ its language into ``<script type="application/json" id="i18n">`` and the modules
 ``web/static/`` read it. Keys are stable identifiers; values are English message ids marked with
 :func:`N_` so Babel's extraction (tests/foundation/test_catalogs.py) finds them and every
 catalog must translate them. Error codes map many-to-one onto sentences a person can act on; a
-code not listed falls back to :data:`FALLBACK_ERROR`, so a raw code is never shown.
+code not listed falls back to :data:`FALLBACK_ERROR`, so a raw code is never shown. Every code
+docs/protocol.md documents and every code rooms/, signaling/ and web/ refuse with must be here:
+tests/pages/test_page_api.py reads both and fails on a code without a sentence.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from collections.abc import Mapping
 
 from config import Language
 from web.catalog import Catalogs
+from web.meetings_strings import ERRORS as MEETING_ERRORS
 
 
 def N_(message: str) -> str:
@@ -24,28 +27,45 @@ def N_(message: str) -> str:
 FALLBACK_ERROR = N_("Something went wrong. Please try again.")
 
 _TOKEN_INVALID = N_("This access link is not valid.")
+_NO_GRANT = N_("Your access link does not allow this.")
 _NOT_ALLOWED = N_("You are not allowed to do that.")
 _TOO_FAST = N_("You are sending too fast. Please wait a moment.")
 _UNAVAILABLE = N_("The service is temporarily unavailable.")
+_TOO_LONG = N_("The message is too long.")
+_WRITE_FIRST = N_("Write something first.")
+# Pure protocol misuse (a page or client bug, never the person's doing) shares one sentence.
+_PROTOCOL = N_("The page sent a request the server cannot handle. Please reload the page.")
+_RELOAD = N_("Please reload the page and try again.")
+_MEDIA_SETUP = N_("Your browser's video connection could not be set up. Please reload the page.")
+_CONTROL_CHARS = N_("The text contains characters that are not allowed. Please remove them.")
+_TEXT_TOO_LONG = N_("The text is too long. Please shorten it.")
+_CHECK_INPUT = N_("Some details are not valid. Please check them and try again.")
+_BAD_TIME = N_("Enter a valid date and time.")
+_BAD_LANGUAGE = N_("Choose one of the supported languages.")
 
-ERRORS: Mapping[str, str] = {
+_ROOM_ERRORS: Mapping[str, str] = {
     "token_missing": N_("This page needs an access link. Ask the organiser for one."),
     "token_invalid": _TOKEN_INVALID,
     "bad_signature": _TOKEN_INVALID,
     "bad_algorithm": _TOKEN_INVALID,
     "token_expired": N_("Your access link has expired. Ask the organiser for a new one."),
     "wrong_room": N_("This access link is for another room."),
-    "missing_grant": N_("Your access link does not allow this."),
-    "no_join_grant": N_("Your access link does not allow this."),
-    "no_chat_grant": N_("Your access link does not allow this."),
+    "missing_grant": _NO_GRANT,
+    "no_join_grant": _NO_GRANT,
+    "no_chat_grant": _NO_GRANT,
     "not_allowed": _NOT_ALLOWED,
     "not_moderator": _NOT_ALLOWED,
     "not_host": _NOT_ALLOWED,
+    "unauthorized": _NOT_ALLOWED,
+    "admin_disabled": _NOT_ALLOWED,
+    "not_your_exhibitor": _NOT_ALLOWED,
+    "not_this_exhibitor": _NOT_ALLOWED,
     "room_full": N_("This room is full."),
     "waiting_room_full": N_("The waiting room is full. Please try again later."),
     "stage_full": N_("The stage is full."),
     "pins_full": N_("Unpin a product before pinning another."),
     "no_such_room": N_("This room does not exist."),
+    "room_exists": N_("A room with this id already exists."),
     "room_ended": N_("This room has ended."),
     "not_started": N_("This room has not started yet."),
     "room_locked": N_("The room is locked by the moderator."),
@@ -53,13 +73,47 @@ ERRORS: Mapping[str, str] = {
     "banned": N_("You were removed from this room."),
     "muted": N_("A moderator has muted you."),
     "not_on_stage": N_("Only people on stage can use the camera."),
+    "already_on_stage": N_("You are already on stage."),
+    "not_promotable": N_("This person cannot be invited to the stage."),
+    "no_hands": N_("Raising a hand is possible only in forums."),
+    "not_in_meeting": N_("Meetings have no stage."),
+    "no_questions": N_("Questions are not open in this room."),
+    "not_a_broadcast": N_("Only broadcasts show product cards."),
+    "not_a_meeting": N_("This is possible only in a meeting."),
+    "not_waiting": N_("This person is no longer waiting."),
     "in_waiting_room": N_("Please wait: the host will let you in."),
+    "no_such_participant": N_("This person is no longer in the room."),
+    "no_such_message": N_("This message no longer exists."),
+    "no_such_product": N_("This product is no longer available."),
+    "no_such_question": N_("This question no longer exists."),
+    "no_such_track": N_("Nothing is being broadcast yet."),
     "rate_limited": _TOO_FAST,
     "event_rate_limited": _TOO_FAST,
-    "message_too_long": N_("The message is too long."),
-    "question_too_long": N_("The message is too long."),
-    "message_empty": N_("Write something first."),
-    "question_empty": N_("Write something first."),
+    "mailbox_full": _TOO_FAST,
+    "too_many_rooms": N_("You are in too many rooms at once. Close another room first."),
+    "message_too_long": _TOO_LONG,
+    "question_too_long": _TOO_LONG,
+    "payload_too_large": _TOO_LONG,
+    "body_too_large": _TOO_LONG,
+    "message_empty": _WRITE_FIRST,
+    "question_empty": _WRITE_FIRST,
+    "note_empty": _WRITE_FIRST,
+    "name_empty": N_("Enter a name."),
+    "name_too_long": N_("The name is too long."),
+    "note_too_long": _TEXT_TOO_LONG,
+    "reason_too_long": _TEXT_TOO_LONG,
+    "title_too_long": _TEXT_TOO_LONG,
+    "product_too_long": _TEXT_TOO_LONG,
+    "product_name_too_long": _TEXT_TOO_LONG,
+    "description_too_long": _TEXT_TOO_LONG,
+    "message_control_chars": _CONTROL_CHARS,
+    "question_control_chars": _CONTROL_CHARS,
+    "name_control_chars": _CONTROL_CHARS,
+    "note_control_chars": _CONTROL_CHARS,
+    "reason_control_chars": _CONTROL_CHARS,
+    "title_control_chars": _CONTROL_CHARS,
+    "product_control_chars": _CONTROL_CHARS,
+    "product_name_control_chars": _CONTROL_CHARS,
     "camera_denied": N_("Camera or microphone access was denied."),
     "camera_missing": N_("No camera or microphone was found."),
     "screen_denied": N_("Screen sharing was cancelled or is not allowed."),
@@ -68,13 +122,61 @@ ERRORS: Mapping[str, str] = {
     "store_unavailable": _UNAVAILABLE,
     "wrong_node": _UNAVAILABLE,
     "network_error": N_("The connection was lost. Reconnecting…"),
-    "no_such_track": N_("Nothing is being broadcast yet."),
+    "bad_offer": _MEDIA_SETUP,
+    "sdp_too_large": _MEDIA_SETUP,
+    "sdp_too_many_lines": _MEDIA_SETUP,
+    "too_many_candidates": _MEDIA_SETUP,
+    "no_such_peer": _RELOAD,
+    "not_joined": _RELOAD,
+    "not_in_room": _RELOAD,
+    "session_closed": _RELOAD,
+    "unknown_event": _PROTOCOL,
+    "bad_payload": _PROTOCOL,
+    "bad_json": _PROTOCOL,
+    "bad_field": _CHECK_INPUT,
+    "missing_field": N_("Some required details are missing."),
+    "bad_message_id": _PROTOCOL,
+    "bad_room_id": _PROTOCOL,
+    "bad_topic": _PROTOCOL,
+    "bad_reaction": _PROTOCOL,
     "bad_price": N_("Enter a valid price."),
     "bad_currency": N_("Enter a three-letter currency code, like CNY."),
     "bad_product_id": N_("Enter a product name."),
     "product_name": N_("Enter a product name."),
+    "bad_url": N_("Enter a web address starting with http:// or https://."),
+    "bad_language": _BAD_LANGUAGE,
+    "bad_languages": _BAD_LANGUAGE,
+    "bad_datetime": _BAD_TIME,
+    "naive_datetime": _BAD_TIME,
+    "nonexistent_local_time": N_("That time does not exist in this time zone. Pick another."),
+    "bad_schedule": N_("The end must be after the start."),
+    "bad_length": N_("A meeting slot lasts 15, 30, 45 or 60 minutes."),
+    "bad_rating": N_("Choose a rating from 1 to 5."),
+    "too_many_products": N_("There are too many products. Remove some first."),
+    "team_too_large": N_("The team has too many members."),
+    "slot_started": N_("This slot has already started."),
+    "own_slot": N_("You cannot request your own slot."),
+    "same_slot": N_("Choose a different slot."),
+    "not_your_slot": N_("You can only propose your own slots."),
+    "no_such_slot": N_("This slot is no longer available."),
+    "no_such_request": N_("This request no longer exists."),
+    "no_such_exhibitor": N_("This exhibitor does not exist."),
+    "meeting_over": N_("The meeting is already over."),
+    "meeting_not_over": N_("The meeting has not ended yet."),
+    "meeting_not_started": N_("You can rate the meeting once it has taken place."),
+    "not_expired": N_("This request has not expired yet."),
+    "event_timeout": FALLBACK_ERROR,
     "internal_error": FALLBACK_ERROR,
+    **{code: _CHECK_INPUT for code in (
+        "bad_capacity", "bad_limit", "bad_text", "bad_message", "bad_note", "bad_reason",
+        "bad_request_id", "bad_slot", "bad_slot_id", "bad_slots", "bad_host", "bad_identity",
+        "bad_buyer", "bad_exhibitor", "bad_team_member", "bad_grants", "bad_ttl",
+        "bad_pavilion", "bad_state")},
 }
+
+# Every code a person can meet, from any page: the trade-meeting API's own sentences (in
+# meetings.po) first, then the room pages' (a code in both reads as the room pages say it).
+ERRORS: Mapping[str, str] = {**MEETING_ERRORS, **_ROOM_ERRORS}
 
 # Words and sentences the scripts put on screen (buttons they relabel, statuses, notices).
 WORDS: Mapping[str, str] = {

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+import ast
+import re
+from collections.abc import Awaitable, Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -11,12 +14,13 @@ import pytest
 from config import LANGUAGES
 from rooms.demo import LIVE_BROADCAST, LIVE_FORUM, MEETING
 from rooms.token import Grant, verify
+from signaling.errors import CODES as SIGNALING_CODES
 from tests.fixtures.pavilion import TEST_SECRET, RunningApp, make_settings
 from tests.pages.helpers import STAFF, token
 from web.catalog import load_catalogs
 from web.keys import BACKEND_KEY
 from web.page_access import refused, visitor_for
-from web.page_strings import ERRORS, client_strings
+from web.page_strings import ERRORS, FALLBACK_ERROR, client_strings
 from web.quote_requests import QuoteLog, QuoteRequest
 from web.room_pages import script_json
 
@@ -41,6 +45,7 @@ async def test_visitor_tokens_only_for_public_rooms(pavilion_app: Start) -> None
     store = running.app[BACKEND_KEY].store
     settings = make_settings()
     broadcast, meeting = await store.get_room(LIVE_BROADCAST), await store.get_room(MEETING)
+    assert broadcast is not None and meeting is not None
     visitor = visitor_for(settings, broadcast, None, visitor_name="Visitor 0001")
     access = verify(TEST_SECRET, visitor.token or "", room=LIVE_BROADCAST)
     assert access.grants == frozenset(VIEWER) and visitor.minted and not visitor.moderates
@@ -118,3 +123,104 @@ def test_quote_log_is_bounded_per_room_and_in_rooms() -> None:
     for n in range(3):
         log.add(QuoteRequest("a", f"p{n}", "Tea", "v", "V", "en", float(n)))
     assert [q.product_id for q in log.of_room("a")] == ["p1", "p2"]
+
+
+# Every error code a person can meet must have a sentence (issue 6 §6: no raw code shown). The
+# codes are read from the contract (docs/protocol.md) and from the code itself, so a new code
+# added anywhere in rooms/, signaling/ or web/ without a sentence fails here.
+ROOT = Path(__file__).resolve().parents[2]
+CODE = re.compile(r"[a-z][a-z0-9]*(?:_[a-z0-9]+)*")
+CODE_FIRST = {"InvalidInput", "NotAllowed", "RoomsError", "TokenError", "SignalingError",
+              "PageApiError", "BookingConflict", "refused", "failure"}
+CODE_SECOND = {"error"}  # web/admin_api.py, web/meetings_json.py: error(status, code, message)
+Function = ast.FunctionDef | ast.AsyncFunctionDef
+
+
+def documented_codes() -> set[str]:
+    """The codes docs/protocol.md lists: connect refusals (§1), limits and error codes (§2)."""
+    text = (ROOT / "docs" / "protocol.md").read_text(encoding="utf-8")
+    connect = text[text.index("A refused connection"):]
+    connect = connect[connect.index("`{code, message}`:"):connect.index("\n\n")]
+    section = connect + text[text.index("### Limits"):text.index("## 3.")]
+    return set(re.findall(r"`([a-z][a-z0-9_]*)`", re.sub(r"\([^)]*\)", "", section)))
+
+
+def _callee(call: ast.Call) -> str:
+    func = call.func
+    return func.id if isinstance(func, ast.Name) else getattr(func, "attr", "")
+
+
+def _code_arg(call: ast.Call) -> ast.expr | None:
+    """The expression a refusal's code comes from: ``code=`` or the callee's code position."""
+    for keyword in call.keywords:
+        if keyword.arg == "code":
+            return keyword.value
+    name = _callee(call)
+    position = 0 if name in CODE_FIRST else 1 if name in CODE_SECOND else None
+    return call.args[position] if position is not None and len(call.args) > position else None
+
+
+def _argument_values(func: Function, name: str, calls: list[ast.Call]) -> set[str]:
+    """Constant values parameter ``name`` of ``func`` takes: its default and every call's."""
+    positional = [a.arg for a in func.args.args]
+    defaults = dict(zip(positional[::-1], func.args.defaults[::-1], strict=False))
+    defaults |= {a.arg: d for a, d in zip(func.args.kwonlyargs, func.args.kw_defaults,
+                                          strict=True) if d is not None}
+    given = [defaults[name]] if name in defaults else []
+    for call in (c for c in calls if _callee(c) == func.name):
+        given += [k.value for k in call.keywords if k.arg == name]
+        if name in positional and positional.index(name) < len(call.args):
+            given.append(call.args[positional.index(name)])
+    return {g.value for g in given if isinstance(g, ast.Constant) and isinstance(g.value, str)}
+
+
+def _expand(func: Function, template: ast.JoinedStr, calls: list[ast.Call]) -> Iterator[str]:
+    """``f"{what}_too_long"`` in ``func``: one code per value ``what`` is ever given."""
+    (name,) = [v.value.id for v in template.values
+               if isinstance(v, ast.FormattedValue) and isinstance(v.value, ast.Name)]
+    values = _argument_values(func, name, calls)
+    assert values, f"{func.name}: cannot tell which codes f-string over {name!r} makes"
+    for value in values:
+        yield "".join(value if isinstance(part, ast.FormattedValue) else str(part.value)
+                      for part in template.values
+                      if isinstance(part, ast.Constant | ast.FormattedValue))
+
+
+def raised_codes() -> set[str]:
+    """Every literal (or f-string) error code rooms/, signaling/ and web/ refuse with."""
+    trees = [ast.parse(path.read_text(encoding="utf-8"))
+             for package in ("rooms", "signaling", "web") for path in (ROOT / package).glob("*.py")]
+    calls = [node for tree in trees for node in ast.walk(tree) if isinstance(node, ast.Call)]
+    codes = set(SIGNALING_CODES)
+    for tree in trees:
+        for func in (n for n in ast.walk(tree)
+                     if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef)):
+            for call in (n for n in ast.walk(func) if isinstance(n, ast.Call)):
+                arg = _code_arg(call)
+                if isinstance(arg, ast.Constant) and isinstance(arg.value, str) \
+                        and CODE.fullmatch(arg.value):
+                    codes.add(arg.value)
+                elif isinstance(arg, ast.JoinedStr):
+                    codes.update(_expand(func, arg, calls))
+    return codes
+
+
+def test_the_code_harvest_sees_literal_templated_and_http_codes() -> None:
+    """The harvest itself must work, or the next test would pass on an empty set."""
+    codes = raised_codes()
+    assert {"no_such_room", "question_control_chars", "product_name_too_long", "bad_pavilion",
+            "reason_empty", "room_exists", "no_such_product", "sdp_too_large",
+            "slot_taken"} <= codes
+    assert {"token_expired", "event_rate_limited", "bad_offer"} <= documented_codes()
+
+
+def test_every_documented_and_raised_code_has_a_sentence() -> None:
+    missing = (documented_codes() | raised_codes()) - set(ERRORS)
+    assert not missing, f"add a sentence to web/page_strings.py ERRORS for {sorted(missing)}"
+
+
+def test_error_sentences_are_sentences_not_codes() -> None:
+    for code, text in ERRORS.items():
+        assert text[0].isupper() and text[-1] in ".…", (code, text)
+        assert "_" not in text, (code, text)  # a raw code (they all have one) never shows
+    assert ERRORS["internal_error"] == FALLBACK_ERROR
