@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from signaling.errors import Ack, SignalingError, ok
-from signaling.media_link import media_errors
+from signaling.media_link import Plane, media_errors
 from signaling.messages import Answer, Candidate, PeerRef, Publish, Subscribe, check_sdp
 
 if TYPE_CHECKING:
@@ -43,31 +43,38 @@ async def publish(hub: Hub, session: Session, msg: Publish) -> Ack:
 
 
 async def subscribe(hub: Hub, session: Session, msg: Subscribe) -> Ack:
-    """Receive tracks: the server offers (``answer`` completes it), or answers a viewer offer."""
+    """Receive tracks: the server offers (``answer`` completes it), or answers a viewer offer.
+
+    Both forms pick the same tracks (:func:`_wanted`): ``source``, else ``participant``, else
+    the room's latest audio and video. So a page's tile for one speaker gets that speaker.
+    """
     _joined(session, msg.room)
     if msg.sdp is not None:
         check_sdp(msg.sdp, hub.settings.media)
     await hub.service.claim(msg.room)
     _check_viewer(hub, session, msg.room)
     plane = hub.media.plane
+    wanted = _wanted(plane, msg)
     with media_errors():
         if msg.sdp is not None:
-            reply = await plane.subscribe_whep(msg.room, session.identity, msg.sdp)
+            reply = await plane.subscribe_whep(msg.room, session.identity, msg.sdp, wanted)
         else:
-            wanted = _wanted(hub, msg)
             reply = await plane.offer_to_viewer(msg.room, session.identity, wanted)
     session.peers[reply.peer_id] = msg.room
     kind = "answer" if msg.sdp is not None else "offer"
     return ok(peer=reply.peer_id, type=kind, sdp=reply.sdp)
 
 
-def _wanted(hub: Hub, msg: Subscribe) -> list[str] | None:
-    """The source ids a server offer carries: one track, one participant's, or the latest."""
+def _wanted(plane: Plane, msg: Subscribe) -> list[str] | None:
+    """The source ids to send: one track, one participant's live tracks, or None (latest).
+
+    The plane is asked, not the announced track list: a ``subscribe`` right after a publish
+    must not depend on whether ``track.published`` went out yet.
+    """
     if msg.source is not None:
         return [msg.source]
     if msg.participant is not None:
-        ids = [t["source"] for t in hub.media.room_tracks(msg.room)
-               if t["participant"] == msg.participant]
+        ids = plane.sources_of(msg.room, msg.participant)
         if not ids:
             raise SignalingError("no_such_track", f"{msg.participant[:64]!r} publishes nothing")
         return ids

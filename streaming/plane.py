@@ -122,16 +122,20 @@ class MediaPlane:
 
     # -- viewing ------------------------------------------------------------------------------
 
-    async def subscribe_whep(self, room: str, viewer: str, offer_sdp: str) -> Answer:
-        """Negotiate a viewer's offer (WHEP): it receives the room's latest audio and video."""
+    async def subscribe_whep(
+        self, room: str, viewer: str, offer_sdp: str, source_ids: Sequence[str] | None = None
+    ) -> Answer:
+        """Negotiate a viewer's own recvonly offer (WHEP, and the pages' ``subscribe {sdp}``).
+
+        ``source_ids`` picks what it receives, as for :meth:`offer_to_viewer` (default: the
+        room's latest audio and video); each offered m-line gets the picked Source of its kind,
+        an m-line whose kind was not picked is answered ``inactive``. Unknown or ended ids raise
+        :class:`NothingPublished` before any peer exists.
+        """
         self._check_open()
-        sources = self.live_sources(room)
-        if not sources:
-            raise NothingPublished(f"nothing is published in room {room!r}")
-        if any(source.full for source in sources.values()):
-            raise Capacity(f"room {room!r} has its maximum of viewers")
+        by_kind = {source.kind: source for source in self._pick(room, source_ids)}
         leg = ViewerLeg(self._new_id(), room, viewer, self.limits, self._own_ice)
-        return await self._negotiate(leg, lambda: leg.answer(offer_sdp, sources), None)
+        return await self._negotiate(leg, lambda: leg.answer(offer_sdp, by_kind), None)
 
     async def offer_to_viewer(
         self, room: str, viewer: str, source_ids: Sequence[str] | None = None
@@ -171,6 +175,17 @@ class MediaPlane:
         if any(source.full for source in sources):
             raise Capacity(f"room {room!r} has its maximum of viewers")
         return sources
+
+    def sources_of(self, room: str, participant: str) -> list[str]:
+        """The ids of ``participant``'s live Sources in ``room`` (publish order)."""
+        prefix = f"{participant}/"
+        return [
+            source_id
+            for source_id, source in self.sources.get(room, {}).items()
+            if source_id.startswith(prefix)
+            and "/" not in source_id[len(prefix) :]
+            and not source.ended.is_set()
+        ]
 
     def live_sources(self, room: str) -> dict[str, Source]:
         """The most recently published live Source of each kind in ``room``."""

@@ -8,8 +8,11 @@ import pytest
 from aiortc import RTCSessionDescription
 
 from rooms.room import RoomKind
+from streaming.viewer import ViewerLeg
+from tests.fixtures.pavilion import RunningApp
 from tests.signaling.rtc_client import GUEST, HOST, VIEWER, RtcClient, make_room, token
 from tests.streaming.clients import Publisher, Viewer, until
+from web.media import MEDIA_KEY
 
 pytestmark = pytest.mark.slow
 
@@ -22,11 +25,21 @@ async def _publish(client: RtcClient, room: str) -> tuple[Publisher, str]:
     return publisher, reply["peer"]
 
 
-async def _watch(client: RtcClient, room: str) -> Viewer:
+async def _watch(client: RtcClient, room: str, **target: str) -> Viewer:
+    """The viewer offers (the pages' form) and may name a ``participant`` or ``source``."""
     viewer = Viewer()
-    reply = await client.ok("subscribe", {"room": room, "sdp": await viewer.offer()})
+    reply = await client.ok("subscribe", {"room": room, "sdp": await viewer.offer(), **target})
+    assert reply["type"] == "answer"
     await viewer.accept(reply["sdp"])
+    viewer.peer_id = reply["peer"]
     return viewer
+
+
+def _watched(app: RunningApp, viewer: Viewer) -> set[str]:
+    """What the node's plane forwards to this viewer: the source ids it subscribed."""
+    leg = app.app[MEDIA_KEY].peer(viewer.peer_id)
+    assert isinstance(leg, ViewerLeg)
+    return {source.source_id for source, _ in leg.subscriptions}
 
 
 async def _watch_offered(client: RtcClient, room: str, **target: str) -> Viewer:
@@ -39,6 +52,7 @@ async def _watch_offered(client: RtcClient, room: str, **target: str) -> Viewer:
     await viewer.take_answer_side()
     await client.ok("answer", {"room": room, "peer": offer["peer"],
                                "sdp": viewer.pc.localDescription.sdp})
+    viewer.peer_id = offer["peer"]
     return viewer
 
 
@@ -117,12 +131,20 @@ async def test_meeting_host_and_admitted_guest_exchange_media(pavilion_app):
     guest_pub, _ = await _publish(guest, "deal")
     await guest.wait_for("track.published", lambda t: t["participant"] == "seller")
     await host.wait_for("track.published", lambda t: t["participant"] == "buyer")
-    guest_view = await _watch_offered(guest, "deal", participant="seller")
+    guest_view = await _watch(guest, "deal", participant="seller")  # the pages' form
     host_view = await _watch_offered(host, "deal", participant="buyer")
     await until(lambda: guest_view.count("video") > 10 and host_view.count("video") > 10)
     assert guest_view.count("audio") > 5 and host_view.count("audio") > 5
+    assert _watched(app, guest_view) == {"seller/video0", "seller/audio0"}
+    assert _watched(app, host_view) == {"buyer/video0", "buyer/audio0"}
     nobody = await guest.call("subscribe", {"room": "deal", "participant": "ghost"})
     assert nobody["error"]["code"] == "no_such_track"
+    ghost = Viewer()
+    offered = {"room": "deal", "sdp": await ghost.offer()}
+    for target in ({"participant": "ghost"}, {"source": "ghost/video0"}):
+        refused = await guest.call("subscribe", {**offered, **target})
+        assert refused["error"]["code"] == "no_such_track", refused
+    await ghost.close()
     bad = await guest.call("answer", {"room": "deal", "peer": "nope", "sdp": "v=0"})
     assert bad["error"]["code"] == "no_such_peer"
     await host.ok("leave", {"room": "deal"})

@@ -263,11 +263,17 @@ class Publisher:
     """An aiortc publisher of a pre-encoded video clip plus silent Opus audio."""
 
     def __init__(
-        self, codec: str = "vp8", fps: int = 30, audio: bool = True, gop: int = 30, frames: int = 60
+        self,
+        codec: str = "vp8",
+        fps: int = 30,
+        audio: bool = True,
+        gop: int = 30,
+        frames: int = 60,
+        size: tuple[int, int] = (160, 120),
     ) -> None:
         self.pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
         self.codec = codec
-        track = ClipTrack(clip(codec, frames=frames, gop=gop), fps)
+        track = ClipTrack(clip(codec, frames=frames, gop=gop, size=size), fps)
         video = self.pc.addTransceiver(track, direction="sendonly")
         from aiortc.rtcrtpsender import RTCRtpSender
 
@@ -282,6 +288,7 @@ class Publisher:
         self.pli_times: list[float] = []
         self.answer_sdp = ""
         self.retransmitted = 0
+        self.video_payloads: set[bytes] = set()  # every video RTP payload sent, in clear
         self._lose = 0
         self._sent: set[tuple[int, int]] = set()
 
@@ -310,6 +317,8 @@ class Publisher:
                 if (h.ssrc, h.sequence) in self._sent:
                     self.retransmitted += 1
                 self._sent.add((h.ssrc, h.sequence))
+                if h.payload_type == video_pt:
+                    self.video_payloads.add(data[h.payload_offset : h.payload_end])
                 if self._lose and h.payload_type == video_pt:
                     self._lose -= 1
                     return  # lost on the way to the server
