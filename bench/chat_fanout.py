@@ -385,14 +385,13 @@ async def main(args: argparse.Namespace) -> None:
                 )
             )
             print(table(rows[-1:]).splitlines()[-1], flush=True)
-        if args.cross_node:
-            # RoomService.join claims the room's media lease, so viewers on a second node are
-            # redirected (wrong_node) instead of joining there: no Pavilion cross-node chat yet.
-            print("pavilion cross-node: not measurable until join stops claiming the media lease")
-        else:
-            rows.append(
-                await measure("pavilion", args.viewers, args.rate, args.seconds, False, redis_url)
+        # Joining a broadcast claims no media lease (rooms/service.py), so the viewers join on
+        # the second node and the sender's chat reaches them through Redis.
+        rows.append(
+            await measure(
+                "pavilion", args.viewers, args.rate, args.seconds, args.cross_node, redis_url
             )
+        )
     finally:
         if redis_proc is not None:
             redis_proc.terminate()

@@ -110,11 +110,15 @@ class RoomService:
 
     # -- entering and leaving -------------------------------------------------------------------
     async def join(self, token: AccessToken, room_id: str, *, name: str | None = None,
-                   language: str = "en", media: bool = True) -> Joined:
+                   language: str = "en", media: bool | None = None) -> Joined:
         """Enter a room: grants, schedule, lock, invitation, ban, lease and capacity decide.
 
-        ``media=False`` is for a client that takes no media from this node (chat only, or HLS):
-        it may join on any node, so the room's lease is neither claimed nor checked.
+        Chat and presence are in the Store, so joining a broadcast or a forum works on any node
+        (``media=None``, the default, claims no lease there): the lease is claimed where media
+        is needed, by ``publish``/``subscribe`` (:meth:`claim`), and only they get ``WrongNode``.
+        A meeting's join does claim it (everyone in a meeting exchanges media, and its four-seat
+        limit is kept by serialising joins on the one node that holds the lease). ``media=True``
+        or ``False`` forces either way (``False``: a chat-only or HLS client of a meeting).
         """
         room = await self.room(room_id)
         _check_token(token, room_id)
@@ -127,7 +131,7 @@ class RoomService:
         if await self.store.is_banned(room_id, token.identity):
             raise NotAllowed("banned", "you were removed from this room")
         async with self._lock(room_id):
-            if media:
+            if media or (media is None and room.kind is RoomKind.MEETING):
                 await self.claim(room_id)
             previous = await self.store.get_participant(room_id, token.identity)
             if previous is not None:  # a reconnect keeps its seat, stage, admission and mute

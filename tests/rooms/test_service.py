@@ -333,18 +333,45 @@ def tok(identity: str, *grants: Grant) -> AccessToken:
 async def test_a_room_lives_on_one_node_others_are_sent_there(harness: Harness) -> None:
     a, b = await two_services(harness)
     await a.store.put_room(forum("f1"))
-    await a.join(tok("alice"), "f1")
-    wrong = await refused(WrongNode, b.join(tok("bob"), "f1"), "wrong_node")
+    await a.join(tok("alice"), "f1", media=True)
+    wrong = await refused(WrongNode, b.join(tok("bob"), "f1", media=True), "wrong_node")
     assert (wrong.node_url, wrong.node_id) == ("http://a.example:8080", "node-a")
     await a.leave(tok("alice"), "f1")  # the last local participant releases the lease
-    assert (await b.join(tok("bob"), "f1")).participant.node_id == "node-b"
-    await refused(WrongNode, a.join(tok("alice"), "f1"), "wrong_node")
+    assert (await b.join(tok("bob"), "f1", media=True)).participant.node_id == "node-b"
+    await refused(WrongNode, a.join(tok("alice"), "f1", media=True), "wrong_node")
+
+
+async def test_joining_a_forum_claims_no_lease_media_does(harness: Harness) -> None:
+    """Chat and presence cross nodes: only media (``claim``) is tied to the lease holder."""
+    a, b = await two_services(harness)
+    await a.store.put_room(forum("f1"))
+    await a.join(tok("alice"), "f1")
+    assert await a.store.get_lease("f1") is None and "f1" not in a.leases
+    await a.claim("f1")  # alice publishes on node A
+    joined = await b.join(tok("bob"), "f1")
+    assert joined.participant.node_id == "node-b" and "f1" not in b.leases
+    wrong = await refused(WrongNode, b.claim("f1"), "wrong_node")  # bob subscribes on node B
+    assert wrong.node_url == "http://a.example:8080"
+    await b.leave(tok("bob"), "f1")  # a node without the lease releases nothing
+    assert (await a.store.get_lease("f1")).holder == a.node  # type: ignore[union-attr]
+
+
+async def test_joining_a_meeting_claims_its_lease(harness: Harness) -> None:
+    """A meeting's four seats are counted on the one node holding its lease (no race)."""
+    a, b = await two_services(harness)
+    await a.store.put_room(Room(id="m1", kind=RoomKind.MEETING, pavilion=Pavilion.NORTHEAST_ASIA,
+                                title=LocalizedText({"en": "M"}), exhibitor="alice",
+                                state=RoomState.LIVE))
+    await a.join(tok("alice"), "m1")
+    assert "m1" in a.leases
+    bob = AccessToken(identity="bob", room="m1", grants=frozenset({J, C}), expires_at=2**31 - 1)
+    await refused(WrongNode, b.join(bob, "m1"), "wrong_node")
 
 
 async def test_a_chat_only_client_joins_on_any_node(harness: Harness) -> None:
     a, b = await two_services(harness)
     await a.store.put_room(forum("f1"))
-    await a.join(tok("alice"), "f1")
+    await a.join(tok("alice"), "f1", media=True)
     joined = await b.join(tok("bob"), "f1", media=False)
     assert joined.participant.node_id == "node-b" and "f1" not in b.leases
     await b.post_chat(tok("bob"), "f1", "hello from node B")
@@ -369,7 +396,7 @@ async def test_keeper_heartbeats_and_reannounces_what_expired(world: World) -> N
     await world.room("live", RoomKind.BROADCAST)
     svc = world.service
     keeper = Keeper(svc, interval_s=3600)  # driven by tick() here, not by its timer
-    await svc.join(world.token("fan"), "live")
+    await svc.join(world.token("fan"), "live", media=True)
     world.clock.advance(svc.presence_ttl_s - 1)
     await keeper.tick()
     world.clock.advance(svc.presence_ttl_s - 1)
@@ -400,7 +427,7 @@ async def test_keeper_drops_a_lease_another_node_took(world: World) -> None:
     await world.room("live", RoomKind.BROADCAST)
     svc = world.service
     keeper = Keeper(svc, interval_s=3600)
-    await svc.join(world.token("fan"), "live")
+    await svc.join(world.token("fan"), "live", media=True)
     world.clock.advance(svc.lease_ttl_s + 1)
     other = LeaseHolder("node-z", "http://z:8080")
     await world.store.claim_lease("live", other, ttl_s=60)
