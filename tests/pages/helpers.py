@@ -57,6 +57,34 @@ async def video_flows(page: Any, min_frames: int = 20) -> dict[str, int]:
     return later  # type: ignore[no-any-return]
 
 
+async def tiles_flow(page: Any, plane: Any, prefix: str, count: int,
+                     min_frames: int = 20) -> dict[str, str]:
+    """Wait until ``count`` tiles (peer labels ``prefix:<identity>``) each decode video and keep
+    decoding with small loss, and prove each tile shows ITS participant: the node's plane
+    forwards that tile's peer only Sources published by that identity. Every fake camera looks
+    the same, so what the server forwards is the proof of distinctness. Returns label -> peer.
+    """
+
+    async def decoding() -> list[dict[str, Any]] | None:
+        stats = [s for s in await page.evaluate(INBOUND) if s["label"].startswith(prefix + ":")]
+        good = [s for s in stats if s["decoded"] >= min_frames]
+        return good if len(good) >= count else None
+
+    first = {s["label"]: s for s in await until(decoding, f"{count} tiles decoding video")}
+    assert len(first) == count, first
+    await asyncio.sleep(1.0)
+    later = {s["label"]: s for s in await page.evaluate(INBOUND) if s["label"] in first}
+    for label, stat in later.items():
+        assert stat["decoded"] > first[label]["decoded"], (first[label], stat)
+        assert stat["lost"] <= max(2, stat["received"] // 50), stat
+        identity = label.split(":", 1)[1]
+        watched = {source.source_id for source, _ in plane.peer(stat["peer"]).subscriptions}
+        assert f"{identity}/video0" in watched, (label, watched)
+        assert all(w.startswith(f"{identity}/") for w in watched), (label, watched)
+    assert len({s["ssrc"] for s in later.values()}) == count  # one stream per tile
+    return {label: stat["peer"] for label, stat in later.items()}
+
+
 def english_messages() -> set[str]:
     found: set[str] = set()
     for path in (LOCALE_DIR / "en" / "LC_MESSAGES").glob("*.po"):

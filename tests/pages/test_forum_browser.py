@@ -1,5 +1,5 @@
-"""Forum in real Chromium: an audience member raises a hand, the moderator invites them to the
-stage, and their camera's video reaches the rest of the audience."""
+"""Forum in real Chromium: two audience members raise hands, the moderator invites both to the
+stage, and the audience sees one tile per speaker, each with THAT speaker's video."""
 
 from __future__ import annotations
 
@@ -13,43 +13,57 @@ from tests.fixtures.pavilion import RunningApp
 from tests.pages.helpers import (
     STAFF,
     shoot,
+    tiles_flow,
     token,
     unlabeled,
     until,
     untranslated,
     video_flows,
 )
+from web.media import MEDIA_KEY
 
 pytestmark = pytest.mark.browser
 ROOM = LIVE_FORUM
 
 
-async def test_raise_hand_promote_and_the_audience_sees_the_speaker(
+async def test_two_speakers_promoted_and_the_audience_sees_each_one(
     pavilion_app: Callable[..., Awaitable[RunningApp]], browser: Any
 ) -> None:
     running = await pavilion_app(demo=True)
+    plane = running.app[MEDIA_KEY]
     errors: list[str] = []
     pages = []
-    for _ in range(3):
+    for _ in range(4):
         page = await browser.new_page()
         page.on("pageerror", lambda exc: errors.append(str(exc)))
         pages.append(page)
-    moderator, speaker, audience = pages
+    moderator, speaker, second, audience = pages
     await moderator.goto(f"{running.url}/forum/{ROOM}?lang=zh&token="
                          + token("moderator-1", ROOM, STAFF, "主持人"))
     await until(lambda: moderator.locator("#moderation").is_visible(), "moderator panel")
     await speaker.goto(f"{running.url}/forum/{ROOM}?lang=ru")
+    await second.goto(f"{running.url}/forum/{ROOM}?lang=ko")
     await audience.goto(f"{running.url}/forum/{ROOM}?lang=ja")
-    await until(lambda: speaker.locator("#hand").is_visible(), "the raise-hand button")
 
-    await speaker.click("#hand")
-    hand = moderator.locator("#hands li button")
-    await until(hand.count, "the raised hand at the moderator")
-    await hand.first.click()  # invite to stage
+    async def no_hands() -> bool:
+        return await moderator.locator("#hands li").count() == 0
 
-    await video_flows(audience)
-    await video_flows(moderator)
-    assert await audience.locator("#stage figure").count() == 1
+    speakers = []
+    for page in (speaker, second):  # each raises a hand, the moderator invites them up
+        await until(lambda page=page: page.locator("#hand").is_visible(), "the raise-hand button")
+        await page.click("#hand")
+        hand = moderator.locator("#hands li")
+        await until(hand.count, "the raised hand at the moderator")
+        speakers.append(await hand.first.get_attribute("data-identity"))
+        await hand.first.locator("button").click()  # invite to stage
+        await until(no_hands, "the promoted hand to leave the moderator's list")
+
+    await tiles_flow(audience, plane, "speaker", 2)
+    await tiles_flow(moderator, plane, "speaker", 2)
+    await tiles_flow(speaker, plane, "speaker", 1)  # a speaker sees the other one
+    shown = audience.locator("#stage figure")
+    assert await shown.count() == 2
+    assert {await shown.nth(i).get_attribute("data-identity") for i in range(2)} == set(speakers)
     assert await speaker.locator("#hand").is_hidden()
 
     await audience.fill("#ask-text", "物流の期間はどのくらいですか？")
@@ -64,6 +78,7 @@ async def test_raise_hand_promote_and_the_audience_sees_the_speaker(
     await until(closed, "the answered question to leave the audience's list")
 
     assert await untranslated(speaker) == []
+    assert await untranslated(second) == []
     assert await unlabeled(speaker) == []
     assert await unlabeled(audience) == []
     assert await unlabeled(moderator) == []
@@ -72,11 +87,15 @@ async def test_raise_hand_promote_and_the_audience_sees_the_speaker(
     await shoot(audience, "forum-ja")
     await shoot(moderator, "forum-moderator-zh")
 
-    await moderator.locator("#speakers li button").first.click()  # back to the audience
+    demoted = moderator.locator(f'#speakers li[data-identity="{speakers[0]}"] button')
+    await demoted.first.click()  # back to the audience
 
-    async def left_stage() -> bool:
-        return await audience.locator("#stage figure").count() == 0
+    async def one_left() -> bool:
+        figures = audience.locator("#stage figure")
+        return (await figures.count() == 1
+                and await figures.first.get_attribute("data-identity") == speakers[1])
 
-    await until(left_stage, "the demoted speaker's tile to leave the stage")
+    await until(one_left, "the demoted speaker's tile to leave the stage, the other to stay")
     await until(lambda: speaker.locator("#hand").is_visible(), "the hand button again")
+    await video_flows(audience)  # the remaining speaker still plays
     assert errors == []

@@ -1,11 +1,14 @@
 // WebRTC over the Socket.IO protocol: the browser offers for what it sends (publish) and for what
-// it receives (subscribe, answered WHEP-like). Every peer connection is listed in
-// window.pavilion.peers so tests (and support staff) can read getStats(); a connection that fails
-// or stays disconnected is renegotiated from scratch by its owner.
+// it receives (subscribe {sdp, participant}, answered WHEP-like: the server sends that
+// participant's tracks, so each stage or meeting tile shows its own person). Every peer
+// connection is listed in window.pavilion.peers so tests (and support staff) can read getStats()
+// and match a tile to the server's peer id; a connection that fails or stays disconnected is
+// renegotiated from scratch by its owner.
 import { config } from "./i18n.js";
 import { RtcError } from "./connection.js";
 
 export const peers = new Map();  // label -> RTCPeerConnection
+const peerIds = new Map();  // label -> the server's peer id (for support staff and tests)
 const DISCONNECTED_GRACE_MS = 4000;
 const GATHER_MAX_MS = 3000;
 
@@ -14,7 +17,8 @@ async function inboundVideo() {
   for (const [label, pc] of peers) {
     for (const s of (await pc.getStats()).values()) {
       if (s.type === "inbound-rtp" && s.kind === "video") {
-        out.push({ label, decoded: s.framesDecoded || 0, received: s.packetsReceived || 0,
+        out.push({ label, peer: peerIds.get(label) ?? null, ssrc: s.ssrc,
+                   decoded: s.framesDecoded || 0, received: s.packetsReceived || 0,
                    lost: s.packetsLost || 0 });
       }
     }
@@ -142,21 +146,29 @@ export class Publisher {
   }
 }
 
-/** One remote participant's audio + video, received on its own recvonly peer connection. */
+/** One remote participant's audio + video, received on its own recvonly peer connection.
+ * With `participant`, the server sends that person's live tracks (a stage or meeting tile);
+ * with only `source`, that one track; with neither, the room's latest audio and video. */
 export class Subscriber {
-  constructor(conn, { source = null, participant = "", label = "view", onstream = () => {} } = {}) {
+  constructor(conn, { source = null, participant = null, label = "view", onstream = () => {} } = {}) {
     this.conn = conn;
-    this.source = source;
-    this.participant = participant;
+    this.source = participant ? null : source;
+    this.participant = participant || null;
     this.label = label;
     this.onstream = onstream;
     this.pc = null;
     this.peer = null;
     this.closed = false;
+    this.starting = false;
   }
 
   async start() {
     this.closed = false;
+    this.starting = true;
+    try { await this.#negotiate(); } finally { this.starting = false; }
+  }
+
+  async #negotiate() {
     const pc = newPeerConnection();
     pc.addTransceiver("audio", { direction: "recvonly" });
     pc.addTransceiver("video", { direction: "recvonly" });
@@ -169,10 +181,16 @@ export class Subscriber {
     await gathered(pc);
     let reply;
     try {
-      reply = await this.conn.call("subscribe", { sdp: pc.localDescription.sdp, source: this.source });
+      reply = await this.conn.call("subscribe", { sdp: pc.localDescription.sdp,
+        source: this.source, participant: this.participant });
     } catch (err) {
       pc.close();
       throw err;
+    }
+    if (this.closed) {  // the tile went away (unpublished, left) while this was negotiated
+      pc.close();
+      this.conn.call("unsubscribe", { peer: reply.peer }).catch(() => {});
+      return;
     }
     await pc.setRemoteDescription({ type: "answer", sdp: reply.sdp });
     const old = this.pc;
@@ -180,6 +198,7 @@ export class Subscriber {
     this.pc = pc;
     this.peer = reply.peer;
     peers.set(this.label, pc);
+    peerIds.set(this.label, reply.peer);
     if (old) old.close();
     if (oldPeer) this.conn.call("unsubscribe", { peer: oldPeer }).catch(() => {});
     watch(pc, () => this.restart());
@@ -190,7 +209,9 @@ export class Subscriber {
     try { await this.start(); } catch (err) { console.warn("resubscribe failed", err); }
   }
 
+  /** Starting, or connected / connecting: no second subscription for the same tile. */
   get healthy() {
+    if (this.starting) return true;
     return this.pc && ["connected", "connecting", "new"].includes(this.pc.connectionState);
   }
 
@@ -209,7 +230,7 @@ export class Subscriber {
     this.peer = null;
     if (peer) this.conn.call("unsubscribe", { peer }).catch(() => {});
     this.pc?.close();
-    if (peers.get(this.label) === this.pc) peers.delete(this.label);
+    if (peers.get(this.label) === this.pc) { peers.delete(this.label); peerIds.delete(this.label); }
     this.pc = null;
   }
 }
