@@ -162,9 +162,23 @@ class RoomService:
             raise WrongNode(lease.holder.node_url, node_id=lease.holder.node_id)
         self.leases.add(room_id)
 
-    async def leave(self, token: AccessToken, room_id: str) -> Left:
+    async def leave(self, token: AccessToken, room_id: str) -> list[Left | RoomChanged]:
+        """Leave a room: ``[Left]``, and ``RoomChanged("ended")`` too when a meeting's host left.
+
+        A meeting is private to its host (the exhibitor): without them it is over. Who the host
+        is comes from the room (its exhibitor; for a meeting made without one, the participant
+        recorded as its host), never from the leaving token's grants: a host holding a plain
+        token still ends it, and a moderator (an expo admin) who drops in and out does not.
+        """
+        me = await self.store.get_participant(room_id, token.identity)
         await self._forget(room_id, token.identity)
-        return Left(room_id, token.identity)
+        events: list[Left | RoomChanged] = [Left(room_id, token.identity)]
+        room = await self.store.get_room(room_id)
+        if room is not None and _meeting_host_left(room, token.identity, me):
+            room = room.with_state(RoomState.ENDED)
+            await self.store.put_room(room)
+            events.append(RoomChanged(room, RoomState.ENDED.value))
+        return events
 
     async def _forget(self, room_id: str, identity: str) -> None:
         await self.store.remove_participant(room_id, identity)
@@ -213,6 +227,25 @@ class RoomService:
             policy.check_admit(room, target, await self.store.list_participants(room_id))
             target = await self._save(target.update(waiting=False, on_stage=True))
         return ParticipantChanged(target, "admitted")
+
+    async def deny(self, token: AccessToken, room_id: str, identity: str) -> ParticipantChanged:
+        """Turn a meeting guest away from the waiting room (the host, or a moderator).
+
+        The guest's presence goes and its node takes its session out of the room, but it is not
+        banned: it may knock again later (joining again puts it back in the waiting room), as a
+        knock turned away at a door may come back. To keep someone out, :meth:`kick` bans.
+        """
+        room = await self.room(room_id)
+        if token.identity != room.exhibitor:
+            policy.check_moderator(token)
+        if room.kind is not RoomKind.MEETING:
+            raise NotAllowed("not_a_meeting", "only meetings have a waiting room")
+        target = await self._target(room_id, identity)
+        if not target.waiting:
+            raise NotAllowed("not_waiting", "that participant is not in the waiting room")
+        await self._forget(room_id, identity)
+        await self._tell_node(target, "deny", {"room_id": room_id, "identity": identity})
+        return ParticipantChanged(target, "denied")
 
     # -- moderation -------------------------------------------------------------------------------
     async def kick(self, token: AccessToken, room_id: str, identity: str) -> Kicked:
@@ -323,6 +356,14 @@ class RoomService:
         await self._poster(token, room_id, "reactions")
         votes = await self.store.vote_question(room_id, question_id, token.identity)
         return QuestionVoted(room_id, question_id, votes)
+
+
+def _meeting_host_left(room: Room, identity: str, me: Participant | None) -> bool:
+    if room.kind is not RoomKind.MEETING or room.state is RoomState.ENDED:
+        return False
+    if room.exhibitor:  # the meeting's host (booking_service makes the request's host it)
+        return identity == room.exhibitor
+    return me is not None and me.role is Role.HOST  # a meeting made without one: its host role
 
 
 def _check_token(token: AccessToken, room_id: str) -> None:

@@ -16,7 +16,7 @@ from rooms.bus import BusMessage
 from rooms.errors import RoomsError
 from rooms.events import RoomChanged
 from rooms.participant import Participant, Role
-from rooms.room import RoomKind, RoomState
+from rooms.room import RoomState
 from rooms.token import Grant
 from signaling.errors import Ack, SignalingError, ok
 from signaling.messages import (
@@ -85,16 +85,10 @@ async def leave(hub: Hub, session: Session, msg: RoomRef) -> Ack:
 
 
 async def depart(hub: Hub, session: Session, room: str) -> None:
-    """Leave ``room``: media ends, presence goes; a meeting ends when its host leaves."""
-    me = _me(hub, session, room)
+    """Leave ``room``: media ends, presence goes (and a meeting ends when its host leaves:
+    ``RoomService.leave`` decides and reports it, then everyone here is taken out)."""
     await _detach(hub, session, room)
-    events: list[Any] = [await hub.service.leave(session.token, room)]
-    if me is not None and me.role is Role.HOST:
-        room_value = await hub.service.room(room)
-        if room_value.kind is RoomKind.MEETING and room_value.state is not RoomState.ENDED:
-            with contextlib.suppress(RoomsError):
-                events.append(await hub.service.set_state(session.token, room, RoomState.ENDED))
-    await _announce(hub, events)
+    await _announce(hub, list(await hub.service.leave(session.token, room)))
 
 
 async def _detach(hub: Hub, session: Session, room: str) -> None:
@@ -222,16 +216,11 @@ async def admit(hub: Hub, session: Session, msg: Target) -> Ack:
 
 
 async def deny(hub: Hub, session: Session, msg: Target) -> Ack:
-    """Turn a knock away: the guest leaves the waiting room and may not knock again."""
+    """Turn a knock away: the guest leaves the waiting room (it may knock again later; a
+    ``participant.remove`` bars it). Its node, this one or another, takes its session out."""
     _joined(session, msg.room)
-    target = hub.members.get((msg.room, msg.identity))
-    if target is None or not (me := _me(hub, target, msg.room)) or not me.waiting:
-        raise SignalingError("not_waiting", "that participant is not in the waiting room")
-    event = await hub.service.kick(session.token, msg.room, msg.identity)
-    payload = {"room_id": msg.room, "identity": msg.identity}
-    await hub.outbox.send(who_channel(msg.room, msg.identity), "waiting.denied", payload)
-    await hub.outbox.send(staff_channel(msg.room), "waiting.denied", payload)
-    await _evict(hub, event.room_id, msg.identity)
+    await hub.announce([await hub.service.deny(session.token, msg.room, msg.identity)])
+    await _evict(hub, msg.room, msg.identity)
     return ok()
 
 
@@ -268,9 +257,9 @@ async def pin(hub: Hub, session: Session, msg: ProductRef, pinned: bool) -> Ack:
 
 # -- orders from other nodes --------------------------------------------------------------------
 async def order_from_bus(hub: Hub, message: BusMessage) -> None:
-    """RoomService on another node removed or muted someone whose session is held here."""
+    """RoomService on another node removed, denied or muted someone whose session is here."""
     room, identity = str(message.payload.get("room_id")), str(message.payload.get("identity"))
-    if message.kind == "kick":
+    if message.kind in ("kick", "deny"):
         await _evict(hub, room, identity)
     elif message.kind == "mute" and message.payload.get("muted"):
         await _end_media_of(hub, room, identity)

@@ -60,6 +60,7 @@ _CHANGES = {
     "admitted": "waiting.admitted",
     "muted": "participant.muted",
     "unmuted": "participant.muted",
+    "denied": "waiting.denied",
 }
 
 
@@ -103,6 +104,10 @@ def _changed(event: ParticipantChanged, room: str, identity: str,
              change: str) -> list[Delivery]:
     name = _CHANGES.get(change, "participant.changed")
     payload = event.to_dict()
+    if change == "denied":  # the room never saw the knock: only staff and the guest hear
+        payload["identity"] = identity
+        return [Delivery(staff_channel(room), name, payload),
+                Delivery(who_channel(room, identity), name, payload)]
     out = [Delivery(room_channel(room), name, payload)]
     if change in ("admitted", "muted", "unmuted"):
         out.append(Delivery(who_channel(room, identity), name, payload))

@@ -28,7 +28,7 @@ from rooms.errors import (
     RoomsError,
     WrongNode,
 )
-from rooms.events import Joined, Kicked, ParticipantChanged
+from rooms.events import Joined, Kicked, Left, ParticipantChanged, RoomChanged
 from rooms.keeper import Keeper
 from rooms.memory_store import MemoryStore
 from rooms.participant import Role
@@ -101,8 +101,8 @@ async def test_join_broadcast_roles_and_presence(world: World) -> None:
     assert (viewer.role, viewer.on_stage, viewer.name) == (Role.VIEWER, False, "Fan One")
     await svc.join(world.token("recorder", H), "live")
     assert await world.store.count_present("live") == 2, "the recorder is hidden"
-    left = await svc.leave(world.token("fan"), "live")
-    assert (left.room_id, left.identity) == ("live", "fan")
+    [left] = await svc.leave(world.token("fan"), "live")
+    assert isinstance(left, Left) and (left.room_id, left.identity) == ("live", "fan")
     assert await world.store.count_present("live") == 1
     assert host.to_dict()["participant"]["role"] == "host"
 
@@ -156,6 +156,50 @@ async def test_meeting_waiting_room_admit_and_the_fifth_person(world: World) -> 
     await refused(NotAllowed, svc.join(world.token("crasher"), "meet"), "not_invited")
     assert await world.store.count_present("meet") == 4
     await svc.post_chat(guests[0], "meet", "Hello from the buyer")
+
+
+async def test_deny_turns_a_knock_away_and_the_guest_may_knock_again(world: World) -> None:
+    await world.room("meet", RoomKind.MEETING, capacity=4)
+    svc, host = world.service, world.token("expo-co", P, room="meet")
+    await svc.join(host, "meet")
+    guest = world.token("buyer", P, S, C, room="meet")
+    await svc.join(guest, "meet")
+    await refused(NotAllowed, svc.deny(guest, "meet", "buyer"), "not_moderator")
+    denied = await svc.deny(host, "meet", "buyer")
+    assert (denied.change, denied.participant.identity) == ("denied", "buyer")
+    assert await world.store.get_participant("meet", "buyer") is None
+    assert ("meet", "buyer") not in svc.local
+    await refused(NoSuchRoom, svc.deny(host, "meet", "buyer"), "no_such_participant")
+    again = await svc.join(guest, "meet")  # not banned: it may knock again
+    assert again.participant.waiting
+    await svc.admit(host, "meet", "buyer")
+    await refused(NotAllowed, svc.deny(host, "meet", "buyer"), "not_waiting")
+    await world.room("live", RoomKind.BROADCAST)
+    await svc.join(world.token("fan"), "live")
+    await refused(NotAllowed, svc.deny(world.token("chair", M), "live", "fan"), "not_a_meeting")
+
+
+async def test_a_meeting_ends_when_its_host_leaves_whatever_their_grants(world: World) -> None:
+    await world.room("meet", RoomKind.MEETING, capacity=4)
+    svc = world.service
+    host = world.token("expo-co", room="meet")  # no moderate grant: still the host
+    admin, guest = world.token("admin", M), world.token("buyer", C, room="meet")
+    for who in (host, admin, guest):
+        await svc.join(who, "meet")
+    await svc.admit(host, "meet", "buyer")
+    assert [type(e) for e in await svc.leave(admin, "meet")] == [Left]
+    await svc.join(admin, "meet")
+    assert [type(e) for e in await svc.leave(guest, "meet")] == [Left]
+    left, ended = await svc.leave(host, "meet")
+    assert isinstance(left, Left) and isinstance(ended, RoomChanged)
+    assert (ended.change, ended.room.state) == ("ended", RoomState.ENDED)
+    assert (await svc.room("meet")).state is RoomState.ENDED
+    await refused(NotAllowed, svc.join(guest, "meet"), "room_ended")
+    assert [type(e) for e in await svc.leave(admin, "meet")] == [Left]  # ends once
+    await world.room("live", RoomKind.BROADCAST)
+    await svc.join(world.token("expo-co", P), "live")
+    assert [type(e) for e in await svc.leave(world.token("expo-co"), "live")] == [Left]
+    assert (await svc.room("live")).state is RoomState.LIVE
 
 
 async def test_a_reconnect_keeps_stage_admission_and_mute(world: World) -> None:

@@ -97,7 +97,15 @@ async def test_meeting_deny_turns_the_guest_away(pavilion_app):
     await guest.ok("join", {"room": "deal2"})
     await host.wait_for("waiting.knock")
     await host.ok("waiting.deny", {"room": "deal2", "identity": "pest"})
-    await guest.wait_for("waiting.denied")
+    denied = await guest.wait_for("waiting.denied")
+    assert (denied["identity"], denied["change"]) == ("pest", "denied")
+    await host.wait_for("waiting.denied", lambda e: e["identity"] == "pest")
+    assert (await guest.call("chat.history", {"room": "deal2"}))["error"]["code"] == "not_joined"
+    knock = await guest.ok("join", {"room": "deal2"})  # denied, not banned: it may knock again
+    assert knock["waiting"] is True
+    await host.wait_for("waiting.knock", lambda e: len(host.seen("waiting.knock")) == 2)
+    await host.ok("participant.remove", {"room": "deal2", "identity": "pest"})
+    await guest.wait_for("participant.removed")
     assert (await guest.call("join", {"room": "deal2"}))["error"]["code"] == "banned"
     await host.close()
     await guest.close()
