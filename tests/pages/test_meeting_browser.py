@@ -1,4 +1,5 @@
-"""Trade meeting in real Chromium: the buyer knocks, waits, the host admits, both see each other."""
+"""Trade meeting in real Chromium: two buyers knock, wait, the host admits them, and each of the
+three sees the two others, each tile with THAT person's video."""
 
 from __future__ import annotations
 
@@ -13,24 +14,27 @@ from tests.pages.helpers import (
     GUEST,
     STAFF,
     shoot,
+    tiles_flow,
     token,
     unlabeled,
     until,
     untranslated,
-    video_flows,
 )
+from web.media import MEDIA_KEY
 
 pytestmark = pytest.mark.browser
 
 
-async def test_knock_admit_and_both_see_each_other(
+async def test_knock_admit_and_all_three_see_each_other(
     pavilion_app: Callable[..., Awaitable[RunningApp]], browser: Any
 ) -> None:
     running = await pavilion_app(demo=True)
+    plane = running.app[MEDIA_KEY]
     errors: list[str] = []
     host = await browser.new_page()
     guest = await browser.new_page()
-    for page in (host, guest):
+    other = await browser.new_page()
+    for page in (host, guest, other):
         page.on("pageerror", lambda exc: errors.append(str(exc)))
     await host.goto(f"{running.url}/meeting/{MEETING}?lang=ko&token="
                     + token("gobi-cashmere", MEETING, STAFF, "Gobi Cashmere"))
@@ -40,15 +44,17 @@ async def test_knock_admit_and_both_see_each_other(
     await until(lambda: guest.locator("#waiting").is_visible(), "the guest in the waiting room")
     assert await guest.locator("#meeting-controls").is_hidden()
     await shoot(guest, "meeting-waiting-mn")
+    await other.goto(f"{running.url}/meeting/{MEETING}?lang=ja&token="
+                     + token("buyer-8", MEETING, GUEST, "Sato"))
 
-    knock = host.locator("#knocks li", has_text="Batbold")
-    await until(knock.count, "the knock at the host")
-    await knock.locator("button.primary").click()  # admit
+    for name in ("Batbold", "Sato"):
+        knock = host.locator("#knocks li", has_text=name)
+        await until(knock.count, f"{name}'s knock at the host")
+        await knock.locator("button.primary").click()  # admit
 
-    await video_flows(guest)
-    await video_flows(host)
-    assert await guest.locator("#tiles figure").count() == 2
-    assert await host.locator("#tiles figure").count() == 2
+    for page in (host, guest, other):
+        await tiles_flow(page, plane, "meeting", 2)
+        assert await page.locator("#tiles figure").count() == 3  # two others and me
 
     await guest.click("#mic")
     assert await guest.locator("#mic").get_attribute("aria-pressed") == "false"
@@ -56,7 +62,18 @@ async def test_knock_admit_and_both_see_each_other(
     assert await unlabeled(guest) == []
     assert await unlabeled(host) == []
     assert await untranslated(host) == []
+    assert await untranslated(other) == []
     await shoot(host, "meeting-ko")
+
+    await other.click("#leave")  # a guest leaving takes their tile away, the meeting goes on
+
+    async def two_tiles_each() -> bool:
+        counts = [await page.locator("#tiles figure").count() for page in (host, guest)]
+        return counts == [2, 2]
+
+    await until(two_tiles_each, "Sato's tile to leave the host's and Batbold's rooms")
+    assert await host.locator('#tiles figure[data-identity="buyer-8"]').count() == 0
+    await tiles_flow(guest, plane, "meeting", 1)
 
     await host.click("#leave")  # the host leaving ends the meeting for everyone
     await guest.locator("#notice").filter(has_text="өрөө").wait_for(timeout=10_000)
