@@ -6,6 +6,9 @@ channel, enter/leave a channel, disconnect). Every domain decision is a call on
 :class:`rooms.service.RoomService`; every media operation a call on the media plane
 (:class:`streaming.plane.MediaPlane`), so there is one media path for WHIP and Socket.IO alike.
 
+Every session enters its person's ``user:<identity>`` channel on connect, so notices meant for a
+person (trade meetings, web/meetings_notifier.py) reach each of its open pages on any node.
+
 A session whose socket drops is *detached*, not ended: for ``reconnect_grace_s`` it keeps its
 rooms, presence and media, and a client that reconnects with its session id resumes it; others
 see no leave/join. Only when the grace ends does the session leave its rooms.
@@ -23,6 +26,7 @@ from typing import Any, Protocol
 
 from config import Settings
 from rooms.bus import Bus, BusMessage, node_topic
+from rooms.errors import RoomsError
 from rooms.events import Event, Reacted
 from rooms.service import RoomService
 from rooms.token import TokenError, verify
@@ -31,7 +35,7 @@ from signaling.batch import Batcher, Frame
 from signaling.errors import Ack, SignalingError
 from signaling.media_link import MediaLink, Plane
 from signaling.session import Session
-from signaling.wire import deliveries, room_channel
+from signaling.wire import deliveries, room_channel, user_channel
 
 log = logging.getLogger(__name__)
 Handler = Callable[["Hub", Session, Any], Awaitable[Ack]]
@@ -100,6 +104,7 @@ class Hub:
         self.sessions[sid] = session
         self.by_id[session.id] = session
         session.start()
+        await self.outbox.enter(sid, user_channel(token.identity))  # notices to any page
         await self.outbox.send(sid, "session", {"session": session.id, "resumed": False,
                                                 "identity": token.identity,
                                                 "ice_servers": self._ice_servers()})
@@ -121,6 +126,7 @@ class Hub:
         session.token = token  # a fresh token may extend the expiry
         session.attach(sid)
         self.sessions[sid] = session
+        await self.outbox.enter(sid, user_channel(token.identity))
         for room in session.rooms:
             for channel in room_events.channels_of(self, session, room):
                 await self.outbox.enter(sid, channel)
@@ -204,6 +210,25 @@ class Hub:
                     self.batcher.add(room, delivery.event, delivery.payload)
                 else:
                     await self.outbox.send(delivery.channel, delivery.event, delivery.payload)
+
+    async def moderated(self, events: Iterable[Event]) -> None:
+        """Announce moderation decided outside a session (the admin API) and apply it here:
+        the same events and effects as a moderator's in-band action (``room_events.enforce``)."""
+        await room_events.enforce(self, list(events))
+
+    async def close_room(self, room_id: str) -> None:
+        """The room ended (``room.closed`` is announced separately): every session in it, on
+        this node and on every other node with members there (told over the Bus), leaves it,
+        its media ends and its presence goes."""
+        try:
+            present = await self.store.list_participants(room_id)
+        except RoomsError:  # the store is down: this node's sessions still leave
+            log.warning("room %s closed without its roster: other nodes are not told", room_id)
+            present = []
+        await room_events.close_here(self, room_id)
+        nodes = {p.node_id for p in present} - {"", self.settings.node_id}
+        for node in sorted(nodes):
+            await self.bus.publish(node_topic(node), "close", {"room_id": room_id})
 
     async def _emit_frame(self, room: str, frame: Frame) -> None:
         await self.outbox.send(room_channel(room), "batch", frame)

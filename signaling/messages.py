@@ -212,6 +212,18 @@ SERVER_EVENTS: tuple[str, ...] = (
     "product.unpinned",
     "room.changed",
     "room.closed",
+    # Trade-meeting notices (rooms/booking_service.py, rooms/meeting_agenda.py), pushed by
+    # web/meetings_notifier.py to ``user:<identity>``: every page of that person.
+    "meeting.reminder",
+    "meeting.ending",
+    "meeting.ended",
+    "request.created",
+    "request.accepted",
+    "request.declined",
+    "request.proposed",
+    "request.withdrawn",
+    "request.cancelled",
+    "request.expired",
 )
 
 

@@ -9,12 +9,12 @@ Bus and :func:`order_from_bus` applies the same effect there.
 
 from __future__ import annotations
 
-import contextlib
+import logging
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from rooms.bus import BusMessage
-from rooms.errors import RoomsError
-from rooms.events import RoomChanged
+from rooms.events import Event, Kicked, ParticipantChanged, ProductPinned, RoomChanged
 from rooms.participant import Participant, Role
 from rooms.room import RoomState
 from rooms.token import Grant
@@ -39,6 +39,8 @@ from signaling.wire import room_channel, staff_channel, who_channel
 if TYPE_CHECKING:
     from signaling.hub import Handler, Hub
     from signaling.session import Session
+
+log = logging.getLogger(__name__)
 
 
 def _joined(session: Session, room: str) -> None:
@@ -88,7 +90,7 @@ async def depart(hub: Hub, session: Session, room: str) -> None:
     """Leave ``room``: media ends, presence goes (and a meeting ends when its host leaves:
     ``RoomService.leave`` decides and reports it, then everyone here is taken out)."""
     await _detach(hub, session, room)
-    await _announce(hub, list(await hub.service.leave(session.token, room)))
+    await enforce(hub, list(await hub.service.leave(session.token, room)))
 
 
 async def _detach(hub: Hub, session: Session, room: str) -> None:
@@ -102,20 +104,50 @@ async def _detach(hub: Hub, session: Session, room: str) -> None:
             await hub.outbox.exit(session.sid, channel)
 
 
-async def _announce(hub: Hub, events: list[Any]) -> None:
-    await hub.announce(events)
+async def enforce(hub: Hub, events: Sequence[Event]) -> None:
+    """Announce what the domain decided, then apply it to the sessions held on this node: the
+    removed or denied leave the room, the muted or demoted stop sending, an ended room empties.
+
+    The same for a moderator in the room and for the admin API (``Hub.moderated``), so both
+    send the same events. Sessions on other nodes: RoomService tells their node over the Bus
+    (kick, deny, mute) and ``Hub.close_room`` tells every node with members (close).
+    """
     for event in events:
-        if isinstance(event, RoomChanged) and event.room.state is RoomState.ENDED:
-            await _closed(hub, event.room.id)
+        if isinstance(event, ProductPinned):
+            await announce_pin(hub, event)
+        else:
+            await hub.announce([event])
+        match event:
+            case Kicked(room_id=room, identity=identity):
+                await _evict(hub, room, identity)
+            case ParticipantChanged(participant=p, change="denied"):
+                await _evict(hub, p.room_id, p.identity)
+            case ParticipantChanged(participant=p, change="muted" | "demoted"):
+                await _end_media_of(hub, p.room_id, p.identity)
+            case RoomChanged(room=room) if room.state is RoomState.ENDED:
+                await hub.close_room(room.id)
 
 
-async def _closed(hub: Hub, room: str) -> None:
+async def close_here(hub: Hub, room: str) -> None:
     """The room ended: everyone on this node leaves it and its media ends."""
     for (member_room, _), session in list(hub.members.items()):
         if member_room == room:
-            await _detach(hub, session, room)
-            with contextlib.suppress(RoomsError):
+            try:
+                await _detach(hub, session, room)
                 await hub.service.leave(session.token, room)
+            except Exception:  # one session's trouble must not keep the others in
+                log.exception("taking a session out of ended room %s failed", room)
+
+
+async def announce_pin(hub: Hub, event: ProductPinned) -> dict[str, Any]:
+    """Emit ``product.pinned``/``unpinned`` with the card, so viewers can show it."""
+    cards = {c.id: c for c in await hub.store.list_products(event.room_id)}
+    payload = event.to_dict()
+    if event.product_id in cards:
+        payload["product"] = cards[event.product_id].to_dict()
+    name = "product.pinned" if event.pinned else "product.unpinned"
+    await hub.outbox.send(room_channel(event.room_id), name, payload)
+    return payload
 
 
 # -- chat, reactions, Q&A -------------------------------------------------------------------------
@@ -166,23 +198,20 @@ async def question_vote(hub: Hub, session: Session, msg: QuestionRef) -> Ack:
 # -- moderation -----------------------------------------------------------------------------------
 async def promote(hub: Hub, session: Session, msg: Target) -> Ack:
     _joined(session, msg.room)
-    await hub.announce([await hub.service.promote(session.token, msg.room, msg.identity)])
+    await enforce(hub, [await hub.service.promote(session.token, msg.room, msg.identity)])
     return ok()
 
 
 async def demote(hub: Hub, session: Session, msg: Target) -> Ack:
     _joined(session, msg.room)
-    await hub.announce([await hub.service.demote(session.token, msg.room, msg.identity)])
-    await _end_media_of(hub, msg.room, msg.identity)
+    await enforce(hub, [await hub.service.demote(session.token, msg.room, msg.identity)])
     return ok()
 
 
 async def mute(hub: Hub, session: Session, msg: Mute) -> Ack:
     _joined(session, msg.room)
-    event = await hub.service.mute(session.token, msg.room, msg.identity, msg.muted)
-    await hub.announce([event])
-    if msg.muted:
-        await _end_media_of(hub, msg.room, msg.identity)
+    await enforce(hub, [await hub.service.mute(session.token, msg.room, msg.identity,
+                                               msg.muted)])
     return ok()
 
 
@@ -194,8 +223,7 @@ async def _end_media_of(hub: Hub, room: str, identity: str) -> None:
 
 async def remove(hub: Hub, session: Session, msg: Target) -> Ack:
     _joined(session, msg.room)
-    await hub.announce([await hub.service.kick(session.token, msg.room, msg.identity)])
-    await _evict(hub, msg.room, msg.identity)
+    await enforce(hub, [await hub.service.kick(session.token, msg.room, msg.identity)])
     return ok()
 
 
@@ -219,8 +247,7 @@ async def deny(hub: Hub, session: Session, msg: Target) -> Ack:
     """Turn a knock away: the guest leaves the waiting room (it may knock again later; a
     ``participant.remove`` bars it). Its node, this one or another, takes its session out."""
     _joined(session, msg.room)
-    await hub.announce([await hub.service.deny(session.token, msg.room, msg.identity)])
-    await _evict(hub, msg.room, msg.identity)
+    await enforce(hub, [await hub.service.deny(session.token, msg.room, msg.identity)])
     return ok()
 
 
@@ -232,13 +259,13 @@ async def chat_delete(hub: Hub, session: Session, msg: ChatRef) -> Ack:
 
 async def lock(hub: Hub, session: Session, msg: Lock) -> Ack:
     _joined(session, msg.room)
-    await hub.announce([await hub.service.lock(session.token, msg.room, msg.locked)])
+    await enforce(hub, [await hub.service.lock(session.token, msg.room, msg.locked)])
     return ok()
 
 
 async def close(hub: Hub, session: Session, msg: RoomRef) -> Ack:
     _joined(session, msg.room)
-    await _announce(hub, [await hub.service.set_state(session.token, msg.room, RoomState.ENDED)])
+    await enforce(hub, [await hub.service.set_state(session.token, msg.room, RoomState.ENDED)])
     return ok()
 
 
@@ -246,20 +273,17 @@ async def pin(hub: Hub, session: Session, msg: ProductRef, pinned: bool) -> Ack:
     """Pin or unpin a product card; the emit carries the card so viewers can show it."""
     _joined(session, msg.room)
     event = await hub.service.pin_product(session.token, msg.room, msg.product, pinned)
-    cards = {c.id: c for c in await hub.store.list_products(msg.room)}
-    payload = event.to_dict()
-    if msg.product in cards:
-        payload["product"] = cards[msg.product].to_dict()
-    name = "product.pinned" if pinned else "product.unpinned"
-    await hub.outbox.send(room_channel(msg.room), name, payload)
-    return ok(**payload)
+    return ok(**await announce_pin(hub, event))
 
 
 # -- orders from other nodes --------------------------------------------------------------------
 async def order_from_bus(hub: Hub, message: BusMessage) -> None:
-    """RoomService on another node removed, denied or muted someone whose session is here."""
+    """Another node removed, denied or muted someone whose session is here, or ended a room
+    that has members here (its ``room.closed`` reached them through Socket.IO already)."""
     room, identity = str(message.payload.get("room_id")), str(message.payload.get("identity"))
-    if message.kind in ("kick", "deny"):
+    if message.kind == "close":
+        await close_here(hub, room)
+    elif message.kind in ("kick", "deny"):
         await _evict(hub, room, identity)
     elif message.kind == "mute" and message.payload.get("muted"):
         await _end_media_of(hub, room, identity)

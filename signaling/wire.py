@@ -4,7 +4,9 @@ Socket.IO rooms ("channels" here, to keep *room* for the domain) that a session 
 
 - ``room:<id>``: everyone admitted to the room (not meeting guests still in the waiting room);
 - ``staff:<id>``: moderators and hosts (waiting-room knocks);
-- ``who:<id>:<identity>``: one participant's sessions (admitted, denied, removed, muted).
+- ``who:<id>:<identity>``: one participant's sessions (admitted, denied, removed, muted);
+- ``user:<identity>``: every session of one person, whatever room it is in or none (entered on
+  connect): trade-meeting notices (``meeting.reminder``, ``request.accepted``...).
 
 Channels are python-socketio rooms, so with the Redis manager an emit to one reaches every node.
 Chat, chat deletions and presence are *batched* (:mod:`signaling.batch`); everything else is sent
@@ -42,6 +44,10 @@ def staff_channel(room: str) -> str:
 
 def who_channel(room: str, identity: str) -> str:
     return f"who:{room}:{identity}"
+
+
+def user_channel(identity: str) -> str:
+    return f"user:{identity}"
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,7 +5,9 @@ Authentication: ``Authorization: Bearer <api_key>``. Without an ``api_key`` the 
 demo can be driven with curl (the CLI prints nothing secret; the operator sets the secret).
 Every refusal is JSON ``{"error": {"code", "message"}}`` with a status that says who is at fault.
 Actions run through :class:`~rooms.service.RoomService` as an ``admin`` moderator, so they follow
-the same rules, and emit the same events, as a moderator in the room.
+the same rules, and through the node's Socket.IO hub (``Hub.moderated``) they send the same
+events, with the same effects, as a moderator in the room (``participant.removed``,
+``participant.muted``, ``room.changed``, ``room.closed``, ``product.pinned``...).
 """
 
 from __future__ import annotations
@@ -30,11 +32,13 @@ from rooms.errors import (
     StoreUnavailable,
     WrongNode,
 )
+from rooms.events import Event
 from rooms.factory import Backend
 from rooms.pavilion import Pavilion
 from rooms.room import Room, RoomState, check_room_id
 from rooms.text import display_name
 from rooms.token import AccessToken, Grant, mint, parse_grants
+from web.rtc import HUB_KEY
 
 PREFIX = "/api/admin"
 MAX_BODY = 64 * 1024
@@ -117,12 +121,14 @@ class AdminApi:
     async def close_room(self, request: web.Request) -> web.Response:
         room_id = request.match_info["room_id"]
         event = await self.backend(request).service.set_state(ADMIN, room_id, RoomState.ENDED)
+        await _tell_clients(request, event)
         return reply(event.room.to_dict())
 
     async def lock_room(self, request: web.Request) -> web.Response:
         locked = _flag(await _body(request), "locked")
         event = await self.backend(request).service.lock(ADMIN, request.match_info["room_id"],
                                                          locked)
+        await _tell_clients(request, event)
         return reply(event.room.to_dict())
 
     # -- participants ------------------------------------------------------------------------------
@@ -135,12 +141,14 @@ class AdminApi:
     async def kick(self, request: web.Request) -> web.Response:
         event = await self.backend(request).service.kick(
             ADMIN, request.match_info["room_id"], request.match_info["identity"])
+        await _tell_clients(request, event)
         return reply(event.to_dict())
 
     async def mute(self, request: web.Request) -> web.Response:
         muted = _flag(await _body(request), "muted")
         event = await self.backend(request).service.mute(
             ADMIN, request.match_info["room_id"], request.match_info["identity"], muted)
+        await _tell_clients(request, event)
         return reply(event.to_dict())
 
     # -- products ----------------------------------------------------------------------------------
@@ -163,6 +171,7 @@ class AdminApi:
         pinned = _flag(await _body(request), "pinned")
         event = await self.backend(request).service.pin_product(
             ADMIN, request.match_info["room_id"], request.match_info["product_id"], pinned)
+        await _tell_clients(request, event)
         return reply(event.to_dict())
 
     # -- tokens ------------------------------------------------------------------------------------
@@ -207,6 +216,15 @@ def install(app: web.Application, settings: Settings, backend_key: web.AppKey[Ba
     router.add_delete(room + "/products/{product_id}", api.delete_product)
     router.add_post(room + "/products/{product_id}/pin", api.pin_product)
     router.add_post(PREFIX + "/tokens", api.mint_token)
+
+
+async def _tell_clients(request: web.Request, event: Event) -> None:
+    """Send Socket.IO clients the events a moderator in the room would cause, with the same
+    effects (the removed leave, the muted stop sending, a closed room empties on every node).
+    An app built without Socket.IO (tests of this API alone) has no hub: nothing to tell."""
+    hub = request.app.get(HUB_KEY)
+    if hub is not None:
+        await hub.moderated([event])
 
 
 def _dumps(data: Any) -> str:

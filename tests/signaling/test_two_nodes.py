@@ -5,7 +5,7 @@ same room, see each other, chat both ways (each message once, with its stream id
 other's reactions. Media stays on the node holding the room's lease (the host published on A):
 the viewer's ``subscribe`` on B is refused with ``wrong_node`` naming A, and works on A. Emits made
 on one node reach clients on the other (python-socketio's Redis manager), and a removal decided on
-one node ends the session the other node holds (the rooms Bus)."""
+one node ends the session the other node holds (the rooms Bus), as does closing the room."""
 
 from __future__ import annotations
 
@@ -118,6 +118,19 @@ async def test_one_room_across_two_nodes(redis_url, pavilion_process):
         await asyncio.sleep(0.05)
     assert reply["error"]["code"] == "not_joined"
     assert (await viewer.call("join", {"room": ROOM}))["error"]["code"] == "banned"
+
+    # Closing the room on node B (admin API) empties it on node A too (Hub.close_room).
+    async with aiohttp.ClientSession() as http:
+        closed_on_b = await http.post(f"{node_b.url}/api/admin/rooms/{ROOM}/close",
+                                      headers={"Authorization": "Bearer " + TEST_SECRET})
+        assert closed_on_b.status == 200, await closed_on_b.text()
+    assert (await host.wait_for("room.closed"))["change"] == "ended"
+    for _ in range(100):
+        reply = await host.call("chat.send", {"room": ROOM, "text": "still live?"})
+        if not reply["ok"]:
+            break
+        await asyncio.sleep(0.05)
+    assert reply["error"]["code"] == "not_joined"
     for client in (viewer, watcher, host):
         await client.close()
     await publisher.pc.close()

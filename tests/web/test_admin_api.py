@@ -5,13 +5,16 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
+import aiohttp
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient
 
 import config
 from rooms.factory import open_backend
+from rooms.room import RoomKind
 from rooms.token import Grant, verify
+from tests.signaling.rtc_client import GUEST, HOST, VIEWER, RtcClient, make_room, token
 from web import admin_api
 from web.keys import BACKEND_KEY
 
@@ -215,3 +218,45 @@ async def test_redis_down_is_503(aiohttp_client: MakeClient) -> None:
     response = await client.get("/api/admin/rooms", headers=AUTH)
     assert response.status == 503
     assert (await response.json())["error"]["code"] == "store_unavailable"
+
+
+async def test_admin_actions_reach_socket_clients_like_in_band_moderation(pavilion_app) -> None:
+    """mute, lock, pin, kick and close over HTTP: the same Socket.IO events and effects as a
+    moderator's (the kicked session leaves the room, a closed room empties)."""
+    app = await pavilion_app(demo=False, api_key=API_KEY)
+    await make_room(app, "show", RoomKind.BROADCAST, exhibitor="host", products=1)
+    host = await RtcClient.connect(app, token("host", "show", HOST))
+    fan = await RtcClient.connect(app, token("fan", "show", VIEWER))
+    troll = await RtcClient.connect(app, token("troll", "show", GUEST))
+    for client in (host, fan, troll):
+        await client.ok("join", {"room": "show"})
+    base = f"{app.url}/api/admin/rooms/show"
+    async with aiohttp.ClientSession(headers=AUTH) as http:
+        async def post(path: str, body: Any = None) -> None:
+            async with http.post(base + path, json=body) as response:
+                assert response.status == 200, await response.text()
+
+        await post("/participants/troll/mute", {"muted": True})
+        muted = await troll.wait_for("participant.muted")
+        assert (muted["change"], muted["participant"]["identity"]) == ("muted", "troll")
+        await fan.wait_for("participant.muted", lambda e: e["participant"]["identity"] == "troll")
+        await post("/lock", {"locked": True})
+        assert (await fan.wait_for("room.changed"))["change"] == "locked"
+        await post("/products/p0/pin", {"pinned": True})
+        card = await fan.wait_for("product.pinned")
+        assert card["product"]["name"]["en"] == "Product 0"
+        await post("/participants/troll/kick")
+        removed = await troll.wait_for("participant.removed")
+        assert removed["identity"] == "troll" and removed["banned_until"] > 0
+        await fan.wait_for("participant.removed", lambda e: e["identity"] == "troll")
+        gone = await troll.call("chat.send", {"room": "show", "text": "let me back"})
+        assert gone["error"]["code"] == "not_joined"
+        await post("/close")
+        for client in (host, fan):
+            assert (await client.wait_for("room.closed"))["change"] == "ended"
+        after = await fan.call("chat.send", {"room": "show", "text": "anyone?"})
+        assert after["error"]["code"] == "not_joined"
+    store = app.app[BACKEND_KEY].store
+    assert await store.count_present("show") == 0
+    for client in (host, fan, troll):
+        await client.close()
