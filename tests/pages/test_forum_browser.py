@@ -3,6 +3,7 @@ stage, and the audience sees one tile per speaker, each with THAT speaker's vide
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -58,9 +59,9 @@ async def test_two_speakers_promoted_and_the_audience_sees_each_one(
         await hand.first.locator("button").click()  # invite to stage
         await until(no_hands, "the promoted hand to leave the moderator's list")
 
-    await tiles_flow(audience, plane, "speaker", 2)
-    await tiles_flow(moderator, plane, "speaker", 2)
-    await tiles_flow(speaker, plane, "speaker", 1)  # a speaker sees the other one
+    await asyncio.gather(tiles_flow(audience, plane, "speaker", 2),
+                         tiles_flow(moderator, plane, "speaker", 2),
+                         tiles_flow(speaker, plane, "speaker", 1))  # a speaker sees the other
     shown = audience.locator("#stage figure")
     assert await shown.count() == 2
     assert {await shown.nth(i).get_attribute("data-identity") for i in range(2)} == set(speakers)

@@ -3,6 +3,7 @@ three sees the two others, each tile with THAT person's video."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -52,8 +53,8 @@ async def test_knock_admit_and_all_three_see_each_other(
         await until(knock.count, f"{name}'s knock at the host")
         await knock.locator("button.primary").click()  # admit
 
+    await asyncio.gather(*(tiles_flow(page, plane, "meeting", 2) for page in (host, guest, other)))
     for page in (host, guest, other):
-        await tiles_flow(page, plane, "meeting", 2)
         assert await page.locator("#tiles figure").count() == 3  # two others and me
 
     await guest.click("#mic")
