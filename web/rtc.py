@@ -77,6 +77,8 @@ async def _hub_ctx(app: web.Application) -> AsyncIterator[None]:
     yield
     await hub.aclose()
     await sio.shutdown()
+    if isinstance(sio.manager, RedisFanout):  # python-socketio leaves its Redis open
+        await sio.manager.aclose()
 
 
 def _register(sio: socketio.AsyncServer, hub: Hub) -> None:

@@ -75,4 +75,49 @@ class LocalFanout(socketio.AsyncManager):  # type: ignore[misc]
 
 
 class RedisFanout(socketio.AsyncRedisManager, LocalFanout):  # type: ignore[misc]
-    """``AsyncRedisManager`` whose local delivery is :class:`LocalFanout`'s."""
+    """``AsyncRedisManager`` whose local delivery is :class:`LocalFanout`'s, and which closes
+    what it opens.
+
+    python-socketio's manager never stops its listening task (``AsyncServer.shutdown`` only
+    stops Engine.IO) nor closes its Redis client and pub/sub connection, and each reconnect
+    (``_redis_connect``, after a publish or listen error) replaces the client without closing the
+    old one: the connections were collected unclosed (``ResourceWarning``s the tests used to
+    filter). Here a replaced client is closed in the background and :meth:`aclose` stops the
+    task and closes the rest; web/rtc.py calls it after ``sio.shutdown()``.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._retiring: set[asyncio.Task[None]] = set()
+
+    def _redis_connect(self) -> None:
+        old: Any = getattr(self, "redis", None)
+        old_pubsub: Any = getattr(self, "pubsub", None)
+        super()._redis_connect()
+        if old is not None:
+            task = asyncio.get_running_loop().create_task(_close_client(old, old_pubsub))
+            self._retiring.add(task)
+            task.add_done_callback(self._retiring.discard)
+
+    async def aclose(self) -> None:
+        """Stop listening and close every Redis connection this manager opened."""
+        thread = getattr(self, "thread", None)
+        if isinstance(thread, asyncio.Task):
+            thread.cancel()
+            await asyncio.gather(thread, return_exceptions=True)
+        await asyncio.gather(*self._retiring, return_exceptions=True)
+        client: Any = getattr(self, "redis", None)
+        if client is not None:
+            await _close_client(client, getattr(self, "pubsub", None))
+            self.redis = None
+            self.connected = False
+
+
+async def _close_client(client: Any, pubsub: Any) -> None:
+    """Close a pub/sub connection and its client; a dead Redis must not stop a shutdown."""
+    try:
+        if pubsub is not None:
+            await pubsub.aclose()
+        await client.aclose()
+    except Exception as exc:  # closing is best effort: say why, go on
+        log.warning("closing a Socket.IO Redis connection failed: %s", exc)
