@@ -48,7 +48,8 @@ async function watchSpeaker(track, presence) {
   const who = presence.get(track.participant);
   const entry = tileFor(track.participant, who?.name ?? track.participant);
   if (entry.subscriber?.healthy) return;
-  entry.subscriber = new Subscriber(conn, { source: track.source, participant: track.participant,
+  entry.subscriber?.stop();  // a failed one: never two peers for one tile
+  entry.subscriber = new Subscriber(conn, { participant: track.participant,
     label: `speaker:${track.participant}`, onstream: (stream) => {
       entry.video.srcObject = stream;
       entry.video.play().catch(() => {});

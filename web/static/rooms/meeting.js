@@ -51,7 +51,8 @@ async function see(track) {
   if (!inside || track.kind !== "video" || track.participant === conn.identity) return;
   const entry = tileFor(track.participant, presence.get(track.participant)?.name ?? track.participant);
   if (!entry || entry.subscriber?.healthy) return;
-  entry.subscriber = new Subscriber(conn, { source: track.source, participant: track.participant,
+  entry.subscriber?.stop();  // a failed one: never two peers for one tile
+  entry.subscriber = new Subscriber(conn, { participant: track.participant,
     label: `meeting:${track.participant}`, onstream: (s) => { entry.video.srcObject = s; entry.video.play().catch(() => {}); } });
   try { await entry.subscriber.start(); } catch (err) { notifyError(err); }
 }
