@@ -1,8 +1,10 @@
 """A room's state as ``join`` returns it: what a client needs to draw the room at once.
 
 Read from the Store (shared by every node, so presence and chat are the same wherever a client
-connects) and from the tracks this node's media plane announced. A guest still in a meeting's
-waiting room sees only the room and itself.
+connects) and from the tracks this node's media plane announced. ``media_node`` names the node
+holding the room's lease (where its media is; ``None`` until someone publishes or subscribes),
+so a client of another node knows where to connect for media before asking. A guest still in a
+meeting's waiting room sees only the room and itself.
 """
 
 from __future__ import annotations
@@ -44,12 +46,20 @@ async def snapshot(hub: Hub, session: Session, room_id: str, *,
         "participant_count": len(present),
         "stage": [p.identity for p in present if p.on_stage],
         "tracks": hub.media.room_tracks(room_id),
+        "media_node": await _media_node(hub, room_id),
         "chat": [m.to_dict() for m in chat[:RESUME_CHAT]],
         "products": [c.to_dict() for c in await store.list_products(room_id) if c.pinned],
         "questions": [q.to_dict() for q in await store.list_questions(room_id)
                       if not q.answered],
         "reactions": await store.reactions(room_id),
     }
+
+
+async def _media_node(hub: Hub, room_id: str) -> dict[str, str] | None:
+    lease = await hub.store.get_lease(room_id)
+    if lease is None:
+        return None
+    return {"id": lease.holder.node_id, "url": lease.holder.node_url}
 
 
 def _listed(present: list[Participant], session: Session) -> list[Participant]:

@@ -435,6 +435,23 @@ async def test_a_kick_reaches_the_node_that_holds_the_session(harness: Harness) 
     assert await b.store.get_participant("f1", "bob") is None
 
 
+async def test_a_deny_reaches_the_node_that_holds_the_guest(harness: Harness) -> None:
+    a, b = await two_services(harness)
+    await a.store.put_room(Room(id="m2", kind=RoomKind.MEETING, pavilion=Pavilion.NORTHEAST_ASIA,
+                                title=LocalizedText({"en": "M"}), exhibitor="seller",
+                                state=RoomState.LIVE))
+    inbox = await b.bus.subscribe(node_topic("node-b"))
+    guest = AccessToken(identity="buyer", room="m2", grants=frozenset({J, C}),
+                        expires_at=2**31 - 1)
+    await b.join(guest, "m2")  # node B holds the meeting (its lease)
+    await a.deny(tok("admin", M), "m2", "buyer")  # e.g. the admin API answered by node A
+    message = await asyncio.wait_for(inbox.get(), 10)
+    assert (message.kind, dict(message.payload)) == ("deny", {"room_id": "m2",
+                                                              "identity": "buyer"})
+    assert await b.store.get_participant("m2", "buyer") is None
+    assert not await b.store.is_banned("m2", "buyer")
+
+
 # -- the keeper ------------------------------------------------------------------------------------
 async def test_keeper_heartbeats_and_reannounces_what_expired(world: World) -> None:
     await world.room("live", RoomKind.BROADCAST)

@@ -37,6 +37,7 @@ async def test_connect_gives_a_session_and_join_returns_room_state(pavilion_app)
     assert state["room"]["id"] == "hall"
     assert [p["identity"] for p in state["participants"]] == ["ann"]
     assert state["chat"] == [] and state["tracks"] == [] and state["waiting"] is False
+    assert state["media_node"] is None  # joining a broadcast claims no media lease
     await client.close()
 
 

@@ -67,6 +67,7 @@ async def test_one_room_across_two_nodes(redis_url, pavilion_process):
     assert state["chat"][-1]["text"] == "from node a"
     assert {p["identity"] for p in state["participants"]} == {"changbai-foods", "visitor"}
     assert len(state["products"]) == 1
+    assert state["media_node"] == {"id": "node-a", "url": node_a.url}  # where to go for media
     await host.wait_for("participant.joined", lambda e: e["participant"]["identity"] == "visitor")
 
     sent = [await _chat_once(viewer, host, "from the visitor on b"),
