@@ -161,7 +161,8 @@ class _Routes:
             if kind == "whip":
                 answer = await plane.publish(room, identity, offer)
             else:
-                answer = await plane.subscribe_whep(room, identity, offer)
+                chosen = _chosen_sources(plane, room, request.query.get("participant"))
+                answer = await plane.subscribe_whep(room, identity, offer, chosen)
             etag = whip.etag(whip.ice_ufrag(answer.sdp))
             remote = _ufrag_or_none(offer)
             resources = request.app[RESOURCES_KEY]
@@ -234,6 +235,17 @@ class _Routes:
             return web.Response(status=204, headers=headers)
 
         return handler
+
+
+def _chosen_sources(plane: MediaPlane, room: str, participant: str | None) -> list[str] | None:
+    """WHEP ``?participant=ID`` plays that person's live tracks (a forum speaker, one meeting
+    tile, an edge node cascading one publisher); without it, the room's latest audio and video."""
+    if participant is None:
+        return None
+    sources = plane.sources_of(room, participant)
+    if not sources:
+        raise whip.WhipError(404, f"{participant!r} publishes nothing in room {room!r}")
+    return sources
 
 
 def _new_broadcast(room_id: str, access: AccessToken) -> Room:

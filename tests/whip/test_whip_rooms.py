@@ -12,9 +12,11 @@ from rooms.pavilion import Pavilion
 from rooms.room import Room, RoomKind, RoomState
 from rooms.text import LocalizedText
 from rooms.token import Grant, mint
+from streaming.viewer import ViewerLeg
 from tests.fixtures.pavilion import TEST_SECRET, RunningApp
-from tests.streaming.clients import Publisher
+from tests.streaming.clients import Publisher, Viewer, until
 from web.keys import BACKEND_KEY
+from web.media import MEDIA_KEY
 
 SDP = {"Content-Type": "application/sdp"}
 
@@ -87,3 +89,36 @@ async def test_create_opens_a_live_broadcast_in_demo_mode_only(
     room = await demo.app[BACKEND_KEY].store.get_room("launch")
     assert room is not None and (room.kind, room.state, room.exhibitor) == (
         RoomKind.BROADCAST, RoomState.LIVE, "obs")
+
+
+async def test_whep_plays_the_participant_it_names(
+    pavilion_app: Callable[..., Awaitable[RunningApp]]
+) -> None:
+    running = await start(pavilion_app, demo=True)
+    plane = running.app[MEDIA_KEY]
+    publishers = []
+    for name in ("alice", "bob"):
+        publisher = Publisher("vp8")
+        publishers.append(publisher)
+        token = mint(TEST_SECRET, identity=name, room="stage", grants=[Grant.PUBLISH,
+                     Grant.CREATE], ttl_s=600)
+        status, answer = await post(running, "/whip/stage", await publisher.offer(),
+                                    {**SDP, "Authorization": f"Bearer {token}"})
+        assert status == 201, answer
+        await publisher.accept(answer)
+    viewer = Viewer()
+    try:
+        status, text = await post(running, "/whep/stage?participant=carol", await viewer.offer(),
+                                  headers("stage", Grant.SUBSCRIBE))
+        assert (status, text) == (404, "'carol' publishes nothing in room 'stage'\n")
+        status, answer = await post(running, "/whep/stage?participant=alice",
+                                    await viewer.offer(), headers("stage", Grant.SUBSCRIBE))
+        assert status == 201, answer
+        await viewer.accept(answer)
+        leg = next(p for p in plane.peers.values() if isinstance(p, ViewerLeg))
+        await until(lambda: bool(leg.subscriptions))
+        assert {source.source_id for source, _ in leg.subscriptions} == set(
+            plane.sources_of("stage", "alice"))
+    finally:
+        for peer in (viewer, *publishers):
+            await peer.close()
