@@ -30,11 +30,8 @@ import asyncio
 import dataclasses
 import os
 import re
-from pathlib import Path
 from typing import Any
 
-import pytest
-from aiortc.sdp import candidate_from_sdp
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -45,6 +42,7 @@ from signaling.messages import CLIENT_EVENTS
 from signaling.schema import Choice, Flag, Integer, Text
 from tests.pages.test_page_api import documented_codes
 from tests.signaling.rtc_client import GUEST, HOST, VIEWER, RtcClient, make_room, token
+from tests.signaling.test_fuzz_known_bugs import SDPS, known_crash
 
 Strategy = st.SearchStrategy[Any]
 LOOSE = {"events_per_second": 100_000.0, "event_burst": 100_000, "mailbox_size": 10_000,
@@ -54,12 +52,9 @@ ENDING = ("leave", "room.close", "participant.remove", "track.mute")
 # Sent in a fresh room each: the events above, and the waiting room's (meetings only).
 OWN_ROOM = (*ENDING, "waiting.admit", "waiting.deny")
 PER_EVENT, PER_OWN_ROOM_EVENT, UNKNOWN = 40, 10, 20
-SDPS = tuple(p.read_bytes().decode("utf-8")  # as captured: CRLF kept
-             for p in sorted(Path("/work/shared/data/sdp").glob("*.sdp")))
 LEAK = re.compile(r"Traceback|File \"|\.py\b|/work/|site-packages|0x[0-9a-f]{6,}")
 
 EXPLORE = os.environ.get("PAVILION_FUZZ") == "explore"
-KNOWN_CRASHES: list[tuple[str, object]] = []  # examples that hit the known streaming/ bugs
 
 # Codes the server really sends that docs/protocol.md §2 does not list yet (product.pin /
 # question.vote on an unknown id); test_doc_gaps_are_real fails once the document lists them.
@@ -185,42 +180,6 @@ def fill(payload: object, ids: dict[str, str]) -> object:
     return {k: ids.get(v, v) if isinstance(v, str) else v for k, v in payload.items()}
 
 
-def known_publish_crash(payload: object) -> bool:
-    """The offer falls in the streaming/ bug this test found (see the xfail test below): some
-    media section lacks exactly one ``a=mid`` and one sendonly/recvonly/inactive direction, or
-    the session part carries them. Only such offers may still get ``internal_error``."""
-    sdp = payload.get("sdp") if isinstance(payload, dict) else None
-    if not isinstance(sdp, str):
-        return False
-    head, *sections = re.split(r"\r?\nm=", sdp)
-    if sections and re.search(r"^a=(mid:|sendonly|recvonly|sendrecv|inactive)", head, re.M):
-        return True
-    return any(len(re.findall(r"^a=mid:", section, re.M)) != 1
-               or len(re.findall(r"^a=(sendonly|recvonly|inactive)\r?$", section, re.M)) != 1
-               for section in sections)
-
-
-def known_candidate_crash(payload: object) -> bool:
-    """The candidate falls in the second streaming/ bug this test found (xfail test below):
-    aiortc's ``candidate_from_sdp`` fails it with ``AssertionError``, which streaming/peer.py's
-    ``add_candidate`` does not turn into a refusal."""
-    text = payload.get("candidate") if isinstance(payload, dict) else None
-    if not isinstance(text, str):
-        return False
-    try:
-        candidate_from_sdp(text.removeprefix("candidate:"))
-    except AssertionError:
-        return True
-    except Exception:  # refused cleanly (bad_offer); internal_error for it is a new bug
-        return False
-    return False
-
-
-def known_crash(event: str, payload: object) -> bool:
-    return (event == "publish" and known_publish_crash(payload)) or (
-        event == "candidate" and known_candidate_crash(payload))
-
-
 def check_reply(event: str, payload: object, reply: Any, codes: set[str]) -> str | None:
     """The refusal's code (None when accepted); fails on anything but a clean ack."""
     assert isinstance(reply, dict) and isinstance(reply.get("ok"), bool), (event, payload, reply)
@@ -230,8 +189,7 @@ def check_reply(event: str, payload: object, reply: Any, codes: set[str]) -> str
     assert isinstance(error, dict) and isinstance(error.get("message"), str), (event, reply)
     assert error["code"] in codes, ("undocumented code", event, payload, reply)
     if error["code"] == "internal_error" and known_crash(event, payload):
-        KNOWN_CRASHES.append((event, payload))
-        return "known_crash"
+        return "known_crash"  # tests/signaling/test_fuzz_known_bugs.py pins these bugs
     assert error["code"] != "internal_error", (event, payload, reply)
     assert not LEAK.search(error["message"]), (event, payload, reply)
     return str(error["code"])
@@ -391,45 +349,3 @@ async def test_fuzz_every_event_gets_a_clean_ack_and_bystanders_notice_nothing(p
 def test_doc_gaps_are_real() -> None:
     """Remove a code from DOC_GAPS once docs/protocol.md lists it."""
     assert DOC_GAPS.isdisjoint(documented_codes())
-
-
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
-    "streaming/ bug found by this fuzz test: a publish offer with a sendrecv section (here the "
-    "captured Chromium offer without its a=sendonly) makes streaming/publisher.py answer() read "
-    "the DTLS transport of a transceiver that has none (AttributeError), and the clean-up's "
-    "pc.close() fails the same way: the client gets internal_error instead of bad_offer. "
-    "Strict: this test fails once streaming/ is fixed, so the marker gets removed."))
-async def test_a_publish_offer_with_a_sendrecv_section_is_refused_cleanly(pavilion_app):
-    app = await pavilion_app(demo=False)
-    await make_room(app, "expo", RoomKind.BROADCAST, exhibitor="host")
-    client = await RtcClient.connect(app, token("host", "expo", HOST))
-    try:
-        await client.ok("join", {"room": "expo"})
-        chromium = next(sdp for sdp in SDPS if "a=sendonly" in sdp and "H264" in sdp)
-        offer = chromium.replace("a=sendonly\r\n", "", 1)
-        assert known_publish_crash({"sdp": offer}) and not known_publish_crash({"sdp": chromium})
-        reply = await client.call("publish", {"room": "expo", "sdp": offer})
-        assert reply["ok"] or reply["error"]["code"] != "internal_error", reply
-    finally:
-        await client.close()
-
-
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
-    "streaming/ bug found by this fuzz test: a trickled candidate that aiortc's "
-    "candidate_from_sdp rejects with AssertionError (not ValueError/IndexError, which "
-    "streaming/peer.py add_candidate catches) becomes internal_error instead of bad_offer. "
-    "Strict: this test fails once streaming/ is fixed, so the marker gets removed."))
-async def test_a_malformed_candidate_on_a_real_peer_is_refused_cleanly(pavilion_app):
-    app = await pavilion_app(demo=False)
-    await make_room(app, "expo", RoomKind.BROADCAST, exhibitor="host")
-    client = await RtcClient.connect(app, token("host", "expo", HOST))
-    try:
-        await client.ok("join", {"room": "expo"})
-        chromium = next(sdp for sdp in SDPS if "a=sendonly" in sdp and "H264" in sdp)
-        peer = (await client.ok("publish", {"room": "expo", "sdp": chromium}))["peer"]
-        bad = "candidate:1 1 udp 2122260223 127.0.0.1 9 host"  # no "typ"
-        assert known_candidate_crash({"candidate": bad})
-        reply = await client.call("candidate", {"room": "expo", "peer": peer, "candidate": bad})
-        assert reply["ok"] or reply["error"]["code"] != "internal_error", reply
-    finally:
-        await client.close()
