@@ -6,8 +6,9 @@ each node collects what happened in each room during one interval (40–150 ms) 
 :class:`RoomBatch` and emits one ``batch`` frame to the room; python-socketio encodes a room emit
 once for all recipients, and its Redis manager carries the frame to the other nodes.
 
-How often: a room's frames go out every ``interval`` that grows with its audience on this node
-(``min_tick_s + tick_per_member_s × members``, at most ``tick_s``): a meeting's chat arrives
+How often: a room's frames go out every ``interval`` that grows with its audience
+(``min_tick_s + tick_per_member_s × members``, at most ``tick_s``; the hub counts the room's
+members on every node, since a frame made here is delivered by every node): a meeting's chat arrives
 within ~40 ms, a 1,000-viewer broadcast's within ~140 ms, and the frames a node sends per second
 for one room stay bounded (~7,000 for any audience above ~1,000) however fast people chat.
 
@@ -182,7 +183,7 @@ class Batcher:
         """Send the frames that are due (all pending ones if ``force``), room by room."""
         now = self._clock()
         due = [b for b in self._rooms.values()
-               if b.pending(now) if force or b.due(now, self._interval(b.room))]
+               if b.pending(now) if force or b.due(now, self.interval_of(b.room))]
         for batch in due:
             for frame in batch.take(now):
                 try:
@@ -191,7 +192,8 @@ class Batcher:
                 except Exception:  # one failed emit must not stop every room's chat
                     log.exception("batch frame for room %s not sent", batch.room)
 
-    def _interval(self, room: str) -> float:
+    def interval_of(self, room: str) -> float:
+        """How long the room's events wait for their frame, from its audience now."""
         return self.limits.interval(self._audience(room))
 
     async def aclose(self) -> None:

@@ -40,6 +40,7 @@ from signaling.wire import deliveries, room_channel, user_channel
 log = logging.getLogger(__name__)
 Handler = Callable[["Hub", Session, Any], Awaitable[Ack]]
 HANDLERS: dict[str, Handler] = {**room_events.HANDLERS, **media_events.HANDLERS}
+ROOM_SIZE_REFRESH_S = 2.0  # how stale a room's all-node member count (batch interval) may be
 
 
 class Outbox(Protocol):
@@ -69,10 +70,12 @@ class Hub:
         self.by_id: dict[str, Session] = {}  # session id -> session (resume)
         self.members: dict[tuple[str, str], Session] = {}  # (room, identity) -> session
         self.audience: Counter[str] = Counter()  # room -> members on this node
-        self.batcher = Batcher(self._emit_frame, audience=self.audience.__getitem__)
+        self.room_size: dict[str, int] = {}  # room -> members on every node (refreshed)
+        self.batcher = Batcher(self._emit_frame, audience=self._room_audience)
         self.media = MediaLink(self, plane)
         self._expiries: dict[str, asyncio.Task[None]] = {}
         self._bus_task: asyncio.Task[None] | None = None
+        self._sizes_task: asyncio.Task[None] | None = None
 
     # -- lifecycle ----------------------------------------------------------------------------
     async def start(self) -> None:
@@ -80,14 +83,16 @@ class Hub:
         self.media.start()
         subscription = await self.bus.subscribe(node_topic(self.settings.node_id))
         self._bus_task = asyncio.create_task(self._listen(subscription), name="hub-bus")
+        self._sizes_task = asyncio.create_task(self._refresh_sizes(), name="hub-room-sizes")
 
     async def aclose(self) -> None:
         for session in list(self.by_id.values()):
             await self.end(session)
-        if self._bus_task is not None:
-            self._bus_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._bus_task
+        for task in (self._bus_task, self._sizes_task):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
         await self.media.aclose()
         await self.batcher.aclose()
 
@@ -198,6 +203,30 @@ class Hub:
                 self.batcher.forget(room)
 
     # -- events out ---------------------------------------------------------------------------
+    def _room_audience(self, room: str) -> int:
+        """Who receives a frame this node makes for ``room``: its members on every node (a
+        sender on a node with few members must not tick as fast as a meeting's frames when the
+        room's 1,000 viewers are on another node: that node sends every frame to all of them)."""
+        return max(self.audience[room], self.room_size.get(room, 0))
+
+    async def count_rooms(self) -> None:
+        """Refresh :attr:`room_size` of the rooms with members here (one count per room)."""
+        for room in list(self.audience):
+            try:
+                self.room_size[room] = await self.store.count_present(room)
+            except RoomsError:  # the store is down: keep the last count
+                continue
+        for room in set(self.room_size) - set(self.audience):
+            del self.room_size[room]
+
+    async def _refresh_sizes(self) -> None:
+        while True:
+            await asyncio.sleep(ROOM_SIZE_REFRESH_S)
+            try:
+                await self.count_rooms()
+            except Exception:  # a bad count must not stop the refresh
+                log.exception("counting room members failed")
+
     async def announce(self, events: Iterable[Event]) -> None:
         """Send what the domain reported: batched (chat, presence) or at once."""
         for event in events:

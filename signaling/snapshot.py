@@ -33,6 +33,7 @@ async def snapshot(hub: Hub, session: Session, room_id: str, *,
         return {**state, "waiting": True}
     present = [p for p in await store.list_participants(room_id) if _shown(p, session)]
     listed = _listed(present, session)
+    hub.room_size[room_id] = len(present)  # the batch interval's audience, fresh at each join
     if after is not None:
         chat = await store.chat_page(room_id, after=after, limit=RESUME_CHAT + 1)
     else:

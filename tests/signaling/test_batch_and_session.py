@@ -196,3 +196,31 @@ def test_a_join_ack_lists_the_stage_and_me_first_and_at_most_200():
     assert len(listed) == snapshot.LISTED
     assert [p.identity for p in listed[:2]] == ["p300", "p450"]
     assert [p.identity for p in listed[2:4]] == ["p0", "p1"]
+
+
+async def test_batch_interval_counts_the_room_on_every_node(pavilion_app):
+    """A sender's node with one member ticks for the room's whole audience (other nodes'
+    members included): each frame it makes is sent to all of them by their nodes."""
+    from rooms.participant import Participant, Role
+    from rooms.room import RoomKind
+    from tests.signaling.rtc_client import HOST, RtcClient, make_room, token
+    from web.keys import BACKEND_KEY
+    from web.rtc import HUB_KEY
+
+    app = await pavilion_app(demo=False)
+    await make_room(app, "big", RoomKind.BROADCAST, exhibitor="host")
+    host = await RtcClient.connect(app, token("host", "big", HOST))
+    await host.ok("join", {"room": "big"})
+    hub = app.app[HUB_KEY]
+    assert hub.batcher.interval_of("big") == pytest.approx(0.0401)
+    store = app.app[BACKEND_KEY].store
+    for n in range(999):  # viewers held by another node
+        await store.put_participant(Participant(identity=f"v{n}", room_id="big", name=f"V{n}",
+                                                role=Role.VIEWER, node_id="node-z"), ttl_s=60)
+    await hub.count_rooms()
+    assert hub.room_size["big"] == 1000
+    assert hub.batcher.interval_of("big") == pytest.approx(0.14)
+    await host.ok("leave", {"room": "big"})
+    await hub.count_rooms()
+    assert "big" not in hub.room_size and hub.batcher.interval_of("big") == pytest.approx(0.04)
+    await host.close()
