@@ -70,7 +70,10 @@ class Peer:
         transceivers = self.pc.getTransceivers()
         if not transceivers:
             raise BadOffer("the offer has no media")
-        return transceivers[0].receiver.transport
+        transport = transceivers[0].receiver.transport
+        if transport is None:  # aiortc rejected the section (direction or mid it cannot use)
+            raise BadOffer("the offer's first media section cannot carry media here")
+        return transport
 
     async def set_offer(self, sdp: str) -> None:
         try:
@@ -81,7 +84,11 @@ class Peer:
             raise BadOffer(f"the SDP offer cannot be negotiated: {exc}") from None
 
     async def make_answer(self) -> str:
-        await self.pc.setLocalDescription(await self.pc.createAnswer())
+        try:
+            answer = await self.pc.createAnswer()
+        except ValueError as exc:  # aiortc: a section without a direction it can combine
+            raise BadOffer(f"the SDP offer cannot be answered: {exc}") from None
+        await self.pc.setLocalDescription(answer)
         return str(self.pc.localDescription.sdp)
 
     async def add_candidate(self, mid: str | None, candidate: str) -> None:
@@ -92,8 +99,8 @@ class Peer:
         text = candidate[len("candidate:") :] if candidate.startswith("candidate:") else candidate
         try:
             parsed = candidate_from_sdp(text)
-        except (ValueError, IndexError) as exc:
-            raise BadOffer(f"malformed ICE candidate: {exc}") from None
+        except (ValueError, IndexError, AssertionError) as exc:  # aiortc asserts on some fields
+            raise BadOffer(f"malformed ICE candidate: {exc or 'unparseable'}") from None
         parsed.sdpMid = mid
         if mid is None:
             parsed.sdpMLineIndex = 0
@@ -120,4 +127,7 @@ class Peer:
             self._rtcp_task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._rtcp_task
-        await self.pc.close()
+        try:
+            await self.pc.close()
+        except AttributeError:  # aiortc 1.16 fails closing a transceiver without a transport
+            logger.debug("peer %s: aiortc could not close a transceiver", self.peer_id)
