@@ -54,10 +54,10 @@ class PeerRef:
 
 @dataclass(frozen=True, slots=True)
 class Subscribe:
-    """Receive tracks. Without ``sdp`` the server offers (the sender of media is the offerer)
-    the track ``source``, or every live track of ``participant``, or the room's latest audio
-    and video; the viewer answers with ``answer``. With ``sdp`` (the viewer's own recvonly
-    offer) the server answers at once with the room's latest audio and video (WHEP-like)."""
+    """Receive the track ``source``, or every live track of ``participant``, or (neither given)
+    the room's latest audio and video. Without ``sdp`` the server offers (the sender of media
+    is the offerer) and the viewer answers with ``answer``; with ``sdp`` (the viewer's own
+    recvonly offer) the server answers at once, WHEP-like, with the same choice of tracks."""
 
     room: str = field(metadata=ROOM)
     source: str | None = field(default=None, metadata=spec(Text(128), nullable=True))

@@ -20,17 +20,6 @@ from tests.meetings.flow import Node, link_token
 from tests.signaling.rtc_client import RtcClient
 from web.keys import SETTINGS_KEY
 
-# python-socketio's AsyncRedisManager (web/rtc.py) never closes the Redis client it publishes
-# with, so its connection is collected unclosed (diagnosed by recording where each leaked
-# connection was born: socketio/async_redis_manager.py _publish; reported to the signalling
-# engineer). Only those two messages are ignored; any other unraisable exception still fails.
-_SOCKETIO_REDIS_LEAK = [
-    pytest.mark.filterwarnings(
-        r"ignore:Exception ignored in. <function (AbstractConnection|StreamWriter)\.__del__"
-        r":pytest.PytestUnraisableExceptionWarning"),
-]
-pytestmark = _SOCKETIO_REDIS_LEAK
-
 
 async def post(http: aiohttp.ClientSession, url: str, body: Any, who: str) -> tuple[int, Any]:
     async with http.post(url, json=body,

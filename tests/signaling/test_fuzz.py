@@ -58,7 +58,6 @@ EXPLORE = os.environ.get("PAVILION_FUZZ") == "explore"
 
 # Codes the server really sends that docs/protocol.md §2 does not list yet (product.pin /
 # question.vote on an unknown id); test_doc_gaps_are_real fails once the document lists them.
-DOC_GAPS = {"no_such_product", "no_such_question"}
 
 # Placeholders a strategy draws and the runner replaces with real ids at send time.
 HALL, EXPO, SELF, OTHER, CHAT, QUESTION, PEER = ("@hall", "@expo", "@self", "@other", "@chat",
@@ -322,7 +321,7 @@ async def test_fuzz_every_event_gets_a_clean_ack_and_bystanders_notice_nothing(p
         stop = asyncio.Event()
         calm_chat = asyncio.create_task(chatter(main.calm, stop))
         try:
-            seen = await fuzz(app, main, documented_codes() | DOC_GAPS)
+            seen = await fuzz(app, main, documented_codes())
         finally:
             stop.set()
             sent = await calm_chat
@@ -346,11 +345,6 @@ async def test_fuzz_every_event_gets_a_clean_ack_and_bystanders_notice_nothing(p
         await main.close()
 
 
-def test_doc_gaps_are_real() -> None:
-    """Remove a code from DOC_GAPS once docs/protocol.md lists it."""
-    assert DOC_GAPS.isdisjoint(documented_codes())
-
-
 def test_check_reply_refuses_leaks_crashes_and_undocumented_codes() -> None:
     """The oracle itself: what the fuzz test would catch if the server misbehaved."""
     codes = documented_codes()
@@ -365,6 +359,6 @@ def test_check_reply_refuses_leaks_crashes_and_undocumented_codes() -> None:
             continue
         raise AssertionError(f"not caught: {reply}")
     echo = {"ok": False, "error": {"code": "no_such_question", "message": "no question 'a.py'"}}
-    assert check_reply("question.vote", {"question": "a.py"}, echo, codes | DOC_GAPS) == \
+    assert check_reply("question.vote", {"question": "a.py"}, echo, codes) == \
         "no_such_question"
     assert check_reply("chat.send", {}, {"ok": True, "message": {}}, codes) is None
