@@ -38,6 +38,7 @@ from rooms.pavilion import Pavilion
 from rooms.room import Room, RoomState, check_room_id
 from rooms.text import display_name
 from rooms.token import AccessToken, Grant, mint, parse_grants
+from web.json_body import json_object
 from web.rtc import HUB_KEY
 
 PREFIX = "/api/admin"
@@ -249,19 +250,8 @@ def _status(exc: RoomsError) -> int:
 
 
 async def _body(request: web.Request) -> dict[str, Any]:
-    """The JSON object in the body, at most ``MAX_BODY`` bytes; ``InvalidInput`` otherwise."""
-    if request.content_length is not None and request.content_length > MAX_BODY:
-        raise InvalidInput("body_too_large", f"request body over {MAX_BODY} bytes")
-    raw = await request.content.read(MAX_BODY + 1)
-    if len(raw) > MAX_BODY:
-        raise InvalidInput("body_too_large", f"request body over {MAX_BODY} bytes")
-    try:
-        data = json.loads(raw or b"{}")
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise InvalidInput("bad_json", f"body is not JSON: {exc}") from None
-    if not isinstance(data, dict):
-        raise InvalidInput("bad_json", "body must be a JSON object")
-    return data
+    """The JSON object in the body (at most ``MAX_BODY`` bytes): see :mod:`web.json_body`."""
+    return await json_object(request, MAX_BODY)
 
 
 def _flag(data: dict[str, Any], key: str) -> bool:

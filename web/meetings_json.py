@@ -16,7 +16,7 @@ from aiohttp import web
 
 from rooms.availability import Slot, zone
 from rooms.booking_request import MeetingRequest
-from rooms.errors import InvalidInput
+from web.json_body import json_object
 
 if TYPE_CHECKING:
     from rooms.booking_service import MeetingView
@@ -35,19 +35,8 @@ def error(status: int, code: str, message: str) -> web.Response:
 
 
 async def body(request: web.Request) -> dict[str, Any]:
-    """The JSON object in the body, at most ``MAX_BODY`` bytes; ``InvalidInput`` otherwise."""
-    if request.content_length is not None and request.content_length > MAX_BODY:
-        raise InvalidInput("body_too_large", f"request body over {MAX_BODY} bytes")
-    raw = await request.content.read(MAX_BODY + 1)
-    if len(raw) > MAX_BODY:
-        raise InvalidInput("body_too_large", f"request body over {MAX_BODY} bytes")
-    try:
-        data = json.loads(raw or b"{}")
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise InvalidInput("bad_json", f"body is not JSON: {exc}") from None
-    if not isinstance(data, dict):
-        raise InvalidInput("bad_json", "body must be a JSON object")
-    return data
+    """The JSON object in the body (at most ``MAX_BODY`` bytes): see :mod:`web.json_body`."""
+    return await json_object(request, MAX_BODY)
 
 
 def local_iso(when: datetime | float, tz: str) -> str:
