@@ -3,12 +3,15 @@
 Memory when ``settings.redis_url`` is None, Redis otherwise (its own client on the same URL:
 the rooms factory is not touched). Like :func:`rooms.factory.open_backend` it never touches the
 network while starting; the agenda is started here and stopped, then the store closed, on exit.
+It yields :class:`Bookings`: the service, and the agenda that drives it (the service does not
+know its agenda; tests tick the agenda by hand).
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 
 import config
 from rooms.booking_memory import MemoryBookingStore
@@ -20,12 +23,20 @@ from rooms.factory import Backend
 from rooms.meeting_agenda import Agenda
 
 
+@dataclass(frozen=True, slots=True)
+class Bookings:
+    """A node's trade meetings: the service, and the agenda that watches its requests."""
+
+    service: BookingService
+    agenda: Agenda
+
+
 @asynccontextmanager
 async def open_bookings(
     settings: config.Settings, backend: Backend, *, clock: Clock | None = None,
     policy: BookingPolicy | None = None, notifier: Notifier | None = None,
     run_agenda: bool = True,
-) -> AsyncIterator[BookingService]:
+) -> AsyncIterator[Bookings]:
     """The booking service over memory or Redis, with its agenda running; closed on exit."""
     store: BookingStore = (MemoryBookingStore(clock=clock) if settings.redis_url is None
                            else RedisBookingStore.from_url(settings.redis_url))
@@ -33,11 +44,10 @@ async def open_bookings(
                              base_url=settings.base_url, policy=policy, clock=clock,
                              notifier=notifier)
     agenda = Agenda(service)
-    service.agenda = agenda
     if run_agenda:
         agenda.start()
     try:
-        yield service
+        yield Bookings(service, agenda)
     finally:
         await agenda.aclose()
         await store.aclose()

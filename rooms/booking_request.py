@@ -24,7 +24,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from rooms.availability import Slot, check_identity, iso, parse_instant
+from rooms.availability import ExhibitorProfile, Slot, check_identity, iso, parse_instant
 from rooms.clock import utc
 from rooms.errors import InvalidInput, NotAllowed
 from rooms.text import DISPLAY_NAME_MAX, has_control_chars
@@ -279,3 +279,8 @@ def plan(old: MeetingRequest | None, new: MeetingRequest) -> HoldPlan:
                     busy_old=old.busy_member if old is not None else None,
                     busy_new=new.busy_member if busy_now else None,
                     active=new.state in AWAITING or new.state is RequestState.ACCEPTED)
+
+
+def exhibitor_side(request: MeetingRequest, profile: ExhibitorProfile) -> list[str]:
+    """Everyone who acts for the exhibitor in this request: its host first."""
+    return list(dict.fromkeys([request.host, profile.id, *sorted(profile.team)]))

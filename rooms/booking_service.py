@@ -15,7 +15,7 @@ import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
 from rooms.availability import (
     MAX_SLOTS_PER_CALL,
@@ -34,6 +34,7 @@ from rooms.booking_request import (
     RequestState,
     Side,
     check_request_id,
+    exhibitor_side,
     new_request,
     transition,
 )
@@ -46,9 +47,6 @@ from rooms.room import MEETING_MAX, Room, RoomKind, RoomState
 from rooms.service import RoomService
 from rooms.text import LocalizedText
 from rooms.token import Grant, mint
-
-if TYPE_CHECKING:
-    from rooms.meeting_agenda import Agenda
 
 log = logging.getLogger(__name__)
 GUEST_GRANTS = frozenset({Grant.JOIN, Grant.PUBLISH, Grant.SUBSCRIBE, Grant.CHAT})
@@ -117,7 +115,6 @@ class BookingService:
         self.notifier = notifier
         self._secret = secret
         self._base_url = base_url.rstrip("/")
-        self.agenda: Agenda | None = None  # set by open_bookings (tests tick it by hand)
 
     # -- exhibitors and slots --------------------------------------------------------------------
     async def put_profile(self, caller: Caller, data: dict[str, Any]) -> ExhibitorProfile:
@@ -348,9 +345,3 @@ class BookingService:
 
     async def notices(self, caller: Caller, *, limit: int = 50) -> list[Notice]:
         return await self.store.notices(check_identity(caller.identity), limit=limit)
-
-
-def exhibitor_side(request: MeetingRequest, profile: ExhibitorProfile) -> list[str]:
-    """Everyone who acts for the exhibitor in this request: its host first."""
-    return list(dict.fromkeys([request.host, profile.id, *sorted(profile.team)]))
-

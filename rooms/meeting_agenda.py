@@ -22,8 +22,15 @@ import asyncio
 import contextlib
 import logging
 
-from rooms.booking_request import AWAITING, Action, MeetingRequest, RequestState, Side
-from rooms.booking_service import BookingService, exhibitor_side
+from rooms.booking_request import (
+    AWAITING,
+    Action,
+    MeetingRequest,
+    RequestState,
+    Side,
+    exhibitor_side,
+)
+from rooms.booking_service import BookingService
 from rooms.errors import RoomsError, StoreUnavailable
 
 log = logging.getLogger(__name__)

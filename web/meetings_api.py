@@ -9,7 +9,7 @@ says who is at fault: 400 bad input, 401 token, 403 not yours, 404 unknown id, 4
 
 ``install(app, settings)`` adds the routes, the pages (:mod:`web.meetings_pages`) and one
 ``cleanup_ctx`` that opens :func:`rooms.booking_backend.open_bookings` (after the rooms backend)
-under :data:`BOOKINGS_KEY`.
+under :data:`BOOKINGS_KEY` (its service and agenda).
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from aiohttp import web
 
 from config import Settings
 from rooms.availability import check_identity, zone
-from rooms.booking_backend import open_bookings
+from rooms.booking_backend import Bookings, open_bookings
 from rooms.booking_request import Action
 from rooms.booking_service import BookingService, Caller
 from rooms.booking_store import BookingConflict
@@ -45,7 +45,7 @@ from web.meetings_json import error, localized, reply, request_json, slot_json
 from web.meetings_notifier import SocketNotifier
 
 PREFIX = "/api/meetings"
-BOOKINGS_KEY: web.AppKey[BookingService] = web.AppKey("bookings", BookingService)
+BOOKINGS_KEY: web.AppKey[Bookings] = web.AppKey("bookings", Bookings)
 CLOCK_KEY: web.AppKey[Clock] = web.AppKey("meetings_clock")  # tests shift the meetings' time
 _STATUS: tuple[tuple[type[RoomsError], int], ...] = (
     (InvalidInput, 400), (NotAllowed, 403), (NoSuchRoom, 404), (BookingConflict, 409),
@@ -83,8 +83,8 @@ def install(app: web.Application, settings: Settings) -> None:
 
 async def _bookings_ctx(app: web.Application) -> AsyncIterator[None]:
     async with open_bookings(app[SETTINGS_KEY], app[BACKEND_KEY], clock=app.get(CLOCK_KEY),
-                             notifier=SocketNotifier(app)) as service:
-        app[BOOKINGS_KEY] = service
+                             notifier=SocketNotifier(app)) as bookings:
+        app[BOOKINGS_KEY] = bookings
         yield
 
 
@@ -104,7 +104,7 @@ def _api(handler: Handler) -> Handler:
 
 
 def _service(request: web.Request) -> BookingService:
-    return request.app[BOOKINGS_KEY]
+    return request.app[BOOKINGS_KEY].service
 
 
 def caller(request: web.Request) -> Caller:

@@ -44,12 +44,10 @@ class Node:
 
     @property
     def bookings(self) -> BookingService:
-        return self.app[BOOKINGS_KEY]
+        return self.app[BOOKINGS_KEY].service
 
     async def tick(self) -> None:
-        agenda = self.bookings.agenda
-        assert agenda is not None
-        await agenda.tick()
+        await self.app[BOOKINGS_KEY].agenda.tick()
 
 
 def link_token(identity: str, name: str = "") -> str:

@@ -178,9 +178,7 @@ async def test_quota_and_expiry(client: Client) -> None:
                       status=409)
     assert over["error"]["code"] == "quota_reached"
     client.clock.advance(48 * 3600 + 1)  # type: ignore[attr-defined]
-    agenda = client.app[BOOKINGS_KEY].agenda
-    assert agenda is not None
-    await agenda.tick()
+    await client.app[BOOKINGS_KEY].agenda.tick()
     mine = await call(client, "GET", "/mine", who="kim")
     assert {r["state"] for r in mine["requests"]} == {"expired"}
 
