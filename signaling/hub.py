@@ -21,8 +21,8 @@ import contextlib
 import logging
 import time
 from collections import Counter
-from collections.abc import Awaitable, Callable, Iterable, Mapping
-from typing import Any, Protocol
+from collections.abc import Awaitable, Iterable, Mapping
+from typing import Any
 
 from config import Settings
 from rooms.bus import Bus, BusMessage, node_topic
@@ -34,27 +34,14 @@ from signaling import media_events, room_events
 from signaling.batch import Batcher, Frame
 from signaling.errors import Ack, SignalingError
 from signaling.media_link import MediaLink, Plane
+from signaling.outbox import Outbox
+from signaling.ports import Handler
 from signaling.session import Session
 from signaling.wire import deliveries, room_channel, user_channel
 
 log = logging.getLogger(__name__)
-Handler = Callable[["Hub", Session, Any], Awaitable[Ack]]
 HANDLERS: dict[str, Handler] = {**room_events.HANDLERS, **media_events.HANDLERS}
 ROOM_SIZE_REFRESH_S = 2.0  # how stale a room's all-node member count (batch interval) may be
-
-
-class Outbox(Protocol):
-    """How the hub reaches clients (python-socketio in web/rtc.py; every node via Redis)."""
-
-    async def send(self, to: str, event: str, payload: Mapping[str, Any]) -> None:
-        """Emit to a channel or a single socket id."""
-        ...
-
-    async def enter(self, sid: str, channel: str) -> None: ...
-
-    async def exit(self, sid: str, channel: str) -> None: ...
-
-    async def disconnect(self, sid: str) -> None: ...
 
 
 class Hub:

@@ -13,9 +13,9 @@ from typing import TYPE_CHECKING
 from signaling.errors import Ack, SignalingError, ok
 from signaling.media_link import Plane, media_errors
 from signaling.messages import Answer, Candidate, PeerRef, Publish, Subscribe, check_sdp
+from signaling.ports import Handler, HubPort
 
 if TYPE_CHECKING:
-    from signaling.hub import Handler, Hub
     from signaling.session import Session
 
 
@@ -30,7 +30,7 @@ def _own(session: Session, room: str, peer: str) -> None:
         raise SignalingError("no_such_peer", f"no media peer {peer[:64]!r} of yours in this room")
 
 
-async def publish(hub: Hub, session: Session, msg: Publish) -> Ack:
+async def publish(hub: HubPort, session: Session, msg: Publish) -> Ack:
     _joined(session, msg.room)
     check_sdp(msg.sdp, hub.settings.media)
     await hub.service.check_publish(session.token, msg.room)
@@ -42,7 +42,7 @@ async def publish(hub: Hub, session: Session, msg: Publish) -> Ack:
     return ok(peer=answer.peer_id, type="answer", sdp=answer.sdp)
 
 
-async def subscribe(hub: Hub, session: Session, msg: Subscribe) -> Ack:
+async def subscribe(hub: HubPort, session: Session, msg: Subscribe) -> Ack:
     """Receive tracks: the server offers (``answer`` completes it), or answers a viewer offer.
 
     Both forms pick the same tracks (:func:`_wanted`): ``source``, else ``participant``, else
@@ -81,13 +81,13 @@ def _wanted(plane: Plane, msg: Subscribe) -> list[str] | None:
     return None
 
 
-def _check_viewer(hub: Hub, session: Session, room: str) -> None:
+def _check_viewer(hub: HubPort, session: Session, room: str) -> None:
     me = hub.service.local.get((room, session.identity))
     if me is not None and me.waiting:
         raise SignalingError("in_waiting_room", "wait for the host to admit you")
 
 
-async def answer(hub: Hub, session: Session, msg: Answer) -> Ack:
+async def answer(hub: HubPort, session: Session, msg: Answer) -> Ack:
     """The viewer's answer to a server offer from ``subscribe``."""
     _own(session, msg.room, msg.peer)
     check_sdp(msg.sdp, hub.settings.media)
@@ -100,13 +100,13 @@ async def answer(hub: Hub, session: Session, msg: Answer) -> Ack:
     return ok()
 
 
-async def unpublish(hub: Hub, session: Session, msg: PeerRef) -> Ack:
+async def unpublish(hub: HubPort, session: Session, msg: PeerRef) -> Ack:
     _own(session, msg.room, msg.peer)
     await hub.media.close_peer(session, msg.peer)
     return ok()
 
 
-async def candidate(hub: Hub, session: Session, msg: Candidate) -> Ack:
+async def candidate(hub: HubPort, session: Session, msg: Candidate) -> Ack:
     """A trickled candidate (RFC 8838); an empty or null one ends the trickle."""
     _own(session, msg.room, msg.peer)
     if not msg.candidate:

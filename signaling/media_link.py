@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from signaling.errors import SignalingError
+from signaling.outbox import HasOutbox
 from signaling.wire import room_channel
 from streaming.errors import (
     BadOffer,
@@ -30,7 +31,6 @@ from streaming.plane import MediaEvent, MediaPlane, SourceAdded, SourceEnded
 from streaming.publisher import PublisherLeg
 
 if TYPE_CHECKING:
-    from signaling.hub import Hub
     from signaling.session import Session
 
 log = logging.getLogger(__name__)
@@ -55,7 +55,7 @@ def media_errors() -> Iterator[None]:
 
 
 class MediaLink:
-    def __init__(self, hub: Hub, plane: Plane | None) -> None:
+    def __init__(self, hub: HasOutbox, plane: Plane | None) -> None:
         self.hub = hub
         self._plane = plane
         self.tracks: dict[str, dict[str, dict[str, Any]]] = {}  # room -> source id -> track

@@ -33,11 +33,11 @@ from signaling.messages import (
     RoomRef,
     Target,
 )
+from signaling.ports import Handler, HubPort
 from signaling.snapshot import snapshot
 from signaling.wire import room_channel, staff_channel, who_channel
 
 if TYPE_CHECKING:
-    from signaling.hub import Handler, Hub
     from signaling.session import Session
 
 log = logging.getLogger(__name__)
@@ -48,11 +48,11 @@ def _joined(session: Session, room: str) -> None:
         raise SignalingError("not_joined", f"join room {room!r} first")
 
 
-def _me(hub: Hub, session: Session, room: str) -> Participant | None:
+def _me(hub: HubPort, session: Session, room: str) -> Participant | None:
     return hub.service.local.get((room, session.identity))
 
 
-def channels_of(hub: Hub, session: Session, room: str) -> list[str]:
+def channels_of(hub: HubPort, session: Session, room: str) -> list[str]:
     """The channels a member is in: its own, the room's once admitted, staff's if staff."""
     me = _me(hub, session, room)
     channels = [who_channel(room, session.identity)]
@@ -64,7 +64,7 @@ def channels_of(hub: Hub, session: Session, room: str) -> list[str]:
 
 
 # -- entering and leaving -----------------------------------------------------------------------
-async def join(hub: Hub, session: Session, msg: Join) -> Ack:
+async def join(hub: HubPort, session: Session, msg: Join) -> Ack:
     """Enter a room and get its state; joining again (after a reconnect) only resends state."""
     if msg.room in session.rooms:
         return ok(**await snapshot(hub, session, msg.room, after=msg.after))
@@ -80,20 +80,20 @@ async def join(hub: Hub, session: Session, msg: Join) -> Ack:
     return ok(**await snapshot(hub, session, msg.room, after=msg.after))
 
 
-async def leave(hub: Hub, session: Session, msg: RoomRef) -> Ack:
+async def leave(hub: HubPort, session: Session, msg: RoomRef) -> Ack:
     _joined(session, msg.room)
     await depart(hub, session, msg.room)
     return ok()
 
 
-async def depart(hub: Hub, session: Session, room: str) -> None:
+async def depart(hub: HubPort, session: Session, room: str) -> None:
     """Leave ``room``: media ends, presence goes (and a meeting ends when its host leaves:
     ``RoomService.leave`` decides and reports it, then everyone here is taken out)."""
     await _detach(hub, session, room)
     await enforce(hub, list(await hub.service.leave(session.token, room)))
 
 
-async def _detach(hub: Hub, session: Session, room: str) -> None:
+async def _detach(hub: HubPort, session: Session, room: str) -> None:
     """Take a session out of a room on this node (channels, media); presence is not touched."""
     channels = channels_of(hub, session, room)
     session.rooms.discard(room)
@@ -104,7 +104,7 @@ async def _detach(hub: Hub, session: Session, room: str) -> None:
             await hub.outbox.exit(session.sid, channel)
 
 
-async def enforce(hub: Hub, events: Sequence[Event]) -> None:
+async def enforce(hub: HubPort, events: Sequence[Event]) -> None:
     """Announce what the domain decided, then apply it to the sessions held on this node: the
     removed or denied leave the room, the muted or demoted stop sending, an ended room empties.
 
@@ -128,7 +128,7 @@ async def enforce(hub: Hub, events: Sequence[Event]) -> None:
                 await hub.close_room(room.id)
 
 
-async def close_here(hub: Hub, room: str) -> None:
+async def close_here(hub: HubPort, room: str) -> None:
     """The room ended: everyone on this node leaves it and its media ends."""
     for (member_room, _), session in list(hub.members.items()):
         if member_room == room:
@@ -139,7 +139,7 @@ async def close_here(hub: Hub, room: str) -> None:
                 log.exception("taking a session out of ended room %s failed", room)
 
 
-async def announce_pin(hub: Hub, event: ProductPinned) -> dict[str, Any]:
+async def announce_pin(hub: HubPort, event: ProductPinned) -> dict[str, Any]:
     """Emit ``product.pinned``/``unpinned`` with the card, so viewers can show it."""
     cards = {c.id: c for c in await hub.store.list_products(event.room_id)}
     payload = event.to_dict()
@@ -151,14 +151,14 @@ async def announce_pin(hub: Hub, event: ProductPinned) -> dict[str, Any]:
 
 
 # -- chat, reactions, Q&A -------------------------------------------------------------------------
-async def chat_send(hub: Hub, session: Session, msg: ChatSend) -> Ack:
+async def chat_send(hub: HubPort, session: Session, msg: ChatSend) -> Ack:
     _joined(session, msg.room)
     event = await hub.service.post_chat(session.token, msg.room, msg.text)
     await hub.announce([event])
     return ok(message=event.message.to_dict())
 
 
-async def chat_history(hub: Hub, session: Session, msg: ChatHistory) -> Ack:
+async def chat_history(hub: HubPort, session: Session, msg: ChatHistory) -> Ack:
     _joined(session, msg.room)
     me = _me(hub, session, msg.room)
     if me is not None and me.waiting:
@@ -168,27 +168,27 @@ async def chat_history(hub: Hub, session: Session, msg: ChatHistory) -> Ack:
     return ok(messages=[m.to_dict() for m in page])
 
 
-async def reaction(hub: Hub, session: Session, msg: Reaction) -> Ack:
+async def reaction(hub: HubPort, session: Session, msg: Reaction) -> Ack:
     _joined(session, msg.room)
     event = await hub.service.react(session.token, msg.room, msg.kind)
     await hub.announce([event])
     return ok(total=event.total)
 
 
-async def hand(hub: Hub, session: Session, msg: RoomRef, raised: bool) -> Ack:
+async def hand(hub: HubPort, session: Session, msg: RoomRef, raised: bool) -> Ack:
     _joined(session, msg.room)
     await hub.announce([await hub.service.raise_hand(session.token, msg.room, raised)])
     return ok()
 
 
-async def question_ask(hub: Hub, session: Session, msg: QuestionAsk) -> Ack:
+async def question_ask(hub: HubPort, session: Session, msg: QuestionAsk) -> Ack:
     _joined(session, msg.room)
     event = await hub.service.ask(session.token, msg.room, msg.text)
     await hub.announce([event])
     return ok(question=event.question.to_dict())
 
 
-async def question_vote(hub: Hub, session: Session, msg: QuestionRef) -> Ack:
+async def question_vote(hub: HubPort, session: Session, msg: QuestionRef) -> Ack:
     _joined(session, msg.room)
     event = await hub.service.vote(session.token, msg.room, msg.question)
     await hub.announce([event])
@@ -196,44 +196,44 @@ async def question_vote(hub: Hub, session: Session, msg: QuestionRef) -> Ack:
 
 
 # -- moderation -----------------------------------------------------------------------------------
-async def promote(hub: Hub, session: Session, msg: Target) -> Ack:
+async def promote(hub: HubPort, session: Session, msg: Target) -> Ack:
     _joined(session, msg.room)
     await enforce(hub, [await hub.service.promote(session.token, msg.room, msg.identity)])
     return ok()
 
 
-async def demote(hub: Hub, session: Session, msg: Target) -> Ack:
+async def demote(hub: HubPort, session: Session, msg: Target) -> Ack:
     _joined(session, msg.room)
     await enforce(hub, [await hub.service.demote(session.token, msg.room, msg.identity)])
     return ok()
 
 
-async def mute(hub: Hub, session: Session, msg: Mute) -> Ack:
+async def mute(hub: HubPort, session: Session, msg: Mute) -> Ack:
     _joined(session, msg.room)
     await enforce(hub, [await hub.service.mute(session.token, msg.room, msg.identity,
                                                msg.muted)])
     return ok()
 
 
-async def _end_media_of(hub: Hub, room: str, identity: str) -> None:
+async def _end_media_of(hub: HubPort, room: str, identity: str) -> None:
     target = hub.members.get((room, identity))
     if target is not None:
         await hub.media.close_publishers(target, room)
 
 
-async def remove(hub: Hub, session: Session, msg: Target) -> Ack:
+async def remove(hub: HubPort, session: Session, msg: Target) -> Ack:
     _joined(session, msg.room)
     await enforce(hub, [await hub.service.kick(session.token, msg.room, msg.identity)])
     return ok()
 
 
-async def _evict(hub: Hub, room: str, identity: str) -> None:
+async def _evict(hub: HubPort, room: str, identity: str) -> None:
     target = hub.members.get((room, identity))
     if target is not None:
         await _detach(hub, target, room)
 
 
-async def admit(hub: Hub, session: Session, msg: Target) -> Ack:
+async def admit(hub: HubPort, session: Session, msg: Target) -> Ack:
     _joined(session, msg.room)
     event = await hub.service.admit(session.token, msg.room, msg.identity)
     guest = hub.members.get((msg.room, msg.identity))
@@ -243,7 +243,7 @@ async def admit(hub: Hub, session: Session, msg: Target) -> Ack:
     return ok()
 
 
-async def deny(hub: Hub, session: Session, msg: Target) -> Ack:
+async def deny(hub: HubPort, session: Session, msg: Target) -> Ack:
     """Turn a knock away: the guest leaves the waiting room (it may knock again later; a
     ``participant.remove`` bars it). Its node, this one or another, takes its session out."""
     _joined(session, msg.room)
@@ -251,25 +251,25 @@ async def deny(hub: Hub, session: Session, msg: Target) -> Ack:
     return ok()
 
 
-async def chat_delete(hub: Hub, session: Session, msg: ChatRef) -> Ack:
+async def chat_delete(hub: HubPort, session: Session, msg: ChatRef) -> Ack:
     _joined(session, msg.room)
     await hub.announce([await hub.service.delete_chat(session.token, msg.room, msg.message)])
     return ok()
 
 
-async def lock(hub: Hub, session: Session, msg: Lock) -> Ack:
+async def lock(hub: HubPort, session: Session, msg: Lock) -> Ack:
     _joined(session, msg.room)
     await enforce(hub, [await hub.service.lock(session.token, msg.room, msg.locked)])
     return ok()
 
 
-async def close(hub: Hub, session: Session, msg: RoomRef) -> Ack:
+async def close(hub: HubPort, session: Session, msg: RoomRef) -> Ack:
     _joined(session, msg.room)
     await enforce(hub, [await hub.service.set_state(session.token, msg.room, RoomState.ENDED)])
     return ok()
 
 
-async def pin(hub: Hub, session: Session, msg: ProductRef, pinned: bool) -> Ack:
+async def pin(hub: HubPort, session: Session, msg: ProductRef, pinned: bool) -> Ack:
     """Pin or unpin a product card; the emit carries the card so viewers can show it."""
     _joined(session, msg.room)
     event = await hub.service.pin_product(session.token, msg.room, msg.product, pinned)
@@ -277,7 +277,7 @@ async def pin(hub: Hub, session: Session, msg: ProductRef, pinned: bool) -> Ack:
 
 
 # -- orders from other nodes --------------------------------------------------------------------
-async def order_from_bus(hub: Hub, message: BusMessage) -> None:
+async def order_from_bus(hub: HubPort, message: BusMessage) -> None:
     """Another node removed, denied or muted someone whose session is here, or ended a room
     that has members here (its ``room.closed`` reached them through Socket.IO already)."""
     room, identity = str(message.payload.get("room_id")), str(message.payload.get("identity"))

@@ -12,9 +12,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from rooms.participant import Participant
+from signaling.ports import HubPort
 
 if TYPE_CHECKING:
-    from signaling.hub import Hub
     from signaling.session import Session
 
 RECENT_CHAT = 50
@@ -22,7 +22,7 @@ LISTED = 200  # participants listed in a join ack; a 5,000-viewer room would be 
 RESUME_CHAT = 100  # more than this missed: ``chat_more`` is true, page on with chat.history
 
 
-async def snapshot(hub: Hub, session: Session, room_id: str, *,
+async def snapshot(hub: HubPort, session: Session, room_id: str, *,
                    after: str | None = None) -> dict[str, Any]:
     store = hub.store
     room = await hub.service.room(room_id)
@@ -56,7 +56,7 @@ async def snapshot(hub: Hub, session: Session, room_id: str, *,
     }
 
 
-async def _media_node(hub: Hub, room_id: str) -> dict[str, str] | None:
+async def _media_node(hub: HubPort, room_id: str) -> dict[str, str] | None:
     lease = await hub.store.get_lease(room_id)
     if lease is None:
         return None

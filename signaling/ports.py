@@ -1,0 +1,64 @@
+"""What the event handlers need from the hub: the :class:`HubPort` protocol and ``Handler``.
+
+The handlers (:mod:`signaling.room_events`, :mod:`signaling.media_events`) and
+:mod:`signaling.snapshot` depend on this protocol, not on :class:`signaling.hub.Hub`; the hub
+imports the handler tables and implements it. So the imports point one way:
+``hub`` -> handlers -> ``ports`` -> ``media_link`` -> ``outbox``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Iterable
+from typing import Any, Protocol
+
+from config import Settings, SignalingLimits
+from rooms.events import Event
+from rooms.service import RoomService
+from rooms.store import Store
+from signaling.errors import Ack
+from signaling.media_link import MediaLink
+from signaling.outbox import Outbox
+from signaling.session import Session
+
+
+class HubPort(Protocol):
+    """The node's sessions, domain and media, as a handler sees them (:class:`Hub` is one)."""
+
+    @property
+    def service(self) -> RoomService: ...
+
+    @property
+    def store(self) -> Store: ...
+
+    @property
+    def settings(self) -> Settings: ...
+
+    @property
+    def limits(self) -> SignalingLimits: ...
+
+    @property
+    def outbox(self) -> Outbox: ...
+
+    @property
+    def media(self) -> MediaLink: ...
+
+    @property
+    def members(self) -> dict[tuple[str, str], Session]:
+        """(room, identity) -> the session of a member on this node."""
+        ...
+
+    @property
+    def room_size(self) -> dict[str, int]:
+        """room -> members on every node (refreshed)."""
+        ...
+
+    def add_member(self, room: str, session: Session) -> None: ...
+
+    def drop_member(self, room: str, session: Session) -> None: ...
+
+    async def announce(self, events: Iterable[Event]) -> None: ...
+
+    async def close_room(self, room_id: str) -> None: ...
+
+
+Handler = Callable[[HubPort, Session, Any], Awaitable[Ack]]
