@@ -95,9 +95,12 @@ async def test_studio_goes_live_viewer_sees_chats_buys_and_recovers(
     await _open_a_slot(running, host)
     await viewer.locator("#products li", has_text="人参茶").locator("button.quote").click()
     await until(lambda: _text_in(studio, "#quotes", "人参茶"), "the quote request at the studio")
-    requests = await _meetings(
-        "GET", f"{running.url}/api/meetings/exhibitors/changbai-foods/requests", host)
-    assert "人参茶" in str(requests)  # "request a quote" opened a meeting request
+    async def meeting_requested() -> bool:  # the page posts the quote first, then the request
+        requests = await _meetings(
+            "GET", f"{running.url}/api/meetings/exhibitors/changbai-foods/requests", host)
+        return "人参茶" in str(requests)
+
+    await until(meeting_requested, "the meeting request opened by 'request a quote'")
     await until(lambda: _text_in(viewer, "#notice", "Встреча"), "the meeting-request notice")
     await until(lambda: studio.locator("#viewers").inner_text(), "viewer count")
 
