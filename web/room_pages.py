@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import secrets
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
@@ -136,6 +137,9 @@ def _expect(room: Room, kind: RoomKind, request: web.Request) -> None:
         raise web.HTTPFound(target)
 
 
+Handler = Callable[[web.Request], Awaitable[web.Response]]
+
+
 async def room_entry(request: web.Request) -> web.Response:
     """``/room/{room}``: the lobby's link; sends each kind of room to its page."""
     room = await _room(request)
@@ -143,12 +147,22 @@ async def room_entry(request: web.Request) -> web.Response:
     raise web.HTTPFound(target + ("?" + request.query_string if request.query_string else ""))
 
 
-async def watch(request: web.Request) -> web.Response:
-    room = await _room(request)
-    _expect(room, RoomKind.BROADCAST, request)
-    lang = request_language(request)
-    return render_room(request, "watch.html", room,
-                       _visitor(request, room, lang, staff_only=False))
+def _public_page(kind: RoomKind, template: str) -> Handler:
+    """A room page anyone with access may open (viewer, forum, meeting): its kind is checked,
+    the visitor's token read or minted, the page rendered in the visitor's language."""
+
+    async def page(request: web.Request) -> web.Response:
+        room = await _room(request)
+        _expect(room, kind, request)
+        visitor = _visitor(request, room, request_language(request), staff_only=False)
+        return render_room(request, template, room, visitor)
+
+    return page
+
+
+watch = _public_page(RoomKind.BROADCAST, "watch.html")
+forum = _public_page(RoomKind.FORUM, "forum.html")
+meeting = _public_page(RoomKind.MEETING, "meeting.html")
 
 
 async def studio(request: web.Request) -> web.Response:
@@ -163,21 +177,6 @@ async def studio(request: web.Request) -> web.Response:
     return render_room(request, "studio.html", room, visitor,
                        whip_url=f"{settings.base_url}/whip/{room.id}")
 
-
-async def forum(request: web.Request) -> web.Response:
-    room = await _room(request)
-    _expect(room, RoomKind.FORUM, request)
-    lang = request_language(request)
-    return render_room(request, "forum.html", room,
-                       _visitor(request, room, lang, staff_only=False))
-
-
-async def meeting(request: web.Request) -> web.Response:
-    room = await _room(request)
-    _expect(room, RoomKind.MEETING, request)
-    lang = request_language(request)
-    return render_room(request, "meeting.html", room,
-                       _visitor(request, room, lang, staff_only=False))
 
 
 def add_routes(app: web.Application) -> None:
