@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import gc
 import json
 import os
 import resource
@@ -49,6 +50,7 @@ from rooms.token import Grant, mint  # noqa: E402
 SECRET = "bench-secret-0123456789abcdef-0123456789"
 NS = "/rtc"
 TICKS = os.sysconf("SC_CLK_TCK")
+SERVER_CPUS: set[int] = set()  # where the nodes run (main() picks it before pinning itself)
 
 
 def free_port() -> int:
@@ -143,8 +145,8 @@ def start(kind: str, redis_url: str | None, node: str) -> Server:
     proc = subprocess.Popen(
         cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
-    if len(os.sched_getaffinity(0)) > 1:  # the node on the first CPU, the clients elsewhere
-        os.sched_setaffinity(proc.pid, {min(os.sched_getaffinity(0))})
+    if SERVER_CPUS:  # the nodes on the first CPU, the clients (this process) on the others
+        os.sched_setaffinity(proc.pid, SERVER_CPUS)
     server = Server(f"http://127.0.0.1:{port}", proc)
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
@@ -189,16 +191,22 @@ class Viewer:
     sample: bool
     deliveries: int = 0
     latencies: list[float] = field(default_factory=list)
+    ingress: list[float] = field(default_factory=list)  # ms from the send to the server's stamp
+    pending: list[asyncio.Future[Any]] = field(default_factory=list)
     acks: dict[int, asyncio.Future[Any]] = field(default_factory=dict)
     counting: bool = False
     _next: int = 0
 
-    async def call(self, event: str, payload: Any) -> Any:
+    async def request(self, event: str, payload: Any) -> asyncio.Future[Any]:
+        """Send ``event`` now; the future gets its ack."""
         self._next += 1
         future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         self.acks[self._next] = future
         await self.ws.send_str(f"42{NS},{self._next}" + json.dumps([event, payload]))
-        return await asyncio.wait_for(future, 60)
+        return future
+
+    async def call(self, event: str, payload: Any) -> Any:
+        return await asyncio.wait_for(await self.request(event, payload), 60)
 
     async def emit(self, event: str, payload: Any) -> None:
         await self.ws.send_str(f"42{NS}," + json.dumps([event, payload]))
@@ -215,7 +223,8 @@ class Viewer:
                 digits = len(body) - len(body.lstrip("0123456789"))
                 future = self.acks.pop(int(body[:digits]), None)
                 if future is not None and not future.done():
-                    future.set_result(json.loads(body[digits:])[0])
+                    args = json.loads(body[digits:])
+                    future.set_result(args[0] if args else None)
 
     def _event(self, data: str) -> None:
         if not self.counting:
@@ -232,7 +241,10 @@ class Viewer:
             )
             for message in messages:
                 if message["text"].startswith("t="):
-                    self.latencies.append((now - int(message["text"][2:])) / 1e6)
+                    sent = int(message["text"][2:])
+                    self.latencies.append((now - sent) / 1e6)
+                    if "sent_at" in message:  # Pavilion's stamp (the plain server has none)
+                        self.ingress.append(message["sent_at"] * 1e3 - sent / 1e6)
 
 
 async def connect(
@@ -307,24 +319,38 @@ async def _window(
     kind: str,
     cross: bool,
 ) -> dict[str, Any]:
-    async def send_for(duration: float) -> None:
+    async def send_for(duration: float) -> int:
+        """Chat at ``rate`` for ``duration``; each message asks for an ack (refusals count)."""
         interval, begin, n = 1.0 / rate, time.monotonic(), 0
         while time.monotonic() - begin < duration:
             n += 1
-            await sender.emit("chat.send", {"room": LIVE_BROADCAST, "text": f"t={time.time_ns()}"})
+            sender.pending.append(await sender.request(
+                "chat.send", {"room": LIVE_BROADCAST, "text": f"t={time.time_ns()}"}))
             await asyncio.sleep(max(0.0, begin + n * interval - time.monotonic()))
+        return n
 
+    # The clients' own garbage collections would show as latency the server did not cause.
+    gc.collect()
+    gc.disable()
     await send_for(1.0)  # warm-up
     for viewer in viewers:
         viewer.counting = True
     cpu0, own0, t0 = edge.cpu_s(), _own_cpu(), time.monotonic()
-    await send_for(seconds)
+    sent = await send_for(seconds)
     await asyncio.sleep(0.5)  # let the last frames arrive
+    acks = await asyncio.gather(*(asyncio.wait_for(f, 10) for f in sender.pending),
+                                return_exceptions=True)
+    gc.enable()
+    refused = [a for a in acks if isinstance(a, BaseException) or (
+        kind == "pavilion" and not (isinstance(a, dict) and a.get("ok")))]
+    if refused:
+        print(f"  {len(refused)} of {len(acks)} chat messages refused, e.g. {refused[0]!r}")
     cpu, elapsed = edge.cpu_s() - cpu0, time.monotonic() - t0
     clients = (_own_cpu() - own0) / elapsed
     deliveries = sum(v.deliveries for v in viewers)
     latencies = [ms for v in viewers for ms in v.latencies]
-    offered = rate * seconds * len(viewers)
+    ingress = [ms for v in viewers for ms in v.ingress]
+    offered = sent * len(viewers)  # what was sent, so a sender that lagged is not loss
     return {
         "server": kind,
         "path": "cross-node" if cross else "same-node",
@@ -336,7 +362,11 @@ async def _window(
         "cpu_us": cpu * 1e6 / max(1, deliveries),
         "cpu_s/s": cpu / elapsed,
         "p50_ms": percentile(latencies, 0.5),
+        "p90_ms": percentile(latencies, 0.9),
         "p99_ms": percentile(latencies, 0.99),
+        "max_ms": max(latencies, default=float("nan")),
+        "ingress_p50_ms": percentile(ingress, 0.5),
+        "ingress_p99_ms": percentile(ingress, 0.99),
         "clients_s/s": clients,
     }
 
@@ -350,15 +380,15 @@ def table(rows: list[dict[str, Any]]) -> str:
     head = (
         f"{'server':9} {'path':10} {'viewers':>7} {'msg/s':>6} {'offered/s':>10} "
         f"{'delivered/s':>11} {'complete':>8} {'CPU µs/dlv':>10} {'CPU s/s':>7} "
-        f"{'p50 ms':>7} {'p99 ms':>8} {'clients s/s':>11}"
+        f"{'p50 ms':>7} {'p90 ms':>7} {'p99 ms':>8} {'max ms':>8} {'clients s/s':>11}"
     )
     lines = [head, "-" * len(head)]
     for r in rows:
         lines.append(
             f"{r['server']:9} {r['path']:10} {r['viewers']:>7} {r['rate']:>6.0f} "
             f"{r['offered/s']:>10.0f} {r['delivered/s']:>11.0f} {r['complete']:>8.3f} "
-            f"{r['cpu_us']:>10.1f} {r['cpu_s/s']:>7.2f} {r['p50_ms']:>7.1f} "
-            f"{r['p99_ms']:>8.1f} {r['clients_s/s']:>11.2f}"
+            f"{r['cpu_us']:>10.1f} {r['cpu_s/s']:>7.2f} {r['p50_ms']:>7.1f} {r['p90_ms']:>7.1f} "
+            f"{r['p99_ms']:>8.1f} {r['max_ms']:>8.1f} {r['clients_s/s']:>11.2f}"
         )
     return "\n".join(lines)
 
@@ -366,7 +396,8 @@ def table(rows: list[dict[str, Any]]) -> str:
 async def main(args: argparse.Namespace) -> None:
     cpus = os.sched_getaffinity(0)
     if len(cpus) > 1:
-        os.sched_setaffinity(0, cpus - {min(cpus)})
+        SERVER_CPUS.add(min(cpus))
+        os.sched_setaffinity(0, cpus - SERVER_CPUS)
     redis_proc, redis_url = None, None
     workdir = tempfile.mkdtemp(prefix="chat-fanout-")
     if args.cross_node:
@@ -398,6 +429,9 @@ async def main(args: argparse.Namespace) -> None:
             redis_proc.wait(10)
         shutil.rmtree(workdir, ignore_errors=True)
     print(table(rows))
+    for r in rows[-1:]:
+        print(f"{r['server']} {r['path']}: send -> server stamp p50 {r['ingress_p50_ms']:.1f} ms,"
+              f" p99 {r['ingress_p99_ms']:.1f} ms (the rest is batching and delivery)")
     plain = [r for r in rows if r["server"] == "plain"]
     if plain and rows[-1]["server"] == "pavilion":
         ours = rows[-1]

@@ -28,15 +28,21 @@ import socketio
 from engineio import packet as eio_packet
 from socketio import packet
 
+from web import rtc_wire
+
 log = logging.getLogger(__name__)
-MAX_BACKLOG = 512
+MAX_BACKLOG = 512  # packets in python-engineio's queue
+MAX_BUFFER_BYTES = 4 << 20  # bytes the kernel has not taken from a direct write
 
 
 class LocalFanout(socketio.AsyncManager):  # type: ignore[misc]
-    def __init__(self, *args: Any, max_backlog: int = MAX_BACKLOG, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, max_backlog: int = MAX_BACKLOG,
+                 max_buffer_bytes: int = MAX_BUFFER_BYTES, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.max_backlog = max_backlog
+        self.max_buffer_bytes = max_buffer_bytes
         self.lagging = 0  # recipients cut off for not reading
+        self.direct = 0  # copies written straight to a websocket (web/rtc_wire.py)
         self._cutting: dict[str, asyncio.Task[None]] = {}
 
     async def emit(self, event: str, data: Any, namespace: str, room: str | None = None,
@@ -50,19 +56,32 @@ class LocalFanout(socketio.AsyncManager):  # type: ignore[misc]
         args = list(data) if isinstance(data, tuple) else [] if data is None else [data]
         encoded = self.server.packet_class(packet.EVENT, namespace=namespace,
                                            data=[event, *args]).encode()
-        frames = [eio_packet.Packet(eio_packet.MESSAGE, p)
-                  for p in (encoded if isinstance(encoded, list) else [encoded])]
+        texts = encoded if isinstance(encoded, list) else [encoded]
+        frames = [eio_packet.Packet(eio_packet.MESSAGE, p) for p in texts]
+        wire_frame = rtc_wire.message_frame(encoded) if isinstance(encoded, str) else None
         skip = skip_sid if isinstance(skip_sid, list) else [skip_sid]
         sockets = self.server.eio.sockets
         for sid, eio_sid in list(self.get_participants(namespace, room)):
             if sid in skip:
                 continue
             socket = sockets.get(eio_sid)
+            wire = rtc_wire.wire_of(socket)
+            if wire_frame is not None and wire is not None and wire.ready(socket):
+                self._write(sid, namespace, wire, wire_frame)
+                continue
             if socket is not None and socket.queue.qsize() >= self.max_backlog:
                 self._cut_off(sid, namespace)
                 continue
             for frame in frames:
                 await self.server._send_eio_packet(eio_sid, frame)
+
+    def _write(self, sid: str, namespace: str, wire: rtc_wire.Wire, frame: bytes) -> None:
+        """One copy straight to the client's transport; a client that does not read is cut."""
+        if wire.backlog() > self.max_buffer_bytes:
+            self._cut_off(sid, namespace)
+            return
+        wire.write(frame)
+        self.direct += 1
 
     def _cut_off(self, sid: str, namespace: str) -> None:
         if sid in self._cutting:

@@ -15,6 +15,7 @@ from aiohttp import web
 
 from config import Settings
 from rooms.token import Grant, mint
+from web import heap
 from web.app import create_app
 from web.language import NATIVE_NAMES
 
@@ -59,6 +60,7 @@ def serve(settings: Settings, out: TextIO = sys.stdout) -> int:
         level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     app = create_app(settings)
+    app.on_startup.append(heap.settle)  # last: after the backend, media plane and hub opened
     text = banner(settings)
     web.run_app(
         app,

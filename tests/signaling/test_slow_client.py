@@ -36,7 +36,8 @@ async def _stalled_viewer(http: aiohttp.ClientSession, url: str) -> tuple[object
 async def test_a_stalled_client_is_cut_off_and_resumes_without_losing_chat(pavilion_app):
     app = await pavilion_app(demo=False, signaling=BIG)
     manager = app.app[SIO_KEY].manager
-    manager.max_backlog = 4
+    manager.max_backlog = 4  # packets queued in python-engineio
+    manager.max_buffer_bytes = 256 * 1024  # bytes unread after a direct write
     await make_room(app, "hall", RoomKind.BROADCAST, exhibitor="host")
     host = await RtcClient.connect(app, token("host", "hall", HOST))
     state = await host.ok("join", {"room": "hall"})
