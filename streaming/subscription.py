@@ -17,7 +17,9 @@ from streaming.forwarder import Forwarder
 from streaming.rtp_header import extension_map_table
 
 RTCP_SR = 200
+RTCP_SDES = 202
 RTCP_BYE = 203
+SDES_CNAME = 1
 
 
 MID = "urn:ietf:params:rtp-hdrext:sdes:mid"  # values differ per peer: never forwarded
@@ -32,6 +34,19 @@ class Route:
     extension_table: bytes  # 256 bytes, see streaming.rtp_header.extension_map_table
     clock_rate: int
     viewer_extensions: tuple[tuple[str, int], ...] = ()
+    cname: str = ""  # the viewer peer's CNAME, as its SDP announces (a=ssrc:... cname:)
+
+
+def sdes_cname(ssrc: int, cname: str) -> bytes:
+    """An RTCP SDES packet with one chunk: ``ssrc``'s CNAME (RFC 3550 §6.5, §6.5.1).
+
+    Every compound RTCP packet carries one (RFC 3550 §6.1); the items end with a null octet and
+    the chunk is padded to 32 bits.
+    """
+    text = cname.encode()[:255]
+    chunk = pack("!IBB", ssrc, SDES_CNAME, len(text)) + text + b"\0"
+    chunk += b"\0" * (-len(chunk) % 4)
+    return pack("!BBH", 0x81, RTCP_SDES, len(chunk) // 4) + chunk
 
 
 def extension_table(source_ids: dict[str, int], viewer_ids: dict[str, int]) -> bytes:
@@ -57,6 +72,7 @@ class Subscription:
         "packets",
         "payload_type",
         "route",
+        "sdes",
         "ssrc",
         "viewer_id",
         "waiting_keyframe",
@@ -69,6 +85,7 @@ class Subscription:
         self.egress = egress
         self.ssrc = route.ssrc
         self.payload_type = route.payload_type
+        self.sdes = sdes_cname(route.ssrc, route.cname) if route.cname else b""
         # viewers negotiating the same payload type and extension ids share one packet template
         self.group = (route.payload_type, route.extension_table)
         self.forwarder = Forwarder(random.getrandbits(16), random.getrandbits(32))
@@ -86,7 +103,8 @@ class Subscription:
         self.group = (self.route.payload_type, table)
 
     def sender_report(self, ntp: int, source_ts: int) -> bytes:
-        """An RTCP SR (RFC 3550 §6.4.1) in the viewer's SSRC and timestamp space.
+        """A compound RTCP packet: SR (RFC 3550 §6.4.1) in the viewer's SSRC and timestamp
+        space, then the SDES with the viewer peer's CNAME (§6.1).
 
         NTP time is the publisher's, so audio and video of one publisher stay in sync at the
         player; the RTP timestamp is translated by this viewer's offset.
@@ -101,7 +119,7 @@ class Subscription:
             self.forwarder.viewer_ts(source_ts),
             self.packets & 0xFFFFFFFF,
             self.octets & 0xFFFFFFFF,
-        )
+        ) + self.sdes
 
     def bye(self) -> bytes:
         """An RTCP BYE (RFC 3550 §6.6): the player ends the track at once."""

@@ -79,7 +79,8 @@ def route_for(source: Source, parameters: RTCRtpSendParameters, ssrc: int) -> Ro
     viewer_ids = {ext.uri: ext.id for ext in parameters.headerExtensions}
     table = extension_table(source.extension_ids, viewer_ids)
     return Route(
-        codec.payloadType or 0, ssrc, table, codec.clockRate, tuple(sorted(viewer_ids.items()))
+        codec.payloadType or 0, ssrc, table, codec.clockRate, tuple(sorted(viewer_ids.items())),
+        parameters.rtcp.cname or "",
     )
 
 

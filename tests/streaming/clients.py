@@ -25,6 +25,7 @@ from aiortc.rtp import (
     RtcpPsfbPacket,
     RtcpRrPacket,
     RtcpRtpfbPacket,
+    RtcpSdesPacket,
     RtcpSrPacket,
     is_rtcp,
 )
@@ -142,6 +143,7 @@ class Viewer:
         self.ended: dict[str, asyncio.Event] = {}
         self.frames: dict[str, int] = {}
         self.sender_reports: list[Any] = []
+        self.descriptions: list[Any] = []  # RTCP SDES chunks
         self._tasks: list[asyncio.Future[None]] = []
         self._kinds: dict[int, tuple[str, str]] = {}
         self.peer_id = ""
@@ -186,6 +188,8 @@ class Viewer:
             for packet in RtcpPacket.parse(data):
                 if isinstance(packet, RtcpSrPacket):
                     self.sender_reports.append(packet)
+                elif isinstance(packet, RtcpSdesPacket):
+                    self.descriptions.extend(packet.chunks)
             await original_rtcp(data)
 
         aiortc_hooks.intercept_rtcp(dtls, on_rtcp)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import re
 
 from streaming import MediaPlane
 from tests.streaming.clients import contiguous, publish, until, watch
@@ -101,6 +102,14 @@ async def test_sender_reports_are_translated_per_viewer(plane: MediaPlane) -> No
     # the publisher's NTP times are kept, not regenerated per viewer (lip sync across tracks)
     ntp = [{r.sender_info.ntp_timestamp for r in v.sender_reports} for v in viewers]
     assert ntp[0] & ntp[1]
+    # each SR comes with an SDES naming the CNAME the viewer's SDP announced (RFC 3550 §6.1)
+    for viewer in viewers:
+        video = viewer.received["video"]
+        sdp = viewer.pc.remoteDescription.sdp
+        announced = re.search(rf"a=ssrc:{video.ssrc} cname:(\S+)", sdp)
+        assert announced, "the offer names the video SSRC's CNAME"
+        cnames = {c.items[0][1].decode() for c in viewer.descriptions if c.ssrc == video.ssrc}
+        assert cnames == {announced.group(1)}
     for viewer in viewers:
         await viewer.close()
     await publisher.close()
