@@ -139,3 +139,25 @@ async def test_every_page_links_to_trade_meetings_in_its_language(pavilion_app: 
     assert '<a class="nav-meetings" href="/meetings?lang=ja">' in body
     status, _, _ = await get(running.url + "/meetings?lang=ja")
     assert status == 200
+
+
+async def test_settle_freezes_what_start_up_left_alive():
+    """web/heap.py: start-up objects leave the collector's walk (gc.freeze), and a cycle made
+    afterwards is still collected."""
+    import gc
+
+    from aiohttp import web as aioweb
+
+    from web import heap
+
+    try:
+        await heap.settle(aioweb.Application())
+        frozen = gc.get_freeze_count()
+        assert frozen > 10_000  # this process imported aiortc, PyAV, aiohttp, ...
+        cycle: list[object] = []
+        cycle.append(cycle)
+        del cycle
+        assert gc.collect() >= 1  # later garbage is still found
+        assert gc.get_freeze_count() == frozen
+    finally:
+        gc.unfreeze()  # the rest of the test session collects as before
