@@ -71,7 +71,12 @@ class Wire:
     transport: Any = None
     busy = 0  # python-engineio's own writes in flight (awaiting the transport to drain)
     written = 0  # python-engineio's own writes finished
-    closed = False
+    ended = False
+
+    @property
+    def closed(self) -> bool:
+        """No more data frames: the connection ended (or, below, its close handshake began)."""
+        return self.ended
 
     def ready(self, socket: Any) -> bool:
         """True when a frame written now cannot overtake anything queued for this client."""
@@ -99,7 +104,14 @@ class WireSocket(WebSocket, Wire):  # type: ignore[misc]
         try:
             return await super().__call__(environ)
         finally:
-            self.closed = True
+            self.ended = True
+
+    @property
+    def closed(self) -> bool:
+        """Also before the handshake and once a close frame went out (RFC 6455 §5.5.1: no data
+        frame may follow it)."""
+        sock = self._sock
+        return self.ended or sock is None or not sock.prepared or sock.closed
 
     async def send(self, message: Any) -> None:
         self.busy += 1
