@@ -150,16 +150,31 @@ def srtp_pointer(dtls: RTCDtlsTransport) -> Any:
     return session._srtp[0]
 
 
+def nominated_pair(dtls: RTCDtlsTransport) -> Any:
+    """The ICE connection's nominated candidate pair for RTP (component 1), or ``None``.
+
+    aioice replaces it when the controlling agent nominates another pair after the connection
+    is up (RFC 8445 §8.1.1; a browser does when its network changes), so the fan-out asks
+    again rather than keeping the first one.
+    """
+    ice: RTCIceTransport = dtls.transport
+    return ice._connection._nominated.get(1)
+
+
 def nominated_socket(dtls: RTCDtlsTransport) -> tuple[socket.socket, tuple[str, int]]:
     """A duplicate of the nominated candidate pair's UDP socket, and the remote address.
 
     Sending on a dup'd non-blocking socket skips aioice's and asyncio's per-datagram Python
     (DESIGN.md §3: ``sendto`` is the largest cost of forwarding); the duplicate is ours to close.
     """
-    ice: RTCIceTransport = dtls.transport
-    pair = ice._connection._nominated.get(1)
+    pair = nominated_pair(dtls)
     if pair is None:
         raise RuntimeError("the ICE connection has no nominated candidate pair yet")
+    return pair_socket(pair)
+
+
+def pair_socket(pair: Any) -> tuple[socket.socket, tuple[str, int]]:
+    """A non-blocking duplicate of ``pair``'s local UDP socket, and its remote address."""
     transport_socket = pair.protocol.transport.get_extra_info("socket")
     dup = socket.socket(fileno=socket.dup(transport_socket.fileno()))
     dup.setblocking(False)

@@ -83,6 +83,22 @@ class Egress:
         self.dropped_packets = 0
         self.errors = 0
 
+    def retarget(self, sock: socket.socket, addr: tuple[str, int]) -> None:
+        """Send from now on through ``sock`` to ``addr`` (the viewer's newly nominated pair).
+
+        The old duplicate socket is closed; packets still queued go to the new path.
+        """
+        if self.closed:
+            sock.close()
+            return
+        self._remove_writer()
+        self._sock.close()
+        self._sock, self._addr = sock, addr
+        self._sendto = sock.sendto
+        if self._queue:
+            self._loop.add_writer(sock.fileno(), self._drain)
+            self._writer_added = True
+
     @property
     def queued(self) -> int:
         return len(self._queue)

@@ -10,6 +10,7 @@ NACKs are answered from the Source's packet cache.
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -43,6 +44,8 @@ from streaming.source import Source
 from streaming.subscription import Route, Subscription, extension_table
 
 RTCP_PSFB_FIR = 4  # RFC 5104 §4.3.1
+
+log = logging.getLogger(__name__)
 
 
 def offerable(codec: Codec) -> list[RTCRtpCodecCapability]:
@@ -101,6 +104,8 @@ class ViewerLeg(Peer):
         self.nacks_answered = 0
         self.keyframe_requests = 0
         self._egress: Egress | None = None
+        self._pair: Any = None  # the ICE pair the egress sends on
+        self.path_changes = 0
         self._by_ssrc: dict[int, tuple[Source, Subscription]] = {}
         self._offered: list[Source] = []
         self._plan = Plan({}, {})
@@ -175,6 +180,7 @@ class ViewerLeg(Peer):
 
     def _make_egress(self) -> Egress:
         dtls = self.dtls
+        self._pair = aiortc_hooks.nominated_pair(dtls)
         sock, addr = aiortc_hooks.nominated_socket(dtls)
         self._egress = Egress(
             aiortc_hooks.srtp_pointer(dtls),
@@ -186,6 +192,7 @@ class ViewerLeg(Peer):
         return self._egress
 
     async def _on_rtcp(self, data: bytes) -> None:
+        self._follow_nomination()
         try:
             packets = RtcpPacket.parse(data)
         except ValueError:
@@ -197,6 +204,24 @@ class ViewerLeg(Peer):
                 entry = self._by_ssrc.get(packet.media_ssrc)
                 if entry is not None:
                     self.nacks_answered += entry[0].retransmit(entry[1], packet.lost)
+
+    def _follow_nomination(self) -> None:
+        """Move the egress to the pair ICE nominated last (a viewer that changed network).
+
+        Checked on each RTCP packet from the viewer (receiver reports come every 0.5–1.5 s),
+        which costs a dict lookup; media then follows within about a second.
+        """
+        egress = self._egress
+        if egress is None or egress.closed:
+            return
+        pair = aiortc_hooks.nominated_pair(self.dtls)
+        if pair is None or pair is self._pair:
+            return
+        self._pair = pair
+        sock, addr = aiortc_hooks.pair_socket(pair)
+        egress.retarget(sock, addr)
+        self.path_changes += 1
+        log.info("viewer %s: media follows the newly nominated ICE pair to %s", self.peer_id, addr)
 
     def _keyframe(self, packet: RtcpPsfbPacket) -> None:
         # FIR names its SSRC in the FCI (RFC 5104 §4.3.1.1); PLI in media_ssrc
