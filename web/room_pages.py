@@ -94,7 +94,7 @@ def _config(settings: Settings, room: Room, visitor: Visitor, lang: Language) ->
         "room": room.id, "kind": room.kind.value, "state": room.state.value, "lang": lang,
         "token": visitor.token, "identity": visitor.identity, "role": visitor.role,
         "moderates": visitor.moderates, "publishes": visitor.publishes, "minted": visitor.minted,
-        "exhibitor": room.exhibitor, "namespace": "/rtc",
+        "exhibitor": room.exhibitor, "namespace": "/rtc", "node": settings.node_id,
         "iceServers": [s.model_dump(exclude_none=True) for s in settings.ice_servers],
     }
 

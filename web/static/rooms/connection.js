@@ -143,6 +143,8 @@ export class Connection {
     }
     if (!reply?.ok) {
       const error = reply?.error ?? {};
+      const there = error.code === "wrong_node" ? pageOn(error.node_url) : null;
+      if (there) return moveTo(this, there);
       throw new RtcError(error.code ?? "internal_error", error.message, error);
     }
     return reply;
@@ -180,6 +182,26 @@ export class Connection {
   }
 }
 
+/** The same page on the node at `url`, or null when that is this page's own origin. */
+function pageOn(url) {
+  let target;
+  try { target = new URL(url, location.href); } catch { return null; }
+  if (target.origin === location.origin) return null;
+  const search = new URLSearchParams(location.search);
+  search.set("lang", config.lang);  // the language cookie does not cross origins
+  return `${target.origin}${location.pathname}?${search}${location.hash}`;
+}
+
+/** Media lives on another node (docs/protocol.md: `media_node`, `wrong_node`): until nodes
+ * cascade media, the page moves there (chat and presence are the same room on every node).
+ * Returns a promise that never settles: the page is being replaced. */
+function moveTo(conn, url) {
+  notify(t("moving_to_media"), { sticky: true });
+  conn.socket.disconnect();
+  location.replace(url);
+  return new Promise(() => {});
+}
+
 /** Connect and join; on failure show the translated reason and return null. */
 export async function enter() {
   const conn = new Connection();
@@ -187,6 +209,8 @@ export async function enter() {
   try {
     await conn.ready();
     const state = await conn.join();
+    const there = state.media_node ? pageOn(state.media_node.url) : null;
+    if (there && state.media_node.id !== config.node) return moveTo(conn, there);
     return { conn, state };
   } catch (err) {
     notifyError(err, true);
