@@ -23,6 +23,7 @@ from streaming.negotiation import Codec
 from streaming.peer import Peer
 from streaming.publisher import PublisherLeg
 from streaming.source import Source
+from streaming.stats import PlaneStats, Tally
 from streaming.viewer import ViewerLeg
 
 logger = logging.getLogger(__name__)
@@ -73,6 +74,7 @@ class MediaPlane:
         self._listeners: list[Callable[[MediaEvent], None]] = []
         self._closing = False
         self._tasks: set[asyncio.Task[None]] = set()
+        self._retired = Tally()  # counters of peers and Sources that are gone (streaming/stats.py)
 
     def listen(self, listener: Callable[[MediaEvent], None]) -> None:
         self._listeners.append(listener)
@@ -252,6 +254,9 @@ class MediaPlane:
 
     async def _close_leg(self, peer: Peer, end_sources: bool) -> None:
         self.peers.pop(peer.peer_id, None)
+        if isinstance(peer, ViewerLeg) and not peer.retired:
+            peer.retired = True  # its counters move to the plane's totals once
+            self._retired.add(peer.tally())
         if isinstance(peer, PublisherLeg):
             for source in peer.release():
                 if end_sources:
@@ -263,9 +268,22 @@ class MediaPlane:
         room = self.sources.get(source.room, {})
         if room.get(source.source_id) is source:
             del room[source.source_id]
+            self._retired.received_packets += source.packets
             if not room:
                 self.sources.pop(source.room, None)
         self._emit(SourceEnded(source.room, participant, source.source_id, source.kind))
+
+    def stats(self) -> PlaneStats:
+        """Live peers and Sources now, and all-time totals (live counters + retired ones)."""
+        totals = Tally()
+        totals.add(self._retired)
+        viewers = [p for p in self.peers.values() if isinstance(p, ViewerLeg)]
+        for viewer in viewers:
+            totals.add(viewer.tally())
+        live = [s for room in self.sources.values() for s in room.values()]
+        totals.received_packets += sum(s.packets for s in live)
+        publishers = sum(1 for p in self.peers.values() if isinstance(p, PublisherLeg))
+        return PlaneStats(publishers, len(viewers), len(live), totals)
 
     async def aclose(self) -> None:
         """Close every peer and cancel every task; the plane takes no new peers after this."""

@@ -41,6 +41,7 @@ from streaming.negotiation import (
 )
 from streaming.peer import Peer
 from streaming.source import Source
+from streaming.stats import Tally
 from streaming.subscription import Route, Subscription, extension_table
 
 RTCP_PSFB_FIR = 4  # RFC 5104 §4.3.1
@@ -106,6 +107,7 @@ class ViewerLeg(Peer):
         self._egress: Egress | None = None
         self._pair: Any = None  # the ICE pair the egress sends on
         self.path_changes = 0
+        self.retired = False  # set by the plane once its counters joined the plane's totals
         self._by_ssrc: dict[int, tuple[Source, Subscription]] = {}
         self._offered: list[Source] = []
         self._plan = Plan({}, {})
@@ -232,6 +234,18 @@ class ViewerLeg(Peer):
         if entry is not None:
             self.keyframe_requests += 1
             entry[0].request_keyframe()
+
+    def tally(self) -> Tally:
+        """This viewer's counters (its egress's and its feedback's), for the plane's totals."""
+        egress = self._egress
+        return Tally(
+            sent_packets=egress.sent_packets if egress else 0,
+            dropped_packets=egress.dropped_packets if egress else 0,
+            send_errors=egress.errors if egress else 0,
+            nacks_answered=self.nacks_answered,
+            keyframe_requests=self.keyframe_requests,
+            path_changes=self.path_changes,
+        )
 
     def detach(self) -> None:
         """Leave every Source this viewer watches (its egress stops too)."""

@@ -21,6 +21,7 @@ from web import admin_api, health, media, meetings_api, pages, room_pages, rtc
 from web.catalog import load_catalogs
 from web.errors import error_pages
 from web.keys import BACKEND_KEY, METRICS_KEY, RENDERER_KEY, SETTINGS_KEY, SHUTTING_DOWN_KEY
+from web.live_metrics import live_metrics_ctx
 from web.metrics import Metrics
 from web.templates import Renderer
 from web.version import package_version
@@ -48,6 +49,7 @@ def create_app(settings: Settings) -> web.Application:
     app.router.add_static("/static/", STATIC_DIR, name="static")
     media.install(app, settings)
     rtc.install(app, settings)
+    app.cleanup_ctx.append(live_metrics_ctx)  # after the plane and the hub it reads
     admin_api.install(app, settings, BACKEND_KEY)
     meetings_api.install(app, settings)
     return app

@@ -1,0 +1,116 @@
+"""``/metrics`` families read from the node's live state at scrape time (issue 3, issue 5).
+
+Nothing here runs per packet or per message: the media plane, the signalling hub and the
+Socket.IO manager keep the integer counters they need anyway, and :class:`NodeCollector` reads
+them when Prometheus scrapes. Gauges say what is live now; counters are totals since start
+(the media plane keeps the counters of peers that are gone, streaming/stats.py). Garbage
+collection pauses are timed through ``gc.callbacks`` (:class:`GcPauses`), because they were the
+signalling tail latency's largest cause before ``web/heap.py``.
+"""
+
+from __future__ import annotations
+
+import gc
+import time
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+from aiohttp import web
+from prometheus_client import Histogram
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+
+from web.keys import METRICS_KEY
+from web.media import MEDIA_KEY
+from web.rtc import HUB_KEY, SIO_KEY
+
+PAUSE_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0)
+
+
+class NodeCollector:
+    """A Prometheus collector over one app's media plane, hub and Socket.IO manager."""
+
+    def __init__(self, app: web.Application) -> None:
+        self._app = app
+
+    def describe(self) -> list[Metric]:
+        return []  # families depend on what the node runs; collected at scrape time only
+
+    def collect(self) -> Iterator[Metric]:
+        yield from self._media()
+        yield from self._signalling()
+
+    def _media(self) -> Iterator[Metric]:
+        plane = self._app.get(MEDIA_KEY)
+        if plane is None:
+            return
+        stats = plane.stats()
+        yield _gauge("pavilion_media_publishers", "Publishing peer connections.", stats.publishers)
+        yield _gauge("pavilion_media_viewers", "Viewing peer connections.", stats.viewers)
+        yield _gauge("pavilion_media_sources", "Live published tracks.", stats.sources)
+        totals = stats.totals
+        for name, text in (
+            ("received_packets", "Publisher RTP packets taken in."),
+            ("sent_packets", "RTP and RTCP packets sent to viewers."),
+            ("dropped_packets", "Packets dropped for viewers whose queue was full."),
+            ("send_errors", "Packets that could not be protected or sent."),
+            ("nacks_answered", "Packets resent to viewers from the NACK cache."),
+            ("keyframe_requests", "PLI/FIR received from viewers, before merging."),
+            ("path_changes", "Viewers moved to a newly nominated ICE pair."),
+        ):
+            yield _counter(f"pavilion_media_{name}", text, getattr(totals, name))
+
+    def _signalling(self) -> Iterator[Metric]:
+        hub = self._app.get(HUB_KEY)
+        if hub is not None:
+            yield _gauge("pavilion_rtc_sessions", "Socket.IO sessions (connected or resumable).",
+                         len(hub.by_id))
+            yield _gauge("pavilion_rtc_rooms", "Rooms with members on this node.",
+                         sum(1 for n in hub.audience.values() if n > 0))
+            yield _counter("pavilion_rtc_batch_frames", "Room batch frames made on this node.",
+                           hub.batcher.frames_sent)
+        manager: Any = getattr(self._app.get(SIO_KEY), "manager", None)
+        if manager is not None and hasattr(manager, "direct"):
+            yield _counter("pavilion_rtc_direct_writes",
+                           "Frame copies written straight to a client's websocket.",
+                           manager.direct)
+            yield _counter("pavilion_rtc_clients_cut_off",
+                           "Clients disconnected for not reading their socket.", manager.lagging)
+
+
+def _gauge(name: str, text: str, value: float) -> GaugeMetricFamily:
+    return GaugeMetricFamily(name, text, value=value)
+
+
+def _counter(name: str, text: str, value: float) -> CounterMetricFamily:
+    return CounterMetricFamily(name, text, value=value)
+
+
+class GcPauses:
+    """Times every garbage collection into a histogram by generation."""
+
+    def __init__(self, registry: Any) -> None:
+        self.histogram = Histogram("pavilion_gc_pause_seconds",
+                                   "Garbage collection pauses, by generation.", ["generation"],
+                                   buckets=PAUSE_BUCKETS, registry=registry)
+        self._started = 0.0
+
+    def __call__(self, phase: str, info: dict[str, Any]) -> None:
+        if phase == "start":
+            self._started = time.perf_counter()
+        elif self._started:
+            self.histogram.labels(str(info["generation"])).observe(
+                time.perf_counter() - self._started)
+
+
+async def live_metrics_ctx(app: web.Application) -> AsyncIterator[None]:
+    """Register the collector and time GC pauses while the app runs (a ``cleanup_ctx``)."""
+    registry = app[METRICS_KEY].registry
+    collector = NodeCollector(app)
+    registry.register(collector)
+    pauses = GcPauses(registry)
+    gc.callbacks.append(pauses)
+    try:
+        yield
+    finally:
+        gc.callbacks.remove(pauses)
+        registry.unregister(collector)
