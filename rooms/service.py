@@ -65,6 +65,7 @@ class RoomService:
         self.local: dict[tuple[str, str], Participant] = {}  # joined through this node
         self._local_count: Counter[str] = Counter()  # room -> len of its part of ``local``
         self.leases: set[str] = set()  # rooms whose lease this node holds
+        self._media_holds: Counter[str] = Counter()  # room -> WHIP/WHEP sessions here
         self._locks = [asyncio.Lock() for _ in range(_LOCK_STRIPES)]
         chat = Rate(self.limits.chat_per_second, self.limits.chat_burst)
         reactions = Rate(self.limits.reactions_per_second, self.limits.reaction_burst)
@@ -162,6 +163,26 @@ class RoomService:
             raise WrongNode(lease.holder.node_url, node_id=lease.holder.node_id)
         self.leases.add(room_id)
 
+    async def hold_media(self, room_id: str) -> None:
+        """A media session without a Socket.IO member (WHIP, WHEP) starts here: hold the lease
+        while it lasts, or raise ``WrongNode`` naming the node that holds the room's media."""
+        await self.claim(room_id)
+        self._media_holds[room_id] += 1
+
+    async def release_media(self, room_id: str) -> None:
+        """One :meth:`hold_media` session ended; the lease goes when nothing here needs it."""
+        if self._media_holds[room_id] <= 1:
+            self._media_holds.pop(room_id, None)
+        else:
+            self._media_holds[room_id] -= 1
+        await self._release_if_idle(room_id)
+
+    async def _release_if_idle(self, room_id: str) -> None:
+        if room_id in self.leases and not self._local_count[room_id] and (
+                not self._media_holds[room_id]):
+            self.leases.discard(room_id)
+            await self.store.release_lease(room_id, self.node)
+
     async def leave(self, token: AccessToken, room_id: str) -> list[Left | RoomChanged]:
         """Leave a room: ``[Left]``, and ``RoomChanged("ended")`` too when a meeting's host left.
 
@@ -184,9 +205,7 @@ class RoomService:
         await self.store.remove_participant(room_id, identity)
         self.drop_local(room_id, identity)
         self.rates.forget(room_id, identity)
-        if room_id in self.leases and not self._local_count[room_id]:
-            self.leases.discard(room_id)
-            await self.store.release_lease(room_id, self.node)
+        await self._release_if_idle(room_id)
 
     # -- stage, hands, waiting room ---------------------------------------------------------------
     async def raise_hand(self, token: AccessToken, room_id: str,

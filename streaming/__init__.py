@@ -10,7 +10,14 @@ from streaming.errors import (
     PlaneClosed,
     UnknownPeer,
 )
-from streaming.plane import Answer, MediaEvent, MediaPlane, SourceAdded, SourceEnded
+from streaming.plane import (
+    Answer,
+    MediaEvent,
+    MediaPlane,
+    PeerEnded,
+    SourceAdded,
+    SourceEnded,
+)
 
 __all__ = [
     "Answer",
@@ -22,6 +29,7 @@ __all__ = [
     "MediaPlane",
     "NoUsableCodec",
     "NothingPublished",
+    "PeerEnded",
     "PlaneClosed",
     "SourceAdded",
     "SourceEnded",

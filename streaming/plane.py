@@ -46,7 +46,16 @@ class SourceEnded:
     kind: str
 
 
-MediaEvent = SourceAdded | SourceEnded
+@dataclass(frozen=True, slots=True)
+class PeerEnded:
+    """A negotiated peer left the plane (closed, or its connection failed)."""
+
+    room: str
+    participant: str
+    peer_id: str
+
+
+MediaEvent = SourceAdded | SourceEnded | PeerEnded
 
 
 @dataclass(frozen=True, slots=True)
@@ -257,6 +266,7 @@ class MediaPlane:
         if isinstance(peer, ViewerLeg) and not peer.retired:
             peer.retired = True  # its counters move to the plane's totals once
             self._retired.add(peer.tally())
+        self._emit(PeerEnded(peer.room, peer.participant, peer.peer_id))
         if isinstance(peer, PublisherLeg):
             for source in peer.release():
                 if end_sources:

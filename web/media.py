@@ -10,10 +10,18 @@ nothing else in the server.
 The room must exist in the Store and not have ended (404 / 403 otherwise). In demo mode a WHIP
 publisher whose token carries ``create`` opens a new broadcast room on first publish (issue 3
 §9), so OBS can go live with nothing but ``pavilion token --grants publish,create``.
+
+With several nodes, a room's media lives on the node holding its lease (docs/protocol.md). A
+WHIP or WHEP session holds the lease while it lasts, like a Socket.IO member does; on a node
+that does not hold it, the POST is answered ``307 Temporary Redirect`` to the same resource on
+the node that does (RFC 9725, "Load Balancing and Redirections"), which the client repeats
+its POST to. The hold is released when the session's peer leaves the plane (DELETE, or its
+connection failed): the plane's ``PeerEnded`` event.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
@@ -21,13 +29,14 @@ from dataclasses import dataclass
 from aiohttp import web
 
 from config import Settings
-from rooms.errors import StoreUnavailable
+from rooms.errors import StoreUnavailable, WrongNode
 from rooms.pavilion import Pavilion
 from rooms.room import ROOM_ID, Room, RoomKind, RoomState
+from rooms.service import RoomService
 from rooms.text import LocalizedText
 from rooms.token import AccessToken, Grant, TokenError, verify
 from signaling import whip
-from streaming import MediaError, MediaPlane, UnknownPeer
+from streaming import MediaError, MediaEvent, MediaPlane, PeerEnded, UnknownPeer
 from streaming.negotiation import NegotiationError
 from web.keys import BACKEND_KEY
 
@@ -72,10 +81,36 @@ def _plane_ctx(settings: Settings) -> Callable[[web.Application], AsyncIterator[
     async def ctx(app: web.Application) -> AsyncIterator[None]:
         plane = MediaPlane(settings.media, settings.ice_servers)
         app[MEDIA_KEY] = plane
+        releases = _Releases(app)
+        plane.listen(releases.on_event)
         yield
         await plane.aclose()
+        await releases.drain()
 
     return ctx
+
+
+class _Releases:
+    """Ends the lease hold of a WHIP/WHEP session whose peer left the plane."""
+
+    def __init__(self, app: web.Application) -> None:
+        self._app = app
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    def on_event(self, event: MediaEvent) -> None:
+        if not isinstance(event, PeerEnded):
+            return
+        resource = self._app[RESOURCES_KEY].pop(event.peer_id, None)
+        if resource is not None:
+            task = asyncio.get_running_loop().create_task(self._release(resource.room))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+    async def _release(self, room: str) -> None:
+        await _release_quietly(self._app[BACKEND_KEY].service, room)
+
+    async def drain(self) -> None:
+        await asyncio.gather(*self._tasks, return_exceptions=True)
 
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -158,17 +193,23 @@ class _Routes:
             body = await request.content.read(limits.max_sdp_bytes + 1)
             offer = whip.check_offer(request.headers.get("Content-Type"), body, limits)
             plane = request.app[MEDIA_KEY]
-            if kind == "whip":
-                answer = await plane.publish(room, identity, offer)
-            else:
-                chosen = _chosen_sources(plane, room, request.query.get("participant"))
-                answer = await plane.subscribe_whep(room, identity, offer, chosen)
+            service = request.app[BACKEND_KEY].service
+            await _hold(request, service, kind, room)
+            try:
+                if kind == "whip":
+                    answer = await plane.publish(room, identity, offer)
+                else:
+                    chosen = _chosen_sources(plane, room, request.query.get("participant"))
+                    answer = await plane.subscribe_whep(room, identity, offer, chosen)
+            except BaseException:
+                await _release_quietly(service, room)
+                raise
             etag = whip.etag(whip.ice_ufrag(answer.sdp))
-            remote = _ufrag_or_none(offer)
             resources = request.app[RESOURCES_KEY]
-            for gone in [peer for peer in resources if peer not in plane.peers]:
-                del resources[gone]  # sessions whose connection failed: bounded by live peers
-            resources[answer.peer_id] = Resource(kind, room, identity, etag, remote)
+            resources[answer.peer_id] = Resource(kind, room, identity, etag, _ufrag_or_none(offer))
+            if answer.peer_id not in plane.peers:  # it failed before it was registered here
+                del resources[answer.peer_id]
+                await _release_quietly(service, room)
             location = f"/{kind}/{room}/{answer.peer_id}"
             response = web.Response(
                 status=201,
@@ -216,8 +257,7 @@ class _Routes:
         @_refusals
         async def handler(request: web.Request) -> web.StreamResponse:
             peer_id, _ = self._resource(request, kind)
-            request.app[RESOURCES_KEY].pop(peer_id, None)
-            try:
+            try:  # the plane's PeerEnded then ends the resource and its lease hold
                 await request.app[MEDIA_KEY].close(peer_id)
             except UnknownPeer:
                 pass  # the connection had already failed and was closed by the plane
@@ -235,6 +275,28 @@ class _Routes:
             return web.Response(status=204, headers=headers)
 
         return handler
+
+
+async def _hold(request: web.Request, service: RoomService, kind: str, room: str) -> None:
+    """Hold the room's media lease for this session, or redirect to the node that holds it."""
+    try:
+        await service.hold_media(room)
+    except WrongNode as exc:
+        target = f"{exc.node_url.rstrip('/')}/{kind}/{room}"
+        if request.query_string:
+            target += "?" + request.query_string
+        raise whip.WhipError(307, f"room {room!r} is served by {exc.node_url}",
+                             (("Location", target),)) from None
+    except StoreUnavailable:
+        raise whip.WhipError(503, "room state is unavailable, try again shortly",
+                             (("Retry-After", "5"),)) from None
+
+
+async def _release_quietly(service: RoomService, room: str) -> None:
+    try:
+        await service.release_media(room)
+    except Exception as exc:  # the lease then expires on its own (its TTL)
+        log.warning("media lease of room %s not released: %s", room, exc)
 
 
 def _chosen_sources(plane: MediaPlane, room: str, participant: str | None) -> list[str] | None:

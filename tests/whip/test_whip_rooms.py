@@ -122,3 +122,43 @@ async def test_whep_plays_the_participant_it_names(
     finally:
         for peer in (viewer, *publishers):
             await peer.close()
+
+
+async def _session(running: RunningApp, path: str, offer: str,
+                   hdrs: dict[str, str]) -> tuple[str, str]:
+    async with aiohttp.ClientSession() as http, http.post(
+        running.url + path, data=offer, headers=hdrs
+    ) as response:
+        assert response.status == 201, await response.text()
+        return await response.text(), response.headers["Location"]
+
+
+async def test_a_whip_session_holds_the_rooms_media_lease_until_it_ends(
+    pavilion_app: Callable[..., Awaitable[RunningApp]]
+) -> None:
+    """Like a Socket.IO member, a WHIP/WHEP session keeps the room's media on this node (so
+    other nodes send their clients here), and lets it go by DELETE or when its connection dies."""
+    running = await start(pavilion_app, demo=True)
+    store, node = running.app[BACKEND_KEY].store, running.settings.node_id
+    hdrs = headers("obs-show", Grant.PUBLISH, Grant.CREATE)
+    publisher = Publisher("vp8")
+    answer, location = await _session(running, "/whip/obs-show", await publisher.offer(), hdrs)
+    await publisher.accept(answer)
+    lease = await store.get_lease("obs-show")
+    assert lease is not None and lease.holder.node_id == node
+    async with aiohttp.ClientSession() as http, http.delete(running.url + location,
+                                                            headers=hdrs) as response:
+        assert response.status == 200
+    await until(lambda: "obs-show" not in running.app[BACKEND_KEY].service.leases)
+    assert await store.get_lease("obs-show") is None
+    await publisher.close()
+
+    again = Publisher("vp8")  # this time the encoder just dies: no DELETE
+    answer, _ = await _session(running, "/whip/obs-show", await again.offer(), hdrs)
+    await again.accept(answer)
+    assert (await store.get_lease("obs-show")) is not None
+    plane = running.app[MEDIA_KEY]
+    await until(lambda: any(p.pc.connectionState == "connected" for p in plane.peers.values()))
+    await again.close()
+    await until(lambda: "obs-show" not in running.app[BACKEND_KEY].service.leases, 30)
+    assert await store.get_lease("obs-show") is None
