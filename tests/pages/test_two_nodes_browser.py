@@ -13,23 +13,13 @@ from typing import Any
 import pytest
 
 from rooms.demo import LIVE_BROADCAST
-from tests.fixtures.pavilion import TEST_SECRET
+from tests.fixtures.pavilion import node_env
 from tests.pages.helpers import until, video_flows
 from tests.signaling.rtc_client import HOST, RtcClient, token
 from tests.streaming.clients import Publisher
 
 pytestmark = [pytest.mark.browser, pytest.mark.redis, pytest.mark.slow]
 ROOM = LIVE_BROADCAST
-
-
-class _Url:
-    def __init__(self, url: str) -> None:
-        self.url = url
-
-
-def _env(redis_url: str, node: str) -> dict[str, str]:
-    return {"PAVILION_REDIS_URL": redis_url, "PAVILION_SECRET": TEST_SECRET,
-            "PAVILION_NODE_ID": node, "PAVILION_DEMO": "true"}
 
 
 async def _waiting_on(page: Any, origin: str) -> bool:
@@ -39,15 +29,15 @@ async def _waiting_on(page: Any, origin: str) -> bool:
 async def test_viewers_on_the_other_node_are_moved_to_the_media_and_play(
     redis_url: str, pavilion_process: Any, browser: Any
 ) -> None:
-    node_a = pavilion_process(env=_env(redis_url, "node-a"))
-    node_b = pavilion_process(env=_env(redis_url, "node-b"))
+    node_a = pavilion_process(env=node_env(redis_url, "node-a"))
+    node_b = pavilion_process(env=node_env(redis_url, "node-b"))
     errors: list[str] = []
     early = await browser.new_page(locale="ko-KR")
     early.on("pageerror", lambda exc: errors.append(str(exc)))
     await early.goto(f"{node_b.url}/watch/{ROOM}?lang=ko")
     await until(lambda: _waiting_on(early, node_b.url), "the early viewer waiting on node B")
 
-    host = await RtcClient.connect(_Url(node_a.url), token("changbai-foods", ROOM, HOST))
+    host = await RtcClient.connect(node_a, token("changbai-foods", ROOM, HOST))
     await host.ok("join", {"room": ROOM})
     publisher = Publisher("vp8")  # node A now holds the room's media lease
     answer = await host.ok("publish", {"room": ROOM, "sdp": await publisher.offer()})

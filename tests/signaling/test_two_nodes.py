@@ -17,22 +17,12 @@ import aiohttp
 import pytest
 
 from rooms.demo import LIVE_BROADCAST, PRODUCTS
-from tests.fixtures.pavilion import TEST_SECRET
+from tests.fixtures.pavilion import TEST_SECRET, node_env
 from tests.signaling.rtc_client import HOST, VIEWER, RtcClient, token
 from tests.streaming.clients import Publisher
 
 pytestmark = [pytest.mark.redis, pytest.mark.slow]
 ROOM = LIVE_BROADCAST
-
-
-class _Url:
-    def __init__(self, url: str) -> None:
-        self.url = url
-
-
-def _env(redis_url: str, node: str) -> dict[str, str]:
-    return {"PAVILION_REDIS_URL": redis_url, "PAVILION_SECRET": TEST_SECRET,
-            "PAVILION_NODE_ID": node, "PAVILION_DEMO": "true"}
 
 
 async def _chat_once(sender: RtcClient, receiver: RtcClient, text: str) -> str:
@@ -52,9 +42,9 @@ def _reacted(kind: str) -> Any:
 
 
 async def test_one_room_across_two_nodes(redis_url, pavilion_process):
-    node_a = pavilion_process(env=_env(redis_url, "node-a"))
-    node_b = pavilion_process(env=_env(redis_url, "node-b"))
-    host = await RtcClient.connect(_Url(node_a.url), token("changbai-foods", ROOM, HOST))
+    node_a = pavilion_process(env=node_env(redis_url, "node-a"))
+    node_b = pavilion_process(env=node_env(redis_url, "node-b"))
+    host = await RtcClient.connect(node_a, token("changbai-foods", ROOM, HOST))
     await host.ok("join", {"room": ROOM})
     publisher = Publisher("vp8")  # the host's media: node A now holds the room's lease
     answer = await host.ok("publish", {"room": ROOM, "sdp": await publisher.offer()})
@@ -62,7 +52,7 @@ async def test_one_room_across_two_nodes(redis_url, pavilion_process):
     await host.ok("chat.send", {"room": ROOM, "text": "from node a"})
     await host.ok("product.pin", {"room": ROOM, "product": PRODUCTS[0][0]})
 
-    viewer = await RtcClient.connect(_Url(node_b.url), token("visitor", ROOM, VIEWER))
+    viewer = await RtcClient.connect(node_b, token("visitor", ROOM, VIEWER))
     state = await viewer.ok("join", {"room": ROOM})  # chat and presence need no lease
     assert state["chat"][-1]["text"] == "from node a"
     assert {p["identity"] for p in state["participants"]} == {"changbai-foods", "visitor"}
@@ -91,7 +81,7 @@ async def test_one_room_across_two_nodes(redis_url, pavilion_process):
     assert redirect["ok"] is False and redirect["error"]["code"] == "wrong_node"
     assert redirect["error"]["node_url"] == node_a.url and redirect["error"]["node_id"] == "node-a"
     await _chat_once(viewer, host, "still chatting on b")
-    watcher = await RtcClient.connect(_Url(node_a.url), token("visitor-media", ROOM, VIEWER))
+    watcher = await RtcClient.connect(node_a, token("visitor-media", ROOM, VIEWER))
     await watcher.ok("join", {"room": ROOM})
     assert (await watcher.ok("subscribe", {"room": ROOM}))["type"] == "offer"
     await watcher.ok("leave", {"room": ROOM})

@@ -11,16 +11,11 @@ import pytest
 
 from rooms.demo import LIVE_BROADCAST
 from rooms.token import Grant, mint
-from tests.fixtures.pavilion import TEST_SECRET
+from tests.fixtures.pavilion import TEST_SECRET, node_env
 from tests.streaming.clients import Publisher, Viewer, until
 
 pytestmark = [pytest.mark.redis, pytest.mark.slow]
 ROOM = LIVE_BROADCAST
-
-
-def _env(redis_url: str, node: str) -> dict[str, str]:
-    return {"PAVILION_REDIS_URL": redis_url, "PAVILION_SECRET": TEST_SECRET,
-            "PAVILION_NODE_ID": node, "PAVILION_DEMO": "true"}
 
 
 def _headers(identity: str, grant: Grant) -> dict[str, str]:
@@ -37,8 +32,8 @@ async def _post(http: aiohttp.ClientSession, url: str, offer: str,
 async def test_whip_and_whep_are_redirected_to_the_node_holding_the_media(
     redis_url: str, pavilion_process: Any
 ) -> None:
-    node_a = pavilion_process(env=_env(redis_url, "node-a"))
-    node_b = pavilion_process(env=_env(redis_url, "node-b"))
+    node_a = pavilion_process(env=node_env(redis_url, "node-a"))
+    node_b = pavilion_process(env=node_env(redis_url, "node-b"))
     publisher, viewer = Publisher("vp8"), Viewer()
     async with aiohttp.ClientSession() as http:
         hdrs = _headers("changbai-foods", Grant.PUBLISH)
