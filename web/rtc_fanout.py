@@ -32,7 +32,7 @@ from web import rtc_wire
 
 log = logging.getLogger(__name__)
 MAX_BACKLOG = 512  # packets in python-engineio's queue
-MAX_BUFFER_BYTES = 4 << 20  # bytes the kernel has not taken from a direct write
+MAX_BUFFER_BYTES = 1 << 20  # unread bytes after direct writes: ~15 s of a busy room
 
 
 class LocalFanout(socketio.AsyncManager):  # type: ignore[misc]
