@@ -162,3 +162,30 @@ async def test_a_whip_session_holds_the_rooms_media_lease_until_it_ends(
     await again.close()
     await until(lambda: "obs-show" not in running.app[BACKEND_KEY].service.leases, 30)
     assert await store.get_lease("obs-show") is None
+
+    player = Viewer()  # a player early for the show: 404, and it holds nothing
+    status, _ = await post(running, "/whep/obs-show", await player.offer(),
+                           headers("obs-show", Grant.SUBSCRIBE))
+    assert status == 404
+    assert await store.get_lease("obs-show") is None
+    await player.close()
+
+
+@pytest.mark.redis
+async def test_whip_during_a_redis_outage_is_503_and_the_node_serves_on(
+    pavilion_app: Callable[..., Awaitable[RunningApp]], redis_factory: Any, offer: str
+) -> None:
+    """The room and its lease live in Redis: without it a publisher is told to retry shortly
+    (503 + Retry-After), nothing is half-opened, and the node answers everything else."""
+    server = redis_factory()
+    running = await pavilion_app(demo=True, redis_url=server.url)
+    hdrs = headers("obs-show", Grant.PUBLISH, Grant.CREATE)
+    server.stop()
+    async with aiohttp.ClientSession() as http:
+        async with http.post(running.url + "/whip/obs-show", data=offer, headers=hdrs) as response:
+            assert response.status == 503
+            assert response.headers["Retry-After"] == "5"
+        async with http.get(running.url + "/healthz") as response:
+            assert response.status == 200
+    assert not running.app[MEDIA_KEY].peers
+    assert not running.app[BACKEND_KEY].service.leases
