@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections import Counter, deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from rooms.clock import Clock, SystemClock
 from rooms.content import ChatMessage, ProductCard, Question, stream_id_key
@@ -17,7 +18,7 @@ from rooms.errors import NoSuchRoom
 from rooms.participant import Participant
 from rooms.pavilion import Pavilion
 from rooms.room import Room, RoomState
-from rooms.store import Lease, LeaseHolder
+from rooms.store import Lease, LeaseHolder, Track
 
 DEFAULT_CHAT_CAP = 1_000
 
@@ -35,6 +36,7 @@ class _RoomData:
     questions: dict[str, Question] = field(default_factory=dict)
     voters: dict[str, set[str]] = field(default_factory=dict)
     lease: Lease | None = None
+    tracks: tuple[str, list[dict[str, Any]]] | None = None
 
 
 class MemoryStore:
@@ -143,6 +145,13 @@ class MemoryStore:
         return until is not None and until > self._clock.now()
 
     # -- leases ------------------------------------------------------------------------------------
+    async def put_tracks(self, room_id: str, node_id: str, tracks: Sequence[Track]) -> None:
+        self._room(room_id).tracks = (node_id, [dict(t) for t in tracks]) if tracks else None
+
+    async def get_tracks(self, room_id: str) -> tuple[str, list[Track]] | None:
+        stored = self._room(room_id).tracks
+        return (stored[0], [dict(t) for t in stored[1]]) if stored else None
+
     async def claim_lease(self, room_id: str, holder: LeaseHolder, *, ttl_s: float) -> Lease:
         current = await self.get_lease(room_id)
         if current is None or current.holder == holder:

@@ -29,7 +29,7 @@ from rooms.memory_store import DEFAULT_CHAT_CAP, question_order, room_order
 from rooms.participant import Participant
 from rooms.pavilion import Pavilion
 from rooms.room import Room, RoomState
-from rooms.store import Lease, LeaseHolder
+from rooms.store import Lease, LeaseHolder, Track
 
 PREFIX = "pv:"
 HEARTBEAT_BATCH = 1_000  # identities per script call: short scripts keep Redis responsive
@@ -73,6 +73,10 @@ class _Keys:
     @staticmethod
     def lease(room_id: str) -> str:
         return f"{PREFIX}lease:{room_id}"
+
+    @staticmethod
+    def tracks(room_id: str) -> str:
+        return f"{PREFIX}tracks:{room_id}"
 
 
 class RedisStore:
@@ -214,6 +218,22 @@ class RedisStore:
         if value is None or pttl < 0:
             return None
         return Lease(room_id, _unholder(value), self._clock.now() + pttl / 1000)
+
+    async def put_tracks(self, room_id: str, node_id: str, tracks: Sequence[Track]) -> None:
+        key = _Keys.tracks(room_id)
+        with unavailable_on_error():
+            if tracks:
+                await self._redis.set(key, _json({"node": node_id, "tracks": list(tracks)}))
+            else:
+                await self._redis.delete(key)
+
+    async def get_tracks(self, room_id: str) -> tuple[str, list[Track]] | None:
+        with unavailable_on_error():
+            value = await self._redis.get(_Keys.tracks(room_id))
+        if value is None:
+            return None
+        stored = json.loads(value)
+        return str(stored["node"]), list(stored["tracks"])
 
     # -- chat --------------------------------------------------------------------------------------
     async def append_chat(

@@ -11,12 +11,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 from rooms.content import ChatMessage, ProductCard, Question
 from rooms.participant import Participant
 from rooms.pavilion import Pavilion
 from rooms.room import Room, RoomState
+
+Track = dict[str, Any]  # a published track as docs/protocol.md's ``track.published`` carries it
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,6 +107,19 @@ class Store(Protocol):
         ...
 
     async def get_lease(self, room_id: str) -> Lease | None: ...
+
+    # -- the tracks published on the lease holder (so a join on any node lists them) -----------
+    async def put_tracks(self, room_id: str, node_id: str, tracks: Sequence[Track]) -> None:
+        """Record the room's live tracks as ``node_id`` (its media node) has them; ``[]`` clears.
+
+        Kept without a TTL: a reader trusts them only while ``node_id`` holds the room's lease,
+        which lapses 15 s after that node dies.
+        """
+        ...
+
+    async def get_tracks(self, room_id: str) -> tuple[str, list[Track]] | None:
+        """``(node_id, tracks)`` as last recorded, or ``None``."""
+        ...
 
     # -- chat (capped per room; ids are stream ids) ----------------------------------------------
     async def append_chat(

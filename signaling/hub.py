@@ -59,7 +59,7 @@ class Hub:
         self.audience: Counter[str] = Counter()  # room -> members on this node
         self.room_size: dict[str, int] = {}  # room -> members on every node (refreshed)
         self.batcher = Batcher(self._emit_frame, audience=self._room_audience)
-        self.media = MediaLink(self, plane)
+        self.media = MediaLink(self, plane, self.store, settings.node_id)
         self._expiries: dict[str, asyncio.Task[None]] = {}
         self._bus_task: asyncio.Task[None] | None = None
         self._sizes_task: asyncio.Task[None] | None = None

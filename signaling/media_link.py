@@ -15,6 +15,8 @@ import logging
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
+from rooms.errors import RoomsError
+from rooms.store import Store
 from signaling.errors import SignalingError
 from signaling.outbox import HasOutbox
 from signaling.wire import room_channel
@@ -55,9 +57,11 @@ def media_errors() -> Iterator[None]:
 
 
 class MediaLink:
-    def __init__(self, hub: HasOutbox, plane: Plane | None) -> None:
+    def __init__(self, hub: HasOutbox, plane: Plane | None, store: Store | None = None,
+                 node_id: str = "") -> None:
         self.hub = hub
         self._plane = plane
+        self._store, self._node_id = store, node_id  # where the room's tracks are recorded
         self.tracks: dict[str, dict[str, dict[str, Any]]] = {}  # room -> source id -> track
         self._events: asyncio.Queue[MediaEvent] = asyncio.Queue(EVENT_QUEUE)
         self._task: asyncio.Task[None] | None = None
@@ -86,19 +90,33 @@ class MediaLink:
                 await self._announce(event)
 
     async def _announce(self, event: MediaEvent) -> None:
+        """Record the room's tracks (for joins on other nodes), then tell the room."""
+        if not isinstance(event, SourceAdded | SourceEnded):
+            return
         room = self.tracks.setdefault(event.room, {})
         if isinstance(event, SourceAdded):
             track = {"room_id": event.room, "participant": event.participant,
                      "source": event.source_id, "kind": event.kind, "codec": event.codec}
             room[event.source_id] = track
-            await self.hub.outbox.send(room_channel(event.room), "track.published", track)
-        elif isinstance(event, SourceEnded):
+            name, payload = "track.published", track
+        else:
             room.pop(event.source_id, None)
-            await self.hub.outbox.send(room_channel(event.room), "track.unpublished", {
+            name, payload = "track.unpublished", {
                 "room_id": event.room, "participant": event.participant,
-                "source": event.source_id, "kind": event.kind})
+                "source": event.source_id, "kind": event.kind}
         if not room:
             self.tracks.pop(event.room, None)
+        await self._record(event.room, list(room.values()))
+        await self.hub.outbox.send(room_channel(event.room), name, payload)
+
+    async def _record(self, room: str, tracks: list[dict[str, Any]]) -> None:
+        """Keep the Store's copy of this room's tracks, so a join on another node lists them."""
+        if self._store is None:
+            return
+        try:
+            await self._store.put_tracks(room, self._node_id, tracks)
+        except RoomsError as exc:  # a join elsewhere lists no tracks until the next change
+            log.warning("tracks of room %s not recorded: %s", room, exc)
 
     def room_tracks(self, room: str) -> list[dict[str, Any]]:
         return list(self.tracks.get(room, {}).values())

@@ -1,7 +1,8 @@
 """A room's state as ``join`` returns it: what a client needs to draw the room at once.
 
 Read from the Store (shared by every node, so presence and chat are the same wherever a client
-connects) and from the tracks this node's media plane announced. ``media_node`` names the node
+connects). The tracks are this node's when it holds the room's media, else the copy the media
+node keeps in the Store (signaling/media_link.py). ``media_node`` names the node
 holding the room's lease (where its media is; ``None`` until someone publishes or subscribes),
 so a client of another node knows where to connect for media before asking. A guest still in a
 meeting's waiting room sees only the room and itself.
@@ -39,6 +40,7 @@ async def snapshot(hub: HubPort, session: Session, room_id: str, *,
     else:
         chat = await store.chat_page(room_id, limit=RECENT_CHAT)
     more = len(chat) > RESUME_CHAT
+    media_node = await _media_node(hub, room_id)
     return {
         **state,
         "waiting": False,
@@ -46,14 +48,24 @@ async def snapshot(hub: HubPort, session: Session, room_id: str, *,
         "participants": [p.to_dict() for p in listed],
         "participant_count": len(present),
         "stage": [p.identity for p in present if p.on_stage],
-        "tracks": hub.media.room_tracks(room_id),
-        "media_node": await _media_node(hub, room_id),
+        "tracks": await _tracks(hub, room_id, media_node),
+        "media_node": media_node,
         "chat": [m.to_dict() for m in chat[:RESUME_CHAT]],
         "products": [c.to_dict() for c in await store.list_products(room_id) if c.pinned],
         "questions": [q.to_dict() for q in await store.list_questions(room_id)
                       if not q.answered],
         "reactions": await store.reactions(room_id),
     }
+
+
+async def _tracks(hub: HubPort, room_id: str,
+                  media_node: dict[str, str] | None) -> list[dict[str, Any]]:
+    """The room's published tracks: this node's, or those the media node recorded in the Store
+    (trusted only while that node still holds the room's lease)."""
+    if media_node is None or media_node["id"] == hub.settings.node_id:
+        return hub.media.room_tracks(room_id)
+    stored = await hub.store.get_tracks(room_id)
+    return stored[1] if stored is not None and stored[0] == media_node["id"] else []
 
 
 async def _media_node(hub: HubPort, room_id: str) -> dict[str, str] | None:

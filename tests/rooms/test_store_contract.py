@@ -146,6 +146,20 @@ async def test_a_lease_is_claimable_after_its_holder_dies(harness: Harness) -> N
     assert not await node_a.renew_lease("r1", NODE_A, ttl_s=1.0), "the old holder lost it"
 
 
+async def test_the_media_nodes_tracks_are_seen_from_every_node(harness: Harness) -> None:
+    node_a, node_b = harness.store(), harness.store()
+    assert await node_b.get_tracks("r1") is None
+    video = {"room_id": "r1", "participant": "host", "source": "host/video0", "kind": "video",
+             "codec": "video/VP8"}
+    audio = {**video, "source": "host/audio0", "kind": "audio", "codec": "audio/opus"}
+    await node_a.put_tracks("r1", "node-a", [video, audio])
+    assert await node_b.get_tracks("r1") == ("node-a", [video, audio])
+    await node_a.put_tracks("r1", "node-a", [audio])
+    assert await node_b.get_tracks("r1") == ("node-a", [audio])
+    await node_a.put_tracks("r1", "node-a", [])
+    assert await node_b.get_tracks("r1") is None
+
+
 async def test_released_lease_is_free_at_once(harness: Harness) -> None:
     store = harness.store()
     lease = await store.claim_lease("r1", NODE_A, ttl_s=30)

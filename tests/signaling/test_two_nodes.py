@@ -49,6 +49,7 @@ async def test_one_room_across_two_nodes(redis_url, pavilion_process):
     publisher = Publisher("vp8")  # the host's media: node A now holds the room's lease
     answer = await host.ok("publish", {"room": ROOM, "sdp": await publisher.offer()})
     await publisher.accept(answer["sdp"])
+    await host.wait_for("track.published", lambda t: t["kind"] == "video")
     await host.ok("chat.send", {"room": ROOM, "text": "from node a"})
     await host.ok("product.pin", {"room": ROOM, "product": PRODUCTS[0][0]})
 
@@ -58,6 +59,9 @@ async def test_one_room_across_two_nodes(redis_url, pavilion_process):
     assert {p["identity"] for p in state["participants"]} == {"changbai-foods", "visitor"}
     assert len(state["products"]) == 1
     assert state["media_node"] == {"id": "node-a", "url": node_a.url}  # where to go for media
+    # and what is published there, as node A recorded it in the Store
+    assert {(t["participant"], t["kind"]) for t in state["tracks"]} == {
+        ("changbai-foods", "video"), ("changbai-foods", "audio")}
     await host.wait_for("participant.joined", lambda e: e["participant"]["identity"] == "visitor")
 
     sent = [await _chat_once(viewer, host, "from the visitor on b"),
