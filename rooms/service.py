@@ -10,16 +10,25 @@ admits a fifth person through a race.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import random
 import zlib
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
 
 from config import LANGUAGES, SignalingLimits
 from rooms import policy
 from rooms.bus import Bus, node_topic
 from rooms.clock import Clock, SystemClock
 from rooms.content import Question
-from rooms.errors import InvalidInput, NoSuchRoom, NotAllowed, RoomFull, WrongNode
+from rooms.errors import (
+    InvalidInput,
+    NoSuchRoom,
+    NotAllowed,
+    RoomFull,
+    StoreUnavailable,
+    WrongNode,
+)
 from rooms.events import (
     ChatDeleted,
     ChatPosted,
@@ -43,6 +52,10 @@ from rooms.token import AccessToken, Grant
 
 REACTIONS = frozenset({"like", "heart", "clap", "laugh", "wow", "fire"})
 _LOCK_STRIPES = 64
+MUTEX_TTL_S = 2.0  # a counted decision takes a few Store round trips
+MUTEX_WAIT_S = 3.0
+MUTEX_RETRY_S = 0.005
+MUTEX_RETRY_MAX_S = 0.05
 FALLBACK_BAN_S = 3600.0  # when a participant's token expiry is unknown
 
 
@@ -74,6 +87,34 @@ class RoomService:
 
     def _lock(self, room_id: str) -> asyncio.Lock:
         return self._locks[zlib.crc32(room_id.encode()) % _LOCK_STRIPES]
+
+    @contextlib.asynccontextmanager
+    async def _counted(self, room_id: str, *, across_nodes: bool) -> AsyncIterator[None]:
+        """The room's critical section for a decision that counts who is present.
+
+        In process, the room's lock. When the count spans nodes (a participant cap, a stage
+        size), also a short Store mutex (``SET NX PX`` through the lease script, on key
+        ``mutex:<room>``), so two nodes cannot both admit the last seat. A node that dies
+        inside it frees it after :data:`MUTEX_TTL_S`; one that cannot get it in
+        :data:`MUTEX_WAIT_S` refuses with ``StoreUnavailable`` rather than overfill the room.
+        """
+        async with self._lock(room_id):
+            if not across_nodes:
+                yield
+                return
+            key = f"mutex:{room_id}"
+            loop = asyncio.get_running_loop()
+            deadline, pause = loop.time() + MUTEX_WAIT_S, MUTEX_RETRY_S
+            while (await self.store.claim_lease(key, self.node, ttl_s=MUTEX_TTL_S)).holder != (
+                    self.node):
+                if loop.time() > deadline:
+                    raise StoreUnavailable("the room is busy on another node; try again")
+                await asyncio.sleep(pause * (0.5 + random.random()))  # jitter: no lockstep
+                pause = min(pause * 2, MUTEX_RETRY_MAX_S)  # a burst must not hammer Redis
+            try:
+                yield
+            finally:
+                await self.store.release_lease(key, self.node)
 
     async def room(self, room_id: str) -> Room:
         room = await self.store.get_room(room_id)
@@ -131,7 +172,8 @@ class RoomService:
         policy.check_invited(room, token, role)
         if await self.store.is_banned(room_id, token.identity):
             raise NotAllowed("banned", "you were removed from this room")
-        async with self._lock(room_id):
+        counted = policy.needs_roster(room, role) and room.kind is not RoomKind.MEETING
+        async with self._counted(room_id, across_nodes=counted):
             if media or (media is None and room.kind is RoomKind.MEETING):
                 await self.claim(room_id)
             previous = await self.store.get_participant(room_id, token.identity)
@@ -220,7 +262,7 @@ class RoomService:
         """Put someone on stage (forum audience -> speaker, broadcast viewer -> co-host)."""
         policy.check_moderator(token)
         room = await self.room(room_id)
-        async with self._lock(room_id):
+        async with self._counted(room_id, across_nodes=True):
             target = await self._target(room_id, identity)
             role = policy.promoted_role(room, target)
             if not target.on_stage:

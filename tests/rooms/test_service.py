@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import TypeVar
@@ -383,6 +383,29 @@ async def test_a_room_lives_on_one_node_others_are_sent_there(harness: Harness) 
     await a.leave(tok("alice"), "f1")  # the last local participant releases the lease
     assert (await b.join(tok("bob"), "f1", media=True)).participant.node_id == "node-b"
     await refused(WrongNode, a.join(tok("alice"), "f1", media=True), "wrong_node")
+
+
+async def test_a_cap_and_a_stage_hold_when_two_nodes_race(harness: Harness) -> None:
+    """Joins of a capped room and promotions to a forum stage count who is present; racing on
+    two nodes (real Redis: the reads and writes interleave) they still never overfill it."""
+    a, b = await two_services(harness)
+    await a.store.put_room(replace(forum("capped"), capacity=5))
+    tries = [node.join(tok(f"v{n}"), "capped") for n, node in enumerate([a, b] * 6)]
+    results = await asyncio.gather(*tries, return_exceptions=True)
+    admitted = [r for r in results if isinstance(r, Joined)]
+    assert len(admitted) == 5, results
+    assert all(isinstance(r, RoomFull) for r in results if not isinstance(r, Joined))
+    assert len(await a.store.list_participants("capped")) == 5
+
+    await a.store.put_room(replace(forum("panel"), stage_size=2))
+    for n, node in enumerate([a, b] * 3):
+        await node.join(tok(f"s{n}"), "panel")
+    moderator = tok("mod", M)
+    promotions = [node.promote(moderator, "panel", f"s{n}") for n, node in enumerate([a, b] * 3)]
+    results = await asyncio.gather(*promotions, return_exceptions=True)
+    assert sum(isinstance(r, ParticipantChanged) for r in results) == 2, results
+    on_stage = [p for p in await b.store.list_participants("panel") if p.on_stage]
+    assert len(on_stage) == 2
 
 
 async def test_joining_a_forum_claims_no_lease_media_does(harness: Harness) -> None:
