@@ -183,6 +183,7 @@ WORDS: Mapping[str, str] = {
     "connecting": N_("Connecting…"),
     "reconnecting": N_("The connection was lost. Reconnecting…"),
     "reconnected": N_("Connected again."),
+    "mic_only": N_("No camera found: you are on stage with your microphone only."),
     "moving_to_media": N_("This room's video is served by another server. Moving you there…"),
     "viewers": N_("Viewers: %(num)s"),
     "audience": N_("Audience: %(num)s"),

@@ -100,3 +100,51 @@ async def test_two_speakers_promoted_and_the_audience_sees_each_one(
     await until(lambda: speaker.locator("#hand").is_visible(), "the hand button again")
     await video_flows(audience)  # the remaining speaker still plays
     assert errors == []
+
+
+# A machine without a camera, at the browser's API: any request for video finds no device.
+NO_CAMERA = """
+(() => {
+  const real = navigator.mediaDevices.getUserMedia.bind(navigator.mediaDevices);
+  navigator.mediaDevices.getUserMedia = (constraints) => constraints && constraints.video
+    ? Promise.reject(new DOMException("Requested device not found", "NotFoundError"))
+    : real(constraints);
+})();
+"""
+
+
+async def test_a_speaker_without_a_camera_goes_on_stage_and_is_heard(
+    pavilion_app: Callable[..., Awaitable[RunningApp]], browser: Any
+) -> None:
+    running = await pavilion_app(demo=True)
+    errors: list[str] = []
+    moderator, speaker, audience = [await browser.new_page() for _ in range(3)]
+    for page in (moderator, speaker, audience):
+        page.on("pageerror", lambda exc: errors.append(str(exc)))
+    await speaker.add_init_script(NO_CAMERA)
+    await moderator.goto(f"{running.url}/forum/{ROOM}?lang=en&token="
+                         + token("moderator-1", ROOM, STAFF, "Host"))
+    await speaker.goto(f"{running.url}/forum/{ROOM}?lang=mn")
+    await audience.goto(f"{running.url}/forum/{ROOM}?lang=ko")
+    await until(lambda: speaker.locator("#hand").is_visible(), "the raise-hand button")
+    await speaker.click("#hand")
+    hand = moderator.locator("#hands li")
+    await until(hand.count, "the raised hand at the moderator")
+    who = await hand.first.get_attribute("data-identity")
+    await hand.first.locator("button").click()  # invite to stage
+
+    tile = audience.locator(f'#stage figure.audio-only[data-identity="{who}"]')
+    await until(tile.count, "a microphone-only tile for the speaker at the audience")
+
+    async def heard() -> dict[str, Any] | None:
+        stats = await audience.evaluate("() => window.pavilion.inboundAudio()")
+        mine = [s for s in stats if s["label"] == f"speaker:{who}" and s["received"] >= 50]
+        return mine[0] if mine else None
+
+    first = await until(heard, "the speaker's audio at the audience")
+    await asyncio.sleep(1.0)
+    later = await heard()
+    assert later is not None and later["received"] > first["received"], (first, later)
+    notice = await speaker.locator("#notice").text_content()
+    assert notice and "микрофон" in notice  # told, in Mongolian, that only the mic is on
+    assert errors == []

@@ -2,7 +2,7 @@
 // Q&A sorted by votes, and for moderators promote / demote / mute / remove / answered / lock.
 import { config, el, formatCount, notify, notifyError, t } from "./i18n.js";
 import { enter } from "./connection.js";
-import { Publisher, Subscriber, openCamera } from "./media.js";
+import { ParticipantFeeds, Publisher, openCameraOrMic } from "./media.js";
 import { ChatPanel } from "./chat.js";
 import { Presence } from "./presence.js";
 
@@ -43,28 +43,16 @@ function dropTile(identity) {
   stageEmpty.hidden = tiles.size > 0;
 }
 
-async function watchSpeaker(track, presence) {
-  if (track.kind !== "video" || track.participant === conn.identity) return;
-  const who = presence.get(track.participant);
-  const entry = tileFor(track.participant, who?.name ?? track.participant);
-  if (entry.subscriber?.healthy) return;
-  entry.subscriber?.stop();  // a failed one: never two peers for one tile
-  entry.subscriber = new Subscriber(conn, { participant: track.participant,
-    label: `speaker:${track.participant}`, onstream: (stream) => {
-      entry.video.srcObject = stream;
-      entry.video.play().catch(() => {});
-    } });
-  try { await entry.subscriber.start(); } catch (err) { notifyError(err); }
-}
-
 async function startCamera() {
   if (publisher) return;
   try {
-    const stream = await openCamera();
+    const { stream, audioOnly } = await openCameraOrMic();
+    if (audioOnly) notify(t("mic_only"));
     publisher = new Publisher(conn, stream, "speaker");
     await publisher.start();
     const entry = tileFor(conn.identity, state.me?.name ?? "");
     entry.video.srcObject = stream;
+    entry.tile.classList.toggle("audio-only", audioOnly);
     cameraStart.hidden = true;
   } catch (err) {
     publisher = null;
@@ -211,8 +199,10 @@ if (state) {
   });
   conn.on("question.answered", (a) => { questions.delete(a.question_id); renderQuestions(); });
   conn.on("room.changed", (e) => { if (e.room) { locked = e.room.locked; if (config.moderates) showLock(); } });
-  conn.on("track.published", (track) => watchSpeaker(track, presence));
-  conn.on("track.unpublished", (track) => { if (track.kind === "video" && track.participant !== conn.identity) dropTile(track.participant); });
+  const feeds = new ParticipantFeeds(conn, { label: "speaker", dropTile,
+    tileFor: (identity) => tileFor(identity, presence.get(identity)?.name ?? identity) });
+  conn.on("track.published", (track) => feeds.published(track));
+  conn.on("track.unpublished", (track) => feeds.unpublished(track));
   conn.on("participant.removed", (e) => {
     if (e.identity === conn.identity) { stopCamera(); notify(t("removed"), { error: true, sticky: true }); }
   });
@@ -221,9 +211,9 @@ if (state) {
     presence.load(again.participants);
     if (publisher && (!resumed || !publisher.healthy)) publisher.restart();
     if (!resumed) for (const entry of tiles.values()) entry.subscriber?.pc?.close();
-    for (const track of again.tracks) watchSpeaker(track, presence);
+    for (const track of again.tracks) feeds.published(track);
   });
-  for (const track of state.tracks) await watchSpeaker(track, presence);
+  for (const track of state.tracks) feeds.published(track);
   if (me.on_stage && me.role === "speaker") await startCamera();  // a speaker's page reloaded
   setInterval(highlightSpeaker, 700);
 }

@@ -4,13 +4,27 @@
 // connection is listed in window.pavilion.peers so tests (and support staff) can read getStats()
 // and match a tile to the server's peer id; a connection that fails or stays disconnected is
 // renegotiated from scratch by its owner.
-import { config } from "./i18n.js";
+import { config, notifyError } from "./i18n.js";
 import { RtcError } from "./connection.js";
 
 export const peers = new Map();  // label -> RTCPeerConnection
 const peerIds = new Map();  // label -> the server's peer id (for support staff and tests)
 const DISCONNECTED_GRACE_MS = 4000;
 const GATHER_MAX_MS = 3000;
+
+/** Inbound audio per peer (the tests' proof that a microphone-only speaker is heard). */
+async function inboundAudio() {
+  const out = [];
+  for (const [label, pc] of peers) {
+    for (const s of (await pc.getStats()).values()) {
+      if (s.type === "inbound-rtp" && s.kind === "audio") {
+        out.push({ label, received: s.packetsReceived || 0, bytes: s.bytesReceived || 0,
+                   samples: s.totalSamplesReceived || 0 });
+      }
+    }
+  }
+  return out;
+}
 
 async function inboundVideo() {
   const out = [];
@@ -25,7 +39,7 @@ async function inboundVideo() {
   }
   return out;
 }
-window.pavilion = Object.assign(window.pavilion ?? {}, { peers, inboundVideo });
+window.pavilion = Object.assign(window.pavilion ?? {}, { peers, inboundVideo, inboundAudio });
 
 function newPeerConnection() {
   return new RTCPeerConnection({ iceServers: config.iceServers ?? [] });
@@ -63,6 +77,20 @@ export async function openCamera({ videoDevice, audioDevice, video = true, audio
   } catch (err) {
     const denied = err?.name === "NotAllowedError" || err?.name === "SecurityError";
     throw new RtcError(denied ? "camera_denied" : "camera_missing", err?.message);
+  }
+}
+
+/** The camera and microphone, or the microphone alone when there is no camera (or it is
+ * refused): a speaker without a camera is still heard. `audioOnly` says which it was. */
+export async function openCameraOrMic() {
+  try {
+    return { stream: await openCamera(), audioOnly: false };
+  } catch (err) {
+    try {
+      return { stream: await openCamera({ video: false }), audioOnly: true };
+    } catch {
+      throw err;
+    }
   }
 }
 
@@ -249,5 +277,67 @@ export async function fillDevicePickers(cameraSelect, micSelect, stream) {
       option.selected = d.deviceId === current[kind];
       select.append(option);
     });
+  }
+}
+
+/** One Subscriber per remote participant, kept in step with the kinds they publish: a tile for
+ * a microphone-only speaker too, and a fresh subscription when a kind appears or ends (the
+ * server sends a participant's tracks that are live when subscribing). Events of one publish
+ * (audio, then video) are settled together so a tile is negotiated once. */
+export class ParticipantFeeds {
+  constructor(conn, { label, tileFor, dropTile, settleMs = 250 }) {
+    Object.assign(this, { conn, label, tileFor, dropTile, settleMs });
+    this.kinds = new Map();  // identity -> Set of published kinds
+    this.timers = new Map();
+  }
+
+  published(track) {
+    if (track.participant === this.conn.identity) return;
+    const kinds = this.kinds.get(track.participant) ?? new Set();
+    const fresh = !kinds.has(track.kind);
+    kinds.add(track.kind);
+    this.kinds.set(track.participant, kinds);
+    const entry = this.tileFor(track.participant);
+    if (!entry) return;
+    entry.tile.classList.toggle("audio-only", !kinds.has("video"));
+    if (fresh || !entry.subscriber?.healthy) this.#later(track.participant);
+  }
+
+  unpublished(track) {
+    const kinds = this.kinds.get(track.participant);
+    if (track.participant === this.conn.identity || !kinds) return;
+    kinds.delete(track.kind);
+    if (kinds.size === 0) {
+      this.forget(track.participant);
+      this.dropTile(track.participant);
+      return;
+    }
+    this.#later(track.participant);
+  }
+
+  forget(identity) {
+    clearTimeout(this.timers.get(identity));
+    this.timers.delete(identity);
+    this.kinds.delete(identity);
+  }
+
+  #later(identity) {
+    clearTimeout(this.timers.get(identity));
+    this.timers.set(identity, setTimeout(() => this.#subscribe(identity), this.settleMs));
+  }
+
+  async #subscribe(identity) {
+    this.timers.delete(identity);
+    const kinds = this.kinds.get(identity);
+    const entry = kinds ? this.tileFor(identity) : null;
+    if (!entry) return;
+    entry.tile.classList.toggle("audio-only", !kinds.has("video"));
+    entry.subscriber?.stop();  // never two peers for one tile
+    entry.subscriber = new Subscriber(this.conn, { participant: identity,
+      label: `${this.label}:${identity}`, onstream: (stream) => {
+        entry.video.srcObject = stream;
+        entry.video.play().catch(() => {});
+      } });
+    try { await entry.subscriber.start(); } catch (err) { notifyError(err); }
   }
 }

@@ -2,7 +2,7 @@
 // and camera toggles, screen share and leave; the host sees each knock and admits or turns away.
 import { config, el, notify, notifyError, t } from "./i18n.js";
 import { enter } from "./connection.js";
-import { Publisher, Subscriber, openCamera, openScreen } from "./media.js";
+import { ParticipantFeeds, Publisher, openCameraOrMic, openScreen } from "./media.js";
 import { ChatPanel } from "./chat.js";
 import { Presence } from "./presence.js";
 
@@ -47,15 +47,8 @@ function dropTile(identity) {
   tiles.delete(identity);
 }
 
-async function see(track) {
-  if (!inside || track.kind !== "video" || track.participant === conn.identity) return;
-  const entry = tileFor(track.participant, presence.get(track.participant)?.name ?? track.participant);
-  if (!entry || entry.subscriber?.healthy) return;
-  entry.subscriber?.stop();  // a failed one: never two peers for one tile
-  entry.subscriber = new Subscriber(conn, { participant: track.participant,
-    label: `meeting:${track.participant}`, onstream: (s) => { entry.video.srcObject = s; entry.video.play().catch(() => {}); } });
-  try { await entry.subscriber.start(); } catch (err) { notifyError(err); }
-}
+const feeds = new ParticipantFeeds(conn, { label: "meeting", dropTile,
+  tileFor: (identity) => (inside ? tileFor(identity, presence.get(identity)?.name ?? identity) : null) });
 
 function renderKnocks() {
   const waitingPeople = presence.list().filter((p) => p.waiting);
@@ -83,10 +76,14 @@ async function enterMeeting(room) {
   chat ??= new ChatPanel(conn, { moderate: config.moderates });
   chat.load(room.chat);
   await conn.dropStalePeers();
-  for (const track of room.tracks) await see(track);  // see the others first, then send
+  for (const track of room.tracks) feeds.published(track);  // see the others first, then send
   try {
-    stream = await openCamera();
-    tileFor(conn.identity, room.me?.name ?? "").video.srcObject = stream;
+    let audioOnly;
+    ({ stream, audioOnly } = await openCameraOrMic());
+    if (audioOnly) notify(t("mic_only"));
+    const mine = tileFor(conn.identity, room.me?.name ?? "");
+    mine.video.srcObject = stream;
+    mine.tile.classList.toggle("audio-only", audioOnly);
     publisher = new Publisher(conn, stream, "meeting:self");
     await publisher.start();
   } catch (err) {
@@ -149,9 +146,9 @@ if (state) {
   conn.on("waiting.denied", (e) => {
     if (e.identity === conn.identity) { waiting.hidden = true; notify(t("denied"), { error: true, sticky: true }); }
   });
-  conn.on("track.published", see);
-  conn.on("track.unpublished", (track) => { if (track.kind === "video" && track.participant !== conn.identity) dropTile(track.participant); });
-  conn.on("participant.left", (e) => dropTile(e.identity));
+  conn.on("track.published", (track) => feeds.published(track));
+  conn.on("track.unpublished", (track) => feeds.unpublished(track));
+  conn.on("participant.left", (e) => { feeds.forget(e.identity); dropTile(e.identity); });
   conn.on("room.closed", () => leave("room_closed"));
   conn.on("participant.removed", (e) => { if (e.identity === conn.identity) leave("removed"); });
   conn.on("rejoined", ({ state: again, resumed }) => {
@@ -159,7 +156,7 @@ if (state) {
     presence.load(again.participants);
     if (publisher && (!resumed || !publisher.healthy)) publisher.restart();
     if (!resumed) for (const entry of tiles.values()) entry.subscriber?.pc?.close();
-    for (const track of again.tracks) see(track);
+    for (const track of again.tracks) feeds.published(track);
   });
   if (state.waiting) {
     waiting.hidden = false;
