@@ -54,7 +54,7 @@ class BusMessage:
                    payload=data["payload"], origin=str(data["origin"]))
 
 
-class Subscription(Protocol):
+class Inbox(Protocol):
     """Messages of one or more topics, through a bounded queue (oldest dropped when full)."""
 
     @property
@@ -77,6 +77,6 @@ class Bus(Protocol):
         """Send to every other node subscribed to ``topic`` (never back to this node)."""
         ...
 
-    async def subscribe(self, *topics: str, maxsize: int = 256) -> Subscription: ...
+    async def subscribe(self, *topics: str, maxsize: int = 256) -> Inbox: ...
 
     async def aclose(self) -> None: ...

@@ -17,7 +17,7 @@ import config
 from rooms.bus import Bus
 from rooms.clock import Clock
 from rooms.keeper import Keeper
-from rooms.memory_bus import MemoryBus, MemoryHub
+from rooms.memory_bus import MemoryBroker, MemoryBus
 from rooms.memory_store import MemoryStore
 from rooms.redis_bus import RedisBus
 from rooms.redis_store import RedisStore, connect
@@ -37,7 +37,7 @@ class Backend:
 
 @asynccontextmanager
 async def open_backend(
-    settings: config.Settings, *, clock: Clock | None = None, hub: MemoryHub | None = None,
+    settings: config.Settings, *, clock: Clock | None = None, hub: MemoryBroker | None = None,
     presence_ttl_s: float = 30.0, lease_ttl_s: float = 15.0,
 ) -> AsyncIterator[Backend]:
     """Memory when ``settings.redis_url`` is None, Redis otherwise; everything closed on exit.

@@ -19,9 +19,9 @@ from redis.asyncio.client import PubSub
 from redis.exceptions import RedisError
 
 from rooms.bus import BusMessage, check_topic
+from rooms.inbox import QueueInbox
 from rooms.lifecycle import cancel_and_wait
 from rooms.redis_store import PREFIX, unavailable_on_error
-from rooms.subscription import QueueSubscription
 
 log = logging.getLogger(__name__)
 CHANNEL_PREFIX = f"{PREFIX}bus:"
@@ -34,7 +34,7 @@ class RedisBus:
         self._redis = redis
         self._node_id = node_id
         self._owns_client = owns_client
-        self._subscriptions: set[QueueSubscription] = set()
+        self._subscriptions: set[QueueInbox] = set()
         self._pubsub: PubSub | None = None
         self._lock = asyncio.Lock()
         self.malformed = 0  # messages on our channels that did not decode
@@ -57,9 +57,9 @@ class RedisBus:
         with unavailable_on_error():
             await self._redis.publish(CHANNEL_PREFIX + topic, message.encode())
 
-    async def subscribe(self, *topics: str, maxsize: int = 256) -> QueueSubscription:
+    async def subscribe(self, *topics: str, maxsize: int = 256) -> QueueInbox:
         """Subscribe now if connected (so a publish right after is heard); else on reconnect."""
-        subscription = QueueSubscription(
+        subscription = QueueInbox(
             frozenset(check_topic(t) for t in topics), maxsize, self._forget)
         self._subscriptions.add(subscription)
         self._stale -= {CHANNEL_PREFIX + t for t in topics}
@@ -69,7 +69,7 @@ class RedisBus:
                     await self._pubsub.subscribe(*(CHANNEL_PREFIX + t for t in topics))
         return subscription
 
-    def _forget(self, subscription: QueueSubscription) -> None:
+    def _forget(self, subscription: QueueInbox) -> None:
         """Drop a subscription; channels nobody wants any more are unsubscribed by the reader."""
         self._subscriptions.discard(subscription)
         mine = {CHANNEL_PREFIX + t for t in subscription.topics}

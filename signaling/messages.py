@@ -212,7 +212,7 @@ SERVER_EVENTS: tuple[str, ...] = (
     "product.unpinned",
     "room.changed",
     "room.closed",
-    # Trade-meeting notices (rooms/booking_service.py, rooms/meeting_agenda.py), pushed by
+    # Trade-meeting notices (rooms/trade/service.py, rooms/trade/agenda.py), pushed by
     # web/meetings_notifier.py to ``user:<identity>``: every page of that person.
     "meeting.reminder",
     "meeting.ending",

@@ -8,7 +8,7 @@ says who is at fault: 400 bad input, 401 token, 403 not yours, 404 unknown id, 4
 ``?tz=<IANA zone>`` adds ``starts_local``/``ends_local`` in the viewer's zone.
 
 ``install(app, settings)`` adds the routes, the pages (:mod:`web.meetings_pages`) and one
-``cleanup_ctx`` that opens :func:`rooms.booking_backend.open_bookings` (after the rooms backend)
+``cleanup_ctx`` that opens :func:`rooms.trade.backend.open_bookings` (after the rooms backend)
 under :data:`BOOKINGS_KEY` (its service and agenda).
 """
 
@@ -20,11 +20,6 @@ from datetime import UTC, datetime
 from aiohttp import web
 
 from config import Settings
-from rooms.availability import check_identity, zone
-from rooms.booking_backend import Bookings, open_bookings
-from rooms.booking_request import Action
-from rooms.booking_service import BookingService, Caller
-from rooms.booking_store import BookingConflict
 from rooms.clock import Clock
 from rooms.errors import (
     InvalidInput,
@@ -34,10 +29,15 @@ from rooms.errors import (
     RoomsError,
     StoreUnavailable,
 )
-from rooms.ics import Invitation, render
-from rooms.meeting_report import dashboard, export_csv
 from rooms.pavilion import Pavilion
 from rooms.token import Grant, TokenError, verify
+from rooms.trade.availability import check_identity, zone
+from rooms.trade.backend import Bookings, open_bookings
+from rooms.trade.ics import Invitation, render
+from rooms.trade.report import dashboard, export_csv
+from rooms.trade.request import Action
+from rooms.trade.service import BookingService, Caller
+from rooms.trade.store import BookingConflict
 from web import meetings_pages
 from web.keys import BACKEND_KEY, SETTINGS_KEY
 from web.meetings_json import body as _body

@@ -14,12 +14,12 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
-from rooms.availability import Slot, zone
-from rooms.booking_request import MeetingRequest
+from rooms.trade.availability import Slot, zone
+from rooms.trade.request import MeetingRequest
 from web.json_body import json_object
 
 if TYPE_CHECKING:
-    from rooms.booking_service import MeetingView
+    from rooms.trade.service import MeetingView
 
 MAX_BODY = 64 * 1024
 

@@ -1,6 +1,6 @@
 """Real-time side of trade meetings: notices and the room's end, over the node's Socket.IO hub.
 
-:class:`SocketNotifier` implements :class:`rooms.booking_service.Notifier`. A notice goes to the
+:class:`SocketNotifier` implements :class:`rooms.trade.service.Notifier`. A notice goes to the
 person's Socket.IO channel ``user:<identity>`` on namespace ``/rtc``: the hub puts every session
 there on connect (docs/protocol.md), so any open page of that person hears it, including one in
 the meeting's waiting room or the meeting itself (the reminder, the "ending soon" warning), and
@@ -14,7 +14,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from rooms.events import RoomChanged
-from rooms.meeting_record import Notice
+from rooms.trade.record import Notice
 from signaling.wire import user_channel
 from web.rtc import HUB_KEY, NAMESPACE, SIO_KEY
 

@@ -21,7 +21,7 @@ from aiohttp import web
 from config import Settings
 from signaling.errors import Ack, SignalingError, error_ack, failure
 from signaling.hub import Hub, refusal
-from web import rtc_wire
+from web import rtc_frames
 from web.keys import BACKEND_KEY, SETTINGS_KEY
 from web.media import MEDIA_KEY
 from web.rtc_fanout import LocalFanout, RedisFanout
@@ -63,7 +63,7 @@ def install(app: web.Application, settings: Settings) -> None:
         # oversized event with an error ack (payload_too_large) and the client lives on.
         max_http_buffer_size=max(1 << 20, 4 * settings.signaling.max_payload_bytes),
     )
-    rtc_wire.install(sio.eio)
+    rtc_frames.install(sio.eio)
     sio.attach(app)
     app[SIO_KEY] = sio
     app.cleanup_ctx.append(_hub_ctx)

@@ -28,7 +28,7 @@ import socketio
 from engineio import packet as eio_packet
 from socketio import packet
 
-from web import rtc_wire
+from web import rtc_frames
 
 log = logging.getLogger(__name__)
 MAX_BACKLOG = 512  # packets in python-engineio's queue
@@ -42,7 +42,7 @@ class LocalFanout(socketio.AsyncManager):  # type: ignore[misc]
         self.max_backlog = max_backlog
         self.max_buffer_bytes = max_buffer_bytes
         self.lagging = 0  # recipients cut off for not reading
-        self.direct = 0  # copies written straight to a websocket (web/rtc_wire.py)
+        self.direct = 0  # copies written straight to a websocket (web/rtc_frames.py)
         self._cutting: dict[str, asyncio.Task[None]] = {}
 
     async def emit(self, event: str, data: Any, namespace: str, room: str | None = None,
@@ -58,14 +58,14 @@ class LocalFanout(socketio.AsyncManager):  # type: ignore[misc]
                                            data=[event, *args]).encode()
         texts = encoded if isinstance(encoded, list) else [encoded]
         frames = [eio_packet.Packet(eio_packet.MESSAGE, p) for p in texts]
-        wire_frame = rtc_wire.message_frame(encoded) if isinstance(encoded, str) else None
+        wire_frame = rtc_frames.message_frame(encoded) if isinstance(encoded, str) else None
         skip = skip_sid if isinstance(skip_sid, list) else [skip_sid]
         sockets = self.server.eio.sockets
         for sid, eio_sid in list(self.get_participants(namespace, room)):
             if sid in skip:
                 continue
             socket = sockets.get(eio_sid)
-            wire = rtc_wire.wire_of(socket)
+            wire = rtc_frames.wire_of(socket)
             if wire_frame is not None and wire is not None and wire.ready(socket):
                 self._write(sid, namespace, wire, wire_frame)
                 continue
@@ -75,7 +75,7 @@ class LocalFanout(socketio.AsyncManager):  # type: ignore[misc]
             for frame in frames:
                 await self.server._send_eio_packet(eio_sid, frame)
 
-    def _write(self, sid: str, namespace: str, wire: rtc_wire.Wire, frame: bytes) -> None:
+    def _write(self, sid: str, namespace: str, wire: rtc_frames.Wire, frame: bytes) -> None:
         """One copy straight to the client's transport; a client that does not read is cut."""
         if wire.backlog() > self.max_buffer_bytes:
             self._cut_off(sid, namespace)

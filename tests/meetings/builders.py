@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from rooms.availability import ExhibitorProfile, Slot, new_slot_id
-from rooms.booking_request import MeetingRequest, new_request
 from rooms.pavilion import Pavilion
 from rooms.text import LocalizedText
+from rooms.trade.availability import ExhibitorProfile, Slot, new_slot_id
+from rooms.trade.request import MeetingRequest, new_request
 
 # 2023-11-14T22:13:20Z: the fake clocks start in the real past, because PyJWT refuses a token
 # whose "iat" is later than the real time (join links are minted for the slot time).

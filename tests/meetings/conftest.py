@@ -6,10 +6,10 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from rooms.booking_memory import MemoryBookingStore
-from rooms.booking_redis import RedisBookingStore
-from rooms.booking_store import BookingStore
 from rooms.clock import FakeClock
+from rooms.trade.memory_store import MemoryBookingStore
+from rooms.trade.redis_store import RedisBookingStore
+from rooms.trade.store import BookingStore
 from tests.meetings.flow import meetings_node
 
 __all__ = ["meetings_node"]

@@ -16,8 +16,8 @@ from typing import Any
 import pytest
 from aiohttp import web
 
-from rooms.booking_service import BookingService
 from rooms.token import Grant, mint
+from rooms.trade.service import BookingService
 from tests.fixtures.pavilion import TEST_SECRET, make_settings
 from web.app import create_app
 from web.meetings_api import BOOKINGS_KEY, CLOCK_KEY

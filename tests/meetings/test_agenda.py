@@ -13,17 +13,17 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from rooms.booking_backend import open_bookings
-from rooms.booking_request import Action, RequestState
-from rooms.booking_service import BookingPolicy, BookingService, Caller
 from rooms.clock import FakeClock
 from rooms.events import RoomChanged
 from rooms.factory import open_backend
-from rooms.meeting_agenda import Agenda
-from rooms.meeting_record import Notice
-from rooms.meeting_report import dashboard
 from rooms.room import RoomState
 from rooms.token import TokenError, verify
+from rooms.trade.agenda import Agenda
+from rooms.trade.backend import open_bookings
+from rooms.trade.record import Notice
+from rooms.trade.report import dashboard
+from rooms.trade.request import Action, RequestState
+from rooms.trade.service import BookingPolicy, BookingService, Caller
 from tests.meetings.api import PROFILE, SECRET, settings
 from tests.meetings.builders import NOW
 

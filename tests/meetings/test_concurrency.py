@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from rooms.booking_store import BookingConflict
+from rooms.trade.store import BookingConflict
 from tests.meetings.builders import request_for, slot
 from tests.meetings.conftest import Stores
 

@@ -13,8 +13,8 @@ from zoneinfo import ZoneInfo
 import aiohttp
 import pytest
 
-from rooms.booking_service import Caller
 from rooms.room import RoomState
+from rooms.trade.service import Caller
 from tests.meetings.api import PROFILE
 from tests.meetings.flow import link_token
 from tests.pages.helpers import unlabeled, until, untranslated, video_flows

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 import icalendar
 import pytest
 
-from rooms.ics import Invitation, escape, fold, last_transition, render
+from rooms.trade.ics import Invitation, escape, fold, last_transition, render
 
 START = datetime(2026, 9, 2, 1, 0, tzinfo=UTC)  # 10:00 in Tokyo and Seoul, 09:00 in Shanghai
 

@@ -12,8 +12,8 @@ from typing import Any
 import aiohttp
 import pytest
 
-from rooms.booking_service import Caller
 from rooms.room import RoomKind
+from rooms.trade.service import Caller
 from tests.fixtures.pavilion import RunningApp
 from tests.meetings.api import PROFILE
 from tests.meetings.flow import Node, link_token

@@ -7,7 +7,8 @@ from datetime import timedelta
 
 import pytest
 
-from rooms.booking_request import (
+from rooms.errors import InvalidInput, NotAllowed
+from rooms.trade.request import (
     Action,
     MeetingRequest,
     RequestState,
@@ -15,7 +16,6 @@ from rooms.booking_request import (
     plan,
     transition,
 )
-from rooms.errors import InvalidInput, NotAllowed
 from tests.meetings.builders import NOW, request_for, slot
 
 S = RequestState

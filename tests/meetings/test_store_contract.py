@@ -7,9 +7,9 @@ from dataclasses import replace
 
 import pytest
 
-from rooms.booking_request import Action, RequestState, Side, transition
-from rooms.booking_store import BookingConflict
-from rooms.meeting_record import Notice, SideRecord
+from rooms.trade.record import Notice, SideRecord
+from rooms.trade.request import Action, RequestState, Side, transition
+from rooms.trade.store import BookingConflict
 from tests.meetings.builders import NOW, profile, request_for, slot
 from tests.meetings.conftest import Stores
 

@@ -15,7 +15,7 @@ import pytest
 
 from rooms.bus import Bus
 from rooms.clock import Clock, FakeClock, SystemClock
-from rooms.memory_bus import MemoryBus, MemoryHub
+from rooms.memory_bus import MemoryBroker, MemoryBus
 from rooms.memory_store import MemoryStore
 from rooms.redis_bus import RedisBus
 from rooms.redis_store import RedisStore, connect
@@ -30,7 +30,7 @@ class Harness:
     clock: Clock
     url: str | None = None
     chat_cap: int = 50
-    hub: MemoryHub = field(default_factory=MemoryHub)
+    hub: MemoryBroker = field(default_factory=MemoryBroker)
     _memory: MemoryStore | None = None
     _closers: list[Store | Bus] = field(default_factory=list)
 

@@ -8,7 +8,7 @@ from collections.abc import Callable
 import pytest
 from redis.asyncio import Redis
 
-from rooms.bus import Bus, BusMessage, Subscription, node_topic, room_topic
+from rooms.bus import Bus, BusMessage, Inbox, node_topic, room_topic
 from rooms.errors import InvalidInput, StoreUnavailable
 from rooms.pavilion import Pavilion
 from rooms.redis_bus import RedisBus
@@ -21,7 +21,7 @@ from tests.rooms.harness import Harness
 WAIT_S = 10  # generous: only a failure ever waits this long
 
 
-async def next_message(subscription: Subscription) -> BusMessage:
+async def next_message(subscription: Inbox) -> BusMessage:
     return await asyncio.wait_for(subscription.get(), WAIT_S)
 
 
@@ -119,7 +119,7 @@ async def wait_until_up(store: RedisStore) -> None:
     await store.ping()
 
 
-async def publish_until_heard(bus: Bus, sub: Subscription) -> BusMessage:
+async def publish_until_heard(bus: Bus, sub: Inbox) -> BusMessage:
     """Pub/sub is at most once: until the reader has resubscribed, messages are lost."""
     for _ in range(WAIT_S * 5):
         await bus.publish(room_topic("r1"), "back", {})

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import asyncio
 
-from rooms.meeting_record import Notice
 from rooms.room import RoomKind
+from rooms.trade.record import Notice
 from tests.signaling.rtc_client import GUEST, HOST, RtcClient, make_room, token
 from web.meetings_notifier import SocketNotifier
 

@@ -1,4 +1,4 @@
-"""Room frames written straight to each websocket (web/rtc_wire.py): valid RFC 6455 frames, and
+"""Room frames written straight to each websocket (web/rtc_frames.py): valid RFC 6455 frames, and
 never ahead of what python-engineio still holds for the same client."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import pytest
 from rooms.room import RoomKind
 from tests.signaling.rtc_client import HOST, NS, VIEWER, RtcClient, make_room, token
 from web.rtc import SIO_KEY
-from web.rtc_wire import message_frame, text_frame
+from web.rtc_frames import message_frame, text_frame
 
 
 @pytest.mark.parametrize("size", [0, 125, 126, 65535, 65536])

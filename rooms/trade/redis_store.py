@@ -2,7 +2,7 @@
 
 Keys (prefix ``pv:mt:``; docs/meetings-api.md lists them): ``profiles``, ``slots`` and ``req``
 hashes of JSON; ``hold:<slot>`` = the id of the request holding the slot; ``host:<id>:cal`` and
-``buyer:<id>:cal`` calendars (see :mod:`rooms.booking_scripts`); ``exh:<id>:slots`` (zset by
+``buyer:<id>:cal`` calendars (see :mod:`rooms.trade.scripts`); ``exh:<id>:slots`` (zset by
 start), ``exh:<id>:reqs``, ``buyer:<id>:reqs``, ``buyer:<id>:open`` and ``active`` sets;
 ``rec:<request>`` hashes (each side's join time and feedback); ``feed:<identity>`` capped lists;
 ``once:<key>`` ``SET NX`` markers. Multi-key writes are Lua scripts, so a concurrent request from
@@ -17,12 +17,12 @@ from typing import Any, cast
 
 from redis.asyncio import Redis
 
-from rooms import booking_scripts as lua
-from rooms.availability import MAX_LENGTH, ExhibitorProfile, Slot
-from rooms.booking_request import MeetingRequest, Side, ms, plan
-from rooms.booking_store import BookingConflict
-from rooms.meeting_record import FEED_MAX, MeetingRecord, Notice, SideRecord
 from rooms.redis_store import connect, unavailable_on_error
+from rooms.trade import scripts as lua
+from rooms.trade.availability import MAX_LENGTH, ExhibitorProfile, Slot
+from rooms.trade.record import FEED_MAX, MeetingRecord, Notice, SideRecord
+from rooms.trade.request import MeetingRequest, Side, ms, plan
+from rooms.trade.store import BookingConflict
 
 PREFIX = "pv:mt:"
 MAXLEN_MS = int(MAX_LENGTH.total_seconds() * 1000)

@@ -18,9 +18,9 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from rooms.availability import iso
-from rooms.booking_request import AWAITING, MeetingRequest, RequestState
-from rooms.meeting_record import Attendance, MeetingRecord
+from rooms.trade.availability import iso
+from rooms.trade.record import Attendance, MeetingRecord
+from rooms.trade.request import AWAITING, MeetingRequest, RequestState
 
 CSV_COLUMNS = ("request_id", "state", "starts_at_utc", "ends_at_utc", "starts_local",
                "time_zone", "host", "buyer", "buyer_name", "message", "attendance",

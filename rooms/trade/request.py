@@ -24,10 +24,10 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from rooms.availability import ExhibitorProfile, Slot, check_identity, iso, parse_instant
 from rooms.clock import utc
 from rooms.errors import InvalidInput, NotAllowed
 from rooms.text import DISPLAY_NAME_MAX, has_control_chars
+from rooms.trade.availability import ExhibitorProfile, Slot, check_identity, iso, parse_instant
 
 REQUEST_ID = re.compile(r"r-[0-9a-f]{12}")
 MESSAGE_MAX = 1_000

@@ -12,7 +12,7 @@ service's clock:
   the attendance.
 
 Several nodes run an agenda each: every once-only step is claimed in the Store first
-(:meth:`~rooms.booking_store.BookingStore.once`), so a reminder goes out once, not once per node.
+(:meth:`~rooms.trade.store.BookingStore.once`), so a reminder goes out once, not once per node.
 The loop sets ``exited`` when it ends, so ``aclose()`` never hangs.
 """
 
@@ -22,7 +22,8 @@ import asyncio
 import contextlib
 import logging
 
-from rooms.booking_request import (
+from rooms.errors import RoomsError, StoreUnavailable
+from rooms.trade.request import (
     AWAITING,
     Action,
     MeetingRequest,
@@ -30,8 +31,7 @@ from rooms.booking_request import (
     Side,
     exhibitor_side,
 )
-from rooms.booking_service import BookingService
-from rooms.errors import RoomsError, StoreUnavailable
+from rooms.trade.service import BookingService
 
 log = logging.getLogger(__name__)
 ONCE_TTL_S = 7 * 24 * 3600.0

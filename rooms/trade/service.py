@@ -2,8 +2,8 @@
 
 Each command takes the verified :class:`Caller`, checks who may do it (the exhibitor, a named
 team member, the buyer, an organiser), validates the input through the pure modules
-(:mod:`rooms.availability`, :mod:`rooms.booking_request`), writes through the
-:class:`~rooms.booking_store.BookingStore` in one atomic step, and then tells the people
+(:mod:`rooms.trade.availability`, :mod:`rooms.trade.request`), writes through the
+:class:`~rooms.trade.store.BookingStore` in one atomic step, and then tells the people
 concerned (their notification feed first, which is durable, then the optional real-time
 :class:`Notifier`). An accepted request opens its meeting room in the rooms Store.
 """
@@ -17,7 +17,14 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any, Protocol
 
-from rooms.availability import (
+from rooms.clock import Clock, SystemClock, utc
+from rooms.errors import InvalidInput, NoSuchRoom, NotAllowed
+from rooms.events import RoomChanged
+from rooms.room import MEETING_MAX, Room, RoomKind, RoomState
+from rooms.service import RoomService
+from rooms.text import LocalizedText
+from rooms.token import Grant, mint
+from rooms.trade.availability import (
     MAX_SLOTS_PER_CALL,
     ExhibitorProfile,
     Slot,
@@ -28,7 +35,8 @@ from rooms.availability import (
     slot_from_input,
     zone,
 )
-from rooms.booking_request import (
+from rooms.trade.record import MeetingRecord, Notice, SideRecord, feedback
+from rooms.trade.request import (
     Action,
     MeetingRequest,
     RequestState,
@@ -38,15 +46,7 @@ from rooms.booking_request import (
     new_request,
     transition,
 )
-from rooms.booking_store import BookingConflict, BookingStore
-from rooms.clock import Clock, SystemClock, utc
-from rooms.errors import InvalidInput, NoSuchRoom, NotAllowed
-from rooms.events import RoomChanged
-from rooms.meeting_record import MeetingRecord, Notice, SideRecord, feedback
-from rooms.room import MEETING_MAX, Room, RoomKind, RoomState
-from rooms.service import RoomService
-from rooms.text import LocalizedText
-from rooms.token import Grant, mint
+from rooms.trade.store import BookingConflict, BookingStore
 
 log = logging.getLogger(__name__)
 GUEST_GRANTS = frozenset({Grant.JOIN, Grant.PUBLISH, Grant.SUBSCRIBE, Grant.CHAT})

@@ -1,8 +1,8 @@
 """``MemoryBookingStore``: the one-node BookingStore.
 
 Every method runs to completion without awaiting anything in between, so on one event loop each
-write is atomic, exactly like the Lua scripts of :mod:`rooms.booking_redis`: checks first, then
-all writes, or a :class:`~rooms.booking_store.BookingConflict` and no write at all.
+write is atomic, exactly like the Lua scripts of :mod:`rooms.trade.redis_store`: checks first, then
+all writes, or a :class:`~rooms.trade.store.BookingConflict` and no write at all.
 """
 
 from __future__ import annotations
@@ -10,11 +10,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import replace
 
-from rooms.availability import ExhibitorProfile, Slot
-from rooms.booking_request import MeetingRequest, Side, plan
-from rooms.booking_store import BookingConflict
 from rooms.clock import Clock, SystemClock
-from rooms.meeting_record import FEED_MAX, MeetingRecord, Notice, SideRecord
+from rooms.trade.availability import ExhibitorProfile, Slot
+from rooms.trade.record import FEED_MAX, MeetingRecord, Notice, SideRecord
+from rooms.trade.request import MeetingRequest, Side, plan
+from rooms.trade.store import BookingConflict
 
 
 class MemoryBookingStore:

@@ -14,13 +14,13 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 import config
-from rooms.booking_memory import MemoryBookingStore
-from rooms.booking_redis import RedisBookingStore
-from rooms.booking_service import BookingPolicy, BookingService, Notifier
-from rooms.booking_store import BookingStore
 from rooms.clock import Clock
 from rooms.factory import Backend
-from rooms.meeting_agenda import Agenda
+from rooms.trade.agenda import Agenda
+from rooms.trade.memory_store import MemoryBookingStore
+from rooms.trade.redis_store import RedisBookingStore
+from rooms.trade.service import BookingPolicy, BookingService, Notifier
+from rooms.trade.store import BookingStore
 
 
 @dataclass(frozen=True, slots=True)

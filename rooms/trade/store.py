@@ -1,8 +1,8 @@
 """The ``BookingStore`` port: all shared state of trade meetings (issue 7).
 
 Two implementations pass one contract suite (tests/meetings/test_store_contract.py):
-:class:`rooms.booking_memory.MemoryBookingStore` (one node) and
-:class:`rooms.booking_redis.RedisBookingStore` (many nodes, one Lua script per multi-key write).
+:class:`rooms.trade.memory_store.MemoryBookingStore` (one node) and
+:class:`rooms.trade.redis_store.RedisBookingStore` (many nodes, one Lua script per multi-key write).
 
 The invariant both keep, also under concurrent requests from many nodes: **a slot is held by at
 most one request** in a holding state (pending, proposed, accepted, completed), a host's slots
@@ -15,10 +15,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Protocol
 
-from rooms.availability import ExhibitorProfile, Slot
-from rooms.booking_request import MeetingRequest, Side
 from rooms.errors import Fault, RoomsError
-from rooms.meeting_record import MeetingRecord, Notice, SideRecord
+from rooms.trade.availability import ExhibitorProfile, Slot
+from rooms.trade.record import MeetingRecord, Notice, SideRecord
+from rooms.trade.request import MeetingRequest, Side
 
 CONFLICT_MESSAGES = {
     "slot_taken": "that slot is already requested or booked",
@@ -87,7 +87,7 @@ class BookingStore(Protocol):
 
     async def update_request(self, old: MeetingRequest, new: MeetingRequest) -> None:
         """Compare-and-set: write ``new`` if the stored version is still ``old.version``, applying
-        :func:`rooms.booking_request.plan` to holds and indexes. Conflicts: ``request_changed``,
+        :func:`rooms.trade.request.plan` to holds and indexes. Conflicts: ``request_changed``,
         ``no_such_request``, ``no_such_slot``, ``slot_taken``, ``buyer_busy``."""
         ...
 

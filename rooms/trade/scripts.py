@@ -1,4 +1,4 @@
-"""The Lua scripts of :mod:`rooms.booking_redis`: each multi-key booking write is one script.
+"""The Lua scripts of :mod:`rooms.trade.redis_store`: each multi-key booking write is one script.
 
 Redis runs a script atomically, so "is the slot free? then hold it" cannot interleave with another
 node's identical check: of twenty buyers racing for one slot, exactly one script finds it free.

@@ -12,11 +12,11 @@ from collections.abc import Callable
 from rooms.bus import BusMessage
 
 
-class QueueSubscription:
+class QueueInbox:
     """Messages for a set of topics; ``aclose()`` detaches it from its bus."""
 
     def __init__(self, topics: frozenset[str], maxsize: int,
-                 on_close: Callable[[QueueSubscription], None]) -> None:
+                 on_close: Callable[[QueueInbox], None]) -> None:
         if maxsize < 1:
             raise ValueError("a subscription needs room for at least one message")
         self.topics = topics

@@ -13,8 +13,8 @@ from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any
 
-from rooms.booking_request import Side, free_text
 from rooms.errors import InvalidInput
+from rooms.trade.request import Side, free_text
 
 NOTE_MAX = 2_000
 FEED_MAX = 100  # notices kept per person (oldest dropped)
