@@ -17,7 +17,7 @@ from collections import Counter
 from collections.abc import AsyncIterator, Mapping
 
 from config import LANGUAGES, SignalingLimits
-from rooms import policy
+from rooms import gate, policy
 from rooms.bus import Bus, node_topic
 from rooms.clock import Clock, SystemClock
 from rooms.content import Question
@@ -43,6 +43,7 @@ from rooms.events import (
     Reacted,
     RoomChanged,
 )
+from rooms.gate import Action, Facts
 from rooms.participant import Participant, Role
 from rooms.rate import Rate, RateLimits
 from rooms.room import Room, RoomKind, RoomState
@@ -122,11 +123,29 @@ class RoomService:
             raise NoSuchRoom(room_id)
         return room
 
-    async def _me(self, token: AccessToken, room_id: str) -> Participant:
+    async def facts(self, token: AccessToken, room_id: str) -> Facts:
+        """What the gate reads about ``token``'s holder in ``room_id`` (NoSuchRoom if none)."""
+        room = await self.room(room_id)
         me = await self.store.get_participant(room_id, token.identity)
-        if me is None:
-            raise NotAllowed("not_in_room", "join the room first")
-        return me
+        banned = await self.store.is_banned(room_id, token.identity)
+        return Facts(room, me, banned, self.clock.now())
+
+    async def authorize(self, token: AccessToken, room_id: str, action: Action) -> Facts:
+        """The one gate (DESIGN.md §6): may this caller do ``action`` in this room now?
+
+        Returns the facts it decided on; raises ``NotAllowed`` (or ``NoSuchRoom``) otherwise.
+        Every door asks this (or :meth:`admit_entry` for entering) and only translates the answer.
+        """
+        facts = await self.facts(token, room_id)
+        gate.decide(token, action, facts)
+        return facts
+
+    async def admit_entry(self, token: AccessToken, room_id: str,
+                          door: Action = Action.ENTER) -> Facts:
+        """The gate for entering through ``door`` (see :func:`rooms.gate.decide_entry`)."""
+        facts = await self.facts(token, room_id)
+        gate.decide_entry(token, facts, door)
+        return facts
 
     async def _target(self, room_id: str, identity: str) -> Participant:
         target = await self.store.get_participant(room_id, identity)
@@ -152,7 +171,8 @@ class RoomService:
 
     # -- entering and leaving -------------------------------------------------------------------
     async def join(self, token: AccessToken, room_id: str, *, name: str | None = None,
-                   language: str = "en", media: bool | None = None) -> Joined:
+                   language: str = "en", media: bool | None = None,
+                   door: Action = Action.ENTER) -> Joined:
         """Enter a room: grants, schedule, lock, invitation, ban, lease and capacity decide.
 
         Chat and presence are in the Store, so joining a broadcast or a forum works on any node
@@ -161,17 +181,13 @@ class RoomService:
         A meeting's join does claim it (everyone in a meeting exchanges media, and its four-seat
         limit is kept by serialising joins on the one node that holds the lease). ``media=True``
         or ``False`` forces either way (``False``: a chat-only or HLS client of a meeting).
+        ``door`` is how they enter (WHIP: ``PUBLISH``, WHEP: ``SUBSCRIBE``): the gate decides.
         """
-        room = await self.room(room_id)
-        _check_token(token, room_id)
         if language not in LANGUAGES:
             raise InvalidInput("bad_language", f"unknown language {language!r}")
+        room = (await self.admit_entry(token, room_id, door)).room
         shown = display_name(name or token.name or token.identity)
         role = policy.role_for(room, token)
-        policy.check_open(room, role, self.clock.now())
-        policy.check_invited(room, token, role)
-        if await self.store.is_banned(room_id, token.identity):
-            raise NotAllowed("banned", "you were removed from this room")
         counted = policy.needs_roster(room, role) and room.kind is not RoomKind.MEETING
         async with self._counted(room_id, across_nodes=counted):
             if media or (media is None and room.kind is RoomKind.MEETING):
@@ -252,7 +268,8 @@ class RoomService:
     # -- stage, hands, waiting room ---------------------------------------------------------------
     async def raise_hand(self, token: AccessToken, room_id: str,
                          raised: bool) -> ParticipantChanged:
-        room, me = await self.room(room_id), await self._me(token, room_id)
+        facts = await self.authorize(token, room_id, Action.HAND)
+        room, me = facts.room, _present(facts)
         if raised:
             policy.check_hand(room, me)
         me = await self._save(me.update(hand_raised=raised))
@@ -260,8 +277,7 @@ class RoomService:
 
     async def promote(self, token: AccessToken, room_id: str, identity: str) -> ParticipantChanged:
         """Put someone on stage (forum audience -> speaker, broadcast viewer -> co-host)."""
-        policy.check_moderator(token)
-        room = await self.room(room_id)
+        room = (await self.authorize(token, room_id, Action.MODERATE)).room
         async with self._counted(room_id, across_nodes=True):
             target = await self._target(room_id, identity)
             role = policy.promoted_role(room, target)
@@ -272,17 +288,14 @@ class RoomService:
         return ParticipantChanged(target, "promoted")
 
     async def demote(self, token: AccessToken, room_id: str, identity: str) -> ParticipantChanged:
-        policy.check_moderator(token)
-        await self.room(room_id)
+        await self.authorize(token, room_id, Action.MODERATE)
         target = await self._target(room_id, identity)
         target = await self._save(target.update(role=policy.demoted_role(target), on_stage=False))
         return ParticipantChanged(target, "demoted")
 
     async def admit(self, token: AccessToken, room_id: str, identity: str) -> ParticipantChanged:
         """Let a meeting guest in from the waiting room (the host, or a moderator)."""
-        room = await self.room(room_id)
-        if token.identity != room.exhibitor:
-            policy.check_moderator(token)
+        room = (await self.authorize(token, room_id, Action.ADMIT)).room
         async with self._lock(room_id):
             target = await self._target(room_id, identity)
             policy.check_admit(room, target, await self.store.list_participants(room_id))
@@ -296,9 +309,7 @@ class RoomService:
         banned: it may knock again later (joining again puts it back in the waiting room), as a
         knock turned away at a door may come back. To keep someone out, :meth:`kick` bans.
         """
-        room = await self.room(room_id)
-        if token.identity != room.exhibitor:
-            policy.check_moderator(token)
+        room = (await self.authorize(token, room_id, Action.ADMIT)).room
         if room.kind is not RoomKind.MEETING:
             raise NotAllowed("not_a_meeting", "only meetings have a waiting room")
         target = await self._target(room_id, identity)
@@ -311,8 +322,7 @@ class RoomService:
     # -- moderation -------------------------------------------------------------------------------
     async def kick(self, token: AccessToken, room_id: str, identity: str) -> Kicked:
         """Remove someone and bar the identity for the rest of its token's lifetime."""
-        policy.check_moderator(token)
-        await self.room(room_id)
+        await self.authorize(token, room_id, Action.MODERATE)
         target = await self._target(room_id, identity)
         until = target.expires_at if target.expires_at > self.clock.now() else (
             self.clock.now() + FALLBACK_BAN_S)
@@ -323,8 +333,7 @@ class RoomService:
 
     async def mute(self, token: AccessToken, room_id: str, identity: str,
                    muted: bool) -> ParticipantChanged:
-        policy.check_moderator(token)
-        await self.room(room_id)
+        await self.authorize(token, room_id, Action.MODERATE)
         target = await self._save((await self._target(room_id, identity)).update(muted=muted))
         await self._tell_node(target, "mute", {"room_id": room_id, "identity": identity,
                                                "muted": muted})
@@ -336,15 +345,14 @@ class RoomService:
             await self.bus.publish(node_topic(target.node_id), kind, payload)
 
     async def lock(self, token: AccessToken, room_id: str, locked: bool) -> RoomChanged:
-        policy.check_moderator(token)
-        room = (await self.room(room_id)).with_lock(locked)
+        room = (await self.authorize(token, room_id, Action.MODERATE)).room.with_lock(locked)
         await self.store.put_room(room)
         return RoomChanged(room, "locked" if locked else "unlocked")
 
     async def set_state(self, token: AccessToken, room_id: str, state: RoomState) -> RoomChanged:
-        """Go live or close. Closing is final: an ended room admits nobody."""
-        policy.check_moderator(token)
-        room = await self.room(room_id)
+        """Go live or close (the host or a moderator). Closing is final: an ended room admits
+        nobody."""
+        room = (await self.authorize(token, room_id, Action.HOST)).room
         policy.check_transition(room, state)
         room = room.with_state(state)
         await self.store.put_room(room)
@@ -352,11 +360,9 @@ class RoomService:
 
     async def pin_product(self, token: AccessToken, room_id: str, product_id: str,
                           pinned: bool) -> ProductPinned:
-        room = await self.room(room_id)
+        room = (await self.authorize(token, room_id, Action.HOST)).room
         if room.kind is not RoomKind.BROADCAST:
             raise NotAllowed("not_a_broadcast", "only broadcasts show product cards")
-        if not token.allows(Grant.MODERATE) and token.identity != room.exhibitor:
-            raise NotAllowed("not_host", "only the host pins products")
         if pinned and not await self.store.pin_product(room_id, product_id,
                                                        max_pinned=room.max_pinned):
             raise RoomFull("too many pinned products", limit=room.max_pinned, code="pins_full")
@@ -366,14 +372,15 @@ class RoomService:
 
     async def check_publish(self, token: AccessToken, room_id: str) -> Participant:
         """For the media plane: the participant, if it may send media now."""
-        room, me = await self.room(room_id), await self._me(token, room_id)
-        policy.check_can_publish(room, me)
-        return me
+        return _present(await self.authorize(token, room_id, Action.PUBLISH))
+
+    async def check_subscribe(self, token: AccessToken, room_id: str) -> Participant:
+        """For the media plane: the participant, if it may receive the room's media now."""
+        return _present(await self.authorize(token, room_id, Action.SUBSCRIBE))
 
     # -- chat, reactions, Q&A ---------------------------------------------------------------------
     async def _poster(self, token: AccessToken, room_id: str, action: str) -> Participant:
-        me = await self._me(token, room_id)
-        policy.check_can_post(me, token)
+        me = _present(await self.authorize(token, room_id, Action.POST))
         self.rates.check(room_id, token.identity, action)
         return me
 
@@ -385,7 +392,7 @@ class RoomService:
         return ChatPosted(message)
 
     async def delete_chat(self, token: AccessToken, room_id: str, message_id: str) -> ChatDeleted:
-        policy.check_moderator(token)
+        await self.authorize(token, room_id, Action.MODERATE)
         if not await self.store.delete_chat(room_id, message_id):
             raise NoSuchRoom(message_id, code="no_such_message", what="message")
         return ChatDeleted(room_id, message_id)
@@ -408,7 +415,7 @@ class RoomService:
 
     async def answer(self, token: AccessToken, room_id: str, question_id: str) -> QuestionAnswered:
         """A moderator marks a question answered (it stays listed, flagged)."""
-        policy.check_moderator(token)
+        await self.authorize(token, room_id, Action.MODERATE)
         if not await self.store.answer_question(room_id, question_id):
             raise NoSuchRoom(question_id, code="no_such_question", what="question")
         return QuestionAnswered(room_id, question_id)
@@ -427,9 +434,8 @@ def _meeting_host_left(room: Room, identity: str, me: Participant | None) -> boo
     return me is not None and me.role is Role.HOST  # a meeting made without one: its host role
 
 
-def _check_token(token: AccessToken, room_id: str) -> None:
-    if token.room not in (room_id, "*"):
-        raise NotAllowed("wrong_room", "the token is for another room")
-    if not token.allows(Grant.JOIN):
-        raise NotAllowed("no_join_grant", "the token does not allow joining")
-
+def _present(facts: Facts) -> Participant:
+    """The caller's presence the gate required (it refuses ``not_in_room`` without one)."""
+    if facts.me is None:
+        raise NotAllowed("not_in_room", "join the room first")
+    return facts.me

@@ -30,6 +30,8 @@ class Grant(StrEnum):
     CREATE = "create"
     HIDDEN = "hidden"
     RECORDER = "recorder"
+    EXHIBIT = "exhibit"  # trade docking: an exhibitor's profile, slots and dashboard (issue 11)
+    DELEGATE = "delegate"  # trade docking: a registered delegate who may request meetings
 
 
 class TokenError(Exception):

@@ -1,0 +1,148 @@
+"""The one gate (DESIGN.md §6, issue 11): may this verified caller do this action in this room now?
+
+Every door asks here: Socket.IO events, WHIP, WHEP, the page API, the meetings API's meeting
+rooms, the admin API (as the organiser). A door turns its request into one :class:`Action`,
+:meth:`rooms.service.RoomService.authorize` gathers the :class:`Facts` from the Store, and
+:func:`decide` answers: silently yes, or :class:`~rooms.errors.NotAllowed` whose ``code`` the door
+translates into its own status (an ack, 403, 404). No door decides by itself.
+
+The answer uses the token *and* the room's state, in this order (the first refusal wins, so a
+client is told the most basic reason): the token's room covers this room; the token carries
+the action's grant; the identity is not banned; the room has not ended; entering (a first join,
+WHIP, WHEP) respects the schedule, the lock and the meeting's invitation; presence-bound actions
+need presence, admission (not in the waiting room) and no mute; publishing needs the stage.
+
+Pure: no I/O, table-tested (tests/rooms/test_gate.py) and exercised through every transport by
+the authorization matrix (tests/security/test_matrix.py).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from rooms import policy
+from rooms.errors import NotAllowed
+from rooms.participant import Participant
+from rooms.room import Room, RoomKind, RoomState
+from rooms.token import AccessToken, Grant
+
+
+class Action(StrEnum):
+    """What a door asks for. Each door maps its requests onto these (docs/security.md)."""
+
+    ENTER = "enter"  # join the room (Socket.IO ``join``)
+    PUBLISH = "publish"  # send media (Socket.IO ``publish``, WHIP)
+    SUBSCRIBE = "subscribe"  # receive media (Socket.IO ``subscribe``, WHEP)
+    POST = "post"  # chat, reactions, questions, votes
+    READ = "read"  # chat history and other room content for members
+    HAND = "hand"  # raise or lower a hand
+    MODERATE = "moderate"  # stage, mute, remove, lock, close, delete chat, answer questions
+    ADMIT = "admit"  # the waiting room: admit or deny a guest
+    HOST = "host"  # the host's desk: product cards, quote requests, going live
+    QUOTE = "quote"  # ask for a quote on a product card
+
+
+# The grant each action needs. ENTER through a media door needs that door's grant instead of
+# ``join`` (an OBS token carries ``publish``), see :func:`entry_grant`. Publishing needs no
+# grant once present: the stage decides (a moderator promotes a viewer whose token has none;
+# a token with ``publish`` but not on stage may not send).
+GRANTS: dict[Action, Grant | None] = {
+    Action.ENTER: Grant.JOIN,
+    Action.PUBLISH: None,
+    Action.SUBSCRIBE: Grant.SUBSCRIBE,
+    Action.POST: Grant.CHAT,
+    Action.READ: Grant.JOIN,
+    Action.HAND: Grant.JOIN,
+    Action.MODERATE: Grant.MODERATE,
+    Action.QUOTE: Grant.JOIN,
+}
+# Actions that act on the caller's own presence: refused without it, and in the waiting room.
+PRESENT = frozenset({Action.PUBLISH, Action.SUBSCRIBE, Action.POST, Action.READ, Action.HAND,
+                     Action.QUOTE})
+
+
+@dataclass(frozen=True, slots=True)
+class Facts:
+    """What the decision reads, gathered from the Store by RoomService (or built by a test)."""
+
+    room: Room
+    me: Participant | None  # the caller's presence in this room, if any
+    banned: bool
+    now: float
+
+
+def decide(token: AccessToken, action: Action, facts: Facts) -> None:
+    """Allow ``action`` by someone already in the room (or by staff acting on it), or raise
+    :class:`NotAllowed` saying why not. Entering is :func:`decide_entry`."""
+    check_covers(token, facts.room)
+    _check_grant(token, action, facts.room)
+    _common(facts)
+    if action in PRESENT:
+        _check_present(action, facts.room, facts.me)
+
+
+def decide_entry(token: AccessToken, facts: Facts, door: Action = Action.ENTER) -> None:
+    """Allow the caller to become present through ``door`` (a Socket.IO join: ``ENTER``; WHIP:
+    ``PUBLISH``; WHEP: ``SUBSCRIBE``), or raise :class:`NotAllowed`.
+
+    Newcomers meet the schedule and the lock (staff pass both); everyone meets the meeting's
+    invitation. Someone already present (a second tab, OBS beside the studio page, a reconnect)
+    passes the lock, which bars newcomers only.
+    """
+    room, me = facts.room, facts.me
+    check_covers(token, room)
+    _check_grant(token, door, room, entering=True)
+    _common(facts)
+    role = me.role if me is not None else policy.role_for(room, token)
+    if me is None or room.kind is RoomKind.MEETING:
+        policy.check_open(room, role, facts.now)
+    policy.check_invited(room, token, role)
+
+
+def _common(facts: Facts) -> None:
+    if facts.banned:
+        raise NotAllowed("banned", "you were removed from this room")
+    if facts.room.state is RoomState.ENDED:
+        raise NotAllowed("room_ended", "the room has ended")
+
+
+def check_covers(token: AccessToken, room: Room) -> None:
+    """The token was issued for this room (or for every room: ``*``, an organiser's)."""
+    if token.room not in (room.id, "*"):
+        raise NotAllowed("wrong_room", "the token is for another room")
+
+
+def entry_grant(action: Action) -> Grant:
+    """The grant that lets someone enter through ``action``'s door."""
+    return {Action.PUBLISH: Grant.PUBLISH, Action.SUBSCRIBE: Grant.SUBSCRIBE}.get(action,
+                                                                            Grant.JOIN)
+
+
+def _check_grant(token: AccessToken, action: Action, room: Room, *,
+                 entering: bool = False) -> None:
+    if action in (Action.ADMIT, Action.HOST):  # the room's own exhibitor, or a moderator
+        if token.identity != room.exhibitor and not token.allows(Grant.MODERATE):
+            code = "not_moderator" if action is Action.ADMIT else "not_host"
+            raise NotAllowed(code, "only the host or a moderator may do that")
+        return
+    grant = entry_grant(action) if entering else GRANTS[action]
+    if grant is not None and not token.allows(grant):
+        raise NotAllowed(_MISSING.get(grant, "missing_grant"),
+                         f"your token does not allow {grant.value}")
+
+
+_MISSING = {Grant.JOIN: "no_join_grant", Grant.CHAT: "no_chat_grant",
+            Grant.MODERATE: "not_moderator", Grant.PUBLISH: "no_publish_grant",
+            Grant.SUBSCRIBE: "no_subscribe_grant"}
+
+
+def _check_present(action: Action, room: Room, me: Participant | None) -> None:
+    if me is None:
+        raise NotAllowed("not_in_room", "join the room first")
+    if me.waiting:
+        raise NotAllowed("in_waiting_room", "wait for the host to admit you")
+    if action is Action.POST and me.muted:
+        raise NotAllowed("muted", "you have been muted")
+    if action is Action.PUBLISH:
+        policy.check_can_publish(room, me)
