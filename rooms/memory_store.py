@@ -14,9 +14,10 @@ from typing import Any
 
 from rooms.clock import Clock, SystemClock
 from rooms.content import ChatMessage, ProductCard, Question, stream_id_key
-from rooms.errors import NoSuchRoom
+from rooms.errors import NoSuchRoom, RoomFull
 from rooms.participant import Participant
 from rooms.pavilion import Pavilion
+from rooms.quote import QuoteRequest
 from rooms.room import Room, RoomState
 from rooms.store import Lease, LeaseHolder, Track
 
@@ -35,6 +36,7 @@ class _RoomData:
     pinned: list[str] = field(default_factory=list)
     questions: dict[str, Question] = field(default_factory=dict)
     voters: dict[str, set[str]] = field(default_factory=dict)
+    quotes: deque[QuoteRequest] = field(default_factory=deque)
     lease: Lease | None = None
     tracks: tuple[str, list[dict[str, Any]]] | None = None
 
@@ -264,8 +266,13 @@ class MemoryStore:
 
     # -- Q&A ---------------------------------------------------------------------------------------
     async def add_question(
-        self, room_id: str, *, asker: str, name: str, text: str, asked_at: float
+        self, room_id: str, *, asker: str, name: str, text: str, asked_at: float,
+        max_open: int | None = None,
     ) -> Question:
+        data = self._room(room_id)
+        if max_open is not None and sum(not q.answered for q in data.questions.values()) \
+                >= max_open:
+            raise questions_full(max_open)
         self._question_seq += 1
         question = Question(str(self._question_seq), room_id, asker, name, text, asked_at)
         self._room(room_id).questions[question.id] = question
@@ -293,10 +300,25 @@ class MemoryStore:
                for q in data.questions.values()]
         return sorted(out, key=question_order)
 
+    # -- quote requests ----------------------------------------------------------------------------
+    async def add_quote(self, quote: QuoteRequest, *, cap: int) -> None:
+        quotes = self._room(quote.room_id).quotes
+        quotes.append(quote)
+        while len(quotes) > cap:
+            quotes.popleft()
+
+    async def list_quotes(self, room_id: str) -> list[QuoteRequest]:
+        return list(self._peek(room_id).quotes)
+
 
 def room_order(room: Room) -> tuple[float, str]:
     """Lobby order: by start time (unscheduled last), then id."""
     return (room.starts_at.timestamp() if room.starts_at else float("inf"), room.id)
+
+
+def questions_full(max_open: int) -> RoomFull:
+    return RoomFull(f"{max_open} questions are open; wait for answers", limit=max_open,
+                    code="questions_full")
 
 
 def question_order(question: Question) -> tuple[int, float, int]:

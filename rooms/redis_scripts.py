@@ -142,3 +142,15 @@ if redis.call('SADD', KEYS[3], ARGV[2]) == 1 then
 end
 return tonumber(redis.call('ZSCORE', KEYS[2], ARGV[1]) or 0)
 """
+
+# KEYS: question sequence, questions hash, open-questions set. ARGV: max open (-1: no cap),
+# the question's JSON without its id (readers take the id from the hash field).
+# -> the new id, or -1 when max open questions are open already.
+ADD_QUESTION = """
+local cap = tonumber(ARGV[1])
+if cap >= 0 and redis.call('SCARD', KEYS[3]) >= cap then return -1 end
+local id = redis.call('INCR', KEYS[1])
+redis.call('HSET', KEYS[2], id, ARGV[2])
+redis.call('SADD', KEYS[3], id)
+return id
+"""

@@ -25,9 +25,10 @@ from rooms import redis_scripts as lua
 from rooms.clock import Clock, SystemClock
 from rooms.content import ChatMessage, ProductCard, Question, stream_id_key
 from rooms.errors import NoSuchRoom, StoreUnavailable
-from rooms.memory_store import DEFAULT_CHAT_CAP, question_order, room_order
+from rooms.memory_store import DEFAULT_CHAT_CAP, question_order, questions_full, room_order
 from rooms.participant import Participant
 from rooms.pavilion import Pavilion
+from rooms.quote import QuoteRequest
 from rooms.room import Room, RoomState
 from rooms.store import Lease, LeaseHolder, Track
 
@@ -100,6 +101,7 @@ class RedisStore:
         self._release = redis.register_script(lua.RELEASE_LEASE)
         self._pin = redis.register_script(lua.PIN_PRODUCT)
         self._vote = redis.register_script(lua.VOTE_QUESTION)
+        self._ask = redis.register_script(lua.ADD_QUESTION)
 
     @classmethod
     def from_url(cls, url: str, *, clock: Clock | None = None,
@@ -321,14 +323,19 @@ class RedisStore:
 
     # -- Q&A ---------------------------------------------------------------------------------------
     async def add_question(
-        self, room_id: str, *, asker: str, name: str, text: str, asked_at: float
+        self, room_id: str, *, asker: str, name: str, text: str, asked_at: float,
+        max_open: int | None = None,
     ) -> Question:
+        keys = [_Keys.room(room_id, "qseq"), _Keys.room(room_id, "questions"),
+                _Keys.room(room_id, "open")]
+        fields = Question("", room_id, asker, name, text, asked_at).to_dict()
+        del fields["id"], fields["votes"]
+        cap = -1 if max_open is None else max_open
         with unavailable_on_error():
-            seq = await self._redis.incr(_Keys.room(room_id, "qseq"))
-            question = Question(str(seq), room_id, asker, name, text, asked_at)
-            await self._redis.hset(_Keys.room(room_id, "questions"), question.id,
-                                   _json(question.to_dict()))
-        return question
+            seq = int(await self._ask(keys=keys, args=[cap, _json(fields)]))
+        if seq < 0:
+            raise questions_full(cap)
+        return Question(str(seq), room_id, asker, name, text, asked_at)
 
     async def vote_question(self, room_id: str, question_id: str, voter: str) -> int:
         keys = [_Keys.room(room_id, "questions"), _Keys.room(room_id, "votes"),
@@ -345,7 +352,10 @@ class RedisStore:
             raw = await self._redis.hget(key, question_id)
             if raw is None:
                 return False
-            await self._redis.hset(key, question_id, _json({**json.loads(raw), "answered": True}))
+            async with self._redis.pipeline(transaction=True) as pipe:
+                pipe.hset(key, question_id, _json({**json.loads(raw), "answered": True}))
+                pipe.srem(_Keys.room(room_id, "open"), question_id)
+                await pipe.execute()
         return True
 
     async def list_questions(self, room_id: str) -> list[Question]:
@@ -355,9 +365,24 @@ class RedisStore:
                 pipe.zrange(_Keys.room(room_id, "votes"), 0, -1, withscores=True)
                 raw, votes = await pipe.execute()
         counts = {str(qid): int(score) for qid, score in votes}
-        out = [Question.from_dict(json.loads(v), votes=counts.get(k, 0))
+        out = [Question.from_dict({**json.loads(v), "id": k}, votes=counts.get(k, 0))
                for k, v in _str_map(raw).items()]
         return sorted(out, key=question_order)
+
+    # -- quote requests ----------------------------------------------------------------------------
+    async def add_quote(self, quote: QuoteRequest, *, cap: int) -> None:
+        """One list per room: RPUSH then LTRIM in one transaction keeps the latest ``cap``."""
+        key = _Keys.room(quote.room_id, "quotes")
+        with unavailable_on_error():
+            async with self._redis.pipeline(transaction=True) as pipe:
+                pipe.rpush(key, _json(quote.to_dict()))
+                pipe.ltrim(key, -cap, -1)
+                await pipe.execute()
+
+    async def list_quotes(self, room_id: str) -> list[QuoteRequest]:
+        with unavailable_on_error():
+            raw = await self._redis.lrange(_Keys.room(room_id, "quotes"), 0, -1)
+        return [QuoteRequest.from_dict(json.loads(str(v))) for v in raw]
 
 
 def _str_map(raw: Mapping[Any, Any]) -> dict[str, str]:

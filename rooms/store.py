@@ -16,6 +16,7 @@ from typing import Any, Protocol
 from rooms.content import ChatMessage, ProductCard, Question
 from rooms.participant import Participant
 from rooms.pavilion import Pavilion
+from rooms.quote import QuoteRequest
 from rooms.room import Room, RoomState
 
 Track = dict[str, Any]  # a published track as docs/protocol.md's ``track.published`` carries it
@@ -162,15 +163,30 @@ class Store(Protocol):
 
     # -- Q&A -------------------------------------------------------------------------------------
     async def add_question(
-        self, room_id: str, *, asker: str, name: str, text: str, asked_at: float
-    ) -> Question: ...
+        self, room_id: str, *, asker: str, name: str, text: str, asked_at: float,
+        max_open: int | None = None,
+    ) -> Question:
+        """Add an open question; with ``max_open``, atomically refuse it with
+        ``RoomFull(code="questions_full")`` while that many are open (not answered)."""
+        ...
 
     async def vote_question(self, room_id: str, question_id: str, voter: str) -> int:
         """Upvote once per voter (a repeat is ignored); return the votes. ``NoSuchRoom`` if none."""
         ...
 
-    async def answer_question(self, room_id: str, question_id: str) -> bool: ...
+    async def answer_question(self, room_id: str, question_id: str) -> bool:
+        """Mark a question answered (it stays listed and no longer counts as open)."""
+        ...
 
     async def list_questions(self, room_id: str) -> list[Question]:
         """Most votes first, then oldest first."""
+        ...
+
+    # -- quote requests (capped per room, oldest dropped first) ------------------------------------
+    async def add_quote(self, quote: QuoteRequest, *, cap: int) -> None:
+        """Record a request, keeping the room's latest ``cap``."""
+        ...
+
+    async def list_quotes(self, room_id: str) -> list[QuoteRequest]:
+        """The room's requests, oldest first."""
         ...

@@ -3,8 +3,10 @@
 Authentication: ``Authorization: Bearer <api_key>``. Without an ``api_key`` the API is off
 (404 ``admin_disabled``), except in demo mode, where the token secret is accepted instead so a
 demo can be driven with curl (the CLI prints nothing secret; the operator sets the secret).
-Every refusal is JSON ``{"error": {"code", "message"}}`` with a status that says who is at fault.
-Actions run through :class:`~rooms.service.RoomService` as an ``admin`` moderator, so they follow
+Every body is checked against its model (:mod:`web.bodies`); every refusal is
+``{"ok": false, "error": {"code", "message"}}`` by the one error table of :mod:`web.http_api`.
+Actions run through :class:`~rooms.service.RoomService` and :class:`~rooms.showroom.Showroom` as
+the organiser token :data:`ADMIN` (every room, moderator), so they pass the same gate and follow
 the same rules, and through the node's Socket.IO hub (``Hub.moderated``) they send the same
 events, with the same effects, as a moderator in the room (``participant.removed``,
 ``participant.muted``, ``room.changed``, ``room.closed``, ``product.pinned``...).
@@ -13,54 +15,30 @@ events, with the same effects, as a moderator in the room (``participant.removed
 from __future__ import annotations
 
 import hmac
-import json
 import time
-from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from aiohttp import web
 
 from config import Settings
 from rooms.content import ProductCard
-from rooms.errors import (
-    InvalidInput,
-    NoSuchRoom,
-    NotAllowed,
-    RateLimited,
-    RoomFull,
-    RoomsError,
-    StoreUnavailable,
-    WrongNode,
-)
+from rooms.errors import InvalidInput, RoomsError
 from rooms.events import Event
 from rooms.factory import Backend
 from rooms.pavilion import Pavilion
 from rooms.room import Room, RoomState, check_room_id
+from rooms.showroom import Showroom
 from rooms.text import display_name
 from rooms.token import AccessToken, Grant, mint, parse_grants
-from web.json_body import json_object
+from web.bodies import Locked, Muted, NewRoom, NewToken, Pinned, Product
+from web.http_api import Handler, body, error, failure, reply
 from web.rtc import HUB_KEY
 
 PREFIX = "/api/admin"
-MAX_BODY = 64 * 1024
 MAX_TOKEN_TTL_S = 7 * 24 * 3600
 ADMIN = AccessToken(identity="admin", room="*", name="admin", expires_at=2**31 - 1,
                     grants=frozenset({Grant.JOIN, Grant.MODERATE, Grant.HIDDEN}))
-_STATUS: tuple[tuple[type[RoomsError], int], ...] = (
-    (InvalidInput, 400), (NotAllowed, 403), (NoSuchRoom, 404), (RoomFull, 409),
-    (WrongNode, 409), (RateLimited, 429), (StoreUnavailable, 503),
-)
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 _E = TypeVar("_E", Pavilion, RoomState)
-
-
-def reply(data: Any, *, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
-    """JSON with text as text (``ensure_ascii=False``): six languages stay readable in curl."""
-    return web.json_response(data, status=status, headers=headers, dumps=_dumps)
-
-
-def error(status: int, code: str, message: str) -> web.Response:
-    return reply({"error": {"code": code, "message": message}}, status=status)
 
 
 class AdminApi:
@@ -73,6 +51,9 @@ class AdminApi:
 
     def backend(self, request: web.Request) -> Backend:
         return request.app[self.backend_key]
+
+    def showroom(self, request: web.Request) -> Showroom:
+        return Showroom(self.backend(request).service)
 
     @web.middleware
     async def guard(self, request: web.Request, handler: Handler) -> web.StreamResponse:
@@ -88,7 +69,7 @@ class AdminApi:
         try:
             return await handler(request)
         except RoomsError as exc:
-            return error(_status(exc), exc.code, exc.message)
+            return failure(exc, realm="pavilion-admin")
 
     # -- rooms -------------------------------------------------------------------------------------
     async def list_rooms(self, request: web.Request) -> web.Response:
@@ -100,7 +81,7 @@ class AdminApi:
             {**r.to_dict(), "present": await store.count_present(r.id)} for r in rooms]})
 
     async def create_room(self, request: web.Request) -> web.Response:
-        room = Room.from_dict(await _body(request))
+        room = Room.from_dict((await body(request, NewRoom)).fields())
         if not await self.backend(request).store.create_room(room):
             return error(409, "room_exists", f"room {room.id!r} already exists")
         return reply(room.to_dict(), status=201,
@@ -126,7 +107,7 @@ class AdminApi:
         return reply(event.room.to_dict())
 
     async def lock_room(self, request: web.Request) -> web.Response:
-        locked = _flag(await _body(request), "locked")
+        locked = (await body(request, Locked)).locked
         event = await self.backend(request).service.lock(ADMIN, request.match_info["room_id"],
                                                          locked)
         await _tell_clients(request, event)
@@ -146,7 +127,7 @@ class AdminApi:
         return reply(event.to_dict())
 
     async def mute(self, request: web.Request) -> web.Response:
-        muted = _flag(await _body(request), "muted")
+        muted = (await body(request, Muted)).muted
         event = await self.backend(request).service.mute(
             ADMIN, request.match_info["room_id"], request.match_info["identity"], muted)
         await _tell_clients(request, event)
@@ -154,22 +135,19 @@ class AdminApi:
 
     # -- products ----------------------------------------------------------------------------------
     async def put_product(self, request: web.Request) -> web.Response:
-        backend = self.backend(request)
-        room = await backend.service.room(request.match_info["room_id"])
-        data = {**await _body(request), "id": request.match_info["product_id"], "room_id": room.id}
-        card = ProductCard.from_dict(data)
-        await backend.store.put_product(card)
+        form = await body(request, Product)
+        data = {**form.fields(), "id": request.match_info["product_id"],
+                "room_id": request.match_info["room_id"]}
+        card = await self.showroom(request).put_product(ADMIN, ProductCard.from_dict(data))
         return reply(card.to_dict())
 
     async def delete_product(self, request: web.Request) -> web.Response:
         room_id, product_id = request.match_info["room_id"], request.match_info["product_id"]
-        await self.backend(request).service.room(room_id)
-        if not await self.backend(request).store.delete_product(room_id, product_id):
-            raise NoSuchRoom(product_id, code="no_such_product", what="product")
+        await self.showroom(request).delete_product(ADMIN, room_id, product_id)
         return reply({"room_id": room_id, "product_id": product_id, "deleted": True})
 
     async def pin_product(self, request: web.Request) -> web.Response:
-        pinned = _flag(await _body(request), "pinned")
+        pinned = (await body(request, Pinned)).pinned
         event = await self.backend(request).service.pin_product(
             ADMIN, request.match_info["room_id"], request.match_info["product_id"], pinned)
         await _tell_clients(request, event)
@@ -177,20 +155,17 @@ class AdminApi:
 
     # -- tokens ------------------------------------------------------------------------------------
     async def mint_token(self, request: web.Request) -> web.Response:
-        data = await _body(request)
-        identity, room = data.get("identity"), data.get("room")
-        if not isinstance(identity, str) or not identity or len(identity) > 128:
-            raise InvalidInput("bad_identity", "identity must be a string of 1-128 characters")
-        if not isinstance(room, str) or (room != "*" and not check_room_id(room)):
-            raise InvalidInput("bad_room_id", "room must be a room id or '*'")
-        ttl = data.get("ttl_s", 3600)
-        if not isinstance(ttl, int) or not 0 < ttl <= MAX_TOKEN_TTL_S:
+        form = await body(request, NewToken)
+        identity, room, ttl = form.identity, form.room, form.ttl_s
+        if room != "*":
+            check_room_id(room)
+        if not 0 < ttl <= MAX_TOKEN_TTL_S:
             raise InvalidInput("bad_ttl", f"ttl_s must be an integer in 1..{MAX_TOKEN_TTL_S}")
         try:
-            grants = parse_grants(data.get("grants") or ["join", "subscribe", "chat"])
-        except (ValueError, TypeError) as exc:
+            grants = parse_grants(form.grants or ["join", "subscribe", "chat"])
+        except ValueError as exc:
             raise InvalidInput("bad_grants", str(exc)) from None
-        name = display_name(str(data.get("name") or identity))
+        name = display_name(form.name or identity)
         now = int(time.time())
         token = mint(self.settings.secret_value(), identity=identity, room=room, grants=grants,
                      ttl_s=ttl, name=name, now=now)
@@ -228,10 +203,6 @@ async def _tell_clients(request: web.Request, event: Event) -> None:
         await hub.moderated([event])
 
 
-def _dumps(data: Any) -> str:
-    return json.dumps(data, ensure_ascii=False)
-
-
 def _admin_key(settings: Settings) -> str | None:
     if settings.api_key is not None:
         return settings.api_key.get_secret_value()
@@ -243,22 +214,6 @@ def _admin_key(settings: Settings) -> str | None:
 def _authorized(request: web.Request, key: str) -> bool:
     scheme, _, given = request.headers.get("Authorization", "").partition(" ")
     return scheme.lower() == "bearer" and hmac.compare_digest(given.strip().encode(), key.encode())
-
-
-def _status(exc: RoomsError) -> int:
-    return next((status for cls, status in _STATUS if isinstance(exc, cls)), 400)
-
-
-async def _body(request: web.Request) -> dict[str, Any]:
-    """The JSON object in the body (at most ``MAX_BODY`` bytes): see :mod:`web.json_body`."""
-    return await json_object(request, MAX_BODY)
-
-
-def _flag(data: dict[str, Any], key: str) -> bool:
-    value = data.get(key, True)
-    if not isinstance(value, bool):
-        raise InvalidInput("bad_field", f"{key!r} must be true or false")
-    return value
 
 
 def _enum(cls: type[_E], raw: str | None, what: str) -> _E | None:

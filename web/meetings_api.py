@@ -2,9 +2,10 @@
 
 Who calls is the identity of an access token (``Authorization: Bearer <token>``; for downloads a
 browser starts, ``?access_token=`` as RFC 6750 §2.3 allows). The directory and an exhibitor's
-free slots are public. Every refusal is ``{"error": {"code", "message"}}`` with a status that
-says who is at fault: 400 bad input, 401 token, 403 not yours, 404 unknown id, 409 conflict
-(slot taken, overlap, quota, changed meanwhile), 503 store down. Times are UTC (``...Z``);
+free slots are public. Every body is checked against its model (:mod:`web.bodies`) and every
+refusal is ``{"ok": false, "error": {"code", "message"}}`` (:mod:`web.http_api`, the one error
+table): 400 bad input, 401 token, 403 not yours, 404 unknown id, 409 conflict (slot taken,
+overlap, quota, changed meanwhile), 429 and 503 with ``Retry-After``. Times are UTC (``...Z``);
 ``?tz=<IANA zone>`` adds ``starts_local``/``ends_local`` in the viewer's zone.
 
 ``install(app, settings)`` adds the routes, the pages (:mod:`web.meetings_pages`) and one
@@ -14,46 +15,35 @@ under :data:`BOOKINGS_KEY` (its service and agenda).
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
 from aiohttp import web
 
 from config import Settings
 from rooms.clock import Clock
-from rooms.errors import (
-    InvalidInput,
-    NoSuchRoom,
-    NotAllowed,
-    RateLimited,
-    RoomsError,
-    StoreUnavailable,
-)
+from rooms.errors import InvalidInput, NotAllowed
 from rooms.pavilion import Pavilion
-from rooms.token import Grant, TokenError, verify
+from rooms.token import Grant
 from rooms.trade.availability import check_identity, zone
 from rooms.trade.backend import Bookings, open_bookings
 from rooms.trade.ics import Invitation, render
 from rooms.trade.report import dashboard, export_csv
 from rooms.trade.request import Action
 from rooms.trade.service import BookingService, Caller
-from rooms.trade.store import BookingConflict
 from web import meetings_pages
+from web.bodies import Answer, Booking, Feedback, Profile, Publish, QuoteBooking
+from web.http_api import Handler, access_token, body, reply
+from web.http_api import api as _shared_api
 from web.keys import BACKEND_KEY, SETTINGS_KEY
-from web.meetings_json import body as _body
-from web.meetings_json import error, localized, reply, request_json, slot_json
+from web.meetings_json import localized, request_json, slot_json
 from web.meetings_notifier import SocketNotifier
 
 PREFIX = "/api/meetings"
 BOOKINGS_KEY: web.AppKey[Bookings] = web.AppKey("bookings", Bookings)
 CLOCK_KEY: web.AppKey[Clock] = web.AppKey("meetings_clock")  # tests shift the meetings' time
-_STATUS: tuple[tuple[type[RoomsError], int], ...] = (
-    (InvalidInput, 400), (NotAllowed, 403), (NoSuchRoom, 404), (BookingConflict, 409),
-    (RateLimited, 429), (StoreUnavailable, 503),
-)
 _ACTIONS = {a.value: a for a in (Action.ACCEPT, Action.DECLINE, Action.PROPOSE, Action.WITHDRAW,
                                  Action.CANCEL)}
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
 def install(app: web.Application, settings: Settings) -> None:
@@ -89,18 +79,8 @@ async def _bookings_ctx(app: web.Application) -> AsyncIterator[None]:
 
 
 def _api(handler: Handler) -> Handler:
-    """Turn domain and token refusals into JSON errors with the status that fits."""
-    async def wrapped(request: web.Request) -> web.StreamResponse:
-        try:
-            return await handler(request)
-        except TokenError as exc:
-            response = error(401, exc.code, str(exc))
-            response.headers["WWW-Authenticate"] = 'Bearer realm="pavilion-meetings"'
-            return response
-        except RoomsError as exc:
-            status = next((s for cls, s in _STATUS if isinstance(exc, cls)), 400)
-            return error(status, exc.code, exc.message)
-    return wrapped
+    """Domain and token refusals answered by the one error table (:func:`web.http_api.failure`)."""
+    return _shared_api(handler, realm="pavilion-meetings")
 
 
 def _service(request: web.Request) -> BookingService:
@@ -109,14 +89,7 @@ def _service(request: web.Request) -> BookingService:
 
 def caller(request: web.Request) -> Caller:
     """The verified identity behind the request's access token."""
-    scheme, _, given = request.headers.get("Authorization", "").partition(" ")
-    text = given.strip() if scheme.lower() == "bearer" else ""
-    if not text and request.method == "GET":
-        text = request.query.get("access_token", "")[:4096]
-    if not text:
-        raise TokenError("token_missing", "send Authorization: Bearer <access token>")
-    settings = request.app[SETTINGS_KEY]
-    token = verify(settings.secret_value(), text, leeway_s=settings.token_leeway_s)
+    token = access_token(request, from_query=True)
     organiser = token.room == "*" and token.allows(Grant.MODERATE)
     return Caller(identity=token.identity, name=token.name, organiser=organiser)
 
@@ -152,7 +125,7 @@ async def exhibitor(request: web.Request) -> web.Response:
 
 
 async def put_exhibitor(request: web.Request) -> web.Response:
-    data = {**await _body(request), "id": request.match_info["exhibitor"]}
+    data = {**(await body(request, Profile)).fields(), "id": request.match_info["exhibitor"]}
     profile = await _service(request).put_profile(caller(request), data)
     return reply(profile.to_dict())
 
@@ -169,11 +142,10 @@ async def slots(request: web.Request) -> web.Response:
 
 
 async def publish(request: web.Request) -> web.Response:
-    data = await _body(request)
-    host = data.get("host")
+    form = await body(request, Publish)
     made = await _service(request).publish(
-        caller(request), request.match_info["exhibitor"], data.get("slots"),
-        host=check_identity(host, "host") if host is not None else None)
+        caller(request), request.match_info["exhibitor"], [s.fields() for s in form.slots],
+        host=check_identity(form.host, "host") if form.host is not None else None)
     tz = _tz(request)
     return reply({"slots": [slot_json(s, None, tz) for s in made]}, status=201)
 
@@ -185,45 +157,39 @@ async def remove_slot(request: web.Request) -> web.Response:
 
 # -- requests ------------------------------------------------------------------------------------
 async def create_request(request: web.Request) -> web.Response:
-    data = await _body(request)
-    slot_id = data.get("slot_id")
-    if not isinstance(slot_id, str):
-        raise InvalidInput("missing_field", "slot_id is required")
-    made = await _service(request).request(caller(request), slot_id,
-                                           message=data.get("message"),
-                                           time_zone=data.get("time_zone"))
-    return reply(request_json(made, tz=str(data.get("time_zone") or "UTC")), status=201)
+    form = await body(request, Booking)
+    made = await _service(request).request(caller(request), form.slot_id, message=form.message,
+                                           time_zone=form.time_zone)
+    return reply(request_json(made, tz=form.time_zone or "UTC"), status=201)
 
 
 async def quote(request: web.Request) -> web.Response:
     """"Request a quote" (the viewer page's button): a request to this exhibitor for ``slot_id``
     or, without one, its earliest free slot (``language`` narrows the choice)."""
-    service, data = _service(request), await _body(request)
+    service, form = _service(request), await body(request, QuoteBooking)
     who, name = caller(request), request.match_info["exhibitor"]
-    slot_id = data.get("slot_id")
+    slot_id = form.slot_id
     if slot_id is None:
-        language = str(data.get("language") or "")
+        language = form.language or ""
         free = [s for s, _ in await service.slots(name)
                 if not language or language in s.languages]
         if not free:
             raise NotAllowed("no_free_slot", "this exhibitor has no free slot to request")
         slot_id = free[0].id
-    elif (await service.slot(str(slot_id))).exhibitor != name:
+    elif (await service.slot(slot_id)).exhibitor != name:
         raise NotAllowed("not_this_exhibitor", "that slot belongs to another exhibitor")
-    made = await service.request(who, str(slot_id), message=data.get("message"),
-                                 time_zone=data.get("time_zone"))
-    return reply(request_json(made, tz=str(data.get("time_zone") or "UTC")), status=201)
+    made = await service.request(who, slot_id, message=form.message, time_zone=form.time_zone)
+    return reply(request_json(made, tz=form.time_zone or "UTC"), status=201)
 
 
 async def act(request: web.Request) -> web.Response:
     action = _ACTIONS.get(request.match_info["action"])
     if action is None:
         raise web.HTTPNotFound()
-    data = await _body(request)
-    slot_id = data.get("slot_id")
+    form = await body(request, Answer)
     changed = await _service(request).act(
-        caller(request), request.match_info["request"], action, reason=data.get("reason"),
-        slot_id=str(slot_id) if slot_id is not None else None)
+        caller(request), request.match_info["request"], action, reason=form.reason,
+        slot_id=form.slot_id)
     return reply(request_json(changed, tz=_tz(request)))
 
 
@@ -271,9 +237,9 @@ async def invite(request: web.Request) -> web.Response:
 
 
 async def rate(request: web.Request) -> web.Response:
-    data = await _body(request)
+    form = await body(request, Feedback)
     record = await _service(request).rate(caller(request), request.match_info["request"],
-                                          rating=data.get("rating"), note=data.get("note"))
+                                          rating=form.rating, note=form.note)
     return reply(record.to_dict())
 
 

@@ -64,6 +64,8 @@ _ROOM_ERRORS: Mapping[str, str] = {
     "waiting_room_full": N_("The waiting room is full. Please try again later."),
     "stage_full": N_("The stage is full."),
     "pins_full": N_("Unpin a product before pinning another."),
+    "questions_full": N_("Too many questions are waiting for an answer. Please try again later."),
+    "no_quotes": N_("This product does not take quote requests."),
     "no_such_room": N_("This room does not exist."),
     "room_exists": N_("A room with this id already exists."),
     "room_ended": N_("This room has ended."),

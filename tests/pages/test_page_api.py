@@ -21,7 +21,6 @@ from web.catalog import load_catalogs
 from web.keys import BACKEND_KEY
 from web.page_access import refused, visitor_for
 from web.page_strings import ERRORS, FALLBACK_ERROR, client_strings
-from web.quote_requests import QuoteLog, QuoteRequest
 from web.room_pages import script_json
 
 VIEWER = (Grant.JOIN, Grant.SUBSCRIBE, Grant.CHAT)
@@ -65,7 +64,7 @@ async def test_products_and_quotes_need_the_right_token(pavilion_app: Start) -> 
     host = token("changbai-foods", LIVE_BROADCAST, STAFF)
     viewer = token("visitor-1", LIVE_BROADCAST, VIEWER)
     status, body = await _call("POST", base + "/products", None, {"name": "Tea"})
-    assert (status, body["error"]["code"]) == (401, "token_missing")
+    assert (status, body["ok"], body["error"]["code"]) == (401, False, "token_missing")
     status, body = await _call("POST", base + "/products", viewer, {"name": "Tea"})
     assert (status, body["error"]["code"]) == (403, "not_host")
     status, body = await _call("POST", base + "/products", host,
@@ -73,19 +72,26 @@ async def test_products_and_quotes_need_the_right_token(pavilion_app: Start) -> 
     assert (status, body["error"]["code"]) == (400, "bad_price")
     status, body = await _call("POST", base + "/products", host,
                                {"name": "Tea", "price": "12.5", "currency": "cny",
-                                "language": "en"})
+                                "language": "en", "request_quote": True})
     assert status == 201 and body["product"]["currency"] == "CNY"
     product = body["product"]["id"]
+    status, body = await _call("POST", base + "/products", host, {"name": "Cup", "currency": "CNY"})
+    no_quotes = body["product"]["id"]
+    status, body = await _call("POST", base + "/quotes", viewer, {"product": product})
+    assert (status, body["error"]["code"]) == (403, "not_in_room"), "the gate: join first"
+    await running.app[BACKEND_KEY].service.join(verify(TEST_SECRET, viewer), LIVE_BROADCAST)
     status, body = await _call("POST", base + "/quotes", viewer, {"product": "nope"})
     assert (status, body["error"]["code"]) == (404, "no_such_product")
+    status, body = await _call("POST", base + "/quotes", viewer, {"product": no_quotes})
+    assert (status, body["error"]["code"]) == (403, "no_quotes")
     status, body = await _call("POST", base + "/quotes", viewer, {"product": product})
     assert status == 201 and body["request"]["requester"] == "visitor-1"
     status, body = await _call("GET", base + "/quotes", host)
     assert [q["product_id"] for q in body["requests"]] == [product]
     status, body = await _call("GET", base + "/quotes", viewer)
-    assert status == 403
+    assert (status, body["error"]["code"]) == (403, "not_host")
     status, body = await _call("GET", f"{running.url}/api/pages/live?lang=ru")
-    assert body["rooms"][LIVE_BROADCAST]["text"] == "0 зрителей"
+    assert body["rooms"][LIVE_BROADCAST]["text"] == "1 зритель"
 
 
 async def test_unknown_room_is_a_translated_404(pavilion_app: Start) -> None:
@@ -111,20 +117,6 @@ def test_every_error_code_has_a_sentence_in_every_language(lang: str) -> None:
         assert text and (lang == "en" or text != english["words"][key]), key
 
 
-def test_quote_log_is_bounded_per_room_and_in_rooms() -> None:
-    log = QuoteLog(per_room=2, rooms=2)
-    for n in range(3):
-        log.add(QuoteRequest("a", f"p{n}", "Tea", "v", "V", "en", float(n)))
-    log.add(QuoteRequest("b", "p", "Tea", "v", "V", "en", 9.0))
-    log.add(QuoteRequest("c", "p", "Tea", "v", "V", "en", 9.0))
-    assert log.of_room("a") == []  # the least recently used room went first
-    assert [q.room_id for q in log.of_room("b") + log.of_room("c")] == ["b", "c"]
-    log = QuoteLog(per_room=2)
-    for n in range(3):
-        log.add(QuoteRequest("a", f"p{n}", "Tea", "v", "V", "en", float(n)))
-    assert [q.product_id for q in log.of_room("a")] == ["p1", "p2"]
-
-
 # Every error code a person can meet must have a sentence (issue 6 §6: no raw code shown). The
 # codes are read from the contract (docs/protocol.md) and from the code itself, so a new code
 # added anywhere in rooms/, signaling/ or web/ without a sentence fails here.
@@ -143,6 +135,12 @@ def documented_codes() -> set[str]:
     connect = connect[connect.index("`{code, message}`:"):connect.index("\n\n")]
     section = connect + text[text.index("### Limits"):text.index("## 3.")]
     return set(re.findall(r"`([a-z][a-z0-9_]*)`", re.sub(r"\([^)]*\)", "", section)))
+
+
+def _code_default(func: Function) -> set[str]:
+    """The default of a ``code`` parameter (``NoSuchRoom(..., code="no_such_room")``)."""
+    return _argument_values(func, "code", []) if any(
+        a.arg == "code" for a in func.args.args + func.args.kwonlyargs) else set()
 
 
 def _callee(call: ast.Call) -> str:
@@ -189,12 +187,14 @@ def _expand(func: Function, template: ast.JoinedStr, calls: list[ast.Call]) -> I
 def raised_codes() -> set[str]:
     """Every literal (or f-string) error code rooms/, signaling/ and web/ refuse with."""
     trees = [ast.parse(path.read_text(encoding="utf-8"))
-             for package in ("rooms", "signaling", "web") for path in (ROOT / package).glob("*.py")]
+             for package in ("rooms", "signaling", "web")
+             for path in (ROOT / package).rglob("*.py")]
     calls = [node for tree in trees for node in ast.walk(tree) if isinstance(node, ast.Call)]
     codes = set(SIGNALING_CODES)
     for tree in trees:
         for func in (n for n in ast.walk(tree)
                      if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef)):
+            codes.update(_code_default(func))
             for call in (n for n in ast.walk(func) if isinstance(n, ast.Call)):
                 arg = _code_arg(call)
                 if isinstance(arg, ast.Constant) and isinstance(arg.value, str) \

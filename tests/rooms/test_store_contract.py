@@ -9,9 +9,10 @@ from decimal import Decimal
 import pytest
 
 from rooms.content import ProductCard
-from rooms.errors import InvalidInput, NoSuchRoom
+from rooms.errors import InvalidInput, NoSuchRoom, RoomFull
 from rooms.participant import Participant, Role
 from rooms.pavilion import Pavilion
+from rooms.quote import QuoteRequest
 from rooms.room import Room, RoomKind, RoomState
 from rooms.store import LeaseHolder, Store
 from rooms.text import LocalizedText
@@ -299,6 +300,43 @@ async def test_questions_sorted_by_votes_one_vote_each(harness: Harness) -> None
     listed = await store.list_questions("r1")
     assert [(q.id, q.votes) for q in listed] == [(q3.id, 2), (q2.id, 1), (q1.id, 0)]
     assert listed[1].answered and listed[1].text == "Delivery?"
+
+
+async def test_open_questions_are_capped_and_answering_frees_a_place(harness: Harness) -> None:
+    store = harness.store()
+    asked = [await store.add_question("r1", asker=f"a{n}", name="A", text=f"Q{n}?",
+                                      asked_at=float(n), max_open=3) for n in range(3)]
+    with pytest.raises(RoomFull) as refused:
+        await store.add_question("r1", asker="late", name="L", text="Me?", asked_at=9.0,
+                                 max_open=3)
+    assert (refused.value.code, refused.value.limit) == ("questions_full", 3)
+    assert len(await store.list_questions("r1")) == 3, "a refused question is not written"
+    await store.add_question("r2", asker="x", name="X", text="Other room?", asked_at=1.0,
+                             max_open=3)  # the cap is per room
+    assert await store.answer_question("r1", asked[0].id)
+    assert await store.answer_question("r1", asked[0].id), "answering twice is harmless"
+    late = await store.add_question("r1", asker="late", name="L", text="Me?", asked_at=9.0,
+                                    max_open=3)
+    with pytest.raises(RoomFull):
+        await store.add_question("r1", asker="later", name="L", text="Me?", asked_at=9.5,
+                                 max_open=3)
+    listed = await store.list_questions("r1")
+    assert {q.id for q in listed} == {q.id for q in asked} | {late.id}
+    assert next(q for q in listed if q.id == late.id).text == "Me?"
+
+
+def quote(room_id: str, n: int) -> QuoteRequest:
+    return QuoteRequest(room_id, f"p{n}", "Tea", f"v{n}", "Виктор", "ru", float(n))
+
+
+async def test_quote_requests_are_kept_per_room_capped_oldest_first(harness: Harness) -> None:
+    store = harness.store()
+    assert await store.list_quotes("r1") == []
+    for n in range(5):
+        await store.add_quote(quote("r1", n), cap=3)
+    await store.add_quote(quote("r2", 9), cap=3)
+    assert await store.list_quotes("r1") == [quote("r1", 2), quote("r1", 3), quote("r1", 4)]
+    assert await store.list_quotes("r2") == [quote("r2", 9)]
 
 
 async def test_presence_of_a_big_broadcast(harness: Harness) -> None:
