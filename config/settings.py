@@ -58,6 +58,8 @@ class SignalingLimits(_Section):
     event_burst: int = Field(default=60, ge=1)
     chat_max_chars: int = Field(default=1_000, ge=1, le=100_000)
     question_max_chars: int = Field(default=500, ge=1, le=100_000)
+    max_open_questions: int = Field(default=200, ge=1, le=100_000)  # per room; then questions_full
+    snapshot_questions: int = Field(default=50, ge=0, le=10_000)  # open questions in a join ack
     chat_per_second: float = Field(default=2.0, gt=0)
     chat_burst: int = Field(default=10, ge=1)
     reactions_per_second: float = Field(default=5.0, gt=0)  # reactions and Q&A votes

@@ -410,7 +410,8 @@ class RoomService:
             raise NotAllowed("no_questions", "meetings have no Q&A")
         me = await self._poster(token, room_id, "questions")
         question: Question = await self.store.add_question(
-            room_id, asker=me.identity, name=me.name, text=text, asked_at=self.clock.now())
+            room_id, asker=me.identity, name=me.name, text=text, asked_at=self.clock.now(),
+            max_open=self.limits.max_open_questions)
         return QuestionAsked(question)
 
     async def answer(self, token: AccessToken, room_id: str, question_id: str) -> QuestionAnswered:

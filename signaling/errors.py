@@ -19,6 +19,7 @@ Ack = dict[str, Any]
 # Codes this package introduces (docs/protocol.md lists them with the domain's codes).
 CODES: dict[str, str] = {
     "bad_payload": "the event's payload must be one JSON object",
+    "bad_json": "the event's payload is not JSON or is nested too deeply",
     "payload_too_large": "the event's payload is larger than the limit",
     "unknown_event": "no such event",
     "missing_field": "a required field is missing",

@@ -71,6 +71,15 @@ class Choice:
 Spec = Text | Integer | Flag | Choice
 
 
+@dataclass(frozen=True, slots=True)
+class Undecodable:
+    """Stands in for a payload the transport could not parse as JSON (malformed, or nested
+    too deep for the parser): the transport hands it over so the packet keeps its ack id, and
+    the session's door answers it ``bad_json`` (docs/protocol.md) instead of the event."""
+
+    reason: str = "the payload is not JSON"
+
+
 def spec(kind: Spec, *, nullable: bool = False) -> dict[str, Any]:
     """Field metadata: how to check the field, and whether ``null`` is a valid value."""
     return {"spec": kind, "nullable": nullable}

@@ -26,7 +26,7 @@ from config import SignalingLimits
 from rooms.token import AccessToken
 from signaling.errors import Ack, SignalingError, error_ack, failure
 from signaling.messages import CLIENT_EVENTS
-from signaling.schema import decode, payload_size
+from signaling.schema import Undecodable, decode, payload_size
 from signaling.throttle import Throttle
 
 log = logging.getLogger(__name__)
@@ -106,6 +106,9 @@ class Session:
         wait = self._throttle.admit(self._clock())
         if wait > 0:
             raise SignalingError("event_rate_limited", retry_after_s=round(wait, 3))
+        if isinstance(payload, Undecodable):
+            self._throttle.strike()
+            raise SignalingError("bad_json", payload.reason)
         kind = CLIENT_EVENTS.get(event)
         if kind is None:
             raise SignalingError("unknown_event", f"no event named {event[:64]!r}")

@@ -52,8 +52,9 @@ async def snapshot(hub: HubPort, session: Session, room_id: str, *,
         "media_node": media_node,
         "chat": [m.to_dict() for m in chat[:RESUME_CHAT]],
         "products": [c.to_dict() for c in await store.list_products(room_id) if c.pinned],
-        "questions": [q.to_dict() for q in await store.list_questions(room_id)
-                      if not q.answered],
+        "questions": [q.to_dict() for q in sorted(  # the top N open: most votes, then newest
+            (q for q in await store.list_questions(room_id) if not q.answered),
+            key=lambda q: (-q.votes, -q.asked_at))[:hub.settings.signaling.snapshot_questions]],
         "reactions": await store.reactions(room_id),
     }
 

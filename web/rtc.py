@@ -21,7 +21,7 @@ from aiohttp import web
 from config import Settings
 from signaling.errors import Ack, SignalingError, error_ack, failure
 from signaling.hub import Hub, refusal
-from web import rtc_frames
+from web import rtc_frames, rtc_json
 from web.keys import BACKEND_KEY, SETTINGS_KEY
 from web.media import MEDIA_KEY
 from web.rtc_fanout import LocalFanout, RedisFanout
@@ -62,6 +62,8 @@ def install(app: web.Application, settings: Settings) -> None:
         # Past this the transport drops the connection; below it, the session refuses an
         # oversized event with an error ack (payload_too_large) and the client lives on.
         max_http_buffer_size=max(1 << 20, 4 * settings.signaling.max_payload_bytes),
+        # Malformed or too-deep JSON becomes an acknowledged bad_json, not a traceback.
+        serializer=rtc_json.RtcPacket,
     )
     rtc_frames.install(sio.eio)
     sio.attach(app)

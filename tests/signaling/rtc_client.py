@@ -56,8 +56,12 @@ class RtcClient:
         self.session: dict[str, Any] = {}
 
     @classmethod
-    async def connect(cls, app: RunningApp, tok: str, **auth: Any) -> RtcClient:
+    async def connect(cls, app: RunningApp, tok: str, *, packet_class: type | None = None,
+                      **auth: Any) -> RtcClient:
+        """``packet_class``: python-socketio's ``serializer`` (a test sends raw JSON text)."""
         client = cls()
+        if packet_class is not None:
+            client.sio.packet_class = packet_class
         await client.sio.connect(app.url, namespaces=[NS], transports=["websocket"],
                                  auth={"token": tok, **auth}, wait_timeout=10)
         client.session = (await client.wait_for("session"))
