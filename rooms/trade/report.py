@@ -3,14 +3,17 @@
 No-show rate: of the exhibitor's completed meetings, the share where the buyer never joined.
 Ratings: the buyers' ratings of the exhibitor's meetings (the exhibitor's own ratings of buyers
 are its private judgement and are not averaged here). The CSV is for spreadsheets: times in UTC
-and in the requested zone, and any cell that a spreadsheet would run as a formula is defused
-with a leading apostrophe (OWASP "CSV injection").
+and in the requested zone, every cell quoted, and anything a spreadsheet could run as a formula
+defused with an apostrophe (OWASP "CSV injection"): at the start of a cell and right after a
+``,``, ``;`` or tab inside it, since Excel in a locale whose list separator is ``;`` (Russian,
+German) splits ``ok;=cmd|' /C calc'!A0`` there and runs the second half.
 """
 
 from __future__ import annotations
 
 import csv
 import io
+import re
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -25,7 +28,8 @@ from rooms.trade.request import AWAITING, MeetingRequest, RequestState
 CSV_COLUMNS = ("request_id", "state", "starts_at_utc", "ends_at_utc", "starts_local",
                "time_zone", "host", "buyer", "buyer_name", "message", "attendance",
                "buyer_rating", "exhibitor_rating", "exhibitor_note", "reason")
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+# A formula trigger at the start of the cell or right after a separator Excel may split on.
+_FORMULA = re.compile(r"(?<![^,;\t\r\n])(?=[=+\-@\t\r])")
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,7 +72,7 @@ def export_csv(requests: Sequence[MeetingRequest], records: Mapping[str, Meeting
     """All of an exhibitor's requests and meetings, one row each, RFC 4180 (CRLF)."""
     tz = ZoneInfo(time_zone)
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
+    writer = csv.writer(out, lineterminator="\r\n", quoting=csv.QUOTE_ALL)
     writer.writerow(CSV_COLUMNS)
     for r in requests:
         record = _record(records, r)
@@ -82,8 +86,9 @@ def export_csv(requests: Sequence[MeetingRequest], records: Mapping[str, Meeting
 
 
 def defuse(cell: str) -> str:
-    """A cell a spreadsheet would evaluate (``=HYPERLINK(...)``) becomes plain text."""
-    return "'" + cell if cell.startswith(_FORMULA_START) else cell
+    """A cell a spreadsheet would evaluate (``=HYPERLINK(...)``, ``a;=1+1``) becomes plain text:
+    an apostrophe before each ``= + - @``, tab or CR that starts the cell or follows a separator."""
+    return _FORMULA.sub("'", cell)
 
 
 def _record(records: Mapping[str, MeetingRecord], request: MeetingRequest) -> MeetingRecord:
