@@ -33,10 +33,10 @@ def check_price(price: Decimal) -> Decimal:
     """A card's price: finite, ``0 <= price < MAX_PRICE``, at most ``PRICE_PLACES`` decimal
     places (``1e999999999`` and ``0.000000001`` are refused, ``bad_price``)."""
     if not price.is_finite() or not 0 <= price < MAX_PRICE:
-        raise InvalidInput("bad_price", f"price must be a number from 0 to below {MAX_PRICE:f}")
+        raise InvalidInput("bad_price", f"price: must be a number from 0 to below {MAX_PRICE:f}")
     exponent = price.as_tuple().exponent
     if isinstance(exponent, int) and exponent < -PRICE_PLACES:
-        raise InvalidInput("bad_price", f"price has more than {PRICE_PLACES} decimal places")
+        raise InvalidInput("bad_price", f"price: more than {PRICE_PLACES} decimal places")
     return price
 
 

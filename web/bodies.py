@@ -40,9 +40,12 @@ def price_value(value: Any) -> Any:
     if len(text) > PRICE_CHARS:
         raise PydanticCustomError("bad_price", "price is too long")
     try:
-        return Decimal(text)
+        price = Decimal(text)
     except InvalidOperation:
         raise PydanticCustomError("bad_price", "price must be a decimal number") from None
+    if not price.is_finite():
+        raise PydanticCustomError("bad_price", "price must be a finite number")
+    return price
 
 
 class Fields(Body):

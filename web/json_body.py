@@ -23,10 +23,11 @@ MAX_INT_DIGITS = 100  # int("9" * 10**6) is quadratic: refuse such numbers up fr
 
 
 def loads(text: str | bytes, *, max_depth: int = MAX_DEPTH) -> Any:
-    """The JSON value in ``text``; ``InvalidInput("bad_json")`` if it is not JSON, is nested
-    deeper than ``max_depth`` or has an integer of more than ``MAX_INT_DIGITS`` digits."""
+    """The JSON value in ``text``; ``InvalidInput("bad_json")`` if it is not JSON (``NaN`` and
+    ``Infinity`` are not), is nested deeper than ``max_depth`` or has an integer of more than
+    ``MAX_INT_DIGITS`` digits."""
     try:
-        value = json.loads(text, parse_int=_int)
+        value = json.loads(text, parse_int=_int, parse_constant=_constant)
     except RecursionError:
         raise _too_deep(max_depth) from None
     except (ValueError, UnicodeDecodeError) as exc:  # JSONDecodeError is a ValueError
@@ -60,6 +61,10 @@ def _int(digits: str) -> int:
     if len(digits.lstrip("-")) > MAX_INT_DIGITS:
         raise ValueError(f"integer of more than {MAX_INT_DIGITS} digits")
     return int(digits)
+
+
+def _constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
 
 
 def _too_deep(max_depth: int) -> InvalidInput:

@@ -13,6 +13,7 @@ import pytest
 
 from config import LANGUAGES
 from rooms.demo import LIVE_BROADCAST, LIVE_FORUM, MEETING
+from rooms.room import RoomState
 from rooms.token import Grant, verify
 from signaling.errors import CODES as SIGNALING_CODES
 from tests.fixtures.pavilion import TEST_SECRET, RunningApp, make_settings
@@ -224,3 +225,33 @@ def test_error_sentences_are_sentences_not_codes() -> None:
         assert text[0].isupper() and text[-1] in ".…", (code, text)
         assert "_" not in text, (code, text)  # a raw code (they all have one) never shows
     assert ERRORS["internal_error"] == FALLBACK_ERROR
+
+
+@pytest.mark.redis
+async def test_quote_requests_are_seen_from_every_node(pavilion_app: Start, redis_url: str) -> None:
+    """Two apps sharing one real redis-server: a quote asked on node B is listed on node A."""
+    node_a = await pavilion_app(demo=True, redis_url=redis_url, node_id="node-a")
+    node_b = await pavilion_app(demo=True, redis_url=redis_url, node_id="node-b")
+    path = f"/api/pages/rooms/{LIVE_BROADCAST}"
+    host = token("changbai-foods", LIVE_BROADCAST, STAFF)
+    viewer = token("visitor-7", LIVE_BROADCAST, VIEWER)
+    status, made = await _call("POST", node_a.url + path + "/products", host,
+                               {"name": "Ginseng", "currency": "CNY", "request_quote": True})
+    assert status == 201
+    await node_b.app[BACKEND_KEY].service.join(verify(TEST_SECRET, viewer), LIVE_BROADCAST)
+    status, asked = await _call("POST", node_b.url + path + "/quotes", viewer,
+                                {"product": made["product"]["id"], "language": "ru"})
+    assert status == 201, asked
+    for node in (node_a, node_b):
+        status, listed = await _call("GET", node.url + path + "/quotes", host)
+        assert listed["requests"] == [asked["request"]], node.settings.node_id
+
+
+async def test_live_counts_never_list_meetings(pavilion_app: Start) -> None:
+    running = await pavilion_app(demo=True)
+    store = running.app[BACKEND_KEY].store
+    meeting = await store.get_room(MEETING)
+    assert meeting is not None
+    await store.put_room(meeting.with_state(RoomState.LIVE))
+    status, body = await _call("GET", f"{running.url}/api/pages/live")
+    assert status == 200 and LIVE_BROADCAST in body["rooms"] and MEETING not in body["rooms"]
