@@ -84,6 +84,7 @@ async def test_studio_goes_live_viewer_sees_chats_buys_and_recovers(
 
     await studio.fill("#product-name", "人参茶")
     await studio.fill("#product-price", "58.5")
+    await studio.check("#product-quote")  # only a card that takes quotes offers the button
     await studio.click("#product-form button[type=submit]")
     card = studio.locator("#products li", has_text="人参茶")
     await until(card.count, "the new product in the studio")

@@ -27,8 +27,10 @@ export class PinnedProducts {
       { class: "product", "data-product": card.id },
       el("span", { class: "name", text: localized(card.name) }),
       el("span", { class: "price", text: priceText(card) }),
-      el("button", { type: "button", class: "quote", text: t("request_quote"),
-                     onclick: () => this.requestQuote(card) }))));
+      // Only a card that takes quote requests offers the button (the server refuses no_quotes).
+      card.request_quote && el("button", { type: "button", class: "quote",
+                                           text: t("request_quote"),
+                                           onclick: () => this.requestQuote(card) }))));
     if (this.empty) this.empty.hidden = this.cards.size > 0;
   }
 
