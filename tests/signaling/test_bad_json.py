@@ -72,3 +72,18 @@ def test_loads_recovers_the_event_name_or_uses_a_placeholder() -> None:
     assert isinstance(rtc_json.loads('{"token": ' + deep + "}"), type(sentinel))
     assert rtc_json.loads('["join",{"room":"hall"}]') == ["join", {"room": "hall"}]
     assert rtc_json.loads(nested(32)) == rtc_json.json_body.loads(nested(32))
+
+
+async def test_a_connect_with_undecodable_auth_is_refused_without_a_traceback(
+        pavilion_app: Any, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)
+    app = await pavilion_app(demo=False)
+    client = RtcClient()
+    client.sio.packet_class = RawPacket
+    with pytest.raises(socketio.exceptions.ConnectionError):
+        await client.sio.connect(app.url, namespaces=["/rtc"], transports=["websocket"],
+                                 auth=Raw('{"token": ' + nested(DEEP) + "}"), wait_timeout=5)
+    assert not [r for r in caplog.records if r.exc_info and r.name.startswith(("web", "socketio",
+                                                                                "engineio"))]
+    assert "RecursionError" not in caplog.text
+    await client.sio.disconnect()
