@@ -75,9 +75,10 @@ class Showroom:
     # -- quote requests ---------------------------------------------------------------------------
     async def request_quote(self, token: AccessToken, room_id: str, product_id: str,
                             language: str) -> QuoteRequest:
-        """A viewer in the room asks for a quote on a card that offers one; every node's staff
-        see it (:meth:`quotes`)."""
+        """A viewer in the room asks for a quote on a card that offers one, at the pace of
+        questions (``RateLimited`` past it); every node's staff see it (:meth:`quotes`)."""
         await self.service.authorize(token, room_id, Action.QUOTE)
+        self.service.rates.check(room_id, token.identity, "questions")  # as asking a question
         card = next((c for c in await self.store.list_products(room_id) if c.id == product_id),
                     None)
         if card is None:

@@ -247,6 +247,19 @@ async def test_quote_requests_are_seen_from_every_node(pavilion_app: Start, redi
         assert listed["requests"] == [asked["request"]], node.settings.node_id
 
 
+async def test_quote_requests_are_paced_like_questions(pavilion_app: Start) -> None:
+    running = await pavilion_app(demo=True, signaling={"chat_burst": 2, "chat_per_second": 0.01})
+    path = f"{running.url}/api/pages/rooms/{LIVE_BROADCAST}/quotes"
+    viewer = token("visitor-9", LIVE_BROADCAST, VIEWER)
+    await running.app[BACKEND_KEY].service.join(verify(TEST_SECRET, viewer), LIVE_BROADCAST)
+    body = {"product": "jilin-rice-5kg"}  # the demo card that takes quotes
+    assert [(await _call("POST", path, viewer, body))[0] for _ in range(2)] == [201, 201]
+    async with aiohttp.ClientSession() as http, http.post(
+            path, json=body, headers={"Authorization": f"Bearer {viewer}"}) as response:
+        assert response.status == 429 and int(response.headers["Retry-After"]) >= 1
+        assert (await response.json())["error"]["code"] == "rate_limited"
+
+
 async def test_live_counts_never_list_meetings(pavilion_app: Start) -> None:
     running = await pavilion_app(demo=True)
     store = running.app[BACKEND_KEY].store
