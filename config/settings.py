@@ -48,6 +48,10 @@ class MediaLimits(_Section):
     viewer_queue_packets: int = Field(default=512, ge=16, le=65_536)
     nack_cache_packets: int = Field(default=1_024, ge=64, le=65_536)
     pli_interval_ms: int = Field(default=500, ge=50, le=10_000)
+    # Caps on what one client can make the node hold or do (issue 11, DESIGN.md §6).
+    max_peers_per_session: int = Field(default=8, ge=1, le=1_000)
+    max_peers_per_identity: int = Field(default=16, ge=1, le=10_000)
+    max_negotiations: int = Field(default=32, ge=1, le=10_000)
 
 
 class SignalingLimits(_Section):

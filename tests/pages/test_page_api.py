@@ -189,7 +189,8 @@ def _expand(func: Function, template: ast.JoinedStr, calls: list[ast.Call]) -> I
 def raised_codes() -> set[str]:
     """Every literal (or f-string) error code rooms/, signaling/ and web/ refuse with."""
     trees = [ast.parse(path.read_text(encoding="utf-8"))
-             for package in ("rooms", "signaling", "web") for path in (ROOT / package).glob("*.py")]
+             for package in ("rooms", "signaling", "web")
+             for path in (ROOT / package).rglob("*.py")]
     calls = [node for tree in trees for node in ast.walk(tree) if isinstance(node, ast.Call)]
     codes = set(SIGNALING_CODES)
     for tree in trees:
