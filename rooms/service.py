@@ -265,7 +265,8 @@ class RoomService:
         """
         me = await self.store.get_participant(room_id, token.identity)
         await self._forget(room_id, token.identity)
-        events: list[Left | RoomChanged] = [Left(room_id, token.identity)]
+        hidden = me is not None and me.hidden
+        events: list[Left | RoomChanged] = [Left(room_id, token.identity, hidden=hidden)]
         room = await self.store.get_room(room_id)
         if room is not None and _meeting_host_left(room, token.identity, me):
             room = room.with_state(RoomState.ENDED)
@@ -342,8 +343,9 @@ class RoomService:
             self.clock.now() + FALLBACK_BAN_S)
         await self.store.ban(room_id, identity, until=until)
         await self._forget(room_id, identity)
-        await self._tell_node(target, "kick", {"room_id": room_id, "identity": identity})
-        return Kicked(room_id, identity, until)
+        await self._tell_node(target, "kick", {"room_id": room_id, "identity": identity,
+                                               "banned_until": until})
+        return Kicked(room_id, identity, until, hidden=target.hidden)
 
     async def mute(self, token: AccessToken, room_id: str, identity: str,
                    muted: bool) -> ParticipantChanged:

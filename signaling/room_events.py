@@ -296,9 +296,21 @@ async def order_from_bus(hub: HubPort, message: BusMessage) -> None:
     if message.kind == "close":
         await close_here(hub, room)
     elif message.kind in ("kick", "deny"):
+        await _tell_evicted(hub, message.kind, room, identity, dict(message.payload))
         await _evict(hub, room, identity)
     elif message.kind == "mute" and message.payload.get("muted"):
         await _end_media_of(hub, room, identity)
+
+
+async def _tell_evicted(hub: HubPort, kind: str, room: str, identity: str,
+                        payload: dict[str, Any]) -> None:
+    """Tell this node's sessions of the person before they leave the room's channels: the
+    origin node's emit travels another path (Socket.IO's pub/sub) and may arrive after they
+    left (a duplicate is harmless: the page shows the same notice)."""
+    name = "participant.removed" if kind == "kick" else "waiting.denied"
+    for session in hub.sessions_of(room, identity):
+        if session.detached_at is None:
+            await hub.outbox.send(session.sid, name, payload)
 
 
 HANDLERS: dict[str, Handler] = {
