@@ -30,7 +30,7 @@ from rooms.errors import (
     StoreUnavailable,
 )
 from rooms.pavilion import Pavilion
-from rooms.token import Grant, TokenError, verify
+from rooms.token import TokenError, verify
 from rooms.trade.availability import check_identity, zone
 from rooms.trade.backend import Bookings, open_bookings
 from rooms.trade.ics import Invitation, render
@@ -108,7 +108,8 @@ def _service(request: web.Request) -> BookingService:
 
 
 def caller(request: web.Request) -> Caller:
-    """The verified identity behind the request's access token."""
+    """The verified token behind the request as a :class:`Caller` (what it allows is decided by
+    ``Caller.of``), with the client's address for the per-client quota."""
     scheme, _, given = request.headers.get("Authorization", "").partition(" ")
     text = given.strip() if scheme.lower() == "bearer" else ""
     if not text and request.method == "GET":
@@ -117,8 +118,7 @@ def caller(request: web.Request) -> Caller:
         raise TokenError("token_missing", "send Authorization: Bearer <access token>")
     settings = request.app[SETTINGS_KEY]
     token = verify(settings.secret_value(), text, leeway_s=settings.token_leeway_s)
-    organiser = token.room == "*" and token.allows(Grant.MODERATE)
-    return Caller(identity=token.identity, name=token.name, organiser=organiser)
+    return Caller.of(token, client=request.remote or "")
 
 
 def _tz(request: web.Request) -> str:

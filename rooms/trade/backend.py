@@ -31,6 +31,14 @@ class Bookings:
     agenda: Agenda
 
 
+def policy_of(settings: config.Settings) -> BookingPolicy:
+    """The booking policy with the quotas of ``[meetings]``; the timings keep their defaults."""
+    limits = settings.meetings
+    return BookingPolicy(quota=limits.open_requests_per_buyer,
+                         quota_per_exhibitor=limits.open_requests_per_exhibitor,
+                         requests_per_client_hour=limits.requests_per_client_per_hour)
+
+
 @asynccontextmanager
 async def open_bookings(
     settings: config.Settings, backend: Backend, *, clock: Clock | None = None,
@@ -41,7 +49,8 @@ async def open_bookings(
     store: BookingStore = (MemoryBookingStore(clock=clock) if settings.redis_url is None
                            else RedisBookingStore.from_url(settings.redis_url))
     service = BookingService(store, backend.service, secret=settings.secret_value(),
-                             base_url=settings.base_url, policy=policy, clock=clock,
+                             base_url=settings.base_url, policy=policy or policy_of(settings),
+                             clock=clock,
                              notifier=notifier)
     agenda = Agenda(service)
     if run_agenda:
