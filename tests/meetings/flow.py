@@ -63,7 +63,7 @@ async def meetings_node() -> AsyncIterator[Any]:
     runners: list[web.AppRunner] = []
 
     async def start(offset_s: float = -600.0, **overrides: Any) -> Node:
-        settings = make_settings(demo=False, **overrides)
+        settings = make_settings(**{"demo": False, **overrides})
         app = create_app(settings)
         clock = ShiftedClock(offset_s)
         app[CLOCK_KEY] = clock
