@@ -23,7 +23,7 @@ from rooms.events import RoomChanged
 from rooms.room import MEETING_MAX, Room, RoomKind, RoomState
 from rooms.service import RoomService
 from rooms.text import LocalizedText
-from rooms.token import AccessToken, Grant, mint
+from rooms.token import Grant, mint
 from rooms.trade.availability import (
     MAX_SLOTS_PER_CALL,
     ExhibitorProfile,
@@ -35,6 +35,7 @@ from rooms.trade.availability import (
     slot_from_input,
     zone,
 )
+from rooms.trade.caller import Caller
 from rooms.trade.record import MeetingRecord, Notice, SideRecord, feedback
 from rooms.trade.request import (
     Action,
@@ -48,6 +49,7 @@ from rooms.trade.request import (
 )
 from rooms.trade.store import BookingConflict, BookingStore
 
+__all__ = ["BookingPolicy", "BookingService", "Caller", "JoinLink", "MeetingView", "Notifier"]
 log = logging.getLogger(__name__)
 GUEST_GRANTS = frozenset({Grant.JOIN, Grant.PUBLISH, Grant.SUBSCRIBE, Grant.CHAT})
 HOST_GRANTS = GUEST_GRANTS | {Grant.MODERATE}
@@ -66,50 +68,6 @@ class BookingPolicy:
     grace_s: float = 300  # the room stays open this long after the slot
     warning_s: float = 60  # the "ending soon" warning before the room closes
     tick_s: float = 5.0  # how often the agenda looks at the clock
-
-
-@dataclass(frozen=True, slots=True)
-class Caller:
-    """Who is calling and what their token allows in trade docking.
-
-    ``organiser``: a token with the ``moderate`` grant on every room (``room: "*"``), allowed
-    everything. ``exhibits``: the organiser-issued ``exhibit`` grant, so the caller may act as the
-    exhibitor whose id is its identity (or as a team member that exhibitor named). ``delegate``:
-    the organiser-issued ``delegate`` grant, so the caller may request meetings. A page-minted
-    visitor token has neither. ``client`` is the network address the call came from ("" when
-    unknown), for the per-client quota.
-    """
-
-    identity: str
-    name: str = ""
-    organiser: bool = False
-    exhibits: bool = False
-    delegate: bool = False
-    client: str = ""
-
-    @classmethod
-    def of(cls, token: AccessToken, *, client: str = "") -> Caller:
-        """What a verified access token allows: the one place a token becomes a Caller."""
-        return cls(identity=token.identity, name=token.name,
-                   organiser=token.room == "*" and token.allows(Grant.MODERATE),
-                   exhibits=token.allows(Grant.EXHIBIT), delegate=token.allows(Grant.DELEGATE),
-                   client=client)
-
-    def may_exhibit(self, profile_id: str, team: frozenset[str] = frozenset()) -> None:
-        """Raise ``NotAllowed`` unless the caller may act for exhibitor ``profile_id``: the
-        organiser, or an ``exhibit`` token whose identity is the exhibitor or one of ``team``."""
-        if self.organiser:
-            return
-        if not self.exhibits:
-            raise NotAllowed("not_exhibitor", "this needs an exhibitor token from the organiser")
-        if self.identity != profile_id and self.identity not in team:
-            raise NotAllowed("not_your_exhibitor", "you do not act for that exhibitor")
-
-    def may_request(self) -> None:
-        """Raise ``NotAllowed('not_delegate')`` unless the caller may request meetings."""
-        if not (self.organiser or self.delegate):
-            raise NotAllowed("not_delegate", "requesting meetings needs a delegate token from "
-                             "the organiser")
 
 
 @dataclass(frozen=True, slots=True)
