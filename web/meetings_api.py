@@ -2,9 +2,11 @@
 
 Who calls is the identity of an access token (``Authorization: Bearer <token>``; for downloads a
 browser starts, ``?access_token=`` as RFC 6750 §2.3 allows). The directory and an exhibitor's
-free slots are public. Every refusal is ``{"error": {"code", "message"}}`` with a status that
-says who is at fault: 400 bad input, 401 token, 403 not yours, 404 unknown id, 409 conflict
-(slot taken, overlap, quota, changed meanwhile), 503 store down. Times are UTC (``...Z``);
+free slots are public; what else a token may do (``exhibit``, ``delegate``, organiser) the domain
+decides (:class:`rooms.trade.caller.Caller`). Every refusal is ``{"error": {"code", "message"}}``
+with a status that says who is at fault: 400 bad input, 401 token, 403 not allowed, 404 unknown
+id, 409 conflict (slot taken, overlap, quota, changed meanwhile), 429 too many requests from one
+client, 503 store down. Times are UTC (``...Z``);
 ``?tz=<IANA zone>`` adds ``starts_local``/``ends_local`` in the viewer's zone.
 
 ``install(app, settings)`` adds the routes, the pages (:mod:`web.meetings_pages`) and one
