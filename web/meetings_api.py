@@ -2,9 +2,11 @@
 
 Who calls is the identity of an access token (``Authorization: Bearer <token>``; for downloads a
 browser starts, ``?access_token=`` as RFC 6750 §2.3 allows). The directory and an exhibitor's
-free slots are public. Every refusal is ``{"error": {"code", "message"}}`` with a status that
-says who is at fault: 400 bad input, 401 token, 403 not yours, 404 unknown id, 409 conflict
-(slot taken, overlap, quota, changed meanwhile), 503 store down. Times are UTC (``...Z``);
+free slots are public; what else a token may do (``exhibit``, ``delegate``, organiser) the domain
+decides (:class:`rooms.trade.caller.Caller`). Every refusal is ``{"error": {"code", "message"}}``
+with a status that says who is at fault: 400 bad input, 401 token, 403 not allowed, 404 unknown
+id, 409 conflict (slot taken, overlap, quota, changed meanwhile), 429 too many requests from one
+client, 503 store down. Times are UTC (``...Z``);
 ``?tz=<IANA zone>`` adds ``starts_local``/``ends_local`` in the viewer's zone.
 
 ``install(app, settings)`` adds the routes, the pages (:mod:`web.meetings_pages`) and one
@@ -30,7 +32,7 @@ from rooms.errors import (
     StoreUnavailable,
 )
 from rooms.pavilion import Pavilion
-from rooms.token import Grant, TokenError, verify
+from rooms.token import TokenError, verify
 from rooms.trade.availability import check_identity, zone
 from rooms.trade.backend import Bookings, open_bookings
 from rooms.trade.ics import Invitation, render
@@ -108,7 +110,8 @@ def _service(request: web.Request) -> BookingService:
 
 
 def caller(request: web.Request) -> Caller:
-    """The verified identity behind the request's access token."""
+    """The verified token behind the request as a :class:`Caller` (what it allows is decided by
+    ``Caller.of``), with the client's address for the per-client quota."""
     scheme, _, given = request.headers.get("Authorization", "").partition(" ")
     text = given.strip() if scheme.lower() == "bearer" else ""
     if not text and request.method == "GET":
@@ -117,8 +120,7 @@ def caller(request: web.Request) -> Caller:
         raise TokenError("token_missing", "send Authorization: Bearer <access token>")
     settings = request.app[SETTINGS_KEY]
     token = verify(settings.secret_value(), text, leeway_s=settings.token_leeway_s)
-    organiser = token.room == "*" and token.allows(Grant.MODERATE)
-    return Caller(identity=token.identity, name=token.name, organiser=organiser)
+    return Caller.of(token, client=request.remote or "")
 
 
 def _tz(request: web.Request) -> str:
