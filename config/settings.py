@@ -7,6 +7,7 @@ ignored value. :mod:`config.loader` builds them from defaults, a TOML file and t
 
 from __future__ import annotations
 
+import ipaddress
 import socket
 from typing import Literal
 
@@ -14,6 +15,16 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, m
 
 Language = Literal["zh", "en", "ja", "ko", "ru", "mn"]
 LANGUAGES: tuple[Language, ...] = ("zh", "en", "ja", "ko", "ru", "mn")
+
+
+def is_loopback(host: str) -> bool:
+    """``localhost``, ``127.0.0.0/8`` or ``::1``: an address only this machine can reach."""
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
 
 
 class _Section(BaseModel):
@@ -48,6 +59,10 @@ class MediaLimits(_Section):
     viewer_queue_packets: int = Field(default=512, ge=16, le=65_536)
     nack_cache_packets: int = Field(default=1_024, ge=64, le=65_536)
     pli_interval_ms: int = Field(default=500, ge=50, le=10_000)
+    # Caps on what one client can make the node hold or do (issue 11, DESIGN.md §6).
+    max_peers_per_session: int = Field(default=8, ge=1, le=1_000)
+    max_peers_per_identity: int = Field(default=16, ge=1, le=10_000)
+    max_negotiations: int = Field(default=32, ge=1, le=10_000)
 
 
 class SignalingLimits(_Section):
@@ -69,6 +84,14 @@ class SignalingLimits(_Section):
     reconnect_grace_s: float = Field(default=20.0, ge=0, le=3_600)
 
 
+class MeetingLimits(_Section):
+    """Quotas of trade-meeting requests (``[meetings]``), so no one holds every slot."""
+
+    open_requests_per_buyer: int = Field(default=5, ge=1, le=1_000)
+    open_requests_per_exhibitor: int = Field(default=2, ge=1, le=1_000)  # per buyer
+    requests_per_client_per_hour: int = Field(default=30, ge=0, le=100_000)  # 0: no limit
+
+
 class Settings(_Section):
     """A node's whole configuration."""
 
@@ -81,11 +104,13 @@ class Settings(_Section):
     node_id: str = Field(default_factory=lambda: socket.gethostname(), min_length=1, max_length=64)
     default_language: Language = "en"
     demo: bool = True
+    demo_public: bool = False  # allow demo mode on a non-loopback address (staff links for all)
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     token_leeway_s: int = Field(default=10, ge=0, le=600)
     ice_servers: list[IceServer] = Field(default_factory=list)
     media: MediaLimits = Field(default_factory=MediaLimits)
     signaling: SignalingLimits = Field(default_factory=SignalingLimits)
+    meetings: MeetingLimits = Field(default_factory=MeetingLimits)
 
     @field_validator("redis_url")
     @classmethod
@@ -119,6 +144,15 @@ class Settings(_Section):
     def _secret_outside_demo(self) -> Settings:
         if self.secret is None and not self.demo:
             raise ValueError("secret: required unless demo mode is on (set PAVILION_SECRET)")
+        return self
+
+    @model_validator(mode="after")
+    def _demo_stays_local(self) -> Settings:
+        if self.demo and not self.demo_public and not is_loopback(self.host):
+            raise ValueError(
+                f"demo: demo mode hands every visitor staff links, refusing to serve it on "
+                f"{self.host}; bind 127.0.0.1, turn demo off (--no-demo), or allow it with "
+                "demo_public = true (--demo-public)")
         return self
 
     @property

@@ -17,7 +17,10 @@ from typing import Any, Protocol
 
 from rooms.errors import InvalidInput
 
-_TOPIC = re.compile(r"(node|room):[A-Za-z0-9_.:-]{1,80}")
+_TOPIC = re.compile(r"(node|room):([A-Za-z0-9_.:-]{1,80}|\*)")
+
+
+EVERY_NODE = "node:*"  # every node subscribes: orders about a person, wherever their sessions are
 
 
 def node_topic(node_id: str) -> str:

@@ -29,6 +29,7 @@ class Left:
     kind: ClassVar[str] = "participant_left"
     room_id: str
     identity: str
+    hidden: bool = False  # a recorder or observer: never announced (issue 11, finding 4)
 
     def to_dict(self) -> dict[str, Any]:
         return {"room_id": self.room_id, "identity": self.identity}
@@ -53,6 +54,7 @@ class Kicked:
     room_id: str
     identity: str
     banned_until: float
+    hidden: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         return {"room_id": self.room_id, "identity": self.identity,
@@ -68,7 +70,8 @@ class RoomChanged:
     change: str
 
     def to_dict(self) -> dict[str, Any]:
-        return {"room_id": self.room.id, "change": self.change, "room": self.room.to_dict()}
+        return {"room_id": self.room.id, "change": self.change,
+                "room": self.room.public_dict()}
 
 
 @dataclass(frozen=True, slots=True)

@@ -104,6 +104,12 @@ class Room:
             "invitees": sorted(self.invitees),
         }
 
+    def public_dict(self) -> dict[str, Any]:
+        """What participants see: everything but a meeting's invitation list (hosts only)."""
+        data = self.to_dict()
+        del data["invitees"]
+        return data
+
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Room:
         """Build from the JSON shape; any bad field is an ``InvalidInput`` naming it."""

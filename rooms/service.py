@@ -18,7 +18,7 @@ from collections.abc import AsyncIterator, Mapping
 
 from config import LANGUAGES, SignalingLimits
 from rooms import gate, policy
-from rooms.bus import Bus, node_topic
+from rooms.bus import EVERY_NODE, Bus
 from rooms.clock import Clock, SystemClock
 from rooms.content import Question
 from rooms.errors import (
@@ -45,10 +45,11 @@ from rooms.events import (
 )
 from rooms.gate import Action, Facts
 from rooms.participant import Participant, Role
+from rooms.pavilion import Pavilion
 from rooms.rate import Rate, RateLimits
-from rooms.room import Room, RoomKind, RoomState
+from rooms.room import ROOM_ID, Room, RoomKind, RoomState
 from rooms.store import LeaseHolder, Store
-from rooms.text import display_name, user_text
+from rooms.text import LocalizedText, display_name, user_text
 from rooms.token import AccessToken, Grant
 
 REACTIONS = frozenset({"like", "heart", "clap", "laugh", "wow", "fire"})
@@ -214,6 +215,19 @@ class RoomService:
             waiting=entry.waiting, hidden=hidden, joined_at=self.clock.now(),
             expires_at=float(token.expires_at))
 
+    async def open_demo_broadcast(self, token: AccessToken, room_id: str) -> None:
+        """Demo mode: a WHIP publisher whose token carries ``create`` opens a live broadcast of
+        its own on first publish (issue 3 §9). Nothing happens if the room exists or the token
+        cannot create (the gate then answers for the room)."""
+        if not token.allows(Grant.CREATE) or not ROOM_ID.fullmatch(room_id):
+            return
+        if await self.store.get_room(room_id) is not None:
+            return
+        await self.store.create_room(Room(
+            id=room_id, kind=RoomKind.BROADCAST, pavilion=Pavilion.NEW_MEDIA,
+            title=LocalizedText({"en": room_id}), exhibitor=token.identity,
+            state=RoomState.LIVE))
+
     async def claim(self, room_id: str) -> None:
         """Hold the room's lease or raise ``WrongNode`` naming the node that does."""
         lease = await self.store.claim_lease(room_id, self.node, ttl_s=self.lease_ttl_s)
@@ -251,7 +265,8 @@ class RoomService:
         """
         me = await self.store.get_participant(room_id, token.identity)
         await self._forget(room_id, token.identity)
-        events: list[Left | RoomChanged] = [Left(room_id, token.identity)]
+        hidden = me is not None and me.hidden
+        events: list[Left | RoomChanged] = [Left(room_id, token.identity, hidden=hidden)]
         room = await self.store.get_room(room_id)
         if room is not None and _meeting_host_left(room, token.identity, me):
             room = room.with_state(RoomState.ENDED)
@@ -328,8 +343,9 @@ class RoomService:
             self.clock.now() + FALLBACK_BAN_S)
         await self.store.ban(room_id, identity, until=until)
         await self._forget(room_id, identity)
-        await self._tell_node(target, "kick", {"room_id": room_id, "identity": identity})
-        return Kicked(room_id, identity, until)
+        await self._tell_node(target, "kick", {"room_id": room_id, "identity": identity,
+                                               "banned_until": until})
+        return Kicked(room_id, identity, until, hidden=target.hidden)
 
     async def mute(self, token: AccessToken, room_id: str, identity: str,
                    muted: bool) -> ParticipantChanged:
@@ -340,9 +356,11 @@ class RoomService:
         return ParticipantChanged(target, "muted" if muted else "unmuted")
 
     async def _tell_node(self, target: Participant, kind: str, payload: dict[str, object]) -> None:
-        """Sessions live on their node: tell it (the event covers this node's own sessions)."""
-        if target.node_id and target.node_id != self.node.node_id:
-            await self.bus.publish(node_topic(target.node_id), kind, payload)
+        """Tell every other node (the event covers this node's own sessions): one person may
+        hold sessions and media on several nodes (two tabs, OBS beside the studio page), and a
+        kick, deny or mute must reach all of them (issue 11, finding 3). Rare: one message."""
+        del target
+        await self.bus.publish(EVERY_NODE, kind, payload)
 
     async def lock(self, token: AccessToken, room_id: str, locked: bool) -> RoomChanged:
         room = (await self.authorize(token, room_id, Action.MODERATE)).room.with_lock(locked)

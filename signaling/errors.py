@@ -39,6 +39,10 @@ CODES: dict[str, str] = {
     "token_missing": "connect with an access token in the auth payload",
     "event_timeout": "the event took too long to handle",
     "session_closed": "the session has ended",
+    "too_many_peers": "this connection or person holds too many media peers",
+    "too_many_negotiations": "the node is negotiating too many sessions; retry shortly",
+    "no_such_session": "no such WHIP or WHEP session",
+    "not_yours": "this session belongs to someone else",
     "internal_error": "the server failed to handle this event",
 }
 

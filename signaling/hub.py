@@ -25,14 +25,16 @@ from collections.abc import Awaitable, Iterable, Mapping
 from typing import Any
 
 from config import Settings
-from rooms.bus import Bus, BusMessage, node_topic
+from rooms.bus import EVERY_NODE, Bus, BusMessage, node_topic
 from rooms.errors import RoomsError
 from rooms.events import Event, Reacted
 from rooms.service import RoomService
-from rooms.token import TokenError, verify
+from rooms.token import AccessToken, TokenError, verify
 from signaling import media_events, room_events
+from signaling.attendance import Attendance
 from signaling.batch import Batcher, Frame
 from signaling.errors import Ack, SignalingError
+from signaling.media_door import MediaDoor
 from signaling.media_link import MediaLink, Plane
 from signaling.outbox import Outbox
 from signaling.ports import Handler
@@ -55,11 +57,11 @@ class Hub:
         self.limits = settings.signaling
         self.sessions: dict[str, Session] = {}  # socket id -> session
         self.by_id: dict[str, Session] = {}  # session id -> session (resume)
-        self.members: dict[tuple[str, str], Session] = {}  # (room, identity) -> session
-        self.audience: Counter[str] = Counter()  # room -> members on this node
+        self.attendance = Attendance()  # (room, identity) -> its sessions and media visits here
         self.room_size: dict[str, int] = {}  # room -> members on every node (refreshed)
         self.batcher = Batcher(self._emit_frame, audience=self._room_audience)
         self.media = MediaLink(self, plane, self.store, settings.node_id)
+        self.door = MediaDoor(self)
         self._expiries: dict[str, asyncio.Task[None]] = {}
         self._bus_task: asyncio.Task[None] | None = None
         self._sizes_task: asyncio.Task[None] | None = None
@@ -68,7 +70,9 @@ class Hub:
     async def start(self) -> None:
         self.batcher.start()
         self.media.start()
-        subscription = await self.bus.subscribe(node_topic(self.settings.node_id))
+        if self.media.has_plane:
+            self.media.plane.listen(self.door.on_event)
+        subscription = await self.bus.subscribe(node_topic(self.settings.node_id), EVERY_NODE)
         self._bus_task = asyncio.create_task(self._listen(subscription), name="hub-bus")
         self._sizes_task = asyncio.create_task(self._refresh_sizes(), name="hub-room-sizes")
 
@@ -80,6 +84,7 @@ class Hub:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
+        await self.door.aclose()
         await self.media.aclose()
         await self.batcher.aclose()
 
@@ -90,7 +95,8 @@ class Hub:
         token = verify(self.settings.secret_value(), token_text,
                        leeway_s=self.settings.token_leeway_s)
         old = self.by_id.get(resume) if resume else None
-        if old is not None and old.identity == token.identity:
+        if old is not None and old.identity == token.identity and await self._still_allowed(
+                old, token):
             return await self._resume(old, sid, token)
         session = Session(sid, token, self.limits, self.dispatch, on_flood=self._flooded)
         self.sessions[sid] = session
@@ -101,6 +107,19 @@ class Hub:
                                                 "identity": token.identity,
                                                 "ice_servers": self._ice_servers()})
         return session
+
+    async def _still_allowed(self, session: Session, token: AccessToken) -> bool:
+        """A resume swaps in the new token: it must still admit the session to each of its rooms
+        (its room, grants, bans, the rooms' state). If not, the client gets a fresh session
+        without rooms (issue 11, finding 1: a meeting host token resumed into a broadcast)."""
+        if token.room != session.token.room or token.grants - session.token.grants:
+            return False
+        for room in session.rooms:
+            try:
+                await self.service.admit_entry(token, room)
+            except RoomsError:
+                return False
+        return True
 
     def _ice_servers(self) -> list[dict[str, Any]]:
         """What the browser puts in its RTCPeerConnection configuration (``iceServers``)."""
@@ -176,18 +195,28 @@ class Hub:
         await self.end(session)
         await self.outbox.disconnect(sid)
 
-    def add_member(self, room: str, session: Session) -> None:
-        if self.members.get((room, session.identity)) is None:
-            self.audience[room] += 1
-        self.members[(room, session.identity)] = session
+    @property
+    def audience(self) -> Counter[str]:
+        """room -> people in it on this node."""
+        return self.attendance.people
 
-    def drop_member(self, room: str, session: Session) -> None:
-        if self.members.get((room, session.identity)) is session:
-            del self.members[(room, session.identity)]
-            self.audience[room] -= 1
-            if self.audience[room] <= 0:
-                del self.audience[room]
-                self.batcher.forget(room)
+    def add_member(self, room: str, session: Session) -> None:
+        self.attendance.add(room, session.identity, session)
+
+    def drop_member(self, room: str, session: Session) -> bool:
+        """Forget the session in ``room``; true when its identity has nobody left there here."""
+        last = self.attendance.remove(room, session.identity, session)
+        if room not in self.attendance.people:
+            self.batcher.forget(room)
+        return last
+
+    def sessions_of(self, room: str, identity: str) -> list[Session]:
+        return self.attendance.of(room, identity, Session)
+
+    async def leave_room(self, token: AccessToken, room: str) -> None:
+        """The identity's last holder here left ``room``: presence goes, the room is told (a
+        meeting whose host left ends: ``RoomService.leave`` decides)."""
+        await room_events.enforce(self, list(await self.service.leave(token, room)))
 
     # -- events out ---------------------------------------------------------------------------
     def _room_audience(self, room: str) -> int:
@@ -250,7 +279,8 @@ class Hub:
         await self.outbox.send(room_channel(room), "batch", frame)
 
     async def _listen(self, subscription: Any) -> None:
-        """Orders from other nodes about sessions held here (RoomService's kick and mute)."""
+        """Orders from other nodes about sessions and visits held here (kick, deny, mute,
+        close; RoomService sends identity orders to every node: a person may be here too)."""
         try:
             while True:
                 message: BusMessage = await subscription.get()

@@ -1,9 +1,10 @@
 """Handlers of the media events: publish, unpublish, subscribe, answer, unsubscribe, candidate.
 
 The browser is the offerer for what it sends (``publish``: offer in, answer out). Each handler
-checks, in order: the session joined the room, the SDP is within MediaLimits, the domain allows
-it (``RoomService.check_publish``), this node holds the room's media lease (``claim``, else
-``wrong_node`` with the node to use), then calls the media plane.
+checks, in order: the session joined the room, the SDP is within MediaLimits, the one gate allows
+it (``RoomService.check_publish`` / ``check_subscribe``: stage, waiting room, grant, ban, state),
+the caps (peers per session and per person, negotiations per node), this node holds the room's
+media lease (``claim``, else ``wrong_node`` with the node to use), then calls the media plane.
 """
 
 from __future__ import annotations
@@ -34,8 +35,9 @@ async def publish(hub: HubPort, session: Session, msg: Publish) -> Ack:
     _joined(session, msg.room)
     check_sdp(msg.sdp, hub.settings.media)
     await hub.service.check_publish(session.token, msg.room)
+    _check_peers(hub, session)
     await hub.service.claim(msg.room)
-    with media_errors():
+    with hub.door.negotiation(), media_errors():
         answer = await hub.media.plane.publish(msg.room, session.identity, msg.sdp)
     session.peers[answer.peer_id] = msg.room
     hub.media.forget_closed(session)  # a re-publish replaced the previous leg (renegotiation)
@@ -51,11 +53,12 @@ async def subscribe(hub: HubPort, session: Session, msg: Subscribe) -> Ack:
     _joined(session, msg.room)
     if msg.sdp is not None:
         check_sdp(msg.sdp, hub.settings.media)
+    await hub.service.check_subscribe(session.token, msg.room)
+    _check_peers(hub, session)
     await hub.service.claim(msg.room)
-    _check_viewer(hub, session, msg.room)
     plane = hub.media.plane
     wanted = _wanted(plane, msg)
-    with media_errors():
+    with hub.door.negotiation(), media_errors():
         if msg.sdp is not None:
             reply = await plane.subscribe_whep(msg.room, session.identity, msg.sdp, wanted)
         else:
@@ -81,10 +84,14 @@ def _wanted(plane: Plane, msg: Subscribe) -> list[str] | None:
     return None
 
 
-def _check_viewer(hub: HubPort, session: Session, room: str) -> None:
-    me = hub.service.local.get((room, session.identity))
-    if me is not None and me.waiting:
-        raise SignalingError("in_waiting_room", "wait for the host to admit you")
+def _check_peers(hub: HubPort, session: Session) -> None:
+    """Caps on media peers: per connection (``media.max_peers_per_session``) and per person on
+    this node over every door (``media.max_peers_per_identity``)."""
+    hub.media.forget_closed(session)
+    cap = hub.settings.media.max_peers_per_session
+    if len(session.peers) >= cap:
+        raise SignalingError("too_many_peers", f"at most {cap} media peers per connection")
+    hub.door.check_peers(session.identity)
 
 
 async def answer(hub: HubPort, session: Session, msg: Answer) -> Ack:

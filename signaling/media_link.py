@@ -67,6 +67,10 @@ class MediaLink:
         self._task: asyncio.Task[None] | None = None
 
     @property
+    def has_plane(self) -> bool:
+        return self._plane is not None
+
+    @property
     def plane(self) -> Plane:
         if self._plane is None:
             raise SignalingError("media_unavailable", "this node has no media plane")

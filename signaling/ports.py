@@ -15,7 +15,10 @@ from config import Settings, SignalingLimits
 from rooms.events import Event
 from rooms.service import RoomService
 from rooms.store import Store
+from rooms.token import AccessToken
+from signaling.attendance import Attendance
 from signaling.errors import Ack
+from signaling.media_door import MediaDoor
 from signaling.media_link import MediaLink
 from signaling.outbox import Outbox
 from signaling.session import Session
@@ -43,9 +46,12 @@ class HubPort(Protocol):
     def media(self) -> MediaLink: ...
 
     @property
-    def members(self) -> dict[tuple[str, str], Session]:
-        """(room, identity) -> the session of a member on this node."""
+    def attendance(self) -> Attendance:
+        """(room, identity) -> its sessions and WHIP/WHEP visits on this node."""
         ...
+
+    @property
+    def door(self) -> MediaDoor: ...
 
     @property
     def room_size(self) -> dict[str, int]:
@@ -54,7 +60,11 @@ class HubPort(Protocol):
 
     def add_member(self, room: str, session: Session) -> None: ...
 
-    def drop_member(self, room: str, session: Session) -> None: ...
+    def drop_member(self, room: str, session: Session) -> bool: ...
+
+    def sessions_of(self, room: str, identity: str) -> list[Session]: ...
+
+    async def leave_room(self, token: AccessToken, room: str) -> None: ...
 
     async def announce(self, events: Iterable[Event]) -> None: ...
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from rooms.bus import BusMessage
 from rooms.events import Event, Kicked, ParticipantChanged, ProductPinned, RoomChanged
@@ -19,6 +19,7 @@ from rooms.participant import Participant, Role
 from rooms.room import RoomState
 from rooms.token import Grant
 from signaling.errors import Ack, SignalingError, ok
+from signaling.media_door import Visit
 from signaling.messages import (
     ChatHistory,
     ChatRef,
@@ -34,11 +35,9 @@ from signaling.messages import (
     Target,
 )
 from signaling.ports import Handler, HubPort
+from signaling.session import Session
 from signaling.snapshot import snapshot
 from signaling.wire import room_channel, staff_channel, who_channel
-
-if TYPE_CHECKING:
-    from signaling.session import Session
 
 log = logging.getLogger(__name__)
 
@@ -87,21 +86,24 @@ async def leave(hub: HubPort, session: Session, msg: RoomRef) -> Ack:
 
 
 async def depart(hub: HubPort, session: Session, room: str) -> None:
-    """Leave ``room``: media ends, presence goes (and a meeting ends when its host leaves:
-    ``RoomService.leave`` decides and reports it, then everyone here is taken out)."""
-    await _detach(hub, session, room)
-    await enforce(hub, list(await hub.service.leave(session.token, room)))
+    """Leave ``room``: media ends; when it was the person's last session or media visit here,
+    presence goes too (and a meeting ends when its host leaves: ``RoomService.leave`` decides
+    and reports it, then everyone here is taken out)."""
+    if await _detach(hub, session, room):
+        await hub.leave_room(session.token, room)
 
 
-async def _detach(hub: HubPort, session: Session, room: str) -> None:
-    """Take a session out of a room on this node (channels, media); presence is not touched."""
+async def _detach(hub: HubPort, session: Session, room: str) -> bool:
+    """Take a session out of a room on this node (channels, media); presence is not touched.
+    True when no session or visit of its identity is left in the room here."""
     channels = channels_of(hub, session, room)
     session.rooms.discard(room)
-    hub.drop_member(room, session)
+    last = hub.drop_member(room, session)
     await hub.media.close_room_peers(session, room)
     if session.detached_at is None:
         for channel in channels:
             await hub.outbox.exit(session.sid, channel)
+    return last
 
 
 async def enforce(hub: HubPort, events: Sequence[Event]) -> None:
@@ -129,14 +131,21 @@ async def enforce(hub: HubPort, events: Sequence[Event]) -> None:
 
 
 async def close_here(hub: HubPort, room: str) -> None:
-    """The room ended: everyone on this node leaves it and its media ends."""
-    for (member_room, _), session in list(hub.members.items()):
-        if member_room == room:
-            try:
-                await _detach(hub, session, room)
+    """The room ended: everyone on this node leaves it (sessions and WHIP/WHEP visits) and its
+    media ends."""
+    for _, session in hub.attendance.in_room(room, Session):
+        try:
+            if await _detach(hub, session, room):
                 await hub.service.leave(session.token, room)
-            except Exception:  # one session's trouble must not keep the others in
-                log.exception("taking a session out of ended room %s failed", room)
+        except Exception:  # one session's trouble must not keep the others in
+            log.exception("taking a session out of ended room %s failed", room)
+    tokens = {visit.identity: visit.token for _, visit in hub.attendance.in_room(room, Visit)}
+    for identity, token in tokens.items():
+        try:
+            await hub.door.evict(room, identity)
+            await hub.service.leave(token, room)
+        except Exception:
+            log.exception("ending media visits in ended room %s failed", room)
 
 
 async def announce_pin(hub: HubPort, event: ProductPinned) -> dict[str, Any]:
@@ -216,9 +225,10 @@ async def mute(hub: HubPort, session: Session, msg: Mute) -> Ack:
 
 
 async def _end_media_of(hub: HubPort, room: str, identity: str) -> None:
-    target = hub.members.get((room, identity))
-    if target is not None:
+    """Muted or demoted: every session and WHIP visit of the person stops sending here."""
+    for target in hub.sessions_of(room, identity):
         await hub.media.close_publishers(target, room)
+    await hub.door.end_publishing(room, identity)
 
 
 async def remove(hub: HubPort, session: Session, msg: Target) -> Ack:
@@ -228,17 +238,19 @@ async def remove(hub: HubPort, session: Session, msg: Target) -> Ack:
 
 
 async def _evict(hub: HubPort, room: str, identity: str) -> None:
-    target = hub.members.get((room, identity))
-    if target is not None:
+    """Removed, denied, or the room ended: every session and media visit of the person on this
+    node leaves the room (issue 11, finding 3: not just the latest tab)."""
+    for target in hub.sessions_of(room, identity):
         await _detach(hub, target, room)
+    await hub.door.evict(room, identity)
 
 
 async def admit(hub: HubPort, session: Session, msg: Target) -> Ack:
     _joined(session, msg.room)
     event = await hub.service.admit(session.token, msg.room, msg.identity)
-    guest = hub.members.get((msg.room, msg.identity))
-    if guest is not None and guest.detached_at is None:
-        await hub.outbox.enter(guest.sid, room_channel(msg.room))
+    for guest in hub.sessions_of(msg.room, msg.identity):
+        if guest.detached_at is None:
+            await hub.outbox.enter(guest.sid, room_channel(msg.room))
     await hub.announce([event])
     return ok()
 
@@ -284,9 +296,21 @@ async def order_from_bus(hub: HubPort, message: BusMessage) -> None:
     if message.kind == "close":
         await close_here(hub, room)
     elif message.kind in ("kick", "deny"):
+        await _tell_evicted(hub, message.kind, room, identity, dict(message.payload))
         await _evict(hub, room, identity)
     elif message.kind == "mute" and message.payload.get("muted"):
         await _end_media_of(hub, room, identity)
+
+
+async def _tell_evicted(hub: HubPort, kind: str, room: str, identity: str,
+                        payload: dict[str, Any]) -> None:
+    """Tell this node's sessions of the person before they leave the room's channels: the
+    origin node's emit travels another path (Socket.IO's pub/sub) and may arrive after they
+    left (a duplicate is harmless: the page shows the same notice)."""
+    name = "participant.removed" if kind == "kick" else "waiting.denied"
+    for session in hub.sessions_of(room, identity):
+        if session.detached_at is None:
+            await hub.outbox.send(session.sid, name, payload)
 
 
 HANDLERS: dict[str, Handler] = {

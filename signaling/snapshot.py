@@ -13,6 +13,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from rooms.participant import Participant
+from rooms.room import Room
+from rooms.token import Grant
 from signaling.ports import HubPort
 
 if TYPE_CHECKING:
@@ -28,11 +30,14 @@ async def snapshot(hub: HubPort, session: Session, room_id: str, *,
     store = hub.store
     room = await hub.service.room(room_id)
     me = await store.get_participant(room_id, session.identity)
-    state: dict[str, Any] = {"session": session.id, "room": room.to_dict(),
+    staff = _staff(room, session)
+    shown_room = room.to_dict() if staff else room.public_dict()
+    state: dict[str, Any] = {"session": session.id, "room": shown_room,
                              "me": me.to_dict() if me else None}
     if me is not None and me.waiting:
         return {**state, "waiting": True}
-    present = [p for p in await store.list_participants(room_id) if _shown(p, session)]
+    present = [p for p in await store.list_participants(room_id)
+               if _shown(p, session, staff=staff)]
     listed = _listed(present, session)
     hub.room_size[room_id] = len(present)  # the batch interval's audience, fresh at each join
     if after is not None:
@@ -83,5 +88,11 @@ def _listed(present: list[Participant], session: Session) -> list[Participant]:
     return first + rest[:max(0, LISTED - len(first))]
 
 
-def _shown(participant: Participant, session: Session) -> bool:
-    return not participant.hidden or participant.identity == session.identity
+def _staff(room: Room, session: Session) -> bool:
+    """Hosts and moderators see a meeting's invitees and the room's hidden participants."""
+    return session.token.allows(Grant.MODERATE) or session.identity == room.exhibitor
+
+
+def _shown(participant: Participant, session: Session, *, staff: bool) -> bool:
+    """Hidden participants (recorders, observers) are listed and counted for staff only."""
+    return staff or not participant.hidden or participant.identity == session.identity

@@ -5,11 +5,13 @@ turn a :class:`WhipError` into a response with its status and a short plain-text
 client did wrong maps to the status RFC 9725 names: 400 malformed offer, 401 missing or bad
 token, 403 token lacks the grant, 404 unknown room or resource, 406 no codec both ends can use,
 412 ``If-Match`` on a stale ETag, 413 oversized SDP, 415 wrong media type, 422 an ICE restart
-(not supported), 503 the plane is shutting down.
+(not supported), 429 too many negotiations or peers at once, 503 the plane is shutting down or
+the state store is down. A refusal of the room's rules (the one gate) is 403.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -85,6 +87,25 @@ def token_refusal(code: str, message: str) -> WhipError:
     if code in ("missing_grant", "wrong_room"):
         return WhipError(403, f"the token does not allow this: {message}")
     return WhipError(401, f"the token was refused: {message}", _challenge())
+
+
+# The gate's and the door's refusal codes whose status is not the default 403 (the room's rules).
+_DOOR_STATUS = {
+    "no_such_room": 404, "no_such_track": 404, "no_such_session": 404,
+    "no_such_participant": 404, "bad_room_id": 404, "rate_limited": 429,
+    "too_many_negotiations": 429, "too_many_peers": 429, "store_unavailable": 503,
+    "bad_language": 400, "bad_name": 400,
+}
+
+
+def door_refusal(code: str, message: str, retry_after_s: float | None = None) -> WhipError:
+    """A refusal of the one gate (rooms.gate) or of the media door as an HTTP status: the
+    room's rules are 403, unknown things 404, too much at once 429, the store down 503."""
+    status = _DOOR_STATUS.get(code, 403)
+    headers: tuple[tuple[str, str], ...] = ()
+    if retry_after_s is not None and status in (429, 503):
+        headers = (("Retry-After", str(max(1, math.ceil(retry_after_s)))),)
+    return WhipError(status, f"{message} ({code})", headers)
 
 
 def media_refusal(exc: MediaError | NegotiationError) -> WhipError:

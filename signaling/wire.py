@@ -79,14 +79,18 @@ def deliveries(event: Event) -> list[Delivery]:
             if p.waiting:
                 return [Delivery(staff_channel(room.id), "waiting.knock", event.to_dict())]
             return [Delivery(room_channel(room.id), "participant.joined", event.to_dict(), True)]
-        case Left(room_id=room_id):
+        case Left(room_id=room_id, hidden=hidden):
+            if hidden:
+                return []
             return [Delivery(room_channel(room_id), "participant.left", event.to_dict(), True)]
         case ParticipantChanged(participant=p, change=change):
             return _changed(event, p.room_id, p.identity, change)
-        case Kicked(room_id=room_id, identity=identity):
+        case Kicked(room_id=room_id, identity=identity, hidden=hidden):
             payload = event.to_dict()
-            return [Delivery(who_channel(room_id, identity), "participant.removed", payload),
-                    Delivery(room_channel(room_id), "participant.removed", payload)]
+            told = [Delivery(who_channel(room_id, identity), "participant.removed", payload)]
+            if hidden:  # staff see it; the room never saw the hidden participant
+                return [*told, Delivery(staff_channel(room_id), "participant.removed", payload)]
+            return [*told, Delivery(room_channel(room_id), "participant.removed", payload)]
         case RoomChanged(room=room, change=change):
             name = "room.closed" if change == "ended" else "room.changed"
             return [Delivery(room_channel(room.id), name, event.to_dict())]
@@ -110,6 +114,9 @@ def _changed(event: ParticipantChanged, room: str, identity: str,
              change: str) -> list[Delivery]:
     name = _CHANGES.get(change, "participant.changed")
     payload = event.to_dict()
+    if event.participant.hidden:  # never announced to the room: staff and itself only
+        return [Delivery(staff_channel(room), name, payload),
+                Delivery(who_channel(room, identity), name, payload)]
     if change == "denied":  # the room never saw the knock: only staff and the guest hear
         payload["identity"] = identity
         return [Delivery(staff_channel(room), name, payload),

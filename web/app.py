@@ -38,7 +38,8 @@ def create_app(settings: Settings) -> web.Application:
     app[METRICS_KEY] = metrics
     app[SHUTTING_DOWN_KEY] = [False]
     app[RENDERER_KEY] = Renderer(
-        load_catalogs(), {"version": package_version(), "node_id": settings.node_id}
+        load_catalogs(),
+        {"version": package_version(), "node_id": settings.node_id, "demo_mode": settings.demo},
     )
     app.cleanup_ctx.append(_backend_ctx)
     app.on_shutdown.append(_mark_shutting_down)

@@ -45,6 +45,12 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="seed the demo expo and accept a generated secret (default: on)",
     )
+    serve.add_argument(
+        "--demo-public",
+        action="store_true",
+        default=None,
+        help="allow demo mode on a non-loopback address (every visitor gets staff links)",
+    )
     token = sub.add_parser("token", help="print an access token")
     token.add_argument("--config", help="TOML settings file (or PAVILION_CONFIG)")
     token.add_argument("--room", required=True, help="room id, or * for every room")
@@ -53,7 +59,8 @@ def build_parser() -> argparse.ArgumentParser:
     token.add_argument(
         "--grants",
         default="join,subscribe,chat",
-        help="comma-separated: join,publish,subscribe,chat,moderate,create,hidden,recorder",
+        help="comma-separated: join,publish,subscribe,chat,moderate,create,hidden,recorder,"
+        "exhibit,delegate",
     )
     token.add_argument("--ttl", default="6h", help="lifetime: 90s, 15m, 6h, 2d (default 6h)")
     return parser
@@ -67,6 +74,7 @@ def settings_for(args: argparse.Namespace, env: Mapping[str, str]) -> Settings:
             "port": args.port,
             "redis_url": args.redis_url,
             "demo": args.demo,
+            "demo_public": args.demo_public,
         }
     return load(file=args.config or env.get("PAVILION_CONFIG"), env=env, overrides=overrides)
 

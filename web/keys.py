@@ -10,6 +10,7 @@ from config import Settings
 
 if TYPE_CHECKING:
     from rooms.factory import Backend
+    from signaling.hub import Hub
     from web.metrics import Metrics
     from web.templates import Renderer
 
@@ -18,3 +19,4 @@ BACKEND_KEY: web.AppKey[Backend] = web.AppKey("backend")
 RENDERER_KEY: web.AppKey[Renderer] = web.AppKey("renderer")
 METRICS_KEY: web.AppKey[Metrics] = web.AppKey("metrics")
 SHUTTING_DOWN_KEY: web.AppKey[list[bool]] = web.AppKey("shutting_down")
+HUB_KEY: web.AppKey[Hub] = web.AppKey("rtc_hub")

@@ -72,8 +72,12 @@ class LobbyView:
 async def build_lobby(
     backend: Backend, renderer: Renderer, lang: Language, query: str
 ) -> LobbyView:
-    """Live rooms (most watched first), upcoming ones (soonest first) and the seven pavilions."""
-    rooms = [r for r in await backend.store.list_rooms() if r.state is not RoomState.ENDED]
+    """Live rooms (most watched first), upcoming ones (soonest first) and the seven pavilions.
+
+    Trade meetings are private: they are never listed, found by the search or counted in a
+    pavilion (their title names the buyer, their time is the exhibitor's agenda).
+    """
+    rooms = [r for r in await backend.store.list_rooms() if is_public(r)]
     cards = []
     for room in rooms:
         found, product = await _search(backend, room, query, lang)
@@ -92,6 +96,11 @@ async def build_lobby(
         for p in Pavilion
     ]
     return LobbyView(live, upcoming, tiles)
+
+
+def is_public(room: Room) -> bool:
+    """Listed in the lobby: a broadcast or forum that has not ended (never a meeting)."""
+    return room.kind is not RoomKind.MEETING and room.state is not RoomState.ENDED
 
 
 async def _search(

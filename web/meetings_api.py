@@ -2,10 +2,12 @@
 
 Who calls is the identity of an access token (``Authorization: Bearer <token>``; for downloads a
 browser starts, ``?access_token=`` as RFC 6750 §2.3 allows). The directory and an exhibitor's
-free slots are public. Every body is checked against its model (:mod:`web.bodies`) and every
-refusal is ``{"ok": false, "error": {"code", "message"}}`` (:mod:`web.http_api`, the one error
-table): 400 bad input, 401 token, 403 not yours, 404 unknown id, 409 conflict (slot taken,
-overlap, quota, changed meanwhile), 429 and 503 with ``Retry-After``. Times are UTC (``...Z``);
+free slots are public; what else a token may do (``exhibit``, ``delegate``, organiser) the domain
+decides (:class:`rooms.trade.caller.Caller`). Every body is checked against its model
+(:mod:`web.bodies`) and every refusal is ``{"ok": false, "error": {"code", "message"}}``
+(:mod:`web.http_api`, the one error table): 400 bad input, 401 token, 403 not allowed, 404
+unknown id, 409 conflict (slot taken, overlap, quota, changed meanwhile), 429 too many requests
+from one client and 503 store down, both with ``Retry-After``. Times are UTC (``...Z``);
 ``?tz=<IANA zone>`` adds ``starts_local``/``ends_local`` in the viewer's zone.
 
 ``install(app, settings)`` adds the routes, the pages (:mod:`web.meetings_pages`) and one
@@ -24,7 +26,6 @@ from config import Settings
 from rooms.clock import Clock
 from rooms.errors import InvalidInput, NotAllowed
 from rooms.pavilion import Pavilion
-from rooms.token import Grant
 from rooms.trade.availability import check_identity, zone
 from rooms.trade.backend import Bookings, open_bookings
 from rooms.trade.ics import Invitation, render
@@ -88,10 +89,10 @@ def _service(request: web.Request) -> BookingService:
 
 
 def caller(request: web.Request) -> Caller:
-    """The verified identity behind the request's access token."""
+    """The verified token behind the request as a :class:`Caller` (what it allows is decided by
+    ``Caller.of``), with the client's address for the per-client quota."""
     token = access_token(request, from_query=True)
-    organiser = token.room == "*" and token.allows(Grant.MODERATE)
-    return Caller(identity=token.identity, name=token.name, organiser=organiser)
+    return Caller.of(token, client=request.remote or "")
 
 
 def _tz(request: web.Request) -> str:

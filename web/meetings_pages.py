@@ -5,6 +5,7 @@ Server-rendered shells in the visitor's language; the data comes from ``/api/mee
 sessionStorage so the link need not travel further). Every word the script shows is rendered
 into the page from the catalog (:mod:`web.meetings_strings`); times are shown in the browser's
 own zone (``Intl``), and the zone is sent with each request so e-mails and ICS files match.
+In demo mode each page also offers a demo delegate's and the demo exhibitor's link.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from rooms.pavilion import Pavilion
 from web.keys import RENDERER_KEY, SETTINGS_KEY
 from web.lobby import PAVILION_NAMES
 from web.meetings_strings import client_strings, script_json
+from web.page_access import trade_demo_links
 from web.pages import html, request_language
 
 PAGES = {"directory": "meetings_directory.html", "mine": "meetings_mine.html",
@@ -27,7 +29,7 @@ async def _page(request: web.Request, page: str, **config: str) -> web.Response:
     pavilions = [(p.value, renderer.gettext(lang, PAVILION_NAMES[p])) for p in Pavilion]
     settings = request.app[SETTINGS_KEY]
     body = renderer.render(
-        PAGES[page], lang, pavilions=pavilions,
+        PAGES[page], lang, pavilions=pavilions, demo=trade_demo_links(settings, lang),
         config=script_json({"page": page, "api": "/api/meetings", "lang": lang,
                             "node": settings.node_id, **config}),
         strings=script_json(client_strings(renderer.catalogs, lang)))

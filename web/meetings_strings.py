@@ -88,6 +88,14 @@ ERRORS: dict[str, str] = {
     "token_expired": N_("Your link has expired. Ask the organiser for a new one."),
     "not_your_request": N_("This request is not yours."),
     "bad_transition": N_("That is no longer possible for this request."),
+    "not_exhibitor": N_("Only an exhibitor's personal link can do this. Ask the organiser for "
+                        "one."),
+    "not_your_exhibitor": N_("This belongs to another exhibitor."),
+    "not_delegate": N_("Booking a meeting needs your personal delegate link. Ask the organiser "
+                       "for one."),
+    "exhibitor_quota_reached": N_("You have too many open requests to this exhibitor. Wait for an "
+                                  "answer or withdraw one."),
+    "rate_limited": N_("Too many meeting requests from your network. Please try again later."),
 }
 FALLBACK = N_("Something went wrong. Please try again.")
 

@@ -6,8 +6,10 @@ Two ways in:
   from the organiser (``pavilion token``, the admin API, or the demo links). The page verifies it
   for *this* room before rendering, so a bad link is a translated sentence, not a broken page.
 - **Without one**, on a public broadcast or forum: the server mints a short-lived *visitor*
-  token (join, subscribe, chat; no publish, no moderate) with a fresh random identity. Meetings
-  and the studio never mint: they are by invitation.
+  token (join, subscribe, chat; no publish, no moderate, never ``exhibit`` or ``delegate``) with a
+  fresh random identity. Meetings and the studio never mint: they are by invitation.
+- **Demo mode** hands out staff links for rooms and delegate/exhibitor links for trade meetings
+  (:func:`demo_links`, :func:`trade_demo_links`): a demo, never a real event.
 
 Pure functions over values (settings, room, query), no aiohttp, so they are table-tested.
 """
@@ -18,10 +20,12 @@ import secrets
 from dataclasses import dataclass
 
 from config import Settings
+from rooms.demo import MEETING
 from rooms.participant import Role
 from rooms.policy import role_for
 from rooms.room import Room, RoomKind
 from rooms.token import AccessToken, Grant, TokenError, mint, verify
+from rooms.trade.demo import DEMO_EXHIBITOR
 from web.page_strings import N_
 
 VISITOR_TTL_S = 4 * 3600
@@ -114,3 +118,29 @@ def demo_links(settings: Settings, room: Room) -> list[DemoLink]:
     guest = "buyer-" + secrets.token_hex(3)
     return [DemoLink(N_("Join as the host"), link("meeting", host, STAFF_GRANTS, host)),
             DemoLink(N_("Join as a buyer"), link("meeting", guest, GUEST_GRANTS, "Buyer"))]
+
+
+def trade_demo_links(settings: Settings, lang: str) -> list[DemoLink]:
+    """Demo mode only: the meetings pages' way in without an organiser (docs/meetings-api.md).
+
+    A fresh demo delegate (``delegate`` grant, so it may book) opening the demo exhibitor's free
+    slots; the demo exhibitor's dashboard (``exhibit`` grant for its own identity); and the
+    sample meeting room, which trade meetings keep out of the lobby. Outside demo mode: none.
+    """
+    if not settings.demo:
+        return []
+    secret, exhibitor = settings.secret_value(), DEMO_EXHIBITOR
+
+    def token(identity: str, grant: Grant, name: str) -> str:
+        return mint(secret, identity=identity, room="*", grants=(grant,), ttl_s=DEMO_TTL_S,
+                    name=name)
+
+    delegate = token("delegate-" + secrets.token_hex(3), Grant.DELEGATE, "Demo delegate")
+    seller = token(exhibitor, Grant.EXHIBIT, "Gobi Cashmere")
+    return [
+        DemoLink(N_("Book a meeting as a demo delegate"),
+                 f"/meetings?exhibitor={exhibitor}&lang={lang}&token={delegate}"),
+        DemoLink(N_("Open the demo exhibitor's dashboard"),
+                 f"/meetings/dashboard/{exhibitor}?lang={lang}&token={seller}"),
+        DemoLink(N_("Open the sample meeting room"), f"/meeting/{MEETING}?lang={lang}"),
+    ]

@@ -23,13 +23,13 @@ from signaling.errors import Ack, SignalingError, error_ack, failure
 from signaling.hub import Hub, refusal
 from web import rtc_frames, rtc_json
 from web.keys import BACKEND_KEY, SETTINGS_KEY
+from web.keys import HUB_KEY as HUB_KEY  # re-exported: handlers import it from here
 from web.media import MEDIA_KEY
 from web.rtc_fanout import LocalFanout, RedisFanout
 
 log = logging.getLogger(__name__)
 NAMESPACE = "/rtc"
 SIO_KEY: web.AppKey[socketio.AsyncServer] = web.AppKey("socketio", socketio.AsyncServer)
-HUB_KEY: web.AppKey[Hub] = web.AppKey("rtc_hub", Hub)
 
 
 class SocketOutbox:

@@ -20,6 +20,10 @@ from web.app import create_app
 from web.language import NATIVE_NAMES
 
 DEMO_TOKEN_TTL_S = 12 * 3600
+DEMO_WARNING = (
+    "DEMO MODE: every visitor is handed staff, exhibitor and delegate links; never run it "
+    "for real visitors (start with --no-demo and PAVILION_SECRET)"
+)
 DEMO_HOST_GRANTS = (
     Grant.JOIN,
     Grant.PUBLISH,
@@ -55,10 +59,12 @@ def banner(settings: Settings) -> str:
     return "\n".join(lines)
 
 
-def serve(settings: Settings, out: TextIO = sys.stdout) -> int:
+def serve(settings: Settings, out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:
     logging.basicConfig(
         level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    if settings.demo:  # whatever the log level: one line a person starting it will see
+        print(f"pavilion: warning: {DEMO_WARNING}", file=err, flush=True)
     app = create_app(settings)
     app.on_startup.append(heap.settle)  # last: after the backend, media plane and hub opened
     text = banner(settings)

@@ -16,6 +16,8 @@ from rooms.trade.record import FEED_MAX, MeetingRecord, Notice, SideRecord
 from rooms.trade.request import MeetingRequest, Side, plan
 from rooms.trade.store import BookingConflict
 
+COUNTS_MAX = 10_000  # rate-limit windows kept before the finished ones are dropped
+
 
 class MemoryBookingStore:
     def __init__(self, *, clock: Clock | None = None) -> None:
@@ -26,6 +28,7 @@ class MemoryBookingStore:
         self._requests: dict[str, MeetingRequest] = {}
         self._records: dict[str, MeetingRecord] = {}
         self._once: dict[str, float] = {}
+        self._counts: dict[str, tuple[int, float]] = {}  # key -> (uses, window end)
         self._feeds: dict[str, list[Notice]] = {}
 
     async def ping(self) -> None:
@@ -69,14 +72,19 @@ class MemoryBookingStore:
         return {s: self._holds[s] for s in slot_ids if s in self._holds}
 
     # -- requests --------------------------------------------------------------------------------
-    async def create_request(self, request: MeetingRequest, *, quota: int) -> None:
+    async def create_request(self, request: MeetingRequest, *, quota: int,
+                             per_exhibitor: int = 0) -> None:
         if request.slot_id not in self._slots:
             raise BookingConflict("no_such_slot", request.slot_id)
         if request.slot_id in self._holds:
             raise BookingConflict("slot_taken", self._holds[request.slot_id])
-        if sum(1 for r in self._requests.values()
-               if r.buyer == request.buyer and plan(None, r).awaiting) >= quota:
+        awaiting = [r for r in self._requests.values()
+                    if r.buyer == request.buyer and plan(None, r).awaiting]
+        if len(awaiting) >= quota:
             raise BookingConflict("quota_reached")
+        if per_exhibitor and sum(1 for r in awaiting
+                                 if r.exhibitor == request.exhibitor) >= per_exhibitor:
+            raise BookingConflict("exhibitor_quota_reached")
         self._check_buyer_free(request)
         self._holds[request.slot_id] = request.id
         self._requests[request.id] = request
@@ -148,6 +156,18 @@ class MemoryBookingStore:
             return False
         self._once[key] = now + ttl_s
         return True
+
+    async def take(self, key: str, *, limit: int, window_s: float) -> float:
+        now = self._clock.now()
+        if len(self._counts) > COUNTS_MAX:  # bounded: forget the windows that are over
+            self._counts = {k: v for k, v in self._counts.items() if v[1] > now}
+        uses, ends = self._counts.get(key, (0, 0.0))
+        if ends <= now:
+            uses, ends = 0, now + window_s
+        if uses >= limit:
+            return ends - now
+        self._counts[key] = (uses + 1, ends)
+        return 0.0
 
     async def push_notice(self, notice: Notice) -> None:
         feed = self._feeds.setdefault(notice.identity, [])

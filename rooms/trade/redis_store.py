@@ -5,8 +5,8 @@ hashes of JSON; ``hold:<slot>`` = the id of the request holding the slot; ``host
 ``buyer:<id>:cal`` calendars (see :mod:`rooms.trade.scripts`); ``exh:<id>:slots`` (zset by
 start), ``exh:<id>:reqs``, ``buyer:<id>:reqs``, ``buyer:<id>:open`` and ``active`` sets;
 ``rec:<request>`` hashes (each side's join time and feedback); ``feed:<identity>`` capped lists;
-``once:<key>`` ``SET NX`` markers. Multi-key writes are Lua scripts, so a concurrent request from
-another node sees all of a write or none of it.
+``once:<key>`` ``SET NX`` markers; ``count:<key>`` fixed-window counters (``take``). Multi-key
+writes are Lua scripts, so a concurrent request from another node sees all of a write or none.
 """
 
 from __future__ import annotations
@@ -47,6 +47,7 @@ class RedisBookingStore:
         self._create = redis.register_script(lua.CREATE_REQUEST)
         self._update = redis.register_script(lua.UPDATE_REQUEST)
         self._push = redis.register_script(lua.PUSH_NOTICE)
+        self._take = redis.register_script(lua.TAKE)
 
     @classmethod
     def from_url(cls, url: str) -> RedisBookingStore:
@@ -122,13 +123,15 @@ class RedisBookingStore:
         return {s: str(h) for s, h in zip(slot_ids, held, strict=True) if h is not None}
 
     # -- requests --------------------------------------------------------------------------------
-    async def create_request(self, request: MeetingRequest, *, quota: int) -> None:
+    async def create_request(self, request: MeetingRequest, *, quota: int,
+                             per_exhibitor: int = 0) -> None:
         keys = [_Keys.of("hold", request.slot_id), _Keys.requests,
                 _Keys.of("buyer", request.buyer, "open"), _Keys.of("buyer", request.buyer, "cal"),
                 _Keys.of("exh", request.exhibitor, "reqs"),
                 _Keys.of("buyer", request.buyer, "reqs"), _Keys.active, _Keys.slots]
         args: list[str | int] = [request.id, _json(request.to_dict()), quota, ms(request.starts_at),
-                ms(request.ends_at), request.slot_id, MAXLEN_MS, request.busy_member]
+                ms(request.ends_at), request.slot_id, MAXLEN_MS, request.busy_member,
+                request.exhibitor, per_exhibitor]
         with unavailable_on_error():
             outcome, *rest = await self._create(keys=keys, args=args)
         _raise_unless_ok(outcome, rest)
@@ -193,6 +196,12 @@ class RedisBookingStore:
         with unavailable_on_error():
             return bool(await self._redis.set(_Keys.of("once", key), "1", nx=True,
                                               px=max(1, int(ttl_s * 1000))))
+
+    async def take(self, key: str, *, limit: int, window_s: float) -> float:
+        window_ms = max(1, int(window_s * 1000))
+        with unavailable_on_error():
+            left = await self._take(keys=[_Keys.of("count", key)], args=[limit, window_ms])
+        return int(left) / 1000
 
     async def push_notice(self, notice: Notice) -> None:
         with unavailable_on_error():

@@ -48,12 +48,23 @@ return {'ok'}
 
 # KEYS: hold, requests hash, buyer's open set, buyer calendar, exhibitor's requests, buyer's
 #       requests, active set, slots hash.
-# ARGV: id, json, quota, start ms, end ms, slot id, maxlen, calendar member.
+# ARGV: id, json, quota, start ms, end ms, slot id, maxlen, calendar member, exhibitor,
+#       quota per exhibitor (0: none). The open set holds at most ``quota`` ids, so counting
+#       the buyer's open requests at one exhibitor reads a handful of rows.
 CREATE_REQUEST = _BUSY + """
 if redis.call('HEXISTS', KEYS[8], ARGV[6]) == 0 then return {'no_such_slot', ARGV[6]} end
 local holder = redis.call('GET', KEYS[1])
 if holder then return {'slot_taken', holder} end
 if redis.call('SCARD', KEYS[3]) >= tonumber(ARGV[3]) then return {'quota_reached', ''} end
+local per_exhibitor = tonumber(ARGV[10])
+if per_exhibitor > 0 then
+  local here = 0
+  for _, rid in ipairs(redis.call('SMEMBERS', KEYS[3])) do
+    local row = redis.call('HGET', KEYS[2], rid)
+    if row and cjson.decode(row)['exhibitor'] == ARGV[9] then here = here + 1 end
+  end
+  if here >= per_exhibitor then return {'exhibitor_quota_reached', ''} end
+end
 local other = busy(KEYS[4], tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[7]), ARGV[1])
 if other then return {'buyer_busy', other} end
 redis.call('SET', KEYS[1], ARGV[1])
@@ -98,6 +109,20 @@ local active_op = 'SREM'
 if ARGV[12] == '1' then active_op = 'SADD' end
 redis.call(active_op, KEYS[6], ARGV[1])
 return {'ok', ''}
+"""
+
+# KEYS: the counter. ARGV: limit, window ms. Returns 0 (counted) or the ms left in the window.
+TAKE = """
+local uses = redis.call('INCR', KEYS[1])
+if uses == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
+if uses <= tonumber(ARGV[1]) then return 0 end
+redis.call('DECR', KEYS[1])
+local left = redis.call('PTTL', KEYS[1])
+if left < 1 then
+  redis.call('PEXPIRE', KEYS[1], ARGV[2])
+  left = tonumber(ARGV[2])
+end
+return left
 """
 
 # KEYS: a person's feed. ARGV: notice json, cap.

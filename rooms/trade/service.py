@@ -18,7 +18,7 @@ from datetime import timedelta
 from typing import Any, Protocol
 
 from rooms.clock import Clock, SystemClock, utc
-from rooms.errors import InvalidInput, NoSuchRoom, NotAllowed
+from rooms.errors import InvalidInput, NoSuchRoom, NotAllowed, RateLimited
 from rooms.events import RoomChanged
 from rooms.room import MEETING_MAX, Room, RoomKind, RoomState
 from rooms.service import RoomService
@@ -35,6 +35,7 @@ from rooms.trade.availability import (
     slot_from_input,
     zone,
 )
+from rooms.trade.caller import Caller
 from rooms.trade.record import MeetingRecord, Notice, SideRecord, feedback
 from rooms.trade.request import (
     Action,
@@ -48,6 +49,7 @@ from rooms.trade.request import (
 )
 from rooms.trade.store import BookingConflict, BookingStore
 
+__all__ = ["BookingPolicy", "BookingService", "Caller", "JoinLink", "MeetingView", "Notifier"]
 log = logging.getLogger(__name__)
 GUEST_GRANTS = frozenset({Grant.JOIN, Grant.PUBLISH, Grant.SUBSCRIBE, Grant.CHAT})
 HOST_GRANTS = GUEST_GRANTS | {Grant.MODERATE}
@@ -58,22 +60,14 @@ class BookingPolicy:
     """The knobs of trade meetings (times in seconds)."""
 
     quota: int = 5  # open (pending or proposed) requests per buyer
+    quota_per_exhibitor: int = 2  # open requests per buyer at one exhibitor
+    requests_per_client_hour: int = 30  # requests one client address may make per hour (0: off)
     request_ttl_s: float = 48 * 3600  # an unanswered request lapses (or when its slot starts)
     join_early_s: float = 300  # join links work this long before the slot
     reminder_s: float = 300  # the reminder goes out this long before the slot
     grace_s: float = 300  # the room stays open this long after the slot
     warning_s: float = 60  # the "ending soon" warning before the room closes
     tick_s: float = 5.0  # how often the agenda looks at the clock
-
-
-@dataclass(frozen=True, slots=True)
-class Caller:
-    """Who is calling: the identity of a verified access token; ``organiser`` for a token with
-    the ``moderate`` grant on every room (``room: "*"``)."""
-
-    identity: str
-    name: str = ""
-    organiser: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,12 +112,10 @@ class BookingService:
 
     # -- exhibitors and slots --------------------------------------------------------------------
     async def put_profile(self, caller: Caller, data: dict[str, Any]) -> ExhibitorProfile:
+        """Create or replace a profile: the organiser, or the exhibitor itself (``exhibit`` grant,
+        identity = profile id); team members may not (they could rename the exhibitor)."""
+        caller.may_exhibit(str(data.get("id", "")))
         profile = ExhibitorProfile.from_dict(data)
-        existing = await self.store.get_profile(profile.id)
-        allowed = caller.organiser or caller.identity == profile.id or (
-            existing is not None and existing.id == caller.identity)
-        if not allowed:
-            raise NotAllowed("not_your_exhibitor", "only the exhibitor or an organiser may")
         await self.store.put_profile(profile)
         return profile
 
@@ -134,10 +126,20 @@ class BookingService:
         return found
 
     async def _acting(self, caller: Caller, exhibitor: str) -> ExhibitorProfile:
+        """The profile of ``exhibitor`` if the caller may act for it (see ``may_exhibit``)."""
+        if not (caller.organiser or caller.exhibits):
+            caller.may_exhibit(exhibitor)  # refuses before revealing whether it exists
         profile = await self.profile(exhibitor)
-        if not (caller.organiser or profile.acts_for(caller.identity)):
-            raise NotAllowed("not_your_exhibitor", "you do not act for that exhibitor")
+        caller.may_exhibit(profile.id, profile.team)
         return profile
+
+    def _side(self, caller: Caller, request: MeetingRequest,
+              profile: ExhibitorProfile) -> Side | None:
+        """The caller's side of ``request``; the exhibitor's side needs the ``exhibit`` grant."""
+        side = request.side_of(caller.identity, profile.team)
+        if side is Side.EXHIBITOR and not caller.organiser:
+            caller.may_exhibit(profile.id, profile.team)
+        return side
 
     async def publish(self, caller: Caller, exhibitor: str, items: object,
                       host: str | None = None) -> list[Slot]:
@@ -194,7 +196,12 @@ class BookingService:
     # -- requests --------------------------------------------------------------------------------
     async def request(self, caller: Caller, slot_id: str, *, message: object = None,
                       time_zone: object = None) -> MeetingRequest:
-        """A buyer requests a free slot; the slot is held for both sides until an answer."""
+        """A delegate (or the organiser) requests a free slot; the slot is held for both sides
+        until an answer. Quotas: ``policy.quota`` open requests per buyer, of which
+        ``policy.quota_per_exhibitor`` at one exhibitor (409 ``quota_reached`` /
+        ``exhibitor_quota_reached``), and ``policy.requests_per_client_hour`` requests per client
+        address (``RateLimited``), so neither one identity nor one client can hold every slot."""
+        caller.may_request()
         slot = await self.slot(slot_id)
         profile = await self.profile(slot.exhibitor)
         if profile.acts_for(caller.identity):
@@ -205,16 +212,27 @@ class BookingService:
                               buyer_name=caller.name or caller.identity, message=message,
                               buyer_zone=buyer_zone, now=self.clock.now(),
                               ttl_s=self.policy.request_ttl_s)
-        await self.store.create_request(created, quota=self.policy.quota)
+        await self._count_client(caller)
+        await self.store.create_request(created, quota=self.policy.quota,
+                                        per_exhibitor=self.policy.quota_per_exhibitor)
         await self.tell(exhibitor_side(created, profile), "request.created", created)
         return created
+
+    async def _count_client(self, caller: Caller) -> None:
+        """One more request from the caller's address this hour, or ``RateLimited``."""
+        limit = self.policy.requests_per_client_hour
+        if not limit or not caller.client or caller.organiser:
+            return
+        wait = await self.store.take(f"requests:{caller.client}", limit=limit, window_s=3600)
+        if wait > 0:
+            raise RateLimited("meeting requests from this address", wait)
 
     async def act(self, caller: Caller, request_id: str, action: Action, *,
                   reason: object = None, slot_id: str | None = None) -> MeetingRequest:
         """Accept, decline, propose, withdraw or cancel, as the side the caller is on."""
         old = await self._request(request_id)
         profile = await self.profile(old.exhibitor)
-        side = old.side_of(caller.identity, profile.team)
+        side = self._side(caller, old, profile)
         if side is None:
             raise NotAllowed("not_your_request", "that request is not yours")
         other = await self.slot(slot_id) if slot_id is not None else None
@@ -256,7 +274,7 @@ class BookingService:
     async def view(self, caller: Caller, request_id: str) -> MeetingView:
         request = await self._request(request_id)
         profile = await self.profile(request.exhibitor)
-        side = request.side_of(caller.identity, profile.team)
+        side = self._side(caller, request, profile)
         if side is None and caller.organiser:
             side = Side.EXHIBITOR
         if side is None:

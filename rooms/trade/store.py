@@ -26,6 +26,8 @@ CONFLICT_MESSAGES = {
     "slot_held": "that slot has a request or a meeting; it cannot be removed",
     "buyer_busy": "you already hold a slot at that time",
     "quota_reached": "you have too many open requests; wait for answers or withdraw one",
+    "exhibitor_quota_reached": "you have too many open requests to this exhibitor; wait for an "
+                               "answer or withdraw one",
     "request_changed": "the request changed meanwhile; reload it and try again",
     "no_such_slot": "that slot no longer exists",
     "no_such_request": "that request no longer exists",
@@ -80,9 +82,12 @@ class BookingStore(Protocol):
         ...
 
     # -- requests --------------------------------------------------------------------------------
-    async def create_request(self, request: MeetingRequest, *, quota: int) -> None:
+    async def create_request(self, request: MeetingRequest, *, quota: int,
+                             per_exhibitor: int = 0) -> None:
         """Store a new pending request and hold its slot, atomically. Conflicts: ``no_such_slot``,
-        ``slot_taken``, ``quota_reached`` (``quota`` awaiting requests already), ``buyer_busy``."""
+        ``slot_taken``, ``quota_reached`` (the buyer has ``quota`` awaiting requests already),
+        ``exhibitor_quota_reached`` (``per_exhibitor`` of them at this exhibitor; 0: no limit),
+        ``buyer_busy``."""
         ...
 
     async def update_request(self, old: MeetingRequest, new: MeetingRequest) -> None:
@@ -118,6 +123,12 @@ class BookingStore(Protocol):
     async def once(self, key: str, *, ttl_s: float) -> bool:
         """True for the first caller (of any node) within ``ttl_s``: one reminder, not one per
         node."""
+        ...
+
+    async def take(self, key: str, *, limit: int, window_s: float) -> float:
+        """Count one use of ``key`` in a fixed window of ``window_s`` seconds, shared by every
+        node: 0.0 if it was one of the first ``limit`` uses, else (not counted) the seconds until
+        the window ends."""
         ...
 
     async def push_notice(self, notice: Notice) -> None:

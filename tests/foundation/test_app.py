@@ -77,8 +77,9 @@ async def test_demo_expo_shows_the_seven_pavilions_and_sample_rooms(pavilion_app
     running = await pavilion_app(demo=True)
     _, body, _ = await get(running.url + "/?lang=en")
     assert body.count('class="pavilion"') == 7
-    for kind in ("kind-broadcast", "kind-forum", "kind-meeting"):
+    for kind in ("kind-broadcast", "kind-forum"):
         assert kind in body
+    assert "kind-meeting" not in body, "trade meetings are private"
 
 
 async def test_no_demo_means_an_empty_lobby(pavilion_app: StartApp) -> None:

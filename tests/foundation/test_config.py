@@ -25,7 +25,8 @@ def test_defaults() -> None:
 
 
 def test_file_beats_defaults_and_env_beats_file(tmp_path: Path) -> None:
-    path = write(tmp_path, 'port = 9001\nhost = "0.0.0.0"\n[media]\nmax_sdp_bytes = 30000\n')
+    path = write(tmp_path, 'port = 9001\nhost = "0.0.0.0"\ndemo = false\n'
+                           '[media]\nmax_sdp_bytes = 30000\n')
     from_file = load(file=path, env=SECRET)
     assert (from_file.port, from_file.host, from_file.media.max_sdp_bytes) == (
         9001,
@@ -108,6 +109,7 @@ def test_demo_generates_a_secret_each_start() -> None:
 
 
 def test_base_url() -> None:
-    assert load(env={**SECRET, "PAVILION_HOST": "0.0.0.0"}).base_url == "http://127.0.0.1:8080"
+    wildcard = {**SECRET, "PAVILION_HOST": "0.0.0.0", "PAVILION_DEMO": "false"}
+    assert load(env=wildcard).base_url == "http://127.0.0.1:8080"
     public = load(env={**SECRET, "PAVILION_PUBLIC_URL": "https://expo.example/"})
     assert public.base_url == "https://expo.example"

@@ -44,16 +44,28 @@ def app_for(cfg: config.Settings, clock: Clock | None = None) -> web.Application
     return app
 
 
+# Who is who in these tests: exhibitors (and the team member faw-li) hold the organiser-issued
+# ``exhibit`` grant; everyone else is a registered delegate with the ``delegate`` grant.
+EXHIBITORS = frozenset({"faw", "faw-li", "jilin-herbs", "mallory"})
+
+
+def grants_for(identity: str) -> tuple[Grant, ...]:
+    extra = Grant.EXHIBIT if identity in EXHIBITORS else Grant.DELEGATE
+    return (Grant.JOIN, extra)
+
+
 def bearer(identity: str, *, name: str = "", room: str = "meetings",
-           grants: tuple[Grant, ...] = (Grant.JOIN,)) -> dict[str, str]:
-    token = mint(SECRET, identity=identity, room=room, grants=grants, ttl_s=3600,
+           grants: tuple[Grant, ...] | None = None) -> dict[str, str]:
+    token = mint(SECRET, identity=identity, room=room,
+                 grants=grants_for(identity) if grants is None else grants, ttl_s=3600,
                  name=name or identity.title())
     return {"Authorization": f"Bearer {token}"}
 
 
 async def call(client: Client, method: str, path: str, body: Any = None, *, who: str = "",
-               status: int = 200, **query: str) -> Any:
-    headers = bearer(who) if who else {}
+               status: int = 200, grants: tuple[Grant, ...] | None = None,
+               room: str = "meetings", **query: str) -> Any:
+    headers = bearer(who, grants=grants, room=room) if who else {}
     response = await client.request(method, "/api/meetings" + path, json=body,
                                     headers=headers, params=query or None)
     data = await response.json()

@@ -50,9 +50,11 @@ class Node:
         await self.app[BOOKINGS_KEY].agenda.tick()
 
 
-def link_token(identity: str, name: str = "") -> str:
-    """A person's access token for the meetings API and pages (room claim: not a room)."""
-    return mint(TEST_SECRET, identity=identity, room="meetings", grants=[Grant.JOIN],
+def link_token(identity: str, name: str = "", *, exhibitor: bool = False) -> str:
+    """A person's organiser-issued token for the meetings API and pages: an exhibitor's
+    (``exhibit``) or a delegate's (``delegate``), for every room (``pavilion token --room *``)."""
+    grant = Grant.EXHIBIT if exhibitor else Grant.DELEGATE
+    return mint(TEST_SECRET, identity=identity, room="*", grants=[Grant.JOIN, grant],
                 ttl_s=3600, name=name or identity)
 
 
@@ -61,7 +63,7 @@ async def meetings_node() -> AsyncIterator[Any]:
     runners: list[web.AppRunner] = []
 
     async def start(offset_s: float = -600.0, **overrides: Any) -> Node:
-        settings = make_settings(demo=False, **overrides)
+        settings = make_settings(**{"demo": False, **overrides})
         app = create_app(settings)
         clock = ShiftedClock(offset_s)
         app[CLOCK_KEY] = clock

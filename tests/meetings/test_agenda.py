@@ -27,7 +27,9 @@ from rooms.trade.service import BookingPolicy, BookingService, Caller
 from tests.meetings.api import PROFILE, SECRET, settings
 from tests.meetings.builders import NOW
 
-FAW, LI, KIM = Caller("faw", "Wang"), Caller("faw-li", "Li"), Caller("kim", "Kim")
+FAW = Caller("faw", "Wang", exhibits=True)
+LI = Caller("faw-li", "Li", exhibits=True)
+KIM = Caller("kim", "Kim", delegate=True)
 
 
 @dataclass

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from rooms.clock import FakeClock
+from rooms.token import Grant
 from tests.meetings.api import PROFILE, Client, app_for, bearer, call, settings
 from tests.meetings.builders import NOW
 from web.meetings_api import BOOKINGS_KEY
@@ -27,12 +28,14 @@ async def client(request: pytest.FixtureRequest, aiohttp_client: MakeClient) -> 
     return made
 
 
-async def exhibitor_with_slots(client: Client, *starts: str) -> list[dict[str, Any]]:
-    await call(client, "PUT", "/exhibitors/faw", PROFILE, who="faw")
+async def exhibitor_with_slots(client: Client, *starts: str,
+                               exhibitor: str = "faw") -> list[dict[str, Any]]:
+    profile = PROFILE if exhibitor == "faw" else {**PROFILE, "team": []}
+    await call(client, "PUT", f"/exhibitors/{exhibitor}", profile, who=exhibitor)
     slots = [{"date": TOMORROW.date().isoformat(), "start": s, "length_min": 30,
               "time_zone": "Asia/Tokyo", "languages": ["en", "ja"]} for s in starts]
-    made = await call(client, "POST", "/exhibitors/faw/slots", {"slots": slots}, who="faw",
-                      status=201, tz="Asia/Tokyo")
+    made = await call(client, "POST", f"/exhibitors/{exhibitor}/slots", {"slots": slots},
+                      who=exhibitor, status=201, tz="Asia/Tokyo")
     return list(made["slots"])
 
 
@@ -93,7 +96,7 @@ async def test_someone_elses_exhibitor_slots_and_requests_are_refused(client: Cl
     hijack = await call(client, "PUT", "/exhibitors/faw", PROFILE, who="mallory", status=403)
     assert hijack["error"]["code"] == "not_your_exhibitor"
     own = await call(client, "POST", "/requests", {"slot_id": slot["id"]}, who="faw-li",
-                     status=403)
+                     grants=(Grant.EXHIBIT, Grant.DELEGATE), status=403)
     assert own["error"]["code"] == "own_slot"
     made = await call(client, "POST", "/requests", {"slot_id": slot["id"]}, who="kim",
                       status=201)
@@ -141,7 +144,7 @@ async def test_request_accept_join_link_ics_and_dashboard(client: Client) -> Non
     board = await call(client, "GET", "/exhibitors/faw/dashboard", who="faw")
     assert board["upcoming"] == 1 and board["no_show_rate"] is None
     assert (await call(client, "GET", "/exhibitors/faw/dashboard", who="kim",
-                       status=403))["error"]["code"] == "not_your_exhibitor"
+                       status=403))["error"]["code"] == "not_exhibitor"
     response = await client.get(f"/api/meetings/requests/{made['id']}/invite.ics",
                                 headers=bearer("kim"))
     assert response.status == 200 and response.content_type == "text/calendar"
@@ -170,13 +173,21 @@ async def test_propose_another_slot_and_the_buyer_accepts(client: Client) -> Non
     assert len(free["slots"]) == 2, "a cancelled meeting frees its slot"
 
 
-async def test_quota_and_expiry(client: Client) -> None:
-    slots = await exhibitor_with_slots(client, *(f"{h:02d}:00" for h in range(9, 16)))
-    for slot in slots[:5]:
+async def test_quotas_per_exhibitor_per_buyer_and_expiry(client: Client) -> None:
+    faw = await exhibitor_with_slots(client, "09:00", "10:00", "11:00")
+    herbs = await exhibitor_with_slots(client, "12:00", "13:00", exhibitor="jilin-herbs")
+    other = await exhibitor_with_slots(client, "14:00", "15:00", exhibitor="mallory")
+    for slot in faw[:2]:
         await call(client, "POST", "/requests", {"slot_id": slot["id"]}, who="kim", status=201)
-    over = await call(client, "POST", "/requests", {"slot_id": slots[5]["id"]}, who="kim",
+    third = await call(client, "POST", "/requests", {"slot_id": faw[2]["id"]}, who="kim",
+                       status=409)
+    assert third["error"]["code"] == "exhibitor_quota_reached", "two open requests per exhibitor"
+    for slot in [*herbs, other[0]]:
+        await call(client, "POST", "/requests", {"slot_id": slot["id"]}, who="kim", status=201)
+    over = await call(client, "POST", "/requests", {"slot_id": other[1]["id"]}, who="kim",
                       status=409)
-    assert over["error"]["code"] == "quota_reached"
+    assert over["error"]["code"] == "quota_reached", "five open requests in all"
+    assert len((await call(client, "GET", "/exhibitors/faw/slots"))["slots"]) == 1
     client.clock.advance(48 * 3600 + 1)  # type: ignore[attr-defined]
     await client.app[BOOKINGS_KEY].agenda.tick()
     mine = await call(client, "GET", "/mine", who="kim")

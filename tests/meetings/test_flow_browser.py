@@ -20,12 +20,13 @@ from tests.meetings.flow import link_token
 from tests.pages.helpers import unlabeled, until, untranslated, video_flows
 
 pytestmark = pytest.mark.browser
+SELLER = link_token("faw", exhibitor=True)
 
 
 async def put_profile(url: str) -> None:
     async with aiohttp.ClientSession() as http:
         async with http.put(f"{url}/api/meetings/exhibitors/faw", json=PROFILE,
-                            headers={"Authorization": "Bearer " + link_token("faw")}) as r:
+                            headers={"Authorization": "Bearer " + SELLER}) as r:
             assert r.status == 200, await r.text()
 
 
@@ -40,7 +41,8 @@ async def test_book_accept_meet_end_and_rate(meetings_node: Any, browser: Any) -
     # The exhibitor publishes a 15-minute slot starting within two minutes (real time), in Tokyo.
     start = (math.floor(time.time() / 60) + 2) * 60
     local = datetime.fromtimestamp(start, tz=UTC).astimezone(ZoneInfo("Asia/Tokyo"))
-    await seller.goto(f"{node.url}/meetings/dashboard/faw?lang=zh&token={link_token('faw', '王')}")
+    seller_link = link_token("faw", "王", exhibitor=True)
+    await seller.goto(f"{node.url}/meetings/dashboard/faw?lang=zh&token={seller_link}")
     form = seller.locator("#meetings-publish")
     await form.locator("input[name=date]").fill(local.strftime("%Y-%m-%d"))
     await form.locator("input[name=start]").fill(local.strftime("%H:%M"))
@@ -118,4 +120,4 @@ async def _rate(page: Any, request_id: str, stars: str, note: str) -> None:
 
 
 def _caller(identity: str) -> Caller:
-    return Caller(identity)
+    return Caller(identity, exhibits=identity == "faw")

@@ -21,15 +21,19 @@ from tests.signaling.rtc_client import RtcClient
 from web.keys import SETTINGS_KEY
 
 
+def token_of(who: str) -> str:
+    return link_token(who, exhibitor=who == "faw")
+
+
 async def post(http: aiohttp.ClientSession, url: str, body: Any, who: str) -> tuple[int, Any]:
     async with http.post(url, json=body,
-                         headers={"Authorization": "Bearer " + link_token(who)}) as response:
+                         headers={"Authorization": "Bearer " + token_of(who)}) as response:
         return response.status, await response.json()
 
 
 async def publish_soon(node: Node, http: aiohttp.ClientSession) -> dict[str, Any]:
     async with http.put(f"{node.url}/api/meetings/exhibitors/faw", json=PROFILE,
-                        headers={"Authorization": "Bearer " + link_token("faw")}) as r:
+                        headers={"Authorization": "Bearer " + token_of("faw")}) as r:
         assert r.status == 200
     start = (math.floor(time.time() / 60) + 2) * 60
     status, made = await post(http, f"{node.url}/api/meetings/exhibitors/faw/slots", {"slots": [
@@ -106,7 +110,7 @@ async def test_reminder_warning_and_end_reach_socket_clients(
 
 
 def _caller(identity: str) -> Caller:
-    return Caller(identity, identity.title())
+    return Caller(identity, identity.title(), exhibits=identity == "faw")
 
 
 def _running(node: Node) -> RunningApp:

@@ -148,3 +148,35 @@ async def test_removing_a_free_slot(stores: Stores) -> None:
     assert not await store.remove_slot(s)
     assert await store.list_slots("faw") == []
     await store.add_slots([replace(s, id="s-00000000000a")])  # its time is free again
+
+
+async def test_open_requests_per_exhibitor_count_per_buyer(stores: Stores) -> None:
+    store = stores.node()
+    ours = [slot(24 + n) for n in range(3)]
+    theirs = slot(30, exhibitor="alpha", host="alpha")
+    await store.add_slots(ours)
+    await store.add_slots([theirs])
+    first = request_for(ours[0], "kim")
+    await store.create_request(first, quota=5, per_exhibitor=2)
+    await store.create_request(request_for(ours[1], "kim"), quota=5, per_exhibitor=2)
+    with pytest.raises(BookingConflict) as refused:
+        await store.create_request(request_for(ours[2], "kim"), quota=5, per_exhibitor=2)
+    assert refused.value.code == "exhibitor_quota_reached"
+    assert await store.holders([ours[2].id]) == {}, "nothing written"
+    await store.create_request(request_for(theirs, "kim"), quota=5, per_exhibitor=2)
+    await store.create_request(request_for(ours[2], "ivanov"), quota=5, per_exhibitor=2)
+    withdrawn = transition(first, Action.WITHDRAW, Side.BUYER, now=NOW, by="kim")
+    await store.update_request(first, withdrawn)
+    await store.create_request(request_for(ours[0], "kim"), quota=5, per_exhibitor=2)
+
+
+async def test_take_counts_uses_in_a_window_shared_by_every_node(stores: Stores) -> None:
+    node_a, node_b = stores.node(), stores.node()
+    assert await node_a.take("requests:10.0.0.7", limit=2, window_s=0.3) == 0.0
+    assert await node_b.take("requests:10.0.0.7", limit=2, window_s=0.3) == 0.0
+    wait = await node_a.take("requests:10.0.0.7", limit=2, window_s=0.3)
+    assert 0 < wait <= 0.3
+    assert await node_b.take("requests:10.0.0.8", limit=2, window_s=0.3) == 0.0, "per key"
+    stores.clock.advance(0.31)  # the memory store's clock; Redis expires the key in real time
+    await asyncio.sleep(0.35)
+    assert await node_b.take("requests:10.0.0.7", limit=2, window_s=0.3) == 0.0

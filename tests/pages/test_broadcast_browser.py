@@ -12,6 +12,7 @@ import aiohttp
 import pytest
 
 from rooms.demo import LIVE_BROADCAST
+from rooms.token import Grant
 from tests.fixtures.pavilion import RunningApp
 from tests.pages.helpers import (
     STAFF,
@@ -25,6 +26,7 @@ from tests.pages.helpers import (
 
 pytestmark = pytest.mark.browser
 ROOM = LIVE_BROADCAST
+VIEWER = (Grant.JOIN, Grant.SUBSCRIBE, Grant.CHAT)
 
 
 async def _text_in(page: Any, selector: str, text: str) -> bool:
@@ -45,7 +47,8 @@ async def _meetings(method: str, url: str, tok: str, body: Any = None) -> Any:
 
 
 async def _open_a_slot(running: RunningApp, host: str) -> None:
-    """The exhibitor offers one trade-meeting slot tomorrow (issue 7's API)."""
+    """The exhibitor offers one trade-meeting slot tomorrow (issue 7's API; the organiser-issued
+    ``exhibit`` grant of issue 11)."""
     base = f"{running.url}/api/meetings/exhibitors/changbai-foods"
     tomorrow = (datetime.now(UTC) + timedelta(days=1)).date().isoformat()
     await _meetings("PUT", base, host, PROFILE)
@@ -69,7 +72,9 @@ async def test_studio_goes_live_viewer_sees_chats_buys_and_recovers(
 
     viewer = await browser.new_page(locale="ru-RU", timezone_id="Europe/Moscow")
     viewer.on("pageerror", lambda exc: errors.append(str(exc)))
-    await viewer.goto(f"{running.url}/watch/{ROOM}?lang=ru")
+    # A registered delegate (organiser-issued ``delegate`` grant): "request a quote" also books.
+    delegate = token("petrov", ROOM, (*VIEWER, Grant.DELEGATE), "Пётр Петров")
+    await viewer.goto(f"{running.url}/watch/{ROOM}?lang=ru&token={delegate}")
     await video_flows(viewer)
     assert await viewer.locator("#video").evaluate("v => v.muted") is True
     await viewer.click("#unmute")
@@ -93,12 +98,13 @@ async def test_studio_goes_live_viewer_sees_chats_buys_and_recovers(
     price = await viewer.locator("#products li", has_text="人参茶").locator(".price").inner_text()
     assert "58,50" in price  # Russian formats the price with a decimal comma
 
-    await _open_a_slot(running, host)
+    seller = token("changbai-foods", "*", (Grant.EXHIBIT,), "长白山食品")
+    await _open_a_slot(running, seller)
     await viewer.locator("#products li", has_text="人参茶").locator("button.quote").click()
     await until(lambda: _text_in(studio, "#quotes", "人参茶"), "the quote request at the studio")
     async def meeting_requested() -> bool:  # the page posts the quote first, then the request
         requests = await _meetings(
-            "GET", f"{running.url}/api/meetings/exhibitors/changbai-foods/requests", host)
+            "GET", f"{running.url}/api/meetings/exhibitors/changbai-foods/requests", seller)
         return "人参茶" in str(requests)
 
     await until(meeting_requested, "the meeting request opened by 'request a quote'")

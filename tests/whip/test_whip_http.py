@@ -174,7 +174,7 @@ VP9_ONLY = (
         ("/whip/expo", SDP, "OFFER", 401, "an Authorization: Bearer token is required"),
         ("/whip/expo", {**SDP, "Authorization": "Bearer nope"}, "OFFER", 401, "token was refused"),
         ("/whip/expo", {**SDP, **auth(token("expo", Grant.SUBSCRIBE))}, "OFFER", 403, "publish"),
-        ("/whip/expo", {**SDP, **auth(token("other"))}, "OFFER", 403, "not 'expo'"),
+        ("/whip/expo", {**SDP, **auth(token("other"))}, "OFFER", 403, "another room"),
         (
             "/whip/expo",
             {**auth(token()), "Content-Type": "text/plain"},

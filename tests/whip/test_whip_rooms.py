@@ -55,7 +55,7 @@ async def test_unknown_room_is_404_for_whip_and_whep(
 ) -> None:
     running = await start(pavilion_app, demo=False)
     assert await post(running, "/whip/nowhere", offer, headers("nowhere", Grant.PUBLISH)) == (
-        404, "no room 'nowhere'\n")
+        404, "no room 'nowhere' (no_such_room)\n")
     status, _ = await post(running, "/whep/nowhere", offer, headers("nowhere", Grant.SUBSCRIBE))
     assert status == 404
     status, _ = await post(running, "/whip/Bad%20Id", offer, headers("*", Grant.PUBLISH))
@@ -68,7 +68,7 @@ async def test_ended_room_is_403(
     running = await start(pavilion_app, demo=True)
     status, text = await post(running, "/whip/closed-show", offer,
                               headers("closed-show", Grant.PUBLISH, Grant.CREATE))
-    assert (status, text) == (403, "room 'closed-show' has ended\n")
+    assert (status, text) == (403, "the room has ended (room_ended)\n")
 
 
 async def test_create_opens_a_live_broadcast_in_demo_mode_only(
@@ -110,7 +110,7 @@ async def test_whep_plays_the_participant_it_names(
     try:
         status, text = await post(running, "/whep/stage?participant=carol", await viewer.offer(),
                                   headers("stage", Grant.SUBSCRIBE))
-        assert (status, text) == (404, "'carol' publishes nothing in room 'stage'\n")
+        assert (status, text) == (404, "'carol' publishes nothing in this room (no_such_track)\n")
         status, answer = await post(running, "/whep/stage?participant=alice",
                                     await viewer.offer(), headers("stage", Grant.SUBSCRIBE))
         assert status == 201, answer

@@ -1,0 +1,209 @@
+"""The authorization matrix (issue 11, deliverable 10): transport × role × room state × action.
+
+One table (:data:`ROLES` × :data:`STATES` × :data:`ACTIONS`) is run against a real node through
+every door — Socket.IO events, WHIP, WHEP, the page API, the admin API — and each answer is
+compared with :func:`allowed`, the rules written down once here, independently of the code
+(docs/security.md says the same in prose). A door that decides by itself, or forgets to ask,
+shows up as a cell where its answer and the table disagree.
+
+"Allowed" means the one gate let the request through: the request may still fail for a reason
+that is not authorization (a WHEP player with nothing published gets 404), which counts as
+allowed; a refusal of the gate (a 401/403, an ack whose code is one of :data:`REFUSALS`) counts
+as refused.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+
+from rooms.content import ProductCard
+from rooms.pavilion import Pavilion
+from rooms.room import Room, RoomKind, RoomState
+from rooms.text import LocalizedText
+from rooms.token import Grant, mint, verify
+from tests.fixtures.pavilion import TEST_SECRET, RunningApp
+from tests.signaling.rtc_client import RtcClient
+from web.keys import BACKEND_KEY
+from web.media import MEDIA_KEY
+
+pytestmark = pytest.mark.slow
+Start = Callable[..., Awaitable[RunningApp]]
+SDP_DIR = Path(__file__).parent.parent / "data" / "sdp"
+PUBLISH_OFFER = (SDP_DIR / "chromium-156-publish-offer.sdp").read_text()
+PLAY_OFFER = (SDP_DIR / "chromium-156-whep-recvonly-offer.sdp").read_text()
+EXHIBITOR = "exhibitor-co"
+API_KEY = "matrix-admin-key-0123456789-0123456789"
+J, P, S, C, M, H = (Grant.JOIN, Grant.PUBLISH, Grant.SUBSCRIBE, Grant.CHAT, Grant.MODERATE,
+                    Grant.HIDDEN)
+
+# Refusals of the gate and of the room's rules (rooms/gate.py, rooms/policy.py), and the
+# signalling layer's "join first" (an action of someone the gate did not let in).
+REFUSALS = frozenset({
+    "wrong_room", "no_join_grant", "no_chat_grant", "no_subscribe_grant", "no_publish_grant",
+    "missing_grant", "not_moderator", "not_host", "banned", "room_ended", "not_started",
+    "room_locked", "not_invited", "in_waiting_room", "not_on_stage", "not_in_room", "muted",
+    "not_joined", "not_a_broadcast", "token_invalid", "bad_signature", "token_expired",
+})
+
+
+@dataclass(frozen=True)
+class Role:
+    name: str
+    grants: tuple[Grant, ...]
+    identity: str = ""  # default: the role's name (host: the room's exhibitor)
+    other_room: bool = False  # a token for another room
+    banned: bool = False
+    admitted: bool = False  # meetings: let in from the waiting room by the host
+
+
+ROLES = [
+    Role("visitor", (J, S, C)),  # what a public page mints
+    Role("viewer", (J, S, C)),
+    Role("speaker", (J, P, S, C)),  # broadcast co-host, forum speaker, meeting guest
+    Role("moderator", (J, P, S, C, M)),
+    Role("host", (J, P, S, C, M), identity=EXHIBITOR),
+    Role("banned", (J, S, C), banned=True),
+    Role("hidden", (J, S, C, H)),
+    Role("guest_admitted", (J, P, S, C), admitted=True),
+    Role("exhibitor_only", (Grant.EXHIBIT,)),  # trade docking grant: no room rights
+    Role("wrong_room", (J, P, S, C, M), other_room=True),
+]
+STATES = ["scheduled", "live", "locked", "ended", "meeting"]
+ACTIONS = ["sio.join", "sio.chat", "sio.subscribe", "sio.lock", "sio.pin", "whep", "whip",
+           "page.product", "admin.lock"]
+
+
+def allowed(role: Role, state: str, action: str) -> bool:
+    """The rules, once: who may do what in a room in each state (docs/security.md)."""
+    grants = set(role.grants)
+    if role.other_room or role.banned or state == "ended" or action == "admin.lock":
+        return False  # a token never opens the admin API: only its API key does
+    meeting = state == "meeting"
+    moderates = M in grants or role.identity == EXHIBITOR
+    staff = bool({P, M} & grants) or role.identity == EXHIBITOR
+    may_enter = meeting or state == "live" or staff  # schedule and lock bar the audience
+    waiting = meeting and not moderates and not role.admitted and H not in grants  # observers
+    on_stage = (meeting and not waiting) or (not meeting and staff)
+    rules: dict[str, bool] = {
+        "sio.join": J in grants and may_enter,
+        "sio.chat": J in grants and may_enter and C in grants and not waiting,
+        "sio.subscribe": J in grants and may_enter and S in grants and not waiting,
+        "sio.lock": J in grants and may_enter and M in grants,
+        "sio.pin": J in grants and may_enter and moderates and not meeting,
+        "whep": S in grants and may_enter and not waiting,
+        "whip": P in grants and may_enter and on_stage,
+        "page.product": moderates and not meeting,
+    }
+    return rules[action]
+
+
+@pytest.mark.parametrize("state", STATES)
+async def test_every_door_gives_the_one_decision(pavilion_app: Start, state: str) -> None:
+    app = await pavilion_app(demo=False, api_key=API_KEY)
+    wrong: list[str] = []
+    for role in ROLES:
+        room_id = f"{state}-{role.name}".replace("_", "-")
+        await _room(app, room_id, state)
+        seen = await _try_every_door(app, room_id, role)
+        for action in ACTIONS:
+            expected = allowed(role, state, action)
+            if action == "page.product" and state == "meeting":
+                continue  # product cards belong to broadcasts: no rule of access involved
+            if seen[action][0] != expected:
+                wrong.append(f"{state:9} {role.name:14} {action:13} expected "
+                             f"{'allow' if expected else 'refuse'}, got {seen[action][1]}")
+    assert not wrong, "\n" + "\n".join(wrong)
+
+
+async def _room(app: RunningApp, room_id: str, state: str) -> None:
+    kind = RoomKind.MEETING if state == "meeting" else RoomKind.BROADCAST
+    starts = datetime.now(UTC) + (timedelta(hours=3) if state == "scheduled" else
+                                  timedelta(minutes=-5))
+    room = Room(id=room_id, kind=kind, pavilion=Pavilion.NEW_MEDIA,
+                title=LocalizedText({"en": room_id}), exhibitor=EXHIBITOR, starts_at=starts,
+                state={"scheduled": RoomState.SCHEDULED, "ended": RoomState.ENDED}.get(
+                    state, RoomState.LIVE), locked=state == "locked")
+    store = app.app[BACKEND_KEY].store
+    await store.put_room(room)
+    await store.put_product(ProductCard(id="p0", room_id=room_id,
+                                        name=LocalizedText({"en": "Tea"}),
+                                        price=Decimal("9.90"), currency="CNY"))
+
+
+def _token(role: Role, room_id: str, suffix: str) -> str:
+    identity = role.identity or f"{role.name}-{suffix}"
+    return mint(TEST_SECRET, identity=identity, room="other-room" if role.other_room else room_id,
+                grants=role.grants, ttl_s=600, name=identity)
+
+
+async def _prepare(app: RunningApp, role: Role, room_id: str, tok: str) -> None:
+    """Bans and admissions happen before the role acts (as a moderator would have done)."""
+    access = verify(TEST_SECRET, tok)
+    store, service = app.app[BACKEND_KEY].store, app.app[BACKEND_KEY].service
+    if role.banned:
+        await store.ban(room_id, access.identity, until=access.expires_at)
+    room = await store.get_room(room_id)
+    if role.admitted and room is not None and room.kind is RoomKind.MEETING:
+        organiser = verify(TEST_SECRET, mint(TEST_SECRET, identity="organiser", room="*",
+                                             grants=[J, M], ttl_s=600))
+        await service.join(access, room_id)
+        await service.admit(organiser, room_id, access.identity)
+
+
+async def _try_every_door(app: RunningApp, room_id: str,
+                          role: Role) -> dict[str, tuple[bool, str]]:
+    seen: dict[str, tuple[bool, str]] = {}
+    tokens = {door: _token(role, room_id, door) for door in ("sio", "whep", "whip", "page")}
+    for tok in tokens.values():
+        await _prepare(app, role, room_id, tok)
+    seen.update(await _socketio(app, room_id, tokens["sio"]))
+    seen["whep"] = await _http(app, "POST", f"/whep/{room_id}", tokens["whep"], PLAY_OFFER,
+                               "application/sdp")
+    seen["whip"] = await _http(app, "POST", f"/whip/{room_id}", tokens["whip"], PUBLISH_OFFER,
+                               "application/sdp")
+    seen["page.product"] = await _http(
+        app, "POST", f"/api/pages/rooms/{room_id}/products", tokens["page"],
+        '{"name": "Green tea", "price": "9.90", "currency": "CNY"}', "application/json")
+    seen["admin.lock"] = await _http(app, "POST", f"/api/admin/rooms/{room_id}/lock",
+                                     tokens["page"], '{"locked": true}', "application/json")
+    plane = app.app[MEDIA_KEY]
+    for peer_id in [p for p, peer in plane.peers.items() if peer.room == room_id]:
+        await plane.close(peer_id)
+    return seen
+
+
+async def _socketio(app: RunningApp, room_id: str, tok: str) -> dict[str, tuple[bool, str]]:
+    try:
+        client = await RtcClient.connect(app, tok)
+    except Exception as exc:  # a refused connection (a bad token) refuses every event
+        return {a: (False, f"connect refused: {exc}") for a in ACTIONS if a.startswith("sio.")}
+    events = [("sio.join", "join", {"room": room_id}),
+              ("sio.chat", "chat.send", {"room": room_id, "text": "hello"}),
+              ("sio.subscribe", "subscribe", {"room": room_id}),
+              ("sio.pin", "product.pin", {"room": room_id, "product": "p0"}),
+              ("sio.lock", "room.lock", {"room": room_id, "locked": True})]
+    seen: dict[str, tuple[bool, str]] = {}
+    for action, event, payload in events:
+        reply: dict[str, Any] = await client.call(event, payload)
+        code = "ok" if reply.get("ok") else reply["error"]["code"]
+        seen[action] = (code not in REFUSALS, code)
+    await client.close()
+    return seen
+
+
+async def _http(app: RunningApp, method: str, path: str, tok: str, body: str,
+                content_type: str) -> tuple[bool, str]:
+    headers = {"Authorization": f"Bearer {tok}", "Content-Type": content_type}
+    async with aiohttp.ClientSession() as http, http.request(
+            method, app.url + path, data=body, headers=headers) as response:
+        text = (await response.text())[:80].strip()
+        assert response.status < 500, (path, response.status, text)
+        return response.status not in (401, 403), f"{response.status} {text}"
