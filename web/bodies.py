@@ -4,7 +4,7 @@ A model checks a body's *shape*: which fields, their JSON types (strict: ``"1"``
 and ``["a"]`` is not a name), and bounds on every string, list and object so nothing a client
 sends is unbounded. What a value *means* (a known language, a future slot, a valid currency, a
 price in range) stays the domain's to decide, with its own codes. Fields a client may omit are
-``None`` and left out of :meth:`Body.fields`, so the domain's defaults apply.
+``None`` and left out of :meth:`~web.http_api.Body.fields`, so the domain's defaults apply.
 """
 
 from __future__ import annotations
@@ -48,14 +48,8 @@ def price_value(value: Any) -> Any:
     return price
 
 
-class Fields(Body):
-    def fields(self) -> dict[str, Any]:
-        """The fields the client sent (``None`` ones left out), as the domain reads them."""
-        return self.model_dump(exclude_none=True)
-
-
 # -- page API (docs/pages.md) ---------------------------------------------------------------------
-class NewProduct(Fields):
+class NewProduct(Body):
     name: Short
     language: Lang = "en"
     price: Decimal | None = None
@@ -65,13 +59,13 @@ class NewProduct(Fields):
     _price = field_validator("price", mode="before")(price_value)
 
 
-class QuoteAsk(Fields):
+class QuoteAsk(Body):
     product: Id
     language: Lang = "en"
 
 
 # -- admin API (docs/admin-api.md) ---------------------------------------------------------------
-class NewRoom(Fields):
+class NewRoom(Body):
     id: Id
     kind: Short
     pavilion: Short
@@ -89,19 +83,19 @@ class NewRoom(Fields):
     invitees: Annotated[list[Id], Field(max_length=100)] | None = None
 
 
-class Locked(Fields):
+class Locked(Body):
     locked: bool = True
 
 
-class Muted(Fields):
+class Muted(Body):
     muted: bool = True
 
 
-class Pinned(Fields):
+class Pinned(Body):
     pinned: bool = True
 
 
-class Product(Fields):
+class Product(Body):
     name: Localized | None = None
     price: Decimal | None = None
     currency: Annotated[str, StringConstraints(max_length=8)] | None = None
@@ -112,7 +106,7 @@ class Product(Fields):
     _price = field_validator("price", mode="before")(price_value)
 
 
-class NewToken(Fields):
+class NewToken(Body):
     identity: Annotated[str, StringConstraints(min_length=1, max_length=128)]
     room: Id
     ttl_s: int = 3600
@@ -126,7 +120,7 @@ class NewToken(Fields):
 
 
 # -- meetings API (docs/meetings-api.md) ---------------------------------------------------------
-class Profile(Fields):
+class Profile(Body):
     name: Localized | None = None
     pavilion: Short | None = None
     products: Names | None = None
@@ -135,7 +129,7 @@ class Profile(Fields):
     time_zone: Short | None = None
 
 
-class SlotOffer(Fields):
+class SlotOffer(Body):
     starts_at: Short | None = None
     date: Short | None = None
     start: Short | None = None
@@ -144,31 +138,31 @@ class SlotOffer(Fields):
     languages: Annotated[list[Lang], Field(max_length=12)] | None = None
 
 
-class Publish(Fields):
+class Publish(Body):
     slots: Annotated[list[SlotOffer], Field(min_length=1, max_length=50)]
     host: Id | None = None
 
     codes: ClassVar[Mapping[str, str]] = {"slots": "bad_slots", "host": "bad_host"}
 
 
-class Booking(Fields):
+class Booking(Body):
     slot_id: Id
     message: Text | None = None
     time_zone: Short | None = None
 
 
-class QuoteBooking(Fields):
+class QuoteBooking(Body):
     slot_id: Id | None = None
     language: Lang | None = None
     message: Text | None = None
     time_zone: Short | None = None
 
 
-class Answer(Fields):
+class Answer(Body):
     reason: Text | None = None
     slot_id: Id | None = None
 
 
-class Feedback(Fields):
+class Feedback(Body):
     rating: int | None = None
     note: Text | None = None

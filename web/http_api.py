@@ -60,6 +60,10 @@ class Body(BaseModel):
     # API had a more precise code than ``bad_field`` before the models; clients keep it.
     codes: ClassVar[Mapping[str, str]] = {}
 
+    def fields(self) -> dict[str, Any]:
+        """The fields the client sent (``None`` ones left out), as the domain reads them."""
+        return self.model_dump(exclude_none=True)
+
 
 def reply(data: Any, *, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
     """JSON with text as text (``ensure_ascii=False``): six languages stay readable."""
