@@ -62,7 +62,7 @@ async def create_product(request: web.Request) -> web.Response:
 async def request_quote(request: web.Request) -> web.Response:
     token, form = access_token(request), await body(request, QuoteAsk)
     quote = await _showroom(request).request_quote(token, _room(request), form.product,
-                                                          form.language)
+                                                   form.language)
     await request.app[HUB_KEY].outbox.send(staff_channel(quote.room_id), "quote.requested",
                                            quote.to_dict())
     return reply({"ok": True, "request": quote.to_dict()}, status=201)
@@ -76,8 +76,7 @@ async def list_quotes(request: web.Request) -> web.Response:
 # -- moderation the protocol does not carry yet ---------------------------------------------------
 async def answer_question(request: web.Request) -> web.Response:
     room_id, question_id = _room(request), request.match_info["question"]
-    _, question = await _showroom(request).answer(access_token(request), room_id,
-                                                         question_id)
+    _, question = await _showroom(request).answer(access_token(request), room_id, question_id)
     payload = {**(question.to_dict() if question else {}), "answered": True,
                "room_id": room_id, "question_id": question_id}
     await request.app[HUB_KEY].outbox.send(room_channel(room_id), "question.answered", payload)
