@@ -453,7 +453,9 @@ async def test_a_kick_reaches_every_node(harness: Harness) -> None:
     await b.join(tok("bob"), "f1")
     await a.kick(tok("admin", M), "f1", "bob")  # e.g. the admin API answered by node A
     message = await asyncio.wait_for(inbox.get(), 10)
-    assert (message.kind, dict(message.payload), message.origin) == (
+    payload = dict(message.payload)
+    assert payload.pop("banned_until") > 0  # told to the person's sessions before they go
+    assert (message.kind, payload, message.origin) == (
         "kick", {"room_id": "f1", "identity": "bob"}, "node-a")
     assert await b.store.get_participant("f1", "bob") is None
 
