@@ -7,8 +7,9 @@ ignored value. :mod:`config.loader` builds them from defaults, a TOML file and t
 
 from __future__ import annotations
 
+import ipaddress
 import socket
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
@@ -48,6 +49,13 @@ class MediaLimits(_Section):
     viewer_queue_packets: int = Field(default=512, ge=16, le=65_536)
     nack_cache_packets: int = Field(default=1_024, ge=64, le=65_536)
     pli_interval_ms: int = Field(default=500, ge=50, le=10_000)
+    # structure of an offer (docs/media.md, "Hostile offers"): bounds the work one offer costs
+    max_media_sections: int = Field(default=8, ge=1, le=64)
+    max_sdp_line_chars: int = Field(default=1_024, ge=256, le=65_536)
+    # remote ICE candidates the node may send checks to (streaming/candidate_filter.py); unset,
+    # both follow ``host``: allowed on a loopback-bound node (the demo, the tests), else refused
+    allow_loopback_candidates: bool = False
+    allow_private_candidates: bool = False
 
 
 class SignalingLimits(_Section):
@@ -84,6 +92,24 @@ class Settings(_Section):
     ice_servers: list[IceServer] = Field(default_factory=list)
     media: MediaLimits = Field(default_factory=MediaLimits)
     signaling: SignalingLimits = Field(default_factory=SignalingLimits)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _candidates_follow_host(cls, data: Any) -> Any:
+        """On a loopback-bound node, loopback and private candidates are allowed unless set.
+
+        Such a node only serves this machine, whose own interfaces are the candidates its
+        clients offer; a node other machines reach refuses them unless configured.
+        """
+        if not isinstance(data, dict) or not _loopback_host(data.get("host", "127.0.0.1")):
+            return data
+        media = data.get("media")
+        if isinstance(media, MediaLimits):
+            media = media.model_dump(include=media.model_fields_set)
+        media = dict(media) if isinstance(media, dict) else {}
+        media.setdefault("allow_loopback_candidates", True)
+        media.setdefault("allow_private_candidates", True)
+        return {**data, "media": media}
 
     @field_validator("redis_url")
     @classmethod
@@ -134,3 +160,15 @@ class Settings(_Section):
         if self.secret is None:
             raise RuntimeError("settings have no secret")
         return self.secret.get_secret_value()
+
+
+def _loopback_host(host: object) -> bool:
+    """Whether a bind address only reaches this machine (``localhost``, 127.0.0.0/8, ``::1``)."""
+    if not isinstance(host, str):
+        return False
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False

@@ -186,6 +186,7 @@ class _Routes:
             identity = access.identity
             await self._open_room(request, room, access, kind)
             limits = self.settings.media
+            whip.check_encoding(request.headers.get("Content-Encoding"))
             if request.content_length is not None and request.content_length > limits.max_sdp_bytes:
                 raise whip.WhipError(
                     413, f"the SDP offer is larger than {limits.max_sdp_bytes} bytes"
@@ -241,6 +242,7 @@ class _Routes:
             if whip.media_type(request.headers.get("Content-Type")) != whip.SDPFRAG:
                 raise whip.WhipError(415, f"a PATCH must be {whip.SDPFRAG}")
             whip.check_if_match(request.headers.get("If-Match"), resource.etag)
+            whip.check_encoding(request.headers.get("Content-Encoding"))
             limits = self.settings.media
             fragment = whip.parse_sdpfrag(
                 await request.content.read(limits.max_sdp_bytes + 1), limits
