@@ -20,7 +20,8 @@ SDP_DIR = Path(__file__).resolve().parents[1] / "data" / "sdp"
 
 
 def _read(name: str) -> str:
-    return (SDP_DIR / name).read_bytes().decode("utf-8").replace("\r\n", "\n").replace("\n", "\r\n")
+    text = (SDP_DIR / name).read_bytes().decode("utf-8").replace("\r\n", "\n").strip("\n")
+    return text.replace("\n", "\r\n") + "\r\n"  # CRLF, one after the last line
 
 
 CHROMIUM = _read("chromium-156-publish-offer.sdp")
