@@ -72,14 +72,14 @@ def screen(sdp: str, limits: MediaLimits, *, answer: bool = False) -> Screened:
 
     Raises :class:`BadOffer` with one sentence naming the first problem found.
     """
-    session, media = _sections(_lines(sdp, limits), limits)
+    lines = _lines(sdp, limits)
+    if sum(line.startswith("a=candidate:") for line in lines) > limits.max_candidates_per_peer:
+        raise BadOffer(f"the SDP has more than {limits.max_candidates_per_peer} ICE candidates")
+    session, media = _sections(lines, limits)
     policy = CandidatePolicy(limits.allow_loopback_candidates, limits.allow_private_candidates)
     dropped: list[tuple[str, str]] = []
-    candidates = 0
     for section in (session, *media):
-        candidates += _read(section, policy, dropped)
-    if candidates > limits.max_candidates_per_peer:
-        raise BadOffer(f"the SDP has more than {limits.max_candidates_per_peer} ICE candidates")
+        _read(section, policy, dropped)
     for section in media:
         _check_security(section, session, answer)
     _check_bundle(session, media)
@@ -133,16 +133,15 @@ def _check_m_line(line: str) -> None:
         raise BadOffer("an m-line lists a payload type twice")
 
 
-def _read(section: _Section, policy: CandidatePolicy, dropped: list[tuple[str, str]]) -> int:
-    """Record the section's attributes, drop refused candidates; return how many it had."""
+def _read(section: _Section, policy: CandidatePolicy, dropped: list[tuple[str, str]]) -> None:
+    """Record the section's attributes and drop the candidates ``policy`` refuses."""
     repeated = next((line for line, n in Counter(section.lines).items() if n > 1), None)
     if repeated is not None:
         raise BadOffer(f"the SDP repeats the line {repeated[:60]!r}")
     formats: Counter[str] = Counter()
-    kept, candidates = [], 0
+    kept = []
     for line in section.lines:
         if line.startswith("a=candidate:"):
-            candidates += 1
             reason = verdict(line, policy)
             if reason is not None:
                 dropped.append((line, reason))
@@ -156,7 +155,6 @@ def _read(section: _Section, policy: CandidatePolicy, dropped: list[tuple[str, s
     if twice is not None:
         raise BadOffer(f"two {twice[2:]} lines for one payload type (RFC 8866 §6.6, §6.15)")
     section.lines = kept
-    return candidates
 
 
 def _attribute(section: _Section, line: str) -> None:

@@ -69,6 +69,13 @@ def candidates(sdp: str, count: int, host: str = "198.51.100.{k}") -> str:
     return join(parts[:at] + made + parts[at:])
 
 
+def distinct(sdp: str, after: str, template: str, count: int) -> str:
+    """``count`` lines ``template.format(k=k)`` after the first line starting with ``after``."""
+    parts = lines(sdp)
+    at = next(i for i, line in enumerate(parts) if line.startswith(after)) + 1
+    return join(parts[:at] + [template.format(k=k) for k in range(count)] + parts[at:])
+
+
 def media_sections(sdp: str, count: int) -> str:
     """The first media section ``count`` times, with fresh mids, all in the BUNDLE group."""
     parts = lines(sdp)
@@ -187,6 +194,10 @@ def _apply(parts: list[str], edits: list[tuple[str, int, str]]) -> str:
     return join(out)
 
 
+TEMPLATES = ("a=ssrc:{k} cname:x", "a=rtcp-fb:* x{k}", "a=extmap:{k} urn:x:{k}", "a=x-{k}:y",
+             "a=candidate:{k} 1 udp 1 198.51.100.1 {k} typ host")
+
+
 def inflations(offers: tuple[str, ...] = OFFERS) -> st.SearchStrategy[tuple[str, str]]:
     """(kind, offer): a real offer inflated to the size caps in one of the costly ways."""
     def inflate(sdp: str) -> st.SearchStrategy[tuple[str, str]]:
@@ -199,5 +210,7 @@ def inflations(offers: tuple[str, ...] = OFFERS) -> st.SearchStrategy[tuple[str,
             st.integers(1, 300).map(lambda n: ("candidates", fit(
                 lambda m: candidates(sdp, min(n, m))))),
             st.just(("huge fingerprint", huge_fingerprint(sdp))),
+            st.sampled_from(TEMPLATES).map(lambda template: ("distinct lines", fit(
+                lambda n: distinct(sdp, "m=", template, n)))),
         ).filter(lambda pair: len(pair[1].encode()) <= MAX_BYTES)
     return st.sampled_from(offers).flatmap(inflate)
