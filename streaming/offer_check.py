@@ -10,7 +10,8 @@ strips the ICE candidates the node must not check (:mod:`streaming.candidate_fil
 Refused (docs/media.md, "Hostile offers"):
 
 - shape: a line longer than ``max_sdp_line_chars``, a line not ``<letter>=``, no ``v=`` first
-  (RFC 8866 §5), more m-lines than ``max_media_sections``, more candidates than
+  (RFC 8866 §5), more m-lines than ``max_media_sections``, a section (the session level or one
+  m-line and its attributes) longer than ``max_section_lines``, more candidates than
   ``max_candidates_per_peer``, the same line twice in one section, two ``a=rtpmap`` or
   ``a=fmtp`` for one payload type (RFC 8866 §6.6, §6.15), a payload type outside 0–127
   (RFC 3550 §5.1), repeated in the m-line, or in 72–76 (RFC 5761 §4);
@@ -109,7 +110,10 @@ def _sections(lines: list[str], limits: MediaLimits) -> tuple[_Section, list[_Se
             _check_m_line(line)
             media.append(_Section([line]))
         else:
-            (media[-1] if media else session).lines.append(line)
+            section = media[-1] if media else session
+            if len(section.lines) == limits.max_section_lines:
+                raise BadOffer(f"an SDP section has more than {limits.max_section_lines} lines")
+            section.lines.append(line)
     if not media:
         raise BadOffer("the SDP has no media section")
     return session, media

@@ -133,10 +133,10 @@ HOSTILE = (
             lambda s: re.sub(r"a=group:BUNDLE ([^\r]*)", r"a=group:BUNDLE \1 ghost", s),
             "BUNDLE"),
     Hostile("BUNDLE without a=mid", lambda s: without(s, "a=mid:"), "a=mid"),
-    Hostile("one rtpmap repeated 400 times",
-            lambda s: repeat(s, _first_rtpmap(s), 400), "repeats"),
+    Hostile("one rtpmap repeated 100 times",
+            lambda s: repeat(s, _first_rtpmap(s), 100), "repeats"),
     Hostile("one candidate repeated",
-            lambda s: repeat(candidates(s, 1), "a=candidate:", 200), "repeats"),
+            lambda s: repeat(candidates(s, 1), "a=candidate:", 40), "repeats"),
     Hostile("two rtpmaps for one payload type",
             lambda s: s.replace(_first_rtpmap(s), _first_rtpmap(s) + "\r\n"
                                 + _first_rtpmap(s).split(" ")[0] + " PCMU/8000", 1),
@@ -144,6 +144,8 @@ HOSTILE = (
     Hostile("too many candidates", lambda s: candidates(s, 65), "candidates"),
     Hostile("too many media sections", lambda s: media_sections(s, 9), "media sections"),
     Hostile("an over-long line", lambda s: long_line(s, 5_000), "longer than"),
+    Hostile("a section of 400 distinct ssrc lines",
+            lambda s: distinct(s, "m=", "a=ssrc:{k} cname:x", 400), "more than 300 lines"),
     Hostile("a payload type above 127",
             lambda s: re.sub(r"(m=video \d+ \S+) ", r"\1 200 ", s, count=1), "payload types"),
 )
@@ -203,14 +205,15 @@ def inflations(offers: tuple[str, ...] = OFFERS) -> st.SearchStrategy[tuple[str,
     def inflate(sdp: str) -> st.SearchStrategy[tuple[str, str]]:
         parts = lines(sdp)
         return st.one_of(
-            st.sampled_from(parts[1:]).map(lambda line: ("repeat", fit(
-                lambda n: repeat(sdp, line, n)))),
+            st.tuples(st.sampled_from(parts[1:]), st.integers(2, 1_000)).map(
+                lambda drawn: ("repeat", fit(lambda n: repeat(sdp, drawn[0], min(n, drawn[1]))))),
             st.integers(1, 19_000).map(lambda n: ("long line", long_line(sdp, n))),
             st.integers(2, 60).map(lambda n: ("media sections", media_sections(sdp, n))),
             st.integers(1, 300).map(lambda n: ("candidates", fit(
                 lambda m: candidates(sdp, min(n, m))))),
             st.just(("huge fingerprint", huge_fingerprint(sdp))),
-            st.sampled_from(TEMPLATES).map(lambda template: ("distinct lines", fit(
-                lambda n: distinct(sdp, "m=", template, n)))),
+            st.tuples(st.sampled_from(TEMPLATES), st.integers(1, 400)).map(
+                lambda drawn: ("distinct lines", fit(
+                    lambda n: distinct(sdp, "m=", drawn[0], min(n, drawn[1]))))),
         ).filter(lambda pair: len(pair[1].encode()) <= MAX_BYTES)
     return st.sampled_from(offers).flatmap(inflate)

@@ -67,6 +67,9 @@ def test_the_caps_follow_the_configuration() -> None:
     with pytest.raises(BadOffer, match="longer than 256"):
         screen(long_line(CHROMIUM, 300), MediaLimits(max_sdp_line_chars=256))
     screen(long_line(CHROMIUM, 300), MediaLimits())
+    with pytest.raises(BadOffer, match="more than 100 lines"):
+        screen(CHROMIUM, MediaLimits(max_section_lines=100))  # its video section has 127
+    screen(CHROMIUM, MediaLimits(max_section_lines=127))
     with pytest.raises(BadOffer, match="more than 7 ICE candidates"):
         screen(CHROMIUM, MediaLimits(max_candidates_per_peer=7))  # it has 8
 
