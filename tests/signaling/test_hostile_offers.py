@@ -6,8 +6,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from rooms.room import RoomKind
+from tests.signaling.rtc_client import HOST, RtcClient, make_room, token
 from tests.signaling.test_bad_media_input import _host
 from tests.streaming.hostile_sdp import CHROMIUM, CHROMIUM_WHEP, GSTREAMER, HOSTILE
+from tests.streaming.test_candidate_screening import remote_hosts
+from web.media import MEDIA_KEY
 
 
 async def test_publish_refuses_each_hostile_offer_with_bad_offer(pavilion_app: Any) -> None:
@@ -37,5 +41,24 @@ async def test_subscribe_refuses_each_hostile_viewer_offer_with_bad_offer(
             assert not reply["ok"], hostile.name
             assert reply["error"]["code"] == "bad_offer", (hostile.name, reply)
         assert (await client.call("subscribe", {"room": "expo", "sdp": CHROMIUM_WHEP}))["ok"]
+    finally:
+        await client.close()
+
+
+async def test_a_trickled_candidate_the_node_must_not_check_is_acknowledged_and_unused(
+    pavilion_app: Any,
+) -> None:
+    app = await pavilion_app(demo=False)
+    await make_room(app, "expo", RoomKind.BROADCAST, exhibitor="host")
+    client = await RtcClient.connect(app, token("host", "expo", HOST))
+    try:
+        await client.ok("join", {"room": "expo"})
+        peer = (await client.ok("publish", {"room": "expo", "sdp": GSTREAMER}))["peer"]
+        for host in ("ff02::1 9", "224.0.0.251 5353", "0.0.0.0 9", "198.51.100.8 0",
+                     "198.51.100.9 40000"):
+            candidate = f"candidate:1 1 udp 2122260223 {host} typ host"
+            await client.ok("candidate", {"room": "expo", "peer": peer, "candidate": candidate,
+                                          "sdp_mid": "audio0"})
+        assert remote_hosts(app.app[MEDIA_KEY], peer) == {"127.0.0.1", "198.51.100.9"}
     finally:
         await client.close()

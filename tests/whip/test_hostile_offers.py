@@ -23,6 +23,7 @@ from tests.streaming.hostile_sdp import (
     mutations,
     sweeps,
 )
+from tests.streaming.test_candidate_screening import remote_hosts
 from tests.whip.test_whip_http import SDP, auth, node, token, whep_watch, whip_publish
 from web.media import MEDIA_KEY
 
@@ -92,6 +93,24 @@ async def test_a_content_coding_is_415_on_post_and_patch(node: Any) -> None:
         headers={"Content-Type": "application/trickle-ice-sdpfrag", "Content-Encoding": "br",
                  **auth(token())})
     assert patched.status == 415, await patched.text()
+    await end(node, "whip", created)
+
+
+async def test_a_trickled_candidate_the_node_must_not_check_is_acknowledged_and_unused(
+    node: Any,
+) -> None:
+    status, _, created = await post(node, "whip", GSTREAMER)
+    assert status == 201
+    hostile = ("ff02::1 9", "255.255.255.255 9", "0.0.0.0 9", "198.51.100.8 0")
+    frag = "".join(f"a=candidate:{k} 1 UDP 2015363327 {host} typ host\r\n"
+                   for k, host in enumerate(hostile))
+    frag += "a=candidate:9 1 UDP 2015363327 198.51.100.9 40000 typ host\r\n"
+    patched = await node.http.patch(
+        created.headers["Location"], data=frag.encode(),
+        headers={"Content-Type": "application/trickle-ice-sdpfrag", **auth(token())})
+    assert patched.status == 204, await patched.text()
+    peer_id = created.headers["Location"].rsplit("/", 1)[1]
+    assert remote_hosts(node.app[MEDIA_KEY], peer_id) == {"127.0.0.1", "198.51.100.9"}
     await end(node, "whip", created)
 
 
