@@ -4,12 +4,15 @@ offer in ``subscribe``, never ``internal_error``; the session lives on and publi
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
+
+from aiortc import RTCPeerConnection, RTCSessionDescription
 
 from rooms.room import RoomKind
 from tests.signaling.rtc_client import HOST, RtcClient, make_room, token
 from tests.signaling.test_bad_media_input import _host
-from tests.streaming.hostile_sdp import CHROMIUM, CHROMIUM_WHEP, GSTREAMER, HOSTILE
+from tests.streaming.hostile_sdp import CHROMIUM, CHROMIUM_WHEP, GSTREAMER, HOSTILE, without
 from tests.streaming.test_candidate_screening import remote_hosts
 from web.media import MEDIA_KEY
 
@@ -60,5 +63,37 @@ async def test_a_trickled_candidate_the_node_must_not_check_is_acknowledged_and_
             await client.ok("candidate", {"room": "expo", "peer": peer, "candidate": candidate,
                                           "sdp_mid": "audio0"})
         assert remote_hosts(app.app[MEDIA_KEY], peer) == {"127.0.0.1", "198.51.100.9"}
+    finally:
+        await client.close()
+
+
+async def answer_to(offer: str, damage: Callable[[str], str]) -> str:
+    """A real aiortc answer to the server's offer, damaged."""
+    pc = RTCPeerConnection()
+    try:
+        await pc.setRemoteDescription(RTCSessionDescription(sdp=offer, type="offer"))
+        await pc.setLocalDescription(await pc.createAnswer())
+        return damage(pc.localDescription.sdp)
+    finally:
+        await pc.close()
+
+
+async def test_a_viewers_answer_without_dtls_is_bad_offer_and_closes_its_peer(
+    pavilion_app: Any,
+) -> None:
+    client = await _host(pavilion_app)
+    try:
+        await client.ok("publish", {"room": "expo", "sdp": CHROMIUM})
+        for damage, words in ((lambda s: without(s, "a=fingerprint:"), "fingerprint"),
+                              (lambda s: s.replace("a=setup:active", "a=setup:actpass"),
+                               "active or passive")):
+            offer = await client.ok("subscribe", {"room": "expo"})
+            sdp = await answer_to(offer["sdp"], damage)
+            reply = await client.call("answer", {"room": "expo", "peer": offer["peer"],
+                                                 "sdp": sdp})
+            assert reply["error"]["code"] == "bad_offer", reply
+            assert words in reply["error"]["message"]
+            gone = await client.call("answer", {"room": "expo", "peer": offer["peer"], "sdp": sdp})
+            assert gone["error"]["code"] == "no_such_peer", gone
     finally:
         await client.close()
