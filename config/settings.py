@@ -53,8 +53,8 @@ class MediaLimits(_Section):
     max_media_sections: int = Field(default=8, ge=1, le=64)
     max_sdp_line_chars: int = Field(default=1_024, ge=256, le=65_536)
     max_section_lines: int = Field(default=300, ge=50, le=100_000)
-    # remote ICE candidates the node may send checks to (streaming/candidate_filter.py); unset,
-    # both follow ``host``: allowed on a loopback-bound node (the demo, the tests), else refused
+    # remote ICE candidates the node may send checks to (streaming/candidate_filter.py): off on
+    # their own; Settings turns both on for a loopback-bound node (the demo, the tests) unless set
     allow_loopback_candidates: bool = False
     allow_private_candidates: bool = False
 
