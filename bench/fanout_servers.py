@@ -68,7 +68,9 @@ class PavilionServer:
         from config import MediaLimits
         from streaming import MediaPlane
 
-        self.plane = MediaPlane(MediaLimits(max_viewers_per_track=10_000))
+        self.plane = MediaPlane(MediaLimits(  # its peers offer this machine's own addresses
+            max_viewers_per_track=10_000, allow_loopback_candidates=True,
+            allow_private_candidates=True))
 
     async def publish(self, sdp: str) -> str:
         return (await self.plane.publish("bench", "publisher", sdp)).sdp

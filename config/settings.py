@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import ipaddress
 import socket
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
@@ -63,6 +63,14 @@ class MediaLimits(_Section):
     max_peers_per_session: int = Field(default=8, ge=1, le=1_000)
     max_peers_per_identity: int = Field(default=16, ge=1, le=10_000)
     max_negotiations: int = Field(default=32, ge=1, le=10_000)
+    # structure of an offer (docs/media.md, "Hostile offers"): bounds the work one offer costs
+    max_media_sections: int = Field(default=8, ge=1, le=64)
+    max_sdp_line_chars: int = Field(default=1_024, ge=256, le=65_536)
+    max_section_lines: int = Field(default=300, ge=50, le=100_000)
+    # remote ICE candidates the node may send checks to (streaming/candidate_filter.py): off on
+    # their own; Settings turns both on for a loopback-bound node (the demo, the tests) unless set
+    allow_loopback_candidates: bool = False
+    allow_private_candidates: bool = False
 
 
 class SignalingLimits(_Section):
@@ -111,6 +119,24 @@ class Settings(_Section):
     media: MediaLimits = Field(default_factory=MediaLimits)
     signaling: SignalingLimits = Field(default_factory=SignalingLimits)
     meetings: MeetingLimits = Field(default_factory=MeetingLimits)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _candidates_follow_host(cls, data: Any) -> Any:
+        """On a loopback-bound node, loopback and private candidates are allowed unless set.
+
+        Such a node only serves this machine, whose own interfaces are the candidates its
+        clients offer; a node other machines reach refuses them unless configured.
+        """
+        if not isinstance(data, dict) or not _loopback_host(data.get("host", "127.0.0.1")):
+            return data
+        media = data.get("media")
+        if isinstance(media, MediaLimits):
+            media = media.model_dump(include=media.model_fields_set)
+        media = dict(media) if isinstance(media, dict) else {}
+        media.setdefault("allow_loopback_candidates", True)
+        media.setdefault("allow_private_candidates", True)
+        return {**data, "media": media}
 
     @field_validator("redis_url")
     @classmethod
@@ -170,3 +196,15 @@ class Settings(_Section):
         if self.secret is None:
             raise RuntimeError("settings have no secret")
         return self.secret.get_secret_value()
+
+
+def _loopback_host(host: object) -> bool:
+    """Whether a bind address only reaches this machine (``localhost``, 127.0.0.0/8, ``::1``)."""
+    if not isinstance(host, str):
+        return False
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False

@@ -4,9 +4,10 @@ The aiohttp routes (web/media.py) read a request into plain values, call these f
 turn a :class:`WhipError` into a response with its status and a short plain-text reason. What a
 client did wrong maps to the status RFC 9725 names: 400 malformed offer, 401 missing or bad
 token, 403 token lacks the grant, 404 unknown room or resource, 406 no codec both ends can use,
-412 ``If-Match`` on a stale ETag, 413 oversized SDP, 415 wrong media type, 422 an ICE restart
-(not supported), 429 too many negotiations or peers at once, 503 the plane is shutting down or
-the state store is down. A refusal of the room's rules (the one gate) is 403.
+412 ``If-Match`` on a stale ETag, 413 oversized SDP, 415 wrong media type or a content coding
+other than identity, 422 an ICE restart (not supported), 429 too many negotiations or peers at
+once, 503 the plane is shutting down or the state store is down. A refusal of the room's rules
+(the one gate) is 403.
 """
 
 from __future__ import annotations
@@ -47,6 +48,16 @@ class WhipError(Exception):
 def media_type(content_type: str | None) -> str:
     """The media type of a Content-Type header, lower-case, without parameters."""
     return (content_type or "").split(";", 1)[0].strip().lower()
+
+
+def check_encoding(content_encoding: str | None) -> None:
+    """Only the identity coding is taken (RFC 9110 §8.4): anything else is 415 with
+    ``Accept-Encoding: identity`` (RFC 9110 §15.5.16), decided before the body is read, so no
+    decompressor ever runs on an SDP body."""
+    codings = [c.strip().lower() for c in (content_encoding or "").split(",") if c.strip()]
+    if any(coding != "identity" for coding in codings):
+        raise WhipError(415, "the body must not be content-encoded (only identity is accepted)",
+                        (("Accept-Encoding", "identity"),))
 
 
 def check_offer(content_type: str | None, body: bytes, limits: MediaLimits) -> str:

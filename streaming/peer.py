@@ -18,6 +18,7 @@ from aiortc.sdp import candidate_from_sdp
 
 from config import IceServer, MediaLimits
 from streaming import aiortc_hooks
+from streaming.candidate_filter import CandidatePolicy, parse, verdict
 from streaming.errors import BadOffer, Capacity
 
 logger = logging.getLogger(__name__)
@@ -54,6 +55,9 @@ class Peer:
         self.closed = asyncio.Event()
         self.on_failed: Callable[[Peer], None] | None = None
         self._candidates = 0
+        self._policy = CandidatePolicy(
+            limits.allow_loopback_candidates, limits.allow_private_candidates
+        )
         self._rtcp_queue: asyncio.Queue[tuple[RTCDtlsTransport, bytes]] = asyncio.Queue(RTCP_QUEUE)
         self._rtcp_task: asyncio.Task[None] | None = None
         self.pc.on("connectionstatechange", self._state_changed)
@@ -91,20 +95,28 @@ class Peer:
         await self.pc.setLocalDescription(answer)
         return str(self.pc.localDescription.sdp)
 
-    async def add_candidate(self, mid: str | None, candidate: str) -> None:
-        """A trickled remote candidate (``candidate:...`` line without ``a=``)."""
+    async def add_candidate(self, mid: str | None, candidate: str) -> bool:
+        """A trickled remote candidate (``candidate:...`` line without ``a=``).
+
+        Returns False, and tells aiortc nothing, for a candidate the node must not send checks
+        to (:mod:`streaming.candidate_filter`); a malformed one is :class:`BadOffer`.
+        """
         if self._candidates >= self.limits.max_candidates_per_peer:
             raise Capacity("too many ICE candidates for this peer")
         self._candidates += 1
         text = candidate[len("candidate:") :] if candidate.startswith("candidate:") else candidate
         try:
+            parse(text)
             parsed = candidate_from_sdp(text)
         except (ValueError, IndexError, AssertionError) as exc:  # aiortc asserts on some fields
             raise BadOffer(f"malformed ICE candidate: {exc or 'unparseable'}") from None
+        if verdict(text, self._policy) is not None:
+            return False
         parsed.sdpMid = mid
         if mid is None:
             parsed.sdpMLineIndex = 0
         await self.pc.addIceCandidate(parsed)
+        return True
 
     def queue_rtcp(self, dtls: RTCDtlsTransport, packet: bytes) -> None:
         """Send RTCP soon; dropped (not queued without bound) if the peer's queue is full."""

@@ -20,6 +20,7 @@ from config import IceServer, MediaLimits
 from streaming import aiortc_hooks
 from streaming.errors import Capacity, NothingPublished, PlaneClosed, UnknownPeer
 from streaming.negotiation import Codec
+from streaming.offer_check import screen
 from streaming.peer import Peer
 from streaming.publisher import PublisherLeg
 from streaming.source import Source
@@ -98,8 +99,13 @@ class MediaPlane:
     # -- publishing ---------------------------------------------------------------------------
 
     async def publish(self, room: str, participant: str, offer_sdp: str) -> Answer:
-        """Negotiate a publisher's offer; its tracks become Sources of ``room``."""
+        """Negotiate a publisher's offer; its tracks become Sources of ``room``.
+
+        The offer is screened first (:func:`streaming.offer_check.screen`): hostile structure
+        is a :class:`BadOffer` before any peer exists, refused candidates are stripped.
+        """
         self._check_open()
+        offer_sdp = self._screen(offer_sdp)
         leg = PublisherLeg(
             self._new_id(), room, participant, self.limits, self._own_ice, self._track
         )
@@ -144,6 +150,7 @@ class MediaPlane:
         :class:`NothingPublished` before any peer exists.
         """
         self._check_open()
+        offer_sdp = self._screen(offer_sdp)
         by_kind = {source.kind: source for source in self._pick(room, source_ids)}
         leg = ViewerLeg(self._new_id(), room, viewer, self.limits, self._own_ice)
         return await self._negotiate(leg, lambda: leg.answer(offer_sdp, by_kind), None)
@@ -167,7 +174,7 @@ class MediaPlane:
         if not isinstance(peer, ViewerLeg):
             raise UnknownPeer(f"peer {peer_id!r} does not wait for an answer")
         try:
-            await peer.accept(answer_sdp)
+            await peer.accept(self._screen(answer_sdp, answer=True))
         except BaseException:
             await self._close_leg(peer, end_sources=False)
             raise
@@ -242,11 +249,21 @@ class MediaPlane:
         self._spawn(self._close_leg(peer, end_sources=True))
 
     async def add_candidate(self, peer_id: str, mid: str | None, candidate: str) -> None:
-        """A trickled ICE candidate for a peer (WHIP/WHEP PATCH, or Socket.IO)."""
+        """A trickled ICE candidate for a peer (WHIP/WHEP PATCH, or Socket.IO).
+
+        One the node must not check (:mod:`streaming.candidate_filter`) is dropped and counted,
+        and is no error for the client: that candidate just never gets a check.
+        """
         peer = self.peers.get(peer_id)
         if peer is None:
             raise UnknownPeer(f"no peer {peer_id!r}")
-        await peer.add_candidate(mid, candidate)
+        if not await peer.add_candidate(mid, candidate):
+            self._retired.dropped_candidates += 1
+
+    def _screen(self, sdp: str, answer: bool = False) -> str:
+        screened = screen(sdp, self.limits, answer=answer)
+        self._retired.dropped_candidates += len(screened.dropped)
+        return screened.sdp
 
     def peer(self, peer_id: str) -> Peer:
         peer = self.peers.get(peer_id)

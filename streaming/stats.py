@@ -21,6 +21,7 @@ class Tally:
     nacks_answered: int = 0  # packets resent from the NACK cache
     keyframe_requests: int = 0  # PLI/FIR received from viewers (before merging)
     path_changes: int = 0  # viewers moved to a newly nominated ICE pair
+    dropped_candidates: int = 0  # remote ICE candidates refused (streaming/candidate_filter.py)
 
     def add(self, other: Tally) -> None:
         for field in fields(self):

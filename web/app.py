@@ -33,7 +33,8 @@ STATIC_DIR = Path(__file__).parent / "static"
 def create_app(settings: Settings) -> web.Application:
     """Build the aiohttp application for one node; nothing is opened until it starts."""
     metrics = Metrics()
-    app = web.Application(middlewares=[metrics.middleware(), error_pages], client_max_size=1 << 20)
+    app = web.Application(middlewares=[metrics.middleware(), error_pages], client_max_size=1 << 20,
+                          handler_args={"auto_decompress": False})  # no decompression bombs
     app[SETTINGS_KEY] = settings
     app[METRICS_KEY] = metrics
     app[SHUTTING_DOWN_KEY] = [False]

@@ -141,6 +141,7 @@ class _Routes:
             hub = request.app[HUB_KEY]
             if kind == "whip" and self.settings.demo:
                 await hub.service.open_demo_broadcast(access, room)
+            whip.check_encoding(request.headers.get("Content-Encoding"))
             offer = whip.check_offer(request.headers.get("Content-Type"),
                                      await self._body(request), self.settings.media)
             visit, answer = await hub.door.open(kind, room, access, offer,
@@ -174,6 +175,7 @@ class _Routes:
             if whip.media_type(request.headers.get("Content-Type")) != whip.SDPFRAG:
                 raise whip.WhipError(415, f"a PATCH must be {whip.SDPFRAG}")
             whip.check_if_match(request.headers.get("If-Match"), visit.etag)
+            whip.check_encoding(request.headers.get("Content-Encoding"))
             limits = self.settings.media
             fragment = whip.parse_sdpfrag(
                 await request.content.read(limits.max_sdp_bytes + 1), limits

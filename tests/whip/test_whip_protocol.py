@@ -150,3 +150,16 @@ def test_ice_restart_is_422() -> None:
     with pytest.raises(whip.WhipError) as info:
         whip.check_restart(fragment, "another")
     assert info.value.status == 422
+
+
+@pytest.mark.parametrize("coding", [None, "", "identity", "IDENTITY", " identity "])
+def test_identity_or_no_content_coding_is_taken(coding: str | None) -> None:
+    whip.check_encoding(coding)
+
+
+@pytest.mark.parametrize("coding", ["gzip", "br", "deflate", "gzip, identity", "x-anything"])
+def test_any_other_content_coding_is_415_naming_identity(coding: str) -> None:
+    with pytest.raises(whip.WhipError) as refused:
+        whip.check_encoding(coding)
+    assert refused.value.status == 415
+    assert dict(refused.value.headers) == {"Accept-Encoding": "identity"}
