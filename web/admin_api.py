@@ -25,6 +25,7 @@ from rooms.content import ProductCard
 from rooms.errors import InvalidInput, RoomsError
 from rooms.events import Event
 from rooms.factory import Backend
+from rooms.organiser import OrganiserDesk
 from rooms.pavilion import Pavilion
 from rooms.room import Room, RoomState, check_room_id
 from rooms.showroom import Showroom
@@ -75,30 +76,23 @@ class AdminApi:
     async def list_rooms(self, request: web.Request) -> web.Response:
         pavilion = _enum(Pavilion, request.query.get("pavilion"), "pavilion")
         state = _enum(RoomState, request.query.get("state"), "state")
-        store = self.backend(request).store
-        rooms = await store.list_rooms(pavilion=pavilion, state=state)
-        return reply({"rooms": [
-            {**r.to_dict(), "present": await store.count_present(r.id)} for r in rooms]})
+        desk = OrganiserDesk(self.backend(request).service)
+        return reply({"rooms": await desk.rooms(ADMIN, pavilion=pavilion, state=state)})
 
     async def create_room(self, request: web.Request) -> web.Response:
         room = Room.from_dict((await body(request, NewRoom)).fields())
-        if not await self.backend(request).store.create_room(room):
-            return error(409, "room_exists", f"room {room.id!r} already exists")
+        try:
+            await OrganiserDesk(self.backend(request).service).create(ADMIN, room)
+        except InvalidInput as exc:
+            if exc.code != "room_exists":
+                raise
+            return error(409, exc.code, exc.message)
         return reply(room.to_dict(), status=201,
                                  headers={"Location": f"{PREFIX}/rooms/{room.id}"})
 
     async def get_room(self, request: web.Request) -> web.Response:
-        backend = self.backend(request)
-        room = await backend.service.room(request.match_info["room_id"])
-        lease = await backend.store.get_lease(room.id)
-        return reply({
-            **room.to_dict(),
-            "present": await backend.store.count_present(room.id),
-            "node": None if lease is None else {"id": lease.holder.node_id,
-                                                "url": lease.holder.node_url},
-            "products": [p.to_dict() for p in await backend.store.list_products(room.id)],
-            "reactions": await backend.store.reactions(room.id),
-        })
+        desk = OrganiserDesk(self.backend(request).service)
+        return reply(await desk.detail(ADMIN, request.match_info["room_id"]))
 
     async def close_room(self, request: web.Request) -> web.Response:
         room_id = request.match_info["room_id"]
@@ -115,9 +109,8 @@ class AdminApi:
 
     # -- participants ------------------------------------------------------------------------------
     async def participants(self, request: web.Request) -> web.Response:
-        backend = self.backend(request)
-        room = await backend.service.room(request.match_info["room_id"])
-        people = await backend.store.list_participants(room.id)
+        desk = OrganiserDesk(self.backend(request).service)
+        people = await desk.participants(ADMIN, request.match_info["room_id"])
         return reply({"participants": [p.to_dict() for p in people]})
 
     async def kick(self, request: web.Request) -> web.Response:

@@ -58,6 +58,7 @@ _ROOM_ERRORS: Mapping[str, str] = {
     "not_allowed": _NOT_ALLOWED,
     "not_moderator": _NOT_ALLOWED,
     "not_host": _NOT_ALLOWED,
+    "not_organiser": _NOT_ALLOWED,
     "unauthorized": _NOT_ALLOWED,
     "admin_disabled": _NOT_ALLOWED,
     "not_your_exhibitor": _NOT_ALLOWED,

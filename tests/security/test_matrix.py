@@ -1,7 +1,8 @@
 """The authorization matrix (issue 11, deliverable 10): transport × role × room state × action.
 
 One table (:data:`ROLES` × :data:`STATES` × :data:`ACTIONS`) is run against a real node through
-every door — Socket.IO events, WHIP, WHEP, the page API, the admin API — and each answer is
+every door — Socket.IO events, WHIP, WHEP, the page API, the admin API, the meetings API — and
+each answer is
 compared with :func:`allowed`, the rules written down once here, independently of the code
 (docs/security.md says the same in prose). A door that decides by itself, or forgets to ask,
 shows up as a cell where its answer and the table disagree.
@@ -14,6 +15,7 @@ as refused.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -73,17 +75,24 @@ ROLES = [
     Role("banned", (J, S, C), banned=True),
     Role("hidden", (J, S, C, H)),
     Role("guest_admitted", (J, P, S, C), admitted=True),
-    Role("exhibitor_only", (Grant.EXHIBIT,)),  # trade docking grant: no room rights
+    Role("exhibitor", (Grant.EXHIBIT,)),  # trade docking grants: no room rights
+    Role("delegate", (Grant.DELEGATE,)),
     Role("wrong_room", (J, P, S, C, M), other_room=True),
 ]
 STATES = ["scheduled", "live", "locked", "ended", "meeting"]
 ACTIONS = ["sio.join", "sio.chat", "sio.subscribe", "sio.lock", "sio.pin", "whep", "whip",
-           "page.product", "admin.lock"]
+           "page.product", "admin.lock", "meet.profile", "meet.request"]
+PROFILE = {"name": {"en": "Changchun Motors", "zh": "长春汽车"}, "pavilion": "automobile",
+           "languages": ["zh", "en"], "time_zone": "Asia/Shanghai"}
 
 
 def allowed(role: Role, state: str, action: str) -> bool:
     """The rules, once: who may do what in a room in each state (docs/security.md)."""
     grants = set(role.grants)
+    if action == "meet.profile":  # trade docking: the exhibitor's own profile, any room state
+        return Grant.EXHIBIT in grants
+    if action == "meet.request":
+        return Grant.DELEGATE in grants
     if role.other_room or role.banned or state == "ended" or action == "admin.lock":
         return False  # a token never opens the admin API: only its API key does
     meeting = state == "meeting"
@@ -174,6 +183,11 @@ async def _try_every_door(app: RunningApp, room_id: str,
         '{"name": "Green tea", "price": "9.90", "currency": "CNY"}', "application/json")
     seen["admin.lock"] = await _http(app, "POST", f"/api/admin/rooms/{room_id}/lock",
                                      tokens["page"], '{"locked": true}', "application/json")
+    identity = verify(TEST_SECRET, tokens["page"]).identity
+    seen["meet.profile"] = await _http(app, "PUT", f"/api/meetings/exhibitors/{identity}",
+                                       tokens["page"], json.dumps(PROFILE), "application/json")
+    seen["meet.request"] = await _http(app, "POST", "/api/meetings/requests", tokens["page"],
+                                       '{"slot_id": "no-such-slot"}', "application/json")
     plane = app.app[MEDIA_KEY]
     for peer_id in [p for p, peer in plane.peers.items() if peer.room == room_id]:
         await plane.close(peer_id)

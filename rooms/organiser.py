@@ -1,0 +1,66 @@
+"""``OrganiserDesk``: what the organiser reads and makes across rooms (the admin API's domain).
+
+The admin API authenticates its caller by the API key and acts as the organiser: a token for
+every room (``*``) with every grant. Reading rooms and their people goes through here, so the
+admin handlers never touch the Store (issue 11, deliverable 8); each call first asks the gate
+whether the organiser token may moderate the room (an organiser may read an ended room: reads
+check the token's room and grant, not the room's state).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rooms import gate
+from rooms.errors import InvalidInput, NotAllowed
+from rooms.participant import Participant
+from rooms.pavilion import Pavilion
+from rooms.room import Room, RoomState
+from rooms.service import RoomService
+from rooms.token import AccessToken, Grant
+
+
+class OrganiserDesk:
+    def __init__(self, service: RoomService) -> None:
+        self.service = service
+        self.store = service.store
+
+    async def rooms(self, organiser: AccessToken, *, pavilion: Pavilion | None = None,
+                    state: RoomState | None = None) -> list[dict[str, Any]]:
+        """Every room (meetings included: this is the organiser), with how many are present."""
+        _check_organiser(organiser)
+        found = await self.store.list_rooms(pavilion=pavilion, state=state)
+        return [{**r.to_dict(), "present": await self.store.count_present(r.id)} for r in found]
+
+    async def create(self, organiser: AccessToken, room: Room) -> Room:
+        _check_organiser(organiser)
+        if not await self.store.create_room(room):
+            raise InvalidInput("room_exists", f"room {room.id!r} already exists")
+        return room
+
+    async def detail(self, organiser: AccessToken, room_id: str) -> dict[str, Any]:
+        room = await self._room(organiser, room_id)
+        lease = await self.store.get_lease(room.id)
+        return {
+            **room.to_dict(),
+            "present": await self.store.count_present(room.id),
+            "node": None if lease is None else {"id": lease.holder.node_id,
+                                                "url": lease.holder.node_url},
+            "products": [p.to_dict() for p in await self.store.list_products(room.id)],
+            "reactions": await self.store.reactions(room.id),
+        }
+
+    async def participants(self, organiser: AccessToken, room_id: str) -> list[Participant]:
+        room = await self._room(organiser, room_id)
+        return await self.store.list_participants(room.id)
+
+    async def _room(self, organiser: AccessToken, room_id: str) -> Room:
+        room = await self.service.room(room_id)
+        gate.check_covers(organiser, room)
+        _check_organiser(organiser)
+        return room
+
+
+def _check_organiser(token: AccessToken) -> None:
+    if token.room != "*" or not token.allows(Grant.MODERATE):
+        raise NotAllowed("not_organiser", "only the organiser may do that")
