@@ -7,7 +7,7 @@ import pytest
 
 from config import ConfigError, MediaLimits, Settings, load
 
-SECRET = {"secret": "s" * 40}
+SECRET = {"secret": "s" * 40, "demo": False}  # demo refuses non-loopback hosts
 
 
 def switches(settings: Settings) -> tuple[bool, bool]:
@@ -26,7 +26,8 @@ def test_the_default_follows_the_bind_address(host: str, allowed: bool) -> None:
 def test_an_explicit_value_wins_from_any_layer() -> None:
     env = {"PAVILION_MEDIA__ALLOW_PRIVATE_CANDIDATES": "false"}
     assert switches(load(env=env, overrides=SECRET)) == (True, False)
-    public = {"PAVILION_HOST": "0.0.0.0", "PAVILION_MEDIA__ALLOW_LOOPBACK_CANDIDATES": "true"}
+    public = {"PAVILION_HOST": "0.0.0.0", "PAVILION_MEDIA__ALLOW_LOOPBACK_CANDIDATES": "true",
+              "PAVILION_DEMO": "false"}
     assert switches(load(env=public, overrides=SECRET)) == (True, False)
     built = Settings(demo=True, media=MediaLimits(allow_loopback_candidates=False))
     assert switches(built) == (False, True)
