@@ -103,6 +103,12 @@ class Showroom:
         return [(r, await self.store.count_present(r.id)) for r in rooms
                 if r.kind in PUBLIC_KINDS]
 
+    async def ended(self) -> list[Room]:
+        """Public rooms that have ended: the lobby shows them as ended (never as watched: their
+        presence, if any is left over, is not counted)."""
+        return [r for r in await self.store.list_rooms(state=RoomState.ENDED)
+                if r.kind in PUBLIC_KINDS]
+
     # -- the host's and moderator's buttons -------------------------------------------------------
     async def answer(self, token: AccessToken, room_id: str,
                      question_id: str) -> tuple[QuestionAnswered, Question | None]:

@@ -116,7 +116,11 @@ if (state) {
   });
   conn.on("room.closed", () => { endBroadcast(); notify(t("room_closed"), { sticky: true }); });
   goLive.addEventListener("click", () => startBroadcast(conn));
-  endLive.addEventListener("click", endBroadcast);
+  // "End broadcast" ends the room for everyone: viewers are told it ended, the lobby says so.
+  endLive.addEventListener("click", async () => {
+    await endBroadcast();
+    try { await conn.call("room.close"); } catch (err) { notifyError(err); }
+  });
   share.addEventListener("click", toggleShare);
   try {
     await openDevices();
