@@ -13,6 +13,7 @@ from config import Language
 from rooms.factory import Backend
 from rooms.pavilion import Pavilion
 from rooms.room import Room, RoomKind, RoomState
+from rooms.showroom import Showroom
 from rooms.text import LocalizedText
 from web.templates import Renderer
 
@@ -151,7 +152,7 @@ def _matches(needle: str, haystack: list[str]) -> bool:
 async def _card(
     backend: Backend, renderer: Renderer, room: Room, lang: Language, product: str | None = None
 ) -> RoomCard:
-    present = await backend.store.count_present(room.id) if room.state is RoomState.LIVE else 0
+    present = await Showroom(backend.service).watching(room)
     starts = room.starts_at.astimezone(UTC) if room.starts_at else None
     return RoomCard(
         id=room.id,

@@ -1,6 +1,7 @@
-"""Issue 12, point 10, without a browser: an ended broadcast is named as ended by the lobby's
-live counts (and no longer counted as watched, even with presence left over), and the lobby
-lists ended rooms with an "Ended" badge, never a trade meeting."""
+"""Issue 12, point 10, without a browser: the lobby's counts are true (the exhibitor on camera
+is not watching), an ended broadcast is named as ended by the live counts (and no longer
+counted as watched, even with presence left over), and the lobby lists ended rooms with an
+"Ended" badge, never a trade meeting."""
 
 from __future__ import annotations
 
@@ -40,8 +41,13 @@ async def test_an_ended_broadcast_is_named_ended_and_not_counted(pavilion_app: S
     for n in range(3):  # three viewers whose presence outlives the broadcast (their TTL)
         await store.put_participant(Participant(f"v{n}", LIVE_BROADCAST, f"V{n}", Role.VIEWER),
                                     ttl_s=60)
+    # the exhibitor is on camera, not watching: the lobby counts the three viewers only
+    await store.put_participant(Participant("changbai-foods", LIVE_BROADCAST, "Changbai Foods",
+                                            Role.HOST), ttl_s=60)
     _, before = await _get(f"{running.url}/api/pages/live", lang="ru")
     assert before["rooms"][LIVE_BROADCAST] == {"count": 3, "text": "3 зрителя"}
+    _, lobby = await _get(f"{running.url}/", lang="ru")
+    assert re.search(rf'data-room="{LIVE_BROADCAST}">.*?3 зрителя</p>', lobby, re.S)
     await _end(running, LIVE_BROADCAST)
     await _end(running, MEETING)
     status, after = await _get(f"{running.url}/api/pages/live", lang="ru")
