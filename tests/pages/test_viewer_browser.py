@@ -1,8 +1,9 @@
 """Issue 12 in real Chromium: a broadcast that ends is said to have ended on the waiting viewer
 page and in the lobby (a badge, no count); the player's controls work (full screen, volume,
-received quality, copy link), by keyboard and in two languages; the viewer, studio, forum and
-meeting pages fit a 390x844 phone in portrait (video on top, chat input on screen, no
-horizontal overflow), each in two languages."""
+received quality, copy link), by keyboard and in two languages, and forum and meeting tiles
+go full screen one by one; the viewer, studio, forum and meeting pages fit a 390x844 phone in
+portrait (video on top, chat input on screen, no horizontal overflow), each in two
+languages."""
 
 from __future__ import annotations
 
@@ -178,6 +179,12 @@ async def test_the_four_pages_fit_a_phone_in_portrait(
                     "the page")
         if kind == "meeting":  # the host's own camera tile is the meeting's video
             await until(page.locator("#tiles video").count, "the host's tile")
+            await page.locator("#tiles .tile-fullscreen").first.click()
+            await until(lambda p=page: p.evaluate(
+                "document.fullscreenElement?.matches('#tiles figure') ?? false"), "a full tile")
+            await page.evaluate("document.exitFullscreen()")
+            await until(lambda p=page: p.evaluate("document.fullscreenElement === null"),
+                        "the tile's full screen to end")
         fit = await page.evaluate(FIT)
         # a mobile browser widens its layout viewport to an overflowing page: check both
         ok = (fit["scrollWidth"] <= fit["width"] == PHONE["viewport"]["width"]
@@ -233,6 +240,14 @@ async def test_a_phone_in_the_forum_audience_sees_the_speaker_and_the_chat(
     await full.click()
     await until(lambda: audience.evaluate("document.fullscreenElement === null"),
                 "full screen to end")
+    tile_button = audience.locator("#stage figure .tile-fullscreen")  # one speaker's tile
+    await tile_button.click()
+    await until(lambda: audience.evaluate(
+        "document.fullscreenElement?.matches('#stage figure') ?? false"), "the tile in full screen")
+    await until(tile_button.filter(has_text="全画面を終了").count, "the tile's exit label")
+    await tile_button.click()
+    await until(lambda: audience.evaluate("document.fullscreenElement === null"),
+                "the tile's full screen to end")
     assert await untranslated(audience) == []
     await audience.screenshot(path=str(SCREENSHOTS / "forum-phone-ja.png"))
     assert errors == []

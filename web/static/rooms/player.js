@@ -56,8 +56,10 @@ export class PlayerControls {
     this.fullscreen.addEventListener("click", () => this.toggleFullscreen());
     document.addEventListener("fullscreenchange", () => this.#fullscreenChanged());
     this.volume?.addEventListener("input", () => this.applyVolume());
-    // tiles come and go: a new video gets the chosen volume
-    new MutationObserver(() => this.applyVolume()).observe(this.frame, { childList: true, subtree: true });
+    // tiles come and go: a new video gets the chosen volume, a new tile its full-screen button
+    new MutationObserver(() => { this.applyVolume(); this.#tileButtons(); })
+      .observe(this.frame, { childList: true, subtree: true });
+    this.#tileButtons();
     bar.querySelector('[data-action="copy-link"]')?.addEventListener("click", () => this.copyLink());
     if (this.quality) setInterval(() => this.showQuality(), QUALITY_EVERY_MS);
   }
@@ -67,20 +69,39 @@ export class PlayerControls {
     return [...this.frame.querySelectorAll("video")].find((v) => v.webkitEnterFullscreen) ?? null;
   }
 
-  async toggleFullscreen() {
+  /** A forum or meeting tile (figure.tile) gets its own full-screen button. */
+  #tileButtons() {
+    if (!document.fullscreenEnabled) return;
+    for (const tile of this.frame.querySelectorAll("figure.tile")) {
+      if (tile.querySelector(":scope > .tile-fullscreen")) continue;
+      const button = document.createElement("button");
+      Object.assign(button, { type: "button", className: "tile-fullscreen small",
+                              textContent: t("fullscreen") });
+      button.setAttribute("aria-pressed", "false");
+      button.addEventListener("click", () => this.toggleFullscreen(tile));
+      tile.append(button);
+    }
+  }
+
+  async toggleFullscreen(target = this.frame) {
     try {
       if (!document.fullscreenEnabled) this.#nativeVideo()?.webkitEnterFullscreen();
       else if (document.fullscreenElement) await document.exitFullscreen();
-      else await this.frame.requestFullscreen();
+      else await target.requestFullscreen();
     } catch {
       // refused (no user gesture, an iframe without allowfullscreen): the page stays as it is
     }
   }
 
   #fullscreenChanged() {
-    const on = document.fullscreenElement === this.frame;
-    this.fullscreen.textContent = on ? t("exit_fullscreen") : t("fullscreen");
-    this.fullscreen.setAttribute("aria-pressed", String(on));
+    const label = (button, on) => {
+      button.textContent = on ? t("exit_fullscreen") : t("fullscreen");
+      button.setAttribute("aria-pressed", String(on));
+    };
+    label(this.fullscreen, document.fullscreenElement === this.frame);
+    for (const button of this.frame.querySelectorAll(".tile-fullscreen")) {
+      label(button, document.fullscreenElement === button.parentElement);
+    }
   }
 
   applyVolume() {
