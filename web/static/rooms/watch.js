@@ -33,6 +33,7 @@ function showEnded() {
   status.textContent = t("stream_ended");
   status.hidden = false;
   status.classList.add("ended");
+  document.getElementById("viewers").hidden = true;  // nobody watches an ended broadcast
   for (const control of document.querySelectorAll(".reactions button, #chat-form input, #chat-form button")) {
     control.disabled = true;
   }
