@@ -100,7 +100,25 @@ class Showroom:
         """Live public rooms (broadcasts, forums) and how many watch each (public figures:
         meetings are private and never listed)."""
         rooms = await self.store.list_rooms(state=RoomState.LIVE)
-        return [(r, await self.store.count_present(r.id)) for r in rooms
+        return [(r, await self.watching(r)) for r in rooms if r.kind in PUBLIC_KINDS]
+
+    async def watching(self, room: Room) -> int:
+        """How many watch ``room``: those present (neither hidden nor waiting) but a
+        broadcast's own exhibitor, who is on camera; nobody once it is not live (presence left
+        over from an ended room is not an audience)."""
+        if room.state is not RoomState.LIVE:
+            return 0
+        present = await self.store.count_present(room.id)
+        if room.kind is RoomKind.BROADCAST and room.exhibitor:
+            host = await self.store.get_participant(room.id, room.exhibitor)
+            if host is not None and not host.hidden and not host.waiting:
+                present -= 1
+        return max(0, present)
+
+    async def ended(self) -> list[Room]:
+        """Public rooms that have ended: the lobby shows them as ended (never as watched: their
+        presence, if any is left over, is not counted)."""
+        return [r for r in await self.store.list_rooms(state=RoomState.ENDED)
                 if r.kind in PUBLIC_KINDS]
 
     # -- the host's and moderator's buttons -------------------------------------------------------

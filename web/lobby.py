@@ -13,6 +13,7 @@ from config import Language
 from rooms.factory import Backend
 from rooms.pavilion import Pavilion
 from rooms.room import Room, RoomKind, RoomState
+from rooms.showroom import Showroom
 from rooms.text import LocalizedText
 from web.templates import Renderer
 
@@ -31,6 +32,7 @@ PAVILION_NAMES: dict[Pavilion, str] = {
     Pavilion.IMPORTED_GOODS: N_("Imported Goods Pavilion"),
     Pavilion.NEW_MEDIA: N_("New Media Live Broadcast Pavilion"),
 }
+ENDED_SHOWN = 12  # the lobby lists the latest ended rooms, not the whole archive
 KIND_NAMES: dict[RoomKind, str] = {
     RoomKind.BROADCAST: N_("Live broadcast"),
     RoomKind.FORUM: N_("Forum"),
@@ -53,6 +55,9 @@ class RoomCard:
     starts_at_utc: str | None
     private: bool
     matched_product: str | None = None
+    # The replay of an ended room. Hook for the recordings issue: nothing sets it yet, so the
+    # lobby shows no replay link (a link to a recording that does not exist would be a lie).
+    replay_url: str | None = None
 
 
 @dataclass(frozen=True)
@@ -60,6 +65,7 @@ class PavilionTile:
     id: str
     name: str
     rooms: int
+    ended: int = 0
 
 
 @dataclass(frozen=True)
@@ -67,19 +73,22 @@ class LobbyView:
     live: list[RoomCard]
     upcoming: list[RoomCard]
     pavilions: list[PavilionTile]
+    ended: list[RoomCard]
 
 
 async def build_lobby(
     backend: Backend, renderer: Renderer, lang: Language, query: str
 ) -> LobbyView:
-    """Live rooms (most watched first), upcoming ones (soonest first) and the seven pavilions.
+    """Live rooms (most watched first), upcoming ones (soonest first), the latest ended ones
+    (shown as ended, with their pavilion) and the seven pavilions.
 
     Trade meetings are private: they are never listed, found by the search or counted in a
     pavilion (their title names the buyer, their time is the exhibitor's agenda).
     """
-    rooms = [r for r in await backend.store.list_rooms() if is_public(r)]
+    listed = [r for r in await backend.store.list_rooms() if is_listed(r)]
+    rooms = [r for r in listed if is_public(r)]
     cards = []
-    for room in rooms:
+    for room in listed:
         found, product = await _search(backend, room, query, lang)
         if found:
             cards.append(await _card(backend, renderer, room, lang, product))
@@ -87,20 +96,28 @@ async def build_lobby(
     upcoming = sorted(
         (c for c in cards if c.state == RoomState.SCHEDULED), key=lambda c: c.starts_at or "~"
     )
+    ended = sorted((c for c in cards if c.state == RoomState.ENDED),
+                   key=lambda c: c.starts_at or "", reverse=True)[:ENDED_SHOWN]
     tiles = [
         PavilionTile(
             p.value,
             renderer.gettext(lang, PAVILION_NAMES[p]),
             sum(1 for r in rooms if r.pavilion is p),
+            sum(1 for r in listed if r.pavilion is p and r.state is RoomState.ENDED),
         )
         for p in Pavilion
     ]
-    return LobbyView(live, upcoming, tiles)
+    return LobbyView(live, upcoming, tiles, ended)
+
+
+def is_listed(room: Room) -> bool:
+    """In the lobby at all: a broadcast or forum, ended ones too (never a meeting)."""
+    return room.kind is not RoomKind.MEETING
 
 
 def is_public(room: Room) -> bool:
-    """Listed in the lobby: a broadcast or forum that has not ended (never a meeting)."""
-    return room.kind is not RoomKind.MEETING and room.state is not RoomState.ENDED
+    """Open to visitors: a broadcast or forum that has not ended (never a meeting)."""
+    return is_listed(room) and room.state is not RoomState.ENDED
 
 
 async def _search(
@@ -135,7 +152,7 @@ def _matches(needle: str, haystack: list[str]) -> bool:
 async def _card(
     backend: Backend, renderer: Renderer, room: Room, lang: Language, product: str | None = None
 ) -> RoomCard:
-    present = await backend.store.count_present(room.id) if room.state is RoomState.LIVE else 0
+    present = await Showroom(backend.service).watching(room)
     starts = room.starts_at.astimezone(UTC) if room.starts_at else None
     return RoomCard(
         id=room.id,

@@ -91,14 +91,18 @@ async def go_live(request: web.Request) -> web.Response:
 
 
 async def live_counts(request: web.Request) -> web.Response:
-    """``{rooms: {room_id: {count, text}}}`` for every live broadcast and forum, ``text`` in the
-    request's language with its plural rules (public: the lobby shows it)."""
+    """``{rooms: {room_id: {count, text}}, ended: {room_id: {text}}}``: every live broadcast and
+    forum with its audience, and every ended one (so the lobby stops counting it), ``text`` in
+    the request's language with its plural rules (public: the lobby shows it)."""
     catalog = request.app[RENDERER_KEY].catalogs[request_language(request)]
     counts: dict[str, dict[str, Any]] = {}
-    for room, n in await _showroom(request).audiences():
+    showroom = _showroom(request)
+    for room, n in await showroom.audiences():
         text = catalog.ngettext("%(num)d watching", "%(num)d watching", n) % {"num": n}
         counts[room.id] = {"count": n, "text": text}
-    return reply({"ok": True, "rooms": counts}, headers={"Cache-Control": "no-store"})
+    ended = {room.id: {"text": catalog.gettext("Ended")} for room in await showroom.ended()}
+    return reply({"ok": True, "rooms": counts, "ended": ended},
+                 headers={"Cache-Control": "no-store"})
 
 
 def add_routes(app: web.Application) -> None:

@@ -17,6 +17,7 @@ from collections.abc import Mapping
 from config import Language
 from web.catalog import Catalogs
 from web.meetings_strings import ERRORS as MEETING_ERRORS
+from web.viewer_strings import WORDS as PLAYER_WORDS
 
 
 def N_(message: str) -> str:
@@ -252,7 +253,8 @@ WORDS: Mapping[str, str] = {
 def client_strings(catalogs: Catalogs, lang: Language) -> dict[str, dict[str, str]]:
     """``{"words": {key: text}, "errors": {code: text}, "fallback": text}`` in ``lang``."""
     return {
-        "words": {key: catalogs.gettext(lang, text) for key, text in WORDS.items()},
+        "words": {key: catalogs.gettext(lang, text)
+                  for key, text in {**WORDS, **PLAYER_WORDS}.items()},
         "errors": {code: catalogs.gettext(lang, text) for code, text in ERRORS.items()},
         "fallback": {"error": catalogs.gettext(lang, FALLBACK_ERROR)},
     }

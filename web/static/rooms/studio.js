@@ -114,9 +114,17 @@ if (state) {
     presence.load(again.participants);
     if (publisher && (!resumed || !publisher.healthy)) publisher.restart();
   });
-  conn.on("room.closed", () => { endBroadcast(); notify(t("room_closed"), { sticky: true }); });
+  conn.on("room.closed", async () => {
+    await endBroadcast();
+    goLive.disabled = true;  // an ended room cannot go live again
+    notify(t("room_closed"), { sticky: true });
+  });
   goLive.addEventListener("click", () => startBroadcast(conn));
-  endLive.addEventListener("click", endBroadcast);
+  // "End broadcast" ends the room for everyone: viewers are told it ended, the lobby says so.
+  endLive.addEventListener("click", async () => {
+    await endBroadcast();
+    try { await conn.call("room.close"); } catch (err) { notifyError(err); }
+  });
   share.addEventListener("click", toggleShare);
   try {
     await openDevices();

@@ -16,14 +16,32 @@ const MAX_FLOATERS = 24;
 
 const { conn, state } = await enter();
 let viewer = null;
+let ended = false;
 
 function showWaiting(waiting) {
+  if (ended) return;
   status.hidden = !waiting;
   status.textContent = t("waiting_stream");
 }
 
+/** The room ended (`room.closed`): say so where the video was, and stop waiting for it. */
+function showEnded() {
+  ended = true;
+  viewer?.stop();
+  viewer = null;
+  video.srcObject = null;
+  status.textContent = t("stream_ended");
+  status.hidden = false;
+  status.classList.add("ended");
+  document.getElementById("viewers").hidden = true;  // nobody watches an ended broadcast
+  for (const control of document.querySelectorAll(".reactions button, #chat-form input, #chat-form button")) {
+    control.disabled = true;
+  }
+  notify(t("room_closed"), { sticky: true });
+}
+
 async function play() {
-  if (viewer?.healthy) return;
+  if (ended || viewer?.healthy) return;
   await viewer?.stop();
   viewer = new Subscriber(conn, { label: "broadcast", onstream: (stream) => {
     if (video.srcObject !== stream) video.srcObject = stream;
@@ -80,7 +98,7 @@ if (state) {
   conn.on("track.unpublished", (track) => {
     if (track.kind === "video") { viewer?.stop(); viewer = null; video.srcObject = null; showWaiting(true); }
   });
-  conn.on("room.closed", () => { viewer?.stop(); notify(t("room_closed"), { sticky: true }); });
+  conn.on("room.closed", showEnded);
   conn.on("participant.removed", (e) => {
     if (e.identity === conn.identity) { viewer?.stop(); notify(t("removed"), { error: true, sticky: true }); }
   });
