@@ -77,8 +77,8 @@ ROLES = [
     Role("wrong_room", (J, P, S, C, M), other_room=True),
 ]
 STATES = ["scheduled", "live", "locked", "ended", "meeting"]
-ACTIONS = ["sio.join", "sio.chat", "sio.subscribe", "sio.lock", "sio.pin", "whep", "whip",
-           "page.product", "admin.lock"]
+ACTIONS = ["sio.join", "sio.chat", "sio.name", "sio.media", "sio.subscribe", "sio.lock",
+           "sio.pin", "whep", "whip", "page.product", "admin.lock"]
 
 
 def allowed(role: Role, state: str, action: str) -> bool:
@@ -95,6 +95,9 @@ def allowed(role: Role, state: str, action: str) -> bool:
     rules: dict[str, bool] = {
         "sio.join": J in grants and may_enter,
         "sio.chat": J in grants and may_enter and C in grants and not waiting,
+        "sio.name": J in grants and may_enter and not waiting,  # one's own presence
+        # a speaker's own camera/mic state: on stage (hidden observers never are)
+        "sio.media": J in grants and may_enter and not waiting and on_stage and H not in grants,
         "sio.subscribe": J in grants and may_enter and S in grants and not waiting,
         "sio.lock": J in grants and may_enter and M in grants,
         "sio.pin": J in grants and may_enter and moderates and not meeting,
@@ -187,6 +190,8 @@ async def _socketio(app: RunningApp, room_id: str, tok: str) -> dict[str, tuple[
         return {a: (False, f"connect refused: {exc}") for a in ACTIONS if a.startswith("sio.")}
     events = [("sio.join", "join", {"room": room_id}),
               ("sio.chat", "chat.send", {"room": room_id, "text": "hello"}),
+              ("sio.name", "name.set", {"room": room_id, "name": "Someone Else"}),
+              ("sio.media", "media.state", {"room": room_id, "audio_off": True}),
               ("sio.subscribe", "subscribe", {"room": room_id}),
               ("sio.pin", "product.pin", {"room": room_id, "product": "p0"}),
               ("sio.lock", "room.lock", {"room": room_id, "locked": True})]
