@@ -223,9 +223,14 @@ class RoomService:
             expires_at=float(token.expires_at))
 
     async def names_of(self, room: Room, identity: str) -> LocalizedText | None:
-        """The localized name of the room's exhibitor (from :attr:`names`: the trade profile),
-        or None for anyone else or when none is known."""
-        if self.names is None or not room.exhibitor or identity != room.exhibitor:
+        """The localized name of the room's exhibitor: the room's own ``host_name`` (the
+        organiser's), else :attr:`names` (the trade profile); None for anyone else or when
+        none is known."""
+        if not room.exhibitor or identity != room.exhibitor:
+            return None
+        if len(room.host_name):
+            return room.host_name
+        if self.names is None:
             return None
         found = await self.names(identity)
         return found if found is not None and len(found) else None

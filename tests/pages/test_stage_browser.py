@@ -16,15 +16,11 @@ from typing import Any
 
 import pytest
 
-from rooms.demo import LIVE_BROADCAST, LIVE_FORUM
-from rooms.pavilion import Pavilion
-from rooms.text import LocalizedText
-from rooms.trade.availability import ExhibitorProfile
+from rooms.demo import HOST_NAMES, LIVE_BROADCAST, LIVE_FORUM
 from tests.fixtures.pavilion import RunningApp
 from tests.pages.helpers import STAFF, shoot, tiles_flow, token, until, untranslated
 from web.catalog import read_catalog
 from web.media import MEDIA_KEY
-from web.meetings_api import BOOKINGS_KEY
 
 pytestmark = pytest.mark.browser
 Start = Callable[..., Awaitable[RunningApp]]
@@ -33,8 +29,7 @@ PHONE = {"width": 390, "height": 844}
 LAYOUTS = [pytest.param(None, ("en", "ru", "zh"), id="desktop"),
            pytest.param(PHONE, ("ja", "zh", "ko"), id="phone")]
 NAME = "Olga Petrova"
-EXHIBITOR_NAMES = {"zh": "长白山食品", "en": "Changbai Foods", "ja": "長白山食品",
-                   "ko": "창바이 식품", "ru": "Чанбай Фудс", "mn": "Чанбай Фүүдс"}
+EXHIBITOR_NAMES = HOST_NAMES["changbai-foods"]
 
 
 def word(lang: str, message: str, **values: str) -> str:
@@ -191,9 +186,7 @@ async def test_invitation_preview_decline_accept_controls_and_answered(
 async def test_the_exhibitor_is_one_localized_name(
         pavilion_app: Start, browser: Any, viewport: dict[str, int] | None,
         langs: tuple[str, str, str]) -> None:
-    running = await pavilion_app(demo=True)
-    await running.app[BOOKINGS_KEY].service.store.put_profile(ExhibitorProfile(
-        id="changbai-foods", name=LocalizedText(EXHIBITOR_NAMES), pavilion=Pavilion.NEW_MEDIA))
+    running = await pavilion_app(demo=True)  # the demo room names its host (rooms/demo.py)
     errors: list[str] = []
     host, first, second = await _pages(browser, viewport, 3, errors)
     await host.goto(f"{running.url}/studio/{LIVE_BROADCAST}?lang=zh&token="

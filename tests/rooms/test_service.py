@@ -599,3 +599,17 @@ async def test_a_display_name_is_chosen_checked_and_the_exhibitor_is_localized(
     host = (await svc.join(world.token(room.exhibitor, M), "live")).participant
     assert (host.name, host.names) == ("Changbai Foods", names)
     assert (await svc.join(fan, "live")).participant.names is None
+
+
+async def test_the_rooms_own_host_name_comes_before_the_profile(world: World) -> None:
+    organiser = LocalizedText({"en": "Expo Secretariat", "ru": "Секретариат ЭКСПО"})
+    room = await world.room("panel", RoomKind.FORUM, host_name=organiser)
+    svc = world.service
+
+    async def book(identity: str) -> LocalizedText | None:
+        return LocalizedText({"en": "from the profile"})
+    svc.names = book
+    assert await svc.names_of(room, room.exhibitor) == organiser
+    assert await svc.names_of(room, "someone-else") is None
+    host = (await svc.join(world.token(room.exhibitor, M), "panel")).participant
+    assert (host.name, host.names) == ("Expo Secretariat", organiser)
