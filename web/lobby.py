@@ -115,7 +115,8 @@ async def _search(
     needle = query.strip().casefold()
     if not needle:
         return True, None
-    if _matches(needle, [room.exhibitor, room.id, *_texts(room.title), *_texts(room.description)]):
+    if _matches(needle, [room.exhibitor, room.id, *_texts(room.title), *_texts(room.description),
+                         *_texts(room.host_name)]):
         return True, None
     if room.kind is not RoomKind.BROADCAST:
         return False, None
