@@ -278,4 +278,5 @@ if (state) {
   if (me.on_stage && me.role === "speaker") await startCamera();  // a speaker's page reloaded
   else if (invitedNow(me)) await invite.show(me.invited_until);  // reloaded while invited
   setInterval(highlightSpeaker, 700);
+  if (config.moderates) setInterval(() => renderModeration(presence), 5000);  // lapsed invitations
 }
