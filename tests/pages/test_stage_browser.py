@@ -73,6 +73,9 @@ async def test_invitation_preview_decline_accept_controls_and_answered(
     await visitor.goto(f"{running.url}/forum/{LIVE_FORUM}?lang={vis_lang}")
     await audience.goto(f"{running.url}/forum/{LIVE_FORUM}?lang={aud_lang}")
 
+    for page, lang in ((moderator, mod_lang), (visitor, vis_lang), (audience, aud_lang)):
+        host = await page.locator(".room-head .host").text_content() or ""
+        assert HOST_NAMES["expo-secretariat"][lang] in host, host  # the organiser, not a slug
     # point 8: the visitor picks a name; a reader in another language sees that name
     await until(lambda: visitor.locator("#name-form").is_visible(), "the name form")
     await visitor.fill("#name-text", NAME)
