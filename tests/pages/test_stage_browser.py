@@ -43,7 +43,9 @@ async def _pages(browser: Any, viewport: dict[str, int] | None, n: int,
                  errors: list[str]) -> list[Any]:
     pages = []
     for _ in range(n):  # each page its own browser context: its own remembered name
-        page = await browser.new_page(viewport=viewport) if viewport else await browser.new_page()
+        context = await (browser.new_context(viewport=viewport) if viewport
+                         else browser.new_context())
+        page = await context.new_page()
         page.on("pageerror", lambda exc: errors.append(str(exc)))
         pages.append(page)
     return pages
@@ -86,6 +88,17 @@ async def test_invitation_preview_decline_accept_controls_and_answered(
     line = audience.locator("#chat-log li", has_text="Здравствуйте")
     await until(line.count, "the visitor's chat line at the audience")
     assert (await line.locator(".who").text_content()) == NAME
+
+    # the browser remembers the name: a new tab (a new visitor identity) joins under it
+    again = await visitor.context.new_page()
+    await again.goto(f"{running.url}/forum/{LIVE_FORUM}?lang={vis_lang}")
+    await until(lambda: again.locator("#name-form").is_visible(), "the name form in a new tab")
+    assert await again.input_value("#name-text") == NAME
+    other = await again.evaluate("() => window.pavilion.connection.identity")
+    assert other != await visitor.evaluate("() => window.pavilion.connection.identity")
+    await until(lambda: _has_text(audience.locator(f'#people li[data-identity="{other}"]'),
+                                  NAME), "the remembered name at the audience")
+    await again.close()
 
     async def invite() -> Any:
         await until(lambda: visitor.locator("#hand").is_visible(), "the raise-hand button")
