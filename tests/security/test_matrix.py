@@ -77,8 +77,8 @@ ROLES = [
     Role("wrong_room", (J, P, S, C, M), other_room=True),
 ]
 STATES = ["scheduled", "live", "locked", "ended", "meeting"]
-ACTIONS = ["sio.join", "sio.chat", "sio.name", "sio.media", "sio.subscribe", "sio.lock",
-           "sio.pin", "whep", "whip", "page.product", "admin.lock"]
+ACTIONS = ["sio.join", "sio.chat", "sio.name", "sio.media", "sio.accept", "sio.decline",
+           "sio.subscribe", "sio.lock", "sio.pin", "whep", "whip", "page.product", "admin.lock"]
 
 
 def allowed(role: Role, state: str, action: str) -> bool:
@@ -98,6 +98,10 @@ def allowed(role: Role, state: str, action: str) -> bool:
         "sio.name": J in grants and may_enter and not waiting,  # one's own presence
         # a speaker's own camera/mic state: on stage (hidden observers never are)
         "sio.media": J in grants and may_enter and not waiting and on_stage and H not in grants,
+        # answering a stage invitation: one's own presence (nobody here was invited, so the
+        # domain answers no_invitation, past the gate; on stage already, accepting is a no-op)
+        "sio.accept": J in grants and may_enter and not waiting,
+        "sio.decline": J in grants and may_enter and not waiting,
         "sio.subscribe": J in grants and may_enter and S in grants and not waiting,
         "sio.lock": J in grants and may_enter and M in grants,
         "sio.pin": J in grants and may_enter and moderates and not meeting,
@@ -192,6 +196,8 @@ async def _socketio(app: RunningApp, room_id: str, tok: str) -> dict[str, tuple[
               ("sio.chat", "chat.send", {"room": room_id, "text": "hello"}),
               ("sio.name", "name.set", {"room": room_id, "name": "Someone Else"}),
               ("sio.media", "media.state", {"room": room_id, "audio_off": True}),
+              ("sio.accept", "stage.accept", {"room": room_id}),
+              ("sio.decline", "stage.decline", {"room": room_id}),
               ("sio.subscribe", "subscribe", {"room": room_id}),
               ("sio.pin", "product.pin", {"room": room_id, "product": "p0"}),
               ("sio.lock", "room.lock", {"room": room_id, "locked": True})]
