@@ -81,6 +81,7 @@ class NewRoom(Body):
     stage_size: Count | None = None
     max_pinned: Count | None = None
     invitees: Annotated[list[Id], Field(max_length=100)] | None = None
+    host_name: Localized | None = None
 
 
 class Locked(Body):

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from config import Language
+from rooms.errors import RoomsError
 from rooms.factory import Backend
 from rooms.pavilion import Pavilion
 from rooms.room import Room, RoomKind, RoomState
@@ -131,7 +132,8 @@ async def _search(
     needle = query.strip().casefold()
     if not needle:
         return True, None
-    if _matches(needle, [room.exhibitor, room.id, *_texts(room.title), *_texts(room.description)]):
+    if _matches(needle, [room.exhibitor, room.id, *_texts(room.title), *_texts(room.description),
+                         *_texts(room.host_name)]):
         return True, None
     if room.kind is not RoomKind.BROADCAST:
         return False, None
@@ -161,7 +163,7 @@ async def _card(
         state=room.state.value,
         title=room.title.get(lang),
         description=room.description.get(lang),
-        exhibitor=room.exhibitor,
+        exhibitor=await host_name(backend, room, lang),
         pavilion_name=renderer.gettext(lang, PAVILION_NAMES[room.pavilion]),
         present=present,
         starts_at=starts.isoformat() if starts else None,
@@ -169,6 +171,16 @@ async def _card(
         private=room.kind is RoomKind.MEETING,
         matched_product=product,
     )
+
+
+async def host_name(backend: Backend, room: Room, lang: Language) -> str:
+    """The room's exhibitor as a reader of ``lang`` sees it everywhere (lobby, room pages,
+    chat, presence): the localized name of its trade profile, else its identity."""
+    try:
+        names = await backend.service.names_of(room, room.exhibitor)
+    except RoomsError:  # the profile store is down: the identity still names the host
+        names = None
+    return names.get(lang) if names is not None else room.exhibitor
 
 
 def _utc_text(when: datetime | None) -> str | None:

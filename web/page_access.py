@@ -115,9 +115,11 @@ def demo_links(settings: Settings, room: Room) -> list[DemoLink]:
         return [DemoLink(N_("Join as the moderator"),
                          link("forum", "moderator-" + secrets.token_hex(3), STAFF_GRANTS,
                               "Moderator"))]
-    guest = "buyer-" + secrets.token_hex(3)
+    number = secrets.randbelow(10_000)
+    guest = f"buyer-{number:04d}-{secrets.token_hex(2)}"
     return [DemoLink(N_("Join as the host"), link("meeting", host, STAFF_GRANTS, host)),
-            DemoLink(N_("Join as a buyer"), link("meeting", guest, GUEST_GRANTS, "Buyer"))]
+            DemoLink(N_("Join as a buyer"),  # each demo buyer told apart, in any language
+                     link("meeting", guest, GUEST_GRANTS, f"Buyer {number:04d}"))]
 
 
 def trade_demo_links(settings: Settings, lang: str) -> list[DemoLink]:

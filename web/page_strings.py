@@ -81,6 +81,8 @@ _ROOM_ERRORS: Mapping[str, str] = {
     "not_on_stage": N_("Only people on stage can use the camera."),
     "already_on_stage": N_("You are already on stage."),
     "not_promotable": N_("This person cannot be invited to the stage."),
+    "no_invitation": N_("There is no invitation to the stage to answer."),
+    "invitation_expired": N_("The invitation to the stage has expired."),
     "no_hands": N_("Raising a hand is possible only in forums."),
     "not_in_meeting": N_("Meetings have no stage."),
     "no_questions": N_("Questions are not open in this room."),
@@ -247,6 +249,15 @@ WORDS: Mapping[str, str] = {
     "copied": N_("Copied"),
     "left": N_("You left the meeting."),
     "product_saved": N_("Product saved."),
+    # issue 12: names, the stage invitation, a speaker's own controls
+    "name_saved": N_("Your name is now %(name)s."),
+    "invited_to_stage": N_("You are invited to the stage."),
+    "invitation_sent": N_("Invitation to the stage sent to %(name)s."),
+    "invitation_declined": N_("%(name)s declined the invitation to the stage."),
+    "invitation_lapsed": N_("The invitation to the stage has expired."),
+    "invited": N_("Invited"),
+    "mic_is_off": N_("Microphone off"),
+    "camera_is_off": N_("Camera off"),
 }
 
 

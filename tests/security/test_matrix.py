@@ -80,8 +80,9 @@ ROLES = [
     Role("wrong_room", (J, P, S, C, M), other_room=True),
 ]
 STATES = ["scheduled", "live", "locked", "ended", "meeting"]
-ACTIONS = ["sio.join", "sio.chat", "sio.subscribe", "sio.lock", "sio.pin", "whep", "whip",
-           "page.product", "admin.lock", "meet.profile", "meet.request"]
+ACTIONS = ["sio.join", "sio.chat", "sio.name", "sio.media", "sio.accept", "sio.decline",
+           "sio.subscribe", "sio.lock", "sio.pin", "whep", "whip", "page.product", "admin.lock",
+           "meet.profile", "meet.request"]
 PROFILE = {"name": {"en": "Changchun Motors", "zh": "长春汽车"}, "pavilion": "automobile",
            "languages": ["zh", "en"], "time_zone": "Asia/Shanghai"}
 
@@ -104,6 +105,13 @@ def allowed(role: Role, state: str, action: str) -> bool:
     rules: dict[str, bool] = {
         "sio.join": J in grants and may_enter,
         "sio.chat": J in grants and may_enter and C in grants and not waiting,
+        "sio.name": J in grants and may_enter and not waiting,  # one's own presence
+        # a speaker's own camera/mic state: on stage (hidden observers never are)
+        "sio.media": J in grants and may_enter and not waiting and on_stage and H not in grants,
+        # answering a stage invitation: one's own presence (nobody here was invited, so the
+        # domain answers no_invitation, past the gate; on stage already, accepting is a no-op)
+        "sio.accept": J in grants and may_enter and not waiting,
+        "sio.decline": J in grants and may_enter and not waiting,
         "sio.subscribe": J in grants and may_enter and S in grants and not waiting,
         "sio.lock": J in grants and may_enter and M in grants,
         "sio.pin": J in grants and may_enter and moderates and not meeting,
@@ -201,6 +209,10 @@ async def _socketio(app: RunningApp, room_id: str, tok: str) -> dict[str, tuple[
         return {a: (False, f"connect refused: {exc}") for a in ACTIONS if a.startswith("sio.")}
     events = [("sio.join", "join", {"room": room_id}),
               ("sio.chat", "chat.send", {"room": room_id, "text": "hello"}),
+              ("sio.name", "name.set", {"room": room_id, "name": "Someone Else"}),
+              ("sio.media", "media.state", {"room": room_id, "audio_off": True}),
+              ("sio.accept", "stage.accept", {"room": room_id}),
+              ("sio.decline", "stage.decline", {"room": room_id}),
               ("sio.subscribe", "subscribe", {"room": room_id}),
               ("sio.pin", "product.pin", {"room": room_id, "product": "p0"}),
               ("sio.lock", "room.lock", {"room": room_id, "locked": True})]

@@ -97,6 +97,7 @@ async def test_forum_promoted_speaker_publishes_and_demotion_ends_the_track(pavi
     await speaker.ok("hand.raise", {"room": "forum"})
     await mod.wait_for("hand.raised")
     await mod.ok("stage.promote", {"room": "forum", "identity": "sam"})
+    await speaker.ok("stage.accept", {"room": "forum"})
     publisher, _ = await _publish(speaker, "forum")
     await audience.wait_for("track.published", lambda t: t["participant"] == "sam")
     viewer = await _watch(audience, "forum")

@@ -49,6 +49,8 @@ async def test_forum_hand_promote_demote(pavilion_app):
     refused = await aud.call("stage.promote", {"room": "forum", "identity": "aud"})
     assert refused["error"]["code"] == "not_moderator"
     await mod.ok("stage.promote", {"room": "forum", "identity": "aud"})
+    await aud.wait_for("stage.invited")
+    await aud.ok("stage.accept", {"room": "forum"})
     changed = await aud.wait_for("stage.changed", lambda e: e["change"] == "promoted")
     assert changed["participant"]["on_stage"] is True
     await mod.ok("stage.demote", {"room": "forum", "identity": "aud"})

@@ -6,6 +6,7 @@ import { Subscriber } from "./media.js";
 import { ChatPanel } from "./chat.js";
 import { PinnedProducts } from "./products.js";
 import { Presence } from "./presence.js";
+import { bindNameForm, showPeople } from "./names.js";
 
 const video = document.getElementById("video");
 const status = document.getElementById("stream-status");
@@ -92,6 +93,8 @@ if (state) {
   chat.load(state.chat);
   products.load(state.products);
   presence.load(state.participants);
+  bindNameForm(conn, state.me);
+  showPeople(presence, conn.identity);
   await conn.dropStalePeers();
   conn.on("reactions", (r) => { for (const [kind, n] of Object.entries(r.counts ?? {})) float(kind, n); });
   conn.on("track.published", (track) => { if (track.kind === "video") play(); });
