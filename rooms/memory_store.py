@@ -310,6 +310,22 @@ class MemoryStore:
     async def list_quotes(self, room_id: str) -> list[QuoteRequest]:
         return list(self._peek(room_id).quotes)
 
+    async def replace_quote(self, quote: QuoteRequest) -> bool:
+        quotes = self._peek(quote.room_id).quotes
+        for i, old in enumerate(quotes):
+            if old.id == quote.id:
+                quotes[i] = quote
+                return True
+        return False
+
+    async def delete_quote(self, room_id: str, quote_id: str) -> bool:
+        quotes = self._peek(room_id).quotes
+        for old in quotes:
+            if old.id == quote_id:
+                quotes.remove(old)
+                return True
+        return False
+
 
 def room_order(room: Room) -> tuple[float, str]:
     """Lobby order: by start time (unscheduled last), then id."""

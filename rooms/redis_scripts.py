@@ -154,3 +154,11 @@ redis.call('HSET', KEYS[2], id, ARGV[2])
 redis.call('SADD', KEYS[3], id)
 return id
 """
+
+# KEYS: a list. ARGV: old value, new value. -> 1 if the old value was found and replaced, else 0.
+SWAP_LIST_VALUE = """
+local i = redis.call('LPOS', KEYS[1], ARGV[1])
+if not i then return 0 end
+redis.call('LSET', KEYS[1], i, ARGV[2])
+return 1
+"""

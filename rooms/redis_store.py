@@ -33,6 +33,7 @@ from rooms.room import Room, RoomState
 from rooms.store import Lease, LeaseHolder, Track
 
 PREFIX = "pv:"
+QUOTE_RETRIES = 3  # a request changed by someone else between read and swap is read again
 HEARTBEAT_BATCH = 1_000  # identities per script call: short scripts keep Redis responsive
 
 
@@ -90,6 +91,7 @@ class RedisStore:
         self._clock = clock or SystemClock()
         self._chat_cap = chat_cap
         self._put_participant = redis.register_script(lua.PUT_PARTICIPANT)
+        self._swap_quote = redis.register_script(lua.SWAP_LIST_VALUE)
         self._heartbeat = redis.register_script(lua.HEARTBEAT)
         self._heartbeat_many = redis.register_script(lua.HEARTBEAT_MANY)
         self._live = redis.register_script(lua.LIVE_PARTICIPANTS)
@@ -383,6 +385,35 @@ class RedisStore:
         with unavailable_on_error():
             raw = await self._redis.lrange(_Keys.room(room_id, "quotes"), 0, -1)
         return [QuoteRequest.from_dict(json.loads(str(v))) for v in raw]
+
+    async def replace_quote(self, quote: QuoteRequest) -> bool:
+        """Find the stored JSON of ``quote.id``, then swap exactly that value in one script
+        (LPOS + LSET); a concurrent change of the same entry is retried a few times."""
+        key, new = _Keys.room(quote.room_id, "quotes"), _json(quote.to_dict())
+        for _ in range(QUOTE_RETRIES):
+            old = await self._raw_quote(key, quote.id)
+            if old is None:
+                return False
+            with unavailable_on_error():
+                if await self._swap_quote(keys=[key], args=[old, new]):
+                    return True
+        return False
+
+    async def delete_quote(self, room_id: str, quote_id: str) -> bool:
+        key = _Keys.room(room_id, "quotes")
+        for _ in range(QUOTE_RETRIES):
+            old = await self._raw_quote(key, quote_id)
+            if old is None:
+                return False
+            with unavailable_on_error():
+                if await self._redis.lrem(key, 1, old):
+                    return True
+        return False
+
+    async def _raw_quote(self, key: str, quote_id: str) -> str | None:
+        with unavailable_on_error():
+            raw = await self._redis.lrange(key, 0, -1)
+        return next((str(v) for v in raw if json.loads(str(v)).get("id") == quote_id), None)
 
 
 def _str_map(raw: Mapping[Any, Any]) -> dict[str, str]:

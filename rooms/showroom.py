@@ -18,7 +18,8 @@ from rooms.content import ProductCard, Question
 from rooms.errors import InvalidInput, NoSuchRoom, NotAllowed
 from rooms.events import QuestionAnswered, RoomChanged
 from rooms.gate import Action
-from rooms.quote import QUOTES_PER_ROOM, QuoteRequest
+from rooms.quote import QUOTES_PER_ROOM, Contact, QuoteRequest, Reply, check_message
+from rooms.quote_export import quotes_csv
 from rooms.room import Room, RoomKind, RoomState
 from rooms.service import RoomService
 from rooms.text import LocalizedText
@@ -74,10 +75,14 @@ class Showroom:
 
     # -- quote requests ---------------------------------------------------------------------------
     async def request_quote(self, token: AccessToken, room_id: str, product_id: str,
-                            language: str) -> QuoteRequest:
-        """A viewer in the room asks for a quote on a card that offers one, at the pace of
-        questions (``RateLimited`` past it); every node's staff see it (:meth:`quotes`)."""
+                            language: str, *, name: str = "", company: str = "",
+                            email: str = "", phone: str = "", message: str = "") -> QuoteRequest:
+        """A viewer in the room asks for a quote on a card that offers one, with how to reach
+        them, at the pace of questions (``RateLimited`` past it); every node's staff see it
+        (:meth:`quotes`). Nothing is booked: a meeting is the buyer's separate choice."""
         await self.service.authorize(token, room_id, Action.QUOTE)
+        contact = Contact.checked(name or token.name or token.identity, company, email, phone)
+        message = check_message(message)
         self.service.rates.check(room_id, token.identity, "questions")  # as asking a question
         card = next((c for c in await self.store.list_products(room_id) if c.id == product_id),
                     None)
@@ -87,13 +92,54 @@ class Showroom:
             raise NotAllowed("no_quotes", "this product does not take quote requests")
         shown = language if language in LANGUAGES else "en"
         quote = QuoteRequest(room_id, card.id, card.name.get(shown), token.identity,
-                             token.name or token.identity, shown, self.service.clock.now())
+                             contact.name, shown, self.service.clock.now(),
+                             id="q-" + secrets.token_hex(6), company=contact.company,
+                             email=contact.email, phone=contact.phone,
+                             message=message)
         await self.store.add_quote(quote, cap=self.quotes_per_room)
         return quote
 
     async def quotes(self, token: AccessToken, room_id: str) -> list[QuoteRequest]:
+        """Every request of the room (staff), oldest first."""
         await self.service.authorize(token, room_id, Action.HOST)
         return await self.store.list_quotes(room_id)
+
+    async def quotes_csv(self, token: AccessToken, room_id: str) -> str:
+        """Every request of the room as CSV (staff): :func:`rooms.quote_export.quotes_csv`."""
+        return quotes_csv(await self.quotes(token, room_id))
+
+    async def my_quotes(self, token: AccessToken, room_id: str) -> list[QuoteRequest]:
+        """The caller's own requests in this room, with the replies they got."""
+        await self.service.authorize(token, room_id, Action.QUOTE)
+        return [q for q in await self.store.list_quotes(room_id)
+                if q.requester == token.identity]
+
+    async def withdraw_quote(self, token: AccessToken, room_id: str,
+                             quote_id: str) -> QuoteRequest:
+        """The buyer takes back their own request (``not_yours`` for anyone else's)."""
+        await self.service.authorize(token, room_id, Action.QUOTE)
+        quote = await self._quote(room_id, quote_id)
+        if quote.requester != token.identity:
+            raise NotAllowed("not_yours", "only the buyer may withdraw a request")
+        if not await self.store.delete_quote(room_id, quote_id):
+            raise NoSuchRoom(quote_id, code="no_such_request", what="request")
+        return quote
+
+    async def reply_quote(self, token: AccessToken, room_id: str, quote_id: str,
+                          text: str) -> tuple[QuoteRequest, Reply]:
+        """Staff answer a request: the reply is kept with it (at most ``REPLIES_PER_QUOTE``)."""
+        await self.service.authorize(token, room_id, Action.HOST)
+        reply = Reply.checked(token.name or token.identity, text, self.service.clock.now())
+        quote = (await self._quote(room_id, quote_id)).with_reply(reply)
+        if not await self.store.replace_quote(quote):
+            raise NoSuchRoom(quote_id, code="no_such_request", what="request")
+        return quote, reply
+
+    async def _quote(self, room_id: str, quote_id: str) -> QuoteRequest:
+        found = [q for q in await self.store.list_quotes(room_id) if q.id == quote_id]
+        if not found:
+            raise NoSuchRoom(quote_id, code="no_such_request", what="request")
+        return found[0]
 
     # -- the lobby --------------------------------------------------------------------------------
     async def audiences(self) -> list[tuple[Room, int]]:

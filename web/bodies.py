@@ -60,8 +60,20 @@ class NewProduct(Body):
 
 
 class QuoteAsk(Body):
+    """A quote request: the card, and how to reach the buyer (the domain checks each field:
+    :class:`rooms.quote.Contact`)."""
+
     product: Id
     language: Lang = "en"
+    name: Short = ""
+    company: Short = ""
+    email: Short = ""
+    phone: Short = ""
+    message: Text = ""
+
+
+class QuoteReply(Body):
+    text: Text
 
 
 # -- admin API (docs/admin-api.md) ---------------------------------------------------------------

@@ -174,6 +174,13 @@ _ROOM_ERRORS: Mapping[str, str] = {
     "meeting_not_over": N_("The meeting has not ended yet."),
     "meeting_not_started": N_("You can rate the meeting once it has taken place."),
     "not_expired": N_("This request has not expired yet."),
+    "bad_email": N_("Enter a valid e-mail address."),
+    "bad_phone": N_("Enter a valid phone number."),
+    "contact_missing": N_("Give an e-mail address or a phone number so the exhibitor can reach "
+                          "you."),
+    "company_too_long": _TEXT_TOO_LONG,
+    "company_control_chars": _CONTROL_CHARS,
+    "replies_full": N_("This request has too many replies."),
     "event_timeout": FALLBACK_ERROR,
     "internal_error": FALLBACK_ERROR,
     **{code: _CHECK_INPUT for code in (
@@ -206,8 +213,6 @@ WORDS: Mapping[str, str] = {
     "request_quote": N_("Request a quote"),
     "quote_sent": N_("Your request was sent to the exhibitor."),
     "quote_from": N_("%(name)s asks for a quote: %(product)s"),
-    "quote_message": N_("Request for a quote: %(product)s"),
-    "meeting_requested": N_("A meeting with the exhibitor was requested for %(when)s."),
     "price_on_request": N_("Price on request"),
     "sound_on": N_("Turn sound on"),
     "sound_off": N_("Turn sound off"),
@@ -245,6 +250,19 @@ WORDS: Mapping[str, str] = {
     "copied": N_("Copied"),
     "left": N_("You left the meeting."),
     "product_saved": N_("Product saved."),
+    # issue 12: quote requests and the exhibitor's inbox (translations in inbox.po)
+    "quote_for": N_("Ask for a quote: %(product)s"),
+    "withdraw": N_("Withdraw"),
+    "withdrawn": N_("Your request was withdrawn."),
+    "reply_from": N_("Reply from %(name)s"),
+    "no_reply_yet": N_("No reply yet."),
+    "new_reply": N_("The exhibitor replied to your request."),
+    "unread": N_("%(num)s unread"),
+    "reply": N_("Reply"),
+    "reply_sent": N_("Reply sent."),
+    "request_withdrawn_by": N_("%(name)s withdrew a request."),
+    "new_request": N_("New quote request from %(name)s"),
+    "meeting_request_from": N_("%(name)s asks to meet on %(when)s"),
 }
 
 

@@ -1,6 +1,7 @@
-// Product cards: the viewer's pinned cards with "request a quote", and the studio's full list
-// with pin / unpin. Names come in the card's own languages, prices in the visitor's format.
-import { config, el, formatDateTime, formatPrice, localized, notify, notifyError, t } from "./i18n.js";
+// Product cards: the viewer's pinned cards with "request a quote" (the form: quotes.js), and the
+// studio's full list with pin / unpin. Names come in the card's own languages, prices in the
+// visitor's format.
+import { el, formatPrice, localized, notify, notifyError, t } from "./i18n.js";
 
 function priceText(card) {
   return Number(card.price) > 0 ? formatPrice(card.price, card.currency) : t("price_on_request");
@@ -8,8 +9,10 @@ function priceText(card) {
 
 /** The pinned cards a viewer sees; `product.pinned`/`unpinned` keep them current. */
 export class PinnedProducts {
-  constructor(conn) {
+  /** `onQuote(card)`: the buyer pressed "request a quote" (the page opens its form). */
+  constructor(conn, onQuote) {
     this.conn = conn;
+    this.onQuote = onQuote;
     this.list = document.getElementById("products");
     this.empty = document.getElementById("no-products");
     this.cards = new Map();
@@ -30,36 +33,8 @@ export class PinnedProducts {
       // Only a card that takes quote requests offers the button (the server refuses no_quotes).
       card.request_quote && el("button", { type: "button", class: "quote",
                                            text: t("request_quote"),
-                                           onclick: () => this.requestQuote(card) }))));
+                                           onclick: () => this.onQuote(card) }))));
     if (this.empty) this.empty.hidden = this.cards.size > 0;
-  }
-
-  /** Record the request for the studio, then ask trade-meeting booking (issue 7) for the
-   * exhibitor's earliest free slot; without one the recorded request is what the host sees. */
-  async requestQuote(card) {
-    try {
-      await this.conn.api("POST", "/quotes", { product: card.id, language: config.lang });
-    } catch (err) {
-      notifyError(err);
-      return;
-    }
-    const meeting = await this.requestMeeting(card);
-    notify(meeting ? t("meeting_requested", { when: formatDateTime(meeting.starts_at) }) : t("quote_sent"));
-  }
-
-  async requestMeeting(card) {
-    if (!config.exhibitor) return null;
-    try {
-      const response = await fetch(`/api/meetings/exhibitors/${encodeURIComponent(config.exhibitor)}/requests`, {
-        method: "POST",
-        headers: { Authorization: `Bearer ${this.conn.token}`, "Content-Type": "application/json" },
-        body: JSON.stringify({ message: t("quote_message", { product: localized(card.name) }),
-                               time_zone: Intl.DateTimeFormat().resolvedOptions().timeZone }),
-      });
-      return response.status === 201 ? await response.json() : null;
-    } catch {
-      return null;
-    }
   }
 }
 
