@@ -37,6 +37,7 @@ class _RoomData:
     questions: dict[str, Question] = field(default_factory=dict)
     voters: dict[str, set[str]] = field(default_factory=dict)
     quotes: deque[QuoteRequest] = field(default_factory=deque)
+    pictures: dict[str, bytes] = field(default_factory=dict)
     lease: Lease | None = None
     tracks: tuple[str, list[dict[str, Any]]] | None = None
 
@@ -325,6 +326,20 @@ class MemoryStore:
                 quotes.remove(old)
                 return True
         return False
+
+    # -- product pictures -------------------------------------------------------------------------
+    async def put_picture(self, room_id: str, name: str, data: bytes, *, cap: int) -> bool:
+        pictures = self._room(room_id).pictures
+        if name not in pictures and len(pictures) >= cap:
+            return False
+        pictures[name] = data
+        return True
+
+    async def get_picture(self, room_id: str, name: str) -> bytes | None:
+        return self._peek(room_id).pictures.get(name)
+
+    async def delete_picture(self, room_id: str, name: str) -> bool:
+        return self._peek(room_id).pictures.pop(name, None) is not None
 
 
 def room_order(room: Room) -> tuple[float, str]:

@@ -9,6 +9,7 @@ starts while Redis is down and recovers when it returns; until then every call r
 
 from __future__ import annotations
 
+import base64
 import json
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -92,6 +93,7 @@ class RedisStore:
         self._chat_cap = chat_cap
         self._put_participant = redis.register_script(lua.PUT_PARTICIPANT)
         self._swap_quote = redis.register_script(lua.SWAP_LIST_VALUE)
+        self._put_picture = redis.register_script(lua.PUT_PICTURE)
         self._heartbeat = redis.register_script(lua.HEARTBEAT)
         self._heartbeat_many = redis.register_script(lua.HEARTBEAT_MANY)
         self._live = redis.register_script(lua.LIVE_PARTICIPANTS)
@@ -409,6 +411,22 @@ class RedisStore:
                 if await self._redis.lrem(key, 1, old):
                     return True
         return False
+
+    # -- product pictures: one hash per room, base64 text (the client decodes responses) --------
+    async def put_picture(self, room_id: str, name: str, data: bytes, *, cap: int) -> bool:
+        encoded = base64.b64encode(data).decode("ascii")
+        with unavailable_on_error():
+            return bool(await self._put_picture(keys=[_Keys.room(room_id, "pictures")],
+                                                args=[name, encoded, cap]))
+
+    async def get_picture(self, room_id: str, name: str) -> bytes | None:
+        with unavailable_on_error():
+            raw = await self._redis.hget(_Keys.room(room_id, "pictures"), name)
+        return None if raw is None else base64.b64decode(str(raw))
+
+    async def delete_picture(self, room_id: str, name: str) -> bool:
+        with unavailable_on_error():
+            return bool(await self._redis.hdel(_Keys.room(room_id, "pictures"), name))
 
     async def _raw_quote(self, key: str, quote_id: str) -> str | None:
         with unavailable_on_error():

@@ -55,6 +55,21 @@ class NewProduct(Body):
     price: Decimal | None = None
     currency: Annotated[str, StringConstraints(max_length=8)] = ""
     request_quote: bool = False
+    description: Annotated[str, StringConstraints(max_length=1_000)] = ""
+
+    _price = field_validator("price", mode="before")(price_value)
+
+
+class ProductEdit(Body):
+    """Changes to a card: ``name`` and ``description`` are in ``language``; omitted fields keep
+    their value."""
+
+    language: Lang = "en"
+    name: Short | None = None
+    description: Annotated[str, StringConstraints(max_length=1_000)] | None = None
+    price: Decimal | None = None
+    currency: Annotated[str, StringConstraints(max_length=8)] | None = None
+    request_quote: bool | None = None
 
     _price = field_validator("price", mode="before")(price_value)
 

@@ -3,8 +3,8 @@
 What the real-time protocol does not (yet) carry, with the same access tokens (``Authorization:
 Bearer``) and the error shape of every HTTP API (:mod:`web.http_api`):
 
-- ``GET|POST /api/pages/rooms/{room}/products``: the host lists and creates product cards
-  (pinning stays a Socket.IO event, ``product.pin``);
+- ``/api/pages/rooms/{room}/products``: the host's cards (list, create, edit, delete, picture),
+  in :mod:`web.product_api` (pinning stays a Socket.IO event, ``product.pin``);
 - ``GET|POST /api/pages/rooms/{room}/quotes``: a viewer asks for a quote on a product with their
   contact details; staff list the requests (``quotes.csv``: as CSV) and get each one live as
   ``quote.requested`` on the staff channel; ``GET quotes/mine`` and ``DELETE quotes/{id}``: the
@@ -23,7 +23,6 @@ translates the answer into JSON and, where the room should hear it, a Socket.IO 
 from __future__ import annotations
 
 from dataclasses import asdict
-from decimal import Decimal
 from typing import Any
 
 from aiohttp import web
@@ -31,7 +30,8 @@ from aiohttp import web
 from rooms.quote import QuoteRequest
 from rooms.showroom import Showroom
 from signaling.wire import room_channel, staff_channel, user_channel
-from web.bodies import NewProduct, QuoteAsk, QuoteReply
+from web import product_api
+from web.bodies import QuoteAsk, QuoteReply
 from web.http_api import access_token, api, body, reply
 from web.keys import BACKEND_KEY, RENDERER_KEY
 from web.pages import request_language
@@ -46,21 +46,6 @@ def _room(request: web.Request) -> str:
 
 def _showroom(request: web.Request) -> Showroom:
     return Showroom(request.app[BACKEND_KEY].service)
-
-
-# -- products -------------------------------------------------------------------------------------
-async def list_products(request: web.Request) -> web.Response:
-    cards = await _showroom(request).products(access_token(request), _room(request))
-    return reply({"ok": True, "products": [c.to_dict() for c in cards]})
-
-
-async def create_product(request: web.Request) -> web.Response:
-    token, form = access_token(request), await body(request, NewProduct)
-    price = form.price if form.price is not None else Decimal(0)
-    card = await _showroom(request).new_product(
-        token, _room(request), name=form.name, language=form.language, price=price,
-        currency=form.currency, request_quote=form.request_quote)
-    return reply({"ok": True, "product": card.to_dict()}, status=201)
 
 
 # -- quote requests -------------------------------------------------------------------------------
@@ -146,8 +131,6 @@ async def live_counts(request: web.Request) -> web.Response:
 def add_routes(app: web.Application) -> None:
     room = PREFIX + "/rooms/{room}"
     router = app.router
-    router.add_get(room + "/products", api(list_products))
-    router.add_post(room + "/products", api(create_product))
     router.add_get(room + "/quotes", api(list_quotes))
     router.add_post(room + "/quotes", api(request_quote))
     router.add_get(room + "/quotes/mine", api(my_quotes))
@@ -157,3 +140,4 @@ def add_routes(app: web.Application) -> None:
     router.add_post(room + "/questions/{question}/answered", api(answer_question))
     router.add_post(room + "/live", api(go_live))
     router.add_get(PREFIX + "/live", api(live_counts))
+    product_api.add_routes(app, PREFIX)

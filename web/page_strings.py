@@ -181,6 +181,14 @@ _ROOM_ERRORS: Mapping[str, str] = {
     "company_too_long": _TEXT_TOO_LONG,
     "company_control_chars": _CONTROL_CHARS,
     "replies_full": N_("This request has too many replies."),
+    "bad_picture": N_("Choose a PNG, JPEG or WebP picture."),
+    "picture_empty": N_("Choose a PNG, JPEG or WebP picture."),
+    "picture_too_large": N_("The picture is too large: at most 2 MB."),
+    "picture_too_big": N_("The picture is too big: at most 4096 × 4096 pixels."),
+    "pictures_full": N_("This room has too many pictures. Delete a product with a picture "
+                        "first."),
+    "no_such_picture": N_("This picture no longer exists."),
+    "description_control_chars": _CONTROL_CHARS,
     "event_timeout": FALLBACK_ERROR,
     "internal_error": FALLBACK_ERROR,
     **{code: _CHECK_INPUT for code in (
@@ -263,6 +271,11 @@ WORDS: Mapping[str, str] = {
     "request_withdrawn_by": N_("%(name)s withdrew a request."),
     "new_request": N_("New quote request from %(name)s"),
     "meeting_request_from": N_("%(name)s asks to meet on %(when)s"),
+    "edit": N_("Edit"),
+    "save": N_("Save"),
+    "picture": N_("Picture"),
+    "product_deleted": N_("Product deleted."),
+    "confirm_delete": N_("Delete this product?"),
 }
 
 

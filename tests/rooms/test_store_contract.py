@@ -358,6 +358,24 @@ async def test_a_quote_request_is_replaced_and_deleted_by_id(harness: Harness) -
     assert await store.list_quotes("r1") == [second]
 
 
+async def test_pictures_are_bytes_capped_per_room(harness: Harness) -> None:
+    """Any bytes come back as they went in; a room holds at most ``cap`` pictures (storing one
+    already there is no change); deleting frees a place; rooms do not share."""
+    store = harness.store()
+    blobs = {f"{n}.png": bytes([n]) * 10 + b"\x00\xff\x89" for n in range(3)}
+    for name, data in list(blobs.items())[:2]:
+        assert await store.put_picture("r1", name, data, cap=2) is True
+    assert await store.put_picture("r1", "0.png", blobs["0.png"], cap=2) is True
+    assert await store.put_picture("r1", "2.png", blobs["2.png"], cap=2) is False
+    assert await store.get_picture("r1", "2.png") is None
+    assert await store.get_picture("r1", "1.png") == blobs["1.png"]
+    assert await store.put_picture("r2", "2.png", blobs["2.png"], cap=2) is True
+    assert await store.delete_picture("r1", "0.png") is True
+    assert await store.delete_picture("r1", "0.png") is False
+    assert await store.put_picture("r1", "2.png", blobs["2.png"], cap=2) is True
+    assert await store.get_picture("r1", "0.png") is None
+
+
 async def test_presence_of_a_big_broadcast(harness: Harness) -> None:
     """Rosters are read in batches of 1,000 (Lua's unpack() fails past about 8,000 values, so
     one HMGET of a big broadcast's viewers would); 2,500 viewers cross two batch boundaries."""

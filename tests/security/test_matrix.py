@@ -31,6 +31,7 @@ from rooms.room import Room, RoomKind, RoomState
 from rooms.text import LocalizedText
 from rooms.token import Grant, mint, verify
 from tests.fixtures.pavilion import TEST_SECRET, RunningApp
+from tests.pages import pictures
 from tests.signaling.rtc_client import RtcClient
 from web.keys import BACKEND_KEY
 from web.media import MEDIA_KEY
@@ -79,8 +80,10 @@ ROLES = [
 ]
 STATES = ["scheduled", "live", "locked", "ended", "meeting"]
 ACTIONS = ["sio.join", "sio.chat", "sio.subscribe", "sio.lock", "sio.pin", "whep", "whip",
-           "page.product", "page.quote", "page.withdraw", "page.reply", "page.csv", "admin.lock"]
-ROOM_CONTENT = ("page.product", "page.quote", "page.withdraw", "page.reply", "page.csv")
+           "page.product", "page.quote", "page.withdraw", "page.reply", "page.csv", "page.edit",
+           "page.picture", "admin.lock"]
+ROOM_CONTENT = ("page.product", "page.quote", "page.withdraw", "page.reply", "page.csv",
+                "page.edit", "page.picture")
 
 
 def allowed(role: Role, state: str, action: str) -> bool:
@@ -109,6 +112,8 @@ def allowed(role: Role, state: str, action: str) -> bool:
         "page.withdraw": J in grants and may_enter and not waiting,
         "page.reply": moderates and not meeting,
         "page.csv": moderates and not meeting,
+        "page.edit": moderates and not meeting,  # edit a card (delete: the same door)
+        "page.picture": moderates and not meeting,
     }
     return rules[action]
 
@@ -191,6 +196,12 @@ async def _try_every_door(app: RunningApp, room_id: str,
     seen["page.reply"] = await _http(app, "POST", quotes + "/q-none/replies", tokens["page"],
                                      '{"text": "thanks"}', "application/json")
     seen["page.csv"] = await _http(app, "GET", quotes + ".csv", tokens["page"], "", "text/csv")
+    seen["page.edit"] = await _http(app, "PATCH", f"/api/pages/rooms/{room_id}/products/p0",
+                                    tokens["page"], '{"language": "en", "name": "Black tea"}',
+                                    "application/json")
+    seen["page.picture"] = await _http(app, "PUT",
+                                       f"/api/pages/rooms/{room_id}/products/p0/picture",
+                                       tokens["page"], pictures.png(), "image/png")
     seen["admin.lock"] = await _http(app, "POST", f"/api/admin/rooms/{room_id}/lock",
                                      tokens["page"], '{"locked": true}', "application/json")
     plane = app.app[MEDIA_KEY]
@@ -226,7 +237,7 @@ async def _socketio(app: RunningApp, room_id: str, tok: str) -> dict[str, tuple[
     return seen
 
 
-async def _http(app: RunningApp, method: str, path: str, tok: str, body: str,
+async def _http(app: RunningApp, method: str, path: str, tok: str, body: str | bytes,
                 content_type: str) -> tuple[bool, str]:
     headers = {"Authorization": f"Bearer {tok}", "Content-Type": content_type}
     async with aiohttp.ClientSession() as http, http.request(
