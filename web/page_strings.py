@@ -271,6 +271,7 @@ WORDS: Mapping[str, str] = {
     "request_withdrawn_by": N_("%(name)s withdrew a request."),
     "new_request": N_("New quote request from %(name)s"),
     "meeting_request_from": N_("%(name)s asks to meet on %(when)s"),
+    "question_from": N_("Question from %(name)s"),
     "edit": N_("Edit"),
     "save": N_("Save"),
     "picture": N_("Picture"),

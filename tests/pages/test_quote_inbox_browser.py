@@ -16,6 +16,7 @@ from rooms.demo import LIVE_BROADCAST
 from rooms.token import Grant
 from tests.fixtures.pavilion import RunningApp
 from tests.pages.helpers import STAFF, shoot, token, unlabeled, until, untranslated
+from tests.signaling.rtc_client import RtcClient
 from web.keys import BACKEND_KEY
 
 pytestmark = pytest.mark.browser
@@ -113,6 +114,14 @@ async def test_quote_with_contact_reaches_the_inbox_reply_returns_and_is_withdra
     await shoot(studio, "inbox-zh")
     await _no_slot_taken(running, seller)  # asking for a quote reserves nothing
 
+    asker = await RtcClient.connect(running, token("visitor-q", ROOM, VIEWER, "Ли Вэй"))
+    await asker.ok("join", {"room": ROOM})
+    await asker.ok("question.ask", {"room": ROOM, "text": "Есть ли сертификат органики?"})
+    await asker.close()
+    question = studio.locator("#quotes li.question-item", has_text="сертификат органики")
+    await question.wait_for(timeout=15_000)  # viewers' questions land in the inbox too
+    assert "Ли Вэй" in await question.inner_text()
+
     await viewer.click("[data-reaction=heart]")
     await until(lambda: studio.evaluate("window.floated > 0"), "the reaction in the studio")
 
@@ -127,7 +136,10 @@ async def test_quote_with_contact_reaches_the_inbox_reply_returns_and_is_withdra
     await viewer.locator("#my-quotes li", has_text="Нужно 20 тонн").locator(
         "button.withdraw").click()
     await until(lambda: viewer.locator("#no-my-quotes").is_visible(), "the request withdrawn")
-    await until(lambda: studio.locator("#inbox-empty").is_visible(), "the inbox emptied live")
+    async def withdrawn() -> bool:
+        return await studio.locator("#quotes li.quote-item").count() == 0
+
+    await until(withdrawn, "the withdrawn request gone from the inbox, live")
     await _no_slot_taken(running, seller)
     assert errors == []
 

@@ -1,6 +1,7 @@
 // The exhibitor's inbox in the studio (issue 12): quote requests with the buyer's contact details
-// and the staff's replies, and trade-meeting requests, updated live over Socket.IO
-// (`quote.requested` / `quote.replied` / `quote.withdrawn` on the staff channel, `request.created`
+// and the staff's replies, viewers' questions and trade-meeting requests, updated live over Socket.IO
+// (`quote.requested` / `quote.replied` / `quote.withdrawn` on the staff channel, `question.asked`
+// on the room's, `request.created`
 // on the person's user channel). Unread counts survive a reload (localStorage, capped); a sound
 // on arrival is the exhibitor's choice; "Export CSV" downloads every request.
 import { config, el, formatDateTime, formatTime, notify, notifyError, t } from "./i18n.js";
@@ -49,6 +50,18 @@ export class Inbox {
     conn.on("quote.replied", (q) => this.update(q));
     conn.on("quote.withdrawn", (q) => this.withdrawn(q.id));
     conn.on("request.created", (n) => this.arrive("meeting", n.id, n.at, n.data));
+    conn.on("question.asked", (q) => this.arrive("question", `question-${q.id}`, q.asked_at, q));
+    conn.on("question.answered", (q) => this.withdrawnQuietly(`question-${q.question_id ?? q.id}`));
+  }
+
+  /** The open questions of the join state (the studio's state carries the top ones). */
+  loadQuestions(questions) {
+    for (const q of questions ?? []) this.items.set(`question-${q.id}`, { kind: "question", at: q.asked_at, data: q });
+    this.render();
+  }
+
+  withdrawnQuietly(id) {
+    if (this.items.delete(id)) this.render();
   }
 
   async load() {
@@ -96,8 +109,8 @@ export class Inbox {
 
   render() {
     const sorted = [...this.items.entries()].sort((a, b) => b[1].at - a[1].at);
-    this.list.replaceChildren(...sorted.map(([id, item]) => (item.kind === "quote"
-      ? this.quoteItem(id, item.data) : this.meetingItem(id, item.data))));
+    const draw = { quote: this.quoteItem, meeting: this.meetingItem, question: this.questionItem };
+    this.list.replaceChildren(...sorted.map(([id, item]) => draw[item.kind].call(this, id, item.data)));
     const unread = this.unread();
     this.badge.hidden = unread === 0;
     this.badge.textContent = t("unread", { num: unread });
@@ -133,6 +146,15 @@ export class Inbox {
                       "data-meeting": data.request_id ?? id },
       el("span", { text: t("meeting_request_from", { name: data.buyer_name ?? "",
                                                      when: data.starts_at ? formatDateTime(data.starts_at) : "" }) }));
+  }
+
+  questionItem(id, q) {
+    return el("li", { class: this.read.has(id) ? "inbox-item question-item" : "inbox-item question-item unread",
+                      "data-question": q.id },
+      el("div", { class: "quote-head" },
+        el("time", { text: formatTime(q.asked_at) }), " ",
+        el("span", { text: t("question_from", { name: q.name }) })),
+      el("p", { class: "quote-message", text: q.text }));
   }
 
   async reply(id, form) {

@@ -104,6 +104,7 @@ if (state) {
   presence.load(state.participants);
   shelf.load();
   const inbox = new Inbox(conn);
+  inbox.loadQuestions(state.questions);
   inbox.load();
   showReactions(conn, document.getElementById("floaters"));
   conn.on("rejoined", ({ state: again, resumed }) => {
