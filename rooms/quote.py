@@ -63,10 +63,14 @@ class Reply:
     author: str  # display name of the staff member
     text: str
     at: float
+    meeting: bool = False  # "propose a meeting": the buyer's page offers the exhibitor's slots
 
     @classmethod
-    def checked(cls, author: str, text: str, at: float) -> Reply:
-        return cls(author, user_text(text, max_chars=MESSAGE_MAX, what="message"), at)
+    def checked(cls, author: str, text: str, at: float, *, meeting: bool = False) -> Reply:
+        """A reply's text is required unless it proposes a meeting (then it may be empty)."""
+        if meeting and not text.strip():
+            return cls(author, check_message(text), at, meeting=True)
+        return cls(author, user_text(text, max_chars=MESSAGE_MAX, what="message"), at, meeting)
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,7 +101,8 @@ class QuoteRequest:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> QuoteRequest:
-        replies = tuple(Reply(str(r["author"]), str(r["text"]), float(r["at"]))
+        replies = tuple(Reply(str(r["author"]), str(r["text"]), float(r["at"]),
+                              bool(r.get("meeting")))
                         for r in data.get("replies") or ())
         return cls(room_id=str(data["room_id"]), product_id=str(data["product_id"]),
                    product_name=str(data["product_name"]), requester=str(data["requester"]),

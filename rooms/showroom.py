@@ -221,11 +221,13 @@ class Showroom:
             raise NoSuchRoom(quote_id, code="no_such_request", what="request")
         return quote
 
-    async def reply_quote(self, token: AccessToken, room_id: str, quote_id: str,
-                          text: str) -> tuple[QuoteRequest, Reply]:
-        """Staff answer a request: the reply is kept with it (at most ``REPLIES_PER_QUOTE``)."""
+    async def reply_quote(self, token: AccessToken, room_id: str, quote_id: str, text: str, *,
+                          meeting: bool = False) -> tuple[QuoteRequest, Reply]:
+        """Staff answer a request: the reply is kept with it (at most ``REPLIES_PER_QUOTE``);
+        ``meeting`` proposes a meeting (the buyer's page then offers the exhibitor's slots)."""
         await self.service.authorize(token, room_id, Action.HOST)
-        reply = Reply.checked(token.name or token.identity, text, self.service.clock.now())
+        reply = Reply.checked(token.name or token.identity, text, self.service.clock.now(),
+                              meeting=meeting)
         quote = (await self._quote(room_id, quote_id)).with_reply(reply)
         if not await self.store.replace_quote(quote):
             raise NoSuchRoom(quote_id, code="no_such_request", what="request")

@@ -88,7 +88,8 @@ class QuoteAsk(Body):
 
 
 class QuoteReply(Body):
-    text: Text
+    text: Text = ""
+    meeting: bool = False
 
 
 # -- admin API (docs/admin-api.md) ---------------------------------------------------------------

@@ -78,8 +78,8 @@ async def withdraw_quote(request: web.Request) -> web.Response:
 
 async def reply_quote(request: web.Request) -> web.Response:
     token, form = access_token(request), await body(request, QuoteReply)
-    quote, answer = await _showroom(request).reply_quote(token, _room(request),
-                                                         request.match_info["quote"], form.text)
+    quote, answer = await _showroom(request).reply_quote(
+        token, _room(request), request.match_info["quote"], form.text, meeting=form.meeting)
     await _tell(request, quote, "quote.replied", quote.to_dict())
     return reply({"ok": True, "request": quote.to_dict(), "reply": asdict(answer)}, status=201)
 

@@ -121,13 +121,17 @@ async def test_replies_are_capped_and_checked(pavilion_app: Start) -> None:
     url = _base(running) + f"/{asked['request']['id']}/replies"
     for body, code in (({"text": "  "}, "message_empty"),
                        ({"text": "r" * (MESSAGE_MAX + 1)}, "message_too_long"),
-                       ({}, "missing_field")):
+                       ({}, "message_empty"), ({"meeting": "yes"}, "bad_field")):
         status, answer = await _call("POST", url, host, body)
         assert (status, answer["error"]["code"]) == (400, code)
     for n in range(REPLIES_PER_QUOTE):
         assert (await _call("POST", url, host, {"text": f"reply {n}"}))[0] == 201
     status, answer = await _call("POST", url, host, {"text": "one more"})
     assert (status, answer["error"]["code"]) == (409, "replies_full")
+    _, asked = await _call("POST", _base(running), viewer, {"product": CARD, "phone": "12345"})
+    url = _base(running) + f"/{asked['request']['id']}/replies"
+    status, answer = await _call("POST", url, host, {"meeting": True})  # a proposal needs no text
+    assert status == 201 and answer["reply"] == {**answer["reply"], "meeting": True, "text": ""}
     status, answer = await _call("POST", _base(running) + "/q-nope/replies", host, {"text": "x"})
     assert (status, answer["error"]["code"]) == (404, "no_such_request")
 

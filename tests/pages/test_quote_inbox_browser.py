@@ -165,6 +165,12 @@ async def test_on_a_phone_the_form_remembers_the_buyer_and_the_reply_arrives(
     await item.locator("textarea").fill("Yes, a 1 kg sample ships on Monday.")
     await item.locator("button[type=submit]").click()
     await until(lambda: _text_in(viewer, "#my-quotes", "1 kg sample"), "the reply on the phone")
+    await item.locator("button.propose").click()  # "propose a meeting": the buyer gets a link
+    meet = viewer.locator("#my-quotes a.meet")
+    await until(meet.count, "the proposed meeting at the buyer")
+    href = await meet.get_attribute("href")
+    assert href is not None and href.startswith("/meetings?exhibitor=changbai-foods")
+    assert "token=" in href  # demo mode: a demo delegate may book from the link
     await shoot(studio, "inbox-en-phone")
 
     # the same browser in Japanese: the form comes back filled with what the buyer gave

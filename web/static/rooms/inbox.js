@@ -122,7 +122,9 @@ export class Inbox {
     const form = el("form", { class: "inline-form reply-form" },
       el("label", { for: `reply-${id}`, class: "visually-hidden", text: t("reply") }),
       el("textarea", { id: `reply-${id}`, name: "text", maxlength: "2000", rows: "2", required: true }),
-      el("button", { type: "submit", text: t("reply") }));
+      el("button", { type: "submit", text: t("reply") }),
+      el("button", { type: "button", class: "propose", text: t("propose_meeting"),
+                     onclick: () => this.reply(id, form, true) }));
     form.addEventListener("submit", (event) => { event.preventDefault(); this.reply(id, form); });
     return el("li", { class: this.read.has(id) ? "inbox-item quote-item" : "inbox-item quote-item unread",
                       "data-quote": id },
@@ -135,8 +137,9 @@ export class Inbox {
         q.email && q.phone ? " · " : null,
         q.phone ? el("a", { class: "phone", href: `tel:${q.phone.replace(/[^0-9+]/g, "")}`, text: q.phone }) : null),
       q.message ? el("p", { class: "quote-message", text: q.message }) : null,
-      ...q.replies.map((r) => el("p", { class: "quote-reply" },
+      ...q.replies.map((r) => el("p", { class: r.meeting ? "quote-reply meeting" : "quote-reply" },
         el("span", { class: "who", text: t("reply_from", { name: r.author }) }), " ",
+        r.meeting ? el("span", { class: "badge", text: t("meeting_proposal_sent") }) : null, " ",
         el("span", { class: "text", text: r.text }))),
       form);
   }
@@ -157,10 +160,11 @@ export class Inbox {
       el("p", { class: "quote-message", text: q.text }));
   }
 
-  async reply(id, form) {
+  /** Send the reply box's text; `meeting` also proposes a meeting (the text may be empty). */
+  async reply(id, form, meeting = false) {
     const text = String(new FormData(form).get("text") ?? "");
     try {
-      const data = await this.conn.api("POST", `/quotes/${encodeURIComponent(id)}/replies`, { text });
+      const data = await this.conn.api("POST", `/quotes/${encodeURIComponent(id)}/replies`, { text, meeting });
       this.read.add(id);
       save(READ_KEY, [...this.read].slice(-MAX_READ));
       this.update(data.request);

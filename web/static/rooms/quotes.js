@@ -60,6 +60,7 @@ export class MyQuotes {
     this.list = document.getElementById("my-quotes");
     this.empty = document.getElementById("no-my-quotes");
     this.requests = new Map();
+    this.meetHref = document.getElementById("quote-meet")?.getAttribute("href") ?? "";
     conn.on("quote.replied", (q) => {
       if (q.room_id !== config.room || !this.requests.has(q.id)) return;
       this.put(q);
@@ -92,7 +93,9 @@ export class MyQuotes {
       q.message ? el("p", { class: "quote-message", text: q.message }) : null,
       ...(q.replies.length ? q.replies.map((r) => el("p", { class: "quote-reply" },
         el("span", { class: "who", text: t("reply_from", { name: r.author }) }), " ",
-        el("span", { class: "text", text: r.text })))
+        el("span", { class: "text", text: r.text }),
+        r.meeting && this.meetHref ? el("a", { class: "meet", href: `${this.meetHref}&quote=${encodeURIComponent(q.product_name)}`,
+                                               target: "_blank", rel: "noopener", text: t("meeting_proposed") }) : null))
         : [el("p", { class: "empty", text: t("no_reply_yet") })]),
       el("button", { type: "button", class: "withdraw", text: t("withdraw"),
                      onclick: () => this.withdraw(q) })));
