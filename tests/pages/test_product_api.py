@@ -163,3 +163,17 @@ async def test_pictures_are_capped_per_room_and_need_the_host(pavilion_app: Star
     first = f"{_products(running)}/{CARD}/picture"
     status, body = await _upload(first, HOST, pictures.png(99, 1))
     assert status == 409, "deleting a card without a picture frees no place"
+
+
+@pytest.mark.redis
+async def test_a_picture_uploaded_on_one_node_is_served_by_another(pavilion_app: Start,
+                                                                    redis_url: str) -> None:
+    node_a = await pavilion_app(demo=True, redis_url=redis_url, node_id="node-a")
+    node_b = await pavilion_app(demo=True, redis_url=redis_url, node_id="node-b")
+    status, body = await _upload(f"{_products(node_a)}/{CARD}/picture", HOST,
+                                 pictures.webp_lossless(30, 20), content_type="image/png")
+    assert status == 200, body
+    path = body["product"]["picture_url"]
+    async with aiohttp.ClientSession() as http, http.get(node_b.url + path) as response:
+        assert response.status == 200 and response.headers["Content-Type"] == "image/webp"
+        assert await response.read() == pictures.webp_lossless(30, 20)

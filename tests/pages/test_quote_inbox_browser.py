@@ -5,8 +5,10 @@ viewer sees the reply and withdraws the request, and reactions float in the stud
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -129,6 +131,12 @@ async def test_quote_with_contact_reaches_the_inbox_reply_returns_and_is_withdra
     await item.locator("button[type=submit]").click()
     await until(lambda: _text_in(viewer, "#my-quotes", "每吨3200元"), "the reply at the viewer")
     await until(lambda: _text_in(studio, "#quotes", "每吨3200元"), "the reply kept in the inbox")
+    async with studio.expect_download() as download_info:
+        await studio.click("#inbox-csv")
+    download = await download_info.value
+    saved = await download.path()
+    exported = await asyncio.to_thread(Path(saved).read_text, encoding="utf-8")
+    assert "petrov@amur.example" in exported and "每吨3200元" in exported
     await studio.click("#inbox-read")
     assert await badge.is_hidden()
     assert await untranslated(studio) == [] and await unlabeled(studio) == []
