@@ -26,6 +26,8 @@ Lang = Annotated[str, StringConstraints(max_length=8)]
 Localized = Annotated[dict[Lang, Short], Field(max_length=12)]  # language -> text
 Names = Annotated[list[Short], Field(max_length=50)]
 Count = Annotated[int, Field(ge=0, le=1_000_000)]
+Descriptions = Annotated[dict[Lang, Annotated[str, StringConstraints(max_length=1_000)]],
+                         Field(max_length=12)]  # a product card's description per language
 PRICE_CHARS = 40
 
 
@@ -130,6 +132,7 @@ class Product(Body):
     picture_url: Url | None = None
     link: Url | None = None
     request_quote: bool | None = None
+    description: Descriptions | None = None
 
     _price = field_validator("price", mode="before")(price_value)
 
