@@ -81,7 +81,7 @@ async def _open_studio(running: RunningApp, browser: Any, lang: str, errors: lis
 
 
 async def _ask(viewer: Any, contact: dict[str, str], message: str) -> None:
-    await viewer.locator("#products li", has_text="5").locator("button.quote").click()
+    await viewer.locator(f"#products li[data-product={CARD}]").locator("button.quote").click()
     await viewer.locator("#quote-dialog").wait_for(state="visible")
     for field, value in contact.items():
         await viewer.fill(f"#quote-{field}", value)
@@ -183,7 +183,7 @@ async def test_on_a_phone_the_form_remembers_the_buyer_and_the_reply_arrives(
 
     # the same browser in Japanese: the form comes back filled with what the buyer gave
     await viewer.goto(f"{running.url}/watch/{ROOM}?lang=ja")
-    await viewer.locator("#products li", has_text="5").locator("button.quote").click()
+    await viewer.locator(f"#products li[data-product={CARD}]").locator("button.quote").click()
     assert await viewer.input_value("#quote-name") == "김민준"
     assert await viewer.input_value("#quote-phone") == "+82 10 1234 5678"
     assert await untranslated(viewer) == []
