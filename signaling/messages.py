@@ -229,6 +229,10 @@ SERVER_EVENTS: tuple[str, ...] = (
     "question.voted",
     "question.answered",  # emitted by web/page_api.py (the host marks a question answered)
     "quote.requested",  # emitted by web/page_api.py to staff (a visitor asks for a quote)
+    "quote.replied",  # web/page_api.py, to staff and the buyer's user:<identity> (issue 12)
+    "quote.withdrawn",  # web/page_api.py, to staff and the buyer's user:<identity>
+    "product.updated",  # web/page_api.py, to the room: a card edited (name, picture...)
+    "product.deleted",  # web/page_api.py, to the room: a card removed
     "waiting.knock",
     "waiting.admitted",
     "waiting.denied",

@@ -26,6 +26,8 @@ Lang = Annotated[str, StringConstraints(max_length=8)]
 Localized = Annotated[dict[Lang, Short], Field(max_length=12)]  # language -> text
 Names = Annotated[list[Short], Field(max_length=50)]
 Count = Annotated[int, Field(ge=0, le=1_000_000)]
+Descriptions = Annotated[dict[Lang, Annotated[str, StringConstraints(max_length=1_000)]],
+                         Field(max_length=12)]  # a product card's description per language
 PRICE_CHARS = 40
 
 
@@ -55,13 +57,41 @@ class NewProduct(Body):
     price: Decimal | None = None
     currency: Annotated[str, StringConstraints(max_length=8)] = ""
     request_quote: bool = False
+    description: Annotated[str, StringConstraints(max_length=1_000)] = ""
+
+    _price = field_validator("price", mode="before")(price_value)
+
+
+class ProductEdit(Body):
+    """Changes to a card: ``name`` and ``description`` are in ``language``; omitted fields keep
+    their value."""
+
+    language: Lang = "en"
+    name: Short | None = None
+    description: Annotated[str, StringConstraints(max_length=1_000)] | None = None
+    price: Decimal | None = None
+    currency: Annotated[str, StringConstraints(max_length=8)] | None = None
+    request_quote: bool | None = None
 
     _price = field_validator("price", mode="before")(price_value)
 
 
 class QuoteAsk(Body):
+    """A quote request: the card, and how to reach the buyer (the domain checks each field:
+    :class:`rooms.quote.Contact`)."""
+
     product: Id
     language: Lang = "en"
+    name: Short = ""
+    company: Short = ""
+    email: Short = ""
+    phone: Short = ""
+    message: Text = ""
+
+
+class QuoteReply(Body):
+    text: Text = ""
+    meeting: bool = False
 
 
 # -- admin API (docs/admin-api.md) ---------------------------------------------------------------
@@ -103,6 +133,7 @@ class Product(Body):
     picture_url: Url | None = None
     link: Url | None = None
     request_quote: bool | None = None
+    description: Descriptions | None = None
 
     _price = field_validator("price", mode="before")(price_value)
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
+from urllib.parse import urlencode
 
 from config import Settings
 from rooms.demo import MEETING
@@ -146,3 +147,16 @@ def trade_demo_links(settings: Settings, lang: str) -> list[DemoLink]:
                  f"/meetings/dashboard/{exhibitor}?lang={lang}&token={seller}"),
         DemoLink(N_("Open the sample meeting room"), f"/meeting/{MEETING}?lang={lang}"),
     ]
+
+
+def meeting_link(settings: Settings, exhibitor: str, lang: str) -> str:
+    """Where a viewer's "meet about it" goes: the trade-meeting page of the room's exhibitor,
+    whose free slots a delegate may request. In demo mode the link carries a fresh demo
+    delegate's token (as :func:`trade_demo_links`); otherwise the visitor needs their own
+    delegate registration (a viewer's room token never books: docs/meetings-api.md)."""
+    query = {"exhibitor": exhibitor, "lang": lang}
+    if settings.demo:
+        query["token"] = mint(settings.secret_value(), identity="delegate-" + secrets.token_hex(3),
+                              room="*", grants=(Grant.DELEGATE,), ttl_s=DEMO_TTL_S,
+                              name="Demo delegate")
+    return "/meetings?" + urlencode(query)

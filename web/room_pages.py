@@ -25,7 +25,7 @@ from rooms.room import Room, RoomKind, RoomState
 from web import page_api
 from web.keys import BACKEND_KEY, RENDERER_KEY, SETTINGS_KEY
 from web.lobby import KIND_NAMES, PAVILION_NAMES, host_name
-from web.page_access import Visitor, demo_links, is_host, refused, visitor_for
+from web.page_access import Visitor, demo_links, is_host, meeting_link, refused, visitor_for
 from web.page_strings import ERRORS, FALLBACK_ERROR, client_strings
 from web.pages import html, request_language
 
@@ -126,7 +126,8 @@ async def render_room(request: web.Request, template: str, room: Room, visitor: 
         config_json=script_json(_config(settings, room, visitor, lang)),
         strings_json=script_json(client_strings(renderer.catalogs, lang)),
         demo=demo_links(settings, room), lang_href=_lang_href(request),
-        script="rooms/" + template.replace(".html", ".js"), **extra)
+        script="rooms/" + template.replace(".html", ".js"), exhibitor_id=room.exhibitor,
+        meet_href=meeting_link(settings, room.exhibitor, lang), **extra)
     status = 200 if error is None else (410 if visitor.error == "room_ended" else 403)
     response = html(request, body, lang, status=status)
     response.headers["Cache-Control"] = "no-store"  # pages carry a personal token

@@ -2,6 +2,8 @@
 // Data comes from /api/meetings (docs/meetings-api.md) with the token of the page's link; every
 // word comes from the page's #meetings-i18n (no English is hard-coded here), and every time is
 // shown in the browser's own zone. Text from people is set with textContent, never as HTML.
+import { io } from "./vendor/socket.io.esm.min.js";
+
 const config = JSON.parse(document.getElementById("meetings-config").textContent);
 const strings = JSON.parse(document.getElementById("meetings-i18n").textContent);
 const words = strings.words;
@@ -256,8 +258,29 @@ async function publish(event) {
   }
 }
 
+// -- live updates ----------------------------------------------------------------------------
+// Trade-meeting notices reach every page of the person on their Socket.IO `user:<identity>`
+// channel (docs/protocol.md): "my meetings" and the dashboard redraw when one arrives, and after
+// a reconnect (a notice sent meanwhile is in the feed), instead of polling.
+const LIVE_EVENTS = ["request.created", "request.accepted", "request.declined", "request.proposed",
+  "request.withdrawn", "request.cancelled", "request.expired", "meeting.reminder", "meeting.ending",
+  "meeting.ended"];
+
+function live(redraw) {
+  if (!token) return null;
+  const socket = io("/rtc", {transports: ["websocket"], auth: {token},
+    reconnectionDelay: 500, reconnectionDelayMax: 4000});
+  let timer = null;
+  const soon = () => { clearTimeout(timer); timer = setTimeout(redraw, 150); };  // a burst: once
+  for (const name of LIVE_EVENTS) socket.on(name, soon);
+  let connectedBefore = false;
+  socket.on("connect", () => { if (connectedBefore) soon(); connectedBefore = true; });
+  return socket;
+}
+
 // -- start -----------------------------------------------------------------------------------
 function start() {
+  let socket = null;
   if (config.page === "directory") {
     const filters = document.getElementById("meetings-filters");
     filters.addEventListener("submit", (e) => { e.preventDefault(); showDirectory(filters); });
@@ -267,14 +290,15 @@ function start() {
     if (config.exhibitor) showExhibitor(config.exhibitor);
   } else if (config.page === "mine") {
     showMine();
-    setInterval(showFeed, 30000);
+    socket = live(showMine);
   } else if (config.page === "dashboard") {
     const form = document.getElementById("meetings-publish");
     form.elements.time_zone.value = zone;
     form.addEventListener("submit", publish);
     showDashboard();
+    socket = live(showDashboard);
   }
-  window.pavilionMeetings = {api, zone, reload: {directory: showDirectory, mine: showMine,
+  window.pavilionMeetings = {api, zone, socket, reload: {directory: showDirectory, mine: showMine,
     dashboard: showDashboard}};
 }
 start();
