@@ -123,7 +123,8 @@ async def _gone(node: Any, meeting: MeetingRequest, identity: str) -> None:
     async def left() -> bool:
         return await store.get_participant(meeting.room_id, identity) is None
 
-    await until(left, f"{identity} out of the room")
+    # a closed tab's socket may only be noticed at the ping timeout (python-socketio: ~45 s)
+    await until(left, f"{identity} out of the room", tries=900)
 
 
 @pytest.mark.parametrize(("lang", "zone", "device", "shot"), [

@@ -28,7 +28,7 @@ from rooms.errors import (
     RoomsError,
     WrongNode,
 )
-from rooms.events import Joined, Kicked, Left, ParticipantChanged, RoomChanged
+from rooms.events import Joined, Kicked, Left, ParticipantChanged
 from rooms.keeper import Keeper
 from rooms.memory_store import MemoryStore
 from rooms.participant import Role
