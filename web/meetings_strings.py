@@ -109,6 +109,8 @@ ERRORS: dict[str, str] = {
     "name_empty": N_("Please give the name in English."),
     "name_too_long": N_("The name is too long (at most 200 characters)."),
     "description_too_long": N_("The description is too long (at most 1,000 characters)."),
+    "description_control_chars": N_("The text contains characters that are not allowed. Please "
+                                    "remove them."),
     "missing_field": N_("Some fields are missing or not valid. Please check the form."),
     "bad_field": N_("Some fields are missing or not valid. Please check the form."),
     "bad_languages": N_("Please pick at least one language."),
