@@ -79,8 +79,11 @@ async def test_the_host_ends_it_for_everyone_and_the_agenda_completes_it(world: 
     host = verify(SECRET, link.token, now=start)
     ended = await world.service.rooms.set_state(host, f"mtg-{request_id}", RoomState.ENDED)
     assert ended.change == "ended"
-    await world.tick(start + 15 * 60 + world.service.policy.grace_s)
+    await world.tick(start + 10)  # the agenda's next look: held and over, to be rated
     assert await _state(world, request_id) == ("ended", RequestState.COMPLETED)
+    assert world.notifier.kinds("kim").count("meeting.ended") == 1
+    await world.tick(start + 15 * 60 + world.service.policy.grace_s)
+    assert world.notifier.kinds("kim").count("meeting.ended") == 1
 
 
 async def test_a_cancellation_ends_it(world: World) -> None:
