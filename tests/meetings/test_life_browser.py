@@ -24,6 +24,7 @@ from rooms.room import RoomState
 from rooms.trade.request import Action, MeetingRequest
 from rooms.trade.service import Caller
 from tests.meetings.api import PROFILE
+from tests.meetings.flow import link_token
 from tests.pages.helpers import shoot, unlabeled, until, untranslated
 
 pytestmark = pytest.mark.browser
@@ -112,6 +113,13 @@ async def test_host_leaves_and_returns_before_and_during_the_slot(
     await buyer.locator("#notice").filter(has_text="закрыта").wait_for(timeout=15_000)
     room = await node.bookings.rooms.store.get_room(meeting.room_id)
     assert room is not None and room.state is RoomState.ENDED
+    await node.tick()  # the agenda sees it ended: held, over, to be rated
+    assert (await node.bookings.view(BUYER, meeting.id)).request.state.value == "completed"
+    await buyer.goto(f"{node.url}/meetings/mine?lang=ru&token="
+                     + link_token("ivanov", "Иван Иванов"))
+    held = buyer.locator(f"li[data-request='{meeting.id}'][data-state=completed]")
+    await until(held.count, "the meeting held in the buyer's list")
+    assert await held.locator("button[data-action=join]").count() == 0
     assert errors == []
     await desktop.close()
     await phone.close()
