@@ -275,24 +275,18 @@ class RoomService:
             self.leases.discard(room_id)
             await self.store.release_lease(room_id, self.node)
 
-    async def leave(self, token: AccessToken, room_id: str) -> list[Left | RoomChanged]:
-        """Leave a room: ``[Left]``, and ``RoomChanged("ended")`` too when a meeting's host left.
+    async def leave(self, token: AccessToken, room_id: str) -> list[Left]:
+        """Leave a room: ``[Left]``. Leaving never ends a room, whoever leaves.
 
-        A meeting is private to its host (the exhibitor): without them it is over. Who the host
-        is comes from the room (its exhibitor; for a meeting made without one, the participant
-        recorded as its host), never from the leaving token's grants: a host holding a plain
-        token still ends it, and a moderator (an expo admin) who drops in and out does not.
+        People leave and come back, in any order: a tab closed or a dropped connection is not
+        a decision. A meeting ends by its life only: its time is up (the trade agenda,
+        rooms/trade/agenda.py, at the slot's end + grace), its host or a moderator ends it for
+        everyone (``room.close``, :meth:`set_state`), or its booking is cancelled.
         """
         me = await self.store.get_participant(room_id, token.identity)
         await self._forget(room_id, token.identity)
         hidden = me is not None and me.hidden
-        events: list[Left | RoomChanged] = [Left(room_id, token.identity, hidden=hidden)]
-        room = await self.store.get_room(room_id)
-        if room is not None and _meeting_host_left(room, token.identity, me):
-            room = room.with_state(RoomState.ENDED)
-            await self.store.put_room(room)
-            events.append(RoomChanged(room, RoomState.ENDED.value))
-        return events
+        return [Left(room_id, token.identity, hidden=hidden)]
 
     async def _forget(self, room_id: str, identity: str) -> None:
         await self.store.remove_participant(room_id, identity)
@@ -523,14 +517,6 @@ class RoomService:
         await self._poster(token, room_id, "reactions")
         votes = await self.store.vote_question(room_id, question_id, token.identity)
         return QuestionVoted(room_id, question_id, votes)
-
-
-def _meeting_host_left(room: Room, identity: str, me: Participant | None) -> bool:
-    if room.kind is not RoomKind.MEETING or room.state is RoomState.ENDED:
-        return False
-    if room.exhibitor:  # the meeting's host (booking_service makes the request's host it)
-        return identity == room.exhibitor
-    return me is not None and me.role is Role.HOST  # a meeting made without one: its host role
 
 
 def _present(facts: Facts) -> Participant:

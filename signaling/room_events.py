@@ -89,8 +89,8 @@ async def leave(hub: HubPort, session: Session, msg: RoomRef) -> Ack:
 
 async def depart(hub: HubPort, session: Session, room: str) -> None:
     """Leave ``room``: media ends; when it was the person's last session or media visit here,
-    presence goes too (and a meeting ends when its host leaves: ``RoomService.leave`` decides
-    and reports it, then everyone here is taken out)."""
+    presence goes too. Leaving never ends a room (a meeting's host may come back; ``room.close``
+    ends it for everyone)."""
     if await _detach(hub, session, room):
         await hub.leave_room(session.token, room)
 

@@ -25,6 +25,8 @@ Text = Annotated[str, StringConstraints(max_length=4_000)]
 Lang = Annotated[str, StringConstraints(max_length=8)]
 Localized = Annotated[dict[Lang, Short], Field(max_length=12)]  # language -> text
 Names = Annotated[list[Short], Field(max_length=50)]
+Paragraph = Annotated[str, StringConstraints(max_length=1_000)]
+LocalizedParagraph = Annotated[dict[Lang, Paragraph], Field(max_length=12)]
 Count = Annotated[int, Field(ge=0, le=1_000_000)]
 Descriptions = Annotated[dict[Lang, Annotated[str, StringConstraints(max_length=1_000)]],
                          Field(max_length=12)]  # a product card's description per language
@@ -159,6 +161,7 @@ class Profile(Body):
     languages: Annotated[list[Lang], Field(max_length=12)] | None = None
     team: Annotated[list[Id], Field(max_length=50)] | None = None
     time_zone: Short | None = None
+    description: LocalizedParagraph | None = None
 
 
 class SlotOffer(Body):

@@ -25,7 +25,7 @@ from rooms.demo import MEETING
 from rooms.participant import Role
 from rooms.policy import role_for
 from rooms.room import Room, RoomKind
-from rooms.token import AccessToken, Grant, TokenError, mint, verify
+from rooms.token import AccessToken, Grant, TokenError, mint, opens_at, verify
 from rooms.trade.demo import DEMO_EXHIBITOR
 from web.page_strings import N_
 
@@ -47,6 +47,7 @@ class Visitor:
     publishes: bool
     error: str | None = None
     minted: bool = False  # a visitor token made for this page view, not a link's
+    opens_at: float | None = None  # error "not_open_yet": when the link starts to work (UTC s)
 
 
 def refused(code: str) -> Visitor:
@@ -73,6 +74,10 @@ def _from_link(settings: Settings, room: Room, token: str) -> Visitor:
         access = verify(settings.secret_value(), token, room=room.id,
                         leeway_s=settings.token_leeway_s)
     except TokenError as exc:
+        early = opens_at(settings.secret_value(), token, room=room.id,
+                         leeway_s=settings.token_leeway_s)
+        if early is not None:  # a sound link opened early: say when, not "not valid"
+            return Visitor(None, None, None, False, False, "not_open_yet", opens_at=early)
         return refused(exc.code)
     if not access.allows(Grant.JOIN):
         return refused("no_join_grant")

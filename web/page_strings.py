@@ -47,6 +47,7 @@ _BAD_LANGUAGE = N_("Choose one of the supported languages.")
 _ROOM_ERRORS: Mapping[str, str] = {
     "token_missing": N_("This page needs an access link. Ask the organiser for one."),
     "token_invalid": _TOKEN_INVALID,
+    "not_open_yet": N_("This meeting has not opened yet."),
     "bad_signature": _TOKEN_INVALID,
     "bad_algorithm": _TOKEN_INVALID,
     "token_expired": N_("Your access link has expired. Ask the organiser for a new one."),
@@ -207,7 +208,12 @@ _ROOM_ERRORS: Mapping[str, str] = {
 ERRORS: Mapping[str, str] = {**MEETING_ERRORS, **_ROOM_ERRORS}
 
 # Words and sentences the scripts put on screen (buttons they relabel, statuses, notices).
+WAIT_HOURS_MINUTES = N_("%(hours)s h %(minutes)s min")
+WAIT_MINUTES = N_("%(minutes)s min")
+
 WORDS: Mapping[str, str] = {
+    "wait_hours_minutes": WAIT_HOURS_MINUTES,
+    "wait_minutes": WAIT_MINUTES,
     "connecting": N_("Connecting…"),
     "reconnecting": N_("The connection was lost. Reconnecting…"),
     "reconnected": N_("Connected again."),

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import secrets
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -25,6 +26,7 @@ from rooms.room import Room, RoomKind, RoomState
 from web import page_api
 from web.keys import BACKEND_KEY, RENDERER_KEY, SETTINGS_KEY
 from web.lobby import KIND_NAMES, PAVILION_NAMES, host_name
+from web.opening import opening_notice
 from web.page_access import Visitor, demo_links, is_host, meeting_link, refused, visitor_for
 from web.page_strings import ERRORS, FALLBACK_ERROR, client_strings
 from web.pages import html, request_language
@@ -118,8 +120,10 @@ async def render_room(request: web.Request, template: str, room: Room, visitor: 
     lang = request_language(request)
     renderer = request.app[RENDERER_KEY]
     settings = request.app[SETTINGS_KEY]
-    error = None
-    if visitor.error is not None:
+    error: str | None = None
+    if visitor.opens_at is not None:  # a sound link, early: when it opens (it reloads then)
+        error = opening_notice(renderer.catalogs, lang, visitor.opens_at, time.time())
+    elif visitor.error is not None:
         error = renderer.gettext(lang, ERRORS.get(visitor.error, FALLBACK_ERROR))
     body = renderer.render(
         template, lang, room=await _view(request, room, lang), visitor=visitor, error=error,
@@ -127,7 +131,8 @@ async def render_room(request: web.Request, template: str, room: Room, visitor: 
         strings_json=script_json(client_strings(renderer.catalogs, lang)),
         demo=demo_links(settings, room), lang_href=_lang_href(request),
         script="rooms/" + template.replace(".html", ".js"), exhibitor_id=room.exhibitor,
-        meet_href=meeting_link(settings, room.exhibitor, lang), **extra)
+        meet_href=meeting_link(settings, room.exhibitor, lang),
+        opening=visitor.opens_at is not None, **extra)
     status = 200 if error is None else (410 if visitor.error == "room_ended" else 403)
     response = html(request, body, lang, status=status)
     response.headers["Cache-Control"] = "no-store"  # pages carry a personal token

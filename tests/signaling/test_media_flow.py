@@ -148,7 +148,7 @@ async def test_meeting_host_and_admitted_guest_exchange_media(pavilion_app):
     await ghost.close()
     bad = await guest.call("answer", {"room": "deal", "peer": "nope", "sdp": "v=0"})
     assert bad["error"]["code"] == "no_such_peer"
-    await host.ok("leave", {"room": "deal"})
+    await host.ok("room.close", {"room": "deal"})
     await guest.wait_for("room.closed")
     await until(lambda: "video" in guest_view.ended and guest_view.ended["video"].is_set())
     for peer in (host_pub, guest_pub, host_view, guest_view):
