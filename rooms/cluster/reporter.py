@@ -20,6 +20,7 @@ from rooms.errors import StoreUnavailable
 from rooms.lifecycle import cancel_and_wait
 
 log = logging.getLogger(__name__)
+MIN_SPAN_S = 0.05  # a shorter span (the first report, at start) measures nothing yet
 
 
 class Reporter:
@@ -48,7 +49,10 @@ class Reporter:
     def sample(self) -> Usage:
         """Usage since the last sample (CPU and rates over that span)."""
         wall, cpu, now = time.monotonic(), time.process_time(), self._read()
-        span = max(wall - self._wall, 1e-3)
+        span = wall - self._wall
+        if span < MIN_SPAN_S:
+            return Usage(publishers=now.publishers, viewers=now.viewers, sessions=now.sessions,
+                         rooms=now.rooms)
         before = self._sent
         self._wall, self._cpu, self._sent, cpu_before = wall, cpu, now, self._cpu
         return Usage(cpu=(cpu - cpu_before) / span, publishers=now.publishers,
