@@ -18,10 +18,12 @@ import aiohttp
 import pytest
 
 from rooms.demo import LIVE_BROADCAST
+from rooms.room import RoomKind
 from rooms.token import Grant, mint
-from tests.cluster.helpers import FAST, ids, wait_nodes
+from tests.cluster.helpers import ADMIN, FAST, ids, wait_nodes
 from tests.fixtures.pavilion import TEST_SECRET, node_env
-from tests.signaling.rtc_client import RtcClient, token
+from tests.signaling.rtc_client import RtcClient, make_room, token
+from web.keys import DRAIN_KEY
 
 pytestmark = [pytest.mark.redis, pytest.mark.slow]
 ROOM = LIVE_BROADCAST
@@ -80,3 +82,38 @@ async def test_sigterm_drains_the_node_then_it_exits_0(
     assert code == 0 and took < DRAIN_S
     output = leaving.proc.stdout.read() if leaving.proc.stdout else ""
     assert "Traceback" not in output
+
+
+async def test_a_node_draining_alone_keeps_its_rooms_and_takes_no_new_one(
+        pavilion_app: Any) -> None:
+    """No other node (memory state): a drain through the admin API keeps serving the rooms
+    this node holds, answers a new room ``media_unavailable`` (WHIP: 503), and is done when its
+    clients have left (the process would exit then; in-process it just stays drained)."""
+    node = await pavilion_app(cluster={"drain_s": 30})
+    await make_room(node, "new-launch", RoomKind.BROADCAST)
+    member = await RtcClient.connect(node, token("visitor", ROOM))
+    await member.ok("join", {"room": ROOM})
+    await member.call("subscribe", {"room": ROOM})  # nothing published: the lease is taken
+    async with aiohttp.ClientSession() as http:
+        async with http.post(f"{node.url}/api/admin/nodes/{node.settings.node_id}/drain",
+                             headers=ADMIN) as response:
+            assert response.status == 202, await response.text()
+        notice = await member.wait_for("node.draining")
+        assert (notice["node_id"], notice["node_url"]) == (None, None)
+        held = await member.call("subscribe", {"room": ROOM})  # its own room: still served
+        assert held.get("error", {}).get("code") not in ("wrong_node", "media_unavailable"), held
+        newcomer = await RtcClient.connect(node, token("visitor-2", "new-launch"))
+        await newcomer.ok("join", {"room": "new-launch"})
+        reply = await newcomer.call("subscribe", {"room": "new-launch"})
+        assert reply["error"]["code"] == "media_unavailable", reply
+        publisher = mint(TEST_SECRET, identity="launcher", room="new-launch",
+                         grants=[Grant.PUBLISH], ttl_s=600)
+        async with http.post(f"{node.url}/whip/new-launch", data=OFFER,
+                             headers={"Authorization": f"Bearer {publisher}",
+                                      "Content-Type": "application/sdp"}) as response:
+            assert (response.status, response.headers["Retry-After"]) == (503, "5")
+    drain = node.app[DRAIN_KEY]
+    assert not drain.done.is_set()
+    await member.close()
+    await newcomer.close()
+    await asyncio.wait_for(drain.done.wait(), 10)
