@@ -18,8 +18,10 @@ async def test_a_live_nodes_id_is_refused_and_a_dead_nodes_report_expires(
         redis_url: str, pavilion_process: Any, pavilion_app: Any) -> None:
     env = {**node_env(redis_url, "hall-a"), "PAVILION_CLUSTER__REPORT_INTERVAL_S": "0.3"}
     first = pavilion_process(env=env)
+    started = time.monotonic()
     twin = pavilion_process(env=env, wait=False)
     assert twin.proc.wait(30) == 2
+    print(f"second node with the id refused after {time.monotonic() - started:.2f} s")
     output = twin.proc.stdout.read() if twin.proc.stdout else ""
     refusal = [line for line in output.splitlines() if "hall-a" in line]
     assert refusal == [

@@ -58,6 +58,7 @@ def _serve(*args: str, redis_url: str | None) -> subprocess.Popen[str]:
 
 def test_two_workers_answer_and_stop_cleanly_on_sigterm(redis_url: str) -> None:
     base = _ports_in_a_row(2)
+    started = time.monotonic()
     parent = _serve("--port", str(base), "--workers", "2", redis_url=redis_url)
     try:
         deadline, up = time.monotonic() + 60, set()
@@ -70,6 +71,7 @@ def test_two_workers_answer_and_stop_cleanly_on_sigterm(redis_url: str) -> None:
                 except OSError:
                     time.sleep(0.1)
         assert up == {base, base + 1}
+        print(f"both workers answer /healthz {time.monotonic() - started:.2f} s after start")
         nodes = json.loads(urllib.request.urlopen(urllib.request.Request(
             f"http://127.0.0.1:{base}/api/admin/nodes",
             headers={"Authorization": f"Bearer {TEST_SECRET}"}), timeout=5).read())
@@ -82,8 +84,10 @@ def test_two_workers_answer_and_stop_cleanly_on_sigterm(redis_url: str) -> None:
                 headers={"Authorization": f"Bearer {TEST_SECRET}"}), timeout=5).read())
         assert {(n["id"], n["url"]) for n in nodes} == {
             (f"{host}-{p}", f"http://127.0.0.1:{p}") for p in (base, base + 1)}
+        stopping = time.monotonic()
         parent.send_signal(signal.SIGTERM)
         assert parent.wait(30) == 0
+        print(f"parent exited 0 {time.monotonic() - stopping:.2f} s after SIGTERM")
     finally:
         if parent.poll() is None:
             parent.kill()
