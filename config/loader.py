@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import secrets
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -32,8 +32,10 @@ def load(
     file: str | Path | None = None,
     env: Mapping[str, str] | None = None,
     overrides: Mapping[str, Any] | None = None,
+    demo_secret: Callable[[Settings], str] | None = None,
 ) -> Settings:
-    """Merge the layers and validate once; in demo mode without a secret, invent one."""
+    """Merge the layers and validate once. In demo mode without a secret, take
+    ``demo_secret(settings)`` (the CLI: the state file, config/state.py), else invent one."""
     merged: dict[str, Any] = {}
     if file is not None:
         _deep_merge(merged, _read_toml(Path(file)))
@@ -41,7 +43,8 @@ def load(
     _deep_merge(merged, {k: v for k, v in (overrides or {}).items() if v is not None})
     settings = _validate(merged)
     if settings.demo and settings.secret is None:
-        settings = settings.model_copy(update={"secret": SecretStr(secrets.token_urlsafe(32))})
+        secret = demo_secret(settings) if demo_secret else secrets.token_urlsafe(32)
+        settings = settings.model_copy(update={"secret": SecretStr(secret)})
     return settings
 
 

@@ -145,6 +145,9 @@ class Settings(_Section):
     default_language: Language = "en"
     demo: bool = True
     demo_public: bool = False  # allow demo mode on a non-loopback address (staff links for all)
+    # where `pavilion serve` keeps the demo secret for `pavilion token` (config/state.py);
+    # default $XDG_STATE_HOME/pavilion, else ~/.local/state/pavilion
+    state_dir: str | None = Field(default=None, min_length=1, max_length=4_096)
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     token_leeway_s: int = Field(default=10, ge=0, le=600)
     ice_servers: list[IceServer] = Field(default_factory=list)

@@ -14,12 +14,25 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from rooms.errors import InvalidInput
-from rooms.text import LocalizedText, short_text
+from rooms.text import LocalizedText, has_control_chars, short_text
 
 _CURRENCY = re.compile(r"[A-Z]{3}")  # ISO 4217
 _PRODUCT_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 URL_MAX = 2_000
 PRODUCT_NAME_MAX = 120
+PRODUCT_DESCRIPTION_MAX = 1_000
+NO_TEXT = LocalizedText()
+
+
+def check_description(text: str) -> str:
+    """A card's description in one language: at most ``PRODUCT_DESCRIPTION_MAX`` characters,
+    newlines allowed, no other control characters (``description_too_long`` ...)."""
+    if len(text) > PRODUCT_DESCRIPTION_MAX:
+        raise InvalidInput("description_too_long",
+                           f"description is longer than {PRODUCT_DESCRIPTION_MAX} characters")
+    if has_control_chars(text, allow_newlines=True):
+        raise InvalidInput("description_control_chars", "description contains control characters")
+    return text
 
 
 def stream_id_key(message_id: str) -> tuple[int, int]:
@@ -81,6 +94,8 @@ class ProductCard:
     link: str = ""
     request_quote: bool = False  # show "request a quote" instead of (or beside) a price
     pinned: bool = False
+    # a few lines per language, plain text (LocalizedText is immutable: one shared empty default)
+    description: LocalizedText = NO_TEXT
 
     def __post_init__(self) -> None:
         if not _PRODUCT_ID.fullmatch(self.id):
@@ -94,6 +109,8 @@ class ProductCard:
                 raise InvalidInput("bad_url", "product URLs must be http(s) or site-relative")
         for lang in self.name:
             short_text(self.name[lang], max_chars=PRODUCT_NAME_MAX, what="product_name")
+        for lang in self.description:
+            check_description(self.description[lang])
 
     def with_pin(self, pinned: bool) -> ProductCard:
         return replace(self, pinned=pinned)
@@ -102,13 +119,14 @@ class ProductCard:
         return {"id": self.id, "room_id": self.room_id, "name": self.name.as_dict(),
                 "price": str(self.price), "currency": self.currency,
                 "picture_url": self.picture_url, "link": self.link,
-                "request_quote": self.request_quote, "pinned": self.pinned}
+                "request_quote": self.request_quote, "pinned": self.pinned,
+                "description": self.description.as_dict()}
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ProductCard:
         try:
-            name = data.get("name") or {}
-            if not isinstance(name, Mapping):
+            name, description = data.get("name") or {}, data.get("description") or {}
+            if not isinstance(name, Mapping) or not isinstance(description, Mapping):
                 raise InvalidInput("bad_field", "name must be an object of language -> text")
             return cls(id=str(data["id"]), room_id=str(data["room_id"]),
                        name=LocalizedText(name),
@@ -117,7 +135,8 @@ class ProductCard:
                        picture_url=str(data.get("picture_url") or ""),
                        link=str(data.get("link") or ""),
                        request_quote=bool(data.get("request_quote")),
-                       pinned=bool(data.get("pinned")))
+                       pinned=bool(data.get("pinned")),
+                       description=LocalizedText(description))
         except KeyError as exc:
             raise InvalidInput("missing_field", f"product {exc.args[0]!r} is required") from None
         except InvalidOperation:

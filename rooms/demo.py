@@ -198,6 +198,25 @@ PRODUCTS: tuple[tuple[str, str, bool, dict[str, str]], ...] = (
         "mn": "Жилинь будаа, 5 кг (бөөний үнийн санал)"}),
 )
 
+# Who hosts each demo room, in each language (shown for the host everywhere: issue 12).
+HOST_NAMES: dict[str, dict[str, str]] = {
+    "changbai-foods": {"zh": "长白山食品", "en": "Changbai Foods", "ja": "長白山食品",
+                       "ko": "창바이 식품", "ru": "Чанбай Фудс", "mn": "Чанбай Фүүдс"},
+    "changchun-ev-works": {"zh": "长春新能源汽车", "en": "Changchun EV Works",
+                           "ja": "長春新エネルギー車", "ko": "창춘 전기차",
+                           "ru": "Чанчунь Электромобили", "mn": "Чанчунь Цахилгаан Машин"},
+    "expo-secretariat": {"zh": "博览会秘书处", "en": "Expo Secretariat", "ja": "博覧会事務局",
+                         "ko": "박람회 사무국", "ru": "Секретариат ЭКСПО",
+                         "mn": "Экспогийн нарийн бичгийн алба"},
+    "gobi-cashmere": {"zh": "戈壁羊绒", "en": "Gobi Cashmere", "ja": "ゴビ・カシミヤ",
+                      "ko": "고비 캐시미어", "ru": "Гоби Кашемир", "mn": "Говь Кашемир"},
+    "jilin-space-tech": {"zh": "吉林航天科技", "en": "Jilin Space Technology",
+                         "ja": "吉林宇宙技術", "ko": "지린 우주기술",
+                         "ru": "Цзилинь Космические технологии", "mn": "Жилинь Сансрын Технологи"},
+    "jilin-tourism": {"zh": "吉林文旅", "en": "Jilin Tourism", "ja": "吉林観光", "ko": "지린 관광",
+                      "ru": "Туризм Цзилиня", "mn": "Жилинь Аялал Жуулчлал"},
+}
+
 WELCOME = (
     ("changbai-foods", "长白山食品", "欢迎来到直播间！有问题请随时提问。"),
     ("changbai-foods", "Changbai Foods", "Welcome! Ask us anything about our products."),
@@ -209,6 +228,7 @@ def _room(seed: _Seed, now: datetime) -> Room:
     return Room(id=seed.id, kind=seed.kind, pavilion=seed.pavilion,
                 title=LocalizedText(seed.title), description=LocalizedText(seed.description),
                 exhibitor=seed.exhibitor, starts_at=start,
+                host_name=LocalizedText(HOST_NAMES.get(seed.exhibitor, {})),
                 ends_at=start + timedelta(hours=seed.length_h), state=seed.state,
                 capacity=4 if seed.kind is RoomKind.MEETING else None)
 

@@ -41,6 +41,7 @@ class Action(StrEnum):
     ADMIT = "admit"  # the waiting room: admit or deny a guest
     HOST = "host"  # the host's desk: product cards, quote requests, going live
     QUOTE = "quote"  # ask for a quote on a product card
+    SELF = "self"  # one's own presence: display name, camera/mic state, answer a stage invitation
 
 
 # The grant each action needs. ENTER through a media door needs that door's grant instead of
@@ -56,10 +57,11 @@ GRANTS: dict[Action, Grant | None] = {
     Action.HAND: Grant.JOIN,
     Action.MODERATE: Grant.MODERATE,
     Action.QUOTE: Grant.JOIN,
+    Action.SELF: Grant.JOIN,
 }
 # Actions that act on the caller's own presence: refused without it, and in the waiting room.
 PRESENT = frozenset({Action.PUBLISH, Action.SUBSCRIBE, Action.POST, Action.READ, Action.HAND,
-                     Action.QUOTE})
+                     Action.QUOTE, Action.SELF})
 
 
 @dataclass(frozen=True, slots=True)

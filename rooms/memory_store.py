@@ -37,6 +37,7 @@ class _RoomData:
     questions: dict[str, Question] = field(default_factory=dict)
     voters: dict[str, set[str]] = field(default_factory=dict)
     quotes: deque[QuoteRequest] = field(default_factory=deque)
+    pictures: dict[str, bytes] = field(default_factory=dict)
     lease: Lease | None = None
     tracks: tuple[str, list[dict[str, Any]]] | None = None
 
@@ -309,6 +310,36 @@ class MemoryStore:
 
     async def list_quotes(self, room_id: str) -> list[QuoteRequest]:
         return list(self._peek(room_id).quotes)
+
+    async def replace_quote(self, quote: QuoteRequest) -> bool:
+        quotes = self._peek(quote.room_id).quotes
+        for i, old in enumerate(quotes):
+            if old.id == quote.id:
+                quotes[i] = quote
+                return True
+        return False
+
+    async def delete_quote(self, room_id: str, quote_id: str) -> bool:
+        quotes = self._peek(room_id).quotes
+        for old in quotes:
+            if old.id == quote_id:
+                quotes.remove(old)
+                return True
+        return False
+
+    # -- product pictures -------------------------------------------------------------------------
+    async def put_picture(self, room_id: str, name: str, data: bytes, *, cap: int) -> bool:
+        pictures = self._room(room_id).pictures
+        if name not in pictures and len(pictures) >= cap:
+            return False
+        pictures[name] = data
+        return True
+
+    async def get_picture(self, room_id: str, name: str) -> bytes | None:
+        return self._peek(room_id).pictures.get(name)
+
+    async def delete_picture(self, room_id: str, name: str) -> bool:
+        return self._peek(room_id).pictures.pop(name, None) is not None
 
 
 def room_order(room: Room) -> tuple[float, str]:

@@ -13,6 +13,7 @@ from typing import Any
 
 from config import LANGUAGES
 from rooms.errors import InvalidInput
+from rooms.text import LocalizedText
 from rooms.token import Grant
 
 
@@ -43,7 +44,12 @@ def role_grants(role: Role) -> frozenset[Grant]:
 
 @dataclass(frozen=True, slots=True)
 class Participant:
-    """One person (or recorder) in one room, as presence records them."""
+    """One person (or recorder) in one room, as presence records them.
+
+    ``name`` is the one language-neutral display name every reader sees (chosen by the person,
+    or ``Visitor 1234``); ``names``, when set (the room's exhibitor), is the same person's
+    localized name, which a reader in that language sees instead.
+    """
 
     identity: str
     room_id: str
@@ -58,6 +64,10 @@ class Participant:
     hidden: bool = False  # recorders and observers: not listed, not counted
     joined_at: float = 0.0
     expires_at: float = 0.0  # the token's expiry: a kick bans the identity until then
+    invited_until: float = 0.0  # forums: invited to the stage until then (0: not invited)
+    audio_off: bool = False  # the person turned their own microphone off (announced)
+    video_off: bool = False  # the person turned their own camera off (announced)
+    names: LocalizedText | None = None  # an exhibitor's or organisation's localized name
 
     def __post_init__(self) -> None:
         if self.language not in LANGUAGES:
@@ -86,6 +96,10 @@ class Participant:
             "hidden": self.hidden,
             "joined_at": self.joined_at,
             "expires_at": self.expires_at,
+            "invited_until": self.invited_until,
+            "audio_off": self.audio_off,
+            "video_off": self.video_off,
+            "names": self.names.as_dict() if self.names else None,
         }
 
     @classmethod
@@ -104,4 +118,8 @@ class Participant:
             hidden=bool(data.get("hidden")),
             joined_at=float(data.get("joined_at") or 0.0),
             expires_at=float(data.get("expires_at") or 0.0),
+            invited_until=float(data.get("invited_until") or 0.0),
+            audio_off=bool(data.get("audio_off")),
+            video_off=bool(data.get("video_off")),
+            names=LocalizedText(data["names"]) if data.get("names") else None,
         )

@@ -154,3 +154,20 @@ redis.call('HSET', KEYS[2], id, ARGV[2])
 redis.call('SADD', KEYS[3], id)
 return id
 """
+
+# KEYS: a list. ARGV: old value, new value. -> 1 if the old value was found and replaced, else 0.
+SWAP_LIST_VALUE = """
+local i = redis.call('LPOS', KEYS[1], ARGV[1])
+if not i then return 0 end
+redis.call('LSET', KEYS[1], i, ARGV[2])
+return 1
+"""
+
+# KEYS: the room's pictures hash. ARGV: name, base64 data, cap. -> 1 stored (or already there),
+# 0 the room holds cap pictures already.
+PUT_PICTURE = """
+if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 1 then return 1 end
+if redis.call('HLEN', KEYS[1]) >= tonumber(ARGV[3]) then return 0 end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+return 1
+"""

@@ -9,6 +9,7 @@ starts while Redis is down and recovers when it returns; until then every call r
 
 from __future__ import annotations
 
+import base64
 import json
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -33,6 +34,7 @@ from rooms.room import Room, RoomState
 from rooms.store import Lease, LeaseHolder, Track
 
 PREFIX = "pv:"
+QUOTE_RETRIES = 3  # a request changed by someone else between read and swap is read again
 HEARTBEAT_BATCH = 1_000  # identities per script call: short scripts keep Redis responsive
 
 
@@ -90,6 +92,8 @@ class RedisStore:
         self._clock = clock or SystemClock()
         self._chat_cap = chat_cap
         self._put_participant = redis.register_script(lua.PUT_PARTICIPANT)
+        self._swap_quote = redis.register_script(lua.SWAP_LIST_VALUE)
+        self._put_picture = redis.register_script(lua.PUT_PICTURE)
         self._heartbeat = redis.register_script(lua.HEARTBEAT)
         self._heartbeat_many = redis.register_script(lua.HEARTBEAT_MANY)
         self._live = redis.register_script(lua.LIVE_PARTICIPANTS)
@@ -383,6 +387,51 @@ class RedisStore:
         with unavailable_on_error():
             raw = await self._redis.lrange(_Keys.room(room_id, "quotes"), 0, -1)
         return [QuoteRequest.from_dict(json.loads(str(v))) for v in raw]
+
+    async def replace_quote(self, quote: QuoteRequest) -> bool:
+        """Find the stored JSON of ``quote.id``, then swap exactly that value in one script
+        (LPOS + LSET); a concurrent change of the same entry is retried a few times."""
+        key, new = _Keys.room(quote.room_id, "quotes"), _json(quote.to_dict())
+        for _ in range(QUOTE_RETRIES):
+            old = await self._raw_quote(key, quote.id)
+            if old is None:
+                return False
+            with unavailable_on_error():
+                if await self._swap_quote(keys=[key], args=[old, new]):
+                    return True
+        return False
+
+    async def delete_quote(self, room_id: str, quote_id: str) -> bool:
+        key = _Keys.room(room_id, "quotes")
+        for _ in range(QUOTE_RETRIES):
+            old = await self._raw_quote(key, quote_id)
+            if old is None:
+                return False
+            with unavailable_on_error():
+                if await self._redis.lrem(key, 1, old):
+                    return True
+        return False
+
+    # -- product pictures: one hash per room, base64 text (the client decodes responses) --------
+    async def put_picture(self, room_id: str, name: str, data: bytes, *, cap: int) -> bool:
+        encoded = base64.b64encode(data).decode("ascii")
+        with unavailable_on_error():
+            return bool(await self._put_picture(keys=[_Keys.room(room_id, "pictures")],
+                                                args=[name, encoded, cap]))
+
+    async def get_picture(self, room_id: str, name: str) -> bytes | None:
+        with unavailable_on_error():
+            raw = await self._redis.hget(_Keys.room(room_id, "pictures"), name)
+        return None if raw is None else base64.b64decode(str(raw))
+
+    async def delete_picture(self, room_id: str, name: str) -> bool:
+        with unavailable_on_error():
+            return bool(await self._redis.hdel(_Keys.room(room_id, "pictures"), name))
+
+    async def _raw_quote(self, key: str, quote_id: str) -> str | None:
+        with unavailable_on_error():
+            raw = await self._redis.lrange(key, 0, -1)
+        return next((str(v) for v in raw if json.loads(str(v)).get("id") == quote_id), None)
 
 
 def _str_map(raw: Mapping[Any, Any]) -> dict[str, str]:

@@ -54,6 +54,9 @@ class Room:
     stage_size: int = DEFAULT_STAGE_SIZE  # forums: speakers + moderators publishing at once
     max_pinned: int = DEFAULT_MAX_PINNED  # broadcasts: product cards pinned at once
     invitees: frozenset[str] = frozenset()  # meetings: identities invited (empty: any token)
+    # The host's (exhibitor's or organisation's) name per language, as the organiser wrote it:
+    # pages show it for the host in chat, presence and the host line (issue 12).
+    host_name: LocalizedText = field(default_factory=LocalizedText)
 
     def __post_init__(self) -> None:
         check_room_id(self.id)
@@ -64,6 +67,8 @@ class Room:
             raise InvalidInput("bad_schedule", "a room must end after it starts")
         for lang in self.title:
             short_text(self.title[lang], max_chars=TITLE_MAX, what="title")
+        for lang in self.host_name:
+            short_text(self.host_name[lang], max_chars=TITLE_MAX, what="title")
         for lang in self.description:
             if len(self.description[lang]) > DESCRIPTION_MAX:
                 raise InvalidInput("description_too_long", "description is too long")
@@ -102,6 +107,7 @@ class Room:
             "stage_size": self.stage_size,
             "max_pinned": self.max_pinned,
             "invitees": sorted(self.invitees),
+            "host_name": self.host_name.as_dict(),
         }
 
     def public_dict(self) -> dict[str, Any]:
@@ -130,6 +136,7 @@ class Room:
                 stage_size=int(data.get("stage_size") or DEFAULT_STAGE_SIZE),
                 max_pinned=int(data.get("max_pinned", DEFAULT_MAX_PINNED)),
                 invitees=frozenset(_strings(data.get("invitees"), "invitees")),
+                host_name=LocalizedText(_mapping(data.get("host_name"), "host_name")),
             )
         except KeyError as exc:
             raise InvalidInput("missing_field", f"room field {exc.args[0]!r} is required") from None

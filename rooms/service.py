@@ -14,11 +14,11 @@ import contextlib
 import random
 import zlib
 from collections import Counter
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from typing import Protocol
 
 from config import LANGUAGES, SignalingLimits
-from rooms import gate, policy
+from rooms import gate, policy, stage
 from rooms.bus import EVERY_NODE, Bus
 from rooms.clock import Clock, SystemClock
 from rooms.content import Question
@@ -53,6 +53,7 @@ from rooms.store import LeaseHolder, Store
 from rooms.text import LocalizedText, display_name, user_text
 from rooms.token import AccessToken, Grant
 
+NameBook = Callable[[str], Awaitable[LocalizedText | None]]
 REACTIONS = frozenset({"like", "heart", "clap", "laugh", "wow", "fire"})
 _LOCK_STRIPES = 64
 MUTEX_TTL_S = 2.0  # a counted decision takes a few Store round trips
@@ -98,6 +99,9 @@ class RoomService:
         reactions = Rate(self.limits.reactions_per_second, self.limits.reaction_burst)
         defaults = {"chat": chat, "questions": chat, "reactions": reactions}
         self.rates = RateLimits({**defaults, **(rates or {})}, self.clock)
+        # Who an exhibitor is in each language (the composition root points it at the trade
+        # profiles): their presence carries it, so every page shows one localized name.
+        self.names: NameBook | None = None
 
     def _lock(self, room_id: str) -> asyncio.Lock:
         return self._locks[zlib.crc32(room_id.encode()) % _LOCK_STRIPES]
@@ -200,6 +204,9 @@ class RoomService:
             raise InvalidInput("bad_language", f"unknown language {language!r}")
         room = (await self.admit_entry(token, room_id, door)).room
         shown = display_name(name or token.name or token.identity)
+        names = await self.names_of(room, token.identity)
+        if names is not None and not name:  # the exhibitor: one name, in each reader's language
+            shown = display_name(names.get("en") or shown)
         role = policy.role_for(room, token)
         counted = policy.needs_roster(room, role) and room.kind is not RoomKind.MEETING
         async with self._counted(room_id, across_nodes=counted):
@@ -207,12 +214,12 @@ class RoomService:
                 await self.claim(room_id)
             previous = await self.store.get_participant(room_id, token.identity)
             if previous is not None:  # a reconnect keeps its seat, stage, admission and mute
-                participant = previous.update(name=shown, language=language,
+                participant = previous.update(name=shown, language=language, names=names,
                                               node_id=self.node.node_id,
                                               expires_at=float(token.expires_at))
             else:
                 participant = await self._newcomer(room, token, role, shown, language)
-            participant = await self._save(participant)
+            participant = await self._save(participant.update(names=names))
         return Joined(room, participant)
 
     async def _newcomer(self, room: Room, token: AccessToken, role: Role, shown: str,
@@ -226,6 +233,19 @@ class RoomService:
             language=language, node_id=self.node.node_id, on_stage=entry.on_stage,
             waiting=entry.waiting, hidden=hidden, joined_at=self.clock.now(),
             expires_at=float(token.expires_at))
+
+    async def names_of(self, room: Room, identity: str) -> LocalizedText | None:
+        """The localized name of the room's exhibitor: the room's own ``host_name`` (the
+        organiser's), else :attr:`names` (the trade profile); None for anyone else or when
+        none is known."""
+        if not room.exhibitor or identity != room.exhibitor:
+            return None
+        if len(room.host_name):
+            return room.host_name
+        if self.names is None:
+            return None
+        found = await self.names(identity)
+        return found if found is not None and len(found) else None
 
     async def open_demo_broadcast(self, token: AccessToken, room_id: str) -> None:
         """Demo mode: a WHIP publisher whose token carries ``create`` opens a live broadcast of
@@ -289,24 +309,18 @@ class RoomService:
             self.leases.discard(room_id)
             await self.store.release_lease(room_id, self.node)
 
-    async def leave(self, token: AccessToken, room_id: str) -> list[Left | RoomChanged]:
-        """Leave a room: ``[Left]``, and ``RoomChanged("ended")`` too when a meeting's host left.
+    async def leave(self, token: AccessToken, room_id: str) -> list[Left]:
+        """Leave a room: ``[Left]``. Leaving never ends a room, whoever leaves.
 
-        A meeting is private to its host (the exhibitor): without them it is over. Who the host
-        is comes from the room (its exhibitor; for a meeting made without one, the participant
-        recorded as its host), never from the leaving token's grants: a host holding a plain
-        token still ends it, and a moderator (an expo admin) who drops in and out does not.
+        People leave and come back, in any order: a tab closed or a dropped connection is not
+        a decision. A meeting ends by its life only: its time is up (the trade agenda,
+        rooms/trade/agenda.py, at the slot's end + grace), its host or a moderator ends it for
+        everyone (``room.close``, :meth:`set_state`), or its booking is cancelled.
         """
         me = await self.store.get_participant(room_id, token.identity)
         await self._forget(room_id, token.identity)
         hidden = me is not None and me.hidden
-        events: list[Left | RoomChanged] = [Left(room_id, token.identity, hidden=hidden)]
-        room = await self.store.get_room(room_id)
-        if room is not None and _meeting_host_left(room, token.identity, me):
-            room = room.with_state(RoomState.ENDED)
-            await self.store.put_room(room)
-            events.append(RoomChanged(room, RoomState.ENDED.value))
-        return events
+        return [Left(room_id, token.identity, hidden=hidden)]
 
     async def _forget(self, room_id: str, identity: str) -> None:
         await self.store.remove_participant(room_id, identity)
@@ -325,16 +339,76 @@ class RoomService:
         return ParticipantChanged(me, "hand_raised" if raised else "hand_lowered")
 
     async def promote(self, token: AccessToken, room_id: str, identity: str) -> ParticipantChanged:
-        """Put someone on stage (forum audience -> speaker, broadcast viewer -> co-host)."""
+        """Invite someone to the stage (forum audience -> speaker, broadcast viewer -> co-host).
+
+        Nobody is put on stage without consent (issue 12): this records an invitation that
+        lapses after :data:`rooms.stage.INVITE_TTL_S` and returns ``"invited"``; the person's
+        :meth:`accept_stage` puts them on stage. Someone already on stage: ``"promoted"``, as
+        before. The stage must have room now (and again at the accept).
+        """
         room = (await self.authorize(token, room_id, Action.MODERATE)).room
         async with self._counted(room_id, across_nodes=True):
             target = await self._target(room_id, identity)
-            role = policy.promoted_role(room, target)
-            if not target.on_stage:
-                present = await self.store.list_participants(room_id)
-                policy.check_stage(room, present)
-            target = await self._save(target.update(role=role, on_stage=True, hand_raised=False))
-        return ParticipantChanged(target, "promoted")
+            policy.promoted_role(room, target)
+            if target.on_stage:
+                return ParticipantChanged(target, "promoted")
+            policy.check_stage(room, await self.store.list_participants(room_id))
+            target = await self._save(target.update(
+                invited_until=stage.invitation_until(self.clock.now()), hand_raised=False))
+        return ParticipantChanged(target, "invited")
+
+    async def accept_stage(self, token: AccessToken, room_id: str) -> ParticipantChanged:
+        """The invited person says yes: on stage (``"promoted"``), microphone and camera on.
+
+        Refused ``no_invitation`` / ``invitation_expired`` (rooms/stage.py), ``stage_full``.
+        """
+        room = (await self.authorize(token, room_id, Action.SELF)).room
+        async with self._counted(room_id, across_nodes=True):
+            me = await self._target(room_id, token.identity)
+            if me.on_stage:
+                return ParticipantChanged(me, "promoted")
+            stage.check_invited(me, self.clock.now())
+            role = policy.promoted_role(room, me)
+            policy.check_stage(room, await self.store.list_participants(room_id))
+            me = await self._save(me.update(role=role, on_stage=True, hand_raised=False,
+                                            invited_until=0.0, audio_off=False,
+                                            video_off=False))
+        return ParticipantChanged(me, "promoted")
+
+    async def decline_stage(self, token: AccessToken, room_id: str) -> ParticipantChanged:
+        """The invited person says no (a lapsed invitation may be declined too): ``"declined"``,
+        which the room's staff hear."""
+        me = _present(await self.authorize(token, room_id, Action.SELF))
+        if me.invited_until <= 0:
+            raise NotAllowed("no_invitation", "nobody invited you to the stage")
+        me = await self._save(me.update(invited_until=0.0))
+        return ParticipantChanged(me, "declined")
+
+    async def leave_stage(self, token: AccessToken, room_id: str) -> ParticipantChanged:
+        """A speaker steps down by themselves: ``"demoted"`` (their tracks end), as a moderator's
+        :meth:`demote` would."""
+        me = _present(await self.authorize(token, room_id, Action.SELF))
+        stage.check_on_stage(me)
+        me = await self._save(me.update(role=policy.demoted_role(me), on_stage=False))
+        return ParticipantChanged(me, "demoted")
+
+    async def set_media(self, token: AccessToken, room_id: str, *, audio_off: bool | None,
+                        video_off: bool | None) -> ParticipantChanged:
+        """A speaker turns their own microphone or camera off or on: ``"media"``, announced so
+        every page shows the state (``None`` leaves that kind as it is)."""
+        me = _present(await self.authorize(token, room_id, Action.SELF))
+        stage.check_on_stage(me)
+        me = await self._save(me.update(
+            audio_off=me.audio_off if audio_off is None else audio_off,
+            video_off=me.video_off if video_off is None else video_off))
+        return ParticipantChanged(me, "media")
+
+    async def rename(self, token: AccessToken, room_id: str, name: str) -> ParticipantChanged:
+        """Change one's display name in the room (``rooms.text.display_name`` rules):
+        ``"renamed"``, announced so every page shows the same name."""
+        me = _present(await self.authorize(token, room_id, Action.SELF))
+        me = await self._save(me.update(name=display_name(name)))
+        return ParticipantChanged(me, "renamed")
 
     async def demote(self, token: AccessToken, room_id: str, identity: str) -> ParticipantChanged:
         await self.authorize(token, room_id, Action.MODERATE)
@@ -477,14 +551,6 @@ class RoomService:
         await self._poster(token, room_id, "reactions")
         votes = await self.store.vote_question(room_id, question_id, token.identity)
         return QuestionVoted(room_id, question_id, votes)
-
-
-def _meeting_host_left(room: Room, identity: str, me: Participant | None) -> bool:
-    if room.kind is not RoomKind.MEETING or room.state is RoomState.ENDED:
-        return False
-    if room.exhibitor:  # the meeting's host (booking_service makes the request's host it)
-        return identity == room.exhibitor
-    return me is not None and me.role is Role.HOST  # a meeting made without one: its host role
 
 
 def _present(facts: Facts) -> Participant:

@@ -190,3 +190,22 @@ class Store(Protocol):
     async def list_quotes(self, room_id: str) -> list[QuoteRequest]:
         """The room's requests, oldest first."""
         ...
+
+    async def replace_quote(self, quote: QuoteRequest) -> bool:
+        """Replace the request of ``quote.room_id`` with ``quote.id`` in place (a reply added);
+        False if it is gone (withdrawn or dropped by the cap)."""
+        ...
+
+    async def delete_quote(self, room_id: str, quote_id: str) -> bool:
+        """Remove a request (the buyer withdrew it); False if it was not there."""
+        ...
+
+    # -- product pictures (bytes named by their hash, a capped number per room) -------------------
+    async def put_picture(self, room_id: str, name: str, data: bytes, *, cap: int) -> bool:
+        """Keep ``data`` under ``name``; False (nothing stored) if the room already holds
+        ``cap`` other pictures. Storing a name already there is True and changes nothing."""
+        ...
+
+    async def get_picture(self, room_id: str, name: str) -> bytes | None: ...
+
+    async def delete_picture(self, room_id: str, name: str) -> bool: ...

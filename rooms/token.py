@@ -158,6 +158,33 @@ def _decode(secret: str, token: str, leeway_s: int, now: float | None) -> dict[s
     return claims
 
 
+def opens_at(secret: str, token: str, *, room: str, leeway_s: int = 10,
+             now: float | None = None) -> float | None:
+    """When an early token for ``room`` starts to work (its ``nbf``), or None.
+
+    None unless the token is sound in every other way (signature, algorithm, claims, expiry,
+    room) and only its ``nbf`` is still ahead: a meeting's join link opened before the meeting
+    (rooms/trade/service.py mints it valid from a few minutes before the slot). A page uses it
+    to say when the room opens instead of calling the link invalid.
+    """
+    at = time.time() if now is None else now
+    options = {"require": ["exp", "sub", "nbf"], "verify_exp": False, "verify_nbf": False,
+               "verify_iat": False}
+    try:
+        claims: dict[str, object] = jwt.decode(
+            token, secret, algorithms=[ALGORITHM], options=options  # type: ignore[arg-type]
+        )
+    except jwt.PyJWTError:
+        return None
+    nbf, exp = claims.get("nbf"), claims.get("exp")
+    if not isinstance(nbf, int | float) or not isinstance(exp, int | float) or (
+            isinstance(nbf, bool)):
+        return None
+    if claims.get("room") not in (room, "*") or at > exp + leeway_s or at >= nbf - leeway_s:
+        return None
+    return float(nbf)
+
+
 def _check_times(claims: dict[str, object], now: float, leeway_s: int) -> None:
     exp = claims.get("exp")
     if not isinstance(exp, int | float):

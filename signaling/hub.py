@@ -246,8 +246,8 @@ class Hub:
         return self.attendance.of(room, identity, Session)
 
     async def leave_room(self, token: AccessToken, room: str) -> None:
-        """The identity's last holder here left ``room``: presence goes, the room is told (a
-        meeting whose host left ends: ``RoomService.leave`` decides)."""
+        """The identity's last holder here left ``room``: presence goes, the room is told
+        (leaving never ends a room, a meeting's host's neither: ``RoomService.leave``)."""
         await room_events.enforce(self, list(await self.service.leave(token, room)))
 
     # -- events out ---------------------------------------------------------------------------

@@ -135,6 +135,23 @@ class Mute:
 
 
 @dataclass(frozen=True, slots=True)
+class NameSet:
+    """``name.set``: my display name in the room (rooms/text.py ``display_name`` decides)."""
+
+    room: str = field(metadata=ROOM)
+    name: str = field(metadata=spec(Text(256, min_chars=0)))
+
+
+@dataclass(frozen=True, slots=True)
+class MediaState:
+    """``media.state``: a speaker's own microphone / camera turned off or on (omitted: as is)."""
+
+    room: str = field(metadata=ROOM)
+    audio_off: bool | None = field(default=None, metadata=spec(Flag(), nullable=True))
+    video_off: bool | None = field(default=None, metadata=spec(Flag(), nullable=True))
+
+
+@dataclass(frozen=True, slots=True)
 class ChatRef:
     room: str = field(metadata=ROOM)
     message: str = field(metadata=CHAT_ID)
@@ -154,7 +171,7 @@ class ProductRef:
 
 Message = (RoomRef | Join | Publish | PeerRef | Subscribe | Answer | Candidate | ChatSend
            | ChatHistory | Reaction | QuestionAsk | QuestionRef | Target | Mute | ChatRef | Lock
-           | ProductRef)
+           | ProductRef | NameSet | MediaState)
 
 CLIENT_EVENTS: dict[str, type[Any]] = {
     "join": Join,
@@ -174,6 +191,11 @@ CLIENT_EVENTS: dict[str, type[Any]] = {
     "question.vote": QuestionRef,
     "stage.promote": Target,
     "stage.demote": Target,
+    "stage.accept": RoomRef,
+    "stage.decline": RoomRef,
+    "stage.leave": RoomRef,
+    "media.state": MediaState,
+    "name.set": NameSet,
     "track.mute": Mute,
     "participant.remove": Target,
     "chat.delete": ChatRef,
@@ -201,10 +223,16 @@ SERVER_EVENTS: tuple[str, ...] = (
     "hand.raised",
     "hand.lowered",
     "stage.changed",
+    "stage.invited",
+    "stage.declined",
     "question.asked",
     "question.voted",
     "question.answered",  # emitted by web/page_api.py (the host marks a question answered)
     "quote.requested",  # emitted by web/page_api.py to staff (a visitor asks for a quote)
+    "quote.replied",  # web/page_api.py, to staff and the buyer's user:<identity> (issue 12)
+    "quote.withdrawn",  # web/page_api.py, to staff and the buyer's user:<identity>
+    "product.updated",  # web/page_api.py, to the room: a card edited (name, picture...)
+    "product.deleted",  # web/page_api.py, to the room: a card removed
     "waiting.knock",
     "waiting.admitted",
     "waiting.denied",

@@ -26,7 +26,9 @@ from signaling.messages import (
     ChatSend,
     Join,
     Lock,
+    MediaState,
     Mute,
+    NameSet,
     ProductRef,
     QuestionAsk,
     QuestionRef,
@@ -87,8 +89,8 @@ async def leave(hub: HubPort, session: Session, msg: RoomRef) -> Ack:
 
 async def depart(hub: HubPort, session: Session, room: str) -> None:
     """Leave ``room``: media ends; when it was the person's last session or media visit here,
-    presence goes too (and a meeting ends when its host leaves: ``RoomService.leave`` decides
-    and reports it, then everyone here is taken out)."""
+    presence goes too. Leaving never ends a room (a meeting's host may come back; ``room.close``
+    ends it for everyone)."""
     if await _detach(hub, session, room):
         await hub.leave_room(session.token, room)
 
@@ -217,6 +219,45 @@ async def demote(hub: HubPort, session: Session, msg: Target) -> Ack:
     return ok()
 
 
+async def stage_accept(hub: HubPort, session: Session, msg: RoomRef) -> Ack:
+    """The invited person accepts: ``stage.changed`` (promoted) to the room; then they publish."""
+    _joined(session, msg.room)
+    await enforce(hub, [await hub.service.accept_stage(session.token, msg.room)])
+    return ok()
+
+
+async def stage_decline(hub: HubPort, session: Session, msg: RoomRef) -> Ack:
+    """The invited person declines: ``stage.declined`` to the room's staff (and the person)."""
+    _joined(session, msg.room)
+    await enforce(hub, [await hub.service.decline_stage(session.token, msg.room)])
+    return ok()
+
+
+async def stage_leave(hub: HubPort, session: Session, msg: RoomRef) -> Ack:
+    """A speaker leaves the stage: ``stage.changed`` (demoted), and their tracks end, as after
+    a moderator's ``stage.demote``."""
+    _joined(session, msg.room)
+    await enforce(hub, [await hub.service.leave_stage(session.token, msg.room)])
+    return ok()
+
+
+async def media_state(hub: HubPort, session: Session, msg: MediaState) -> Ack:
+    """A speaker's own microphone / camera off or on: ``participant.changed`` (media)."""
+    _joined(session, msg.room)
+    event = await hub.service.set_media(session.token, msg.room, audio_off=msg.audio_off,
+                                        video_off=msg.video_off)
+    await hub.announce([event])
+    return ok(participant=event.participant.to_dict())
+
+
+async def name_set(hub: HubPort, session: Session, msg: NameSet) -> Ack:
+    """My display name: ``participant.changed`` (renamed) so every page shows the same name."""
+    _joined(session, msg.room)
+    event = await hub.service.rename(session.token, msg.room, msg.name)
+    await hub.announce([event])
+    return ok(participant=event.participant.to_dict())
+
+
 async def mute(hub: HubPort, session: Session, msg: Mute) -> Ack:
     _joined(session, msg.room)
     await enforce(hub, [await hub.service.mute(session.token, msg.room, msg.identity,
@@ -325,6 +366,11 @@ HANDLERS: dict[str, Handler] = {
     "question.vote": question_vote,
     "stage.promote": promote,
     "stage.demote": demote,
+    "stage.accept": stage_accept,
+    "stage.decline": stage_decline,
+    "stage.leave": stage_leave,
+    "media.state": media_state,
+    "name.set": name_set,
     "track.mute": mute,
     "participant.remove": remove,
     "waiting.admit": admit,

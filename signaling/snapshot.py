@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 
 RECENT_CHAT = 50
 LISTED = 200  # participants listed in a join ack; a 5,000-viewer room would be a 1.5 MB ack
+ANSWERED_SHOWN = 20  # answered questions in a join ack, the newest first
 RESUME_CHAT = 100  # more than this missed: ``chat_more`` is true, page on with chat.history
 
 
@@ -46,6 +47,8 @@ async def snapshot(hub: HubPort, session: Session, room_id: str, *,
         chat = await store.chat_page(room_id, limit=RECENT_CHAT)
     more = len(chat) > RESUME_CHAT
     media_node = await _media_node(hub, room_id)
+    questions = await store.list_questions(room_id)
+    names = await hub.service.names_of(room, room.exhibitor)
     return {
         **state,
         "waiting": False,
@@ -58,8 +61,11 @@ async def snapshot(hub: HubPort, session: Session, room_id: str, *,
         "chat": [m.to_dict() for m in chat[:RESUME_CHAT]],
         "products": [c.to_dict() for c in await store.list_products(room_id) if c.pinned],
         "questions": [q.to_dict() for q in sorted(  # the top N open: most votes, then newest
-            (q for q in await store.list_questions(room_id) if not q.answered),
+            (q for q in questions if not q.answered),
             key=lambda q: (-q.votes, -q.asked_at))[:hub.settings.signaling.snapshot_questions]],
+        "answered": [q.to_dict() for q in sorted(
+            (q for q in questions if q.answered), key=lambda q: -q.asked_at)[:ANSWERED_SHOWN]],
+        "exhibitor_names": names.as_dict() if names is not None else None,
         "reactions": await store.reactions(room_id),
     }
 

@@ -67,7 +67,12 @@ _CHANGES = {
     "muted": "participant.muted",
     "unmuted": "participant.muted",
     "denied": "waiting.denied",
+    "invited": "stage.invited",
+    "declined": "stage.declined",
 }
+# Changes only the person and the room's staff hear: an invitation to the stage and its refusal
+# are between the moderators and the invited person until it is accepted (``stage.changed``).
+_PRIVATE = frozenset({"denied", "invited", "declined"})
 
 
 def deliveries(event: Event) -> list[Delivery]:
@@ -117,8 +122,9 @@ def _changed(event: ParticipantChanged, room: str, identity: str,
     if event.participant.hidden:  # never announced to the room: staff and itself only
         return [Delivery(staff_channel(room), name, payload),
                 Delivery(who_channel(room, identity), name, payload)]
-    if change == "denied":  # the room never saw the knock: only staff and the guest hear
-        payload["identity"] = identity
+    if change in _PRIVATE:  # the room never saw the knock or the invitation
+        if change == "denied":
+            payload["identity"] = identity
         return [Delivery(staff_channel(room), name, payload),
                 Delivery(who_channel(room, identity), name, payload)]
     out = [Delivery(room_channel(room), name, payload)]

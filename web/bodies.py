@@ -25,7 +25,11 @@ Text = Annotated[str, StringConstraints(max_length=4_000)]
 Lang = Annotated[str, StringConstraints(max_length=8)]
 Localized = Annotated[dict[Lang, Short], Field(max_length=12)]  # language -> text
 Names = Annotated[list[Short], Field(max_length=50)]
+Paragraph = Annotated[str, StringConstraints(max_length=1_000)]
+LocalizedParagraph = Annotated[dict[Lang, Paragraph], Field(max_length=12)]
 Count = Annotated[int, Field(ge=0, le=1_000_000)]
+Descriptions = Annotated[dict[Lang, Annotated[str, StringConstraints(max_length=1_000)]],
+                         Field(max_length=12)]  # a product card's description per language
 PRICE_CHARS = 40
 
 
@@ -55,13 +59,41 @@ class NewProduct(Body):
     price: Decimal | None = None
     currency: Annotated[str, StringConstraints(max_length=8)] = ""
     request_quote: bool = False
+    description: Annotated[str, StringConstraints(max_length=1_000)] = ""
+
+    _price = field_validator("price", mode="before")(price_value)
+
+
+class ProductEdit(Body):
+    """Changes to a card: ``name`` and ``description`` are in ``language``; omitted fields keep
+    their value."""
+
+    language: Lang = "en"
+    name: Short | None = None
+    description: Annotated[str, StringConstraints(max_length=1_000)] | None = None
+    price: Decimal | None = None
+    currency: Annotated[str, StringConstraints(max_length=8)] | None = None
+    request_quote: bool | None = None
 
     _price = field_validator("price", mode="before")(price_value)
 
 
 class QuoteAsk(Body):
+    """A quote request: the card, and how to reach the buyer (the domain checks each field:
+    :class:`rooms.quote.Contact`)."""
+
     product: Id
     language: Lang = "en"
+    name: Short = ""
+    company: Short = ""
+    email: Short = ""
+    phone: Short = ""
+    message: Text = ""
+
+
+class QuoteReply(Body):
+    text: Text = ""
+    meeting: bool = False
 
 
 # -- admin API (docs/admin-api.md) ---------------------------------------------------------------
@@ -81,6 +113,7 @@ class NewRoom(Body):
     stage_size: Count | None = None
     max_pinned: Count | None = None
     invitees: Annotated[list[Id], Field(max_length=100)] | None = None
+    host_name: Localized | None = None
 
 
 class Locked(Body):
@@ -102,6 +135,7 @@ class Product(Body):
     picture_url: Url | None = None
     link: Url | None = None
     request_quote: bool | None = None
+    description: Descriptions | None = None
 
     _price = field_validator("price", mode="before")(price_value)
 
@@ -127,6 +161,7 @@ class Profile(Body):
     languages: Annotated[list[Lang], Field(max_length=12)] | None = None
     team: Annotated[list[Id], Field(max_length=50)] | None = None
     time_zone: Short | None = None
+    description: LocalizedParagraph | None = None
 
 
 class SlotOffer(Body):

@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from config import ConfigError, Settings, default_node_id, load
+from config.state import StateError, demo_secret, read_demo_secret, state_dir
 from rooms.token import parse_grants
 from web.version import package_version
 
@@ -82,7 +83,20 @@ def settings_for(args: argparse.Namespace, env: Mapping[str, str]) -> Settings:
             "demo": args.demo,
             "demo_public": args.demo_public,
         }
-    return load(file=args.config or env.get("PAVILION_CONFIG"), env=env, overrides=overrides)
+    return load(file=args.config or env.get("PAVILION_CONFIG"), env=env, overrides=overrides,
+                demo_secret=_state_secret(env, create=args.command == "serve"))
+
+
+def _state_secret(env: Mapping[str, str], *, create: bool) -> Any:
+    """The demo secret of the state file (config/state.py): ``serve`` creates it, ``token``
+    only reads it. Its problems are configuration errors (one line, status 2)."""
+    def secret(settings: Settings) -> str:
+        folder = state_dir(settings.state_dir, env)
+        try:
+            return demo_secret(folder) if create else read_demo_secret(folder)
+        except StateError as exc:
+            raise ConfigError(f"state_dir: {exc}") from None
+    return secret
 
 
 def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None) -> int:
@@ -118,9 +132,7 @@ def _workers(args: argparse.Namespace, settings: Settings, env: Mapping[str, str
 def _token(args: argparse.Namespace, env: Mapping[str, str]) -> int:
     from rooms.token import mint
 
-    settings = load(
-        file=args.config or env.get("PAVILION_CONFIG"), env=env, overrides={"demo": False}
-    )
+    settings = settings_for(args, env)  # demo mode: the secret `pavilion serve` keeps
     try:
         grants = parse_grants(args.grants)
         ttl = parse_ttl(args.ttl)

@@ -10,9 +10,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from config import Language
+from rooms.errors import RoomsError
 from rooms.factory import Backend
 from rooms.pavilion import Pavilion
 from rooms.room import Room, RoomKind, RoomState
+from rooms.showroom import Showroom
 from rooms.text import LocalizedText
 from web.templates import Renderer
 
@@ -31,6 +33,7 @@ PAVILION_NAMES: dict[Pavilion, str] = {
     Pavilion.IMPORTED_GOODS: N_("Imported Goods Pavilion"),
     Pavilion.NEW_MEDIA: N_("New Media Live Broadcast Pavilion"),
 }
+ENDED_SHOWN = 12  # the lobby lists the latest ended rooms, not the whole archive
 KIND_NAMES: dict[RoomKind, str] = {
     RoomKind.BROADCAST: N_("Live broadcast"),
     RoomKind.FORUM: N_("Forum"),
@@ -53,6 +56,9 @@ class RoomCard:
     starts_at_utc: str | None
     private: bool
     matched_product: str | None = None
+    # The replay of an ended room. Hook for the recordings issue: nothing sets it yet, so the
+    # lobby shows no replay link (a link to a recording that does not exist would be a lie).
+    replay_url: str | None = None
 
 
 @dataclass(frozen=True)
@@ -60,6 +66,7 @@ class PavilionTile:
     id: str
     name: str
     rooms: int
+    ended: int = 0
 
 
 @dataclass(frozen=True)
@@ -67,19 +74,22 @@ class LobbyView:
     live: list[RoomCard]
     upcoming: list[RoomCard]
     pavilions: list[PavilionTile]
+    ended: list[RoomCard]
 
 
 async def build_lobby(
     backend: Backend, renderer: Renderer, lang: Language, query: str
 ) -> LobbyView:
-    """Live rooms (most watched first), upcoming ones (soonest first) and the seven pavilions.
+    """Live rooms (most watched first), upcoming ones (soonest first), the latest ended ones
+    (shown as ended, with their pavilion) and the seven pavilions.
 
     Trade meetings are private: they are never listed, found by the search or counted in a
     pavilion (their title names the buyer, their time is the exhibitor's agenda).
     """
-    rooms = [r for r in await backend.store.list_rooms() if is_public(r)]
+    listed = [r for r in await backend.store.list_rooms() if is_listed(r)]
+    rooms = [r for r in listed if is_public(r)]
     cards = []
-    for room in rooms:
+    for room in listed:
         found, product = await _search(backend, room, query, lang)
         if found:
             cards.append(await _card(backend, renderer, room, lang, product))
@@ -87,20 +97,28 @@ async def build_lobby(
     upcoming = sorted(
         (c for c in cards if c.state == RoomState.SCHEDULED), key=lambda c: c.starts_at or "~"
     )
+    ended = sorted((c for c in cards if c.state == RoomState.ENDED),
+                   key=lambda c: c.starts_at or "", reverse=True)[:ENDED_SHOWN]
     tiles = [
         PavilionTile(
             p.value,
             renderer.gettext(lang, PAVILION_NAMES[p]),
             sum(1 for r in rooms if r.pavilion is p),
+            sum(1 for r in listed if r.pavilion is p and r.state is RoomState.ENDED),
         )
         for p in Pavilion
     ]
-    return LobbyView(live, upcoming, tiles)
+    return LobbyView(live, upcoming, tiles, ended)
+
+
+def is_listed(room: Room) -> bool:
+    """In the lobby at all: a broadcast or forum, ended ones too (never a meeting)."""
+    return room.kind is not RoomKind.MEETING
 
 
 def is_public(room: Room) -> bool:
-    """Listed in the lobby: a broadcast or forum that has not ended (never a meeting)."""
-    return room.kind is not RoomKind.MEETING and room.state is not RoomState.ENDED
+    """Open to visitors: a broadcast or forum that has not ended (never a meeting)."""
+    return is_listed(room) and room.state is not RoomState.ENDED
 
 
 async def _search(
@@ -114,7 +132,8 @@ async def _search(
     needle = query.strip().casefold()
     if not needle:
         return True, None
-    if _matches(needle, [room.exhibitor, room.id, *_texts(room.title), *_texts(room.description)]):
+    if _matches(needle, [room.exhibitor, room.id, *_texts(room.title), *_texts(room.description),
+                         *_texts(room.host_name)]):
         return True, None
     if room.kind is not RoomKind.BROADCAST:
         return False, None
@@ -135,7 +154,7 @@ def _matches(needle: str, haystack: list[str]) -> bool:
 async def _card(
     backend: Backend, renderer: Renderer, room: Room, lang: Language, product: str | None = None
 ) -> RoomCard:
-    present = await backend.store.count_present(room.id) if room.state is RoomState.LIVE else 0
+    present = await Showroom(backend.service).watching(room)
     starts = room.starts_at.astimezone(UTC) if room.starts_at else None
     return RoomCard(
         id=room.id,
@@ -144,7 +163,7 @@ async def _card(
         state=room.state.value,
         title=room.title.get(lang),
         description=room.description.get(lang),
-        exhibitor=room.exhibitor,
+        exhibitor=await host_name(backend, room, lang),
         pavilion_name=renderer.gettext(lang, PAVILION_NAMES[room.pavilion]),
         present=present,
         starts_at=starts.isoformat() if starts else None,
@@ -152,6 +171,16 @@ async def _card(
         private=room.kind is RoomKind.MEETING,
         matched_product=product,
     )
+
+
+async def host_name(backend: Backend, room: Room, lang: Language) -> str:
+    """The room's exhibitor as a reader of ``lang`` sees it everywhere (lobby, room pages,
+    chat, presence): the localized name of its trade profile, else its identity."""
+    try:
+        names = await backend.service.names_of(room, room.exhibitor)
+    except RoomsError:  # the profile store is down: the identity still names the host
+        names = None
+    return names.get(lang) if names is not None else room.exhibitor
 
 
 def _utc_text(when: datetime | None) -> str | None:

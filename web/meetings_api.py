@@ -26,6 +26,8 @@ from config import Settings
 from rooms.clock import Clock
 from rooms.errors import InvalidInput, NotAllowed
 from rooms.pavilion import Pavilion
+from rooms.service import NameBook
+from rooms.text import LocalizedText
 from rooms.trade.availability import check_identity, zone
 from rooms.trade.backend import Bookings, open_bookings
 from rooms.trade.ics import Invitation, render
@@ -76,7 +78,16 @@ async def _bookings_ctx(app: web.Application) -> AsyncIterator[None]:
     async with open_bookings(app[SETTINGS_KEY], app[BACKEND_KEY], clock=app.get(CLOCK_KEY),
                              notifier=SocketNotifier(app)) as bookings:
         app[BOOKINGS_KEY] = bookings
+        app[BACKEND_KEY].service.names = _profile_names(bookings)
         yield
+
+
+def _profile_names(bookings: Bookings) -> NameBook:
+    """An exhibitor's localized name is the one of its trade profile (issue 12, point 8)."""
+    async def names(identity: str) -> LocalizedText | None:
+        profile = await bookings.service.store.get_profile(identity)
+        return profile.name if profile is not None else None
+    return names
 
 
 def _api(handler: Handler) -> Handler:

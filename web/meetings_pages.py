@@ -1,4 +1,5 @@
-"""The trade-meeting pages: buyer's directory and booking, "my meetings", exhibitor dashboard.
+"""The trade-meeting pages: buyer's directory and booking, "my meetings", exhibitor dashboard,
+exhibitor profile.
 
 Server-rendered shells in the visitor's language; the data comes from ``/api/meetings`` through
 ``web/static/meetings.js`` with the access token of the link (``?token=``, kept in the tab's
@@ -18,9 +19,10 @@ from web.lobby import PAVILION_NAMES
 from web.meetings_strings import client_strings, script_json
 from web.page_access import trade_demo_links
 from web.pages import html, request_language
+from web.zones import iana_zones
 
 PAGES = {"directory": "meetings_directory.html", "mine": "meetings_mine.html",
-         "dashboard": "meetings_dashboard.html"}
+         "dashboard": "meetings_dashboard.html", "profile": "meetings_profile.html"}
 
 
 async def _page(request: web.Request, page: str, **config: str) -> web.Response:
@@ -30,6 +32,7 @@ async def _page(request: web.Request, page: str, **config: str) -> web.Response:
     settings = request.app[SETTINGS_KEY]
     body = renderer.render(
         PAGES[page], lang, pavilions=pavilions, demo=trade_demo_links(settings, lang),
+        zones=iana_zones(), exhibitor=config.get("exhibitor", ""),
         config=script_json({"page": page, "api": "/api/meetings", "lang": lang,
                             "node": settings.node_id, **config}),
         strings=script_json(client_strings(renderer.catalogs, lang)))
@@ -49,8 +52,15 @@ async def exhibitor_dashboard(request: web.Request) -> web.Response:
     return await _page(request, "dashboard", exhibitor=request.match_info["exhibitor"][:128])
 
 
+async def exhibitor_profile(request: web.Request) -> web.Response:
+    """Create or edit an exhibitor's profile (names, description, languages, time zone)."""
+    return await _page(request, "profile", exhibitor=request.match_info["exhibitor"][:128])
+
+
 def add_routes(app: web.Application) -> None:
     app.router.add_get("/meetings", directory, name="meetings-directory")
     app.router.add_get("/meetings/mine", mine, name="meetings-mine")
     app.router.add_get("/meetings/dashboard/{exhibitor}", exhibitor_dashboard,
                        name="meetings-dashboard")
+    app.router.add_get("/meetings/profile/{exhibitor}", exhibitor_profile,
+                       name="meetings-profile")

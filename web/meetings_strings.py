@@ -71,6 +71,14 @@ WORDS: dict[str, str] = {
     "notice_meeting_reminder": N_("Your meeting starts in 5 minutes."),
     "notice_meeting_ending": N_("The meeting room closes in one minute."),
     "notice_meeting_ended": N_("The meeting has ended. Please rate it."),
+    # issue 12: the exhibitor's profile page
+    "create_profile": N_("Create your profile"),
+    "edit_profile": N_("Edit your profile"),
+    "no_profile": N_("You have no exhibitor profile yet: buyers find you by it. Create it "
+                     "first, then publish your free slots."),
+    "profile_saved": N_("Your profile is saved."),
+    "open_dashboard": N_("Open your meeting dashboard"),
+    "pick_language": N_("Please pick at least one language."),
 }
 ERRORS: dict[str, str] = {
     "slot_taken": N_("Someone else has just requested this slot. Please pick another."),
@@ -96,6 +104,22 @@ ERRORS: dict[str, str] = {
     "exhibitor_quota_reached": N_("You have too many open requests to this exhibitor. Wait for an "
                                   "answer or withdraw one."),
     "rate_limited": N_("Too many meeting requests from your network. Please try again later."),
+    # issue 12: no code the pages can meet shows "Something went wrong"
+    "no_such_exhibitor": N_("This exhibitor has no profile yet."),
+    "name_empty": N_("Please give the name in English."),
+    "name_too_long": N_("The name is too long (at most 200 characters)."),
+    "description_too_long": N_("The description is too long (at most 1,000 characters)."),
+    "description_control_chars": N_("The text contains characters that are not allowed. Please "
+                                    "remove them."),
+    "missing_field": N_("Some fields are missing or not valid. Please check the form."),
+    "bad_field": N_("Some fields are missing or not valid. Please check the form."),
+    "bad_languages": N_("Please pick at least one language."),
+    "no_such_slot": N_("This slot no longer exists. Reload the page."),
+    "no_such_request": N_("This request no longer exists. Reload the page."),
+    "meeting_over": N_("This meeting is over."),
+    "token_invalid": N_("This access link is not valid."),
+    "bad_signature": N_("This access link is not valid."),
+    "store_unavailable": N_("The service is temporarily unavailable."),
 }
 FALLBACK = N_("Something went wrong. Please try again.")
 

@@ -18,13 +18,14 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
+from urllib.parse import urlencode
 
 from config import Settings
 from rooms.demo import MEETING
 from rooms.participant import Role
 from rooms.policy import role_for
 from rooms.room import Room, RoomKind
-from rooms.token import AccessToken, Grant, TokenError, mint, verify
+from rooms.token import AccessToken, Grant, TokenError, mint, opens_at, verify
 from rooms.trade.demo import DEMO_EXHIBITOR
 from web.page_strings import N_
 
@@ -46,6 +47,7 @@ class Visitor:
     publishes: bool
     error: str | None = None
     minted: bool = False  # a visitor token made for this page view, not a link's
+    opens_at: float | None = None  # error "not_open_yet": when the link starts to work (UTC s)
 
 
 def refused(code: str) -> Visitor:
@@ -72,6 +74,10 @@ def _from_link(settings: Settings, room: Room, token: str) -> Visitor:
         access = verify(settings.secret_value(), token, room=room.id,
                         leeway_s=settings.token_leeway_s)
     except TokenError as exc:
+        early = opens_at(settings.secret_value(), token, room=room.id,
+                         leeway_s=settings.token_leeway_s)
+        if early is not None:  # a sound link opened early: say when, not "not valid"
+            return Visitor(None, None, None, False, False, "not_open_yet", opens_at=early)
         return refused(exc.code)
     if not access.allows(Grant.JOIN):
         return refused("no_join_grant")
@@ -115,9 +121,11 @@ def demo_links(settings: Settings, room: Room) -> list[DemoLink]:
         return [DemoLink(N_("Join as the moderator"),
                          link("forum", "moderator-" + secrets.token_hex(3), STAFF_GRANTS,
                               "Moderator"))]
-    guest = "buyer-" + secrets.token_hex(3)
+    number = secrets.randbelow(10_000)
+    guest = f"buyer-{number:04d}-{secrets.token_hex(2)}"
     return [DemoLink(N_("Join as the host"), link("meeting", host, STAFF_GRANTS, host)),
-            DemoLink(N_("Join as a buyer"), link("meeting", guest, GUEST_GRANTS, "Buyer"))]
+            DemoLink(N_("Join as a buyer"),  # each demo buyer told apart, in any language
+                     link("meeting", guest, GUEST_GRANTS, f"Buyer {number:04d}"))]
 
 
 def trade_demo_links(settings: Settings, lang: str) -> list[DemoLink]:
@@ -144,3 +152,16 @@ def trade_demo_links(settings: Settings, lang: str) -> list[DemoLink]:
                  f"/meetings/dashboard/{exhibitor}?lang={lang}&token={seller}"),
         DemoLink(N_("Open the sample meeting room"), f"/meeting/{MEETING}?lang={lang}"),
     ]
+
+
+def meeting_link(settings: Settings, exhibitor: str, lang: str) -> str:
+    """Where a viewer's "meet about it" goes: the trade-meeting page of the room's exhibitor,
+    whose free slots a delegate may request. In demo mode the link carries a fresh demo
+    delegate's token (as :func:`trade_demo_links`); otherwise the visitor needs their own
+    delegate registration (a viewer's room token never books: docs/meetings-api.md)."""
+    query = {"exhibitor": exhibitor, "lang": lang}
+    if settings.demo:
+        query["token"] = mint(settings.secret_value(), identity="delegate-" + secrets.token_hex(3),
+                              room="*", grants=(Grant.DELEGATE,), ttl_s=DEMO_TTL_S,
+                              name="Demo delegate")
+    return "/meetings?" + urlencode(query)

@@ -17,6 +17,7 @@ from collections.abc import Mapping
 from config import Language
 from web.catalog import Catalogs
 from web.meetings_strings import ERRORS as MEETING_ERRORS
+from web.viewer_strings import WORDS as PLAYER_WORDS
 
 
 def N_(message: str) -> str:
@@ -46,6 +47,7 @@ _BAD_LANGUAGE = N_("Choose one of the supported languages.")
 _ROOM_ERRORS: Mapping[str, str] = {
     "token_missing": N_("This page needs an access link. Ask the organiser for one."),
     "token_invalid": _TOKEN_INVALID,
+    "not_open_yet": N_("This meeting has not opened yet."),
     "bad_signature": _TOKEN_INVALID,
     "bad_algorithm": _TOKEN_INVALID,
     "token_expired": N_("Your access link has expired. Ask the organiser for a new one."),
@@ -80,6 +82,8 @@ _ROOM_ERRORS: Mapping[str, str] = {
     "not_on_stage": N_("Only people on stage can use the camera."),
     "already_on_stage": N_("You are already on stage."),
     "not_promotable": N_("This person cannot be invited to the stage."),
+    "no_invitation": N_("There is no invitation to the stage to answer."),
+    "invitation_expired": N_("The invitation to the stage has expired."),
     "no_hands": N_("Raising a hand is possible only in forums."),
     "not_in_meeting": N_("Meetings have no stage."),
     "no_questions": N_("Questions are not open in this room."),
@@ -176,6 +180,21 @@ _ROOM_ERRORS: Mapping[str, str] = {
     "meeting_not_over": N_("The meeting has not ended yet."),
     "meeting_not_started": N_("You can rate the meeting once it has taken place."),
     "not_expired": N_("This request has not expired yet."),
+    "bad_email": N_("Enter a valid e-mail address."),
+    "bad_phone": N_("Enter a valid phone number."),
+    "contact_missing": N_("Give an e-mail address or a phone number so the exhibitor can reach "
+                          "you."),
+    "company_too_long": _TEXT_TOO_LONG,
+    "company_control_chars": _CONTROL_CHARS,
+    "replies_full": N_("This request has too many replies."),
+    "bad_picture": N_("Choose a PNG, JPEG or WebP picture."),
+    "picture_empty": N_("Choose a PNG, JPEG or WebP picture."),
+    "picture_too_large": N_("The picture is too large: at most 2 MB."),
+    "picture_too_big": N_("The picture is too big: at most 4096 × 4096 pixels."),
+    "pictures_full": N_("This room has too many pictures. Delete a product with a picture "
+                        "first."),
+    "no_such_picture": N_("This picture no longer exists."),
+    "description_control_chars": _CONTROL_CHARS,
     "event_timeout": FALLBACK_ERROR,
     "internal_error": FALLBACK_ERROR,
     **{code: _CHECK_INPUT for code in (
@@ -190,7 +209,12 @@ _ROOM_ERRORS: Mapping[str, str] = {
 ERRORS: Mapping[str, str] = {**MEETING_ERRORS, **_ROOM_ERRORS}
 
 # Words and sentences the scripts put on screen (buttons they relabel, statuses, notices).
+WAIT_HOURS_MINUTES = N_("%(hours)s h %(minutes)s min")
+WAIT_MINUTES = N_("%(minutes)s min")
+
 WORDS: Mapping[str, str] = {
+    "wait_hours_minutes": WAIT_HOURS_MINUTES,
+    "wait_minutes": WAIT_MINUTES,
     "connecting": N_("Connecting…"),
     "reconnecting": N_("The connection was lost. Reconnecting…"),
     "reconnected": N_("Connected again."),
@@ -208,8 +232,6 @@ WORDS: Mapping[str, str] = {
     "request_quote": N_("Request a quote"),
     "quote_sent": N_("Your request was sent to the exhibitor."),
     "quote_from": N_("%(name)s asks for a quote: %(product)s"),
-    "quote_message": N_("Request for a quote: %(product)s"),
-    "meeting_requested": N_("A meeting with the exhibitor was requested for %(when)s."),
     "price_on_request": N_("Price on request"),
     "sound_on": N_("Turn sound on"),
     "sound_off": N_("Turn sound off"),
@@ -247,13 +269,45 @@ WORDS: Mapping[str, str] = {
     "copied": N_("Copied"),
     "left": N_("You left the meeting."),
     "product_saved": N_("Product saved."),
+    # issue 12: names, the stage invitation, a speaker's own controls
+    "name_saved": N_("Your name is now %(name)s."),
+    "invited_to_stage": N_("You are invited to the stage."),
+    "invitation_sent": N_("Invitation to the stage sent to %(name)s."),
+    "invitation_declined": N_("%(name)s declined the invitation to the stage."),
+    "invitation_lapsed": N_("The invitation to the stage has expired."),
+    "invited": N_("Invited"),
+    "mic_is_off": N_("Microphone off"),
+    "camera_is_off": N_("Camera off"),
+    # issue 12: quote requests and the exhibitor's inbox (translations in inbox.po)
+    "quote_for": N_("Ask for a quote: %(product)s"),
+    "withdraw": N_("Withdraw"),
+    "withdrawn": N_("Your request was withdrawn."),
+    "reply_from": N_("Reply from %(name)s"),
+    "no_reply_yet": N_("No reply yet."),
+    "new_reply": N_("The exhibitor replied to your request."),
+    "unread": N_("%(num)s unread"),
+    "reply": N_("Reply"),
+    "reply_sent": N_("Reply sent."),
+    "request_withdrawn_by": N_("%(name)s withdrew a request."),
+    "new_request": N_("New quote request from %(name)s"),
+    "meeting_request_from": N_("%(name)s asks to meet on %(when)s"),
+    "question_from": N_("Question from %(name)s"),
+    "propose_meeting": N_("Propose a meeting"),
+    "meeting_proposed": N_("The exhibitor proposes a meeting: pick a time"),
+    "meeting_proposal_sent": N_("Meeting proposed"),
+    "edit": N_("Edit"),
+    "save": N_("Save"),
+    "picture": N_("Picture"),
+    "product_deleted": N_("Product deleted."),
+    "confirm_delete": N_("Delete this product?"),
 }
 
 
 def client_strings(catalogs: Catalogs, lang: Language) -> dict[str, dict[str, str]]:
     """``{"words": {key: text}, "errors": {code: text}, "fallback": text}`` in ``lang``."""
     return {
-        "words": {key: catalogs.gettext(lang, text) for key, text in WORDS.items()},
+        "words": {key: catalogs.gettext(lang, text)
+                  for key, text in {**WORDS, **PLAYER_WORDS}.items()},
         "errors": {code: catalogs.gettext(lang, text) for code, text in ERRORS.items()},
         "fallback": {"error": catalogs.gettext(lang, FALLBACK_ERROR)},
     }

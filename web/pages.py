@@ -50,6 +50,7 @@ async def lobby(request: web.Request) -> web.Response:
         lang,
         live=view.live,
         upcoming=view.upcoming,
+        ended=view.ended,
         pavilions=view.pavilions,
         query=query,
     )

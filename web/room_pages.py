@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import secrets
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -24,12 +25,12 @@ from rooms.errors import StoreUnavailable
 from rooms.room import Room, RoomKind, RoomState
 from web import page_api
 from web.keys import BACKEND_KEY, RENDERER_KEY, SETTINGS_KEY
-from web.lobby import KIND_NAMES, PAVILION_NAMES
-from web.page_access import Visitor, demo_links, is_host, refused, visitor_for
-from web.page_strings import ERRORS, FALLBACK_ERROR, N_, client_strings
+from web.lobby import KIND_NAMES, PAVILION_NAMES, host_name
+from web.opening import opening_notice
+from web.page_access import Visitor, demo_links, is_host, meeting_link, refused, visitor_for
+from web.page_strings import ERRORS, FALLBACK_ERROR, client_strings
 from web.pages import html, request_language
 
-VISITOR_NAME = N_("Visitor %(num)s")
 PAGE_OF_KIND = {RoomKind.BROADCAST: "watch", RoomKind.FORUM: "forum", RoomKind.MEETING: "meeting"}
 TOKEN_MAX = 4_096
 
@@ -66,12 +67,20 @@ async def _room(request: web.Request) -> Room:
     return room
 
 
-def _view(request: web.Request, room: Room, lang: Language) -> RoomView:
+async def _view(request: web.Request, room: Room, lang: Language) -> RoomView:
     gettext = request.app[RENDERER_KEY].gettext
+    host = await host_name(request.app[BACKEND_KEY], room, lang)
     return RoomView(room.id, room.kind.value, gettext(lang, KIND_NAMES[room.kind]),
                     room.state.value, room.title.get(lang), room.description.get(lang),
-                    room.exhibitor, gettext(lang, PAVILION_NAMES[room.pavilion]),
+                    host, gettext(lang, PAVILION_NAMES[room.pavilion]),
                     room.starts_at.isoformat() if room.starts_at else None)
+
+
+def visitor_name(number: int) -> str:
+    """A visitor's default display name, the same for readers of every language (issue 12:
+    "来場者 5728" shown to an English reader was one person with several names). A visitor
+    may choose another (``name.set``, or ``join {name}``)."""
+    return f"Visitor {number:04d}"
 
 
 def _token_param(request: web.Request) -> str | None:
@@ -83,8 +92,7 @@ def _visitor(request: web.Request, room: Room, lang: Language, *, staff_only: bo
     if room.state is RoomState.ENDED:
         return refused("room_ended")
     settings = request.app[SETTINGS_KEY]
-    name = request.app[RENDERER_KEY].gettext(lang, VISITOR_NAME) % {
-        "num": f"{secrets.randbelow(10_000):04d}"}
+    name = visitor_name(secrets.randbelow(10_000))
     return visitor_for(settings, room, _token_param(request), visitor_name=name,
                        staff_only=staff_only)
 
@@ -107,20 +115,24 @@ def _lang_href(request: web.Request) -> Any:
     return href
 
 
-def render_room(request: web.Request, template: str, room: Room, visitor: Visitor,
+async def render_room(request: web.Request, template: str, room: Room, visitor: Visitor,
                 **extra: Any) -> web.Response:
     lang = request_language(request)
     renderer = request.app[RENDERER_KEY]
     settings = request.app[SETTINGS_KEY]
-    error = None
-    if visitor.error is not None:
+    error: str | None = None
+    if visitor.opens_at is not None:  # a sound link, early: when it opens (it reloads then)
+        error = opening_notice(renderer.catalogs, lang, visitor.opens_at, time.time())
+    elif visitor.error is not None:
         error = renderer.gettext(lang, ERRORS.get(visitor.error, FALLBACK_ERROR))
     body = renderer.render(
-        template, lang, room=_view(request, room, lang), visitor=visitor, error=error,
+        template, lang, room=await _view(request, room, lang), visitor=visitor, error=error,
         config_json=script_json(_config(settings, room, visitor, lang)),
         strings_json=script_json(client_strings(renderer.catalogs, lang)),
         demo=demo_links(settings, room), lang_href=_lang_href(request),
-        script="rooms/" + template.replace(".html", ".js"), **extra)
+        script="rooms/" + template.replace(".html", ".js"), exhibitor_id=room.exhibitor,
+        meet_href=meeting_link(settings, room.exhibitor, lang),
+        opening=visitor.opens_at is not None, **extra)
     status = 200 if error is None else (410 if visitor.error == "room_ended" else 403)
     response = html(request, body, lang, status=status)
     response.headers["Cache-Control"] = "no-store"  # pages carry a personal token
@@ -155,7 +167,7 @@ def _public_page(kind: RoomKind, template: str) -> Handler:
         room = await _room(request)
         _expect(room, kind, request)
         visitor = _visitor(request, room, request_language(request), staff_only=False)
-        return render_room(request, template, room, visitor)
+        return await render_room(request, template, room, visitor)
 
     return page
 
@@ -174,7 +186,7 @@ async def studio(request: web.Request) -> web.Response:
     if visitor.error is None and not is_host(visitor):
         visitor = refused("not_host")
     settings = request.app[SETTINGS_KEY]
-    return render_room(request, "studio.html", room, visitor,
+    return await render_room(request, "studio.html", room, visitor,
                        whip_url=f"{settings.base_url}/whip/{room.id}")
 
 

@@ -9,7 +9,10 @@ service's clock:
 - ``reminder_s`` before the start: ``meeting.reminder`` to both sides;
 - ``warning_s`` before the room closes (the slot's end + ``grace_s``): ``meeting.ending``;
 - at that close: ends the room (everyone is out), completes the meeting, ``meeting.ended`` with
-  the attendance.
+  the attendance; also at the first look after the host ended the room for everyone
+  (``room.close``), so "my meetings" no longer offers to join a room that is over.
+
+People leaving the room never end it (rooms/service.py ``leave``): a meeting lives for its slot.
 
 Several nodes run an agenda each: every once-only step is claimed in the Store first
 (:meth:`~rooms.trade.store.BookingStore.once`), so a reminder goes out once, not once per node.
@@ -23,6 +26,7 @@ import contextlib
 import logging
 
 from rooms.errors import RoomsError, StoreUnavailable
+from rooms.room import RoomState
 from rooms.trade.request import (
     AWAITING,
     Action,
@@ -95,7 +99,10 @@ class Agenda:
             return
         team = await self._team(request)
         if now >= start - policy.join_early_s:
-            await self._open(request)
+            if await self._open(request) is RoomState.ENDED:  # the host ended it for everyone
+                if await self._once("close", request):
+                    await self._close(request, team, room_ended=True)
+                return
             await self._attendance(request, team, now)
         if start - policy.reminder_s <= now < end and await self._once("remind", request):
             await self.service.tell([*team, request.buyer], "meeting.reminder", request)
@@ -109,10 +116,14 @@ class Agenda:
         profile = await self.store.get_profile(request.exhibitor)
         return exhibitor_side(request, profile) if profile else [request.host]
 
-    async def _open(self, request: MeetingRequest) -> None:
-        if await self.service.rooms.store.get_room(request.room_id) is None:
-            profile = await self.service.profile(request.exhibitor)
-            await self.service.open_room(request, profile)
+    async def _open(self, request: MeetingRequest) -> RoomState:
+        """Make sure the meeting's room exists; its state (ENDED: the host ended it)."""
+        room = await self.service.rooms.store.get_room(request.room_id)
+        if room is not None:
+            return room.state
+        profile = await self.service.profile(request.exhibitor)
+        await self.service.open_room(request, profile)
+        return RoomState.SCHEDULED
 
     async def _attendance(self, request: MeetingRequest, team: list[str], now: float) -> None:
         present = await self.service.rooms.store.list_participants(request.room_id)
@@ -122,9 +133,10 @@ class Agenda:
             elif participant.identity in team:
                 await self.store.mark_joined(request.id, Side.EXHIBITOR, now)
 
-    async def _close(self, request: MeetingRequest, team: list[str]) -> None:
+    async def _close(self, request: MeetingRequest, team: list[str], *,
+                     room_ended: bool = False) -> None:
         await self.service.end_room(request.room_id)
-        done = await self.service.system(request, Action.COMPLETE)
+        done = await self.service.system(request, Action.COMPLETE, room_ended=room_ended)
         if done is not None:
             record = await self.store.get_record(request.id)
             await self.service.tell([*team, request.buyer], "meeting.ended", done,

@@ -29,6 +29,7 @@ MAX_SLOTS_PER_CALL = 50
 MAX_LANGUAGES = 8
 MAX_TEAM = 20
 MAX_PRODUCTS = 30
+DESCRIPTION_MAX = 1_000  # characters of an exhibitor's description, per language
 IDENTITY = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.@-]{0,127}")
 SLOT_ID = re.compile(r"s-[0-9a-f]{12}")
 LANGUAGE_CODE = re.compile(r"[a-z]{2,3}")
@@ -197,9 +198,12 @@ class ExhibitorProfile:
     languages: tuple[str, ...] = ("en",)
     team: frozenset[str] = field(default_factory=frozenset)
     time_zone: str = "Asia/Shanghai"
+    description: LocalizedText = field(default_factory=LocalizedText)  # a paragraph per language
 
     def __post_init__(self) -> None:
         check_identity(self.id, "exhibitor")
+        for lang in self.description:
+            short_text(self.description[lang], max_chars=DESCRIPTION_MAX, what="description")
         if not self.name.get("en"):
             raise InvalidInput("name_empty", "an exhibitor needs a name")
         for lang in self.name:
@@ -232,7 +236,8 @@ class ExhibitorProfile:
     def to_dict(self) -> dict[str, Any]:
         return {"id": self.id, "name": self.name.as_dict(), "pavilion": self.pavilion.value,
                 "products": list(self.products), "languages": list(self.languages),
-                "team": sorted(self.team), "time_zone": self.time_zone}
+                "team": sorted(self.team), "time_zone": self.time_zone,
+                "description": self.description.as_dict()}
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ExhibitorProfile:
@@ -244,7 +249,8 @@ class ExhibitorProfile:
                 products=tuple(str(p) for p in _list(data.get("products"), "products")),
                 languages=languages(data.get("languages") or ["en"]),
                 team=frozenset(str(m) for m in _list(data.get("team"), "team")),
-                time_zone=str(data.get("time_zone") or "Asia/Shanghai"))
+                time_zone=str(data.get("time_zone") or "Asia/Shanghai"),
+                description=LocalizedText(data.get("description") or {}))
         except KeyError as exc:
             raise InvalidInput("missing_field", f"field {exc.args[0]!r} is required") from None
         except ValueError as exc:

@@ -209,9 +209,12 @@ _RULES: dict[tuple[RequestState, Action, Side], RequestState] = {
 
 def transition(request: MeetingRequest, action: Action, side: Side, *, now: float, by: str,
                reason: object = None, slot: Slot | None = None,
-               ttl_s: float = 48 * 3600) -> MeetingRequest:
+               ttl_s: float = 48 * 3600, room_ended: bool = False) -> MeetingRequest:
     """The request after ``side`` does ``action``; ``NotAllowed('bad_transition')`` if the state
-    machine has no such arrow, or a rule of that arrow (time, reason, slot) is broken."""
+    machine has no such arrow, or a rule of that arrow (time, reason, slot) is broken.
+
+    A meeting completes at its slot's end, or earlier when its room already ended
+    (``room_ended``: the host ended it for everyone)."""
     target = _RULES.get((request.state, action, side))
     if target is None:
         raise NotAllowed("bad_transition",
@@ -234,7 +237,7 @@ def transition(request: MeetingRequest, action: Action, side: Side, *, now: floa
         changes["reason"] = free_text(reason, max_chars=REASON_MAX, what="reason")
     elif action is Action.EXPIRE and now < request.expires_at:
         raise NotAllowed("not_expired", "the request has not expired yet")
-    elif action is Action.COMPLETE and when < request.ends_at:
+    elif action is Action.COMPLETE and when < request.ends_at and not room_ended:
         raise NotAllowed("meeting_not_over", "the meeting has not ended yet")
     return replace(request, **changes)
 

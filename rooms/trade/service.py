@@ -247,10 +247,13 @@ class BookingService:
         await self.tell(told, f"request.{new.state.value}", new)
         return new
 
-    async def system(self, request: MeetingRequest, action: Action) -> MeetingRequest | None:
-        """The agenda's transitions (expire, complete); None if someone else got there first."""
+    async def system(self, request: MeetingRequest, action: Action, *,
+                     room_ended: bool = False) -> MeetingRequest | None:
+        """The agenda's transitions (expire, complete; a meeting whose room the host ended
+        completes early); None if someone else got there first."""
         try:
-            new = transition(request, action, Side.SYSTEM, now=self.clock.now(), by="system")
+            new = transition(request, action, Side.SYSTEM, now=self.clock.now(), by="system",
+                             room_ended=room_ended)
             await self.store.update_request(request, new)
         except (BookingConflict, NotAllowed):
             return None

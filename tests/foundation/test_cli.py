@@ -69,9 +69,13 @@ def test_token_command_mints_a_verifiable_token() -> None:
     assert access.identity == "obs" and access.grants == {Grant.PUBLISH, Grant.CREATE}
 
 
-def test_token_needs_a_secret_and_good_values() -> None:
-    no_secret = pavilion("token", "--room", "r", "--identity", "i")
-    assert no_secret.returncode == 2 and "secret" in no_secret.stderr
+def test_token_needs_a_secret_and_good_values(tmp_path: Path) -> None:
+    no_secret = pavilion("token", "--room", "r", "--identity", "i",
+                         env={"PAVILION_STATE_DIR": str(tmp_path)})
+    assert no_secret.returncode == 2 and "no demo secret yet" in no_secret.stderr
+    not_demo = pavilion("token", "--room", "r", "--identity", "i",
+                        env={"PAVILION_DEMO": "false", "PAVILION_STATE_DIR": str(tmp_path)})
+    assert not_demo.returncode == 2 and "secret: required" in not_demo.stderr
     bad_grant = pavilion(
         "token",
         "--room",

@@ -47,8 +47,10 @@ async def test_book_accept_meet_end_and_rate(meetings_node: Any, browser: Any) -
     await form.locator("input[name=date]").fill(local.strftime("%Y-%m-%d"))
     await form.locator("input[name=start]").fill(local.strftime("%H:%M"))
     await form.locator("select[name=length_min]").select_option("15")
-    await form.locator("input[name=time_zone]").fill("Asia/Tokyo")
-    await form.locator("input[name=languages]").fill("en, ru")
+    await form.locator("select[name=time_zone]").select_option("Asia/Tokyo")
+    await form.locator("input[name=languages][value=zh]").uncheck()
+    await form.locator("input[name=languages][value=en]").check()
+    await form.locator("input[name=languages][value=ru]").check()
     await form.locator("button[type=submit]").click()
     await until(seller.locator("#meetings-own-slots li[data-slot]").count, "the published slot")
 

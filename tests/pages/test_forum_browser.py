@@ -27,6 +27,12 @@ pytestmark = pytest.mark.browser
 ROOM = LIVE_FORUM
 
 
+async def accept(page: Any) -> None:
+    """The invited person accepts the invitation to the stage (issue 12: asked first)."""
+    await until(lambda: page.locator("#invite-accept").is_visible(), "the invitation")
+    await page.click("#invite-accept")
+
+
 async def test_two_speakers_promoted_and_the_audience_sees_each_one(
     pavilion_app: Callable[..., Awaitable[RunningApp]], browser: Any
 ) -> None:
@@ -57,6 +63,7 @@ async def test_two_speakers_promoted_and_the_audience_sees_each_one(
         await until(hand.count, "the raised hand at the moderator")
         speakers.append(await hand.first.get_attribute("data-identity"))
         await hand.first.locator("button").click()  # invite to stage
+        await accept(page)
         await until(no_hands, "the promoted hand to leave the moderator's list")
 
     await asyncio.gather(tiles_flow(audience, plane, "speaker", 2),
@@ -132,6 +139,7 @@ async def test_a_speaker_without_a_camera_goes_on_stage_and_is_heard(
     await until(hand.count, "the raised hand at the moderator")
     who = await hand.first.get_attribute("data-identity")
     await hand.first.locator("button").click()  # invite to stage
+    await accept(speaker)  # the preview falls back to the microphone alone
 
     tile = audience.locator(f'#stage figure.audio-only[data-identity="{who}"]')
     await until(tile.count, "a microphone-only tile for the speaker at the audience")

@@ -76,7 +76,7 @@ async def test_knock_admit_and_all_three_see_each_other(
     assert await host.locator('#tiles figure[data-identity="buyer-8"]').count() == 0
     await tiles_flow(guest, plane, "meeting", 1)
 
-    await host.click("#leave")  # the host leaving ends the meeting for everyone
+    await host.click("#end-meeting")  # the host ends the meeting for everyone (leaving does not)
     await guest.locator("#notice").filter(has_text="өрөө").wait_for(timeout=10_000)
     assert await guest.locator("#meeting-controls").is_hidden()
     assert await untranslated(guest) == []

@@ -79,13 +79,18 @@ async def test_products_and_quotes_need_the_right_token(pavilion_app: Start) -> 
     status, body = await _call("POST", base + "/products", host, {"name": "Cup", "currency": "CNY"})
     no_quotes = body["product"]["id"]
     status, body = await _call("POST", base + "/quotes", viewer, {"product": product})
-    assert (status, body["error"]["code"]) == (403, "not_in_room"), "the gate: join first"
+    assert (status, body["error"]["code"]) == (403, "not_in_room"), "the gate answers first"
     await running.app[BACKEND_KEY].service.join(verify(TEST_SECRET, viewer), LIVE_BROADCAST)
-    status, body = await _call("POST", base + "/quotes", viewer, {"product": "nope"})
+    status, body = await _call("POST", base + "/quotes", viewer, {"product": "nope",
+                                                                  "email": "li@example.cn"})
     assert (status, body["error"]["code"]) == (404, "no_such_product")
-    status, body = await _call("POST", base + "/quotes", viewer, {"product": no_quotes})
+    status, body = await _call("POST", base + "/quotes", viewer, {"product": no_quotes,
+                                                                  "email": "li@example.cn"})
     assert (status, body["error"]["code"]) == (403, "no_quotes")
     status, body = await _call("POST", base + "/quotes", viewer, {"product": product})
+    assert (status, body["error"]["code"]) == (400, "contact_missing"), "how to reach the buyer"
+    status, body = await _call("POST", base + "/quotes", viewer, {"product": product,
+                                                                  "email": "li@example.cn"})
     assert status == 201 and body["request"]["requester"] == "visitor-1"
     status, body = await _call("GET", base + "/quotes", host)
     assert [q["product_id"] for q in body["requests"]] == [product]
@@ -240,7 +245,8 @@ async def test_quote_requests_are_seen_from_every_node(pavilion_app: Start, redi
     assert status == 201
     await node_b.app[BACKEND_KEY].service.join(verify(TEST_SECRET, viewer), LIVE_BROADCAST)
     status, asked = await _call("POST", node_b.url + path + "/quotes", viewer,
-                                {"product": made["product"]["id"], "language": "ru"})
+                                {"product": made["product"]["id"], "language": "ru",
+                                 "phone": "+7 914 000 00 00"})
     assert status == 201, asked
     for node in (node_a, node_b):
         status, listed = await _call("GET", node.url + path + "/quotes", host)
@@ -252,7 +258,7 @@ async def test_quote_requests_are_paced_like_questions(pavilion_app: Start) -> N
     path = f"{running.url}/api/pages/rooms/{LIVE_BROADCAST}/quotes"
     viewer = token("visitor-9", LIVE_BROADCAST, VIEWER)
     await running.app[BACKEND_KEY].service.join(verify(TEST_SECRET, viewer), LIVE_BROADCAST)
-    body = {"product": "jilin-rice-5kg"}  # the demo card that takes quotes
+    body = {"product": "jilin-rice-5kg", "email": "b@example.com"}  # a demo card taking quotes
     assert [(await _call("POST", path, viewer, body))[0] for _ in range(2)] == [201, 201]
     async with aiohttp.ClientSession() as http, http.post(
             path, json=body, headers={"Authorization": f"Bearer {viewer}"}) as response:

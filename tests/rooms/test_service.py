@@ -28,7 +28,7 @@ from rooms.errors import (
     RoomsError,
     WrongNode,
 )
-from rooms.events import Joined, Kicked, Left, ParticipantChanged, RoomChanged
+from rooms.events import Joined, Kicked, Left, ParticipantChanged
 from rooms.keeper import Keeper
 from rooms.memory_store import MemoryStore
 from rooms.participant import Role
@@ -36,6 +36,7 @@ from rooms.pavilion import Pavilion
 from rooms.rate import Rate
 from rooms.room import Room, RoomKind, RoomState
 from rooms.service import RoomService
+from rooms.stage import INVITE_TTL_S
 from rooms.store import LeaseHolder
 from rooms.text import LocalizedText
 from rooms.token import AccessToken, Grant
@@ -179,27 +180,31 @@ async def test_deny_turns_a_knock_away_and_the_guest_may_knock_again(world: Worl
     await refused(NotAllowed, svc.deny(world.token("chair", M), "live", "fan"), "not_a_meeting")
 
 
-async def test_a_meeting_ends_when_its_host_leaves_whatever_their_grants(world: World) -> None:
+async def test_a_meeting_outlives_its_host_leaving_and_ends_only_when_closed(
+        world: World) -> None:
+    """Leaving (a closed tab, a dropped connection) never ends a meeting, in any order; the
+    host's explicit ``room.close`` (set_state ENDED) does, once."""
     await world.room("meet", RoomKind.MEETING, capacity=4)
     svc = world.service
-    host = world.token("expo-co", room="meet")  # no moderate grant: still the host
+    host = world.token("expo-co", room="meet")  # the room's exhibitor: its host
     admin, guest = world.token("admin", M), world.token("buyer", C, room="meet")
-    for who in (host, admin, guest):
-        await svc.join(who, "meet")
+    await svc.join(host, "meet")
+    assert [type(e) for e in await svc.leave(host, "meet")] == [Left]  # before anyone came
+    assert (await svc.room("meet")).state is not RoomState.ENDED
+    knock = await svc.join(guest, "meet")  # the buyer comes while the host is away
+    assert knock.participant.waiting
+    await svc.join(host, "meet")  # the host comes back and lets them in
     await svc.admit(host, "meet", "buyer")
-    assert [type(e) for e in await svc.leave(admin, "meet")] == [Left]
     await svc.join(admin, "meet")
-    assert [type(e) for e in await svc.leave(guest, "meet")] == [Left]
-    left, ended = await svc.leave(host, "meet")
-    assert isinstance(left, Left) and isinstance(ended, RoomChanged)
+    for who in (host, guest, admin):
+        assert [type(e) for e in await svc.leave(who, "meet")] == [Left]
+        assert (await svc.room("meet")).state is not RoomState.ENDED
+    await svc.join(host, "meet")
+    await svc.join(guest, "meet")  # admitted once: straight back in
+    ended = await svc.set_state(host, "meet", RoomState.ENDED)  # "End meeting for everyone"
     assert (ended.change, ended.room.state) == ("ended", RoomState.ENDED)
-    assert (await svc.room("meet")).state is RoomState.ENDED
     await refused(NotAllowed, svc.join(guest, "meet"), "room_ended")
-    assert [type(e) for e in await svc.leave(admin, "meet")] == [Left]  # ends once
-    await world.room("live", RoomKind.BROADCAST)
-    await svc.join(world.token("expo-co", P), "live")
-    assert [type(e) for e in await svc.leave(world.token("expo-co"), "live")] == [Left]
-    assert (await svc.room("live")).state is RoomState.LIVE
+    assert [type(e) for e in await svc.leave(host, "meet")] == [Left]
 
 
 async def test_a_reconnect_keeps_stage_admission_and_mute(world: World) -> None:
@@ -209,6 +214,7 @@ async def test_a_reconnect_keeps_stage_admission_and_mute(world: World) -> None:
     fan = world.token("fan", C)
     await svc.join(fan, "forum")
     await svc.promote(chair, "forum", "fan")
+    await svc.accept_stage(fan, "forum")
     await svc.mute(chair, "forum", "fan", True)
     again = (await svc.join(fan, "forum", name="Fan (phone)", language="ko")).participant
     assert (again.role, again.on_stage, again.muted) == (Role.SPEAKER, True, True)
@@ -241,8 +247,11 @@ async def test_forum_hands_promotion_stage_limit_and_demotion(world: World) -> N
         await svc.join(d, "forum")
     raised = await svc.raise_hand(delegates[0], "forum", True)
     assert raised.participant.hand_raised and raised.change == "hand_raised"
-    promoted = await svc.promote(chair, "forum", "d0")
-    assert isinstance(promoted, ParticipantChanged)
+    invited = await svc.promote(chair, "forum", "d0")
+    assert invited.change == "invited" and not invited.participant.on_stage
+    await refused(NotAllowed, svc.check_publish(delegates[0], "forum"), "not_on_stage")
+    promoted = await svc.accept_stage(delegates[0], "forum")
+    assert isinstance(promoted, ParticipantChanged) and promoted.change == "promoted"
     p = promoted.participant
     assert (p.role, p.on_stage, p.hand_raised) == (Role.SPEAKER, True, False)
     await refused(NotAllowed, svc.raise_hand(delegates[0], "forum", True), "already_on_stage")
@@ -252,7 +261,8 @@ async def test_forum_hands_promotion_stage_limit_and_demotion(world: World) -> N
     await refused(NotAllowed, svc.promote(delegates[1], "forum", "d1"), "not_moderator")
     demoted = (await svc.demote(chair, "forum", "d0")).participant
     assert (demoted.role, demoted.on_stage) == (Role.VIEWER, False)
-    assert (await svc.promote(chair, "forum", "d1")).participant.on_stage
+    assert (await svc.promote(chair, "forum", "d1")).change == "invited"
+    assert (await svc.accept_stage(delegates[1], "forum")).participant.on_stage
     lowered = await svc.raise_hand(delegates[0], "forum", False)
     assert lowered.change == "hand_lowered"
     await refused(NotAllowed, svc.raise_hand(world.token("ghost"), "forum", True), "not_in_room")
@@ -401,8 +411,10 @@ async def test_a_cap_and_a_stage_hold_when_two_nodes_race(harness: Harness) -> N
     for n, node in enumerate([a, b] * 3):
         await node.join(tok(f"s{n}"), "panel")
     moderator = tok("mod", M)
-    promotions = [node.promote(moderator, "panel", f"s{n}") for n, node in enumerate([a, b] * 3)]
-    results = await asyncio.gather(*promotions, return_exceptions=True)
+    for n in range(6):  # invitations take no seat: only accepting one does
+        assert (await a.promote(moderator, "panel", f"s{n}")).change == "invited"
+    accepts = [node.accept_stage(tok(f"s{n}"), "panel") for n, node in enumerate([a, b] * 3)]
+    results = await asyncio.gather(*accepts, return_exceptions=True)
     assert sum(isinstance(r, ParticipantChanged) for r in results) == 2, results
     on_stage = [p for p in await b.store.list_participants("panel") if p.on_stage]
     assert len(on_stage) == 2
@@ -528,3 +540,80 @@ async def test_keeper_task_runs_and_stops(world: World) -> None:
     await asyncio.sleep(0.05)
     await keeper.aclose()
     assert keeper.exited.is_set()
+
+
+# -- issue 12: invitations to the stage, a speaker's own controls, display names ----------------
+async def test_an_invitation_is_accepted_declined_or_lapses(world: World) -> None:
+    await world.room("forum", RoomKind.FORUM, stage_size=3)
+    svc, chair = world.service, world.token("chair", M)
+    await svc.join(chair, "forum")
+    yes, no, late = (world.token(who, C) for who in ("yes", "no", "late"))
+    for person in (yes, no, late):
+        await svc.join(person, "forum")
+    await refused(NotAllowed, svc.accept_stage(yes, "forum"), "no_invitation")
+    for who in ("yes", "no", "late"):
+        assert (await svc.promote(chair, "forum", who)).participant.invited_until > 0
+    assert (await svc.accept_stage(yes, "forum")).participant.on_stage
+    declined = await svc.decline_stage(no, "forum")
+    assert declined.change == "declined" and declined.participant.invited_until == 0
+    await refused(NotAllowed, svc.accept_stage(no, "forum"), "no_invitation")
+    for _ in range(int(INVITE_TTL_S // 20) + 1):  # still present (a heartbeat), the time runs out
+        world.clock.advance(20)
+        await svc.join(late, "forum")
+    await refused(NotAllowed, svc.accept_stage(late, "forum"), "invitation_expired")
+    assert not (await world.store.get_participant("forum", "late")).on_stage  # type: ignore[union-attr]
+
+
+async def test_a_speaker_turns_media_off_and_leaves_the_stage(world: World) -> None:
+    await world.room("forum", RoomKind.FORUM)
+    svc, chair, sam = world.service, world.token("chair", M), world.token("sam", C)
+    await svc.join(chair, "forum")
+    await svc.join(sam, "forum")
+    await refused(NotAllowed, svc.set_media(sam, "forum", audio_off=True, video_off=None),
+                  "not_on_stage")
+    await svc.promote(chair, "forum", "sam")
+    await svc.accept_stage(sam, "forum")
+    state = (await svc.set_media(sam, "forum", audio_off=True, video_off=None)).participant
+    assert (state.audio_off, state.video_off) == (True, False)
+    state = (await svc.set_media(sam, "forum", audio_off=None, video_off=True)).participant
+    assert (state.audio_off, state.video_off) == (True, True)
+    left = await svc.leave_stage(sam, "forum")
+    assert left.change == "demoted" and (left.participant.on_stage, left.participant.role) == (
+        False, Role.VIEWER)
+    await refused(NotAllowed, svc.check_publish(sam, "forum"), "not_on_stage")
+    await refused(NotAllowed, svc.leave_stage(sam, "forum"), "not_on_stage")
+
+
+async def test_a_display_name_is_chosen_checked_and_the_exhibitor_is_localized(
+        world: World) -> None:
+    await world.room("live", RoomKind.BROADCAST)
+    svc = world.service
+    fan = world.token("fan", C)
+    await svc.join(fan, "live")
+    assert (await svc.rename(fan, "live", "  Olga  ")).participant.name == "Olga"
+    await refused(InvalidInput, svc.rename(fan, "live", " "), "name_empty")
+    await refused(InvalidInput, svc.rename(fan, "live", "a\u202eb"), "name_control_chars")
+    await refused(NotAllowed, svc.rename(world.token("ghost", C), "live", "Ghost"), "not_in_room")
+    room = await svc.room("live")
+    names = LocalizedText({"zh": "长白山食品", "en": "Changbai Foods"})
+
+    async def book(identity: str) -> LocalizedText | None:
+        return names if identity == room.exhibitor else None
+    svc.names = book
+    host = (await svc.join(world.token(room.exhibitor, M), "live")).participant
+    assert (host.name, host.names) == ("Changbai Foods", names)
+    assert (await svc.join(fan, "live")).participant.names is None
+
+
+async def test_the_rooms_own_host_name_comes_before_the_profile(world: World) -> None:
+    organiser = LocalizedText({"en": "Expo Secretariat", "ru": "Секретариат ЭКСПО"})
+    room = await world.room("panel", RoomKind.FORUM, host_name=organiser)
+    svc = world.service
+
+    async def book(identity: str) -> LocalizedText | None:
+        return LocalizedText({"en": "from the profile"})
+    svc.names = book
+    assert await svc.names_of(room, room.exhibitor) == organiser
+    assert await svc.names_of(room, "someone-else") is None
+    host = (await svc.join(world.token(room.exhibitor, M), "panel")).participant
+    assert (host.name, host.names) == ("Expo Secretariat", organiser)

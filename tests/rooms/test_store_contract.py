@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
@@ -12,7 +13,7 @@ from rooms.content import ProductCard
 from rooms.errors import InvalidInput, NoSuchRoom, RoomFull
 from rooms.participant import Participant, Role
 from rooms.pavilion import Pavilion
-from rooms.quote import QuoteRequest
+from rooms.quote import QuoteRequest, Reply
 from rooms.room import Room, RoomKind, RoomState
 from rooms.store import LeaseHolder, Store
 from rooms.text import LocalizedText
@@ -337,6 +338,42 @@ async def test_quote_requests_are_kept_per_room_capped_oldest_first(harness: Har
     await store.add_quote(quote("r2", 9), cap=3)
     assert await store.list_quotes("r1") == [quote("r1", 2), quote("r1", 3), quote("r1", 4)]
     assert await store.list_quotes("r2") == [quote("r2", 9)]
+
+
+async def test_a_quote_request_is_replaced_and_deleted_by_id(harness: Harness) -> None:
+    """Replies replace a request in place (its order kept); withdrawing deletes exactly it; an
+    id that is gone answers False both times."""
+    store = harness.store()
+    first, second = (replace(quote("r1", n), id=f"q{n}") for n in (1, 2))
+    for q in (first, second):
+        await store.add_quote(q, cap=10)
+    answered = first.with_reply(Reply("Changbai Foods", "¥3,200 / t", 5.0))
+    assert await store.replace_quote(answered) is True
+    assert await store.list_quotes("r1") == [answered, second]
+    assert await store.delete_quote("r1", "q1") is True
+    assert await store.list_quotes("r1") == [second]
+    assert await store.delete_quote("r1", "q1") is False
+    assert await store.replace_quote(answered) is False
+    assert await store.delete_quote("r2", "q2") is False
+    assert await store.list_quotes("r1") == [second]
+
+
+async def test_pictures_are_bytes_capped_per_room(harness: Harness) -> None:
+    """Any bytes come back as they went in; a room holds at most ``cap`` pictures (storing one
+    already there is no change); deleting frees a place; rooms do not share."""
+    store = harness.store()
+    blobs = {f"{n}.png": bytes([n]) * 10 + b"\x00\xff\x89" for n in range(3)}
+    for name, data in list(blobs.items())[:2]:
+        assert await store.put_picture("r1", name, data, cap=2) is True
+    assert await store.put_picture("r1", "0.png", blobs["0.png"], cap=2) is True
+    assert await store.put_picture("r1", "2.png", blobs["2.png"], cap=2) is False
+    assert await store.get_picture("r1", "2.png") is None
+    assert await store.get_picture("r1", "1.png") == blobs["1.png"]
+    assert await store.put_picture("r2", "2.png", blobs["2.png"], cap=2) is True
+    assert await store.delete_picture("r1", "0.png") is True
+    assert await store.delete_picture("r1", "0.png") is False
+    assert await store.put_picture("r1", "2.png", blobs["2.png"], cap=2) is True
+    assert await store.get_picture("r1", "0.png") is None
 
 
 async def test_presence_of_a_big_broadcast(harness: Harness) -> None:

@@ -27,11 +27,13 @@ import aiohttp
 import pytest
 
 from rooms.content import ProductCard
+from rooms.errors import RoomsError
 from rooms.pavilion import Pavilion
 from rooms.room import Room, RoomKind, RoomState
 from rooms.text import LocalizedText
 from rooms.token import Grant, mint, verify
 from tests.fixtures.pavilion import TEST_SECRET, RunningApp
+from tests.pages import pictures
 from tests.signaling.rtc_client import RtcClient
 from web.keys import BACKEND_KEY
 from web.media import MEDIA_KEY
@@ -80,9 +82,12 @@ ROLES = [
     Role("wrong_room", (J, P, S, C, M), other_room=True),
 ]
 STATES = ["scheduled", "live", "locked", "ended", "meeting"]
-ACTIONS = ["sio.join", "sio.chat", "sio.subscribe", "sio.lock", "sio.pin", "whep", "whip",
-           "page.product", "admin.lock", "admin.nodes", "admin.drain", "meet.profile",
-           "meet.request"]
+ACTIONS = ["sio.join", "sio.chat", "sio.name", "sio.media", "sio.accept", "sio.decline",
+           "sio.subscribe", "sio.lock", "sio.pin", "whep", "whip", "page.product", "page.quote",
+           "page.withdraw", "page.reply", "page.csv", "page.edit", "page.picture", "admin.lock",
+           "admin.nodes", "admin.drain", "meet.profile", "meet.request"]
+ROOM_CONTENT = ("page.product", "page.quote", "page.withdraw", "page.reply", "page.csv",
+                "page.edit", "page.picture")
 PROFILE = {"name": {"en": "Changchun Motors", "zh": "长春汽车"}, "pavilion": "automobile",
            "languages": ["zh", "en"], "time_zone": "Asia/Shanghai"}
 
@@ -105,12 +110,27 @@ def allowed(role: Role, state: str, action: str) -> bool:
     rules: dict[str, bool] = {
         "sio.join": J in grants and may_enter,
         "sio.chat": J in grants and may_enter and C in grants and not waiting,
+        "sio.name": J in grants and may_enter and not waiting,  # one's own presence
+        # a speaker's own camera/mic state: on stage (hidden observers never are)
+        "sio.media": J in grants and may_enter and not waiting and on_stage and H not in grants,
+        # answering a stage invitation: one's own presence (nobody here was invited, so the
+        # domain answers no_invitation, past the gate; on stage already, accepting is a no-op)
+        "sio.accept": J in grants and may_enter and not waiting,
+        "sio.decline": J in grants and may_enter and not waiting,
         "sio.subscribe": J in grants and may_enter and S in grants and not waiting,
         "sio.lock": J in grants and may_enter and M in grants,
         "sio.pin": J in grants and may_enter and moderates and not meeting,
         "whep": S in grants and may_enter and not waiting,
         "whip": P in grants and may_enter and on_stage,
         "page.product": moderates and not meeting,
+        # a buyer on the page (present, admitted) asks for a quote and withdraws their own;
+        # the host's desk answers and exports them
+        "page.quote": J in grants and may_enter and not waiting,
+        "page.withdraw": J in grants and may_enter and not waiting,
+        "page.reply": moderates and not meeting,
+        "page.csv": moderates and not meeting,
+        "page.edit": moderates and not meeting,  # edit a card (delete: the same door)
+        "page.picture": moderates and not meeting,
     }
     return rules[action]
 
@@ -125,7 +145,7 @@ async def test_every_door_gives_the_one_decision(pavilion_app: Start, state: str
         seen = await _try_every_door(app, room_id, role)
         for action in ACTIONS:
             expected = allowed(role, state, action)
-            if action == "page.product" and state == "meeting":
+            if action in ROOM_CONTENT and state == "meeting":
                 continue  # product cards belong to broadcasts: no rule of access involved
             if seen[action][0] != expected:
                 wrong.append(f"{state:9} {role.name:14} {action:13} expected "
@@ -163,7 +183,8 @@ async def _room(app: RunningApp, room_id: str, state: str) -> None:
     await store.put_room(room)
     await store.put_product(ProductCard(id="p0", room_id=room_id,
                                         name=LocalizedText({"en": "Tea"}),
-                                        price=Decimal("9.90"), currency="CNY"))
+                                        price=Decimal("9.90"), currency="CNY",
+                                        request_quote=True))
 
 
 def _token(role: Role, room_id: str, suffix: str) -> str:
@@ -200,6 +221,22 @@ async def _try_every_door(app: RunningApp, room_id: str,
     seen["page.product"] = await _http(
         app, "POST", f"/api/pages/rooms/{room_id}/products", tokens["page"],
         '{"name": "Green tea", "price": "9.90", "currency": "CNY"}', "application/json")
+    await _present(app, room_id, tokens["page"])  # the page's buyer has joined over Socket.IO
+    quotes = f"/api/pages/rooms/{room_id}/quotes"
+    seen["page.quote"] = await _http(app, "POST", quotes, tokens["page"],
+                                     '{"product": "p0", "email": "buyer@example.cn"}',
+                                     "application/json")
+    seen["page.withdraw"] = await _http(app, "DELETE", quotes + "/q-none", tokens["page"], "",
+                                        "application/json")
+    seen["page.reply"] = await _http(app, "POST", quotes + "/q-none/replies", tokens["page"],
+                                     '{"text": "thanks"}', "application/json")
+    seen["page.csv"] = await _http(app, "GET", quotes + ".csv", tokens["page"], "", "text/csv")
+    seen["page.edit"] = await _http(app, "PATCH", f"/api/pages/rooms/{room_id}/products/p0",
+                                    tokens["page"], '{"language": "en", "name": "Black tea"}',
+                                    "application/json")
+    seen["page.picture"] = await _http(app, "PUT",
+                                       f"/api/pages/rooms/{room_id}/products/p0/picture",
+                                       tokens["page"], pictures.png(), "image/png")
     seen["admin.lock"] = await _http(app, "POST", f"/api/admin/rooms/{room_id}/lock",
                                      tokens["page"], '{"locked": true}', "application/json")
     seen["admin.nodes"] = await _http(app, "GET", "/api/admin/nodes", tokens["page"], "",
@@ -218,6 +255,14 @@ async def _try_every_door(app: RunningApp, room_id: str,
     return seen
 
 
+async def _present(app: RunningApp, room_id: str, tok: str) -> None:
+    """Join as the page's Socket.IO session would; a refusal leaves the caller absent."""
+    try:
+        await app.app[BACKEND_KEY].service.join(verify(TEST_SECRET, tok), room_id)
+    except RoomsError:
+        pass
+
+
 async def _socketio(app: RunningApp, room_id: str, tok: str) -> dict[str, tuple[bool, str]]:
     try:
         client = await RtcClient.connect(app, tok)
@@ -225,6 +270,10 @@ async def _socketio(app: RunningApp, room_id: str, tok: str) -> dict[str, tuple[
         return {a: (False, f"connect refused: {exc}") for a in ACTIONS if a.startswith("sio.")}
     events = [("sio.join", "join", {"room": room_id}),
               ("sio.chat", "chat.send", {"room": room_id, "text": "hello"}),
+              ("sio.name", "name.set", {"room": room_id, "name": "Someone Else"}),
+              ("sio.media", "media.state", {"room": room_id, "audio_off": True}),
+              ("sio.accept", "stage.accept", {"room": room_id}),
+              ("sio.decline", "stage.decline", {"room": room_id}),
               ("sio.subscribe", "subscribe", {"room": room_id}),
               ("sio.pin", "product.pin", {"room": room_id, "product": "p0"}),
               ("sio.lock", "room.lock", {"room": room_id, "locked": True})]
@@ -237,7 +286,7 @@ async def _socketio(app: RunningApp, room_id: str, tok: str) -> dict[str, tuple[
     return seen
 
 
-async def _http(app: RunningApp, method: str, path: str, tok: str, body: str,
+async def _http(app: RunningApp, method: str, path: str, tok: str, body: str | bytes,
                 content_type: str) -> tuple[bool, str]:
     headers = {"Authorization": f"Bearer {tok}", "Content-Type": content_type}
     async with aiohttp.ClientSession() as http, http.request(

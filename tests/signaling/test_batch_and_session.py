@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 from typing import Any
 
 import pytest
@@ -145,7 +146,11 @@ async def test_a_full_mailbox_refuses_and_a_flood_is_reported_once():
         floods.append(session)
 
     limits = SignalingLimits(mailbox_size=8, event_burst=1_000, events_per_second=1_000)
-    session = Session("sid", _token(), limits, dispatch, on_flood=on_flood)
+    # A clock a second apart per event: the rate bucket refills each time, so every refusal
+    # here is the mailbox's (a real clock made the last few rate-limited on a fast machine).
+    ticks = itertools.count()
+    session = Session("sid", _token(), limits, dispatch, on_flood=on_flood,
+                      clock=lambda: float(next(ticks)))
     session.start()
     acks = [session.submit("chat.history", {"room": "r"}) for _ in range(8 + 1 + 1_000)]
     await asyncio.sleep(0)

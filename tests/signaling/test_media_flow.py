@@ -97,6 +97,7 @@ async def test_forum_promoted_speaker_publishes_and_demotion_ends_the_track(pavi
     await speaker.ok("hand.raise", {"room": "forum"})
     await mod.wait_for("hand.raised")
     await mod.ok("stage.promote", {"room": "forum", "identity": "sam"})
+    await speaker.ok("stage.accept", {"room": "forum"})
     publisher, _ = await _publish(speaker, "forum")
     await audience.wait_for("track.published", lambda t: t["participant"] == "sam")
     viewer = await _watch(audience, "forum")
@@ -147,7 +148,7 @@ async def test_meeting_host_and_admitted_guest_exchange_media(pavilion_app):
     await ghost.close()
     bad = await guest.call("answer", {"room": "deal", "peer": "nope", "sdp": "v=0"})
     assert bad["error"]["code"] == "no_such_peer"
-    await host.ok("leave", {"room": "deal"})
+    await host.ok("room.close", {"room": "deal"})
     await guest.wait_for("room.closed")
     await until(lambda: "video" in guest_view.ended and guest_view.ended["video"].is_set())
     for peer in (host_pub, guest_pub, host_view, guest_view):

@@ -49,6 +49,8 @@ async def test_forum_hand_promote_demote(pavilion_app):
     refused = await aud.call("stage.promote", {"room": "forum", "identity": "aud"})
     assert refused["error"]["code"] == "not_moderator"
     await mod.ok("stage.promote", {"room": "forum", "identity": "aud"})
+    await aud.wait_for("stage.invited")
+    await aud.ok("stage.accept", {"room": "forum"})
     changed = await aud.wait_for("stage.changed", lambda e: e["change"] == "promoted")
     assert changed["participant"]["on_stage"] is True
     await mod.ok("stage.demote", {"room": "forum", "identity": "aud"})
@@ -57,7 +59,7 @@ async def test_forum_hand_promote_demote(pavilion_app):
     await aud.close()
 
 
-async def test_meeting_knock_admit_and_host_leaving_ends_it(pavilion_app):
+async def test_meeting_knock_admit_host_leaves_and_returns_then_closes_it(pavilion_app):
     app = await pavilion_app(demo=False)
     await make_room(app, "deal", RoomKind.MEETING, exhibitor="seller")
     host = await RtcClient.connect(app, token("seller", "deal", HOST))
@@ -77,7 +79,11 @@ async def test_meeting_knock_admit_and_host_leaving_ends_it(pavilion_app):
         "before admission"]
     await guest.ok("chat.send", {"room": "deal", "text": "after admission"})
     await host.wait_for("chat.message", lambda m: m["text"] == "after admission")
-    await host.ok("leave", {"room": "deal"})
+    await host.ok("leave", {"room": "deal"})  # a host stepping out ends nothing
+    await guest.wait_for("participant.left", lambda e: e["identity"] == "seller")
+    await guest.ok("chat.send", {"room": "deal", "text": "still here"})
+    await host.ok("join", {"room": "deal"})
+    await host.ok("room.close", {"room": "deal"})  # "End meeting for everyone"
     closed = await guest.wait_for("room.closed")
     assert closed["room"]["state"] == "ended"
     assert (await guest.call("chat.send", {"room": "deal", "text": "x"}))["error"]["code"] == (

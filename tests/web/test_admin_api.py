@@ -156,9 +156,11 @@ async def test_bad_token_requests(client: Client, body: Any, code: str) -> None:
 async def test_products_put_and_pin(client: Client) -> None:
     await call(client, "POST", "/rooms", ROOM, status=201)
     card = {"name": {"en": "Model Y1", "zh": "Y1 型"}, "price": "189900", "currency": "CNY",
-            "link": "https://ev.example/y1", "request_quote": True}
+            "link": "https://ev.example/y1", "request_quote": True,
+            "description": {"en": "Long range.\n600 km", "ru": "Запас хода 600 км"}}
     put = await call(client, "PUT", "/rooms/ev-launch/products/y1", card)
     assert put["id"] == "y1" and put["price"] == "189900"
+    assert put["description"] == card["description"]  # all six languages at once (issue 12)
     await call(client, "PUT", "/rooms/ev-launch/products/y2", card)
     pinned = await call(client, "POST", "/rooms/ev-launch/products/y1/pin", {"pinned": True})
     assert pinned == {"room_id": "ev-launch", "product_id": "y1", "pinned": True}

@@ -1,12 +1,15 @@
 // Trade-meeting pages: exhibitor directory and booking, "my meetings", exhibitor dashboard.
 // Data comes from /api/meetings (docs/meetings-api.md) with the token of the page's link; every
 // word comes from the page's #meetings-i18n (no English is hard-coded here), and every time is
-// shown in the browser's own zone. Text from people is set with textContent, never as HTML.
+// shown in the browser's own zone with the zone's label, by the page language's date rules
+// (zonetime.js; Mongolian too). Text from people is set with textContent, never as HTML.
+import { io } from "./vendor/socket.io.esm.min.js";
+import { formatInstant } from "./zonetime.js";
+
 const config = JSON.parse(document.getElementById("meetings-config").textContent);
 const strings = JSON.parse(document.getElementById("meetings-i18n").textContent);
 const words = strings.words;
 const zone = Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC";
-const when = new Intl.DateTimeFormat(config.lang, {dateStyle: "medium", timeStyle: "short"});
 const statusLine = document.getElementById("meetings-status");
 const TOKEN_KEY = "pavilion.meetings.token";
 let freeSlots = [];  // the exhibitor's free slots (dashboard): what "propose" can offer
@@ -26,7 +29,7 @@ const token = takeToken();
 function say(text) { statusLine.textContent = text; }
 function sayError(code) { say(strings.errors[code] || strings.fallback); }
 function word(key, num) { return (words[key] || key).replace("%(num)s", String(num ?? "")); }
-function local(isoUtc) { return when.format(new Date(isoUtc)); }
+function local(isoUtc) { return formatInstant(new Date(isoUtc), config.lang, zone); }
 
 async function api(method, path, body) {
   const headers = {"Accept": "application/json"};
@@ -213,9 +216,22 @@ async function showFeed() {
 }
 
 // -- the exhibitor's dashboard ---------------------------------------------------------------
+function profileHref() {
+  return "/meetings/profile/" + encodeURIComponent(config.exhibitor) + "?lang=" + config.lang;
+}
+
 async function showDashboard() {
   if (!token) { say(word("sign_in")); return; }
   const base = "/exhibitors/" + encodeURIComponent(config.exhibitor);
+  try {
+    await api("GET", base);
+  } catch (error) {
+    if (error.code !== "no_such_exhibitor") { sayError(error.code); return; }
+    statusLine.replaceChildren(word("no_profile"), " ",
+      el("a", {href: profileHref(), id: "meetings-create-profile", textContent: word("create_profile")}));
+    document.getElementById("meetings-profile-link").hidden = true;
+    return;
+  }
   await attempt(async () => {
     const slots = await api("GET", base + "/slots?all=1");
     freeSlots = slots.slots.filter((s) => !s.held_by && Date.parse(s.starts_at) > Date.now());
@@ -245,10 +261,12 @@ async function showDashboard() {
 
 async function publish(event) {
   event.preventDefault();
-  const data = Object.fromEntries(new FormData(event.target));
+  const form = new FormData(event.target);
+  const data = Object.fromEntries(form);
+  const languages = form.getAll("languages");
+  if (!languages.length) { say(word("pick_language")); return; }
   const slot = {date: data.date, start: data.start, length_min: Number(data.length_min),
-    time_zone: data.time_zone, languages: data.languages.split(",").map((s) => s.trim())
-      .filter(Boolean)};
+    time_zone: data.time_zone, languages};
   const base = "/exhibitors/" + encodeURIComponent(config.exhibitor);
   if (await attempt(() => api("POST", base + "/slots", {slots: [slot]}))) {
     say(word("saved"));
@@ -256,8 +274,82 @@ async function publish(event) {
   }
 }
 
+// -- live updates ----------------------------------------------------------------------------
+// Trade-meeting notices reach every page of the person on their Socket.IO `user:<identity>`
+// channel (docs/protocol.md): "my meetings" and the dashboard redraw when one arrives, and after
+// a reconnect (a notice sent meanwhile is in the feed), instead of polling.
+const LIVE_EVENTS = ["request.created", "request.accepted", "request.declined", "request.proposed",
+  "request.withdrawn", "request.cancelled", "request.expired", "meeting.reminder", "meeting.ending",
+  "meeting.ended"];
+
+function live(redraw) {
+  if (!token) return null;
+  const socket = io("/rtc", {transports: ["websocket"], auth: {token},
+    reconnectionDelay: 500, reconnectionDelayMax: 4000});
+  let timer = null;
+  const soon = () => { clearTimeout(timer); timer = setTimeout(redraw, 150); };  // a burst: once
+  for (const name of LIVE_EVENTS) socket.on(name, soon);
+  let connectedBefore = false;
+  socket.on("connect", () => { if (connectedBefore) soon(); connectedBefore = true; });
+  return socket;
+}
+
+// -- the exhibitor's profile ----------------------------------------------------------------
+const LANGS = ["zh", "en", "ja", "ko", "ru", "mn"];
+
+function pickZone(select, wanted) {
+  if ([...select.options].some((o) => o.value === wanted)) select.value = wanted;
+}
+
+async function showProfile(form) {
+  if (!token) { say(word("sign_in")); return; }
+  const path = "/exhibitors/" + encodeURIComponent(config.exhibitor);
+  let profile = null;
+  try {
+    profile = await api("GET", path);
+  } catch (error) {
+    if (error.code !== "no_such_exhibitor") { sayError(error.code); return; }
+    say(word("no_profile"));
+  }
+  pickZone(form.elements.time_zone, profile ? profile.time_zone : zone);
+  if (!profile) return;
+  for (const lang of LANGS) {
+    form.elements["name_" + lang].value = profile.name[lang] || "";
+    form.elements["description_" + lang].value = (profile.description || {})[lang] || "";
+  }
+  form.elements.pavilion.value = profile.pavilion;
+  form.elements.products.value = profile.products.join(", ");
+  for (const box of form.querySelectorAll("input[name=languages]")) {
+    box.checked = profile.languages.includes(box.value);
+  }
+  form.dataset.team = JSON.stringify(profile.team);
+}
+
+async function saveProfile(event) {
+  event.preventDefault();
+  const form = event.target;
+  const data = new FormData(form);
+  const languages = data.getAll("languages");
+  if (!languages.length) { say(word("pick_language")); return; }
+  const texts = (prefix) => Object.fromEntries(LANGS.map((l) => [l, data.get(prefix + l).trim()])
+    .filter(([, text]) => text));
+  const body = {name: texts("name_"), description: texts("description_"),
+    pavilion: data.get("pavilion"), languages, time_zone: data.get("time_zone"),
+    products: data.get("products").split(",").map((p) => p.trim()).filter(Boolean),
+    team: JSON.parse(form.dataset.team || "[]")};
+  const path = "/exhibitors/" + encodeURIComponent(config.exhibitor);
+  if (await attempt(() => api("PUT", path, body))) {
+    say(word("profile_saved"));
+    const link = document.getElementById("meetings-dashboard-link");
+    link.href = "/meetings/dashboard/" + encodeURIComponent(config.exhibitor) +
+      "?lang=" + config.lang;
+    link.hidden = false;
+  }
+}
+
 // -- start -----------------------------------------------------------------------------------
 function start() {
+  let socket = null;
   if (config.page === "directory") {
     const filters = document.getElementById("meetings-filters");
     filters.addEventListener("submit", (e) => { e.preventDefault(); showDirectory(filters); });
@@ -267,14 +359,19 @@ function start() {
     if (config.exhibitor) showExhibitor(config.exhibitor);
   } else if (config.page === "mine") {
     showMine();
-    setInterval(showFeed, 30000);
+    socket = live(showMine);
   } else if (config.page === "dashboard") {
     const form = document.getElementById("meetings-publish");
-    form.elements.time_zone.value = zone;
+    pickZone(form.elements.time_zone, zone);
     form.addEventListener("submit", publish);
     showDashboard();
+    socket = live(showDashboard);
+  } else if (config.page === "profile") {
+    const form = document.getElementById("meetings-profile");
+    form.addEventListener("submit", saveProfile);
+    showProfile(form);
   }
-  window.pavilionMeetings = {api, zone, reload: {directory: showDirectory, mine: showMine,
-    dashboard: showDashboard}};
+  window.pavilionMeetings = {api, zone, socket, reload: {directory: showDirectory, mine: showMine,
+    dashboard: showDashboard, profile: showProfile}};
 }
 start();

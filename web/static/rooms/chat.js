@@ -2,6 +2,7 @@
 // stream id, so a resume never shows a message twice), sending with translated refusals, and
 // for moderators a delete and a remove button on each message of someone else.
 import { el, formatTime, notifyError, t } from "./i18n.js";
+import { nameTag } from "./names.js";
 
 const MAX_SHOWN = 300;
 
@@ -28,7 +29,7 @@ export class ChatPanel {
     this.conn.lastChat = message.id;
     const mine = message.sender === this.conn.identity;
     const item = el("li", { class: mine ? "mine" : "", "data-id": message.id },
-      el("span", { class: "who", text: mine ? t("you", { name: message.name }) : message.name }),
+      nameTag(message.sender, message.name, { you: mine }),
       el("time", { class: "when", text: formatTime(message.sent_at) }),
       el("span", { class: "text", text: message.text }));
     if (this.moderate && !mine) item.append(this.#tools(message));

@@ -3,6 +3,7 @@
 // (auth.session); a reloaded page resumes the session it left (sessionStorage), then rejoins.
 import { io } from "../vendor/socket.io.esm.min.js";
 import { config, notify, notifyError, t } from "./i18n.js";
+import { learnExhibitor, savedName } from "./names.js";
 
 export class RtcError extends Error {
   constructor(code, message, extra = {}) {
@@ -165,7 +166,10 @@ export class Connection {
   async join() {
     const payload = { language: config.lang };
     if (this.lastChat) payload.after = this.lastChat;
+    const name = savedName();
+    if (name) payload.name = name;
     const state = await this.call("join", payload);
+    learnExhibitor(state.exhibitor_names);
     this.joined = true;
     return state;
   }

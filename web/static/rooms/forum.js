@@ -1,10 +1,15 @@
-// The forum: a grid of speakers (the loudest highlighted), the audience count, raised hands,
-// Q&A sorted by votes, and for moderators promote / demote / mute / remove / answered / lock.
+// The forum: a grid of speakers (the loudest highlighted, muted microphones and cameras shown),
+// the audience count, raised hands, Q&A sorted by votes with the answered ones apart, an
+// invitation to the stage answered with a preview (stage_invite.js), a speaker's own controls
+// (speaker_controls.js), and for moderators invite / demote / mute / remove / answered / lock.
 import { config, el, formatCount, notify, notifyError, t } from "./i18n.js";
 import { enter } from "./connection.js";
 import { ParticipantFeeds, Publisher, openCameraOrMic } from "./media.js";
 import { ChatPanel } from "./chat.js";
 import { Presence } from "./presence.js";
+import { bindNameForm, showPeople, nameOf, nameTag } from "./names.js";
+import { StageInvite } from "./stage_invite.js";
+import { SpeakerControls } from "./speaker_controls.js";
 
 const stage = document.getElementById("stage");
 const stageEmpty = document.getElementById("stage-empty");
@@ -12,21 +17,38 @@ const hand = document.getElementById("hand");
 const cameraStart = document.getElementById("camera-start");
 const unmute = document.getElementById("unmute");
 const questionsEl = document.getElementById("questions");
+const answeredEl = document.getElementById("answered");
 const SPEAKING_LEVEL = 0.02;
 
 const { conn, state } = await enter();
 const tiles = new Map();  // identity -> {tile, video, subscriber}
 let publisher = null;
 let muted = true;
+const invite = new StageInvite(conn);
+const controls = new SpeakerControls(conn, { onchange: (c) => {
+  const entry = tiles.get(conn.identity);
+  if (entry) showMediaState(entry, { audio_off: c.audioOff, video_off: c.videoOff });
+} });
+
+/** A tile shows when its speaker turned the microphone or the camera off (`media.state`). */
+function showMediaState(entry, person) {
+  const { tile, badges } = entry;
+  tile.classList.toggle("mic-off", Boolean(person?.audio_off));
+  tile.classList.toggle("camera-off", Boolean(person?.video_off));
+  badges.replaceChildren(
+    person?.audio_off ? el("span", { class: "badge mic-off", text: t("mic_is_off") }) : null,
+    person?.video_off ? el("span", { class: "badge camera-off", text: t("camera_is_off") }) : null);
+}
 
 function tileFor(identity, name) {
   let entry = tiles.get(identity);
   if (!entry) {
     const video = el("video", { autoplay: true, playsinline: true });
     video.muted = identity === conn.identity || muted;
+    const badges = el("span", { class: "badges" });
     const tile = el("figure", { class: "tile", "data-identity": identity }, video,
-      el("figcaption", { text: identity === conn.identity ? t("you", { name }) : name }));
-    entry = { tile, video, subscriber: null };
+      el("figcaption", {}, nameTag(identity, name, { you: identity === conn.identity, cls: "name" }), badges));
+    entry = { tile, video, badges, subscriber: null };
     tiles.set(identity, entry);
     stage.append(tile);
   }
@@ -43,10 +65,13 @@ function dropTile(identity) {
   stageEmpty.hidden = tiles.size > 0;
 }
 
-async function startCamera() {
-  if (publisher) return;
+/** Go live with `previewed` (the invitation's stream, devices as chosen) or a fresh one. */
+async function startCamera(previewed = null) {
+  if (publisher) { previewed?.getTracks().forEach((track) => track.stop()); return; }
   try {
-    const { stream, audioOnly } = await openCameraOrMic();
+    const { stream, audioOnly } = previewed
+      ? { stream: previewed, audioOnly: previewed.getVideoTracks().length === 0 }
+      : await openCameraOrMic();
     if (audioOnly) notify(t("mic_only"));
     publisher = new Publisher(conn, stream, "speaker");
     await publisher.start();
@@ -54,6 +79,7 @@ async function startCamera() {
     entry.video.srcObject = stream;
     entry.tile.classList.toggle("audio-only", audioOnly);
     cameraStart.hidden = true;
+    controls.attach(publisher);
   } catch (err) {
     publisher = null;
     notifyError(err);
@@ -65,6 +91,7 @@ async function stopCamera() {
   await publisher.stop();
   publisher.stream.getTracks().forEach((track) => track.stop());
   publisher = null;
+  controls.attach(null);
   dropTile(conn.identity);
 }
 
@@ -83,23 +110,36 @@ async function highlightSpeaker() {
 
 // -- questions ----------------------------------------------------------------------------------
 const questions = new Map();
+const ANSWERED_SHOWN = 20;
 function renderQuestions() {
-  const sorted = [...questions.values()].filter((q) => !q.answered)
+  const all = [...questions.values()];
+  const open = all.filter((q) => !q.answered)
     .sort((a, b) => b.votes - a.votes || a.asked_at - b.asked_at);
-  questionsEl.replaceChildren(...sorted.map((q) => el("li", { "data-question": q.id },
+  const done = all.filter((q) => q.answered)
+    .sort((a, b) => (b.answered_seen ?? 0) - (a.answered_seen ?? 0) || b.asked_at - a.asked_at)
+    .slice(0, ANSWERED_SHOWN);
+  questionsEl.replaceChildren(...open.map((q) => el("li", { "data-question": q.id },
     el("span", { class: "text", text: q.text }), " ",
-    el("span", { class: "who", text: q.name }), " ",
+    nameTag(q.asker, q.name), " ",
     el("span", { class: "votes", text: t("votes", { num: formatCount(q.votes) }) }),
     el("button", { type: "button", class: "small", text: t("vote"), onclick: () => vote(q) }),
     config.moderates ? el("button", { type: "button", class: "small", text: t("answered"),
                                       onclick: () => answered(q) }) : null)));
+  answeredEl.replaceChildren(...done.map((q) => el("li", { "data-question": q.id },
+    el("span", { class: "text", text: q.text }), " ", nameTag(q.asker, q.name))));
+}
+function markAnswered(id, fields = {}) {
+  const q = questions.get(id) ?? (fields.id ? fields : null);
+  if (!q) return;
+  questions.set(id, { ...q, ...fields, answered: true, answered_seen: Date.now() });
+  renderQuestions();
 }
 async function vote(q) {
   try { q.votes = (await conn.call("question.vote", { question: q.id })).votes; renderQuestions(); }
   catch (err) { notifyError(err); }
 }
 async function answered(q) {
-  try { await conn.api("POST", `/questions/${encodeURIComponent(q.id)}/answered`); q.answered = true; renderQuestions(); }
+  try { await conn.api("POST", `/questions/${encodeURIComponent(q.id)}/answered`); markAnswered(q.id); }
   catch (err) { notifyError(err); }
 }
 document.getElementById("ask-form").addEventListener("submit", async (event) => {
@@ -114,8 +154,10 @@ document.getElementById("ask-form").addEventListener("submit", async (event) => 
 });
 
 // -- moderator panel ----------------------------------------------------------------------------
+const invitedNow = (p) => !p.on_stage && (p.invited_until ?? 0) * 1000 > Date.now();
 function person(p, actions) {
-  return el("li", { "data-identity": p.identity }, el("span", { class: "who", text: p.name }),
+  return el("li", { "data-identity": p.identity }, nameTag(p.identity, p.name),
+    invitedNow(p) ? el("span", { class: "badge invited", text: t("invited") }) : null,
     ...actions.map(([word, event, extra]) => el("button", { type: "button", class: "small",
       text: t(word), onclick: async () => {
         try { await conn.call(event, { identity: p.identity, ...extra }); } catch (err) { notifyError(err); }
@@ -124,7 +166,7 @@ function person(p, actions) {
 function renderModeration(presence) {
   if (!config.moderates) return;
   const others = presence.list().filter((p) => p.identity !== conn.identity);
-  document.getElementById("hands").replaceChildren(...others.filter((p) => p.hand_raised && !p.on_stage)
+  document.getElementById("hands").replaceChildren(...others.filter((p) => (p.hand_raised || invitedNow(p)) && !p.on_stage)
     .map((p) => person(p, [["promote", "stage.promote"]])));
   document.getElementById("speakers").replaceChildren(...others.filter((p) => p.on_stage)
     .map((p) => person(p, [["demote", "stage.demote"], ["mute", "track.mute", { muted: true }],
@@ -148,11 +190,18 @@ if (state) {
     hand.setAttribute("aria-pressed", String(me.hand_raised));
     cameraStart.hidden = !me.on_stage || Boolean(publisher);
   };
-  chat.load(state.chat);
   presence.load(state.participants);
-  for (const q of state.questions) questions.set(q.id, q);
+  chat.load(state.chat);
+  bindNameForm(conn, state.me);
+  showPeople(presence, conn.identity);
+  for (const q of [...state.questions, ...(state.answered ?? [])]) questions.set(q.id, q);
   renderQuestions();
   presence.onchange(renderModeration);
+  presence.onchange(() => {
+    for (const [identity, entry] of tiles) {
+      if (identity !== conn.identity) showMediaState(entry, presence.get(identity));
+    }
+  });
   renderModeration(presence);
   if (config.moderates) {
     document.getElementById("moderation").hidden = false;
@@ -179,12 +228,24 @@ if (state) {
     unmute.textContent = muted ? t("sound_on") : t("sound_off");
     unmute.setAttribute("aria-pressed", String(!muted));
   });
+  conn.on("stage.invited", async (e) => {
+    const who = e.participant;
+    if (who.identity === conn.identity) { me = who; showHand(); await invite.show(who.invited_until); }
+    else if (config.moderates) notify(t("invitation_sent", { name: nameOf(who.identity, who.name) }));
+  });
+  conn.on("stage.declined", (e) => {
+    const who = e.participant;
+    if (who.identity === conn.identity) { me = who; invite.close(); showHand(); }
+    else if (config.moderates) {
+      notify(t("invitation_declined", { name: nameOf(who.identity, who.name) }), { error: true });
+    }
+  });
   conn.on("stage.changed", async (e) => {
     if (e.participant.identity !== conn.identity) return;
     me = e.participant;
     showHand();
-    if (e.change === "promoted") { notify(t("on_stage_now")); await startCamera(); }
-    else { await stopCamera(); notify(t("off_stage_now")); showHand(); }
+    if (e.change === "promoted") { notify(t("on_stage_now")); await startCamera(invite.take()); }
+    else { invite.close(); await stopCamera(); notify(t("off_stage_now")); showHand(); }
   });
   conn.on("participant.muted", async (e) => {
     if (e.participant.identity === conn.identity && e.change === "muted") {
@@ -197,7 +258,7 @@ if (state) {
     const q = questions.get(v.question_id);
     if (q) { q.votes = v.votes; renderQuestions(); }
   });
-  conn.on("question.answered", (a) => { questions.delete(a.question_id); renderQuestions(); });
+  conn.on("question.answered", (a) => markAnswered(a.question_id ?? a.id, a.id ? a : {}));
   conn.on("room.changed", (e) => { if (e.room) { locked = e.room.locked; if (config.moderates) showLock(); } });
   const feeds = new ParticipantFeeds(conn, { label: "speaker", dropTile,
     tileFor: (identity) => tileFor(identity, presence.get(identity)?.name ?? identity) });
@@ -215,5 +276,7 @@ if (state) {
   });
   for (const track of state.tracks) feeds.published(track);
   if (me.on_stage && me.role === "speaker") await startCamera();  // a speaker's page reloaded
+  else if (invitedNow(me)) await invite.show(me.invited_until);  // reloaded while invited
   setInterval(highlightSpeaker, 700);
+  if (config.moderates) setInterval(() => renderModeration(presence), 5000);  // lapsed invitations
 }

@@ -130,6 +130,15 @@ document.getElementById("leave").addEventListener("click", async () => {
   try { await conn.call("leave"); } catch { /* leaving anyway */ }
   await leave("left");
 });
+// Leaving ends nothing (people step out and come back); the host ends it for everyone here.
+const endButton = document.getElementById("end-meeting");
+endButton.hidden = !config.moderates;
+endButton.addEventListener("click", async () => {
+  try {
+    await conn.call("room.close");
+    await leave("room_closed");
+  } catch (err) { notifyError(err); }
+});
 
 if (state) {
   if (config.moderates) {

@@ -1,6 +1,7 @@
 // Who is in the room: the join state's list, kept current by participant.* events; when the
 // server sheds presence to counts under load (docs/protocol.md §4), the counts still add up.
 import { formatCount, t } from "./i18n.js";
+import { learn, refreshNames } from "./names.js";
 
 export class Presence {
   constructor(conn, { countEl = null, word = "viewers", counted = () => true } = {}) {
@@ -12,6 +13,8 @@ export class Presence {
     this.counted = counted;
     this.listeners = [];
     conn.on("participant.joined", (e) => this.#set(e.participant));
+    conn.on("stage.invited", (e) => this.#set(e.participant));
+    conn.on("stage.declined", (e) => this.#set(e.participant));
     conn.on("participant.changed", (e) => this.#set(e.participant));
     conn.on("stage.changed", (e) => this.#set(e.participant));
     conn.on("hand.raised", (e) => this.#set(e.participant));
@@ -25,6 +28,8 @@ export class Presence {
 
   load(participants) {
     this.people = new Map((participants ?? []).map((p) => [p.identity, p]));
+    for (const p of this.people.values()) learn(p);
+    refreshNames();
     this.shed = 0;
     this.#changed();
   }
@@ -37,7 +42,10 @@ export class Presence {
 
   #set(participant) {
     if (!participant?.identity) return;
+    const before = this.people.get(participant.identity);
     this.people.set(participant.identity, participant);
+    learn(participant);
+    if (before?.name !== participant.name) refreshNames(participant.identity);
     this.#changed();
   }
 

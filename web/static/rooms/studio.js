@@ -1,11 +1,14 @@
 // The exhibitor's studio: preview with device pickers, go live / end, screen share, viewer
-// count, moderated chat, product cards, quote requests, and the WHIP values for OBS.
-import { config, el, formatTime, notify, notifyError, t } from "./i18n.js";
+// count, moderated chat, floating reactions, product cards, the inbox (inbox.js), and the WHIP
+// values for OBS.
+import { config, notify, notifyError, t } from "./i18n.js";
 import { enter } from "./connection.js";
 import { Publisher, fillDevicePickers, openCamera, openScreen } from "./media.js";
 import { ChatPanel } from "./chat.js";
 import { ProductShelf } from "./products.js";
 import { Presence } from "./presence.js";
+import { Inbox } from "./inbox.js";
+import { showReactions } from "./reactions.js";
 
 const preview = document.getElementById("preview");
 const air = document.getElementById("air");
@@ -14,7 +17,6 @@ const endLive = document.getElementById("end-live");
 const share = document.getElementById("share");
 const cameraSelect = document.getElementById("camera");
 const micSelect = document.getElementById("microphone");
-const quotes = document.getElementById("quotes");
 
 let stream = null;
 let publisher = null;
@@ -83,12 +85,6 @@ async function toggleShare() {
   }
 }
 
-function addQuote(request) {
-  quotes.prepend(el("li", {},
-    el("time", { text: formatTime(request.requested_at) }), " ",
-    el("span", { text: t("quote_from", { name: request.name, product: request.product_name }) })));
-}
-
 for (const button of document.querySelectorAll("[data-copy]")) {
   button.addEventListener("click", async () => {
     const field = document.getElementById(button.dataset.copy);
@@ -107,16 +103,26 @@ if (state) {
   chat.load(state.chat);
   presence.load(state.participants);
   shelf.load();
-  conn.api("GET", "/quotes").then((d) => d.requests.forEach(addQuote)).catch(() => {});
-  conn.on("quote.requested", addQuote);
+  const inbox = new Inbox(conn);
+  inbox.loadQuestions(state.questions);
+  inbox.load();
+  showReactions(conn, document.getElementById("floaters"));
   conn.on("rejoined", ({ state: again, resumed }) => {
     chat.load(again.chat);
     presence.load(again.participants);
     if (publisher && (!resumed || !publisher.healthy)) publisher.restart();
   });
-  conn.on("room.closed", () => { endBroadcast(); notify(t("room_closed"), { sticky: true }); });
+  conn.on("room.closed", async () => {
+    await endBroadcast();
+    goLive.disabled = true;  // an ended room cannot go live again
+    notify(t("room_closed"), { sticky: true });
+  });
   goLive.addEventListener("click", () => startBroadcast(conn));
-  endLive.addEventListener("click", endBroadcast);
+  // "End broadcast" ends the room for everyone: viewers are told it ended, the lobby says so.
+  endLive.addEventListener("click", async () => {
+    await endBroadcast();
+    try { await conn.call("room.close"); } catch (err) { notifyError(err); }
+  });
   share.addEventListener("click", toggleShare);
   try {
     await openDevices();

@@ -5,25 +5,44 @@ import { enter } from "./connection.js";
 import { Subscriber } from "./media.js";
 import { ChatPanel } from "./chat.js";
 import { PinnedProducts } from "./products.js";
+import { MyQuotes, QuoteForm } from "./quotes.js";
+import { float, showReactions } from "./reactions.js";
 import { Presence } from "./presence.js";
+import { bindNameForm, showPeople } from "./names.js";
 
 const video = document.getElementById("video");
 const status = document.getElementById("stream-status");
 const unmute = document.getElementById("unmute");
 const floaters = document.getElementById("floaters");
-const EMOJI = { like: "👍", heart: "❤️", clap: "👏", laugh: "😄", wow: "😮", fire: "🔥" };
-const MAX_FLOATERS = 24;
 
 const { conn, state } = await enter();
 let viewer = null;
+let ended = false;
 
 function showWaiting(waiting) {
+  if (ended) return;
   status.hidden = !waiting;
   status.textContent = t("waiting_stream");
 }
 
+/** The room ended (`room.closed`): say so where the video was, and stop waiting for it. */
+function showEnded() {
+  ended = true;
+  viewer?.stop();
+  viewer = null;
+  video.srcObject = null;
+  status.textContent = t("stream_ended");
+  status.hidden = false;
+  status.classList.add("ended");
+  document.getElementById("viewers").hidden = true;  // nobody watches an ended broadcast
+  for (const control of document.querySelectorAll(".reactions button, #chat-form input, #chat-form button")) {
+    control.disabled = true;
+  }
+  notify(t("room_closed"), { sticky: true });
+}
+
 async function play() {
-  if (viewer?.healthy) return;
+  if (ended || viewer?.healthy) return;
   await viewer?.stop();
   viewer = new Subscriber(conn, { label: "broadcast", onstream: (stream) => {
     if (video.srcObject !== stream) video.srcObject = stream;
@@ -45,21 +64,11 @@ unmute.addEventListener("click", () => {
   if (!video.muted) video.play().catch(() => {});
 });
 
-function float(kind, count) {
-  for (let i = 0; i < Math.min(count, 5); i += 1) {
-    if (floaters.children.length >= MAX_FLOATERS) return;
-    const bubble = el("span", { class: "floater", text: EMOJI[kind] ?? "✨" });
-    bubble.style.left = `${10 + Math.random() * 80}%`;
-    bubble.addEventListener("animationend", () => bubble.remove());
-    floaters.append(bubble);
-  }
-}
-
 for (const button of document.querySelectorAll("[data-reaction]")) {
   button.addEventListener("click", async () => {
     try {
       await conn.call("reaction", { kind: button.dataset.reaction });
-      float(button.dataset.reaction, 1);
+      float(floaters, button.dataset.reaction, 1);
     } catch (err) {
       notifyError(err);
     }
@@ -68,19 +77,24 @@ for (const button of document.querySelectorAll("[data-reaction]")) {
 
 if (state) {
   const chat = new ChatPanel(conn);
-  const products = new PinnedProducts(conn);
+  const mine = new MyQuotes(conn);
+  const quoteForm = new QuoteForm(conn, (request) => mine.put(request));
+  const products = new PinnedProducts(conn, (card) => quoteForm.open(card));
   const presence = new Presence(conn, { countEl: document.getElementById("viewers"),
                                         counted: (p) => p.identity !== config.exhibitor });
   chat.load(state.chat);
   products.load(state.products);
   presence.load(state.participants);
+  bindNameForm(conn, state.me);
+  showPeople(presence, conn.identity);
+  mine.load();
   await conn.dropStalePeers();
-  conn.on("reactions", (r) => { for (const [kind, n] of Object.entries(r.counts ?? {})) float(kind, n); });
+  showReactions(conn, floaters);
   conn.on("track.published", (track) => { if (track.kind === "video") play(); });
   conn.on("track.unpublished", (track) => {
     if (track.kind === "video") { viewer?.stop(); viewer = null; video.srcObject = null; showWaiting(true); }
   });
-  conn.on("room.closed", () => { viewer?.stop(); notify(t("room_closed"), { sticky: true }); });
+  conn.on("room.closed", showEnded);
   conn.on("participant.removed", (e) => {
     if (e.identity === conn.identity) { viewer?.stop(); notify(t("removed"), { error: true, sticky: true }); }
   });
