@@ -110,7 +110,15 @@ async def _until_drained(app: web.Application) -> None:
             now.set()
             return
         logging.getLogger("pavilion").info("%s: draining (send it again to stop now)", sig.name)
-        started.append(loop.create_task(drain.begin()))
+        task = loop.create_task(drain.begin())
+        task.add_done_callback(failed)
+        started.append(task)
+
+    def failed(task: asyncio.Task[None]) -> None:
+        if not task.cancelled() and task.exception() is not None:  # a drain that cannot start
+            logging.getLogger("pavilion").error("drain failed, stopping now: %r",
+                                                task.exception())
+            now.set()
 
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, on_signal, sig)
