@@ -1,15 +1,26 @@
 """Settings of a Pavilion node: defaults, an optional TOML file, ``PAVILION_*`` overrides."""
 
 from config.loader import ConfigError, load
-from config.settings import LANGUAGES, IceServer, Language, MediaLimits, Settings, SignalingLimits
+from config.settings import (
+    LANGUAGES,
+    ClusterSettings,
+    IceServer,
+    Language,
+    MediaLimits,
+    Settings,
+    SignalingLimits,
+    default_node_id,
+)
 
 __all__ = [
     "LANGUAGES",
+    "ClusterSettings",
     "ConfigError",
     "IceServer",
     "Language",
     "MediaLimits",
     "Settings",
     "SignalingLimits",
+    "default_node_id",
     "load",
 ]

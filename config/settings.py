@@ -8,6 +8,7 @@ ignored value. :mod:`config.loader` builds them from defaults, a TOML file and t
 from __future__ import annotations
 
 import ipaddress
+import secrets
 import socket
 from typing import Any, Literal
 
@@ -100,6 +101,36 @@ class MeetingLimits(_Section):
     requests_per_client_per_hour: int = Field(default=30, ge=0, le=100_000)  # 0: no limit
 
 
+class ClusterSettings(_Section):
+    """How a node reports its load, places rooms and drains (``[cluster]``; docs/deploy.md).
+
+    A node's *load* is its scarcest resource as a fraction of what one node (one core) can
+    serve: the largest of its CPU seconds per second and its media peers, Socket.IO sessions
+    and egress bitrate over their capacities (rooms/cluster/load.py). 1.0 is a full node.
+    """
+
+    report_interval_s: float = Field(default=2.0, ge=0.1, le=60)  # reports live 3 intervals
+    placement: Literal["load", "first"] = "load"  # "first": whoever sees the first client
+    max_load: float = Field(default=0.85, gt=0, le=100)  # over it, a node takes no new rooms
+    placement_margin: float = Field(default=0.2, ge=0, le=100)  # a clearly lower load
+    drain_s: float = Field(default=30.0, ge=0, le=3_600)  # SIGTERM: how long clients may stay
+    peer_capacity: int = Field(default=300, ge=1, le=1_000_000)
+    session_capacity: int = Field(default=5_000, ge=1, le=10_000_000)
+    egress_capacity_mbps: float = Field(default=500.0, gt=0, le=1_000_000)
+
+
+def default_node_id(port: object) -> str:
+    """The host name and the port: unique on one host by construction (two nodes cannot listen
+    on one port), and stable across restarts, so metrics and leases keep naming the same node.
+    A node on an ephemeral port (``0``) adds a random suffix instead."""
+    host = socket.gethostname()[:48] or "node"
+    try:
+        number = int(str(port))
+    except ValueError:
+        number = 0
+    return f"{host}-{number}" if number > 0 else f"{host}-{secrets.token_hex(3)}"
+
+
 class Settings(_Section):
     """A node's whole configuration."""
 
@@ -109,7 +140,8 @@ class Settings(_Section):
     secret: SecretStr | None = None
     api_key: SecretStr | None = None
     redis_url: str | None = None
-    node_id: str = Field(default_factory=lambda: socket.gethostname(), min_length=1, max_length=64)
+    # default: default_node_id(port); the characters a Bus topic and a Redis key take as they are
+    node_id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")
     default_language: Language = "en"
     demo: bool = True
     demo_public: bool = False  # allow demo mode on a non-loopback address (staff links for all)
@@ -122,6 +154,15 @@ class Settings(_Section):
     media: MediaLimits = Field(default_factory=MediaLimits)
     signaling: SignalingLimits = Field(default_factory=SignalingLimits)
     meetings: MeetingLimits = Field(default_factory=MeetingLimits)
+    cluster: ClusterSettings = Field(default_factory=ClusterSettings)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _node_id_from_port(cls, data: Any) -> Any:
+        """An unset ``node_id`` is the host name and the port (:func:`default_node_id`)."""
+        if isinstance(data, dict) and data.get("node_id") in (None, ""):
+            return {**data, "node_id": default_node_id(data.get("port", 8080))}
+        return data
 
     @model_validator(mode="before")
     @classmethod

@@ -85,3 +85,24 @@ class StoreUnavailable(RoomsError):
     def __init__(self, reason: str) -> None:
         super().__init__("store_unavailable", f"state store unavailable: {reason}")
         self.reason = reason
+
+
+class NoNodeAvailable(RoomsError):
+    """No node can take a new room now (this one is draining and no other is alive)."""
+
+    fault: Fault = "server"
+
+    def __init__(self, message: str = "no node can take a new room now; try again soon") -> None:
+        super().__init__("media_unavailable", message)
+
+
+class NodeIdTaken(Exception):
+    """Another live node holds this node's id: two nodes with one id would each drop the
+    other's bus messages as their own echo, so the second one must not start (exit 2)."""
+
+    def __init__(self, node_id: str, url: str) -> None:
+        super().__init__(
+            f"node id {node_id!r} is held by another live node ({url}); give each node its own "
+            "node_id (PAVILION_NODE_ID), or leave it unset for <host name>-<port>")
+        self.node_id = node_id
+        self.url = url

@@ -9,6 +9,7 @@ reports.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -16,6 +17,9 @@ from dataclasses import dataclass
 import config
 from rooms.bus import Bus
 from rooms.clock import Clock
+from rooms.cluster import ClusterNode, MemoryDirectory, NodeDirectory
+from rooms.cluster.redis_directory import RedisDirectory
+from rooms.errors import StoreUnavailable
 from rooms.keeper import Keeper
 from rooms.memory_bus import MemoryBroker, MemoryBus
 from rooms.memory_store import MemoryStore
@@ -23,6 +27,8 @@ from rooms.redis_bus import RedisBus
 from rooms.redis_store import RedisStore, connect
 from rooms.service import RoomService
 from rooms.store import LeaseHolder, Store
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -33,6 +39,7 @@ class Backend:
     bus: Bus
     service: RoomService
     keeper: Keeper
+    cluster: ClusterNode
 
 
 @asynccontextmanager
@@ -43,22 +50,46 @@ async def open_backend(
     """Memory when ``settings.redis_url`` is None, Redis otherwise; everything closed on exit.
 
     ``hub`` lets several in-process memory nodes share a bus (tests of two nodes).
+
+    The node claims its id first: if another live node holds it, :class:`NodeIdTaken` is
+    raised (the CLI exits 2) and nothing else starts. With Redis down at start the claim is
+    logged and left to the keeper, like presence and leases (the node still starts).
     """
     store: Store
     bus: Bus
+    directory: NodeDirectory
     if settings.redis_url is None:
         store, bus = MemoryStore(clock=clock), MemoryBus(settings.node_id, hub)
+        directory = MemoryDirectory(clock)
     else:
         redis = connect(settings.redis_url)
         store, bus = RedisStore(redis, clock=clock), RedisBus(redis, settings.node_id)
-    node = LeaseHolder(settings.node_id, settings.base_url)
-    service = RoomService(store, bus, node=node, limits=settings.signaling, clock=clock,
-                          presence_ttl_s=presence_ttl_s, lease_ttl_s=lease_ttl_s)
-    keeper = Keeper(service)
-    keeper.start()
+        directory = RedisDirectory(redis)
+    cluster = ClusterNode(directory, node_id=settings.node_id, url=settings.base_url,
+                          rules=settings.cluster, claim_ttl_s=lease_ttl_s)
     try:
-        yield Backend(store=store, bus=bus, service=service, keeper=keeper)
-    finally:
-        await keeper.aclose()
+        await _claim_id(cluster)
+    except BaseException:
         await bus.aclose()
         await store.aclose()
+        raise
+    node = LeaseHolder(settings.node_id, settings.base_url)
+    service = RoomService(store, bus, node=node, limits=settings.signaling, clock=clock,
+                          presence_ttl_s=presence_ttl_s, lease_ttl_s=lease_ttl_s, placer=cluster)
+    keeper = Keeper(service, cluster=cluster)
+    keeper.start()
+    try:
+        yield Backend(store=store, bus=bus, service=service, keeper=keeper, cluster=cluster)
+    finally:
+        await keeper.aclose()
+        await cluster.release_id()
+        await bus.aclose()
+        await store.aclose()
+
+
+async def _claim_id(cluster: ClusterNode) -> None:
+    try:
+        await cluster.claim_id()
+    except StoreUnavailable as exc:
+        log.warning("node id %s not claimed yet (the keeper retries): %s", cluster.node_id,
+                    exc.reason)

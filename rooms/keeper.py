@@ -1,4 +1,4 @@
-"""``Keeper``: keeps this node's presence and leases alive, and re-announces them after an outage.
+"""``Keeper``: keeps this node's presence, leases and id alive; re-announces them after an outage.
 
 Every ``interval`` it heartbeats each participant that joined through this node and renews each
 lease the node holds. A heartbeat that finds its record gone (the TTL passed while Redis was down)
@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 
+from rooms.cluster.node import ClusterNode
 from rooms.errors import StoreUnavailable
 from rooms.lifecycle import cancel_and_wait
 from rooms.service import RoomService
@@ -20,8 +21,10 @@ log = logging.getLogger(__name__)
 
 
 class Keeper:
-    def __init__(self, service: RoomService, *, interval_s: float | None = None) -> None:
+    def __init__(self, service: RoomService, *, interval_s: float | None = None,
+                 cluster: ClusterNode | None = None) -> None:
         self._service = service
+        self._cluster = cluster  # its node id claim is renewed with the leases
         ttl = min(service.presence_ttl_s, service.lease_ttl_s)
         self.interval_s = interval_s if interval_s is not None else ttl / 3
         self.healthy = True  # false while the Store is unreachable
@@ -46,6 +49,8 @@ class Keeper:
         try:
             await self._heartbeats()
             await self._renewals()
+            if self._cluster is not None:
+                await self._cluster.renew_id()
         except StoreUnavailable as exc:
             if self.healthy:
                 log.warning("state store unreachable, keeping local rooms going: %s", exc.reason)

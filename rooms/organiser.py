@@ -12,7 +12,8 @@ from __future__ import annotations
 from typing import Any
 
 from rooms import gate
-from rooms.errors import InvalidInput, NotAllowed
+from rooms.cluster import ClusterNode, NodeReport
+from rooms.errors import InvalidInput, NoSuchRoom, NotAllowed, WrongNode
 from rooms.participant import Participant
 from rooms.pavilion import Pavilion
 from rooms.room import Room, RoomState
@@ -21,9 +22,10 @@ from rooms.token import AccessToken, Grant
 
 
 class OrganiserDesk:
-    def __init__(self, service: RoomService) -> None:
+    def __init__(self, service: RoomService, cluster: ClusterNode | None = None) -> None:
         self.service = service
         self.store = service.store
+        self.cluster = cluster
 
     async def rooms(self, organiser: AccessToken, *, pavilion: Pavilion | None = None,
                     state: RoomState | None = None) -> list[dict[str, Any]]:
@@ -46,9 +48,32 @@ class OrganiserDesk:
             "present": await self.store.count_present(room.id),
             "node": None if lease is None else {"id": lease.holder.node_id,
                                                 "url": lease.holder.node_url},
+            "edges": [],  # node ids serving it as cascade edges: none until cascade exists
             "products": [p.to_dict() for p in await self.store.list_products(room.id)],
             "reactions": await self.store.reactions(room.id),
         }
+
+    async def nodes(self, organiser: AccessToken) -> list[dict[str, Any]]:
+        """Every live node's last load report (this node's as it is now), by id."""
+        _check_organiser(organiser)
+        return [n.to_dict() for n in await self._cluster().nodes()]
+
+    async def drain_target(self, organiser: AccessToken, node_id: str) -> NodeReport:
+        """The node the organiser asks to drain, if it is this one (the caller then drains
+        it); ``WrongNode`` with its URL for another live node (ask that node), else 404."""
+        _check_organiser(organiser)
+        cluster = self._cluster()
+        if node_id == cluster.node_id:
+            return cluster.last
+        for node in await cluster.nodes():
+            if node.node_id == node_id:
+                raise WrongNode(node.url, node_id=node_id)
+        raise NoSuchRoom(node_id, code="no_such_node", what="node")
+
+    def _cluster(self) -> ClusterNode:
+        if self.cluster is None:  # a wiring mistake, not a refusal: web/admin_api.py passes it
+            raise RuntimeError("OrganiserDesk was opened without its ClusterNode")
+        return self.cluster
 
     async def participants(self, organiser: AccessToken, room_id: str) -> list[Participant]:
         room = await self._room(organiser, room_id)

@@ -15,6 +15,7 @@ import random
 import zlib
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from typing import Protocol
 
 from config import LANGUAGES, SignalingLimits
 from rooms import gate, policy, stage
@@ -62,16 +63,27 @@ MUTEX_RETRY_MAX_S = 0.05
 FALLBACK_BAN_S = 3600.0  # when a participant's token expiry is unknown
 
 
+class Placer(Protocol):
+    """Where a room nobody holds should live (rooms.cluster.ClusterNode in a node)."""
+
+    async def place(self, room_id: str) -> None:
+        """Return if this node should take the room; raise ``WrongNode`` naming the node that
+        should, or ``NoNodeAvailable``."""
+        ...
+
+
 class RoomService:
     def __init__(
         self, store: Store, bus: Bus, *, node: LeaseHolder, limits: SignalingLimits | None = None,
         clock: Clock | None = None, presence_ttl_s: float = 30.0, lease_ttl_s: float = 15.0,
-        rates: Mapping[str, Rate] | None = None,
+        rates: Mapping[str, Rate] | None = None, placer: Placer | None = None,
     ) -> None:
         """``rates`` overrides the per-participant token buckets: ``chat`` and ``questions``
         (default: the chat limits of ``limits``) and ``reactions`` (also votes; default: the
-        reaction limits of ``limits``)."""
+        reaction limits of ``limits``). ``placer`` decides where a room nobody holds goes
+        (without one, the node that sees its first client takes it)."""
         self.store = store
+        self.placer = placer
         self.bus = bus
         self.node = node
         self.limits = limits or SignalingLimits()
@@ -249,7 +261,19 @@ class RoomService:
             state=RoomState.LIVE))
 
     async def claim(self, room_id: str) -> None:
-        """Hold the room's lease or raise ``WrongNode`` naming the node that does."""
+        """Hold the room's lease or raise ``WrongNode`` naming the node that does.
+
+        A room nobody holds goes where the placer says (issue 13: the least-loaded healthy
+        node, never a draining one): ``WrongNode`` names that node, or ``NoNodeAvailable``.
+        Two nodes may both send a client to a third; the third claims (the lease is atomic,
+        and a node that lost the race names the winner).
+        """
+        if self.placer is not None and room_id not in self.leases:
+            held = await self.store.get_lease(room_id)
+            if held is None:
+                await self.placer.place(room_id)
+            elif held.holder != self.node:
+                raise WrongNode(held.holder.node_url, node_id=held.holder.node_id)
         lease = await self.store.claim_lease(room_id, self.node, ttl_s=self.lease_ttl_s)
         if lease.holder != self.node:
             raise WrongNode(lease.holder.node_url, node_id=lease.holder.node_id)
@@ -268,6 +292,16 @@ class RoomService:
         else:
             self._media_holds[room_id] -= 1
         await self._release_if_idle(room_id)
+
+    async def release_leases(self) -> list[str]:
+        """Give up every room's lease (a drain with another node to take them): the rooms'
+        media homes move to whichever node the next client's claim is placed on, while the
+        peers already here keep flowing until their clients leave. Returns the rooms."""
+        rooms = sorted(self.leases)
+        self.leases.clear()
+        for room_id in rooms:
+            await self.store.release_lease(room_id, self.node)
+        return rooms
 
     async def _release_if_idle(self, room_id: str) -> None:
         if room_id in self.leases and not self._local_count[room_id] and (

@@ -12,6 +12,10 @@ person (trade meetings, web/meetings_notifier.py) reach each of its open pages o
 A session whose socket drops is *detached*, not ended: for ``reconnect_grace_s`` it keeps its
 rooms, presence and media, and a client that reconnects with its session id resumes it; others
 see no leave/join. Only when the grace ends does the session leave its rooms.
+
+While the node drains (issue 13; web/drain.py) every session is told ``node.draining`` with
+the node to move to (at once, and on connect or resume), and a socket that drops ends its
+session at once: its client is moving to another node, and the rooms' leases should follow.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ import logging
 import time
 from collections import Counter
 from collections.abc import Awaitable, Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from config import Settings
@@ -46,6 +51,20 @@ HANDLERS: dict[str, Handler] = {**room_events.HANDLERS, **media_events.HANDLERS}
 ROOM_SIZE_REFRESH_S = 2.0  # how stale a room's all-node member count (batch interval) may be
 
 
+@dataclass(frozen=True, slots=True)
+class DrainNotice:
+    """``node.draining``: go to ``node_url`` (null when no node is left) before the deadline."""
+
+    node_id: str | None
+    node_url: str | None
+    deadline: float  # time.monotonic()
+
+    def payload(self) -> dict[str, Any]:
+        left = max(0.0, self.deadline - time.monotonic())
+        return {"node_id": self.node_id, "node_url": self.node_url,
+                "deadline_s": round(left, 1)}
+
+
 class Hub:
     def __init__(self, service: RoomService, bus: Bus, outbox: Outbox, settings: Settings,
                  plane: Plane | None = None) -> None:
@@ -63,6 +82,7 @@ class Hub:
         self.media = MediaLink(self, plane, self.store, settings.node_id)
         self.door = MediaDoor(self)
         self._expiries: dict[str, asyncio.Task[None]] = {}
+        self.draining: DrainNotice | None = None
         self._bus_task: asyncio.Task[None] | None = None
         self._sizes_task: asyncio.Task[None] | None = None
 
@@ -106,6 +126,7 @@ class Hub:
         await self.outbox.send(sid, "session", {"session": session.id, "resumed": False,
                                                 "identity": token.identity,
                                                 "ice_servers": self._ice_servers()})
+        await self._tell_draining(sid)
         return session
 
     async def _still_allowed(self, session: Session, token: AccessToken) -> bool:
@@ -146,7 +167,18 @@ class Hub:
                                                 "ice_servers": self._ice_servers(),
                                                 "rooms": sorted(session.rooms),
                                                 "peers": sorted(session.peers)})
+        await self._tell_draining(sid)
         return session
+
+    async def drain(self, notice: DrainNotice) -> None:
+        """This node is leaving: tell every session (and every later one) where to go."""
+        self.draining = notice
+        for sid in list(self.sessions):
+            await self._tell_draining(sid)
+
+    async def _tell_draining(self, sid: str) -> None:
+        if self.draining is not None:
+            await self.outbox.send(sid, "node.draining", self.draining.payload())
 
     def submit(self, sid: str, event: str, payload: object) -> Awaitable[Ack]:
         session = self.sessions.get(sid)
@@ -166,7 +198,7 @@ class Hub:
         if session is None or session.sid != sid:
             return
         grace = self.limits.reconnect_grace_s
-        if grace <= 0 or not session.rooms:
+        if grace <= 0 or not session.rooms or self.draining is not None:
             await self.end(session)
             return
         session.detach(time.monotonic())

@@ -55,6 +55,7 @@ class Egress:
         "closed",
         "dropped_packets",
         "errors",
+        "sent_bytes",
         "sent_packets",
     )
 
@@ -80,6 +81,7 @@ class Egress:
         )
         self.closed = False
         self.sent_packets = 0
+        self.sent_bytes = 0  # protected bytes handed to the kernel (the node's egress bitrate)
         self.dropped_packets = 0
         self.errors = 0
 
@@ -129,6 +131,7 @@ class Egress:
             self.errors += 1  # see _transmit
             return True
         self.sent_packets += 1
+        self.sent_bytes += length[0]
         return True
 
     def send_rtcp(self, packet: bytes) -> bool:
@@ -160,6 +163,7 @@ class Egress:
             self.errors += 1
             return True
         self.sent_packets += 1
+        self.sent_bytes += len(data)
         return True
 
     def _enqueue(self, data: bytes) -> bool:
@@ -186,6 +190,7 @@ class Egress:
                 self.errors += 1
             else:
                 self.sent_packets += 1
+                self.sent_bytes += len(queue[0])
             queue.popleft()
         self._remove_writer()
 

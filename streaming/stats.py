@@ -16,6 +16,7 @@ class Tally:
 
     received_packets: int = 0  # publisher RTP taken in by Sources
     sent_packets: int = 0  # RTP and RTCP sent to viewers
+    sent_bytes: int = 0  # their protected bytes (egress bitrate, rooms/cluster load reports)
     dropped_packets: int = 0  # dropped for a viewer whose queue was full
     send_errors: int = 0  # sendto failures and libsrtp refusals
     nacks_answered: int = 0  # packets resent from the NACK cache

@@ -240,6 +240,7 @@ class ViewerLeg(Peer):
         egress = self._egress
         return Tally(
             sent_packets=egress.sent_packets if egress else 0,
+            sent_bytes=egress.sent_bytes if egress else 0,
             dropped_packets=egress.dropped_packets if egress else 0,
             send_errors=egress.errors if egress else 0,
             nacks_answered=self.nacks_answered,

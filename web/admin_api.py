@@ -33,6 +33,7 @@ from rooms.text import display_name
 from rooms.token import AccessToken, Grant, mint, parse_grants
 from web.bodies import Locked, Muted, NewRoom, NewToken, Pinned, Product
 from web.http_api import Handler, body, error, failure, reply
+from web.keys import DRAIN_KEY
 from web.rtc import HUB_KEY
 
 PREFIX = "/api/admin"
@@ -52,6 +53,10 @@ class AdminApi:
 
     def backend(self, request: web.Request) -> Backend:
         return request.app[self.backend_key]
+
+    def desk(self, request: web.Request) -> OrganiserDesk:
+        backend = self.backend(request)
+        return OrganiserDesk(backend.service, backend.cluster)
 
     def showroom(self, request: web.Request) -> Showroom:
         return Showroom(self.backend(request).service)
@@ -76,13 +81,13 @@ class AdminApi:
     async def list_rooms(self, request: web.Request) -> web.Response:
         pavilion = _enum(Pavilion, request.query.get("pavilion"), "pavilion")
         state = _enum(RoomState, request.query.get("state"), "state")
-        desk = OrganiserDesk(self.backend(request).service)
+        desk = self.desk(request)
         return reply({"rooms": await desk.rooms(ADMIN, pavilion=pavilion, state=state)})
 
     async def create_room(self, request: web.Request) -> web.Response:
         room = Room.from_dict((await body(request, NewRoom)).fields())
         try:
-            await OrganiserDesk(self.backend(request).service).create(ADMIN, room)
+            await self.desk(request).create(ADMIN, room)
         except InvalidInput as exc:
             if exc.code != "room_exists":
                 raise
@@ -91,7 +96,7 @@ class AdminApi:
                                  headers={"Location": f"{PREFIX}/rooms/{room.id}"})
 
     async def get_room(self, request: web.Request) -> web.Response:
-        desk = OrganiserDesk(self.backend(request).service)
+        desk = self.desk(request)
         return reply(await desk.detail(ADMIN, request.match_info["room_id"]))
 
     async def close_room(self, request: web.Request) -> web.Response:
@@ -107,9 +112,22 @@ class AdminApi:
         await _tell_clients(request, event)
         return reply(event.room.to_dict())
 
+    # -- nodes (issue 13) ----------------------------------------------------------------------
+    async def nodes(self, request: web.Request) -> web.Response:
+        return reply(await self.desk(request).nodes(ADMIN))
+
+    async def drain(self, request: web.Request) -> web.Response:
+        """Drain this node (SIGTERM's drain: web/drain.py); another node's id: 409 wrong_node
+        naming its URL, whose admin API drains it."""
+        node = await self.desk(request).drain_target(ADMIN, request.match_info["node_id"])
+        await request.app[DRAIN_KEY].begin()
+        drain_s = self.settings.cluster.drain_s
+        return reply({"id": node.node_id, "url": node.url, "draining": True,
+                      "drain_s": drain_s}, status=202)
+
     # -- participants ------------------------------------------------------------------------------
     async def participants(self, request: web.Request) -> web.Response:
-        desk = OrganiserDesk(self.backend(request).service)
+        desk = self.desk(request)
         people = await desk.participants(ADMIN, request.match_info["room_id"])
         return reply({"participants": [p.to_dict() for p in people]})
 
@@ -185,6 +203,8 @@ def install(app: web.Application, settings: Settings, backend_key: web.AppKey[Ba
     router.add_delete(room + "/products/{product_id}", api.delete_product)
     router.add_post(room + "/products/{product_id}/pin", api.pin_product)
     router.add_post(PREFIX + "/tokens", api.mint_token)
+    router.add_get(PREFIX + "/nodes", api.nodes, name="admin-nodes")
+    router.add_post(PREFIX + "/nodes/{node_id}/drain", api.drain)
 
 
 async def _tell_clients(request: web.Request, event: Event) -> None:

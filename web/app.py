@@ -19,6 +19,7 @@ from rooms.demo import seed_demo
 from rooms.factory import Backend, open_backend
 from web import admin_api, health, media, meetings_api, pages, room_pages, rtc
 from web.catalog import load_catalogs
+from web.cluster import cluster_ctx
 from web.errors import error_pages
 from web.keys import BACKEND_KEY, METRICS_KEY, RENDERER_KEY, SETTINGS_KEY, SHUTTING_DOWN_KEY
 from web.live_metrics import live_metrics_ctx
@@ -52,6 +53,7 @@ def create_app(settings: Settings) -> web.Application:
     media.install(app, settings)
     rtc.install(app, settings)
     app.cleanup_ctx.append(live_metrics_ctx)  # after the plane and the hub it reads
+    app.cleanup_ctx.append(cluster_ctx)  # likewise: load reports and the drain
     admin_api.install(app, settings, BACKEND_KEY)
     meetings_api.install(app, settings)
     return app

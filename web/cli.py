@@ -12,7 +12,7 @@ import sys
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from config import ConfigError, Settings, load
+from config import ConfigError, Settings, default_node_id, load
 from config.state import StateError, demo_secret, read_demo_secret, state_dir
 from rooms.token import parse_grants
 from web.version import package_version
@@ -40,6 +40,12 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", help="TCP port (default 8080)")
     serve.add_argument("--config", help="TOML settings file (or PAVILION_CONFIG)")
     serve.add_argument("--redis-url", help="share state through this Redis (default: in memory)")
+    serve.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="run N nodes on this machine, on ports PORT..PORT+N-1 (needs --redis-url)",
+    )
     serve.add_argument(
         "--demo",
         action=argparse.BooleanOptionalAction,
@@ -103,9 +109,24 @@ def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None
     except ConfigError as exc:
         print(f"pavilion: configuration error: {exc}", file=sys.stderr)
         return EXIT_CONFIG
+    if args.workers != 1:
+        return _workers(args, settings, environ)
     from web.server import serve
 
     return serve(settings)
+
+
+def _workers(args: argparse.Namespace, settings: Settings, env: Mapping[str, str]) -> int:
+    """``serve --workers N``: a supervisor of N node processes (web/workers.py)."""
+    from web import workers
+
+    try:
+        workers.check(settings, args.workers)
+    except ConfigError as exc:
+        print(f"pavilion: configuration error: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    explicit = settings.node_id != default_node_id(settings.port)
+    return workers.supervise(workers.plan(args, settings, env, args.workers, explicit))
 
 
 def _token(args: argparse.Namespace, env: Mapping[str, str]) -> int:

@@ -1,7 +1,8 @@
 """Liveness and readiness for orchestrators and load balancers.
 
 ``/healthz`` says the process answers. ``/readyz`` says this node should get traffic: not while
-it shuts down, and not while its configured Redis is unreachable (DESIGN.md §5: local rooms keep
+it drains (web/drain.py; its listener stays open for the clients it still serves) or shuts
+down, and not while its configured Redis is unreachable (DESIGN.md §5: local rooms keep
 working, but a load balancer should send new clients to a node that can coordinate).
 """
 
@@ -24,6 +25,8 @@ async def healthz(request: web.Request) -> web.Response:
 async def readyz(request: web.Request) -> web.Response:
     if request.app[SHUTTING_DOWN_KEY][0]:
         return _not_ready("shutting down")
+    if request.app[BACKEND_KEY].cluster.draining:  # issue 13: send new clients elsewhere
+        return _not_ready("draining")
     try:
         await asyncio.wait_for(request.app[BACKEND_KEY].store.ping(), READY_TIMEOUT_S)
     except StoreUnavailable as exc:

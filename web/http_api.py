@@ -25,6 +25,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from rooms.errors import (
     InvalidInput,
+    NoNodeAvailable,
     NoSuchRoom,
     NotAllowed,
     RateLimited,
@@ -45,6 +46,7 @@ STORE_RETRY_AFTER_S = 5
 STATUS: tuple[tuple[type[RoomsError], int], ...] = (
     (InvalidInput, 400), (NotAllowed, 403), (NoSuchRoom, 404), (BookingConflict, 409),
     (RoomFull, 409), (WrongNode, 409), (RateLimited, 429), (StoreUnavailable, 503),
+    (NoNodeAvailable, 503),
 )
 TOKEN_FORBIDDEN = frozenset({"wrong_room", "missing_grant"})  # a good token, not for this
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]

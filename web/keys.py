@@ -11,6 +11,7 @@ from config import Settings
 if TYPE_CHECKING:
     from rooms.factory import Backend
     from signaling.hub import Hub
+    from web.drain import Drain
     from web.metrics import Metrics
     from web.templates import Renderer
 
@@ -20,3 +21,4 @@ RENDERER_KEY: web.AppKey[Renderer] = web.AppKey("renderer")
 METRICS_KEY: web.AppKey[Metrics] = web.AppKey("metrics")
 SHUTTING_DOWN_KEY: web.AppKey[list[bool]] = web.AppKey("shutting_down")
 HUB_KEY: web.AppKey[Hub] = web.AppKey("rtc_hub")
+DRAIN_KEY: web.AppKey[Drain] = web.AppKey("drain")

@@ -51,6 +51,7 @@ class NodeCollector:
         for name, text in (
             ("received_packets", "Publisher RTP packets taken in."),
             ("sent_packets", "RTP and RTCP packets sent to viewers."),
+            ("sent_bytes", "Protected RTP and RTCP bytes sent to viewers."),
             ("dropped_packets", "Packets dropped for viewers whose queue was full."),
             ("send_errors", "Packets that could not be protected or sent."),
             ("nacks_answered", "Packets resent to viewers from the NACK cache."),

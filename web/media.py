@@ -30,7 +30,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from aiohttp import web
 
 from config import Settings
-from rooms.errors import RateLimited, RoomsError, StoreUnavailable, WrongNode
+from rooms.errors import NoNodeAvailable, RateLimited, RoomsError, StoreUnavailable, WrongNode
 from rooms.token import AccessToken, TokenError, verify
 from signaling import whip
 from signaling.errors import SignalingError
@@ -105,7 +105,7 @@ def _retry_after(exc: RoomsError | SignalingError) -> float | None:
     if isinstance(exc, SignalingError):
         value = exc.extra.get("retry_after_s")
         return float(value) if isinstance(value, int | float) else None
-    return 5.0 if isinstance(exc, StoreUnavailable) else None
+    return 5.0 if isinstance(exc, StoreUnavailable | NoNodeAvailable) else None
 
 
 def _redirect(request: web.Request, exc: WrongNode) -> web.Response:

@@ -135,6 +135,7 @@ _ROOM_ERRORS: Mapping[str, str] = {
     "media_unavailable": _UNAVAILABLE,
     "store_unavailable": _UNAVAILABLE,
     "wrong_node": _UNAVAILABLE,
+    "no_such_node": _UNAVAILABLE,  # the admin API's (a node that stopped): never on a page
     "network_error": N_("The connection was lost. Reconnecting…"),
     "bad_offer": _MEDIA_SETUP,
     "sdp_too_large": _MEDIA_SETUP,

@@ -1,24 +1,35 @@
-"""Running a node: logging, the start-up banner, and graceful shutdown on SIGTERM/SIGINT.
+"""Running a node: logging, the start-up banner, the node id check, and a graceful drain.
 
-``aiohttp.web.run_app`` turns both signals into a graceful exit: it stops accepting, runs the
-shutdown hooks (readiness flips to 503, sessions are closed) and the cleanup contexts (media
-plane, backend), then returns, and the process exits with status 0.
+The node runs under its own ``AppRunner`` rather than ``aiohttp.web.run_app``, whose signal
+handling closed the listener at the first SIGTERM (so ``/readyz`` was refused, never 503, and
+clients were cut off with no word: issue 13). Here the first SIGTERM or SIGINT starts the drain
+(web/drain.py): the node keeps serving, ``/readyz`` says 503, clients are told where to go, and
+when they have left (or ``cluster.drain_s`` has passed) the shutdown hooks and cleanup contexts
+run and the process exits with status 0. A second signal stops at once. A node whose id another
+live node holds stops before it listens, with one line and status 2 (like a configuration
+error).
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import signal
 import sys
 from typing import TextIO
 
 from aiohttp import web
 
 from config import Settings
+from rooms.errors import NodeIdTaken
 from rooms.token import Grant, mint
 from web import heap
 from web.app import create_app
+from web.keys import DRAIN_KEY
 from web.language import NATIVE_NAMES
 
+EXIT_REFUSED = 2  # as a configuration error (web/cli.py)
+SHUTDOWN_TIMEOUT_S = 10.0  # after the drain: what is left is closed within this
 DEMO_TOKEN_TTL_S = 12 * 3600
 DEMO_WARNING = (
     "DEMO MODE: every visitor is handed staff, exhibitor and delegate links; never run it "
@@ -67,14 +78,56 @@ def serve(settings: Settings, out: TextIO = sys.stdout, err: TextIO = sys.stderr
         print(f"pavilion: warning: {DEMO_WARNING}", file=err, flush=True)
     app = create_app(settings)
     app.on_startup.append(heap.settle)  # last: after the backend, media plane and hub opened
-    text = banner(settings)
-    web.run_app(
-        app,
-        host=settings.host,
-        port=settings.port,
-        print=lambda _: print(text, file=out, flush=True),
-        shutdown_timeout=10,
-        handle_signals=True,
-        access_log=None,
-    )
+    try:
+        return asyncio.run(_run(app, settings, banner(settings), out))
+    except NodeIdTaken as exc:
+        print(f"pavilion: {exc}", file=err, flush=True)
+        return EXIT_REFUSED
+
+
+async def _run(app: web.Application, settings: Settings, text: str, out: TextIO) -> int:
+    """Start, print the banner, serve until drained (or a second signal), clean up."""
+    runner = web.AppRunner(app, handle_signals=False, access_log=None,
+                           shutdown_timeout=SHUTDOWN_TIMEOUT_S)
+    try:
+        await runner.setup()  # the cleanup contexts: the node id is claimed here
+        await web.TCPSite(runner, settings.host, settings.port).start()
+        print(text, file=out, flush=True)
+        await _until_drained(app)
+    finally:
+        await runner.cleanup()
     return 0
+
+
+async def _until_drained(app: web.Application) -> None:
+    """Wait for the drain to end (begun by a signal or the admin API) or a second signal."""
+    loop, drain, now = asyncio.get_running_loop(), app[DRAIN_KEY], asyncio.Event()
+    started: list[asyncio.Task[None]] = []
+
+    def on_signal(sig: signal.Signals) -> None:
+        if started:
+            logging.getLogger("pavilion").warning("%s again: stopping now", sig.name)
+            now.set()
+            return
+        logging.getLogger("pavilion").info("%s: draining (send it again to stop now)", sig.name)
+        task = loop.create_task(drain.begin())
+        task.add_done_callback(failed)
+        started.append(task)
+
+    def failed(task: asyncio.Task[None]) -> None:
+        if not task.cancelled() and task.exception() is not None:  # a drain that cannot start
+            logging.getLogger("pavilion").error("drain failed, stopping now: %r",
+                                                task.exception())
+            now.set()
+
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, on_signal, sig)
+    waits = {loop.create_task(drain.done.wait()), loop.create_task(now.wait())}
+    try:
+        await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.remove_signal_handler(sig)
+        for task in (*waits, *started):
+            task.cancel()
+        await asyncio.gather(*waits, *started, return_exceptions=True)

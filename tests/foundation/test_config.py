@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from pathlib import Path
 
 import pytest
@@ -113,3 +114,24 @@ def test_base_url() -> None:
     assert load(env=wildcard).base_url == "http://127.0.0.1:8080"
     public = load(env={**SECRET, "PAVILION_PUBLIC_URL": "https://expo.example/"})
     assert public.base_url == "https://expo.example"
+
+
+def test_default_node_ids_differ_for_two_nodes_on_one_host() -> None:
+    """Issue 13: both used to be the host name, and each node then dropped the other's bus
+    messages (kick, mute) as its own echo. Host name and port: unique on one host, stable
+    across restarts; a node on an ephemeral port gets a random suffix instead."""
+    host = socket.gethostname()
+    first, second = load(env=SECRET), load(env={**SECRET, "PAVILION_PORT": "8081"})
+    assert (first.node_id, second.node_id) == (f"{host}-8080", f"{host}-8081")
+    ephemeral = {load(env={**SECRET, "PAVILION_PORT": "0"}).node_id for _ in range(3)}
+    assert len(ephemeral) == 3 and all(n.startswith(f"{host}-") for n in ephemeral)
+    assert load(env={**SECRET, "PAVILION_NODE_ID": "hall-a"}).node_id == "hall-a"
+
+
+def test_cluster_settings_from_env_and_bad_node_id() -> None:
+    settings = load(env={**SECRET, "PAVILION_CLUSTER__MAX_LOAD": "0.5",
+                         "PAVILION_CLUSTER__DRAIN_S": "5"})
+    assert (settings.cluster.max_load, settings.cluster.drain_s) == (0.5, 5.0)
+    assert settings.cluster.report_interval_s == 2.0
+    with pytest.raises(ConfigError, match=r"^node_id: String should match pattern"):
+        load(env={**SECRET, "PAVILION_NODE_ID": "hall a"})

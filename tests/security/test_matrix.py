@@ -85,7 +85,7 @@ STATES = ["scheduled", "live", "locked", "ended", "meeting"]
 ACTIONS = ["sio.join", "sio.chat", "sio.name", "sio.media", "sio.accept", "sio.decline",
            "sio.subscribe", "sio.lock", "sio.pin", "whep", "whip", "page.product", "page.quote",
            "page.withdraw", "page.reply", "page.csv", "page.edit", "page.picture", "admin.lock",
-           "meet.profile", "meet.request"]
+           "admin.nodes", "admin.drain", "meet.profile", "meet.request"]
 ROOM_CONTENT = ("page.product", "page.quote", "page.withdraw", "page.reply", "page.csv",
                 "page.edit", "page.picture")
 PROFILE = {"name": {"en": "Changchun Motors", "zh": "长春汽车"}, "pavilion": "automobile",
@@ -99,7 +99,7 @@ def allowed(role: Role, state: str, action: str) -> bool:
         return Grant.EXHIBIT in grants
     if action == "meet.request":
         return Grant.DELEGATE in grants
-    if role.other_room or role.banned or state == "ended" or action == "admin.lock":
+    if role.other_room or role.banned or state == "ended" or action.startswith("admin."):
         return False  # a token never opens the admin API: only its API key does
     meeting = state == "meeting"
     moderates = M in grants or role.identity == EXHIBITOR
@@ -151,6 +151,24 @@ async def test_every_door_gives_the_one_decision(pavilion_app: Start, state: str
                 wrong.append(f"{state:9} {role.name:14} {action:13} expected "
                              f"{'allow' if expected else 'refuse'}, got {seen[action][1]}")
     assert not wrong, "\n" + "\n".join(wrong)
+
+
+async def test_the_node_routes_open_to_the_api_key(pavilion_app: Start) -> None:
+    """The admin API's node routes (issue 13) with its key: listed, and drained (the drain
+    itself is tests/cluster/test_drain.py); the table above refuses every role's token."""
+    app = await pavilion_app(demo=False, api_key=API_KEY)
+    node = app.settings.node_id
+    listed = await _http(app, "GET", "/api/admin/nodes", API_KEY, "", "application/json")
+    assert listed[0] and f'"id": "{node}"' in listed[1], listed
+    drained = await _http(app, "POST", f"/api/admin/nodes/{node}/drain", API_KEY, "",
+                          "application/json")
+    assert drained[1].startswith("202"), drained
+    async with aiohttp.ClientSession() as http, http.get(app.url + "/readyz") as response:
+        assert (response.status, await response.json()) == (
+            503, {"ready": False, "reason": "draining"})
+    other = await _http(app, "POST", "/api/admin/nodes/no-such-node/drain", API_KEY, "",
+                        "application/json")
+    assert other[1].startswith("404") and "no_such_node" in other[1], other
 
 
 async def _room(app: RunningApp, room_id: str, state: str) -> None:
@@ -221,6 +239,11 @@ async def _try_every_door(app: RunningApp, room_id: str,
                                        tokens["page"], pictures.png(), "image/png")
     seen["admin.lock"] = await _http(app, "POST", f"/api/admin/rooms/{room_id}/lock",
                                      tokens["page"], '{"locked": true}', "application/json")
+    seen["admin.nodes"] = await _http(app, "GET", "/api/admin/nodes", tokens["page"], "",
+                                      "application/json")
+    seen["admin.drain"] = await _http(app, "POST",
+                                      f"/api/admin/nodes/{app.settings.node_id}/drain",
+                                      tokens["page"], "", "application/json")
     identity = verify(TEST_SECRET, tokens["page"]).identity
     seen["meet.profile"] = await _http(app, "PUT", f"/api/meetings/exhibitors/{identity}",
                                        tokens["page"], json.dumps(PROFILE), "application/json")

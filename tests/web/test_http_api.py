@@ -163,7 +163,8 @@ FIELDS = sorted({name for model in vars(bodies).values()
                  for name in model.model_fields})
 PARAMS = {"room": LIVE_BROADCAST, "room_id": LIVE_BROADCAST, "exhibitor": "faw",
           "identity": "visitor-1", "product_id": "p1", "question": "1", "request": "r-1",
-          "slot": "s-1", "action": "accept", "product": "jilin-rice-5kg", "quote": "q-1"}
+          "slot": "s-1", "action": "accept", "product": "jilin-rice-5kg", "quote": "q-1",
+          "node_id": "node-elsewhere"}
 
 
 def write_routes() -> list[tuple[str, str]]:

@@ -78,10 +78,21 @@ export class Connection {
 
   #incoming(name, payload) {
     if (name === "session") return this.#session(payload);
+    if (name === "node.draining") return this.#draining(payload);
     if (name !== "batch") return this.#fire(name, payload);
     for (const [inner, data] of payload.events ?? []) this.#fire(inner, data);
     if (payload.reactions) this.#fire("reactions", payload.reactions);
     if (payload.presence) this.#fire("presence", payload.presence);
+  }
+
+  /** This node is leaving (docs/protocol.md, `node.draining`): move to the node it names, as
+   * a `wrong_node` answer does. With no node named, or one at this page's own origin (every
+   * node behind one address), stay: when the node stops, the socket reconnects through that
+   * address to a live node. */
+  #draining(info) {
+    this.#fire("node.draining", info);
+    const there = info?.node_url ? pageOn(info.node_url) : null;
+    if (there) moveTo(this, there);
   }
 
   #save() {
