@@ -26,7 +26,7 @@ async def test_lobby_renders_in_chromium(
     assert await page.locator("h2#live-heading").inner_text() == "ライブ配信中"
     assert await page.locator("li.pavilion").count() == 7
     shown = await page.locator("time[data-local]").first.inner_text()
-    assert "UTC" not in shown  # localtime.js rewrote it for the visitor's zone
+    assert "(UTC+9)" in shown  # rewritten for the visitor's zone, with its label (issue 12)
     for lang in LANGUAGES:
         await page.goto(running.url + f"/?lang={lang}")
         assert await page.get_attribute("html", "lang") == lang

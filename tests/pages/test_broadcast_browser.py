@@ -47,12 +47,12 @@ async def _meetings(method: str, url: str, tok: str, body: Any = None) -> Any:
 
 
 async def _open_a_slot(running: RunningApp, host: str) -> None:
-    """The exhibitor offers one trade-meeting slot tomorrow (issue 7's API; the organiser-issued
+    """The exhibitor offers one trade-meeting slot in ten days (issue 7's API; the organiser-issued
     ``exhibit`` grant of issue 11)."""
     base = f"{running.url}/api/meetings/exhibitors/changbai-foods"
-    tomorrow = (datetime.now(UTC) + timedelta(days=1)).date().isoformat()
+    later = (datetime.now(UTC) + timedelta(days=10)).date().isoformat()  # past the demo's slots
     await _meetings("PUT", base, host, PROFILE)
-    slot = {"date": tomorrow, "start": "10:00", "length_min": 30, "time_zone": "Asia/Shanghai",
+    slot = {"date": later, "start": "10:00", "length_min": 30, "time_zone": "Asia/Shanghai",
             "languages": ["zh", "en", "ru"]}
     await _meetings("POST", base + "/slots", host, {"slots": [slot]})
 

@@ -226,6 +226,8 @@ async def test_a_phone_in_the_forum_audience_sees_the_speaker_and_the_chat(
     hand = moderator.locator("#hands li")
     await until(hand.count, "the raised hand at the moderator")
     await hand.first.locator("button").click()  # invite to stage
+    await until(lambda: speaker.locator("#invite-accept").is_visible(), "the invitation")
+    await speaker.click("#invite-accept")  # asked first (issue 12, point 9)
     await tiles_flow(audience, running.app[MEDIA_KEY], "speaker", 1)
 
     await _fits(audience)
