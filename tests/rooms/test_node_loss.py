@@ -12,11 +12,16 @@ import pytest
 from config import ClusterSettings
 from rooms.clock import FakeClock
 from rooms.cluster import ClusterNode, MemoryDirectory, Usage
+from rooms.cluster.sweeper import Sweeper, Swept, gone
 from rooms.errors import WrongNode
 from rooms.memory_bus import MemoryBroker, MemoryBus
 from rooms.memory_store import MemoryStore
+from rooms.participant import Participant, Role
+from rooms.pavilion import Pavilion
+from rooms.room import Room, RoomKind
 from rooms.service import RoomService
 from rooms.store import LeaseHolder
+from rooms.text import LocalizedText
 
 RULES = ClusterSettings(placement="first", report_interval_s=2.0, lease_ttl_s=8.0)
 ROOM = "hall-1"
@@ -68,3 +73,46 @@ async def test_alive_names_this_node_and_reporting_ones_only() -> None:
     clock.advance(other.report_ttl_s)
     assert await here.alive("node-b") is False
     assert await here.alive("node-a") is True  # before its first report too
+
+
+@pytest.mark.parametrize(("seen", "live", "dead"), [
+    (set(), {"node-a", "node-b"}, set()),  # the first look sees nobody go
+    ({"node-a", "node-b"}, {"node-a", "node-b"}, set()),
+    ({"node-a", "node-b"}, {"node-b"}, {"node-a"}),
+    ({"node-a", "node-b"}, {"node-a"}, set()),  # this node's own report lapsing: not dead
+    ({"node-a"}, {"node-a", "node-c"}, set()),  # a newcomer is not a loss
+])
+def test_gone(seen: set[str], live: set[str], dead: set[str]) -> None:
+    assert gone(seen, live, "node-b") == dead
+
+
+async def test_one_live_node_sweeps_a_dead_nodes_members_and_tracks() -> None:
+    clock, broker = FakeClock(), MemoryBroker()
+    store, directory = MemoryStore(clock=clock), MemoryDirectory(clock)
+    b, node_b = _node("node-b", store, directory, broker, clock)
+    c, node_c = _node("node-c", store, directory, broker, clock)
+    await store.put_room(Room(id=ROOM, kind=RoomKind.FORUM, pavilion=Pavilion.NORTHEAST_ASIA,
+                              title=LocalizedText({"en": "Hall"})))
+    for identity, node_id in [("ann", "node-a"), ("bo", "node-b"), ("cy", "node-a")]:
+        await store.put_participant(Participant(identity, ROOM, identity, Role.VIEWER,
+                                                node_id=node_id), ttl_s=30)
+    track = {"room_id": ROOM, "participant": "ann", "source": "s1", "kind": "video",
+             "codec": "vp8"}
+    await store.put_tracks(ROOM, "node-a", [track])
+    told: list[Swept] = []
+
+    async def tell(swept: Swept) -> None:
+        told.append(swept)
+
+    sweepers = [Sweeper(node_b, b, tell), Sweeper(node_c, c, tell)]
+    for sweeper in sweepers:
+        sweeper.seen = {"node-a", "node-b", "node-c"}  # node-a reported, then was killed
+    await node_b.report(Usage())
+    await node_c.report(Usage())
+    for sweeper in sweepers:
+        await sweeper.tick()
+    assert len(told) == 1  # members hear each event once
+    assert [(e.room_id, e.identity) for e in told[0].left] == [(ROOM, "ann"), (ROOM, "cy")]
+    assert told[0].tracks == [track]
+    assert [p.identity for p in await store.list_participants(ROOM)] == ["bo"]
+    assert (await store.get_tracks(ROOM) or ("", []))[1] == []  # "[]" clears
