@@ -13,6 +13,7 @@ from aiohttp import web
 
 from rooms.cluster import Gauges, Reporter
 from rooms.cluster.sweeper import Sweeper, Swept
+from signaling.media_link import unpublished
 from signaling.wire import room_channel
 from web.drain import Drain
 from web.keys import BACKEND_KEY, DRAIN_KEY, HUB_KEY
@@ -41,9 +42,7 @@ async def announce_swept(app: web.Application, swept: Swept) -> None:
     await hub.announce(swept.left)
     for track in swept.tracks:
         room = str(track.get("room_id", ""))
-        await hub.outbox.send(room_channel(room), "track.unpublished", {
-            "room_id": room, "participant": track.get("participant"),
-            "source": track.get("source"), "kind": track.get("kind")})
+        await hub.outbox.send(room_channel(room), "track.unpublished", unpublished(track))
 
 
 async def cluster_ctx(app: web.Application) -> AsyncIterator[None]:

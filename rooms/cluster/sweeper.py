@@ -92,10 +92,7 @@ class Sweeper:
                 if person.node_id == node_id and await store.remove_participant(
                         room.id, person.identity):
                     swept.left.append(Left(room.id, person.identity, hidden=person.hidden))
-            recorded = await store.get_tracks(room.id)
-            if recorded is not None and recorded[0] == node_id and recorded[1]:
-                await store.put_tracks(room.id, node_id, [])
-                swept.tracks.extend(recorded[1])
+            swept.tracks.extend(await store.drop_tracks(room.id, node_id))
         log.warning("node %s stopped reporting: %d members and %d tracks swept", node_id,
                     len(swept.left), len(swept.tracks))
         return swept
