@@ -51,6 +51,10 @@ async def cluster_ctx(app: web.Application) -> AsyncIterator[None]:
     sweeper = Sweeper(backend.cluster, backend.service, lambda swept: announce_swept(app, swept))
     drain = Drain(app, reporter)
     app[DRAIN_KEY] = drain
+    hub = app.get(HUB_KEY)
+    if hub is not None:  # the session event lists where a page goes if this node dies
+        hub.nodes = lambda: [{"id": n.node_id, "url": n.url} for n in sweeper.live
+                             if not n.draining]
     reporter.start()
     sweeper.start()
     try:

@@ -18,6 +18,7 @@ from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 
 from rooms.cluster.node import ClusterNode
+from rooms.cluster.report import NodeReport
 from rooms.errors import StoreUnavailable
 from rooms.events import Left
 from rooms.lifecycle import cancel_and_wait
@@ -47,6 +48,7 @@ class Sweeper:
                  tell: Callable[[Swept], Awaitable[None]]) -> None:
         self.node, self.service, self._tell = node, service, tell
         self.seen: set[str] = set()
+        self.live: list[NodeReport] = []  # the other nodes that reported, as of the last look
         self.exited = asyncio.Event()
         self._closing = False
         self._task: asyncio.Task[None] | None = None
@@ -58,19 +60,21 @@ class Sweeper:
     async def _run(self) -> None:
         try:
             while not self._closing:
-                await asyncio.sleep(self.node.rules.report_interval_s)
                 try:
                     await self.tick()
                 except StoreUnavailable:
-                    continue  # the next round looks again; the reports will tell
+                    pass  # the next round looks again; the reports will tell
                 except Exception:  # a failed announcement must not end the watch
                     log.exception("sweeping dead nodes failed")
+                await asyncio.sleep(self.node.rules.report_interval_s)
         finally:
             self.exited.set()
 
     async def tick(self) -> list[Swept]:
         """One look at the directory; sweep every node gone since the last look."""
-        live = {n.node_id for n in await self.node.directory.reports()}
+        reports = await self.node.directory.reports()
+        self.live = [n for n in reports if n.node_id != self.node.node_id]
+        live = {n.node_id for n in reports}
         dead, self.seen = gone(self.seen, live, self.node.node_id), live
         swept = []
         for node_id in sorted(dead):

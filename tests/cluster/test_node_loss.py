@@ -8,7 +8,8 @@ with SIGKILL and, with the default ``[cluster]`` timings (reports every 2 s, liv
 * WHIP to B is redirected to A while A still counts as live, never after, and B takes the room
   (``201``) within 10 s of the kill;
 * B's member hears ``participant.left`` for A's member and ``track.unpublished`` for A's
-  tracks within 10 s.
+  tracks within 10 s;
+* the ``session`` event lists the other live nodes (where a page goes when its node dies).
 """
 
 from __future__ import annotations
@@ -66,6 +67,8 @@ async def test_kill_9_of_the_media_node_moves_its_room_and_tells_the_members(
         await there.ok("join", {"room": ROOM})
         here = await RtcClient.connect(survivor, token("visitor-b", ROOM))
         await here.ok("join", {"room": ROOM})
+        # where a page goes if its node dies: the other live nodes (docs/protocol.md)
+        assert here.session["nodes"] == [{"id": "node-a", "url": origin.url}]
         store = survivor.app[BACKEND_KEY].store
         deadline = time.monotonic() + 15
         while len((await store.get_tracks(ROOM) or ("", []))[1]) < 2:  # A recorded both

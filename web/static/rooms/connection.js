@@ -16,6 +16,8 @@ export class RtcError extends Error {
 const STORE_KEY = `pavilion:${config.room}`;
 const EXPIRY_MARGIN_S = 300;
 const CALL_TIMEOUT_MS = 15000;
+const FAILOVER_MS = 3000;  // a node unreachable this long is taken as dead: try the others
+const PROBE_MS = 1500;
 
 function tokenExpiry(token) {
   try {
@@ -47,6 +49,8 @@ export class Connection {
     this.joined = false;
     this.lastChat = null;
     this.stalePeers = [];
+    this.nodes = [];  // the other live nodes, as the last `session` event listed them
+    this.failover = null;
     this.readyPromise = new Promise((resolve, reject) => {
       this.resolveReady = resolve;
       this.rejectReady = reject;
@@ -102,8 +106,11 @@ export class Connection {
 
   async #session(info) {
     const resumedFromPage = info.resumed && !this.joined;
+    clearTimeout(this.failover);
+    this.failover = null;
     this.session = info.session;
     this.identity = info.identity;
+    this.nodes = info.nodes ?? [];
     this.#save();
     if (resumedFromPage) this.stalePeers = info.peers ?? [];
     if (this.joined) {
@@ -137,6 +144,29 @@ export class Connection {
       return;
     }
     notify(t("reconnecting"), { error: true, sticky: true });
+    this.failover ??= setTimeout(() => this.#failOver(), FAILOVER_MS);
+  }
+
+  /** This node stayed unreachable (killed: issue 13, node loss). Behind one address (every
+   * node at this page's origin) the socket's own reconnection reaches a live node; with a node
+   * per origin, the page moves to the first other node the last `session` event listed that
+   * answers `/healthz`, and joins there (chat, media and presence are the same room). */
+  async #failOver() {
+    this.failover = null;
+    if (this.socket.connected) return;
+    for (const node of this.nodes) {
+      const there = pageOn(node.url);
+      if (!there) continue;
+      try {
+        await fetch(new URL("/healthz", node.url), { mode: "no-cors", cache: "no-store",
+                                                      signal: AbortSignal.timeout(PROBE_MS) });
+      } catch {
+        continue;  // refused or silent: dead too
+      }
+      if (!this.socket.connected) moveTo(this, there);
+      return;
+    }
+    if (!this.socket.connected) this.failover = setTimeout(() => this.#failOver(), FAILOVER_MS);
   }
 
   /** Wait until the server has said who we are (the `session` event). */
