@@ -156,13 +156,7 @@ export class Connection {
     if (this.socket.connected) return;
     for (const node of this.nodes) {
       const there = pageOn(node.url);
-      if (!there) continue;
-      try {
-        await fetch(new URL("/healthz", node.url), { mode: "no-cors", cache: "no-store",
-                                                      signal: AbortSignal.timeout(PROBE_MS) });
-      } catch {
-        continue;  // refused or silent: dead too
-      }
+      if (!there || !await reachable(node.url)) continue;  // refused or silent: dead too
       if (!this.socket.connected) moveTo(this, there);
       return;
     }
@@ -186,7 +180,7 @@ export class Connection {
     if (!reply?.ok) {
       const error = reply?.error ?? {};
       const there = error.code === "wrong_node" ? pageOn(error.node_url) : null;
-      if (there) return moveTo(this, there);
+      if (there && await reachable(error.node_url)) return moveTo(this, there);
       throw new RtcError(error.code ?? "internal_error", error.message, error);
     }
     return reply;
@@ -237,6 +231,19 @@ function pageOn(url) {
   return `${target.origin}${location.pathname}?${search}${location.hash}`;
 }
 
+/** Whether the node at `url` answers at all (`/healthz`; cross-origin, so the answer itself is
+ * opaque). A node just killed still counts as live for the others until its load report
+ * expires (docs/deploy.md, "Node loss"): a page sent there stays where it is instead. */
+async function reachable(url) {
+  try {
+    await fetch(new URL("/healthz", url), { mode: "no-cors", cache: "no-store",
+                                            signal: AbortSignal.timeout(PROBE_MS) });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** Media lives on another node (docs/protocol.md: `media_node`, `wrong_node`): until nodes
  * cascade media, the page moves there (chat and presence are the same room on every node).
  * Returns a promise that never settles: the page is being replaced. */
@@ -255,7 +262,9 @@ export async function enter() {
     await conn.ready();
     const state = await conn.join();
     const there = state.media_node ? pageOn(state.media_node.url) : null;
-    if (there && state.media_node.id !== config.node) return moveTo(conn, there);
+    if (there && state.media_node.id !== config.node && await reachable(state.media_node.url)) {
+      return moveTo(conn, there);
+    }
     return { conn, state };
   } catch (err) {
     notifyError(err, true);
