@@ -7,7 +7,9 @@ Every node watches the node directory each report interval; a node it saw report
 longer does is gone (:func:`gone`, pure). One live node wins the sweep (a ``SET NX PX`` lease on
 ``sweep:<node>``, so members hear each event once): it removes the dead node's presence records
 and tracks and hands what it removed to ``tell`` (the composition root announces them).
-A store outage skips a round; the loop sets ``exited`` when it ends, so ``aclose()`` never hangs.
+After a store outage the next look only takes note (:meth:`Sweeper.forget`): every report may
+have lapsed while Redis was away, and sweeping live nodes would tell every room they left.
+The loop sets ``exited`` when it ends, so ``aclose()`` never hangs.
 """
 
 from __future__ import annotations
@@ -63,12 +65,18 @@ class Sweeper:
                 try:
                     await self.tick()
                 except StoreUnavailable:
-                    pass  # the next round looks again; the reports will tell
+                    self.forget()
                 except Exception:  # a failed announcement must not end the watch
                     log.exception("sweeping dead nodes failed")
                 await asyncio.sleep(self.node.rules.report_interval_s)
         finally:
             self.exited.set()
+
+    def forget(self) -> None:
+        """The store was unreachable: every report may have lapsed meanwhile, the live nodes'
+        too, so the next look only takes note (a node that reports again within 3 intervals
+        was not lost). A node that really died in the outage is left to its presence TTL."""
+        self.seen = set()
 
     async def tick(self) -> list[Swept]:
         """One look at the directory; sweep every node gone since the last look."""

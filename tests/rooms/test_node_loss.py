@@ -116,3 +116,21 @@ async def test_one_live_node_sweeps_a_dead_nodes_members_and_tracks() -> None:
     assert told[0].tracks == [track]
     assert [p.identity for p in await store.list_participants(ROOM)] == ["bo"]
     assert (await store.get_tracks(ROOM) or ("", []))[1] == []  # "[]" clears
+
+
+async def test_after_a_store_outage_the_first_look_sweeps_nobody() -> None:
+    """Reports lapse for every node while Redis is away: the live ones are not lost."""
+    clock, broker = FakeClock(), MemoryBroker()
+    store, directory = MemoryStore(clock=clock), MemoryDirectory(clock)
+    b, node_b = _node("node-b", store, directory, broker, clock)
+    told: list[Swept] = []
+
+    async def tell(swept: Swept) -> None:
+        told.append(swept)
+
+    sweeper = Sweeper(node_b, b, tell)
+    sweeper.seen = {"node-a", "node-b"}
+    sweeper.forget()  # what the loop does on StoreUnavailable
+    await node_b.report(Usage())
+    assert await sweeper.tick() == [] and told == []
+    assert sweeper.seen == {"node-b"}
