@@ -22,7 +22,8 @@ from rooms.demo import LIVE_BROADCAST
 from rooms.token import Grant, mint
 from tests.cluster.helpers import ids, wait_nodes
 from tests.fixtures.pavilion import TEST_SECRET, node_env
-from tests.pages.helpers import video_flows
+from tests.pages.helpers import STAFF, until, video_flows
+from tests.pages.helpers import token as page_token
 from tests.signaling.rtc_client import RtcClient, token
 from tests.streaming.clients import Publisher
 
@@ -93,3 +94,43 @@ async def test_a_viewer_plays_again_on_a_live_node_after_its_node_is_killed(
         assert errors == []
     await again.close()
     await member.close()
+
+
+async def test_the_studio_goes_live_again_and_its_viewer_plays_after_the_kill(
+        redis_url: str, pavilion_process: Any, pavilion_app: Any, browser: Any) -> None:
+    """Both pages on the killed node's origin move to the live node by themselves: the studio
+    (it was on air) publishes again there, the viewer plays again; nobody clicks anything."""
+    origin = pavilion_process(env=node_env(redis_url, "node-a"))
+    survivor = await pavilion_app(redis_url=redis_url, node_id="node-b",
+                                  cluster={"placement": "first"})
+    await wait_nodes(survivor.url, lambda found: ids(found) == ["node-a", "node-b"])
+    await asyncio.sleep(2.5)  # node A's next look at the directory lists B for its sessions
+    errors: list[str] = []
+    studio = await browser.new_page()
+    studio.on("pageerror", lambda exc: errors.append(str(exc)))
+    host = page_token("changbai-foods", ROOM, STAFF, "Changbai Foods")
+    await studio.goto(f"{origin.url}/studio/{ROOM}?token={host}")
+    await until(lambda: studio.locator("#camera option").count(), "camera picker")
+    await studio.click("#go-live")
+    await until(lambda: studio.locator("#end-live").is_enabled(), "the studio to be on air")
+    viewer = await browser.new_page()
+    viewer.on("pageerror", lambda exc: errors.append(str(exc)))
+    await viewer.goto(f"{survivor.url}/watch/{ROOM}")
+    await viewer.wait_for_url(f"{origin.url}/watch/{ROOM}?*", timeout=20_000)
+    await video_flows(viewer)
+
+    killed = time.monotonic()
+    origin.proc.send_signal(signal.SIGKILL)
+    await studio.wait_for_url(f"{survivor.url}/studio/{ROOM}*", timeout=20_000)
+    await viewer.wait_for_url(f"{survivor.url}/watch/{ROOM}*", timeout=20_000)
+    moved = time.monotonic() - killed
+    await until(lambda: studio.locator("#end-live").is_enabled(), "the studio on air again")
+    on_air = time.monotonic() - killed
+    await video_flows(viewer, min_frames=1)
+    playing = time.monotonic() - killed
+    print(f"kill -9 with a Chromium studio and viewer on the node: both pages on node-b after "
+          f"{moved:.2f} s, studio on air again after {on_air:.2f} s, video decoding again "
+          f"after {playing:.2f} s (video_flows adds 1 s of checking)")
+    assert playing - 1.0 < TARGET_S
+    assert "on_air" not in studio.url  # a later reload is not a move
+    assert errors == []

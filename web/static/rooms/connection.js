@@ -51,6 +51,8 @@ export class Connection {
     this.stalePeers = [];
     this.nodes = [];  // the other live nodes, as the last `session` event listed them
     this.failover = null;
+    // Query parameters a page carries to the node it moves to (the studio: `on_air` while live)
+    this.onMove = () => ({});
     this.readyPromise = new Promise((resolve, reject) => {
       this.resolveReady = resolve;
       this.rejectReady = reject;
@@ -95,7 +97,7 @@ export class Connection {
    * address to a live node. */
   #draining(info) {
     this.#fire("node.draining", info);
-    const there = info?.node_url ? pageOn(info.node_url) : null;
+    const there = info?.node_url ? pageOn(info.node_url, this.onMove()) : null;
     if (there) moveTo(this, there);
   }
 
@@ -155,7 +157,7 @@ export class Connection {
     this.failover = null;
     if (this.socket.connected) return;
     for (const node of this.nodes) {
-      const there = pageOn(node.url);
+      const there = pageOn(node.url, this.onMove());
       if (!there || !await reachable(node.url)) continue;  // refused or silent: dead too
       if (!this.socket.connected) moveTo(this, there);
       return;
@@ -221,13 +223,15 @@ export class Connection {
   }
 }
 
-/** The same page on the node at `url`, or null when that is this page's own origin. */
-function pageOn(url) {
+/** The same page on the node at `url` (with the `extra` query parameters), or null when that is
+ * this page's own origin. */
+function pageOn(url, extra = {}) {
   let target;
   try { target = new URL(url, location.href); } catch { return null; }
   if (target.origin === location.origin) return null;
   const search = new URLSearchParams(location.search);
   search.set("lang", config.lang);  // the language cookie does not cross origins
+  for (const [key, value] of Object.entries(extra)) search.set(key, value);
   return `${target.origin}${location.pathname}?${search}${location.hash}`;
 }
 
