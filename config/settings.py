@@ -117,6 +117,18 @@ class ClusterSettings(_Section):
     peer_capacity: int = Field(default=300, ge=1, le=1_000_000)
     session_capacity: int = Field(default=5_000, ge=1, le=10_000_000)
     egress_capacity_mbps: float = Field(default=500.0, gt=0, le=1_000_000)
+    # Node loss (issue 13): a room's lease lapses ``lease_ttl_s`` after its holder's last
+    # renewal, and the keeper renews every ``renew_interval_s``; a holder whose load report
+    # expired (3 report intervals) is taken as dead at once, whatever its lease says.
+    lease_ttl_s: float = Field(default=8.0, ge=1, le=600)
+    renew_interval_s: float = Field(default=2.0, ge=0.1, le=200)
+
+    @model_validator(mode="after")
+    def _renewal_fits_the_lease(self) -> ClusterSettings:
+        """Two renewals fit in one lease, so one slow round trip never loses a room."""
+        if self.renew_interval_s * 2 > self.lease_ttl_s:
+            raise ValueError("renew_interval_s must be at most half of lease_ttl_s")
+        return self
 
 
 def default_node_id(port: object) -> str:

@@ -45,7 +45,7 @@ class Backend:
 @asynccontextmanager
 async def open_backend(
     settings: config.Settings, *, clock: Clock | None = None, hub: MemoryBroker | None = None,
-    presence_ttl_s: float = 30.0, lease_ttl_s: float = 15.0,
+    presence_ttl_s: float = 30.0,
 ) -> AsyncIterator[Backend]:
     """Memory when ``settings.redis_url`` is None, Redis otherwise; everything closed on exit.
 
@@ -58,6 +58,7 @@ async def open_backend(
     store: Store
     bus: Bus
     directory: NodeDirectory
+    lease_ttl_s = settings.cluster.lease_ttl_s
     if settings.redis_url is None:
         store, bus = MemoryStore(clock=clock), MemoryBus(settings.node_id, hub)
         directory = MemoryDirectory(clock)
@@ -76,7 +77,7 @@ async def open_backend(
     node = LeaseHolder(settings.node_id, settings.base_url)
     service = RoomService(store, bus, node=node, limits=settings.signaling, clock=clock,
                           presence_ttl_s=presence_ttl_s, lease_ttl_s=lease_ttl_s, placer=cluster)
-    keeper = Keeper(service, cluster=cluster)
+    keeper = Keeper(service, cluster=cluster, interval_s=settings.cluster.renew_interval_s)
     keeper.start()
     try:
         yield Backend(store=store, bus=bus, service=service, keeper=keeper, cluster=cluster)

@@ -151,6 +151,13 @@ class MemoryStore:
     async def put_tracks(self, room_id: str, node_id: str, tracks: Sequence[Track]) -> None:
         self._room(room_id).tracks = (node_id, [dict(t) for t in tracks]) if tracks else None
 
+    async def drop_tracks(self, room_id: str, node_id: str) -> list[Track]:
+        data = self._room(room_id)
+        if data.tracks is None or data.tracks[0] != node_id:
+            return []
+        dropped, data.tracks = data.tracks[1], None
+        return dropped
+
     async def get_tracks(self, room_id: str) -> tuple[str, list[Track]] | None:
         stored = self._room(room_id).tracks
         return (stored[0], [dict(t) for t in stored[1]]) if stored else None

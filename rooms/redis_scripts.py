@@ -123,6 +123,16 @@ if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) 
 return 0
 """
 
+# KEYS: tracks. ARGV: node id. -> the record removed if it named that node, else nil.
+DROP_TRACKS = """
+local cur = redis.call('GET', KEYS[1])
+if cur and cjson.decode(cur)['node'] == ARGV[1] then
+  redis.call('DEL', KEYS[1])
+  return cur
+end
+return false
+"""
+
 # KEYS: products hash, pinned zset. ARGV: product id, max pinned.
 # -> -1 no such product, 0 limit reached, 1 pinned.
 PIN_PRODUCT = """

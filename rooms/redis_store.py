@@ -103,6 +103,7 @@ class RedisStore:
         self._claim = redis.register_script(lua.CLAIM_LEASE)
         self._renew = redis.register_script(lua.RENEW_LEASE)
         self._release = redis.register_script(lua.RELEASE_LEASE)
+        self._drop_tracks = redis.register_script(lua.DROP_TRACKS)
         self._pin = redis.register_script(lua.PIN_PRODUCT)
         self._vote = redis.register_script(lua.VOTE_QUESTION)
         self._ask = redis.register_script(lua.ADD_QUESTION)
@@ -232,6 +233,11 @@ class RedisStore:
                 await self._redis.set(key, _json({"node": node_id, "tracks": list(tracks)}))
             else:
                 await self._redis.delete(key)
+
+    async def drop_tracks(self, room_id: str, node_id: str) -> list[Track]:
+        with unavailable_on_error():
+            value = await self._drop_tracks(keys=[_Keys.tracks(room_id)], args=[node_id])
+        return [] if value is None else list(json.loads(value)["tracks"])
 
     async def get_tracks(self, room_id: str) -> tuple[str, list[Track]] | None:
         with unavailable_on_error():

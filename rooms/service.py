@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import random
 import zlib
 from collections import Counter
@@ -61,6 +62,7 @@ MUTEX_WAIT_S = 3.0
 MUTEX_RETRY_S = 0.005
 MUTEX_RETRY_MAX_S = 0.05
 FALLBACK_BAN_S = 3600.0  # when a participant's token expiry is unknown
+log = logging.getLogger(__name__)
 
 
 class Placer(Protocol):
@@ -69,6 +71,10 @@ class Placer(Protocol):
     async def place(self, room_id: str) -> None:
         """Return if this node should take the room; raise ``WrongNode`` naming the node that
         should, or ``NoNodeAvailable``."""
+        ...
+
+    async def alive(self, node_id: str) -> bool:
+        """Whether ``node_id`` is a live node (its load report has not expired)."""
         ...
 
 
@@ -267,9 +273,20 @@ class RoomService:
         node, never a draining one): ``WrongNode`` names that node, or ``NoNodeAvailable``.
         Two nodes may both send a client to a third; the third claims (the lease is atomic,
         and a node that lost the race names the winner).
+
+        A lease held by a node the placer does not know as live (its load report expired: it
+        was killed) is dead: it is released (compare-and-delete, so only that holder's lease
+        goes) and the room placed again, so a client is never sent to a dead node and the room
+        moves within one report TTL rather than the lease's own.
         """
         if self.placer is not None and room_id not in self.leases:
             held = await self.store.get_lease(room_id)
+            if held is not None and held.holder != self.node and (
+                    not await self.placer.alive(held.holder.node_id)):
+                log.warning("room %s: its node %s stopped reporting; taking its lease back",
+                            room_id, held.holder.node_id)
+                await self.store.release_lease(room_id, held.holder)
+                held = None
             if held is None:
                 await self.placer.place(room_id)
             elif held.holder != self.node:

@@ -118,6 +118,11 @@ class Store(Protocol):
         """
         ...
 
+    async def drop_tracks(self, room_id: str, node_id: str) -> list[Track]:
+        """Remove the record if it still names ``node_id`` and return its tracks (else ``[]``),
+        atomically: of the nodes that race to end a dead node's tracks, one gets them."""
+        ...
+
     async def get_tracks(self, room_id: str) -> tuple[str, list[Track]] | None:
         """``(node_id, tracks)`` as last recorded, or ``None``."""
         ...

@@ -25,7 +25,7 @@ import contextlib
 import logging
 import time
 from collections import Counter
-from collections.abc import Awaitable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -83,6 +83,10 @@ class Hub:
         self.door = MediaDoor(self)
         self._expiries: dict[str, asyncio.Task[None]] = {}
         self.draining: DrainNotice | None = None
+        # The other live nodes ``[{"id", "url"}]`` (set by the composition root from the node
+        # directory): the ``session`` event lists them, so a page whose node dies knows where
+        # to go (issue 13, node loss; docs/protocol.md).
+        self.nodes: Callable[[], list[dict[str, str]]] = list
         self._bus_task: asyncio.Task[None] | None = None
         self._sizes_task: asyncio.Task[None] | None = None
 
@@ -125,7 +129,8 @@ class Hub:
         await self.outbox.enter(sid, user_channel(token.identity))  # notices to any page
         await self.outbox.send(sid, "session", {"session": session.id, "resumed": False,
                                                 "identity": token.identity,
-                                                "ice_servers": self._ice_servers()})
+                                                "ice_servers": self._ice_servers(),
+                                                "nodes": self.nodes()})
         await self._tell_draining(sid)
         return session
 
@@ -166,7 +171,8 @@ class Hub:
                                                 "identity": token.identity,
                                                 "ice_servers": self._ice_servers(),
                                                 "rooms": sorted(session.rooms),
-                                                "peers": sorted(session.peers)})
+                                                "peers": sorted(session.peers),
+                                                "nodes": self.nodes()})
         await self._tell_draining(sid)
         return session
 

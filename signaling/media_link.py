@@ -46,6 +46,11 @@ _CODES: list[tuple[type[Exception], str]] = [
 ]
 
 
+def unpublished(track: dict[str, Any]) -> dict[str, Any]:
+    """The ``track.unpublished`` payload of a recorded track (docs/protocol.md)."""
+    return {key: track.get(key) for key in ("room_id", "participant", "source", "kind")}
+
+
 @contextlib.contextmanager
 def media_errors() -> Iterator[None]:
     """Turn the plane's refusals into ``SignalingError`` with a stable code."""
@@ -110,8 +115,27 @@ class MediaLink:
                 "source": event.source_id, "kind": event.kind}
         if not room:
             self.tracks.pop(event.room, None)
+        await self._end_moved(event.room)
         await self._record(event.room, list(room.values()))
         await self.hub.outbox.send(room_channel(event.room), name, payload)
+
+    async def _end_moved(self, room: str) -> None:
+        """The room's media moved here from a node that died (issue 13, node loss): the tracks
+        that node recorded ended, and members elsewhere still list them. Whoever drops the
+        record first (this node here, or the dead node's sweeper, rooms/cluster/sweeper.py)
+        announces them, once: ``drop_tracks`` is atomic."""
+        if self._store is None:
+            return
+        try:
+            recorded = await self._store.get_tracks(room)
+            if recorded is None or recorded[0] == self._node_id:
+                return
+            ended = await self._store.drop_tracks(room, recorded[0])
+        except RoomsError as exc:
+            log.warning("tracks of room %s from another node not ended: %s", room, exc)
+            return
+        for track in ended:
+            await self.hub.outbox.send(room_channel(room), "track.unpublished", unpublished(track))
 
     async def _record(self, room: str, tracks: list[dict[str, Any]]) -> None:
         """Keep the Store's copy of this room's tracks, so a join on another node lists them."""

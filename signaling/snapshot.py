@@ -81,8 +81,13 @@ async def _tracks(hub: HubPort, room_id: str,
 
 
 async def _media_node(hub: HubPort, room_id: str) -> dict[str, str] | None:
+    """The node holding the room's media, if it is live: a page is never sent to a node whose
+    load report expired (killed; issue 13, node loss), and that node's tracks are not listed."""
     lease = await hub.store.get_lease(room_id)
     if lease is None:
+        return None
+    placer = hub.service.placer
+    if placer is not None and not await placer.alive(lease.holder.node_id):
         return None
     return {"id": lease.holder.node_id, "url": lease.holder.node_url}
 

@@ -1,4 +1,4 @@
-"""This node among the others, wired to the app: its load reporter and its drain (issue 13).
+"""This node among the others, wired to the app: its load reporter, dead-node sweeper and drain.
 
 One ``cleanup_ctx`` (after the media plane and the hub, whose figures the reporter reads) owns
 the :class:`~rooms.cluster.Reporter` and the :class:`~web.drain.Drain`, and stops both first
@@ -12,6 +12,9 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 
 from rooms.cluster import Gauges, Reporter
+from rooms.cluster.sweeper import Sweeper, Swept
+from signaling.media_link import unpublished
+from signaling.wire import room_channel
 from web.drain import Drain
 from web.keys import BACKEND_KEY, DRAIN_KEY, HUB_KEY
 from web.media import MEDIA_KEY
@@ -30,13 +33,33 @@ def gauges(app: web.Application) -> Gauges:
                   sent_bytes=stats.totals.sent_bytes)
 
 
+async def announce_swept(app: web.Application, swept: Swept) -> None:
+    """Tell every room a dead node served: ``participant.left`` for its members and
+    ``track.unpublished`` for its tracks (to members on every node, through the outbox)."""
+    hub = app.get(HUB_KEY)
+    if hub is None:
+        return
+    await hub.announce(swept.left)
+    for track in swept.tracks:
+        room = str(track.get("room_id", ""))
+        await hub.outbox.send(room_channel(room), "track.unpublished", unpublished(track))
+
+
 async def cluster_ctx(app: web.Application) -> AsyncIterator[None]:
-    reporter = Reporter(app[BACKEND_KEY].cluster, lambda: gauges(app))
+    backend = app[BACKEND_KEY]
+    reporter = Reporter(backend.cluster, lambda: gauges(app))
+    sweeper = Sweeper(backend.cluster, backend.service, lambda swept: announce_swept(app, swept))
     drain = Drain(app, reporter)
     app[DRAIN_KEY] = drain
+    hub = app.get(HUB_KEY)
+    if hub is not None:  # the session event lists where a page goes if this node dies
+        hub.nodes = lambda: [{"id": n.node_id, "url": n.url} for n in sweeper.live
+                             if not n.draining]
     reporter.start()
+    sweeper.start()
     try:
         yield
     finally:
         await drain.aclose()
+        await sweeper.aclose()
         await reporter.aclose()

@@ -107,6 +107,14 @@ class ClusterNode:
         return NodeReport(last.node_id, last.url, last.load, last.usage, self.draining,
                           last.reported_at)
 
+    async def alive(self, node_id: str) -> bool:
+        """Whether ``node_id`` is a live node: this one, or one whose load report has not
+        expired (node loss, issue 13: a lease held by a node that stopped reporting is dead
+        as soon as its report lapses, without waiting for the lease's own TTL)."""
+        if node_id == self.node_id:
+            return True
+        return any(n.node_id == node_id for n in await self.directory.reports())
+
     # -- placement and drain -----------------------------------------------------------------------
     async def place(self, room_id: str) -> None:
         """Return if this node should take ``room_id`` (nobody holds it); else raise

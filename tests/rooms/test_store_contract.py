@@ -162,6 +162,20 @@ async def test_the_media_nodes_tracks_are_seen_from_every_node(harness: Harness)
     assert await node_b.get_tracks("r1") is None
 
 
+async def test_a_dead_nodes_tracks_are_dropped_once(harness: Harness) -> None:
+    node_b, node_c = harness.store(), harness.store()
+    video = {"room_id": "r1", "participant": "host", "source": "host/video0", "kind": "video",
+             "codec": "video/VP8"}
+    await harness.store().put_tracks("r1", "node-a", [video])
+    assert await node_b.drop_tracks("r1", "node-b") == []  # not its record: left alone
+    assert await node_b.drop_tracks("r1", "node-a") == [video]
+    assert await node_c.drop_tracks("r1", "node-a") == []  # already gone: nothing to tell
+    assert await node_c.get_tracks("r1") is None
+    await node_c.put_tracks("r1", "node-c", [video])
+    assert await node_b.drop_tracks("r1", "node-a") == []
+    assert await node_b.get_tracks("r1") == ("node-c", [video])
+
+
 async def test_released_lease_is_free_at_once(harness: Harness) -> None:
     store = harness.store()
     lease = await store.claim_lease("r1", NODE_A, ttl_s=30)

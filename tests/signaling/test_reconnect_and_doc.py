@@ -44,7 +44,8 @@ async def test_reconnect_resumes_session_and_chat_without_flapping(pavilion_app)
     missed = [await host.ok("chat.send", {"room": "hall", "text": t}) for t in ("two", "three")]
     back = await RtcClient.connect(app, token("vee", "hall", VIEWER), session=session_id)
     assert back.session == {"session": session_id, "resumed": True, "identity": "vee",
-                            "rooms": ["hall"], "peers": [], "ice_servers": []}
+                            "rooms": ["hall"], "peers": [], "ice_servers": [],
+                            "nodes": []}
     state = await back.ok("join", {"room": "hall", "after": seen["message"]["id"]})
     assert [m["id"] for m in state["chat"]] == [m["message"]["id"] for m in missed]
     await host.ok("chat.send", {"room": "hall", "text": "four"})

@@ -16,6 +16,8 @@ export class RtcError extends Error {
 const STORE_KEY = `pavilion:${config.room}`;
 const EXPIRY_MARGIN_S = 300;
 const CALL_TIMEOUT_MS = 15000;
+const FAILOVER_MS = 3000;  // a node unreachable this long is taken as dead: try the others
+const PROBE_MS = 1500;
 
 function tokenExpiry(token) {
   try {
@@ -47,6 +49,10 @@ export class Connection {
     this.joined = false;
     this.lastChat = null;
     this.stalePeers = [];
+    this.nodes = [];  // the other live nodes, as the last `session` event listed them
+    this.failover = null;
+    // Query parameters a page carries to the node it moves to (the studio: `on_air` while live)
+    this.onMove = () => ({});
     this.readyPromise = new Promise((resolve, reject) => {
       this.resolveReady = resolve;
       this.rejectReady = reject;
@@ -91,7 +97,7 @@ export class Connection {
    * address to a live node. */
   #draining(info) {
     this.#fire("node.draining", info);
-    const there = info?.node_url ? pageOn(info.node_url) : null;
+    const there = info?.node_url ? pageOn(info.node_url, this.onMove()) : null;
     if (there) moveTo(this, there);
   }
 
@@ -102,8 +108,11 @@ export class Connection {
 
   async #session(info) {
     const resumedFromPage = info.resumed && !this.joined;
+    clearTimeout(this.failover);
+    this.failover = null;
     this.session = info.session;
     this.identity = info.identity;
+    this.nodes = info.nodes ?? [];
     this.#save();
     if (resumedFromPage) this.stalePeers = info.peers ?? [];
     if (this.joined) {
@@ -137,6 +146,23 @@ export class Connection {
       return;
     }
     notify(t("reconnecting"), { error: true, sticky: true });
+    this.failover ??= setTimeout(() => this.#failOver(), FAILOVER_MS);
+  }
+
+  /** This node stayed unreachable (killed: issue 13, node loss). Behind one address (every
+   * node at this page's origin) the socket's own reconnection reaches a live node; with a node
+   * per origin, the page moves to the first other node the last `session` event listed that
+   * answers `/healthz`, and joins there (chat, media and presence are the same room). */
+  async #failOver() {
+    this.failover = null;
+    if (this.socket.connected) return;
+    for (const node of this.nodes) {
+      const there = pageOn(node.url, this.onMove());
+      if (!there || !await reachable(node.url)) continue;  // refused or silent: dead too
+      if (!this.socket.connected) moveTo(this, there);
+      return;
+    }
+    if (!this.socket.connected) this.failover = setTimeout(() => this.#failOver(), FAILOVER_MS);
   }
 
   /** Wait until the server has said who we are (the `session` event). */
@@ -156,7 +182,7 @@ export class Connection {
     if (!reply?.ok) {
       const error = reply?.error ?? {};
       const there = error.code === "wrong_node" ? pageOn(error.node_url) : null;
-      if (there) return moveTo(this, there);
+      if (there && await reachable(error.node_url)) return moveTo(this, there);
       throw new RtcError(error.code ?? "internal_error", error.message, error);
     }
     return reply;
@@ -197,14 +223,29 @@ export class Connection {
   }
 }
 
-/** The same page on the node at `url`, or null when that is this page's own origin. */
-function pageOn(url) {
+/** The same page on the node at `url` (with the `extra` query parameters), or null when that is
+ * this page's own origin. */
+function pageOn(url, extra = {}) {
   let target;
   try { target = new URL(url, location.href); } catch { return null; }
   if (target.origin === location.origin) return null;
   const search = new URLSearchParams(location.search);
   search.set("lang", config.lang);  // the language cookie does not cross origins
+  for (const [key, value] of Object.entries(extra)) search.set(key, value);
   return `${target.origin}${location.pathname}?${search}${location.hash}`;
+}
+
+/** Whether the node at `url` answers at all (`/healthz`; cross-origin, so the answer itself is
+ * opaque). A node just killed still counts as live for the others until its load report
+ * expires (docs/deploy.md, "Node loss"): a page sent there stays where it is instead. */
+async function reachable(url) {
+  try {
+    await fetch(new URL("/healthz", url), { mode: "no-cors", cache: "no-store",
+                                            signal: AbortSignal.timeout(PROBE_MS) });
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** Media lives on another node (docs/protocol.md: `media_node`, `wrong_node`): until nodes
@@ -225,7 +266,9 @@ export async function enter() {
     await conn.ready();
     const state = await conn.join();
     const there = state.media_node ? pageOn(state.media_node.url) : null;
-    if (there && state.media_node.id !== config.node) return moveTo(conn, there);
+    if (there && state.media_node.id !== config.node && await reachable(state.media_node.url)) {
+      return moveTo(conn, there);
+    }
     return { conn, state };
   } catch (err) {
     notifyError(err, true);

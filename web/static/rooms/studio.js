@@ -44,18 +44,32 @@ function onAir(live) {
   share.disabled = !live;
 }
 
-async function startBroadcast(conn) {
+const RETRY_MS = 500;
+const RETRIES = 40;  // a dead node's room is free within one report TTL (6 s by default)
+
+/** Go live. `retry`: the studio moved here from a node that died (issue 13, node loss); until
+ * the room's media is free here (`wrong_node` naming the dead node, or no node yet), try again. */
+async function startBroadcast(conn, retry = false) {
   goLive.disabled = true;
-  try {
-    if (config.state !== "live") await conn.api("POST", "/live");
-    config.state = "live";
-    publisher = new Publisher(conn, stream, "studio");
-    await publisher.start();
-    onAir(true);
-  } catch (err) {
-    publisher = null;
-    goLive.disabled = false;
-    notifyError(err);
+  for (let attempt = 0; ; attempt++) {
+    try {
+      if (config.state !== "live") await conn.api("POST", "/live");
+      config.state = "live";
+      publisher = new Publisher(conn, stream, "studio");
+      await publisher.start();
+      onAir(true);
+      return;
+    } catch (err) {
+      publisher = null;
+      const moving = ["wrong_node", "media_unavailable", "network_error"].includes(err.code);
+      if (retry && moving && attempt < RETRIES) {
+        await new Promise((resolve) => setTimeout(resolve, RETRY_MS));
+        continue;
+      }
+      goLive.disabled = false;
+      notifyError(err);
+      return;
+    }
   }
 }
 
@@ -134,7 +148,15 @@ if (state) {
     notifyError(err, true);
   }
   // A studio reloaded mid-broadcast resumes its session: publish again to take over the Sources.
-  if (conn.stalePeers.length && stream) await startBroadcast(conn);
+  // One that moved here on air (its node died or drained) goes live again by itself.
+  conn.onMove = () => (publisher ? { on_air: "1" } : {});
+  const query = new URLSearchParams(location.search);
+  const moved = query.get("on_air") === "1";
+  if (moved) {
+    query.delete("on_air");  // a later reload is not a move
+    history.replaceState(null, "", `${location.pathname}?${query}${location.hash}`);
+  }
+  if ((conn.stalePeers.length || moved) && stream) await startBroadcast(conn, moved);
   await conn.dropStalePeers();
   onAir(Boolean(publisher));
 }

@@ -53,7 +53,9 @@ async function play() {
     await viewer.start();
   } catch (err) {
     viewer = null;
-    if (err.code === "no_such_track") showWaiting(true); else notifyError(err);
+    // wrong_node here: the media's node is unreachable (killed; its room moves within seconds)
+    if (err.code === "no_such_track" || err.code === "wrong_node") showWaiting(true);
+    else notifyError(err);
   }
 }
 
