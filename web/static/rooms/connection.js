@@ -43,6 +43,7 @@ export class Connection {
     this.token = creds.token;
     this.identity = creds.identity;
     this.session = creds.session;
+    this.iceServers = null;  // from the `session` event
     this.handlers = new Map();
     this.joined = false;
     this.lastChat = null;
@@ -104,6 +105,7 @@ export class Connection {
     const resumedFromPage = info.resumed && !this.joined;
     this.session = info.session;
     this.identity = info.identity;
+    this.iceServers = info.ice_servers ?? null;  // fresh TURN credentials for new peers
     this.#save();
     if (resumedFromPage) this.stalePeers = info.peers ?? [];
     if (this.joined) {
