@@ -43,7 +43,8 @@ async () => {
     let pair = null;
     const locals = [];
     for (const s of stats.values()) {
-      if (s.type === "transport" && s.selectedCandidatePairId) pair = stats.get(s.selectedCandidatePairId);
+      const chosen = s.type === "transport" && s.selectedCandidatePairId;
+      if (chosen) pair = stats.get(chosen);
       if (s.type === "local-candidate") locals.push(s.candidateType);
     }
     const local = pair ? stats.get(pair.localCandidateId) : null;
