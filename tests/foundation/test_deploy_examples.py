@@ -197,7 +197,7 @@ def _runnable_here(port: int) -> str:
     lines = [line for line in COTURN_CONF.read_text().splitlines()
              if line.partition("=")[0].strip() not in dropped]
     return "\n".join([*lines, f"listening-port={port}", "listening-ip=127.0.0.1",
-                      "relay-ip=127.0.0.1", "no-tls", "no-dtls"])
+                      "relay-ip=127.0.0.1", "no-tls", "no-dtls", "no-tcp"])
 
 
 async def _bind(client: TurnClientUdpProtocol, channel: int, peer: tuple[str, int]) -> str:
@@ -210,10 +210,9 @@ async def _bind(client: TurnClientUdpProtocol, channel: int, peer: tuple[str, in
 
 
 async def test_coturn_runs_the_example_and_relays_only_to_pavilion_nodes(tmp_path: Path) -> None:
-    port = free_port(socket.SOCK_DGRAM)
     secret = coturn_options()["static-auth-secret"][0]
     cred = turn.mint(secret, "visitor-1", now=time.time(), ttl_s=600)
-    with running_turnserver(_runnable_here(port), port, tmp_path):
+    with running_turnserver(_runnable_here, tmp_path) as (port, _):
         loop = asyncio.get_running_loop()
         transport, client = await loop.create_datagram_endpoint(
             lambda: TurnClientUdpProtocol(("127.0.0.1", port), username=cred.username,

@@ -21,7 +21,7 @@ from rooms.token import Grant, mint
 from signaling import turn
 from tests.fixtures.pavilion import TEST_SECRET, RunningApp
 from tests.fixtures.turn_server import TurnServer
-from tests.signaling.rtc_client import RtcClient, token
+from tests.signaling.rtc_client import RtcClient, make_room, token
 from tests.streaming.clients import Publisher
 from web.keys import BACKEND_KEY
 
@@ -115,3 +115,22 @@ async def test_whip_link_headers_carry_a_fresh_credential_coturn_accepts(
         await allocate(turn_server, username, credential)
     finally:
         await publisher.close()
+
+
+async def test_a_resumed_session_gets_a_new_credential(
+        pavilion_app: Callable[..., Awaitable[RunningApp]], turn_server: TurnServer) -> None:
+    app = await node(pavilion_app, turn_server, demo=False)
+    await make_room(app, "hall", RoomKind.BROADCAST, exhibitor="host")
+    first = await RtcClient.connect(app, token("ann", "hall"))
+    await first.ok("join", {"room": "hall"})  # a session in a room is kept for a reconnect
+    session_id, old = first.session["session"], first.session["ice_servers"][1]
+    await first.close()
+    await asyncio.sleep(1.1)  # the expiry is in whole seconds
+    back = await RtcClient.connect(app, token("ann", "hall"), session=session_id)
+    try:
+        assert back.session["resumed"] is True and back.session["session"] == session_id
+        new = back.session["ice_servers"][1]
+        assert expiry_of(new["username"]) > expiry_of(old["username"])
+        await allocate(turn_server, new["username"], new["credential"])
+    finally:
+        await back.close()
