@@ -5,6 +5,7 @@ or expired credential is refused, so acceptance is coturn checking, not coturn l
 from __future__ import annotations
 
 import asyncio
+import logging
 import re
 import time
 from collections.abc import Awaitable, Callable
@@ -59,7 +60,9 @@ def expiry_of(username: str) -> int:
 
 
 async def test_session_event_carries_a_fresh_credential_coturn_accepts(
-        pavilion_app: Callable[..., Awaitable[RunningApp]], turn_server: TurnServer) -> None:
+        pavilion_app: Callable[..., Awaitable[RunningApp]], turn_server: TurnServer,
+        caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)
     app = await node(pavilion_app, turn_server, demo=False)
     before = time.time()
     ann = await RtcClient.connect(app, token("ann", "hall"))
@@ -79,6 +82,7 @@ async def test_session_event_carries_a_fresh_credential_coturn_accepts(
     finally:
         await ann.close()
         await bob.close()
+    assert caplog.records and turn_server.secret not in caplog.text  # never logged
 
 
 async def test_coturn_refuses_an_expired_or_foreign_credential(turn_server: TurnServer) -> None:
