@@ -9,6 +9,7 @@ from config.settings import (
     MediaLimits,
     Settings,
     SignalingLimits,
+    TurnSettings,
     default_node_id,
 )
 
@@ -21,6 +22,7 @@ __all__ = [
     "MediaLimits",
     "Settings",
     "SignalingLimits",
+    "TurnSettings",
     "default_node_id",
     "load",
 ]

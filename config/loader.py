@@ -2,8 +2,9 @@
 
 The environment is an injected mapping (not ``os.environ`` read deep in the code): ``PAVILION_PORT``
 sets ``port``; a double underscore reaches into a section (``PAVILION_MEDIA__MAX_SDP_BYTES``);
-``PAVILION_ICE_SERVERS`` takes JSON. Any problem becomes one :class:`ConfigError` whose message is
-a single line naming the key, so the CLI can print it and exit with status 2.
+``PAVILION_ICE_SERVERS`` and ``PAVILION_TURN__URLS`` take JSON. Any problem becomes one
+:class:`ConfigError` whose message is a single line naming the key, so the CLI can print it and
+exit with status 2.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from pydantic import SecretStr, ValidationError
 from config.settings import Settings
 
 ENV_PREFIX = "PAVILION_"
-_JSON_KEYS = {"ice_servers"}
+_JSON_KEYS = {("ice_servers",), ("turn", "urls")}
 
 
 class ConfigError(Exception):
@@ -67,7 +68,7 @@ def _from_env(env: Mapping[str, str]) -> dict[str, Any]:
             continue
         path = name[len(ENV_PREFIX) :].lower().split("__")
         value: Any = raw
-        if path[0] in _JSON_KEYS:
+        if tuple(path) in _JSON_KEYS:
             try:
                 value = json.loads(raw)
             except json.JSONDecodeError as exc:

@@ -131,6 +131,35 @@ class ClusterSettings(_Section):
         return self
 
 
+class TurnSettings(_Section):
+    """A TURN server sharing a secret with Pavilion (``[turn]``; docs/deploy.md, docs/security.md).
+
+    Each client is handed its own time-limited credential for ``urls``, minted with the TURN
+    REST API scheme (signaling/turn.py); coturn checks it with ``use-auth-secret`` and
+    ``static-auth-secret`` set to the same ``shared_secret``. The secret is never logged.
+    """
+
+    urls: list[str] = Field(min_length=1, max_length=16)
+    shared_secret: SecretStr
+    ttl_s: int = Field(default=86_400, ge=60, le=7 * 86_400)  # credential lifetime
+
+    @field_validator("urls")
+    @classmethod
+    def _turn_scheme(cls, urls: list[str]) -> list[str]:
+        for url in urls:
+            if not url.startswith(("turn:", "turns:")):
+                raise ValueError(f"TURN server URL must start with turn: or turns: ({url!r})")
+        return urls
+
+    @field_validator("shared_secret")
+    @classmethod
+    def _long_secret(cls, value: SecretStr) -> SecretStr:
+        # HMAC-SHA1 keys shorter than the hash weaken it (RFC 2104 §3); ask for what `secret` does
+        if len(value.get_secret_value().encode()) < 32:
+            raise ValueError("must be at least 32 bytes")
+        return value
+
+
 def default_node_id(port: object) -> str:
     """The host name and the port: unique on one host by construction (two nodes cannot listen
     on one port), and stable across restarts, so metrics and leases keep naming the same node.
@@ -163,6 +192,7 @@ class Settings(_Section):
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     token_leeway_s: int = Field(default=10, ge=0, le=600)
     ice_servers: list[IceServer] = Field(default_factory=list)
+    turn: TurnSettings | None = None  # per-client TURN credentials (signaling/turn.py)
     media: MediaLimits = Field(default_factory=MediaLimits)
     signaling: SignalingLimits = Field(default_factory=SignalingLimits)
     meetings: MeetingLimits = Field(default_factory=MeetingLimits)

@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
 # Sets up everything the tests need on a fresh Debian machine and runs the whole suite:
-# Debian's redis-server, chromium, CJK and emoji fonts (installed when missing and running as root), the Python
+# Debian's redis-server, chromium, coturn (the TURN tests), nginx (`nginx -t` of deploy/nginx),
+# CJK and emoji fonts (installed when missing and running as root), the Python
 # packages with the dev tools, then ruff, mypy and pytest. Extra arguments go to pytest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 missing=()
 command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
 [ -x /usr/bin/chromium ] || missing+=(chromium)
+command -v turnserver >/dev/null 2>&1 || missing+=(coturn)
+[ -x /usr/sbin/nginx ] || missing+=(nginx-light)
 # CJK glyphs for the screenshots the browser tests take (Chinese, Japanese, Korean pages)
 [ -d /usr/share/fonts/opentype/noto ] || missing+=(fonts-noto-cjk)
 [ -f /usr/share/fonts/truetype/noto/NotoColorEmoji.ttf ] || missing+=(fonts-noto-color-emoji)

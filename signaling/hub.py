@@ -35,7 +35,7 @@ from rooms.errors import RoomsError
 from rooms.events import Event, Reacted
 from rooms.service import RoomService
 from rooms.token import AccessToken, TokenError, verify
-from signaling import media_events, room_events
+from signaling import media_events, room_events, turn
 from signaling.attendance import Attendance
 from signaling.batch import Batcher, Frame
 from signaling.errors import Ack, SignalingError
@@ -129,7 +129,7 @@ class Hub:
         await self.outbox.enter(sid, user_channel(token.identity))  # notices to any page
         await self.outbox.send(sid, "session", {"session": session.id, "resumed": False,
                                                 "identity": token.identity,
-                                                "ice_servers": self._ice_servers(),
+                                                "ice_servers": self._ice_servers(token),
                                                 "nodes": self.nodes()})
         await self._tell_draining(sid)
         return session
@@ -147,9 +147,13 @@ class Hub:
                 return False
         return True
 
-    def _ice_servers(self) -> list[dict[str, Any]]:
-        """What the browser puts in its RTCPeerConnection configuration (``iceServers``)."""
-        return [server.model_dump(exclude_none=True) for server in self.settings.ice_servers]
+    def _ice_servers(self, token: AccessToken) -> list[dict[str, Any]]:
+        """What the browser puts in its RTCPeerConnection configuration (``iceServers``): the
+        configured servers and a TURN credential of its own, fresh on every connect and resume
+        (signaling/turn.py)."""
+        servers = turn.ice_servers(self.settings.ice_servers, self.settings.turn, token.identity,
+                                   now=time.time())
+        return [server.model_dump(exclude_none=True) for server in servers]
 
     async def _resume(self, session: Session, sid: str, token: Any) -> Session:
         """Give the session its new socket. If the old socket still looks alive (the client
@@ -169,7 +173,7 @@ class Hub:
                 await self.outbox.enter(sid, channel)
         await self.outbox.send(sid, "session", {"session": session.id, "resumed": True,
                                                 "identity": token.identity,
-                                                "ice_servers": self._ice_servers(),
+                                                "ice_servers": self._ice_servers(token),
                                                 "rooms": sorted(session.rooms),
                                                 "peers": sorted(session.peers),
                                                 "nodes": self.nodes()})

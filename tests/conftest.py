@@ -2,6 +2,7 @@
 
 pytest_plugins = [
     "tests.fixtures.redis_server",
+    "tests.fixtures.turn_server",
     "tests.fixtures.browser",
     "tests.fixtures.pavilion",
 ]

@@ -25,6 +25,7 @@ its POST to.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 from aiohttp import web
@@ -32,7 +33,7 @@ from aiohttp import web
 from config import Settings
 from rooms.errors import NoNodeAvailable, RateLimited, RoomsError, StoreUnavailable, WrongNode
 from rooms.token import AccessToken, TokenError, verify
-from signaling import whip
+from signaling import turn, whip
 from signaling.errors import SignalingError
 from signaling.media_door import Visit
 from streaming import MediaError, MediaPlane
@@ -151,7 +152,9 @@ class _Routes:
                 headers={**CORS, "Location": f"/{kind}/{room}/{visit.peer_id}",
                          "ETag": visit.etag, "Accept-Patch": whip.SDPFRAG},
             )
-            for link in whip.ice_server_links(self.settings.ice_servers):
+            servers = turn.ice_servers(self.settings.ice_servers, self.settings.turn,
+                                       access.identity, now=time.time())
+            for link in whip.ice_server_links(servers):
                 response.headers.add("Link", link)
             return response
 

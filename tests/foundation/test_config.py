@@ -135,3 +135,39 @@ def test_cluster_settings_from_env_and_bad_node_id() -> None:
     assert settings.cluster.report_interval_s == 2.0
     with pytest.raises(ConfigError, match=r"^node_id: String should match pattern"):
         load(env={**SECRET, "PAVILION_NODE_ID": "hall a"})
+
+
+TURN_SECRET = "t" * 32
+
+
+def test_turn_section_from_file_and_env(tmp_path: Path) -> None:
+    path = write(tmp_path, f'[turn]\nurls = ["turn:turn.expo.example:3478"]\n'
+                           f'shared_secret = "{TURN_SECRET}"\nttl_s = 3600\n')
+    turn = load(file=path, env=SECRET).turn
+    assert turn is not None and turn.urls == ["turn:turn.expo.example:3478"]
+    assert (turn.shared_secret.get_secret_value(), turn.ttl_s) == (TURN_SECRET, 3600)
+    env = {**SECRET, "PAVILION_TURN__URLS": '["turns:turn.expo.example:5349"]',
+           "PAVILION_TURN__SHARED_SECRET": TURN_SECRET}
+    from_env = load(env=env).turn
+    assert from_env is not None and from_env.urls == ["turns:turn.expo.example:5349"]
+    assert from_env.ttl_s == 86_400
+    assert TURN_SECRET not in repr(load(env=env))  # never printed with the settings
+    assert load(env=SECRET).turn is None
+
+
+@pytest.mark.parametrize(("turn", "message"), [
+    ({"urls": ["stun:x:3478"], "shared_secret": TURN_SECRET},
+     "turn.urls: TURN server URL must start with turn: or turns: ('stun:x:3478') "
+     "(got ['stun:x:3478'])"),
+    ({"urls": ["turn:x"], "shared_secret": "short-but-secret"},
+     "turn.shared_secret: must be at least 32 bytes (got ***)"),
+    ({"urls": ["turn:x"]}, "turn.shared_secret: Field required"),
+    ({"urls": ["turn:x"], "shared_secret": TURN_SECRET, "ttl_s": 5},
+     "turn.ttl_s: Input should be greater than or equal to 60 (got 5)"),
+])
+def test_turn_errors_are_one_line_and_hide_the_secret(turn: dict[str, object],
+                                                      message: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        load(env=SECRET, overrides={"turn": turn})
+    assert str(caught.value) == message
+    assert "short-but-secret" not in str(caught.value)

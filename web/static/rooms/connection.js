@@ -45,6 +45,7 @@ export class Connection {
     this.token = creds.token;
     this.identity = creds.identity;
     this.session = creds.session;
+    this.iceServers = null;  // from the `session` event
     this.handlers = new Map();
     this.joined = false;
     this.lastChat = null;
@@ -113,6 +114,7 @@ export class Connection {
     this.session = info.session;
     this.identity = info.identity;
     this.nodes = info.nodes ?? [];
+    this.iceServers = info.ice_servers ?? null;  // fresh TURN credentials for new peers
     this.#save();
     if (resumedFromPage) this.stalePeers = info.peers ?? [];
     if (this.joined) {

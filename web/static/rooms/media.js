@@ -41,8 +41,10 @@ async function inboundVideo() {
 }
 window.pavilion = Object.assign(window.pavilion ?? {}, { peers, inboundVideo, inboundAudio });
 
-function newPeerConnection() {
-  return new RTCPeerConnection({ iceServers: config.iceServers ?? [] });
+/** The ICE servers the server named for this session (`session` event: its TURN credential is
+ * minted per client and renewed on every reconnect), else the page's configured ones. */
+function newPeerConnection(conn) {
+  return new RTCPeerConnection({ iceServers: conn.iceServers ?? config.iceServers ?? [] });
 }
 
 async function gathered(pc) {
@@ -116,7 +118,7 @@ export class Publisher {
 
   async start() {
     this.closed = false;
-    const pc = newPeerConnection();
+    const pc = newPeerConnection(this.conn);
     for (const track of this.stream.getTracks()) pc.addTransceiver(track, { direction: "sendonly" });
     await pc.setLocalDescription(await pc.createOffer());
     await gathered(pc);
@@ -197,7 +199,7 @@ export class Subscriber {
   }
 
   async #negotiate() {
-    const pc = newPeerConnection();
+    const pc = newPeerConnection(this.conn);
     pc.addTransceiver("audio", { direction: "recvonly" });
     pc.addTransceiver("video", { direction: "recvonly" });
     const stream = new MediaStream();
