@@ -270,6 +270,25 @@ class RedisStore:
                 rows = list(reversed(rows or []))
         return [_chat(room_id, str(mid), _str_map(fields or {})) for mid, fields in rows or []]
 
+    async def read_chat(
+        self, after: Mapping[str, str], *, block_s: float, limit: int = 500
+    ) -> list[ChatMessage]:
+        if not after:
+            return []
+        streams: dict[Any, Any] = {}
+        for room_id, last in after.items():
+            stream_id_key(last)
+            streams[_Keys.room(room_id, "chat")] = last
+        block = max(1, int(block_s * 1000)) if block_s > 0 else None
+        with unavailable_on_error():
+            raw: Any = await self._redis.xread(streams, count=limit, block=block)
+        rows: list[Any] = list(raw.items() if isinstance(raw, dict) else raw or [])
+        out: list[ChatMessage] = []
+        for key, entries in rows:  # [stream key, [(id, fields), ...]] per stream
+            room_id = str(key).removeprefix(f"{PREFIX}room:").removesuffix(":chat")
+            out += [_chat(room_id, str(mid), _str_map(fields or {})) for mid, fields in entries]
+        return out
+
     async def delete_chat(self, room_id: str, message_id: str) -> bool:
         stream_id_key(message_id)
         with unavailable_on_error():
