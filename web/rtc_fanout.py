@@ -173,5 +173,8 @@ async def _close_client(client: Any, pubsub: Any) -> None:
         if pubsub is not None:
             await pubsub.aclose()
         await client.aclose()
+        manager = getattr(client.connection_pool, "sentinel_manager", None)  # redis+sentinel://
+        for sentinel in getattr(manager, "sentinels", ()):
+            await sentinel.aclose()
     except Exception as exc:  # closing is best effort: say why, go on
         log.warning("closing a Socket.IO Redis connection failed: %s", exc)

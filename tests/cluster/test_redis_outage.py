@@ -62,8 +62,8 @@ class Sender:
         while True:
             n += 1
             try:
-                reply = await self.client.call("chat.send", {"room": ROOM, "text": f"{self.who}:{n}"},
-                                               within=5)
+                reply = await self.client.call(
+                    "chat.send", {"room": ROOM, "text": f"{self.who}:{n}"}, within=5)
             except TimeoutError:
                 self.refused["timeout"] += 1
             else:
