@@ -22,7 +22,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterable
 
 from rooms.content import ChatMessage
 from rooms.errors import StoreUnavailable
@@ -31,6 +32,7 @@ from rooms.store import Store
 
 log = logging.getLogger(__name__)
 START = "0-0"  # an empty stream: every message is new
+PRUNE_AFTER_S = 30.0  # far longer than a join takes (its Store mutex gives up after 3 s)
 
 
 class ChatTail:
@@ -42,6 +44,7 @@ class ChatTail:
         self.limit = limit  # messages per room per read: bounds what one read holds
         self.max_backoff_s = max_backoff_s
         self.positions: dict[str, str] = {}  # room -> last id delivered here
+        self._since: dict[str, float] = {}  # room -> when it was followed (monotonic)
         self.delivered = 0
         self.healthy = True
         self.exited = asyncio.Event()
@@ -58,11 +61,21 @@ class ChatTail:
             return
         last = await self._store.chat_page(room, limit=1)
         self.positions.setdefault(room, last[-1].id if last else START)
+        self._since.setdefault(room, time.monotonic())
         self._wake.set()
 
     def forget(self, room: str) -> None:
         """Nobody here is in ``room`` any more."""
         self.positions.pop(room, None)
+        self._since.pop(room, None)
+
+    def prune(self, keep: Iterable[str], *, older_than_s: float = PRUNE_AFTER_S) -> None:
+        """Forget rooms not in ``keep`` followed longer ago than ``older_than_s`` (a room whose
+        last member left by a path that did not say so; a join in progress is younger)."""
+        kept, now = set(keep), time.monotonic()
+        for room in [r for r, t in self._since.items() if r not in kept
+                     and now - t > older_than_s]:
+            self.forget(room)
 
     async def _run(self) -> None:
         backoff = 0.05

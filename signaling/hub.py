@@ -299,6 +299,8 @@ class Hub:
                 continue
         for room in set(self.room_size) - set(self.audience):
             del self.room_size[room]
+        if self.chat_tail is not None:  # a WHIP/WHEP visit's room is left without drop_member
+            self.chat_tail.prune(self.audience)
 
     async def _refresh_sizes(self) -> None:
         while True:
