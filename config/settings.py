@@ -230,8 +230,8 @@ class Settings(_Section):
         if url in (None, ""):
             return None
         assert url is not None
-        if not url.startswith(("redis://", "rediss://", "unix://")):
-            raise ValueError("must start with redis://, rediss:// or unix://")
+        if not url.startswith(("redis://", "rediss://", "unix://", "redis+sentinel://")):
+            raise ValueError("must start with redis://, rediss://, unix:// or redis+sentinel://")
         return url
 
     @field_validator("public_url")

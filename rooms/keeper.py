@@ -3,8 +3,13 @@
 Every ``interval`` it heartbeats each participant that joined through this node and renews each
 lease the node holds. A heartbeat that finds its record gone (the TTL passed while Redis was down)
 writes the record again; a lease that lapsed is claimed again, and dropped if another node took
-it meanwhile. A Store outage is logged once and retried on the next tick: local rooms keep working
-(DESIGN.md §5). The loop sets ``exited`` when it ends, so ``aclose()`` never hangs.
+it meanwhile; a room this node holds live (a participant joined here, or its lease) whose record
+is gone (a Redis that came back empty) is written back from the node's last copy
+(``RoomService.known_rooms``; ``HSETNX``, so a newer record is never overwritten). A Store outage
+is logged once: local rooms keep working (DESIGN.md §5). Between ticks the Store is pinged every
+``probe_s`` (0.5 s), and a ping that succeeds after one that failed runs a tick at once, so
+presence, leases and rooms are back within ~1 s of Redis, not one interval later. The loop sets
+``exited`` when it ends, so ``aclose()`` never hangs.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from rooms.lifecycle import cancel_and_wait
 from rooms.service import RoomService
 
 log = logging.getLogger(__name__)
+PROBE_S = 0.5  # between ticks, how often the Store is pinged to notice it came back
 
 
 class Keeper:
@@ -27,6 +33,8 @@ class Keeper:
         self._cluster = cluster  # its node id claim is renewed with the leases
         ttl = min(service.presence_ttl_s, service.lease_ttl_s)
         self.interval_s = interval_s if interval_s is not None else ttl / 3
+        self.probe_s = min(PROBE_S, self.interval_s)
+        self._down = False  # the last probe failed
         self.healthy = True  # false while the Store is unreachable
         self.exited = asyncio.Event()
         self._closing = False
@@ -38,15 +46,30 @@ class Keeper:
 
     async def _run(self) -> None:
         try:
+            waited = 0.0
             while not self._closing:
-                await asyncio.sleep(self.interval_s)
-                await self.tick()
+                await asyncio.sleep(self.probe_s)
+                waited += self.probe_s
+                if waited >= self.interval_s or await self._came_back():
+                    waited = 0.0
+                    await self.tick()
         finally:
             self.exited.set()
+
+    async def _came_back(self) -> bool:
+        """Ping the Store: true when it answers after an outage (a failed probe or tick)."""
+        try:
+            await self._service.store.ping()
+        except StoreUnavailable:
+            self._down = True
+            return False
+        was_down, self._down = self._down, False
+        return was_down or not self.healthy
 
     async def tick(self) -> None:
         """One round of heartbeats and renewals (public so tests can drive it with a fake clock)."""
         try:
+            await self._rooms()
             await self._heartbeats()
             await self._renewals()
             if self._cluster is not None:
@@ -59,6 +82,15 @@ class Keeper:
         if not self.healthy:
             log.info("state store is back; presence and leases re-announced")
         self.healthy = True
+
+    async def _rooms(self) -> None:
+        """Write back the records of rooms held live here that the Store lost."""
+        service = self._service
+        live = {room_id for room_id, _ in list(service.local)} | set(service.leases)
+        for room_id in sorted(live):
+            room = service.known_rooms.get(room_id)
+            if room is not None and await service.store.create_room(room):
+                log.warning("room %s was missing from the store: written back", room_id)
 
     async def _heartbeats(self) -> None:
         """One batched heartbeat per room; records that expired meanwhile are written again."""

@@ -7,8 +7,10 @@ Nothing here awaits anything but the caller, so every method is atomic on the ev
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections import Counter, deque
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -51,6 +53,7 @@ class MemoryStore:
         self._rooms: dict[str, Room] = {}
         self._data: dict[str, _RoomData] = {}
         self._last_chat_id = (0, 0)
+        self._chat_added = asyncio.Event()  # replaced after each append: wakes read_chat
         self._question_seq = 0
 
     def _room(self, room_id: str) -> _RoomData:
@@ -200,6 +203,8 @@ class MemoryStore:
         chat.append(message)
         while len(chat) > self._chat_cap:
             chat.popleft()
+        self._chat_added.set()  # wake readers, then re-arm for the next message
+        self._chat_added = asyncio.Event()
         return message
 
     def _next_chat_id(self) -> str:
@@ -221,6 +226,24 @@ class MemoryStore:
             key = stream_id_key(before)
             chat = [m for m in chat if stream_id_key(m.id) < key]
         return chat[-limit:] if limit > 0 else []
+
+    async def read_chat(
+        self, after: Mapping[str, str], *, block_s: float, limit: int = 500
+    ) -> list[ChatMessage]:
+        found = self._chat_after(after, limit)
+        if found or block_s <= 0:
+            return found
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(block_s):
+                await self._chat_added.wait()
+        return self._chat_after(after, limit)
+
+    def _chat_after(self, after: Mapping[str, str], limit: int) -> list[ChatMessage]:
+        out: list[ChatMessage] = []
+        for room_id, last in after.items():
+            key = stream_id_key(last)
+            out += [m for m in self._peek(room_id).chat if stream_id_key(m.id) > key][:limit]
+        return out
 
     async def delete_chat(self, room_id: str, message_id: str) -> bool:
         stream_id_key(message_id)

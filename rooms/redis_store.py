@@ -14,9 +14,11 @@ import json
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
+from urllib.parse import urlsplit
 
 from redis.asyncio import BlockingConnectionPool, Redis
 from redis.asyncio.retry import Retry
+from redis.asyncio.sentinel import Sentinel, SentinelConnectionPool
 from redis.backoff import ExponentialWithJitterBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
@@ -34,19 +36,62 @@ from rooms.room import Room, RoomState
 from rooms.store import Lease, LeaseHolder, Track
 
 PREFIX = "pv:"
+SENTINEL_SCHEME = "redis+sentinel://"
 QUOTE_RETRIES = 3  # a request changed by someone else between read and swap is read again
 HEARTBEAT_BATCH = 1_000  # identities per script call: short scripts keep Redis responsive
 
 
 def connect(url: str, *, max_connections: int = 64) -> Redis:
-    """A lazily connecting client: bounded pool, backoff retries, short connect timeout."""
+    """A lazily connecting client: bounded pool, backoff retries, short connect timeout.
+
+    ``redis+sentinel://[user:password@]host:port,host:port/db/service`` (python-socketio's
+    format, so one ``redis_url`` serves both) asks those Sentinels for the service's master, and
+    again after each connection failure, so a promoted replica is followed."""
     retry = Retry(ExponentialWithJitterBackoff(base=0.05, cap=1.0), retries=3)
-    pool = BlockingConnectionPool.from_url(
-        url, max_connections=max_connections, timeout=5, decode_responses=True,
-        retry=retry, retry_on_error=[RedisConnectionError, RedisTimeoutError],
-        socket_connect_timeout=2, socket_timeout=5, health_check_interval=15,
-    )
+    options: dict[str, Any] = {
+        "decode_responses": True, "retry": retry,
+        "retry_on_error": [RedisConnectionError, RedisTimeoutError],
+        "socket_connect_timeout": 2, "socket_timeout": 5, "health_check_interval": 15,
+    }
+    if url.startswith(SENTINEL_SCHEME):
+        sentinels, service, auth = sentinel_url(url)
+        sentinel = Sentinel(  # type: ignore[no-untyped-call]
+            sentinels, sentinel_kwargs={"socket_connect_timeout": 1, "socket_timeout": 1})
+        master: Redis = sentinel.master_for(service, max_connections=max_connections,
+                                            **options, **auth)
+        return master
+    pool = BlockingConnectionPool.from_url(url, max_connections=max_connections, timeout=5,
+                                           **options)
     return Redis.from_pool(pool)
+
+
+def sentinel_url(url: str) -> tuple[list[tuple[str, int]], str, dict[str, Any]]:
+    """``(sentinels, service, {db, username, password})`` of a ``redis+sentinel://`` URL."""
+    parsed = urlsplit(url)
+    sentinels: list[tuple[str, int]] = []
+    for host_port in parsed.netloc.rpartition("@")[2].split(","):
+        host, _, port = host_port.rpartition(":")
+        if not host or not port.isdigit():
+            raise ValueError(f"bad sentinel address {host_port!r} in redis_url")
+        sentinels.append((host, int(port)))
+    parts = [p for p in parsed.path.split("/") if p]
+    if len(parts) != 2 or not parts[0].isdigit():
+        raise ValueError("a sentinel redis_url ends with /<db>/<service>, e.g. /0/mymaster")
+    auth: dict[str, Any] = {"db": int(parts[0])}
+    if parsed.username:
+        auth["username"] = parsed.username
+    if parsed.password:
+        auth["password"] = parsed.password
+    return sentinels, parts[1], auth
+
+
+async def close(redis: Redis) -> None:
+    """Close a client from :func:`connect`, and the Sentinel connections it asked."""
+    pool = redis.connection_pool
+    await redis.aclose()
+    if isinstance(pool, SentinelConnectionPool):
+        for sentinel in pool.sentinel_manager.sentinels:
+            await sentinel.aclose()
 
 
 @contextmanager
@@ -118,7 +163,7 @@ class RedisStore:
             await self._redis.ping()
 
     async def aclose(self) -> None:
-        await self._redis.aclose()
+        await close(self._redis)
 
     # -- rooms -----------------------------------------------------------------------------------
     async def create_room(self, room: Room) -> bool:
@@ -275,6 +320,25 @@ class RedisStore:
                 rows = await self._redis.xrevrange(key, max=top, min="-", count=limit)
                 rows = list(reversed(rows or []))
         return [_chat(room_id, str(mid), _str_map(fields or {})) for mid, fields in rows or []]
+
+    async def read_chat(
+        self, after: Mapping[str, str], *, block_s: float, limit: int = 500
+    ) -> list[ChatMessage]:
+        if not after:
+            return []
+        streams: dict[Any, Any] = {}
+        for room_id, last in after.items():
+            stream_id_key(last)
+            streams[_Keys.room(room_id, "chat")] = last
+        block = max(1, int(block_s * 1000)) if block_s > 0 else None
+        with unavailable_on_error():
+            raw: Any = await self._redis.xread(streams, count=limit, block=block)
+        rows: list[Any] = list(raw.items() if isinstance(raw, dict) else raw or [])
+        out: list[ChatMessage] = []
+        for key, entries in rows:  # [stream key, [(id, fields), ...]] per stream
+            room_id = str(key).removeprefix(f"{PREFIX}room:").removesuffix(":chat")
+            out += [_chat(room_id, str(mid), _str_map(fields or {})) for mid, fields in entries]
+        return out
 
     async def delete_chat(self, room_id: str, message_id: str) -> bool:
         stream_id_key(message_id)

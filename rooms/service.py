@@ -14,7 +14,7 @@ import contextlib
 import logging
 import random
 import zlib
-from collections import Counter
+from collections import Counter, OrderedDict
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from typing import Protocol
 
@@ -57,6 +57,7 @@ from rooms.token import AccessToken, Grant
 NameBook = Callable[[str], Awaitable[LocalizedText | None]]
 REACTIONS = frozenset({"like", "heart", "clap", "laugh", "wow", "fire"})
 _LOCK_STRIPES = 64
+KNOWN_ROOMS = 4_096  # rooms whose last copy is kept for the Keeper (rooms/keeper.py)
 MUTEX_TTL_S = 2.0  # a counted decision takes a few Store round trips
 MUTEX_WAIT_S = 3.0
 MUTEX_RETRY_S = 0.005
@@ -99,6 +100,9 @@ class RoomService:
         self.local: dict[tuple[str, str], Participant] = {}  # joined through this node
         self._local_count: Counter[str] = Counter()  # room -> len of its part of ``local``
         self.leases: set[str] = set()  # rooms whose lease this node holds
+        # The last copy read of each room (LRU): what the Keeper writes back into a Store that
+        # came back empty, for the rooms this node holds live.
+        self.known_rooms: OrderedDict[str, Room] = OrderedDict()
         self._media_holds: Counter[str] = Counter()  # room -> WHIP/WHEP sessions here
         self._locks = [asyncio.Lock() for _ in range(_LOCK_STRIPES)]
         chat = Rate(self.limits.chat_per_second, self.limits.chat_burst)
@@ -144,6 +148,10 @@ class RoomService:
         room = await self.store.get_room(room_id)
         if room is None:
             raise NoSuchRoom(room_id)
+        self.known_rooms[room_id] = room
+        self.known_rooms.move_to_end(room_id)
+        if len(self.known_rooms) > KNOWN_ROOMS:
+            self.known_rooms.popitem(last=False)
         return room
 
     async def facts(self, token: AccessToken, room_id: str) -> Facts:

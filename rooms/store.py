@@ -9,7 +9,7 @@ Keys, TTLs and data structures are described in docs/state.md.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -141,6 +141,14 @@ class Store(Protocol):
         ...
 
     async def delete_chat(self, room_id: str, message_id: str) -> bool: ...
+
+    async def read_chat(
+        self, after: Mapping[str, str], *, block_s: float, limit: int = 500
+    ) -> list[ChatMessage]:
+        """The messages after ``after[room]`` in each room, oldest first per room (at most
+        ``limit`` per room); waits up to ``block_s`` for one when there are none (``XREAD
+        BLOCK``). How each node follows the chat of its rooms (signaling/chat_tail.py)."""
+        ...
 
     # -- reactions ---------------------------------------------------------------------------------
     async def add_reaction(self, room_id: str, kind: str, count: int = 1) -> int:

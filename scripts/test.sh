@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Sets up everything the tests need on a fresh Debian machine and runs the whole suite:
-# Debian's redis-server, chromium, coturn (the TURN tests), nginx (`nginx -t` of deploy/nginx),
-# CJK and emoji fonts (installed when missing and running as root), the Python
+# Debian's redis-server and redis-sentinel, chromium, coturn (the TURN tests), nginx (`nginx -t`
+# of deploy/nginx), CJK and emoji fonts (installed when missing and running as root), the Python
 # packages with the dev tools, then ruff, mypy and pytest. Extra arguments go to pytest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 missing=()
 command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
+command -v redis-sentinel >/dev/null 2>&1 || missing+=(redis-sentinel)  # the failover test
 [ -x /usr/bin/chromium ] || missing+=(chromium)
 command -v turnserver >/dev/null 2>&1 || missing+=(coturn)
 [ -x /usr/sbin/nginx ] || missing+=(nginx-light)

@@ -31,13 +31,15 @@ from typing import Any
 
 from config import Settings
 from rooms.bus import EVERY_NODE, Bus, BusMessage, node_topic
+from rooms.content import ChatMessage
 from rooms.errors import RoomsError
-from rooms.events import Event, Reacted
+from rooms.events import ChatPosted, Event, Reacted
 from rooms.service import RoomService
 from rooms.token import AccessToken, TokenError, verify
 from signaling import media_events, room_events, turn
 from signaling.attendance import Attendance
 from signaling.batch import Batcher, Frame
+from signaling.chat_tail import ChatTail
 from signaling.errors import Ack, SignalingError
 from signaling.media_door import MediaDoor
 from signaling.media_link import MediaLink, Plane
@@ -79,6 +81,13 @@ class Hub:
         self.attendance = Attendance()  # (room, identity) -> its sessions and media visits here
         self.room_size: dict[str, int] = {}  # room -> members on every node (refreshed)
         self.batcher = Batcher(self._emit_frame, audience=self._room_audience)
+        # With many nodes, chat reaches this node's members from the Store's stream (exactly
+        # once, through outages), in frames of its own that never cross nodes.
+        self.chat_tail: ChatTail | None = None
+        self.chat_batcher: Batcher | None = None
+        if settings.redis_url:
+            self.chat_batcher = Batcher(self._emit_frame_here, audience=self._room_audience)
+            self.chat_tail = ChatTail(self.store, self._chat_from_stream)
         self.media = MediaLink(self, plane, self.store, settings.node_id)
         self.door = MediaDoor(self)
         self._expiries: dict[str, asyncio.Task[None]] = {}
@@ -93,6 +102,9 @@ class Hub:
     # -- lifecycle ----------------------------------------------------------------------------
     async def start(self) -> None:
         self.batcher.start()
+        if self.chat_tail is not None and self.chat_batcher is not None:
+            self.chat_batcher.start()
+            self.chat_tail.start()
         self.media.start()
         if self.media.has_plane:
             self.media.plane.listen(self.door.on_event)
@@ -111,6 +123,9 @@ class Hub:
         await self.door.aclose()
         await self.media.aclose()
         await self.batcher.aclose()
+        if self.chat_tail is not None and self.chat_batcher is not None:
+            await self.chat_tail.aclose()
+            await self.chat_batcher.aclose()
 
     # -- sessions -----------------------------------------------------------------------------
     async def connect(self, sid: str, auth: object) -> Session:
@@ -250,7 +265,25 @@ class Hub:
         last = self.attendance.remove(room, session.identity, session)
         if room not in self.attendance.people:
             self.batcher.forget(room)
+            if self.chat_tail is not None and self.chat_batcher is not None:
+                self.chat_tail.forget(room)
+                self.chat_batcher.forget(room)
         return last
+
+    async def follow_chat(self, room: str) -> None:
+        """Before a member's first join here: this node follows the room's chat stream."""
+        if self.chat_tail is not None:
+            await self.chat_tail.follow(room)
+
+    def unfollow_chat(self, room: str) -> None:
+        """A join failed: stop following unless someone here is in the room."""
+        if self.chat_tail is not None and room not in self.attendance.people:
+            self.chat_tail.forget(room)
+
+    def _chat_from_stream(self, message: ChatMessage) -> None:
+        if self.chat_batcher is not None and message.room_id in self.attendance.people:
+            self.chat_batcher.add(message.room_id, "chat.message",
+                                  ChatPosted(message).to_dict())
 
     def sessions_of(self, room: str, identity: str) -> list[Session]:
         return self.attendance.of(room, identity, Session)
@@ -276,6 +309,8 @@ class Hub:
                 continue
         for room in set(self.room_size) - set(self.audience):
             del self.room_size[room]
+        if self.chat_tail is not None:  # a WHIP/WHEP visit's room is left without drop_member
+            self.chat_tail.prune(self.audience)
 
     async def _refresh_sizes(self) -> None:
         while True:
@@ -292,6 +327,8 @@ class Hub:
                 self.batcher.react(event.room_id, event.reaction, event.total)
                 continue
             for delivery in deliveries(event):
+                if delivery.event == "chat.message" and self.chat_tail is not None:
+                    continue  # every node delivers it from the stream (ChatTail)
                 if delivery.batched:
                     room = delivery.channel.partition(":")[2]
                     self.batcher.add(room, delivery.event, delivery.payload)
@@ -319,6 +356,9 @@ class Hub:
 
     async def _emit_frame(self, room: str, frame: Frame) -> None:
         await self.outbox.send(room_channel(room), "batch", frame)
+
+    async def _emit_frame_here(self, room: str, frame: Frame) -> None:
+        await self.outbox.send_here(room_channel(room), "batch", frame)
 
     async def _listen(self, subscription: Any) -> None:
         """Orders from other nodes about sessions and visits held here (kick, deny, mute,

@@ -71,8 +71,13 @@ async def join(hub: HubPort, session: Session, msg: Join) -> Ack:
         return ok(**await snapshot(hub, session, msg.room, after=msg.after))
     if len(session.rooms) >= hub.limits.rooms_per_client:
         raise SignalingError("too_many_rooms", f"at most {hub.limits.rooms_per_client} rooms")
-    event = await hub.service.join(session.token, msg.room, name=msg.name,
-                                   language=msg.language)
+    await hub.follow_chat(msg.room)  # first: no message falls between it and the snapshot
+    try:
+        event = await hub.service.join(session.token, msg.room, name=msg.name,
+                                       language=msg.language)
+    except Exception:
+        hub.unfollow_chat(msg.room)
+        raise
     session.rooms.add(msg.room)
     hub.add_member(msg.room, session)
     for channel in channels_of(hub, session, msg.room):

@@ -3,6 +3,7 @@
 pytest_plugins = [
     "tests.fixtures.redis_server",
     "tests.fixtures.turn_server",
+    "tests.fixtures.redis_sentinel",
     "tests.fixtures.browser",
     "tests.fixtures.pavilion",
 ]

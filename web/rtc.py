@@ -41,6 +41,9 @@ class SocketOutbox:
     async def send(self, to: str, event: str, payload: Mapping[str, Any]) -> None:
         await self.sio.emit(event, dict(payload), to=to, namespace=NAMESPACE)
 
+    async def send_here(self, to: str, event: str, payload: Mapping[str, Any]) -> None:
+        await self.sio.emit(event, dict(payload), to=to, namespace=NAMESPACE, ignore_queue=True)
+
     async def enter(self, sid: str, channel: str) -> None:
         await self.sio.enter_room(sid, channel, namespace=NAMESPACE)
 

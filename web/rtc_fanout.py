@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import AsyncIterator
 from typing import Any
 
 import socketio
@@ -31,6 +32,14 @@ from socketio import packet
 from web import rtc_frames
 
 log = logging.getLogger(__name__)
+# python-socketio internals RedisFanout reaches (checked when one is made; rtc_frames.py lists
+# python-engineio's): its listener loop is replaced (its backoff, 1 s doubling to 60 s, kept
+# cross-node presence away for ~53 s after a Redis outage), and its client is replaced through
+# ``_redis_connect``, which sets ``redis``, ``pubsub`` and reads ``channel``.
+HOOKS = ("socketio AsyncRedisManager._redis_listen_with_retries",
+         "socketio AsyncRedisManager._redis_connect", "socketio AsyncRedisManager.pubsub",
+         "socketio AsyncRedisManager.channel")
+LISTEN_BACKOFF_S = (0.05, 1.0)  # first retry, cap: back within ~1 s of Redis
 MAX_BACKLOG = 512  # packets in python-engineio's queue
 MAX_BUFFER_BYTES = 1 << 20  # unread bytes after direct writes: ~15 s of a busy room
 
@@ -106,8 +115,34 @@ class RedisFanout(socketio.AsyncRedisManager, LocalFanout):  # type: ignore[misc
     """
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
+        for name in ("_redis_listen_with_retries", "_redis_connect"):
+            if not callable(getattr(socketio.AsyncRedisManager, name, None)):
+                raise RuntimeError(f"python-socketio changed: cannot hook {name} ({HOOKS})")
         super().__init__(*args, **kwargs)
         self._retiring: set[asyncio.Task[None]] = set()
+        self.listen_retries = 0  # reconnections of the pub/sub listener
+
+    async def _redis_listen_with_retries(self) -> AsyncIterator[Any]:
+        """python-socketio's loop with a short backoff: 50 ms doubling to 1 s, not 1 s to 60 s.
+
+        Pub/sub loses what is published while unsubscribed; chat does not depend on it
+        (signaling/chat_tail.py), presence and the rest come back within ~1 s of Redis."""
+        first, cap = LISTEN_BACKOFF_S
+        retry_sleep, subscribed = first, False
+        while True:
+            try:
+                if not subscribed:
+                    self._redis_connect()
+                    await self.pubsub.subscribe(self.channel)
+                    subscribed, retry_sleep = True, first
+                async for message in self.pubsub.listen():
+                    yield message
+            except Exception as exc:
+                log.warning("Socket.IO Redis listener: %s; retrying in %.2f s", exc, retry_sleep)
+                subscribed = False
+                self.listen_retries += 1
+                await asyncio.sleep(retry_sleep)
+                retry_sleep = min(retry_sleep * 2, cap)
 
     def _redis_connect(self) -> None:
         old: Any = getattr(self, "redis", None)
@@ -138,5 +173,8 @@ async def _close_client(client: Any, pubsub: Any) -> None:
         if pubsub is not None:
             await pubsub.aclose()
         await client.aclose()
+        manager = getattr(client.connection_pool, "sentinel_manager", None)  # redis+sentinel://
+        for sentinel in getattr(manager, "sentinels", ()):
+            await sentinel.aclose()
     except Exception as exc:  # closing is best effort: say why, go on
         log.warning("closing a Socket.IO Redis connection failed: %s", exc)

@@ -65,7 +65,7 @@ def test_ice_servers_from_env_json() -> None:
         ({"env": {**SECRET, "PAVILION_MEDIA__BOGUS": "1"}}, "media.bogus: unknown setting"),
         (
             {"env": {**SECRET, "PAVILION_REDIS_URL": "http://x"}},
-            "redis_url: must start with redis://, rediss:// or unix:// (got 'http://x')",
+            "redis_url: must start with redis://, rediss://, unix:// or redis+sentinel:// (got 'http://x')",
         ),
         (
             {"env": {**SECRET, "PAVILION_DEFAULT_LANGUAGE": "fr"}},

@@ -213,6 +213,27 @@ async def test_chat_resume_after_an_id_returns_exactly_the_missed_messages(
     assert await reader.chat_page("r1", after=missed[-1]) == []
 
 
+async def test_read_chat_follows_several_rooms_and_waits_for_the_next_message(
+    harness: Harness,
+) -> None:
+    """How a node follows its rooms' chat (signaling/chat_tail.py): everything after the last id
+    it saw in each room, oldest first, and a blocking read that a new message wakes."""
+    writer, reader = harness.store(), harness.store()
+    seen = await post(writer, 2, room_id="r1")
+    new_r1 = await post(writer, 3, room_id="r1")
+    new_r2 = await post(writer, 2, sender="t", room_id="r2")
+    got = await reader.read_chat({"r1": seen[-1], "r2": "0-0"}, block_s=0.1)
+    assert [(m.room_id, m.id) for m in got if m.room_id == "r1"] == [("r1", i) for i in new_r1]
+    assert [m.id for m in got if m.room_id == "r2"] == new_r2
+    assert [m.text for m in got if m.room_id == "r2"] == ["t:0", "t:1"]
+    assert len(await reader.read_chat({"r1": "0-0"}, block_s=0.1, limit=2)) == 2
+    assert await reader.read_chat({"r1": new_r1[-1]}, block_s=0.05) == []
+    waiting = asyncio.ensure_future(reader.read_chat({"r2": new_r2[-1]}, block_s=5))
+    await asyncio.sleep(0.05)
+    later = await post(writer, 1, sender="u", room_id="r2")
+    assert [m.id for m in await asyncio.wait_for(waiting, 5)] == later
+
+
 async def test_chat_history_pages_backwards(harness: Harness) -> None:
     store = harness.store()
     ids = await post(store, 10)

@@ -1,0 +1,169 @@
+"""Redis trouble (issue 13 §6): two in-process nodes on one real redis-server, stopped for 5 s and
+started again on the same port, its data kept (``SAVE`` first) or lost (no persistence).
+
+Every acknowledged chat message reaches every member on both nodes exactly once (the nodes
+deliver from the Store's stream, signaling/chat_tail.py, not from pub/sub); cross-node chat is
+back within 5 s of Redis (the issue's target); a room created through the admin API is written
+back by the node that holds it live when Redis comes back empty (rooms/keeper.py).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections import Counter
+from collections.abc import Callable
+from typing import Any
+
+import aiohttp
+import pytest
+
+from tests.fixtures.pavilion import RunningApp
+from tests.fixtures.redis_server import RedisServer
+from tests.signaling.rtc_client import RtcClient, token
+
+pytestmark = [pytest.mark.redis, pytest.mark.slow]
+API_KEY = "admin-key-0123456789abcdef0123456789abcdef"
+ADMIN = {"Authorization": f"Bearer {API_KEY}"}
+ROOM = "outage-forum"
+OUTAGE_S = 5.0
+BACK_WITHIN_S = 5.0  # issue 13: cross-node chat back within 5 s of Redis
+
+
+async def _nodes(redis: RedisServer, pavilion_app: Any) -> tuple[RunningApp, RunningApp]:
+    a = await pavilion_app(redis_url=redis.url, node_id="node-a", api_key=API_KEY)
+    b = await pavilion_app(redis_url=redis.url, node_id="node-b", api_key=API_KEY)
+    body = {"id": ROOM, "kind": "forum", "pavilion": "automobile", "exhibitor": "ev-works",
+            "title": {"en": "Outage"}, "state": "live"}
+    async with aiohttp.ClientSession() as http, http.post(
+            f"{a.url}/api/admin/rooms", json=body, headers=ADMIN) as response:
+        assert response.status == 201, await response.text()
+    return a, b
+
+
+async def _join(node: RunningApp, who: str) -> RtcClient:
+    client = await RtcClient.connect(node, token(who, ROOM))
+    await client.ok("join", {"room": ROOM})
+    return client
+
+
+class Sender:
+    """One member posting every ``every_s``; keeps the ids of acknowledged messages."""
+
+    def __init__(self, client: RtcClient, who: str, every_s: float = 0.2) -> None:
+        self.client, self.who, self.every_s = client, who, every_s
+        self.acked: list[str] = []
+        self.refused: Counter[str] = Counter()
+        self._task = asyncio.ensure_future(self._run())
+
+    async def _run(self) -> None:
+        n = 0
+        while True:
+            n += 1
+            try:
+                reply = await self.client.call(
+                    "chat.send", {"room": ROOM, "text": f"{self.who}:{n}"}, within=5)
+            except TimeoutError:
+                self.refused["timeout"] += 1
+            else:
+                if reply["ok"]:
+                    self.acked.append(str(reply["message"]["id"]))
+                else:
+                    self.refused[str(reply["error"]["code"])] += 1
+            await asyncio.sleep(self.every_s)
+
+    async def stop(self) -> None:
+        self._task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self._task
+
+
+def _ids(client: RtcClient) -> Counter[str]:
+    return Counter(str(m["id"]) for m in client.seen("chat.message"))
+
+
+async def _cross_node_back(sender: RtcClient, receiver: RtcClient, since: float) -> float:
+    """Seconds from ``since`` until a message sent on one node is seen on the other."""
+    n = 0
+    while True:
+        n += 1
+        text = f"probe:{n}"
+        reply = await sender.call("chat.send", {"room": ROOM, "text": text}, within=5)
+        if reply["ok"]:
+            await receiver.wait_for("chat.message", lambda m, t=text: m["text"] == t, within=10)
+            return time.monotonic() - since
+        await asyncio.sleep(0.05)
+
+
+async def _all_delivered(members: list[RtcClient], acked: set[str], within: float) -> None:
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        if all(acked <= set(_ids(m)) for m in members):
+            return
+        await asyncio.sleep(0.1)
+
+
+@pytest.mark.parametrize("data", ["kept", "lost"])
+async def test_no_acknowledged_chat_is_lost_across_a_redis_outage(
+        data: str, redis_factory: Callable[[], RedisServer], pavilion_app: Any) -> None:
+    redis = redis_factory()
+    a, b = await _nodes(redis, pavilion_app)
+    a1, a2, b1, b2 = (await _join(a, "a1"), await _join(a, "a2"),
+                      await _join(b, "b1"), await _join(b, "b2"))
+    members = [a1, a2, b1, b2]
+    senders = [Sender(a1, "a1"), Sender(b1, "b1"), Sender(a2, "a2"), Sender(b2, "b2")]
+    try:
+        await asyncio.sleep(1.5)
+        if data == "kept":
+            assert redis.command(b"SAVE").startswith(b"+OK")
+        await asyncio.to_thread(redis.stop)
+        await asyncio.sleep(OUTAGE_S)
+        await asyncio.to_thread(redis.start)
+        back = time.monotonic()
+        a_to_b = await _cross_node_back(a1, b2, back)
+        b_to_a = await _cross_node_back(b1, a2, back)
+        print(f"\nredis back ({data}): cross-node chat A->B after {a_to_b:.2f} s,"
+              f" B->A after {b_to_a:.2f} s")
+        assert max(a_to_b, b_to_a) < BACK_WITHIN_S
+        await asyncio.sleep(1.5)
+    finally:
+        for sender in senders:
+            await sender.stop()
+    acked = {i for s in senders for i in s.acked}
+    await _all_delivered(members, acked, within=10)
+    print(f"acknowledged {len(acked)}; refused during the outage "
+          f"{sum((s.refused for s in senders), Counter())}")
+    assert len(acked) > 40
+    for member in members:
+        got = _ids(member)
+        assert acked <= set(got), f"missing {sorted(acked - set(got))[:5]}"
+        assert [i for i, n in got.items() if n > 1] == []  # exactly once
+        order = [str(m["id"]) for m in member.seen("chat.message")]
+        for sender in senders:  # each sender's order kept
+            mine = [i for i in order if i in set(sender.acked)]
+            assert mine == sender.acked
+    for client in members:
+        await client.close()
+
+
+async def test_a_redis_that_comes_back_empty_gets_the_live_rooms_back(
+        redis_factory: Callable[[], RedisServer], pavilion_app: Any) -> None:
+    redis = redis_factory()
+    a, b = await _nodes(redis, pavilion_app)
+    a1, b1 = await _join(a, "a1"), await _join(b, "b1")
+    await asyncio.to_thread(redis.stop)
+    await asyncio.sleep(1.0)
+    await asyncio.to_thread(redis.start)  # no persistence: empty
+    back = time.monotonic()
+    async with aiohttp.ClientSession() as http:
+        while True:
+            async with http.get(f"{b.url}/api/admin/rooms/{ROOM}", headers=ADMIN) as response:
+                if response.status == 200:
+                    break
+                assert time.monotonic() - back < BACK_WITHIN_S, response.status
+            await asyncio.sleep(0.1)
+    print(f"\nroom written back {time.monotonic() - back:.2f} s after Redis")
+    await _cross_node_back(a1, b1, back)
+    for client in (a1, b1):
+        await client.close()
