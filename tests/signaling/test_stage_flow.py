@@ -143,3 +143,23 @@ async def test_a_lapsed_invitation_is_cleared_and_told_to_the_moderator(pavilion
     assert other.seen("stage.invitation_lapsed") == []  # the audience never heard of it
     for client in (mod, aud, other):
         await client.close()
+
+
+async def test_a_name_the_exhibitor_chooses_replaces_the_company_name(pavilion_app):
+    app = await pavilion_app(demo=False)
+    await make_room(app, "live", RoomKind.BROADCAST, exhibitor="changbai-foods")
+    localized = {"zh": "长白山食品", "en": "Changbai Foods"}
+    await app.app[BOOKINGS_KEY].service.store.put_profile(ExhibitorProfile(
+        id="changbai-foods", name=LocalizedText(localized), pavilion=Pavilion.NEW_MEDIA))
+    host = await RtcClient.connect(app, token("changbai-foods", "live", HOST))
+    viewer = await RtcClient.connect(app, token("ivan", "live"))
+    await host.ok("join", {"room": "live", "language": "zh"})
+    await viewer.ok("join", {"room": "live", "language": "ru"})
+    await host.ok("name.set", {"room": "live", "name": "Li Wei"})
+    renamed = await viewer.wait_for("participant.changed", lambda e: e["change"] == "renamed")
+    assert (renamed["participant"]["name"], renamed["participant"]["names"]) == ("Li Wei", None)
+    again = await RtcClient.connect(app, token("changbai-foods", "live", HOST))
+    state = await again.ok("join", {"room": "live", "name": "Li Wei"})  # the remembered name
+    assert (state["me"]["name"], state["me"]["names"]) == ("Li Wei", None)
+    for client in (host, viewer, again):
+        await client.close()
