@@ -221,6 +221,8 @@ class RoomService:
         names = await self.names_of(room, token.identity)
         if names is not None and not name:  # the exhibitor: one name, in each reader's language
             shown = display_name(names.get("en") or shown)
+        elif name:  # a name the person chose (remembered by their browser) is theirs everywhere
+            names = None
         role = policy.role_for(room, token)
         counted = policy.needs_roster(room, role) and room.kind is not RoomKind.MEETING
         async with self._counted(room_id, across_nodes=counted):
@@ -409,6 +411,24 @@ class RoomService:
         me = await self._save(me.update(invited_until=0.0))
         return ParticipantChanged(me, "declined")
 
+    async def lapse_invitations(self) -> list[ParticipantChanged]:
+        """Clear the stage invitations of this node's participants that have lapsed (issue 12):
+        one ``"lapsed"`` per person, which the room's staff and the person hear, so the
+        moderator's "Invited" mark goes at once. Each node sweeps the people it holds; the
+        Store's record is read again under the room's lock, so an accept that won the race
+        stands."""
+        now, out = self.clock.now(), []
+        for (room_id, identity), held in list(self.local.items()):
+            if not 0 < held.invited_until <= now:
+                continue
+            async with self._lock(room_id):
+                me = await self.store.get_participant(room_id, identity)
+                if me is None or not 0 < me.invited_until <= now or me.on_stage:
+                    continue
+                me = await self._save(me.update(invited_until=0.0))
+            out.append(ParticipantChanged(me, "lapsed"))
+        return out
+
     async def leave_stage(self, token: AccessToken, room_id: str) -> ParticipantChanged:
         """A speaker steps down by themselves: ``"demoted"`` (their tracks end), as a moderator's
         :meth:`demote` would."""
@@ -432,7 +452,7 @@ class RoomService:
         """Change one's display name in the room (``rooms.text.display_name`` rules):
         ``"renamed"``, announced so every page shows the same name."""
         me = _present(await self.authorize(token, room_id, Action.SELF))
-        me = await self._save(me.update(name=display_name(name)))
+        me = await self._save(me.update(name=display_name(name), names=None))
         return ParticipantChanged(me, "renamed")
 
     async def demote(self, token: AccessToken, room_id: str, identity: str) -> ParticipantChanged:

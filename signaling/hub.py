@@ -317,8 +317,18 @@ class Hub:
             await asyncio.sleep(ROOM_SIZE_REFRESH_S)
             try:
                 await self.count_rooms()
+                await self.lapse_invitations()
             except Exception:  # a bad count must not stop the refresh
-                log.exception("counting room members failed")
+                log.exception("counting room members or sweeping invitations failed")
+
+    async def lapse_invitations(self) -> None:
+        """Tell staff and the person of each stage invitation that lapsed on this node
+        (``stage.invitation_lapsed``), cleared from the Store; swept with the room sizes, so
+        the moderator's "Invited" mark goes within :data:`ROOM_SIZE_REFRESH_S`."""
+        try:
+            await self.announce(await self.service.lapse_invitations())
+        except RoomsError:  # the store is down: the next sweep tries again
+            log.warning("stage invitations not swept: state store unavailable")
 
     async def announce(self, events: Iterable[Event]) -> None:
         """Send what the domain reported: batched (chat, presence) or at once."""

@@ -225,6 +225,7 @@ SERVER_EVENTS: tuple[str, ...] = (
     "stage.changed",
     "stage.invited",
     "stage.declined",
+    "stage.invitation_lapsed",  # the hub's sweep (Hub.lapse_invitations): staff and the person
     "question.asked",
     "question.voted",
     "question.answered",  # emitted by web/page_api.py (the host marks a question answered)

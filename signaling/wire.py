@@ -69,10 +69,11 @@ _CHANGES = {
     "denied": "waiting.denied",
     "invited": "stage.invited",
     "declined": "stage.declined",
+    "lapsed": "stage.invitation_lapsed",
 }
 # Changes only the person and the room's staff hear: an invitation to the stage and its refusal
 # are between the moderators and the invited person until it is accepted (``stage.changed``).
-_PRIVATE = frozenset({"denied", "invited", "declined"})
+_PRIVATE = frozenset({"denied", "invited", "declined", "lapsed"})
 
 
 def deliveries(event: Event) -> list[Delivery]:

@@ -6,8 +6,12 @@ Two ways in:
   from the organiser (``pavilion token``, the admin API, or the demo links). The page verifies it
   for *this* room before rendering, so a bad link is a translated sentence, not a broken page.
 - **Without one**, on a public broadcast or forum: the server mints a short-lived *visitor*
-  token (join, subscribe, chat; no publish, no moderate, never ``exhibit`` or ``delegate``) with a
-  fresh random identity. Meetings and the studio never mint: they are by invitation.
+  token (join, subscribe, chat; no publish, no moderate, never ``exhibit`` or ``delegate``).
+  Its identity comes from the browser's visitor cookie (:data:`VISITOR_COOKIE`, a random key
+  the pages set): the same visitor in every tab and after a reload, so their name, their quote
+  requests and a ban stay theirs; a cleared cookie is a new visitor. The identity is an HMAC of
+  the key under the node's secret, so the identity others see in a room cannot be turned back
+  into the cookie. Meetings and the studio never mint: they are by invitation.
 - **Demo mode** hands out staff links for rooms and delegate/exhibitor links for trade meetings
   (:func:`demo_links`, :func:`trade_demo_links`): a demo, never a real event.
 
@@ -16,6 +20,9 @@ Pure functions over values (settings, room, query), no aiohttp, so they are tabl
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import re
 import secrets
 from dataclasses import dataclass
 from urllib.parse import urlencode
@@ -34,6 +41,30 @@ DEMO_TTL_S = 6 * 3600
 VISITOR_GRANTS = (Grant.JOIN, Grant.SUBSCRIBE, Grant.CHAT)
 STAFF_GRANTS = (Grant.JOIN, Grant.PUBLISH, Grant.SUBSCRIBE, Grant.CHAT, Grant.MODERATE)
 GUEST_GRANTS = (Grant.JOIN, Grant.PUBLISH, Grant.SUBSCRIBE, Grant.CHAT)
+VISITOR_COOKIE = "pavilion_visitor"
+VISITOR_COOKIE_MAX_AGE_S = VISITOR_TTL_S  # renewed by every page view
+_VISITOR_KEY = re.compile(r"[0-9a-f]{32}")
+
+
+def visitor_key(cookie: str | None) -> str:
+    """The browser's visitor key: its cookie when well formed, else a fresh random one."""
+    if cookie and _VISITOR_KEY.fullmatch(cookie):
+        return cookie
+    return secrets.token_hex(16)
+
+
+def visitor_identity(settings: Settings, key: str) -> str:
+    """The visitor's identity for ``key``: stable per key, unguessable without the secret."""
+    digest = hmac.new(settings.secret_value().encode(), b"visitor:" + key.encode(),
+                      hashlib.sha256).hexdigest()
+    return "visitor-" + digest[:16]
+
+
+def default_visitor_name(identity: str) -> str:
+    """A visitor's default name, the same person and number in every tab (issue 12). It is a
+    language-neutral marker: the pages show it in each reader's language ("访客 1234",
+    web/static/rooms/names.js) until the visitor chooses a name (``name.set``)."""
+    return f"Visitor {int(identity[-4:], 16) % 10_000:04d}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +78,7 @@ class Visitor:
     publishes: bool
     error: str | None = None
     minted: bool = False  # a visitor token made for this page view, not a link's
+    key: str | None = None  # minted: the visitor key the page keeps in VISITOR_COOKIE
     opens_at: float | None = None  # error "not_open_yet": when the link starts to work (UTC s)
 
 
@@ -54,19 +86,23 @@ def refused(code: str) -> Visitor:
     return Visitor(None, None, None, False, False, code)
 
 
-def visitor_for(settings: Settings, room: Room, token: str | None, *, visitor_name: str,
-                staff_only: bool = False) -> Visitor:
-    """Verify the link's token for ``room``, or mint a visitor token where the room is public."""
+def visitor_for(settings: Settings, room: Room, token: str | None, *,
+                visitor_name: str | None = None, staff_only: bool = False,
+                key: str | None = None) -> Visitor:
+    """Verify the link's token for ``room``, or mint a visitor token where the room is public,
+    for the visitor whose cookie holds ``key`` (:func:`visitor_key`; a fresh one without it)."""
     if token:
         return _from_link(settings, room, token)
     if staff_only:
         return refused("token_missing")
     if room.kind is RoomKind.MEETING:
         return refused("not_invited")
-    identity = "visitor-" + secrets.token_hex(5)
+    key = visitor_key(key)
+    identity = visitor_identity(settings, key)
     text = mint(settings.secret_value(), identity=identity, room=room.id,
-                grants=VISITOR_GRANTS, ttl_s=VISITOR_TTL_S, name=visitor_name)
-    return Visitor(text, identity, Role.VIEWER.value, False, False, minted=True)
+                grants=VISITOR_GRANTS, ttl_s=VISITOR_TTL_S,
+                name=visitor_name or default_visitor_name(identity))
+    return Visitor(text, identity, Role.VIEWER.value, False, False, minted=True, key=key)
 
 
 def _from_link(settings: Settings, room: Room, token: str) -> Visitor:

@@ -275,6 +275,11 @@ WORDS: Mapping[str, str] = {
     "invitation_sent": N_("Invitation to the stage sent to %(name)s."),
     "invitation_declined": N_("%(name)s declined the invitation to the stage."),
     "invitation_lapsed": N_("The invitation to the stage has expired."),
+    "invitation_lapsed_for": N_("The invitation to the stage for %(name)s has expired."),
+    # default names: language-neutral markers the pages show in each reader's language
+    # (web/static/rooms/names.js; translations of "Buyer" and the lapse notice in gaps.po)
+    "visitor_default": N_("Visitor %(num)s"),
+    "buyer_default": N_("Buyer %(num)s"),
     "invited": N_("Invited"),
     "mic_is_off": N_("Microphone off"),
     "camera_is_off": N_("Camera off"),

@@ -10,7 +10,6 @@ same page with a translated sentence and no connection: never a raw code, never 
 from __future__ import annotations
 
 import json
-import secrets
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -27,7 +26,16 @@ from web import page_api
 from web.keys import BACKEND_KEY, RENDERER_KEY, SETTINGS_KEY
 from web.lobby import KIND_NAMES, PAVILION_NAMES, host_name
 from web.opening import opening_notice
-from web.page_access import Visitor, demo_links, is_host, meeting_link, refused, visitor_for
+from web.page_access import (
+    VISITOR_COOKIE,
+    VISITOR_COOKIE_MAX_AGE_S,
+    Visitor,
+    demo_links,
+    is_host,
+    meeting_link,
+    refused,
+    visitor_for,
+)
 from web.page_strings import ERRORS, FALLBACK_ERROR, client_strings
 from web.pages import html, request_language
 
@@ -76,13 +84,6 @@ async def _view(request: web.Request, room: Room, lang: Language) -> RoomView:
                     room.starts_at.isoformat() if room.starts_at else None)
 
 
-def visitor_name(number: int) -> str:
-    """A visitor's default display name, the same for readers of every language (issue 12:
-    "来場者 5728" shown to an English reader was one person with several names). A visitor
-    may choose another (``name.set``, or ``join {name}``)."""
-    return f"Visitor {number:04d}"
-
-
 def _token_param(request: web.Request) -> str | None:
     token = request.query.get("token", "").strip()
     return token[:TOKEN_MAX] or None
@@ -92,9 +93,8 @@ def _visitor(request: web.Request, room: Room, lang: Language, *, staff_only: bo
     if room.state is RoomState.ENDED:
         return refused("room_ended")
     settings = request.app[SETTINGS_KEY]
-    name = visitor_name(secrets.randbelow(10_000))
-    return visitor_for(settings, room, _token_param(request), visitor_name=name,
-                       staff_only=staff_only)
+    return visitor_for(settings, room, _token_param(request), staff_only=staff_only,
+                       key=request.cookies.get(VISITOR_COOKIE))
 
 
 def _config(settings: Settings, room: Room, visitor: Visitor, lang: Language) -> dict[str, Any]:
@@ -137,6 +137,9 @@ async def render_room(request: web.Request, template: str, room: Room, visitor: 
     response = html(request, body, lang, status=status)
     response.headers["Cache-Control"] = "no-store"  # pages carry a personal token
     response.headers["Referrer-Policy"] = "no-referrer"
+    if visitor.key is not None:  # the same visitor in every tab and after a reload
+        response.set_cookie(VISITOR_COOKIE, visitor.key, max_age=VISITOR_COOKIE_MAX_AGE_S,
+                            path="/", httponly=True, samesite="Lax", secure=request.secure)
     return response
 
 

@@ -89,13 +89,13 @@ async def test_invitation_preview_decline_accept_controls_and_answered(
     await until(line.count, "the visitor's chat line at the audience")
     assert (await line.locator(".who").text_content()) == NAME
 
-    # the browser remembers the name: a new tab (a new visitor identity) joins under it
+    # a new tab is the same visitor (the visitor cookie) and joins under the remembered name
     again = await visitor.context.new_page()
     await again.goto(f"{running.url}/forum/{LIVE_FORUM}?lang={vis_lang}")
     await until(lambda: again.locator("#name-form").is_visible(), "the name form in a new tab")
     assert await again.input_value("#name-text") == NAME
     other = await again.evaluate("() => window.pavilion.connection.identity")
-    assert other != await visitor.evaluate("() => window.pavilion.connection.identity")
+    assert other == await visitor.evaluate("() => window.pavilion.connection.identity")
     await until(lambda: _has_text(audience.locator(f'#people li[data-identity="{other}"]'),
                                   NAME), "the remembered name at the audience")
     await again.close()

@@ -5,14 +5,18 @@ localized name, and answered questions in the join state."""
 
 from __future__ import annotations
 
+import time
+
+from rooms.clock import FakeClock
 from rooms.pavilion import Pavilion
 from rooms.room import RoomKind
+from rooms.stage import INVITE_TTL_S
 from rooms.text import LocalizedText
 from rooms.token import verify
 from rooms.trade.availability import ExhibitorProfile
 from tests.fixtures.pavilion import TEST_SECRET
 from tests.signaling.rtc_client import HOST, VIEWER, RtcClient, make_room, token
-from web.keys import BACKEND_KEY
+from web.keys import BACKEND_KEY, HUB_KEY
 from web.meetings_api import BOOKINGS_KEY
 
 
@@ -111,4 +115,51 @@ async def test_the_exhibitor_has_one_localized_name(pavilion_app):
     shown = {p["identity"]: p for p in state["participants"]}
     assert shown["changbai-foods"]["names"] == localized and shown["ivan"]["names"] is None
     for client in (host, viewer):
+        await client.close()
+
+
+async def test_a_lapsed_invitation_is_cleared_and_told_to_the_moderator(pavilion_app):
+    app, (mod, aud, other) = await _forum(pavilion_app)
+    service, hub = app.app[BACKEND_KEY].service, app.app[HUB_KEY]
+    clock = FakeClock(time.time())
+    service.clock = clock  # the invitation's lifetime runs on the service's clock
+    await mod.ok("stage.promote", {"room": "forum", "identity": "aud"})
+    await aud.wait_for("stage.invited")
+    clock.advance(INVITE_TTL_S - 1)
+    await hub.lapse_invitations()  # not yet lapsed: nothing is said, nothing cleared
+    assert mod.seen("stage.invitation_lapsed") == []
+    clock.advance(2)
+    await hub.lapse_invitations()
+    for client in (mod, aud):
+        lapsed = await client.wait_for("stage.invitation_lapsed")
+        assert lapsed["participant"]["identity"] == "aud"
+        assert lapsed["participant"]["invited_until"] == 0  # the "Invited" mark goes
+    stored = await service.store.get_participant("forum", "aud")
+    assert stored is not None and stored.invited_until == 0  # cleared from the Store
+    assert (await aud.call("stage.accept", {"room": "forum"}))["error"]["code"] == (
+        "no_invitation")
+    await hub.lapse_invitations()  # told once
+    assert len(mod.seen("stage.invitation_lapsed")) == 1
+    assert other.seen("stage.invitation_lapsed") == []  # the audience never heard of it
+    for client in (mod, aud, other):
+        await client.close()
+
+
+async def test_a_name_the_exhibitor_chooses_replaces_the_company_name(pavilion_app):
+    app = await pavilion_app(demo=False)
+    await make_room(app, "live", RoomKind.BROADCAST, exhibitor="changbai-foods")
+    localized = {"zh": "长白山食品", "en": "Changbai Foods"}
+    await app.app[BOOKINGS_KEY].service.store.put_profile(ExhibitorProfile(
+        id="changbai-foods", name=LocalizedText(localized), pavilion=Pavilion.NEW_MEDIA))
+    host = await RtcClient.connect(app, token("changbai-foods", "live", HOST))
+    viewer = await RtcClient.connect(app, token("ivan", "live"))
+    await host.ok("join", {"room": "live", "language": "zh"})
+    await viewer.ok("join", {"room": "live", "language": "ru"})
+    await host.ok("name.set", {"room": "live", "name": "Li Wei"})
+    renamed = await viewer.wait_for("participant.changed", lambda e: e["change"] == "renamed")
+    assert (renamed["participant"]["name"], renamed["participant"]["names"]) == ("Li Wei", None)
+    again = await RtcClient.connect(app, token("changbai-foods", "live", HOST))
+    state = await again.ok("join", {"room": "live", "name": "Li Wei"})  # the remembered name
+    assert (state["me"]["name"], state["me"]["names"]) == ("Li Wei", None)
+    for client in (host, viewer, again):
         await client.close()

@@ -240,6 +240,13 @@ if (state) {
       notify(t("invitation_declined", { name: nameOf(who.identity, who.name) }), { error: true });
     }
   });
+  conn.on("stage.invitation_lapsed", (e) => {  // the server cleared it: the "Invited" mark goes
+    const who = e.participant;
+    if (who.identity === conn.identity) { me = who; invite.close(); showHand(); }
+    else if (config.moderates) {
+      notify(t("invitation_lapsed_for", { name: nameOf(who.identity, who.name) }), { error: true });
+    }
+  });
   conn.on("stage.changed", async (e) => {
     if (e.participant.identity !== conn.identity) return;
     me = e.participant;

@@ -5,6 +5,7 @@
 // on the person's user channel). Unread counts survive a reload (localStorage, capped); a sound
 // on arrival is the exhibitor's choice; "Export CSV" downloads every request.
 import { config, el, formatDateTime, formatTime, notify, notifyError, t } from "./i18n.js";
+import { shownName } from "./names.js";
 
 const READ_KEY = `pavilion.inbox.read.${config.room}`;
 const SOUND_KEY = "pavilion.inbox.sound";
@@ -81,7 +82,7 @@ export class Inbox {
     this.render();
     if (known) return;
     if (this.sound.checked) beep();
-    if (kind === "quote") notify(t("new_request", { name: data.name }));
+    if (kind === "quote") notify(t("new_request", { name: shownName(data.name) }));
   }
 
   update(quote) {
@@ -94,7 +95,7 @@ export class Inbox {
     if (!item) return;
     this.items.delete(id);
     this.render();
-    notify(t("request_withdrawn_by", { name: item.data.name }));
+    notify(t("request_withdrawn_by", { name: shownName(item.data.name) }));
   }
 
   unread() {
@@ -130,7 +131,7 @@ export class Inbox {
                       "data-quote": id },
       el("div", { class: "quote-head" },
         el("time", { text: formatTime(q.requested_at) }), " ",
-        el("span", { text: t("quote_from", { name: q.name, product: q.product_name }) })),
+        el("span", { text: t("quote_from", { name: shownName(q.name), product: q.product_name }) })),
       el("p", { class: "contact" },
         q.company ? el("span", { class: "company", text: q.company }) : null, q.company ? " · " : null,
         q.email ? el("a", { class: "email", href: `mailto:${q.email}`, text: q.email }) : null,
@@ -156,7 +157,7 @@ export class Inbox {
                       "data-question": q.id },
       el("div", { class: "quote-head" },
         el("time", { text: formatTime(q.asked_at) }), " ",
-        el("span", { text: t("question_from", { name: q.name }) })),
+        el("span", { text: t("question_from", { name: shownName(q.name) }) })),
       el("p", { class: "quote-message", text: q.text }));
   }
 

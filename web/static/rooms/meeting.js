@@ -5,6 +5,7 @@ import { enter } from "./connection.js";
 import { ParticipantFeeds, Publisher, openCameraOrMic, openScreen } from "./media.js";
 import { ChatPanel } from "./chat.js";
 import { Presence } from "./presence.js";
+import { bindNameForm, nameOf, nameTag, refreshNames } from "./names.js";
 
 const waiting = document.getElementById("waiting");
 const tilesEl = document.getElementById("tiles");
@@ -32,7 +33,7 @@ function tileFor(identity, name) {
     const video = el("video", { autoplay: true, playsinline: true });
     video.muted = identity === conn.identity;
     const tile = el("figure", { class: "tile", "data-identity": identity }, video,
-      el("figcaption", { text: identity === conn.identity ? t("you", { name }) : name }));
+      el("figcaption", {}, nameTag(identity, name, { you: identity === conn.identity, cls: "name" })));
     entry = { tile, video, subscriber: null };
     tiles.set(identity, entry);
     tilesEl.append(tile);
@@ -53,7 +54,7 @@ const feeds = new ParticipantFeeds(conn, { label: "meeting", dropTile,
 function renderKnocks() {
   const waitingPeople = presence.list().filter((p) => p.waiting);
   knocks.replaceChildren(...waitingPeople.map((p) => el("li", { "data-identity": p.identity },
-    el("span", { class: "who", text: t("knocking", { name: p.name }) }),
+    el("span", { class: "who", text: t("knocking", { name: nameOf(p.identity, p.name) }) }),
     el("button", { type: "button", class: "small primary", text: t("admit"),
                    onclick: () => answerKnock("waiting.admit", p) }),
     el("button", { type: "button", class: "small", text: t("deny"),
@@ -75,6 +76,8 @@ async function enterMeeting(room) {
   presence.load(room.participants);
   chat ??= new ChatPanel(conn, { moderate: config.moderates });
   chat.load(room.chat);
+  bindNameForm(conn, room.me);
+  refreshNames();
   await conn.dropStalePeers();
   for (const track of room.tracks) feeds.published(track);  // see the others first, then send
   try {

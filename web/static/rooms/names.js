@@ -25,20 +25,44 @@ export function learn(participant) {
 /** The join state's localized name of the room's exhibitor (it may have left). */
 export function learnExhibitor(names) { exhibitorNames = names || null; }
 
-/** How `identity` is shown to this reader: localized for the exhibitor, else the person's
- * current name, else `fallback` (the name a chat message was sent under). */
+// A default name the server gave (a visitor "Visitor 1234", a demo buyer "Buyer 1234": web/
+// room_pages.py, web/page_access.py) is a language-neutral marker, not a name: every reader sees
+// it in their own language with the same number, so one person is "访客 1234" to a Chinese reader
+// and "Visitor 1234" to an English one — never a word made up in another reader's language.
+const DEFAULT_NAME = /^(Visitor|Buyer) (\d{1,6})$/;
+const DEFAULT_WORD = { Visitor: "visitor_default", Buyer: "buyer_default" };
+
+/** Whether `name` is a default the server gave (the person has not set one). */
+export function isDefaultName(name) { return DEFAULT_NAME.test(name ?? ""); }
+
+/** `name` as this reader sees it: a default name in the reader's language, else as it is. */
+export function shownName(name) {
+  const found = DEFAULT_NAME.exec(name ?? "");
+  return found ? t(DEFAULT_WORD[found[1]], { num: found[2] }) : name;
+}
+
+/** How `identity` is shown to this reader: their organisation's name in the reader's language
+ * (the exhibitor), else the person's current name, else `fallback` (the name a chat message
+ * was sent under); default names in the reader's language. */
 export function nameOf(identity, fallback = "") {
   const person = known.get(identity);
-  const names = person?.names || (identity === config.exhibitor ? exhibitorNames : null);
-  return names?.[config.lang] || person?.name || fallback || identity;
+  const names = person ? person.names : (identity === config.exhibitor ? exhibitorNames : null);
+  return names?.[config.lang] || shownName(person?.name || fallback) || identity;
 }
 
 /** The "your name" form in the chat panel: `name.set`, remembered for the next join. */
 export function bindNameForm(conn, me) {
   const form = document.getElementById("name-form");
   const input = document.getElementById("name-text");
-  if (!form || !input) return;
-  input.value = nameOf(conn.identity, me?.name ?? "");
+  if (!form || !input || form.dataset.bound) return;
+  form.dataset.bound = "1";  // a page that enters again (the meeting) binds it once
+  if (me) learn(me);
+  const mine = () => {  // a default name is a placeholder in the reader's language, not a value
+    const current = known.get(conn.identity)?.name ?? me?.name ?? "";
+    input.value = isDefaultName(current) ? "" : nameOf(conn.identity, current);
+    input.placeholder = isDefaultName(current) ? shownName(current) : "";
+  };
+  mine();
   form.hidden = false;
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
@@ -46,7 +70,8 @@ export function bindNameForm(conn, me) {
       const { participant } = await conn.call("name.set", { name: input.value });
       remember(participant.name);
       learn(participant);
-      input.value = participant.name;
+      mine();
+      refreshNames(conn.identity);
       notify(t("name_saved", { name: participant.name }));
     } catch (err) { notifyError(err); }
   });

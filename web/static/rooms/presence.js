@@ -15,6 +15,7 @@ export class Presence {
     conn.on("participant.joined", (e) => this.#set(e.participant));
     conn.on("stage.invited", (e) => this.#set(e.participant));
     conn.on("stage.declined", (e) => this.#set(e.participant));
+    conn.on("stage.invitation_lapsed", (e) => this.#set(e.participant));
     conn.on("participant.changed", (e) => this.#set(e.participant));
     conn.on("stage.changed", (e) => this.#set(e.participant));
     conn.on("hand.raised", (e) => this.#set(e.participant));

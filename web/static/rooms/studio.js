@@ -7,6 +7,7 @@ import { Publisher, fillDevicePickers, openCamera, openScreen } from "./media.js
 import { ChatPanel } from "./chat.js";
 import { ProductShelf } from "./products.js";
 import { Presence } from "./presence.js";
+import { bindNameForm, showPeople } from "./names.js";
 import { Inbox } from "./inbox.js";
 import { showReactions } from "./reactions.js";
 
@@ -116,6 +117,8 @@ if (state) {
                                         counted: (p) => p.identity !== conn.identity });
   chat.load(state.chat);
   presence.load(state.participants);
+  bindNameForm(conn, state.me);
+  showPeople(presence, conn.identity);
   shelf.load();
   const inbox = new Inbox(conn);
   inbox.loadQuestions(state.questions);
