@@ -23,7 +23,7 @@ CODE = re.compile(r"\b[a-z]+(?:_[a-z]+)+\b")
 
 
 def token(identity: str, room: str, grants: tuple[Grant, ...], name: str = "") -> str:
-    return mint(TEST_SECRET, identity=identity, room=room, grants=grants, ttl_s=900,
+    return mint(TEST_SECRET, identity=identity, room=room, grants=grants, ttl_s=6 * 3600,
                 name=name or identity)
 
 

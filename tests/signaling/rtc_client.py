@@ -28,7 +28,7 @@ HOST = (Grant.JOIN, Grant.PUBLISH, Grant.SUBSCRIBE, Grant.CHAT, Grant.MODERATE)
 GUEST = (Grant.JOIN, Grant.PUBLISH, Grant.SUBSCRIBE, Grant.CHAT)
 
 
-def token(identity: str, room: str, grants: Iterable[Grant] = VIEWER, *, ttl_s: int = 600,
+def token(identity: str, room: str, grants: Iterable[Grant] = VIEWER, *, ttl_s: int = 6 * 3600,
           name: str = "") -> str:
     return mint(TEST_SECRET, identity=identity, room=room, grants=grants, ttl_s=ttl_s,
                 name=name or identity.capitalize())

@@ -21,7 +21,7 @@ from web.keys import BACKEND_KEY
 GSTREAMER = (SDP_DIR / "gstreamer-1.22-webrtcbin-whip-h264-offer.sdp").read_text()
 
 
-def token(room: str = "expo", *grants: Grant, identity: str = "obs", ttl: int = 600) -> str:
+def token(room: str = "expo", *grants: Grant, identity: str = "obs", ttl: int = 6 * 3600) -> str:
     return mint(
         TEST_SECRET, identity=identity, room=room, grants=grants or (Grant.PUBLISH,), ttl_s=ttl
     )
