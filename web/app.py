@@ -92,5 +92,7 @@ async def _edges_ctx(app: web.Application) -> AsyncIterator[None]:
     """This node's upstreams when it serves as an edge (web/cascade.py); closed first."""
     edges = Edges(app[SETTINGS_KEY], app[media.MEDIA_KEY], app[HUB_KEY].service)
     app[EDGES_KEY] = edges
+    if edges.settings.cluster.cascade:
+        app[HUB_KEY].edge = edges
     yield
     await edges.aclose()

@@ -27,6 +27,7 @@ from rooms.room import RoomKind
 from rooms.service import RoomService
 from rooms.token import Grant, mint
 from signaling import whip
+from signaling.errors import SignalingError
 from streaming import MediaEvent, MediaPlane, PeerEnded, UnknownPeer
 from streaming.errors import NothingPublished
 from streaming.viewer import ViewerLeg
@@ -37,6 +38,7 @@ EDGE_PREFIX = "edge:"
 TOKEN_TTL_S = 24 * 3600
 MAX_REDIRECTS = 3
 CASCADED = (RoomKind.BROADCAST, RoomKind.FORUM)
+ORIGIN_REFUSED = "origin_refused"
 
 
 def edge_identity(node_id: str) -> str:
@@ -79,7 +81,8 @@ class Edges:
 
     async def ensure(self, room: str, participant: str | None, origin: str) -> None:
         """An upstream of ``room`` (``participant``'s tracks, or the latest) from ``origin``,
-        opened unless one is live; raises the origin's refusal as a ``WhipError``."""
+        opened unless one is live. The origin's refusal is ``SignalingError`` ``origin_refused``
+        (or ``NothingPublished`` for its 404)."""
         key = (room, participant)
         async with self._locks.setdefault(key, asyncio.Lock()):
             pull = self.pulls.get(key)
@@ -122,19 +125,24 @@ class Edges:
         headers = {"Content-Type": whip.SDP, "Authorization": f"Bearer {token}"}
         http = self._session()
         for _ in range(MAX_REDIRECTS + 1):
-            async with http.post(url, data=offer, headers=headers,
-                                 allow_redirects=False) as response:
-                text = await response.text()
-                if response.status in (307, 308) and "Location" in response.headers:
-                    url = urljoin(url, response.headers["Location"])
-                    continue
-                if response.status == 201:
-                    return text, urljoin(url, response.headers.get("Location", ""))
-                if response.status == 404:
-                    raise NothingPublished(f"the origin has nothing to play: {text.strip()}")
-                raise whip.WhipError(502, f"the room's origin refused this edge: "
-                                          f"{response.status} {text.strip()[:200]}")
-        raise whip.WhipError(502, "the room's origin redirected this edge too often")
+            try:
+                async with http.post(url, data=offer, headers=headers,
+                                     allow_redirects=False) as response:
+                    status, text = response.status, await response.text()
+                    location = response.headers.get("Location", "")
+            except (aiohttp.ClientError, TimeoutError) as exc:
+                raise SignalingError(ORIGIN_REFUSED, f"the room's origin is unreachable: {exc}"
+                                     ) from None
+            if status in (307, 308) and location:
+                url = urljoin(url, location)
+                continue
+            if status == 201:
+                return text, urljoin(url, location)
+            if status == 404:
+                raise NothingPublished(f"the origin has nothing to play: {text.strip()[:200]}")
+            raise SignalingError(ORIGIN_REFUSED, f"the room's origin refused this edge: "
+                                                 f"{status} {text.strip()[:200]}")
+        raise SignalingError(ORIGIN_REFUSED, "the room's origin redirected this edge too often")
 
     def _session(self) -> aiohttp.ClientSession:
         if self._http is None:

@@ -15,6 +15,7 @@ from rooms.demo import LIVE_BROADCAST
 from rooms.token import Grant, mint
 from streaming import MediaPlane
 from tests.fixtures.pavilion import TEST_SECRET, RunningApp
+from tests.signaling.rtc_client import RtcClient, token
 from tests.streaming.clients import Publisher, Viewer, until
 from web.media import MEDIA_KEY
 
@@ -87,8 +88,18 @@ async def test_an_edge_serves_its_viewers_from_one_upstream_to_the_origin(
         await until(lambda: second.frames.get("video", 0) >= 30
                     and second.frames.get("audio", 0) >= 30, 20)
         assert plane_b.upstreams(ROOM) == [upstream]  # shared, not a second pull
+
+        page = await RtcClient.connect(b, token("viewer-3", ROOM))  # a page on B: no move
+        await page.ok("join", {"room": ROOM})
+        third = Viewer()
+        reply = await page.ok("subscribe", {"room": ROOM, "sdp": await third.offer()})
+        await third.accept(reply["sdp"])
+        await until(lambda: third.frames.get("video", 0) >= 30, 20)
+        assert plane_b.upstreams(ROOM) == [upstream]
         _no_decoder(plane_a)
         _no_decoder(plane_b)
+        await page.close()
+        await third.close()
 
         for url, who in ((first_url, "viewer-1"), (second_url, "viewer-2")):
             async with http.delete(url, headers=_headers(who, Grant.SUBSCRIBE)) as response:
