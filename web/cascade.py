@@ -37,6 +37,7 @@ log = logging.getLogger(__name__)
 EDGE_PREFIX = "edge:"
 TOKEN_TTL_S = 24 * 3600
 MAX_REDIRECTS = 3
+OPEN_GRACE_S = 10.0  # a new viewer has this long to appear before an unused upstream goes
 CASCADED = (RoomKind.BROADCAST, RoomKind.FORUM)
 ORIGIN_REFUSED = "origin_refused"
 
@@ -86,16 +87,15 @@ class Edges:
         key = (room, participant)
         async with self._locks.setdefault(key, asyncio.Lock()):
             pull = self.pulls.get(key)
-            if pull is not None and self._live(pull):
-                if pull.linger is not None:
-                    pull.linger.cancel()
-                    pull.linger = None
-                return
-            if pull is not None:
-                await self._drop(pull)
-            pull = Pull(room, participant, origin.rstrip("/"))
-            await self._open(pull)
-            self.pulls[key] = pull
+            if pull is None or not self._live(pull):
+                if pull is not None:
+                    await self._drop(pull)
+                pull = Pull(room, participant, origin.rstrip("/"))
+                await self._open(pull)
+                self.pulls[key] = pull
+            # a viewer refused after this (the gate's subscribe check) leaves no peer behind
+            # to end: the upstream then goes once this grace is over
+            self._arm(pull, max(self.settings.cluster.cascade_linger_s, OPEN_GRACE_S))
 
     def _live(self, pull: Pull) -> bool:
         peer = self.plane.peers.get(pull.peer_id)
@@ -158,9 +158,14 @@ class Edges:
                 continue
             if event.peer_id == pull.peer_id:  # the upstream itself ended (origin gone)
                 self._forget(pull)
-            elif not self._viewers(pull.room) and pull.linger is None:
-                pull.linger = asyncio.get_running_loop().call_later(
-                    self.settings.cluster.cascade_linger_s, self._linger_over, pull)
+            elif not self._viewers(pull.room):
+                self._arm(pull, self.settings.cluster.cascade_linger_s)
+
+    def _arm(self, pull: Pull, delay_s: float) -> None:
+        """Check ``delay_s`` from now whether ``pull`` still has viewers; drop it if not."""
+        if pull.linger is not None:
+            pull.linger.cancel()
+        pull.linger = asyncio.get_running_loop().call_later(delay_s, self._linger_over, pull)
 
     def _viewers(self, room: str) -> int:
         return sum(1 for peer in self.plane.peers.values()
