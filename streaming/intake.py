@@ -27,6 +27,7 @@ from aiortc.rtp import (
     RTCP_PSFB_APP,
     RTCP_PSFB_PLI,
     RTCP_RTPFB_NACK,
+    RtcpByePacket,
     RtcpPacket,
     RtcpPsfbPacket,
     RtcpReceiverInfo,
@@ -181,7 +182,9 @@ class IntakeLeg(Peer):
             self.malformed += 1
             return
         for packet in packets:
-            if isinstance(packet, RtcpSrPacket):
+            if isinstance(packet, RtcpByePacket):
+                self._on_bye([self._by_ssrc[s] for s in packet.sources if s in self._by_ssrc])
+            elif isinstance(packet, RtcpSrPacket):
                 inbound = self._by_ssrc.get(packet.ssrc)
                 if inbound is None:
                     continue
@@ -190,6 +193,9 @@ class IntakeLeg(Peer):
                 inbound.lsr_time = time.time()
                 if inbound.source is not None:
                     inbound.source.on_sender_report(ntp, packet.sender_info.rtp_timestamp)
+
+    def _on_bye(self, inbounds: list[Inbound]) -> None:
+        """The sender ended these tracks (RTCP BYE). A publisher's leg ends with its peer."""
 
     # -- feedback to the publisher ------------------------------------------------------------
 

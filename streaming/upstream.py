@@ -28,6 +28,10 @@ WANTED = {"audio": ("opus",), "video": ("vp8", "h264")}
 class UpstreamLeg(IntakeLeg):
     """One edge's pull of one room from its origin; ``participant`` is ``edge:<node>``-like."""
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._byes: set[int] = set()
+
     async def offer(self) -> str:
         """The recvonly offer (one audio, one video m-line) to POST to the origin's WHEP."""
         for kind in ("audio", "video"):
@@ -62,6 +66,15 @@ class UpstreamLeg(IntakeLeg):
             )
         except Exception as exc:  # aiortc raises ValueError / InvalidStateError and others
             raise BadOffer(f"the origin's answer cannot be used: {exc}") from None
+
+
+    def _on_bye(self, inbounds: list[Inbound]) -> None:
+        """The origin ended tracks (its publisher left): once every track has ended, this leg
+        ends like a failed peer, so its Sources end here too and local viewers get a BYE."""
+        self._byes.update(id(inbound) for inbound in inbounds)
+        if self.inbounds and all(id(i) in self._byes for i in self.inbounds):
+            if self.on_failed is not None and not self.closed.is_set():
+                self.on_failed(self)
 
 
 def _preferences(kind: str) -> list[Any]:

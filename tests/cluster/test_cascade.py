@@ -111,3 +111,28 @@ async def test_an_edge_serves_its_viewers_from_one_upstream_to_the_origin(
     for client in (first, second):
         await client.close()
     await publisher.close()
+
+
+async def test_the_edge_ends_its_tracks_when_the_origin_s_publisher_leaves(
+        redis_url: str, pavilion_app: Any) -> None:
+    a = await pavilion_app(redis_url=redis_url, node_id="node-a", cluster={"placement": "first"})
+    b = await pavilion_app(redis_url=redis_url, node_id="node-b",
+                           cluster={"placement": "first", "cascade": True})
+    publisher = Publisher("vp8")
+    async with aiohttp.ClientSession() as http:
+        status, answer, headers = await _post(http, f"{a.url}/whip/{ROOM}",
+                                              await publisher.offer(),
+                                              _headers("changbai-foods", Grant.PUBLISH))
+        assert status == 201, answer
+        await publisher.accept(answer)
+        viewer, _ = await _watch(http, b, "viewer-1")
+        await until(lambda: viewer.frames.get("video", 0) >= 10, 20)
+        async with http.delete(f"{a.url}{headers['Location']}",
+                               headers=_headers("changbai-foods", Grant.PUBLISH)) as response:
+            assert response.status == 200, await response.text()
+        # the origin's BYEs end the upstream: B's Sources end and its viewer's tracks with them
+        await until(lambda: not b.app[MEDIA_KEY].upstreams(), 10)
+        await until(lambda: all(viewer.ended[k].is_set() for k in ("audio", "video")), 10)
+        assert not b.app[MEDIA_KEY].sources.get(ROOM)
+    await viewer.close()
+    await publisher.close()
