@@ -122,6 +122,11 @@ class ClusterSettings(_Section):
     # expired (3 report intervals) is taken as dead at once, whatever its lease says.
     lease_ttl_s: float = Field(default=8.0, ge=1, le=600)
     renew_interval_s: float = Field(default=2.0, ge=0.1, le=200)
+    # Cascade (issue 13, docs/media.md "Cascade"): a WHEP viewer of a broadcast or forum whose
+    # media is on another node is served here from one upstream per room instead of redirected;
+    # the upstream goes ``cascade_linger_s`` after this node's last viewer of the room leaves.
+    cascade: bool = False
+    cascade_linger_s: float = Field(default=5.0, ge=0, le=600)
 
     @model_validator(mode="after")
     def _renewal_fits_the_lease(self) -> ClusterSettings:

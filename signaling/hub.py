@@ -44,7 +44,7 @@ from signaling.errors import Ack, SignalingError
 from signaling.media_door import MediaDoor
 from signaling.media_link import MediaLink, Plane
 from signaling.outbox import Outbox
-from signaling.ports import Handler
+from signaling.ports import EdgePort, Handler
 from signaling.session import Session
 from signaling.wire import deliveries, room_channel, user_channel
 
@@ -90,6 +90,7 @@ class Hub:
             self.chat_tail = ChatTail(self.store, self._chat_from_stream)
         self.media = MediaLink(self, plane, self.store, settings.node_id)
         self.door = MediaDoor(self)
+        self.edge: EdgePort | None = None  # this node as an edge (cascade), set by web/app.py
         self._expiries: dict[str, asyncio.Task[None]] = {}
         self.draining: DrainNotice | None = None
         # The other live nodes ``[{"id", "url"}]`` (set by the composition root from the node

@@ -89,8 +89,12 @@ class MediaDoor:
                            retry_after_s=5.0)
 
     async def open(self, kind: str, room: str, token: AccessToken, offer: str,
-                   participant: str | None = None) -> tuple[Visit, Answer]:
+                   participant: str | None = None, *,
+                   media: bool = True) -> tuple[Visit, Answer]:
         """Enter ``room`` through WHIP (``kind="whip"``) or WHEP and negotiate the offer.
+
+        ``media=False`` enters without claiming the room's lease: a WHEP viewer served by an
+        edge from its upstream (web/cascade.py), while the lease stays with the origin.
 
         Raises ``RoomsError`` (the gate's refusal, ``WrongNode``), ``DoorBusy``, or the plane's
         ``MediaError``/``NegotiationError``; on any failure the presence it made is undone.
@@ -99,7 +103,7 @@ class MediaDoor:
         hub, plane = self.hub, self.hub.media.plane
         with self.negotiation():
             self.check_peers(token.identity)
-            joined = await hub.service.join(token, room, media=True, door=door)
+            joined = await hub.service.join(token, room, media=media, door=door)
             marker = object()  # holds the presence while negotiating
             first = hub.attendance.add(room, token.identity, marker)
             try:

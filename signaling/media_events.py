@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from rooms.errors import WrongNode
 from signaling.errors import Ack, SignalingError, ok
 from signaling.media_link import Plane, media_errors
 from signaling.messages import Answer, Candidate, PeerRef, Publish, Subscribe, check_sdp
@@ -55,7 +56,17 @@ async def subscribe(hub: HubPort, session: Session, msg: Subscribe) -> Ack:
         check_sdp(msg.sdp, hub.settings.media)
     await hub.service.check_subscribe(session.token, msg.room)
     _check_peers(hub, session)
-    await hub.service.claim(msg.room)
+    try:
+        await hub.service.claim(msg.room)
+    except WrongNode as exc:  # served here from the room's origin when this node is an edge
+        edge = hub.edge
+        if edge is None or not await edge.serves(msg.room):
+            raise
+        participant = msg.participant
+        if msg.source is not None:
+            participant = msg.source.split("/", 1)[0]
+        with media_errors():
+            await edge.ensure(msg.room, participant, exc.node_url)
     plane = hub.media.plane
     wanted = _wanted(plane, msg)
     with hub.door.negotiation(), media_errors():

@@ -24,6 +24,15 @@ from signaling.outbox import Outbox
 from signaling.session import Session
 
 
+class EdgePort(Protocol):
+    """This node as an edge (web/cascade.py): serve a room whose media is elsewhere from one
+    upstream pulled from its origin, instead of sending the client there."""
+
+    async def serves(self, room_id: str) -> bool: ...
+
+    async def ensure(self, room: str, participant: str | None, origin: str) -> None: ...
+
+
 class HubPort(Protocol):
     """The node's sessions, domain and media, as a handler sees them (:class:`Hub` is one)."""
 
@@ -52,6 +61,11 @@ class HubPort(Protocol):
 
     @property
     def door(self) -> MediaDoor: ...
+
+    @property
+    def edge(self) -> EdgePort | None:
+        """Set when ``[cluster] cascade`` is on (web/app.py)."""
+        ...
 
     @property
     def room_size(self) -> dict[str, int]:

@@ -105,7 +105,7 @@ _DOOR_STATUS = {
     "no_such_room": 404, "no_such_track": 404, "no_such_session": 404,
     "no_such_participant": 404, "bad_room_id": 404, "rate_limited": 429,
     "too_many_negotiations": 429, "too_many_peers": 429, "store_unavailable": 503,
-    "media_unavailable": 503,
+    "media_unavailable": 503, "origin_refused": 502,  # an edge's origin (web/cascade.py)
     "bad_language": 400, "bad_name": 400,
 }
 

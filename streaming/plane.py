@@ -19,12 +19,14 @@ from typing import Any
 from config import IceServer, MediaLimits
 from streaming import aiortc_hooks
 from streaming.errors import Capacity, NothingPublished, PlaneClosed, UnknownPeer
+from streaming.intake import IntakeLeg
 from streaming.negotiation import Codec
 from streaming.offer_check import screen
 from streaming.peer import Peer
 from streaming.publisher import PublisherLeg
 from streaming.source import Source
 from streaming.stats import PlaneStats, Tally
+from streaming.upstream import UpstreamLeg
 from streaming.viewer import ViewerLeg
 
 logger = logging.getLogger(__name__)
@@ -112,7 +114,7 @@ class MediaPlane:
         previous = self._publisher_of(room, participant)
         return await self._negotiate(leg, lambda: leg.answer(offer_sdp), previous)
 
-    def _track(self, leg: PublisherLeg, kind: str, codec: Codec, ids: dict[str, int]) -> Source:
+    def _track(self, leg: IntakeLeg, kind: str, codec: Codec, ids: dict[str, int]) -> Source:
         room = self.sources.setdefault(leg.room, {})
         index = sum(1 for i in leg.inbounds if i.source is not None and i.source.kind == kind)
         source_id = f"{leg.participant}/{kind}{index}"
@@ -125,6 +127,38 @@ class MediaPlane:
             self._emit(SourceAdded(leg.room, leg.participant, source_id, kind, codec.mime))
         source.set_extension_ids(ids)
         return source
+
+    # -- pulling from an origin (cascade) ------------------------------------------------------
+
+    async def open_upstream(self, room: str, participant: str) -> Answer:
+        """An edge's pull of ``room`` from its origin: returns the peer id and the recvonly
+        *offer* to POST to the origin's WHEP; the origin's answer goes to
+        :meth:`accept_upstream`. Its tracks become Sources of ``room`` here, named
+        ``<participant>/<kind><n>``, that local viewers receive as from a local publisher."""
+        self._check_open()
+        leg = UpstreamLeg(
+            self._new_id(), room, participant, self.limits, self._own_ice, self._track
+        )
+        return await self._negotiate(leg, leg.offer, None)
+
+    async def accept_upstream(self, peer_id: str, answer_sdp: str) -> None:
+        """The origin's answer to :meth:`open_upstream`; a refusal closes the peer."""
+        peer = self.peer(peer_id)
+        if not isinstance(peer, UpstreamLeg):
+            raise UnknownPeer(f"peer {peer_id!r} is no upstream")
+        try:
+            await peer.accept(answer_sdp)  # another node of this cluster, reached as it says
+        except BaseException:
+            await self._close_leg(peer, end_sources=True)
+            raise
+
+    def upstreams(self, room: str | None = None) -> list[UpstreamLeg]:
+        """The live upstream legs (of ``room``, or all)."""
+        return [
+            peer
+            for peer in self.peers.values()
+            if isinstance(peer, UpstreamLeg) and (room is None or peer.room == room)
+        ]
 
     def _publisher_of(self, room: str, participant: str) -> PublisherLeg | None:
         for peer in self.peers.values():
@@ -284,7 +318,7 @@ class MediaPlane:
             peer.retired = True  # its counters move to the plane's totals once
             self._retired.add(peer.tally())
         self._emit(PeerEnded(peer.room, peer.participant, peer.peer_id))
-        if isinstance(peer, PublisherLeg):
+        if isinstance(peer, IntakeLeg):
             for source in peer.release():
                 if end_sources:
                     self._end_source(source, peer.participant)

@@ -32,6 +32,7 @@ from rooms.showroom import Showroom
 from rooms.text import display_name
 from rooms.token import AccessToken, Grant, mint, parse_grants
 from web.bodies import Locked, Muted, NewRoom, NewToken, Pinned, Product
+from web.cascade import EDGE_PREFIX
 from web.http_api import Handler, body, error, failure, reply
 from web.keys import DRAIN_KEY
 from web.rtc import HUB_KEY
@@ -97,7 +98,10 @@ class AdminApi:
 
     async def get_room(self, request: web.Request) -> web.Response:
         desk = self.desk(request)
-        return reply(await desk.detail(ADMIN, request.match_info["room_id"]))
+        room_id = request.match_info["room_id"]
+        detail = await desk.detail(ADMIN, room_id)
+        detail["edges"] = _edges(request, room_id)
+        return reply(detail)
 
     async def close_room(self, request: web.Request) -> web.Response:
         room_id = request.match_info["room_id"]
@@ -205,6 +209,17 @@ def install(app: web.Application, settings: Settings, backend_key: web.AppKey[Ba
     router.add_post(PREFIX + "/tokens", api.mint_token)
     router.add_get(PREFIX + "/nodes", api.nodes, name="admin-nodes")
     router.add_post(PREFIX + "/nodes/{node_id}/drain", api.drain)
+
+
+def _edges(request: web.Request, room_id: str) -> list[str]:
+    """The nodes pulling ``room_id`` from this node (their WHEP visits here as ``edge:<node>``,
+    web/cascade.py); only the room's origin sees them."""
+    hub = request.app.get(HUB_KEY)
+    if hub is None:
+        return []
+    return sorted({visit.identity.removeprefix(EDGE_PREFIX) for visit in hub.door.visits.values()
+                   if visit.room == room_id and visit.kind == "whep"
+                   and visit.identity.startswith(EDGE_PREFIX)})
 
 
 async def _tell_clients(request: web.Request, event: Event) -> None:

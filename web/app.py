@@ -18,10 +18,18 @@ from config import Settings
 from rooms.demo import seed_demo
 from rooms.factory import Backend, open_backend
 from web import admin_api, health, media, meetings_api, pages, room_pages, rtc
+from web.cascade import EDGES_KEY, Edges
 from web.catalog import load_catalogs
 from web.cluster import cluster_ctx
 from web.errors import error_pages
-from web.keys import BACKEND_KEY, METRICS_KEY, RENDERER_KEY, SETTINGS_KEY, SHUTTING_DOWN_KEY
+from web.keys import (
+    BACKEND_KEY,
+    HUB_KEY,
+    METRICS_KEY,
+    RENDERER_KEY,
+    SETTINGS_KEY,
+    SHUTTING_DOWN_KEY,
+)
 from web.live_metrics import live_metrics_ctx
 from web.metrics import Metrics
 from web.templates import Renderer
@@ -52,6 +60,7 @@ def create_app(settings: Settings) -> web.Application:
     app.router.add_static("/static/", STATIC_DIR, name="static")
     media.install(app, settings)
     rtc.install(app, settings)
+    app.cleanup_ctx.append(_edges_ctx)  # after the plane and the hub it uses
     app.cleanup_ctx.append(live_metrics_ctx)  # after the plane and the hub it reads
     app.cleanup_ctx.append(cluster_ctx)  # likewise: load reports and the drain
     admin_api.install(app, settings, BACKEND_KEY)
@@ -77,3 +86,13 @@ async def _seed(backend: Backend) -> None:
 
 async def _mark_shutting_down(app: web.Application) -> None:
     app[SHUTTING_DOWN_KEY][0] = True
+
+
+async def _edges_ctx(app: web.Application) -> AsyncIterator[None]:
+    """This node's upstreams when it serves as an edge (web/cascade.py); closed first."""
+    edges = Edges(app[SETTINGS_KEY], app[media.MEDIA_KEY], app[HUB_KEY].service)
+    app[EDGES_KEY] = edges
+    if edges.settings.cluster.cascade:
+        app[HUB_KEY].edge = edges
+    yield
+    await edges.aclose()

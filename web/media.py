@@ -38,6 +38,7 @@ from signaling.errors import SignalingError
 from signaling.media_door import Visit
 from streaming import MediaError, MediaPlane
 from streaming.negotiation import NegotiationError
+from web.cascade import EDGES_KEY
 from web.keys import HUB_KEY
 
 log = logging.getLogger(__name__)
@@ -145,8 +146,16 @@ class _Routes:
             whip.check_encoding(request.headers.get("Content-Encoding"))
             offer = whip.check_offer(request.headers.get("Content-Type"),
                                      await self._body(request), self.settings.media)
-            visit, answer = await hub.door.open(kind, room, access, offer,
-                                                request.query.get("participant"))
+            participant = request.query.get("participant")
+            try:
+                visit, answer = await hub.door.open(kind, room, access, offer, participant)
+            except WrongNode as exc:  # an edge serves it from its origin (web/cascade.py)
+                edges = request.app.get(EDGES_KEY)
+                if kind != "whep" or edges is None or not await edges.serves(room):
+                    raise
+                await edges.ensure(room, participant, exc.node_url)
+                visit, answer = await hub.door.open(kind, room, access, offer, participant,
+                                                    media=False)
             response = web.Response(
                 status=201, text=answer.sdp, content_type=whip.SDP,
                 headers={**CORS, "Location": f"/{kind}/{room}/{visit.peer_id}",

@@ -1,0 +1,90 @@
+"""Upstream leg: an edge node's WHEP *client* peer, pulling a room's tracks from its origin.
+
+The edge offers recvonly audio (Opus) and video (VP8, H264) like any WHEP player; the HTTP
+exchange (POST, ``307``) is the caller's (web/cascade.py). Once the origin's answer is applied,
+each answered m-line becomes a local :class:`~streaming.source.Source` of the same room, fed
+right after SRTP unprotect by :class:`~streaming.intake.IntakeLeg` exactly as a publisher's
+tracks are: no decoder starts, local viewers' PLIs go to the origin through this leg's RTCP, and
+their NACKs are answered from the local Source's packet cache.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiortc import RTCRtpTransceiver, RTCSessionDescription
+from aiortc.rtcrtpparameters import RTCRtpCodecCapability
+from aiortc.rtcrtpsender import RTCRtpSender
+
+from streaming import aiortc_hooks
+from streaming.errors import BadOffer
+from streaming.intake import Inbound, IntakeLeg
+from streaming.negotiation import Description, forwardable
+
+# what the plane forwards, in the edge's order of preference
+WANTED = {"audio": ("opus",), "video": ("vp8", "h264")}
+
+
+class UpstreamLeg(IntakeLeg):
+    """One edge's pull of one room from its origin; ``participant`` is ``edge:<node>``-like."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._byes: set[int] = set()
+
+    async def offer(self) -> str:
+        """The recvonly offer (one audio, one video m-line) to POST to the origin's WHEP."""
+        for kind in ("audio", "video"):
+            transceiver = self.pc.addTransceiver(kind, direction="recvonly")
+            transceiver.setCodecPreferences(_preferences(kind))
+        await self.pc.setLocalDescription(await self.pc.createOffer())
+        return str(self.pc.localDescription.sdp)
+
+    async def accept(self, answer_sdp: str) -> None:
+        """Apply the origin's answer; each m-line it answered with a codec becomes a Source."""
+        answer = Description.parse(answer_sdp)
+        transceivers = self.pc.getTransceivers()
+        dtls = self.dtls
+        aiortc_hooks.intercept_rtp(dtls, self._on_rtp)
+        aiortc_hooks.intercept_rtcp(dtls, self._on_rtcp)
+        tracks: list[tuple[RTCRtpTransceiver, Inbound]] = []
+        for section in answer.media:
+            transceiver = next((t for t in transceivers if t.mid == section.mid), None)
+            codecs = [c for c in section.codecs() if forwardable(c)]
+            if transceiver is None or not codecs or _inactive(section.lines):
+                continue
+            inbound = self._add_track(codecs[0], section.extensions())
+            self._rtcp_ssrc = aiortc_hooks.sender_ssrc(transceiver.sender)
+            tracks.append((transceiver, inbound))
+        if not tracks:
+            raise BadOffer("the origin answered no track this node can forward")
+        for transceiver, inbound in tracks:  # before aiortc can start a decoder on connect
+            aiortc_hooks.replace_receive(transceiver.receiver, self._receiver(inbound))
+        try:
+            await self.pc.setRemoteDescription(
+                RTCSessionDescription(sdp=answer_sdp, type="answer")
+            )
+        except Exception as exc:  # aiortc raises ValueError / InvalidStateError and others
+            raise BadOffer(f"the origin's answer cannot be used: {exc}") from None
+
+
+    def _on_bye(self, inbounds: list[Inbound]) -> None:
+        """The origin ended tracks (its publisher left): once every track has ended, this leg
+        ends like a failed peer, so its Sources end here too and local viewers get a BYE."""
+        self._byes.update(id(inbound) for inbound in inbounds)
+        if self.inbounds and all(id(i) in self._byes for i in self.inbounds):
+            if self.on_failed is not None and not self.closed.is_set():
+                self.on_failed(self)
+
+
+def _preferences(kind: str) -> list[Any]:
+    capabilities: list[RTCRtpCodecCapability] = RTCRtpSender.getCapabilities(kind).codecs
+    chosen = [
+        c for name in WANTED[kind] for c in capabilities if c.mimeType.lower() == f"{kind}/{name}"
+    ]
+    rtx = [c for c in capabilities if c.mimeType.lower() == f"{kind}/rtx"]
+    return chosen + rtx if kind == "video" else chosen
+
+
+def _inactive(lines: list[str]) -> bool:
+    return "a=inactive" in lines or lines[0].split()[1] == "0"

@@ -1,0 +1,138 @@
+"""Cascade, first slice (issue 13): two in-process nodes on one real redis-server. A publisher
+sends to node A (the room's origin); WHEP viewers on node B (``[cluster] cascade = true``) are
+served by B itself from one upstream that B pulls from A over A's WHEP, packet-forwarded: no
+decoder on either node. The origin's admin detail lists B as an edge; B drops the upstream
+shortly after its last viewer leaves."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import aiohttp
+import pytest
+
+from rooms.demo import LIVE_BROADCAST
+from rooms.token import Grant, mint
+from streaming import MediaPlane
+from tests.fixtures.pavilion import TEST_SECRET, RunningApp
+from tests.signaling.rtc_client import RtcClient, token
+from tests.streaming.clients import Publisher, Viewer, until
+from web.media import MEDIA_KEY
+
+pytestmark = [pytest.mark.redis, pytest.mark.slow]
+ROOM = LIVE_BROADCAST
+API_KEY = "admin-key-0123456789abcdef0123456789abcdef"
+ADMIN = {"Authorization": f"Bearer {API_KEY}"}
+
+
+def _headers(identity: str, grant: Grant) -> dict[str, str]:
+    token = mint(TEST_SECRET, identity=identity, room=ROOM, grants=[grant], ttl_s=600)
+    return {"Content-Type": "application/sdp", "Authorization": f"Bearer {token}"}
+
+
+async def _post(http: aiohttp.ClientSession, url: str, offer: str,
+                hdrs: dict[str, str]) -> tuple[int, str, Any]:
+    async with http.post(url, data=offer, headers=hdrs, allow_redirects=False) as response:
+        return response.status, await response.text(), response.headers
+
+
+async def _edges(http: aiohttp.ClientSession, node: RunningApp) -> list[str]:
+    async with http.get(f"{node.url}/api/admin/rooms/{ROOM}", headers=ADMIN) as response:
+        assert response.status == 200, await response.text()
+        edges: list[str] = (await response.json())["edges"]
+        return edges
+
+
+def _no_decoder(plane: MediaPlane) -> None:
+    for peer in plane.peers.values():
+        for transceiver in peer.pc.getTransceivers():
+            # aiortc's receiver was never started: no jitter buffer fed, no decoder thread
+            assert transceiver.receiver._RTCRtpReceiver__decoder_thread is None
+
+
+async def _watch(http: aiohttp.ClientSession, node: RunningApp, who: str) -> tuple[Viewer, str]:
+    viewer = Viewer()
+    status, answer, headers = await _post(http, f"{node.url}/whep/{ROOM}",
+                                          await viewer.offer(), _headers(who, Grant.SUBSCRIBE))
+    assert status == 201, answer  # served by this node, not redirected
+    await viewer.accept(answer)
+    return viewer, f"{node.url}{headers['Location']}"
+
+
+async def test_an_edge_serves_its_viewers_from_one_upstream_to_the_origin(
+        redis_url: str, pavilion_app: Any) -> None:
+    a = await pavilion_app(redis_url=redis_url, node_id="node-a", api_key=API_KEY,
+                           cluster={"placement": "first"})
+    b = await pavilion_app(redis_url=redis_url, node_id="node-b", api_key=API_KEY,
+                           cluster={"placement": "first", "cascade": True,
+                                    "cascade_linger_s": 0.5})
+    plane_a, plane_b = a.app[MEDIA_KEY], b.app[MEDIA_KEY]
+    publisher = Publisher("vp8")
+    async with aiohttp.ClientSession() as http:
+        status, answer, _ = await _post(http, f"{a.url}/whip/{ROOM}", await publisher.offer(),
+                                        _headers("changbai-foods", Grant.PUBLISH))
+        assert status == 201, answer  # node A holds the room's media: the origin
+        await publisher.accept(answer)
+
+        first, first_url = await _watch(http, b, "viewer-1")
+        await until(lambda: first.frames.get("video", 0) >= 30
+                    and first.frames.get("audio", 0) >= 30, 20)
+        assert len(plane_b.upstreams(ROOM)) == 1
+        assert not plane_a.upstreams()
+        upstream = plane_b.upstreams(ROOM)[0]
+        assert upstream.participant == "origin" and len(upstream.inbounds) == 2
+        assert all(i.source is not None and i.source.packets > 0 for i in upstream.inbounds)
+        assert await _edges(http, a) == ["node-b"]
+
+        second, second_url = await _watch(http, b, "viewer-2")
+        await until(lambda: second.frames.get("video", 0) >= 30
+                    and second.frames.get("audio", 0) >= 30, 20)
+        assert plane_b.upstreams(ROOM) == [upstream]  # shared, not a second pull
+
+        page = await RtcClient.connect(b, token("viewer-3", ROOM))  # a page on B: no move
+        await page.ok("join", {"room": ROOM})
+        third = Viewer()
+        reply = await page.ok("subscribe", {"room": ROOM, "sdp": await third.offer()})
+        await third.accept(reply["sdp"])
+        await until(lambda: third.frames.get("video", 0) >= 30, 20)
+        assert plane_b.upstreams(ROOM) == [upstream]
+        _no_decoder(plane_a)
+        _no_decoder(plane_b)
+        await page.close()
+        await third.close()
+
+        for url, who in ((first_url, "viewer-1"), (second_url, "viewer-2")):
+            async with http.delete(url, headers=_headers(who, Grant.SUBSCRIBE)) as response:
+                assert response.status == 200, await response.text()
+        await until(lambda: not plane_b.upstreams(), 10)
+        await until(lambda: not [p for p in plane_a.peers.values() if p.room == ROOM
+                                 and p.participant.startswith("edge:")], 10)
+        assert await _edges(http, a) == []
+    for client in (first, second):
+        await client.close()
+    await publisher.close()
+
+
+async def test_the_edge_ends_its_tracks_when_the_origin_s_publisher_leaves(
+        redis_url: str, pavilion_app: Any) -> None:
+    a = await pavilion_app(redis_url=redis_url, node_id="node-a", cluster={"placement": "first"})
+    b = await pavilion_app(redis_url=redis_url, node_id="node-b",
+                           cluster={"placement": "first", "cascade": True})
+    publisher = Publisher("vp8")
+    async with aiohttp.ClientSession() as http:
+        status, answer, headers = await _post(http, f"{a.url}/whip/{ROOM}",
+                                              await publisher.offer(),
+                                              _headers("changbai-foods", Grant.PUBLISH))
+        assert status == 201, answer
+        await publisher.accept(answer)
+        viewer, _ = await _watch(http, b, "viewer-1")
+        await until(lambda: viewer.frames.get("video", 0) >= 10, 20)
+        async with http.delete(f"{a.url}{headers['Location']}",
+                               headers=_headers("changbai-foods", Grant.PUBLISH)) as response:
+            assert response.status == 200, await response.text()
+        # the origin's BYEs end the upstream: B's Sources end and its viewer's tracks with them
+        await until(lambda: not b.app[MEDIA_KEY].upstreams(), 10)
+        await until(lambda: all(viewer.ended[k].is_set() for k in ("audio", "video")), 10)
+        assert not b.app[MEDIA_KEY].sources.get(ROOM)
+    await viewer.close()
+    await publisher.close()
