@@ -24,6 +24,7 @@ from streaming.errors import BadOffer, Capacity
 logger = logging.getLogger(__name__)
 
 RTCP_QUEUE = 64
+CLOSE_TIMEOUT_S = 5.0
 
 
 def configuration(ice_servers: Sequence[IceServer]) -> RTCConfiguration:
@@ -140,6 +141,12 @@ class Peer:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._rtcp_task
         try:
-            await self.pc.close()
+            # Bounded: a close must never hang a node's shutdown (an aiortc transport stuck in a
+            # handshake its other end abandoned). Shielded, so a close that takes longer goes on
+            # by itself instead of being cancelled under another awaiter of the same close.
+            await asyncio.wait_for(asyncio.shield(self.pc.close()), CLOSE_TIMEOUT_S)
+        except TimeoutError:
+            logger.warning("peer %s: aiortc's close took over %s s; not waiting for it",
+                           self.peer_id, CLOSE_TIMEOUT_S)
         except AttributeError:  # aiortc 1.16 fails closing a transceiver without a transport
             logger.debug("peer %s: aiortc could not close a transceiver", self.peer_id)

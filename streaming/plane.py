@@ -22,7 +22,7 @@ from streaming.errors import Capacity, NothingPublished, PlaneClosed, UnknownPee
 from streaming.intake import IntakeLeg
 from streaming.negotiation import Codec
 from streaming.offer_check import screen
-from streaming.peer import Peer
+from streaming.peer import CLOSE_TIMEOUT_S, Peer
 from streaming.publisher import PublisherLeg
 from streaming.source import Source
 from streaming.stats import PlaneStats, Tally
@@ -355,8 +355,8 @@ class MediaPlane:
                 await self._close_leg(peer, end_sources=True)
         # spawned tasks are closes already under way: let them finish (cancelling one would
         # cancel aiortc's shared close future under the other awaiting it)
-        if self._tasks:
-            await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self._tasks:  # each is a bounded peer close (streaming/peer.py)
+            await asyncio.wait(set(self._tasks), timeout=2 * CLOSE_TIMEOUT_S)
 
     def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
         task = asyncio.get_running_loop().create_task(coro)
