@@ -11,6 +11,7 @@ command -v redis-sentinel >/dev/null 2>&1 || missing+=(redis-sentinel)  # the fa
 [ -x /usr/bin/chromium ] || missing+=(chromium)
 command -v turnserver >/dev/null 2>&1 || missing+=(coturn)
 [ -x /usr/sbin/nginx ] || missing+=(nginx-light)
+command -v systemd-analyze >/dev/null 2>&1 || missing+=(systemd)  # verifies deploy/systemd units
 # CJK glyphs for the screenshots the browser tests take (Chinese, Japanese, Korean pages)
 [ -d /usr/share/fonts/opentype/noto ] || missing+=(fonts-noto-cjk)
 [ -f /usr/share/fonts/truetype/noto/NotoColorEmoji.ttf ] || missing+=(fonts-noto-color-emoji)
