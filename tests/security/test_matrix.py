@@ -84,10 +84,10 @@ ROLES = [
 STATES = ["scheduled", "live", "locked", "ended", "meeting"]
 ACTIONS = ["sio.join", "sio.chat", "sio.name", "sio.media", "sio.accept", "sio.decline",
            "sio.subscribe", "sio.lock", "sio.pin", "whep", "whip", "page.product", "page.quote",
-           "page.withdraw", "page.reply", "page.csv", "page.edit", "page.picture", "admin.lock",
-           "admin.nodes", "admin.drain", "meet.profile", "meet.request"]
-ROOM_CONTENT = ("page.product", "page.quote", "page.withdraw", "page.reply", "page.csv",
-                "page.edit", "page.picture")
+           "page.quotes", "page.mine", "page.withdraw", "page.reply", "page.csv", "page.edit",
+           "page.picture", "admin.lock", "admin.nodes", "admin.drain", "meet.profile", "meet.request"]
+ROOM_CONTENT = ("page.product", "page.quote", "page.quotes", "page.mine", "page.withdraw",
+                "page.reply", "page.csv", "page.edit", "page.picture")
 PROFILE = {"name": {"en": "Changchun Motors", "zh": "长春汽车"}, "pavilion": "automobile",
            "languages": ["zh", "en"], "time_zone": "Asia/Shanghai"}
 
@@ -127,6 +127,8 @@ def allowed(role: Role, state: str, action: str) -> bool:
         # the host's desk answers and exports them
         "page.quote": J in grants and may_enter and not waiting,
         "page.withdraw": J in grants and may_enter and not waiting,
+        "page.quotes": moderates and not meeting,  # the host lists every request
+        "page.mine": J in grants and may_enter and not waiting,  # a buyer lists their own
         "page.reply": moderates and not meeting,
         "page.csv": moderates and not meeting,
         "page.edit": moderates and not meeting,  # edit a card (delete: the same door)
@@ -226,6 +228,10 @@ async def _try_every_door(app: RunningApp, room_id: str,
     seen["page.quote"] = await _http(app, "POST", quotes, tokens["page"],
                                      '{"product": "p0", "email": "buyer@example.cn"}',
                                      "application/json")
+    seen["page.quotes"] = await _http(app, "GET", quotes, tokens["page"], "",
+                                      "application/json")
+    seen["page.mine"] = await _http(app, "GET", quotes + "/mine", tokens["page"], "",
+                                    "application/json")
     seen["page.withdraw"] = await _http(app, "DELETE", quotes + "/q-none", tokens["page"], "",
                                         "application/json")
     seen["page.reply"] = await _http(app, "POST", quotes + "/q-none/replies", tokens["page"],
