@@ -85,7 +85,8 @@ STATES = ["scheduled", "live", "locked", "ended", "meeting"]
 ACTIONS = ["sio.join", "sio.chat", "sio.name", "sio.media", "sio.accept", "sio.decline",
            "sio.subscribe", "sio.lock", "sio.pin", "whep", "whip", "page.product", "page.quote",
            "page.quotes", "page.mine", "page.withdraw", "page.reply", "page.csv", "page.edit",
-           "page.picture", "admin.lock", "admin.nodes", "admin.drain", "meet.profile", "meet.request"]
+           "page.picture", "admin.lock", "admin.nodes", "admin.drain", "meet.profile",
+           "meet.request"]
 ROOM_CONTENT = ("page.product", "page.quote", "page.quotes", "page.mine", "page.withdraw",
                 "page.reply", "page.csv", "page.edit", "page.picture")
 PROFILE = {"name": {"en": "Changchun Motors", "zh": "长春汽车"}, "pavilion": "automobile",
