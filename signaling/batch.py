@@ -37,6 +37,8 @@ from collections.abc import Callable, Coroutine, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from rooms.lifecycle import cancel_and_wait
+
 log = logging.getLogger(__name__)
 
 PRESENCE_EVENTS = frozenset({"participant.joined", "participant.left"})
@@ -210,8 +212,6 @@ class Batcher:
     async def aclose(self) -> None:
         """Flush what is pending, then stop the loop."""
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            await cancel_and_wait(self._task)
         with contextlib.suppress(Exception):
             await self.flush()

@@ -34,6 +34,7 @@ from rooms.bus import EVERY_NODE, Bus, BusMessage, node_topic
 from rooms.content import ChatMessage
 from rooms.errors import RoomsError
 from rooms.events import ChatPosted, Event, Reacted
+from rooms.lifecycle import cancel_and_wait
 from rooms.service import RoomService
 from rooms.token import AccessToken, TokenError, verify
 from signaling import media_events, room_events, turn
@@ -118,9 +119,7 @@ class Hub:
             await self.end(session)
         for task in (self._bus_task, self._sizes_task):
             if task is not None:
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
+                await cancel_and_wait(task)
         await self.door.aclose()
         await self.media.aclose()
         await self.batcher.aclose()

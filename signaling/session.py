@@ -13,7 +13,6 @@ media, :meth:`attach` gives it the new socket id, and only :meth:`aclose` ends i
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import itertools
 import logging
 import secrets
@@ -23,6 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from config import SignalingLimits
+from rooms.lifecycle import cancel_and_wait
 from rooms.token import AccessToken
 from signaling.errors import Ack, SignalingError, error_ack, failure
 from signaling.messages import CLIENT_EVENTS
@@ -168,9 +168,7 @@ class Session:
     async def aclose(self) -> None:
         """Stop the mailbox task; events still queued are answered ``session_closed``."""
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            await cancel_and_wait(self._task)
         else:
             self._fail_pending()
             self.exited.set()

@@ -13,6 +13,7 @@ error).
 from __future__ import annotations
 
 import asyncio
+import io
 import logging
 import signal
 import sys
@@ -30,6 +31,8 @@ from web.language import NATIVE_NAMES
 
 EXIT_REFUSED = 2  # as a configuration error (web/cli.py)
 SHUTDOWN_TIMEOUT_S = 10.0  # after the drain: what is left is closed within this
+CLEANUP_BOUND_S = 30.0  # the whole clean-up (every component's close); past it the node exits
+EXIT_STUCK = 1
 DEMO_TOKEN_TTL_S = 12 * 3600
 DEMO_WARNING = (
     "DEMO MODE: every visitor is handed staff, exhibitor and delegate links; never run it "
@@ -95,8 +98,30 @@ async def _run(app: web.Application, settings: Settings, text: str, out: TextIO)
         print(text, file=out, flush=True)
         await _until_drained(app)
     finally:
-        await runner.cleanup()
+        stuck = await bounded_cleanup(runner, CLEANUP_BOUND_S)
+    if stuck:  # a close that never returns must not keep a SIGTERMed node alive forever
+        logging.getLogger("pavilion").error("clean-up did not finish in %.0f s; exiting. "
+                                            "Tasks still running:\n%s", CLEANUP_BOUND_S, stuck)
+        return EXIT_STUCK
     return 0
+
+
+async def bounded_cleanup(runner: web.BaseRunner, bound_s: float) -> str:
+    """Run ``runner.cleanup()`` for at most ``bound_s``; ``""`` when it finished, else the
+    stacks of every task still running (what hung), after cancelling the clean-up."""
+    task = asyncio.ensure_future(runner.cleanup())
+    done, _ = await asyncio.wait({task}, timeout=bound_s)
+    if task in done:
+        task.result()
+        return ""
+    stacks = io.StringIO()
+    for pending in asyncio.all_tasks():
+        if pending is not asyncio.current_task():
+            print(f"--- {pending.get_name()}", file=stacks)
+            pending.print_stack(limit=16, file=stacks)
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)
+    return stacks.getvalue()
 
 
 async def _until_drained(app: web.Application) -> None:

@@ -22,10 +22,10 @@ The loop sets ``exited`` when it ends, so ``aclose()`` never hangs.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 
 from rooms.errors import RoomsError, StoreUnavailable
+from rooms.lifecycle import cancel_and_wait
 from rooms.room import RoomState
 from rooms.trade.request import (
     AWAITING,
@@ -64,9 +64,7 @@ class Agenda:
 
     async def aclose(self) -> None:
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            await cancel_and_wait(self._task)
         self.exited.set()
 
     async def tick(self) -> None:
