@@ -107,10 +107,13 @@ class MemoryStore:
                              ttl_s: float) -> list[str]:
         return [i for i in identities if not await self.heartbeat(room_id, i, ttl_s=ttl_s)]
 
-    async def remove_participant(self, room_id: str, identity: str) -> bool:
-        present = self._one(room_id, identity) is not None
+    async def remove_participant(self, room_id: str, identity: str, *,
+                                 only_on: str | None = None) -> bool:
+        present = self._one(room_id, identity)
+        if only_on is not None and (present is None or present.node_id != only_on):
+            return False
         self._peek(room_id).presence.pop(identity, None)
-        return present
+        return present is not None
 
     async def get_participant(self, room_id: str, identity: str) -> Participant | None:
         return self._one(room_id, identity)

@@ -89,8 +89,13 @@ COUNT_PRESENT = _NOW + """
 return redis.call('ZCOUNT', KEYS[3], '(' .. now, '+inf')
 """
 
-# ARGV: identity. -> 1 if it was present and live.
+# ARGV: identity[, node id]. -> 1 if it was present and live. With a node id, only a record
+# that names that node goes (a dead node's sweep must not remove who rejoined elsewhere since).
 REMOVE_PARTICIPANT = _NOW + """
+if ARGV[2] then
+  local row = redis.call('HGET', KEYS[1], ARGV[1])
+  if not row or cjson.decode(row)['node_id'] ~= ARGV[2] then return 0 end
+end
 local exp = redis.call('ZSCORE', KEYS[2], ARGV[1])
 redis.call('HDEL', KEYS[1], ARGV[1])
 redis.call('ZREM', KEYS[2], ARGV[1])

@@ -216,9 +216,11 @@ class RedisStore:
                                                    args=[_ms(ttl_s), *batch])
         return [str(g) for g in gone]
 
-    async def remove_participant(self, room_id: str, identity: str) -> bool:
+    async def remove_participant(self, room_id: str, identity: str, *,
+                                 only_on: str | None = None) -> bool:
+        args = [identity] if only_on is None else [identity, only_on]
         with unavailable_on_error():
-            return bool(await self._remove(keys=self._presence_keys(room_id), args=[identity]))
+            return bool(await self._remove(keys=self._presence_keys(room_id), args=args))
 
     async def get_participant(self, room_id: str, identity: str) -> Participant | None:
         with unavailable_on_error():

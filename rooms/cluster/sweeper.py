@@ -102,7 +102,7 @@ class Sweeper:
         for room in await store.list_rooms():
             for person in await store.list_participants(room.id):
                 if person.node_id == node_id and await store.remove_participant(
-                        room.id, person.identity):
+                        room.id, person.identity, only_on=node_id):
                     swept.left.append(Left(room.id, person.identity, hidden=person.hidden))
             swept.tracks.extend(await store.drop_tracks(room.id, node_id))
         log.warning("node %s stopped reporting: %d members and %d tracks swept", node_id,

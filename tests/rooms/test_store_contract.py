@@ -110,6 +110,19 @@ async def test_presence_replace_remove_and_count_rules(harness: Harness) -> None
     assert await store.count_present("other-room") == 0
 
 
+async def test_a_removal_for_one_node_spares_a_record_that_moved_to_another(
+        harness: Harness) -> None:
+    """A dead node's sweep (rooms/cluster/sweeper.py) must not remove someone who rejoined on
+    a live node between its look and its removal: the check and the removal are one step."""
+    store = harness.store()
+    await store.put_participant(person("v1", node_id="node-b"), ttl_s=30)
+    assert not await store.remove_participant("r1", "v1", only_on="node-a")
+    assert [p.identity for p in await store.list_participants("r1")] == ["v1"]
+    assert not await store.remove_participant("r1", "nobody", only_on="node-a")
+    assert await store.remove_participant("r1", "v1", only_on="node-b")
+    assert await store.list_participants("r1") == []
+
+
 async def test_ban_lasts_until_its_time(harness: Harness) -> None:
     store = harness.store()
     await store.ban("r1", "troll", until=harness.clock.now() + 1.0)
