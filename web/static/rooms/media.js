@@ -303,6 +303,7 @@ export class ParticipantFeeds {
     if (!entry) return;
     entry.tile.classList.toggle("audio-only", !kinds.has("video"));
     if (fresh || !entry.subscriber?.healthy) this.#later(track.participant);
+    else if (entry.subscriber?.starting) entry.again = true;  // retried if that attempt fails
   }
 
   unpublished(track) {
@@ -340,6 +341,13 @@ export class ParticipantFeeds {
         entry.video.srcObject = stream;
         entry.video.play().catch(() => {});
       } });
-    try { await entry.subscriber.start(); } catch (err) { notifyError(err); }
+    entry.again = false;
+    try {
+      await entry.subscriber.start();
+    } catch (err) {
+      // a track published while this attempt ran (its event came mid-negotiation) is tried
+      // again rather than lost; otherwise the error is shown
+      if (entry.again) this.#later(identity); else notifyError(err);
+    }
   }
 }

@@ -41,8 +41,13 @@ function showEnded() {
   notify(t("room_closed"), { sticky: true });
 }
 
+let playAgain = false;  // a track was published while a subscribe was in flight
+
 async function play() {
-  if (ended || viewer?.healthy) return;
+  if (ended) return;
+  if (viewer?.starting) { playAgain = true; return; }
+  if (viewer?.healthy) return;
+  playAgain = false;
   await viewer?.stop();
   viewer = new Subscriber(conn, { label: "broadcast", onstream: (stream) => {
     if (video.srcObject !== stream) video.srcObject = stream;
@@ -56,6 +61,9 @@ async function play() {
     // wrong_node here: the media's node is unreachable (killed; its room moves within seconds)
     if (err.code === "no_such_track" || err.code === "wrong_node") showWaiting(true);
     else notifyError(err);
+    // the track that made this attempt fail may have been published while it ran (a studio
+    // re-publishing on the node this page just moved to): its event is not lost, try again
+    if (playAgain) { playAgain = false; await play(); }
   }
 }
 
