@@ -238,6 +238,24 @@ class RoomService:
             participant = await self._save(participant.update(names=names))
         return Joined(room, participant)
 
+    async def rejoin(self, token: AccessToken, room_id: str, *, name: str | None = None,
+                     language: str = "en") -> Joined | None:
+        """A session already in ``room_id`` on this node joins again (a reconnect, or a page
+        that came back here after a node it had moved to died). Its presence must name this
+        node: meanwhile the person may have joined on another node, whose death's sweep would
+        then remove them (rooms/cluster/sweeper.py), or been swept already. So unless the
+        record names this node it is written again through :meth:`join` (the gate decides
+        again); the ``Joined`` is returned only when they were gone (others saw them leave).
+        A Store outage keeps what the node holds: ``None``, nothing written."""
+        try:
+            me = await self.store.get_participant(room_id, token.identity)
+        except StoreUnavailable:
+            return None
+        if me is not None and me.node_id == self.node.node_id:
+            return None
+        joined = await self.join(token, room_id, name=name, language=language)
+        return joined if me is None else None
+
     async def _newcomer(self, room: Room, token: AccessToken, role: Role, shown: str,
                         language: str) -> Participant:
         hidden = token.allows(Grant.HIDDEN)

@@ -68,6 +68,10 @@ def channels_of(hub: HubPort, session: Session, room: str) -> list[str]:
 async def join(hub: HubPort, session: Session, msg: Join) -> Ack:
     """Enter a room and get its state; joining again (after a reconnect) only resends state."""
     if msg.room in session.rooms:
+        again = await hub.service.rejoin(session.token, msg.room, name=msg.name,
+                                         language=msg.language)
+        if again is not None:
+            await hub.announce([again])
         return ok(**await snapshot(hub, session, msg.room, after=msg.after))
     if len(session.rooms) >= hub.limits.rooms_per_client:
         raise SignalingError("too_many_rooms", f"at most {hub.limits.rooms_per_client} rooms")

@@ -18,7 +18,7 @@ from rooms.memory_bus import MemoryBroker, MemoryBus
 from rooms.memory_store import MemoryStore
 from rooms.participant import Participant, Role
 from rooms.pavilion import Pavilion
-from rooms.room import Room, RoomKind
+from rooms.room import Room, RoomKind, RoomState
 from rooms.service import RoomService
 from rooms.store import LeaseHolder
 from rooms.text import LocalizedText
@@ -134,3 +134,30 @@ async def test_after_a_store_outage_the_first_look_sweeps_nobody() -> None:
     await node_b.report(Usage())
     assert await sweeper.tick() == [] and told == []
     assert sweeper.seen == {"node-b"}
+
+
+async def test_a_session_joining_again_takes_its_presence_back_from_another_node() -> None:
+    """A page on B moved to A, A died, the page came back to B and its old session there
+    resumed: joining again must make the record name B again, or the sweep of A removes a
+    person who is here (the node-loss browser test's 'not_in_room' after the move)."""
+    from rooms.token import AccessToken, Grant
+
+    clock, broker = FakeClock(), MemoryBroker()
+    store, directory = MemoryStore(clock=clock), MemoryDirectory(clock)
+    a, _ = _node("node-a", store, directory, broker, clock)
+    b, _ = _node("node-b", store, directory, broker, clock)
+    await store.put_room(Room(id=ROOM, kind=RoomKind.BROADCAST,
+                              pavilion=Pavilion.NORTHEAST_ASIA, title=LocalizedText({"en": "L"}),
+                              state=RoomState.LIVE))
+    me = AccessToken(identity="viewer", room=ROOM, grants=frozenset({Grant.JOIN}),
+                     expires_at=2**31 - 1)
+    await b.join(me, ROOM)
+    assert await b.rejoin(me, ROOM) is None  # named B already: nothing written
+    await a.join(me, ROOM)  # the page moved to A
+    assert await b.rejoin(me, ROOM) is None  # back on B: present all along, so no Joined
+    record = await store.get_participant(ROOM, "viewer")
+    assert record is not None and record.node_id == "node-b"
+    assert not await store.remove_participant(ROOM, "viewer", only_on="node-a")  # A's sweep
+    await store.remove_participant(ROOM, "viewer")  # swept before the page came back
+    again = await b.rejoin(me, ROOM)
+    assert again is not None and again.participant.node_id == "node-b"  # others hear them
