@@ -32,7 +32,7 @@ import logging
 import time
 from collections.abc import Callable, Iterable
 
-from rooms.content import ChatMessage
+from rooms.content import ChatMessage, stream_id_key
 from rooms.errors import StoreUnavailable
 from rooms.lifecycle import cancel_and_wait
 from rooms.store import Store
@@ -79,6 +79,11 @@ class ChatTail:
         self.positions.pop(room, None)
         self._since.pop(room, None)
         self._early.pop(room, None)
+
+    def unread(self, message: ChatMessage) -> bool:
+        """Whether ``message`` is past what this tail has read of its room."""
+        held = self.positions.get(message.room_id)
+        return held is not None and stream_id_key(message.cursor) > stream_id_key(held)
 
     def delivered_early(self, room: str, position: str) -> None:
         """The hub delivered the message at ``position`` here already: skip it when read."""

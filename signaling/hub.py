@@ -305,11 +305,13 @@ class Hub:
         when Redis went (so no sender's order breaks here); the tail skips them all later."""
         room = message.room_id
         if not message.waiting:
-            self._unread.setdefault(room, deque(maxlen=UNREAD_KEPT)).append(message)
+            if tail.unread(message):  # the tail may have delivered it before this ran
+                self._unread.setdefault(room, deque(maxlen=UNREAD_KEPT)).append(message)
             return
         for early in self._unread.pop(room, ()):
-            tail.delivered_early(room, early.cursor)
-            self._chat_here(early)
+            if tail.unread(early):
+                tail.delivered_early(room, early.cursor)
+                self._chat_here(early)
         self._chat_here(message)
 
     def sessions_of(self, room: str, identity: str) -> list[Session]:
