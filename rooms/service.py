@@ -568,7 +568,7 @@ class RoomService:
         it is kept here (deliver it to this node's members now: no stream will)."""
         user_text(text, max_chars=self.limits.chat_max_chars, what="message")
         try:
-            me = await self._poster(token, room_id, "chat")
+            me = await self._chat_poster(token, room_id)
         except StoreUnavailable:
             me = self._poster_here(token, room_id)
             return ChatPosted(self._keep(me, text))
@@ -580,6 +580,22 @@ class RoomService:
         except StoreUnavailable:
             message = self._keep(me, text)
         return ChatPosted(message)
+
+    async def _chat_poster(self, token: AccessToken, room_id: str) -> Participant:
+        """:meth:`_poster` for chat. Someone joined here whose presence record lapsed while the
+        Store was down (a 70 s outage outlives the 30 s TTL; the keeper writes it back within
+        ~0.5 s of Redis) is written back at once rather than refused ``not_in_room``."""
+        try:
+            return await self._poster(token, room_id, "chat")
+        except NotAllowed as exc:
+            held = self.local.get((room_id, token.identity))
+            if exc.code != "not_in_room" or held is None:
+                raise
+            if await self.store.is_banned(room_id, token.identity):  # kicked meanwhile
+                self.drop_local(room_id, token.identity)
+                raise
+        await self._save(held)
+        return await self._poster(token, room_id, "chat")
 
     def _keep(self, me: Participant, text: str) -> ChatMessage:
         return self.journal.accept(me.room_id, sender=me.identity, name=me.name, text=text,
