@@ -22,7 +22,7 @@ import pytest
 
 from tests.fixtures.pavilion import RunningApp
 from tests.fixtures.redis_server import RedisServer
-from tests.signaling.rtc_client import RtcClient, token
+from tests.signaling.rtc_client import HOST, RtcClient, token
 
 pytestmark = [pytest.mark.redis]
 API_KEY = "admin-key-0123456789abcdef0123456789abcdef"
@@ -110,10 +110,11 @@ async def _cross_node_presence(node: RunningApp, who: str, watcher: RtcClient,
             if not reply["ok"]:
                 await asyncio.sleep(0.05)
                 continue
+            joined = f"{who}{n}"
             with contextlib.suppress(TimeoutError):
-                await watcher.wait_for("participant.joined",
-                                       lambda e, i=f"{who}{n}": e["participant"]["identity"] == i,
-                                       within=1.0)
+                await watcher.wait_for(
+                    "participant.joined",
+                    lambda e, i=joined: bool(e["participant"]["identity"] == i), within=1.0)
                 return time.monotonic() - since, lost
             lost += 1
         raise AssertionError("presence never crossed nodes")
@@ -194,3 +195,36 @@ async def test_chat_sent_during_a_5_s_redis_outage_is_kept_and_delivered_once(
 async def test_chat_sent_during_a_70_s_redis_outage_is_kept_and_delivered_once(
         redis_factory: Callable[[], RedisServer], pavilion_app: Any) -> None:
     await _outage(70.0, redis_factory(), pavilion_app)
+
+
+async def test_the_rules_still_hold_on_what_the_node_holds_during_an_outage(
+        redis_factory: Callable[[], RedisServer], pavilion_app: Any) -> None:
+    """A mute made on another node before the outage is kept on the muted person's node (its
+    copy, over the Bus), so their chat is refused ``muted`` while Redis is down; the rate limit
+    holds; a moderator's deletion is refused ``store_unavailable`` (it needs the Store)."""
+    redis = redis_factory()
+    a, b = await _nodes(redis, pavilion_app)
+    moderator = await RtcClient.connect(a, token("mod", ROOM, HOST))
+    await moderator.ok("join", {"room": ROOM})
+    muted, talker = await _join(b, "quiet"), await _join(b, "talker")
+    try:
+        await moderator.ok("track.mute", {"room": ROOM, "identity": "quiet", "muted": True})
+        sent = await talker.ok("chat.send", {"room": ROOM, "text": "before"})
+        await asyncio.sleep(0.5)  # the Bus message reaches node B
+        await asyncio.to_thread(redis.stop)
+        refused = await muted.call("chat.send", {"room": ROOM, "text": "let me"})
+        assert (refused["ok"], refused["error"]["code"]) == (False, "muted")
+        codes: Counter[str] = Counter()
+        for n in range(15):  # burst 10, 2/s: the node's own buckets still count
+            reply = await talker.call("chat.send", {"room": ROOM, "text": f"t{n}"})
+            codes["ok" if reply["ok"] else reply["error"]["code"]] += 1
+            if reply["ok"]:
+                assert reply["journaled"] is True
+        assert codes["rate_limited"] >= 3 and codes["ok"] >= 1, codes
+        deleted = await moderator.call("chat.delete", {"room": ROOM,
+                                                       "message": sent["message"]["id"]})
+        assert (deleted["ok"], deleted["error"]["code"]) == (False, "store_unavailable")
+        await asyncio.to_thread(redis.start)
+    finally:
+        for client in (moderator, muted, talker):
+            await client.close()
