@@ -81,6 +81,8 @@ class SignalingLimits(_Section):
     events_per_second: float = Field(default=30.0, gt=0)
     event_burst: int = Field(default=60, ge=1)
     chat_max_chars: int = Field(default=1_000, ge=1, le=100_000)
+    # Chat a node keeps while Redis is unreachable (issue 13 §6); more is refused, never dropped.
+    chat_journal_max: int = Field(default=20_000, ge=1, le=1_000_000)
     question_max_chars: int = Field(default=500, ge=1, le=100_000)
     max_open_questions: int = Field(default=200, ge=1, le=100_000)  # per room; then questions_full
     snapshot_questions: int = Field(default=50, ge=0, le=10_000)  # open questions in a join ack

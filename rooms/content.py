@@ -45,12 +45,30 @@ def stream_id_key(message_id: str) -> tuple[int, int]:
 
 @dataclass(frozen=True, slots=True)
 class ChatMessage:
+    """One chat message. ``id`` is what clients see, dedupe and resume with: the stream id, or
+    for a message a node kept in its journal during a Redis outage (rooms/chat_journal.py) the
+    id that node gave it at acceptance. Then ``position`` is its stream id once written ("" while
+    it waits, and for every other message: ``id`` is the position) and ``journaled_by`` the node
+    that accepted it (that node delivered it to its own members at once)."""
+
     id: str
     room_id: str
     sender: str
     name: str
     text: str
     sent_at: float
+    position: str = ""
+    journaled_by: str = ""
+
+    @property
+    def cursor(self) -> str:
+        """Where the message is in its room's stream (what a follower reads after)."""
+        return self.position or self.id
+
+    @property
+    def waiting(self) -> bool:
+        """Accepted into a node's journal and not written to the stream yet."""
+        return bool(self.journaled_by) and not self.position
 
     def to_dict(self) -> dict[str, Any]:
         return {"id": self.id, "room_id": self.room_id, "sender": self.sender,

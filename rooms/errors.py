@@ -87,6 +87,18 @@ class StoreUnavailable(RoomsError):
         self.reason = reason
 
 
+class JournalFull(RoomsError):
+    """Redis is unreachable and this node's chat journal (rooms/chat_journal.py) is full: the
+    message is refused, never dropped after acceptance. Retry once Redis is back."""
+
+    fault: Fault = "server"
+
+    def __init__(self, limit: int) -> None:
+        super().__init__("chat_journal_full",
+                         f"chat cannot be kept: {limit} messages already wait for the state store")
+        self.limit = limit
+
+
 class NoNodeAvailable(RoomsError):
     """No node can take a new room now (this one is draining and no other is alive)."""
 

@@ -20,6 +20,7 @@ from rooms.clock import Clock
 from rooms.cluster import ClusterNode, MemoryDirectory, NodeDirectory
 from rooms.cluster.redis_directory import RedisDirectory
 from rooms.errors import StoreUnavailable
+from rooms.journal_flusher import JournalFlusher
 from rooms.keeper import Keeper
 from rooms.memory_bus import MemoryBroker, MemoryBus
 from rooms.memory_store import MemoryStore
@@ -79,10 +80,13 @@ async def open_backend(
                           presence_ttl_s=presence_ttl_s, lease_ttl_s=lease_ttl_s, placer=cluster)
     keeper = Keeper(service, cluster=cluster, interval_s=settings.cluster.renew_interval_s)
     keeper.start()
+    flusher = JournalFlusher(store, service.journal)
+    flusher.start()
     try:
         yield Backend(store=store, bus=bus, service=service, keeper=keeper, cluster=cluster)
     finally:
         await keeper.aclose()
+        await flusher.aclose()
         await cluster.release_id()
         await bus.aclose()
         await store.aclose()

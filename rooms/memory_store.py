@@ -11,7 +11,7 @@ import asyncio
 import contextlib
 from collections import Counter, deque
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from rooms.clock import Clock, SystemClock
@@ -53,6 +53,7 @@ class MemoryStore:
         self._rooms: dict[str, Room] = {}
         self._data: dict[str, _RoomData] = {}
         self._last_chat_id = (0, 0)
+        self._journaled: dict[tuple[str, str], str] = {}  # (room, journal id) -> position
         self._chat_added = asyncio.Event()  # replaced after each append: wakes read_chat
         self._question_seq = 0
 
@@ -217,6 +218,20 @@ class MemoryStore:
         self._last_chat_id = (ms, 0) if ms > last_ms else (last_ms, last_seq + 1)
         return f"{self._last_chat_id[0]}-{self._last_chat_id[1]}"
 
+    async def append_journaled(self, message: ChatMessage) -> str:
+        key = (message.room_id, message.id)
+        if key in self._journaled:
+            return self._journaled[key]
+        position = self._next_chat_id()
+        chat = self._room(message.room_id).chat
+        chat.append(replace(message, position=position))
+        while len(chat) > self._chat_cap:
+            chat.popleft()
+        self._journaled[key] = position
+        self._chat_added.set()
+        self._chat_added = asyncio.Event()
+        return position
+
     async def chat_page(
         self, room_id: str, *, before: str | None = None, after: str | None = None,
         limit: int = 50,
@@ -224,10 +239,10 @@ class MemoryStore:
         chat = list(self._peek(room_id).chat)
         if after is not None:
             key = stream_id_key(after)
-            return [m for m in chat if stream_id_key(m.id) > key][:limit]
+            return [m for m in chat if stream_id_key(m.cursor) > key][:limit]
         if before is not None:
             key = stream_id_key(before)
-            chat = [m for m in chat if stream_id_key(m.id) < key]
+            chat = [m for m in chat if stream_id_key(m.cursor) < key]
         return chat[-limit:] if limit > 0 else []
 
     async def read_chat(
@@ -245,7 +260,8 @@ class MemoryStore:
         out: list[ChatMessage] = []
         for room_id, last in after.items():
             key = stream_id_key(last)
-            out += [m for m in self._peek(room_id).chat if stream_id_key(m.id) > key][:limit]
+            out += [m for m in self._peek(room_id).chat
+                    if stream_id_key(m.cursor) > key][:limit]
         return out
 
     async def delete_chat(self, room_id: str, message_id: str) -> bool:

@@ -186,3 +186,14 @@ if redis.call('HLEN', KEYS[1]) >= tonumber(ARGV[3]) then return 0 end
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
 return 1
 """
+
+# A journaled chat message (rooms/chat_journal.py), written once. KEYS: stream, marker (per
+# journal id). ARGV: stream cap, marker ttl ms, then the entry's field/value pairs. The marker
+# holds the position of the first write, so a retried flush returns it and writes nothing.
+APPEND_JOURNALED = """
+local done = redis.call('GET', KEYS[2])
+if done then return done end
+local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', unpack(ARGV, 3))
+redis.call('SET', KEYS[2], id, 'PX', ARGV[2])
+return id
+"""

@@ -25,6 +25,7 @@ from redis.exceptions import RedisError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from rooms import redis_scripts as lua
+from rooms.chat_journal import is_journal_id
 from rooms.clock import Clock, SystemClock
 from rooms.content import ChatMessage, ProductCard, Question, stream_id_key
 from rooms.errors import NoSuchRoom, StoreUnavailable
@@ -39,6 +40,10 @@ PREFIX = "pv:"
 SENTINEL_SCHEME = "redis+sentinel://"
 QUOTE_RETRIES = 3  # a request changed by someone else between read and swap is read again
 HEARTBEAT_BATCH = 1_000  # identities per script call: short scripts keep Redis responsive
+# How long a journaled message's marker (journal id -> stream position) lives: far longer than
+# any outage a journal outlasts, so a retried flush never writes twice; a moderator can delete
+# the message by its journal id while it lives (one small key per journaled message only).
+JOURNAL_MARK_TTL_S = 86_400.0
 
 
 def connect(url: str, *, max_connections: int = 64) -> Redis:
@@ -119,6 +124,10 @@ class _Keys:
         return f"{PREFIX}ban:{room_id}:{identity}"
 
     @staticmethod
+    def mark(room_id: str, message_id: str) -> str:
+        return f"{PREFIX}room:{room_id}:chatmark:{message_id}"
+
+    @staticmethod
     def lease(room_id: str) -> str:
         return f"{PREFIX}lease:{room_id}"
 
@@ -152,6 +161,7 @@ class RedisStore:
         self._pin = redis.register_script(lua.PIN_PRODUCT)
         self._vote = redis.register_script(lua.VOTE_QUESTION)
         self._ask = redis.register_script(lua.ADD_QUESTION)
+        self._append_journaled = redis.register_script(lua.APPEND_JOURNALED)
 
     @classmethod
     def from_url(cls, url: str, *, clock: Clock | None = None,
@@ -342,10 +352,25 @@ class RedisStore:
             out += [_chat(room_id, str(mid), _str_map(fields or {})) for mid, fields in entries]
         return out
 
-    async def delete_chat(self, room_id: str, message_id: str) -> bool:
-        stream_id_key(message_id)
+    async def append_journaled(self, message: ChatMessage) -> str:
+        fields = {"sender": message.sender, "name": message.name, "text": message.text,
+                  "sent_at": repr(message.sent_at), "mid": message.id,
+                  "node": message.journaled_by}
+        pairs = [item for pair in fields.items() for item in pair]
+        keys = [_Keys.room(message.room_id, "chat"), _Keys.mark(message.room_id, message.id)]
         with unavailable_on_error():
-            return bool(await self._redis.xdel(_Keys.room(room_id, "chat"), message_id))
+            position = await self._append_journaled(
+                keys=keys, args=[self._chat_cap, _ms(JOURNAL_MARK_TTL_S), *pairs])
+        return str(position)
+
+    async def delete_chat(self, room_id: str, message_id: str) -> bool:
+        position: Any = message_id
+        with unavailable_on_error():
+            if is_journal_id(message_id):  # kept by a node during an outage: find its position
+                position = await self._redis.get(_Keys.mark(room_id, message_id))
+            if position is None:
+                return False
+            return bool(await self._redis.xdel(_Keys.room(room_id, "chat"), str(position)))
 
     # -- reactions ---------------------------------------------------------------------------------
     async def add_reaction(self, room_id: str, kind: str, count: int = 1) -> int:
@@ -528,6 +553,9 @@ def _unholder(value: str) -> LeaseHolder:
     return LeaseHolder(node_id, node_url)
 
 
-def _chat(room_id: str, message_id: str, fields: dict[str, str]) -> ChatMessage:
-    return ChatMessage(message_id, room_id, fields.get("sender", ""), fields.get("name", ""),
-                       fields.get("text", ""), float(fields.get("sent_at") or 0.0))
+def _chat(room_id: str, position: str, fields: dict[str, str]) -> ChatMessage:
+    """A stream entry; one a journal wrote carries its id (``mid``) and node (``node``)."""
+    mid = fields.get("mid")
+    return ChatMessage(mid or position, room_id, fields.get("sender", ""), fields.get("name", ""),
+                       fields.get("text", ""), float(fields.get("sent_at") or 0.0),
+                       position=position if mid else "", journaled_by=fields.get("node", ""))

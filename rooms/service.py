@@ -21,8 +21,9 @@ from typing import Protocol
 from config import LANGUAGES, SignalingLimits
 from rooms import gate, policy, stage
 from rooms.bus import EVERY_NODE, Bus
+from rooms.chat_journal import ChatJournal
 from rooms.clock import Clock, SystemClock
-from rooms.content import Question
+from rooms.content import ChatMessage, Question
 from rooms.errors import (
     InvalidInput,
     NoSuchRoom,
@@ -112,6 +113,8 @@ class RoomService:
         # Who an exhibitor is in each language (the composition root points it at the trade
         # profiles): their presence carries it, so every page shows one localized name.
         self.names: NameBook | None = None
+        # Chat accepted while the Store is unreachable, until rooms/journal_flusher.py writes it.
+        self.journal = ChatJournal(node.node_id, self.limits.chat_journal_max)
 
     def _lock(self, room_id: str) -> asyncio.Lock:
         return self._locks[zlib.crc32(room_id.encode()) % _LOCK_STRIPES]
@@ -574,11 +577,75 @@ class RoomService:
         return me
 
     async def post_chat(self, token: AccessToken, room_id: str, text: str) -> ChatPosted:
+        """Post a message: written to the room's stream, or, when the Store cannot be reached,
+        kept in this node's journal (issue 13 §6) and written when it is back.
+
+        With the Store down the gate decides on what this node holds (:meth:`_poster_here`),
+        and so it does, without trying the Store, while the journal holds anything (the outage
+        is known; the journal drains within ~0.5 s of Redis answering). A new message then
+        queues behind the journal, so no sender's message overtakes an earlier one of theirs.
+        ``message.waiting`` tells the caller that it is kept here (deliver it to this node's
+        members now: no stream will)."""
         user_text(text, max_chars=self.limits.chat_max_chars, what="message")
-        me = await self._poster(token, room_id, "chat")
-        message = await self.store.append_chat(room_id, sender=me.identity, name=me.name,
-                                               text=text, sent_at=self.clock.now())
+        if len(self.journal):  # an outage is under way (or just ended): no Store round trip,
+            with contextlib.suppress(StoreUnavailable):  # whose retries take up to seconds
+                return ChatPosted(self._keep(self._poster_here(token, room_id), text))
+        try:
+            me = await self._chat_poster(token, room_id)
+        except StoreUnavailable:
+            me = self._poster_here(token, room_id)
+            return ChatPosted(self._keep(me, text))
+        if len(self.journal):
+            return ChatPosted(self._keep(me, text))
+        try:
+            message = await self.store.append_chat(room_id, sender=me.identity, name=me.name,
+                                                   text=text, sent_at=self.clock.now())
+        except StoreUnavailable:
+            message = self._keep(me, text)
         return ChatPosted(message)
+
+    async def _chat_poster(self, token: AccessToken, room_id: str) -> Participant:
+        """:meth:`_poster` for chat. Someone joined here whose presence record lapsed while the
+        Store was down (a 70 s outage outlives the 30 s TTL; the keeper writes it back within
+        ~0.5 s of Redis) is written back at once rather than refused ``not_in_room``."""
+        try:
+            return await self._poster(token, room_id, "chat")
+        except NotAllowed as exc:
+            held = self.local.get((room_id, token.identity))
+            if exc.code != "not_in_room" or held is None:
+                raise
+            if await self.store.is_banned(room_id, token.identity):  # kicked meanwhile
+                self.drop_local(room_id, token.identity)
+                raise
+        await self._save(held)
+        return await self._poster(token, room_id, "chat")
+
+    def _keep(self, me: Participant, text: str) -> ChatMessage:
+        return self.journal.accept(me.room_id, sender=me.identity, name=me.name, text=text,
+                                   sent_at=self.clock.now())
+
+    def _poster_here(self, token: AccessToken, room_id: str) -> Participant:
+        """The gate for posting with the Store unreachable, on what this node holds: the room's
+        last copy read here (state, lock, kind) and the caller's presence as joined here (role,
+        stage, waiting room, mute: a mute from another node reaches it over the Bus,
+        :meth:`note_muted`). Bans need no lookup (a kicked person's presence here is gone).
+        The rate limits are this node's anyway. Someone or some room this node does not hold:
+        ``StoreUnavailable`` as before."""
+        room = self.known_rooms.get(room_id)
+        me = self.local.get((room_id, token.identity))
+        if room is None or me is None:
+            raise StoreUnavailable("this node does not hold the room or the participant")
+        facts = Facts(room, me, False, self.clock.now())
+        gate.decide(token, Action.POST, facts)
+        self.rates.check(room_id, token.identity, "chat")
+        return me
+
+    def note_muted(self, room_id: str, identity: str, muted: bool) -> None:
+        """Another node muted (or unmuted) someone joined here: keep this node's copy in step,
+        so the gate on local state (:meth:`_poster_here`) sees it during a Store outage."""
+        held = self.local.get((room_id, identity))
+        if held is not None:
+            self.local[(room_id, identity)] = held.update(muted=muted)
 
     async def delete_chat(self, token: AccessToken, room_id: str, message_id: str) -> ChatDeleted:
         await self.authorize(token, room_id, Action.MODERATE)

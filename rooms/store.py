@@ -144,7 +144,16 @@ class Store(Protocol):
         ``before`` (or neither): the last ``limit`` messages before that id (history)."""
         ...
 
-    async def delete_chat(self, room_id: str, message_id: str) -> bool: ...
+    async def append_journaled(self, message: ChatMessage) -> str:
+        """Write a message a node's journal accepted (rooms/chat_journal.py) at the end of its
+        room's stream, keeping its id, and return its stream position. Idempotent by id: a
+        second call (a flush retried after a lost reply) writes nothing and returns the first
+        position."""
+        ...
+
+    async def delete_chat(self, room_id: str, message_id: str) -> bool:
+        """Remove a message by the id clients know (a journal id too)."""
+        ...
 
     async def read_chat(
         self, after: Mapping[str, str], *, block_s: float, limit: int = 500

@@ -16,6 +16,13 @@ with a short backoff (50 ms doubling, capped at ``max_backoff_s``, 1 s) and resu
 it holds, so what was written meanwhile (by nodes that reached Redis) arrives once it is back.
 A stream that came back empty yields new ids (``XADD``'s ids grow with Redis's clock), which are
 past the ones held. The loop sets ``exited`` when it ends; ``aclose`` never hangs.
+
+Chat this node kept in its journal while Redis was unreachable (rooms/chat_journal.py) was
+delivered to its members at acceptance: when it reaches the stream, the entry names this node
+(``journaled_by == here``) and is skipped here (other nodes deliver it, once). So are the
+positions the hub delivered early (:meth:`delivered_early`: its own messages written just before
+Redis went, handed out ahead of a journaled one so each sender's order holds on this node too).
+Positions follow the stream (``ChatMessage.cursor``), not the ids clients see.
 """
 
 from __future__ import annotations
@@ -25,7 +32,7 @@ import logging
 import time
 from collections.abc import Callable, Iterable
 
-from rooms.content import ChatMessage
+from rooms.content import ChatMessage, stream_id_key
 from rooms.errors import StoreUnavailable
 from rooms.lifecycle import cancel_and_wait
 from rooms.store import Store
@@ -37,9 +44,12 @@ PRUNE_AFTER_S = 30.0  # far longer than a join takes (its Store mutex gives up a
 
 class ChatTail:
     def __init__(self, store: Store, deliver: Callable[[ChatMessage], None], *,
-                 block_s: float = 0.5, limit: int = 500, max_backoff_s: float = 1.0) -> None:
+                 block_s: float = 0.5, limit: int = 500, max_backoff_s: float = 1.0,
+                 here: str = "") -> None:
         self._store = store
         self._deliver = deliver
+        self.here = here  # this node's id: its journaled messages were delivered at acceptance
+        self._early: dict[str, set[str]] = {}  # room -> positions the hub already delivered
         self.block_s = block_s  # a newly followed room waits at most this for its first read
         self.limit = limit  # messages per room per read: bounds what one read holds
         self.max_backoff_s = max_backoff_s
@@ -60,7 +70,7 @@ class ChatTail:
         if room in self.positions:
             return
         last = await self._store.chat_page(room, limit=1)
-        self.positions.setdefault(room, last[-1].id if last else START)
+        self.positions.setdefault(room, last[-1].cursor if last else START)
         self._since.setdefault(room, time.monotonic())
         self._wake.set()
 
@@ -68,6 +78,17 @@ class ChatTail:
         """Nobody here is in ``room`` any more."""
         self.positions.pop(room, None)
         self._since.pop(room, None)
+        self._early.pop(room, None)
+
+    def unread(self, message: ChatMessage) -> bool:
+        """Whether ``message`` is past what this tail has read of its room."""
+        held = self.positions.get(message.room_id)
+        return held is not None and stream_id_key(message.cursor) > stream_id_key(held)
+
+    def delivered_early(self, room: str, position: str) -> None:
+        """The hub delivered the message at ``position`` here already: skip it when read."""
+        if room in self.positions:
+            self._early.setdefault(room, set()).add(position)
 
     def prune(self, keep: Iterable[str], *, older_than_s: float = PRUNE_AFTER_S) -> None:
         """Forget rooms not in ``keep`` followed longer ago than ``older_than_s`` (a room whose
@@ -108,9 +129,19 @@ class ChatTail:
         for message in messages:
             if self.positions.get(message.room_id) != asked.get(message.room_id):
                 continue  # forgotten (or re-followed) while the read was out
-            asked[message.room_id] = self.positions[message.room_id] = message.id
+            asked[message.room_id] = self.positions[message.room_id] = message.cursor
+            if self._delivered_here(message):
+                continue
             self.delivered += 1
             self._deliver(message)
+
+    def _delivered_here(self, message: ChatMessage) -> bool:
+        """This node's members got ``message`` already (journaled here, or handed out early)."""
+        early = self._early.get(message.room_id)
+        if early is not None and message.cursor in early:
+            early.discard(message.cursor)
+            return True
+        return bool(self.here) and message.journaled_by == self.here
 
     async def aclose(self) -> None:
         if self._task is not None:

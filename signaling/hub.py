@@ -24,14 +24,14 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from config import Settings
 from rooms.bus import EVERY_NODE, Bus, BusMessage, node_topic
-from rooms.content import ChatMessage
+from rooms.content import ChatMessage, stream_id_key
 from rooms.errors import RoomsError
 from rooms.events import ChatPosted, Event, Reacted
 from rooms.lifecycle import cancel_and_wait
@@ -51,6 +51,7 @@ from signaling.wire import deliveries, room_channel, user_channel
 
 log = logging.getLogger(__name__)
 HANDLERS: dict[str, Handler] = {**room_events.HANDLERS, **media_events.HANDLERS}
+UNREAD_KEPT = 1_000  # per room: far more than a node writes in one tail round trip
 ROOM_SIZE_REFRESH_S = 2.0  # how stale a room's all-node member count (batch interval) may be
 
 
@@ -88,7 +89,11 @@ class Hub:
         self.chat_batcher: Batcher | None = None
         if settings.redis_url:
             self.chat_batcher = Batcher(self._emit_frame_here, audience=self._room_audience)
-            self.chat_tail = ChatTail(self.store, self._chat_from_stream)
+            self.chat_tail = ChatTail(self.store, self._chat_from_stream,
+                                      here=settings.node_id)
+        # Messages this node wrote to a stream that its tail has not delivered yet: handed out
+        # ahead of a journaled message if Redis goes meanwhile (each sender's order, issue 13).
+        self._unread: dict[str, deque[ChatMessage]] = {}
         self.media = MediaLink(self, plane, self.store, settings.node_id)
         self.door = MediaDoor(self)
         self.edge: EdgePort | None = None  # this node as an edge (cascade), set by web/app.py
@@ -268,6 +273,7 @@ class Hub:
             if self.chat_tail is not None and self.chat_batcher is not None:
                 self.chat_tail.forget(room)
                 self.chat_batcher.forget(room)
+            self._unread.pop(room, None)
         return last
 
     async def follow_chat(self, room: str) -> None:
@@ -281,9 +287,31 @@ class Hub:
             self.chat_tail.forget(room)
 
     def _chat_from_stream(self, message: ChatMessage) -> None:
+        unread = self._unread.get(message.room_id)
+        while unread and stream_id_key(unread[0].cursor) <= stream_id_key(message.cursor):
+            unread.popleft()
+        self._chat_here(message)
+
+    def _chat_here(self, message: ChatMessage) -> None:
         if self.chat_batcher is not None and message.room_id in self.attendance.people:
             self.chat_batcher.add(message.room_id, "chat.message",
                                   ChatPosted(message).to_dict())
+
+    def _chat_posted(self, tail: ChatTail, message: ChatMessage) -> None:
+        """A message posted here, with many nodes. Written to the stream: the tail delivers it
+        (remember it until then). Kept in the journal (Redis unreachable, issue 13 §6): deliver
+        it to this node's members now, after this node's own messages the tail had not read
+        when Redis went (so no sender's order breaks here); the tail skips them all later."""
+        room = message.room_id
+        if not message.waiting:
+            if tail.unread(message):  # the tail may have delivered it before this ran
+                self._unread.setdefault(room, deque(maxlen=UNREAD_KEPT)).append(message)
+            return
+        for early in self._unread.pop(room, ()):
+            if tail.unread(early):
+                tail.delivered_early(room, early.cursor)
+                self._chat_here(early)
+        self._chat_here(message)
 
     def sessions_of(self, room: str, identity: str) -> list[Session]:
         return self.attendance.of(room, identity, Session)
@@ -336,9 +364,10 @@ class Hub:
             if isinstance(event, Reacted):
                 self.batcher.react(event.room_id, event.reaction, event.total)
                 continue
+            if isinstance(event, ChatPosted) and self.chat_tail is not None:
+                self._chat_posted(self.chat_tail, event.message)  # each node: from the stream
+                continue
             for delivery in deliveries(event):
-                if delivery.event == "chat.message" and self.chat_tail is not None:
-                    continue  # every node delivers it from the stream (ChatTail)
                 if delivery.batched:
                     room = delivery.channel.partition(":")[2]
                     self.batcher.add(room, delivery.event, delivery.payload)

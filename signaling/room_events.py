@@ -175,7 +175,7 @@ async def chat_send(hub: HubPort, session: Session, msg: ChatSend) -> Ack:
     _joined(session, msg.room)
     event = await hub.service.post_chat(session.token, msg.room, msg.text)
     await hub.announce([event])
-    return ok(message=event.message.to_dict())
+    return ok(message=event.message.to_dict(), journaled=bool(event.message.journaled_by))
 
 
 async def chat_history(hub: HubPort, session: Session, msg: ChatHistory) -> Ack:
@@ -348,8 +348,11 @@ async def order_from_bus(hub: HubPort, message: BusMessage) -> None:
     elif message.kind in ("kick", "deny"):
         await _tell_evicted(hub, message.kind, room, identity, dict(message.payload))
         await _evict(hub, room, identity)
-    elif message.kind == "mute" and message.payload.get("muted"):
-        await _end_media_of(hub, room, identity)
+    elif message.kind == "mute":
+        muted = bool(message.payload.get("muted"))
+        hub.service.note_muted(room, identity, muted)  # the gate on local state reads it
+        if muted:
+            await _end_media_of(hub, room, identity)
 
 
 async def _tell_evicted(hub: HubPort, kind: str, room: str, identity: str,

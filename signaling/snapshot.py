@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from rooms.content import ChatMessage
 from rooms.participant import Participant
 from rooms.room import Room
 from rooms.token import Grant
@@ -41,10 +42,7 @@ async def snapshot(hub: HubPort, session: Session, room_id: str, *,
                if _shown(p, session, staff=staff)]
     listed = _listed(present, session)
     hub.room_size[room_id] = len(present)  # the batch interval's audience, fresh at each join
-    if after is not None:
-        chat = await store.chat_page(room_id, after=after, limit=RESUME_CHAT + 1)
-    else:
-        chat = await store.chat_page(room_id, limit=RECENT_CHAT)
+    chat = await _chat(hub, room_id, after)
     more = len(chat) > RESUME_CHAT
     media_node = await _media_node(hub, room_id)
     questions = await store.list_questions(room_id)
@@ -68,6 +66,20 @@ async def snapshot(hub: HubPort, session: Session, room_id: str, *,
         "exhibitor_names": names.as_dict() if names is not None else None,
         "reactions": await store.reactions(room_id),
     }
+
+
+async def _chat(hub: HubPort, room_id: str, after: str | None) -> list[ChatMessage]:
+    """The chat a joiner gets: from the stream, then what this node accepted during a Redis
+    outage and has not written yet (its tail skips those: this node delivered them at
+    acceptance, before this member was here). The journal is read first, so a message written
+    meanwhile is in both rather than in neither (clients keep one copy per id)."""
+    kept = [m for m in hub.service.journal.waiting() if m.room_id == room_id]
+    if after is not None:
+        chat = await hub.store.chat_page(room_id, after=after, limit=RESUME_CHAT + 1)
+    else:
+        chat = await hub.store.chat_page(room_id, limit=RECENT_CHAT)
+    seen = {m.id for m in chat}
+    return chat + [m for m in kept if m.id not in seen]
 
 
 async def _tracks(hub: HubPort, room_id: str,

@@ -134,6 +134,8 @@ _ROOM_ERRORS: Mapping[str, str] = {
     "media_full": N_("The video server is busy. Please try again later."),
     "media_unavailable": _UNAVAILABLE,
     "store_unavailable": _UNAVAILABLE,
+    "chat_journal_full": N_("Chat is paused: the server is keeping too many messages until its "
+                            "connection comes back. Please try again shortly."),
     "wrong_node": _UNAVAILABLE,
     "no_such_node": _UNAVAILABLE,  # the admin API's (a node that stopped): never on a page
     "network_error": N_("The connection was lost. Reconnecting…"),

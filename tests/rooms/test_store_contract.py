@@ -9,6 +9,7 @@ from decimal import Decimal
 
 import pytest
 
+from rooms.chat_journal import ChatJournal
 from rooms.content import ProductCard
 from rooms.errors import InvalidInput, NoSuchRoom, RoomFull
 from rooms.participant import Participant, Role
@@ -245,6 +246,30 @@ async def test_read_chat_follows_several_rooms_and_waits_for_the_next_message(
     await asyncio.sleep(0.05)
     later = await post(writer, 1, sender="u", room_id="r2")
     assert [m.id for m in await asyncio.wait_for(waiting, 5)] == later
+
+
+async def test_a_journaled_message_is_written_once_keeps_its_id_and_can_be_deleted(
+    harness: Harness,
+) -> None:
+    """Issue 13 §6: a node's journal writes what it kept during an outage with its own id; a
+    flush retried after a lost reply writes nothing more (rooms/chat_journal.py)."""
+    writer, reader = harness.store(), harness.store()
+    before = await post(writer, 2)
+    journal = ChatJournal("node-a", capacity=10)
+    kept = [journal.accept("r1", sender="k", name="K", text=f"k:{i}", sent_at=5.0 + i)
+            for i in range(3)]
+    positions = [await writer.append_journaled(m) for m in kept]
+    assert [await writer.append_journaled(m) for m in kept] == positions  # a retried flush
+    after = await post(writer, 1)
+    got = await reader.chat_page("r1", after=before[-1], limit=100)
+    assert [m.id for m in got] == [m.id for m in kept] + after
+    assert [(m.text, m.journaled_by, m.position) for m in got[:3]] == [
+        (m.text, "node-a", p) for m, p in zip(kept, positions, strict=True)]
+    assert [m.cursor for m in await reader.read_chat({"r1": before[-1]}, block_s=0.05)] == [
+        *positions, *after]
+    assert await writer.delete_chat("r1", kept[1].id)
+    assert [m.id for m in await reader.chat_page("r1", after="0-0")] == [
+        *before, kept[0].id, kept[2].id, *after]
 
 
 async def test_chat_history_pages_backwards(harness: Harness) -> None:
