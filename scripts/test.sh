@@ -3,6 +3,9 @@
 # Debian's redis-server and redis-sentinel, chromium, coturn (the TURN tests), nginx (`nginx -t`
 # of deploy/nginx), CJK and emoji fonts (installed when missing and running as root), the Python
 # packages with the dev tools, then ruff, mypy and pytest. Extra arguments go to pytest.
+# The suite runs on PAVILION_TEST_WORKERS pytest-xdist workers (default 2: most tests wait on
+# sockets, browsers and timers, not the CPU; each worker starts its own redis-server);
+# PAVILION_TEST_WORKERS=0 runs it in one process (needed for -s or a debugger).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 missing=()
@@ -32,4 +35,4 @@ echo "==> ruff"
 echo "==> mypy --strict"
 .venv/bin/mypy
 echo "==> pytest"
-exec .venv/bin/python -m pytest "$@"
+exec .venv/bin/python -m pytest -n "${PAVILION_TEST_WORKERS:-2}" "$@"
