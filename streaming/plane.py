@@ -141,16 +141,31 @@ class MediaPlane:
         )
         return await self._negotiate(leg, leg.offer, None)
 
-    async def accept_upstream(self, peer_id: str, answer_sdp: str) -> None:
-        """The origin's answer to :meth:`open_upstream`; a refusal closes the peer."""
+    async def accept_upstream(self, peer_id: str, answer_sdp: str,
+                              replaces: str | None = None) -> None:
+        """The origin's answer to :meth:`open_upstream`; a refusal closes the peer.
+
+        ``replaces``: a previous upstream of the same room and label (a re-pull after the
+        origin moved, issue 13 §3). Its Sources continue with this leg, as a re-publishing
+        publisher's do, so local viewers keep their tracks (the forwarder keeps sequence
+        numbers and timestamps continuous); the previous leg closes without ending them. If
+        this answer cannot be used, those Sources end (their viewers get a BYE).
+        """
         peer = self.peer(peer_id)
         if not isinstance(peer, UpstreamLeg):
             raise UnknownPeer(f"peer {peer_id!r} is no upstream")
+        previous = self.peers.get(replaces) if replaces is not None else None
+        moved = previous.release() if isinstance(previous, UpstreamLeg) else []
         try:
             await peer.accept(answer_sdp)  # another node of this cluster, reached as it says
         except BaseException:
             await self._close_leg(peer, end_sources=True)
+            for source in moved:
+                if not source.ended.is_set():
+                    self._end_source(source, peer.participant)
             raise
+        if isinstance(previous, UpstreamLeg):
+            self._spawn(self._close_leg(previous, end_sources=False))
 
     def upstreams(self, room: str | None = None) -> list[UpstreamLeg]:
         """The live upstream legs (of ``room``, or all)."""
