@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from rooms.errors import RoomsError
+from rooms.lifecycle import cancel_and_wait
 from rooms.store import Store
 from signaling.errors import SignalingError
 from signaling.outbox import HasOutbox
@@ -179,7 +180,5 @@ class MediaLink:
         return isinstance(peer, PublisherLeg)
 
     async def aclose(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        if self._task is not None:  # an announcement's store call may swallow one cancel
+            await cancel_and_wait(self._task)

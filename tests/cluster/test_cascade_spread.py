@@ -28,7 +28,7 @@ ROOM = LIVE_BROADCAST
 API_KEY = "admin-key-0123456789abcdef0123456789abcdef"
 ADMIN = {"Authorization": f"Bearer {API_KEY}"}
 CLUSTER = {"placement": "first", "cascade": True, "report_interval_s": 0.3,
-           "origin_max_viewers": 1, "cascade_max_edges": 1}
+           "origin_max_viewers": 1, "cascade_max_edges": 1, "max_load": 50}
 
 
 def _headers(identity: str, grant: Grant) -> dict[str, str]:
