@@ -19,7 +19,7 @@ from aiortc.rtcrtpsender import RTCRtpSender
 from streaming import aiortc_hooks
 from streaming.errors import BadOffer
 from streaming.intake import Inbound, IntakeLeg
-from streaming.negotiation import Description, forwardable
+from streaming.negotiation import Codec, Description, forwardable
 
 # what the plane forwards, in the edge's order of preference
 WANTED = {"audio": ("opus",), "video": ("vp8", "h264")}
@@ -67,6 +67,15 @@ class UpstreamLeg(IntakeLeg):
         except Exception as exc:  # aiortc raises ValueError / InvalidStateError and others
             raise BadOffer(f"the origin's answer cannot be used: {exc}") from None
 
+
+    def _add_track(self, codec: Codec, extensions: dict[str, int]) -> Inbound:
+        """As a publisher's track, and the local viewers' NACKs the edge's cache cannot answer
+        go to the origin (merged by the Source, streaming/feedback.py ``NackWindow``)."""
+        inbound = super()._add_track(codec, extensions)
+        source = inbound.source
+        if inbound.video and source is not None:
+            source.nack_upstream = lambda seqs: self._send_lost(inbound, seqs)
+        return inbound
 
     def _on_bye(self, inbounds: list[Inbound]) -> None:
         """The origin ended tracks (its publisher left): once every track has ended, this leg
