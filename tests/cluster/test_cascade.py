@@ -136,3 +136,33 @@ async def test_the_edge_ends_its_tracks_when_the_origin_s_publisher_leaves(
         assert not b.app[MEDIA_KEY].sources.get(ROOM)
     await viewer.close()
     await publisher.close()
+
+
+@pytest.mark.parametrize("profile", ["42e01f", "640c1f"])
+async def test_h264_goes_through_an_edge(redis_url: str, pavilion_app: Any, profile: str) -> None:
+    """aiortc encodes Constrained Baseline; 640c1f is its stream under a High label, as OBS
+    sends the reverse: the label is what negotiation through two nodes must carry."""
+    a = await pavilion_app(redis_url=redis_url, node_id="node-a", cluster={"placement": "first"})
+    b = await pavilion_app(redis_url=redis_url, node_id="node-b",
+                           cluster={"placement": "first", "cascade": True})
+    publisher = Publisher("h264")
+    async with aiohttp.ClientSession() as http:
+        offer = (await publisher.offer()).replace("42001f", profile)  # its one H264 codec
+        status, answer, _ = await _post(http, f"{a.url}/whip/{ROOM}", offer,
+                                        _headers("changbai-foods", Grant.PUBLISH))
+        assert status == 201, answer
+        assert f"profile-level-id={profile}" in answer  # the origin answers the label offered
+        await publisher.accept(answer.replace(profile, "42001f"))
+        origin_video = a.app[MEDIA_KEY].live_sources(ROOM)["video"]
+        assert origin_video.codec.h264_profile == profile
+        viewer, _ = await _watch(http, b, "viewer-1")
+        await until(lambda: viewer.frames.get("video", 0) >= 20, 20)
+        assert len(b.app[MEDIA_KEY].upstreams(ROOM)) == 1
+        video = b.app[MEDIA_KEY].live_sources(ROOM)["video"]
+        assert video.codec.name == "h264" and video.packets > 0
+        print(f"H264 {profile} at the origin; through the edge as {video.codec.h264_profile};"
+              f" the edge's viewer decoded {viewer.frames}")
+        _no_decoder(b.app[MEDIA_KEY])
+    await viewer.close()
+    await publisher.close()
+
