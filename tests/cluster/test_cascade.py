@@ -160,6 +160,7 @@ async def test_h264_goes_through_an_edge(redis_url: str, pavilion_app: Any, prof
         assert len(b.app[MEDIA_KEY].upstreams(ROOM)) == 1
         video = b.app[MEDIA_KEY].live_sources(ROOM)["video"]
         assert video.codec.name == "h264" and video.packets > 0
+        assert video.codec.h264_profile == profile  # the edge's Source keeps the origin's label
         print(f"H264 {profile} at the origin; through the edge as {video.codec.h264_profile};"
               f" the edge's viewer decoded {viewer.frames}")
         _no_decoder(b.app[MEDIA_KEY])
