@@ -167,6 +167,17 @@ class MediaPlane:
         if isinstance(previous, UpstreamLeg):
             self._spawn(self._close_leg(previous, end_sources=False))
 
+    def end_orphans(self, room: str, participant: str) -> int:
+        """End ``participant``'s Sources of ``room`` that no live leg feeds any more (an
+        upstream whose link failed and was not re-pulled in time); returns how many."""
+        fed = {id(i.source) for peer in self.peers.values() if isinstance(peer, IntakeLeg)
+               for i in peer.inbounds if i.source is not None}
+        orphans = [self.sources[room][s] for s in self.sources_of(room, participant)
+                   if id(self.sources[room][s]) not in fed]
+        for source in orphans:
+            self._end_source(source, participant)
+        return len(orphans)
+
     def upstreams(self, room: str | None = None) -> list[UpstreamLeg]:
         """The live upstream legs (of ``room``, or all)."""
         return [
@@ -295,7 +306,10 @@ class MediaPlane:
             "peer %s (%s in %s) ended: %s", peer.peer_id, peer.participant, peer.room, peer.states
         )
         del self.peers[peer.peer_id]
-        self._spawn(self._close_leg(peer, end_sources=True))
+        # an upstream whose link failed leaves its Sources live (frozen) for the edge to
+        # re-pull (web/cascade.py), which ends them with end_orphans if it cannot
+        keep = isinstance(peer, UpstreamLeg) and not peer.origin_ended
+        self._spawn(self._close_leg(peer, end_sources=not keep))
 
     async def add_candidate(self, peer_id: str, mid: str | None, candidate: str) -> None:
         """A trickled ICE candidate for a peer (WHIP/WHEP PATCH, or Socket.IO).

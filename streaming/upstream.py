@@ -33,6 +33,7 @@ class UpstreamLeg(IntakeLeg):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._byes: set[int] = set()
+        self.origin_ended = False  # every track ended by the origin's BYE (not a lost link)
 
     async def offer(self) -> str:
         """The recvonly offer (one audio, one video m-line) to POST to the origin's WHEP."""
@@ -91,6 +92,7 @@ class UpstreamLeg(IntakeLeg):
         ends like a failed peer, so its Sources end here too and local viewers get a BYE."""
         self._byes.update(id(inbound) for inbound in inbounds)
         if self.inbounds and all(id(i) in self._byes for i in self.inbounds):
+            self.origin_ended = True
             if self.on_failed is not None and not self.closed.is_set():
                 self.on_failed(self)
 

@@ -51,6 +51,7 @@ EDGE_PREFIX = "edge:"
 TOKEN_TTL_S = 24 * 3600
 MAX_REDIRECTS = 3
 OPEN_GRACE_S = 10.0  # a new viewer has this long to appear before an unused upstream goes
+ORPHAN_GRACE_S = 20.0  # a lost upstream's Sources wait this long for a re-pull, then end
 CASCADED = (RoomKind.BROADCAST, RoomKind.FORUM)
 ORIGIN_REFUSED = "origin_refused"
 
@@ -73,6 +74,7 @@ class Pull:
     feeder: str = ""  # the node actually pulled from (the origin, or an edge it sent us to)
     packets: int = 0  # received by the upstream, as of ``moved_at`` (loop time)
     moved_at: float = 0.0
+    orphaned_at: float | None = None  # when its leg ended (link lost, or the origin's BYE)
     linger: asyncio.TimerHandle | None = field(default=None, repr=False)
 
 
@@ -137,11 +139,13 @@ class Edges:
         async with self._locks.setdefault(key, asyncio.Lock()):
             pull = self.pulls.get(key)
             if pull is None or not self._live(pull):
+                fresh = Pull(room, participant, origin.rstrip("/"))
+                await self._open(fresh)  # takes over the Sources a lost upstream left
                 if pull is not None:
-                    await self._drop(pull)
-                pull = Pull(room, participant, origin.rstrip("/"))
-                await self._open(pull)
-                self.pulls[key] = pull
+                    self._forget(pull)
+                    pull.peer_id = ""
+                    self._spawn(self._drop(pull))  # its WHEP session at its origin
+                pull = self.pulls[key] = fresh
             # a viewer refused after this (the gate's subscribe check) leaves no peer behind
             # to end: the upstream then goes once this grace is over
             self._arm(pull, max(self.settings.cluster.cascade_linger_s, OPEN_GRACE_S))
@@ -209,8 +213,9 @@ class Edges:
         for pull in list(self.pulls.values()):
             if pull.room != event.room:
                 continue
-            if event.peer_id == pull.peer_id:  # the upstream itself ended (origin gone)
-                self._forget(pull)
+            if event.peer_id == pull.peer_id:  # the upstream itself ended: see _orphaned
+                pull.peer_id = ""
+                pull.orphaned_at = asyncio.get_running_loop().time()
             elif not self._viewers(pull.room):
                 self._arm(pull, self.settings.cluster.cascade_linger_s)
 
@@ -244,6 +249,8 @@ class Edges:
         if pull.peer_id:
             with contextlib.suppress(UnknownPeer):
                 await self.plane.close(pull.peer_id)
+        elif pull.orphaned_at is not None:  # its Sources wait for a re-pull that won't come
+            self.plane.end_orphans(pull.room, pull.participant or "origin")
         if pull.resource:
             try:
                 async with self._session().delete(
@@ -272,9 +279,9 @@ class Edges:
             await asyncio.sleep(stall_s / 3)
             now = asyncio.get_running_loop().time()
             for pull in list(self.pulls.values()):
-                if self._stalled(pull, now, stall_s):
+                if pull.orphaned_at is not None or self._stalled(pull, now, stall_s):
                     try:
-                        await self._check(pull)
+                        await self._check(pull, now)
                     except (RoomsError, SignalingError, NothingPublished) as exc:
                         log.info("edge: re-pull of %s not yet: %s", pull.room, exc)
                     except Exception:  # one failed look must not end the watch
@@ -288,18 +295,30 @@ class Edges:
             pull.packets, pull.moved_at = packets, now
         return now - pull.moved_at >= stall_s
 
-    async def _check(self, pull: Pull) -> None:
-        """Re-pull ``pull`` from the room's holder if the node it pulls from is gone or the
-        room moved; wait (next look) while no live node holds the room yet."""
+    async def _check(self, pull: Pull, now: float) -> None:
+        """Re-pull ``pull`` from the room's holder if its leg was lost, the node it pulls from
+        is gone or the room moved; wait (next look) while no live node holds the room yet. A
+        lost leg's Sources (:meth:`MediaPlane.end_orphans`) end if the origin ended them, the
+        room came here, or no re-pull succeeded within :data:`ORPHAN_GRACE_S`."""
         assert self.cluster is not None
+        label = pull.participant or "origin"
+        lost = pull.orphaned_at is not None
+        if lost and (not self.plane.sources_of(pull.room, label)
+                     or now - (pull.orphaned_at or now) > ORPHAN_GRACE_S):
+            self._forget(pull)
+            self.plane.end_orphans(pull.room, label)
+            return
         live = {n.url.rstrip("/") for n in await self.cluster.nodes()}
         lease = await self.service.store.get_lease(pull.room)
         if lease is None or lease.holder.node_url.rstrip("/") not in live:
             return  # the room has no live node yet: its viewers wait, frozen
         holder = lease.holder
         if holder.node_id == self.settings.node_id:
-            return  # the room came here: its new tracks are local (the upstream lingers out)
-        if pull.feeder in live and holder.node_url.rstrip("/") == pull.origin:
+            if lost:  # the room came here: its tracks are local now; viewers subscribe again
+                self._forget(pull)
+                self.plane.end_orphans(pull.room, label)
+            return  # a live upstream lingers out
+        if not lost and pull.feeder in live and holder.node_url.rstrip("/") == pull.origin:
             return  # the node we pull from is alive: its publisher is only quiet
         await self._repull(pull, holder.node_url)
 
@@ -309,7 +328,7 @@ class Edges:
             if self.pulls.get(key) is not old:
                 return
             pull = Pull(old.room, old.participant, origin.rstrip("/"))
-            await self._open(pull, replaces=old.peer_id)
+            await self._open(pull, replaces=old.peer_id or None)
             self._forget(old)
             self.pulls[key] = pull
             self.repulls += 1

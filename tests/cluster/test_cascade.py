@@ -17,6 +17,7 @@ from streaming import MediaPlane
 from tests.fixtures.pavilion import TEST_SECRET, RunningApp
 from tests.signaling.rtc_client import RtcClient, token
 from tests.streaming.clients import Publisher, Viewer, until
+from web.cascade import EDGES_KEY
 from web.media import MEDIA_KEY
 
 pytestmark = [pytest.mark.redis, pytest.mark.slow]
@@ -167,3 +168,35 @@ async def test_h264_goes_through_an_edge(redis_url: str, pavilion_app: Any, prof
     await viewer.close()
     await publisher.close()
 
+
+
+async def test_an_edge_whose_upstream_link_fails_re_pulls_and_its_viewer_plays_on(
+        redis_url: str, pavilion_app: Any) -> None:
+    """The upstream's connection fails (closed on the edge's side, as a lost link ends it):
+    its Sources stay, frozen, and the edge re-pulls from the origin; the viewer's peer and
+    tracks carry on."""
+    a = await pavilion_app(redis_url=redis_url, node_id="node-a", cluster={"placement": "first"})
+    b = await pavilion_app(redis_url=redis_url, node_id="node-b",
+                           cluster={"placement": "first", "cascade": True,
+                                    "cascade_stall_s": 0.6})
+    plane_b, edges = b.app[MEDIA_KEY], b.app[EDGES_KEY]
+    publisher = Publisher("vp8")
+    async with aiohttp.ClientSession() as http:
+        status, answer, _ = await _post(http, f"{a.url}/whip/{ROOM}", await publisher.offer(),
+                                        _headers("changbai-foods", Grant.PUBLISH))
+        assert status == 201, answer
+        await publisher.accept(answer)
+        viewer, _ = await _watch(http, b, "viewer-1")
+        await until(lambda: viewer.frames.get("video", 0) >= 10, 20)
+        (lost,) = plane_b.upstreams(ROOM)
+        sources = dict(plane_b.sources[ROOM])
+        await lost.pc.close()  # the link is gone: aiortc reports the connection closed
+        await until(lambda: plane_b.upstreams(ROOM) and plane_b.upstreams(ROOM)[0] is not lost,
+                    10)
+        before = viewer.frames["video"]
+        await until(lambda: viewer.frames["video"] >= before + 20, 10)
+        assert edges.repulls == 1
+        assert plane_b.sources[ROOM] == sources  # the same Sources, fed by the new upstream
+        assert not any(e.is_set() for e in viewer.ended.values())
+    await viewer.close()
+    await publisher.close()
