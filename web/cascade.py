@@ -313,11 +313,10 @@ class Edges:
         if lease is None or lease.holder.node_url.rstrip("/") not in live:
             return  # the room has no live node yet: its viewers wait, frozen
         holder = lease.holder
-        if holder.node_id == self.settings.node_id:
-            if lost:  # the room came here: its tracks are local now; viewers subscribe again
-                self._forget(pull)
-                self.plane.end_orphans(pull.room, label)
-            return  # a live upstream lingers out
+        if holder.node_id == self.settings.node_id:  # the room came here: its tracks are
+            self._forget(pull)  # local now; the edge's end and viewers subscribe again
+            self._spawn(self._drop(pull))
+            return
         if not lost and pull.feeder in live and holder.node_url.rstrip("/") == pull.origin:
             return  # the node we pull from is alive: its publisher is only quiet
         await self._repull(pull, holder.node_url)
