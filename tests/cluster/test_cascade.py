@@ -6,6 +6,8 @@ shortly after its last viewer leaves."""
 
 from __future__ import annotations
 
+import asyncio
+import itertools
 from typing import Any
 
 import aiohttp
@@ -199,4 +201,45 @@ async def test_an_edge_whose_upstream_link_fails_re_pulls_and_its_viewer_plays_o
         assert plane_b.sources[ROOM] == sources  # the same Sources, fed by the new upstream
         assert not any(e.is_set() for e in viewer.ended.values())
     await viewer.close()
+    await publisher.close()
+
+
+async def test_keyframe_requests_of_an_edge_s_viewers_reach_the_publisher_merged(
+        redis_url: str, pavilion_app: Any) -> None:
+    """Three viewers on the edge each ask for a keyframe five times in 0.25 s: one PLI goes to
+    the origin now and one when the 500 ms window ends, and the publisher sees them so (the
+    origin merges the edge's requests with its own viewers' the same way)."""
+    a = await pavilion_app(redis_url=redis_url, node_id="node-a", cluster={"placement": "first"})
+    b = await pavilion_app(redis_url=redis_url, node_id="node-b",
+                           cluster={"placement": "first", "cascade": True})
+    publisher = Publisher("vp8")
+    async with aiohttp.ClientSession() as http:
+        status, answer, _ = await _post(http, f"{a.url}/whip/{ROOM}", await publisher.offer(),
+                                        _headers("changbai-foods", Grant.PUBLISH))
+        assert status == 201, answer
+        await publisher.accept(answer)
+        viewers = [(await _watch(http, b, f"viewer-{n}"))[0] for n in range(3)]
+        await until(lambda: all(v.frames.get("video", 0) >= 10 for v in viewers), 20)
+        await asyncio.sleep(0.6)  # past any PLI the viewers' start caused
+        before = len(publisher.pli_times)
+        (edge_leg,) = [p for p in a.app[MEDIA_KEY].peers.values()
+                       if p.participant == "edge:node-b"]
+        start = edge_leg.keyframe_requests
+        for _ in range(5):
+            for viewer in viewers:
+                viewer.send_pli()
+            await asyncio.sleep(0.05)
+        await asyncio.sleep(1.2)
+        times = publisher.pli_times[before:]
+        asked = sum(p.keyframe_requests for p in b.app[MEDIA_KEY].peers.values()
+                    if p.participant.startswith("viewer-"))
+        upstream = edge_leg.keyframe_requests - start
+        print(f"{asked} keyframe requests on the edge: {upstream} PLI from the edge at the "
+              f"origin, {len(times)} at the publisher")
+        assert asked >= 15
+        assert 1 <= upstream <= 3  # merged on the edge: not 15 PLIs upstream
+        assert 1 <= len(times) <= 3, times  # a player's own PLI on a late packet may add one
+        assert all(later - earlier >= 0.45 for earlier, later in itertools.pairwise(times))
+    for viewer in viewers:
+        await viewer.close()
     await publisher.close()
