@@ -101,8 +101,8 @@ class MediaLink:
 
     async def _announce(self, event: MediaEvent) -> None:
         """Record the room's tracks (for joins on other nodes), then tell the room."""
-        if not isinstance(event, SourceAdded | SourceEnded):
-            return
+        if not isinstance(event, SourceAdded | SourceEnded) or event.relayed:
+            return  # an edge's relayed tracks: the room's list is its origin's (issue 13 §3)
         room = self.tracks.setdefault(event.room, {})
         if isinstance(event, SourceAdded):
             track = {"room_id": event.room, "participant": event.participant,

@@ -34,11 +34,15 @@ logger = logging.getLogger(__name__)
 
 @dataclass(frozen=True, slots=True)
 class SourceAdded:
+    """``relayed``: pulled from the room's origin by this edge, not published here: the
+    room's track list stays the origin's (signaling/media_link.py ignores it)."""
+
     room: str
     participant: str
     source_id: str
     kind: str
     codec: str
+    relayed: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +51,7 @@ class SourceEnded:
     participant: str
     source_id: str
     kind: str
+    relayed: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,8 +128,10 @@ class MediaPlane:
             if source is not None:
                 self._end_source(source, leg.participant)
             source = Source(source_id, leg.room, kind, codec, self.limits)
+            source.relayed = isinstance(leg, UpstreamLeg)
             room[source_id] = source
-            self._emit(SourceAdded(leg.room, leg.participant, source_id, kind, codec.mime))
+            self._emit(SourceAdded(leg.room, leg.participant, source_id, kind, codec.mime,
+                                   source.relayed))
         source.set_extension_ids(ids)
         return source
 
@@ -361,7 +368,8 @@ class MediaPlane:
             self._retired.received_packets += source.packets
             if not room:
                 self.sources.pop(source.room, None)
-        self._emit(SourceEnded(source.room, participant, source.source_id, source.kind))
+        self._emit(SourceEnded(source.room, participant, source.source_id, source.kind,
+                               source.relayed))
 
     def stats(self) -> PlaneStats:
         """Live peers and Sources now, and all-time totals (live counters + retired ones)."""

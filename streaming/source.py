@@ -47,6 +47,7 @@ class Source:
         self.upstream: KeyframeSink | None = None
         # an edge's Source: cache misses go to the origin, merged (issue 13 §3)
         self.nack_upstream: Callable[[list[int]], None] | None = None
+        self.relayed = False  # fed by an edge's upstream (issue 13 §3), not a publisher here
         self.nacks = NackWindow(NACK_MERGE_S)
         self.extension_ids: dict[str, int] = {}
         self.ended = asyncio.Event()

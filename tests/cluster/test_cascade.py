@@ -20,6 +20,7 @@ from tests.fixtures.pavilion import TEST_SECRET, RunningApp
 from tests.signaling.rtc_client import RtcClient, token
 from tests.streaming.clients import Publisher, Viewer, until
 from web.cascade import EDGES_KEY
+from web.keys import BACKEND_KEY
 from web.media import MEDIA_KEY
 
 pytestmark = [pytest.mark.redis, pytest.mark.slow]
@@ -99,6 +100,11 @@ async def test_an_edge_serves_its_viewers_from_one_upstream_to_the_origin(
         await third.accept(reply["sdp"])
         await until(lambda: third.frames.get("video", 0) >= 30, 20)
         assert plane_b.upstreams(ROOM) == [upstream]
+        # the edge's relayed Sources are no published tracks: the room's list stays A's
+        stored = await b.app[BACKEND_KEY].store.get_tracks(ROOM)
+        assert stored is not None and stored[0] == "node-a"
+        assert {t["participant"] for t in stored[1]} == {"changbai-foods"}
+        assert not [e for e in page.seen("track.published") if e["participant"] == "origin"]
         _no_decoder(plane_a)
         _no_decoder(plane_b)
         await page.close()
