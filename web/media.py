@@ -32,6 +32,7 @@ from aiohttp import web
 
 from config import Settings
 from rooms.errors import NoNodeAvailable, RateLimited, RoomsError, StoreUnavailable, WrongNode
+from rooms.gate import Action
 from rooms.token import AccessToken, TokenError, verify
 from signaling import turn, whip
 from signaling.errors import SignalingError
@@ -168,8 +169,10 @@ class _Routes:
         (``WrongNode``: a 307 to the chosen node), then served here as the origin, or as an
         edge from an upstream pulled from it (web/cascade.py)."""
         hub, edges = request.app[HUB_KEY], request.app.get(EDGES_KEY)
-        if kind != "whep" or edges is None:
+        if kind != "whep" or edges is None or not self.settings.cluster.cascade:
             return await hub.door.open(kind, room, access, offer, participant)
+        # the one gate first (issue 11): a caller the room refuses learns no node by a 307
+        await hub.service.admit_entry(access, room, Action.SUBSCRIBE)
         origin = await edges.place(room, access.identity)
         if origin is None:
             try:

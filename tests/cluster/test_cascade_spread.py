@@ -36,9 +36,9 @@ def _headers(identity: str, grant: Grant) -> dict[str, str]:
     return {"Content-Type": "application/sdp", "Authorization": f"Bearer {tok}"}
 
 
-async def _post(http: aiohttp.ClientSession, url: str, offer: str,
-                who: str) -> tuple[int, str, str]:
-    async with http.post(url, data=offer, headers=_headers(who, Grant.SUBSCRIBE),
+async def _post(http: aiohttp.ClientSession, url: str, offer: str, who: str,
+                grant: Grant = Grant.SUBSCRIBE) -> tuple[int, str, str]:
+    async with http.post(url, data=offer, headers=_headers(who, grant),
                          allow_redirects=False) as response:
         return response.status, await response.text(), response.headers.get("Location", "")
 
@@ -86,7 +86,10 @@ async def test_viewers_spread_to_edges_and_an_edge_feeds_an_edge(
         probe = Viewer()
         status, _, location = await _post(http, f"{a.url}/whep/{ROOM}", await probe.offer(),
                                           "viewer-2")
+        refused = await _post(http, f"{a.url}/whep/{ROOM}", await probe.offer(), "viewer-9",
+                              Grant.PUBLISH)  # may not play: the gate answers before placement
         await probe.close()
+        assert refused[0] == 403, refused
         assert status == 307, "the origin is at origin_max_viewers: to an edge"
         e1 = next(n for n in nodes[1:] if location == f"{n.url}/whep/{ROOM}")
         e2 = next(n for n in nodes[1:] if n is not e1)
