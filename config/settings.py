@@ -129,6 +129,14 @@ class ClusterSettings(_Section):
     # the upstream goes ``cascade_linger_s`` after this node's last viewer of the room leaves.
     cascade: bool = False
     cascade_linger_s: float = Field(default=5.0, ge=0, le=600)
+    # Viewer placement (rooms/cluster/audience.py): an origin serves at most this many viewers
+    # of one room itself, then sends new ones to the least-loaded cascading node under
+    # ``max_load``; it feeds at most ``cascade_max_edges`` edges per room directly, then sends
+    # a new edge's pull to one of them (depth 2). An edge whose upstream sends nothing for
+    # ``cascade_stall_s`` while its upstream node is gone re-pulls from the room's new node.
+    origin_max_viewers: int = Field(default=100, ge=0, le=1_000_000)
+    cascade_max_edges: int = Field(default=8, ge=1, le=10_000)
+    cascade_stall_s: float = Field(default=1.5, ge=0.2, le=60)
 
     @model_validator(mode="after")
     def _renewal_fits_the_lease(self) -> ClusterSettings:

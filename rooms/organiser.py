@@ -48,7 +48,7 @@ class OrganiserDesk:
             "present": await self.store.count_present(room.id),
             "node": None if lease is None else {"id": lease.holder.node_id,
                                                 "url": lease.holder.node_url},
-            "edges": [],  # node ids serving it as cascade edges: none until cascade exists
+            "edges": [],  # node ids pulling it from this node (web/admin_api.py fills it in)
             "products": [p.to_dict() for p in await self.store.list_products(room.id)],
             "reactions": await self.store.reactions(room.id),
         }

@@ -56,17 +56,7 @@ async def subscribe(hub: HubPort, session: Session, msg: Subscribe) -> Ack:
         check_sdp(msg.sdp, hub.settings.media)
     await hub.service.check_subscribe(session.token, msg.room)
     _check_peers(hub, session)
-    try:
-        await hub.service.claim(msg.room)
-    except WrongNode as exc:  # served here from the room's origin when this node is an edge
-        edge = hub.edge
-        if edge is None or not await edge.serves(msg.room):
-            raise
-        participant = msg.participant
-        if msg.source is not None:
-            participant = msg.source.split("/", 1)[0]
-        with media_errors():
-            await edge.ensure(msg.room, participant, exc.node_url)
+    await _media_here(hub, session, msg)
     plane = hub.media.plane
     wanted = _wanted(plane, msg)
     with hub.door.negotiation(), media_errors():
@@ -77,6 +67,30 @@ async def subscribe(hub: HubPort, session: Session, msg: Subscribe) -> Ack:
     session.peers[reply.peer_id] = msg.room
     kind = "answer" if msg.sdp is not None else "offer"
     return ok(peer=reply.peer_id, type=kind, sdp=reply.sdp)
+
+
+async def _media_here(hub: HubPort, session: Session, msg: Subscribe) -> None:
+    """Make the room's tracks available here: hold its lease, or (this node an edge) pull them
+    from the room's origin. A cascaded room's viewer is placed by load first: ``WrongNode``
+    names the node chosen (rooms/cluster/audience.py), and the page moves there."""
+    edge = hub.edge
+    if edge is None:
+        await hub.service.claim(msg.room)
+        return
+    origin = await edge.place(msg.room, session.identity)
+    if origin is None:
+        try:
+            await hub.service.claim(msg.room)
+            return
+        except WrongNode as exc:  # served here from the room's origin when this node is an edge
+            if not await edge.serves(msg.room):
+                raise
+            origin = exc.node_url
+    participant = msg.participant
+    if msg.source is not None:
+        participant = msg.source.split("/", 1)[0]
+    with media_errors():
+        await edge.ensure(msg.room, participant, origin)
 
 
 def _wanted(plane: Plane, msg: Subscribe) -> list[str] | None:

@@ -101,8 +101,8 @@ class MediaLink:
 
     async def _announce(self, event: MediaEvent) -> None:
         """Record the room's tracks (for joins on other nodes), then tell the room."""
-        if not isinstance(event, SourceAdded | SourceEnded):
-            return
+        if not isinstance(event, SourceAdded | SourceEnded) or event.relayed:
+            return  # an edge's relayed tracks: the room's list is its origin's (issue 13 §3)
         room = self.tracks.setdefault(event.room, {})
         if isinstance(event, SourceAdded):
             track = {"room_id": event.room, "participant": event.participant,
@@ -180,5 +180,5 @@ class MediaLink:
         return isinstance(peer, PublisherLeg)
 
     async def aclose(self) -> None:
-        if self._task is not None:
+        if self._task is not None:  # an announcement's store call may swallow one cancel
             await cancel_and_wait(self._task)

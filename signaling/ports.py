@@ -30,6 +30,11 @@ class EdgePort(Protocol):
 
     async def serves(self, room_id: str) -> bool: ...
 
+    async def place(self, room_id: str, identity: str) -> str | None:
+        """``None``: serve the ordinary way; the origin's URL: serve here as its edge;
+        ``WrongNode``: placement by load chose another node (rooms/cluster/audience.py)."""
+        ...
+
     async def ensure(self, room: str, participant: str | None, origin: str) -> None: ...
 
 

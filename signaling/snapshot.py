@@ -4,7 +4,8 @@ Read from the Store (shared by every node, so presence and chat are the same whe
 connects). The tracks are this node's when it holds the room's media, else the copy the media
 node keeps in the Store (signaling/media_link.py). ``media_node`` names the node
 holding the room's lease (where its media is; ``None`` until someone publishes or subscribes),
-so a client of another node knows where to connect for media before asking. A guest still in a
+so a client of another node knows where to connect for media before asking; for a viewer of a
+cascaded room it names the node placement seats it on (an edge may be this node). A guest still in a
 meeting's waiting room sees only the room and itself.
 """
 
@@ -13,6 +14,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from rooms.content import ChatMessage
+from rooms.errors import RoomsError, WrongNode
 from rooms.participant import Participant
 from rooms.room import Room
 from rooms.token import Grant
@@ -55,7 +57,7 @@ async def snapshot(hub: HubPort, session: Session, room_id: str, *,
         "participant_count": len(present),
         "stage": [p.identity for p in present if p.on_stage],
         "tracks": await _tracks(hub, room_id, media_node),
-        "media_node": media_node,
+        "media_node": await _viewer_node(hub, session, room_id, media_node),
         "chat": [m.to_dict() for m in chat[:RESUME_CHAT]],
         "products": [c.to_dict() for c in await store.list_products(room_id) if c.pinned],
         "questions": [q.to_dict() for q in sorted(  # the top N open: most votes, then newest
@@ -102,6 +104,26 @@ async def _media_node(hub: HubPort, room_id: str) -> dict[str, str] | None:
     if placer is not None and not await placer.alive(lease.holder.node_id):
         return None
     return {"id": lease.holder.node_id, "url": lease.holder.node_url}
+
+
+async def _viewer_node(hub: HubPort, session: Session, room_id: str,
+                       media_node: dict[str, str] | None) -> dict[str, str] | None:
+    """Where this page should get its media: the room's node, except for a viewer (no
+    ``publish`` grant) of a cascaded room on a cascading node, whom placement by load seats
+    (rooms/cluster/audience.py): this node as an edge, or the node chosen, where the page moves.
+    """
+    edge = hub.edge
+    if media_node is None or edge is None or session.token.allows(Grant.PUBLISH):
+        return media_node
+    try:
+        origin = await edge.place(room_id, session.identity)
+    except WrongNode as exc:
+        return {"id": exc.node_id, "url": exc.node_url}
+    except RoomsError:  # the store is away: the room's node, as without cascade
+        return media_node
+    if origin is None:
+        return media_node
+    return {"id": hub.settings.node_id, "url": hub.settings.base_url}
 
 
 def _listed(present: list[Participant], session: Session) -> list[Participant]:

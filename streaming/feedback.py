@@ -40,3 +40,44 @@ class KeyframeRequests:
         if self.pending and now - self._last_sent >= self._interval:
             return self.request(now)
         return False
+
+
+class NackWindow:
+    """Merges NACKs for one track before they go upstream (issue 13 §3, RFC 4585 §6.2.1).
+
+    An edge answers its viewers' NACKs from its own packet cache; a packet it lacks is asked of
+    its origin. Many viewers missing the same packet must not become many requests: a sequence
+    number asked within the last ``window_s`` is not asked again. At most ``size`` numbers are
+    remembered (the oldest go first), so the state stays bounded. Pure: the caller's clock.
+    """
+
+    __slots__ = ("_asked", "_size", "_window", "merged")
+
+    def __init__(self, window_s: float, size: int = 1024) -> None:
+        if window_s <= 0:
+            raise ValueError("NACK merge window must be positive")
+        self._window = window_s
+        self._size = size
+        self._asked: dict[int, float] = {}  # seq -> when asked, oldest first
+        self.merged = 0  # requests not sent because one was already under way
+
+    def fresh(self, seqs: list[int], now: float) -> list[int]:
+        """The numbers of ``seqs`` to ask upstream now (each once, in the given order)."""
+        self._expire(now)
+        out = []
+        for seq in dict.fromkeys(seqs):
+            if seq in self._asked:
+                self.merged += 1
+                continue
+            out.append(seq)
+            self._asked[seq] = now
+            if len(self._asked) > self._size:
+                del self._asked[next(iter(self._asked))]
+        return out
+
+    def _expire(self, now: float) -> None:
+        while self._asked:
+            seq, at = next(iter(self._asked.items()))
+            if now - at < self._window:
+                return
+            del self._asked[seq]

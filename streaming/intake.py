@@ -94,6 +94,7 @@ class IntakeLeg(Peer):
         self._rtcp_ssrc = random.getrandbits(32)
         self._rx_srtp: Any = None
         self.srtp_errors = 0
+        self.nacks_upstream = 0  # sequence numbers asked upstream for local viewers
         self._report_task: asyncio.Task[None] | None = None
 
     def _add_track(self, codec: Codec, extensions: dict[str, int]) -> Inbound:
@@ -205,6 +206,16 @@ class IntakeLeg(Peer):
             fmt=RTCP_RTPFB_NACK, ssrc=self._rtcp_ssrc, media_ssrc=inbound.media_ssrc
         )
         packet.lost = sorted(inbound.nacks.missing)
+        self.queue_rtcp(self.dtls, bytes(packet))
+
+    def _send_lost(self, inbound: Inbound, seqs: list[int]) -> None:
+        """One generic NACK (RFC 4585 §6.2.1) for ``seqs`` of ``inbound``'s stream: packets
+        local viewers asked for that this node's cache lacks (an edge, streaming/upstream.py)."""
+        packet = RtcpRtpfbPacket(
+            fmt=RTCP_RTPFB_NACK, ssrc=self._rtcp_ssrc, media_ssrc=inbound.media_ssrc
+        )
+        packet.lost = sorted(seqs)
+        self.nacks_upstream += len(seqs)
         self.queue_rtcp(self.dtls, bytes(packet))
 
     def _send_pli(self, inbound: Inbound) -> None:

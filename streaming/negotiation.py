@@ -225,8 +225,10 @@ def _matching(codecs: list[Codec], wanted: Codec) -> Codec | None:
     same = [c for c in codecs if c.name == wanted.name and c.clock_rate == wanted.clock_rate]
     if wanted.name == "h264":
         same = [c for c in same if c.fmtp.get("packetization-mode", "0") == "1"]
-        # same profile_idc first (RFC 6184 §8.1: first byte of profile-level-id)
-        same.sort(key=lambda c: c.h264_profile[:2] != wanted.h264_profile[:2])
+        # same profile_idc first (RFC 6184 §8.1: first byte of profile-level-id), the very
+        # same label before that (a cascade edge then keeps 42e01f as 42e01f, not 42001f)
+        same.sort(key=lambda c: (c.h264_profile[:2] != wanted.h264_profile[:2],
+                                 c.h264_profile != wanted.h264_profile))
     return same[0] if same else None
 
 

@@ -34,11 +34,15 @@ logger = logging.getLogger(__name__)
 
 @dataclass(frozen=True, slots=True)
 class SourceAdded:
+    """``relayed``: pulled from the room's origin by this edge, not published here: the
+    room's track list stays the origin's (signaling/media_link.py ignores it)."""
+
     room: str
     participant: str
     source_id: str
     kind: str
     codec: str
+    relayed: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +51,7 @@ class SourceEnded:
     participant: str
     source_id: str
     kind: str
+    relayed: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,8 +128,10 @@ class MediaPlane:
             if source is not None:
                 self._end_source(source, leg.participant)
             source = Source(source_id, leg.room, kind, codec, self.limits)
+            source.relayed = isinstance(leg, UpstreamLeg)
             room[source_id] = source
-            self._emit(SourceAdded(leg.room, leg.participant, source_id, kind, codec.mime))
+            self._emit(SourceAdded(leg.room, leg.participant, source_id, kind, codec.mime,
+                                   source.relayed))
         source.set_extension_ids(ids)
         return source
 
@@ -141,16 +148,42 @@ class MediaPlane:
         )
         return await self._negotiate(leg, leg.offer, None)
 
-    async def accept_upstream(self, peer_id: str, answer_sdp: str) -> None:
-        """The origin's answer to :meth:`open_upstream`; a refusal closes the peer."""
+    async def accept_upstream(self, peer_id: str, answer_sdp: str,
+                              replaces: str | None = None) -> None:
+        """The origin's answer to :meth:`open_upstream`; a refusal closes the peer.
+
+        ``replaces``: a previous upstream of the same room and label (a re-pull after the
+        origin moved, issue 13 §3). Its Sources continue with this leg, as a re-publishing
+        publisher's do, so local viewers keep their tracks (the forwarder keeps sequence
+        numbers and timestamps continuous); the previous leg closes without ending them. If
+        this answer cannot be used, those Sources end (their viewers get a BYE).
+        """
         peer = self.peer(peer_id)
         if not isinstance(peer, UpstreamLeg):
             raise UnknownPeer(f"peer {peer_id!r} is no upstream")
+        previous = self.peers.get(replaces) if replaces is not None else None
+        moved = previous.release() if isinstance(previous, UpstreamLeg) else []
         try:
             await peer.accept(answer_sdp)  # another node of this cluster, reached as it says
         except BaseException:
             await self._close_leg(peer, end_sources=True)
+            for source in moved:
+                if not source.ended.is_set():
+                    self._end_source(source, peer.participant)
             raise
+        if isinstance(previous, UpstreamLeg):
+            self._spawn(self._close_leg(previous, end_sources=False))
+
+    def end_orphans(self, room: str, participant: str) -> int:
+        """End ``participant``'s Sources of ``room`` that no live leg feeds any more (an
+        upstream whose link failed and was not re-pulled in time); returns how many."""
+        fed = {id(i.source) for peer in self.peers.values() if isinstance(peer, IntakeLeg)
+               for i in peer.inbounds if i.source is not None}
+        orphans = [self.sources[room][s] for s in self.sources_of(room, participant)
+                   if id(self.sources[room][s]) not in fed]
+        for source in orphans:
+            self._end_source(source, participant)
+        return len(orphans)
 
     def upstreams(self, room: str | None = None) -> list[UpstreamLeg]:
         """The live upstream legs (of ``room``, or all)."""
@@ -280,7 +313,10 @@ class MediaPlane:
             "peer %s (%s in %s) ended: %s", peer.peer_id, peer.participant, peer.room, peer.states
         )
         del self.peers[peer.peer_id]
-        self._spawn(self._close_leg(peer, end_sources=True))
+        # an upstream whose link failed leaves its Sources live (frozen) for the edge to
+        # re-pull (web/cascade.py), which ends them with end_orphans if it cannot
+        keep = isinstance(peer, UpstreamLeg) and not peer.origin_ended
+        self._spawn(self._close_leg(peer, end_sources=not keep))
 
     async def add_candidate(self, peer_id: str, mid: str | None, candidate: str) -> None:
         """A trickled ICE candidate for a peer (WHIP/WHEP PATCH, or Socket.IO).
@@ -332,7 +368,8 @@ class MediaPlane:
             self._retired.received_packets += source.packets
             if not room:
                 self.sources.pop(source.room, None)
-        self._emit(SourceEnded(source.room, participant, source.source_id, source.kind))
+        self._emit(SourceEnded(source.room, participant, source.source_id, source.kind,
+                               source.relayed))
 
     def stats(self) -> PlaneStats:
         """Live peers and Sources now, and all-time totals (live counters + retired ones)."""

@@ -16,12 +16,14 @@ from collections.abc import Callable
 from config import MediaLimits
 from streaming import rtp_header
 from streaming.errors import Capacity
-from streaming.feedback import KeyframeRequests
+from streaming.feedback import KeyframeRequests, NackWindow
 from streaming.keyframe import detector
 from streaming.negotiation import Codec
 from streaming.packet_cache import KeyframeCache, PacketCache
 from streaming.rtp_header import RtpHeader
 from streaming.subscription import Subscription, extension_table
+
+NACK_MERGE_S = 0.2  # a packet asked of the origin is not asked again within this (an RTT)
 
 KeyframeSink = Callable[[], None]
 
@@ -43,6 +45,10 @@ class Source:
         self.gop = KeyframeCache(self._cache_size)
         self.requests = KeyframeRequests(limits.pli_interval_ms / 1000)
         self.upstream: KeyframeSink | None = None
+        # an edge's Source: cache misses go to the origin, merged (issue 13 §3)
+        self.nack_upstream: Callable[[list[int]], None] | None = None
+        self.relayed = False  # fed by an edge's upstream (issue 13 §3), not a publisher here
+        self.nacks = NackWindow(NACK_MERGE_S)
         self.extension_ids: dict[str, int] = {}
         self.ended = asyncio.Event()
         self.packets = 0
@@ -161,16 +167,26 @@ class Source:
             self.subscriptions.remove(sub)
 
     def retransmit(self, sub: Subscription, viewer_seqs: list[int]) -> int:
-        """Answer a viewer's NACK from the cache (RFC 4585 §6.2.1); returns packets resent."""
-        sent = 0
+        """Answer a viewer's NACK from the cache (RFC 4585 §6.2.1); returns packets resent.
+
+        Packets the cache lacks are asked upstream when this Source has a ``nack_upstream``
+        (an edge's Source, fed from its origin): merged across viewers (:class:`NackWindow`).
+        """
+        sent, missing = 0, []
         for viewer_seq in viewer_seqs:
-            data = self.cache.get(sub.forwarder.source_seq(viewer_seq))
+            seq = sub.forwarder.source_seq(viewer_seq)
+            data = self.cache.get(seq)
             if data is None:
+                missing.append(seq)
                 continue
             h = rtp_header.parse(data)
             out_ts = sub.forwarder.viewer_ts(h.timestamp)
             if sub.egress.send_rtp(self._template(data, h, sub), viewer_seq, out_ts, sub.ssrc):
                 sent += 1
+        if missing and self.nack_upstream is not None:
+            ask = self.nacks.fresh(missing, self._loop.time())
+            if ask:
+                self.nack_upstream(ask)
         return sent
 
     # -- feedback -----------------------------------------------------------------------------

@@ -19,10 +19,12 @@ from aiortc.rtcrtpsender import RTCRtpSender
 from streaming import aiortc_hooks
 from streaming.errors import BadOffer
 from streaming.intake import Inbound, IntakeLeg
-from streaming.negotiation import Description, forwardable
+from streaming.negotiation import H264_ALIAS, Codec, Description, forwardable
 
 # what the plane forwards, in the edge's order of preference
 WANTED = {"audio": ("opus",), "video": ("vp8", "h264")}
+# H264 profiles aiortc does not offer (Main, High: OBS, GStreamer), offered to the origin too
+EXTRA_H264 = ("4d001f", "640c1f")
 
 
 class UpstreamLeg(IntakeLeg):
@@ -31,6 +33,7 @@ class UpstreamLeg(IntakeLeg):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._byes: set[int] = set()
+        self.origin_ended = False  # every track ended by the origin's BYE (not a lost link)
 
     async def offer(self) -> str:
         """The recvonly offer (one audio, one video m-line) to POST to the origin's WHEP."""
@@ -38,7 +41,7 @@ class UpstreamLeg(IntakeLeg):
             transceiver = self.pc.addTransceiver(kind, direction="recvonly")
             transceiver.setCodecPreferences(_preferences(kind))
         await self.pc.setLocalDescription(await self.pc.createOffer())
-        return str(self.pc.localDescription.sdp)
+        return with_h264_profiles(str(self.pc.localDescription.sdp))
 
     async def accept(self, answer_sdp: str) -> None:
         """Apply the origin's answer; each m-line it answered with a codec becomes a Source."""
@@ -62,19 +65,86 @@ class UpstreamLeg(IntakeLeg):
             aiortc_hooks.replace_receive(transceiver.receiver, self._receiver(inbound))
         try:
             await self.pc.setRemoteDescription(
-                RTCSessionDescription(sdp=answer_sdp, type="answer")
+                RTCSessionDescription(sdp=for_aiortc(answer_sdp, self._alias_pt()),
+                                      type="answer")
             )
         except Exception as exc:  # aiortc raises ValueError / InvalidStateError and others
             raise BadOffer(f"the origin's answer cannot be used: {exc}") from None
 
+
+    def _add_track(self, codec: Codec, extensions: dict[str, int]) -> Inbound:
+        """As a publisher's track, and the local viewers' NACKs the edge's cache cannot answer
+        go to the origin (merged by the Source, streaming/feedback.py ``NackWindow``)."""
+        inbound = super()._add_track(codec, extensions)
+        source = inbound.source
+        if inbound.video and source is not None:
+            source.nack_upstream = lambda seqs: self._send_lost(inbound, seqs)
+        return inbound
+
+    def _alias_pt(self) -> int:
+        """aiortc's own payload type for H264 42e01f in this leg's offer (-1: none)."""
+        local = Description.parse(str(self.pc.localDescription.sdp))
+        return next((c.payload_type for section in local.media for c in section.codecs()
+                     if c.name == "h264" and c.h264_profile == H264_ALIAS), -1)
 
     def _on_bye(self, inbounds: list[Inbound]) -> None:
         """The origin ended tracks (its publisher left): once every track has ended, this leg
         ends like a failed peer, so its Sources end here too and local viewers get a BYE."""
         self._byes.update(id(inbound) for inbound in inbounds)
         if self.inbounds and all(id(i) in self._byes for i in self.inbounds):
+            self.origin_ended = True
             if self.on_failed is not None and not self.closed.is_set():
                 self.on_failed(self)
+
+
+def with_h264_profiles(offer: str) -> str:
+    """aiortc's offer plus H264 payload types for :data:`EXTRA_H264` (same feedback as its
+    42e01f), so the origin answers an H264 Source with that Source's own profile label: the
+    edge's Source and its viewers keep it (a High-profile stream stays labelled High)."""
+    description = Description.parse(offer)
+    used = {pt for section in description.media for pt in section.payload_types()}
+    free = [pt for pt in range(96, 128) if pt not in used]
+    for section in description.media:
+        base = next((c for c in section.codecs() if c.name == "h264"
+                     and c.h264_profile == H264_ALIAS), None)
+        if section.kind != "video" or base is None:
+            continue
+        feedback = [line.split(" ", 1)[1] for line in section.lines
+                    if line.startswith(f"a=rtcp-fb:{base.payload_type} ")]
+        for profile in EXTRA_H264:
+            pt = free.pop(0)
+            section.lines[0] += f" {pt}"
+            section.lines += [f"a=rtpmap:{pt} H264/90000",
+                              f"a=fmtp:{pt} level-asymmetry-allowed=1;packetization-mode=1;"
+                              f"profile-level-id={profile}",
+                              *(f"a=rtcp-fb:{pt} {fb}" for fb in feedback)]
+    return str(description)
+
+
+def for_aiortc(answer: str, alias_pt: int) -> str:
+    """The origin's answer as aiortc can apply it to its own offer: an H264 payload type that
+    :func:`with_h264_profiles` added is mapped back to aiortc's 42e01f one. Only the SDP aiortc
+    sees changes; packets keep their payload type (the intake reads them before aiortc)."""
+    description = Description.parse(answer)
+    for section in description.media:
+        for codec in section.codecs():
+            if codec.name == "h264" and codec.h264_profile in EXTRA_H264:
+                section.keep_only(codec.payload_type)
+                section.lines = [_renumber(line, codec.payload_type, alias_pt)
+                                 for line in section.lines]
+                section.set_h264_profile(alias_pt, H264_ALIAS)
+                break
+    return str(description)
+
+
+def _renumber(line: str, old: int, new: int) -> str:
+    if line.startswith("m="):
+        fields = line.split()
+        return " ".join([*fields[:3], *(str(new) if f == str(old) else f for f in fields[3:])])
+    for prefix in ("a=rtpmap:", "a=fmtp:", "a=rtcp-fb:"):
+        if line.startswith(f"{prefix}{old} "):
+            return f"{prefix}{new} {line[len(prefix) + len(str(old)) + 1:]}"
+    return line
 
 
 def _preferences(kind: str) -> list[Any]:

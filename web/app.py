@@ -90,7 +90,8 @@ async def _mark_shutting_down(app: web.Application) -> None:
 
 async def _edges_ctx(app: web.Application) -> AsyncIterator[None]:
     """This node's upstreams when it serves as an edge (web/cascade.py); closed first."""
-    edges = Edges(app[SETTINGS_KEY], app[media.MEDIA_KEY], app[HUB_KEY].service)
+    edges = Edges(app[SETTINGS_KEY], app[media.MEDIA_KEY], app[HUB_KEY].service,
+                  app[BACKEND_KEY].cluster)
     app[EDGES_KEY] = edges
     if edges.settings.cluster.cascade:
         app[HUB_KEY].edge = edges

@@ -9,6 +9,15 @@ redirected: the edge opens one upstream per room and track set
 answer. The origin's gate admits the edge like any WHEP player. The upstream's tracks are local
 Sources of the room, so every local viewer shares it; ``cascade_linger_s`` after the edge's last
 viewer of the room leaves, the upstream is closed and its WHEP session at the origin deleted.
+
+Placement (:meth:`Edges.place`, rules in rooms/cluster/audience.py): every node of a cascading
+cluster decides where one more viewer of a cascaded room goes, from the nodes' load reports: the
+origin serves ``origin_max_viewers`` itself, then sends new viewers (``307`` / ``wrong_node``)
+to the least-loaded edge; it feeds ``cascade_max_edges`` edges, then sends a new edge's pull to
+one of them (depth 2: the pull follows the ``307``). Re-pull (:meth:`Edges._watch`): an upstream
+that has sent nothing for ``cascade_stall_s`` while the node it pulls from is gone, or the room
+moved to another node, is replaced by a pull from the room's new holder; its Sources carry over,
+so local viewers resume without renegotiating.
 """
 
 from __future__ import annotations
@@ -23,6 +32,9 @@ import aiohttp
 from aiohttp import web
 
 from config import Settings
+from rooms.cluster import ClusterNode
+from rooms.cluster.placement import There
+from rooms.errors import RoomsError, WrongNode
 from rooms.room import RoomKind
 from rooms.service import RoomService
 from rooms.token import Grant, mint
@@ -30,6 +42,7 @@ from signaling import whip
 from signaling.errors import SignalingError
 from streaming import MediaEvent, MediaPlane, PeerEnded, UnknownPeer
 from streaming.errors import NothingPublished
+from streaming.upstream import UpstreamLeg
 from streaming.viewer import ViewerLeg
 
 log = logging.getLogger(__name__)
@@ -38,6 +51,7 @@ EDGE_PREFIX = "edge:"
 TOKEN_TTL_S = 24 * 3600
 MAX_REDIRECTS = 3
 OPEN_GRACE_S = 10.0  # a new viewer has this long to appear before an unused upstream goes
+ORPHAN_GRACE_S = 20.0  # a lost upstream's Sources wait this long for a re-pull, then end
 CASCADED = (RoomKind.BROADCAST, RoomKind.FORUM)
 ORIGIN_REFUSED = "origin_refused"
 
@@ -57,16 +71,24 @@ class Pull:
     peer_id: str = ""
     resource: str = ""
     token: str = ""
+    feeder: str = ""  # the node actually pulled from (the origin, or an edge it sent us to)
+    packets: int = 0  # received by the upstream, as of ``moved_at`` (loop time)
+    moved_at: float = 0.0
+    orphaned_at: float | None = None  # when its leg ended (link lost, or the origin's BYE)
     linger: asyncio.TimerHandle | None = field(default=None, repr=False)
 
 
 class Edges:
     """This node's upstreams, keyed by (room, participant)."""
 
-    def __init__(self, settings: Settings, plane: MediaPlane, service: RoomService) -> None:
+    def __init__(self, settings: Settings, plane: MediaPlane, service: RoomService,
+                 cluster: ClusterNode | None = None) -> None:
         self.settings = settings
         self.plane = plane
         self.service = service
+        self.cluster = cluster
+        self.repulls = 0  # upstreams replaced after their origin moved (tests, logs)
+        self._watcher: asyncio.Task[None] | None = None
         self.pulls: dict[tuple[str, str | None], Pull] = {}
         self._locks: dict[tuple[str, str | None], asyncio.Lock] = {}
         self._tasks: set[asyncio.Task[None]] = set()
@@ -80,6 +102,35 @@ class Edges:
         room = await self.service.store.get_room(room_id)
         return room is not None and room.kind in CASCADED
 
+    async def place(self, room_id: str, identity: str) -> str | None:
+        """Where one more viewer (``identity``; ``edge:<node>`` for an edge's pull) of
+        ``room_id`` is served: ``None`` the ordinary way (this node holds or may claim the
+        room, or the room is not cascaded), the origin's URL when this node serves it as an
+        edge, or ``WrongNode`` naming the node placement chose (rooms/cluster/audience.py)."""
+        if self.cluster is None or not await self.serves(room_id):
+            return None
+        lease = await self.service.store.get_lease(room_id)
+        if lease is None or not await self.cluster.alive(lease.holder.node_id):
+            return None  # nobody holds it: the ordinary path claims or places it
+        viewers, edges = self._audience(room_id)
+        caller = identity.removeprefix(EDGE_PREFIX) if identity.startswith(EDGE_PREFIX) else None
+        decision = await self.cluster.seat(lease.holder.node_id, viewers=viewers, edges=edges,
+                                           edge=caller)
+        if isinstance(decision, There):
+            log.info("viewer %s of %s placed on node %s", identity, room_id,
+                     decision.node.node_id)
+            raise WrongNode(decision.node.url, node_id=decision.node.node_id)
+        if lease.holder.node_id == self.settings.node_id:
+            return None
+        return lease.holder.node_url
+
+    def _audience(self, room: str) -> tuple[int, list[str]]:
+        """This node's viewers of ``room`` (people) and the edges it feeds it to."""
+        legs = [p.participant for p in self.plane.peers.values()
+                if isinstance(p, ViewerLeg) and p.room == room]
+        edges = sorted({p.removeprefix(EDGE_PREFIX) for p in legs if p.startswith(EDGE_PREFIX)})
+        return sum(1 for p in legs if not p.startswith(EDGE_PREFIX)), edges
+
     async def ensure(self, room: str, participant: str | None, origin: str) -> None:
         """An upstream of ``room`` (``participant``'s tracks, or the latest) from ``origin``,
         opened unless one is live. The origin's refusal is ``SignalingError`` ``origin_refused``
@@ -88,11 +139,13 @@ class Edges:
         async with self._locks.setdefault(key, asyncio.Lock()):
             pull = self.pulls.get(key)
             if pull is None or not self._live(pull):
+                fresh = Pull(room, participant, origin.rstrip("/"))
+                await self._open(fresh)  # takes over the Sources a lost upstream left
                 if pull is not None:
-                    await self._drop(pull)
-                pull = Pull(room, participant, origin.rstrip("/"))
-                await self._open(pull)
-                self.pulls[key] = pull
+                    self._forget(pull)
+                    pull.peer_id = ""
+                    self._spawn(self._drop(pull))  # its WHEP session at its origin
+                pull = self.pulls[key] = fresh
             # a viewer refused after this (the gate's subscribe check) leaves no peer behind
             # to end: the upstream then goes once this grace is over
             self._arm(pull, max(self.settings.cluster.cascade_linger_s, OPEN_GRACE_S))
@@ -101,7 +154,7 @@ class Edges:
         peer = self.plane.peers.get(pull.peer_id)
         return peer is not None and not peer.closed.is_set()
 
-    async def _open(self, pull: Pull) -> None:
+    async def _open(self, pull: Pull, replaces: str | None = None) -> None:
         node_id = self.settings.node_id
         label = pull.participant or "origin"
         offer = await self.plane.open_upstream(pull.room, label)
@@ -114,12 +167,16 @@ class Edges:
             url += f"?participant={quote(pull.participant)}"
         try:
             answer, pull.resource = await self._post(url, offer.sdp, pull.token)
-            await self.plane.accept_upstream(offer.peer_id, answer)
+            pull.feeder = _node_url(pull.resource)
+            await self.plane.accept_upstream(offer.peer_id, answer, replaces)
         except BaseException:
             with contextlib.suppress(UnknownPeer):
                 await self.plane.close(offer.peer_id)
             raise
-        log.info("edge: pulling %s from %s (peer %s)", pull.room, pull.origin, pull.peer_id)
+        pull.moved_at = asyncio.get_running_loop().time()
+        self._start_watch()
+        log.info("edge: pulling %s from %s via %s (peer %s)", pull.room, pull.origin,
+                 pull.feeder, pull.peer_id)
 
     async def _post(self, url: str, offer: str, token: str) -> tuple[str, str]:
         headers = {"Content-Type": whip.SDP, "Authorization": f"Bearer {token}"}
@@ -156,8 +213,9 @@ class Edges:
         for pull in list(self.pulls.values()):
             if pull.room != event.room:
                 continue
-            if event.peer_id == pull.peer_id:  # the upstream itself ended (origin gone)
-                self._forget(pull)
+            if event.peer_id == pull.peer_id:  # the upstream itself ended: see _orphaned
+                pull.peer_id = ""
+                pull.orphaned_at = asyncio.get_running_loop().time()
             elif not self._viewers(pull.room):
                 self._arm(pull, self.settings.cluster.cascade_linger_s)
 
@@ -188,8 +246,11 @@ class Edges:
     async def _drop(self, pull: Pull) -> None:
         """Close the upstream here and end its WHEP session at the origin."""
         self._forget(pull)
-        with contextlib.suppress(UnknownPeer):
-            await self.plane.close(pull.peer_id)
+        if pull.peer_id:
+            with contextlib.suppress(UnknownPeer):
+                await self.plane.close(pull.peer_id)
+        elif pull.orphaned_at is not None:  # its Sources wait for a re-pull that won't come
+            self.plane.end_orphans(pull.room, pull.participant or "origin")
         if pull.resource:
             try:
                 async with self._session().delete(
@@ -204,13 +265,95 @@ class Edges:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
+    # -- re-pull after the origin moved (issue 13 §3) ----------------------------------------
+
+    def _start_watch(self) -> None:
+        if self._watcher is None and self.cluster is not None:
+            self._watcher = asyncio.get_running_loop().create_task(self._watch(), name="edge-watch")
+
+    async def _watch(self) -> None:
+        """Every third of ``cascade_stall_s``: re-pull each upstream that stalled because the
+        node it pulls from is gone or the room moved (:meth:`_check`)."""
+        stall_s = self.settings.cluster.cascade_stall_s
+        while True:
+            await asyncio.sleep(stall_s / 3)
+            now = asyncio.get_running_loop().time()
+            for pull in list(self.pulls.values()):
+                if pull.orphaned_at is not None or self._stalled(pull, now, stall_s):
+                    try:
+                        await self._check(pull, now)
+                    except (RoomsError, SignalingError, NothingPublished) as exc:
+                        log.info("edge: re-pull of %s not yet: %s", pull.room, exc)
+                    except Exception:  # one failed look must not end the watch
+                        log.exception("edge: re-pull of %s failed", pull.room)
+
+    def _stalled(self, pull: Pull, now: float, stall_s: float) -> bool:
+        peer = self.plane.peers.get(pull.peer_id)
+        inbounds = peer.inbounds if isinstance(peer, UpstreamLeg) else []
+        packets = sum(i.stats.packets_received for i in inbounds)
+        if packets != pull.packets:
+            pull.packets, pull.moved_at = packets, now
+        return now - pull.moved_at >= stall_s
+
+    async def _check(self, pull: Pull, now: float) -> None:
+        """Re-pull ``pull`` from the room's holder if its leg was lost, the node it pulls from
+        is gone or the room moved; wait (next look) while no live node holds the room yet. A
+        lost leg's Sources (:meth:`MediaPlane.end_orphans`) end if the origin ended them, the
+        room came here, or no re-pull succeeded within :data:`ORPHAN_GRACE_S`."""
+        assert self.cluster is not None
+        label = pull.participant or "origin"
+        lost = pull.orphaned_at is not None
+        if lost and (not self.plane.sources_of(pull.room, label)
+                     or now - (pull.orphaned_at or now) > ORPHAN_GRACE_S):
+            self._forget(pull)
+            self.plane.end_orphans(pull.room, label)
+            return
+        live = {n.url.rstrip("/") for n in await self.cluster.nodes()}
+        lease = await self.service.store.get_lease(pull.room)
+        if lease is None or lease.holder.node_url.rstrip("/") not in live:
+            return  # the room has no live node yet: its viewers wait, frozen
+        holder = lease.holder
+        if holder.node_id == self.settings.node_id:  # the room came here: its tracks are
+            self._forget(pull)  # local now; the edge's end and viewers subscribe again
+            self._spawn(self._drop(pull))
+            return
+        if not lost and pull.feeder in live and holder.node_url.rstrip("/") == pull.origin:
+            return  # the node we pull from is alive: its publisher is only quiet
+        await self._repull(pull, holder.node_url)
+
+    async def _repull(self, old: Pull, origin: str) -> None:
+        key = (old.room, old.participant)
+        async with self._locks.setdefault(key, asyncio.Lock()):
+            if self.pulls.get(key) is not old:
+                return
+            pull = Pull(old.room, old.participant, origin.rstrip("/"))
+            await self._open(pull, replaces=old.peer_id or None)
+            self._forget(old)
+            self.pulls[key] = pull
+            self.repulls += 1
+            self._arm(pull, max(self.settings.cluster.cascade_linger_s, OPEN_GRACE_S))
+        log.warning("edge: %s re-pulled from %s (its upstream node %s is gone or the room "
+                    "moved)", old.room, origin, old.feeder)
+        old.peer_id = ""  # the plane closes the old leg; only its WHEP session remains
+        self._spawn(self._drop(old))
+
     async def aclose(self) -> None:
+        if self._watcher is not None:
+            self._watcher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._watcher
         for pull in list(self.pulls.values()):
             await self._drop(pull)
         if self._tasks:
             await asyncio.gather(*self._tasks, return_exceptions=True)
         if self._http is not None:
             await self._http.close()
+
+
+def _node_url(resource: str) -> str:
+    """``http://host:port`` of a WHEP resource URL: the node serving it."""
+    scheme, _, rest = resource.partition("://")
+    return f"{scheme}://{rest.split('/', 1)[0]}"
 
 
 EDGES_KEY = web.AppKey("edges", Edges)

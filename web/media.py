@@ -32,12 +32,14 @@ from aiohttp import web
 
 from config import Settings
 from rooms.errors import NoNodeAvailable, RateLimited, RoomsError, StoreUnavailable, WrongNode
+from rooms.gate import Action
 from rooms.token import AccessToken, TokenError, verify
 from signaling import turn, whip
 from signaling.errors import SignalingError
 from signaling.media_door import Visit
 from streaming import MediaError, MediaPlane
 from streaming.negotiation import NegotiationError
+from streaming.plane import Answer
 from web.cascade import EDGES_KEY
 from web.keys import HUB_KEY
 
@@ -147,15 +149,7 @@ class _Routes:
             offer = whip.check_offer(request.headers.get("Content-Type"),
                                      await self._body(request), self.settings.media)
             participant = request.query.get("participant")
-            try:
-                visit, answer = await hub.door.open(kind, room, access, offer, participant)
-            except WrongNode as exc:  # an edge serves it from its origin (web/cascade.py)
-                edges = request.app.get(EDGES_KEY)
-                if kind != "whep" or edges is None or not await edges.serves(room):
-                    raise
-                await edges.ensure(room, participant, exc.node_url)
-                visit, answer = await hub.door.open(kind, room, access, offer, participant,
-                                                    media=False)
+            visit, answer = await self._open(request, kind, room, access, offer, participant)
             response = web.Response(
                 status=201, text=answer.sdp, content_type=whip.SDP,
                 headers={**CORS, "Location": f"/{kind}/{room}/{visit.peer_id}",
@@ -168,6 +162,27 @@ class _Routes:
             return response
 
         return handler
+
+    async def _open(self, request: web.Request, kind: str, room: str, access: AccessToken,
+                    offer: str, participant: str | None) -> tuple[Visit, Answer]:
+        """Enter through the door; a WHEP viewer of a cascaded room is first placed by load
+        (``WrongNode``: a 307 to the chosen node), then served here as the origin, or as an
+        edge from an upstream pulled from it (web/cascade.py)."""
+        hub, edges = request.app[HUB_KEY], request.app.get(EDGES_KEY)
+        if kind != "whep" or edges is None or not self.settings.cluster.cascade:
+            return await hub.door.open(kind, room, access, offer, participant)
+        # the one gate first (issue 11): a caller the room refuses learns no node by a 307
+        await hub.service.admit_entry(access, room, Action.SUBSCRIBE)
+        origin = await edges.place(room, access.identity)
+        if origin is None:
+            try:
+                return await hub.door.open(kind, room, access, offer, participant)
+            except WrongNode as exc:
+                if not await edges.serves(room):
+                    raise
+                origin = exc.node_url
+        await edges.ensure(room, participant, origin)
+        return await hub.door.open(kind, room, access, offer, participant, media=False)
 
     async def _body(self, request: web.Request) -> bytes:
         limit = self.settings.media.max_sdp_bytes

@@ -13,9 +13,10 @@ import asyncio
 import logging
 import secrets
 import time
+from collections.abc import Sequence
 
 from config import ClusterSettings
-from rooms.cluster import placement
+from rooms.cluster import audience, placement
 from rooms.cluster.directory import NodeClaim, NodeDirectory
 from rooms.cluster.report import NodeReport, Usage, load_of
 from rooms.errors import NodeIdTaken, NoNodeAvailable, StoreUnavailable, WrongNode
@@ -93,7 +94,8 @@ class ClusterNode:
     async def report(self, usage: Usage) -> NodeReport:
         """Record ``usage`` as this node's report (kept locally even if the store is down)."""
         self.last = NodeReport(self.node_id, self.url, load_of(usage, self.rules), usage,
-                               draining=self.draining, reported_at=round(time.time(), 3))
+                               draining=self.draining, reported_at=round(time.time(), 3),
+                               cascade=self.rules.cascade)
         await self.directory.put_report(self.last, ttl_s=self.report_ttl_s)
         return self.last
 
@@ -105,7 +107,7 @@ class ClusterNode:
     def _me(self) -> NodeReport:
         last = self.last
         return NodeReport(last.node_id, last.url, last.load, last.usage, self.draining,
-                          last.reported_at)
+                          last.reported_at, cascade=self.rules.cascade)
 
     async def alive(self, node_id: str) -> bool:
         """Whether ``node_id`` is a live node: this one, or one whose load report has not
@@ -126,6 +128,14 @@ class ClusterNode:
             raise WrongNode(decision.node.url, node_id=decision.node.node_id)
         if isinstance(decision, placement.Nowhere):
             raise NoNodeAvailable()
+
+    async def seat(self, origin: str, *, viewers: int, edges: Sequence[str],
+                   edge: str | None = None) -> placement.Decision:
+        """Where one more viewer (or ``edge``'s pull) of a cascaded room held by ``origin`` is
+        served, seen from this node (rooms/cluster/audience.py)."""
+        seat = audience.Seat(self._me(), origin, await self.directory.reports(), viewers,
+                             tuple(edges), edge)
+        return audience.seat(seat, self.rules)
 
     async def successor(self) -> NodeReport | None:
         """The node a draining node sends its clients to (None when it is alone)."""

@@ -58,6 +58,7 @@ class NodeReport:
     usage: Usage
     draining: bool = False
     reported_at: float = 0.0  # unix time of the report
+    cascade: bool = False  # serves viewers of rooms held elsewhere (``[cluster] cascade``)
 
     def to_json(self) -> str:
         return json.dumps({**asdict(self), "usage": asdict(self.usage)})
@@ -67,7 +68,8 @@ class NodeReport:
         data: dict[str, Any] = json.loads(text)
         return cls(node_id=str(data["node_id"]), url=str(data["url"]),
                    load=float(data["load"]), usage=Usage(**data["usage"]),
-                   draining=bool(data["draining"]), reported_at=float(data["reported_at"]))
+                   draining=bool(data["draining"]), reported_at=float(data["reported_at"]),
+                   cascade=bool(data.get("cascade", False)))
 
     def to_dict(self) -> dict[str, Any]:
         """The admin API's view (docs/admin-api.md, ``GET /api/admin/nodes``)."""

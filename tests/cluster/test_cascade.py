@@ -6,6 +6,8 @@ shortly after its last viewer leaves."""
 
 from __future__ import annotations
 
+import asyncio
+import itertools
 from typing import Any
 
 import aiohttp
@@ -17,6 +19,8 @@ from streaming import MediaPlane
 from tests.fixtures.pavilion import TEST_SECRET, RunningApp
 from tests.signaling.rtc_client import RtcClient, token
 from tests.streaming.clients import Publisher, Viewer, until
+from web.cascade import EDGES_KEY
+from web.keys import BACKEND_KEY
 from web.media import MEDIA_KEY
 
 pytestmark = [pytest.mark.redis, pytest.mark.slow]
@@ -96,6 +100,11 @@ async def test_an_edge_serves_its_viewers_from_one_upstream_to_the_origin(
         await third.accept(reply["sdp"])
         await until(lambda: third.frames.get("video", 0) >= 30, 20)
         assert plane_b.upstreams(ROOM) == [upstream]
+        # the edge's relayed Sources are no published tracks: the room's list stays A's
+        stored = await b.app[BACKEND_KEY].store.get_tracks(ROOM)
+        assert stored is not None and stored[0] == "node-a"
+        assert {t["participant"] for t in stored[1]} == {"changbai-foods"}
+        assert not [e for e in page.seen("track.published") if e["participant"] == "origin"]
         _no_decoder(plane_a)
         _no_decoder(plane_b)
         await page.close()
@@ -135,4 +144,108 @@ async def test_the_edge_ends_its_tracks_when_the_origin_s_publisher_leaves(
         await until(lambda: all(viewer.ended[k].is_set() for k in ("audio", "video")), 10)
         assert not b.app[MEDIA_KEY].sources.get(ROOM)
     await viewer.close()
+    await publisher.close()
+
+
+@pytest.mark.parametrize("profile", ["42e01f", "640c1f"])
+async def test_h264_goes_through_an_edge(redis_url: str, pavilion_app: Any, profile: str) -> None:
+    """aiortc encodes Constrained Baseline; 640c1f is its stream under a High label, as OBS
+    sends the reverse: the label is what negotiation through two nodes must carry."""
+    a = await pavilion_app(redis_url=redis_url, node_id="node-a", cluster={"placement": "first"})
+    b = await pavilion_app(redis_url=redis_url, node_id="node-b",
+                           cluster={"placement": "first", "cascade": True})
+    publisher = Publisher("h264")
+    async with aiohttp.ClientSession() as http:
+        offer = (await publisher.offer()).replace("42001f", profile)  # its one H264 codec
+        status, answer, _ = await _post(http, f"{a.url}/whip/{ROOM}", offer,
+                                        _headers("changbai-foods", Grant.PUBLISH))
+        assert status == 201, answer
+        assert f"profile-level-id={profile}" in answer  # the origin answers the label offered
+        await publisher.accept(answer.replace(profile, "42001f"))
+        origin_video = a.app[MEDIA_KEY].live_sources(ROOM)["video"]
+        assert origin_video.codec.h264_profile == profile
+        viewer, _ = await _watch(http, b, "viewer-1")
+        await until(lambda: viewer.frames.get("video", 0) >= 20, 20)
+        assert len(b.app[MEDIA_KEY].upstreams(ROOM)) == 1
+        video = b.app[MEDIA_KEY].live_sources(ROOM)["video"]
+        assert video.codec.name == "h264" and video.packets > 0
+        assert video.codec.h264_profile == profile  # the edge's Source keeps the origin's label
+        print(f"H264 {profile} at the origin; through the edge as {video.codec.h264_profile};"
+              f" the edge's viewer decoded {viewer.frames}")
+        _no_decoder(b.app[MEDIA_KEY])
+    await viewer.close()
+    await publisher.close()
+
+
+
+async def test_an_edge_whose_upstream_link_fails_re_pulls_and_its_viewer_plays_on(
+        redis_url: str, pavilion_app: Any) -> None:
+    """The upstream's connection fails (closed on the edge's side, as a lost link ends it):
+    its Sources stay, frozen, and the edge re-pulls from the origin; the viewer's peer and
+    tracks carry on."""
+    a = await pavilion_app(redis_url=redis_url, node_id="node-a", cluster={"placement": "first"})
+    b = await pavilion_app(redis_url=redis_url, node_id="node-b",
+                           cluster={"placement": "first", "cascade": True,
+                                    "cascade_stall_s": 0.6})
+    plane_b, edges = b.app[MEDIA_KEY], b.app[EDGES_KEY]
+    publisher = Publisher("vp8")
+    async with aiohttp.ClientSession() as http:
+        status, answer, _ = await _post(http, f"{a.url}/whip/{ROOM}", await publisher.offer(),
+                                        _headers("changbai-foods", Grant.PUBLISH))
+        assert status == 201, answer
+        await publisher.accept(answer)
+        viewer, _ = await _watch(http, b, "viewer-1")
+        await until(lambda: viewer.frames.get("video", 0) >= 10, 20)
+        (lost,) = plane_b.upstreams(ROOM)
+        sources = dict(plane_b.sources[ROOM])
+        await lost.pc.close()  # the link is gone: aiortc reports the connection closed
+        await until(lambda: plane_b.upstreams(ROOM) and plane_b.upstreams(ROOM)[0] is not lost,
+                    10)
+        before = viewer.frames["video"]
+        await until(lambda: viewer.frames["video"] >= before + 20, 10)
+        assert edges.repulls == 1
+        assert plane_b.sources[ROOM] == sources  # the same Sources, fed by the new upstream
+        assert not any(e.is_set() for e in viewer.ended.values())
+    await viewer.close()
+    await publisher.close()
+
+
+async def test_keyframe_requests_of_an_edge_s_viewers_reach_the_publisher_merged(
+        redis_url: str, pavilion_app: Any) -> None:
+    """Three viewers on the edge each ask for a keyframe five times in 0.25 s: one PLI goes to
+    the origin now and one when the 500 ms window ends, and the publisher sees them so (the
+    origin merges the edge's requests with its own viewers' the same way)."""
+    a = await pavilion_app(redis_url=redis_url, node_id="node-a", cluster={"placement": "first"})
+    b = await pavilion_app(redis_url=redis_url, node_id="node-b",
+                           cluster={"placement": "first", "cascade": True})
+    publisher = Publisher("vp8")
+    async with aiohttp.ClientSession() as http:
+        status, answer, _ = await _post(http, f"{a.url}/whip/{ROOM}", await publisher.offer(),
+                                        _headers("changbai-foods", Grant.PUBLISH))
+        assert status == 201, answer
+        await publisher.accept(answer)
+        viewers = [(await _watch(http, b, f"viewer-{n}"))[0] for n in range(3)]
+        await until(lambda: all(v.frames.get("video", 0) >= 10 for v in viewers), 20)
+        await asyncio.sleep(0.6)  # past any PLI the viewers' start caused
+        before = len(publisher.pli_times)
+        (edge_leg,) = [p for p in a.app[MEDIA_KEY].peers.values()
+                       if p.participant == "edge:node-b"]
+        start = edge_leg.keyframe_requests
+        for _ in range(5):
+            for viewer in viewers:
+                viewer.send_pli()
+            await asyncio.sleep(0.05)
+        await asyncio.sleep(1.2)
+        times = publisher.pli_times[before:]
+        asked = sum(p.keyframe_requests for p in b.app[MEDIA_KEY].peers.values()
+                    if p.participant.startswith("viewer-"))
+        upstream = edge_leg.keyframe_requests - start
+        print(f"{asked} keyframe requests on the edge: {upstream} PLI from the edge at the "
+              f"origin, {len(times)} at the publisher")
+        assert asked >= 15
+        assert 1 <= upstream <= 3  # merged on the edge: not 15 PLIs upstream
+        assert 1 <= len(times) <= 3, times  # a player's own PLI on a late packet may add one
+        assert all(later - earlier >= 0.45 for earlier, later in itertools.pairwise(times))
+    for viewer in viewers:
+        await viewer.close()
     await publisher.close()

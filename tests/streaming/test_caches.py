@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from streaming.feedback import KeyframeRequests
+from streaming.feedback import KeyframeRequests, NackWindow
 from streaming.packet_cache import KeyframeCache, PacketCache
 
 
@@ -67,3 +67,22 @@ def test_pli_throttle_merges_and_sends_pending_when_window_ends() -> None:
 def test_pli_interval_must_be_positive() -> None:
     with pytest.raises(ValueError, match=r"^keyframe request interval must be positive$"):
         KeyframeRequests(0)
+
+
+def test_nacks_of_many_viewers_go_upstream_once_per_window() -> None:
+    # issue 13 §3: an edge asks its origin for a packet it lacks once, however many ask it
+    window = NackWindow(window_s=0.2)
+    assert window.fresh([7, 8, 8, 9], now=1.0) == [7, 8, 9]  # duplicates in one NACK too
+    assert window.fresh([8, 9, 10], now=1.1) == [10]  # a second viewer, same gap
+    assert window.merged == 2
+    assert window.fresh([7, 10], now=1.25) == [7]  # 7 asked 0.25 s ago: again; 10 not yet
+    assert window.fresh([10], now=1.31) == [10]
+
+
+def test_nack_window_is_bounded_and_must_be_positive() -> None:
+    window = NackWindow(window_s=10, size=3)
+    assert window.fresh([1, 2, 3, 4], now=0) == [1, 2, 3, 4]
+    assert window.fresh([1], now=1) == [1]  # the oldest was forgotten to stay at 3
+    assert window.fresh([4], now=1) == []
+    with pytest.raises(ValueError, match=r"^NACK merge window must be positive$"):
+        NackWindow(0)

@@ -1,0 +1,69 @@
+"""A real Chromium viewer on a cascade edge (issue 13 §3): two real nodes on one real
+redis-server, both with ``[cluster] cascade = true``. The exhibitor goes live on node A (the
+origin); a visitor opens the broadcast's page on node B. B's ``join`` seats the viewer on B
+itself (``media_node`` is B: the page does not move), B pulls the room from A over WHEP, and
+the page decodes video served by B; A's admin API lists B as its edge. A serves no viewer itself
+(``origin_max_viewers = 0``): a visitor who opens the page on A is seated on B by placement
+(``media_node``), the page moves there and plays."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import aiohttp
+import pytest
+
+from rooms.demo import LIVE_BROADCAST
+from tests.cluster.helpers import ADMIN
+from tests.fixtures.pavilion import node_env
+from tests.pages.helpers import video_flows
+from tests.signaling.rtc_client import HOST, RtcClient, token
+from tests.streaming.clients import Publisher
+
+pytestmark = [pytest.mark.browser, pytest.mark.redis, pytest.mark.slow]
+ROOM = LIVE_BROADCAST
+CASCADE = {"PAVILION_CLUSTER__CASCADE": "true", "PAVILION_CLUSTER__REPORT_INTERVAL_S": "0.3",
+           "PAVILION_CLUSTER__MAX_LOAD": "50",  # idle CPU noise on a shared VM moves no one
+           "PAVILION_CLUSTER__ORIGIN_MAX_VIEWERS": "0"}
+
+
+async def _edges(url: str) -> list[str]:
+    async with aiohttp.ClientSession() as http, http.get(
+            f"{url}/api/admin/rooms/{ROOM}", headers=ADMIN) as response:
+        assert response.status == 200, await response.text()
+        edges: list[str] = (await response.json())["edges"]
+        return edges
+
+
+async def test_a_chromium_viewer_on_an_edge_plays_the_cascaded_broadcast(
+    redis_url: str, pavilion_process: Any, browser: Any
+) -> None:
+    node_a = pavilion_process(env={**node_env(redis_url, "node-a"), **CASCADE})
+    node_b = pavilion_process(env={**node_env(redis_url, "node-b"), **CASCADE})
+    host = await RtcClient.connect(node_a, token("changbai-foods", ROOM, HOST))
+    await host.ok("join", {"room": ROOM})
+    publisher = Publisher("vp8")  # node A holds the room's media: the origin
+    answer = await host.ok("publish", {"room": ROOM, "sdp": await publisher.offer()})
+    await publisher.accept(answer["sdp"])
+
+    errors: list[str] = []
+    page = await browser.new_page(locale="ru-RU")
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    await page.goto(f"{node_b.url}/watch/{ROOM}?lang=ru")
+    flowing = await video_flows(page)
+    assert page.url.startswith(node_b.url), page.url  # served by the edge: no move to A
+    assert await _edges(node_a.url) == ["node-b"]
+    print("Chromium on the edge:", flowing)
+
+    moved = await browser.new_page(locale="ja-JP")
+    moved.on("pageerror", lambda exc: errors.append(str(exc)))
+    await moved.goto(f"{node_a.url}/watch/{ROOM}?lang=ja")  # the origin: full for viewers
+    await moved.wait_for_url(f"{node_b.url}/watch/{ROOM}?*", timeout=20_000)
+    assert "lang=ja" in moved.url
+    print("Chromium seated on the edge by placement:", await video_flows(moved))
+    assert await _edges(node_a.url) == ["node-b"]  # still one upstream for both pages
+    assert errors == []
+    await moved.close()
+    await page.close()
+    await host.close()
+    await publisher.close()
