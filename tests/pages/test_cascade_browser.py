@@ -8,6 +8,8 @@ the page decodes video served by B; A's admin API lists B as its edge. A serves 
 
 from __future__ import annotations
 
+import signal
+import time
 from typing import Any
 
 import aiohttp
@@ -16,7 +18,7 @@ import pytest
 from rooms.demo import LIVE_BROADCAST
 from tests.cluster.helpers import ADMIN
 from tests.fixtures.pavilion import node_env
-from tests.pages.helpers import video_flows
+from tests.pages.helpers import until, video_flows
 from tests.signaling.rtc_client import HOST, RtcClient, token
 from tests.streaming.clients import Publisher
 
@@ -25,6 +27,8 @@ ROOM = LIVE_BROADCAST
 CASCADE = {"PAVILION_CLUSTER__CASCADE": "true", "PAVILION_CLUSTER__REPORT_INTERVAL_S": "0.3",
            "PAVILION_CLUSTER__MAX_LOAD": "50",  # idle CPU noise on a shared VM moves no one
            "PAVILION_CLUSTER__ORIGIN_MAX_VIEWERS": "0"}
+TARGET_S = 10.0  # issue 13: "viewers see less than 10 s of freeze"
+DEFAULT_TIMINGS = {k: v for k, v in CASCADE.items() if "REPORT_INTERVAL" not in k}
 
 
 async def _edges(url: str) -> list[str]:
@@ -64,6 +68,44 @@ async def test_a_chromium_viewer_on_an_edge_plays_the_cascaded_broadcast(
     assert await _edges(node_a.url) == ["node-b"]  # still one upstream for both pages
     assert errors == []
     await moved.close()
+    await page.close()
+    await host.close()
+    await publisher.close()
+
+
+async def test_a_chromium_viewer_plays_again_after_its_edge_is_killed(
+    redis_url: str, pavilion_process: Any, browser: Any
+) -> None:
+    """``kill -9`` of the edge a page watches on (issue 13 §4: "of an edge"): the page's socket
+    stays down, it moves to the live node its ``session`` event listed (the origin), and plays
+    there once the dead edge's report has expired (placement no longer names it) — the freeze
+    is measured and asserted under the issue's 10 s."""
+    # default timings: a dead node's report lives 6 s, placement may name it meanwhile
+    node_a = pavilion_process(env={**node_env(redis_url, "node-a"), **DEFAULT_TIMINGS})
+    edge = pavilion_process(env={**node_env(redis_url, "node-e"), **DEFAULT_TIMINGS})
+    host = await RtcClient.connect(node_a, token("changbai-foods", ROOM, HOST))
+    await host.ok("join", {"room": ROOM})
+    publisher = Publisher("vp8")
+    answer = await host.ok("publish", {"room": ROOM, "sdp": await publisher.offer()})
+    await publisher.accept(answer["sdp"])
+
+    errors: list[str] = []
+    page = await browser.new_page()
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    await page.goto(f"{edge.url}/watch/{ROOM}")
+    await video_flows(page)
+    await until(lambda: page.evaluate("() => window.pavilion.connection.nodes.length"),
+                "the session event to list the origin")
+    killed = time.monotonic()
+    edge.proc.send_signal(signal.SIGKILL)
+    await page.wait_for_url(f"{node_a.url}/watch/{ROOM}*", timeout=20_000)
+    moved = time.monotonic() - killed
+    await video_flows(page, min_frames=1)
+    playing = time.monotonic() - killed
+    print(f"kill -9 of the edge: page on the origin after {moved:.2f} s, video decoding again "
+          f"after {playing:.2f} s (video_flows adds 1 s of checking)")
+    assert playing - 1.0 < TARGET_S
+    assert errors == []
     await page.close()
     await host.close()
     await publisher.close()

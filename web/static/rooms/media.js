@@ -347,7 +347,11 @@ export class ParticipantFeeds {
     } catch (err) {
       // a track published while this attempt ran (its event came mid-negotiation) is tried
       // again rather than lost; otherwise the error is shown
-      if (entry.again) this.#later(identity); else notifyError(err);
+      // wrong_node: the node placement named is unreachable (a killed edge, until its load
+      // report expires): no event will say when it is over, so ask again shortly
+      if (entry.again) this.#later(identity);
+      else if (err.code === "wrong_node") setTimeout(() => this.#later(identity), 2000);
+      else notifyError(err);
     }
   }
 }

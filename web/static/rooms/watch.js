@@ -42,6 +42,8 @@ function showEnded() {
 }
 
 let playAgain = false;  // a track was published while a subscribe was in flight
+let retry = null;  // the next attempt after wrong_node
+const RETRY_MS = 2000;
 
 async function play() {
   if (ended) return;
@@ -58,9 +60,11 @@ async function play() {
     await viewer.start();
   } catch (err) {
     viewer = null;
-    // wrong_node here: the media's node is unreachable (killed; its room moves within seconds)
+    // wrong_node here: the node placement named is unreachable (killed: the room moves, or
+    // the dead edge's load report expires, within seconds) — no event will say so: ask again
     if (err.code === "no_such_track" || err.code === "wrong_node") showWaiting(true);
     else notifyError(err);
+    if (err.code === "wrong_node" && !retry) retry = setTimeout(() => { retry = null; play(); }, RETRY_MS);
     // the track that made this attempt fail may have been published while it ran (a studio
     // re-publishing on the node this page just moved to): its event is not lost, try again
     if (playAgain) { playAgain = false; await play(); }
