@@ -162,8 +162,13 @@ class PacketTrack(MediaStreamTrack):
 
 def publish_process(conn: Any) -> None:
     """The publisher in its own process (core 1): the viewers' load cannot starve its ICE."""
+    publish_on({CLIENT_CORE}, conn)
+
+
+def publish_on(cores: set[int], conn: Any) -> None:
+    """The publisher in its own process, pinned to ``cores`` (bench/cascade.py picks them)."""
     with contextlib.suppress(OSError, AttributeError):
-        os.sched_setaffinity(0, {CLIENT_CORE})
+        os.sched_setaffinity(0, cores)
     asyncio.run(_publish(conn))
 
 

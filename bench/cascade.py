@@ -1,0 +1,331 @@
+"""Cascade benchmark (issue 13 §10): one broadcast on one node against the same broadcast
+cascaded over several, server CPU per delivered packet, in the same run.
+
+    .venv/bin/python -m bench.cascade [--sizes 10,40] [--seconds 5] [--nodes 2]
+        [--single-max N] [--clients K] [--client-cores 2-3] [--checkers 1] [--parallel 8]
+
+Two configurations, one after the other, on one ``redis-server`` this script starts:
+
+- ``single``: one real node (``python -m web.cli serve``) pinned to the first core; the
+  publisher (a pre-encoded ~1 Mbit/s VP8 clip + Opus, as in bench/fanout.py) sends to it over
+  WHIP and every viewer plays from it over WHEP;
+- ``cascade``: ``--nodes`` real nodes, one per core (each pinned), ``[cluster] cascade = true``;
+  the publisher sends to node 0 (the origin, ``placement = "first"``); the viewers are spread
+  evenly over all nodes, so every other node is an edge that serves its share from one upstream
+  it pulls from the origin over WHEP (web/cascade.py).
+
+The viewers live in ``--clients`` processes (default: one per client core), each pinned to one
+client core: by default the cores no node uses, else every core but the origin's (the clients
+then share the edges' cores; ``client s/s`` in the progress lines shows how busy they are).
+Viewer ``i`` goes to node ``i % nodes`` and client process ``(i // nodes) % clients``, so every
+process holds viewers of every node and the load stays even as viewers are added. The first
+``--checkers`` viewers of each node decrypt and parse every packet (bench/cascade_clients.py).
+
+Per configuration and viewer count it prints total server CPU (s/s, summed over the nodes),
+µs of server CPU per delivered packet (the edges' upstreams are part of the cost), and delivery:
+video frames received / sent and packets received / the sequence-number span, for all viewers
+and for the decrypting ones. A row counts only if all three are ≥ 99 %; a configuration stops
+growing after a row that does not. The last table gives cascade µs/pkt ÷ single µs/pkt.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import shutil
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import aiohttp
+
+from bench.cascade_clients import Job, Tally, clients_process
+from bench.fanout import Channel
+from bench.fanout_servers import publish_on
+from bench.nodes import Server, flush_redis, parse_cpus, pin, start_node, start_redis
+from rooms.demo import LIVE_BROADCAST
+from rooms.token import Grant, mint
+
+ROOM = LIVE_BROADCAST
+HOST = "changbai-foods"  # the demo broadcast's exhibitor: its token may publish
+SECRET = "bench-secret-0123456789abcdef-0123456789"
+API_KEY = "bench-admin-key-0123456789abcdef0123456789"
+TOKEN_TTL_S = 6 * 3600
+MIN_DELIVERY = 0.99
+PROGRESS_EVERY_S = 5.0
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Where things run: node ``i`` on ``node_cores[i]``, client process ``k`` on
+    ``client_cores[k % len]``, the publisher and redis on the client cores."""
+
+    node_cores: list[int]
+    client_cores: list[int]
+    clients: int
+
+
+def plan(nodes: int, client_cores: str, clients: int) -> Layout:
+    cpus = sorted(os.sched_getaffinity(0))
+    node_cores = [cpus[i % len(cpus)] for i in range(nodes)]
+    if client_cores:
+        spare = parse_cpus(client_cores)
+    else:
+        spare = cpus[nodes:] or cpus[1:] or cpus
+    return Layout(node_cores, spare, clients or len(spare))
+
+
+@dataclass(frozen=True)
+class Row:
+    config: str
+    viewers: int
+    nodes: int
+    cpu_per_s: float
+    us_per_packet: float
+    frame_delivery: float
+    packet_delivery: float
+    checked_delivery: float
+
+    @property
+    def counts(self) -> bool:
+        return min(self.frame_delivery, self.packet_delivery,
+                   self.checked_delivery) >= MIN_DELIVERY
+
+
+def node_env(redis_url: str, node_id: str, cascade: bool, workdir: str) -> dict[str, str]:
+    return {
+        "PAVILION_REDIS_URL": redis_url, "PAVILION_SECRET": SECRET,
+        "PAVILION_NODE_ID": node_id, "PAVILION_API_KEY": API_KEY, "PAVILION_DEMO": "true",
+        "PAVILION_STATE_DIR": workdir, "PAVILION_LOG_LEVEL": "warning",
+        "PAVILION_CLUSTER__PLACEMENT": "first",  # the publisher's node is the origin
+        "PAVILION_CLUSTER__CASCADE": "true" if cascade else "false",
+        "PAVILION_CLUSTER__DRAIN_S": "0",
+        "PAVILION_CLUSTER__MAX_LOAD": "100",  # measure the nodes, not their refusals
+        "PAVILION_MEDIA__MAX_VIEWERS_PER_TRACK": "100000",
+    }
+
+
+def token(identity: str, grant: Grant) -> str:
+    return mint(SECRET, identity=identity, room=ROOM, grants=[grant], ttl_s=TOKEN_TTL_S)
+
+
+async def whip(origin: str, offer: str) -> str:
+    headers = {"Content-Type": "application/sdp",
+               "Authorization": f"Bearer {token(HOST, Grant.PUBLISH)}"}
+    async with aiohttp.ClientSession() as http, http.post(
+            f"{origin}/whip/{ROOM}", data=offer, headers=headers) as response:
+        text = await response.text()
+        if response.status != 201:
+            raise RuntimeError(f"WHIP to the origin: {response.status} {text[:200]}")
+        return text
+
+
+async def placement(node: str) -> tuple[str, list[str]]:
+    """The room's media home and its edges, as the admin API tells them (docs/admin-api.md)."""
+    headers = {"Authorization": f"Bearer {API_KEY}"}
+    async with aiohttp.ClientSession() as http, http.get(
+            f"{node}/api/admin/rooms/{ROOM}", headers=headers) as response:
+        detail = await response.json()
+        home = detail.get("node") or {}
+        return str(home.get("id") if isinstance(home, dict) else home), sorted(
+            detail.get("edges") or [])
+
+
+class Run:
+    """One configuration: its nodes, publisher and client processes, grown size by size."""
+
+    def __init__(self, config: str, nodes: int, layout: Layout, args: argparse.Namespace,
+                 redis_url: str, workdir: str) -> None:
+        self.config, self.layout, self.args = config, layout, args
+        flush_redis(redis_url)  # no lease or presence left by the previous configuration
+        self.servers: list[Server] = []
+        for i in range(nodes):
+            log = Path(workdir) / f"{config}-{i}.log"
+            env = node_env(redis_url, f"bench-{config}-{i}", nodes > 1, workdir)
+            self.servers.append(start_node(env, [layout.node_cores[i]], log))
+        count = max(1, min(layout.clients, max(args.sizes)))
+        cores = layout.client_cores
+        self.clients = [Channel(clients_process, {cores[k % len(cores)]}) for k in range(count)]
+        self.publisher = Channel(publish_on, set(cores))
+        self.viewers = 0
+
+    async def start(self) -> None:
+        offer = await self.publisher.ask("offer")
+        await self.publisher.ask("answer", await whip(self.servers[0].url, offer))
+
+    def _job(self, i: int) -> tuple[int, Job]:
+        nodes, clients = len(self.servers), len(self.clients)
+        job = Job(self.servers[i % nodes].url, f"/whep/{ROOM}",
+                  token(f"bench-viewer-{i}", Grant.SUBSCRIBE), i // nodes < self.args.checkers)
+        return (i // nodes) % clients, job
+
+    async def grow(self, size: int) -> None:
+        """Add viewers up to ``size``, a chunk per client process at a time, with progress."""
+        step = len(self.clients) * self.args.parallel * 2
+        shown = time.monotonic()
+        while self.viewers < size:
+            chunk: list[list[Job]] = [[] for _ in self.clients]
+            for i in range(self.viewers, min(size, self.viewers + step)):
+                k, job = self._job(i)
+                chunk[k].append(job)
+            await asyncio.gather(*(c.ask("add", (jobs, self.args.parallel))
+                                   for c, jobs in zip(self.clients, chunk, strict=True) if jobs))
+            self.viewers = min(size, self.viewers + step)
+            if time.monotonic() - shown > PROGRESS_EVERY_S or self.viewers == size:
+                shown = time.monotonic()
+                print(f"  {self.config}: {self.viewers}/{size} viewers connected", flush=True)
+        await self.check_edges()
+
+    async def check_edges(self) -> None:
+        """Every node but the origin serves its viewers as an edge; say so if not (a viewer
+        redirected to the origin would make the cascade look cheaper than it is)."""
+        home, edges = await placement(self.servers[0].url)
+        nodes = len(self.servers)
+        wanted = sorted(f"bench-{self.config}-{i}" for i in range(1, min(nodes, self.viewers)))
+        if home != f"bench-{self.config}-0" or edges != wanted:
+            print(f"  {self.config}: WARNING: origin {home}, edges {edges}; expected "
+                  f"bench-{self.config}-0 and {wanted}", flush=True)
+
+    async def measure(self, seconds: float) -> Row:
+        await asyncio.sleep(self.args.warmup)  # keyframes reached everyone, queues settled
+        await asyncio.gather(*(c.ask("reset") for c in self.clients))
+        frames0 = await self.publisher.ask("frames")
+        cpu0, wall0 = [s.cpu_s() for s in self.servers], time.monotonic()
+        await asyncio.sleep(seconds)
+        cpu = [s.cpu_s() - c0 for s, c0 in zip(self.servers, cpu0, strict=True)]
+        wall = time.monotonic() - wall0
+        frames = await self.publisher.ask("frames") - frames0
+        tallies: list[Tally] = list(await asyncio.gather(*(c.ask("tally")
+                                                           for c in self.clients)))
+        row = self._row(cpu, wall, frames, tallies)
+        print(f"  {self.config}: {_line(row)}; per node s/s "
+              f"{' '.join(f'{c / wall:.2f}' for c in cpu)}; client s/s max "
+              f"{max(t.cpu_s / t.wall_s for t in tallies):.2f}; connected "
+              f"{sum(t.connected for t in tallies)}/{self.viewers}; redirected "
+              f"{sum(t.redirected for t in tallies)}; broken "
+              f"{sum(t.broken for t in tallies)}", flush=True)
+        return row
+
+    def _row(self, cpu: list[float], wall: float, frames: int, tallies: list[Tally]) -> Row:
+        packets = sum(t.packets for t in tallies)
+        return Row(
+            self.config, self.viewers, len(self.servers), sum(cpu) / wall,
+            sum(cpu) * 1e6 / max(1, packets),
+            min(1.0, sum(t.frames for t in tallies) / max(1, (frames - 1) * self.viewers)),
+            sum(t.got for t in tallies) / max(1, sum(t.expected for t in tallies)),
+            sum(t.checked_got for t in tallies) / max(1, sum(t.checked_expected
+                                                             for t in tallies)),
+        )
+
+    async def close(self) -> None:
+        for channel in (*self.clients, self.publisher):
+            try:
+                await asyncio.wait_for(channel.ask("stop"), 60)
+            except Exception as exc:  # the nodes still go; say what did not close cleanly
+                print(f"  {self.config}: a helper did not stop cleanly: {exc!r}", flush=True)
+            channel.process.join(10)
+            if channel.process.is_alive():
+                channel.process.kill()
+        for server in self.servers:
+            server.stop()
+
+
+async def run_config(config: str, nodes: int, sizes: list[int], layout: Layout,
+                     args: argparse.Namespace, redis_url: str, workdir: str) -> list[Row]:
+    print(f"{config}: {nodes} node(s) on cores {layout.node_cores[:nodes]}, "
+          f"clients on {layout.client_cores}", flush=True)
+    run = Run(config, nodes, layout, args, redis_url, workdir)
+    rows: list[Row] = []
+    try:
+        await run.start()
+        for size in sizes:
+            await run.grow(size)
+            rows.append(await run.measure(args.seconds))
+            if not rows[-1].counts:
+                print(f"  {config}: delivery under {MIN_DELIVERY:.0%} at {size} viewers; "
+                      "no larger size for this configuration", flush=True)
+                break
+    finally:
+        await run.close()
+    return rows
+
+
+def _line(row: Row) -> str:
+    return (f"{row.viewers} viewers, {row.cpu_per_s:.3f} CPU s/s, "
+            f"{row.us_per_packet:.1f} µs/pkt, frames {row.frame_delivery:.1%}, "
+            f"packets {row.packet_delivery:.1%}, checked {row.checked_delivery:.1%}")
+
+
+def table(rows: list[Row]) -> str:
+    """The Markdown table: one line per configuration and size, the ratio on cascade lines."""
+    single = {r.viewers: r for r in rows if r.config == "single"}
+    lines = ["| configuration | viewers | nodes | server CPU s/s | µs CPU / delivered pkt "
+             "| frames | packets | checked | counts | cascade ÷ single µs/pkt |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|---|---:|"]
+    for r in rows:
+        base = single.get(r.viewers)
+        ratio = "–"
+        if r.config == "cascade" and base is not None and base.counts and r.counts:
+            ratio = f"{r.us_per_packet / base.us_per_packet:.2f}"
+        elif r.config == "cascade" and (base is None or not base.counts):
+            ratio = "(single not measured)" if base is None else "(single < 99 %)"
+        lines.append(f"| {r.config} | {r.viewers} | {r.nodes} | {r.cpu_per_s:.3f} "
+                     f"| {r.us_per_packet:.1f} | {r.frame_delivery:.1%} "
+                     f"| {r.packet_delivery:.1%} | {r.checked_delivery:.1%} "
+                     f"| {'yes' if r.counts else 'no'} | {ratio} |")
+    return "\n".join(lines)
+
+
+async def main(args: argparse.Namespace) -> None:
+    layout = plan(args.nodes, args.client_cores, args.clients)
+    pin(0, layout.client_cores)  # this driver only mints tokens and waits
+    workdir = tempfile.mkdtemp(prefix="bench-cascade-")
+    redis, redis_url = start_redis(workdir, layout.client_cores)
+    rows: list[Row] = []
+    try:
+        single_sizes = [s for s in args.sizes if not args.single_max or s <= args.single_max]
+        if single_sizes:
+            rows += await run_config("single", 1, single_sizes, layout, args, redis_url,
+                                     workdir)
+        rows += await run_config("cascade", args.nodes, args.sizes, layout, args, redis_url,
+                                 workdir)
+    finally:
+        redis.terminate()
+        redis.wait(10)
+        if args.keep_logs:
+            print(f"node logs: {workdir}")
+        else:
+            shutil.rmtree(workdir, ignore_errors=True)
+    print()
+    print(table(rows))
+
+
+def arguments() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="10,40", help="viewer counts, ascending")
+    parser.add_argument("--seconds", type=float, default=5.0, help="measured window per size")
+    parser.add_argument("--warmup", type=float, default=3.0, help="settling before a window")
+    parser.add_argument("--nodes", type=int, default=2, help="nodes of the cascade (origin "
+                        "+ edges), one per core")
+    parser.add_argument("--single-max", type=int, default=0, help="largest size the single "
+                        "node is asked to serve (0: every size)")
+    parser.add_argument("--clients", type=int, default=0, help="viewer processes (default: "
+                        "one per client core)")
+    parser.add_argument("--client-cores", default="", help="cores for the viewer processes, "
+                        "publisher and redis, e.g. 12-15 (default: those no node uses, else "
+                        "all but the origin's)")
+    parser.add_argument("--checkers", type=int, default=1, help="decrypting viewers per node")
+    parser.add_argument("--parallel", type=int, default=8, help="viewers each client process "
+                        "connects at once")
+    parser.add_argument("--keep-logs", action="store_true", help="keep the nodes' logs")
+    args = parser.parse_args()
+    args.sizes = sorted(int(x) for x in args.sizes.split(","))
+    if args.nodes < 2:
+        parser.error("--nodes must be at least 2 (an origin and an edge)")
+    return args
+
+
+if __name__ == "__main__":
+    asyncio.run(main(arguments()))

@@ -1,0 +1,157 @@
+"""The viewer side of bench/cascade.py: one process of WHEP viewers, driven over a pipe.
+
+Thousands of viewers do not fit one Python process (one GIL: its event loop and its counting
+thread), so bench/cascade.py starts several of these, each pinned to one client core. Each
+holds the viewers it is given, POSTs their offers to the node named for each (WHEP, following
+a 307 as a player does), and counts what they receive with bench/fanout.py's
+:class:`~bench.fanout.CountingReader` (a thread on the sockets; the RTP header is in clear in
+SRTP, RFC 3711 §3.1) or, for the ``decrypt`` ones, after aiortc's SRTP unprotect, so broken
+SRTP cannot pass as delivery (DESIGN.md §3).
+
+Commands (``(command, payload)`` over the pipe, one reply each; an exception is sent back):
+``add`` a list of :class:`Job` -> viewers now held; ``reset`` -> starts a counting window;
+``tally`` -> :class:`Tally` of the window; ``stop`` -> closes every viewer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urljoin
+
+import aiohttp
+
+from bench.fanout import BenchViewer, Count, CountingReader
+from bench.nodes import pin
+
+MAX_REDIRECTS = 3
+
+
+@dataclass(frozen=True)
+class Job:
+    """One viewer to add: the node's base URL, its WHEP path, its token, and whether it
+    decrypts."""
+
+    node: str
+    path: str
+    token: str
+    decrypt: bool
+
+
+@dataclass(frozen=True)
+class Tally:
+    """What this process's viewers received in the window, summed over viewers."""
+
+    viewers: int
+    connected: int
+    packets: int
+    frames: int  # distinct video frames, summed over viewers
+    got: int  # distinct sequence numbers received
+    expected: int  # the span those sequence numbers cover
+    checked_got: int  # the same, for the decrypting viewers only
+    checked_expected: int
+    broken: int  # decrypted packets that did not parse
+    redirected: int  # viewers a node sent elsewhere (307): not served where they were sent
+    cpu_s: float  # this process's CPU time since ``reset``
+    wall_s: float
+
+
+def clients_process(cores: set[int], conn: Any) -> None:
+    pin(0, cores)
+    asyncio.run(_serve(conn))
+
+
+async def _serve(conn: Any) -> None:
+    loop = asyncio.get_running_loop()
+    group = ViewerGroup(CountingReader(loop))
+    while True:
+        command, payload = await loop.run_in_executor(None, conn.recv)
+        try:
+            if command == "add":
+                conn.send(await group.add(*payload))
+            elif command == "reset":
+                conn.send(group.reset())
+            elif command == "tally":
+                conn.send(group.tally())
+            else:
+                await group.close()
+                conn.send(None)
+                return
+        except Exception as exc:  # report it to the driver instead of dying silently
+            conn.send(RuntimeError(f"clients: {command} failed: {exc!r}"))
+
+
+class ViewerGroup:
+    """This process's viewers and their counting window."""
+
+    def __init__(self, reader: CountingReader) -> None:
+        self.reader = reader
+        self.viewers: list[BenchViewer] = []
+        self._http: aiohttp.ClientSession | None = None
+        self._cpu0 = self._wall0 = 0.0
+        self.redirected = 0
+
+    async def add(self, jobs: list[Job], parallel: int) -> int:
+        """Connect ``jobs``, ``parallel`` at a time (a node's DTLS handshakes queue otherwise)."""
+        if self._http is None:
+            self._http = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=60))
+        for start in range(0, len(jobs), parallel):
+            batch = jobs[start:start + parallel]
+            self.viewers += await asyncio.gather(*(self._connect(job) for job in batch))
+        return len(self.viewers)
+
+    async def _connect(self, job: Job) -> BenchViewer:
+        assert self._http is not None
+        viewer = BenchViewer(job.decrypt, self.reader)
+        offer = await viewer.offer()
+        url = job.node + job.path
+        headers = {"Content-Type": "application/sdp", "Authorization": f"Bearer {job.token}"}
+        for _ in range(MAX_REDIRECTS + 1):
+            async with self._http.post(url, data=offer, headers=headers,
+                                       allow_redirects=False) as response:
+                status, text = response.status, await response.text()
+                location = response.headers.get("Location", "")
+            if status in (307, 308) and location:
+                url = urljoin(url, location)
+                self.redirected += 1
+                continue
+            if status != 201:
+                raise RuntimeError(f"WHEP {url}: {status} {text.strip()[:200]}")
+            await viewer.accept(text)
+            return viewer
+        raise RuntimeError(f"WHEP {job.node}: too many redirects")
+
+    def reset(self) -> int:
+        for viewer in self.viewers:
+            viewer.count = Count()
+        self._cpu0, self._wall0 = time.process_time(), time.monotonic()
+        return len(self.viewers)
+
+    def tally(self) -> Tally:
+        counts = [(v.count, v.decrypt) for v in self.viewers]
+        spans = [(c.span(), d) for c, d in counts]
+        return Tally(
+            viewers=len(self.viewers),
+            connected=sum(v.pc.connectionState == "connected" for v in self.viewers),
+            packets=sum(c.packets for c, _ in counts),
+            frames=sum(len(c.frames) for c, _ in counts),
+            got=sum(g for (g, _), _ in spans),
+            expected=sum(e for (_, e), _ in spans),
+            checked_got=sum(g for (g, _), d in spans if d),
+            checked_expected=sum(e for (_, e), d in spans if d),
+            broken=sum(c.broken for c, _ in counts),
+            redirected=self.redirected,
+            cpu_s=time.process_time() - self._cpu0,
+            wall_s=time.monotonic() - self._wall0,
+        )
+
+    async def close(self) -> None:
+        self.reader.close()
+        for viewer in self.viewers:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(viewer.pc.close(), 5)
+        if self._http is not None:
+            await self._http.close()
