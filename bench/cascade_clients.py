@@ -24,10 +24,12 @@ from urllib.parse import urljoin
 
 import aiohttp
 
+from bench.clip import VIDEO_RATE
 from bench.fanout import BenchViewer, Count, CountingReader
 from bench.nodes import pin
 
 MAX_REDIRECTS = 3
+FRAME_STEP = 90000 // VIDEO_RATE  # RTP clock ticks between two frames of the clip
 
 
 @dataclass(frozen=True)
@@ -49,6 +51,7 @@ class Tally:
     connected: int
     packets: int
     frames: int  # distinct video frames, summed over viewers
+    frames_expected: int  # per viewer: its frames' RTP timestamp span, at least ``at_least``
     got: int  # distinct sequence numbers received
     expected: int  # the span those sequence numbers cover
     checked_got: int  # the same, for the decrypting viewers only
@@ -75,13 +78,24 @@ async def _serve(conn: Any) -> None:
             elif command == "reset":
                 conn.send(group.reset())
             elif command == "tally":
-                conn.send(group.tally())
+                conn.send(group.tally(payload))
             else:
                 await group.close()
                 conn.send(None)
                 return
         except Exception as exc:  # report it to the driver instead of dying silently
             conn.send(RuntimeError(f"clients: {command} failed: {exc!r}"))
+
+
+def frame_span(timestamps: set[int]) -> int:
+    """Video frames sent between the first and last RTP timestamp seen: the clip's frames are
+    exactly ``90000 / VIDEO_RATE`` apart, and the nodes only offset timestamps (RFC 3550
+    §5.1), so a missing frame shows as a gap whatever the timing."""
+    if not timestamps:
+        return 0
+    ref = next(iter(timestamps))
+    offsets = [(t - ref + 2**31) % 2**32 - 2**31 for t in timestamps]  # unwrap
+    return (max(offsets) - min(offsets)) // FRAME_STEP + 1
 
 
 class ViewerGroup:
@@ -130,7 +144,8 @@ class ViewerGroup:
         self._cpu0, self._wall0 = time.process_time(), time.monotonic()
         return len(self.viewers)
 
-    def tally(self) -> Tally:
+    def tally(self, at_least: int) -> Tally:
+        """The window so far; each viewer is expected to have at least ``at_least`` frames."""
         counts = [(v.count, v.decrypt) for v in self.viewers]
         spans = [(c.span(), d) for c, d in counts]
         return Tally(
@@ -138,6 +153,7 @@ class ViewerGroup:
             connected=sum(v.pc.connectionState == "connected" for v in self.viewers),
             packets=sum(c.packets for c, _ in counts),
             frames=sum(len(c.frames) for c, _ in counts),
+            frames_expected=sum(max(at_least, frame_span(c.frames)) for c, _ in counts),
             got=sum(g for (g, _), _ in spans),
             expected=sum(e for (_, e), _ in spans),
             checked_got=sum(g for (g, _), d in spans if d),
