@@ -152,15 +152,15 @@ class ViewerGroup:
         short of its peers) and at least ``at_least`` (the driver's floor: the publisher's
         count less a lag, so a whole node that stopped shows too)."""
         counts = [(v.count, v.decrypt) for v in self.viewers]
-        spans = [frame_span(c.frames) for c, _ in counts]
-        floor = max(at_least, max(spans, default=0) - PEER_SLACK)
+        frame_spans = [frame_span(c.frames) for c, _ in counts]
+        floor = max(at_least, max(frame_spans, default=0) - PEER_SLACK)
         spans = [(c.span(), d) for c, d in counts]
         return Tally(
             viewers=len(self.viewers),
             connected=sum(v.pc.connectionState == "connected" for v in self.viewers),
             packets=sum(c.packets for c, _ in counts),
             frames=sum(len(c.frames) for c, _ in counts),
-            frames_expected=sum(max(floor, span) for span in spans),
+            frames_expected=sum(max(floor, span) for span in frame_spans),
             got=sum(g for (g, _), _ in spans),
             expected=sum(e for (_, e), _ in spans),
             checked_got=sum(g for (g, _), d in spans if d),
