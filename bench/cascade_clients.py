@@ -30,7 +30,6 @@ from bench.nodes import pin
 
 MAX_REDIRECTS = 3
 FRAME_STEP = 90000 // VIDEO_RATE  # RTP clock ticks between two frames of the clip
-PEER_SLACK = 3  # frames a viewer may trail this process's best one (an edge is one hop more)
 
 
 @dataclass(frozen=True)
@@ -53,6 +52,8 @@ class Tally:
     packets: int
     frames: int  # distinct video frames, summed over viewers
     frames_expected: int  # per viewer: its frames' RTP timestamp span, or a floor (tally)
+    frames_spanned: int  # per viewer: its frames' RTP timestamp span alone
+    short: int  # viewers whose span is under the floor (stalled, or read very late)
     got: int  # distinct sequence numbers received
     expected: int  # the span those sequence numbers cover
     checked_got: int  # the same, for the decrypting viewers only
@@ -147,20 +148,21 @@ class ViewerGroup:
 
     def tally(self, at_least: int) -> Tally:
         """The window so far. A viewer's expected frames are its own timestamp span, but at
-        least this process's best span less :data:`PEER_SLACK` (one counting thread reads every
-        viewer here, so a late read is late for all; a viewer that stalled or got nothing is
-        short of its peers) and at least ``at_least`` (the driver's floor: the publisher's
-        count less a lag, so a whole node that stopped shows too)."""
+        least ``at_least`` (the driver's floor: the publisher's count less a lag), so a viewer
+        that stalled or got nothing shows. Not this process's best viewer's span: the one
+        counting thread drains socket after socket and, starved on a busy machine, reads some
+        viewers a second later than others; a floor from the best one took that for loss."""
         counts = [(v.count, v.decrypt) for v in self.viewers]
         frame_spans = [frame_span(c.frames) for c, _ in counts]
-        floor = max(at_least, max(frame_spans, default=0) - PEER_SLACK)
         spans = [(c.span(), d) for c, d in counts]
         return Tally(
             viewers=len(self.viewers),
             connected=sum(v.pc.connectionState == "connected" for v in self.viewers),
             packets=sum(c.packets for c, _ in counts),
             frames=sum(len(c.frames) for c, _ in counts),
-            frames_expected=sum(max(floor, span) for span in frame_spans),
+            frames_expected=sum(max(at_least, span) for span in frame_spans),
+            frames_spanned=sum(frame_spans),
+            short=sum(span < at_least for span in frame_spans),
             got=sum(g for (g, _), _ in spans),
             expected=sum(e for (_, e), _ in spans),
             checked_got=sum(g for (g, _), d in spans if d),
