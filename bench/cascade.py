@@ -293,7 +293,7 @@ def _details(row: Row, node_load: list[float], tallies: list[Tally], frames: int
             f"connected {sum(t.connected for t in tallies)}/{row.viewers}; redirected "
             f"{sum(t.redirected for t in tallies)}; broken {sum(t.broken for t in tallies)}; "
             f"publisher frames {frames}; frames within spans {spanned:.1%}; viewers short "
-            f"{sum(t.short for t in tallies)}")
+            f"{sum(t.short for t in tallies)} {[d for t in tallies for d in t.short_detail]}")
 
 
 def _line(row: Row) -> str:

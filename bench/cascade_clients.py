@@ -54,6 +54,7 @@ class Tally:
     frames_expected: int  # per viewer: its frames' RTP timestamp span, or a floor (tally)
     frames_spanned: int  # per viewer: its frames' RTP timestamp span alone
     short: int  # viewers whose span is under the floor (stalled, or read very late)
+    short_detail: tuple[str, ...]  # up to a few of them: node, decrypting or not, span
     got: int  # distinct sequence numbers received
     expected: int  # the span those sequence numbers cover
     checked_got: int  # the same, for the decrypting viewers only
@@ -106,6 +107,7 @@ class ViewerGroup:
     def __init__(self, reader: CountingReader) -> None:
         self.reader = reader
         self.viewers: list[BenchViewer] = []
+        self.jobs: list[Job] = []  # what each viewer was added as
         self._http: aiohttp.ClientSession | None = None
         self._cpu0 = self._wall0 = 0.0
         self.redirected = 0
@@ -117,6 +119,7 @@ class ViewerGroup:
         for start in range(0, len(jobs), parallel):
             batch = jobs[start:start + parallel]
             self.viewers += await asyncio.gather(*(self._connect(job) for job in batch))
+            self.jobs += batch
         return len(self.viewers)
 
     async def _connect(self, job: Job) -> BenchViewer:
@@ -159,10 +162,17 @@ class ViewerGroup:
             viewers=len(self.viewers),
             connected=sum(v.pc.connectionState == "connected" for v in self.viewers),
             packets=sum(c.packets for c, _ in counts),
-            frames=sum(len(c.frames) for c, _ in counts),
+            # a timestamp off the clip's grid (a publisher restart) must not lift this past 100 %
+            frames=sum(min(len(c.frames), max(at_least, span))
+                       for (c, _), span in zip(counts, frame_spans, strict=True)),
             frames_expected=sum(max(at_least, span) for span in frame_spans),
             frames_spanned=sum(frame_spans),
             short=sum(span < at_least for span in frame_spans),
+            short_detail=tuple(
+                f"{job.node.rsplit(':', 1)[-1]}{' decrypting' if job.decrypt else ''} "
+                f"span {span} frames {len(c.frames)}"
+                for job, span, (c, _) in zip(self.jobs, frame_spans, counts, strict=True)
+                if span < at_least)[:4],
             got=sum(g for (g, _), _ in spans),
             expected=sum(e for (_, e), _ in spans),
             checked_got=sum(g for (g, _), d in spans if d),
