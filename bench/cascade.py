@@ -291,7 +291,9 @@ def _details(row: Row, node_load: list[float], tallies: list[Tally], frames: int
     return (f"per node s/s {' '.join(f'{load:.2f}' for load in node_load)}; client s/s max "
             f"{max(t.cpu_s / t.wall_s for t in tallies):.2f} ({client_us:.1f} µs/pkt); "
             f"connected {sum(t.connected for t in tallies)}/{row.viewers}; redirected "
-            f"{sum(t.redirected for t in tallies)}; broken {sum(t.broken for t in tallies)}; "
+            f"{sum(t.redirected for t in tallies)}; adopted late "
+            f"{sum(t.late for t in tallies)}, never {sum(t.unadopted for t in tallies)}; "
+            f"broken {sum(t.broken for t in tallies)}; "
             f"publisher frames {frames}; frames within spans {spanned:.1%}; viewers short "
             f"{sum(t.short for t in tallies)} {[d for t in tallies for d in t.short_detail]}")
 

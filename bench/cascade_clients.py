@@ -61,6 +61,8 @@ class Tally:
     checked_expected: int
     broken: int  # decrypted packets that did not parse
     redirected: int  # viewers a node sent elsewhere (307): not served where they were sent
+    late: int  # viewers adopted by the counting thread after a slow ICE (see _adopt_late)
+    unadopted: int  # counting viewers the thread never got: they count as receiving nothing
     cpu_s: float  # this process's CPU time since ``reset``
     wall_s: float
 
@@ -111,6 +113,7 @@ class ViewerGroup:
         self._http: aiohttp.ClientSession | None = None
         self._cpu0 = self._wall0 = 0.0
         self.redirected = 0
+        self.late = 0  # viewers whose socket went to the counting thread only after accept
 
     async def add(self, jobs: list[Job], parallel: int) -> int:
         """Connect ``jobs``, ``parallel`` at a time (a node's DTLS handshakes queue otherwise)."""
@@ -140,8 +143,26 @@ class ViewerGroup:
             if status != 201:
                 raise RuntimeError(f"WHEP {url}: {status} {text.strip()[:200]}")
             await viewer.accept(text)
+            if not job.decrypt and not self._adopted(viewer):
+                await self._adopt_late(viewer)
             return viewer
         raise RuntimeError(f"WHEP {job.node}: too many redirects")
+
+    def _adopted(self, viewer: BenchViewer) -> bool:
+        return any(v is viewer for v, _, _ in self.reader._viewers.values())
+
+    async def _adopt_late(self, viewer: BenchViewer) -> None:
+        """``BenchViewer.accept`` hands the socket to the counting thread after 10 s even if
+        ICE has not nominated a pair yet (a loaded machine); such a viewer would be counted as
+        receiving nothing. Wait up to 30 s more, then hand its nominated pair over."""
+        for _ in range(300):
+            if viewer.pc.connectionState == "connected":
+                break
+            await asyncio.sleep(0.1)
+        video = next(t for t in viewer.pc.getTransceivers() if t.kind == "video")
+        for pair in video.receiver.transport.transport._connection._nominated.values():
+            self.reader.adopt(viewer, pair.protocol)
+        self.late += 1
 
     def reset(self) -> int:
         for viewer in self.viewers:
@@ -179,6 +200,9 @@ class ViewerGroup:
             checked_expected=sum(e for (_, e), d in spans if d),
             broken=sum(c.broken for c, _ in counts),
             redirected=self.redirected,
+            late=self.late,
+            unadopted=sum(not (j.decrypt or self._adopted(v))
+                          for v, j in zip(self.viewers, self.jobs, strict=True)),
             cpu_s=time.process_time() - self._cpu0,
             wall_s=time.monotonic() - self._wall0,
         )
