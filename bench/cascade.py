@@ -144,13 +144,15 @@ async def placement(node: str) -> tuple[str, list[str]]:
 
 
 MEDIA_COUNTERS = ("received_packets", "dropped_packets", "nacks_answered", "keyframe_requests")
+MEDIA_GAUGES = ("publishers", "sources", "viewers")  # now, not over the window
 
 
 async def media_counters(nodes: list[Server]) -> dict[str, float]:
     """The nodes' media counters from ``/metrics`` (web/live_metrics.py), summed over nodes:
     packets taken in (the origin's publisher and the edges' upstreams), dropped for full
-    viewer queues, resent from the NACK cache, keyframe requests."""
-    totals = dict.fromkeys(MEDIA_COUNTERS, 0.0)
+    viewer queues, resent from the NACK cache, keyframe requests; and the peers and Sources
+    held now (an edge's upstream is a publisher-like intake, its tracks Sources)."""
+    totals = dict.fromkeys(MEDIA_COUNTERS + MEDIA_GAUGES, 0.0)
     async with aiohttp.ClientSession() as http:
         for node in nodes:
             async with http.get(f"{node.url}/metrics") as response:
@@ -234,8 +236,9 @@ class Run:
         row = self._row(cpu, wall, tallies)
         print(f"  {self.config}: {_line(row)}", flush=True)
         print(f"    {_details(row, [c / wall for c in cpu], tallies, frames)}; nodes: "
-              + ", ".join(f"{k.replace('_', ' ')} {media[k] - media0[k]:.0f}"
-                          for k in MEDIA_COUNTERS), flush=True)
+              + ", ".join([f"{k.replace('_', ' ')} {media[k] - media0[k]:.0f}"
+                           for k in MEDIA_COUNTERS] + [f"{k} {media[k]:.0f}"
+                                                       for k in MEDIA_GAUGES]), flush=True)
         return row
 
     def _row(self, cpu: list[float], wall: float, tallies: list[Tally]) -> Row:
