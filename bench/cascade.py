@@ -218,6 +218,8 @@ class Run:
         if home != f"bench-{self.config}-0" or edges != wanted:
             print(f"  {self.config}: WARNING: origin {home}, edges {edges}; expected "
                   f"bench-{self.config}-0 and {wanted}", flush=True)
+        elif edges:
+            print(f"  {self.config}: origin {home}, {len(edges)} edge(s) pulling", flush=True)
 
     async def measure(self, seconds: float) -> Row:
         await asyncio.sleep(self.args.warmup)  # keyframes reached everyone, queues settled
