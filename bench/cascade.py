@@ -172,10 +172,15 @@ class Run:
         self.config, self.layout, self.args = config, layout, args
         flush_redis(redis_url)  # no lease or presence left by the previous configuration
         self.servers: list[Server] = []
-        for i in range(nodes):
-            log = Path(workdir) / f"{config}-{i}.log"
-            env = node_env(redis_url, f"bench-{config}-{i}", nodes > 1, workdir)
-            self.servers.append(start_node(env, [layout.node_cores[i]], log))
+        try:
+            for i in range(nodes):
+                log = Path(workdir) / f"{config}-{i}.log"
+                env = node_env(redis_url, f"bench-{config}-{i}", nodes > 1, workdir)
+                self.servers.append(start_node(env, [layout.node_cores[i]], log))
+        except BaseException:  # no node outlives a failed start
+            for server in self.servers:
+                server.stop()
+            raise
         count = max(1, min(layout.clients, max(args.sizes)))
         cores = layout.client_cores
         self.clients = [Channel(clients_process, {cores[k % len(cores)]}) for k in range(count)]
