@@ -92,13 +92,13 @@ async def _serve(conn: Any) -> None:
             conn.send(RuntimeError(f"clients: {command} failed: {exc!r}"))
 
 
-def frame_span(timestamps: set[int]) -> int:
+def frame_span(timestamps: list[int]) -> int:
     """Video frames sent between the first and last RTP timestamp seen: the clip's frames are
     exactly ``90000 / VIDEO_RATE`` apart, and the nodes only offset timestamps (RFC 3550
     §5.1), so a missing frame shows as a gap whatever the timing."""
     if not timestamps:
         return 0
-    ref = next(iter(timestamps))
+    ref = timestamps[0]
     offsets = [(t - ref + 2**31) % 2**32 - 2**31 for t in timestamps]  # unwrap
     return (max(offsets) - min(offsets)) // FRAME_STEP + 1
 
@@ -177,21 +177,23 @@ class ViewerGroup:
         counting thread drains socket after socket and, starved on a busy machine, reads some
         viewers a second later than others; a floor from the best one took that for loss."""
         counts = [(v.count, v.decrypt) for v in self.viewers]
-        frame_spans = [frame_span(c.frames) for c, _ in counts]
+        # list(set) copies in one C call, under the GIL: the counting thread keeps adding
+        frames = [list(c.frames) for c, _ in counts]
+        frame_spans = [frame_span(f) for f in frames]
         spans = [(c.span(), d) for c, d in counts]
         return Tally(
             viewers=len(self.viewers),
             connected=sum(v.pc.connectionState == "connected" for v in self.viewers),
             packets=sum(c.packets for c, _ in counts),
             # a timestamp off the clip's grid (a publisher restart) must not lift this past 100 %
-            frames=sum(min(len(c.frames), max(at_least, span))
-                       for (c, _), span in zip(counts, frame_spans, strict=True)),
+            frames=sum(min(len(f), max(at_least, span))
+                       for f, span in zip(frames, frame_spans, strict=True)),
             frames_expected=sum(max(at_least, span) for span in frame_spans),
             frames_spanned=sum(frame_spans),
             short=sum(span < at_least for span in frame_spans),
             short_detail=tuple(
                 f"{job.node.rsplit(':', 1)[-1]}{' decrypting' if job.decrypt else ''} "
-                f"span {span} frames {len(c.frames)}"
+                f"span {span} frames {len(c.frames)} packets {c.packets}"
                 for job, span, (c, _) in zip(self.jobs, frame_spans, counts, strict=True)
                 if span < at_least)[:4],
             got=sum(g for (g, _), _ in spans),
