@@ -143,7 +143,8 @@ async def placement(node: str) -> tuple[str, list[str]]:
             detail.get("edges") or [])
 
 
-MEDIA_COUNTERS = ("received_packets", "dropped_packets", "nacks_answered", "keyframe_requests")
+MEDIA_COUNTERS = ("received_packets", "dropped_packets", "nacks_answered", "keyframe_requests",
+                  "path_changes")
 MEDIA_GAUGES = ("publishers", "sources", "viewers")  # now, not over the window
 
 

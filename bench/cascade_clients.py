@@ -145,6 +145,8 @@ class ViewerGroup:
             await viewer.accept(text)
             if not job.decrypt and not self._adopted(viewer):
                 await self._adopt_late(viewer)
+            if not job.decrypt:
+                self._adopt_all(viewer)
             return viewer
         raise RuntimeError(f"WHEP {job.node}: too many redirects")
 
@@ -163,6 +165,17 @@ class ViewerGroup:
         for pair in video.receiver.transport.transport._connection._nominated.values():
             self.reader.adopt(viewer, pair.protocol)
         self.late += 1
+
+    def _adopt_all(self, viewer: BenchViewer) -> None:
+        """Hand every ICE socket of ``viewer`` to the counting thread, not only the pair
+        nominated at accept time: ICE may nominate another pair later (the node follows it,
+        ``path_changes`` in its metrics), and a viewer read on the old socket only would count
+        as receiving nothing."""
+        video = next(t for t in viewer.pc.getTransceivers() if t.kind == "video")
+        taken = {id(protocol) for _, _, protocol in self.reader._viewers.values()}
+        for protocol in video.receiver.transport.transport._connection._protocols:
+            if id(protocol) not in taken:
+                self.reader.adopt(viewer, protocol)
 
     def reset(self) -> int:
         for viewer in self.viewers:
