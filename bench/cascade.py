@@ -22,7 +22,8 @@ process holds viewers of every node and the load stays even as viewers are added
 ``--checkers`` viewers of each node decrypt and parse every packet (bench/cascade_clients.py).
 
 Per configuration and viewer count it prints total server CPU (s/s, summed over the nodes),
-µs of server CPU per delivered packet (the edges' upstreams are part of the cost), and delivery:
+µs of server CPU per delivered packet (distinct packets: a duplicate is not a delivery; the
+edges' upstreams are part of the cost), and delivery:
 video frames received / expected and packets received / the sequence-number span, for all
 viewers and for the decrypting ones. A viewer's expected frames are its RTP timestamp span (a
 gap shows whatever the timing), but at least the frames the publisher sent in the window less
@@ -250,7 +251,7 @@ class Run:
         return row
 
     def _row(self, cpu: list[float], wall: float, tallies: list[Tally]) -> Row:
-        packets = sum(t.packets for t in tallies)
+        packets = sum(t.got for t in tallies)  # distinct: a duplicate is no delivery
         return Row(
             self.config, self.viewers, len(self.servers), sum(cpu) / wall,
             sum(cpu) * 1e6 / max(1, packets), packets / wall,
@@ -305,6 +306,7 @@ def _details(row: Row, node_load: list[float], tallies: list[Tally], frames: int
             f"{sum(t.redirected for t in tallies)}; adopted late "
             f"{sum(t.late for t in tallies)}, never {sum(t.unadopted for t in tallies)}; "
             f"broken {sum(t.broken for t in tallies)}; "
+            f"duplicate packets {sum(t.packets - t.got for t in tallies)}; "
             f"publisher frames {frames}; frames within spans {spanned:.1%}; viewers short "
             f"{sum(t.short for t in tallies)} {[d for t in tallies for d in t.short_detail]}")
 
