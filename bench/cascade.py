@@ -50,7 +50,7 @@ from pathlib import Path
 import aiohttp
 
 from bench.cascade_clients import Job, Tally, clients_process
-from bench.clip import VIDEO_RATE
+from bench.clip import VIDEO_RATE, opus_clip, vp8_clip
 from bench.fanout import Channel
 from bench.fanout_servers import publish_on
 from bench.nodes import Server, flush_redis, parse_cpus, pin, start_node, start_redis
@@ -170,7 +170,7 @@ class Run:
     """One configuration: its nodes, publisher and client processes, grown size by size."""
 
     def __init__(self, config: str, nodes: int, layout: Layout, args: argparse.Namespace,
-                 redis_url: str, workdir: str) -> None:
+                 redis_url: str, workdir: str, clips: tuple[list[bytes], list[bytes]]) -> None:
         self.config, self.layout, self.args = config, layout, args
         flush_redis(redis_url)  # no lease or presence left by the previous configuration
         self.servers: list[Server] = []
@@ -186,7 +186,7 @@ class Run:
         count = max(1, min(layout.clients, max(args.sizes)))
         cores = layout.client_cores
         self.clients = [Channel(clients_process, {cores[k % len(cores)]}) for k in range(count)]
-        self.publisher = Channel(publish_on, set(cores))
+        self.publisher = Channel(publish_on, set(cores), clips)
         self.viewers = 0
 
     async def start(self) -> None:
@@ -275,10 +275,11 @@ class Run:
 
 
 async def run_config(config: str, nodes: int, sizes: list[int], layout: Layout,
-                     args: argparse.Namespace, redis_url: str, workdir: str) -> list[Row]:
+                     args: argparse.Namespace, redis_url: str, workdir: str,
+                     clips: tuple[list[bytes], list[bytes]]) -> list[Row]:
     print(f"{config}: {nodes} node(s) on cores {layout.node_cores[:nodes]}, "
           f"clients on {layout.client_cores}", flush=True)
-    run = Run(config, nodes, layout, args, redis_url, workdir)
+    run = Run(config, nodes, layout, args, redis_url, workdir, clips)
     rows: list[Row] = []
     try:
         await run.start()
@@ -364,14 +365,17 @@ async def main(args: argparse.Namespace) -> None:
     pin(0, layout.client_cores)  # this driver only mints tokens and waits
     workdir = tempfile.mkdtemp(prefix="bench-cascade-")
     redis, redis_url = start_redis(workdir, layout.client_cores)
+    clips = vp8_clip(), opus_clip()  # once: both configurations send the very same packets
+    print(f"clip: VP8 {sum(map(len, clips[0])) * 8 * VIDEO_RATE / len(clips[0]) / 1e6:.2f} "
+          f"Mbit/s at {VIDEO_RATE} fps, Opus", flush=True)
     rows: list[Row] = []
     try:
         single_sizes = [s for s in args.sizes if not args.single_max or s <= args.single_max]
         if single_sizes:
             rows += await run_config("single", 1, single_sizes, layout, args, redis_url,
-                                     workdir)
+                                     workdir, clips)
         rows += await run_config("cascade", args.nodes, args.sizes, layout, args, redis_url,
-                                 workdir)
+                                 workdir, clips)
     finally:
         redis.terminate()
         redis.wait(10)
