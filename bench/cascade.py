@@ -351,6 +351,26 @@ def table(rows: list[Row]) -> str:
     return "\n".join(lines)
 
 
+def clip(tries: int = 5) -> list[bytes]:
+    """The VP8 clip at about 1 Mbit/s. libvpx's realtime mode adapts to the CPU it gets, so
+    on a busy machine one encode came out at 2.4 Mbit/s: encode again (outside any
+    measurement) until within ±30 %, else keep the closest and say so."""
+    best: list[bytes] = []
+    for _ in range(tries):
+        frames = vp8_clip()
+        if not best or abs(_mbps(frames) - 1) < abs(_mbps(best) - 1):
+            best = frames
+        if abs(_mbps(best) - 1) <= 0.3:
+            break
+    note = "" if abs(_mbps(best) - 1) <= 0.3 else " (WARNING: not ~1 Mbit/s)"
+    print(f"clip: VP8 {_mbps(best):.2f} Mbit/s at {VIDEO_RATE} fps{note}, Opus", flush=True)
+    return best
+
+
+def _mbps(frames: list[bytes]) -> float:
+    return sum(map(len, frames)) * 8 * VIDEO_RATE / len(frames) / 1e6
+
+
 def raise_open_files() -> None:
     """Each viewer holds a few UDP sockets at both ends; 1,024 (a common soft limit) is too few
     for a few hundred viewers per process. Children inherit the raised limit."""
@@ -365,9 +385,7 @@ async def main(args: argparse.Namespace) -> None:
     pin(0, layout.client_cores)  # this driver only mints tokens and waits
     workdir = tempfile.mkdtemp(prefix="bench-cascade-")
     redis, redis_url = start_redis(workdir, layout.client_cores)
-    clips = vp8_clip(), opus_clip()  # once: both configurations send the very same packets
-    print(f"clip: VP8 {sum(map(len, clips[0])) * 8 * VIDEO_RATE / len(clips[0]) / 1e6:.2f} "
-          f"Mbit/s at {VIDEO_RATE} fps, Opus", flush=True)
+    clips = clip(), opus_clip()  # once: both configurations send the very same packets
     rows: list[Row] = []
     try:
         single_sizes = [s for s in args.sizes if not args.single_max or s <= args.single_max]
