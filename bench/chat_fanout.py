@@ -23,18 +23,15 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import gc
 import json
 import os
 import resource
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -44,19 +41,13 @@ import aiohttp
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.nodes import Server, free_port, start_redis, wait_healthy  # noqa: E402
 from rooms.demo import LIVE_BROADCAST  # noqa: E402
 from rooms.token import Grant, mint  # noqa: E402
 
 SECRET = "bench-secret-0123456789abcdef-0123456789"
 NS = "/rtc"
-TICKS = os.sysconf("SC_CLK_TCK")
 SERVER_CPUS: set[int] = set()  # where the nodes run (main() picks it before pinning itself)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 # -- servers ------------------------------------------------------------------------------------
@@ -101,24 +92,6 @@ def serve_plain(port: int, redis_url: str | None) -> None:
     web.run_app(app, host="127.0.0.1", port=port, print=None, access_log=None)
 
 
-@dataclass
-class Server:
-    url: str
-    proc: subprocess.Popen[bytes]
-
-    def cpu_s(self) -> float:
-        fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / TICKS
-
-    def stop(self) -> None:
-        self.proc.terminate()
-        try:
-            self.proc.wait(10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait(5)
-
-
 def start(kind: str, redis_url: str | None, node: str) -> Server:
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("PAVILION_")}
@@ -147,41 +120,7 @@ def start(kind: str, redis_url: str | None, node: str) -> Server:
     )
     if SERVER_CPUS:  # the nodes on the first CPU, the clients (this process) on the others
         os.sched_setaffinity(proc.pid, SERVER_CPUS)
-    server = Server(f"http://127.0.0.1:{port}", proc)
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        with contextlib.suppress(OSError):
-            with urllib.request.urlopen(server.url + "/healthz", timeout=1):
-                return server
-        time.sleep(0.1)
-    server.stop()
-    raise RuntimeError(f"{kind} server did not start")
-
-
-def start_redis(workdir: str) -> tuple[subprocess.Popen[bytes], str]:
-    binary = shutil.which("redis-server")
-    if binary is None:
-        raise SystemExit("--cross-node needs redis-server (apt-get install redis-server)")
-    port = free_port()
-    proc = subprocess.Popen(
-        [
-            binary,
-            "--port",
-            str(port),
-            "--bind",
-            "127.0.0.1",
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-            "--dir",
-            workdir,
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    time.sleep(0.5)
-    return proc, f"redis://127.0.0.1:{port}/0"
+    return wait_healthy(Server(f"http://127.0.0.1:{port}", proc), f"{kind} server")
 
 
 # -- light Engine.IO v4 / Socket.IO v5 clients --------------------------------------------------

@@ -162,15 +162,25 @@ class PacketTrack(MediaStreamTrack):
 
 def publish_process(conn: Any) -> None:
     """The publisher in its own process (core 1): the viewers' load cannot starve its ICE."""
+    publish_on({CLIENT_CORE}, None, conn)
+
+
+def publish_on(cores: set[int], clips: tuple[list[bytes], list[bytes]] | None,
+               conn: Any) -> None:
+    """The publisher in its own process, pinned to ``cores`` (bench/cascade.py picks them),
+    sending ``clips`` (video, audio) if given: libvpx's realtime rate control does not make
+    the same clip twice (one encode came out at twice the packets of another), so a benchmark
+    comparing two publishers encodes once and hands both the same packets."""
     with contextlib.suppress(OSError, AttributeError):
-        os.sched_setaffinity(0, {CLIENT_CORE})
-    asyncio.run(_publish(conn))
+        os.sched_setaffinity(0, cores)
+    asyncio.run(_publish(conn, clips))
 
 
-async def _publish(conn: Any) -> None:
+async def _publish(conn: Any, clips: tuple[list[bytes], list[bytes]] | None = None) -> None:
     loop = asyncio.get_running_loop()
-    video = PacketTrack("video", vp8_clip(), VIDEO_RATE, 90000 // VIDEO_RATE, 90000)
-    audio = PacketTrack("audio", opus_clip(), 50, AUDIO_FRAME, 48000)
+    frames, sound = clips or (vp8_clip(), opus_clip())
+    video = PacketTrack("video", frames, VIDEO_RATE, 90000 // VIDEO_RATE, 90000)
+    audio = PacketTrack("audio", sound, 50, AUDIO_FRAME, 48000)
     publisher = RTCPeerConnection(RTCConfiguration(iceServers=[]))
     publisher.addTransceiver(video, direction="sendonly")
     publisher.addTransceiver(audio, direction="sendonly")
