@@ -37,7 +37,7 @@ from rooms.events import ChatPosted, Event, Reacted
 from rooms.lifecycle import cancel_and_wait
 from rooms.service import RoomService
 from rooms.token import AccessToken, TokenError, verify
-from signaling import media_events, room_events, turn
+from signaling import media_events, presence_sync, room_events, turn
 from signaling.attendance import Attendance
 from signaling.batch import Batcher, Frame
 from signaling.chat_tail import ChatTail
@@ -105,6 +105,15 @@ class Hub:
         self.nodes: Callable[[], list[dict[str, str]]] = list
         self._bus_task: asyncio.Task[None] | None = None
         self._sizes_task: asyncio.Task[None] | None = None
+        self._resync_task: asyncio.Task[int] | None = None
+
+    def presence_missed(self) -> None:
+        """The cross-node listener subscribed again after an outage (web/rtc_fanout.py): what
+        other nodes published meanwhile is gone, so this node's members get each room's
+        presence again (signaling/presence_sync.py); one re-send at a time."""
+        if self._resync_task is None or self._resync_task.done():
+            self._resync_task = asyncio.create_task(
+                presence_sync.resync(self, list(self.attendance.people)), name="presence-sync")
 
     # -- lifecycle ----------------------------------------------------------------------------
     async def start(self) -> None:
@@ -122,7 +131,7 @@ class Hub:
     async def aclose(self) -> None:
         for session in list(self.by_id.values()):
             await self.end(session)
-        for task in (self._bus_task, self._sizes_task):
+        for task in (self._bus_task, self._sizes_task, self._resync_task):
             if task is not None:
                 await cancel_and_wait(task)
         await self.door.aclose()

@@ -215,6 +215,7 @@ SERVER_EVENTS: tuple[str, ...] = (
     "participant.changed",
     "participant.muted",
     "participant.removed",
+    "presence.sync",  # signaling/presence_sync.py: after the node's pub/sub listener was away
     "track.published",
     "track.unpublished",
     "chat.message",

@@ -80,6 +80,8 @@ async def _hub_ctx(app: web.Application) -> AsyncIterator[None]:
     hub = Hub(backend.service, backend.bus, SocketOutbox(sio), settings, app[MEDIA_KEY])
     app[HUB_KEY] = hub
     _register(sio, hub)
+    if isinstance(sio.manager, RedisFanout):
+        sio.manager.on_resubscribed = hub.presence_missed
     await hub.start()
     yield
     await hub.aclose()

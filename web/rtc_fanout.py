@@ -23,7 +23,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import socketio
@@ -123,6 +123,9 @@ class RedisFanout(socketio.AsyncRedisManager, LocalFanout):  # type: ignore[misc
         super().__init__(*args, **kwargs)
         self._retiring: set[asyncio.Task[None]] = set()
         self.listen_retries = 0  # reconnections of the pub/sub listener
+        # called once the listener is subscribed again after a failure (web/rtc.py: the hub
+        # re-sends presence, signaling/presence_sync.py)
+        self.on_resubscribed: Callable[[], None] | None = None
 
     async def _redis_listen_with_retries(self) -> AsyncIterator[Any]:
         """python-socketio's loop with a short backoff: 50 ms doubling to 1 s, not 1 s to 60 s.
@@ -137,6 +140,8 @@ class RedisFanout(socketio.AsyncRedisManager, LocalFanout):  # type: ignore[misc
                     self._redis_connect()
                     await self.pubsub.subscribe(self.channel)
                     subscribed, retry_sleep = True, first
+                    if self.listen_retries and self.on_resubscribed is not None:
+                        self.on_resubscribed()  # what was published meanwhile is lost
                 async for message in self.pubsub.listen():
                     yield message
             except Exception as exc:

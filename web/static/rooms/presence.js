@@ -25,6 +25,13 @@ export class Presence {
     conn.on("participant.left", (e) => this.#drop(e.identity));
     conn.on("participant.removed", (e) => this.#drop(e.identity));
     conn.on("presence", (p) => { this.shed += (p.joined || 0) - (p.left || 0); this.#changed(); });
+    // after a Redis outage the node re-sends the list (events of other nodes were lost):
+    // it replaces ours; we stay in it even when a big room's list does not name us
+    conn.on("presence.sync", (e) => {
+      const me = this.people.get(conn.identity);
+      this.load(e.participants);
+      if (me && !this.people.has(conn.identity)) this.#set(me);
+    });
   }
 
   load(participants) {
