@@ -17,36 +17,25 @@ from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
-import aiohttp
 import pytest
 
+from tests.cluster.outage import member, two_nodes
 from tests.fixtures.pavilion import RunningApp
 from tests.fixtures.redis_server import RedisServer
 from tests.signaling.rtc_client import HOST, RtcClient, token
 
 pytestmark = [pytest.mark.redis]
-API_KEY = "admin-key-0123456789abcdef0123456789abcdef"
-ADMIN = {"Authorization": f"Bearer {API_KEY}"}
 ROOM = "journal-forum"
 BACK_WITHIN_S = 5.0  # issue 13: cross-node chat and presence back within 5 s of Redis
 EVERY_S = 0.5  # each sender: 2 messages/s, four senders, two per node
 
 
 async def _nodes(redis: RedisServer, pavilion_app: Any) -> tuple[RunningApp, RunningApp]:
-    a = await pavilion_app(redis_url=redis.url, node_id="node-a", api_key=API_KEY)
-    b = await pavilion_app(redis_url=redis.url, node_id="node-b", api_key=API_KEY)
-    body = {"id": ROOM, "kind": "forum", "pavilion": "automobile", "exhibitor": "ev-works",
-            "title": {"en": "Journal"}, "state": "live"}
-    async with aiohttp.ClientSession() as http, http.post(
-            f"{a.url}/api/admin/rooms", json=body, headers=ADMIN) as response:
-        assert response.status == 201, await response.text()
-    return a, b
+    return await two_nodes(redis, pavilion_app, ROOM)
 
 
 async def _join(node: RunningApp, who: str) -> RtcClient:
-    client = await RtcClient.connect(node, token(who, ROOM))
-    await client.ok("join", {"room": ROOM})
-    return client
+    return await member(node, who, ROOM)
 
 
 class Sender:

@@ -19,33 +19,24 @@ from typing import Any
 import aiohttp
 import pytest
 
+from tests.cluster.outage import ADMIN, two_nodes
+from tests.cluster.outage import member as _member
 from tests.fixtures.pavilion import RunningApp
 from tests.fixtures.redis_server import RedisServer
-from tests.signaling.rtc_client import RtcClient, token
+from tests.signaling.rtc_client import RtcClient
 
 pytestmark = [pytest.mark.redis, pytest.mark.slow]
-API_KEY = "admin-key-0123456789abcdef0123456789abcdef"
-ADMIN = {"Authorization": f"Bearer {API_KEY}"}
 ROOM = "outage-forum"
 OUTAGE_S = 5.0
 BACK_WITHIN_S = 5.0  # issue 13: cross-node chat back within 5 s of Redis
 
 
 async def _nodes(redis: RedisServer, pavilion_app: Any) -> tuple[RunningApp, RunningApp]:
-    a = await pavilion_app(redis_url=redis.url, node_id="node-a", api_key=API_KEY)
-    b = await pavilion_app(redis_url=redis.url, node_id="node-b", api_key=API_KEY)
-    body = {"id": ROOM, "kind": "forum", "pavilion": "automobile", "exhibitor": "ev-works",
-            "title": {"en": "Outage"}, "state": "live"}
-    async with aiohttp.ClientSession() as http, http.post(
-            f"{a.url}/api/admin/rooms", json=body, headers=ADMIN) as response:
-        assert response.status == 201, await response.text()
-    return a, b
+    return await two_nodes(redis, pavilion_app, ROOM)
 
 
 async def _join(node: RunningApp, who: str) -> RtcClient:
-    client = await RtcClient.connect(node, token(who, ROOM))
-    await client.ok("join", {"room": ROOM})
-    return client
+    return await _member(node, who, ROOM)
 
 
 class Sender:

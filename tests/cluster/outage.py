@@ -1,0 +1,37 @@
+"""Two in-process nodes on one real redis-server and a live forum made through the admin API:
+the set-up of the Redis-outage tests (test_redis_outage, test_chat_during_outage,
+test_presence_sync), each with a room of its own."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import aiohttp
+
+from tests.fixtures.pavilion import RunningApp
+from tests.fixtures.redis_server import RedisServer
+from tests.signaling.rtc_client import RtcClient, token
+
+API_KEY = "admin-key-0123456789abcdef0123456789abcdef"
+ADMIN = {"Authorization": f"Bearer {API_KEY}"}
+BACK_WITHIN_S = 5.0  # issue 13: cross-node chat and presence back within 5 s of Redis
+
+
+async def two_nodes(redis: RedisServer, pavilion_app: Any,
+                    room: str) -> tuple[RunningApp, RunningApp]:
+    """Nodes A and B on ``redis``; ``room`` (a live forum) created through A's admin API."""
+    a = await pavilion_app(redis_url=redis.url, node_id="node-a", api_key=API_KEY)
+    b = await pavilion_app(redis_url=redis.url, node_id="node-b", api_key=API_KEY)
+    body = {"id": room, "kind": "forum", "pavilion": "automobile", "exhibitor": "ev-works",
+            "title": {"en": room}, "state": "live"}
+    async with aiohttp.ClientSession() as http, http.post(
+            f"{a.url}/api/admin/rooms", json=body, headers=ADMIN) as response:
+        assert response.status == 201, await response.text()
+    return a, b
+
+
+async def member(node: RunningApp, who: str, room: str) -> RtcClient:
+    """``who`` connected to ``node`` and joined to ``room``."""
+    client = await RtcClient.connect(node, token(who, room))
+    await client.ok("join", {"room": room})
+    return client
