@@ -257,8 +257,10 @@ class Hub:
         if self.sessions.get(session.sid) is session:
             del self.sessions[session.sid]
         for room in list(session.rooms):
-            with contextlib.suppress(Exception):
+            try:
                 await room_events.depart(self, session, room)
+            except Exception:  # the other rooms are still left; what failed is said
+                log.exception("session %s could not leave %s cleanly", session.id, room)
         await session.aclose()
 
     async def _flooded(self, session: Session) -> None:

@@ -110,7 +110,10 @@ async def _detach(hub: HubPort, session: Session, room: str) -> bool:
     channels = channels_of(hub, session, room)
     session.rooms.discard(room)
     last = hub.drop_member(room, session)
-    await hub.media.close_room_peers(session, room)
+    try:
+        await hub.media.close_room_peers(session, room)
+    except Exception:  # a peer that fails to close must not keep its owner present
+        log.exception("session %s: media in %s not closed cleanly", session.id, room)
     if session.detached_at is None:
         for channel in channels:
             await hub.outbox.exit(session.sid, channel)

@@ -13,7 +13,6 @@ on request, and REMB when it sends abs-send-time.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import random
 import time
@@ -231,7 +230,11 @@ class IntakeLeg(Peer):
         while True:
             await asyncio.sleep(0.5 + random.random())
             now = loop.time()
-            reports = [self._report(inbound) for inbound in self.inbounds if inbound.media_ssrc]
+            try:
+                reports = [r for r in map(self._report, self.inbounds) if r is not None]
+            except Exception:  # one odd track must not end RTCP (and REMB) for the whole leg
+                logger.exception("peer %s: receiver report not built", self.peer_id)
+                reports = []
             if reports:
                 self.queue_rtcp(
                     self.dtls, bytes(RtcpRrPacket(ssrc=self._rtcp_ssrc, reports=reports))
@@ -258,8 +261,12 @@ class IntakeLeg(Peer):
         self.queue_rtcp(self.dtls, bytes(packet))
 
     @staticmethod
-    def _report(inbound: Inbound) -> RtcpReceiverInfo:
+    def _report(inbound: Inbound) -> RtcpReceiverInfo | None:
+        """The report block of one track; None before its first packet (an SSRC known from the
+        SDP alone: aiortc's statistics cannot compute a loss fraction yet and raise)."""
         stats = inbound.stats
+        if not inbound.media_ssrc or stats.max_seq is None:
+            return None
         dlsr = 0
         if inbound.lsr_time:
             delay = time.time() - inbound.lsr_time
@@ -282,9 +289,8 @@ class IntakeLeg(Peer):
         return sources
 
     async def close(self) -> None:
-        if self._report_task is not None:
+        if self._report_task is not None:  # a close must not fail on how its task ended
             self._report_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._report_task
+            await asyncio.gather(self._report_task, return_exceptions=True)
             self._report_task = None
         await super().close()
