@@ -120,6 +120,13 @@ async def _delivered(members: list[RtcClient], acked: set[str], within: float) -
         await asyncio.sleep(0.1)
 
 
+async def _until_seen(member: RtcClient, ids: set[str], what: str, within: float = 5.0) -> None:
+    deadline = time.monotonic() + within
+    while not ids <= set(_ids(member)):
+        assert time.monotonic() < deadline, f"{what}: missing {sorted(ids - set(_ids(member)))}"
+        await asyncio.sleep(0.05)
+
+
 async def _outage(outage_s: float, redis: RedisServer, pavilion_app: Any) -> None:
     a, b = await _nodes(redis, pavilion_app)
     a1, a2, b1, b2 = (await _join(a, "a1"), await _join(a, "a2"),
@@ -142,9 +149,10 @@ async def _chat_through(outage_s: float, redis: RedisServer, nodes: tuple[Runnin
         await asyncio.to_thread(redis.stop)
         await asyncio.sleep(outage_s)
         during = {s.who: list(s.journaled) for s in senders}
-        # Local chat went on: each node's members have what their own node's senders kept.
+        # Local chat went on: each node's members have what their own node's senders kept
+        # (the last acknowledged ones may still be in their batch frame: a short wait).
         for member, mates in ((a2, "a1"), (a1, "a2"), (b2, "b1"), (b1, "b2")):
-            assert set(during[mates]) <= set(_ids(member)), f"{mates}'s journaled chat"
+            await _until_seen(member, set(during[mates]), f"{mates}'s journaled chat")
         await asyncio.to_thread(redis.start)
         back = time.monotonic()
         chat_ab, chat_ba, (seen_on_a, lost_a), (seen_on_b, lost_b) = await asyncio.gather(
