@@ -20,6 +20,7 @@ import av
 import pylibsrtp
 from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
+from aiortc.rtcdtlstransport import RTCCertificate
 from aiortc.rtp import (
     RtcpPacket,
     RtcpPsfbPacket,
@@ -136,8 +137,10 @@ def contiguous(sequences: list[int]) -> bool:
 class Viewer:
     """An aiortc viewer that records decrypted RTP per kind (and still decodes, like a player)."""
 
-    def __init__(self) -> None:
+    def __init__(self, certificate: RTCCertificate | None = None) -> None:
         self.pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
+        if certificate is not None:
+            aiortc_hooks.use_certificate(self.pc, certificate)
         self.received: dict[str, Received] = {}
         self.tracks: list[MediaStreamTrack] = []
         self.ended: dict[str, asyncio.Event] = {}
@@ -274,8 +277,11 @@ class Publisher:
         gop: int = 30,
         frames: int = 60,
         size: tuple[int, int] = (160, 120),
+        certificate: RTCCertificate | None = None,
     ) -> None:
         self.pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
+        if certificate is not None:  # before addTransceiver: its DTLS transport takes it
+            aiortc_hooks.use_certificate(self.pc, certificate)
         self.codec = codec
         track = ClipTrack(clip(codec, frames=frames, gop=gop, size=size), fps)
         video = self.pc.addTransceiver(track, direction="sendonly")
