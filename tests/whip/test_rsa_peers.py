@@ -13,6 +13,7 @@ from __future__ import annotations
 import binascii
 import datetime
 import os
+import re
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
@@ -131,5 +132,46 @@ async def test_rsa_peers_publish_and_play(
         suite = pc.getTransceivers()[0].receiver.transport._ssl.get_cipher_name()
         server_rsa = rsa_peer and setup == "actpass"
         assert suite.startswith("ECDHE-RSA-" if server_rsa else "ECDHE-ECDSA-"), suite
+    await viewer.close()
+    await publisher.close()
+
+
+def sps_profiles(payloads: list[bytes]) -> set[int]:
+    """profile_idc of every SPS in H264 RTP payloads (RFC 6184 §5.6 single NAL, §5.7.1 STAP-A)."""
+    found: set[int] = set()
+    for payload in payloads:
+        nal_type = payload[0] & 0x1F
+        if nal_type == 7:
+            found.add(payload[1])
+        elif nal_type == 24:  # STAP-A: [size:2][NAL]...; the SPS comes first when aggregated
+            offset = 1
+            while offset + 3 < len(payload):
+                size = int.from_bytes(payload[offset : offset + 2], "big")
+                if payload[offset + 2] & 0x1F == 7:
+                    found.add(payload[offset + 3])
+                offset += 2 + size
+    return found
+
+
+@pytest.mark.parametrize(
+    ("profile", "label", "profile_idc"), [("high", "640c1f", 100), ("main", "4d001f", 77)]
+)
+async def test_honest_h264_high_and_main_from_rsa_encoders(
+    node: Any, profile: str, label: str, profile_idc: int
+) -> None:
+    """An encoder that sends High (or Main) and says so in ``profile-level-id``: WHIP to WHEP."""
+    clip("h264", h264_profile=profile)
+    publisher = Publisher("h264", certificate=RsaCertificate.rsa(), h264_profile=profile)
+    offer = await publisher.offer()
+    aiortc_label = re.findall(r"profile-level-id=([0-9a-f]{6})", offer)[0]
+    answer = await post(node, "/whip/expo", offer.replace(aiortc_label, label), Grant.PUBLISH)
+    assert f"profile-level-id={label}" in answer  # the label it declared, answered as such
+    await publisher.accept(answer.replace(label, aiortc_label))  # aiortc knows only baseline
+    await connected(publisher.pc)
+    viewer = Viewer(certificate=RsaCertificate.rsa())
+    await viewer.accept(await post(node, "/whep/expo", await viewer.offer(), Grant.SUBSCRIBE))
+    await until(lambda: viewer.frames.get("video", 0) >= 15)  # decoded by a real H264 decoder
+    assert contiguous(viewer.received["video"].sequences)
+    assert sps_profiles([p[3] for p in viewer.received["video"].packets]) == {profile_idc}
     await viewer.close()
     await publisher.close()
