@@ -80,6 +80,15 @@ async def node(pavilion_app: Callable[..., Awaitable[Any]]) -> AsyncIterator[Any
         yield running
 
 
+@pytest.fixture
+async def peers() -> AsyncIterator[list[Any]]:
+    """Closes every client a test made, failed or not (an unclosed peer errors the next test)."""
+    made: list[Any] = []
+    yield made
+    for peer in made:
+        await peer.close()
+
+
 def setup_as(role: str) -> Callable[[str], str]:
     """Offer ``a=setup:<role>`` instead of aiortc's ``actpass`` (``active``: DTLS client)."""
     return lambda sdp: sdp.replace("a=setup:actpass", f"a=setup:{role}")
@@ -112,15 +121,17 @@ def certificate(rsa_peer: bool) -> RTCCertificate | None:
     ],
 )
 async def test_rsa_peers_publish_and_play(
-    node: Any, rsa_publisher: bool, rsa_viewer: bool, codec: str, setup: str
+    node: Any, peers: list[Any], rsa_publisher: bool, rsa_viewer: bool, codec: str, setup: str
 ) -> None:
     """``actpass`` (every WHIP/WHEP client's offer): the RSA peer is the DTLS server."""
     clip(codec)
     publisher = Publisher(codec, certificate=certificate(rsa_publisher))
+    peers.append(publisher)
     offer = setup_as(setup)(await publisher.offer())
     await publisher.accept(await post(node, "/whip/expo", offer, Grant.PUBLISH))
     await connected(publisher.pc)
     viewer = Viewer(certificate=certificate(rsa_viewer))
+    peers.append(viewer)
     offer = setup_as(setup)(await viewer.offer())
     await viewer.accept(await post(node, "/whep/expo", offer, Grant.SUBSCRIBE))
     await connected(viewer.pc)
@@ -132,8 +143,6 @@ async def test_rsa_peers_publish_and_play(
         suite = pc.getTransceivers()[0].receiver.transport._ssl.get_cipher_name()
         server_rsa = rsa_peer and setup == "actpass"
         assert suite.startswith("ECDHE-RSA-" if server_rsa else "ECDHE-ECDSA-"), suite
-    await viewer.close()
-    await publisher.close()
 
 
 def sps_profiles(payloads: list[bytes]) -> set[int]:
@@ -157,11 +166,12 @@ def sps_profiles(payloads: list[bytes]) -> set[int]:
     ("profile", "label", "profile_idc"), [("high", "640c1f", 100), ("main", "4d001f", 77)]
 )
 async def test_honest_h264_high_and_main_from_rsa_encoders(
-    node: Any, profile: str, label: str, profile_idc: int
+    node: Any, peers: list[Any], profile: str, label: str, profile_idc: int
 ) -> None:
     """An encoder that sends High (or Main) and says so in ``profile-level-id``: WHIP to WHEP."""
     clip("h264", h264_profile=profile)
     publisher = Publisher("h264", certificate=RsaCertificate.rsa(), h264_profile=profile)
+    peers.append(publisher)
     offer = await publisher.offer()
     aiortc_label = re.findall(r"profile-level-id=([0-9a-f]{6})", offer)[0]
     answer = await post(node, "/whip/expo", offer.replace(aiortc_label, label), Grant.PUBLISH)
@@ -169,9 +179,8 @@ async def test_honest_h264_high_and_main_from_rsa_encoders(
     await publisher.accept(answer.replace(label, aiortc_label))  # aiortc knows only baseline
     await connected(publisher.pc)
     viewer = Viewer(certificate=RsaCertificate.rsa())
+    peers.append(viewer)
     await viewer.accept(await post(node, "/whep/expo", await viewer.offer(), Grant.SUBSCRIBE))
     await until(lambda: viewer.frames.get("video", 0) >= 15)  # decoded by a real H264 decoder
     assert contiguous(viewer.received["video"].sequences)
     assert sps_profiles([p[3] for p in viewer.received["video"].packets]) == {profile_idc}
-    await viewer.close()
-    await publisher.close()

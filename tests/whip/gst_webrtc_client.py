@@ -1,12 +1,15 @@
-"""A real GStreamer webrtcbin WHIP publisher (RFC 9725), run by Debian's python3 with PyGObject.
+"""A real GStreamer webrtcbin WHIP publisher or WHEP player, run by Debian's python3 (PyGObject).
 
-Usage: ``/usr/bin/python3 gst_whip_publisher.py URL TOKEN CODEC SECONDS``. It publishes a test
-pattern (VP8 or H264 from openh264, 160x120 at 30 fps) plus Opus silence like OBS or a hardware
-encoder does: one non-trickle offer once ICE gathering is complete, the answer from the 201.
-webrtcbin keeps its default DTLS certificate, which is RSA-2048 (gst-plugins-bad
-``gstdtlscertificate.c``): that is what issue 14 §6 is about. It prints ``answered`` after the
-201, ``state <webrtcbin connection state>`` on each change, and exits after SECONDS (status 0)
-or at the first error (status 1). Not imported by the tests: the venv has no GStreamer bindings.
+Usage: ``/usr/bin/python3 gst_webrtc_client.py URL TOKEN MODE SECONDS``; MODE ``vp8`` or
+``h264`` publishes a test pattern (VP8, or H264 from openh264; 160x120 at 30 fps) plus Opus
+silence like OBS or a hardware encoder does; MODE ``play`` receives VP8 and Opus (recvonly) and
+counts the RTP packets webrtcbin hands out after SRTP. Either way: one non-trickle offer once ICE
+gathering is complete, the answer from the 201 (RFC 9725). webrtcbin keeps its default DTLS
+certificate, which is RSA-2048 (gst-plugins-bad ``gstdtlscertificate.c``): that is what issue
+14 §6 is about. It prints ``answered`` after the 201, ``state <connection state>`` on each
+change, ``received <kind> <packets>`` every 200 ms while playing, and exits after SECONDS
+(status 0) or at the first error (status 1). Not imported by the tests: the venv has no
+GStreamer bindings.
 """
 
 from __future__ import annotations
@@ -39,11 +42,53 @@ PIPELINE = (
 )
 
 
-def main(url: str, token: str, codec: str, seconds: float) -> int:
+PLAY = (
+    "application/x-rtp,media=video,encoding-name=VP8,payload=96,clock-rate=90000",
+    "application/x-rtp,media=audio,encoding-name=OPUS,payload=111,clock-rate=48000",
+)
+
+
+def player(pipeline: Gst.Pipeline, webrtc: Gst.Element) -> None:
+    """Recvonly transceivers; every src pad webrtcbin adds goes to a counting fakesink."""
+    received: dict[str, int] = {}
+    for caps in PLAY:
+        direction = GstWebRTC.WebRTCRTPTransceiverDirection.RECVONLY
+        webrtc.emit("add-transceiver", direction, Gst.Caps.from_string(caps))
+
+    def pad_added(_: Gst.Element, pad: Gst.Pad) -> None:
+        if pad.direction != Gst.PadDirection.SRC:
+            return
+        kind = pad.get_current_caps().get_structure(0).get_value("media")
+        received.setdefault(kind, 0)
+        sink = Gst.ElementFactory.make("fakesink")
+        sink.props.signal_handoffs = True
+        sink.props.sync = False
+        sink.connect("handoff", lambda *_: received.__setitem__(kind, received[kind] + 1))
+        pipeline.add(sink)
+        sink.sync_state_with_parent()
+        pad.link(sink.get_static_pad("sink"))
+
+    def report() -> bool:
+        for kind, count in received.items():
+            print(f"received {kind} {count}", flush=True)
+        return True
+
+    webrtc.connect("pad-added", pad_added)
+    GLib.timeout_add(200, report)
+
+
+def main(url: str, token: str, mode: str, seconds: float) -> int:
     Gst.init(None)
     loop = GLib.MainLoop()
-    pipeline = Gst.parse_launch(PIPELINE.format(video=VIDEO[codec]))
-    webrtc = pipeline.get_by_name("webrtc")
+    if mode == "play":
+        pipeline = Gst.Pipeline.new("player")
+        webrtc = Gst.ElementFactory.make("webrtcbin", "webrtc")
+        webrtc.props.bundle_policy = GstWebRTC.WebRTCBundlePolicy.MAX_BUNDLE
+        pipeline.add(webrtc)
+        player(pipeline, webrtc)
+    else:
+        pipeline = Gst.parse_launch(PIPELINE.format(video=VIDEO[mode]))
+        webrtc = pipeline.get_by_name("webrtc")
     status = [0]
 
     def fail(message: str) -> None:
@@ -88,7 +133,7 @@ def main(url: str, token: str, codec: str, seconds: float) -> int:
 
     def negotiation_needed(element: Gst.Element) -> None:
         index = 0
-        while (transceiver := element.emit("get-transceiver", index)) is not None:
+        while mode != "play" and (transceiver := element.emit("get-transceiver", index)):
             transceiver.props.direction = GstWebRTC.WebRTCRTPTransceiverDirection.SENDONLY
             index += 1  # a publisher only sends
         element.emit("create-offer", None, Gst.Promise.new_with_change_func(offered))
