@@ -18,6 +18,10 @@ command -v systemd-analyze >/dev/null 2>&1 || missing+=(systemd)  # verifies dep
 # CJK glyphs for the screenshots the browser tests take (Chinese, Japanese, Korean pages)
 [ -d /usr/share/fonts/opentype/noto ] || missing+=(fonts-noto-cjk)
 [ -f /usr/share/fonts/truetype/noto/NotoColorEmoji.ttf ] || missing+=(fonts-noto-color-emoji)
+# a real GStreamer webrtcbin WHIP publisher run by Debian's python3 (tests/whip/test_gstreamer.py)
+/usr/bin/python3 -c "import gi; gi.require_version('GstWebRTC', '1.0')" 2>/dev/null \
+  || missing+=(python3-gi gir1.2-gst-plugins-bad-1.0 gstreamer1.0-plugins-base
+               gstreamer1.0-plugins-good gstreamer1.0-plugins-bad gstreamer1.0-nice)
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" -eq 0 ]; then
     echo "==> installing Debian packages: ${missing[*]}"

@@ -17,7 +17,8 @@ from typing import Any
 import aioice.ice
 import aiortc
 import pylibsrtp
-from aiortc.rtcdtlstransport import RTCDtlsTransport
+from aiortc import RTCPeerConnection
+from aiortc.rtcdtlstransport import SRTP_PROFILES, RTCCertificate, RTCDtlsTransport
 from aiortc.rtcicetransport import RTCIceTransport
 from aiortc.rtcrtpreceiver import RTCRtpReceiver
 from aiortc.rtcrtpsender import RTCRtpSender
@@ -42,6 +43,8 @@ HOOKS: tuple[tuple[type, str, str], ...] = (
     (RTCRtpSender, "send", "method"),  # replaced per instance: no encoder, no RTCP loop
     (RTCRtpSender, "_ssrc", "field"),
     (pylibsrtp.Session, "_srtp", "field"),
+    (RTCCertificate, "_create_ssl_context", "method"),  # overridden: DTLS ciphers (RSA peers)
+    (RTCPeerConnection, "__certificates", "field"),  # replaced per instance: that certificate
 )
 LIB_FUNCTIONS = ("srtp_protect", "srtp_protect_rtcp")
 
@@ -61,6 +64,8 @@ def check(hooks: tuple[tuple[type, str, str], ...] = HOOKS) -> None:
     for func in LIB_FUNCTIONS:
         if not hasattr(lib, func):
             raise RuntimeError(f"libsrtp function missing from pylibsrtp: {func}")
+    # OpenSSL refuses a cipher list it knows none of: fail at start, not at the first handshake
+    PeerCertificate.generateCertificate()._create_ssl_context(SRTP_PROFILES)
 
 
 def _present(owner: type, name: str, kind: str) -> bool:
@@ -195,3 +200,50 @@ SRTP_PROTECT: Callable[[Any, Any, Any], int] = lib.srtp_protect
 def srtp_protect_rtcp(session: Any, cdata: Any, length: Any) -> int:
     """Protect RTCP in place in ``cdata`` (``length[0]`` bytes); returns libsrtp's status."""
     return int(lib.srtp_protect_rtcp(session, cdata, length))
+
+
+# DTLS 1.2 cipher suites a Pavilion peer offers (as DTLS client) and accepts (as DTLS server):
+# aiortc's list names only ECDHE-ECDSA suites, and in (D)TLS 1.2 the suite fixes the *server's*
+# certificate type (RFC 5246 §7.4.2, RFC 8422 §2), so a peer with an RSA certificate
+# (GStreamer webrtcbin's default, some hardware encoders) that is the DTLS server — every WHIP or
+# WHEP answer says `a=setup:active` — found no suite in common and sent a fatal
+# handshake_failure alert (issue 14 §6). This is libwebrtc's list: ECDHE only (forward secrecy),
+# AEAD first, both certificate types (RFC 8827 §6.5 requires ECDSA; RSA is common in practice).
+DTLS_CIPHERS = b":".join(
+    (
+        b"ECDHE-ECDSA-AES128-GCM-SHA256",
+        b"ECDHE-RSA-AES128-GCM-SHA256",
+        b"ECDHE-ECDSA-AES256-GCM-SHA384",
+        b"ECDHE-RSA-AES256-GCM-SHA384",
+        b"ECDHE-ECDSA-CHACHA20-POLY1305",
+        b"ECDHE-RSA-CHACHA20-POLY1305",
+        b"ECDHE-ECDSA-AES128-SHA",
+        b"ECDHE-RSA-AES128-SHA",
+        b"ECDHE-ECDSA-AES256-SHA",
+        b"ECDHE-RSA-AES256-SHA",
+    )
+)
+
+
+class PeerCertificate(RTCCertificate):
+    """aiortc's certificate (ECDSA P-256, self-signed) whose DTLS context accepts RSA peers too.
+
+    Only the cipher list changes: aiortc's context already verifies nothing but the peer's
+    fingerprint (any key type; sha-256/384/512 per RFC 8122 §5) and leaves OpenSSL's default
+    signature algorithms and curves, which include RSA (PKCS#1 and PSS) and ECDSA.
+    """
+
+    def _create_ssl_context(self, srtp_profiles: list[Any]) -> Any:
+        context = super()._create_ssl_context(srtp_profiles)
+        context.set_cipher_list(DTLS_CIPHERS)
+        return context
+
+
+def use_certificate(pc: RTCPeerConnection, certificate: RTCCertificate) -> None:
+    """Make ``pc`` use ``certificate`` for DTLS (RTCConfiguration has no ``certificates``).
+
+    Call before the first transceiver exists: aiortc hands the certificate to each DTLS
+    transport when it creates it (on ``addTransceiver`` or ``setRemoteDescription``).
+    """
+    certificates: list[RTCCertificate] = pc._RTCPeerConnection__certificates  # type: ignore[attr-defined]
+    certificates[:] = [certificate]

@@ -52,6 +52,8 @@ class Peer:
         self.participant = participant
         self.limits = limits
         self.pc = RTCPeerConnection(configuration(ice_servers))
+        # RSA and ECDSA peers alike (issue 14 §6)
+        aiortc_hooks.use_certificate(self.pc, aiortc_hooks.PeerCertificate.generateCertificate())
         self.states: list[str] = []
         self.closed = asyncio.Event()
         self.on_failed: Callable[[Peer], None] | None = None

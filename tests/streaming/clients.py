@@ -20,6 +20,7 @@ import av
 import pylibsrtp
 from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
+from aiortc.rtcdtlstransport import RTCCertificate
 from aiortc.rtp import (
     RtcpPacket,
     RtcpPsfbPacket,
@@ -38,7 +39,11 @@ VIDEO_TIME_BASE = fractions.Fraction(1, 90000)
 
 @functools.cache
 def clip(
-    codec: str, frames: int = 60, gop: int = 30, size: tuple[int, int] = (160, 120)
+    codec: str,
+    frames: int = 60,
+    gop: int = 30,
+    size: tuple[int, int] = (160, 120),
+    h264_profile: str = "baseline",
 ) -> tuple[bytes, ...]:
     """``frames`` encoded video frames (VP8 or H264), a keyframe every ``gop`` frames."""
     name = {"vp8": "libvpx", "h264": "libx264"}[codec]
@@ -50,7 +55,10 @@ def clip(
     ctx.gop_size = gop
     ctx.bit_rate = 300_000
     if codec == "h264":
-        ctx.options = {"profile": "baseline", "tune": "zerolatency", "preset": "ultrafast"}
+        # x264 signals the lowest profile its tools need: ultrafast has no CABAC (Main) and no
+        # 8x8 transform (High), so any other profile takes a preset that uses them
+        preset = "ultrafast" if h264_profile == "baseline" else "veryfast"
+        ctx.options = {"profile": h264_profile, "tune": "zerolatency", "preset": preset}
     else:
         ctx.options = {"deadline": "realtime", "cpu-used": "8", "lag-in-frames": "0"}
     packets: list[bytes] = []
@@ -136,8 +144,10 @@ def contiguous(sequences: list[int]) -> bool:
 class Viewer:
     """An aiortc viewer that records decrypted RTP per kind (and still decodes, like a player)."""
 
-    def __init__(self) -> None:
+    def __init__(self, certificate: RTCCertificate | None = None) -> None:
         self.pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
+        if certificate is not None:
+            aiortc_hooks.use_certificate(self.pc, certificate)
         self.received: dict[str, Received] = {}
         self.tracks: list[MediaStreamTrack] = []
         self.ended: dict[str, asyncio.Event] = {}
@@ -274,10 +284,15 @@ class Publisher:
         gop: int = 30,
         frames: int = 60,
         size: tuple[int, int] = (160, 120),
+        certificate: RTCCertificate | None = None,
+        h264_profile: str = "baseline",
     ) -> None:
         self.pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
+        if certificate is not None:  # before addTransceiver: its DTLS transport takes it
+            aiortc_hooks.use_certificate(self.pc, certificate)
         self.codec = codec
-        track = ClipTrack(clip(codec, frames=frames, gop=gop, size=size), fps)
+        packets = clip(codec, frames=frames, gop=gop, size=size, h264_profile=h264_profile)
+        track = ClipTrack(packets, fps)
         video = self.pc.addTransceiver(track, direction="sendonly")
         from aiortc.rtcrtpsender import RTCRtpSender
 
