@@ -11,7 +11,6 @@ few ms, and ``requestVideoFrameCallback`` for the first frame painted).
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
@@ -21,7 +20,8 @@ from rooms.demo import LIVE_BROADCAST
 from rooms.token import Grant
 from tests.fixtures.browser import CHROMIUM_FLAGS, chromium_path
 from tests.fixtures.pavilion import RunningApp
-from tests.pages.helpers import STAFF, token, until
+from tests.fixtures.ports import free_port
+from tests.pages.helpers import STAFF, token, until, video_flows
 from tests.whip.test_chromium import PUBLISH
 from tests.whip.test_chromium import token as stage_token
 from web.media import MEDIA_KEY
@@ -31,7 +31,11 @@ pytestmark = pytest.mark.browser
 # Chromium shows its addresses to a page served from a loopback origin; any other origin without
 # camera permission gets mDNS names. This name resolves to the node's loopback address.
 REMOTE_HOST = "viewer.pavilion.test"
-ANSWER_BOUND_MS = 300  # the issue's whole first-frame target; the answer alone must be well in it
+# Every answer well under aioice's 1 s mDNS timeout, which it waited for before (measured now:
+# 13–90 ms); the best of a few plays within the issue's first-frame target (measured: 40–75 ms,
+# 270 ms once on a busy machine), from the POST to the first frame painted.
+ANSWER_BOUND_MS = 500
+FIRST_FRAME_TARGET_MS = 300
 
 # One WHEP play, timed from just before the POST (performance.now(), milliseconds). The offer is
 # sent once gathering completes, as WHEP players do; `local` counts its mDNS candidates.
@@ -42,7 +46,9 @@ async (token) => {
   pc.addTransceiver('video', {direction: 'recvonly'});
   const video = document.createElement('video');
   video.muted = true; video.autoplay = true; document.body.appendChild(video);
-  pc.addEventListener('track', (e) => { video.srcObject = e.streams[0] || new MediaStream([e.track]); });
+  pc.addEventListener('track', (e) => {
+    video.srcObject = e.streams[0] || new MediaStream([e.track]);
+  });
   await pc.setLocalDescription(await pc.createOffer());
   if (pc.iceGatheringState !== 'complete') await new Promise((resolve) =>
     pc.addEventListener('icegatheringstatechange',
@@ -67,7 +73,8 @@ async (token) => {
         tDecoded = performance.now();
     if (tDecoded === null) await new Promise((r) => setTimeout(r, 2));
   }
-  const tPainted = await Promise.race([painted, new Promise((r) => setTimeout(() => r(null), 3000))]);
+  const tPainted = await Promise.race(
+    [painted, new Promise((r) => setTimeout(() => r(null), 3000))]);
   window.pc = pc;
   return {candidates: candidates.length,
           local: candidates.filter((l) => l.split(' ')[4].endsWith('.local')).length,
@@ -101,15 +108,16 @@ async def remote_browser() -> AsyncIterator[Any]:
             await instance.close()
 
 
-async def _publish_stage(running: RunningApp, browser: Any) -> Any:
-    """A Chromium WHIP publisher on room ``stage``; returns once a keyframe is cached."""
+async def _publish(running: RunningApp, browser: Any, room: str, bearer: str) -> Any:
+    """A Chromium WHIP publisher (loopback origin: it shows its addresses) on ``room``;
+    returns once the node caches a keyframe, so a viewer's first frame waits on no GOP."""
     publisher = await browser.new_page()
     await publisher.goto(running.url + "/healthz")  # same origin as the WHIP endpoint
-    await publisher.evaluate(PUBLISH, stage_token("camera", Grant.PUBLISH, Grant.CREATE))
+    await publisher.evaluate(PUBLISH.replace("/whip/stage", f"/whip/{room}"), bearer)
     plane = running.app[MEDIA_KEY]
 
     async def keyframe() -> bool:
-        video = plane.live_sources("stage").get("video")
+        video = plane.live_sources(room).get("video")
         return video is not None and video.keyframes > 0
 
     await until(keyframe, "the publisher's first keyframe")
@@ -119,8 +127,10 @@ async def _publish_stage(running: RunningApp, browser: Any) -> Any:
 async def test_a_whep_viewer_with_mdns_candidates_is_answered_at_once(
     pavilion_app: Callable[..., Awaitable[RunningApp]], remote_browser: Any
 ) -> None:
-    running = await pavilion_app(demo=True)  # loopback: private and mDNS candidates allowed
-    await _publish_stage(running, remote_browser)
+    running = await pavilion_app(demo=True)  # loopback: private candidates allowed, so mDNS
+    # names were resolved before (they are dropped whatever the policy now)
+    await _publish(running, remote_browser, "stage",
+                   stage_token("camera", Grant.PUBLISH, Grant.CREATE))
     viewer = await remote_browser.new_page()  # no camera permission: Chromium hides addresses
     await viewer.goto(remote(running) + "/healthz")
     viewer_token = stage_token("audience", Grant.SUBSCRIBE)
@@ -131,4 +141,71 @@ async def test_a_whep_viewer_with_mdns_candidates_is_answered_at_once(
     print("WHEP first frame (ms):", plays)
     assert all(p["candidates"] and p["local"] == p["candidates"] for p in plays), plays
     assert all(p["decoded_ms"] is not None for p in plays), plays  # connected via prflx
-    assert min(p["answer_ms"] for p in plays) < ANSWER_BOUND_MS, plays
+    assert max(p["answer_ms"] for p in plays) < ANSWER_BOUND_MS, plays
+    assert min(p["painted_ms"] or 1e9 for p in plays) < FIRST_FRAME_TARGET_MS, plays
+
+
+# Installed before the page's own scripts: times each RTCPeerConnection the page makes. The page
+# sends `subscribe {sdp}` as soon as gathering completes (web/static/rooms/media.js), so that is
+# the start; the answer is its setRemoteDescription; the first frame is the first
+# requestVideoFrameCallback of a 1-pixel <video> fed the received track. Milliseconds since the
+# page's navigation started.
+PAGE_TIMES = """
+(() => {
+  const Native = window.RTCPeerConnection;
+  const times = window.firstFrameTimes = [];
+  window.RTCPeerConnection = class extends Native {
+    constructor(...args) {
+      super(...args);
+      const t = this.firstFrame = {sent: null, answer: null, painted: null, hosts: []};
+      times.push(t);
+      this.addEventListener('icegatheringstatechange', () => {
+        if (this.iceGatheringState !== 'complete' || t.sent !== null) return;
+        t.sent = performance.now();
+        t.hosts = this.localDescription.sdp.split('\\n')
+          .filter((l) => l.startsWith('a=candidate:')).map((l) => l.split(' ')[4]);
+      });
+      this.addEventListener('track', (e) => {
+        if (e.track.kind !== 'video') return;
+        const video = document.createElement('video');
+        video.muted = true; video.autoplay = true;
+        video.style = 'position:fixed;width:1px;height:1px;opacity:0.01';
+        video.srcObject = new MediaStream([e.track]);
+        document.documentElement.appendChild(video);
+        video.requestVideoFrameCallback((now, meta) => { t.painted = meta.presentationTime; });
+      });
+    }
+    setRemoteDescription(description) {
+      if (description?.type === 'answer' && this.firstFrame.answer === null)
+        this.firstFrame.answer = performance.now();
+      return super.setRemoteDescription(description);
+    }
+  };
+})();
+"""
+
+
+async def test_a_page_viewer_with_only_mdns_candidates_plays_at_once(
+    pavilion_app: Callable[..., Awaitable[RunningApp]], remote_browser: Any
+) -> None:
+    port = free_port()
+    running = await pavilion_app(demo=True, port=port,
+                                 public_url=f"http://{REMOTE_HOST}:{port}")  # Socket.IO origin
+    await _publish(running, remote_browser, LIVE_BROADCAST,
+                   token("changbai-foods", LIVE_BROADCAST, STAFF))
+    viewer = await remote_browser.new_page()
+    await viewer.add_init_script(PAGE_TIMES)
+    await viewer.goto(f"{remote(running)}/watch/{LIVE_BROADCAST}?lang=en")
+
+    async def painted() -> list[dict[str, Any]]:
+        times = await viewer.evaluate("() => window.firstFrameTimes")
+        return [t for t in times if t["painted"] is not None]
+
+    times = (await until(painted, "the page's first frame"))[0]
+    await video_flows(viewer)
+    answer_ms = times["answer"] - times["sent"]
+    first_ms = times["painted"] - times["sent"]
+    print(f"page viewer: subscribe→answer {answer_ms:.0f} ms, subscribe→first frame"
+          f" {first_ms:.0f} ms, navigation→first frame {times['painted']:.0f} ms")
+    assert times["hosts"] and all(h.endswith(".local") for h in times["hosts"]), times
+    assert answer_ms < ANSWER_BOUND_MS, times
