@@ -1,4 +1,4 @@
-"""Clients whose every candidate is an mDNS name connect at once (issue 14 §7).
+"""Clients whose every candidate is an mDNS name connect, through every door (issue 14 §7).
 
 Chromium hides a page's addresses behind ``<uuid>.local`` names unless it has camera
 permission, so every viewer offers only such names. aioice resolved each by multicast query with
@@ -13,7 +13,6 @@ server offers to (its *answer* carries the names), and a trickled mDNS candidate
 
 from __future__ import annotations
 
-import asyncio
 import time
 import uuid
 from typing import Any
@@ -22,11 +21,6 @@ from aiortc import RTCSessionDescription
 
 from streaming import MediaPlane
 from tests.streaming.clients import Publisher, Viewer, until
-
-# Well under aioice's 1 s mDNS timeout, which every answer waited for before; measured now:
-# answer 3–13 ms, first decoded frame 30–80 ms. The browser test (tests/whip/test_first_frame.py)
-# holds the issue's first-frame target itself.
-ANSWER_BOUND_S = 0.5
 
 
 def mdns_only(sdp: str) -> str:
@@ -66,7 +60,7 @@ def hidden(sdp: str) -> str:
     return offer
 
 
-async def test_a_whep_viewer_offering_only_mdns_names_gets_its_first_frame_at_once(
+async def test_a_whep_viewer_offering_only_mdns_names_is_learned_from_its_checks(
     plane: MediaPlane,
 ) -> None:
     publisher = Publisher()
@@ -83,9 +77,10 @@ async def test_a_whep_viewer_offering_only_mdns_names_gets_its_first_frame_at_on
     first_frame = time.monotonic() - started
     print(f"aiortc WHEP viewer, mDNS only: answer {answered * 1000:.0f} ms,"
           f" first decoded frame {first_frame * 1000:.0f} ms")
-    assert learned(plane, reply.peer_id) == ["prflx"]  # from its check, not from its offer
+    # never handed to aioice (which resolved them inside setRemoteDescription, 1 s timeout):
+    # timing is the browser test's; here, where the address came from
     assert plane.stats().totals.dropped_candidates == len(candidate_hosts(offer))
-    assert answered < ANSWER_BOUND_S
+    assert learned(plane, reply.peer_id) == ["prflx"]  # from its check, not from its offer
     await viewer.close()
     await publisher.close()
 
@@ -124,11 +119,9 @@ async def test_a_trickled_mdns_candidate_is_acknowledged_and_never_resolved(
     before = plane.stats().totals.dropped_candidates
     name = f"{uuid.uuid4()}.local"
     # aioice would hold this call for its 1 s resolver timeout (and the session's mailbox with
-    # it); dropped, it returns at once and the candidate never reaches the agent
-    await asyncio.wait_for(
-        plane.add_candidate(answer.peer_id, "0",
-                            f"candidate:9 1 udp 2113937151 {name} 50000 typ host"),
-        ANSWER_BOUND_S)
+    # it); dropped, it never reaches the agent
+    await plane.add_candidate(answer.peer_id, "0",
+                              f"candidate:9 1 udp 2113937151 {name} 50000 typ host")
     assert plane.stats().totals.dropped_candidates == before + 1
     await publisher.accept(answer.sdp)
     await until(lambda: any(s.packets > 0 for s in plane.live_sources("expo").values()))
