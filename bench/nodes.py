@@ -78,16 +78,17 @@ def wait_healthy(server: Server, what: str, timeout_s: float = 30) -> Server:
     raise RuntimeError(f"{what} did not answer /healthz within {timeout_s:.0f} s")
 
 
-def start_node(env: Mapping[str, str], cpus: Iterable[int] = (), log: Path | None = None
-               ) -> Server:
+def start_node(env: Mapping[str, str], cpus: Iterable[int] = (), log: Path | None = None,
+               root: Path = ROOT) -> Server:
     """A Pavilion node on a free port with ``env`` (``PAVILION_*``; the caller's are dropped),
-    pinned to ``cpus`` if given; its output goes to ``log`` (else nowhere)."""
+    pinned to ``cpus`` if given; its output goes to ``log`` (else nowhere). ``root``: the
+    checkout it runs from (another one compares an older version in the same run)."""
     port = free_port()
     environ = {k: v for k, v in os.environ.items() if not k.startswith("PAVILION_")}
     environ.update(env)
     cmd = [sys.executable, "-m", "web.cli", "serve", "--port", str(port)]
     with (log.open("ab") if log else open(os.devnull, "wb")) as out:
-        proc = subprocess.Popen(cmd, cwd=ROOT, env=environ, stdout=out,
+        proc = subprocess.Popen(cmd, cwd=root, env=environ, stdout=out,
                                 stderr=subprocess.STDOUT)
     cores = list(cpus)
     if cores:

@@ -9,13 +9,19 @@ offer (stripped before aiortc sees them) and trickled ones (RFC 8838) alike:
 - always refused: unparsable lines (RFC 8839 §5.1 grammar), port 0 or above 65535, multicast
   (224.0.0.0/4, ff00::/8), the limited broadcast 255.255.255.255 and the rest of 240.0.0.0/4
   (RFC 1112 §4 reserved), unspecified / "this network" (0.0.0.0/8, ``::``), and host names
-  other than mDNS;
+  (mDNS names too, below);
 - refused unless configured (``MediaLimits``): loopback (127.0.0.0/8, ``::1``) with
   ``allow_loopback_candidates``; private and link-local ranges (RFC 1918, RFC 6598 shared
   100.64.0.0/10, RFC 3927 169.254.0.0/16, RFC 4193 fc00::/7, RFC 4291 fe80::/10) with
   ``allow_private_candidates``;
-- mDNS names (``*.local``, draft-ietf-mmusic-mdns-ice-candidates) only resolve on the node's
-  own link, to private or link-local addresses: they follow ``allow_private_candidates``.
+- mDNS names (``*.local``, draft-ietf-mmusic-mdns-ice-candidates) are never passed on, whatever
+  the policy (issue 14 §7): aioice resolves them by multicast query with a 1 s timeout *before*
+  aiortc returns the answer, so every Chromium viewer (a page without camera permission offers
+  only such names) waited a second for nothing. The client's own checks reach the node from that
+  address anyway, and the node learns it there as a peer-reflexive candidate (RFC 8445
+  §7.3.1.3; draft-ietf-mmusic-mdns-ice-candidates §3.3.2 expects exactly this when a name
+  cannot be resolved). Such a learned address answers a check that carried the session's ICE
+  password, so it is no address a client could aim the node at.
 
 An IPv4-mapped IPv6 address (``::ffff:a.b.c.d``) is judged as the IPv4 address it carries.
 """
@@ -78,7 +84,7 @@ def verdict(line: str, policy: CandidatePolicy) -> str | None:
     if not 0 < candidate.port <= 65_535:
         return "port out of range"
     if candidate.host.lower().endswith(".local"):
-        return None if policy.allow_private else "mDNS name"
+        return "mDNS name"  # learned from the client's checks instead (module docstring)
     try:
         address = _unmapped(ipaddress.ip_address(candidate.host))
     except ValueError:

@@ -5,7 +5,9 @@ aiortc trusts the SDP it is given: a missing fingerprint or ``a=setup`` surfaces
 quadratic time (every ``a=rtcp-fb`` line is applied to every ``a=rtpmap`` of its payload type,
 so one rtpmap line repeated 550 times held the event loop for 4 s). :func:`screen` refuses such
 SDP with :class:`~streaming.errors.BadOffer` and a sentence, in time linear in its size, and
-strips the ICE candidates the node must not check (:mod:`streaming.candidate_filter`).
+strips the ICE candidates the node must not check (:mod:`streaming.candidate_filter`), with
+``a=end-of-candidates`` when it stripped any (the client's checks still teach the node its
+address as a peer-reflexive candidate, RFC 8445 §7.3.1.3).
 
 Refused (docs/media.md, "Hostile offers"):
 
@@ -44,6 +46,10 @@ DATA_PROTOS = ("UDP/DTLS/SCTP", "DTLS/SCTP")
 RTCP_CONFLICT = range(72, 77)  # RFC 5761 §4
 _HEX_PAIRS = re.compile(r"[0-9A-Fa-f]{2}(?::[0-9A-Fa-f]{2})*")
 _ICE_CHARS = re.compile(r"[A-Za-z0-9+/]+")
+# RFC 8840 §4.1. Kept only when no candidate was stripped: aioice fails a check list that is
+# empty once the remote candidates ended, before the client's first check (from the address of
+# a stripped mDNS candidate, say) could teach it a peer-reflexive one (issue 14 §7).
+END_OF_CANDIDATES = "a=end-of-candidates"
 _TOKEN = re.compile(r"[A-Za-z0-9!#$%&'*+.^_`{|}~-]{1,32}")
 
 
@@ -85,6 +91,8 @@ def screen(sdp: str, limits: MediaLimits, *, answer: bool = False) -> Screened:
         _check_security(section, session, answer)
     _check_bundle(session, media)
     kept = session.lines + [line for section in media for line in section.lines]
+    if dropped:
+        kept = [line for line in kept if line != END_OF_CANDIDATES]
     return Screened("\r\n".join(kept) + "\r\n", tuple(dropped))
 
 

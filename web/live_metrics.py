@@ -57,7 +57,7 @@ class NodeCollector:
             ("nacks_answered", "Packets resent to viewers from the NACK cache."),
             ("keyframe_requests", "PLI/FIR received from viewers, before merging."),
             ("path_changes", "Viewers moved to a newly nominated ICE pair."),
-            ("dropped_candidates", "Remote ICE candidates refused (multicast, private, ...)."),
+            ("dropped_candidates", "Remote ICE candidates refused (mDNS, private, multicast...)."),
         ):
             yield _counter(f"pavilion_media_{name}", text, getattr(totals, name))
 

@@ -45,7 +45,8 @@ TABLE = [
     (line("169.254.10.10"), "private", None),
     (line("fd00::2"), "private", None),
     (line("fe80::1"), "private", None),
-    (line("3f2a1c4e-8b7d-4c1e-9f0a-2b3c4d5e6f70.local"), "mDNS name", None),
+    # never resolved: the answer would wait on it (issue 14 §7); learned from the checks instead
+    (line("3f2a1c4e-8b7d-4c1e-9f0a-2b3c4d5e6f70.local"), "mDNS name", "mDNS name"),
     (line("example.com"), "not an IP address", "not an IP address"),
     (line("198.51.100.7", "x9"), "unparsable", "unparsable"),
     ("candidate:1 1 udp 2122260223 198.51.100.7 9 host", "unparsable", "unparsable"),  # no typ
