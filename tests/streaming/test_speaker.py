@@ -1,4 +1,4 @@
-"""The active speaker detector (pure, streaming/speaker.py) and one SpeakerWatch tick.
+"""The active speaker detector (pure, streaming/speaker.py) and SpeakerWatch ticks.
 
 Ticks are 200 ms and the window 1 s (5 ticks) unless said; a speaking tick is 200 ms loud.
 """
@@ -7,7 +7,12 @@ from __future__ import annotations
 
 import itertools
 
+from config import MediaLimits
+from streaming.audio_level import LevelMeter
+from streaming.negotiation import Codec
+from streaming.source import Source
 from streaming.speaker import Activity, SpeakerChange, SpeakerDetector, SpeakerRules
+from streaming.speaker_watch import SpeakerWatch, room_activity
 
 RULES = SpeakerRules()
 LOUD = Activity(200.0, 20)
@@ -76,3 +81,33 @@ def test_a_speaker_who_leaves_hands_over_at_once() -> None:
     assert run(detector, [{"bob": Activity(100.0, 40)}], start=1000) == [
         (1000.0, SpeakerChange("bob", 40))]
     assert run(detector, [{}], start=1200) == [(1200.0, SpeakerChange(None, None))]
+
+
+async def test_the_watch_turns_meters_into_loud_time_per_participant_and_room() -> None:
+    """One tick over real Sources: loud share × tick, a participant's loudest track counts,
+    unmeasured tracks (video, an edge's relayed audio) are not looked at."""
+    opus = Codec(111, "audio/opus", 48000, 2)
+    limits = MediaLimits()
+    sources = {f"{who}/audio{n}": Source(f"{who}/audio{n}", "hall", "audio", opus, limits)
+               for who, n in (("ann", 0), ("ann", 1), ("bob", 0), ("edge", 0))}
+    for source_id, source in sources.items():
+        if not source_id.startswith("edge/"):
+            source.levels = LevelMeter(45)
+    for level in (10, 10, 90, 90, 90, 90, 90, 90, 90, 90):  # ann's second track: 2 of 10 loud
+        sources["ann/audio1"].levels.add(level)  # type: ignore[union-attr]
+    for level in (30, 30, 30, 30, 127):  # bob: 4 of 5 loud
+        sources["bob/audio0"].levels.add(level)  # type: ignore[union-attr]
+    activity = room_activity(sources, 200)
+    assert activity == {"ann": Activity(40.0, 10), "bob": Activity(160.0, 30)}
+    assert sources["bob/audio0"].levels.take() == (0, 0, 127)  # type: ignore[union-attr]
+
+    changes: list[tuple[str, SpeakerChange]] = []
+    watch = SpeakerWatch(RULES, lambda: {"hall": sources}, lambda r, c: changes.append((r, c)))
+    for index in range(3):
+        for _ in range(10):
+            sources["bob/audio0"].levels.add(30)  # type: ignore[union-attr]
+        watch.tick(index * 200.0)
+    assert changes == [("hall", SpeakerChange("bob", 30))]
+    watch._rooms = lambda: {}  # the room's last track ended: the floor is released
+    watch.tick(600.0)
+    assert changes[-1] == ("hall", SpeakerChange(None, None)) and not watch.detectors
