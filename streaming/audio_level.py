@@ -28,6 +28,9 @@ def read_level(data: bytes, offset: int, ext_id: int) -> int:
     if offset < 0:
         return -1
     end = len(data)
+    if (offset + 6 <= end and data[offset] == 0xBE and data[offset + 1] == 0xDE
+            and (data[offset + 2] or data[offset + 3]) and data[offset + 4] >> 4 == ext_id):
+        return data[offset + 5] & 0x7F  # one-byte form, the level first (Chromium): half the cost
     if offset + 4 > end:
         return -1
     profile = (data[offset] << 8) | data[offset + 1]

@@ -59,6 +59,8 @@ def test_no_extension_or_unknown_profile_or_truncation_is_no_level() -> None:
     assert level_of(packet(0xABCD, b"\x10\x1e"), 1) == -1
     truncated = packet(0xBEDE, b"\x30\x1e")[:17]  # the element's value cut off
     assert read_level(truncated, 12, 3) == -1
+    empty = struct.pack("!BBHII", 0x90, 111, 1, 960, 0x1234) + b"\xbe\xde\x00\x00\x10\x1e"
+    assert read_level(empty, 12, 1) == -1  # no extension words: what follows is payload
     lying = packet(0xBEDE, b"\x1f")[:18]  # says 16 bytes follow; the packet ends first
     assert read_level(lying, 12, 2) == -1
 
