@@ -50,6 +50,19 @@ class IceServer(_Section):
         return urls
 
 
+class SpeakerSettings(_Section):
+    """Active speaker detection from RFC 6464 audio levels (``[media.speaker]``; issue 14 §5,
+    streaming/speaker.py): a packet is loud at ``threshold`` -dBov or louder (0 = full scale)."""
+
+    threshold: int = Field(default=45, ge=0, le=127)
+    tick_ms: int = Field(default=200, ge=20, le=5_000)
+    window_ms: int = Field(default=1_000, ge=100, le=60_000)
+    min_speech_ms: int = Field(default=300, ge=0, le=60_000)
+    margin_ms: int = Field(default=200, ge=0, le=60_000)
+    hold_ms: int = Field(default=500, ge=0, le=60_000)  # at most 1000/hold_ms changes a second
+    release_ms: int = Field(default=1_500, ge=0, le=600_000)
+
+
 class MediaLimits(_Section):
     """Limits on what a client may send to the media plane (DESIGN.md §6)."""
 
@@ -72,6 +85,7 @@ class MediaLimits(_Section):
     # their own; Settings turns both on for a loopback-bound node (the demo, the tests) unless set
     allow_loopback_candidates: bool = False
     allow_private_candidates: bool = False
+    speaker: SpeakerSettings = Field(default_factory=SpeakerSettings)
 
 
 class SignalingLimits(_Section):

@@ -30,7 +30,7 @@ from streaming.errors import (
     PlaneClosed,
     UnknownPeer,
 )
-from streaming.plane import MediaEvent, MediaPlane, SourceAdded, SourceEnded
+from streaming.plane import MediaEvent, MediaPlane, SourceAdded, SourceEnded, SpeakerChanged
 from streaming.publisher import PublisherLeg
 
 if TYPE_CHECKING:
@@ -101,6 +101,10 @@ class MediaLink:
 
     async def _announce(self, event: MediaEvent) -> None:
         """Record the room's tracks (for joins on other nodes), then tell the room."""
+        if isinstance(event, SpeakerChanged):  # to the room's members on every node
+            await self.hub.outbox.send(room_channel(event.room), "speaker.changed", {
+                "room_id": event.room, "participant": event.participant, "level": event.level})
+            return
         if not isinstance(event, SourceAdded | SourceEnded) or event.relayed:
             return  # an edge's relayed tracks: the room's list is its origin's (issue 13 §3)
         room = self.tracks.setdefault(event.room, {})

@@ -218,6 +218,7 @@ SERVER_EVENTS: tuple[str, ...] = (
     "presence.sync",  # signaling/presence_sync.py: after the node's pub/sub listener was away
     "track.published",
     "track.unpublished",
+    "speaker.changed",  # issue 14 §5: the room's active speaker, from RFC 6464 audio levels
     "chat.message",
     "chat.deleted",
     "reactions",

@@ -17,6 +17,7 @@ from streaming.plane import (
     PeerEnded,
     SourceAdded,
     SourceEnded,
+    SpeakerChanged,
 )
 
 __all__ = [
@@ -33,5 +34,6 @@ __all__ = [
     "PlaneClosed",
     "SourceAdded",
     "SourceEnded",
+    "SpeakerChanged",
     "UnknownPeer",
 ]

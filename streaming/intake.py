@@ -38,6 +38,7 @@ from aiortc.rtp import (
 
 from config import IceServer, MediaLimits
 from streaming import aiortc_hooks, rtp_header
+from streaming.audio_level import AUDIO_LEVEL_URI, LevelMeter, read_level
 from streaming.negotiation import Codec
 from streaming.peer import Peer
 from streaming.source import Source
@@ -70,6 +71,7 @@ class Inbound:
         self.lsr_time = 0.0
         self.octets = 0
         self.video = video
+        self.level_id = 0  # RFC 6464 audio-level extension id, 0: not read (issue 14 §5)
 
 
 class IntakeLeg(Peer):
@@ -101,6 +103,11 @@ class IntakeLeg(Peer):
         kind = codec.mime.split("/")[0]
         source = self._on_track(self, kind, codec, extensions)
         inbound = Inbound(source, codec.payload_type, codec.clock_rate, kind == "video")
+        level_id = extensions.get(AUDIO_LEVEL_URI, 0)
+        if kind == "audio" and level_id and not source.relayed:  # an edge's origin measures
+            inbound.level_id = level_id
+            if source.levels is None:
+                source.levels = LevelMeter(self.limits.speaker.threshold)
         source.upstream = lambda: self._send_pli(inbound)
         self.inbounds.append(inbound)
         self._by_pt[codec.payload_type] = inbound
@@ -169,8 +176,13 @@ class IntakeLeg(Peer):
         inbound.octets += h.payload_end - h.payload_offset
         if inbound.nacks is not None and inbound.nacks.add(seen):
             self._send_nack(inbound)
-        if inbound.source is not None:
-            inbound.source.on_rtp(data, h)
+        source = inbound.source
+        if source is not None:
+            if inbound.level_id and source.levels is not None:
+                level = read_level(data, h.extension_offset, inbound.level_id)
+                if level >= 0:
+                    source.levels.add(level)
+            source.on_rtp(data, h)
 
     async def _on_rtcp(self, data: bytes) -> None:
         self._handle_rtcp(data)

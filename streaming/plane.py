@@ -25,6 +25,8 @@ from streaming.offer_check import screen
 from streaming.peer import CLOSE_TIMEOUT_S, Peer
 from streaming.publisher import PublisherLeg
 from streaming.source import Source
+from streaming.speaker import SpeakerChange, SpeakerRules
+from streaming.speaker_watch import SpeakerWatch
 from streaming.stats import PlaneStats, Tally
 from streaming.upstream import UpstreamLeg
 from streaming.viewer import ViewerLeg
@@ -63,7 +65,17 @@ class PeerEnded:
     peer_id: str
 
 
-MediaEvent = SourceAdded | SourceEnded | PeerEnded
+@dataclass(frozen=True, slots=True)
+class SpeakerChanged:
+    """The room's active speaker changed (issue 14 §5): ``participant`` is speaking now, or
+    nobody (``None``); ``level`` the loudest level they sent lately, in -dBov (RFC 6464)."""
+
+    room: str
+    participant: str | None
+    level: int | None
+
+
+MediaEvent = SourceAdded | SourceEnded | PeerEnded | SpeakerChanged
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,6 +104,8 @@ class MediaPlane:
         self._closing = False
         self._tasks: set[asyncio.Task[None]] = set()
         self._retired = Tally()  # counters of peers and Sources that are gone (streaming/stats.py)
+        rules = SpeakerRules(**limits.speaker.model_dump(exclude={"threshold"}))
+        self.speakers = SpeakerWatch(rules, lambda: self.sources, self._speaker_changed)
 
     def listen(self, listener: Callable[[MediaEvent], None]) -> None:
         self._listeners.append(listener)
@@ -102,6 +116,9 @@ class MediaPlane:
                 listener(event)
             except Exception:
                 logger.exception("media event listener failed")
+
+    def _speaker_changed(self, room: str, change: SpeakerChange) -> None:
+        self._emit(SpeakerChanged(room, change.participant, change.level))
 
     # -- publishing ---------------------------------------------------------------------------
 
@@ -133,6 +150,7 @@ class MediaPlane:
             self._emit(SourceAdded(leg.room, leg.participant, source_id, kind, codec.mime,
                                    source.relayed))
         source.set_extension_ids(ids)
+        self.speakers.start()  # the first track: active speaker detection begins
         return source
 
     # -- pulling from an origin (cascade) ------------------------------------------------------
@@ -386,6 +404,7 @@ class MediaPlane:
     async def aclose(self) -> None:
         """Close every peer and cancel every task; the plane takes no new peers after this."""
         self._closing = True
+        await self.speakers.aclose()
         for peer_id in list(self.peers):
             peer = self.peers.get(peer_id)
             if peer is not None:

@@ -15,6 +15,7 @@ from collections.abc import Callable
 
 from config import MediaLimits
 from streaming import rtp_header
+from streaming.audio_level import LevelMeter
 from streaming.errors import Capacity
 from streaming.feedback import KeyframeRequests, NackWindow
 from streaming.keyframe import detector
@@ -50,6 +51,8 @@ class Source:
         self.relayed = False  # fed by an edge's upstream (issue 13 §3), not a publisher here
         self.nacks = NackWindow(NACK_MERGE_S)
         self.extension_ids: dict[str, int] = {}
+        # an audio track whose publisher sends RFC 6464 levels (filled by streaming/intake.py)
+        self.levels: LevelMeter | None = None
         self.ended = asyncio.Event()
         self.packets = 0
         self.keyframes = 0

@@ -87,6 +87,11 @@ async def test_an_edge_serves_its_viewers_from_one_upstream_to_the_origin(
         assert upstream.participant == "origin" and len(upstream.inbounds) == 2
         assert all(i.source is not None and i.source.packets > 0 for i in upstream.inbounds)
         assert await _edges(http, a) == ["node-b"]
+        # who speaks is decided at the origin: the edge does not measure the levels it relays
+        relayed_audio = plane_b.live_sources(ROOM)["audio"]
+        assert "urn:ietf:params:rtp-hdrext:ssrc-audio-level" in relayed_audio.extension_ids
+        assert relayed_audio.levels is None and all(i.level_id == 0 for i in upstream.inbounds)
+        assert plane_a.live_sources(ROOM)["audio"].levels is not None
 
         second, second_url = await _watch(http, b, "viewer-2")
         await until(lambda: second.frames.get("video", 0) >= 30

@@ -11,6 +11,8 @@ import asyncio
 import fractions
 import functools
 import itertools
+import math
+import struct
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -118,6 +120,38 @@ class SilenceTrack(MediaStreamTrack):
         packet.time_base = fractions.Fraction(1, 48000)
         self._index += 1
         return packet
+
+
+class ToneTrack(MediaStreamTrack):
+    """20 ms frames of a 440 Hz tone (mono s16, 48 kHz) that aiortc encodes to Opus, writing
+    each packet's RFC 6464 level when negotiated. ``amplitude`` (0..1 of full scale; 0 is
+    silence) may change while it plays: a publisher that starts or stops speaking."""
+
+    kind = "audio"
+
+    def __init__(self, amplitude: float) -> None:
+        super().__init__()
+        self.amplitude = amplitude
+        self._index = 0
+        self._start: float | None = None
+
+    async def recv(self) -> Any:
+        if self._start is None:
+            self._start = time.monotonic()
+        await asyncio.sleep(max(0.0, self._start + self._index * 0.02 - time.monotonic()))
+        frame = av.AudioFrame(format="s16", layout="mono", samples=960)
+        frame.planes[0].update(_tone(round(self.amplitude * 32767)))
+        frame.sample_rate = 48000
+        frame.pts = self._index * 960
+        frame.time_base = fractions.Fraction(1, 48000)
+        self._index += 1
+        return frame
+
+
+@functools.cache
+def _tone(peak: int) -> bytes:
+    samples = (round(peak * math.sin(2 * math.pi * 440 * n / 48000)) for n in range(960))
+    return struct.pack("<960h", *samples)
 
 
 @dataclass
@@ -286,6 +320,7 @@ class Publisher:
         size: tuple[int, int] = (160, 120),
         certificate: RTCCertificate | None = None,
         h264_profile: str = "baseline",
+        audio_track: MediaStreamTrack | None = None,
     ) -> None:
         self.pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
         if certificate is not None:  # before addTransceiver: its DTLS transport takes it
@@ -301,7 +336,7 @@ class Publisher:
         ]
         video.setCodecPreferences(wanted[:1])
         if audio:
-            self.pc.addTransceiver(SilenceTrack(), direction="sendonly")
+            self.pc.addTransceiver(audio_track or SilenceTrack(), direction="sendonly")
         self.peer_id = ""
         self.feedback: dict[str, int] = {}  # rr, nack, pli, fir, remb: RTCP the server sent us
         self.pli_times: list[float] = []

@@ -1,5 +1,5 @@
-// The forum: a grid of speakers (the loudest highlighted, muted microphones and cameras shown),
-// the audience count, raised hands, Q&A sorted by votes with the answered ones apart, an
+// The forum: a grid of speakers (the one speaking highlighted as the server decides, speaking.js;
+// muted microphones and cameras shown), the audience count, raised hands, Q&A sorted by votes with the answered ones apart, an
 // invitation to the stage answered with a preview (stage_invite.js), a speaker's own controls
 // (speaker_controls.js), and for moderators invite / demote / mute / remove / answered / lock.
 import { config, el, formatCount, notify, notifyError, t } from "./i18n.js";
@@ -10,6 +10,7 @@ import { Presence } from "./presence.js";
 import { bindNameForm, showPeople, nameOf, nameTag } from "./names.js";
 import { StageInvite } from "./stage_invite.js";
 import { SpeakerControls } from "./speaker_controls.js";
+import { SpeakerHighlight } from "./speaking.js";
 
 const stage = document.getElementById("stage");
 const stageEmpty = document.getElementById("stage-empty");
@@ -18,10 +19,10 @@ const cameraStart = document.getElementById("camera-start");
 const unmute = document.getElementById("unmute");
 const questionsEl = document.getElementById("questions");
 const answeredEl = document.getElementById("answered");
-const SPEAKING_LEVEL = 0.02;
 
 const { conn, state } = await enter();
 const tiles = new Map();  // identity -> {tile, video, subscriber}
+const speaker = new SpeakerHighlight(conn, config.room, tiles);  // the server's choice
 let publisher = null;
 let muted = true;
 const invite = new StageInvite(conn);
@@ -51,6 +52,7 @@ function tileFor(identity, name) {
     entry = { tile, video, badges, subscriber: null };
     tiles.set(identity, entry);
     stage.append(tile);
+    speaker.refresh();
   }
   stageEmpty.hidden = tiles.size > 0;
   return entry;
@@ -93,19 +95,6 @@ async function stopCamera() {
   publisher = null;
   controls.attach(null);
   dropTile(conn.identity);
-}
-
-async function highlightSpeaker() {
-  let loudest = null;
-  let level = SPEAKING_LEVEL;
-  for (const [identity, entry] of tiles) {
-    const now = entry.subscriber ? await entry.subscriber.audioLevel() : 0;
-    if (now > level) { level = now; loudest = identity; }
-  }
-  for (const [identity, entry] of tiles) {
-    entry.tile.classList.toggle("speaking", identity === loudest);
-    entry.tile.setAttribute("aria-label", identity === loudest ? t("speaking") : "");
-  }
 }
 
 // -- questions ----------------------------------------------------------------------------------
@@ -284,6 +273,5 @@ if (state) {
   for (const track of state.tracks) feeds.published(track);
   if (me.on_stage && me.role === "speaker") await startCamera();  // a speaker's page reloaded
   else if (invitedNow(me)) await invite.show(me.invited_until);  // reloaded while invited
-  setInterval(highlightSpeaker, 700);
   if (config.moderates) setInterval(() => renderModeration(presence), 5000);  // lapsed invitations
 }

@@ -245,15 +245,6 @@ export class Subscriber {
     return this.pc && ["connected", "connecting", "new"].includes(this.pc.connectionState);
   }
 
-  /** The received audio level (0..1), for the active-speaker highlight. */
-  async audioLevel() {
-    if (!this.pc) return 0;
-    for (const s of (await this.pc.getStats()).values()) {
-      if (s.type === "inbound-rtp" && s.kind === "audio") return s.audioLevel || 0;
-    }
-    return 0;
-  }
-
   async stop() {
     this.closed = true;
     const peer = this.peer;

@@ -1,11 +1,13 @@
 // A trade meeting: guests wait until the host admits them; inside, up to four tiles, microphone
-// and camera toggles, screen share and leave; the host sees each knock and admits or turns away.
+// and camera toggles, screen share and leave, the one speaking highlighted (speaking.js); the host
+// sees each knock and admits or turns away.
 import { config, el, notify, notifyError, t } from "./i18n.js";
 import { enter } from "./connection.js";
 import { ParticipantFeeds, Publisher, openCameraOrMic, openScreen } from "./media.js";
 import { ChatPanel } from "./chat.js";
 import { Presence } from "./presence.js";
 import { bindNameForm, nameOf, nameTag, refreshNames } from "./names.js";
+import { SpeakerHighlight } from "./speaking.js";
 
 const waiting = document.getElementById("waiting");
 const tilesEl = document.getElementById("tiles");
@@ -20,6 +22,7 @@ const MAX_TILES = 4;
 
 const { conn, state } = await enter();
 const tiles = new Map();  // identity -> {tile, video, subscriber}
+const speaker = new SpeakerHighlight(conn, config.room, tiles);  // the server's choice
 let publisher = null;
 let stream = null;
 let screenTrack = null;
@@ -37,6 +40,7 @@ function tileFor(identity, name) {
     entry = { tile, video, subscriber: null };
     tiles.set(identity, entry);
     tilesEl.append(tile);
+    speaker.refresh();
   }
   return entry;
 }
