@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import subprocess
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -83,8 +84,8 @@ class GstClient:
 @contextlib.asynccontextmanager
 async def gst_client(url: str, grant: Grant, mode: str) -> AsyncIterator[GstClient]:
     missing = gstreamer_missing()
-    if missing:
-        pytest.skip(missing)
+    if missing:  # CI runs scripts/test.sh, which installs them: there a gap fails
+        (pytest.fail if os.environ.get("CI") else pytest.skip)(missing)
     bearer = token("expo", grant, identity=grant.value)
     process = await asyncio.create_subprocess_exec(
         SYSTEM_PYTHON, str(SCRIPT), url, bearer, mode, "30",
