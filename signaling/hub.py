@@ -148,9 +148,17 @@ class Hub:
         token = verify(self.settings.secret_value(), token_text,
                        leeway_s=self.settings.token_leeway_s)
         old = self.by_id.get(resume) if resume else None
-        if old is not None and old.identity == token.identity and await self._still_allowed(
-                old, token):
-            return await self._resume(old, sid, token)
+        if old is not None and old.identity == token.identity:
+            # hold its expiry while the Store decides: ending it meanwhile (the grace ran out
+            # during the checks) left a resumed session without rooms or mailbox, deaf to its
+            # room (the meeting page never heard "closed": a reload right at the grace's end)
+            expiry = self._expiries.pop(old.id, None)
+            if expiry is not None:
+                expiry.cancel()
+            if await self._still_allowed(old, token) and self.by_id.get(old.id) is old:
+                return await self._resume(old, sid, token)
+            if expiry is not None and self.by_id.get(old.id) is old:
+                await self.end(old)  # refused: it ends now, as its expiry would have
         session = Session(sid, token, self.limits, self.dispatch, on_flood=self._flooded)
         self.sessions[sid] = session
         self.by_id[session.id] = session

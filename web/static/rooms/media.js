@@ -333,9 +333,13 @@ export class ParticipantFeeds {
         entry.video.play().catch(() => {});
       } });
     entry.again = false;
+    const subscriber = entry.subscriber;
     try {
-      await entry.subscriber.start();
+      await subscriber.start();
     } catch (err) {
+      // the tile went away meanwhile (left, unpublished, the room closed): its failure is no
+      // news, and must not cover what the page said last (e.g. "the meeting was closed")
+      if (subscriber.closed) return;
       // a track published while this attempt ran (its event came mid-negotiation) is tried
       // again rather than lost; otherwise the error is shown
       // wrong_node: the node placement named is unreachable (a killed edge, until its load
