@@ -107,3 +107,35 @@ async def test_a_new_socket_takes_over_a_session_whose_old_socket_still_looks_al
     assert [e for e in host.seen("participant.left") if e["identity"] == "vee"] == []
     await second.close()
     await host.close()
+
+
+async def test_a_resume_whose_checks_outlast_the_grace_keeps_a_working_session(pavilion_app):
+    """The grace runs out while the resume's re-check of the token waits on the Store (a slow
+    Redis, a loaded node): the session must come back whole — in its room, hearing it — not be
+    ended under the resume and revived without rooms or mailbox (a reloaded meeting page then
+    never heard the room close)."""
+    app = await pavilion_app(demo=False, signaling={"reconnect_grace_s": 0.2})
+    await make_room(app, "hall", RoomKind.BROADCAST, exhibitor="host")
+    host = await RtcClient.connect(app, token("host", "hall", HOST))
+    await host.ok("join", {"room": "hall"})
+    viewer = await RtcClient.connect(app, token("vee", "hall", VIEWER))
+    await viewer.ok("join", {"room": "hall"})
+    session_id = viewer.session["session"]
+    service = app.app[HUB_KEY].service
+    real = service.admit_entry
+
+    async def slow_admit(*args, **kwargs):  # the Store answers after the grace is over
+        await asyncio.sleep(0.5)
+        return await real(*args, **kwargs)
+
+    service.admit_entry = slow_admit
+    await viewer.close()
+    back = await RtcClient.connect(app, token("vee", "hall", VIEWER), session=session_id)
+    service.admit_entry = real
+    assert back.session["resumed"] is True and back.session["rooms"] == ["hall"]
+    await back.ok("join", {"room": "hall"})  # its mailbox works
+    await host.ok("chat.send", {"room": "hall", "text": "still here?"})
+    await back.wait_for("chat.message", lambda m: m["text"] == "still here?", within=5)
+    assert [e for e in host.seen("participant.left") if e["identity"] == "vee"] == []
+    await back.close()
+    await host.close()
