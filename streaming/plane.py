@@ -18,6 +18,7 @@ from typing import Any
 
 from config import IceServer, MediaLimits
 from streaming import aiortc_hooks
+from streaming.adaptation import Reason, TileView
 from streaming.errors import Capacity, NothingPublished, PlaneClosed, UnknownPeer
 from streaming.intake import IntakeLeg
 from streaming.negotiation import Codec
@@ -75,7 +76,36 @@ class SpeakerChanged:
     level: int | None
 
 
-MediaEvent = SourceAdded | SourceEnded | PeerEnded | SpeakerChanged
+@dataclass(frozen=True, slots=True)
+class QualityChanged:
+    """What one viewer peer now receives of one video track (issue 14 §2-3): the layer's rid
+    (``None``: no video, audio goes on), its size where known (else 0), and why."""
+
+    room: str
+    participant: str  # the viewer
+    peer_id: str  # the viewer's peer
+    source_id: str
+    layer: str | None
+    width: int
+    height: int
+    reason: Reason
+
+
+@dataclass(frozen=True, slots=True)
+class LayersWanted:
+    """The layers of a publisher's simulcast track that someone watches (issue 14 §4): the
+    publisher may pause the others (dynacast). Sent when the set changes."""
+
+    room: str
+    participant: str  # the publisher
+    peer_id: str  # the publisher's peer
+    source_id: str
+    active: tuple[str, ...]  # rids to keep sending
+
+
+MediaEvent = (
+    SourceAdded | SourceEnded | PeerEnded | SpeakerChanged | QualityChanged | LayersWanted
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -297,6 +327,14 @@ class MediaPlane:
             if not source.ended.is_set():
                 latest[source.kind] = source
         return latest
+
+    def set_view(self, peer_id: str, view: TileView) -> None:
+        """What the viewer ``peer_id``'s page shows of its video (issue 14 §2b): the tile size
+        caps the layer it gets; an invisible tile pauses its video (audio goes on)."""
+        peer = self.peers.get(peer_id)
+        if not isinstance(peer, ViewerLeg):
+            raise UnknownPeer(f"no viewer peer {peer_id!r}")
+        peer.set_view(view)
 
     # -- peers --------------------------------------------------------------------------------
 

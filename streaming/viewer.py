@@ -27,6 +27,7 @@ from aiortc.rtp import (
 
 from config import IceServer, MediaLimits
 from streaming import aiortc_hooks
+from streaming.adaptation import TileView
 from streaming.egress import Egress
 from streaming.errors import BadOffer
 from streaming.negotiation import (
@@ -111,6 +112,10 @@ class ViewerLeg(Peer):
         self._by_ssrc: dict[int, tuple[Source, Subscription]] = {}
         self._offered: list[Source] = []
         self._plan = Plan({}, {})
+        self.view = TileView()  # what the page shows of this peer's video (issue 14 §2b)
+
+    def set_view(self, view: TileView) -> None:
+        self.view = view
 
     async def answer(self, offer_sdp: str, sources: dict[str, Source]) -> str:
         """Negotiate a viewer's offer (WHEP): each m-line gets the Source of its kind."""
