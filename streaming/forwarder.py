@@ -55,6 +55,14 @@ class Forwarder:
         self.ts_offset = (next_ts - ts) % TS_MOD
         self.started = True
 
+    def continue_at(self, seq: int, ts: int, out_ts: int) -> None:
+        """Map publisher packet (``seq``, ``ts``) of another stream (a simulcast layer, issue 14
+        §2) to the next viewer sequence number and to ``out_ts``, which the caller aligned."""
+        self.seq_offset = (self.last_seq + 1 - seq) % SEQ_MOD
+        self.ts_offset = (out_ts - ts) % TS_MOD
+        self.started = True
+        self.pending_gap = None
+
     def map(self, seq: int, ts: int) -> tuple[int, int]:
         """The viewer's (sequence, timestamp) for a publisher packet; records it as last sent."""
         out_seq = (seq + self.seq_offset) % SEQ_MOD

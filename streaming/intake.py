@@ -44,11 +44,14 @@ from streaming.peer import Peer
 from streaming.source import Source
 
 REMB_MIN = 300_000  # bit/s
+REMB_START = 2_500_000  # trusted by Chromium in its first 2 s without loss: all layers start
 REMB_MAX = 10_000_000
+REMB_GROWTH = 1.08  # per report without loss, above 1.5x what arrives
 logger = logging.getLogger(__name__)
 
-# (leg, kind, codec, extension ids) -> the Source this track feeds (new, or taken over)
-TrackSink = Callable[["IntakeLeg", str, Codec, dict[str, int]], Source]
+# (leg, kind, codec, extension ids, simulcast rids) -> the Source this track feeds (new, or
+# taken over)
+TrackSink = Callable[["IntakeLeg", str, Codec, dict[str, int], tuple[str, ...]], Source]
 
 
 class _Seen(NamedTuple):
@@ -59,10 +62,21 @@ class _Seen(NamedTuple):
 
 
 class Inbound:
-    """One received track: its Source, its media SSRC and the receiver-side statistics."""
+    """One received RTP stream: its Source (and layer of it), its media SSRC and the
+    receiver-side statistics.
 
-    def __init__(self, source: Source, payload_type: int, clock_rate: int, video: bool) -> None:
+    A simulcast track (issue 14 §1) is one Inbound for the track, whose ``rids`` map each RTP
+    stream id (RFC 8852) to the Inbound of that encoding; its SSRC is learnt from the first
+    packet that carries the id.
+    """
+
+    def __init__(
+        self, source: Source, payload_type: int, clock_rate: int, video: bool, layer: int = 0
+    ) -> None:
         self.source: Source | None = source
+        self.layer = layer
+        self.rids: dict[bytes, Inbound] | None = None
+        self.rid_id = 0  # the rtp-stream-id header extension id
         self.payload_type = payload_type
         self.media_ssrc = 0
         self.stats = StreamStatistics(clock_rate)
@@ -72,6 +86,11 @@ class Inbound:
         self.octets = 0
         self.video = video
         self.level_id = 0  # RFC 6464 audio-level extension id, 0: not read (issue 14 §5)
+        self.loss = 0  # fraction lost (/256) in its last receiver report
+
+    def encodings(self) -> list[Inbound]:
+        """The RTP streams of this track: its layers' Inbounds, or itself."""
+        return list(self.rids.values()) if self.rids is not None else [self]
 
 
 class IntakeLeg(Peer):
@@ -97,21 +116,36 @@ class IntakeLeg(Peer):
         self.srtp_errors = 0
         self.nacks_upstream = 0  # sequence numbers asked upstream for local viewers
         self._report_task: asyncio.Task[None] | None = None
+        self.remb_bps: float = REMB_START
 
-    def _add_track(self, codec: Codec, extensions: dict[str, int]) -> Inbound:
+    def _add_track(
+        self, codec: Codec, extensions: dict[str, int], rids: tuple[str, ...] = ("",),
+        rid_id: int = 0,
+    ) -> Inbound:
         """The track's Source exists from the answer on, so viewers may join before media flows."""
         kind = codec.mime.split("/")[0]
-        source = self._on_track(self, kind, codec, extensions)
+        source = self._on_track(self, kind, codec, extensions, rids)
         inbound = Inbound(source, codec.payload_type, codec.clock_rate, kind == "video")
+        if len(rids) > 1:
+            inbound.rid_id = rid_id
+            inbound.rids = {}
+            for index, rid in enumerate(rids):
+                layer = Inbound(source, codec.payload_type, codec.clock_rate, True, index)
+                inbound.rids[rid.encode()] = layer
+                source.layers[index].upstream = self._pli_sender(layer)
         level_id = extensions.get(AUDIO_LEVEL_URI, 0)
         if kind == "audio" and level_id and not source.relayed:  # an edge's origin measures
             inbound.level_id = level_id
             if source.levels is None:
                 source.levels = LevelMeter(self.limits.speaker.threshold)
-        source.upstream = lambda: self._send_pli(inbound)
+        if inbound.rids is None:
+            source.upstream = self._pli_sender(inbound)
         self.inbounds.append(inbound)
         self._by_pt[codec.payload_type] = inbound
         return inbound
+
+    def _pli_sender(self, inbound: Inbound) -> Callable[[], None]:
+        return lambda: self._send_pli(inbound)
 
     def _receiver(self, inbound: Inbound) -> Callable[[RTCRtpReceiveParameters], Any]:
         async def receive(parameters: RTCRtpReceiveParameters) -> None:
@@ -164,11 +198,9 @@ class IntakeLeg(Peer):
             return
         inbound = self._by_ssrc.get(h.ssrc)
         if inbound is None:
-            inbound = self._by_pt.get(h.payload_type)
+            inbound = self._learn(data, h)
             if inbound is None:
                 return
-            self._by_ssrc[h.ssrc] = inbound
-            inbound.media_ssrc = h.ssrc
         if h.payload_type != inbound.payload_type:
             return
         seen: Any = _Seen(h.sequence, h.timestamp)  # duck-types aiortc's RtpPacket
@@ -182,7 +214,21 @@ class IntakeLeg(Peer):
                 level = read_level(data, h.extension_offset, inbound.level_id)
                 if level >= 0:
                     source.levels.add(level)
-            source.on_rtp(data, h)
+            source.on_rtp(data, h, inbound.layer)
+
+    def _learn(self, data: bytes, h: rtp_header.RtpHeader) -> Inbound | None:
+        """The stream of a packet from an SSRC not seen before: by payload type, and on a
+        simulcast track by the RTP stream id it carries (RFC 8852 §3; the publisher repeats it
+        until it heard a receiver report for the SSRC). None: nothing to place it in."""
+        inbound = self._by_pt.get(h.payload_type)
+        if inbound is not None and inbound.rids is not None:
+            rid = rtp_header.find_extension(data, h.extension_offset, inbound.rid_id)
+            inbound = inbound.rids.get(rid.rstrip(b"\0")) if rid else None
+        if inbound is None:
+            return None
+        self._by_ssrc[h.ssrc] = inbound
+        inbound.media_ssrc = h.ssrc
+        return inbound
 
     async def _on_rtcp(self, data: bytes) -> None:
         self._handle_rtcp(data)
@@ -204,7 +250,9 @@ class IntakeLeg(Peer):
                 inbound.lsr = (ntp >> 16) & 0xFFFFFFFF
                 inbound.lsr_time = time.time()
                 if inbound.source is not None:
-                    inbound.source.on_sender_report(ntp, packet.sender_info.rtp_timestamp)
+                    inbound.source.on_sender_report(
+                        ntp, packet.sender_info.rtp_timestamp, inbound.layer
+                    )
 
     def _on_bye(self, inbounds: list[Inbound]) -> None:
         """The sender ended these tracks (RTCP BYE). A publisher's leg ends with its peer."""
@@ -243,7 +291,7 @@ class IntakeLeg(Peer):
             await asyncio.sleep(0.5 + random.random())
             now = loop.time()
             try:
-                reports = [r for r in map(self._report, self.inbounds) if r is not None]
+                reports = [r for r in map(self._report, self._streams()) if r is not None]
             except Exception:  # one odd track must not end RTCP (and REMB) for the whole leg
                 logger.exception("peer %s: receiver report not built", self.peer_id)
                 reports = []
@@ -255,22 +303,34 @@ class IntakeLeg(Peer):
             last = now
 
     def _send_remb(self, elapsed: float) -> None:
-        """REMB (draft-alvestrand-rmcat-remb) from the measured receive rate, once per report.
+        """REMB (draft-alvestrand-rmcat-remb) from the receive rate and loss, once per report.
 
-        A forwarding server has no decoder to protect; it lets the publisher grow by half again
-        what arrives, so its own loss-based control finds the path's rate. O(1) per packet,
-        unlike a delay-based estimator fed every packet.
+        A forwarding server has no decoder to protect: it lets the publisher's own loss-based
+        control find the path's rate. The first REMB is generous (Chromium trusts a REMB in its
+        first 2 s without loss, so a simulcast publisher turns every layer on at once, issue
+        14 §1); then it grows by ``REMB_GROWTH`` a report while nothing is lost, never below
+        half again what arrives, and falls with loss as GCC's loss rule does (over 10 %:
+        ``rate × (1 − loss/2)``). O(1) per packet, unlike a delay-based estimator.
         """
-        video = [i for i in self.inbounds if i.video and i.media_ssrc]
+        video = [i for i in self._streams() if i.video and i.media_ssrc]
         if not video or elapsed <= 0:
             return
         rate = sum(i.octets for i in video) * 8 / elapsed
+        loss = max(i.loss for i in video) / 256
         for inbound in video:
             inbound.octets = 0
-        bitrate = int(min(REMB_MAX, max(REMB_MIN, rate * 1.5)))
+        if loss > 0.10:
+            self.remb_bps = rate * (1 - loss / 2)
+        elif loss < 0.02:
+            self.remb_bps = max(self.remb_bps * REMB_GROWTH, rate * 1.5)
+        bitrate = int(min(REMB_MAX, max(REMB_MIN, self.remb_bps)))
+        self.remb_bps = bitrate
         fci = pack_remb_fci(bitrate, [i.media_ssrc for i in video])
         packet = RtcpPsfbPacket(fmt=RTCP_PSFB_APP, ssrc=self._rtcp_ssrc, media_ssrc=0, fci=fci)
         self.queue_rtcp(self.dtls, bytes(packet))
+
+    def _streams(self) -> list[Inbound]:
+        return [stream for track in self.inbounds for stream in track.encodings()]
 
     @staticmethod
     def _report(inbound: Inbound) -> RtcpReceiverInfo | None:
@@ -283,9 +343,10 @@ class IntakeLeg(Peer):
         if inbound.lsr_time:
             delay = time.time() - inbound.lsr_time
             dlsr = int(delay * 65536) if 0 < delay < 65536 else 0
+        inbound.loss = stats.fraction_lost
         return RtcpReceiverInfo(
             ssrc=inbound.media_ssrc,
-            fraction_lost=stats.fraction_lost,
+            fraction_lost=inbound.loss,
             packets_lost=stats.packets_lost,
             highest_sequence=stats.cycles + (stats.max_seq or 0),
             jitter=stats.jitter,
@@ -298,6 +359,8 @@ class IntakeLeg(Peer):
         sources = [i.source for i in self.inbounds if i.source is not None]
         for inbound in self.inbounds:
             inbound.source = None
+            for stream in inbound.encodings():
+                stream.source = None
         return sources
 
     async def close(self) -> None:

@@ -166,15 +166,23 @@ class MediaPlane:
         previous = self._publisher_of(room, participant)
         return await self._negotiate(leg, lambda: leg.answer(offer_sdp), previous)
 
-    def _track(self, leg: IntakeLeg, kind: str, codec: Codec, ids: dict[str, int]) -> Source:
+    def _track(
+        self, leg: IntakeLeg, kind: str, codec: Codec, ids: dict[str, int],
+        rids: tuple[str, ...] = ("",),
+    ) -> Source:
         room = self.sources.setdefault(leg.room, {})
         index = sum(1 for i in leg.inbounds if i.source is not None and i.source.kind == kind)
         source_id = f"{leg.participant}/{kind}{index}"
         source = room.get(source_id)
-        if source is None or source.ended.is_set() or source.codec.name != codec.name:
+        if (
+            source is None
+            or source.ended.is_set()
+            or source.codec.name != codec.name
+            or tuple(layer.rid for layer in source.layers) != rids
+        ):
             if source is not None:
                 self._end_source(source, leg.participant)
-            source = Source(source_id, leg.room, kind, codec, self.limits)
+            source = Source(source_id, leg.room, kind, codec, self.limits, rids)
             source.relayed = isinstance(leg, UpstreamLeg)
             room[source_id] = source
             self._emit(SourceAdded(leg.room, leg.participant, source_id, kind, codec.mime,

@@ -6,6 +6,11 @@ viewers that negotiated the same payload type and header extension ids, and per 
 two offsets and hands the template to the viewer's Egress (copy, header, in-place SRTP,
 ``sendto``). Everything slower (PLI throttling, NACK answers, sender reports, ending) happens
 at RTCP rate, outside that loop.
+
+A simulcast track (issue 14 §1-2) has one :class:`~streaming.layer.Layer` per encoding; each
+viewer gets one layer at a time (``Layer.subs``), and moves to another only at that layer's
+keyframe (``Layer.pending``), with its sequence numbers, timestamps and VP8 picture numbers
+continuing where they were (:meth:`Source._promote`).
 """
 
 from __future__ import annotations
@@ -14,26 +19,38 @@ import asyncio
 from collections.abc import Callable
 
 from config import MediaLimits
-from streaming import rtp_header
+from streaming import rtp_header, vp8
+from streaming.adaptation import LayerOption
 from streaming.audio_level import LevelMeter
 from streaming.errors import Capacity
-from streaming.feedback import KeyframeRequests, NackWindow
+from streaming.feedback import NackWindow
 from streaming.keyframe import detector
+from streaming.layer import Layer
 from streaming.negotiation import Codec
 from streaming.packet_cache import KeyframeCache, PacketCache
 from streaming.rtp_header import RtpHeader
 from streaming.subscription import Subscription, extension_table
 
+TS_MOD = 1 << 32
 NACK_MERGE_S = 0.2  # a packet asked of the origin is not asked again within this (an RTT)
 
 KeyframeSink = Callable[[], None]
 
 
 class Source:
-    """One published track: ``kind`` audio or video, forwarded in ``codec``."""
+    """One published track: ``kind`` audio or video, forwarded in ``codec``.
+
+    ``rids`` names a simulcast track's encodings (issue 14 §1); a plain track has one layer.
+    """
 
     def __init__(
-        self, source_id: str, room: str, kind: str, codec: Codec, limits: MediaLimits
+        self,
+        source_id: str,
+        room: str,
+        kind: str,
+        codec: Codec,
+        limits: MediaLimits,
+        rids: tuple[str, ...] = ("",),
     ) -> None:
         self.source_id = source_id
         self.room = room
@@ -42,10 +59,10 @@ class Source:
         self.subscriptions: list[Subscription] = []
         self.max_viewers = limits.max_viewers_per_track
         self._cache_size = limits.nack_cache_packets
-        self.cache = PacketCache(self._cache_size)
-        self.gop = KeyframeCache(self._cache_size)
-        self.requests = KeyframeRequests(limits.pli_interval_ms / 1000)
-        self.upstream: KeyframeSink | None = None
+        pli_s = limits.pli_interval_ms / 1000
+        self.layers = [Layer(i, rid, self._cache_size, pli_s) for i, rid in enumerate(rids)]
+        self.simulcast = len(self.layers) > 1
+        self.rank = list(range(len(self.layers)))  # layer indices, lowest quality first
         # an edge's Source: cache misses go to the origin, merged (issue 13 §3)
         self.nack_upstream: Callable[[list[int]], None] | None = None
         self.relayed = False  # fed by an edge's upstream (issue 13 §3), not a publisher here
@@ -55,37 +72,62 @@ class Source:
         self.levels: LevelMeter | None = None
         self.ended = asyncio.Event()
         self.packets = 0
-        self.keyframes = 0
+        self.switches = 0  # viewers moved from one layer to another (or back from none)
         self._video = kind == "video"
         self._keyframe_test = detector(codec.mime)
+        self._vp8 = self.simulcast and codec.name == "vp8"
         self._loop = asyncio.get_running_loop()
-        self._ssrc = -1
-        self._gop_ts = -1
-        self._last_arrival = 0.0
-        self._flush_handle: asyncio.TimerHandle | None = None
+
+    # compatibility views of the first (or only) layer
+    @property
+    def cache(self) -> PacketCache:
+        return self.layers[0].cache
+
+    @property
+    def gop(self) -> KeyframeCache:
+        return self.layers[0].gop
+
+    @property
+    def keyframes(self) -> int:
+        return sum(layer.keyframes for layer in self.layers)
+
+    @property
+    def upstream(self) -> KeyframeSink | None:
+        return self.layers[0].upstream
+
+    @upstream.setter
+    def upstream(self, sink: KeyframeSink | None) -> None:
+        self.layers[0].upstream = sink
 
     # -- the hot path -------------------------------------------------------------------------
 
-    def on_rtp(self, data: bytes, h: RtpHeader) -> None:
-        """Forward one publisher packet (plaintext RTP) to every subscription."""
-        if h.ssrc != self._ssrc:
-            self._switch(h.ssrc)
+    def on_rtp(self, data: bytes, h: RtpHeader, index: int = 0) -> None:
+        """Forward one publisher packet (plaintext RTP) of layer ``index`` to its viewers."""
+        layer = self.layers[index]
+        if h.ssrc != layer.ssrc:
+            self._switch(layer, h.ssrc)
         seq = h.sequence
         ts = h.timestamp
         is_key = self._keyframe_test(data, h.payload_offset, h.payload_end)
-        self.packets += 1
-        self.cache.add(seq, data)
-        if self._video:
-            if is_key and ts != self._gop_ts:
-                self.gop.start(data)
-                self._gop_ts = ts
-                self.keyframes += 1
-            else:
-                self.gop.append(data)
-            self._last_arrival = self._loop.time()
         size = h.payload_end - h.payload_offset
+        self.packets += 1
+        layer.octets += size
+        layer.cache.add(seq, data)
+        if self._video:
+            if is_key and ts != layer.gop_ts:
+                layer.gop.start(data)
+                layer.gop_ts = ts
+                layer.keyframes += 1
+                if self.simulcast:
+                    self._keyframe_seen(layer, data, h)
+            else:
+                layer.gop.append(data)
+            layer.last_arrival = self._loop.time()
+        if self._vp8:
+            self._forward_vp8(layer, data, h, is_key, size)
+            return
         templates: dict[tuple[int, bytes], bytes | bytearray] = {}
-        for sub in self.subscriptions:
+        for sub in layer.subs:
             fwd = sub.forwarder
             if sub.waiting_keyframe:
                 if self._video and not is_key:
@@ -104,7 +146,46 @@ class Source:
                 sub.octets += size
             elif self._video:
                 sub.waiting_keyframe = True  # the viewer fell behind: skip to the next keyframe
-                self.request_keyframe()
+                self.request_keyframe(layer.index)
+
+    def _forward_vp8(
+        self, layer: Layer, data: bytes, h: RtpHeader, is_key: bool, size: int
+    ) -> None:
+        """The fan-out of a simulcast VP8 layer: as :meth:`on_rtp`, and each viewer's
+        PictureID / TL0PICIDX moved by its offsets (RFC 7741 §4.2) so they continue across
+        layer switches."""
+        fields = vp8.descriptor(data, h.payload_offset, h.payload_end)
+        if fields.pid_pos >= 0:
+            layer.last_pid = fields.pid
+        if fields.tl0_pos >= 0:
+            layer.last_tl0 = fields.tl0
+        templates: dict[tuple[int, bytes], bytes | bytearray] = {}
+        for sub in layer.subs:
+            fwd = sub.forwarder
+            if sub.waiting_keyframe:
+                if not is_key:
+                    continue
+                sub.waiting_keyframe = False
+                fwd.resume(h.sequence, h.timestamp)
+            template = templates.get(sub.group)
+            if template is None:
+                template = templates[sub.group] = self._template(data, h, sub)
+            out_seq = (h.sequence + fwd.seq_offset) & 0xFFFF
+            out_ts = (h.timestamp + fwd.ts_offset) & 0xFFFFFFFF
+            fwd.last_seq = out_seq
+            fwd.last_ts = out_ts
+            if sub.pid_offset or sub.tl0_offset:
+                sent = sub.egress.send_rtp_vp8(
+                    template, out_seq, out_ts, sub.ssrc, fields, sub.pid_offset, sub.tl0_offset
+                )
+            else:
+                sent = sub.egress.send_rtp(template, out_seq, out_ts, sub.ssrc)
+            if sent:
+                sub.packets += 1
+                sub.octets += size
+            else:
+                sub.waiting_keyframe = True
+                self.request_keyframe(layer.index)
 
     def _template(self, data: bytes, h: RtpHeader, sub: Subscription) -> bytes | bytearray:
         """The packet with the viewer group's payload type and extension ids (not yet seq/ts)."""
@@ -116,33 +197,185 @@ class Source:
             rtp_header.remap_extensions(buf, h.extension_offset, sub.route.extension_table)
         return buf
 
-    def _switch(self, ssrc: int) -> None:
-        """The publisher's stream changed SSRC (first packet, encoder restart, reconnect)."""
-        if self._ssrc != -1:
-            gap = max(0.0, self._loop.time() - self._last_arrival)
+    def _switch(self, layer: Layer, ssrc: int) -> None:
+        """A layer's stream changed SSRC (first packet, encoder restart, reconnect)."""
+        if layer.ssrc != -1:
+            gap = max(0.0, self._loop.time() - layer.last_arrival)
             ticks = int(gap * self.codec.clock_rate)
-            for sub in self.subscriptions:
+            for sub in layer.subs:
                 sub.forwarder.switch(ticks)
                 sub.waiting_keyframe = True
-            self.cache.clear()
-            self.gop = KeyframeCache(self._cache_size)
-            self._gop_ts = -1
-        self._ssrc = ssrc
+        layer.restart(ssrc, self._cache_size)
+
+    # -- layers (issue 14 §2) -----------------------------------------------------------------
+
+    def _keyframe_seen(self, layer: Layer, data: bytes, h: RtpHeader) -> None:
+        """A simulcast layer's keyframe starts: learn its size, move its pending viewers."""
+        if self.codec.name == "vp8":
+            width, height = vp8.keyframe_size(data, h.payload_offset, h.payload_end)
+            if width:
+                layer.width, layer.height = width, height
+        if layer.pending:
+            self._promote(layer, data, h)
+
+    def _promote(self, layer: Layer, data: bytes, h: RtpHeader) -> None:
+        """Move ``layer.pending`` onto ``layer``, starting with this keyframe packet."""
+        fields = vp8.descriptor(data, h.payload_offset, h.payload_end) if self._vp8 else None
+        now = self._loop.time()
+        for sub in layer.pending:
+            self._leave(sub)
+            fwd = sub.forwarder
+            out_ts = self._entry_ts(sub, layer, h.timestamp, now)
+            fwd.continue_at(h.sequence, h.timestamp, out_ts)
+            sub.switch_seq = (fwd.last_seq + 1) & 0xFFFF
+            if fields is not None:
+                self._renumber(sub, fields)
+            sub.layer = layer.index
+            sub.waiting_keyframe = False
+            layer.subs.append(sub)
+            if sub.started:
+                self.switches += 1
+            sub.started = True
+        layer.pending.clear()
+
+    def _leave(self, sub: Subscription) -> None:
+        """Take ``sub`` off the layer it gets now, remembering where its numbers were."""
+        if sub.layer < 0:
+            return
+        old = self.layers[sub.layer]
+        if sub in old.subs:
+            old.subs.remove(sub)
+        if old.last_pid >= 0:
+            sub.out_pid = old.last_pid + sub.pid_offset
+        if old.last_tl0 >= 0:
+            sub.out_tl0 = (old.last_tl0 + sub.tl0_offset) & 0xFF
+        sub.left_layer = sub.layer
+        sub.left_at = old.last_arrival
+        sub.layer = -1
+
+    def _entry_ts(self, sub: Subscription, layer: Layer, ts: int, now: float) -> int:
+        """The viewer's timestamp for ``layer``'s keyframe at ``ts``: the same instant on the
+        layer it left (both layers' sender reports map RTP to NTP time, RFC 3550 §6.4.1), else
+        the time since its last packet; always after the last timestamp it was sent."""
+        fwd = sub.forwarder
+        if not fwd.started:
+            return fwd.last_ts
+        clock = self.codec.clock_rate
+        old = self.layers[sub.left_layer] if sub.left_layer >= 0 else None
+        if old is not None and old.sr_ntp and layer.sr_ntp and sub.left_at >= old.last_arrival:
+            at = layer.sr_ntp + _signed(ts - layer.sr_rtp) / clock
+            out = old.sr_rtp + round((at - old.sr_ntp) * clock) + fwd.ts_offset
+        else:
+            out = fwd.last_ts + int(max(0.0, now - sub.left_at) * clock)
+        out %= TS_MOD
+        if not 0 < _signed(out - fwd.last_ts) < TS_MOD // 4:
+            out = (fwd.last_ts + 1) % TS_MOD
+        return out
+
+    @staticmethod
+    def _renumber(sub: Subscription, fields: vp8.Vp8Fields) -> None:
+        """Offsets that make the keyframe's PictureID / TL0PICIDX follow the last ones sent."""
+        if fields.pid_pos >= 0:
+            modulus = vp8.pid_modulus(fields)
+            first = sub.out_pid < 0
+            sub.pid_offset = 0 if first else (sub.out_pid + 1 - fields.pid) % modulus
+        if fields.tl0_pos >= 0:
+            first = sub.out_tl0 < 0
+            sub.tl0_offset = 0 if first else (sub.out_tl0 + 1 - fields.tl0) & 0xFF
+
+    def set_target(self, sub: Subscription, index: int | None) -> None:
+        """Give ``sub`` layer ``index`` from that layer's next keyframe on (asked for now), or
+        no video at all (``None``: at once). Its current layer goes on until the switch."""
+        for layer in self.layers:
+            if sub in layer.pending:
+                layer.pending.remove(sub)
+        if index is None:
+            self._leave(sub)
+            return
+        if index == sub.layer:
+            return
+        layer = self.layers[index]
+        layer.pending.append(sub)
+        self.request_keyframe(index)
+
+    def target_of(self, sub: Subscription) -> int | None:
+        """The layer ``sub`` is moving to, else the one it gets (None: no video)."""
+        for layer in self.layers:
+            if sub in layer.pending:
+                return layer.index
+        return sub.layer if sub.layer >= 0 else None
+
+    def options(self, now: float) -> list[tuple[int, LayerOption]]:
+        """The layers, lowest first, as a chooser sees them (rates measured here, so call it
+        at the adaptation tick, not per packet)."""
+        for layer in self.layers:
+            layer.measure(now)
+        self._rerank()
+        return [
+            (i, LayerOption(layer.rid, layer.bitrate_bps, layer.width, layer.height,
+                            layer.active(now)))
+            for i in self.rank
+            for layer in (self.layers[i],)
+        ]
+
+    def _rerank(self) -> None:
+        """Lowest quality first: by keyframe width when every layer's is known, else by rate
+        (the page's rid order is not trusted: an encoder may list its layers either way)."""
+        layers = self.layers
+        if all(layer.width for layer in layers):
+            self.rank = sorted(range(len(layers)), key=lambda i: layers[i].width)
+        elif all(layer.bitrate_bps for layer in layers):
+            self.rank = sorted(range(len(layers)), key=lambda i: layers[i].bitrate_bps)
+
+    def wanted(self) -> tuple[str, ...]:
+        """The rids someone gets or moves to, and always the lowest (a new viewer starts at
+        once, issue 14 §4): the publisher may pause the others."""
+        lowest = self.rank[0]
+        return tuple(
+            layer.rid for layer in self.layers if layer.wanted or layer.index == lowest
+        )
 
     # -- viewers ------------------------------------------------------------------------------
 
-    def attach(self, sub: Subscription) -> None:
-        """Add a viewer; a video viewer starts from the cached keyframe at once if there is one."""
+    def attach(self, sub: Subscription, index: int | None = None) -> None:
+        """Add a viewer; a video viewer starts from the cached keyframe at once if there is one.
+
+        On a simulcast track it starts on layer ``index`` (default: the lowest that has a
+        keyframe cached, else the lowest).
+        """
         if self.ended.is_set():
             raise RuntimeError(f"source {self.source_id} has ended")
         if self.full:
             raise Capacity(f"source {self.source_id} has its maximum of viewers")
-        if self._video:
-            if self.gop.ready:
-                self._replay(sub, self.gop.packets)
-            else:
-                self.request_keyframe()
         self.subscriptions.append(sub)
+        if not self.simulcast:
+            sub.layer = 0
+            layer = self.layers[0]
+            layer.subs.append(sub)
+            if self._video:
+                if layer.gop.ready:
+                    self._replay(sub, layer.gop.packets)
+                else:
+                    self.request_keyframe()
+            return
+        if index is None:
+            ready = [i for i in self.rank if self.layers[i].gop.ready]
+            index = ready[0] if ready else self.rank[0]
+        layer = self.layers[index]
+        layer.pending.append(sub)
+        if layer.gop.ready:
+            self._replay_pending(layer)
+        else:
+            self.request_keyframe(index)
+
+    def _replay_pending(self, layer: Layer) -> None:
+        """Start ``layer``'s pending viewers from its cached keyframe at once."""
+        packets = layer.gop.packets
+        first = rtp_header.parse(packets[0])
+        subs = list(layer.pending)
+        self._promote(layer, packets[0], first)
+        for sub in subs:
+            self._replay(sub, packets, started=True)
 
     @property
     def full(self) -> bool:
@@ -154,31 +387,50 @@ class Source:
         for sub in self.subscriptions:
             sub.set_extension_table(extension_table(ids, sub.viewer_extensions))
 
-    def _replay(self, sub: Subscription, packets: list[bytes]) -> None:
+    def _replay(self, sub: Subscription, packets: list[bytes], started: bool = False) -> None:
         sub.waiting_keyframe = False
         for index, data in enumerate(packets):
             h = rtp_header.parse(data)
-            if index == 0:
+            if index == 0 and not started:
                 sub.forwarder.resume(h.sequence, h.timestamp)
             out_seq, out_ts = sub.forwarder.map(h.sequence, h.timestamp)
-            if sub.egress.send_rtp(self._template(data, h, sub), out_seq, out_ts, sub.ssrc):
+            template = self._template(data, h, sub)
+            if sub.pid_offset or sub.tl0_offset:
+                fields = vp8.descriptor(data, h.payload_offset, h.payload_end)
+                sent = sub.egress.send_rtp_vp8(
+                    template, out_seq, out_ts, sub.ssrc, fields, sub.pid_offset, sub.tl0_offset
+                )
+            else:
+                sent = sub.egress.send_rtp(template, out_seq, out_ts, sub.ssrc)
+            if sent:
                 sub.packets += 1
                 sub.octets += h.payload_end - h.payload_offset
 
     def detach(self, sub: Subscription) -> None:
         if sub in self.subscriptions:
             self.subscriptions.remove(sub)
+        for layer in self.layers:
+            if sub in layer.subs:
+                layer.subs.remove(sub)
+            if sub in layer.pending:
+                layer.pending.remove(sub)
 
     def retransmit(self, sub: Subscription, viewer_seqs: list[int]) -> int:
         """Answer a viewer's NACK from the cache (RFC 4585 §6.2.1); returns packets resent.
 
         Packets the cache lacks are asked upstream when this Source has a ``nack_upstream``
         (an edge's Source, fed from its origin): merged across viewers (:class:`NackWindow`).
+        Numbers from before the viewer's last layer switch belong to another stream: ignored.
         """
+        if sub.layer < 0:
+            return 0
+        cache = self.layers[sub.layer].cache
         sent, missing = 0, []
         for viewer_seq in viewer_seqs:
+            if sub.switch_seq >= 0 and (viewer_seq - sub.switch_seq) & 0x8000:
+                continue
             seq = sub.forwarder.source_seq(viewer_seq)
-            data = self.cache.get(seq)
+            data = cache.get(seq)
             if data is None:
                 missing.append(seq)
                 continue
@@ -194,28 +446,37 @@ class Source:
 
     # -- feedback -----------------------------------------------------------------------------
 
-    def request_keyframe(self) -> None:
-        """A viewer needs a keyframe: send a PLI now, or once the throttle window ends."""
+    def request_keyframe(self, index: int = 0) -> None:
+        """A viewer needs a keyframe of layer ``index``: a PLI now, or when the throttle
+        window ends."""
         if not self._video or self.ended.is_set():
             return
+        layer = self.layers[index]
         now = self._loop.time()
-        if self.requests.request(now):
-            self._send_pli()
-        elif self._flush_handle is None:
-            self._flush_handle = self._loop.call_later(self.requests.due_in(now), self._flush)
+        if layer.requests.request(now):
+            self._send_pli(layer)
+        elif layer.flush_handle is None:
+            layer.flush_handle = self._loop.call_later(
+                layer.requests.due_in(now), self._flush, layer
+            )
 
-    def _flush(self) -> None:
-        self._flush_handle = None
-        if self.requests.flush(self._loop.time()):
-            self._send_pli()
+    def _flush(self, layer: Layer) -> None:
+        layer.flush_handle = None
+        if layer.requests.flush(self._loop.time()):
+            self._send_pli(layer)
 
-    def _send_pli(self) -> None:
-        if self.upstream is not None:
-            self.upstream()
+    @staticmethod
+    def _send_pli(layer: Layer) -> None:
+        if layer.upstream is not None:
+            layer.upstream()
 
-    def on_sender_report(self, ntp: int, rtp_ts: int) -> None:
-        """Translate the publisher's SR for every viewer (RFC 3550 §6.4.1): lip sync holds."""
-        for sub in self.subscriptions:
+    def on_sender_report(self, ntp: int, rtp_ts: int, index: int = 0) -> None:
+        """Translate the publisher's SR for every viewer of that layer (RFC 3550 §6.4.1): lip
+        sync holds. Kept per layer too, to align timestamps at a layer switch."""
+        layer = self.layers[index]
+        layer.sr_ntp = ntp / (1 << 32)
+        layer.sr_rtp = rtp_ts
+        for sub in layer.subs:
             if sub.forwarder.started and not sub.waiting_keyframe:
                 sub.egress.send_rtcp(sub.sender_report(ntp, rtp_ts))
 
@@ -227,7 +488,17 @@ class Source:
             sub.ended = True
             sub.egress.send_rtcp(sub.bye())
         self.subscriptions.clear()
-        if self._flush_handle is not None:
-            self._flush_handle.cancel()
-            self._flush_handle = None
+        for layer in self.layers:
+            layer.subs.clear()
+            layer.pending.clear()
+            handle = layer.flush_handle
+            if isinstance(handle, asyncio.TimerHandle):
+                handle.cancel()
+            layer.flush_handle = None
         self.ended.set()
+
+
+def _signed(delta: int) -> int:
+    """A 32-bit RTP timestamp difference as a signed number (RFC 3550 §5.1 wraps)."""
+    delta %= TS_MOD
+    return delta - TS_MOD if delta >= TS_MOD // 2 else delta

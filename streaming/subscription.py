@@ -68,12 +68,21 @@ class Subscription:
         "forwarder",
         "group",
         "kind",
+        "layer",
+        "left_at",
+        "left_layer",
         "octets",
+        "out_pid",
+        "out_tl0",
         "packets",
         "payload_type",
+        "pid_offset",
         "route",
         "sdes",
         "ssrc",
+        "started",
+        "switch_seq",
+        "tl0_offset",
         "viewer_id",
         "waiting_keyframe",
     )
@@ -93,6 +102,17 @@ class Subscription:
         self.packets = 0
         self.octets = 0
         self.ended = False
+        # simulcast (issue 14 §2): the layer it gets (-1: none yet, or paused), where it left
+        # the previous one, and the offsets that keep VP8 picture numbers continuous
+        self.layer = -1
+        self.started = False
+        self.left_layer = -1
+        self.left_at = 0.0
+        self.switch_seq = -1  # first viewer sequence number on the current layer
+        self.pid_offset = 0
+        self.tl0_offset = 0
+        self.out_pid = -1  # the last PictureID / TL0PICIDX this viewer was sent (-1: none)
+        self.out_tl0 = -1
 
     @property
     def viewer_extensions(self) -> dict[str, int]:

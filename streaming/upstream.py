@@ -72,9 +72,13 @@ class UpstreamLeg(IntakeLeg):
             raise BadOffer(f"the origin's answer cannot be used: {exc}") from None
 
 
-    def _add_track(self, codec: Codec, extensions: dict[str, int]) -> Inbound:
+    def _add_track(
+        self, codec: Codec, extensions: dict[str, int], rids: tuple[str, ...] = ("",),
+        rid_id: int = 0,
+    ) -> Inbound:
         """As a publisher's track, and the local viewers' NACKs the edge's cache cannot answer
-        go to the origin (merged by the Source, streaming/feedback.py ``NackWindow``)."""
+        go to the origin (merged by the Source, streaming/feedback.py ``NackWindow``). The
+        origin sends one layer of a simulcast track (the best its link to us carries)."""
         inbound = super()._add_track(codec, extensions)
         source = inbound.source
         if inbound.video and source is not None:
