@@ -115,11 +115,19 @@ def remap_extensions(buf: bytearray, offset: int, table: bytes) -> None:
 
 def find_extension(data: bytes, offset: int, ext_id: int) -> bytes | None:
     """The value of one-byte header extension ``ext_id`` (e.g. abs-send-time), or ``None``."""
-    if offset < 0 or ext_id <= 0:
+    pos = extension_position(data, offset, ext_id)
+    if pos < 0:
         return None
+    return bytes(data[pos : pos + (data[pos - 1] & 0x0F) + 1])
+
+
+def extension_position(data: bytes | bytearray, offset: int, ext_id: int) -> int:
+    """Where the value of one-byte header extension ``ext_id`` starts (-1: not there)."""
+    if offset < 0 or ext_id <= 0:
+        return -1
     profile, words = unpack_from("!HH", data, offset)
     if profile != ONE_BYTE_PROFILE:
-        return None
+        return -1
     pos = offset + 4
     end = pos + 4 * words
     while pos < end:
@@ -129,8 +137,14 @@ def find_extension(data: bytes, offset: int, ext_id: int) -> bytes | None:
             continue
         size = (head & 0x0F) + 1
         if head >> 4 == ext_id:
-            return bytes(data[pos + 1 : pos + 1 + size])
+            return pos + 1 if pos + 1 + size <= end else -1
         if head >> 4 == 15:
-            return None
+            return -1
         pos += 1 + size
-    return None
+    return -1
+
+
+def abs_send_time(now: float) -> bytes:
+    """The abs-send-time extension's value for ``now`` (seconds): 6.18 fixed point, 24 bits
+    (http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time); receivers use differences."""
+    return (int(now * (1 << 18)) & 0xFFFFFF).to_bytes(3, "big")

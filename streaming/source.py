@@ -32,6 +32,7 @@ from streaming.rtp_header import RtpHeader
 from streaming.subscription import Subscription, extension_table
 
 TS_MOD = 1 << 32
+ABS_SEND_TIME = "http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time"
 NACK_MERGE_S = 0.2  # a packet asked of the origin is not asked again within this (an RTT)
 
 KeyframeSink = Callable[[], None]
@@ -77,6 +78,7 @@ class Source:
         self._keyframe_test = detector(codec.mime)
         self._vp8 = self.simulcast and codec.name == "vp8"
         self._loop = asyncio.get_running_loop()
+        self._ast_id = 0  # the publisher's abs-send-time extension id (0: none)
 
     # compatibility views of the first (or only) layer
     @property
@@ -123,8 +125,12 @@ class Source:
             else:
                 layer.gop.append(data)
             layer.last_arrival = self._loop.time()
+        stamp_at = (
+            rtp_header.extension_position(data, h.extension_offset, self._ast_id)
+            if self._ast_id else -1
+        )
         if self._vp8:
-            self._forward_vp8(layer, data, h, is_key, size)
+            self._forward_vp8(layer, data, h, is_key, size, stamp_at)
             return
         templates: dict[tuple[int, bytes], bytes | bytearray] = {}
         for sub in layer.subs:
@@ -136,7 +142,7 @@ class Source:
                 fwd.resume(seq, ts)
             template = templates.get(sub.group)
             if template is None:
-                template = templates[sub.group] = self._template(data, h, sub)
+                template = templates[sub.group] = self._template(data, h, sub, stamp_at)
             out_seq = (seq + fwd.seq_offset) & 0xFFFF
             out_ts = (ts + fwd.ts_offset) & 0xFFFFFFFF
             fwd.last_seq = out_seq
@@ -149,7 +155,7 @@ class Source:
                 self.request_keyframe(layer.index)
 
     def _forward_vp8(
-        self, layer: Layer, data: bytes, h: RtpHeader, is_key: bool, size: int
+        self, layer: Layer, data: bytes, h: RtpHeader, is_key: bool, size: int, stamp_at: int
     ) -> None:
         """The fan-out of a simulcast VP8 layer: as :meth:`on_rtp`, and each viewer's
         PictureID / TL0PICIDX moved by its offsets (RFC 7741 §4.2) so they continue across
@@ -169,7 +175,7 @@ class Source:
                 fwd.resume(h.sequence, h.timestamp)
             template = templates.get(sub.group)
             if template is None:
-                template = templates[sub.group] = self._template(data, h, sub)
+                template = templates[sub.group] = self._template(data, h, sub, stamp_at)
             out_seq = (h.sequence + fwd.seq_offset) & 0xFFFF
             out_ts = (h.timestamp + fwd.ts_offset) & 0xFFFFFFFF
             fwd.last_seq = out_seq
@@ -187,14 +193,24 @@ class Source:
                 sub.waiting_keyframe = True
                 self.request_keyframe(layer.index)
 
-    def _template(self, data: bytes, h: RtpHeader, sub: Subscription) -> bytes | bytearray:
-        """The packet with the viewer group's payload type and extension ids (not yet seq/ts)."""
+    def _template(
+        self, data: bytes, h: RtpHeader, sub: Subscription, stamp_at: int = -1
+    ) -> bytes | bytearray:
+        """The packet with the viewer group's payload type and extension ids (not yet seq/ts).
+
+        ``stamp_at``: where the packet's abs-send-time value is; it gets this node's send time
+        for viewers that negotiated the extension, so a viewer's delay-based estimate (sent
+        back as REMB, issue 14 §2) measures our path to it, not the publisher's.
+        """
         if h.payload_type == sub.payload_type and h.extension_offset < 0:
             return data
         buf = bytearray(data)
         buf[1] = (buf[1] & 0x80) | sub.payload_type
         if h.extension_offset >= 0:
-            rtp_header.remap_extensions(buf, h.extension_offset, sub.route.extension_table)
+            table = sub.route.extension_table
+            rtp_header.remap_extensions(buf, h.extension_offset, table)
+            if stamp_at >= 0 and table[self._ast_id]:
+                buf[stamp_at : stamp_at + 3] = rtp_header.abs_send_time(self._loop.time())
         return buf
 
     def _switch(self, layer: Layer, ssrc: int) -> None:
@@ -384,6 +400,7 @@ class Source:
     def set_extension_ids(self, ids: dict[str, int]) -> None:
         """The publisher's header extension ids (they may change when it reconnects)."""
         self.extension_ids = ids
+        self._ast_id = ids.get(ABS_SEND_TIME, 0)
         for sub in self.subscriptions:
             sub.set_extension_table(extension_table(ids, sub.viewer_extensions))
 
