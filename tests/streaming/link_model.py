@@ -60,7 +60,7 @@ class Viewer:
     view: TileView = field(default_factory=TileView)
     now: float = 0.0
     padding: int = 0
-    choice: Choice = Choice(None, "bandwidth")
+    choice: Choice = field(default_factory=lambda: Choice(None, "bandwidth"))
     choices: list[tuple[float, Choice]] = field(default_factory=list)
     padded: list[float] = field(default_factory=list)
 
@@ -88,7 +88,7 @@ class Viewer:
         estimate = self.estimator.estimate(self.now)
         self.choice = self.chooser.choose(self.layers, estimate - AUDIO, self.view, self.now)
         goal = self.chooser.goal
-        goal_bps = need_bps(self.layers[goal], self.settings.margin) + AUDIO if goal is not None else 0
+        goal_bps = 0 if goal is None else need_bps(self.layers[goal], self.settings.margin) + AUDIO
         raw = self.estimator.raw(self.now)
         step = self.prober.update(goal_bps, sent - self.padding, raw, self.now)
         if step.proven_bps:
