@@ -3,6 +3,7 @@
 from config.loader import ConfigError, load
 from config.settings import (
     LANGUAGES,
+    AdaptSettings,
     ClusterSettings,
     IceServer,
     Language,
@@ -15,6 +16,7 @@ from config.settings import (
 
 __all__ = [
     "LANGUAGES",
+    "AdaptSettings",
     "ClusterSettings",
     "ConfigError",
     "IceServer",

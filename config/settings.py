@@ -63,6 +63,49 @@ class SpeakerSettings(_Section):
     release_ms: int = Field(default=1_500, ge=0, le=600_000)
 
 
+class AdaptSettings(_Section):
+    """Per-viewer downlink estimation, layer choice and probing (``[media.adapt]``; issue 14 §2-3,
+    streaming/bandwidth.py, layer_choice.py, probe.py). Rates in kbit/s, times in ms, loss and
+    ratios as fractions; docs/media.md "Estimation and layer choice" says what each one does."""
+
+    start_kbps: int = Field(default=1_000, ge=50, le=100_000)
+    max_kbps: int = Field(default=20_000, ge=100, le=1_000_000)
+    remb_timeout_ms: int = Field(default=3_000, ge=250, le=60_000)
+    remb_bound_ratio: float = Field(default=1.2, ge=1.0, le=3.0)
+    loss_high: float = Field(default=0.10, gt=0.0, le=1.0)  # draft-ietf-rmcat-gcc §6
+    loss_low: float = Field(default=0.02, ge=0.0, le=1.0)
+    loss_growth: float = Field(default=0.08, ge=0.0, le=1.0)  # per second, loss under loss_low
+    loss_interval_ms: int = Field(default=300, ge=0, le=10_000)
+    growth_cap_ratio: float = Field(default=1.5, ge=1.0, le=10.0)
+    rise_ms: int = Field(default=1_000, ge=0, le=60_000)
+    rate_window_ms: int = Field(default=1_000, ge=100, le=10_000)
+    margin: float = Field(default=0.15, ge=0.0, le=2.0)
+    keep_ratio: float = Field(default=0.9, gt=0.0, le=1.0)
+    down_hold_ms: int = Field(default=500, ge=0, le=10_000)
+    weak_hold_ms: int = Field(default=1_500, ge=0, le=60_000)
+    up_hold_ms: int = Field(default=3_000, ge=0, le=60_000)
+    up_hold_max_ms: int = Field(default=30_000, ge=0, le=600_000)
+    up_fail_ms: int = Field(default=5_000, ge=0, le=600_000)
+    probe_ms: int = Field(default=1_500, ge=100, le=10_000)
+    probe_verdict_ms: int = Field(default=500, ge=0, le=10_000)
+    probe_max_kbps: int = Field(default=3_000, ge=10, le=100_000)
+    probe_backoff_ms: int = Field(default=2_000, ge=0, le=600_000)
+    probe_backoff_max_ms: int = Field(default=30_000, ge=0, le=600_000)
+    probe_loss_abort: float = Field(default=0.05, gt=0.0, le=1.0)
+    probe_drop_ratio: float = Field(default=0.05, ge=0.0, le=1.0)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> AdaptSettings:
+        if self.loss_low > self.loss_high:
+            raise ValueError("media.adapt: loss_low must not exceed loss_high")
+        if self.start_kbps > self.max_kbps:
+            raise ValueError("media.adapt: start_kbps must not exceed max_kbps")
+        if (self.up_hold_ms > self.up_hold_max_ms
+                or self.probe_backoff_ms > self.probe_backoff_max_ms):
+            raise ValueError("media.adapt: a hold or backoff must not exceed its maximum")
+        return self
+
+
 class MediaLimits(_Section):
     """Limits on what a client may send to the media plane (DESIGN.md §6)."""
 
@@ -86,6 +129,7 @@ class MediaLimits(_Section):
     allow_loopback_candidates: bool = False
     allow_private_candidates: bool = False
     speaker: SpeakerSettings = Field(default_factory=SpeakerSettings)
+    adapt: AdaptSettings = Field(default_factory=AdaptSettings)
 
 
 class SignalingLimits(_Section):

@@ -23,6 +23,9 @@ from streaming import aiortc_hooks
 from streaming.vp8 import Vp8Fields, pid_modulus, write_pid
 
 SRTP_BUFFER = 1500 + 16 + 148  # MTU + max SRTP trailer + slack (libsrtp SRTP_MAX_TRAILER_LEN)
+MAX_PADDING = 255  # RFC 3550 §5.1: the last padding octet counts the padding, itself included
+ZEROS = bytes(MAX_PADDING)
+ABS_SEND_TIME_UNITS = 1 << 18  # abs-send-time is 6.18 fixed-point seconds, 24 bits
 
 
 def _connected_send(sock: socket.socket) -> Callable[[memoryview | bytes, Any], int]:
@@ -30,6 +33,31 @@ def _connected_send(sock: socket.socket) -> Callable[[memoryview | bytes, Any], 
         return sock.send(data)
 
     return send
+
+
+def write_padding_header(
+    buf: memoryview | bytearray,
+    seq: int,
+    ts: int,
+    ssrc: int,
+    payload_type: int,
+    ext_id: int,
+    now: float,
+) -> int:
+    """Write a padding-only packet's RTP header (P bit set) into ``buf``; returns its length.
+
+    With ``ext_id`` 1-14 the header has one one-byte extension element (RFC 8285 §4.2):
+    abs-send-time, ``now`` as 24-bit 6.18 fixed-point seconds; 0 (or 15, reserved) writes none.
+    """
+    if not 1 <= ext_id <= 14:
+        pack_into("!BBHII", buf, 0, 0xA0, payload_type & 0x7F, seq, ts, ssrc)
+        return 12
+    stamp = int(now * ABS_SEND_TIME_UNITS) & 0xFFFFFF
+    pack_into(
+        "!BBHIIHHI", buf, 0, 0xB0, payload_type & 0x7F, seq, ts, ssrc,
+        0xBEDE, 1, (ext_id << 28) | (2 << 24) | stamp,
+    )
+    return 20
 
 
 class Egress:
@@ -161,6 +189,54 @@ class Egress:
             self.errors += 1
             return False
         return self._transmit(view[: self._length[0]])
+
+    def send_padding(
+        self,
+        seq: int,
+        ts: int,
+        ssrc: int,
+        payload_type: int,
+        size: int,
+        abs_send_time_id: int,
+        now: float,
+    ) -> bool:
+        """Send one padding-only RTP packet of ``size`` padding octets (a bandwidth probe).
+
+        The packet is a header with the P bit set (RFC 3550 §5.1) and no payload: ``size``
+        octets of padding (1-255) whose last octet is their count, so the player's depacketizer
+        skips it but its bandwidth estimator counts it. When ``abs_send_time_id`` is 1-14 the
+        header carries abs-send-time (one-byte form, RFC 8285 §4.2) with ``now`` as 24-bit 6.18
+        fixed-point seconds: Chromium's delay-based estimator (the source of its REMB) only
+        sees packets that carry it. ``now`` must be on the clock of the abs-send-time values
+        the viewer's media packets carry, or the estimator sees a jump.
+
+        ``seq``, ``ts``, ``ssrc`` and ``payload_type`` are the viewer's (the caller takes a
+        sequence number from the track's own space, so the player sees no gap). Padding is
+        never queued: it is only worth sending into a path with room, so a full socket or a
+        non-empty queue returns False and nothing is sent.
+        """
+        if not 1 <= size <= MAX_PADDING:
+            raise ValueError("RTP padding must be 1 to 255 octets")
+        if self.closed or self._queue:
+            return False
+        view = self._view
+        n = write_padding_header(view, seq, ts, ssrc, payload_type, abs_send_time_id, now)
+        view[n : n + size - 1] = ZEROS[: size - 1]
+        view[n + size - 1] = size
+        self._length[0] = n + size
+        if self._protect(self._session, self._cdata, self._length):
+            self.errors += 1
+            return False
+        try:
+            self._sendto(view[: self._length[0]], self._addr)
+        except BlockingIOError:
+            return False
+        except OSError:
+            self.errors += 1
+            return False
+        self.sent_packets += 1
+        self.sent_bytes += self._length[0]
+        return True
 
     def send_rtcp(self, packet: bytes) -> bool:
         """Protect (SRTCP) and send one RTCP compound packet."""

@@ -12,6 +12,8 @@ import socket
 import struct
 
 import pytest
+from aiortc.rtcrtpparameters import RTCRtpHeaderExtensionParameters, RTCRtpParameters
+from aiortc.rtp import HeaderExtensionsMap, RtpPacket
 from pylibsrtp import Policy, Session
 
 from streaming import rtp_header
@@ -94,3 +96,67 @@ async def test_a_gone_viewer_is_an_error_not_a_drop(pair) -> None:
     assert egress.errors == 1 and egress.dropped_packets == 0
     egress.close()
     assert egress.send_rtp(template(), 2, 0, 1) is False
+
+
+@pytest.mark.parametrize(
+    ("size", "ext_id", "now", "stamp"),
+    [
+        (1, 0, 0.0, None),  # the smallest padding: the count octet alone, no extension
+        (255, 3, 1.5, 3 << 17),  # the largest; 1.5 s is 0x060000 in 6.18 fixed point
+        (200, 14, 64.25, (64.25 * 2**18) % 2**24),  # 6 integer bits: 64 s wraps to 0.25 s
+        (100, 15, 2.0, None),  # id 15 is reserved (RFC 8285 §4.2): no extension written
+    ],
+)
+async def test_padding_is_a_protected_empty_rtp_packet_with_abs_send_time(
+    pair, size: int, ext_id: int, now: float, stamp: float | None
+) -> None:
+    """What a real parser (aiortc's and ours) reads after SRTP unprotect: no payload, the P bit,
+    the padding count, and the abs-send-time Chromium's estimator needs (RFC 3550 §5.1)."""
+    tx, rx = sessions()
+    egress = Egress(tx._srtp[0], pair[0], None, 8, asyncio.get_running_loop())
+    assert egress.send_padding(65535, 90000, 0xABCD, 96, size, ext_id, now)
+    clear = rx.unprotect(pair[1].recv(2048))
+    h = rtp_header.parse(clear)
+    assert (h.sequence, h.timestamp, h.ssrc, h.payload_type, h.marker) == (
+        65535, 90000, 0xABCD, 96, False)
+    assert clear[0] & 0x20 and clear[-1] == size and h.payload_offset == h.payload_end
+    assert len(clear) == (20 if stamp is not None else 12) + size
+    found = rtp_header.find_extension(clear, h.extension_offset, ext_id)
+    assert found == (None if stamp is None else int(stamp).to_bytes(3, "big"))
+    extensions = HeaderExtensionsMap()
+    extensions.configure(abs_send_time_parameters(ext_id))
+    packet = RtpPacket.parse(clear, extensions)
+    assert packet.payload == b"" and packet.padding_size == size
+    assert packet.extensions.abs_send_time == (None if stamp is None else int(stamp))
+    assert egress.sent_packets == 1 and egress.sent_bytes > len(clear)  # the SRTP tag
+    egress.close()
+
+
+def abs_send_time_parameters(ext_id: int) -> RTCRtpParameters:
+    uri = "http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time"
+    ids = [RTCRtpHeaderExtensionParameters(id=ext_id, uri=uri)] if 1 <= ext_id <= 14 else []
+    return RTCRtpParameters(headerExtensions=ids)
+
+
+@pytest.mark.parametrize("size", [0, 256])
+async def test_padding_size_outside_one_octet_is_refused(pair, size: int) -> None:
+    tx, _ = sessions()
+    egress = Egress(tx._srtp[0], pair[0], None, 8, asyncio.get_running_loop())
+    with pytest.raises(ValueError, match="RTP padding must be 1 to 255 octets"):
+        egress.send_padding(1, 0, 1, 96, size, 0, 0.0)
+    egress.close()
+
+
+async def test_padding_is_never_queued_behind_a_full_path(pair) -> None:
+    """A probe into a path that already pushes back would only add loss: it is skipped."""
+    tx, _ = sessions()
+    egress = Egress(tx._srtp[0], pair[0], None, 4, asyncio.get_running_loop())
+    seq = 0
+    while egress.queued == 0:
+        egress.send_rtp(template(), seq, 0, 1)
+        seq += 1
+    before = egress.sent_packets
+    assert egress.send_padding(seq, 0, 1, 96, 255, 2, 0.0) is False
+    assert egress.queued == 1 and egress.sent_packets == before
+    egress.close()
+    assert egress.send_padding(seq + 1, 0, 1, 96, 255, 2, 0.0) is False

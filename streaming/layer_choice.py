@@ -1,0 +1,187 @@
+"""Which layer of one simulcast track one viewer gets (issue 14 §2-3): pure, the caller's clock.
+
+One :class:`LayerChooser` per (viewer, simulcast track). The viewer leg calls :meth:`choose`
+with the track's layers (lowest first), this track's share of the viewer's estimated downlink
+(streaming/bandwidth.py) and what the page shows; it switches when the answer changes (at a
+keyframe of the target layer). The rules (thresholds: config ``[media.adapt]``):
+
+- A layer's *need* is its bitrate x (1 + ``margin``); only active layers count.
+- **Tile cap**: never a layer larger than the tile shows: the smallest layer at least as wide as
+  the tile (the largest, if none is), when the tile and every active layer have a known width.
+- **Hidden** tile: ``Choice(None, "hidden")`` at once (audio goes on); when it shows again the
+  layer it had comes back at once (the budget says little then: nothing was sent to measure).
+- **Down fast**: when the budget stays under the current layer's bitrate x ``keep_ratio`` for
+  ``down_hold_ms``, the best layer that fits (else the lowest); on the lowest, after
+  ``weak_hold_ms`` more, ``Choice(None, "weak")``: audio only, the page says so.
+- **Up slowly**: only after the budget stayed at or above the next layer's need for the *hold*
+  (``up_hold_ms``), to the best layer the lowest budget of that time fits; from weak the same
+  way, back to video by itself. A budget that cannot show such headroom is what probing is for
+  (streaming/probe.py): :attr:`LayerChooser.goal` names the layer to prove.
+- **Backoff**: an up-switch followed by a down-switch within ``up_fail_ms`` doubles the hold
+  (at most ``up_hold_max_ms``); one that lasts puts it back to ``up_hold_ms``.
+- One layer: ``Choice(0, "only")`` unless hidden or weak. No active layer: ``Choice(None,
+  "bandwidth")`` (the publisher sends nothing; not the viewer's fault, so not "weak").
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from config.settings import AdaptSettings
+from streaming.adaptation import Choice, LayerOption, Reason, TileView
+
+
+def need_bps(option: LayerOption, margin: float) -> int:
+    """What a viewer's budget must hold to take ``option`` (its bitrate with a margin)."""
+    return int(option.bitrate_bps * (1 + margin))
+
+
+def ladder(options: Sequence[LayerOption], view: TileView) -> list[int]:
+    """Indices of the active layers a viewer may get, lowest first, up to the tile cap."""
+    active = [i for i, option in enumerate(options) if option.active]
+    if view.width <= 0 or not active or any(options[i].width <= 0 for i in active):
+        return active
+    for position, index in enumerate(active):
+        if options[index].width >= view.width:
+            return active[: position + 1]
+    return active
+
+
+class LayerChooser:
+    """Hysteresis state for one viewer of one track; see the module docstring for the rules."""
+
+    def __init__(self, settings: AdaptSettings) -> None:
+        self._s = settings
+        self.current: int | None = None  # the layer given now (None: no video)
+        self.reason: Reason = "bandwidth"
+        self.goal: int | None = None  # the next layer up, which the budget has not shown yet
+        self.switches = 0
+        self._started = False
+        self._resume: int | None = None  # the layer before the tile was hidden
+        self._below_since: float | None = None
+        self._weak_since: float | None = None
+        self._above_since: float | None = None
+        self._above_min = 0
+        self._hold = settings.up_hold_ms / 1000
+        self._up_at: float | None = None
+
+    def choose(
+        self, options: Sequence[LayerOption], budget_bps: int, view: TileView, now: float
+    ) -> Choice:
+        """The layer for this viewer now (an index into ``options``), and why."""
+        self._settle_backoff(now)
+        self.goal = None
+        if not view.visible:
+            return self._hide()
+        if self.reason == "hidden" and self._resume is None and self._started:
+            self.reason = "weak"  # it was hidden while audio-only: still so until proven
+        steps = ladder(options, view)
+        layer = self._pick(options, steps, budget_bps, now)
+        if layer is None:
+            return Choice(None, self.reason)
+        if len(options) == 1:
+            return Choice(layer, "only")
+        capped = len(steps) < sum(option.active for option in options)
+        return Choice(layer, "tile" if capped and layer == steps[-1] else "bandwidth")
+
+    def _pick(
+        self, options: Sequence[LayerOption], steps: list[int], budget: int, now: float
+    ) -> int | None:
+        current = self.current
+        if not steps:
+            return self._set(None, "bandwidth", now)
+        if not self._started or self._resume is not None:
+            return self._start(options, steps, budget, now)
+        if current is not None and current not in steps:
+            return self._set(self._fit(options, steps, budget, steps[0]), "bandwidth", now)
+        if current is not None and self._falling(options[current], budget, now):
+            return self._down(current, options, steps, budget, now)
+        return self._up(options, steps, budget, now)
+
+    def _hide(self) -> Choice:
+        if self.current is not None:
+            self._resume = self.current
+        self.current, self.reason = None, "hidden"
+        self._reset_timers()
+        return Choice(None, "hidden")
+
+    def _start(
+        self, options: Sequence[LayerOption], steps: list[int], budget: int, now: float
+    ) -> int | None:
+        """The first choice, or the return of a hidden tile: no hold, the budget or the past."""
+        self._started = True
+        resume, self._resume = self._resume, None
+        if resume is not None:
+            return self._set(max([i for i in steps if i <= resume] or steps[:1]), "bandwidth", now)
+        return self._set(self._fit(options, steps, budget, steps[0]), "bandwidth", now)
+
+    def _falling(self, option: LayerOption, budget: int, now: float) -> bool:
+        """Whether the budget has stayed under the current layer's keep level for the hold."""
+        if budget >= option.bitrate_bps * self._s.keep_ratio:
+            self._below_since = self._weak_since = None
+            return False
+        if self._below_since is None:
+            self._below_since = now
+        return now - self._below_since >= self._s.down_hold_ms / 1000
+
+    def _down(
+        self, current: int, options: Sequence[LayerOption], steps: list[int], budget: int,
+        now: float,
+    ) -> int | None:
+        target = self._fit(options, steps, budget, steps[0])
+        if target < current:
+            return self._set(target, "bandwidth", now)
+        if self._weak_since is None:
+            self._weak_since = now
+        if now - self._weak_since >= self._s.weak_hold_ms / 1000:
+            return self._set(None, "weak", now)
+        return current
+
+    def _up(
+        self, options: Sequence[LayerOption], steps: list[int], budget: int, now: float
+    ) -> int | None:
+        higher = [i for i in steps if self.current is None or i > self.current]
+        if not higher:
+            return self.current
+        step = higher[0]
+        if budget < need_bps(options[step], self._s.margin):
+            self.goal, self._above_since = step, None
+            return self.current
+        if self._above_since is None:
+            self._above_since, self._above_min = now, budget
+        self._above_min = min(self._above_min, budget)
+        if now - self._above_since < self._hold:
+            return self.current
+        self._up_at = now
+        return self._set(self._fit(options, higher, self._above_min, step), "bandwidth", now)
+
+    def _fit(
+        self, options: Sequence[LayerOption], steps: list[int], budget: int, floor: int
+    ) -> int:
+        """The highest of ``steps`` whose need ``budget`` holds, else ``floor``."""
+        fitting = [i for i in steps if need_bps(options[i], self._s.margin) <= budget]
+        return fitting[-1] if fitting else floor
+
+    def _set(self, layer: int | None, reason: Reason, now: float) -> int | None:
+        if layer != self.current:
+            self.switches += 1
+            if self._failed_up(layer, now):
+                self._hold = min(self._hold * 2, self._s.up_hold_max_ms / 1000)
+                self._up_at = None
+        self.current, self.reason = layer, reason
+        self._reset_timers()
+        return layer
+
+    def _failed_up(self, layer: int | None, now: float) -> bool:
+        """Whether going to ``layer`` now undoes an up-switch made within ``up_fail_ms``."""
+        if self._up_at is None or now - self._up_at >= self._s.up_fail_ms / 1000:
+            return False
+        return layer is None or (self.current is not None and layer < self.current)
+
+    def _reset_timers(self) -> None:
+        self._below_since = self._weak_since = self._above_since = None
+
+    def _settle_backoff(self, now: float) -> None:
+        """An up-switch that lasted ``up_fail_ms`` succeeded: the hold returns to its base."""
+        if self._up_at is not None and now - self._up_at >= self._s.up_fail_ms / 1000:
+            self._hold, self._up_at = self._s.up_hold_ms / 1000, None

@@ -1,0 +1,124 @@
+"""DownlinkEstimator: REMB as a congestion signal or a lower bound, GCC's loss rules, smoothing."""
+
+from __future__ import annotations
+
+import pytest
+
+from config.settings import AdaptSettings
+from streaming.bandwidth import DownlinkEstimator, SendRate
+from tests.streaming.link_model import Viewer
+
+S = AdaptSettings()
+
+
+def fed(rate_bps: int, seconds: float = 2.0) -> DownlinkEstimator:
+    """An estimator that has been sending ``rate_bps`` for ``seconds`` (on_sent every 0.25 s)."""
+    est = DownlinkEstimator(S)
+    for i in range(int(seconds * 4) + 1):
+        est.on_sent(rate_bps // 32, i / 4)
+    return est
+
+
+def test_before_any_feedback_the_estimate_is_the_configured_start() -> None:
+    assert DownlinkEstimator(S).estimate(0.0) == S.start_kbps * 1000
+
+
+def test_send_rate_counts_octets_over_the_window() -> None:
+    rate = SendRate(1.0)
+    assert rate.rate(0.0) is None
+    for i in range(9):
+        rate.add(12_500, i / 4)  # 12.5 kB per 0.25 s = 400 kbit/s
+    assert rate.rate(2.0) == 400_000
+
+
+@pytest.mark.parametrize(
+    ("rembs", "expected"),
+    [
+        # a REMB that falls below what is sent (500 kbit/s) is congestion: taken as is
+        ([900_000, 400_000], 400_000),
+        # one that falls but stays above 1.2x what is sent follows Chromium's cap: a bound only
+        ([900_000, 700_000], 900_000),
+        # rising under what is sent: Chromium's slow ramp after more was sent; a bound only
+        ([300_000, 350_000], 350_000),
+        # holding after a fall: the fall stands
+        ([900_000, 400_000, 400_000], 400_000),
+    ],
+)
+def test_remb_is_a_congestion_signal_only_when_it_falls_under_what_is_sent(
+    rembs: list[int], expected: int
+) -> None:
+    est = fed(500_000)
+    for i, remb in enumerate(rembs):
+        est.on_remb(remb, 2.0 + i / 4)
+    assert est.raw(2.0 + len(rembs) / 4) == expected
+
+
+def test_a_stale_remb_no_longer_counts() -> None:
+    est = fed(500_000)
+    est.on_remb(300_000, 2.0)
+    assert est.raw(2.0) == 300_000
+    assert est.raw(2.0 + S.remb_timeout_ms / 1000 + 0.1) == S.start_kbps * 1000
+
+
+@pytest.mark.parametrize(
+    ("loss", "expected"),
+    [
+        (0.20, int(500_000 * 0.9)),  # > 10 %: what is sent x (1 - 0.5 loss) (GCC §6)
+        (0.05, 1_000_000),  # between 2 and 10 %: hold
+        (0.0, 1_000_000),  # < 2 %: would grow, but is over 1.5x what is sent: no growth...
+    ],
+)
+def test_loss_rules_follow_gcc(loss: float, expected: int) -> None:
+    est = fed(500_000)
+    est.on_loss(0.0, 1.0)
+    est.on_loss(loss, 2.0)
+    assert est.raw(2.0) == expected  # ...and no fall to the cap either
+
+
+def test_loss_cuts_once_per_interval_for_one_episode() -> None:
+    est = fed(500_000)
+    est.on_loss(0.5, 2.0)
+    est.on_loss(0.5, 2.0 + S.loss_interval_ms / 2000)  # the same episode, reported again
+    assert est.raw(2.1) == int(500_000 * 0.75)
+
+
+def test_loss_growth_is_per_second_and_capped_by_what_is_sent() -> None:
+    est = fed(1_000_000, seconds=6)
+    est.on_loss(0.3, 2.0)  # 1 Mbit/s x 0.85
+    for i in range(1, 5):
+        est.on_loss(0.0, 2.0 + i / 4)
+    assert est.raw(3.0) == pytest.approx(850_000 * 1.08, rel=0.01)  # 8 % in one second
+    for i in range(5, 17):
+        est.on_loss(0.0, 2.0 + i / 4)
+    assert 1_000_000 < est.raw(6.0) <= 1_500_000  # grows back, never past 1.5x what is sent
+
+
+def test_a_fall_shows_at_once_and_a_rise_is_smoothed() -> None:
+    est = fed(500_000)
+    est.on_remb(2_000_000, 2.0)
+    assert est.estimate(2.0) == 1_000_000  # the loss part (start) is the lower
+    est.on_remb(300_000, 2.25)
+    assert est.estimate(2.25) == 300_000
+    est.on_remb(900_000, 2.5)
+    assert 300_000 < est.estimate(2.75) < 900_000
+    assert est.estimate(30.0) == 900_000 or est.raw(30.0) != 900_000
+
+
+def test_a_proven_probe_raises_both_parts_at_once() -> None:
+    est = fed(200_000)
+    est.on_remb(280_000, 2.0)
+    assert est.estimate(2.0) == 280_000
+    est.on_probe(700_000, 2.25)
+    assert est.raw(2.25) == 700_000 and est.estimate(2.25) == 700_000
+    est.on_remb(300_000, 2.5)  # REMB still ramping, not falling: the proof stands
+    assert est.raw(2.5) == 700_000
+
+
+def test_a_link_drop_from_4_mbit_to_500_kbit_lowers_the_estimate_within_a_second() -> None:
+    viewer = Viewer()
+    viewer.run(4e6, 30)
+    assert viewer.estimator.estimate(viewer.now) > 1_500_000
+    drop = viewer.now
+    for _ in range(4):
+        viewer.tick(5e5)
+    assert viewer.estimator.estimate(viewer.now) <= 500_000, viewer.now - drop

@@ -1,0 +1,173 @@
+"""LayerChooser: tile cap, hidden, weak, hysteresis down fast / up slowly, backoff, one layer."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from config.settings import AdaptSettings
+from streaming.adaptation import Choice, LayerOption, TileView
+from streaming.layer_choice import LayerChooser, ladder, need_bps
+from tests.streaming.link_model import LAYERS, Viewer
+
+S = AdaptSettings()
+SHOWN = TileView()
+STEP = 0.25
+
+
+def run(chooser: LayerChooser, budget: int, seconds: float, start: float,
+        view: TileView = SHOWN, layers: tuple[LayerOption, ...] = LAYERS) -> tuple[Choice, float]:
+    now = start
+    choice = Choice(None, "bandwidth")
+    for _ in range(round(seconds / STEP)):
+        now += STEP
+        choice = chooser.choose(layers, budget, view, now)
+    return choice, now
+
+
+@pytest.mark.parametrize(
+    ("tile_width", "expected"),
+    [
+        (0, 2),  # unknown tile size: no cap
+        (320, 0),  # a thumbnail gets the quarter layer
+        (400, 1),  # the smallest layer at least as wide as the tile
+        (1920, 2),  # wider than every layer: the largest
+    ],
+)
+def test_the_tile_caps_the_layer(tile_width: int, expected: int) -> None:
+    assert ladder(LAYERS, TileView(tile_width, 0))[-1] == expected
+    choice = LayerChooser(S).choose(LAYERS, 10_000_000, TileView(tile_width, 0), 0.0)
+    assert choice.layer == expected
+    assert choice.reason == ("tile" if expected < 2 else "bandwidth")
+
+
+def test_unknown_layer_widths_mean_no_cap() -> None:
+    layers = tuple(LayerOption(o.rid, o.bitrate_bps) for o in LAYERS)
+    assert ladder(layers, TileView(320, 180)) == [0, 1, 2]
+
+
+def test_a_hidden_tile_pauses_video_and_gets_its_layer_back_at_once() -> None:
+    chooser = LayerChooser(S)
+    assert chooser.choose(LAYERS, 10_000_000, SHOWN, 0.0).layer == 2
+    hidden = TileView(visible=False)
+    assert chooser.choose(LAYERS, 10_000_000, hidden, 1.0) == Choice(None, "hidden")
+    # nothing was sent while hidden, so the budget says little: the old layer comes back
+    assert chooser.choose(LAYERS, 100_000, SHOWN, 2.0).layer == 2
+
+
+@pytest.mark.parametrize(
+    ("budget", "seconds", "expected"),
+    [
+        (400_000, S.down_hold_ms / 1000 - STEP, Choice(2, "bandwidth")),  # not yet
+        (400_000, S.down_hold_ms / 1000 + STEP, Choice(0, "bandwidth")),  # down within the hold
+        (1_400_000, 10, Choice(2, "bandwidth")),  # within keep_ratio of its bitrate: stays
+        (100_000, 1.0, Choice(0, "bandwidth")),  # nothing fits: the lowest first...
+        (100_000, 3.0, Choice(None, "weak")),  # ...then audio only after weak_hold
+    ],
+)
+def test_down_is_fast(budget: int, seconds: float, expected: Choice) -> None:
+    chooser = LayerChooser(S)
+    chooser.choose(LAYERS, 10_000_000, SHOWN, 0.0)
+    assert run(chooser, budget, seconds, 0.0)[0] == expected
+
+
+def test_up_waits_for_the_hold_and_weak_comes_back_by_itself() -> None:
+    chooser = LayerChooser(S)
+    chooser.choose(LAYERS, 100_000, SHOWN, 0.0)
+    choice, now = run(chooser, 100_000, 3.0, 0.0)
+    assert choice == Choice(None, "weak") and chooser.goal == 0  # a probe should prove layer 0
+    choice, now = run(chooser, 200_000, S.up_hold_ms / 1000 - STEP, now)
+    assert choice == Choice(None, "weak")
+    choice, now = run(chooser, 200_000, 2 * STEP, now)
+    assert choice == Choice(0, "bandwidth")
+
+
+def test_a_failed_up_switch_doubles_the_hold_up_to_its_cap() -> None:
+    chooser = LayerChooser(S)
+    chooser.choose(LAYERS, 600_000, SHOWN, 0.0)
+    now = 0.0
+    holds = []
+    for _ in range(6):
+        up, now = run(chooser, 10_000_000, chooser._hold + STEP, now)  # up to 2 after the hold
+        down, now = run(chooser, 600_000, 1.0, now)  # ...and down again at once: failed
+        assert (up.layer, down.layer) == (2, 1)
+        holds.append(chooser._hold)
+    assert holds == [6.0, 12.0, 24.0, 30.0, 30.0, 30.0]
+    _, now = run(chooser, 10_000_000, 60, now)  # an up-switch that lasts
+    assert chooser._hold == S.up_hold_ms / 1000
+
+
+def test_a_noisy_budget_does_not_flap() -> None:
+    """A budget swinging ±30 % around 700 kbit/s every quarter second for a minute."""
+    rng = random.Random(14)
+    chooser = LayerChooser(S)
+    now = 0.0
+    for _ in range(240):
+        now += STEP
+        chooser.choose(LAYERS, int(700_000 * rng.uniform(0.7, 1.3)), SHOWN, now)
+    assert chooser.switches <= 4, chooser.switches
+
+
+def test_a_single_layer_is_only_unless_hidden_or_weak() -> None:
+    one = LAYERS[1:2]
+    chooser = LayerChooser(S)
+    assert chooser.choose(one, 10_000_000, TileView(320, 0), 0.0) == Choice(0, "only")
+    assert run(chooser, 50_000, 3.0, 0.0, layers=one)[0] == Choice(None, "weak")
+    assert chooser.choose(one, 50_000, TileView(visible=False), 4.0) == Choice(None, "hidden")
+
+
+def test_no_active_layer_means_no_video_but_not_weak() -> None:
+    off = tuple(LayerOption(o.rid, 0, o.width, o.height, active=False) for o in LAYERS)
+    assert LayerChooser(S).choose(off, 10_000_000, SHOWN, 0.0) == Choice(None, "bandwidth")
+
+
+def test_a_link_drop_moves_down_within_the_hold_and_recovery_moves_up_by_probing() -> None:
+    viewer = Viewer()
+    assert viewer.run(4e6, 30) == Choice(2, "bandwidth")
+    drop = viewer.now
+    viewer.run(5e5, 10)
+    down = next(t for t, c in viewer.choices if t > drop and c.layer == 0)
+    assert down - drop <= S.down_hold_ms / 1000 + 2 * STEP  # the hold plus feedback's delay
+    probes = viewer.prober.successes
+    assert viewer.run(4e6, 40) == Choice(2, "bandwidth")
+    assert viewer.prober.successes >= probes + 2  # each step up was proven by a probe
+
+
+def test_150_kbit_gives_audio_only_then_video_comes_back() -> None:
+    viewer = Viewer()
+    viewer.run(4e6, 20)
+    assert viewer.run(1.5e5, 10) == Choice(None, "weak")
+    assert viewer.run(4e6, 40).layer == 2
+
+
+options = st.lists(
+    st.builds(LayerOption, st.just("r"), st.integers(0, 5_000_000), st.integers(0, 4000),
+              st.integers(0, 3000), st.booleans()),
+    min_size=1, max_size=3,
+)
+
+
+@given(
+    options,
+    st.lists(st.tuples(st.integers(0, 10_000_000), st.integers(0, 4000), st.booleans(),
+                       st.sampled_from([0.0, 0.25, 1.0, 5.0])), max_size=30),
+)
+def test_choose_never_returns_an_inactive_layer_or_an_index_out_of_range(
+    layers: list[LayerOption], steps: list[tuple[int, int, bool, float]]
+) -> None:
+    chooser = LayerChooser(S)
+    now = 0.0
+    for budget, width, visible, dt in steps:
+        now += dt
+        choice = chooser.choose(layers, budget, TileView(width, 0, visible), now)
+        if choice.layer is not None:
+            assert 0 <= choice.layer < len(layers) and layers[choice.layer].active
+        if not visible:
+            assert choice == Choice(None, "hidden")
+
+
+def test_need_has_the_margin() -> None:
+    assert need_bps(LAYERS[1], 0.15) == 575_000
