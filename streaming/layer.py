@@ -31,11 +31,13 @@ class Layer:
         "bitrate_bps",
         "cache",
         "flush_handle",
+        "frame_end",
         "gop",
         "gop_ts",
         "height",
         "index",
         "keyframes",
+        "known_bps",
         "last_arrival",
         "last_pid",
         "last_tl0",
@@ -67,6 +69,8 @@ class Layer:
         self.last_arrival = 0.0
         self.octets = 0  # payload octets received, all time
         self.bitrate_bps = 0  # smoothed, by :meth:`measure`
+        self.known_bps = 0  # its rate when it last arrived (a paused layer's need)
+        self.frame_end = False  # its newest packet ended a frame (RTP marker, RFC 7741 §4.1)
         self.width = 0
         self.height = 0
         self.last_pid = -1  # VP8 PictureID / TL0PICIDX of its newest packet (-1: none)
@@ -93,6 +97,8 @@ class Layer:
             if not self.active(now):
                 rate = 0
             self.bitrate_bps = int(RATE_SMOOTHING * rate + (1 - RATE_SMOOTHING) * self.bitrate_bps)
+            if rate:
+                self.known_bps = self.bitrate_bps
         self._counted, self._counted_at = self.octets, now
         return self.bitrate_bps
 

@@ -19,6 +19,7 @@ from typing import Any
 from config import IceServer, MediaLimits
 from streaming import aiortc_hooks
 from streaming.adaptation import Reason, TileView
+from streaming.allocator import Allocator
 from streaming.errors import Capacity, NothingPublished, PlaneClosed, UnknownPeer
 from streaming.intake import IntakeLeg
 from streaming.negotiation import Codec
@@ -31,6 +32,7 @@ from streaming.speaker_watch import SpeakerWatch
 from streaming.stats import PlaneStats, Tally
 from streaming.upstream import UpstreamLeg
 from streaming.viewer import ViewerLeg
+from streaming.viewer_adapt import Quality
 
 logger = logging.getLogger(__name__)
 
@@ -136,6 +138,12 @@ class MediaPlane:
         self._retired = Tally()  # counters of peers and Sources that are gone (streaming/stats.py)
         rules = SpeakerRules(**limits.speaker.model_dump(exclude={"threshold"}))
         self.speakers = SpeakerWatch(rules, lambda: self.sources, self._speaker_changed)
+        self.allocator = Allocator(
+            lambda: [p for p in self.peers.values() if isinstance(p, ViewerLeg)],
+            lambda: [s for room in self.sources.values() for s in room.values()],
+            self._quality_changed,
+            self._layers_wanted,
+        )
 
     def listen(self, listener: Callable[[MediaEvent], None]) -> None:
         self._listeners.append(listener)
@@ -149,6 +157,22 @@ class MediaPlane:
 
     def _speaker_changed(self, room: str, change: SpeakerChange) -> None:
         self._emit(SpeakerChanged(room, change.participant, change.level))
+
+    def _quality_changed(self, leg: ViewerLeg, quality: Quality) -> None:
+        self._emit(QualityChanged(
+            leg.room, leg.participant, leg.peer_id, quality.source.source_id, quality.layer,
+            quality.width, quality.height, quality.reason,
+        ))
+
+    def _layers_wanted(self, source: Source, active: tuple[str, ...]) -> None:
+        """Tell the publisher of ``source`` which of its layers to send (issue 14 §4)."""
+        if source.relayed:
+            return  # an edge's Source: its origin adapts what it sends us
+        participant = source.source_id.rsplit("/", 1)[0]
+        leg = self._publisher_of(source.room, participant)
+        if leg is not None:
+            self._emit(LayersWanted(source.room, participant, leg.peer_id, source.source_id,
+                                    active))
 
     # -- publishing ---------------------------------------------------------------------------
 
@@ -189,6 +213,8 @@ class MediaPlane:
                                    source.relayed))
         source.set_extension_ids(ids)
         self.speakers.start()  # the first track: active speaker detection begins
+        if source.simulcast:
+            self.allocator.start()  # the first layered track: adaptation begins
         return source
 
     # -- pulling from an origin (cascade) ------------------------------------------------------
@@ -451,6 +477,7 @@ class MediaPlane:
         """Close every peer and cancel every task; the plane takes no new peers after this."""
         self._closing = True
         await self.speakers.aclose()
+        await self.allocator.aclose()
         for peer_id in list(self.peers):
             peer = self.peers.get(peer_id)
             if peer is not None:

@@ -114,6 +114,7 @@ class Source:
         size = h.payload_end - h.payload_offset
         self.packets += 1
         layer.octets += size
+        layer.frame_end = h.marker
         layer.cache.add(seq, data)
         if self._video:
             if is_key and ts != layer.gop_ts:

@@ -18,17 +18,21 @@ from aiortc import RTCSessionDescription
 from aiortc.rtcrtpparameters import RTCRtpCodecCapability, RTCRtpSendParameters
 from aiortc.rtcrtpsender import RTCRtpSender
 from aiortc.rtp import (
+    RTCP_PSFB_APP,
     RTCP_PSFB_PLI,
     RTCP_RTPFB_NACK,
     RtcpPacket,
     RtcpPsfbPacket,
+    RtcpRrPacket,
     RtcpRtpfbPacket,
+    RtcpSrPacket,
+    unpack_remb_fci,
 )
 
 from config import IceServer, MediaLimits
 from streaming import aiortc_hooks
 from streaming.adaptation import TileView
-from streaming.egress import Egress
+from streaming.egress import MAX_PADDING, Egress
 from streaming.errors import BadOffer
 from streaming.negotiation import (
     H264_ALIAS,
@@ -44,6 +48,9 @@ from streaming.peer import Peer
 from streaming.source import Source
 from streaming.stats import Tally
 from streaming.subscription import Route, Subscription, extension_table
+from streaming.viewer_adapt import Quality, Ranked, ViewerAdaptation
+
+ABS_SEND_TIME = "http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time"
 
 RTCP_PSFB_FIR = 4  # RFC 5104 §4.3.1
 
@@ -113,6 +120,8 @@ class ViewerLeg(Peer):
         self._offered: list[Source] = []
         self._plan = Plan({}, {})
         self.view = TileView()  # what the page shows of this peer's video (issue 14 §2b)
+        self.adaptation = ViewerAdaptation(limits.adapt)
+        self.padding_sent = 0  # probe octets sent (issue 14 §3)
 
     def set_view(self, view: TileView) -> None:
         self.view = view
@@ -204,9 +213,16 @@ class ViewerLeg(Peer):
             packets = RtcpPacket.parse(data)
         except ValueError:
             return
+        now = asyncio.get_running_loop().time()
         for packet in packets:
             if isinstance(packet, RtcpPsfbPacket) and packet.fmt in (RTCP_PSFB_PLI, RTCP_PSFB_FIR):
                 self._keyframe(packet)
+            elif isinstance(packet, RtcpPsfbPacket) and packet.fmt == RTCP_PSFB_APP:
+                self._remb(packet.fci, now)
+            elif isinstance(packet, RtcpRrPacket | RtcpSrPacket):
+                for report in packet.reports:  # the loss of what we send it (RFC 3550 §6.4.1)
+                    if report.ssrc in self._by_ssrc:
+                        self.adaptation.on_loss(report.fraction_lost / 256, now)
             elif isinstance(packet, RtcpRtpfbPacket) and packet.fmt == RTCP_RTPFB_NACK:
                 entry = self._by_ssrc.get(packet.media_ssrc)
                 if entry is not None:
@@ -230,15 +246,63 @@ class ViewerLeg(Peer):
         self.path_changes += 1
         log.info("viewer %s: media follows the newly nominated ICE pair to %s", self.peer_id, addr)
 
+    def _remb(self, fci: bytes, now: float) -> None:
+        """The viewer's REMB (draft-alvestrand-rmcat-remb): Chromium's delay-based estimate of
+        its downlink, from the abs-send-time we write into each packet."""
+        try:
+            bitrate, _ = unpack_remb_fci(fci)
+        except (ValueError, IndexError):
+            return  # another application-layer feedback, or a malformed one
+        self.adaptation.on_remb(bitrate, now)
+
+    def adapt(self, ranked: Callable[[Source], Ranked], now: float) -> list[Quality]:
+        """One adaptation tick (streaming/allocator.py): choose this viewer's layers."""
+        if self._egress is None or self.closed.is_set():
+            return []
+        return self.adaptation.tick(
+            self.subscriptions, self.view, ranked, self._egress.sent_bytes, now
+        )
+
+    def pad(self, octets: int, now: float) -> None:
+        """Send ``octets`` of RTP padding on a video track, between frames (issue 14 §3): the
+        sequence numbers it takes move the track's offset, so media continues after them."""
+        egress = self._egress
+        if egress is None or egress.closed:
+            return
+        for source, sub in self.subscriptions:
+            if source.kind != "video" or not sub.forwarder.started:
+                continue
+            if sub.layer >= 0 and not (source.layers[sub.layer].frame_end
+                                       and not sub.waiting_keyframe):
+                continue
+            self._pad_track(sub, octets, now)
+            return
+
+    def _pad_track(self, sub: Subscription, octets: int, now: float) -> None:
+        fwd = sub.forwarder
+        ext = dict(sub.route.viewer_extensions).get(ABS_SEND_TIME, 0)
+        while octets > 0:
+            size = min(MAX_PADDING, octets)
+            seq = (fwd.last_seq + 1) & 0xFFFF
+            if not sub.egress.send_padding(
+                seq, fwd.last_ts, sub.ssrc, sub.payload_type, size, ext, now
+            ):
+                return
+            fwd.last_seq = seq
+            fwd.seq_offset = (fwd.seq_offset + 1) & 0xFFFF
+            sub.switch_seq = (seq + 1) & 0xFFFF  # a NACK from before maps by the old offset
+            self.padding_sent += size
+            octets -= size
+
     def _keyframe(self, packet: RtcpPsfbPacket) -> None:
         # FIR names its SSRC in the FCI (RFC 5104 §4.3.1.1); PLI in media_ssrc
         ssrc = packet.media_ssrc
         if packet.fmt == RTCP_PSFB_FIR and len(packet.fci) >= 4:
             ssrc = int.from_bytes(packet.fci[:4], "big")
         entry = self._by_ssrc.get(ssrc)
-        if entry is not None:
+        if entry is not None and entry[1].layer >= 0:  # -1: no video sent now (issue 14 §3)
             self.keyframe_requests += 1
-            entry[0].request_keyframe()
+            entry[0].request_keyframe(entry[1].layer)
 
     def tally(self) -> Tally:
         """This viewer's counters (its egress's and its feedback's), for the plane's totals."""
@@ -257,6 +321,7 @@ class ViewerLeg(Peer):
         """Leave every Source this viewer watches (its egress stops too)."""
         for source, sub in self.subscriptions:
             source.detach(sub)
+            self.adaptation.forget(sub)
         if self._egress is not None:
             self._egress.close()
 

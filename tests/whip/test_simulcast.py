@@ -82,6 +82,7 @@ async def test_three_layers_in_and_a_viewer_moved_between_them(
     await _until(all_layers_have_keyframes, 20, "a keyframe of every layer")
     widths = [layer.width for layer in video.layers]
     assert widths[0] < widths[1] < widths[2], widths
+    await plane.allocator.aclose()  # this test moves the viewer itself, not by bandwidth
     await viewer.evaluate(PLAY, token("audience", *_play_grants()))
     sub = await _viewer_subscription(plane, video)
 
@@ -133,3 +134,75 @@ async def _viewer_subscription(plane: Any, video: Source) -> Any:
                         return sub
         await asyncio.sleep(0.1)
     raise AssertionError("the viewer never subscribed")
+
+
+async def test_the_viewer_gets_what_its_link_and_tile_take(
+    pavilion_app: Callable[..., Awaitable[RunningApp]], browser: Any
+) -> None:
+    """Loopback carries every layer: the viewer climbs to the top one (probing past what its
+    REMB can show from a lower layer); a small tile brings it down to the smallest layer that
+    fills it; a hidden tile pauses its video and the unwatched layers are let go (dynacast);
+    shown again, video comes back by itself."""
+    from streaming.adaptation import TileView
+    from streaming.plane import LayersWanted, MediaEvent, QualityChanged
+
+    running = await pavilion_app(demo=True)
+    plane = running.app[MEDIA_KEY]
+    events: list[MediaEvent] = []
+    plane.listen(events.append)
+    publisher = await browser.new_page()
+    viewer = await browser.new_page()
+    await publisher.goto(running.url + "/healthz")
+    await viewer.goto(running.url + "/healthz")
+    await publisher.evaluate(PUBLISH_LAYERS, token("camera", *_publish_grants()))
+    video = await _video_source(plane)
+    await viewer.evaluate(PLAY, token("audience", *_play_grants()))
+    sub = await _viewer_subscription(plane, video)
+    leg = next(p for p in plane.peers.values() if isinstance(p, ViewerLeg))
+
+    async def width_is(width: int) -> bool:
+        stats = await viewer.evaluate(INBOUND)
+        return bool(stats["width"] == width)
+
+    top = 1280
+    await _until(lambda: width_is(top), 40, "the top layer on an open link")
+    print("probes", leg.adaptation.prober.probes, "padding", leg.padding_sent)
+
+    def told_top() -> bool:
+        qualities = [e for e in events if isinstance(e, QualityChanged)]
+        return bool(qualities) and qualities[-1].layer == "f" and qualities[-1].width == top
+
+    await _until(_async(told_top), 2, "the page told it gets the top layer")
+    plane.set_view(leg.peer_id, TileView(300, 170, True))
+    await _until(lambda: width_is(320), 15, "the smallest layer that fills a small tile")
+    before = await viewer.evaluate(INBOUND)
+    plane.set_view(leg.peer_id, TileView(300, 170, False))
+    await _until(lambda: _hidden(events), 5, "the page told its video is paused")
+    assert sub.layer == -1
+
+    def let_go() -> bool:
+        wanted = [e for e in events if isinstance(e, LayersWanted)]
+        return bool(wanted) and wanted[-1].active == ("q",)
+
+    await _until(_async(let_go), 10, "the unwatched layers let go (dynacast)")
+    paused = await viewer.evaluate(INBOUND)
+    assert paused["decoded"] - before["decoded"] < 40, "video stopped while hidden"
+    plane.set_view(leg.peer_id, TileView(1280, 720, True))
+    await _until(lambda: width_is(top), 40, "the top layer again once shown")
+
+
+def _hidden(events: list[Any]) -> Awaitable[bool]:
+    from streaming.plane import QualityChanged
+
+    async def check() -> bool:
+        found = [e for e in events if isinstance(e, QualityChanged)]
+        return bool(found) and found[-1].reason == "hidden" and found[-1].layer is None
+
+    return check()
+
+
+def _async(check: Callable[[], bool]) -> Callable[[], Awaitable[bool]]:
+    async def wrapped() -> bool:
+        return check()
+
+    return wrapped

@@ -1,0 +1,129 @@
+"""Allocator: the plane's one adaptation task (issue 14 §2-4).
+
+Every ``TICK_S`` it measures each simulcast Source's layers once, lets every viewer connection
+choose its layers (streaming/viewer_adapt.py), reports what changed (``on_quality``), and tells
+each publisher which layers someone watches (``on_wanted``, dynacast: a layer unwatched for
+``PAUSE_AFTER_S`` may pause at the publisher; one wanted again resumes at once). Between ticks,
+while a viewer probes, it paces that viewer's padding every ``PACE_S``.
+
+Layers paused by dynacast are still offered to choosers with the rate they had: a chooser that
+picks one makes it wanted, the publisher resumes it, and the viewer moves at its first keyframe.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Iterable
+from dataclasses import replace
+
+from streaming.source import Source
+from streaming.viewer import ViewerLeg
+from streaming.viewer_adapt import Quality, Ranked
+
+TICK_S = 0.2
+PACE_S = 0.02
+PAUSE_AFTER_S = 3.0
+
+QualitySink = Callable[[ViewerLeg, Quality], None]
+WantedSink = Callable[[Source, tuple[str, ...]], None]
+logger = logging.getLogger(__name__)
+
+
+class Allocator:
+    """Runs adaptation for the viewers ``legs()`` returns; owned and stopped by the plane."""
+
+    def __init__(
+        self,
+        legs: Callable[[], Iterable[ViewerLeg]],
+        sources: Callable[[], Iterable[Source]],
+        on_quality: QualitySink,
+        on_wanted: WantedSink,
+    ) -> None:
+        self._legs = legs
+        self._sources = sources
+        self._on_quality = on_quality
+        self._on_wanted = on_wanted
+        self._task: asyncio.Task[None] | None = None
+        self._unwanted_since: dict[tuple[int, int], float] = {}  # (id(source), layer) -> since
+        self._paused: dict[int, set[int]] = {}  # id(source) -> layers told to pause
+        self._told: dict[int, tuple[str, ...]] = {}  # id(source) -> active rids last told
+        self.ticks = 0
+
+    def start(self) -> None:
+        if self._task is None:
+            self._task = asyncio.get_running_loop().create_task(self._run(), name="allocator")
+
+    async def aclose(self) -> None:
+        task, self._task = self._task, None
+        while task is not None and not task.done():  # a swallowed cancel is cancelled again
+            task.cancel()
+            await asyncio.wait({task}, timeout=0.2)
+
+    async def _run(self) -> None:
+        loop = asyncio.get_running_loop()
+        next_tick = loop.time()
+        while True:
+            now = loop.time()
+            try:
+                if now >= next_tick:
+                    next_tick = now + TICK_S
+                    self.tick(now)
+                padding = self.pace(PACE_S, now)
+            except Exception:  # one bad tick must not end adaptation for every viewer
+                logger.exception("adaptation tick failed")
+                padding = False
+            await asyncio.sleep(PACE_S if padding else max(0.0, next_tick - loop.time()))
+
+    def tick(self, now: float) -> None:
+        """One round: every viewer chooses, every simulcast Source tells its wanted layers."""
+        self.ticks += 1
+        sources = {id(s): s for s in self._sources() if s.simulcast and not s.ended.is_set()}
+        ranked = {key: self._options(source, now) for key, source in sources.items()}
+        for leg in list(self._legs()):
+            for quality in leg.adapt(lambda source: ranked.get(id(source), []), now):
+                self._on_quality(leg, quality)
+        for source in sources.values():
+            self._dynacast(source, now)
+        live = set(sources)
+        for key in [k for k in self._paused if k not in live]:
+            self._told.pop(key, None)
+            self._paused.pop(key, None)
+        for pair in [p for p in self._unwanted_since if p[0] not in live]:
+            del self._unwanted_since[pair]
+
+    def _options(self, source: Source, now: float) -> Ranked:
+        """The Source's layers; one paused by dynacast looks active, at the rate it had."""
+        paused = self._paused.get(id(source), set())
+        return [
+            (index, replace(option, active=True, bitrate_bps=source.layers[index].known_bps))
+            if not option.active and index in paused and source.layers[index].known_bps
+            else (index, option)
+            for index, option in source.options(now)
+        ]
+
+    def _dynacast(self, source: Source, now: float) -> None:
+        """Pause layers nobody got for ``PAUSE_AFTER_S``, resume wanted ones (issue 14 §4)."""
+        wanted = set(source.wanted())
+        paused = self._paused.setdefault(id(source), set())
+        for layer in source.layers:
+            key = (id(source), layer.index)
+            if layer.rid in wanted:
+                self._unwanted_since.pop(key, None)
+                paused.discard(layer.index)
+            elif now - self._unwanted_since.setdefault(key, now) >= PAUSE_AFTER_S:
+                paused.add(layer.index)
+        active = tuple(layer.rid for layer in source.layers if layer.index not in paused)
+        if self._told.get(id(source), tuple(layer.rid for layer in source.layers)) != active:
+            self._on_wanted(source, active)
+        self._told[id(source)] = active
+
+    def pace(self, interval_s: float, now: float) -> bool:
+        """Send each probing viewer its padding for ``interval_s``; True if any probes."""
+        probing = False
+        for leg in list(self._legs()):
+            bps = leg.adaptation.padding_bps
+            if bps > 0:
+                probing = True
+                leg.pad(int(bps * interval_s / 8), now)
+        return probing

@@ -1,0 +1,115 @@
+"""ViewerAdaptation: what one viewer connection gets of each simulcast track (issue 14 §2-3).
+
+It joins the parts: the viewer's feedback (REMB, receiver reports' loss) feeds its
+:class:`~streaming.bandwidth.DownlinkEstimator` and :class:`~streaming.probe.Prober`; every
+adaptation tick (streaming/allocator.py) each simulcast track's
+:class:`~streaming.layer_choice.LayerChooser` picks a layer within the track's share of the
+estimate and what the page shows; the Source switches the viewer at that layer's next keyframe.
+When a chooser wants a layer the estimate has not shown yet, the prober pads the viewer's video
+stream (RTP padding, between frames) so its REMB can show the headroom.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from config.settings import AdaptSettings
+from streaming.adaptation import LayerOption, Reason, TileView
+from streaming.bandwidth import DownlinkEstimator
+from streaming.layer_choice import LayerChooser, need_bps
+from streaming.probe import Prober
+from streaming.source import Source
+from streaming.subscription import Subscription
+
+AUDIO_BPS = 50_000  # what one audio track is assumed to take of the budget (Opus and overhead)
+Ranked = list[tuple[int, LayerOption]]  # (layer index, option), lowest first
+
+
+@dataclass(frozen=True, slots=True)
+class Quality:
+    """What a viewer gets of one video track now, as the page is told."""
+
+    source: Source
+    layer: str | None
+    width: int
+    height: int
+    reason: Reason
+
+
+class ViewerAdaptation:
+    """Per viewer connection: its estimate, its probe and a chooser per simulcast track."""
+
+    def __init__(self, settings: AdaptSettings) -> None:
+        self._settings = settings
+        self.estimator = DownlinkEstimator(settings)
+        self.prober = Prober(settings)
+        self.padding_bps = 0
+        self._choosers: dict[int, LayerChooser] = {}  # id(Subscription) -> its chooser
+        self._told: dict[int, tuple[str | None, Reason]] = {}
+        self._sent_bytes = 0
+
+    def on_remb(self, bitrate_bps: int, now: float) -> None:
+        self.estimator.on_remb(bitrate_bps, now)
+        self.prober.on_remb(bitrate_bps, now)
+
+    def on_loss(self, fraction_lost: float, now: float) -> None:
+        self.estimator.on_loss(fraction_lost, now)
+        self.prober.on_loss(fraction_lost, now)
+
+    def tick(
+        self,
+        subscriptions: Sequence[tuple[Source, Subscription]],
+        view: TileView,
+        ranked: Callable[[Source], Ranked],
+        sent_bytes: int,
+        now: float,
+    ) -> list[Quality]:
+        """Choose each simulcast track's layer; returns what changed for the page."""
+        self.estimator.on_sent(max(0, sent_bytes - self._sent_bytes), now)
+        self._sent_bytes = sent_bytes
+        budget = self.estimator.estimate(now)
+        audio = sum(1 for source, _ in subscriptions if source.kind == "audio")
+        layered = [(s, sub) for s, sub in subscriptions if s.simulcast and not s.ended.is_set()]
+        share = max(0, budget - audio * AUDIO_BPS) // max(1, len(layered))
+        changes, goal, goal_wanted = [], audio * AUDIO_BPS, False
+        for source, sub in layered:
+            options = ranked(source)
+            chooser = self._choosers.setdefault(id(sub), LayerChooser(self._settings))
+            choice = chooser.choose([o for _, o in options], share, view, now)
+            index = None if choice.layer is None else options[choice.layer][0]
+            if index != source.target_of(sub):
+                source.set_target(sub, index)
+            wanted = chooser.goal if chooser.goal is not None else choice.layer
+            goal_wanted = goal_wanted or chooser.goal is not None
+            if wanted is not None:
+                goal += need_bps(options[wanted][1], self._settings.margin)
+            change = self._told_change(source, sub, choice.reason)
+            if change is not None:
+                changes.append(change)
+        self._probe(goal if goal_wanted else 0, budget, now)
+        return changes
+
+    def _probe(self, goal_bps: int, budget: int, now: float) -> None:
+        step = self.prober.update(goal_bps, self.estimator.sending(now) or 0, budget, now)
+        if step.proven_bps:
+            self.estimator.on_probe(step.proven_bps, now)
+        self.padding_bps = step.padding_bps
+
+    def _told_change(self, source: Source, sub: Subscription, reason: Reason) -> Quality | None:
+        """The viewer's quality if it differs from what its page was last told."""
+        layer = source.layers[sub.layer] if sub.layer >= 0 else None
+        if layer is None and not sub.started and reason not in ("hidden", "weak"):
+            return None  # its first layer is on the way: nothing to tell yet
+        if layer is not None and reason in ("hidden", "weak"):
+            reason = "bandwidth"  # still on its old layer until the switch: say so later
+        rid = layer.rid if layer is not None else None
+        if self._told.get(id(sub)) == (rid, reason):
+            return None
+        self._told[id(sub)] = (rid, reason)
+        width, height = (layer.width, layer.height) if layer is not None else (0, 0)
+        return Quality(source, rid, width, height, reason)
+
+    def forget(self, sub: Subscription) -> None:
+        self._choosers.pop(id(sub), None)
+        self._told.pop(id(sub), None)
