@@ -5,6 +5,7 @@ start apart. The Source's own logic is under test; the send path records instead
 
 from __future__ import annotations
 
+import itertools
 import struct
 from typing import Any
 
@@ -82,7 +83,7 @@ async def _viewer() -> tuple[Source, Subscription, Sent, Streams]:
 
 
 def _continuous(packets: list[tuple[int, int, int, bool]]) -> None:
-    for (seq, ts, pid, _), (seq2, ts2, pid2, key2) in zip(packets, packets[1:], strict=False):
+    for (seq, ts, pid, _), (seq2, ts2, pid2, _) in itertools.pairwise(packets):
         assert seq2 == (seq + 1) & 0xFFFF, (seq, seq2)
         assert 0 <= (ts2 - ts) % (1 << 32) < 90000, (ts, ts2)
         assert pid2 in (pid, (pid + 1) % (1 << 15)), (pid, pid2)
