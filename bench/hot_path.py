@@ -79,7 +79,7 @@ async def measure(viewers: int, packets: int, live: bool) -> float:
         sessions.append(session)
         egress = Egress(session._srtp[0], sock, sink.getsockname(), 512, loop)
         sub = Subscription("v", "video", Route(96, random.getrandbits(32), table, 90000), egress)
-        source.subscriptions.append(sub)
+        source.attach(sub)
     stream = [
         struct.pack("!BBHII", 0x80, 96, n, n * 3000, 42)
         + (b"\x10\x00" if n == 0 else b"\x10\x01")  # VP8: a keyframe first, then inter frames

@@ -20,7 +20,6 @@ from struct import pack_into
 from typing import Any
 
 from streaming import aiortc_hooks
-from streaming.vp8 import Vp8Fields, pid_modulus, write_pid
 
 SRTP_BUFFER = 1500 + 16 + 148  # MTU + max SRTP trailer + slack (libsrtp SRTP_MAX_TRAILER_LEN)
 MAX_PADDING = 255  # RFC 3550 §5.1: the last padding octet counts the padding, itself included
@@ -162,33 +161,6 @@ class Egress:
         self.sent_packets += 1
         self.sent_bytes += length[0]
         return True
-
-    def send_rtp_vp8(
-        self,
-        template: bytes | bytearray,
-        seq: int,
-        ts: int,
-        ssrc: int,
-        fields: Vp8Fields,
-        pid_offset: int,
-        tl0_offset: int,
-    ) -> bool:
-        """:meth:`send_rtp` with the VP8 PictureID and TL0PICIDX moved by this viewer's offsets
-        (a viewer that switched simulcast layers, issue 14 §2); written in the working buffer,
-        so the shared template stays as it is."""
-        view = self._view
-        n = len(template)
-        view[:n] = template
-        pack_into("!HII", view, 2, seq, ts, ssrc)
-        if fields.pid_pos >= 0:
-            write_pid(view, fields, (fields.pid + pid_offset) % pid_modulus(fields))
-        if fields.tl0_pos >= 0:
-            view[fields.tl0_pos] = (fields.tl0 + tl0_offset) & 0xFF
-        self._length[0] = n
-        if self._protect(self._session, self._cdata, self._length):
-            self.errors += 1
-            return False
-        return self._transmit(view[: self._length[0]])
 
     def send_padding(
         self,

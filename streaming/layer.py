@@ -39,8 +39,7 @@ class Layer:
         "keyframes",
         "known_bps",
         "last_arrival",
-        "last_pid",
-        "last_tl0",
+        "last_packet",
         "octets",
         "pending",
         "requests",
@@ -73,8 +72,7 @@ class Layer:
         self.frame_end = False  # its newest packet ended a frame (RTP marker, RFC 7741 §4.1)
         self.width = 0
         self.height = 0
-        self.last_pid = -1  # VP8 PictureID / TL0PICIDX of its newest packet (-1: none)
-        self.last_tl0 = -1
+        self.last_packet: bytes | None = None  # its newest (a switch reads its VP8 numbers)
         self.sr_ntp = 0.0  # its newest sender report: NTP seconds and RTP timestamp
         self.sr_rtp = 0
         self._counted = 0
@@ -86,7 +84,7 @@ class Layer:
         self.cache.clear()
         self.gop = KeyframeCache(cache_size)
         self.gop_ts = -1
-        self.last_pid = self.last_tl0 = -1
+        self.last_packet = None
         self.sr_ntp, self.sr_rtp = 0.0, 0
 
     def measure(self, now: float) -> int:

@@ -130,10 +130,8 @@ class Source:
             rtp_header.extension_position(data, h.extension_offset, self._ast_id)
             if self._ast_id else -1
         )
-        if self._vp8:
-            self._forward_vp8(layer, data, h, is_key, size, stamp_at)
-            return
-        templates: dict[tuple[int, bytes], bytes | bytearray] = {}
+        layer.last_packet = data
+        templates: dict[tuple[tuple[int, bytes], int, int], bytes | bytearray] = {}
         for sub in layer.subs:
             fwd = sub.forwarder
             if sub.waiting_keyframe:
@@ -141,9 +139,12 @@ class Source:
                     continue
                 sub.waiting_keyframe = False
                 fwd.resume(seq, ts)
-            template = templates.get(sub.group)
+            template = templates.get(sub.template_key)
             if template is None:
-                template = templates[sub.group] = self._template(data, h, sub, stamp_at)
+                template = self._template(data, h, sub, stamp_at)
+                if sub.pid_offset or sub.tl0_offset:  # a viewer that switched VP8 layers
+                    template = self._renumbered(template, data, h, sub)
+                templates[sub.template_key] = template
             out_seq = (seq + fwd.seq_offset) & 0xFFFF
             out_ts = (ts + fwd.ts_offset) & 0xFFFFFFFF
             fwd.last_seq = out_seq
@@ -155,44 +156,20 @@ class Source:
                 sub.waiting_keyframe = True  # the viewer fell behind: skip to the next keyframe
                 self.request_keyframe(layer.index)
 
-    def _forward_vp8(
-        self, layer: Layer, data: bytes, h: RtpHeader, is_key: bool, size: int, stamp_at: int
-    ) -> None:
-        """The fan-out of a simulcast VP8 layer: as :meth:`on_rtp`, and each viewer's
-        PictureID / TL0PICIDX moved by its offsets (RFC 7741 §4.2) so they continue across
-        layer switches."""
+    @staticmethod
+    def _renumbered(
+        template: bytes | bytearray, data: bytes, h: RtpHeader, sub: Subscription
+    ) -> bytes | bytearray:
+        """``template`` with the viewer's VP8 PictureID / TL0PICIDX offsets added (RFC 7741
+        §4.2), so they continue across its layer switches. Viewers with the same offsets (the
+        same switches at the same keyframes) share the result."""
         fields = vp8.descriptor(data, h.payload_offset, h.payload_end)
+        buf = bytearray(template)
         if fields.pid_pos >= 0:
-            layer.last_pid = fields.pid
+            vp8.write_pid(buf, fields, (fields.pid + sub.pid_offset) % vp8.pid_modulus(fields))
         if fields.tl0_pos >= 0:
-            layer.last_tl0 = fields.tl0
-        templates: dict[tuple[int, bytes], bytes | bytearray] = {}
-        for sub in layer.subs:
-            fwd = sub.forwarder
-            if sub.waiting_keyframe:
-                if not is_key:
-                    continue
-                sub.waiting_keyframe = False
-                fwd.resume(h.sequence, h.timestamp)
-            template = templates.get(sub.group)
-            if template is None:
-                template = templates[sub.group] = self._template(data, h, sub, stamp_at)
-            out_seq = (h.sequence + fwd.seq_offset) & 0xFFFF
-            out_ts = (h.timestamp + fwd.ts_offset) & 0xFFFFFFFF
-            fwd.last_seq = out_seq
-            fwd.last_ts = out_ts
-            if sub.pid_offset or sub.tl0_offset:
-                sent = sub.egress.send_rtp_vp8(
-                    template, out_seq, out_ts, sub.ssrc, fields, sub.pid_offset, sub.tl0_offset
-                )
-            else:
-                sent = sub.egress.send_rtp(template, out_seq, out_ts, sub.ssrc)
-            if sent:
-                sub.packets += 1
-                sub.octets += size
-            else:
-                sub.waiting_keyframe = True
-                self.request_keyframe(layer.index)
+            buf[fields.tl0_pos] = (fields.tl0 + sub.tl0_offset) & 0xFF
+        return buf
 
     def _template(
         self, data: bytes, h: RtpHeader, sub: Subscription, stamp_at: int = -1
@@ -262,10 +239,13 @@ class Source:
         old = self.layers[sub.layer]
         if sub in old.subs:
             old.subs.remove(sub)
-        if old.last_pid >= 0:
-            sub.out_pid = old.last_pid + sub.pid_offset
-        if old.last_tl0 >= 0:
-            sub.out_tl0 = (old.last_tl0 + sub.tl0_offset) & 0xFF
+        if self._vp8 and old.last_packet is not None:
+            h = rtp_header.parse(old.last_packet)
+            last = vp8.descriptor(old.last_packet, h.payload_offset, h.payload_end)
+            if last.pid_pos >= 0:
+                sub.out_pid = last.pid + sub.pid_offset
+            if last.tl0_pos >= 0:
+                sub.out_tl0 = (last.tl0 + sub.tl0_offset) & 0xFF
         sub.left_layer = sub.layer
         sub.left_at = old.last_arrival
         sub.layer = -1
@@ -299,6 +279,7 @@ class Source:
         if fields.tl0_pos >= 0:
             first = sub.out_tl0 < 0
             sub.tl0_offset = 0 if first else (sub.out_tl0 + 1 - fields.tl0) & 0xFF
+        sub.template_key = (sub.group, sub.pid_offset, sub.tl0_offset)
 
     def set_target(self, sub: Subscription, index: int | None) -> None:
         """Give ``sub`` layer ``index`` from that layer's next keyframe on (asked for now), or
@@ -414,13 +395,8 @@ class Source:
             out_seq, out_ts = sub.forwarder.map(h.sequence, h.timestamp)
             template = self._template(data, h, sub)
             if sub.pid_offset or sub.tl0_offset:
-                fields = vp8.descriptor(data, h.payload_offset, h.payload_end)
-                sent = sub.egress.send_rtp_vp8(
-                    template, out_seq, out_ts, sub.ssrc, fields, sub.pid_offset, sub.tl0_offset
-                )
-            else:
-                sent = sub.egress.send_rtp(template, out_seq, out_ts, sub.ssrc)
-            if sent:
+                template = self._renumbered(template, data, h, sub)
+            if sub.egress.send_rtp(template, out_seq, out_ts, sub.ssrc):
                 sub.packets += 1
                 sub.octets += h.payload_end - h.payload_offset
 

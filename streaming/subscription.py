@@ -82,6 +82,7 @@ class Subscription:
         "ssrc",
         "started",
         "switch_seq",
+        "template_key",
         "tl0_offset",
         "viewer_id",
         "waiting_keyframe",
@@ -113,6 +114,8 @@ class Subscription:
         self.tl0_offset = 0
         self.out_pid = -1  # the last PictureID / TL0PICIDX this viewer was sent (-1: none)
         self.out_tl0 = -1
+        # viewers with equal keys share one packet template in a simulcast VP8 fan-out
+        self.template_key = (self.group, 0, 0)
 
     @property
     def viewer_extensions(self) -> dict[str, int]:
@@ -121,6 +124,7 @@ class Subscription:
     def set_extension_table(self, table: bytes) -> None:
         self.route = replace(self.route, extension_table=table)
         self.group = (self.route.payload_type, table)
+        self.template_key = (self.group, self.pid_offset, self.tl0_offset)
 
     def sender_report(self, ntp: int, source_ts: int) -> bytes:
         """A compound RTCP packet: SR (RFC 3550 §6.4.1) in the viewer's SSRC and timestamp

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import itertools
 import struct
-from typing import Any
 
 from config import MediaLimits
 from streaming import rtp_header, vp8
@@ -28,13 +27,8 @@ class Sent:
         self.rtcp: list[bytes] = []
 
     def send_rtp(self, template: bytes, seq: int, ts: int, ssrc: int) -> bool:
-        return self.send_rtp_vp8(template, seq, ts, ssrc, None, 0, 0)
-
-    def send_rtp_vp8(self, template: bytes, seq: int, ts: int, ssrc: int,
-                     fields: Any, pid_offset: int, tl0_offset: int) -> bool:
         h = rtp_header.parse(template)
-        found = vp8.descriptor(template, h.payload_offset, h.payload_end)
-        pid = (found.pid + pid_offset) % vp8.pid_modulus(found)
+        pid = vp8.descriptor(template, h.payload_offset, h.payload_end).pid
         key = vp8_keyframe_start(template, h.payload_offset, h.payload_end)
         self.packets.append((seq, ts, pid, key))
         return True
