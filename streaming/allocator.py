@@ -118,6 +118,11 @@ class Allocator:
             self._on_wanted(source, active)
         self._told[id(source)] = active
 
+    @property
+    def paused_layers(self) -> int:
+        """Simulcast layers told to pause now (dynacast), over every Source."""
+        return sum(len(paused) for paused in self._paused.values())
+
     def pace(self, interval_s: float, now: float) -> bool:
         """Send each probing viewer its padding for ``interval_s``; True if any probes."""
         probing = False

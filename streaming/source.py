@@ -229,6 +229,7 @@ class Source:
             layer.subs.append(sub)
             if sub.started:
                 self.switches += 1
+                sub.switches += 1
             sub.started = True
         layer.pending.clear()
 

@@ -23,6 +23,8 @@ class Tally:
     keyframe_requests: int = 0  # PLI/FIR received from viewers (before merging)
     path_changes: int = 0  # viewers moved to a newly nominated ICE pair
     dropped_candidates: int = 0  # remote ICE candidates refused (streaming/candidate_filter.py)
+    layer_switches: int = 0  # viewers moved from one simulcast layer to another (issue 14 §2)
+    probe_bytes: int = 0  # RTP padding sent to probe viewers' links (issue 14 §3)
 
     def add(self, other: Tally) -> None:
         for field in fields(self):

@@ -82,6 +82,7 @@ class Subscription:
         "ssrc",
         "started",
         "switch_seq",
+        "switches",
         "template_key",
         "tl0_offset",
         "viewer_id",
@@ -110,6 +111,7 @@ class Subscription:
         self.left_layer = -1
         self.left_at = 0.0
         self.switch_seq = -1  # first viewer sequence number on the current layer
+        self.switches = 0  # layer changes after its first layer
         self.pid_offset = 0
         self.tl0_offset = 0
         self.out_pid = -1  # the last PictureID / TL0PICIDX this viewer was sent (-1: none)

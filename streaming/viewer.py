@@ -315,6 +315,8 @@ class ViewerLeg(Peer):
             nacks_answered=self.nacks_answered,
             keyframe_requests=self.keyframe_requests,
             path_changes=self.path_changes,
+            layer_switches=sum(sub.switches for _, sub in self.subscriptions),
+            probe_bytes=self.padding_sent,
         )
 
     def detach(self) -> None:

@@ -47,6 +47,9 @@ class NodeCollector:
         yield _gauge("pavilion_media_publishers", "Publishing peer connections.", stats.publishers)
         yield _gauge("pavilion_media_viewers", "Viewing peer connections.", stats.viewers)
         yield _gauge("pavilion_media_sources", "Live published tracks.", stats.sources)
+        yield _gauge("pavilion_media_layers_paused",
+                     "Simulcast layers no viewer gets, paused at their publisher.",
+                     plane.allocator.paused_layers)
         totals = stats.totals
         for name, text in (
             ("received_packets", "Publisher RTP packets taken in."),
@@ -58,6 +61,8 @@ class NodeCollector:
             ("keyframe_requests", "PLI/FIR received from viewers, before merging."),
             ("path_changes", "Viewers moved to a newly nominated ICE pair."),
             ("dropped_candidates", "Remote ICE candidates refused (mDNS, private, multicast...)."),
+            ("layer_switches", "Viewers moved from one simulcast layer to another."),
+            ("probe_bytes", "RTP padding bytes sent to probe viewers' links."),
         ):
             yield _counter(f"pavilion_media_{name}", text, getattr(totals, name))
 

@@ -166,7 +166,8 @@ async def test_the_viewer_gets_what_its_link_and_tile_take(
 
     top = 1280
     await _until(lambda: width_is(top), 40, "the top layer on an open link")
-    print("probes", leg.adaptation.prober.probes, "padding", leg.padding_sent)
+    totals = plane.stats().totals
+    assert totals.layer_switches >= 1 and totals.probe_bytes == leg.padding_sent > 0, totals
 
     def told_top() -> bool:
         qualities = [e for e in events if isinstance(e, QualityChanged)]
@@ -185,6 +186,7 @@ async def test_the_viewer_gets_what_its_link_and_tile_take(
         return bool(wanted) and wanted[-1].active == ("q",)
 
     await _until(_async(let_go), 10, "the unwatched layers let go (dynacast)")
+    assert plane.allocator.paused_layers == 2
     paused = await viewer.evaluate(INBOUND)
     assert paused["decoded"] - before["decoded"] < 40, "video stopped while hidden"
     plane.set_view(leg.peer_id, TileView(1280, 720, True))
