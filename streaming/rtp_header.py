@@ -134,3 +134,35 @@ def find_extension(data: bytes, offset: int, ext_id: int) -> bytes | None:
             return None
         pos += 1 + size
     return None
+
+
+def stamp_abs_send_time(buf: bytearray | memoryview, offset: int, ext_id: int, now: float) -> bool:
+    """Overwrite abs-send-time (one-byte element ``ext_id``) with ``now`` in place.
+
+    abs-send-time is 24-bit 6.18 fixed-point seconds of the *sender's* clock. A forwarded packet
+    carries the publisher's; a node that stamps its own on every packet it sends a viewer gives
+    the viewer's delay-based estimator one clock for media and probe padding alike (mixing the
+    two collapsed a Chromium REMB: docs/media.md "Estimation and layer choice") and keeps the
+    publisher's uplink jitter out of it. Returns False when the packet has no such element.
+    """
+    if offset < 0 or not 1 <= ext_id <= 14:
+        return False
+    profile, words = unpack_from("!HH", buf, offset)
+    if profile != ONE_BYTE_PROFILE:
+        return False
+    pos = offset + 4
+    end = pos + 4 * words
+    while pos < end:
+        head = buf[pos]
+        if head == 0:
+            pos += 1
+            continue
+        size = (head & 0x0F) + 1
+        if head >> 4 == 15:
+            return False
+        if head >> 4 == ext_id and size == 3:
+            pack_into("!I", buf, pos, (head << 24) | (int(now * (1 << 18)) & 0xFFFFFF))
+            return True
+        pos += 1 + size
+    return False
+
