@@ -124,8 +124,8 @@ ABS_SEND_TIME_WRAP = 64.0  # abs-send-time: 6 integer bits of seconds
 
 
 class PublisherClock:
-    """Stamps padding on the clock of the abs-send-time a viewer's media carries (measured
-    necessary: docs/media.md "Estimation and layer choice").
+    """Stamps padding on the clock of the abs-send-time a viewer's media carries
+    (docs/media.md "Estimation and layer choice").
 
     The plane forwards the publisher's abs-send-time unchanged, so a probe stamped with the
     node's clock mixes two clocks in one receive-side estimator. :meth:`seen` records the value

@@ -141,9 +141,9 @@ def stamp_abs_send_time(buf: bytearray | memoryview, offset: int, ext_id: int, n
 
     abs-send-time is 24-bit 6.18 fixed-point seconds of the *sender's* clock. A forwarded packet
     carries the publisher's; a node that stamps its own on every packet it sends a viewer gives
-    the viewer's delay-based estimator one clock for media and probe padding alike (mixing the
-    two collapsed a Chromium REMB: docs/media.md "Estimation and layer choice") and keeps the
-    publisher's uplink jitter out of it. Returns False when the packet has no such element.
+    the viewer's delay-based estimator one clock for media and probe padding alike and keeps
+    the publisher's uplink jitter out of it (docs/media.md "Estimation and layer choice").
+    Returns False when the packet has no such element.
     """
     if offset < 0 or not 1 <= ext_id <= 14:
         return False
