@@ -179,8 +179,11 @@ class Egress:
         skips it but its bandwidth estimator counts it. When ``abs_send_time_id`` is 1-14 the
         header carries abs-send-time (one-byte form, RFC 8285 §4.2) with ``now`` as 24-bit 6.18
         fixed-point seconds: Chromium's delay-based estimator (the source of its REMB) only
-        sees packets that carry it. ``now`` must be on the clock of the abs-send-time values
-        the viewer's media packets carry, or the estimator sees a jump.
+        sees packets that carry it, and padding without it made REMB collapse (docs/media.md
+        "Estimation and layer choice"). ``now`` must be on the clock of the abs-send-time the
+        viewer's media packets carry, or the estimator sees a jump. Send padding only between
+        frames (after a packet with the marker bit): inside a frame it broke Chromium's frame
+        assembly (measured).
 
         ``seq``, ``ts``, ``ssrc`` and ``payload_type`` are the viewer's (the caller takes a
         sequence number from the track's own space, so the player sees no gap). Padding is

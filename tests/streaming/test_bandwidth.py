@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from config.settings import AdaptSettings
 from streaming.bandwidth import DownlinkEstimator, SendRate
@@ -122,3 +124,29 @@ def test_a_link_drop_from_4_mbit_to_500_kbit_lowers_the_estimate_within_a_second
     for _ in range(4):
         viewer.tick(5e5)
     assert viewer.estimator.estimate(viewer.now) <= 500_000, viewer.now - drop
+
+
+feedback = st.lists(
+    st.tuples(st.sampled_from(["remb", "loss", "sent", "probe"]), st.integers(0, 50_000_000),
+              st.floats(0, 1), st.floats(0, 2)),
+    max_size=60,
+)
+
+
+@given(feedback)
+def test_the_estimate_stays_between_zero_and_the_maximum(
+    events: list[tuple[str, int, float, float]],
+) -> None:
+    est = DownlinkEstimator(S)
+    now = 0.0
+    for kind, value, fraction, dt in events:
+        now += dt
+        if kind == "remb":
+            est.on_remb(value, now)
+        elif kind == "loss":
+            est.on_loss(fraction, now)
+        elif kind == "sent":
+            est.on_sent(value // 8, now)
+        else:
+            est.on_probe(value, now)
+        assert 0 <= est.estimate(now) <= S.max_kbps * 1000

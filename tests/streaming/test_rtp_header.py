@@ -89,3 +89,28 @@ def test_find_extension() -> None:
 def test_extension_table_range() -> None:
     with pytest.raises(ValueError, match=r"^RTP header extension id is out of range$"):
         rtp_header.extension_map_table({0: 1})
+
+
+@pytest.mark.parametrize(
+    ("extensions", "ext_id", "found"),
+    [
+        (b"\x12\x01\x02\x03", 1, True),  # abs-send-time first
+        (b"\x10\xaa\x22\x01\x02\x03\x00\x00", 2, True),  # after another element
+        (b"\x10\xaa\x00\x00", 2, False),  # absent
+        (b"\x11\xaa\xbb\x00", 1, False),  # id 1 but not 3 octets: not abs-send-time
+    ],
+)
+def test_stamp_abs_send_time_overwrites_only_that_element(
+    extensions: bytes, ext_id: int, found: bool
+) -> None:
+    data = bytearray(packet(extensions=extensions))
+    before = bytes(data)
+    h = rtp_header.parse(data)
+    assert rtp_header.stamp_abs_send_time(data, h.extension_offset, ext_id, 65.5) is found
+    if not found:
+        assert bytes(data) == before
+        return
+    assert rtp_header.find_extension(bytes(data), h.extension_offset, ext_id) == (
+        int(1.5 * 2**18).to_bytes(3, "big"))  # 65.5 s wraps to 1.5 s (6 integer bits)
+    changed = [i for i, (a, b) in enumerate(zip(before, data, strict=True)) if a != b]
+    assert all(h.extension_offset < i < h.payload_offset for i in changed)
