@@ -5,6 +5,12 @@ use (issue 5: no second media path). The plane reports Sources appearing and end
 synchronous listener; those reports are queued (bounded) and one owned task turns them into
 ``track.published`` / ``track.unpublished`` emits in order. Media errors become error acks with
 stable codes (:func:`media_errors`).
+
+What adaptation reports about one peer (issue 14 §2-4: ``QualityChanged`` for a viewer,
+``LayersWanted`` for a publisher) goes to the session that owns that peer, and to no other: the
+plane names the peer's room and person, the hub's attendance lists that person's sessions here
+(a peer lives on the node whose plane reports it), and ``session.peers`` says which one holds it.
+A peer held by no session (a WHIP/WHEP visit, an edge's upstream) has nobody to tell.
 """
 
 from __future__ import annotations
@@ -13,7 +19,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from rooms.errors import RoomsError
 from rooms.lifecycle import cancel_and_wait
@@ -30,7 +36,15 @@ from streaming.errors import (
     PlaneClosed,
     UnknownPeer,
 )
-from streaming.plane import MediaEvent, MediaPlane, SourceAdded, SourceEnded, SpeakerChanged
+from streaming.plane import (
+    LayersWanted,
+    MediaEvent,
+    MediaPlane,
+    QualityChanged,
+    SourceAdded,
+    SourceEnded,
+    SpeakerChanged,
+)
 from streaming.publisher import PublisherLeg
 
 if TYPE_CHECKING:
@@ -62,8 +76,27 @@ def media_errors() -> Iterator[None]:
         raise SignalingError(code, str(exc) or code) from None
 
 
+class HasSessions(HasOutbox, Protocol):
+    """The hub as the link sees it: the outbox, and one person's sessions in a room here."""
+
+    def sessions_of(self, room: str, identity: str) -> list[Session]: ...
+
+
+def quality_payload(event: QualityChanged) -> dict[str, Any]:
+    """``media.quality`` (docs/protocol.md §4): what one viewer peer now gets of one track."""
+    return {"room_id": event.room, "peer": event.peer_id, "source": event.source_id,
+            "layer": event.layer, "width": event.width, "height": event.height,
+            "reason": event.reason}
+
+
+def layers_payload(event: LayersWanted) -> dict[str, Any]:
+    """``publish.layers`` (docs/protocol.md §4): the rids of a publisher's track to keep."""
+    return {"room_id": event.room, "peer": event.peer_id, "source": event.source_id,
+            "active": list(event.active)}
+
+
 class MediaLink:
-    def __init__(self, hub: HasOutbox, plane: Plane | None, store: Store | None = None,
+    def __init__(self, hub: HasSessions, plane: Plane | None, store: Store | None = None,
                  node_id: str = "") -> None:
         self.hub = hub
         self._plane = plane
@@ -101,6 +134,9 @@ class MediaLink:
 
     async def _announce(self, event: MediaEvent) -> None:
         """Record the room's tracks (for joins on other nodes), then tell the room."""
+        if isinstance(event, QualityChanged | LayersWanted):
+            await self._tell_owner(event)
+            return
         if isinstance(event, SpeakerChanged):  # to the room's members on every node
             await self.hub.outbox.send(room_channel(event.room), "speaker.changed", {
                 "room_id": event.room, "participant": event.participant, "level": event.level})
@@ -123,6 +159,23 @@ class MediaLink:
         await self._end_moved(event.room)
         await self._record(event.room, list(room.values()))
         await self.hub.outbox.send(room_channel(event.room), name, payload)
+
+    async def _tell_owner(self, event: QualityChanged | LayersWanted) -> None:
+        """Send an adaptation report to the one session holding its peer (none: dropped)."""
+        owner = self.owner_of(event.room, event.participant, event.peer_id)
+        if owner is None:
+            return
+        if isinstance(event, QualityChanged):
+            await self.hub.outbox.send(owner.sid, "media.quality", quality_payload(event))
+        else:
+            await self.hub.outbox.send(owner.sid, "publish.layers", layers_payload(event))
+
+    def owner_of(self, room: str, identity: str, peer_id: str) -> Session | None:
+        """The session of ``identity`` in ``room`` here that holds ``peer_id``, if any."""
+        for session in self.hub.sessions_of(room, identity):
+            if session.peers.get(peer_id) == room:
+                return session
+        return None
 
     async def _end_moved(self, room: str) -> None:
         """The room's media moved here from a node that died (issue 13, node loss): the tracks
