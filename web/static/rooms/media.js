@@ -4,7 +4,13 @@
 // connection is listed in window.pavilion.peers so tests (and support staff) can read getStats()
 // and match a tile to the server's peer id; a connection that fails or stays disconnected is
 // renegotiated from scratch by its owner.
-import { config, notifyError } from "./i18n.js";
+//
+// Adaptive media (issue 14, docs/media.md "Simulcast from the pages"): camera video is sent as
+// simulcast layers (rids q, h, f, lowest first) where the capture is large enough; each viewer
+// tile reports its rendered size and visibility (`view`), shows "weak connection: audio only"
+// when the server says so (`media.quality`), and a publisher pauses the layers nobody watches
+// (`publish.layers`, dynacast).
+import { config, el, notifyError, t } from "./i18n.js";
 import { RtcError } from "./connection.js";
 
 export const peers = new Map();  // label -> RTCPeerConnection
@@ -39,7 +45,26 @@ async function inboundVideo() {
   }
   return out;
 }
-window.pavilion = Object.assign(window.pavilion ?? {}, { peers, inboundVideo, inboundAudio });
+/** Outbound video per peer and rid (tests: which simulcast layers encode, at what size). */
+async function outboundVideo() {
+  const out = [];
+  for (const [label, pc] of peers) {
+    for (const s of (await pc.getStats()).values()) {
+      if (s.type === "outbound-rtp" && s.kind === "video") {
+        out.push({ label, peer: peerIds.get(label) ?? null, rid: s.rid ?? null,
+                   width: s.frameWidth || 0, height: s.frameHeight || 0,
+                   encoded: s.framesEncoded || 0, active: s.active !== false });
+      }
+    }
+  }
+  return out;
+}
+
+const quality = new Map();  // viewer peer id -> the last `media.quality` for it
+const views = new Map();  // viewer peer id -> the last `view` sent for it
+const layers = new Map();  // publishing peer id -> the last `publish.layers` for it
+window.pavilion = Object.assign(window.pavilion ?? {}, {
+  peers, inboundVideo, inboundAudio, outboundVideo, quality, views, layers });
 
 /** The ICE servers the server named for this session (`session` event: its TURN credential is
  * minted per client and renewed on every reconnect), else the page's configured ones. */
@@ -67,10 +92,22 @@ function watch(pc, restart) {
   });
 }
 
+/** Capture sizes per page. Chromium gives a VP8 sender as many simulcast layers as the capture
+ * allows (measured with its getStats: 640×360 → 2, 960×540 and 1280×720 → 3; docs/media.md):
+ * the studio (an exhibitor's broadcast, big screens) 1280×720, forum speakers 960×540, meeting
+ * participants (four small tiles) 640×360. */
+export const CAPTURE = {
+  studio: { width: 1280, height: 720 },
+  speaker: { width: 960, height: 540 },
+  meeting: { width: 640, height: 360 },
+};
+
 /** getUserMedia with the page's error codes: camera_denied, camera_missing. */
-export async function openCamera({ videoDevice, audioDevice, video = true, audio = true } = {}) {
+export async function openCamera({ videoDevice, audioDevice, video = true, audio = true,
+                                   size = CAPTURE.meeting } = {}) {
   const constraints = {
-    video: video && { width: { ideal: 640 }, height: { ideal: 360 }, frameRate: { ideal: 24 },
+    video: video && { width: { ideal: size.width }, height: { ideal: size.height },
+                      frameRate: { ideal: 24 },
                       ...(videoDevice ? { deviceId: { exact: videoDevice } } : {}) },
     audio: audio && (audioDevice ? { deviceId: { exact: audioDevice } } : true),
   };
@@ -84,9 +121,9 @@ export async function openCamera({ videoDevice, audioDevice, video = true, audio
 
 /** The camera and microphone, or the microphone alone when there is no camera (or it is
  * refused): a speaker without a camera is still heard. `audioOnly` says which it was. */
-export async function openCameraOrMic() {
+export async function openCameraOrMic(size = CAPTURE.meeting) {
   try {
-    return { stream: await openCamera(), audioOnly: false };
+    return { stream: await openCamera({ size }), audioOnly: false };
   } catch (err) {
     try {
       return { stream: await openCamera({ video: false }), audioOnly: true };
@@ -105,6 +142,49 @@ export async function openScreen() {
   }
 }
 
+/** Simulcast layers for a camera of `height` pixels, lowest first (RFC 8853 lists them in the
+ * offer in this order): three from 540 lines up, two (½ and full) from 360, else none — Chromium
+ * would drop the top layers itself and the full size would never be sent. */
+export function simulcastEncodings(height) {
+  if (height >= 540) {
+    return [{ rid: "q", scaleResolutionDownBy: 4, maxBitrate: 150_000 },
+            { rid: "h", scaleResolutionDownBy: 2, maxBitrate: 500_000 },
+            { rid: "f", scaleResolutionDownBy: 1, maxBitrate: 1_500_000 }];
+  }
+  if (height >= 360) {
+    return [{ rid: "h", scaleResolutionDownBy: 2, maxBitrate: 250_000 },
+            { rid: "f", scaleResolutionDownBy: 1, maxBitrate: 800_000 }];
+  }
+  return null;
+}
+
+/** How `track` is sent: camera video as simulcast layers where its size allows; audio and
+ * small video as one stream. */
+export function sendInit(track) {
+  const encodings = track.kind === "video" ? simulcastEncodings(track.getSettings().height ?? 0) : null;
+  return encodings ? { direction: "sendonly", sendEncodings: encodings } : { direction: "sendonly" };
+}
+
+const SCREEN_LAYERS = 2;  // a shared screen: the top two layers (½ and full)
+const publishers = new Set();  // live Publishers, for `publish.layers`
+const subscribers = new Set();  // live Subscribers, for `media.quality`
+const heard = new WeakSet();  // connections whose server events this module already follows
+
+/** Follow the adaptation events of `conn` once (docs/protocol.md §4): each goes to the
+ * Publisher or Subscriber holding the peer it names. */
+function follow(conn) {
+  if (heard.has(conn)) return;
+  heard.add(conn);
+  conn.on("publish.layers", (event) => {
+    layers.set(event.peer, event);
+    for (const p of publishers) if (p.peer === event.peer) p.want(event.active);
+  });
+  conn.on("media.quality", (event) => {
+    quality.set(event.peer, event);
+    for (const s of subscribers) if (s.peer === event.peer) s.showQuality(event);
+  });
+}
+
 /** What this page sends into the room: one peer connection, audio + video, sendonly. */
 export class Publisher {
   constructor(conn, stream, label = "publish") {
@@ -114,12 +194,15 @@ export class Publisher {
     this.pc = null;
     this.peer = null;
     this.closed = false;
+    this.wanted = null;  // rids the server says someone watches (null: not said yet, all)
+    this.screen = false;  // a shared screen is sent: two layers
+    follow(conn);
   }
 
   async start() {
     this.closed = false;
     const pc = newPeerConnection(this.conn);
-    for (const track of this.stream.getTracks()) pc.addTransceiver(track, { direction: "sendonly" });
+    for (const track of this.stream.getTracks()) pc.addTransceiver(track, sendInit(track));
     await pc.setLocalDescription(await pc.createOffer());
     await gathered(pc);
     let reply;
@@ -132,14 +215,58 @@ export class Publisher {
     await pc.setRemoteDescription({ type: "answer", sdp: reply.sdp });
     this.#replace(pc, reply.peer);
     watch(pc, () => this.restart());
+    await this.#fitEncodings();
   }
 
   #replace(pc, peer) {
     const old = this.pc;
     this.pc = pc;
     this.peer = peer;
+    this.wanted = null;  // a new peer: the server tells its layers afresh
     peers.set(this.label, pc);
+    peerIds.set(this.label, peer);
+    publishers.add(this);
     if (old && old !== pc) old.close();
+  }
+
+  #videoSender() {
+    return this.pc?.getTransceivers().find((tr) => tr.receiver.track?.kind === "video")?.sender ?? null;
+  }
+
+  /** A server that did not accept simulcast leaves one encoding (JSEP: the first, the
+   * smallest): send it at full size instead of a quarter. */
+  async #fitEncodings() {
+    const sender = this.#videoSender();
+    const params = sender?.getParameters();
+    if (!params?.encodings || params.encodings.length !== 1) return this.#applyLayers();
+    const [only] = params.encodings;
+    if ((only.scaleResolutionDownBy ?? 1) === 1) return;
+    only.scaleResolutionDownBy = 1;
+    delete only.maxBitrate;
+    try { await sender.setParameters(params); } catch (err) { console.warn("encodings", err); }
+  }
+
+  /** `publish.layers`: keep sending only the rids someone watches (dynacast). */
+  want(active) {
+    this.wanted = new Set(active);
+    this.#applyLayers();
+  }
+
+  /** Each simulcast encoding is active when the server wants it (or has not said) and the
+   * source uses it (a shared screen: the top two only). */
+  async #applyLayers() {
+    const sender = this.#videoSender();
+    const params = sender?.getParameters();
+    if (!params?.encodings || params.encodings.length < 2) return;
+    const used = new Set(params.encodings.slice(this.screen ? -SCREEN_LAYERS : 0).map((e) => e.rid));
+    let changed = false;
+    for (const encoding of params.encodings) {
+      const active = used.has(encoding.rid) && (this.wanted === null || this.wanted.has(encoding.rid));
+      changed ||= encoding.active !== active;
+      encoding.active = active;
+    }
+    if (!changed) return;
+    try { await sender.setParameters(params); } catch (err) { console.warn("layers", err); }
   }
 
   /** Renegotiate from scratch (network drop, resumed session): the Sources continue. */
@@ -152,10 +279,14 @@ export class Publisher {
     return this.pc && ["connected", "connecting", "new"].includes(this.pc.connectionState);
   }
 
-  /** Swap the camera for another device or the screen, without renegotiating. */
-  async replaceVideo(track) {
-    const sender = this.pc?.getSenders().find((s) => s.track?.kind === "video" || !s.track);
-    if (sender) await sender.replaceTrack(track);
+  /** Swap the camera for another device or the screen (`screen`: two layers), without
+   * renegotiating. */
+  async replaceVideo(track, { screen = false } = {}) {
+    const sender = this.#videoSender() ?? this.pc?.getSenders().find((s) => !s.track);
+    if (!sender) return;
+    await sender.replaceTrack(track);
+    this.screen = screen;
+    await this.#applyLayers();
   }
 
   async replaceAudio(track) {
@@ -165,6 +296,7 @@ export class Publisher {
 
   async stop() {
     this.closed = true;
+    publishers.delete(this);
     const peer = this.peer;
     this.peer = null;
     if (peer) {
@@ -172,7 +304,73 @@ export class Publisher {
     }
     this.pc?.close();
     peers.delete(this.label);
+    peerIds.delete(this.label);
     this.pc = null;
+  }
+}
+
+const VIEW_DEBOUNCE_MS = 300;
+const MAX_TILE_PX = 16384;  // the server's ceiling (signaling/messages.py)
+
+/** Reports what the page shows of one viewer peer's video (`view`, docs/protocol.md §3): the
+ * video element's size in device pixels and whether it can be seen (in the viewport, the tab
+ * visible). Debounced, and sent only when it changed, so a resize drag costs one event. */
+class TileReport {
+  constructor(conn, video) {
+    Object.assign(this, { conn, video, peer: null, sent: null, timer: null, seen: true });
+    this.onChange = () => this.#later();
+    this.resize = new ResizeObserver(this.onChange);
+    this.resize.observe(video);
+    this.intersect = new IntersectionObserver((entries) => {
+      this.seen = entries[entries.length - 1].isIntersecting;
+      this.#later();
+    });
+    this.intersect.observe(video);
+    document.addEventListener("visibilitychange", this.onChange);
+  }
+
+  /** A new peer shows in this tile: report it afresh. */
+  watch(peer) {
+    this.peer = peer;
+    this.sent = null;
+    this.#later();
+  }
+
+  #measure() {
+    const box = this.video.getBoundingClientRect();
+    const ratio = window.devicePixelRatio || 1;
+    const px = (n) => Math.min(MAX_TILE_PX, Math.max(0, Math.round(n * ratio)));
+    return { width: px(box.width), height: px(box.height),
+             visible: this.seen && document.visibilityState === "visible" };
+  }
+
+  #later() {
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => this.#send(), VIEW_DEBOUNCE_MS);
+  }
+
+  async #send() {
+    const peer = this.peer;
+    const view = this.#measure();
+    const last = this.sent;
+    if (!peer || (last && last.width === view.width && last.height === view.height
+                  && last.visible === view.visible)) return;
+    this.sent = view;
+    views.set(peer, view);
+    try {
+      await this.conn.call("view", { peer, ...view });
+    } catch (err) {
+      if (this.peer === peer && this.sent === view) this.sent = null;  // said again next change
+      console.warn("view", err.code ?? err);
+    }
+  }
+
+  stop() {
+    clearTimeout(this.timer);
+    this.resize.disconnect();
+    this.intersect.disconnect();
+    document.removeEventListener("visibilitychange", this.onChange);
+    this.peer = null;
   }
 }
 
@@ -180,8 +378,13 @@ export class Publisher {
  * With `participant`, the server sends that person's live tracks (a stage or meeting tile);
  * with only `source`, that one track; with neither, the room's latest audio and video. */
 export class Subscriber {
-  constructor(conn, { source = null, participant = null, label = "view", onstream = () => {} } = {}) {
+  constructor(conn, { source = null, participant = null, label = "view", onstream = () => {},
+                      video = null } = {}) {
     this.conn = conn;
+    this.video = video;  // the tile's <video>: its size and visibility are reported
+    this.report = video ? new TileReport(conn, video) : null;
+    this.notice = null;  // the tile's "weak connection: audio only"
+    follow(conn);
     this.source = participant ? null : source;
     this.participant = participant || null;
     this.label = label;
@@ -229,6 +432,9 @@ export class Subscriber {
     this.peer = reply.peer;
     peers.set(this.label, pc);
     peerIds.set(this.label, reply.peer);
+    subscribers.add(this);
+    this.showQuality(null);
+    this.report?.watch(reply.peer);
     if (old) old.close();
     if (oldPeer) this.conn.call("unsubscribe", { peer: oldPeer }).catch(() => {});
     watch(pc, () => this.restart());
@@ -245,8 +451,31 @@ export class Subscriber {
     return this.pc && ["connected", "connecting", "new"].includes(this.pc.connectionState);
   }
 
+  /** `media.quality` for this tile's peer (null: forget the last one). "weak": the link carries
+   * audio only — say so on the tile and hide the frozen picture; "hidden": the page hid the
+   * tile itself, nothing to say; any other reason: video is back. */
+  showQuality(event) {
+    const tile = this.video?.parentElement;
+    if (!tile) return;
+    const reason = event?.reason ?? "";
+    if (reason) tile.dataset.quality = reason; else delete tile.dataset.quality;
+    if (reason === "hidden") return;
+    const weak = reason === "weak";
+    tile.classList.toggle("weak-link", weak);
+    if (weak && !this.notice) {
+      this.notice = el("p", { class: "tile-notice", role: "status", text: t("weak_audio_only") });
+      tile.append(this.notice);
+    } else if (!weak && this.notice) {
+      this.notice.remove();
+      this.notice = null;
+    }
+  }
+
   async stop() {
     this.closed = true;
+    subscribers.delete(this);
+    this.report?.stop();
+    this.showQuality(null);
     const peer = this.peer;
     this.peer = null;
     if (peer) this.conn.call("unsubscribe", { peer }).catch(() => {});
@@ -327,7 +556,7 @@ export class ParticipantFeeds {
     if (!entry) return;
     entry.tile.classList.toggle("audio-only", !kinds.has("video"));
     entry.subscriber?.stop();  // never two peers for one tile
-    entry.subscriber = new Subscriber(this.conn, { participant: identity,
+    entry.subscriber = new Subscriber(this.conn, { participant: identity, video: entry.video,
       label: `${this.label}:${identity}`, onstream: (stream) => {
         entry.video.srcObject = stream;
         entry.video.play().catch(() => {});
