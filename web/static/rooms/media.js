@@ -10,8 +10,12 @@
 // tile reports its rendered size and visibility (`view`), shows "weak connection: audio only"
 // when the server says so (`media.quality`), and a publisher pauses the layers nobody watches
 // (`publish.layers`, dynacast).
-import { config, el, notifyError, t } from "./i18n.js";
+import { config, notifyError } from "./i18n.js";
 import { RtcError } from "./connection.js";
+import { CAPTURE, SCREEN_LAYERS, TileReport, follow, layers, publishers, quality, sendInit,
+         showQuality, subscribers, views } from "./adaptive.js";
+
+export { CAPTURE, sendInit };
 
 export const peers = new Map();  // label -> RTCPeerConnection
 const peerIds = new Map();  // label -> the server's peer id (for support staff and tests)
@@ -60,9 +64,6 @@ async function outboundVideo() {
   return out;
 }
 
-const quality = new Map();  // viewer peer id -> the last `media.quality` for it
-const views = new Map();  // viewer peer id -> the last `view` sent for it
-const layers = new Map();  // publishing peer id -> the last `publish.layers` for it
 window.pavilion = Object.assign(window.pavilion ?? {}, {
   peers, inboundVideo, inboundAudio, outboundVideo, quality, views, layers });
 
@@ -91,16 +92,6 @@ function watch(pc, restart) {
     else if (pc.connectionState === "disconnected") timer = setTimeout(restart, DISCONNECTED_GRACE_MS);
   });
 }
-
-/** Capture sizes per page. Chromium gives a VP8 sender as many simulcast layers as the capture
- * allows (measured with its getStats: 640×360 → 2, 960×540 and 1280×720 → 3; docs/media.md):
- * the studio (an exhibitor's broadcast, big screens) 1280×720, forum speakers 960×540, meeting
- * participants (four small tiles) 640×360. */
-export const CAPTURE = {
-  studio: { width: 1280, height: 720 },
-  speaker: { width: 960, height: 540 },
-  meeting: { width: 640, height: 360 },
-};
 
 /** getUserMedia with the page's error codes: camera_denied, camera_missing. */
 export async function openCamera({ videoDevice, audioDevice, video = true, audio = true,
@@ -140,49 +131,6 @@ export async function openScreen() {
   } catch (err) {
     throw new RtcError("screen_denied", err?.message);
   }
-}
-
-/** Simulcast layers for a camera of `height` pixels, lowest first (RFC 8853 lists them in the
- * offer in this order): three from 540 lines up, two (½ and full) from 360, else none — Chromium
- * would drop the top layers itself and the full size would never be sent. */
-export function simulcastEncodings(height) {
-  if (height >= 540) {
-    return [{ rid: "q", scaleResolutionDownBy: 4, maxBitrate: 150_000 },
-            { rid: "h", scaleResolutionDownBy: 2, maxBitrate: 500_000 },
-            { rid: "f", scaleResolutionDownBy: 1, maxBitrate: 1_500_000 }];
-  }
-  if (height >= 360) {
-    return [{ rid: "h", scaleResolutionDownBy: 2, maxBitrate: 250_000 },
-            { rid: "f", scaleResolutionDownBy: 1, maxBitrate: 800_000 }];
-  }
-  return null;
-}
-
-/** How `track` is sent: camera video as simulcast layers where its size allows; audio and
- * small video as one stream. */
-export function sendInit(track) {
-  const encodings = track.kind === "video" ? simulcastEncodings(track.getSettings().height ?? 0) : null;
-  return encodings ? { direction: "sendonly", sendEncodings: encodings } : { direction: "sendonly" };
-}
-
-const SCREEN_LAYERS = 2;  // a shared screen: the top two layers (½ and full)
-const publishers = new Set();  // live Publishers, for `publish.layers`
-const subscribers = new Set();  // live Subscribers, for `media.quality`
-const heard = new WeakSet();  // connections whose server events this module already follows
-
-/** Follow the adaptation events of `conn` once (docs/protocol.md §4): each goes to the
- * Publisher or Subscriber holding the peer it names. */
-function follow(conn) {
-  if (heard.has(conn)) return;
-  heard.add(conn);
-  conn.on("publish.layers", (event) => {
-    layers.set(event.peer, event);
-    for (const p of publishers) if (p.peer === event.peer) p.want(event.active);
-  });
-  conn.on("media.quality", (event) => {
-    quality.set(event.peer, event);
-    for (const s of subscribers) if (s.peer === event.peer) s.showQuality(event);
-  });
 }
 
 /** What this page sends into the room: one peer connection, audio + video, sendonly. */
@@ -309,71 +257,6 @@ export class Publisher {
   }
 }
 
-const VIEW_DEBOUNCE_MS = 300;
-const MAX_TILE_PX = 16384;  // the server's ceiling (signaling/messages.py)
-
-/** Reports what the page shows of one viewer peer's video (`view`, docs/protocol.md §3): the
- * video element's size in device pixels and whether it can be seen (in the viewport, the tab
- * visible). Debounced, and sent only when it changed, so a resize drag costs one event. */
-class TileReport {
-  constructor(conn, video) {
-    Object.assign(this, { conn, video, peer: null, sent: null, timer: null, seen: true });
-    this.onChange = () => this.#later();
-    this.resize = new ResizeObserver(this.onChange);
-    this.resize.observe(video);
-    this.intersect = new IntersectionObserver((entries) => {
-      this.seen = entries[entries.length - 1].isIntersecting;
-      this.#later();
-    });
-    this.intersect.observe(video);
-    document.addEventListener("visibilitychange", this.onChange);
-  }
-
-  /** A new peer shows in this tile: report it afresh. */
-  watch(peer) {
-    this.peer = peer;
-    this.sent = null;
-    this.#later();
-  }
-
-  #measure() {
-    const box = this.video.getBoundingClientRect();
-    const ratio = window.devicePixelRatio || 1;
-    const px = (n) => Math.min(MAX_TILE_PX, Math.max(0, Math.round(n * ratio)));
-    return { width: px(box.width), height: px(box.height),
-             visible: this.seen && document.visibilityState === "visible" };
-  }
-
-  #later() {
-    clearTimeout(this.timer);
-    this.timer = setTimeout(() => this.#send(), VIEW_DEBOUNCE_MS);
-  }
-
-  async #send() {
-    const peer = this.peer;
-    const view = this.#measure();
-    const last = this.sent;
-    if (!peer || (last && last.width === view.width && last.height === view.height
-                  && last.visible === view.visible)) return;
-    this.sent = view;
-    views.set(peer, view);
-    try {
-      await this.conn.call("view", { peer, ...view });
-    } catch (err) {
-      if (this.peer === peer && this.sent === view) this.sent = null;  // said again next change
-      console.warn("view", err.code ?? err);
-    }
-  }
-
-  stop() {
-    clearTimeout(this.timer);
-    this.resize.disconnect();
-    this.intersect.disconnect();
-    document.removeEventListener("visibilitychange", this.onChange);
-    this.peer = null;
-  }
-}
-
 /** One remote participant's audio + video, received on its own recvonly peer connection.
  * With `participant`, the server sends that person's live tracks (a stage or meeting tile);
  * with only `source`, that one track; with neither, the room's latest audio and video. */
@@ -451,24 +334,9 @@ export class Subscriber {
     return this.pc && ["connected", "connecting", "new"].includes(this.pc.connectionState);
   }
 
-  /** `media.quality` for this tile's peer (null: forget the last one). "weak": the link carries
-   * audio only — say so on the tile and hide the frozen picture; "hidden": the page hid the
-   * tile itself, nothing to say; any other reason: video is back. */
+  /** `media.quality` for this tile's peer (null: forget the last one). */
   showQuality(event) {
-    const tile = this.video?.parentElement;
-    if (!tile) return;
-    const reason = event?.reason ?? "";
-    if (reason) tile.dataset.quality = reason; else delete tile.dataset.quality;
-    if (reason === "hidden") return;
-    const weak = reason === "weak";
-    tile.classList.toggle("weak-link", weak);
-    if (weak && !this.notice) {
-      this.notice = el("p", { class: "tile-notice", role: "status", text: t("weak_audio_only") });
-      tile.append(this.notice);
-    } else if (!weak && this.notice) {
-      this.notice.remove();
-      this.notice = null;
-    }
+    this.notice = showQuality(this.video?.parentElement, event, this.notice);
   }
 
   async stop() {

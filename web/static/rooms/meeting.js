@@ -3,7 +3,7 @@
 // sees each knock and admits or turns away.
 import { config, el, notify, notifyError, t } from "./i18n.js";
 import { enter } from "./connection.js";
-import { ParticipantFeeds, Publisher, openCameraOrMic, openScreen } from "./media.js";
+import { CAPTURE, ParticipantFeeds, Publisher, openCameraOrMic, openScreen } from "./media.js";
 import { ChatPanel } from "./chat.js";
 import { Presence } from "./presence.js";
 import { bindNameForm, nameOf, nameTag, refreshNames } from "./names.js";
