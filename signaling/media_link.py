@@ -10,7 +10,10 @@ What adaptation reports about one peer (issue 14 §2-4: ``QualityChanged`` for a
 ``LayersWanted`` for a publisher) goes to the session that owns that peer, and to no other: the
 plane names the peer's room and person, the hub's attendance lists that person's sessions here
 (a peer lives on the node whose plane reports it), and ``session.peers`` says which one holds it.
-A peer held by no session (a WHIP/WHEP visit, an edge's upstream) has nobody to tell.
+A peer held by no session (a WHIP/WHEP visit, an edge's upstream) has nobody to tell. The last
+notice per peer is kept until the peer ends and sent again when its session resumes: one sent
+while the socket was away is not lost (a publisher that missed "send ``f`` again" would leave
+its viewers on a low layer until the next change).
 """
 
 from __future__ import annotations
@@ -40,6 +43,7 @@ from streaming.plane import (
     LayersWanted,
     MediaEvent,
     MediaPlane,
+    PeerEnded,
     QualityChanged,
     SourceAdded,
     SourceEnded,
@@ -103,6 +107,8 @@ class MediaLink:
         self._store, self._node_id = store, node_id  # where the room's tracks are recorded
         self.tracks: dict[str, dict[str, dict[str, Any]]] = {}  # room -> source id -> track
         self._events: asyncio.Queue[MediaEvent] = asyncio.Queue(EVENT_QUEUE)
+        # peer id -> (event, payload): its last adaptation notice, sent again on resume
+        self._notices: dict[str, tuple[str, dict[str, Any]]] = {}
         self._task: asyncio.Task[None] | None = None
 
     @property
@@ -137,6 +143,9 @@ class MediaLink:
         if isinstance(event, QualityChanged | LayersWanted):
             await self._tell_owner(event)
             return
+        if isinstance(event, PeerEnded):
+            self._notices.pop(event.peer_id, None)
+            return
         if isinstance(event, SpeakerChanged):  # to the room's members on every node
             await self.hub.outbox.send(room_channel(event.room), "speaker.changed", {
                 "room_id": event.room, "participant": event.participant, "level": event.level})
@@ -166,9 +175,18 @@ class MediaLink:
         if owner is None:
             return
         if isinstance(event, QualityChanged):
-            await self.hub.outbox.send(owner.sid, "media.quality", quality_payload(event))
+            notice = ("media.quality", quality_payload(event))
         else:
-            await self.hub.outbox.send(owner.sid, "publish.layers", layers_payload(event))
+            notice = ("publish.layers", layers_payload(event))
+        self._notices[event.peer_id] = notice
+        await self.hub.outbox.send(owner.sid, *notice)
+
+    async def replay(self, session: Session) -> None:
+        """A resumed session hears its peers' last adaptation notices again (on its new socket)."""
+        for peer_id in list(session.peers):
+            notice = self._notices.get(peer_id)
+            if notice is not None:
+                await self.hub.outbox.send(session.sid, *notice)
 
     def owner_of(self, room: str, identity: str, peer_id: str) -> Session | None:
         """The session of ``identity`` in ``room`` here that holds ``peer_id``, if any."""
@@ -208,6 +226,7 @@ class MediaLink:
         return list(self.tracks.get(room, {}).values())
 
     async def close_peer(self, session: Session, peer_id: str) -> None:
+        self._notices.pop(peer_id, None)
         room = session.peers.pop(peer_id, None)
         session.candidates.pop(peer_id, None)
         if room is not None and self._plane is not None:
@@ -218,6 +237,7 @@ class MediaLink:
         """Drop the session's records of peers the plane no longer has."""
         if self._plane is not None:
             for peer_id in [p for p in session.peers if p not in self._plane.peers]:
+                self._notices.pop(peer_id, None)
                 session.peers.pop(peer_id, None)
                 session.candidates.pop(peer_id, None)
 

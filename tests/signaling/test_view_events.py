@@ -14,6 +14,7 @@ else does.
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import pytest
@@ -22,10 +23,12 @@ from rooms.room import RoomKind
 from streaming.adaptation import TileView
 from streaming.plane import LayersWanted, QualityChanged
 from tests.fixtures.pavilion import RunningApp
+from tests.pages.helpers import until
 from tests.signaling.rtc_client import GUEST, HOST, VIEWER, RtcClient, make_room, token
 from tests.streaming.clients import Publisher, Viewer
 from web.keys import BACKEND_KEY
 from web.media import MEDIA_KEY
+from web.rtc import HUB_KEY
 
 pytestmark = pytest.mark.slow
 needs_core = pytest.mark.xfail(
@@ -44,6 +47,10 @@ async def _watch(client: RtcClient, room: str) -> tuple[Viewer, str]:
     reply = await client.ok("subscribe", {"room": room, "sdp": await viewer.offer()})
     await viewer.accept(reply["sdp"])
     return viewer, reply["peer"]
+
+
+async def _detached(hub: Any, session_id: str) -> bool:
+    return bool(hub.by_id[session_id].detached_at is not None)
 
 
 def _view(room: str, peer: str, **changes: Any) -> dict[str, Any]:
@@ -158,6 +165,30 @@ async def test_adaptation_notices_reach_only_the_owning_session(pavilion_app):
     assert not second_tab.seen("media.quality") and not second_tab.seen("publish.layers")
     assert not host.seen("media.quality") and not visitor.seen("publish.layers")
     for closing in (viewer, publisher, visitor, second_tab, host):
+        await closing.close()
+
+
+async def test_a_notice_sent_while_the_socket_was_away_arrives_on_resume(pavilion_app):
+    """A publisher whose socket dropped while the plane asked for its layers again hears it on
+    resume (else its viewers stay on a low layer until the next change); a peer that ended
+    has nothing replayed."""
+    app = await pavilion_app(demo=False)
+    host, visitor, publisher, publishing_peer = await _broadcast(app)
+    plane = app.app[MEDIA_KEY]
+    source = plane.sources_of("show", "host")[-1]
+    session_id = host.session["session"]
+    hub = app.app[HUB_KEY]
+    await host.close()  # the socket goes; the session is kept for the grace period
+    await until(lambda: _detached(hub, session_id), "the server to see the socket go")
+    plane._emit(LayersWanted("show", "host", publishing_peer, source, ("q", "h", "f")))
+    await asyncio.sleep(0.2)  # the link's task has sent it to nobody (no socket)
+    back = await RtcClient.connect(app, token("host", "show", HOST), session=session_id)
+    assert back.session["resumed"] is True
+    layers = await back.wait_for("publish.layers")
+    assert layers == {"room_id": "show", "peer": publishing_peer, "source": source,
+                      "active": ["q", "h", "f"]}
+    await back.ok("unpublish", {"room": "show", "peer": publishing_peer})
+    for closing in (publisher, visitor, back):
         await closing.close()
 
 
