@@ -144,6 +144,7 @@ export class Publisher {
     this.closed = false;
     this.wanted = null;  // rids the server says someone watches (null: not said yet, all)
     this.screen = false;  // a shared screen is sent: two layers
+    this.layerWork = Promise.resolve();  // setParameters calls, one at a time
     follow(conn);
   }
 
@@ -202,7 +203,12 @@ export class Publisher {
 
   /** Each simulcast encoding is active when the server wants it (or has not said) and the
    * source uses it (a shared screen: the top two only). */
-  async #applyLayers() {
+  #applyLayers() {
+    this.layerWork = this.layerWork.then(() => this.#setLayers());
+    return this.layerWork;
+  }
+
+  async #setLayers() {
     const sender = this.#videoSender();
     const params = sender?.getParameters();
     if (!params?.encodings || params.encodings.length < 2) return;
