@@ -214,6 +214,7 @@ class Hub:
                                                 "rooms": sorted(session.rooms),
                                                 "peers": sorted(session.peers),
                                                 "nodes": self.nodes()})
+        await self.media.replay(session)  # adaptation notices sent while it was away
         await self._tell_draining(sid)
         return session
 

@@ -1,4 +1,5 @@
-"""Handlers of the media events: publish, unpublish, subscribe, answer, unsubscribe, candidate.
+"""Handlers of the media events: publish, unpublish, subscribe, answer, unsubscribe, candidate,
+view.
 
 The browser is the offerer for what it sends (``publish``: offer in, answer out). Each handler
 checks, in order: the session joined the room, the SDP is within MediaLimits, the one gate allows
@@ -14,8 +15,9 @@ from typing import TYPE_CHECKING
 from rooms.errors import WrongNode
 from signaling.errors import Ack, SignalingError, ok
 from signaling.media_link import Plane, media_errors
-from signaling.messages import Answer, Candidate, PeerRef, Publish, Subscribe, check_sdp
+from signaling.messages import Answer, Candidate, PeerRef, Publish, Subscribe, View, check_sdp
 from signaling.ports import Handler, HubPort
+from streaming.adaptation import TileView
 
 if TYPE_CHECKING:
     from signaling.session import Session
@@ -153,6 +155,22 @@ async def candidate(hub: HubPort, session: Session, msg: Candidate) -> Ack:
     return ok()
 
 
+async def view(hub: HubPort, session: Session, msg: View) -> Ack:
+    """What the page shows of one of its viewer peers' video (issue 14 §2b).
+
+    The caller must own the peer in that room, and the one gate must still let it subscribe
+    there (a viewer banned or moved off the stage since subscribing is refused, not obeyed);
+    then the plane caps that viewer's layer by the tile, or pauses its video when hidden. A
+    publisher's peer is no viewer: ``no_such_peer``.
+    """
+    _joined(session, msg.room)
+    await hub.service.check_subscribe(session.token, msg.room)  # the gate first, as everywhere
+    _own(session, msg.room, msg.peer)
+    with media_errors():
+        hub.media.plane.set_view(msg.peer, TileView(msg.width, msg.height, msg.visible))
+    return ok()
+
+
 HANDLERS: dict[str, Handler] = {
     "publish": publish,
     "unpublish": unpublish,
@@ -160,4 +178,5 @@ HANDLERS: dict[str, Handler] = {
     "answer": answer,
     "unsubscribe": unpublish,
     "candidate": candidate,
+    "view": view,
 }

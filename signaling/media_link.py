@@ -5,6 +5,15 @@ use (issue 5: no second media path). The plane reports Sources appearing and end
 synchronous listener; those reports are queued (bounded) and one owned task turns them into
 ``track.published`` / ``track.unpublished`` emits in order. Media errors become error acks with
 stable codes (:func:`media_errors`).
+
+What adaptation reports about one peer (issue 14 §2-4: ``QualityChanged`` for a viewer,
+``LayersWanted`` for a publisher) goes to the session that owns that peer, and to no other: the
+plane names the peer's room and person, the hub's attendance lists that person's sessions here
+(a peer lives on the node whose plane reports it), and ``session.peers`` says which one holds it.
+A peer held by no session (a WHIP/WHEP visit, an edge's upstream) has nobody to tell. The last
+notice per peer is kept until the peer ends and sent again when its session resumes: one sent
+while the socket was away is not lost (a publisher that missed "send ``f`` again" would leave
+its viewers on a low layer until the next change).
 """
 
 from __future__ import annotations
@@ -13,7 +22,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from rooms.errors import RoomsError
 from rooms.lifecycle import cancel_and_wait
@@ -30,7 +39,16 @@ from streaming.errors import (
     PlaneClosed,
     UnknownPeer,
 )
-from streaming.plane import MediaEvent, MediaPlane, SourceAdded, SourceEnded, SpeakerChanged
+from streaming.plane import (
+    LayersWanted,
+    MediaEvent,
+    MediaPlane,
+    PeerEnded,
+    QualityChanged,
+    SourceAdded,
+    SourceEnded,
+    SpeakerChanged,
+)
 from streaming.publisher import PublisherLeg
 
 if TYPE_CHECKING:
@@ -62,14 +80,35 @@ def media_errors() -> Iterator[None]:
         raise SignalingError(code, str(exc) or code) from None
 
 
+class HasSessions(HasOutbox, Protocol):
+    """The hub as the link sees it: the outbox, and one person's sessions in a room here."""
+
+    def sessions_of(self, room: str, identity: str) -> list[Session]: ...
+
+
+def quality_payload(event: QualityChanged) -> dict[str, Any]:
+    """``media.quality`` (docs/protocol.md §4): what one viewer peer now gets of one track."""
+    return {"room_id": event.room, "peer": event.peer_id, "source": event.source_id,
+            "layer": event.layer, "width": event.width, "height": event.height,
+            "reason": event.reason}
+
+
+def layers_payload(event: LayersWanted) -> dict[str, Any]:
+    """``publish.layers`` (docs/protocol.md §4): the rids of a publisher's track to keep."""
+    return {"room_id": event.room, "peer": event.peer_id, "source": event.source_id,
+            "active": list(event.active)}
+
+
 class MediaLink:
-    def __init__(self, hub: HasOutbox, plane: Plane | None, store: Store | None = None,
+    def __init__(self, hub: HasSessions, plane: Plane | None, store: Store | None = None,
                  node_id: str = "") -> None:
         self.hub = hub
         self._plane = plane
         self._store, self._node_id = store, node_id  # where the room's tracks are recorded
         self.tracks: dict[str, dict[str, dict[str, Any]]] = {}  # room -> source id -> track
         self._events: asyncio.Queue[MediaEvent] = asyncio.Queue(EVENT_QUEUE)
+        # peer id -> (event, payload): its last adaptation notice, sent again on resume
+        self._notices: dict[str, tuple[str, dict[str, Any]]] = {}
         self._task: asyncio.Task[None] | None = None
 
     @property
@@ -101,6 +140,12 @@ class MediaLink:
 
     async def _announce(self, event: MediaEvent) -> None:
         """Record the room's tracks (for joins on other nodes), then tell the room."""
+        if isinstance(event, QualityChanged | LayersWanted):
+            await self._tell_owner(event)
+            return
+        if isinstance(event, PeerEnded):
+            self._notices.pop(event.peer_id, None)
+            return
         if isinstance(event, SpeakerChanged):  # to the room's members on every node
             await self.hub.outbox.send(room_channel(event.room), "speaker.changed", {
                 "room_id": event.room, "participant": event.participant, "level": event.level})
@@ -123,6 +168,32 @@ class MediaLink:
         await self._end_moved(event.room)
         await self._record(event.room, list(room.values()))
         await self.hub.outbox.send(room_channel(event.room), name, payload)
+
+    async def _tell_owner(self, event: QualityChanged | LayersWanted) -> None:
+        """Send an adaptation report to the one session holding its peer (none: dropped)."""
+        owner = self.owner_of(event.room, event.participant, event.peer_id)
+        if owner is None:
+            return
+        if isinstance(event, QualityChanged):
+            notice = ("media.quality", quality_payload(event))
+        else:
+            notice = ("publish.layers", layers_payload(event))
+        self._notices[event.peer_id] = notice
+        await self.hub.outbox.send(owner.sid, *notice)
+
+    async def replay(self, session: Session) -> None:
+        """A resumed session hears its peers' last adaptation notices again (on its new socket)."""
+        for peer_id in list(session.peers):
+            notice = self._notices.get(peer_id)
+            if notice is not None:
+                await self.hub.outbox.send(session.sid, *notice)
+
+    def owner_of(self, room: str, identity: str, peer_id: str) -> Session | None:
+        """The session of ``identity`` in ``room`` here that holds ``peer_id``, if any."""
+        for session in self.hub.sessions_of(room, identity):
+            if session.peers.get(peer_id) == room:
+                return session
+        return None
 
     async def _end_moved(self, room: str) -> None:
         """The room's media moved here from a node that died (issue 13, node loss): the tracks
@@ -155,6 +226,7 @@ class MediaLink:
         return list(self.tracks.get(room, {}).values())
 
     async def close_peer(self, session: Session, peer_id: str) -> None:
+        self._notices.pop(peer_id, None)
         room = session.peers.pop(peer_id, None)
         session.candidates.pop(peer_id, None)
         if room is not None and self._plane is not None:
@@ -165,6 +237,7 @@ class MediaLink:
         """Drop the session's records of peers the plane no longer has."""
         if self._plane is not None:
             for peer_id in [p for p in session.peers if p not in self._plane.peers]:
+                self._notices.pop(peer_id, None)
                 session.peers.pop(peer_id, None)
                 session.candidates.pop(peer_id, None)
 

@@ -21,6 +21,7 @@ PEER = spec(Text(64))
 SDP = spec(Text(10_000_000))  # the real caps (MediaLimits) are checked by check_sdp
 USER_TEXT = spec(Text(100_000))  # the real caps (SignalingLimits) are checked by rooms
 CHAT_ID = spec(Text(40))
+MAX_TILE_PX = 16_384  # a tile's side in device pixels: above any screen, below nonsense
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +83,20 @@ class Candidate:
     sdp_mid: str | None = field(default=None, metadata=spec(Text(64, min_chars=0), nullable=True))
     sdp_mline_index: int | None = field(default=None,
                                         metadata=spec(Integer(0, 64), nullable=True))
+
+
+@dataclass(frozen=True, slots=True)
+class View:
+    """``view``: what the page shows of one subscribed peer's video (issue 14 §2b): its tile's
+    rendered size in device pixels (0: unknown) and whether it is visible at all. The media
+    plane caps the viewer's layer by it and pauses an invisible tile's video (audio goes on).
+    The ceiling is far above any screen (8K is 7680 wide) and keeps nonsense out."""
+
+    room: str = field(metadata=ROOM)
+    peer: str = field(metadata=PEER)
+    width: int = field(metadata=spec(Integer(0, MAX_TILE_PX)))
+    height: int = field(metadata=spec(Integer(0, MAX_TILE_PX)))
+    visible: bool = field(default=True, metadata=spec(Flag()))
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,7 +184,7 @@ class ProductRef:
     product: str = field(metadata=spec(Text(64)))
 
 
-Message = (RoomRef | Join | Publish | PeerRef | Subscribe | Answer | Candidate | ChatSend
+Message = (RoomRef | Join | Publish | PeerRef | Subscribe | Answer | Candidate | View | ChatSend
            | ChatHistory | Reaction | QuestionAsk | QuestionRef | Target | Mute | ChatRef | Lock
            | ProductRef | NameSet | MediaState)
 
@@ -182,6 +197,7 @@ CLIENT_EVENTS: dict[str, type[Any]] = {
     "answer": Answer,
     "unsubscribe": PeerRef,
     "candidate": Candidate,
+    "view": View,
     "chat.send": ChatSend,
     "chat.history": ChatHistory,
     "reaction": Reaction,
@@ -219,6 +235,8 @@ SERVER_EVENTS: tuple[str, ...] = (
     "track.published",
     "track.unpublished",
     "speaker.changed",  # issue 14 §5: the room's active speaker, from RFC 6464 audio levels
+    "media.quality",  # issue 14 §2-3: to the viewer's session only, what one of its peers gets
+    "publish.layers",  # issue 14 §4: to the publisher's session only, the layers to keep sending
     "chat.message",
     "chat.deleted",
     "reactions",

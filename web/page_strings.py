@@ -240,6 +240,8 @@ WORDS: Mapping[str, str] = {
     "on_air": N_("On air"),
     "off_air": N_("Off air"),
     "waiting_stream": N_("Waiting for the exhibitor to go live."),
+    # issue 14 §3: a viewer whose link cannot carry even the lowest video layer (adaptive.po)
+    "weak_audio_only": N_("Weak connection: audio only"),
     "room_closed": N_("This room has ended."),
     "removed": N_("You were removed from this room."),
     "muted_by_moderator": N_("A moderator has muted you."),

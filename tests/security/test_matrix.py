@@ -83,9 +83,9 @@ ROLES = [
 ]
 STATES = ["scheduled", "live", "locked", "ended", "meeting"]
 ACTIONS = ["sio.join", "sio.chat", "sio.name", "sio.media", "sio.accept", "sio.decline",
-           "sio.subscribe", "sio.lock", "sio.pin", "whep", "whip", "page.product", "page.quote",
-           "page.quotes", "page.mine", "page.withdraw", "page.reply", "page.csv", "page.edit",
-           "page.picture", "admin.lock", "admin.nodes", "admin.drain", "meet.profile",
+           "sio.subscribe", "sio.view", "sio.lock", "sio.pin", "whep", "whip", "page.product",
+           "page.quote", "page.quotes", "page.mine", "page.withdraw", "page.reply", "page.csv",
+           "page.edit", "page.picture", "admin.lock", "admin.nodes", "admin.drain", "meet.profile",
            "meet.request"]
 ROOM_CONTENT = ("page.product", "page.quote", "page.quotes", "page.mine", "page.withdraw",
                 "page.reply", "page.csv", "page.edit", "page.picture")
@@ -119,6 +119,9 @@ def allowed(role: Role, state: str, action: str) -> bool:
         "sio.accept": J in grants and may_enter and not waiting,
         "sio.decline": J in grants and may_enter and not waiting,
         "sio.subscribe": J in grants and may_enter and S in grants and not waiting,
+        # a tile's size and visibility (issue 14 §2b): asks the gate as subscribe does (the
+        # peer named is nobody's here: past the gate the answer is no_such_peer)
+        "sio.view": J in grants and may_enter and S in grants and not waiting,
         "sio.lock": J in grants and may_enter and M in grants,
         "sio.pin": J in grants and may_enter and moderates and not meeting,
         "whep": S in grants and may_enter and not waiting,
@@ -282,6 +285,8 @@ async def _socketio(app: RunningApp, room_id: str, tok: str) -> dict[str, tuple[
               ("sio.accept", "stage.accept", {"room": room_id}),
               ("sio.decline", "stage.decline", {"room": room_id}),
               ("sio.subscribe", "subscribe", {"room": room_id}),
+              ("sio.view", "view", {"room": room_id, "peer": "p-none", "width": 640,
+                                    "height": 360, "visible": True}),
               ("sio.pin", "product.pin", {"room": room_id, "product": "p0"}),
               ("sio.lock", "room.lock", {"room": room_id, "locked": True})]
     seen: dict[str, tuple[bool, str]] = {}

@@ -4,7 +4,7 @@
 // (speaker_controls.js), and for moderators invite / demote / mute / remove / answered / lock.
 import { config, el, formatCount, notify, notifyError, t } from "./i18n.js";
 import { enter } from "./connection.js";
-import { ParticipantFeeds, Publisher, openCameraOrMic } from "./media.js";
+import { CAPTURE, ParticipantFeeds, Publisher, openCameraOrMic } from "./media.js";
 import { ChatPanel } from "./chat.js";
 import { Presence } from "./presence.js";
 import { bindNameForm, showPeople, nameOf, nameTag } from "./names.js";
@@ -73,7 +73,7 @@ async function startCamera(previewed = null) {
   try {
     const { stream, audioOnly } = previewed
       ? { stream: previewed, audioOnly: previewed.getVideoTracks().length === 0 }
-      : await openCameraOrMic();
+      : await openCameraOrMic(CAPTURE.speaker);
     if (audioOnly) notify(t("mic_only"));
     publisher = new Publisher(conn, stream, "speaker");
     await publisher.start();

@@ -4,8 +4,18 @@
 // connection is listed in window.pavilion.peers so tests (and support staff) can read getStats()
 // and match a tile to the server's peer id; a connection that fails or stays disconnected is
 // renegotiated from scratch by its owner.
+//
+// Adaptive media (issue 14, docs/media.md "Simulcast from the pages"): camera video is sent as
+// simulcast layers (rids q, h, f, lowest first) where the capture is large enough; each viewer
+// tile reports its rendered size and visibility (`view`), shows "weak connection: audio only"
+// when the server says so (`media.quality`), and a publisher pauses the layers nobody watches
+// (`publish.layers`, dynacast).
 import { config, notifyError } from "./i18n.js";
 import { RtcError } from "./connection.js";
+import { CAPTURE, SCREEN_LAYERS, TileReport, follow, layers, publishers, quality, sendInit,
+         showQuality, subscribers, views } from "./adaptive.js";
+
+export { CAPTURE, sendInit };
 
 export const peers = new Map();  // label -> RTCPeerConnection
 const peerIds = new Map();  // label -> the server's peer id (for support staff and tests)
@@ -39,7 +49,23 @@ async function inboundVideo() {
   }
   return out;
 }
-window.pavilion = Object.assign(window.pavilion ?? {}, { peers, inboundVideo, inboundAudio });
+/** Outbound video per peer and rid (tests: which simulcast layers encode, at what size). */
+async function outboundVideo() {
+  const out = [];
+  for (const [label, pc] of peers) {
+    for (const s of (await pc.getStats()).values()) {
+      if (s.type === "outbound-rtp" && s.kind === "video") {
+        out.push({ label, peer: peerIds.get(label) ?? null, rid: s.rid ?? null,
+                   width: s.frameWidth || 0, height: s.frameHeight || 0,
+                   encoded: s.framesEncoded || 0, active: s.active !== false });
+      }
+    }
+  }
+  return out;
+}
+
+window.pavilion = Object.assign(window.pavilion ?? {}, {
+  peers, inboundVideo, inboundAudio, outboundVideo, quality, views, layers });
 
 /** The ICE servers the server named for this session (`session` event: its TURN credential is
  * minted per client and renewed on every reconnect), else the page's configured ones. */
@@ -68,9 +94,11 @@ function watch(pc, restart) {
 }
 
 /** getUserMedia with the page's error codes: camera_denied, camera_missing. */
-export async function openCamera({ videoDevice, audioDevice, video = true, audio = true } = {}) {
+export async function openCamera({ videoDevice, audioDevice, video = true, audio = true,
+                                   size = CAPTURE.meeting } = {}) {
   const constraints = {
-    video: video && { width: { ideal: 640 }, height: { ideal: 360 }, frameRate: { ideal: 24 },
+    video: video && { width: { ideal: size.width }, height: { ideal: size.height },
+                      frameRate: { ideal: 24 },
                       ...(videoDevice ? { deviceId: { exact: videoDevice } } : {}) },
     audio: audio && (audioDevice ? { deviceId: { exact: audioDevice } } : true),
   };
@@ -84,9 +112,9 @@ export async function openCamera({ videoDevice, audioDevice, video = true, audio
 
 /** The camera and microphone, or the microphone alone when there is no camera (or it is
  * refused): a speaker without a camera is still heard. `audioOnly` says which it was. */
-export async function openCameraOrMic() {
+export async function openCameraOrMic(size = CAPTURE.meeting) {
   try {
-    return { stream: await openCamera(), audioOnly: false };
+    return { stream: await openCamera({ size }), audioOnly: false };
   } catch (err) {
     try {
       return { stream: await openCamera({ video: false }), audioOnly: true };
@@ -114,12 +142,16 @@ export class Publisher {
     this.pc = null;
     this.peer = null;
     this.closed = false;
+    this.wanted = null;  // rids the server says someone watches (null: not said yet, all)
+    this.screen = false;  // a shared screen is sent: two layers
+    this.layerWork = Promise.resolve();  // setParameters calls, one at a time
+    follow(conn);
   }
 
   async start() {
     this.closed = false;
     const pc = newPeerConnection(this.conn);
-    for (const track of this.stream.getTracks()) pc.addTransceiver(track, { direction: "sendonly" });
+    for (const track of this.stream.getTracks()) pc.addTransceiver(track, sendInit(track));
     await pc.setLocalDescription(await pc.createOffer());
     await gathered(pc);
     let reply;
@@ -132,14 +164,63 @@ export class Publisher {
     await pc.setRemoteDescription({ type: "answer", sdp: reply.sdp });
     this.#replace(pc, reply.peer);
     watch(pc, () => this.restart());
+    await this.#fitEncodings();
   }
 
   #replace(pc, peer) {
     const old = this.pc;
     this.pc = pc;
     this.peer = peer;
+    this.wanted = null;  // a new peer: the server tells its layers afresh
     peers.set(this.label, pc);
+    peerIds.set(this.label, peer);
+    publishers.add(this);
     if (old && old !== pc) old.close();
+  }
+
+  #videoSender() {
+    return this.pc?.getTransceivers().find((tr) => tr.receiver.track?.kind === "video")?.sender ?? null;
+  }
+
+  /** A server that did not accept simulcast leaves one encoding (JSEP: the first, the
+   * smallest): send it at full size instead of a quarter. */
+  async #fitEncodings() {
+    const sender = this.#videoSender();
+    const params = sender?.getParameters();
+    if (!params?.encodings || params.encodings.length !== 1) return this.#applyLayers();
+    const [only] = params.encodings;
+    if ((only.scaleResolutionDownBy ?? 1) === 1) return;
+    only.scaleResolutionDownBy = 1;
+    delete only.maxBitrate;
+    try { await sender.setParameters(params); } catch (err) { console.warn("encodings", err); }
+  }
+
+  /** `publish.layers`: keep sending only the rids someone watches (dynacast). */
+  want(active) {
+    this.wanted = new Set(active);
+    this.#applyLayers();
+  }
+
+  /** Each simulcast encoding is active when the server wants it (or has not said) and the
+   * source uses it (a shared screen: the top two only). */
+  #applyLayers() {
+    this.layerWork = this.layerWork.then(() => this.#setLayers());
+    return this.layerWork;
+  }
+
+  async #setLayers() {
+    const sender = this.#videoSender();
+    const params = sender?.getParameters();
+    if (!params?.encodings || params.encodings.length < 2) return;
+    const used = new Set(params.encodings.slice(this.screen ? -SCREEN_LAYERS : 0).map((e) => e.rid));
+    let changed = false;
+    for (const encoding of params.encodings) {
+      const active = used.has(encoding.rid) && (this.wanted === null || this.wanted.has(encoding.rid));
+      changed ||= encoding.active !== active;
+      encoding.active = active;
+    }
+    if (!changed) return;
+    try { await sender.setParameters(params); } catch (err) { console.warn("layers", err); }
   }
 
   /** Renegotiate from scratch (network drop, resumed session): the Sources continue. */
@@ -152,10 +233,14 @@ export class Publisher {
     return this.pc && ["connected", "connecting", "new"].includes(this.pc.connectionState);
   }
 
-  /** Swap the camera for another device or the screen, without renegotiating. */
-  async replaceVideo(track) {
-    const sender = this.pc?.getSenders().find((s) => s.track?.kind === "video" || !s.track);
-    if (sender) await sender.replaceTrack(track);
+  /** Swap the camera for another device or the screen (`screen`: two layers), without
+   * renegotiating. */
+  async replaceVideo(track, { screen = false } = {}) {
+    const sender = this.#videoSender() ?? this.pc?.getSenders().find((s) => !s.track);
+    if (!sender) return;
+    await sender.replaceTrack(track);
+    this.screen = screen;
+    await this.#applyLayers();
   }
 
   async replaceAudio(track) {
@@ -165,6 +250,7 @@ export class Publisher {
 
   async stop() {
     this.closed = true;
+    publishers.delete(this);
     const peer = this.peer;
     this.peer = null;
     if (peer) {
@@ -172,6 +258,7 @@ export class Publisher {
     }
     this.pc?.close();
     peers.delete(this.label);
+    peerIds.delete(this.label);
     this.pc = null;
   }
 }
@@ -180,8 +267,13 @@ export class Publisher {
  * With `participant`, the server sends that person's live tracks (a stage or meeting tile);
  * with only `source`, that one track; with neither, the room's latest audio and video. */
 export class Subscriber {
-  constructor(conn, { source = null, participant = null, label = "view", onstream = () => {} } = {}) {
+  constructor(conn, { source = null, participant = null, label = "view", onstream = () => {},
+                      video = null } = {}) {
     this.conn = conn;
+    this.video = video;  // the tile's <video>: its size and visibility are reported
+    this.report = video ? new TileReport(conn, video) : null;
+    this.notice = null;  // the tile's "weak connection: audio only"
+    follow(conn);
     this.source = participant ? null : source;
     this.participant = participant || null;
     this.label = label;
@@ -229,6 +321,9 @@ export class Subscriber {
     this.peer = reply.peer;
     peers.set(this.label, pc);
     peerIds.set(this.label, reply.peer);
+    subscribers.add(this);
+    this.showQuality(null);
+    this.report?.watch(reply.peer);
     if (old) old.close();
     if (oldPeer) this.conn.call("unsubscribe", { peer: oldPeer }).catch(() => {});
     watch(pc, () => this.restart());
@@ -245,8 +340,16 @@ export class Subscriber {
     return this.pc && ["connected", "connecting", "new"].includes(this.pc.connectionState);
   }
 
+  /** `media.quality` for this tile's peer (null: forget the last one). */
+  showQuality(event) {
+    this.notice = showQuality(this.video?.parentElement, event, this.notice);
+  }
+
   async stop() {
     this.closed = true;
+    subscribers.delete(this);
+    this.report?.stop();
+    this.showQuality(null);
     const peer = this.peer;
     this.peer = null;
     if (peer) this.conn.call("unsubscribe", { peer }).catch(() => {});
@@ -327,7 +430,7 @@ export class ParticipantFeeds {
     if (!entry) return;
     entry.tile.classList.toggle("audio-only", !kinds.has("video"));
     entry.subscriber?.stop();  // never two peers for one tile
-    entry.subscriber = new Subscriber(this.conn, { participant: identity,
+    entry.subscriber = new Subscriber(this.conn, { participant: identity, video: entry.video,
       label: `${this.label}:${identity}`, onstream: (stream) => {
         entry.video.srcObject = stream;
         entry.video.play().catch(() => {});

@@ -3,7 +3,7 @@
 // sees each knock and admits or turns away.
 import { config, el, notify, notifyError, t } from "./i18n.js";
 import { enter } from "./connection.js";
-import { ParticipantFeeds, Publisher, openCameraOrMic, openScreen } from "./media.js";
+import { CAPTURE, ParticipantFeeds, Publisher, openCameraOrMic, openScreen } from "./media.js";
 import { ChatPanel } from "./chat.js";
 import { Presence } from "./presence.js";
 import { bindNameForm, nameOf, nameTag, refreshNames } from "./names.js";
@@ -86,7 +86,7 @@ async function enterMeeting(room) {
   for (const track of room.tracks) feeds.published(track);  // see the others first, then send
   try {
     let audioOnly;
-    ({ stream, audioOnly } = await openCameraOrMic());
+    ({ stream, audioOnly } = await openCameraOrMic(CAPTURE.meeting));
     if (audioOnly) notify(t("mic_only"));
     const mine = tileFor(conn.identity, room.me?.name ?? "");
     mine.video.srcObject = stream;
@@ -129,7 +129,7 @@ shareButton.addEventListener("click", async () => {
   }
   try {
     screenTrack = await openScreen();
-    await publisher?.replaceVideo(screenTrack);
+    await publisher?.replaceVideo(screenTrack, { screen: true });
     shareButton.textContent = t("stop_share");
   } catch (err) { notifyError(err); }
 });

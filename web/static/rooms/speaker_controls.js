@@ -3,7 +3,7 @@
 // sender sends nothing; a fresh camera track replaces it), and leave the stage (`stage.leave`:
 // demoted, the tracks end). Each change is announced with `media.state`, so every page shows it.
 import { notifyError, t } from "./i18n.js";
-import { openCamera } from "./media.js";
+import { CAPTURE, openCamera } from "./media.js";
 
 const byId = (id) => document.getElementById(id);
 
@@ -57,7 +57,8 @@ export class SpeakerControls {
         await publisher.replaceVideo(null);
         if (track) { track.stop(); publisher.stream.removeTrack(track); }
       } else {
-        const camera = await openCamera({ audio: false, videoDevice: this.cameraDevice });
+        const camera = await openCamera({ audio: false, videoDevice: this.cameraDevice,
+                                          size: CAPTURE.speaker });
         const track = camera.getVideoTracks()[0];
         publisher.stream.addTrack(track);
         await publisher.replaceVideo(track);

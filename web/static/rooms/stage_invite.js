@@ -3,7 +3,7 @@
 // goes on stage (`stage.accept`) or declines (`stage.decline`); an invitation lapses at
 // `invited_until`. Nothing is sent to the room before they accept: the preview is local.
 import { notify, notifyError, t } from "./i18n.js";
-import { fillDevicePickers, openCamera } from "./media.js";
+import { CAPTURE, fillDevicePickers, openCamera } from "./media.js";
 
 const byId = (id) => document.getElementById(id);
 
@@ -34,7 +34,8 @@ export class StageInvite {
   }
 
   async #preview() {
-    const choice = { videoDevice: this.camera.value || undefined, audioDevice: this.mic.value || undefined };
+    const choice = { videoDevice: this.camera.value || undefined, audioDevice: this.mic.value || undefined,
+                     size: CAPTURE.speaker };
     this.#release();
     try {
       this.stream = await openCamera(choice);

@@ -3,7 +3,7 @@
 // values for OBS.
 import { config, notify, notifyError, t } from "./i18n.js";
 import { enter } from "./connection.js";
-import { Publisher, fillDevicePickers, openCamera, openScreen } from "./media.js";
+import { CAPTURE, Publisher, fillDevicePickers, openCamera, openScreen } from "./media.js";
 import { ChatPanel } from "./chat.js";
 import { ProductShelf } from "./products.js";
 import { Presence } from "./presence.js";
@@ -25,7 +25,8 @@ let screenTrack = null;
 
 async function openDevices() {
   const next = await openCamera({ videoDevice: cameraSelect.value || undefined,
-                                  audioDevice: micSelect.value || undefined });
+                                  audioDevice: micSelect.value || undefined,
+                                  size: CAPTURE.studio });
   const old = stream;
   stream = next;
   preview.srcObject = stream;
@@ -93,7 +94,7 @@ async function toggleShare() {
   try {
     screenTrack = await openScreen();
     screenTrack.addEventListener("ended", () => { if (screenTrack) toggleShare(); });
-    await publisher?.replaceVideo(screenTrack);
+    await publisher?.replaceVideo(screenTrack, { screen: true });
     share.textContent = t("stop_share");
   } catch (err) {
     notifyError(err);

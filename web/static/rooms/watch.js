@@ -51,7 +51,7 @@ async function play() {
   if (viewer?.healthy) return;
   playAgain = false;
   await viewer?.stop();
-  viewer = new Subscriber(conn, { label: "broadcast", onstream: (stream) => {
+  viewer = new Subscriber(conn, { label: "broadcast", video, onstream: (stream) => {
     if (video.srcObject !== stream) video.srcObject = stream;
     video.play().catch(() => {});
     showWaiting(false);
