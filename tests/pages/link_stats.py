@@ -73,6 +73,14 @@ class Received:
         got = self.video_bytes + self.audio_bytes - earlier.video_bytes - earlier.audio_bytes
         return _kbit_s(got, self.at_ms - earlier.at_ms)
 
+    def since(self, earlier: Received) -> str:
+        """What happened between ``earlier`` and this snapshot, for a test's log."""
+        return (f"{self.total_kbit_s(earlier):.0f} kbit/s ({self.video_kbit_s(earlier):.0f} "
+                f"video) at {self.width}x{self.height}, {self.decoded - earlier.decoded} frames, "
+                f"{self.freezes - earlier.freezes} freezes "
+                f"({self.frozen_s - earlier.frozen_s:.2f} s), {self.lost - earlier.lost} lost, "
+                f"{self.audio_packets - earlier.audio_packets} audio packets")
+
 
 def _kbit_s(octets: int, ms: float) -> float:
     return octets * 8 / ms if ms > 0 else 0.0
