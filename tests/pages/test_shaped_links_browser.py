@@ -134,7 +134,8 @@ async def test_a_viewer_on_a_4_mbit_link_decodes_the_broadcast(
     pavilion_app: App, browser: Any, links: Links, chromium_in: Launch
 ) -> None:
     """A broadcast watched from a namespace whose downlink is 4 Mbit/s: the page decodes video
-    whose packets crossed the shaper (its byte counter covers what the page received). Logs
+    whose packets crossed the shaper (ICE paired the viewer's veth address; the bucket's byte
+    counter covers what the page received). Logs
     the first-frame time and the bitrate received."""
     link = links.new()
     link.shape(STRONG, uplink_kbit=STRONG)
@@ -152,6 +153,7 @@ async def test_a_viewer_on_a_4_mbit_link_decodes_the_broadcast(
     print(f"received {after.since(before)}, local {after.local_addresses}; {link.qdisc()}")
     assert after.decoded > before.decoded and after.width > 0, after
     assert after.audio_packets > before.audio_packets, after
+    assert link.viewer_address in after.local_addresses, after  # ICE paired over the veth
     assert link.sent_bytes() >= after.video_bytes + after.audio_bytes, "media bypassed the link"
 
 

@@ -1,0 +1,93 @@
+"""The shaped-link harness itself (tests/fixtures/netns.py), without a browser: links are apart,
+reach the node's end and nothing else's, change rate, vanish at teardown; a crashed run's
+leftovers are removed and a live run's are not."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+
+from aiohttp import web
+
+from tests.fixtures.netns import Links, clean_leftovers, tbf_args
+from tests.fixtures.ports import free_port
+
+FETCH = "import sys, urllib.request; print(urllib.request.urlopen(sys.argv[1], timeout=5).read())"
+
+
+def _namespaces() -> set[str]:
+    out = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
+    return {line.split()[0] for line in out.splitlines() if line.strip()}
+
+
+def _interface(name: str) -> bool:
+    return subprocess.run(["ip", "link", "show", name], capture_output=True).returncode == 0
+
+
+async def _hello(_: web.Request) -> web.Response:
+    return web.Response(text="node")
+
+
+def test_the_bucket_holds_a_full_frame_and_ten_ms_of_the_rate() -> None:
+    assert tbf_args(4_000, None, 200) == ["rate", "4000kbit", "burst", "5000", "latency", "200ms"]
+    assert tbf_args(150, None, 100)[3] == "1514"  # 10 ms of 150 kbit/s is less than a frame
+    assert tbf_args(700, 3_000, 50)[3] == "3000"
+
+
+async def _fetch_inside(namespace: str, url: str) -> str:
+    proc = await asyncio.create_subprocess_exec(
+        "ip", "netns", "exec", namespace, sys.executable, "-c", FETCH, url,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
+    out, _ = await proc.communicate()
+    return out.decode()
+
+
+async def test_links_are_apart_and_reach_the_node_through_their_forwarder(links: Links) -> None:
+    first, second = links.new(), links.new()
+    first.shape(4_000)
+    assert first.namespace != second.namespace and first.host_if != second.host_if
+    assert first.host_address != second.host_address
+    port = free_port()
+    app = web.Application()
+    app.router.add_get("/", _hello)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    await web.TCPSite(runner, first.host_address, port).start()
+    try:
+        await first.forward(port)
+        assert "node" in await _fetch_inside(first.namespace, f"http://127.0.0.1:{port}/")
+        assert first.sent_bytes() > 0  # the answer crossed the host end's qdisc
+        # nothing listens on 127.0.0.1 in the second namespace: it is not this machine's
+        assert "node" not in await _fetch_inside(second.namespace, f"http://127.0.0.1:{port}/")
+    finally:
+        await runner.cleanup()
+
+
+async def test_a_link_changes_rate_mid_test_and_vanishes_at_close(links: Links) -> None:
+    link = links.new()
+    link.shape(4_000)
+    assert "rate 4Mbit" in link.qdisc()
+    link.shape(500, uplink_kbit=500)
+    assert "rate 500Kbit" in link.qdisc()
+    link.unshape()
+    assert "tbf" not in link.qdisc()
+    await links.close()
+    assert link.namespace not in _namespaces()
+    assert not _interface(link.host_if) and not link.wrapper.exists()
+
+
+def test_a_crashed_runs_namespaces_are_removed_and_a_live_runs_kept(links: Links) -> None:
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    crashed, live = f"pv{dead.pid}n99990", f"pv{os.getpid()}n99991"
+    for name in (crashed, live):
+        subprocess.run(["ip", "netns", "add", name], check=True)
+    try:
+        removed = clean_leftovers()
+        assert crashed in removed and live not in removed
+        assert crashed not in _namespaces() and live in _namespaces()
+    finally:
+        for name in (crashed, live):
+            subprocess.run(["ip", "netns", "del", name], capture_output=True)
