@@ -1,6 +1,7 @@
 """The shaped-link harness itself (tests/fixtures/netns.py), without a browser: links are apart,
 reach the node's end and nothing else's, change rate, vanish at teardown; a crashed run's
-leftovers are removed and a live run's are not."""
+leftovers are removed and a live run's are not; the rates separate the layers Chromium's fake
+camera was measured sending (tests/pages/link_rates.py, docs/media.md "Shaped-link tests")."""
 
 from __future__ import annotations
 
@@ -9,10 +10,13 @@ import os
 import subprocess
 import sys
 
+import pytest
 from aiohttp import web
 
 from tests.fixtures.netns import Links, clean_leftovers, tbf_args
 from tests.fixtures.ports import free_port
+from tests.pages.link_rates import DROPPED, MIDDLE, STRONG, WEAK, expected, middle_rate, need
+from tests.pages.link_stats import Layer
 
 FETCH = "import sys, urllib.request; print(urllib.request.urlopen(sys.argv[1], timeout=5).read())"
 
@@ -91,3 +95,30 @@ def test_a_crashed_runs_namespaces_are_removed_and_a_live_runs_kept(links: Links
     finally:
         for name in (crashed, live):
             subprocess.run(["ip", "netns", "del", name], capture_output=True)
+
+
+def _sent(*layers: tuple[int, float]) -> list[Layer]:
+    return [Layer(rid, width, width * 9 // 16, kbit_s, True)
+            for rid, (width, kbit_s) in zip("qhf", layers, strict=True)]
+
+
+AT_720 = _sent((320, 150), (640, 380), (1280, 730))  # measured, 1280×720 capture
+AT_540 = _sent((240, 130), (480, 290), (960, 576))  # measured, 960×540 capture, f at its lowest
+
+
+def test_the_issues_rates_give_each_viewer_one_clear_layer_at_720p() -> None:
+    assert middle_rate(AT_720) == MIDDLE
+    assert expected(AT_720, STRONG) is AT_720[2]
+    assert expected(AT_720, MIDDLE) is AT_720[1]
+    assert expected(AT_720, WEAK) is None  # q with audio needs ~215 kbit/s
+    assert need(AT_720[2]) > DROPPED  # the dropped link cannot keep the top layer
+
+
+def test_the_middle_link_moves_between_h_and_f_when_700_does_not_separate_them() -> None:
+    rate = middle_rate(AT_540)  # f with audio needs ~683 kbit/s: under 700
+    assert rate != MIDDLE and expected(AT_540, rate) is AT_540[1]
+
+
+def test_a_rate_that_separates_no_layers_fails_the_premise_not_the_node() -> None:
+    with pytest.raises(pytest.fail.Exception, match="premise"):
+        expected(AT_720, 500)  # h needs ~470: neither clearly in nor out
