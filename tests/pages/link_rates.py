@@ -12,6 +12,7 @@ AUDIO_KBIT = 50  # Opus ~32 kbit/s + RTP/UDP/IP/SRTP headers at 50 packets/s
 OVERHEAD = 1.1  # outbound-rtp bytesSent counts payload only: headers and RTCP on top
 HEADROOM = 0.85  # a layer "fits" a link when its need is under 85 % of the rate
 STRONG, MIDDLE, WEAK, DROPPED = 4_000, 700, 150, 500  # kbit/s, the issue's rates
+RATES = (STRONG, MIDDLE, WEAK)
 
 
 def need(layer: Layer) -> float:
@@ -31,16 +32,3 @@ def expected(sent: list[Layer], rate_kbit: int) -> Layer | None:
         pytest.fail(f"premise: at {rate_kbit} kbit/s neither {best} nor {above} is clear-cut "
                     f"(needs {[round(need(s)) for s in sent]} kbit/s)")
     return best
-
-
-def middle_rate(sent: list[Layer]) -> int:
-    """The middle viewer's link: the issue's 700 kbit/s where that separates the middle layer
-    from the top one for what the studio really sends (at 1280×720 capture: h needs ~470,
-    f ~850 kbit/s), else the geometric mean of the two bounds, so the test still asks one
-    clear question if the pages capture at another size (at 960×540, f needs ~700)."""
-    low, high = need(sent[-2]) / HEADROOM, need(sent[-1])
-    if low <= MIDDLE <= high:
-        return MIDDLE
-    if low >= high * 0.9:
-        pytest.fail(f"premise: no rate separates {sent[-2]} from {sent[-1]}")
-    return round(float((low * high) ** 0.5))

@@ -15,7 +15,7 @@ from aiohttp import web
 
 from tests.fixtures.netns import Links, clean_leftovers, tbf_args
 from tests.fixtures.ports import free_port
-from tests.pages.link_rates import DROPPED, MIDDLE, STRONG, WEAK, expected, middle_rate, need
+from tests.pages.link_rates import DROPPED, MIDDLE, STRONG, WEAK, expected, need
 from tests.pages.link_stats import Layer
 
 FETCH = "import sys, urllib.request; print(urllib.request.urlopen(sys.argv[1], timeout=5).read())"
@@ -107,16 +107,17 @@ AT_540 = _sent((240, 130), (480, 290), (960, 576))  # measured, 960×540 capture
 
 
 def test_the_issues_rates_give_each_viewer_one_clear_layer_at_720p() -> None:
-    assert middle_rate(AT_720) == MIDDLE
     assert expected(AT_720, STRONG) is AT_720[2]
     assert expected(AT_720, MIDDLE) is AT_720[1]
     assert expected(AT_720, WEAK) is None  # q with audio needs ~215 kbit/s
     assert need(AT_720[2]) > DROPPED  # the dropped link cannot keep the top layer
 
 
-def test_the_middle_link_moves_between_h_and_f_when_700_does_not_separate_them() -> None:
-    rate = middle_rate(AT_540)  # f with audio needs ~683 kbit/s: under 700
-    assert rate != MIDDLE and expected(AT_540, rate) is AT_540[1]
+def test_at_540p_700_kbit_s_would_not_separate_h_from_f() -> None:
+    """Why the studio's 1280×720 capture matters to these tests: at 960×540 (the forum's) f
+    with audio needs ~683 kbit/s at its lowest, too close to 700 to call."""
+    with pytest.raises(pytest.fail.Exception, match="premise"):
+        expected(AT_540, MIDDLE)
 
 
 def test_a_rate_that_separates_no_layers_fails_the_premise_not_the_node() -> None:

@@ -4,17 +4,20 @@ the studio publishes from a Chromium in this machine's namespace. getStats() is 
 frameWidth says which layer a viewer decodes, framesDecoded that video goes on, freezeCount and
 totalFreezesDuration how long it stood still, audio packetsReceived that sound goes on.
 
-The first test passes with a single-layer publisher; the simulcast ones need the studio to
-publish rids q, h and f (issue 14 §1) and the node to choose a layer per viewer (§2, §3).
+The first and the last test pass with a single-layer publisher; the simulcast ones need the
+studio to publish rids q, h and f (issue 14 §1) and the node to choose a layer per viewer (§2,
+§3).
 
 Why the rates (measured here, Chromium's fake camera, VP8, in-browser loopback, see
-docs/media.md "Shaped-link tests"): captured at 1280×720, q 320×180 carries ~150 kbit/s,
-h 640×360 ~300–460, f 1280×720 ~700–880; at 960×540: 130, 290, 600–680; captured at 640×360,
-Chromium sends only two of three encodings (q 160×90 ~75, h 320×180 ~135; f stays off:
-libwebrtc's layer limit for that size). Rather than trust these, each simulcast test measures
-what the studio sends and checks its premise — the layer a link should get fits with room to
-spare and the next one up does not fit at all — before it asserts, so a failure says whether
-the node chose wrongly or the publisher sent something the rates no longer separate.
+docs/media.md "Shaped-link tests"): the studio captures 1280×720, where q 320×180 carries
+~150 kbit/s, h 640×360 ~300–460, f 1280×720 ~700–880. With audio and headers (link_rates.need)
+4 Mbit/s carries f; 700 kbit/s carries h with room and not f; 150 kbit/s not even q (~215):
+audio only; 500 kbit/s cannot carry f. tests/pages/test_link_harness.py holds these numbers to
+the rates. A layer nobody watches may be paused at the publisher (dynacast, §4), so a test
+cannot measure every layer before its viewers come: the layers' sizes come from the studio's
+sender (its track's size over each encoding's scaleResolutionDownBy), and when a viewer does not
+get its layer the failure lists what each layer carried then, to tell a wrong choice from a
+publisher the rates no longer separate.
 """
 
 from __future__ import annotations
@@ -30,7 +33,7 @@ from rooms.demo import LIVE_BROADCAST
 from tests.fixtures.netns import Link, Links
 from tests.fixtures.pavilion import RunningApp
 from tests.pages.helpers import STAFF, VISIBLE_TEXT, token, until, video_flows
-from tests.pages.link_rates import DROPPED, STRONG, WEAK, expected, middle_rate, need
+from tests.pages.link_rates import DROPPED, MIDDLE, RATES, STRONG, WEAK, expected
 from tests.pages.link_stats import Layer, Received, first_frame_s, layers, received, settle
 
 pytestmark = pytest.mark.browser
@@ -58,20 +61,54 @@ async def _watch(running: RunningApp, link: Link, chromium_in: Launch) -> Any:
     return page
 
 
-async def _simulcast(studio: Any) -> list[Layer]:
-    """The studio's active layers, lowest first, once all three rids send (BWE ramps up)."""
+async def _simulcast(studio: Any) -> dict[str, int]:
+    """The width of each of the studio's simulcast layers by rid (from its sender: a paused layer
+    has no getStats size); fails unless they are q, h and f (issue 14 §1)."""
 
-    async def three() -> list[Layer] | None:
-        sent = [s for s in (await layers(studio, 2.0)).values() if s.active and s.width]
-        return sorted(sent, key=lambda s: s.width) if len(sent) >= 3 else None
+    async def encodings() -> dict[str, int] | None:
+        found: dict[str, int] = await studio.evaluate(ENCODINGS)
+        return found if len(found) >= 2 else None
 
     try:
-        sent = await until(three, "three simulcast layers", tries=16, pause=0.5)
+        widths: dict[str, int] = await until(encodings, "simulcast encodings", tries=40)
     except AssertionError:
-        found = await layers(studio, 2.0)
-        pytest.fail(f"the studio does not send three simulcast layers (issue 14 §1): {found}")
-    print("studio sends", [f"{s.rid} {s.width}x{s.height} {s.kbit_s:.0f} kbit/s" for s in sent])
-    return sent  # type: ignore[no-any-return]
+        pytest.fail(f"the studio does not publish simulcast (issue 14 §1): {await layers(studio)}")
+    assert set(widths) == {"q", "h", "f"}, widths
+    assert widths["q"] < widths["h"] < widths["f"], widths
+    print("studio layers", widths)
+    return widths
+
+
+ENCODINGS = """
+() => {
+  const out = {};
+  for (const pc of window.pavilion?.peers?.values() ?? []) {
+    for (const sender of pc.getSenders()) {
+      if (sender.track?.kind !== 'video') continue;
+      const width = sender.track.getSettings().width || 0;
+      for (const e of sender.getParameters().encodings ?? [])
+        if (e.rid) out[e.rid] = Math.round(width / (e.scaleResolutionDownBy ?? 1));
+    }
+  }
+  return out;
+}
+"""
+
+
+async def _explained(studio: Any, waiting: Awaitable[Received]) -> Received:
+    """``waiting``'s snapshot; if it times out, fail with what each layer carried then (and
+    whether the issue's rates still separate them: link_rates.expected)."""
+    try:
+        return await waiting
+    except AssertionError as err:
+        sent = sorted((s for s in (await layers(studio)).values() if s.kbit_s), key=_width)
+        premise = {rate: getattr(expected(sent, rate), "rid", None) for rate in RATES} \
+            if len(sent) == 3 else "not all layers sent"
+        pytest.fail(f"{err}; the studio sends {sent}; by the rates: {premise}")
+
+
+def _width(layer: Layer) -> int:
+    return layer.width
 
 
 async def _weak_notice(page: Any) -> bool:
@@ -90,11 +127,12 @@ async def _audio_only(page: Any, window_s: float = 2.0) -> tuple[Received, Recei
     return before, after
 
 
-async def _decoding(page: Any, width: int, what: str, timeout_s: float = 30) -> Received:
+async def _decoding(studio: Any, page: Any, width: int, what: str,
+                    timeout_s: float = 30) -> Received:
     """Wait until the page decodes ``width``-wide frames, then prove frames keep coming."""
-    first = await settle(page, lambda r: r.width == width and r.decoded > 0, what, timeout_s)
-    later = await settle(page, lambda r: r.decoded > first.decoded, f"{what}, still decoding")
-    return later
+    first = await _explained(studio, settle(
+        page, lambda r: r.width == width and r.decoded > 0, what, timeout_s))
+    return await settle(page, lambda r: r.decoded > first.decoded, f"{what}, still decoding")
 
 
 async def test_a_viewer_on_a_4_mbit_link_decodes_the_broadcast(
@@ -127,65 +165,66 @@ async def test_a_viewer_on_a_4_mbit_link_decodes_the_broadcast(
 async def test_three_viewers_each_get_the_layer_their_link_carries(
     pavilion_app: App, browser: Any, links: Links, chromium_in: Launch
 ) -> None:
-    """Links of 4 Mbit/s, 700 kbit/s and 150 kbit/s: the highest layer, the middle one (the top
-    needs more than 700 kbit/s, the middle fits with room: :func:`middle_rate`), and audio only
-    (even q with audio needs more than 150 kbit/s: ~215 at 1280×720 capture), with the
-    weak-connection notice and audio still arriving."""
+    """Links of 4 Mbit/s, 700 kbit/s and 150 kbit/s: the highest layer, the middle one (f needs
+    ~850 kbit/s with audio, h ~470), and audio only (even q with audio needs ~215 kbit/s), with
+    the weak-connection notice and audio still arriving; the other two show no notice."""
     strong, middle, weak = links.new(), links.new(), links.new()
+    for link, rate in zip((strong, middle, weak), RATES, strict=True):
+        link.shape(rate)
     running = await pavilion_app(demo=True, listen=[strong.host_address, middle.host_address,
                                                     weak.host_address])
-    sent = await _simulcast(await _go_live(running, browser))
-    rates = (STRONG, middle_rate(sent), WEAK)
-    for link, rate in zip((strong, middle, weak), rates, strict=True):
-        link.shape(rate)
-    top, mid = expected(sent, rates[0]), expected(sent, rates[1])
-    assert top is sent[-1] and mid is sent[-2] and expected(sent, WEAK) is None, sent
+    studio = await _go_live(running, browser)
+    widths = await _simulcast(studio)
     pages = [await _watch(running, link, chromium_in) for link in (strong, middle, weak)]
-    await _decoding(pages[0], top.width, f"the {STRONG} kbit/s viewer on {top.rid}")
-    await _decoding(pages[1], mid.width, f"the {rates[1]} kbit/s viewer on {mid.rid}")
+    await _decoding(studio, pages[0], widths["f"], f"the {STRONG} kbit/s viewer on f")
+    await _decoding(studio, pages[1], widths["h"], f"the {MIDDLE} kbit/s viewer on h")
     await _audio_only(pages[2])
     assert not await _weak_notice(pages[0]) and not await _weak_notice(pages[1])
+    print("studio sends", await layers(studio))
 
 
 async def test_a_viewer_whose_link_drops_moves_down_without_freezing_and_back_up(
     pavilion_app: App, browser: Any, links: Links, chromium_in: Launch
 ) -> None:
-    """4 Mbit/s → 500 kbit/s mid-stream: frameWidth falls below the top layer's (500 kbit/s
-    cannot carry f; which lower layer is the node's choice) while framesDecoded keeps rising and
-    the freezes of the whole switch add up to under 1 s (so none is longer); back to 4 Mbit/s,
-    the viewer returns to the top layer."""
+    """4 Mbit/s → 500 kbit/s mid-stream: frameWidth falls below f's (500 kbit/s cannot carry f;
+    which lower layer is the node's choice: h with audio needs ~470, close to the rate) while
+    framesDecoded keeps rising and the freezes of the whole switch add up to under 1 s (so none
+    is longer); back at 4 Mbit/s, the viewer returns to f."""
     link = links.new()
     link.shape(STRONG)
     running = await pavilion_app(demo=True, listen=[link.host_address])
-    sent = await _simulcast(await _go_live(running, browser))
-    top = expected(sent, STRONG)
-    assert top is sent[-1] and need(top) > DROPPED, sent
+    studio = await _go_live(running, browser)
+    top = (await _simulcast(studio))["f"]
     page = await _watch(running, link, chromium_in)
-    before = await _decoding(page, top.width, "the viewer on the top layer")
+    before = await _decoding(studio, page, top, "the viewer on the top layer")
     link.shape(DROPPED)
-    lower = await settle(page, lambda r: 0 < r.width < top.width, "a lower layer", 20)
+    lower = await _explained(studio, settle(
+        page, lambda r: 0 < r.width < top, "a lower layer", 20))
     after = await settle(page, lambda r: r.decoded > lower.decoded + 20, "decoding on it", 20)
     print(f"at {DROPPED} kbit/s: {after.since(before)}")
     assert after.frozen_s - before.frozen_s < 1.0, (before, after)
     link.shape(STRONG)
-    back = await _decoding(page, top.width, "the viewer back on the top layer", 45)
+    back = await _decoding(studio, page, top, "the viewer back on the top layer", 45)
+    print(f"back at {STRONG} kbit/s: {back.since(after)}")
     assert back.frozen_s - before.frozen_s < 2.0, (before, back)  # < 1 s per switch
 
 
 async def test_an_audio_only_viewer_gets_video_back_when_its_link_recovers(
     pavilion_app: App, browser: Any, links: Links, chromium_in: Launch
 ) -> None:
-    """A 150 kbit/s viewer is audio only (the notice shows, audio arrives); its link back at
-    4 Mbit/s, video decodes again and the notice goes, with no reload."""
+    """A 150 kbit/s viewer is audio only (the notice shows, audio arrives: q with audio needs
+    ~215 kbit/s); its link back at 4 Mbit/s, video decodes again and the notice goes, with no
+    reload."""
     link = links.new()
     link.shape(WEAK)
     running = await pavilion_app(demo=True, listen=[link.host_address])
-    sent = await _simulcast(await _go_live(running, browser))
-    assert expected(sent, WEAK) is None, sent
+    studio = await _go_live(running, browser)
+    await _simulcast(studio)
     page = await _watch(running, link, chromium_in)
     _, audio_only = await _audio_only(page)
     link.shape(STRONG)
-    await settle(page, lambda r: r.decoded > audio_only.decoded + 20, "video to come back", 45)
+    await _explained(studio, settle(
+        page, lambda r: r.decoded > audio_only.decoded + 20, "video to come back", 45))
     await until(lambda: _not(_weak_notice(page)), "the notice to go")
 
 
