@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import signal
 import subprocess
 import sys
 
@@ -83,16 +84,21 @@ async def test_a_link_changes_rate_mid_test_and_vanishes_at_close(links: Links) 
 
 
 def test_a_crashed_runs_namespaces_are_removed_and_a_live_runs_kept(links: Links) -> None:
+    """A crashed run's namespace goes, with what still ran in it (a browser); ours stays."""
     dead = subprocess.Popen([sys.executable, "-c", "pass"])
     dead.wait()
     crashed, live = f"pv{dead.pid}n99990", f"pv{os.getpid()}n99991"
     for name in (crashed, live):
         subprocess.run(["ip", "netns", "add", name], check=True)
+    orphan = subprocess.Popen(["ip", "netns", "exec", crashed, "sleep", "600"])
     try:
         removed = clean_leftovers()
         assert crashed in removed and live not in removed
         assert crashed not in _namespaces() and live in _namespaces()
+        assert orphan.wait(10) == -signal.SIGKILL
     finally:
+        if orphan.poll() is None:
+            orphan.kill()
         for name in (crashed, live):
             subprocess.run(["ip", "netns", "del", name], capture_output=True)
 
