@@ -95,16 +95,22 @@ ENCODINGS = """
 """
 
 
-async def _explained(studio: Any, waiting: Awaitable[Received]) -> Received:
+async def _explained(studio: Any, page: Any, waiting: Awaitable[Received]) -> Received:
     """``waiting``'s snapshot; if it times out, fail with what each layer carried then (and
-    whether the issue's rates still separate them: link_rates.expected)."""
+    whether the issue's rates still separate them: link_rates.expected) and the node's last
+    ``media.quality`` events as the page kept them (window.pavilion.quality, if any)."""
     try:
         return await waiting
     except AssertionError as err:
         sent = sorted((s for s in (await layers(studio)).values() if s.kbit_s), key=_width)
         premise = {rate: getattr(expected(sent, rate), "rid", None) for rate in RATES} \
             if len(sent) == 3 else "not all layers sent"
-        pytest.fail(f"{err}; the studio sends {sent}; by the rates: {premise}")
+        told = await page.evaluate(QUALITY)
+        pytest.fail(f"{err}; the studio sends {sent}; by the rates: {premise}; "
+                    f"the node said: {told}; the page got: {await received(page)}")
+
+
+QUALITY = "() => Object.fromEntries(window.pavilion?.quality ?? [])"
 
 
 def _width(layer: Layer) -> int:
@@ -130,7 +136,7 @@ async def _audio_only(page: Any, window_s: float = 2.0) -> tuple[Received, Recei
 async def _decoding(studio: Any, page: Any, width: int, what: str,
                     timeout_s: float = 30) -> Received:
     """Wait until the page decodes ``width``-wide frames, then prove frames keep coming."""
-    first = await _explained(studio, settle(
+    first = await _explained(studio, page, settle(
         page, lambda r: r.width == width and r.decoded > 0, what, timeout_s))
     return await settle(page, lambda r: r.decoded > first.decoded, f"{what}, still decoding")
 
@@ -199,7 +205,7 @@ async def test_a_viewer_whose_link_drops_moves_down_without_freezing_and_back_up
     page = await _watch(running, link, chromium_in)
     before = await _decoding(studio, page, top, "the viewer on the top layer")
     link.shape(DROPPED)
-    lower = await _explained(studio, settle(
+    lower = await _explained(studio, page, settle(
         page, lambda r: 0 < r.width < top, "a lower layer", 20))
     after = await settle(page, lambda r: r.decoded > lower.decoded + 20, "decoding on it", 20)
     print(f"at {DROPPED} kbit/s: {after.since(before)}")
@@ -224,7 +230,7 @@ async def test_an_audio_only_viewer_gets_video_back_when_its_link_recovers(
     page = await _watch(running, link, chromium_in)
     _, audio_only = await _audio_only(page)
     link.shape(STRONG)
-    await _explained(studio, settle(
+    await _explained(studio, page, settle(
         page, lambda r: r.decoded > audio_only.decoded + 20, "video to come back", 45))
     await until(lambda: _not(_weak_notice(page)), "the notice to go")
 
