@@ -6,4 +6,5 @@ pytest_plugins = [
     "tests.fixtures.redis_sentinel",
     "tests.fixtures.browser",
     "tests.fixtures.pavilion",
+    "tests.fixtures.netns",
 ]
