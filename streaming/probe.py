@@ -118,35 +118,3 @@ class Prober:
         self._next_at = now + self._backoff
         self._backoff = min(self._backoff * 2, self._s.probe_backoff_max_ms / 1000)
         return ProbeStep()
-
-
-ABS_SEND_TIME_WRAP = 64.0  # abs-send-time: 6 integer bits of seconds
-
-
-class PublisherClock:
-    """Stamps padding on the clock of the abs-send-time a viewer's media carries
-    (docs/media.md "Estimation and layer choice").
-
-    The plane forwards the publisher's abs-send-time unchanged, so a probe stamped with the
-    node's clock mixes two clocks in one receive-side estimator. :meth:`seen` records the value
-    of the last forwarded packet that had one (24-bit 6.18 fixed point) and when it went out;
-    :meth:`now` extrapolates: that value plus the node's time since, in seconds (mod 64).
-    Unneeded once the node stamps abs-send-time on everything it sends.
-    """
-
-    __slots__ = ("_at", "_value")
-
-    def __init__(self) -> None:
-        self._value: float | None = None
-        self._at = 0.0
-
-    def seen(self, stamp_24bit: int, now: float) -> None:
-        self._value = (stamp_24bit & 0xFFFFFF) / (1 << 18)
-        self._at = now
-
-    def now(self, now: float) -> float | None:
-        """Seconds on the publisher's abs-send-time clock now; None before any packet."""
-        if self._value is None:
-            return None
-        return (self._value + max(0.0, now - self._at)) % ABS_SEND_TIME_WRAP
-

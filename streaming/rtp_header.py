@@ -148,35 +148,3 @@ def abs_send_time(now: float) -> bytes:
     """The abs-send-time extension's value for ``now`` (seconds): 6.18 fixed point, 24 bits
     (http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time); receivers use differences."""
     return (int(now * (1 << 18)) & 0xFFFFFF).to_bytes(3, "big")
-
-
-def stamp_abs_send_time(buf: bytearray | memoryview, offset: int, ext_id: int, now: float) -> bool:
-    """Overwrite abs-send-time (one-byte element ``ext_id``) with ``now`` in place.
-
-    abs-send-time is 24-bit 6.18 fixed-point seconds of the *sender's* clock. A forwarded packet
-    carries the publisher's; a node that stamps its own on every packet it sends a viewer gives
-    the viewer's delay-based estimator one clock for media and probe padding alike and keeps
-    the publisher's uplink jitter out of it (docs/media.md "Estimation and layer choice").
-    Returns False when the packet has no such element.
-    """
-    if offset < 0 or not 1 <= ext_id <= 14:
-        return False
-    profile, words = unpack_from("!HH", buf, offset)
-    if profile != ONE_BYTE_PROFILE:
-        return False
-    pos = offset + 4
-    end = pos + 4 * words
-    while pos < end:
-        head = buf[pos]
-        if head == 0:
-            pos += 1
-            continue
-        size = (head & 0x0F) + 1
-        if head >> 4 == 15:
-            return False
-        if head >> 4 == ext_id and size == 3:
-            pack_into("!I", buf, pos, (head << 24) | (int(now * (1 << 18)) & 0xFFFFFF))
-            return True
-        pos += 1 + size
-    return False
-

@@ -130,6 +130,8 @@ class Source:
             rtp_header.extension_position(data, h.extension_offset, self._ast_id)
             if self._ast_id else -1
         )
+        if stamp_at > 0 and data[stamp_at - 1] & 0x0F != 2:
+            stamp_at = -1  # not the 3 octets abs-send-time is: leave it alone
         layer.last_packet = data
         templates: dict[tuple[tuple[int, bytes], int, int], bytes | bytearray] = {}
         for sub in layer.subs:

@@ -87,11 +87,13 @@ class ViewerAdaptation:
             change = self._told_change(source, sub, choice.reason)
             if change is not None:
                 changes.append(change)
-        self._probe(goal if goal_wanted else 0, budget, now)
+        self._probe(goal if goal_wanted else 0, now)
         return changes
 
-    def _probe(self, goal_bps: int, budget: int, now: float) -> None:
-        step = self.prober.update(goal_bps, self.estimator.sending(now) or 0, budget, now)
+    def _probe(self, goal_bps: int, now: float) -> None:
+        step = self.prober.update(
+            goal_bps, self.estimator.sending(now) or 0, self.estimator.raw(now), now
+        )
         if step.proven_bps:
             self.estimator.on_probe(step.proven_bps, now)
         self.padding_bps = step.padding_bps

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from config.settings import AdaptSettings
-from streaming.probe import Prober, ProbeStep, PublisherClock
+from streaming.probe import Prober, ProbeStep
 
 S = AdaptSettings()
 END = (S.probe_ms + S.probe_verdict_ms) / 1000
@@ -83,19 +83,3 @@ def test_failures_back_off_doubling_and_a_success_resets() -> None:
     prober.on_remb(800_000, now)
     assert prober.update(700_000, 200_000, 300_000, now).proven_bps == 700_000
     assert prober.update(900_000, 700_000, 700_000, now).padding_bps == 200_000  # no wait
-
-
-@pytest.mark.parametrize(
-    ("stamp", "elapsed", "expected"),
-    [
-        (3 << 17, 0.25, 1.75),  # 1.5 s on the publisher's clock, a quarter second later
-        (0xFFFFFF, 0.5, (0xFFFFFF / 2**18 + 0.5) % 64),  # wraps at 64 s
-    ],
-)
-def test_publisher_clock_extrapolates_the_last_forwarded_stamp(
-    stamp: int, elapsed: float, expected: float
-) -> None:
-    clock = PublisherClock()
-    assert clock.now(0.0) is None
-    clock.seen(stamp, 10.0)
-    assert clock.now(10.0 + elapsed) == pytest.approx(expected)

@@ -100,16 +100,20 @@ def test_extension_table_range() -> None:
         (b"\x11\xaa\xbb\x00", 1, False),  # id 1 but not 3 octets: not abs-send-time
     ],
 )
-def test_stamp_abs_send_time_overwrites_only_that_element(
+def test_abs_send_time_is_found_where_it_can_be_stamped(
     extensions: bytes, ext_id: int, found: bool
 ) -> None:
+    """The node stamps its own send time where ``extension_position`` says (streaming/source.py
+    ``_template``), and only in a 3-octet element."""
     data = bytearray(packet(extensions=extensions))
     before = bytes(data)
     h = rtp_header.parse(data)
-    assert rtp_header.stamp_abs_send_time(data, h.extension_offset, ext_id, 65.5) is found
+    pos = rtp_header.extension_position(data, h.extension_offset, ext_id)
+    fits = pos >= 0 and data[pos - 1] & 0x0F == 2
+    assert fits is found
     if not found:
-        assert bytes(data) == before
         return
+    data[pos : pos + 3] = rtp_header.abs_send_time(65.5)
     assert rtp_header.find_extension(bytes(data), h.extension_offset, ext_id) == (
         int(1.5 * 2**18).to_bytes(3, "big"))  # 65.5 s wraps to 1.5 s (6 integer bits)
     changed = [i for i, (a, b) in enumerate(zip(before, data, strict=True)) if a != b]
