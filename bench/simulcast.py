@@ -36,7 +36,7 @@ from streaming.egress import Egress
 from streaming.negotiation import Codec
 from streaming.source import Source
 from streaming.subscription import Route, Subscription
-from streaming.viewer_adapt import ViewerAdaptation
+from streaming.viewer_adapt import Sent, ViewerAdaptation
 
 RATIO = (1, 3, 8)  # packets of q, h, f per round
 
@@ -130,7 +130,8 @@ async def tick_cost(viewers: int) -> float:
         ranked = source.options(now + n * 0.2)
         for adaptation, subs in zip(adaptations, pairs, strict=True):
             adaptation.on_remb(2_000_000, now + n * 0.2)
-            adaptation.tick(subs, TileView(), lambda _s, r=ranked: r, n * 50_000, now + n * 0.2)
+            sent = Sent(n * 50_000, n * 40, 0)
+            adaptation.tick(subs, TileView(), lambda _s, r=ranked: r, sent, now + n * 0.2)
     cost = (time.process_time() - start) * 1e6 / (rounds * viewers)
     _close(sinks)
     return cost

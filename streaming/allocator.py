@@ -115,6 +115,7 @@ class Allocator:
                 paused.add(layer.index)
         active = tuple(layer.rid for layer in source.layers if layer.index not in paused)
         if self._told.get(id(source), tuple(layer.rid for layer in source.layers)) != active:
+            logger.info("%s: layers sent now %s", source.source_id, ",".join(active))
             self._on_wanted(source, active)
         self._told[id(source)] = active
 

@@ -21,12 +21,15 @@ The rules (thresholds: config ``[media.adapt]``, :class:`~config.settings.AdaptS
   while still above what we send follows its cap down after we sent less (a lower layer, a
   hidden tile); the delay part keeps the higher of it and its earlier value. A REMB older than
   ``remb_timeout_ms`` no longer counts. A successful probe (:meth:`on_probe`) raises it.
-- **Loss part** (draft-ietf-rmcat-gcc §6, from receiver reports' fraction lost): above
-  ``loss_high`` the rate (what we send, or the loss part if lower) is multiplied by
-  ``1 - 0.5 x loss``, at most once per ``loss_interval_ms`` (one loss episode is reported by
-  several reports); under ``loss_low`` it grows by ``loss_growth`` per second but not beyond
-  ``growth_cap_ratio`` x what we send (the same cap as Chromium's, so probing works for any
-  viewer); in between it holds.
+- **Loss part** (after draft-ietf-rmcat-gcc §6, from the video's receiver reports' fraction
+  lost): above ``loss_high`` it becomes what we send (the loss part before any) times
+  ``1 - loss``, what got through (GCC's ``1 - 0.5 x loss`` is a sender's step its encoder then
+  follows; a layer choice has no second step), at most once per ``loss_interval_ms`` (one
+  loss episode is reported by several reports); below ``loss_high`` it is at least what got
+  through (what we send x ``1 - loss``: after a cut, the lower layer that now arrives whole
+  shows the link carries it), and under ``loss_low`` it grows by ``loss_growth`` per second
+  but not beyond ``growth_cap_ratio`` x what we send (the same cap
+  as Chromium's, so probing works for any viewer); in between it holds.
 - **Combined**: the lower of the two (the delay part only while fresh); ``start_kbps`` before
   any feedback; at most ``max_kbps``. Smoothed one way only: a fall shows at once (a link that
   dropped must be obeyed now), a rise follows with time constant ``rise_ms``.
@@ -112,12 +115,19 @@ class DownlinkEstimator:
             if now - self._cut_at < s.loss_interval_ms / 1000:
                 return
             self._cut_at = now
-            base = self._loss if sending is None else min(self._loss, sending)
-            self._loss = int(base * (1 - 0.5 * fraction_lost))
-        elif fraction_lost < s.loss_low:
-            cap = self._max if sending is None else max(self._loss, s.growth_cap_ratio * sending)
-            grown = self._loss * (1 + s.loss_growth) ** elapsed
-            self._loss = int(min(grown, cap, self._max))
+            # what got through: a layer must fit it at once (GCC's 1 - loss/2 of its own rate
+            # is a sender's step that its encoder then follows; a layer choice has no second
+            # step, and what is sent is a measurement, so cuts do not compound)
+            base = self._loss if sending is None else sending
+            self._loss = int(base * (1 - fraction_lost))
+        else:
+            if sending is not None:  # never below what demonstrably gets through
+                self._loss = max(self._loss, int(sending * (1 - fraction_lost)))
+            if fraction_lost < s.loss_low:
+                cap = (self._max if sending is None
+                       else max(self._loss, s.growth_cap_ratio * sending))
+                grown = self._loss * (1 + s.loss_growth) ** elapsed
+                self._loss = int(min(grown, cap, self._max))
 
     def on_probe(self, proven_bps: int, now: float) -> None:
         """A probe showed the link carries ``proven_bps`` (streaming/probe.py): both parts rise

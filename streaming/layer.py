@@ -18,7 +18,8 @@ from streaming.packet_cache import KeyframeCache, PacketCache
 if TYPE_CHECKING:
     from streaming.subscription import Subscription
 
-RATE_SMOOTHING = 0.5  # weight of the newest interval in the rate (an EWMA)
+RATE_SMOOTHING = 0.2  # weight of the newest interval in the rate (an EWMA: ~1 s at 5 ticks/s,
+# so a keyframe's burst does not make a layer look twice its size for a tick)
 IDLE_S = 1.5  # a layer with no packet for this long is not arriving (paused, or stopped)
 
 

@@ -11,8 +11,9 @@ keyframe of the target layer). The rules (thresholds: config ``[media.adapt]``):
 - **Hidden** tile: ``Choice(None, "hidden")`` at once (audio goes on); when it shows again the
   layer it had comes back at once (the budget says little then: nothing was sent to measure).
 - **Down fast**: when the budget stays under the current layer's bitrate x ``keep_ratio`` for
-  ``down_hold_ms``, the best layer that fits (else the lowest); on the lowest, after
-  ``weak_hold_ms`` more, ``Choice(None, "weak")``: audio only, the page says so.
+  ``down_hold_ms`` (at once under half of it: no frame of it gets through whole), the best
+  layer that fits (else the lowest); on the lowest, after ``weak_hold_ms`` more,
+  ``Choice(None, "weak")``: audio only, the page says so.
 - **Up slowly**: only after the budget stayed at or above the next layer's need for the *hold*
   (``up_hold_ms``), to the best layer the lowest budget of that time fits; from weak the same
   way, back to video by itself. A budget that cannot show such headroom is what probing is for
@@ -29,6 +30,8 @@ from collections.abc import Sequence
 
 from config.settings import AdaptSettings
 from streaming.adaptation import Choice, LayerOption, Reason, TileView
+
+SEVERE = 0.5  # a budget under this share of the current layer's rate goes down without a hold
 
 
 def need_bps(option: LayerOption, margin: float) -> int:
@@ -122,6 +125,8 @@ class LayerChooser:
             return False
         if self._below_since is None:
             self._below_since = now
+        if budget < option.bitrate_bps * SEVERE:
+            return True  # not half of it gets through: every frame is broken, go now
         return now - self._below_since >= self._s.down_hold_ms / 1000
 
     def _down(

@@ -16,6 +16,7 @@ continuing where they were (:meth:`Source._promote`).
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Callable
 
 from config import MediaLimits
@@ -31,6 +32,7 @@ from streaming.packet_cache import KeyframeCache, PacketCache
 from streaming.rtp_header import RtpHeader
 from streaming.subscription import Subscription, extension_table
 
+logger = logging.getLogger(__name__)
 TS_MOD = 1 << 32
 ABS_SEND_TIME = "http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time"
 NACK_MERGE_S = 0.2  # a packet asked of the origin is not asked again within this (an RTT)
@@ -232,6 +234,8 @@ class Source:
             if sub.started:
                 self.switches += 1
                 sub.switches += 1
+                logger.debug("%s: viewer %s now on layer %s", self.source_id, sub.viewer_id,
+                             layer.rid)
             sub.started = True
         layer.pending.clear()
 
@@ -284,14 +288,16 @@ class Source:
             sub.tl0_offset = 0 if first else (sub.out_tl0 + 1 - fields.tl0) & 0xFF
         sub.template_key = (sub.group, sub.pid_offset, sub.tl0_offset)
 
-    def set_target(self, sub: Subscription, index: int | None) -> None:
+    def set_target(self, sub: Subscription, index: int | None, at_once: bool = False) -> None:
         """Give ``sub`` layer ``index`` from that layer's next keyframe on (asked for now), or
-        no video at all (``None``: at once). Its current layer goes on until the switch."""
+        no video at all (``None``: at once). Its current layer goes on until the switch, unless
+        ``at_once`` (a congested link: it stops now)."""
         for layer in self.layers:
             if sub in layer.pending:
                 layer.pending.remove(sub)
-        if index is None:
+        if index is None or at_once:
             self._leave(sub)
+        if index is None:
             return
         if index == sub.layer:
             return

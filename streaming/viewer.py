@@ -34,6 +34,7 @@ from streaming import aiortc_hooks
 from streaming.adaptation import TileView
 from streaming.egress import MAX_PADDING, Egress
 from streaming.errors import BadOffer
+from streaming.feedback import NackWindow
 from streaming.negotiation import (
     H264_ALIAS,
     Codec,
@@ -48,9 +49,12 @@ from streaming.peer import Peer
 from streaming.source import Source
 from streaming.stats import Tally
 from streaming.subscription import Route, Subscription, extension_table
-from streaming.viewer_adapt import Quality, Ranked, ViewerAdaptation
+from streaming.viewer_adapt import Quality, Ranked, Sent, ViewerAdaptation
 
 ABS_SEND_TIME = "http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time"
+RESEND_WINDOW_S = 0.1  # a packet resent is not resent again within this (about an RTT)
+RESEND_MIN_PPS = 50  # packets a second any viewer may have resent
+LOST_MEMORY_S = 3.0  # a NACKed packet counts as lost once within this
 
 RTCP_PSFB_FIR = 4  # RFC 5104 §4.3.1
 
@@ -121,6 +125,11 @@ class ViewerLeg(Peer):
         self._plan = Plan({}, {})
         self.view = TileView()  # what the page shows of this peer's video (issue 14 §2b)
         self.adaptation = ViewerAdaptation(limits.adapt)
+        self._resent = NackWindow(RESEND_WINDOW_S, 2048)
+        self._resend_tokens = 0.0
+        self._lost = NackWindow(LOST_MEMORY_S, 4096)
+        self.nacked = 0  # distinct packets the viewer NACKed (once per RESEND_WINDOW_S)
+        self._resend_at = 0.0
         self.padding_sent = 0  # probe octets sent (issue 14 §3)
 
     def set_view(self, view: TileView) -> None:
@@ -220,13 +229,18 @@ class ViewerLeg(Peer):
             elif isinstance(packet, RtcpPsfbPacket) and packet.fmt == RTCP_PSFB_APP:
                 self._remb(packet.fci, now)
             elif isinstance(packet, RtcpRrPacket | RtcpSrPacket):
-                for report in packet.reports:  # the loss of what we send it (RFC 3550 §6.4.1)
-                    if report.ssrc in self._by_ssrc:
+                for report in packet.reports:  # the loss of the video we send (RFC 3550 §6.4.1)
+                    entry = self._by_ssrc.get(report.ssrc)
+                    if entry is not None and entry[0].kind == "video":
                         self.adaptation.on_loss(report.fraction_lost / 256, now)
             elif isinstance(packet, RtcpRtpfbPacket) and packet.fmt == RTCP_RTPFB_NACK:
                 entry = self._by_ssrc.get(packet.media_ssrc)
                 if entry is not None:
-                    self.nacks_answered += entry[0].retransmit(entry[1], packet.lost)
+                    self._count_lost(packet.media_ssrc, entry[1], packet.lost, now)
+                    seqs = self._resendable(packet.media_ssrc, packet.lost, now)
+                    sent = entry[0].retransmit(entry[1], seqs) if seqs else 0
+                    self.nacks_answered += sent
+                    self._resend_tokens -= sent
 
     def _follow_nomination(self) -> None:
         """Move the egress to the pair ICE nominated last (a viewer that changed network).
@@ -246,6 +260,26 @@ class ViewerLeg(Peer):
         self.path_changes += 1
         log.info("viewer %s: media follows the newly nominated ICE pair to %s", self.peer_id, addr)
 
+    def _count_lost(self, ssrc: int, sub: Subscription, seqs: list[int], now: float) -> None:
+        """Count each packet of the stream it gets now that the viewer NACKs, once: the
+        quickest sign of a congested link (streaming/viewer_adapt.py)."""
+        if sub.switch_seq >= 0:
+            seqs = [seq for seq in seqs if not (seq - sub.switch_seq) & 0x8000]
+        self.nacked += len(self._lost.fresh([(ssrc << 16) | seq for seq in seqs], now))
+
+    def _resendable(self, ssrc: int, seqs: list[int], now: float) -> list[int]:
+        """The NACKed numbers to resend now (RFC 4585 §6.2.1): each at most once per
+        ``RESEND_WINDOW_S``, and no more than a quarter of the viewer's estimated downlink.
+        A congested viewer NACKs what the link dropped; resending all of it into the same link
+        (a NACK storm) would only deepen the loss; the newest packets go first."""
+        elapsed = now - self._resend_at
+        self._resend_at = now
+        rate = max(RESEND_MIN_PPS, self.adaptation.estimator.estimate(now) / 4 / (8 * 1200))
+        self._resend_tokens = min(rate * 0.25, self._resend_tokens + elapsed * rate)
+        fresh = self._resent.fresh([(ssrc << 16) | seq for seq in seqs], now)
+        allowed = int(self._resend_tokens)
+        return [key & 0xFFFF for key in fresh[-allowed:]] if allowed > 0 else []
+
     def _remb(self, fci: bytes, now: float) -> None:
         """The viewer's REMB (draft-alvestrand-rmcat-remb): Chromium's delay-based estimate of
         its downlink, from the abs-send-time we write into each packet."""
@@ -259,9 +293,9 @@ class ViewerLeg(Peer):
         """One adaptation tick (streaming/allocator.py): choose this viewer's layers."""
         if self._egress is None or self.closed.is_set():
             return []
-        return self.adaptation.tick(
-            self.subscriptions, self.view, ranked, self._egress.sent_bytes, now
-        )
+        egress = self._egress
+        sent = Sent(egress.sent_bytes, egress.sent_packets, self.nacked)
+        return self.adaptation.tick(self.subscriptions, self.view, ranked, sent, now)
 
     def pad(self, octets: int, now: float) -> None:
         """Send ``octets`` of RTP padding on a video track, between frames (issue 14 §3): the

@@ -11,6 +11,7 @@ stream (RTP padding, between frames) so its REMB can show the headroom.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -22,8 +23,20 @@ from streaming.probe import Prober
 from streaming.source import Source
 from streaming.subscription import Subscription
 
+logger = logging.getLogger(__name__)
+LOSSY = 0.10  # a fraction lost above which a viewer's link is congested
+NACK_LOSS_MIN_PACKETS = 10  # packets sent in a tick below which NACKs say too little
 AUDIO_BPS = 50_000  # what one audio track is assumed to take of the budget (Opus and overhead)
 Ranked = list[tuple[int, LayerOption]]  # (layer index, option), lowest first
+
+
+@dataclass(frozen=True, slots=True)
+class Sent:
+    """A viewer connection's counters: bytes and RTP packets sent, packets it NACKed."""
+
+    octets: int
+    packets: int
+    nacked: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,13 +60,15 @@ class ViewerAdaptation:
         self.padding_bps = 0
         self._choosers: dict[int, LayerChooser] = {}  # id(Subscription) -> its chooser
         self._told: dict[int, tuple[str | None, Reason]] = {}
-        self._sent_bytes = 0
+        self._sent = Sent(0, 0, 0)
+        self.loss = 0.0  # the video's fraction lost in the viewer's last receiver report
 
     def on_remb(self, bitrate_bps: int, now: float) -> None:
         self.estimator.on_remb(bitrate_bps, now)
         self.prober.on_remb(bitrate_bps, now)
 
     def on_loss(self, fraction_lost: float, now: float) -> None:
+        self.loss = fraction_lost
         self.estimator.on_loss(fraction_lost, now)
         self.prober.on_loss(fraction_lost, now)
 
@@ -62,12 +77,13 @@ class ViewerAdaptation:
         subscriptions: Sequence[tuple[Source, Subscription]],
         view: TileView,
         ranked: Callable[[Source], Ranked],
-        sent_bytes: int,
+        sent: Sent,
         now: float,
     ) -> list[Quality]:
         """Choose each simulcast track's layer; returns what changed for the page."""
-        self.estimator.on_sent(max(0, sent_bytes - self._sent_bytes), now)
-        self._sent_bytes = sent_bytes
+        self.estimator.on_sent(max(0, sent.octets - self._sent.octets), now)
+        self._nack_loss(sent, now)
+        self._sent = sent
         budget = self.estimator.estimate(now)
         audio = sum(1 for source, _ in subscriptions if source.kind == "audio")
         layered = [(s, sub) for s, sub in subscriptions if s.simulcast and not s.ended.is_set()]
@@ -79,7 +95,12 @@ class ViewerAdaptation:
             choice = chooser.choose([o for _, o in options], share, view, now)
             index = None if choice.layer is None else options[choice.layer][0]
             if index != source.target_of(sub):
-                source.set_target(sub, index)
+                logger.info(
+                    "viewer %s: %s layer %s -> %s (%s), budget %d bit/s, sending %s",
+                    sub.viewer_id, source.source_id, source.target_of(sub), index,
+                    choice.reason, share, self.estimator.sending(now),
+                )
+                source.set_target(sub, index, at_once=self._congested(source, sub, index))
             wanted = chooser.goal if chooser.goal is not None else choice.layer
             goal_wanted = goal_wanted or chooser.goal is not None
             if wanted is not None:
@@ -89,6 +110,22 @@ class ViewerAdaptation:
                 changes.append(change)
         self._probe(goal if goal_wanted else 0, now)
         return changes
+
+    def _nack_loss(self, sent: Sent, now: float) -> None:
+        """Loss as the viewer's NACKs show it, within a tick: a receiver report says it only
+        every 0.25-1 s, a NACK within a round trip of the gap (RFC 4585 §3.4). Taken only when
+        it says congestion; the reports say the rest."""
+        packets = sent.packets - self._sent.packets
+        nacked = sent.nacked - self._sent.nacked
+        if packets >= NACK_LOSS_MIN_PACKETS and nacked / packets > LOSSY:
+            self.on_loss(min(1.0, nacked / packets), now)
+
+    def _congested(self, source: Source, sub: Subscription, index: int | None) -> bool:
+        """Going down on a link that loses packets: the current layer stops at once. Its
+        packets would be lost anyway, and would queue ahead of the lower layer's keyframe."""
+        if index is None or sub.layer < 0 or self.loss <= LOSSY:
+            return False
+        return source.rank.index(index) < source.rank.index(sub.layer)
 
     def _probe(self, goal_bps: int, now: float) -> None:
         step = self.prober.update(

@@ -61,8 +61,9 @@ def test_a_hidden_tile_pauses_video_and_gets_its_layer_back_at_once() -> None:
 @pytest.mark.parametrize(
     ("budget", "seconds", "expected"),
     [
-        (400_000, S.down_hold_ms / 1000 - STEP, Choice(2, "bandwidth")),  # not yet
-        (400_000, S.down_hold_ms / 1000 + STEP, Choice(0, "bandwidth")),  # down within the hold
+        (900_000, S.down_hold_ms / 1000 - STEP, Choice(2, "bandwidth")),  # not yet
+        (900_000, S.down_hold_ms / 1000 + STEP, Choice(1, "bandwidth")),  # down within the hold
+        (400_000, STEP, Choice(0, "bandwidth")),  # under half of it: down at once
         (1_400_000, 10, Choice(2, "bandwidth")),  # within keep_ratio of its bitrate: stays
         (100_000, 1.0, Choice(0, "bandwidth")),  # nothing fits: the lowest first...
         (100_000, 3.0, Choice(None, "weak")),  # ...then audio only after weak_hold
