@@ -4,7 +4,9 @@ connection: audio only", and pause the layers nobody watches (dynacast).
 - The capture sizes and layers the pages choose (web/static/rooms/media.js ``CAPTURE``,
   ``sendInit``) are checked with the page's own module in a loopback call whose answer accepts
   the simulcast (the RFC 8853 answer a simulcast-aware server gives): getStats says which rids
-  encode, at what size. This needs only the browser.
+  encode, at what size. The page's own ``Publisher`` is driven the same way (its signalling
+  answered in the page) to show dynacast and the two-layer screen share on a real encoder.
+  These need only the browser.
 - Against the real server: the studio goes live, a viewer page plays, its tile reports
   (``view``) reach the viewer's peer in the plane; a hidden viewer tab makes the plane pause its
   video and the publisher page pause unwatched layers. Those need the media-plane half of issue
