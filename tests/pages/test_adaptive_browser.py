@@ -4,7 +4,9 @@ connection: audio only", and pause the layers nobody watches (dynacast).
 - The capture sizes and layers the pages choose (web/static/rooms/media.js ``CAPTURE``,
   ``sendInit``) are checked with the page's own module in a loopback call whose answer accepts
   the simulcast (the RFC 8853 answer a simulcast-aware server gives): getStats says which rids
-  encode, at what size. This needs only the browser.
+  encode, at what size. The page's own ``Publisher`` is driven the same way (its signalling
+  answered in the page) to show dynacast and the two-layer screen share on a real encoder.
+  These need only the browser.
 - Against the real server: the studio goes live, a viewer page plays, its tile reports
   (``view``) reach the viewer's peer in the plane; a hidden viewer tab makes the plane pause its
   video and the publisher page pause unwatched layers. Those need the media-plane half of issue
@@ -80,6 +82,74 @@ async (size) => {
 """
 
 
+# The page's own Publisher, its signalling answered in the page by a second peer connection
+# that accepts the simulcast as a simulcast-aware node does (the node's plane cannot yet: issue
+# 14's core). `publish.layers` is fired through the same `conn.on` handlers the socket feeds.
+DYNACAST = """
+async () => {
+  const src = document.querySelector('script[src*="rooms/studio.js"]').src;
+  const media = await import(new URL("./media.js", src).href);
+  const handlers = {};
+  const receive = new RTCPeerConnection();
+  const conn = {
+    iceServers: [], socket: { connected: true },
+    on(name, fn) { (handlers[name] ??= []).push(fn); return conn; },
+    async call(event, payload) {
+      if (event !== "publish") return { ok: true };
+      const rids = [...payload.sdp.matchAll(/^a=rid:(\\w+) send/gm)].map((m) => m[1]);
+      const plain = payload.sdp.split("\\r\\n")
+        .filter((l) => !l.startsWith("a=rid:") && !l.startsWith("a=simulcast:")).join("\\r\\n");
+      await receive.setRemoteDescription({ type: "offer", sdp: plain });
+      await receive.setLocalDescription(await receive.createAnswer());
+      await new Promise((r) => receive.iceGatheringState === "complete" ? r()
+        : receive.addEventListener("icegatheringstatechange",
+            () => receive.iceGatheringState === "complete" && r()));
+      const sdp = receive.localDescription.sdp.replace(/\\r\\n$/, "") + "\\r\\n"
+        + rids.map((r) => `a=rid:${r} recv`).join("\\r\\n")
+        + `\\r\\na=simulcast:recv ${rids.join(";")}\\r\\n`;
+      return { ok: true, peer: "loop-peer", sdp };
+    },
+  };
+  const stream = await media.openCamera({ audio: false, size: media.CAPTURE.studio });
+  const publisher = new media.Publisher(conn, stream, "loop");
+  await publisher.start();
+  const sender = publisher.pc.getTransceivers()[0].sender;
+  const frames = async () => {
+    const out = {};
+    for (const s of (await publisher.pc.getStats()).values())
+      if (s.type === "outbound-rtp") out[s.rid] = s.framesEncoded || 0;
+    return out;
+  };
+  const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+  const until = async (ok) => { for (let i = 0; i < 100 && !(await ok()); i++) await sleep(100); };
+  const active = () => Object.fromEntries(
+    sender.getParameters().encodings.map((e) => [e.rid, e.active]));
+  const growth = async () => {  // which rids encode frames now
+    const a = await frames(); await sleep(1500); const b = await frames();
+    return Object.fromEntries(Object.keys(b).map((rid) => [rid, b[rid] > (a[rid] ?? 0)]));
+  };
+  const steps = {};
+  await until(async () => Object.values(await frames()).filter((n) => n >= 10).length === 3);
+  steps.start = [active(), await growth()];
+  handlers["publish.layers"].forEach((fn) => fn({ peer: "loop-peer", active: ["q"] }));
+  await until(async () => !active().f);
+  await sleep(500);
+  steps.onlyQ = [active(), await growth()];
+  handlers["publish.layers"].forEach((fn) => fn({ peer: "loop-peer", active: ["q", "h", "f"] }));
+  const shared = await navigator.mediaDevices.getDisplayMedia({ video: true });
+  const screen = shared.getVideoTracks()[0];
+  await publisher.replaceVideo(screen, { screen: true });
+  await sleep(500);
+  steps.screen = [active(), await growth()];
+  await publisher.replaceVideo(stream.getVideoTracks()[0]);
+  await until(async () => (await growth()).q);
+  steps.camera = [active(), await growth()];
+  publisher.pc.close(); receive.close(); screen.stop(); stream.getTracks().forEach((t) => t.stop());
+  return steps;
+}
+"""
+
+
 async def _studio(running: RunningApp, browser: Any, lang: str = "en") -> Any:
     studio = await browser.new_page()
     tok = token(HOST[0], LIVE_BROADCAST, STAFF, HOST[1])
@@ -115,6 +185,22 @@ async def test_the_pages_capture_sizes_give_their_simulcast_layers(
         assert tuple(seen["capture"]) == capture, (size, seen)
         assert {rid: width for rid, (width, _) in seen["layers"].items()} == widths, (size, seen)
         assert all(encoded >= 10 for _, encoded in seen["layers"].values()), (size, seen)
+
+
+async def test_the_publisher_pauses_unwatched_layers_and_shares_a_screen_with_two(
+        pavilion_app: Start, browser: Any) -> None:
+    """The page's Publisher with a simulcast answer: all three layers encode; ``publish.layers``
+    naming only ``q`` pauses ``h`` and ``f`` (they stop encoding); a shared screen sends the
+    top two; the camera back, all three again."""
+    running = await pavilion_app(demo=True)
+    studio = await _studio(running, browser)
+    steps = await studio.evaluate(DYNACAST)
+    every, only_q = {"q": True, "h": True, "f": True}, {"q": True, "h": False, "f": False}
+    top_two = {"q": False, "h": True, "f": True}
+    assert steps["start"] == [every, every], steps
+    assert steps["onlyQ"] == [only_q, only_q], steps
+    assert steps["screen"] == [top_two, top_two], steps
+    assert steps["camera"] == [every, every], steps
 
 
 async def test_the_studio_sends_full_size_whatever_the_server_accepts(
