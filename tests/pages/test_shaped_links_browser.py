@@ -187,6 +187,8 @@ async def test_three_viewers_each_get_the_layer_their_link_carries(
     await _decoding(studio, pages[1], widths["h"], f"the {MIDDLE} kbit/s viewer on h")
     await _audio_only(pages[2])
     assert not await _weak_notice(pages[0]) and not await _weak_notice(pages[1])
+    for page, rate in zip(pages, RATES, strict=True):  # where each stands at the end, for the log
+        print(f"at {rate} kbit/s: {await received(page)}; told {await page.evaluate(QUALITY)}")
     print("studio sends", await layers(studio))
 
 
