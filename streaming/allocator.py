@@ -78,13 +78,15 @@ class Allocator:
     def tick(self, now: float) -> None:
         """One round: every viewer chooses, every simulcast Source tells its wanted layers."""
         self.ticks += 1
-        sources = {id(s): s for s in self._sources() if s.simulcast and not s.ended.is_set()}
+        sources = {id(s): s for s in self._sources()
+                   if s.kind == "video" and not s.ended.is_set()}
         ranked = {key: self._options(source, now) for key, source in sources.items()}
         for leg in list(self._legs()):
             for quality in leg.adapt(lambda source: ranked.get(id(source), []), now):
                 self._on_quality(leg, quality)
         for source in sources.values():
-            self._dynacast(source, now)
+            if source.simulcast:
+                self._dynacast(source, now)
         live = set(sources)
         for key in [k for k in self._paused if k not in live]:
             self._told.pop(key, None)

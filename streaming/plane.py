@@ -213,8 +213,8 @@ class MediaPlane:
                                    source.relayed))
         source.set_extension_ids(ids)
         self.speakers.start()  # the first track: active speaker detection begins
-        if source.simulcast:
-            self.allocator.start()  # the first layered track: adaptation begins
+        if kind == "video":
+            self.allocator.start()  # the first video track: adaptation begins
         return source
 
     # -- pulling from an origin (cascade) ------------------------------------------------------

@@ -123,8 +123,7 @@ class Source:
                 layer.gop.start(data)
                 layer.gop_ts = ts
                 layer.keyframes += 1
-                if self.simulcast:
-                    self._keyframe_seen(layer, data, h)
+                self._keyframe_seen(layer, data, h)
             else:
                 layer.gop.append(data)
             layer.last_arrival = self._loop.time()
@@ -208,7 +207,8 @@ class Source:
     # -- layers (issue 14 §2) -----------------------------------------------------------------
 
     def _keyframe_seen(self, layer: Layer, data: bytes, h: RtpHeader) -> None:
-        """A simulcast layer's keyframe starts: learn its size, move its pending viewers."""
+        """A layer's keyframe starts: learn its size, move its pending viewers (a simulcast
+        switch, or video back after a pause)."""
         if self.codec.name == "vp8":
             width, height = vp8.keyframe_size(data, h.payload_offset, h.payload_end)
             if width:

@@ -1,4 +1,7 @@
-"""ViewerAdaptation: what one viewer connection gets of each simulcast track (issue 14 §2-3).
+"""ViewerAdaptation: what one viewer connection gets of each video track (issue 14 §2-3).
+
+A simulcast track's layer, or for a one-layer track, video or not: a hidden tile, or a link
+below what the track needs, pauses it (audio goes on) until it shows, or the link carries it.
 
 It joins the parts: the viewer's feedback (REMB, receiver reports' loss) feeds its
 :class:`~streaming.bandwidth.DownlinkEstimator` and :class:`~streaming.probe.Prober`; every
@@ -86,11 +89,14 @@ class ViewerAdaptation:
         self._sent = sent
         budget = self.estimator.estimate(now)
         audio = sum(1 for source, _ in subscriptions if source.kind == "audio")
-        layered = [(s, sub) for s, sub in subscriptions if s.simulcast and not s.ended.is_set()]
+        layered = [(s, sub) for s, sub in subscriptions
+                   if s.kind == "video" and not s.ended.is_set()]
         share = max(0, budget - audio * AUDIO_BPS) // max(1, len(layered))
         changes, goal, goal_wanted = [], audio * AUDIO_BPS, False
         for source, sub in layered:
             options = ranked(source)
+            if not options:
+                continue
             chooser = self._choosers.setdefault(id(sub), LayerChooser(self._settings))
             choice = chooser.choose([o for _, o in options], share, view, now)
             index = None if choice.layer is None else options[choice.layer][0]

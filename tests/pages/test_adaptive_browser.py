@@ -9,8 +9,7 @@ connection: audio only", and pause the layers nobody watches (dynacast).
   These need only the browser.
 - Against the real server: the studio goes live, a viewer page plays, its tile reports
   (``view``) reach the viewer's peer in the plane; a hidden viewer tab makes the plane pause its
-  video and the publisher page pause unwatched layers. Those need the media-plane half of issue
-  14 (``needs_core``: strict xfail until it lands).
+  video and the publisher page pause unwatched layers.
 - The weak-link notice: the viewer page's tile in two languages on ``media.quality`` reasons
   ``weak`` (notice, picture hidden), ``hidden`` (nothing), ``bandwidth`` (cleared). A weak link
   needs a shaped network (issue 14 §8), so the plane's event is emitted by hand here.
@@ -33,8 +32,6 @@ from web.media import MEDIA_KEY
 pytestmark = pytest.mark.browser
 Start = Callable[..., Awaitable[RunningApp]]
 HOST = ("changbai-foods", "长白山食品")
-needs_core = pytest.mark.xfail(
-    strict=True, reason="the plane negotiates simulcast and adapts once issue 14's core lands")
 
 # The page's own media.js (the instance studio.js imported), then a loopback call: the receiving
 # side answers the simulcast offer as a simulcast-aware server does (a=rid recv, a=simulcast).
@@ -313,7 +310,6 @@ async def _quality(page: Any, peer: str, reason: str) -> bool:
     return bool(seen == reason)
 
 
-@needs_core
 async def test_the_studio_publishes_three_layers_to_the_server(
         pavilion_app: Start, browser: Any) -> None:
     running = await pavilion_app(demo=True)
@@ -329,7 +325,6 @@ async def test_the_studio_publishes_three_layers_to_the_server(
     assert {o["rid"]: o["width"] for o in layers} == {"q": 320, "h": 640, "f": 1280}
 
 
-@needs_core
 async def test_a_hidden_viewer_pauses_video_and_unwatched_layers(
         pavilion_app: Start, browser: Any) -> None:
     """The real path: the only viewer's tab is hidden → its ``view`` makes the plane pause its

@@ -6,10 +6,8 @@ again before telling the plane (``MediaPlane.set_view``). ``media.quality`` and
 ``publish.layers`` (server → client) go to the one session that owns the peer they name.
 
 Real parts: a running node, real Socket.IO clients, real aiortc publishers and viewers.
-Two tests drive the plane's own adaptation and need the media-plane half of issue 14 (they are
-marked ``needs_core``: strict xfail until it lands, so they fail loudly once it works and the
-marker must go); the routing test emits the plane's events itself, because until then nothing
-else does.
+Two tests drive the plane's own adaptation (a hidden tile pauses a one-layer track's video and
+gets it back); the routing test emits the plane's events itself, to check who hears them.
 """
 
 from __future__ import annotations
@@ -31,8 +29,6 @@ from web.media import MEDIA_KEY
 from web.rtc import HUB_KEY
 
 pytestmark = pytest.mark.slow
-needs_core = pytest.mark.xfail(
-    strict=True, reason="the plane emits QualityChanged/LayersWanted once issue 14's core lands")
 
 
 async def _publish(client: RtcClient, room: str) -> tuple[Publisher, str]:
@@ -192,7 +188,6 @@ async def test_a_notice_sent_while_the_socket_was_away_arrives_on_resume(pavilio
         await closing.close()
 
 
-@needs_core
 async def test_a_hidden_tile_pauses_its_video(pavilion_app):
     """The real path: a viewer's ``view {visible: false}`` makes the plane pause its video and
     say so to that viewer only (``media.quality`` reason ``hidden``, layer null). The
@@ -210,7 +205,6 @@ async def test_a_hidden_tile_pauses_its_video(pavilion_app):
         await closing.close()
 
 
-@needs_core
 async def test_a_tile_shown_again_gets_video_back(pavilion_app):
     app = await pavilion_app(demo=False)
     await make_room(app, "deal", RoomKind.MEETING, exhibitor="seller")
