@@ -81,7 +81,7 @@ class AdaptSettings(_Section):
     rate_window_ms: int = Field(default=1_000, ge=100, le=10_000)
     margin: float = Field(default=0.15, ge=0.0, le=2.0)
     keep_ratio: float = Field(default=0.9, gt=0.0, le=1.0)
-    down_hold_ms: int = Field(default=500, ge=0, le=10_000)
+    down_hold_ms: int = Field(default=300, ge=0, le=10_000)
     weak_hold_ms: int = Field(default=1_500, ge=0, le=60_000)
     up_hold_ms: int = Field(default=3_000, ge=0, le=60_000)
     up_hold_max_ms: int = Field(default=30_000, ge=0, le=600_000)
@@ -115,7 +115,7 @@ class MediaLimits(_Section):
     max_viewers_per_track: int = Field(default=500, ge=1, le=100_000)
     viewer_queue_packets: int = Field(default=512, ge=16, le=65_536)
     nack_cache_packets: int = Field(default=1_024, ge=64, le=65_536)
-    pli_interval_ms: int = Field(default=500, ge=50, le=10_000)
+    pli_interval_ms: int = Field(default=300, ge=50, le=10_000)  # libwebrtc takes one per 300 ms
     # Caps on what one client can make the node hold or do (issue 11, DESIGN.md §6).
     max_peers_per_session: int = Field(default=8, ge=1, le=1_000)
     max_peers_per_identity: int = Field(default=16, ge=1, le=10_000)

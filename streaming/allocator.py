@@ -21,7 +21,7 @@ from streaming.source import Source
 from streaming.viewer import ViewerLeg
 from streaming.viewer_adapt import Quality, Ranked
 
-TICK_S = 0.2
+TICK_S = 0.1
 PACE_S = 0.02
 PAUSE_AFTER_S = 3.0
 
@@ -85,6 +85,7 @@ class Allocator:
             for quality in leg.adapt(lambda source: ranked.get(id(source), []), now):
                 self._on_quality(leg, quality)
         for source in sources.values():
+            source.ask_again(now)
             if source.simulcast:
                 self._dynacast(source, now)
         live = set(sources)

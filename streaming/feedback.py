@@ -31,6 +31,10 @@ class KeyframeRequests:
         self.pending = True
         return False
 
+    def since(self, now: float) -> float:
+        """Seconds since the last request went out (inf: never)."""
+        return now - self._last_sent
+
     def due_in(self, now: float) -> float:
         """Seconds until a pending request may be sent (0 when it may go now)."""
         return max(0.0, self._last_sent + self._interval - now)

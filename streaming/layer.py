@@ -95,7 +95,12 @@ class Layer:
             rate = (self.octets - self._counted) * 8 / elapsed
             if not self.active(now):
                 rate = 0
-            self.bitrate_bps = int(RATE_SMOOTHING * rate + (1 - RATE_SMOOTHING) * self.bitrate_bps)
+            if not self.bitrate_bps:  # (re)started: its first interval, not a ramp from zero
+                self.bitrate_bps = int(rate)
+            else:
+                self.bitrate_bps = int(
+                    RATE_SMOOTHING * rate + (1 - RATE_SMOOTHING) * self.bitrate_bps
+                )
             if rate:
                 self.known_bps = self.bitrate_bps
         self._counted, self._counted_at = self.octets, now

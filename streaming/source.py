@@ -36,6 +36,7 @@ logger = logging.getLogger(__name__)
 TS_MOD = 1 << 32
 ABS_SEND_TIME = "http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time"
 NACK_MERGE_S = 0.2  # a packet asked of the origin is not asked again within this (an RTT)
+PLI_RETRY_S = 0.35  # a layer still awaited this long after its PLI is asked again
 
 KeyframeSink = Callable[[], None]
 
@@ -207,6 +208,8 @@ class Source:
     # -- layers (issue 14 §2) -----------------------------------------------------------------
 
     def _keyframe_seen(self, layer: Layer, data: bytes, h: RtpHeader) -> None:
+        if layer.pending:
+            logger.debug("keyframe of %s for %d pending", layer.rid, len(layer.pending))
         """A layer's keyframe starts: learn its size, move its pending viewers (a simulcast
         switch, or video back after a pause)."""
         if self.codec.name == "vp8":
@@ -304,6 +307,14 @@ class Source:
         layer = self.layers[index]
         layer.pending.append(sub)
         self.request_keyframe(index)
+
+    def ask_again(self, now: float) -> None:
+        """Ask again for a keyframe of each layer viewers wait for, when the last request was
+        ``PLI_RETRY_S`` ago: a publisher may drop a request that came soon after another
+        (libwebrtc takes one per 300 ms for all its layers), and nothing else would repeat it."""
+        for layer in self.layers:
+            if layer.pending and layer.requests.since(now) >= PLI_RETRY_S:
+                self.request_keyframe(layer.index)
 
     def target_of(self, sub: Subscription) -> int | None:
         """The layer ``sub`` is moving to, else the one it gets (None: no video)."""
@@ -470,6 +481,7 @@ class Source:
 
     @staticmethod
     def _send_pli(layer: Layer) -> None:
+        logger.debug("PLI for layer %s", layer.rid)
         if layer.upstream is not None:
             layer.upstream()
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from config.settings import AdaptSettings
 from streaming.adaptation import LayerOption, Reason, TileView
@@ -28,9 +28,15 @@ from streaming.subscription import Subscription
 
 logger = logging.getLogger(__name__)
 LOSSY = 0.10  # a fraction lost above which a viewer's link is congested
+SENT_WINDOW_S = 1.2  # the send rate's window (streaming/bandwidth.py SendRate) and a margin
 NACK_LOSS_MIN_PACKETS = 10  # packets sent in a tick below which NACKs say too little
 AUDIO_BPS = 50_000  # what one audio track is assumed to take of the budget (Opus and overhead)
 Ranked = list[tuple[int, LayerOption]]  # (layer index, option), lowest first
+
+
+def audio_of(subscriptions: Sequence[tuple[Source, Subscription]]) -> int:
+    """What the audio tracks among ``subscriptions`` take, as the budget counts it."""
+    return AUDIO_BPS * sum(1 for source, _ in subscriptions if source.kind == "audio")
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +69,7 @@ class ViewerAdaptation:
         self.padding_bps = 0
         self._choosers: dict[int, LayerChooser] = {}  # id(Subscription) -> its chooser
         self._told: dict[int, tuple[str | None, Reason]] = {}
+        self._on_layer: dict[int, tuple[int, float]] = {}  # id(sub) -> (its layer, since)
         self._sent = Sent(0, 0, 0)
         self.loss = 0.0  # the video's fraction lost in the viewer's last receiver report
 
@@ -88,23 +95,28 @@ class ViewerAdaptation:
         self._nack_loss(sent, now)
         self._sent = sent
         budget = self.estimator.estimate(now)
-        audio = sum(1 for source, _ in subscriptions if source.kind == "audio")
+        audio = audio_of(subscriptions)
         layered = [(s, sub) for s, sub in subscriptions
                    if s.kind == "video" and not s.ended.is_set()]
-        share = max(0, budget - audio * AUDIO_BPS) // max(1, len(layered))
-        changes, goal, goal_wanted = [], audio * AUDIO_BPS, False
+        share = max(0, budget - audio) // max(1, len(layered))
+        # what each video is sent, probe padding aside (a probe must not look like a fall)
+        sending = self.estimator.sending(now) or 0
+        sent_share = max(0, sending - self.padding_bps - audio) // max(1, len(layered))
+        changes: list[Quality] = []
+        goal, goal_wanted = audio, False
         for source, sub in layered:
             options = ranked(source)
             if not options:
                 continue
             chooser = self._choosers.setdefault(id(sub), LayerChooser(self._settings))
-            choice = chooser.choose([o for _, o in options], share, view, now)
+            seen = self._as_sent(options, sub, sent_share, now)
+            choice = chooser.choose(seen, share, view, now)
             index = None if choice.layer is None else options[choice.layer][0]
             if index != source.target_of(sub):
                 logger.info(
                     "viewer %s: %s layer %s -> %s (%s), budget %d bit/s, sending %s",
                     sub.viewer_id, source.source_id, source.target_of(sub), index,
-                    choice.reason, share, self.estimator.sending(now),
+                    choice.reason, share, sending,
                 )
                 source.set_target(sub, index, at_once=self._congested(source, sub, index))
             wanted = chooser.goal if chooser.goal is not None else choice.layer
@@ -117,6 +129,24 @@ class ViewerAdaptation:
         self._probe(goal if goal_wanted else 0, now)
         return changes
 
+    def _as_sent(
+        self, options: Ranked, sub: Subscription, sent_bps: int, now: float
+    ) -> list[LayerOption]:
+        """The options, the layer the viewer gets now at no less than what it is sent: a layer
+        just resumed still shows a low rate, and a fall must be judged against what goes out.
+        Not in the first second on a layer: what was sent then was mostly the previous one."""
+        layer, since = self._on_layer.get(id(sub), (None, now))
+        if layer != sub.layer:
+            self._on_layer[id(sub)] = (sub.layer, now)
+            since = now
+        if now - since < SENT_WINDOW_S:
+            return [option for _, option in options]
+        return [
+            replace(option, bitrate_bps=max(option.bitrate_bps, sent_bps))
+            if index == sub.layer else option
+            for index, option in options
+        ]
+
     def _nack_loss(self, sent: Sent, now: float) -> None:
         """Loss as the viewer's NACKs show it, within a tick: a receiver report says it only
         every 0.25-1 s, a NACK within a round trip of the gap (RFC 4585 §3.4). Taken only when
@@ -124,6 +154,7 @@ class ViewerAdaptation:
         packets = sent.packets - self._sent.packets
         nacked = sent.nacked - self._sent.nacked
         if packets >= NACK_LOSS_MIN_PACKETS and nacked / packets > LOSSY:
+            logger.debug("nack loss %.2f (%d of %d)", nacked / packets, nacked, packets)
             self.on_loss(min(1.0, nacked / packets), now)
 
     def _congested(self, source: Source, sub: Subscription, index: int | None) -> bool:
@@ -157,4 +188,5 @@ class ViewerAdaptation:
 
     def forget(self, sub: Subscription) -> None:
         self._choosers.pop(id(sub), None)
+        self._on_layer.pop(id(sub), None)
         self._told.pop(id(sub), None)

@@ -140,6 +140,26 @@ async def first_frame_s(page: Any, since: float) -> float:
     return time.monotonic() - since
 
 
+async def longest_stall(
+    page: Any, check: Any, what: str, timeout_s: float = 20.0
+) -> tuple[Received, float]:
+    """Poll ``received(page)`` every 0.1 s until ``check(snapshot)`` holds; returns that snapshot
+    and the longest time, in seconds, in which no frame was decoded (the viewer's freeze as it
+    sees it: getStats' ``freezeCount`` / ``totalFreezesDuration`` count only freezes that ended,
+    and not how long each was)."""
+    last = await received(page)
+    longest = 0.0
+    for _ in range(int(timeout_s / 0.1)):
+        await asyncio.sleep(0.1)
+        now = await received(page)
+        if now.decoded > last.decoded:
+            last = now
+        longest = max(longest, (now.at_ms - last.at_ms) / 1000)
+        if check(now):
+            return now, longest
+    raise AssertionError(f"timed out waiting for {what} (longest stall so far {longest:.2f} s)")
+
+
 async def settle(page: Any, check: Any, what: str, timeout_s: float = 30.0) -> Received:
     """Poll ``received(page)`` until ``check(snapshot)`` holds; returns that snapshot."""
 
