@@ -71,7 +71,7 @@ class AdaptSettings(_Section):
     start_kbps: int = Field(default=1_000, ge=50, le=100_000)
     max_kbps: int = Field(default=20_000, ge=100, le=1_000_000)
     remb_timeout_ms: int = Field(default=3_000, ge=250, le=60_000)
-    remb_bound_ratio: float = Field(default=1.2, ge=1.0, le=3.0)
+    remb_bound_ratio: float = Field(default=0.9, ge=0.5, le=3.0)  # Chromium: 0.85x on overuse
     loss_high: float = Field(default=0.10, gt=0.0, le=1.0)  # draft-ietf-rmcat-gcc §6
     loss_low: float = Field(default=0.02, ge=0.0, le=1.0)
     loss_growth: float = Field(default=0.08, ge=0.0, le=1.0)  # per second, loss under loss_low
@@ -79,7 +79,7 @@ class AdaptSettings(_Section):
     growth_cap_ratio: float = Field(default=1.5, ge=1.0, le=10.0)
     rise_ms: int = Field(default=1_000, ge=0, le=60_000)
     rate_window_ms: int = Field(default=1_000, ge=100, le=10_000)
-    margin: float = Field(default=0.15, ge=0.0, le=2.0)
+    margin: float = Field(default=0.3, ge=0.0, le=2.0)  # headers, audio bursts, keyframes
     keep_ratio: float = Field(default=0.9, gt=0.0, le=1.0)
     down_hold_ms: int = Field(default=300, ge=0, le=10_000)
     weak_hold_ms: int = Field(default=1_500, ge=0, le=60_000)

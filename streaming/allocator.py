@@ -22,7 +22,7 @@ from streaming.viewer import ViewerLeg
 from streaming.viewer_adapt import Quality, Ranked
 
 TICK_S = 0.1
-PACE_S = 0.02
+PACE_S = 0.01
 PAUSE_AFTER_S = 3.0
 
 QualitySink = Callable[[ViewerLeg, Quality], None]

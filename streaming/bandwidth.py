@@ -22,14 +22,14 @@ The rules (thresholds: config ``[media.adapt]``, :class:`~config.settings.AdaptS
   hidden tile); the delay part keeps the higher of it and its earlier value. A REMB older than
   ``remb_timeout_ms`` no longer counts. A successful probe (:meth:`on_probe`) raises it.
 - **Loss part** (after draft-ietf-rmcat-gcc §6, from the video's receiver reports' fraction
-  lost): above ``loss_high`` it becomes what we send (the loss part before any) times
-  ``1 - loss``, what got through (GCC's ``1 - 0.5 x loss`` is a sender's step its encoder then
-  follows; a layer choice has no second step), at most once per ``loss_interval_ms`` (one
-  loss episode is reported by several reports); below ``loss_high`` it is at least what got
-  through (what we send x ``1 - loss``: after a cut, the lower layer that now arrives whole
-  shows the link carries it), and under ``loss_low`` it grows by ``loss_growth`` per second
-  but not beyond ``growth_cap_ratio`` x what we send (the same cap
-  as Chromium's, so probing works for any viewer); in between it holds.
+  lost): above ``loss_high`` it becomes what we send (the loss part before any) times ``1 -
+  loss``, what got through (GCC's ``1 - 0.5 x loss`` is a sender's step its encoder then follows;
+  a layer choice has no second step), but at most by half per cut (GCC's bound), at most once per
+  ``loss_interval_ms`` (one loss episode is reported by several reports); below ``loss_high`` it
+  is at least what got through (what we send x ``1 - loss``: after a cut, the lower layer that
+  now arrives whole shows the link carries it), and under ``loss_low`` it grows by
+  ``loss_growth`` per second but not beyond ``growth_cap_ratio`` x what we send (the same cap as
+  Chromium's, so probing works for any viewer); in between it holds.
 - **Combined**: the lower of the two (the delay part only while fresh); ``start_kbps`` before
   any feedback; at most ``max_kbps``. Smoothed one way only: a fall shows at once (a link that
   dropped must be obeyed now), a rise follows with time constant ``rise_ms``.
@@ -67,6 +67,9 @@ class SendRate:
             return None
         octets = sum(octets for _, octets in list(samples)[1:])
         return int(octets * 8 / (now - samples[0][0]))
+
+
+MAX_CUT = 0.5  # the loss part falls at most to this share of itself per cut
 
 
 class DownlinkEstimator:
@@ -119,7 +122,9 @@ class DownlinkEstimator:
             # is a sender's step that its encoder then follows; a layer choice has no second
             # step, and what is sent is a measurement, so cuts do not compound)
             base = self._loss if sending is None else sending
-            self._loss = int(base * (1 - fraction_lost))
+            # ...but one report cuts at most by half (GCC's own bound): a keyframe's burst
+            # into a thin link can lose most of one short interval and little else
+            self._loss = int(max(base * (1 - fraction_lost), min(self._loss, base) * MAX_CUT))
         else:
             if sending is not None:  # never below what demonstrably gets through
                 self._loss = max(self._loss, int(sending * (1 - fraction_lost)))

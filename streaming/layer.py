@@ -9,6 +9,7 @@ get this layer now; ``pending`` the ones moving to it at its next keyframe (issu
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
@@ -18,8 +19,8 @@ from streaming.packet_cache import KeyframeCache, PacketCache
 if TYPE_CHECKING:
     from streaming.subscription import Subscription
 
-RATE_SMOOTHING = 0.2  # weight of the newest interval in the rate (an EWMA: ~1 s at 5 ticks/s,
-# so a keyframe's burst does not make a layer look twice its size for a tick)
+RATE_WINDOW_S = 1.0  # a layer's rate is what it carried over this
+KNOWN_DECAY = 0.995  # per measurement (10 a second): a peak halves in about 14 s
 IDLE_S = 1.5  # a layer with no packet for this long is not arriving (paused, or stopped)
 
 
@@ -27,8 +28,7 @@ class Layer:
     """One RTP stream of a Source; ``index`` is its place in the Source, ``rid`` its name."""
 
     __slots__ = (
-        "_counted",
-        "_counted_at",
+        "_window",
         "bitrate_bps",
         "cache",
         "flush_handle",
@@ -69,15 +69,14 @@ class Layer:
         self.last_arrival = 0.0
         self.octets = 0  # payload octets received, all time
         self.bitrate_bps = 0  # smoothed, by :meth:`measure`
-        self.known_bps = 0  # its rate when it last arrived (a paused layer's need)
+        self.known_bps = 0  # the rate it carries at its best (a paused layer's need)
         self.frame_end = False  # its newest packet ended a frame (RTP marker, RFC 7741 §4.1)
         self.width = 0
         self.height = 0
         self.last_packet: bytes | None = None  # its newest (a switch reads its VP8 numbers)
         self.sr_ntp = 0.0  # its newest sender report: NTP seconds and RTP timestamp
         self.sr_rtp = 0
-        self._counted = 0
-        self._counted_at = 0.0
+        self._window: deque[tuple[float, int]] = deque(maxlen=64)  # (time, octets) samples
 
     def restart(self, ssrc: int, cache_size: int) -> None:
         """The stream restarted with a new SSRC: its caches and timing no longer apply."""
@@ -89,21 +88,18 @@ class Layer:
         self.sr_ntp, self.sr_rtp = 0.0, 0
 
     def measure(self, now: float) -> int:
-        """Update and return the smoothed bitrate; call it every few hundred ms."""
-        elapsed = now - self._counted_at
-        if self._counted_at and elapsed > 0:
-            rate = (self.octets - self._counted) * 8 / elapsed
-            if not self.active(now):
-                rate = 0
-            if not self.bitrate_bps:  # (re)started: its first interval, not a ramp from zero
-                self.bitrate_bps = int(rate)
-            else:
-                self.bitrate_bps = int(
-                    RATE_SMOOTHING * rate + (1 - RATE_SMOOTHING) * self.bitrate_bps
-                )
-            if rate:
-                self.known_bps = self.bitrate_bps
-        self._counted, self._counted_at = self.octets, now
+        """Update and return the layer's rate over the last ``RATE_WINDOW_S`` (a keyframe's
+        burst is part of a second, not a spike); call it every few hundred ms at most."""
+        window = self._window
+        window.append((now, self.octets))
+        while len(window) > 2 and now - window[1][0] >= RATE_WINDOW_S:
+            window.popleft()
+        start, octets = window[0]
+        rate = (self.octets - octets) * 8 / (now - start) if now > start else 0.0
+        self.bitrate_bps = int(rate) if self.active(now) else 0
+        if self.bitrate_bps:  # slowly forgotten peak: a paused layer's need is what it carried
+            # at its best, not what its encoder sent while ramping up or winding down
+            self.known_bps = max(int(self.known_bps * KNOWN_DECAY), self.bitrate_bps)
         return self.bitrate_bps
 
     def active(self, now: float) -> bool:

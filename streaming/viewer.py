@@ -309,17 +309,20 @@ class ViewerLeg(Peer):
             if sub.layer >= 0 and not (source.layers[sub.layer].frame_end
                                        and not sub.waiting_keyframe):
                 continue
-            self._pad_track(sub, octets, now)
+            self._pad_track(sub, octets)
             return
 
-    def _pad_track(self, sub: Subscription, octets: int, now: float) -> None:
+    def _pad_track(self, sub: Subscription, octets: int) -> None:
         fwd = sub.forwarder
+        clock = asyncio.get_running_loop().time
         ext = dict(sub.route.viewer_extensions).get(ABS_SEND_TIME, 0)
         while octets > 0:
             size = min(MAX_PADDING, octets)
             seq = (fwd.last_seq + 1) & 0xFFFF
+            # each stamped when it leaves: a burst under one stamp would look like queueing
+            # delay to the viewer's delay-based estimator
             if not sub.egress.send_padding(
-                seq, fwd.last_ts, sub.ssrc, sub.payload_type, size, ext, now
+                seq, fwd.last_ts, sub.ssrc, sub.payload_type, size, ext, clock()
             ):
                 return
             fwd.last_seq = seq

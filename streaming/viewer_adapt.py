@@ -15,6 +15,7 @@ stream (RTP padding, between frames) so its REMB can show the headroom.
 from __future__ import annotations
 
 import logging
+from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
@@ -29,7 +30,8 @@ from streaming.subscription import Subscription
 logger = logging.getLogger(__name__)
 LOSSY = 0.10  # a fraction lost above which a viewer's link is congested
 SENT_WINDOW_S = 1.2  # the send rate's window (streaming/bandwidth.py SendRate) and a margin
-NACK_LOSS_MIN_PACKETS = 10  # packets sent in a tick below which NACKs say too little
+NACK_WINDOW_S = 0.5  # NACKed packets are counted against what was sent over this
+NACK_LOSS_MIN_PACKETS = 30  # packets sent in the window below which NACKs say too little
 AUDIO_BPS = 50_000  # what one audio track is assumed to take of the budget (Opus and overhead)
 Ranked = list[tuple[int, LayerOption]]  # (layer index, option), lowest first
 
@@ -71,6 +73,7 @@ class ViewerAdaptation:
         self._told: dict[int, tuple[str | None, Reason]] = {}
         self._on_layer: dict[int, tuple[int, float]] = {}  # id(sub) -> (its layer, since)
         self._sent = Sent(0, 0, 0)
+        self._window: deque[tuple[float, Sent]] = deque(maxlen=64)
         self.loss = 0.0  # the video's fraction lost in the viewer's last receiver report
 
     def on_remb(self, bitrate_bps: int, now: float) -> None:
@@ -148,11 +151,16 @@ class ViewerAdaptation:
         ]
 
     def _nack_loss(self, sent: Sent, now: float) -> None:
-        """Loss as the viewer's NACKs show it, within a tick: a receiver report says it only
-        every 0.25-1 s, a NACK within a round trip of the gap (RFC 4585 §3.4). Taken only when
-        it says congestion; the reports say the rest."""
-        packets = sent.packets - self._sent.packets
-        nacked = sent.nacked - self._sent.nacked
+        """Loss as the viewer's NACKs show it, over the last ``NACK_WINDOW_S``: a receiver report
+        says it only every 0.25-1 s, a NACK within a round trip of the gap (RFC 4585 §3.4).
+        Taken only when it says congestion; the reports say the rest."""
+        window = self._window
+        window.append((now, sent))
+        while len(window) > 2 and now - window[1][0] >= NACK_WINDOW_S:
+            window.popleft()
+        first = window[0][1]
+        packets = sent.packets - first.packets
+        nacked = sent.nacked - first.nacked
         if packets >= NACK_LOSS_MIN_PACKETS and nacked / packets > LOSSY:
             logger.debug("nack loss %.2f (%d of %d)", nacked / packets, nacked, packets)
             self.on_loss(min(1.0, nacked / packets), now)

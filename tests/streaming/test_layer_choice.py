@@ -90,13 +90,14 @@ def test_up_waits_for_the_hold_and_weak_comes_back_by_itself() -> None:
 
 
 def test_a_failed_up_switch_doubles_the_hold_up_to_its_cap() -> None:
+    fits_one = need_bps(LAYERS[1], S.margin) + 10_000  # layer 1 fits, layer 2 does not
     chooser = LayerChooser(S)
-    chooser.choose(LAYERS, 600_000, SHOWN, 0.0)
+    chooser.choose(LAYERS, fits_one, SHOWN, 0.0)
     now = 0.0
     holds = []
     for _ in range(6):
         up, now = run(chooser, 10_000_000, chooser._hold + STEP, now)  # up to 2 after the hold
-        down, now = run(chooser, 600_000, 1.0, now)  # ...and down again at once: failed
+        down, now = run(chooser, fits_one, 1.0, now)  # ...and down again at once: failed
         assert (up.layer, down.layer) == (2, 1)
         holds.append(chooser._hold)
     assert holds == [6.0, 12.0, 24.0, 30.0, 30.0, 30.0]
