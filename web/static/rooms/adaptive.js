@@ -133,7 +133,7 @@ export class TileReport {
 export function showQuality(tile, event, notice) {
   if (!tile) return notice;
   const reason = event?.reason ?? "";
-  if (reason) tile.dataset.quality = reason; else delete tile.dataset.quality;
+  if (reason) tile.dataset.layerReason = reason; else delete tile.dataset.layerReason;
   if (reason === "hidden") return notice;
   const weak = reason === "weak";
   tile.classList.toggle("weak-link", weak);
