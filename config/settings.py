@@ -92,7 +92,7 @@ class AdaptSettings(_Section):
     probe_backoff_ms: int = Field(default=2_000, ge=0, le=600_000)
     probe_backoff_max_ms: int = Field(default=30_000, ge=0, le=600_000)
     probe_loss_abort: float = Field(default=0.05, gt=0.0, le=1.0)
-    probe_drop_ratio: float = Field(default=0.05, ge=0.0, le=1.0)
+    probe_drop_ratio: float = Field(default=0.1, ge=0.0, le=1.0)  # overuse: 0.85x
 
     @model_validator(mode="after")
     def _ordered(self) -> AdaptSettings:

@@ -5,7 +5,8 @@
 # packages with the dev tools, then ruff, mypy and pytest. Extra arguments go to pytest.
 # The suite runs on PAVILION_TEST_WORKERS pytest-xdist workers (default 2: most tests wait on
 # sockets, browsers and timers, not the CPU; each worker starts its own redis-server);
-# PAVILION_TEST_WORKERS=0 runs it in one process (needed for -s or a debugger).
+# PAVILION_TEST_WORKERS=0 runs it in one process (needed for -s or a debugger). The shaped-link
+# tests (marker `shaped`, issue 14 §8) then run alone, after the rest: they measure timing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 missing=()
@@ -39,4 +40,13 @@ echo "==> ruff"
 echo "==> mypy --strict"
 .venv/bin/mypy
 echo "==> pytest"
-exec .venv/bin/python -m pytest -n "${PAVILION_TEST_WORKERS:-2}" "$@"
+# the shaped-link tests (marker `shaped`) run alone afterwards: they measure timing
+status=0
+.venv/bin/python -m pytest -n "${PAVILION_TEST_WORKERS:-2}" -m "not shaped" "$@" || status=$?
+[ "$status" -eq 5 ] && status=0  # the arguments chose only shaped-link tests
+echo "==> pytest: shaped-link tests, alone"
+shaped=0
+.venv/bin/python -m pytest -n 0 -m shaped "$@" || shaped=$?
+[ "$shaped" -eq 5 ] && shaped=0  # none among the chosen tests
+[ "$status" -ne 0 ] && exit "$status"
+exit "$shaped"

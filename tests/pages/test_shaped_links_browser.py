@@ -44,7 +44,10 @@ from tests.pages.link_stats import (
     settle,
 )
 
-pytestmark = pytest.mark.browser
+# each runs up to four Chromiums and measures timing: scripts/test.sh runs them alone, after
+# the rest of the suite (beside other browsers on two cores, the publisher's own encoder
+# adapts to the CPU and the layers it sends no longer tell the links apart)
+pytestmark = [pytest.mark.browser, pytest.mark.shaped]
 ROOM = LIVE_BROADCAST
 HOST = ("changbai-foods", "长白山食品")
 WEAK_NOTICE = "audio only"  # the English notice: "weak connection: audio only"

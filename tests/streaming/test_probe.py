@@ -31,12 +31,14 @@ def test_a_probe_starts_for_an_unproven_goal(
     [
         ([("remb", 300_000), ("remb", 720_000)], 700_000),  # REMB reaches the goal: at once
         ([("remb", 300_000), ("remb", 330_000)], 700_000),  # rose, no overuse to the end
-        ([("remb", 300_000), ("remb", 300_000)], 0),  # never rose: no proof
+        ([("remb", 300_000), ("remb", 300_000)], 700_000),  # held, no loss: carried (a busy
+        # machine's Chromium may not raise REMB within a probe)
+        ([], 0),  # no REMB at all during the probe: no proof
         ([("remb", 400_000), ("remb", 340_000)], 0),  # fell from its peak: overuse
         ([("remb", 300_000), ("loss", 0.2)], 0),  # loss
     ],
 )
-def test_a_probe_is_proven_by_rising_remb_and_aborted_by_a_fall_or_loss(
+def test_a_probe_is_proven_by_remb_without_a_fall_and_aborted_by_a_fall_or_loss(
     feedback: list[tuple[str, float]], proven: int
 ) -> None:
     prober = Prober(S)
