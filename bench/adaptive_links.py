@@ -12,8 +12,8 @@ Chromium publisher with three layers, a Chromium viewer in a network namespace w
   polled every 0.1 s; the issue's target: p95 under 1.5 s);
 - stall: the longest time without a decoded frame around the switch (target: under 1 s);
 - received / top layer: the video bit rate the weak viewer got over the 8 s after the switch,
-  against what the top layer carried meanwhile, which a non-adaptive SFU would have sent into
-  the 500 kbit/s link (and lost most of).
+  against the top layer's usual rate, which a non-adaptive SFU would have sent into the
+  500 kbit/s link (and lost most of).
 """
 
 from __future__ import annotations

@@ -11,8 +11,8 @@ rows, each in µs of CPU per delivered packet:
 - three layers, switched: the same after every viewer moved layers once, so its VP8 PictureID
   and TL0PICIDX are rewritten (one template per group of viewers with the same offsets).
 
-Then what the adaptation tick costs per viewer (streaming/viewer_adapt.py), and so how many
-viewers one core adapts at 5 ticks a second for 1 % of it.
+Then what the adaptation tick costs per viewer (streaming/viewer_adapt.py), and so what share of
+a core adapting one viewer takes (the allocator ticks every ``TICK_S``).
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ from pylibsrtp import Policy, Session
 from config import MediaLimits
 from streaming import rtp_header
 from streaming.adaptation import TileView
+from streaming.allocator import TICK_S
 from streaming.egress import Egress
 from streaming.negotiation import Codec
 from streaming.source import Source
@@ -167,8 +168,9 @@ async def main(viewers: int, packets: int, repeats: int) -> None:
         cost = statistics.median(costs[name])
         print(f"{name:38} {delivered[name]:>10} {cost:>10.2f} {cost / base:>7.2f}")
     tick = await tick_cost(viewers)
-    print(f"adaptation tick: {tick:.1f} µs per viewer; at 5 ticks/s one core adapts "
-          f"{int(0.01 / (tick * 5e-6))} viewers for 1 % of it")
+    per_s = round(1 / TICK_S)
+    print(f"adaptation tick: {tick:.1f} µs per viewer; at {per_s} ticks/s that is "
+          f"{tick * per_s / 1e4:.3f} % of a core per viewer")
 
 
 if __name__ == "__main__":

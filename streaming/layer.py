@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from streaming.subscription import Subscription
 
 RATE_WINDOW_S = 1.0  # a layer's rate is what it carried over this
-KNOWN_DECAY = 0.995  # per measurement (10 a second): a peak halves in about 14 s
+KNOWN_WEIGHT = 0.05  # of each measurement (10 a second) in a paused layer's remembered rate
 IDLE_S = 1.5  # a layer with no packet for this long is not arriving (paused, or stopped)
 
 
@@ -69,7 +69,7 @@ class Layer:
         self.last_arrival = 0.0
         self.octets = 0  # payload octets received, all time
         self.bitrate_bps = 0  # smoothed, by :meth:`measure`
-        self.known_bps = 0  # the rate it carries at its best (a paused layer's need)
+        self.known_bps = 0  # the rate it carries as a rule (a paused layer's need)
         self.frame_end = False  # its newest packet ended a frame (RTP marker, RFC 7741 §4.1)
         self.width = 0
         self.height = 0
@@ -97,9 +97,10 @@ class Layer:
         start, octets = window[0]
         rate = (self.octets - octets) * 8 / (now - start) if now > start else 0.0
         self.bitrate_bps = int(rate) if self.active(now) else 0
-        if self.bitrate_bps:  # slowly forgotten peak: a paused layer's need is what it carried
-            # at its best, not what its encoder sent while ramping up or winding down
-            self.known_bps = max(int(self.known_bps * KNOWN_DECAY), self.bitrate_bps)
+        if self.bitrate_bps:  # what it carries as a rule (~2 s average): a paused layer's need
+            self.known_bps = (self.bitrate_bps if not self.known_bps else
+                              int(KNOWN_WEIGHT * self.bitrate_bps
+                                  + (1 - KNOWN_WEIGHT) * self.known_bps))
         return self.bitrate_bps
 
     def active(self, now: float) -> bool:

@@ -12,7 +12,8 @@ keyframe of the target layer). The rules (thresholds: config ``[media.adapt]``):
   layer it had comes back at once (the budget says little then: nothing was sent to measure).
 - **Down fast**: when the budget stays under the current layer's bitrate x ``keep_ratio`` for
   ``down_hold_ms`` (at once under half of it: no frame of it gets through whole), the best
-  layer that fits (else the lowest); on the lowest, after ``weak_hold_ms`` more,
+  layer that fits 0.6 of the budget (a fall's budget is a first guess on a congested link;
+  else the lowest); on the lowest, after ``weak_hold_ms`` more,
   ``Choice(None, "weak")``: audio only, the page says so.
 - **Up slowly**: only after the budget stayed at or above the next layer's need for the *hold*
   (``up_hold_ms``), to the best layer the lowest budget of that time fits; from weak the same
@@ -32,6 +33,7 @@ from config.settings import AdaptSettings
 from streaming.adaptation import Choice, LayerOption, Reason, TileView
 
 SEVERE = 0.5  # a budget under this share of the current layer's rate goes down without a hold
+DOWN_SAFETY = 0.6  # going down after a fall, the layer must fit this share of the budget
 
 
 def need_bps(option: LayerOption, margin: float) -> int:
@@ -133,7 +135,9 @@ class LayerChooser:
         self, current: int, options: Sequence[LayerOption], steps: list[int], budget: int,
         now: float,
     ) -> int | None:
-        target = self._fit(options, steps, budget, steps[0])
+        # a fall's budget is a first guess, measured on a congested link: aim below it (a
+        # layer that only just fits stalls on the queue the fall left; probing goes up again)
+        target = self._fit(options, steps, int(budget * DOWN_SAFETY), steps[0])
         if target < current:
             return self._set(target, "bandwidth", now)
         if self._weak_since is None:

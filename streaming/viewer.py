@@ -52,6 +52,7 @@ from streaming.subscription import Route, Subscription, extension_table
 from streaming.viewer_adapt import Quality, Ranked, Sent, ViewerAdaptation
 
 ABS_SEND_TIME = "http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time"
+PADDING_OVERHEAD = 12 + 8 + 10  # RTP header, abs-send-time element, SRTP tag
 RESEND_WINDOW_S = 0.1  # a packet resent is not resent again within this (about an RTT)
 RESEND_MIN_PPS = 50  # packets a second any viewer may have resent
 LOST_MEMORY_S = 3.0  # a NACKed packet counts as lost once within this
@@ -131,6 +132,7 @@ class ViewerLeg(Peer):
         self.nacked = 0  # distinct packets the viewer NACKed (once per RESEND_WINDOW_S)
         self._resend_at = 0.0
         self.padding_sent = 0  # probe octets sent (issue 14 §3)
+        self.padding_wire = 0  # the same as the egress counts them (headers, SRTP tag)
 
     def set_view(self, view: TileView) -> None:
         self.view = view
@@ -294,7 +296,7 @@ class ViewerLeg(Peer):
         if self._egress is None or self.closed.is_set():
             return []
         egress = self._egress
-        sent = Sent(egress.sent_bytes, egress.sent_packets, self.nacked)
+        sent = Sent(egress.sent_bytes, egress.sent_packets, self.nacked, self.padding_wire)
         return self.adaptation.tick(self.subscriptions, self.view, ranked, sent, now)
 
     def pad(self, octets: int, now: float) -> None:
@@ -329,6 +331,7 @@ class ViewerLeg(Peer):
             fwd.seq_offset = (fwd.seq_offset + 1) & 0xFFFF
             sub.switch_seq = (seq + 1) & 0xFFFF  # a NACK from before maps by the old offset
             self.padding_sent += size
+            self.padding_wire += size + PADDING_OVERHEAD
             octets -= size
 
     def _keyframe(self, packet: RtcpPsfbPacket) -> None:

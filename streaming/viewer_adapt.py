@@ -21,7 +21,7 @@ from dataclasses import dataclass, replace
 
 from config.settings import AdaptSettings
 from streaming.adaptation import LayerOption, Reason, TileView
-from streaming.bandwidth import DownlinkEstimator
+from streaming.bandwidth import DownlinkEstimator, SendRate
 from streaming.layer_choice import LayerChooser, need_bps
 from streaming.probe import Prober
 from streaming.source import Source
@@ -48,6 +48,7 @@ class Sent:
     octets: int
     packets: int
     nacked: int
+    padding: int = 0  # of ``octets``: probe padding
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +75,7 @@ class ViewerAdaptation:
         self._on_layer: dict[int, tuple[int, float]] = {}  # id(sub) -> (its layer, since)
         self._sent = Sent(0, 0, 0)
         self._window: deque[tuple[float, Sent]] = deque(maxlen=64)
+        self._media = SendRate(settings.rate_window_ms / 1000)  # what is sent but padding
         self.loss = 0.0  # the video's fraction lost in the viewer's last receiver report
 
     def on_remb(self, bitrate_bps: int, now: float) -> None:
@@ -95,6 +97,8 @@ class ViewerAdaptation:
     ) -> list[Quality]:
         """Choose each simulcast track's layer; returns what changed for the page."""
         self.estimator.on_sent(max(0, sent.octets - self._sent.octets), now)
+        self._media.add(max(0, sent.octets - sent.padding
+                            - self._sent.octets + self._sent.padding), now)
         self._nack_loss(sent, now)
         self._sent = sent
         budget = self.estimator.estimate(now)
@@ -104,7 +108,7 @@ class ViewerAdaptation:
         share = max(0, budget - audio) // max(1, len(layered))
         # what each video is sent, probe padding aside (a probe must not look like a fall)
         sending = self.estimator.sending(now) or 0
-        sent_share = max(0, sending - self.padding_bps - audio) // max(1, len(layered))
+        sent_share = max(0, (self._media.rate(now) or 0) - audio) // max(1, len(layered))
         changes: list[Quality] = []
         goal, goal_wanted = audio, False
         for source, sub in layered:

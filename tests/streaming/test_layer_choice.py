@@ -11,13 +11,16 @@ from hypothesis import strategies as st
 
 from config.settings import AdaptSettings
 from streaming.adaptation import Choice, LayerOption, TileView
-from streaming.layer_choice import LayerChooser, ladder, need_bps
+from streaming.layer_choice import DOWN_SAFETY, LayerChooser, ladder, need_bps
 from tests.streaming.link_model import LAYERS, Viewer
 
 S = AdaptSettings()
 SHOWN = TileView()
 STEP = 0.25
 # the first tick under the keep level starts the hold: the tick after it has passed goes down
+# a budget under layer 2's keep level whose safe share still fits layer 1 (streaming.layer_choice
+# DOWN_SAFETY), and not under half of layer 2 (no hold then)
+FALLS_TO_ONE = int(need_bps(LAYERS[1], S.margin) / DOWN_SAFETY) + 10_000
 HOLD_STEPS = math.ceil((STEP + S.down_hold_ms / 1000) / STEP)
 
 
@@ -64,8 +67,8 @@ def test_a_hidden_tile_pauses_video_and_gets_its_layer_back_at_once() -> None:
 @pytest.mark.parametrize(
     ("budget", "seconds", "expected"),
     [
-        (900_000, (HOLD_STEPS - 1) * STEP, Choice(2, "bandwidth")),  # not yet
-        (900_000, HOLD_STEPS * STEP, Choice(1, "bandwidth")),  # down once the hold passed
+        (FALLS_TO_ONE, (HOLD_STEPS - 1) * STEP, Choice(2, "bandwidth")),  # not yet
+        (FALLS_TO_ONE, HOLD_STEPS * STEP, Choice(1, "bandwidth")),  # down once the hold passed
         (400_000, STEP, Choice(0, "bandwidth")),  # under half of it: down at once
         (1_400_000, 10, Choice(2, "bandwidth")),  # within keep_ratio of its bitrate: stays
         (100_000, 1.0, Choice(0, "bandwidth")),  # nothing fits: the lowest first...
@@ -90,7 +93,7 @@ def test_up_waits_for_the_hold_and_weak_comes_back_by_itself() -> None:
 
 
 def test_a_failed_up_switch_doubles_the_hold_up_to_its_cap() -> None:
-    fits_one = need_bps(LAYERS[1], S.margin) + 10_000  # layer 1 fits, layer 2 does not
+    fits_one = FALLS_TO_ONE
     chooser = LayerChooser(S)
     chooser.choose(LAYERS, fits_one, SHOWN, 0.0)
     now = 0.0
