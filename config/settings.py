@@ -245,6 +245,27 @@ def default_node_id(port: object) -> str:
     return f"{host}-{number}" if number > 0 else f"{host}-{secrets.token_hex(3)}"
 
 
+class RecordingSettings(_Section):
+    """``[recordings]``: where a node keeps what it records and for how long (issue 15).
+
+    ``dir``: the recordings' directory (default: ``<state_dir>/recordings``, else
+    ``./recordings``). ``auto``: room kinds recorded as soon as they go live. ``retention_days``:
+    per room kind, 0 keeps forever. ``queue_frames``: the bounded queue between the event loop
+    and a recording's writer thread; a writer that falls this far behind (a slow disk) stops
+    that recording with a notice, never the room. ``min_free_mb``: a recording stops when the
+    disk has less free space than this."""
+
+    dir: str | None = Field(default=None, min_length=1, max_length=4_096)
+    container: Literal["auto", "webm", "mp4"] = "auto"  # auto: WebM for VP8, MP4 for H264
+    auto: list[Literal["broadcast", "forum", "meeting"]] = Field(default_factory=list)
+    program: bool = True  # forums and meetings also get a program file (§4)
+    retention_days: dict[str, int] = Field(  # keys: broadcast, forum, meeting
+        default_factory=lambda: {"broadcast": 365, "forum": 365, "meeting": 30})
+    queue_frames: int = Field(default=600, ge=16, le=100_000)
+    min_free_mb: int = Field(default=200, ge=0, le=10_000_000)
+    max_per_node: int = Field(default=64, ge=1, le=10_000)  # recordings at once
+
+
 class Settings(_Section):
     """A node's whole configuration."""
 
@@ -270,6 +291,7 @@ class Settings(_Section):
     signaling: SignalingLimits = Field(default_factory=SignalingLimits)
     meetings: MeetingLimits = Field(default_factory=MeetingLimits)
     cluster: ClusterSettings = Field(default_factory=ClusterSettings)
+    recordings: RecordingSettings = Field(default_factory=RecordingSettings)
 
     @model_validator(mode="before")
     @classmethod

@@ -18,6 +18,7 @@ from streaming.packet_cache import KeyframeCache, PacketCache
 
 if TYPE_CHECKING:
     from streaming.subscription import Subscription
+    from streaming.tap import PacketTap
 
 RATE_WINDOW_S = 1.0  # a layer's rate is what it carried over this
 KNOWN_WEIGHT = 0.05  # of each measurement (10 a second) in a paused layer's remembered rate
@@ -49,6 +50,7 @@ class Layer:
         "sr_rtp",
         "ssrc",
         "subs",
+        "taps",
         "upstream",
         "width",
     )
@@ -74,6 +76,7 @@ class Layer:
         self.width = 0
         self.height = 0
         self.last_packet: bytes | None = None  # its newest (a switch reads its VP8 numbers)
+        self.taps: list[PacketTap] = []  # recorders (streaming/tap.py): get every packet
         self.sr_ntp = 0.0  # its newest sender report: NTP seconds and RTP timestamp
         self.sr_rtp = 0
         self._window: deque[tuple[float, int]] = deque(maxlen=64)  # (time, octets) samples
@@ -109,4 +112,4 @@ class Layer:
 
     @property
     def wanted(self) -> bool:
-        return bool(self.subs or self.pending)
+        return bool(self.subs or self.pending or self.taps)

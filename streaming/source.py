@@ -31,6 +31,7 @@ from streaming.negotiation import Codec
 from streaming.packet_cache import KeyframeCache, PacketCache
 from streaming.rtp_header import RtpHeader
 from streaming.subscription import Subscription, extension_table
+from streaming.tap import PacketTap
 
 logger = logging.getLogger(__name__)
 TS_MOD = 1 << 32
@@ -135,6 +136,9 @@ class Source:
         if stamp_at > 0 and data[stamp_at - 1] & 0x0F != 2:
             stamp_at = -1  # not the 3 octets abs-send-time is: leave it alone
         layer.last_packet = data
+        if layer.taps:
+            for tap in layer.taps:
+                tap.on_rtp(data, h)
         templates: dict[tuple[tuple[int, bytes], int, int], bytes | bytearray] = {}
         for sub in layer.subs:
             fwd = sub.forwarder
@@ -353,6 +357,25 @@ class Source:
             layer.rid for layer in self.layers if layer.wanted or layer.index == lowest
         )
 
+    # -- taps (recorders, streaming/tap.py) ---------------------------------------------------
+
+    def add_tap(self, tap: PacketTap, index: int | None = None) -> int:
+        """Give ``tap`` every packet of layer ``index`` (default: the best-ranked layer, for a
+        recording) from now on; asks for a keyframe so it can start at once. Returns the index."""
+        if self.ended.is_set():
+            raise RuntimeError(f"source {self.source_id} has ended")
+        if index is None:
+            index = self.rank[-1]
+        self.remove_tap(tap)
+        self.layers[index].taps.append(tap)
+        self.request_keyframe(index)
+        return index
+
+    def remove_tap(self, tap: PacketTap) -> None:
+        for layer in self.layers:
+            if tap in layer.taps:
+                layer.taps.remove(tap)
+
     # -- viewers ------------------------------------------------------------------------------
 
     def attach(self, sub: Subscription, index: int | None = None) -> None:
@@ -491,6 +514,8 @@ class Source:
         layer = self.layers[index]
         layer.sr_ntp = ntp / (1 << 32)
         layer.sr_rtp = rtp_ts
+        for tap in layer.taps:
+            tap.on_sender_report(ntp, rtp_ts)
         for sub in layer.subs:
             if sub.forwarder.started and not sub.waiting_keyframe:
                 sub.egress.send_rtcp(sub.sender_report(ntp, rtp_ts))
@@ -506,6 +531,9 @@ class Source:
         for layer in self.layers:
             layer.subs.clear()
             layer.pending.clear()
+            for tap in layer.taps:
+                tap.on_end()
+            layer.taps.clear()
             handle = layer.flush_handle
             if isinstance(handle, asyncio.TimerHandle):
                 handle.cancel()
