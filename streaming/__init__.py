@@ -9,6 +9,7 @@ from streaming.errors import (
     NoUsableCodec,
     PlaneClosed,
     UnknownPeer,
+    UnknownRecording,
 )
 from streaming.plane import (
     Answer,
@@ -19,6 +20,7 @@ from streaming.plane import (
     SourceEnded,
     SpeakerChanged,
 )
+from streaming.recording_spec import RecordedFile, RecordingEnded, RecordingSpec
 
 __all__ = [
     "Answer",
@@ -32,8 +34,12 @@ __all__ = [
     "NothingPublished",
     "PeerEnded",
     "PlaneClosed",
+    "RecordedFile",
+    "RecordingEnded",
+    "RecordingSpec",
     "SourceAdded",
     "SourceEnded",
     "SpeakerChanged",
     "UnknownPeer",
+    "UnknownRecording",
 ]

@@ -25,6 +25,10 @@ class Capacity(MediaError):
     """A limit from MediaLimits was reached (viewers per track, candidates per peer)."""
 
 
+class UnknownRecording(MediaError):
+    """No running recording with that id (stopped already, or never started here)."""
+
+
 class PlaneClosed(MediaError):
     """The plane is shutting down and takes no new peers."""
 
@@ -39,4 +43,5 @@ __all__ = [
     "NothingPublished",
     "PlaneClosed",
     "UnknownPeer",
+    "UnknownRecording",
 ]

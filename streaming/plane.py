@@ -20,12 +20,21 @@ from config import IceServer, MediaLimits
 from streaming import aiortc_hooks
 from streaming.adaptation import Reason, TileView
 from streaming.allocator import Allocator
-from streaming.errors import Capacity, NothingPublished, PlaneClosed, UnknownPeer
+from streaming.errors import (
+    Capacity,
+    NothingPublished,
+    PlaneClosed,
+    UnknownPeer,
+    UnknownRecording,
+)
+from streaming.frames import Depacketizer
 from streaming.intake import IntakeLeg
 from streaming.negotiation import Codec
 from streaming.offer_check import screen
 from streaming.peer import CLOSE_TIMEOUT_S, Peer
 from streaming.publisher import PublisherLeg
+from streaming.recorder import Recording
+from streaming.recording_spec import RecordedFile, RecordingEnded, RecordingSpec
 from streaming.source import Source
 from streaming.speaker import SpeakerChange, SpeakerRules
 from streaming.speaker_watch import SpeakerWatch
@@ -107,7 +116,15 @@ class LayersWanted:
 
 MediaEvent = (
     SourceAdded | SourceEnded | PeerEnded | SpeakerChanged | QualityChanged | LayersWanted
+    | RecordingEnded
 )
+
+
+def default_depacketizer(codec: str) -> Depacketizer:
+    """The depacketizer of ``codec`` (vp8, h264, opus) from :mod:`streaming.depacketize`."""
+    from streaming.depacketize import for_codec  # the recordings are its only user
+
+    return for_codec(codec)
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,8 +142,12 @@ class MediaPlane:
     node's own peers gather host candidates only, so a start never waits on a STUN server.
     """
 
-    def __init__(self, limits: MediaLimits, ice_servers: Sequence[IceServer] = ()) -> None:
+    def __init__(self, limits: MediaLimits, ice_servers: Sequence[IceServer] = (),
+                 max_recordings: int = 64) -> None:
         aiortc_hooks.check()
+        self.max_recordings = max_recordings  # RecordingSettings.max_per_node
+        self.recordings: dict[str, Recording] = {}  # rec id -> running recording
+        self.depacketizers: Callable[[str], Depacketizer] = default_depacketizer
         self.limits = limits
         self.ice_servers = list(ice_servers)
         self._own_ice: list[IceServer] = []
@@ -211,11 +232,61 @@ class MediaPlane:
             room[source_id] = source
             self._emit(SourceAdded(leg.room, leg.participant, source_id, kind, codec.mime,
                                    source.relayed))
+            for recording in self.recordings.values():
+                if recording.spec.room == leg.room:
+                    recording.add_source(source)
         source.set_extension_ids(ids)
         self.speakers.start()  # the first track: active speaker detection begins
         if kind == "video":
             self.allocator.start()  # the first video track: adaptation begins
         return source
+
+    # -- recordings (issue 15, streaming/recorder.py) ---------------------------------------
+
+    def start_recording(self, spec: RecordingSpec) -> None:
+        """Record ``spec.room``'s live Sources now and every one added later, until stopped.
+
+        Raises :class:`Capacity` at ``max_recordings`` running on this node, ``ValueError`` if
+        ``spec.rec_id`` already runs. A recording that stops by itself (disk full, slow disk,
+        write error) emits :class:`RecordingEnded` with the reason; streaming goes on.
+        """
+        self._check_open()
+        if spec.rec_id in self.recordings:
+            raise ValueError(f"recording {spec.rec_id!r} is running already")
+        if len(self.recordings) >= self.max_recordings:
+            raise Capacity(f"this node records {self.max_recordings} rooms already")
+        recording = Recording(spec, self.depacketizers, self._recording_ended)
+        self.recordings[spec.rec_id] = recording
+        for source in list(self.sources.get(spec.room, {}).values()):
+            recording.add_source(source)
+
+    def recording_of(self, room: str) -> str | None:
+        """The id of ``room``'s running recording, if any."""
+        for rec_id, recording in self.recordings.items():
+            if recording.spec.room == room:
+                return rec_id
+        return None
+
+    def recording_files(self, rec_id: str) -> tuple[RecordedFile, ...]:
+        """The files of a running recording, with their sizes now."""
+        return self._recording(rec_id).files()
+
+    async def stop_recording(self, rec_id: str) -> RecordingEnded:
+        """Stop a recording: its files are closed (in its writer thread) before this returns;
+        the same :class:`RecordingEnded` goes to the plane's listeners."""
+        return await self._recording(rec_id).stop()
+
+    def _recording(self, rec_id: str) -> Recording:
+        recording = self.recordings.get(rec_id)
+        if recording is None:
+            raise UnknownRecording(f"no running recording {rec_id!r}")
+        return recording
+
+    def _recording_ended(self, ended: RecordingEnded) -> None:
+        self.recordings.pop(ended.rec_id, None)
+        logger.info("recording %s of %s ended (%s)", ended.rec_id, ended.room,
+                    ended.reason or "stopped")
+        self._emit(ended)
 
     # -- pulling from an origin (cascade) ------------------------------------------------------
 
@@ -476,6 +547,8 @@ class MediaPlane:
     async def aclose(self) -> None:
         """Close every peer and cancel every task; the plane takes no new peers after this."""
         self._closing = True
+        for recording in list(self.recordings.values()):
+            await recording.stop("plane_closed")
         await self.speakers.aclose()
         await self.allocator.aclose()
         for peer_id in list(self.peers):

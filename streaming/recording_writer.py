@@ -1,0 +1,232 @@
+"""RecordingWriter: a recording's writer thread: depacketize, time and mux (issue 15 §1).
+
+The event loop hands it batches of what the recording's taps heard (every ~50 ms, see
+:mod:`streaming.recorder`); here each packet goes through its track's depacketizer, each frame
+gets its time through the publisher's sender reports (:mod:`streaming.media_clock`), and the
+participant's :class:`~streaming.participant_file.ParticipantFile` muxes it. Everything that can
+block (PyAV, the disk) happens on this thread; the loop is only told things back through
+``call_soon_threadsafe``: a keyframe wanted, a failure (``disk_full``, ``write_error``), the end.
+"""
+
+from __future__ import annotations
+
+import errno
+import logging
+import os
+import queue
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import NamedTuple, Protocol
+
+from streaming.file_ledger import FileLedger
+from streaming.frames import Depacketizer, Frame
+from streaming.media_clock import ParticipantClock, TrackClock
+from streaming.participant_file import ParticipantFile
+from streaming.recording_spec import RecordingSpec
+from streaming.rtp_header import RtpHeader
+
+logger = logging.getLogger(__name__)
+DISK_CHECK_S = 1.0
+KEYFRAME_ASK_S = 0.5  # a video track that waits for a keyframe asks again this often
+
+
+class TrackOpened(NamedTuple):
+    track: int
+    participant: str
+    kind: str
+    codec: str
+    clock_rate: int
+
+
+class TrackClosed(NamedTuple):
+    track: int
+
+
+class Tapped(NamedTuple):
+    track: int
+    arrival: float
+    data: bytes
+    header: RtpHeader
+
+
+class Report(NamedTuple):
+    track: int
+    arrival: float
+    ntp: int
+    rtp_ts: int
+
+
+Item = TrackOpened | TrackClosed | Tapped | Report
+
+
+class Batch(NamedTuple):
+    now: float  # the loop's clock when it was sent
+    items: list[Item]
+
+
+class WriterEvents(Protocol):
+    """What the writer tells the loop (each called through ``call_soon_threadsafe``)."""
+
+    def want_keyframe(self, track: int) -> None: ...
+    def failed(self, reason: str) -> None: ...
+
+
+class DiskFull(Exception):
+    """Free space fell under the recording's ``min_free_bytes``, or a write hit ENOSPC."""
+
+
+@dataclass(slots=True)
+class TrackState:
+    opened: TrackOpened
+    depacketizer: Depacketizer
+    clock: TrackClock
+    file: ParticipantFile
+    ssrc: int = -1
+    waiting_key: bool = True
+    asked_at: float = -1e9
+    frames: int = field(default=0)
+
+
+class RecordingWriter:
+    """The thread and its state; feed it with :meth:`put`, end it with :meth:`finish`."""
+
+    def __init__(self, spec: RecordingSpec, t0: float, ledger: FileLedger,
+                 depacketizers: Callable[[str], Depacketizer],
+                 events: WriterEvents, notify: Callable[..., object]) -> None:
+        self.spec = spec
+        self.t0 = t0
+        self.ledger = ledger
+        self.depacketizers = depacketizers
+        self.events = events
+        self.notify = notify  # loop.call_soon_threadsafe
+        self.done = 0  # items handled (only this thread writes it)
+        self.discard = False  # set by the loop: drop what is queued (a stop for a fault)
+        self._queue: queue.SimpleQueue[Batch | None] = queue.SimpleQueue()
+        self._tracks: dict[int, TrackState] = {}
+        self._files: dict[str, ParticipantFile] = {}
+        self._clocks: dict[str, ParticipantClock] = {}
+        self._checked_at = -1e9
+        self._failed = False
+        self.thread = threading.Thread(target=self._run, name=f"rec-{spec.rec_id}", daemon=True)
+
+    def start(self) -> None:
+        self.thread.start()
+
+    def put(self, batch: Batch) -> None:
+        self._queue.put(batch)
+
+    def finish(self) -> None:
+        """No more batches: close every file once the queue is drained."""
+        self._queue.put(None)
+
+    # -- the thread ---------------------------------------------------------------------------
+
+    def _run(self) -> None:
+        try:
+            while (batch := self._queue.get()) is not None:
+                if not (self.discard or self._failed):
+                    self._guarded(batch)
+                self.done += len(batch.items)
+        finally:
+            self._close_all()
+
+    def _guarded(self, batch: Batch) -> None:
+        try:
+            self._check_disk(batch.now)
+            self._handle(batch)
+        except DiskFull as exc:
+            self._fail("disk_full", str(exc))
+        except OSError as exc:  # PyAV's errors are OSErrors with the errno
+            self._fail("disk_full" if exc.errno == errno.ENOSPC else "write_error", str(exc))
+
+    def _fail(self, reason: str, detail: str) -> None:
+        logger.warning("recording %s stops (%s): %s", self.spec.rec_id, reason, detail)
+        self._failed = True
+        self.notify(self.events.failed, reason)
+
+    def _check_disk(self, now: float) -> None:
+        if now - self._checked_at < DISK_CHECK_S:
+            return
+        self._checked_at = now
+        stat = os.statvfs(self.spec.directory)
+        free = stat.f_bavail * stat.f_frsize
+        if free < self.spec.min_free_bytes:
+            raise DiskFull(f"{free} bytes free, under {self.spec.min_free_bytes}")
+        for file in self._files.values():
+            file.refresh()
+
+    def _handle(self, batch: Batch) -> None:
+        for item in batch.items:
+            if isinstance(item, Tapped):
+                self._packet(item)
+            elif isinstance(item, Report):
+                self._report(item)
+            elif isinstance(item, TrackOpened):
+                self._open_track(item)
+            else:
+                self._close_track(item)
+        for file in self._files.values():
+            file.tick(batch.now)
+
+    def _open_track(self, opened: TrackOpened) -> None:
+        participant = opened.participant
+        file = self._files.get(participant)
+        if file is None:
+            file = ParticipantFile(participant, self.spec.directory, self.spec.container,
+                                   self.ledger)
+            self._files[participant] = file
+        clock = TrackClock(opened.clock_rate, self._clocks.setdefault(participant,
+                                                                      ParticipantClock()))
+        file.codecs[opened.kind] = opened.codec
+        self._tracks[opened.track] = TrackState(
+            opened, self.depacketizers(opened.codec), clock, file,
+            waiting_key=opened.kind == "video")
+
+    def _close_track(self, closed: TrackClosed) -> None:
+        state = self._tracks.pop(closed.track, None)
+        if state is None:
+            return
+        kind = state.opened.kind
+        if not any(t.file is state.file and t.opened.kind == kind for t in self._tracks.values()):
+            state.file.codecs.pop(kind, None)
+
+    def _report(self, report: Report) -> None:
+        state = self._tracks.get(report.track)
+        if state is not None:
+            state.clock.on_sender_report(report.ntp, report.rtp_ts, report.arrival)
+
+    def _packet(self, tapped: Tapped) -> None:
+        state = self._tracks.get(tapped.track)
+        if state is None:
+            return
+        if tapped.header.ssrc != state.ssrc:  # a new RTP stream: its own timeline and start
+            state.ssrc = tapped.header.ssrc
+            state.clock.restart()
+            state.waiting_key = state.opened.kind == "video"
+        for frame in state.depacketizer.push(tapped.data, tapped.header):
+            self._frame(state, frame, tapped.arrival)
+        if state.waiting_key or state.depacketizer.want_keyframe:
+            self._ask_keyframe(state, tapped.arrival)
+
+    def _frame(self, state: TrackState, frame: Frame, arrival: float) -> None:
+        if state.waiting_key:
+            if not frame.keyframe:
+                return
+            state.waiting_key = False
+        at = state.clock.time_of(frame.ts, arrival)
+        ms = round((at - self.t0) * 1000)
+        state.frames += 1
+        state.file.add(state.opened.kind, state.opened.codec, frame, ms, arrival)
+
+    def _ask_keyframe(self, state: TrackState, now: float) -> None:
+        if state.opened.kind == "video" and now - state.asked_at >= KEYFRAME_ASK_S:
+            state.asked_at = now
+            self.notify(self.events.want_keyframe, state.opened.track)
+
+    def _close_all(self) -> None:
+        for file in self._files.values():
+            try:
+                file.close()
+            except OSError as exc:
+                logger.warning("recording %s: closing %s: %s", self.spec.rec_id, file.name, exc)
