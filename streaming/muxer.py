@@ -71,14 +71,18 @@ class Muxer:
         self.media_type = MEDIA_TYPES[container, any(t.kind == "video" for t in tracks)]
         self.last_ms = [-1] * len(self.tracks)
         self.first_ms = -1
-        self._out: OutputContainer = av.open(
-            str(path), "w", format=container, options=dict(OPTIONS[container])
-        )
+        # our own file object: PyAV's own open and header writes hold the GIL, so a disk that
+        # hangs would freeze the event loop too; Python's file I/O releases it (unbuffered, so
+        # each flushed cluster or fragment reaches the OS at once)
+        self._file = open(path, "wb", buffering=0)  # noqa: SIM115  (closed in close())
         try:
+            self._out: OutputContainer = av.open(
+                self._file, "w", format=container, options=dict(OPTIONS[container])
+            )
             self._streams = self._add_streams()
             self._out.start_encoding()
         except BaseException:
-            self._out.close()
+            self._file.close()
             raise
 
     def _add_streams(self) -> list[Stream]:
@@ -133,4 +137,7 @@ class Muxer:
 
     def close(self) -> None:
         """Write the trailer (cues, durations) and close; safe to call twice."""
-        self._out.close()
+        try:
+            self._out.close()
+        finally:
+            self._file.close()

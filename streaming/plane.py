@@ -261,9 +261,9 @@ class MediaPlane:
             recording.add_source(source)
 
     def recording_of(self, room: str) -> str | None:
-        """The id of ``room``'s running recording, if any."""
+        """The id of ``room``'s running recording, if any (one that is stopping is not)."""
         for rec_id, recording in self.recordings.items():
-            if recording.spec.room == room:
+            if recording.spec.room == room and not recording.stopping:
                 return rec_id
         return None
 

@@ -85,6 +85,11 @@ class Recording:
     def rec_id(self) -> str:
         return self.spec.rec_id
 
+    @property
+    def stopping(self) -> bool:
+        """Asked to stop, or stopped by a fault: no longer recording, files closing."""
+        return self._stopping
+
     def add_source(self, source: Source) -> None:
         """Record ``source`` (its best layer for video) from now on."""
         if self._stopping or source.ended.is_set():

@@ -19,6 +19,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import NamedTuple, Protocol
 
+import av
+
 from streaming.file_ledger import FileLedger
 from streaming.frames import Depacketizer, Frame
 from streaming.media_clock import ParticipantClock, TrackClock
@@ -70,6 +72,16 @@ class WriterEvents(Protocol):
 
     def want_keyframe(self, track: int) -> None: ...
     def failed(self, reason: str) -> None: ...
+
+
+def fault_of(exc: BaseException) -> str:
+    """``disk_full`` when ENOSPC is anywhere in the exception's chain, else ``write_error``."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, OSError) and seen.errno == errno.ENOSPC:
+            return "disk_full"
+        seen = seen.__cause__ or seen.__context__
+    return "write_error"
 
 
 class DiskFull(Exception):
@@ -137,8 +149,8 @@ class RecordingWriter:
             self._handle(batch)
         except DiskFull as exc:
             self._fail("disk_full", str(exc))
-        except OSError as exc:  # PyAV's errors are OSErrors with the errno
-            self._fail("disk_full" if exc.errno == errno.ENOSPC else "write_error", str(exc))
+        except (OSError, av.error.FFmpegError) as exc:
+            self._fail(fault_of(exc), str(exc))
 
     def _fail(self, reason: str, detail: str) -> None:
         logger.warning("recording %s stops (%s): %s", self.spec.rec_id, reason, detail)
@@ -228,5 +240,5 @@ class RecordingWriter:
         for file in self._files.values():
             try:
                 file.close()
-            except OSError as exc:
+            except (OSError, av.error.FFmpegError) as exc:  # the trailer may not fit either
                 logger.warning("recording %s: closing %s: %s", self.spec.rec_id, file.name, exc)

@@ -50,3 +50,11 @@ def decoded_seconds(path: Path) -> float:
     """How far ffmpeg decodes ``path`` (the last video frame's time), without errors or not."""
     times = packet_times(path, "v")
     return max(times) if times else 0.0
+
+
+def frame_sizes(path: Path) -> set[tuple[int, int]]:
+    """The sizes of the video frames in ``path``, decoded with PyAV (the test may decode)."""
+    import av
+
+    with av.open(str(path)) as container:
+        return {(f.width, f.height) for f in container.decode(video=0)}
