@@ -74,7 +74,7 @@ class Muxer:
         # our own file object: PyAV's own open and header writes hold the GIL, so a disk that
         # hangs would freeze the event loop too; Python's file I/O releases it (unbuffered, so
         # each flushed cluster or fragment reaches the OS at once)
-        self._file = open(path, "wb", buffering=0)  # noqa: SIM115  (closed in close())
+        self._file = open(path, "wb", buffering=0)
         try:
             self._out: OutputContainer = av.open(
                 self._file, "w", format=container, options=dict(OPTIONS[container])
