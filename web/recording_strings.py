@@ -59,19 +59,20 @@ WORDS: Mapping[str, str] = {
 _NO_RECORDING = N_("This recording does not exist or is not available to you.")
 
 ERRORS: Mapping[str, str] = {
+    # the page API and the file route (rooms/replay_desk.py, web/recording_files.py)
     "no_such_recording": _NO_RECORDING,
-    "not_published": _NO_RECORDING,
     "no_such_file": _NO_RECORDING,
-    "bad_recording_id": _NO_RECORDING,
-    "bad_file_name": _NO_RECORDING,
-    "bad_signature_url": _NO_RECORDING,
-    "url_expired": N_("This link to the recording has expired. Open the replay page again."),
+    "file_gone": _NO_RECORDING,
+    "link_expired": N_("This link to the recording has expired. Open the replay page again."),
+    "recording_unavailable": N_("The server that holds this recording cannot be reached. "
+                                "Please try again later."),
+    "recording_running": N_("This recording is still being written. Stop it first."),
+    "not_recorder": N_("You are not allowed to do that."),
+    "other_room": N_("This access link is for another room."),
+    # record.start / record.stop / record.consent (docs/recordings.md §4)
     "already_recording": N_("This room is already being recorded."),
     "not_recording": N_("This room is not being recorded."),
     "consent_declined": N_("Someone declined: this meeting is not recorded."),
     "consent_pending": N_("Not everyone has agreed to the recording yet."),
     "recordings_full": N_("This server records too many rooms at once. Please try again later."),
-    "nothing_to_record": N_("Nothing is being broadcast yet, so there is nothing to record."),
-    "recording_busy": N_("This recording is still being written. Stop it first."),
-    "disk_full": N_("The recording stopped because of a problem on the server. The room goes on."),
 }
