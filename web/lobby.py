@@ -13,6 +13,7 @@ from config import Language
 from rooms.errors import RoomsError
 from rooms.factory import Backend
 from rooms.pavilion import Pavilion
+from rooms.replay_desk import ReplayDesk
 from rooms.room import Room, RoomKind, RoomState
 from rooms.showroom import Showroom
 from rooms.text import LocalizedText
@@ -90,10 +91,8 @@ async def build_lobby(
     Trade meetings are private: they are never listed, found by the search or counted in a
     pavilion (their title names the buyer, their time is the exhibitor's agenda).
     """
-    all_rooms = await backend.store.list_rooms()
-    listed = [r for r in all_rooms if is_listed(r)]
-    replays = replay_cards(await backend.store.list_recordings(),
-                           {r.id: r for r in all_rooms}, lang,
+    listed = [r for r in await backend.store.list_rooms() if is_listed(r)]
+    replays = replay_cards(await ReplayDesk(backend.service).visible(None), lang,
                            lambda p: renderer.gettext(lang, PAVILION_NAMES[p]), query=query)
     rooms = [r for r in listed if is_public(r)]
     cards = []

@@ -1,9 +1,10 @@
 """``GET /replay/{id}``: the replay of a recording (issue 15 §6, docs/recordings.md §5).
 
-The handler finds the recording, asks who may watch it (docs/recordings.md §3: a published
-recording of a public room for anyone; otherwise a token, ``?token=`` as on the room pages, of
-the room's exhibitor or a moderator, or the organiser's), and renders the page with the facts a
-reader needs (title, room, pavilion, date, duration). The page's script then fetches the record
+The handler asks the one gate (:class:`rooms.replay_desk.ReplayDesk`) whether this visitor may
+watch the recording (docs/recordings.md §3: a published recording of a public room for anyone;
+otherwise a token, ``?token=`` as on the room pages, of the room's exhibitor or a moderator, or
+the organiser's), and renders the page with the facts a reader needs (title, room, pavilion,
+date, duration). The page's script then fetches the record
 with its signed file URLs and the timeline from the page API, with the same token.
 
 A refusal never says whether the recording exists: an unknown id, a bad token and a recording
@@ -20,15 +21,16 @@ from typing import Any
 from aiohttp import web
 
 from config import Language, Settings
-from rooms.errors import StoreUnavailable
-from rooms.recording import RECORDING_ID, Recording
-from rooms.room import Room, RoomKind
-from rooms.token import AccessToken, Grant, TokenError, verify
+from rooms.errors import RoomsError, StoreUnavailable
+from rooms.recording import Recording
+from rooms.replay_desk import ReplayDesk
+from rooms.room import Room
+from rooms.token import AccessToken, TokenError, verify
 from web.keys import BACKEND_KEY, RENDERER_KEY, SETTINGS_KEY
 from web.lobby import PAVILION_NAMES, host_name
 from web.page_strings import client_strings
 from web.pages import html, request_language
-from web.replays import clock, is_public_replay
+from web.replays import clock
 from web.room_pages import TOKEN_MAX, language_links, script_json
 
 
@@ -50,20 +52,6 @@ class Refused(Exception):
     """The visitor may not watch (or there is nothing to watch): the not-found page."""
 
 
-def may_watch(recording: Recording, room: Room | None, access: AccessToken | None) -> bool:
-    """docs/recordings.md §3, "watch a replay": published recordings of public rooms for
-    anyone; otherwise the room's exhibitor and moderators (a token for the room or ``*``); a
-    meeting's recordings only the organiser (``room="*"`` and ``moderate``)."""
-    if recording.room_kind is not RoomKind.MEETING and is_public_replay(recording):
-        return True
-    if access is None or access.room not in (recording.room, "*"):
-        return False
-    if recording.room_kind is RoomKind.MEETING:
-        return access.room == "*" and access.allows(Grant.MODERATE)
-    exhibitor = room.exhibitor if room is not None else recording.owner
-    return access.allows(Grant.MODERATE) or (bool(exhibitor) and access.identity == exhibitor)
-
-
 def _access(settings: Settings, token: str) -> AccessToken | None:
     """The visitor's verified token, ``None`` without one; a bad one refuses."""
     if not token:
@@ -74,39 +62,37 @@ def _access(settings: Settings, token: str) -> AccessToken | None:
         raise Refused from None
 
 
-async def _watchable(request: web.Request, token: str) -> tuple[Recording, Room | None]:
-    rec_id = request.match_info["id"]
-    if RECORDING_ID.fullmatch(rec_id) is None:
-        raise Refused
+async def _watchable(request: web.Request, token: str) -> tuple[Recording, Room]:
+    """The recording and its room, if this visitor may watch it: the one gate decides
+    (:meth:`rooms.replay_desk.ReplayDesk.open`); any refusal is :class:`Refused`."""
     access = _access(request.app[SETTINGS_KEY], token)
-    store = request.app[BACKEND_KEY].store
-    recording = await store.get_recording(rec_id)
-    if recording is None:
-        raise Refused
-    room = await store.get_room(recording.room)
-    if not may_watch(recording, room, access):
-        raise Refused
-    return recording, room
+    desk = ReplayDesk(request.app[BACKEND_KEY].service)
+    try:
+        return await desk.open(access, request.match_info["id"])
+    except StoreUnavailable:
+        raise
+    except RoomsError:
+        raise Refused from None
 
 
-async def _view(request: web.Request, recording: Recording, room: Room | None,
+async def _view(request: web.Request, recording: Recording, room: Room,
                 lang: Language) -> ReplayView:
     gettext = request.app[RENDERER_KEY].gettext
-    room_title = room.title.get(lang) if room is not None else recording.room
+    room_title = room.title.get(lang)
     started = datetime.fromtimestamp(recording.started_at, UTC)
     return ReplayView(
         id=recording.id, title=recording.title or room_title, room_title=room_title,
-        pavilion_name=gettext(lang, PAVILION_NAMES[room.pavilion]) if room is not None else "",
-        exhibitor=await host_name(request.app[BACKEND_KEY], room, lang) if room else "",
+        pavilion_name=gettext(lang, PAVILION_NAMES[room.pavilion]),
+        exhibitor=await host_name(request.app[BACKEND_KEY], room, lang),
         started_at=started.isoformat(), started_at_utc=started.strftime("%Y-%m-%d %H:%M UTC"),
         duration=clock(recording.duration_s))
 
 
-def _config(recording: Recording, room: Room | None, token: str, lang: Language,
+def _config(recording: Recording, room: Room, token: str, lang: Language,
             names: dict[str, str]) -> dict[str, Any]:
     return {"recording": recording.id, "room": recording.room, "lang": lang,
-            "token": token or None, "host": room.exhibitor if room else recording.owner,
-            "exhibitor": room.exhibitor if room else "", "names": names}
+            "token": token or None, "host": room.exhibitor, "exhibitor": room.exhibitor,
+            "names": names}
 
 
 async def replay(request: web.Request) -> web.Response:
@@ -120,7 +106,7 @@ async def replay(request: web.Request) -> web.Response:
     except StoreUnavailable:
         return html(request, renderer.render("unavailable.html", lang), lang, status=503)
     view = await _view(request, recording, room, lang)
-    names = {room.exhibitor: view.exhibitor} if room is not None and room.exhibitor else {}
+    names = {room.exhibitor: view.exhibitor} if room.exhibitor else {}
     body = renderer.render(
         "replay.html", lang, replay=view,
         config_json=script_json(_config(recording, room, token, lang, names)),

@@ -1,22 +1,22 @@
 """The lobby's replays (issue 15 §6): published recordings of public rooms, newest first, as
 cards with title, pavilion, date and duration, and per pavilion how many it has.
 
-Which recordings a visitor without a token may see is docs/recordings.md §3's first row
-(:func:`is_public_replay`); this module shapes them for the template. Pure over values (the
-rooms and recordings the lobby already read), so it is tested without a server.
+Which recordings a visitor without a token may see is the one gate's answer
+(:meth:`rooms.replay_desk.ReplayDesk.visible`); this module shapes them for the template. Pure
+over values, so it is tested without a server.
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from config import Language
 from rooms.pavilion import Pavilion
-from rooms.recording import Recording, RecordingState
-from rooms.room import Room, RoomKind
+from rooms.recording import Recording
+from rooms.room import Room
 
 REPLAYS_SHOWN = 12  # the lobby shows the newest; a pavilion's link shows that pavilion's
 
@@ -27,19 +27,12 @@ class ReplayCard:
     title: str
     room_title: str
     room_id: str
-    pavilion: str  # the Pavilion's value, "" when the room is gone
+    pavilion: str  # the Pavilion's value
     pavilion_name: str  # in the reader's language
     started_at: str  # ISO 8601, UTC: localtime.js shows it in the visitor's zone
     started_at_utc: str
     duration: str  # "1:02:03" / "12:34"
     url: str
-
-
-def is_public_replay(recording: Recording) -> bool:
-    """Listed for anyone (docs/recordings.md §3): published, finished, of a broadcast or forum
-    (a meeting's recording is the organiser's only, published or not)."""
-    return (recording.published and recording.room_kind is not RoomKind.MEETING
-            and recording.state is not RecordingState.RECORDING)
 
 
 def clock(seconds: float) -> str:
@@ -53,26 +46,25 @@ def clock(seconds: float) -> str:
 PavilionName = Callable[[Pavilion], str]
 
 
-def replay_card(recording: Recording, room: Room | None, lang: Language,
+def replay_card(recording: Recording, room: Room, lang: Language,
                 pavilion_name: PavilionName) -> ReplayCard:
     """What a card shows: the owner's title, else the room's in the reader's language."""
-    room_title = room.title.get(lang) if room is not None else recording.room
+    room_title = room.title.get(lang)
     started = datetime.fromtimestamp(recording.started_at, UTC)
     return ReplayCard(
         id=recording.id, title=recording.title or room_title, room_title=room_title,
-        room_id=recording.room,
-        pavilion=room.pavilion.value if room is not None else "",
-        pavilion_name=pavilion_name(room.pavilion) if room is not None else "",
+        room_id=recording.room, pavilion=room.pavilion.value,
+        pavilion_name=pavilion_name(room.pavilion),
         started_at=started.isoformat(), started_at_utc=started.strftime("%Y-%m-%d %H:%M UTC"),
         duration=clock(recording.duration_s), url=f"/replay/{recording.id}?lang={lang}")
 
 
-def replay_cards(recordings: Iterable[Recording], rooms: Mapping[str, Room], lang: Language,
+def replay_cards(visible: Iterable[tuple[Recording, Room]], lang: Language,
                  pavilion_name: PavilionName, *, query: str = "") -> list[ReplayCard]:
-    """The public replays, newest first, whose title or room title holds ``query``."""
-    public = sorted((r for r in recordings if is_public_replay(r)),
-                    key=lambda r: (-r.started_at, r.id))
-    cards = [replay_card(r, rooms.get(r.room), lang, pavilion_name) for r in public]
+    """Cards for the replays the gate let the visitor see, newest first, whose title or room
+    title holds ``query``."""
+    newest = sorted(visible, key=lambda pair: (-pair[0].started_at, pair[0].id))
+    cards = [replay_card(r, room, lang, pavilion_name) for r, room in newest]
     needle = query.strip().casefold()
     if not needle:
         return cards
