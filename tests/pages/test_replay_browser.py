@@ -6,6 +6,7 @@ pavilion links to it."""
 
 from __future__ import annotations
 
+import asyncio
 import shutil
 import subprocess
 from collections.abc import Awaitable, Callable
@@ -36,6 +37,7 @@ FILE = f"{HOST}.webm"
 CARD = {"id": "ginseng-tea", "room_id": LIVE_BROADCAST, "price": "120.00", "currency": "CNY",
         "name": {"ja": "高麗人参茶", "en": "Ginseng tea", "ko": "인삼차"}, "description": {},
         "request_quote": True, "picture_url": ""}
+PLAY = "(v => { v.muted = true; return v.play(); })(document.getElementById('video'))"
 TIMELINE = (  # the chat and the card along the recording (docs/recordings.md §5)
     TimelineEntry(0.5, TimelineKind.CHAT, {"id": "1-0", "sender": "visitor-a",
                                            "name": "Visitor 0042", "text": "最初の質問です"}),
@@ -65,18 +67,23 @@ async def recorded(running: RunningApp, webm: Path, rec_id: str, *, published: b
     """Register ``webm`` as a recording of the demo broadcast, its file where the node serves
     it, with the timeline above."""
     folder = Path(running.settings.recordings.dir or "") / rec_id
-    folder.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(webm, folder / FILE)
+    size = await asyncio.to_thread(_place, webm, folder)
     recording = Recording(
         id=rec_id, room=LIVE_BROADCAST, room_kind=RoomKind.BROADCAST,
         node=running.settings.node_id, state=RecordingState.DONE, started_at=started_at,
         ended_at=started_at + SECONDS, duration_s=SECONDS, published=published, owner=HOST,
         started_by=HOST, files=(RecordingFile(FILE, FileKind.PARTICIPANT, "video/webm",
-                                              webm.stat().st_size, HOST, SECONDS),))
+                                              size, HOST, SECONDS),))
     store = running.app[BACKEND_KEY].store
     await store.put_recording(recording)
     await store.append_timeline(rec_id, TIMELINE)
     return recording
+
+
+def _place(webm: Path, folder: Path) -> int:
+    folder.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(webm, folder / FILE)
+    return webm.stat().st_size
 
 
 async def start(pavilion_app: Start, tmp_path: Path) -> RunningApp:
@@ -113,7 +120,7 @@ async def test_replay_plays_and_the_chat_and_card_follow_the_time(
     assert await page.locator("#products li").count() == 0
     assert await untranslated(page) == [] and await unlabeled(page) == []
 
-    await page.evaluate("(v => { v.muted = true; return v.play(); })(document.getElementById('video'))")
+    await page.evaluate(PLAY)
 
     async def past(seconds: float) -> bool:
         return bool(await page.evaluate("document.getElementById('video').currentTime") > seconds)

@@ -22,11 +22,10 @@ ROOMS = {
 }
 
 
-def rec(rec_id: str, room: str, started_at: float, *, published: bool = True, title: str = "",
-        state: RecordingState = RecordingState.DONE, duration_s: float = 75.0) -> Recording:
+def rec(rec_id: str, room: str, started_at: float, *, title: str = "") -> Recording:
     return Recording(id=f"rec_{rec_id:0<10}", room=room, room_kind=ROOMS[room].kind,
-                     node="n1", state=RecordingState.DONE, started_at=started_at, duration_s=duration_s,
-                     title=title, published=published, owner=ROOMS[room].exhibitor)
+                     node="n1", state=RecordingState.DONE, started_at=started_at,
+                     duration_s=75.0, title=title, published=True, owner=ROOMS[room].exhibitor)
 
 
 def names(pavilion: Pavilion) -> str:
