@@ -53,13 +53,13 @@ def make_webm(folder: Path) -> Path:
 
 
 async def recorded(running: RunningApp, webm: Path, rec_id: str, *, published: bool,
-                   started_at: float = 1_767_225_600.0) -> Recording:
-    """Register ``webm`` as a recording of the demo broadcast, its file where the node serves
-    it, with the timeline above."""
+                   started_at: float = 1_767_225_600.0, room: str = LIVE_BROADCAST) -> Recording:
+    """Register ``webm`` as a recording of ``room`` (a demo broadcast), its file where the node
+    serves it, with the timeline above."""
     folder = Path(running.settings.recordings.dir or "") / rec_id
     size = await asyncio.to_thread(_place, webm, folder)
     recording = Recording(
-        id=rec_id, room=LIVE_BROADCAST, room_kind=RoomKind.BROADCAST,
+        id=rec_id, room=room, room_kind=RoomKind.BROADCAST,
         node=running.settings.node_id, state=RecordingState.DONE, started_at=started_at,
         ended_at=started_at + SECONDS, duration_s=SECONDS, published=published, owner=HOST,
         started_by=HOST, files=(RecordingFile(FILE, FileKind.PARTICIPANT, "video/webm",

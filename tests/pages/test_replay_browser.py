@@ -16,6 +16,7 @@ from tests.pages.helpers import STAFF, shoot, token, unlabeled, until, untransla
 from tests.pages.replay_media import HOST, SECONDS, Start, make_webm, recorded, start
 
 pytestmark = pytest.mark.browser
+ENDED_ROOM = "jilin-ice-snow"  # the demo's ended broadcast
 PLAY = "(v => { v.muted = true; return v.play(); })(document.getElementById('video'))"
 
 
@@ -118,10 +119,15 @@ async def test_the_lobby_lists_a_published_replay_and_its_pavilion(
     running = await start(pavilion_app, tmp_path)
     await recorded(running, webm, "rec_published02", published=True)
     await recorded(running, webm, "rec_unpublish02", published=False, started_at=1_767_300_000)
+    await recorded(running, webm, "rec_icesnow001", published=True, started_at=1_767_000_000,
+                   room=ENDED_ROOM)
     page = await browser.new_page(timezone_id="Asia/Seoul")
     await page.goto(f"{running.url}/?lang=ko")
     cards = page.locator("#replays .replay-card")
-    assert await cards.count() == 1
+    assert [await c.get_attribute("data-recording") for c in await cards.all()] == [
+        "rec_published02", "rec_icesnow001"]  # newest first; never the unpublished one
+    ended = page.locator(f'.card[data-room="{ENDED_ROOM}"] .replay a')  # the ended room's card
+    assert "/replay/rec_icesnow001" in (await ended.get_attribute("href") or "")
     card = page.locator('.replay-card[data-recording="rec_published02"]')
     assert "0:06" in await card.inner_text()
     assert "2026" in await card.locator("time").inner_text()  # in the visitor's zone (localtime.js)
@@ -137,4 +143,8 @@ async def test_the_lobby_lists_a_published_replay_and_its_pavilion(
     await until(lambda: page.evaluate("document.getElementById('video').readyState >= 1"),
                 "the replay opened from the lobby")
     await page.goto(f"{running.url}/?lang=ko&pavilion=jilin")
+    assert [await c.get_attribute("data-recording")
+            for c in await page.locator("#replays .replay-card").all()] == ["rec_icesnow001"]
+    await page.goto(f"{running.url}/?lang=ko&pavilion=automobile")
     assert await page.locator("#replays .replay-card").count() == 0
+    assert await page.locator("#replays .empty").is_visible()

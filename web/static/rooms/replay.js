@@ -45,7 +45,7 @@ function showFiles(files) {
 
 function chatItem(message) {
   return el("li", { "data-id": message.id, "data-at": String(message.at_s) },
-    el("span", { class: "who", text: shownName(message.name) || message.sender }),
+    el("span", { class: "who", text: config.names?.[message.sender] || shownName(message.name) || message.sender }),
     el("time", { class: "when", text: clock(message.at_s) }),
     el("span", { class: "text", text: message.text }));
 }
