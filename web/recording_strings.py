@@ -29,6 +29,7 @@ WORDS: Mapping[str, str] = {
     "rec_stop": N_("Stop recording"),
     # a meeting's consent (issue 15 §5): every participant present agrees before it starts
     "rec_consent_asked": N_("%(name)s wants to record this meeting. Do you agree?"),
+    "rec_consent_joined": N_("This meeting is being recorded once everyone agrees. Do you agree?"),
     "rec_consent_sent": N_("Everyone in the meeting is asked to agree before recording starts."),
     "rec_agree": N_("Agree"),
     "rec_decline": N_("Decline"),

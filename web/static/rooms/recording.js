@@ -101,8 +101,9 @@ export class RecordingControls {
 
   #openConsent() {
     if (!this.dialog || this.dialog.open) return;
-    document.getElementById("rec-consent-text").textContent =
-      t("rec_consent_asked", { name: this.askedBy ?? "" });
+    // a newcomer to a meeting already asked hears no `record.consent_asked`: no asker to name
+    document.getElementById("rec-consent-text").textContent = this.askedBy
+      ? t("rec_consent_asked", { name: this.askedBy }) : t("rec_consent_joined");
     this.dialog.showModal();
   }
 
