@@ -85,19 +85,21 @@ def starts_keyframe(payload: bytes) -> bool:
     §7.3.3): so a later slice of a many-slice IDR is not taken for the start.
     """
     kind = payload[0] & 0x1F
-    if kind == NAL_FU_A:
-        return len(payload) > 2 and payload[1] & 0x80 != 0 and _first_unit(payload[1:])
+    if kind == NAL_FU_A:  # the FU header's S bit and type, then the unit's first payload byte
+        return len(payload) > 2 and payload[1] & 0x80 != 0 and _first(payload[1], payload[2])
     if kind == NAL_STAP_A:
         try:
-            return any(_first_unit(unit) for unit in stap_a_units(payload))
+            units = stap_a_units(payload)
         except ValueError:
             return False
-    return _first_unit(payload)
+        return any(_first(unit[0], unit[1] if len(unit) > 1 else 0) for unit in units)
+    return _first(payload[0], payload[1] if len(payload) > 1 else 0)
 
 
-def _first_unit(unit: bytes) -> bool:
-    kind = unit[0] & 0x1F
-    return kind == NAL_SPS or (kind == NAL_IDR and len(unit) > 1 and unit[1] & 0x80 != 0)
+def _first(header: int, after: int) -> bool:
+    """An SPS, or an IDR slice whose header (the byte ``after`` the NAL header) starts with 1."""
+    kind = header & 0x1F
+    return kind == NAL_SPS or (kind == NAL_IDR and after & 0x80 != 0)
 
 
 class H264Depacketizer(VideoDepacketizer):
