@@ -132,8 +132,9 @@ class AudioMix:
             return []  # an empty packet would tell the decoder that its stream ended
         tick = round(at * SAMPLE_RATE)
         state = self._tracks.get(track)
-        if state is None or state.ended:
+        if state is None:
             state = self._tracks[track] = _Track(_decoder(), tick)
+        state.ended = False  # back before what it left was mixed: the same track goes on
         if self._pos is None:
             self._pos = tick
         try:

@@ -7,7 +7,7 @@ late for a muxer whose times only grow, and is dropped. A lost packet leaves its
 
 from __future__ import annotations
 
-from streaming.depacketize.unwrap import Unwrapper
+from streaming.depacketize.unwrap import FAR_BEHIND, Unwrapper
 from streaming.frames import Frame
 from streaming.rtp_header import RtpHeader
 
@@ -32,6 +32,9 @@ class OpusDepacketizer:
                 self._restart()
             self._ssrc = h.ssrc
         seq = self._seq.unwrap(h.sequence)
+        if self._seq.highest is not None and self._seq.highest - seq > FAR_BEHIND:
+            self._restart()  # numbered anew: not a packet too late to keep
+            seq = self._seq.unwrap(h.sequence)
         ts = self._ts.unwrap(h.timestamp)
         if self._last is not None and seq <= self._last:
             return []  # late or a duplicate: its time has passed

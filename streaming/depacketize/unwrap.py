@@ -6,6 +6,10 @@ timestamp every ~13 hours: a recording outlives both, and a muxer needs times th
 
 from __future__ import annotations
 
+# A packet this far behind the highest sequence number is no reordering or retransmission (the
+# NACK cache holds ~1000 packets): its sender restarted its numbering (RFC 3550 §A.1 "restart")
+FAR_BEHIND = 4096
+
 
 class Unwrapper:
     """Extends a counter of ``bits`` bits to an unbounded integer.
@@ -21,6 +25,10 @@ class Unwrapper:
         self._modulus = 1 << bits
         self._half = 1 << (bits - 1)
         self._highest: int | None = None
+
+    @property
+    def highest(self) -> int | None:
+        return self._highest
 
     def unwrap(self, value: int) -> int:
         """``value`` (``0 <= value < 2**bits``) as an unbounded integer."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 
 from streaming.depacketize.assembler import FrameAssembler, Piece
-from streaming.depacketize.unwrap import Unwrapper
+from streaming.depacketize.unwrap import FAR_BEHIND, Unwrapper
 from streaming.frames import Frame
 from streaming.rtp_header import RtpHeader
 
@@ -18,7 +18,8 @@ class VideoDepacketizer(ABC):
     A subclass says what one packet brings (:meth:`_piece`) and what a run of pieces makes
     (:meth:`_build`); this class keeps the SSRC, the unwrapped numbers and the
     :class:`~streaming.depacketize.assembler.FrameAssembler`. A new SSRC (the publisher's
-    encoder restarted) starts afresh: it waits for a keyframe, which comes ``after_gap``.
+    encoder restarted) starts afresh: it waits for a keyframe, which comes ``after_gap``; so does
+    a sequence number far behind the highest (the same SSRC numbering anew).
     """
 
     def __init__(self) -> None:
@@ -35,6 +36,9 @@ class VideoDepacketizer(ABC):
                 self._restart()
             self._ssrc = h.ssrc
         seq = self._seq.unwrap(h.sequence)
+        if self._seq.highest is not None and self._seq.highest - seq > FAR_BEHIND:
+            self._restart()
+            seq = self._seq.unwrap(h.sequence)
         piece = self._piece(data, h, self._ts.unwrap(h.timestamp))
         frames = [] if piece is None else self._frames.add(seq, piece)
         self.want_keyframe = self._frames.waiting

@@ -60,21 +60,26 @@ def _noisy_frames(count: int, size: tuple[int, int], pix_fmt: str) -> list[av.Vi
 @functools.cache
 def encoded_video(
     codec: str, count: int = 8, size: tuple[int, int] = (192, 128),
-    profile: str = "baseline", pix_fmt: str = "yuv420p",
+    profile: str = "baseline", pix_fmt: str = "yuv420p", gop: int = 600,
 ) -> tuple[bytes, ...]:
-    """``count`` frames of random pictures (a keyframe first), each an encoded packet."""
+    """``count`` frames of random pictures (a keyframe every ``gop``), each a packet."""
     ctx = av.CodecContext.create("libvpx" if codec == "vp8" else "libx264", "w")
     ctx.width, ctx.height = size
     ctx.pix_fmt = pix_fmt
     ctx.time_base = fractions.Fraction(1, 30)
     ctx.framerate = fractions.Fraction(30, 1)
     ctx.bit_rate = 2_000_000
+    ctx.gop_size = gop
     if codec == "vp8":
         ctx.options = {"deadline": "realtime", "cpu-used": "8", "lag-in-frames": "0"}
     else:
         preset = "ultrafast" if profile == "baseline" else "veryfast"
         ctx.options = {"profile": profile, "tune": "zerolatency", "preset": preset}
-    out = [bytes(p) for f in _noisy_frames(count, size, pix_fmt) for p in ctx.encode(f)]
+    pictures = _noisy_frames(count, size, pix_fmt)
+    kinds = av.video.frame.PictureType
+    for index, picture in enumerate(pictures):
+        picture.pict_type = kinds.I if index % gop == 0 else kinds.NONE
+    out = [bytes(p) for f in pictures for p in ctx.encode(f)]
     out += [bytes(p) for p in ctx.encode(None)]
     return tuple(out)
 

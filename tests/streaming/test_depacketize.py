@@ -17,6 +17,7 @@ from streaming.depacketize import (
     for_codec,
     parse_sps,
 )
+from streaming.depacketize.assembler import FrameAssembler, Piece
 from streaming.depacketize.unwrap import Unwrapper
 from streaming.frames import Frame
 from tests.streaming.depacketize_media import (
@@ -84,20 +85,20 @@ def test_vp8_descriptor_forms() -> None:
     assert [f.data for f in frames] == [KEY] * 4
 
 
-@pytest.mark.parametrize("lost", [1, 3, 4], ids=["inside the keyframe", "a delta's first",
-                                                  "a delta's last"])
+@pytest.mark.parametrize("lost", [1, 3, 4, 5], ids=["inside the keyframe", "a delta's first",
+                                                     "a delta's last", "a whole frame"])
 def test_vp8_loss_waits_for_the_next_keyframe(lost: int) -> None:
     d = Vp8Depacketizer()
     packets = vp8_frame(KEY, 0, 0, parts=3) + vp8_frame(DELTA, 3, 3000, parts=2)
     packets += vp8_frame(DELTA, 5, 6000) + vp8_frame(DELTA, 6, 9000)  # after the loss: dropped
-    packets += [p for i in range(7, 10) for p in vp8_frame(DELTA, i, 3000 * i - 9000)]
-    del packets[lost]
+    packets += [p for i in range(7, 11) for p in vp8_frame(DELTA, i, 3000 * i - 9000)]
+    lost_ts = packets.pop(lost)[1].timestamp
     frames = feed(d, packets)
-    assert all(f.ts < 3000 for f in frames), "nothing after the loss comes out"
+    assert [f.ts for f in frames] == [0, 3000][: lost_ts // 3000], "nothing from the loss on"
     assert d.want_keyframe
-    frames = feed(d, vp8_frame(KEY, 10, 21000, parts=2) + vp8_frame(DELTA, 12, 24000))
+    frames = feed(d, vp8_frame(KEY, 11, 24000, parts=2) + vp8_frame(DELTA, 13, 27000))
     assert [(f.ts, f.keyframe, f.after_gap) for f in frames] == [
-        (21000, True, True), (24000, False, False)]
+        (24000, True, True), (27000, False, False)]
     assert not d.want_keyframe
 
 
@@ -136,6 +137,28 @@ def test_vp8_new_ssrc_starts_afresh() -> None:
     assert d.want_keyframe, "a new encoder: wait for its keyframe"
     frames = feed(d, vp8_frame(KEY, 8, 3005, ssrc=2222))
     assert [(f.ts, f.after_gap) for f in frames] == [(3005, True)]
+
+
+def test_vp8_numbering_anew_on_the_same_ssrc_restarts() -> None:
+    """A sequence number far behind is no retransmission: the sender restarted (RFC 3550 §A.1)."""
+    d = Vp8Depacketizer()
+    assert len(feed(d, vp8_frame(KEY, 30000, 0) + vp8_frame(DELTA, 30001, 3000))) == 2
+    assert feed(d, vp8_frame(DELTA, 29990, 6000)) == [], "a late packet is only dropped"
+    assert not d.want_keyframe
+    frames = feed(d, vp8_frame(KEY, 10, 9000) + vp8_frame(DELTA, 11, 12000))
+    assert [(f.ts, f.keyframe, f.after_gap) for f in frames] == [
+        (9000, True, True), (12000, False, False)]
+
+
+def test_assembler_drops_a_frame_over_its_byte_bound() -> None:
+    frames = FrameAssembler(lambda run: Frame(b"".join(p.payload for p in run), run[0].ts, True),
+                            max_bytes=1000)
+    big = [Piece(0, i == 2, i == 0, i == 0, bytes(400)) for i in range(3)]
+    assert [frames.add(i, piece) for i, piece in enumerate(big)] == [[], [], []]
+    assert frames.waiting
+    small = [Piece(3000, i == 1, i == 0, i == 0, bytes(400)) for i in range(2)]
+    out = [f for i, piece in enumerate(small) for f in frames.add(3 + i, piece)]
+    assert [(len(f.data), f.after_gap) for f in out] == [(800, True)]
 
 
 def test_vp8_frame_without_a_marker_ends_at_the_next_timestamp() -> None:
@@ -312,6 +335,8 @@ def test_opus_one_packet_one_frame_and_gaps() -> None:
     assert [(f.data[1], f.ts, f.keyframe, f.after_gap) for f in frames] == [
         (0, 2**32 - 960, True, False), (1, 2**32, True, False), (3, 2**32 + 1920, True, True)]
     assert feed(d, [rtp(b"\xf8\x02", 0, 960)]) == [], "too late: the next frame was taken"
+    restarted = feed(d, [rtp(b"\xf8\x09", 60000, 5000)])  # numbered anew, far behind
+    assert [(f.ts, f.after_gap) for f in restarted] == [(5000, True)]
     assert not d.want_keyframe and d.clock_rate == 48000
 
 
@@ -373,3 +398,22 @@ def test_opus_round_trip() -> None:
     packets = [rtp(p, 100 + i, 960 * i) for i, p in enumerate(encoded)]
     frames = feed(for_codec("opus"), packets)
     assert [(f.data, f.ts) for f in frames] == [(p, 960 * i) for i, p in enumerate(encoded)]
+
+
+@pytest.mark.parametrize("codec", ["vp8", "h264"])
+def test_round_trip_with_a_loss_resumes_at_the_next_keyframe(codec: str) -> None:
+    """A packet lost inside frame 5 of a 4-frame GOP: frames 5-7 are dropped, 8 resumes."""
+    encoded = encoded_video(codec, count=12, gop=4)
+    packets = vp8_rtp(encoded, 0, 0) if codec == "vp8" else h264_rtp(encoded, 0, 0)
+    in_frame_5 = [i for i, (_, h) in enumerate(packets) if h.timestamp == 5 * 3000]
+    del packets[in_frame_5[len(in_frame_5) // 2]]
+    d = for_codec(codec)
+    frames = feed(d, packets)
+    expected = [u if codec == "vp8" else annex_b(*annex_b_units(u)) for u in encoded]
+    assert [f.data for f in frames] == expected[:5] + expected[8:]
+    assert [f.after_gap for f in frames] == [False] * 5 + [True, False, False, False]
+    assert not d.want_keyframe
+    decoder = av.CodecContext.create("libvpx" if codec == "vp8" else "h264", "r")
+    pictures = [p for f in frames for p in decoder.decode(av.Packet(f.data))]
+    pictures += decoder.decode(None)
+    assert len(pictures) == len(frames)
