@@ -29,10 +29,17 @@ from rooms.chat_journal import is_journal_id
 from rooms.clock import Clock, SystemClock
 from rooms.content import ChatMessage, ProductCard, Question, stream_id_key
 from rooms.errors import NoSuchRoom, StoreUnavailable
-from rooms.memory_store import DEFAULT_CHAT_CAP, question_order, questions_full, room_order
+from rooms.memory_store import (
+    DEFAULT_CHAT_CAP,
+    question_order,
+    questions_full,
+    recording_order,
+    room_order,
+)
 from rooms.participant import Participant
 from rooms.pavilion import Pavilion
 from rooms.quote import QuoteRequest
+from rooms.recording import TIMELINE_CAP, Recording, TimelineEntry
 from rooms.room import Room, RoomState
 from rooms.store import Lease, LeaseHolder, Track
 
@@ -134,6 +141,12 @@ class _Keys:
     @staticmethod
     def tracks(room_id: str) -> str:
         return f"{PREFIX}tracks:{room_id}"
+
+    recordings = f"{PREFIX}recordings"
+
+    @staticmethod
+    def timeline(rec_id: str) -> str:
+        return f"{PREFIX}recording:{rec_id}:timeline"
 
 
 class RedisStore:
@@ -524,6 +537,56 @@ class RedisStore:
     async def delete_picture(self, room_id: str, name: str) -> bool:
         with unavailable_on_error():
             return bool(await self._redis.hdel(_Keys.room(room_id, "pictures"), name))
+
+    # -- recordings: one hash of records, a list per timeline ---------------------------------
+    async def put_recording(self, recording: Recording) -> None:
+        with unavailable_on_error():
+            await self._redis.hset(_Keys.recordings, recording.id, _json(recording.to_dict()))
+
+    async def get_recording(self, rec_id: str) -> Recording | None:
+        with unavailable_on_error():
+            raw = await self._redis.hget(_Keys.recordings, rec_id)
+        return None if raw is None else Recording.from_dict(json.loads(raw))
+
+    async def list_recordings(
+        self, *, room: str | None = None, owner: str | None = None
+    ) -> list[Recording]:
+        with unavailable_on_error():
+            raw = _str_map(await self._redis.hgetall(_Keys.recordings))
+        found = [Recording.from_dict(json.loads(v)) for v in raw.values()]
+        found = [r for r in found
+                 if (room is None or r.room == room) and (owner is None or r.owner == owner)]
+        return sorted(found, key=recording_order)
+
+    async def delete_recording(self, rec_id: str) -> bool:
+        with unavailable_on_error():
+            async with self._redis.pipeline(transaction=True) as pipe:
+                pipe.hdel(_Keys.recordings, rec_id)
+                pipe.delete(_Keys.timeline(rec_id))
+                removed, _ = await pipe.execute()
+        return bool(removed)
+
+    async def append_timeline(self, rec_id: str, entries: Sequence[TimelineEntry], *,
+                              cap: int = TIMELINE_CAP) -> int:
+        """``RPUSH`` + ``LTRIM 0 cap-1`` in one ``MULTI``: the first ``cap`` stay."""
+        key = _Keys.timeline(rec_id)
+        if not entries:
+            with unavailable_on_error():
+                return int(await self._redis.llen(key))
+        with unavailable_on_error():
+            async with self._redis.pipeline(transaction=True) as pipe:
+                pipe.rpush(key, *(_json(e.to_dict()) for e in entries))
+                pipe.ltrim(key, 0, cap - 1)
+                pipe.llen(key)
+                *_, length = await pipe.execute()
+        return int(length)
+
+    async def read_timeline(self, rec_id: str, *, limit: int = TIMELINE_CAP) -> list[TimelineEntry]:
+        if limit <= 0:
+            return []
+        with unavailable_on_error():
+            raw = await self._redis.lrange(_Keys.timeline(rec_id), 0, limit - 1)
+        return [TimelineEntry.from_dict(json.loads(str(v))) for v in raw]
 
     async def _raw_quote(self, key: str, quote_id: str) -> str | None:
         with unavailable_on_error():

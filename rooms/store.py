@@ -17,6 +17,7 @@ from rooms.content import ChatMessage, ProductCard, Question
 from rooms.participant import Participant
 from rooms.pavilion import Pavilion
 from rooms.quote import QuoteRequest
+from rooms.recording import TIMELINE_CAP, Recording, TimelineEntry
 from rooms.room import Room, RoomState
 
 Track = dict[str, Any]  # a published track as docs/protocol.md's ``track.published`` carries it
@@ -235,3 +236,30 @@ class Store(Protocol):
     async def get_picture(self, room_id: str, name: str) -> bytes | None: ...
 
     async def delete_picture(self, room_id: str, name: str) -> bool: ...
+
+    # -- recordings (issue 15: the index every node lists; the files stay on their node) -------
+    async def put_recording(self, recording: Recording) -> None:
+        """Create or replace a recording's record."""
+        ...
+
+    async def get_recording(self, rec_id: str) -> Recording | None: ...
+
+    async def list_recordings(
+        self, *, room: str | None = None, owner: str | None = None
+    ) -> list[Recording]:
+        """Newest first (by ``started_at``, then id), optionally filtered by room or owner."""
+        ...
+
+    async def delete_recording(self, rec_id: str) -> bool:
+        """Remove a record and its timeline; False if there was none."""
+        ...
+
+    async def append_timeline(self, rec_id: str, entries: Sequence[TimelineEntry], *,
+                              cap: int = TIMELINE_CAP) -> int:
+        """Add entries at the end of a recording's timeline, which keeps its first ``cap``
+        (a replay starts at the start); returns how many it now holds."""
+        ...
+
+    async def read_timeline(self, rec_id: str, *, limit: int = TIMELINE_CAP) -> list[TimelineEntry]:
+        """The first ``limit`` entries, in the order they were appended."""
+        ...
