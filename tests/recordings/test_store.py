@@ -1,4 +1,4 @@
-"""The recordings part of the Store contract (issue 15 §6), on MemoryStore and a real redis-server."""
+"""The recordings part of the Store contract (issue 15 §6), on memory and a real redis-server."""
 
 from __future__ import annotations
 
