@@ -15,6 +15,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from rooms.clock import Clock, SystemClock
+from rooms.consent import Consent
 from rooms.content import ChatMessage, ProductCard, Question, stream_id_key
 from rooms.errors import NoSuchRoom, RoomFull
 from rooms.participant import Participant
@@ -59,6 +60,7 @@ class MemoryStore:
         self._question_seq = 0
         self._recordings: dict[str, Recording] = {}
         self._timelines: dict[str, list[TimelineEntry]] = {}
+        self._consents: dict[str, Consent] = {}
 
     def _room(self, room_id: str) -> _RoomData:
         """The room's data, created on first write."""
@@ -419,6 +421,26 @@ class MemoryStore:
 
     async def read_timeline(self, rec_id: str, *, limit: int = TIMELINE_CAP) -> list[TimelineEntry]:
         return list(self._timelines.get(rec_id, ())[:limit])
+
+    # -- consent ------------------------------------------------------------------------------
+    async def ask_consent(self, room_id: str, *, by: str, name: str, asked_at: float) -> Consent:
+        consent = Consent(room_id, by, name, asked_at, {by: True})
+        self._consents[room_id] = consent
+        return consent
+
+    async def answer_consent(self, room_id: str, identity: str, agree: bool) -> Consent | None:
+        old = self._consents.get(room_id)
+        if old is None:
+            return None
+        new = replace(old, answers={**old.answers, identity: agree})
+        self._consents[room_id] = new
+        return new
+
+    async def get_consent(self, room_id: str) -> Consent | None:
+        return self._consents.get(room_id)
+
+    async def clear_consent(self, room_id: str) -> None:
+        self._consents.pop(room_id, None)
 
 
 def recording_order(recording: Recording) -> tuple[float, str]:

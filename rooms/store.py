@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from rooms.consent import Consent
 from rooms.content import ChatMessage, ProductCard, Question
 from rooms.participant import Participant
 from rooms.pavilion import Pavilion
@@ -247,7 +248,8 @@ class Store(Protocol):
     async def list_recordings(
         self, *, room: str | None = None, owner: str | None = None
     ) -> list[Recording]:
-        """Newest first (by ``started_at``, then id), optionally filtered by room or owner."""
+        """Newest first (by ``started_at``, then id), optionally filtered by room or owner
+        (by room: read through the room's index, not a scan of every record)."""
         ...
 
     async def delete_recording(self, rec_id: str) -> bool:
@@ -263,3 +265,16 @@ class Store(Protocol):
     async def read_timeline(self, rec_id: str, *, limit: int = TIMELINE_CAP) -> list[TimelineEntry]:
         """The first ``limit`` entries, in the order they were appended."""
         ...
+
+    # -- a meeting's consent to recording (issue 15 §3) ---------------------------------------
+    async def ask_consent(self, room_id: str, *, by: str, name: str, asked_at: float) -> Consent:
+        """Start a new request (earlier answers dropped); the asker has agreed."""
+        ...
+
+    async def answer_consent(self, room_id: str, identity: str, agree: bool) -> Consent | None:
+        """Record an answer; ``None`` (nothing written) when no request is pending."""
+        ...
+
+    async def get_consent(self, room_id: str) -> Consent | None: ...
+
+    async def clear_consent(self, room_id: str) -> None: ...

@@ -86,3 +86,33 @@ def test_ids_and_file_names() -> None:
         assert not is_file_name(bad), bad
     entry = TimelineEntry(1.23456, TimelineKind.CHAT, {"text": "hi"})
     assert entry.to_dict() == {"at_s": 1.235, "kind": "chat", "text": "hi"}
+
+
+async def test_consent_ask_answer_clear(harness: Harness) -> None:
+    node_a, node_b = harness.store(), harness.store()
+    assert await node_a.answer_consent("m1", "ana", True) is None, "nothing asked yet"
+    assert await node_a.get_consent("m1") is None
+    asked = await node_a.ask_consent("m1", by="gobi", name="Gobi 戈壁", asked_at=12.5)
+    assert asked.answers == {"gobi": True}
+    assert await node_b.answer_consent("m1", "ana", True) is not None
+    now = await node_b.answer_consent("m1", "bo", False)
+    assert now is not None and now.by == "gobi" and now.name == "Gobi 戈壁"
+    assert now.asked_at == 12.5 and now.answers == {"gobi": True, "ana": True, "bo": False}
+    assert now.declined() == ["bo"] and not now.complete(["gobi", "ana", "bo"])
+    assert now.waiting(["gobi", "cy"]) == ["cy"]
+    again = await node_a.ask_consent("m1", by="ana", name="Ana", asked_at=13.0)
+    assert (await node_b.get_consent("m1")) == again, "a new request drops the old answers"
+    await node_b.clear_consent("m1")
+    assert await node_a.get_consent("m1") is None
+
+
+async def test_listing_by_room_uses_the_index_and_follows_deletes(harness: Harness) -> None:
+    store = harness.store()
+    for i in range(3):
+        await store.put_recording(record(f"rec_idx{i}00000000", room="r9", at=float(i)))
+    await store.put_recording(record("rec_elsewhere0000", room="r8"))
+    assert [r.id for r in await store.list_recordings(room="r9")] == [
+        "rec_idx200000000", "rec_idx100000000", "rec_idx000000000"]
+    await store.delete_recording("rec_idx100000000")
+    assert len(await harness.store().list_recordings(room="r9")) == 2
+    assert await store.list_recordings(room="nowhere") == []
