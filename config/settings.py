@@ -10,6 +10,7 @@ from __future__ import annotations
 import ipaddress
 import secrets
 import socket
+from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
@@ -374,6 +375,16 @@ class Settings(_Section):
         if ":" in host:
             host = f"[{host}]"
         return f"http://{host}:{self.port}"
+
+    @property
+    def recordings_dir(self) -> Path:
+        """Where this node writes recordings (issue 15): ``recordings.dir``, else
+        ``<state_dir>/recordings``, else ``./recordings``; one folder per recording id."""
+        if self.recordings.dir:
+            return Path(self.recordings.dir).expanduser()
+        if self.state_dir:
+            return Path(self.state_dir).expanduser() / "recordings"
+        return Path("recordings")
 
     def secret_value(self) -> str:
         """The token secret; only valid after :func:`config.loader.load` filled it in."""
