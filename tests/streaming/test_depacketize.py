@@ -9,6 +9,7 @@ from __future__ import annotations
 import av
 import pytest
 
+from streaming import rtp_header
 from streaming.depacketize import (
     H264Depacketizer,
     OpusDepacketizer,
@@ -113,6 +114,23 @@ def test_vp8_a_packet_one_or_two_late_still_fills_its_hole() -> None:
     assert [(f.ts, f.data) for f in frames] == [(0, KEY), (3000, DELTA), (6000, DELTA),
                                                   (9000, DELTA)]
     assert not d.want_keyframe and not any(f.after_gap for f in frames)
+
+
+def padding(seq: int, ts: int) -> Packet:
+    """A packet of padding only (RFC 3550 §5.1 P bit, the last byte counts it): a BWE probe."""
+    data, _ = rtp(bytes(4) + b"\x05", seq, ts)
+    data = bytes([data[0] | 0x20]) + data[1:]
+    return data, rtp_header.parse(data)
+
+
+def test_padding_between_frames_is_no_loss() -> None:
+    vp8, h264 = Vp8Depacketizer(), H264Depacketizer()
+    packets = [*vp8_frame(KEY, 0, 0, parts=2), padding(2, 0), padding(3, 0),
+               *vp8_frame(DELTA, 4, 3000)]
+    assert [f.ts for f in feed(vp8, packets)] == [0, 3000] and not vp8.want_keyframe
+    packets = [*frame_packets([SPS, PPS, IDR], 0, 0), padding(3, 0),
+               *frame_packets([P_SLICE], 4, 3000)]
+    assert [f.ts for f in feed(h264, packets)] == [0, 3000] and not h264.want_keyframe
 
 
 def test_vp8_duplicates_are_ignored() -> None:
