@@ -121,6 +121,7 @@ class AudioMix:
         self._max_silence = round(max_silence_s * SAMPLE_RATE)
         self._queued: deque[int] = deque()  # the ticks of frames the encoder has not returned
         self._last_ts = 0
+        self._closed = False
 
     @property
     def extradata(self) -> bytes:
@@ -131,6 +132,8 @@ class AudioMix:
 
         A packet the decoder rejects is dropped (its time stays silent): the stream goes on.
         """
+        if self._closed:
+            raise RuntimeError("the audio mix is closed")
         if not opus:
             return []  # an empty packet would tell the decoder that its stream ended
         tick = round(at * SAMPLE_RATE)
@@ -158,7 +161,12 @@ class AudioMix:
         return self._drain(final=False)
 
     def close(self) -> list[Frame]:
-        """Mix everything still held and flush the encoder: the last frames of the stream."""
+        """Mix everything still held and flush the encoder: the last frames of the stream.
+
+        Nothing may be pushed after it; a second call returns nothing."""
+        if self._closed:
+            return []
+        self._closed = True
         for state in self._tracks.values():
             state.ended = True
         out = self._drain(final=True)

@@ -68,6 +68,9 @@ def test_two_tones_are_mixed_and_a_track_that_stops_leaves_the_other() -> None:
     assert heard(signal, 0.15, 0.55) == {A_HZ, B_HZ}
     assert heard(signal, 0.65, 0.95) == {A_HZ}
     assert audio.extradata.startswith(b"OpusHead")
+    assert audio.close() == []
+    with pytest.raises(RuntimeError, match="closed"):
+        audio.push("a", a[0], 11.0)
 
 
 def test_a_late_track_is_waited_for_within_the_bound() -> None:
