@@ -6,6 +6,11 @@ own packetizers, our depacketizers, and the encoded bytes (or a real decoder) at
 
 from __future__ import annotations
 
+import json
+import subprocess
+from fractions import Fraction
+from pathlib import Path
+
 import av
 import pytest
 
@@ -435,3 +440,33 @@ def test_round_trip_with_a_loss_resumes_at_the_next_keyframe(codec: str) -> None
     pictures = [p for f in frames for p in decoder.decode(av.Packet(f.data))]
     pictures += decoder.decode(None)
     assert len(pictures) == len(frames)
+
+
+@pytest.mark.parametrize(("codec", "profile", "suffix"), [
+    ("vp8", "", "webm"), ("h264", "baseline", "mp4"), ("h264", "high", "mp4")])
+def test_frames_mux_as_they_come(codec: str, profile: str, suffix: str, tmp_path: Path) -> None:
+    """Frames go into a file without a decoder: WebM, or fragmented MP4 whose avcC PyAV takes
+    from the first keyframe (which always carries its SPS/PPS); ffprobe reads every frame."""
+    encoded = encoded_video(codec, count=12, gop=4, profile=profile or "baseline")
+    packets = vp8_rtp(encoded, 0, 0) if codec == "vp8" else h264_rtp(encoded, 0, 0)
+    frames = feed(for_codec(codec), packets)
+    path = tmp_path / f"out.{suffix}"
+    options = {"movflags": "empty_moov+frag_keyframe+default_base_moof"} if suffix == "mp4" else {}
+    with av.open(str(path), "w", options=options) as out:
+        stream = out.add_mux_stream(codec, rate=30, width=192, height=128)
+        stream.time_base = Fraction(1, 90000)
+        for frame in frames:
+            packet = av.Packet(frame.data)
+            packet.pts = packet.dts = frame.ts
+            packet.time_base, packet.stream = stream.time_base, stream
+            packet.is_keyframe = frame.keyframe
+            out.mux(packet)
+    probe = subprocess.run(
+        ["ffprobe", "-v", "error", "-count_frames", "-show_entries",
+         "stream=codec_name,profile,width,height,nb_read_frames", "-of", "json", str(path)],
+        capture_output=True, text=True, check=True, timeout=60)
+    (info,) = json.loads(probe.stdout)["streams"]
+    assert (info["codec_name"], info["width"], info["height"], info["nb_read_frames"]) == (
+        codec, 192, 128, "12")
+    if profile:
+        assert info["profile"] == {"baseline": "Constrained Baseline", "high": "High"}[profile]
