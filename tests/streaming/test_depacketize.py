@@ -310,20 +310,22 @@ def test_h264_new_ssrc_forgets_parameter_sets() -> None:
 
 
 @pytest.mark.parametrize(
-    ("profile", "pix_fmt", "size", "profile_idc", "chroma"),
+    ("profile", "pix_fmt", "size", "profile_idc", "chroma", "params"),
     [
-        ("baseline", "yuv420p", (192, 128), 66, 1),
-        ("high", "yuv420p", (200, 90), 100, 1),  # cropped: 208x96 macroblocks
-        ("high422", "yuv422p", (176, 81), 122, 2),  # 4:2:2: vertical crop unit 1
-        ("high444", "yuv444p", (171, 83), 244, 3),
+        ("baseline", "yuv420p", (192, 128), 66, 1, ""),
+        ("high", "yuv420p", (200, 90), 100, 1, ""),  # cropped: 208x96 macroblocks
+        ("high", "yuv420p", (176, 100), 100, 1, "interlaced=1:weightp=0"),  # field pairs
+        ("high422", "yuv422p", (176, 81), 122, 2, ""),  # 4:2:2: vertical crop unit 1
+        ("high444", "yuv444p", (171, 83), 244, 3, ""),
     ],
 )
 def test_sps_size_and_avcc(
-    profile: str, pix_fmt: str, size: tuple[int, int], profile_idc: int, chroma: int
+    profile: str, pix_fmt: str, size: tuple[int, int], profile_idc: int, chroma: int,
+    params: str,
 ) -> None:
     """The size and avcC record from libx264's SPS; FFmpeg decodes length-prefixed units
     with that record as its only configuration."""
-    units = encoded_video("h264", 2, size, profile, pix_fmt)
+    units = encoded_video("h264", 2, size, profile, pix_fmt, x264_params=params)
     sps, pps = annex_b_units(units[0])[:2]
     info = parse_sps(sps)
     assert (info.profile_idc, info.chroma_format_idc, info.width, info.height) == (
@@ -336,6 +338,47 @@ def test_sps_size_and_avcc(
         pictures += decoder.decode(av.Packet(body))
     pictures += decoder.decode(None)
     assert [(p.width, p.height) for p in pictures] == [size] * len(units)
+
+
+class BitWriter:
+    """The writing side of H.264 §9.1, for SPS syntax no encoder here emits."""
+
+    def __init__(self) -> None:
+        self.bits = ""
+
+    def u(self, count: int, value: int) -> BitWriter:
+        self.bits += format(value, f"0{count}b") if count else ""
+        return self
+
+    def ue(self, value: int) -> BitWriter:
+        code = format(value + 1, "b")
+        return self.u(len(code) - 1, 0).u(len(code), value + 1)
+
+    def se(self, value: int) -> BitWriter:
+        return self.ue(2 * value - 1 if value > 0 else -2 * value)
+
+    def rbsp(self) -> bytes:
+        bits = self.bits + "1"  # rbsp_stop_one_bit
+        bits += "0" * (-len(bits) % 8)
+        return int(bits, 2).to_bytes(len(bits) // 8, "big")
+
+
+def test_sps_with_scaling_lists_and_picture_order_type_1() -> None:
+    """High profile SPS with 8 scaling lists (one of 64 entries) and POC type 1, field coded
+    (frame_mbs_only_flag 0) and cropped: 1920x1080 as broadcasters send it."""
+    w = BitWriter().ue(0).ue(1).ue(0).ue(0).u(1, 0).u(1, 1)  # id, 4:2:0, 8 bit, 8 bit, matrix
+    for index in range(8):
+        present = index in (0, 6)
+        w.u(1, int(present))
+        for _ in range((16 if index < 6 else 64) if present else 0):
+            w.se(3)  # delta_scale: never 0, so each list is read to its end
+    w.ue(0).ue(1).u(1, 0).se(-2).se(5).ue(2).se(1).se(-1)  # frame_num, POC type 1 and cycle
+    w.ue(4).u(1, 0).ue(119).ue(33).u(1, 0).u(1, 1).u(1, 1)  # refs, gaps, 120x34 MBs, fields
+    w.u(1, 1).ue(0).ue(0).ue(0).ue(2).u(1, 0)  # crop bottom 2 units of 4 rows; no VUI
+    sps = bytes([0x67, 100, 0, 40]) + w.rbsp()
+    info = parse_sps(sps)
+    assert (info.width, info.height, info.chroma_format_idc) == (1920, 1080, 1)
+    assert avcc(sps, PPS)[-4:] == bytes([0xFD, 0xF8, 0xF8, 0])
 
 
 def test_sps_rejects_what_is_not_one() -> None:
