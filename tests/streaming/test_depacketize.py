@@ -429,6 +429,8 @@ def test_for_codec() -> None:
     assert isinstance(for_codec("VP8"), Vp8Depacketizer)
     assert isinstance(for_codec("h264"), H264Depacketizer)
     assert isinstance(for_codec("opus"), OpusDepacketizer)
+    assert isinstance(for_codec("video/H264"), H264Depacketizer)
+    assert isinstance(for_codec("audio/opus"), OpusDepacketizer)
     with pytest.raises(ValueError, match="no depacketizer for codec 'g722'"):
         for_codec("g722")
 
