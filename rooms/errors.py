@@ -104,8 +104,9 @@ class NoNodeAvailable(RoomsError):
 
     fault: Fault = "server"
 
-    def __init__(self, message: str = "no node can take a new room now; try again soon") -> None:
-        super().__init__("media_unavailable", message)
+    def __init__(self, message: str = "no node can take a new room now; try again soon", *,
+                 code: str = "media_unavailable") -> None:
+        super().__init__(code, message)
 
 
 class NodeIdTaken(Exception):

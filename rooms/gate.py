@@ -24,6 +24,7 @@ from enum import StrEnum
 from rooms import policy
 from rooms.errors import NotAllowed
 from rooms.participant import Participant
+from rooms.recording import Recording
 from rooms.room import Room, RoomKind, RoomState
 from rooms.token import AccessToken, Grant
 
@@ -42,6 +43,10 @@ class Action(StrEnum):
     HOST = "host"  # the host's desk: product cards, quote requests, going live
     QUOTE = "quote"  # ask for a quote on a product card
     SELF = "self"  # one's own presence: display name, camera/mic state, answer a stage invitation
+    RECORD = "record"  # start or stop the room's recording (issue 15 §3)
+    CONSENT = "consent"  # agree or decline to a meeting's recording (a participant present)
+    WATCH = "watch"  # a recording's replay and files: decide_replay, on the record
+    MANAGE = "manage"  # rename, publish/unpublish, delete a recording: decide_replay
 
 
 # The grant each action needs. ENTER through a media door needs that door's grant instead of
@@ -58,10 +63,11 @@ GRANTS: dict[Action, Grant | None] = {
     Action.MODERATE: Grant.MODERATE,
     Action.QUOTE: Grant.JOIN,
     Action.SELF: Grant.JOIN,
+    Action.CONSENT: Grant.JOIN,
 }
 # Actions that act on the caller's own presence: refused without it, and in the waiting room.
 PRESENT = frozenset({Action.PUBLISH, Action.SUBSCRIBE, Action.POST, Action.READ, Action.HAND,
-                     Action.QUOTE, Action.SELF})
+                     Action.QUOTE, Action.SELF, Action.CONSENT})
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,6 +129,9 @@ def entry_grant(action: Action) -> Grant:
 
 def _check_grant(token: AccessToken, action: Action, room: Room, *,
                  entering: bool = False) -> None:
+    if action is Action.RECORD:
+        _check_recorder(token, room)
+        return
     if action in (Action.ADMIT, Action.HOST):  # the room's own exhibitor, or a moderator
         if token.identity != room.exhibitor and not token.allows(Grant.MODERATE):
             code = "not_moderator" if action is Action.ADMIT else "not_host"
@@ -132,6 +141,41 @@ def _check_grant(token: AccessToken, action: Action, room: Room, *,
     if grant is not None and not token.allows(grant):
         raise NotAllowed(_MISSING.get(grant, "missing_grant"),
                          f"your token does not allow {grant.value}")
+
+
+def _check_recorder(token: AccessToken, room: Room) -> None:
+    """Issue 15 §3: a ``recorder`` token of the room; a moderator; a broadcast's or meeting's
+    exhibitor (a forum is the moderators'). A meeting also needs everyone's consent: the
+    recordings desk asks for it, the gate only says who may ask."""
+    if token.allows(Grant.RECORDER) or token.allows(Grant.MODERATE):
+        return
+    if room.kind is not RoomKind.FORUM and room.exhibitor and token.identity == room.exhibitor:
+        return
+    raise NotAllowed("not_recorder", "only the host or a moderator may record this room")
+
+
+def decide_replay(token: AccessToken | None, action: Action, room: Room,
+                  recording: Recording) -> None:
+    """May this caller (``None``: no token) watch or manage ``recording`` of ``room``?
+
+    Issue 15 §3. Watch: a published recording of a public room (broadcast, forum) is anyone's;
+    otherwise the room's exhibitor and moderators; a meeting's only the organiser's (a ``*``
+    token with ``moderate``; the admin API acts as one). Manage (rename, publish, delete): the
+    room's exhibitor, its moderators, the organiser. An ended room still has its replays, so
+    the room's state does not count here, only who the caller is.
+    """
+    if action is Action.WATCH and recording.published and room.kind is not RoomKind.MEETING:
+        return
+    if token is None:
+        raise NotAllowed("token_missing", "this recording is not public")
+    check_covers(token, room)
+    organiser = token.room == "*" and token.allows(Grant.MODERATE)
+    staff = token.allows(Grant.MODERATE) or (bool(room.exhibitor)
+                                              and token.identity == room.exhibitor)
+    if action is Action.WATCH and room.kind is RoomKind.MEETING:
+        staff = organiser
+    if not staff:
+        raise NotAllowed("not_allowed", "you may not open this recording")
 
 
 _MISSING = {Grant.JOIN: "no_join_grant", Grant.CHAT: "no_chat_grant",

@@ -15,11 +15,13 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from rooms.clock import Clock, SystemClock
+from rooms.consent import Consent
 from rooms.content import ChatMessage, ProductCard, Question, stream_id_key
 from rooms.errors import NoSuchRoom, RoomFull
 from rooms.participant import Participant
 from rooms.pavilion import Pavilion
 from rooms.quote import QuoteRequest
+from rooms.recording import TIMELINE_CAP, Recording, TimelineEntry
 from rooms.room import Room, RoomState
 from rooms.store import Lease, LeaseHolder, Track
 
@@ -56,6 +58,9 @@ class MemoryStore:
         self._journaled: dict[tuple[str, str], str] = {}  # (room, journal id) -> position
         self._chat_added = asyncio.Event()  # replaced after each append: wakes read_chat
         self._question_seq = 0
+        self._recordings: dict[str, Recording] = {}
+        self._timelines: dict[str, list[TimelineEntry]] = {}
+        self._consents: dict[str, Consent] = {}
 
     def _room(self, room_id: str) -> _RoomData:
         """The room's data, created on first write."""
@@ -389,6 +394,58 @@ class MemoryStore:
 
     async def delete_picture(self, room_id: str, name: str) -> bool:
         return self._peek(room_id).pictures.pop(name, None) is not None
+
+    # -- recordings ------------------------------------------------------------------------------
+    async def put_recording(self, recording: Recording) -> None:
+        self._recordings[recording.id] = recording
+
+    async def get_recording(self, rec_id: str) -> Recording | None:
+        return self._recordings.get(rec_id)
+
+    async def list_recordings(
+        self, *, room: str | None = None, owner: str | None = None
+    ) -> list[Recording]:
+        found = [r for r in self._recordings.values()
+                 if (room is None or r.room == room) and (owner is None or r.owner == owner)]
+        return sorted(found, key=recording_order)
+
+    async def delete_recording(self, rec_id: str) -> bool:
+        self._timelines.pop(rec_id, None)
+        return self._recordings.pop(rec_id, None) is not None
+
+    async def append_timeline(self, rec_id: str, entries: Sequence[TimelineEntry], *,
+                              cap: int = TIMELINE_CAP) -> int:
+        timeline = self._timelines.setdefault(rec_id, [])
+        timeline.extend(entries[:max(0, cap - len(timeline))])
+        return len(timeline)
+
+    async def read_timeline(self, rec_id: str, *, limit: int = TIMELINE_CAP) -> list[TimelineEntry]:
+        return list(self._timelines.get(rec_id, ())[:limit])
+
+    # -- consent ------------------------------------------------------------------------------
+    async def ask_consent(self, room_id: str, *, by: str, name: str, asked_at: float) -> Consent:
+        consent = Consent(room_id, by, name, asked_at, {by: True})
+        self._consents[room_id] = consent
+        return consent
+
+    async def answer_consent(self, room_id: str, identity: str, agree: bool) -> Consent | None:
+        old = self._consents.get(room_id)
+        if old is None:
+            return None
+        new = replace(old, answers={**old.answers, identity: agree})
+        self._consents[room_id] = new
+        return new
+
+    async def get_consent(self, room_id: str) -> Consent | None:
+        return self._consents.get(room_id)
+
+    async def clear_consent(self, room_id: str) -> None:
+        self._consents.pop(room_id, None)
+
+
+def recording_order(recording: Recording) -> tuple[float, str]:
+    """Newest first, then by id (a stable order for equal start times)."""
+    return (-recording.started_at, recording.id)
 
 
 def room_order(room: Room) -> tuple[float, str]:

@@ -197,3 +197,11 @@ local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', unpack(ARGV,
 redis.call('SET', KEYS[2], id, 'PX', ARGV[2])
 return id
 """
+
+# A meeting's consent (issue 15 §3). KEYS: the room's consent hash. ARGV: identity, 1/0.
+# Nothing is written unless a request is pending (its ``_ask`` field); returns the whole hash.
+ANSWER_CONSENT = """
+if redis.call('HEXISTS', KEYS[1], '_ask') == 0 then return false end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+return redis.call('HGETALL', KEYS[1])
+"""

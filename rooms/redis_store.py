@@ -27,12 +27,20 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from rooms import redis_scripts as lua
 from rooms.chat_journal import is_journal_id
 from rooms.clock import Clock, SystemClock
+from rooms.consent import ASK_FIELD, Consent, ask_value, asked_by
 from rooms.content import ChatMessage, ProductCard, Question, stream_id_key
 from rooms.errors import NoSuchRoom, StoreUnavailable
-from rooms.memory_store import DEFAULT_CHAT_CAP, question_order, questions_full, room_order
+from rooms.memory_store import (
+    DEFAULT_CHAT_CAP,
+    question_order,
+    questions_full,
+    recording_order,
+    room_order,
+)
 from rooms.participant import Participant
 from rooms.pavilion import Pavilion
 from rooms.quote import QuoteRequest
+from rooms.recording import TIMELINE_CAP, Recording, TimelineEntry
 from rooms.room import Room, RoomState
 from rooms.store import Lease, LeaseHolder, Track
 
@@ -135,6 +143,12 @@ class _Keys:
     def tracks(room_id: str) -> str:
         return f"{PREFIX}tracks:{room_id}"
 
+    recordings = f"{PREFIX}recordings"
+
+    @staticmethod
+    def timeline(rec_id: str) -> str:
+        return f"{PREFIX}recording:{rec_id}:timeline"
+
 
 class RedisStore:
     """The Store for many nodes sharing one Redis."""
@@ -162,6 +176,7 @@ class RedisStore:
         self._vote = redis.register_script(lua.VOTE_QUESTION)
         self._ask = redis.register_script(lua.ADD_QUESTION)
         self._append_journaled = redis.register_script(lua.APPEND_JOURNALED)
+        self._answer_consent = redis.register_script(lua.ANSWER_CONSENT)
 
     @classmethod
     def from_url(cls, url: str, *, clock: Clock | None = None,
@@ -524,6 +539,97 @@ class RedisStore:
     async def delete_picture(self, room_id: str, name: str) -> bool:
         with unavailable_on_error():
             return bool(await self._redis.hdel(_Keys.room(room_id, "pictures"), name))
+
+    # -- recordings: one hash of records, a list per timeline ---------------------------------
+    async def put_recording(self, recording: Recording) -> None:
+        """The record in one hash and its id in its room's index set, in one ``MULTI``."""
+        with unavailable_on_error():
+            async with self._redis.pipeline(transaction=True) as pipe:
+                pipe.hset(_Keys.recordings, recording.id, _json(recording.to_dict()))
+                pipe.sadd(_Keys.room(recording.room, "recordings"), recording.id)
+                await pipe.execute()
+
+    async def get_recording(self, rec_id: str) -> Recording | None:
+        with unavailable_on_error():
+            raw = await self._redis.hget(_Keys.recordings, rec_id)
+        return None if raw is None else Recording.from_dict(json.loads(raw))
+
+    async def list_recordings(
+        self, *, room: str | None = None, owner: str | None = None
+    ) -> list[Recording]:
+        with unavailable_on_error():
+            if room is None:
+                values = list(_str_map(await self._redis.hgetall(_Keys.recordings)).values())
+            else:
+                ids = sorted(await self._redis.smembers(_Keys.room(room, "recordings")))
+                values = [str(v) for v in (await self._redis.hmget(_Keys.recordings, ids)
+                                           if ids else []) if v is not None]
+        found = [Recording.from_dict(json.loads(v)) for v in values]
+        found = [r for r in found
+                 if (room is None or r.room == room) and (owner is None or r.owner == owner)]
+        return sorted(found, key=recording_order)
+
+    async def delete_recording(self, rec_id: str) -> bool:
+        found = await self.get_recording(rec_id)
+        if found is None:
+            return False
+        with unavailable_on_error():
+            async with self._redis.pipeline(transaction=True) as pipe:
+                pipe.hdel(_Keys.recordings, rec_id)
+                pipe.srem(_Keys.room(found.room, "recordings"), rec_id)
+                pipe.delete(_Keys.timeline(rec_id))
+                removed, *_ = await pipe.execute()
+        return bool(removed)
+
+    async def append_timeline(self, rec_id: str, entries: Sequence[TimelineEntry], *,
+                              cap: int = TIMELINE_CAP) -> int:
+        """``RPUSH`` + ``LTRIM 0 cap-1`` in one ``MULTI``: the first ``cap`` stay."""
+        key = _Keys.timeline(rec_id)
+        if not entries:
+            with unavailable_on_error():
+                return int(await self._redis.llen(key))
+        with unavailable_on_error():
+            async with self._redis.pipeline(transaction=True) as pipe:
+                pipe.rpush(key, *(_json(e.to_dict()) for e in entries))
+                pipe.ltrim(key, 0, cap - 1)
+                pipe.llen(key)
+                *_, length = await pipe.execute()
+        return int(length)
+
+    async def read_timeline(self, rec_id: str, *, limit: int = TIMELINE_CAP) -> list[TimelineEntry]:
+        if limit <= 0:
+            return []
+        with unavailable_on_error():
+            raw = await self._redis.lrange(_Keys.timeline(rec_id), 0, limit - 1)
+        return [TimelineEntry.from_dict(json.loads(str(v))) for v in raw]
+
+    # -- consent: one hash per room, ``_ask`` and identity -> 1/0 --------------------------------
+    async def ask_consent(self, room_id: str, *, by: str, name: str, asked_at: float) -> Consent:
+        key = _Keys.room(room_id, "consent")
+        with unavailable_on_error():
+            async with self._redis.pipeline(transaction=True) as pipe:
+                pipe.delete(key)
+                pipe.hset(key, mapping={ASK_FIELD: ask_value(by, name, asked_at), by: "1"})
+                await pipe.execute()
+        return Consent(room_id, by, name, asked_at, {by: True})
+
+    async def answer_consent(self, room_id: str, identity: str, agree: bool) -> Consent | None:
+        with unavailable_on_error():
+            raw = await self._answer_consent(keys=[_Keys.room(room_id, "consent")],
+                                             args=[identity, "1" if agree else "0"])
+        if not raw:
+            return None
+        flat = [str(v) for v in raw]
+        return asked_by(room_id, dict(zip(flat[::2], flat[1::2], strict=True)))
+
+    async def get_consent(self, room_id: str) -> Consent | None:
+        with unavailable_on_error():
+            raw = _str_map(await self._redis.hgetall(_Keys.room(room_id, "consent")))
+        return asked_by(room_id, raw)
+
+    async def clear_consent(self, room_id: str) -> None:
+        with unavailable_on_error():
+            await self._redis.delete(_Keys.room(room_id, "consent"))
 
     async def _raw_quote(self, key: str, quote_id: str) -> str | None:
         with unavailable_on_error():

@@ -13,10 +13,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from rooms.consent import Consent
 from rooms.content import ChatMessage, ProductCard, Question
 from rooms.participant import Participant
 from rooms.pavilion import Pavilion
 from rooms.quote import QuoteRequest
+from rooms.recording import TIMELINE_CAP, Recording, TimelineEntry
 from rooms.room import Room, RoomState
 
 Track = dict[str, Any]  # a published track as docs/protocol.md's ``track.published`` carries it
@@ -235,3 +237,44 @@ class Store(Protocol):
     async def get_picture(self, room_id: str, name: str) -> bytes | None: ...
 
     async def delete_picture(self, room_id: str, name: str) -> bool: ...
+
+    # -- recordings (issue 15: the index every node lists; the files stay on their node) -------
+    async def put_recording(self, recording: Recording) -> None:
+        """Create or replace a recording's record."""
+        ...
+
+    async def get_recording(self, rec_id: str) -> Recording | None: ...
+
+    async def list_recordings(
+        self, *, room: str | None = None, owner: str | None = None
+    ) -> list[Recording]:
+        """Newest first (by ``started_at``, then id), optionally filtered by room or owner
+        (by room: read through the room's index, not a scan of every record)."""
+        ...
+
+    async def delete_recording(self, rec_id: str) -> bool:
+        """Remove a record and its timeline; False if there was none."""
+        ...
+
+    async def append_timeline(self, rec_id: str, entries: Sequence[TimelineEntry], *,
+                              cap: int = TIMELINE_CAP) -> int:
+        """Add entries at the end of a recording's timeline, which keeps its first ``cap``
+        (a replay starts at the start); returns how many it now holds."""
+        ...
+
+    async def read_timeline(self, rec_id: str, *, limit: int = TIMELINE_CAP) -> list[TimelineEntry]:
+        """The first ``limit`` entries, in the order they were appended."""
+        ...
+
+    # -- a meeting's consent to recording (issue 15 §3) ---------------------------------------
+    async def ask_consent(self, room_id: str, *, by: str, name: str, asked_at: float) -> Consent:
+        """Start a new request (earlier answers dropped); the asker has agreed."""
+        ...
+
+    async def answer_consent(self, room_id: str, identity: str, agree: bool) -> Consent | None:
+        """Record an answer; ``None`` (nothing written) when no request is pending."""
+        ...
+
+    async def get_consent(self, room_id: str) -> Consent | None: ...
+
+    async def clear_consent(self, room_id: str) -> None: ...

@@ -96,6 +96,13 @@ class QuoteReply(Body):
     meeting: bool = False
 
 
+class RecordingEdit(Body):
+    """PATCH a recording (page and admin API, issue 15 §5): rename and/or publish."""
+
+    title: Short | None = None
+    published: bool | None = None
+
+
 # -- admin API (docs/admin-api.md) ---------------------------------------------------------------
 class NewRoom(Body):
     id: Id

@@ -13,6 +13,8 @@ Bearer``) and the error shape of every HTTP API (:mod:`web.http_api`):
 - ``POST /api/pages/rooms/{room}/questions/{question}/answered``: a moderator closes a question;
   the room hears ``question.answered``;
 - ``POST /api/pages/rooms/{room}/live``: the host takes a scheduled broadcast live;
+- ``/api/pages/recordings``: replays (issue 15), in :mod:`web.replay_api`, and their files
+  (``/recordings/{id}/files/{name}``) in :mod:`web.recording_files`;
 - ``GET /api/pages/live``: live broadcasts and forums and their audience, for the lobby's counts
   (public; meetings are private and never listed).
 
@@ -30,7 +32,7 @@ from aiohttp import web
 from rooms.quote import QuoteRequest
 from rooms.showroom import Showroom
 from signaling.wire import room_channel, staff_channel, user_channel
-from web import product_api
+from web import product_api, recording_files, replay_api
 from web.bodies import QuoteAsk, QuoteReply
 from web.http_api import access_token, api, body, reply
 from web.keys import BACKEND_KEY, RENDERER_KEY
@@ -145,3 +147,5 @@ def add_routes(app: web.Application) -> None:
     router.add_post(room + "/live", api(go_live))
     router.add_get(PREFIX + "/live", api(live_counts))
     product_api.add_routes(app, PREFIX)
+    replay_api.add_routes(app)
+    recording_files.add_routes(app)

@@ -1,0 +1,61 @@
+"""A recording's file fetched from a node that does not hold it (issue 15 §5): that node asks
+the holder (its URL from the cluster's reports), passes Range, and streams the answer back."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+import aiohttp
+import pytest
+
+from tests.fixtures.pavilion import TEST_SECRET, RunningApp
+from tests.recordings.helpers import recorded, room, write_file
+from web import file_signature
+from web.keys import BACKEND_KEY
+
+Start = Callable[..., Awaitable[RunningApp]]
+FAST = {"report_interval_s": 0.3}
+
+
+@pytest.mark.redis
+async def test_a_node_without_the_file_streams_it_from_its_holder(
+        pavilion_app: Start, redis_url: str, tmp_path: Path) -> None:
+    holder = await pavilion_app(redis_url=redis_url, node_id="node-a", cluster=FAST,
+                                recordings={"dir": str(tmp_path / "a")})
+    other = await pavilion_app(redis_url=redis_url, node_id="node-b", cluster=FAST,
+                               recordings={"dir": str(tmp_path / "b")})
+    data = write_file(tmp_path / "a", "rec_far00000000", "gobi.webm", 300_000)
+    store = other.app[BACKEND_KEY].store
+    await store.put_room(room("show"))
+    await store.put_recording(recorded("rec_far00000000", "show", node="node-a"))
+    url = file_signature.signed_url(TEST_SECRET, "rec_far00000000", "gobi.webm",
+                                    now=time.time())
+    async with aiohttp.ClientSession() as http:
+        await _until_listed(other, "node-a")
+        async with http.get(other.url + url, headers={"Range": "bytes=1000-"}) as part:
+            assert part.status == 206, await part.text()
+            assert part.headers["Content-Range"] == f"bytes 1000-{len(data) - 1}/{len(data)}"
+            assert await part.read() == data[1000:]
+            etag = part.headers["ETag"]
+        async with http.get(other.url + url, headers={"If-None-Match": etag}) as same:
+            assert same.status == 304
+        async with http.get(holder.url + url) as direct:
+            assert direct.status == 200 and await direct.read() == data
+        gone = file_signature.signed_url(TEST_SECRET, "rec_far00000000", "gobi.webm",
+                                         now=time.time())
+        await holder.app[BACKEND_KEY].store.put_recording(
+            recorded("rec_far00000000", "show", node="node-z"))
+        async with http.get(other.url + gone) as lost:
+            assert lost.status == 503, "the holder is not running: try later, not a 5xx bug"
+            assert (await lost.json())["error"]["code"] == "recording_unavailable"
+
+
+async def _until_listed(node: RunningApp, node_id: str, within: float = 15) -> None:
+    cluster = node.app[BACKEND_KEY].cluster
+    deadline = time.monotonic() + within
+    while node_id not in {n.node_id for n in await cluster.nodes()}:
+        assert time.monotonic() < deadline, f"{node_id} never reported"
+        await asyncio.sleep(0.1)
