@@ -16,9 +16,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from streaming.codec_header import H264_SPS, h264_parameter_sets, nal_units, vp8_size
+from streaming.depacketize import parse_sps
 from streaming.file_ledger import FileEntry, FileLedger
 from streaming.frames import Frame
-from streaming.h264_sps import picture_size
 from streaming.muxer import Muxer, TrackFormat, container_for
 
 logger = logging.getLogger(__name__)
@@ -58,9 +58,10 @@ def h264_size(access_unit: bytes) -> tuple[int, int]:
     for unit in nal_units(access_unit):
         if unit[0] & 0x1F == H264_SPS:
             try:
-                return picture_size(unit)
+                sps = parse_sps(unit)
             except ValueError:
                 return 0, 0
+            return sps.width, sps.height
     return 0, 0
 
 
@@ -69,8 +70,9 @@ class ParticipantFile:
     writer); frames come with their time in ms from the recording's start."""
 
     def __init__(self, participant: str, directory: Path, container: str,
-                 ledger: FileLedger) -> None:
+                 ledger: FileLedger, kind: str = "participant") -> None:
         self.participant = participant
+        self.kind = kind  # "program": the program file (streaming/program_file.py)
         self.directory = directory
         self.forced = container
         self.ledger = ledger
@@ -115,8 +117,8 @@ class ParticipantFile:
         self.name = f"{file_stem(self.participant)}{suffix}.{container}"
         self.muxer = Muxer(self.directory / self.name, container, formats)
         self._slots = [(f.kind, f.codec) for f in formats]
-        self.ledger.put(FileEntry(self.name, "participant", self.muxer.media_type,
-                                  self.participant))
+        self.ledger.put(FileEntry(self.name, self.kind, self.muxer.media_type,
+                                  "" if self.kind == "program" else self.participant))
         logger.info("recording %s: %s", self.participant, self.name)
         pending, self._pending = self._pending, []
         for timed in sorted(pending, key=lambda t: t.ms):

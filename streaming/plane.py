@@ -177,6 +177,9 @@ class MediaPlane:
                 logger.exception("media event listener failed")
 
     def _speaker_changed(self, room: str, change: SpeakerChange) -> None:
+        for recording in self.recordings.values():
+            if recording.spec.room == room:
+                recording.speaker_changed(change.participant)
         self._emit(SpeakerChanged(room, change.participant, change.level))
 
     def _quality_changed(self, leg: ViewerLeg, quality: Quality) -> None:

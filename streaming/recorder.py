@@ -23,6 +23,7 @@ from streaming.recording_writer import (
     Item,
     RecordingWriter,
     Report,
+    Speaker,
     Tapped,
     TrackClosed,
     TrackOpened,
@@ -102,6 +103,10 @@ class Recording:
         tap = RecordingTap(self, track, source, 0)
         self.taps[track] = tap
         tap.index = source.add_tap(tap)  # asks the publisher for a keyframe
+
+    def speaker_changed(self, participant: str | None) -> None:
+        """The room's active speaker (the program file follows it, issue 15 §4)."""
+        self.buffer.append(Speaker(participant))
 
     def source_ended(self, tap: RecordingTap) -> None:
         if self.taps.pop(tap.track, None) is not None:

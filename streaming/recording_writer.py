@@ -25,6 +25,7 @@ from streaming.file_ledger import FileLedger
 from streaming.frames import Depacketizer, Frame
 from streaming.media_clock import ParticipantClock, TrackClock
 from streaming.participant_file import ParticipantFile
+from streaming.program_file import ProgramFile
 from streaming.recording_spec import RecordingSpec
 from streaming.rtp_header import RtpHeader
 
@@ -59,7 +60,11 @@ class Report(NamedTuple):
     rtp_ts: int
 
 
-Item = TrackOpened | TrackClosed | Tapped | Report
+class Speaker(NamedTuple):
+    participant: str | None
+
+
+Item = TrackOpened | TrackClosed | Tapped | Report | Speaker
 
 
 class Batch(NamedTuple):
@@ -120,6 +125,10 @@ class RecordingWriter:
         self._clocks: dict[str, ParticipantClock] = {}
         self._checked_at = -1e9
         self._failed = False
+        self.program = (
+            ProgramFile(spec.directory, spec.container, ledger, self._program_keyframe)
+            if spec.program else None
+        )
         self.thread = threading.Thread(target=self._run, name=f"rec-{spec.rec_id}", daemon=True)
 
     def start(self) -> None:
@@ -167,6 +176,8 @@ class RecordingWriter:
             raise DiskFull(f"{free} bytes free, under {self.spec.min_free_bytes}")
         for file in self._files.values():
             file.refresh()
+        if self.program is not None:
+            self.program.refresh()
 
     def _handle(self, batch: Batch) -> None:
         for item in batch.items:
@@ -176,10 +187,14 @@ class RecordingWriter:
                 self._report(item)
             elif isinstance(item, TrackOpened):
                 self._open_track(item)
-            else:
+            elif isinstance(item, TrackClosed):
                 self._close_track(item)
+            elif self.program is not None:
+                self.program.speaker_changed(item.participant)
         for file in self._files.values():
             file.tick(batch.now)
+        if self.program is not None:
+            self.program.tick(batch.now)
 
     def _open_track(self, opened: TrackOpened) -> None:
         participant = opened.participant
@@ -194,14 +209,19 @@ class RecordingWriter:
         self._tracks[opened.track] = TrackState(
             opened, self.depacketizers(opened.codec), clock, file,
             waiting_key=opened.kind == "video")
+        if self.program is not None:
+            self.program.track_opened(participant, opened.kind, opened.codec, str(opened.track))
 
     def _close_track(self, closed: TrackClosed) -> None:
         state = self._tracks.pop(closed.track, None)
         if state is None:
             return
         kind = state.opened.kind
-        if not any(t.file is state.file and t.opened.kind == kind for t in self._tracks.values()):
+        live = any(t.file is state.file and t.opened.kind == kind for t in self._tracks.values())
+        if not live:
             state.file.codecs.pop(kind, None)
+        if self.program is not None:
+            self.program.track_closed(state.opened.participant, kind, str(closed.track), live)
 
     def _report(self, report: Report) -> None:
         state = self._tracks.get(report.track)
@@ -229,7 +249,19 @@ class RecordingWriter:
         at = state.clock.time_of(frame.ts, arrival)
         ms = round((at - self.t0) * 1000)
         state.frames += 1
-        state.file.add(state.opened.kind, state.opened.codec, frame, ms, arrival)
+        opened = state.opened
+        state.file.add(opened.kind, opened.codec, frame, ms, arrival)
+        if self.program is None:
+            return
+        if opened.kind == "video":
+            self.program.video(opened.participant, opened.codec, frame, ms, arrival)
+        else:
+            self.program.audio(str(opened.track), frame, ms, arrival)
+
+    def _program_keyframe(self, participant: str) -> None:
+        for state in self._tracks.values():
+            if state.opened.participant == participant and state.opened.kind == "video":
+                self.notify(self.events.want_keyframe, state.opened.track)
 
     def _ask_keyframe(self, state: TrackState, now: float) -> None:
         if state.opened.kind == "video" and now - state.asked_at >= KEYFRAME_ASK_S:
@@ -237,8 +269,11 @@ class RecordingWriter:
             self.notify(self.events.want_keyframe, state.opened.track)
 
     def _close_all(self) -> None:
-        for file in self._files.values():
+        files: list[ParticipantFile | ProgramFile] = list(self._files.values())
+        if self.program is not None:
+            files.append(self.program)
+        for file in files:
             try:
                 file.close()
             except (OSError, av.error.FFmpegError) as exc:  # the trailer may not fit either
-                logger.warning("recording %s: closing %s: %s", self.spec.rec_id, file.name, exc)
+                logger.warning("recording %s: closing a file: %s", self.spec.rec_id, exc)

@@ -58,3 +58,12 @@ def frame_sizes(path: Path) -> set[tuple[int, int]]:
 
     with av.open(str(path)) as container:
         return {(f.width, f.height) for f in container.decode(video=0)}
+
+
+def video_frames(path: Path) -> list[tuple[float, int, int, bool]]:
+    """Each decoded video frame's (time, width, height, keyframe), in order."""
+    import av
+
+    with av.open(str(path)) as container:
+        return [(float(f.time or 0.0), f.width, f.height, f.key_frame)
+                for f in container.decode(video=0)]
