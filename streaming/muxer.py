@@ -129,6 +129,11 @@ class Muxer:
         packet.is_keyframe = keyframe
         self._out.mux(packet)
 
+    def opened_codecs(self) -> list[str]:
+        """The streams whose codec context was opened: none, ever (issue 15: never decoded)."""
+        return [s.codec_context.name for s in self._streams
+                if s.codec_context is not None and s.codec_context.is_open]
+
     @property
     def duration_s(self) -> float:
         """From the file's first frame to its last, as written so far."""

@@ -48,7 +48,10 @@ class RecordingTap:
 
     def on_rtp(self, data: bytes, h: RtpHeader) -> None:
         rec = self.recording
-        rec.buffer.append(Tapped(self.track, rec.loop.time(), data, h))
+        if len(rec.buffer) < rec.limit:
+            rec.buffer.append(Tapped(self.track, rec.loop.time(), data, h))
+        else:
+            rec.overflowed = True  # the pump stops the recording (slow_disk)
 
     def on_sender_report(self, ntp: int, rtp_ts: int) -> None:
         rec = self.recording
@@ -70,6 +73,7 @@ class Recording:
         self.buffer: list[Item] = []
         self.limit = spec.queue_frames * PACKETS_PER_FRAME
         self.sent = 0  # items handed to the writer (only the loop writes it)
+        self.overflowed = False
         self.taps: dict[int, RecordingTap] = {}
         self._next_track = 0
         spec.directory.mkdir(parents=True, exist_ok=True)
@@ -128,7 +132,7 @@ class Recording:
     async def _pump_batches(self) -> None:
         while True:
             await asyncio.sleep(BATCH_S)
-            if self.sent - self.writer.done + len(self.buffer) > self.limit:
+            if self.overflowed or self.sent - self.writer.done + len(self.buffer) > self.limit:
                 self.failed("slow_disk")
                 return
             self._send()

@@ -56,6 +56,7 @@ def test_vp8_and_opus_make_one_webm(tmp_path: Path) -> None:
     file = ParticipantFile("alice", tmp_path, "auto", ledger)
     file.codecs = {"video": "vp8", "audio": "opus"}
     feed(file, 0, video_frames("vp8", 90), 150)
+    assert file.muxer is not None and file.muxer.opened_codecs() == []  # no encoder, no decoder
     file.close()
     path = tmp_path / "alice.webm"
     assert codecs(path) == ["vp8", "opus"]
@@ -68,6 +69,7 @@ def test_h264_makes_a_fragmented_mp4(tmp_path: Path) -> None:
     file = ParticipantFile("bob", tmp_path, "auto", FileLedger(tmp_path))
     file.codecs = {"video": "h264", "audio": "opus"}
     feed(file, 0, video_frames("h264", 60), 100, codec="h264")
+    assert file.muxer is not None and file.muxer.opened_codecs() == []
     file.close()
     path = tmp_path / "bob.mp4"
     assert codecs(path) == ["h264", "opus"]
