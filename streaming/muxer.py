@@ -26,6 +26,7 @@ from streaming.codec_header import opus_head
 
 MS = Fraction(1, 1000)
 NOMINAL_FPS = Fraction(60)
+VIDEO_STEP_MS = 17  # > 1000 / NOMINAL_FPS
 ENCODERS = {"vp8": "libvpx", "h264": "libx264", "opus": "libopus"}  # only ever templates
 OPTIONS = {
     # matroska: close a cluster every second (or 2 MiB) and flush what is written
@@ -53,10 +54,12 @@ class TrackFormat:
 
 
 def container_for(codecs: Sequence[str], forced: str) -> str:
-    """``webm`` or ``mp4``: what ``forced`` says, else WebM unless the video is H264."""
-    if forced in ("webm", "mp4"):
-        return forced
-    return "mp4" if "h264" in codecs else "webm"
+    """``webm`` or ``mp4``: what ``forced`` says where the codecs allow it (WebM takes no
+    H264, MP4 no VP8), else WebM unless the video is H264."""
+    natural = "mp4" if "h264" in codecs else "webm"
+    if forced in ("webm", "mp4") and not ({"h264", "vp8"} & set(codecs)):
+        return forced  # audio only: either
+    return natural
 
 
 class Muxer:
@@ -69,7 +72,10 @@ class Muxer:
         self.container = container
         self.tracks = tuple(tracks)
         self.media_type = MEDIA_TYPES[container, any(t.kind == "video" for t in tracks)]
-        self.last_ms = [-1] * len(self.tracks)
+        self.last_ms = [-1_000_000] * len(self.tracks)
+        # a frame never starts before the previous one ends: a video frame lasts the nominal
+        # rate's frame time, so a step back (a new RTP stream, the first SR) moves on past it
+        self._step = [VIDEO_STEP_MS if t.kind == "video" else 1 for t in self.tracks]
         self.first_ms = -1
         # our own file object: PyAV's own open and header writes hold the GIL, so a disk that
         # hangs would freeze the event loop too; Python's file I/O releases it (unbuffered, so
@@ -115,10 +121,11 @@ class Muxer:
         return stream
 
     def write(self, track: int, data: bytes, t_ms: int, keyframe: bool) -> None:
-        """Mux one frame; times that do not advance are nudged 1 ms on (a muxer needs
-        strictly rising timestamps per stream; an SR correction may step back a little)."""
-        if t_ms <= self.last_ms[track]:
-            t_ms = self.last_ms[track] + 1
+        """Mux one frame; a time that does not advance enough is nudged on (a muxer needs
+        rising timestamps per stream; an SR correction or a new RTP stream may step back a
+        little, and real frames are further apart than the step, so it catches up)."""
+        if t_ms < self.last_ms[track] + self._step[track]:
+            t_ms = self.last_ms[track] + self._step[track]
         self.last_ms[track] = t_ms
         if self.first_ms < 0:
             self.first_ms = t_ms

@@ -121,6 +121,11 @@ class ParticipantFile:
                                   "" if self.kind == "program" else self.participant))
         logger.info("recording %s: %s", self.participant, self.name)
         pending, self._pending = self._pending, []
+        if container == "mp4" and "video" in kinds:
+            # a fragmented MP4 starts every track at its first sample (no edit list in an
+            # empty moov): audio from before the picture would put the two out of step
+            start = min(t.ms for t in pending if t.kind == "video")
+            pending = [t for t in pending if t.kind == "video" or t.ms >= start]
         for timed in sorted(pending, key=lambda t: t.ms):
             self._write(kinds.index(timed.kind), timed.frame, timed.ms)
 

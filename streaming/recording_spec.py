@@ -21,9 +21,11 @@ class RecordingSpec:
 
     ``directory``: created by the engine; the files go inside. ``program``: also a program file
     (issue 15 §4). ``container``: ``auto`` (VP8 → WebM, H264 → MP4) or a forced ``webm`` /
-    ``mp4``. ``queue_frames``: the bound of the queue to the writer thread; a writer that falls
-    that far behind stops the recording (``slow_disk``). ``min_free_bytes``: below this much
-    free space the recording stops (``disk_full``).
+    ``mp4`` where the codecs allow it (WebM takes no H264, MP4 no VP8: then ``auto``'s choice;
+    so it decides audio-only files). ``queue_frames``: the bound of the queue to the writer
+    thread, in frames (about ``PACKETS_PER_FRAME`` packets each, streaming/recorder.py); a
+    writer that falls that far behind stops the recording (``slow_disk``).
+    ``min_free_bytes``: below this much free space the recording stops (``disk_full``).
     """
 
     rec_id: str

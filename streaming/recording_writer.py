@@ -160,6 +160,9 @@ class RecordingWriter:
             self._fail("disk_full", str(exc))
         except (OSError, av.error.FFmpegError) as exc:
             self._fail(fault_of(exc), str(exc))
+        except Exception as exc:  # a bug must not leave a thread that never drains its queue
+            logger.exception("recording %s: writer failed", self.spec.rec_id)
+            self._fail("write_error", repr(exc))
 
     def _fail(self, reason: str, detail: str) -> None:
         logger.warning("recording %s stops (%s): %s", self.spec.rec_id, reason, detail)

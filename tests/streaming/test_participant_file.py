@@ -12,6 +12,7 @@ import pytest
 
 from streaming.file_ledger import FileLedger
 from streaming.frames import Frame
+from streaming.muxer import container_for
 from streaming.participant_file import HEADER_WAIT_S, ParticipantFile
 from tests.streaming.clients import clip
 from tests.streaming.media_probe import codecs, decode_errors, duration, probe
@@ -109,3 +110,17 @@ def test_a_resolution_change_and_a_gap_continue_the_file(tmp_path: Path) -> None
     assert not (tmp_path / "eve-2.webm").exists()
     assert duration(path) == pytest.approx(4.0, abs=0.1)
     assert decode_errors(path) == ""
+
+
+@pytest.mark.parametrize(("codecs", "forced", "chosen"), [
+    (["vp8", "opus"], "auto", "webm"),
+    (["h264", "opus"], "auto", "mp4"),
+    (["vp8", "opus"], "mp4", "webm"),  # MP4 takes no VP8
+    (["h264"], "webm", "mp4"),  # WebM takes no H264
+    (["opus"], "mp4", "mp4"),
+    (["opus"], "auto", "webm"),
+])
+def test_the_container_is_forced_only_where_the_codecs_allow(
+    codecs: list[str], forced: str, chosen: str
+) -> None:
+    assert container_for(codecs, forced) == chosen

@@ -10,7 +10,15 @@ from pathlib import Path
 
 import pytest
 
-from streaming import MediaEvent, MediaPlane, RecordingEnded, RecordingSpec
+from config import MediaLimits
+from streaming import (
+    Capacity,
+    MediaEvent,
+    MediaPlane,
+    RecordingEnded,
+    RecordingSpec,
+    UnknownRecording,
+)
 from tests.streaming.clients import publish, until
 from tests.streaming.media_probe import (
     codecs,
@@ -110,3 +118,51 @@ async def test_an_h264_publisher_is_recorded_to_a_fragmented_mp4(
     assert codecs(path) == ["h264", "opus"]
     assert decode_errors(path) == ""
     assert span(packet_times(path, "v")) > 1.5
+
+
+async def test_a_publisher_that_publishes_again_continues_its_file(
+    plane: MediaPlane, tmp_path: Path
+) -> None:
+    first = await publish(plane, "r", "alice")
+    plane.start_recording(spec(tmp_path))
+    await until(lambda: any(f.duration_s > 1 for f in plane.recording_files("rec_r")))
+    second = await publish(plane, "r", "alice")  # takes over the same Sources: a new SSRC
+    await first.close()
+    await asyncio.sleep(1.5)
+    ended = await plane.stop_recording("rec_r")
+    await second.close()
+    assert [f.name for f in ended.files] == ["alice.webm"]
+    path = tmp_path / "rec_r" / "alice.webm"
+    assert decode_errors(path) == ""
+    assert span(packet_times(path, "v")) > 1.4  # the second leg's 1.5 s, after the first's
+
+
+async def test_the_plane_refuses_what_it_cannot_record(plane: MediaPlane, tmp_path: Path) -> None:
+    plane.max_recordings = 1
+    plane.start_recording(spec(tmp_path, "a"))
+    with pytest.raises(ValueError, match="running already"):
+        plane.start_recording(spec(tmp_path, "a"))
+    with pytest.raises(Capacity, match="records 1 rooms already"):
+        plane.start_recording(spec(tmp_path, "b"))
+    with pytest.raises(UnknownRecording):
+        await plane.stop_recording("rec_b")
+    ended = await plane.stop_recording("rec_a")
+    assert (ended.reason, ended.files) == ("", ())
+    with pytest.raises(UnknownRecording):
+        plane.recording_files("rec_a")
+
+
+async def test_closing_the_plane_closes_its_recordings_whole(tmp_path: Path) -> None:
+    plane = MediaPlane(MediaLimits(allow_loopback_candidates=True,
+                                   allow_private_candidates=True))
+    events = ended_events(plane)
+    publisher = await publish(plane, "r", "alice")
+    plane.start_recording(spec(tmp_path))
+    await until(lambda: any(f.bytes > 0 for f in plane.recording_files("rec_r")))
+    await asyncio.sleep(1)
+    await plane.aclose()
+    await publisher.close()
+    assert [e.reason for e in events] == ["plane_closed"]
+    path = tmp_path / "rec_r" / "alice.webm"
+    assert decode_errors(path) == ""
+    assert duration(path) == pytest.approx(max(packet_times(path, "v")), abs=0.1)  # trailer

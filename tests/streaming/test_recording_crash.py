@@ -19,10 +19,13 @@ RECORDED_S = 5.0
 LOST_AT_MOST_S = 2.5
 
 
-async def test_a_killed_recording_plays_and_finalises(tmp_path: Path) -> None:
+@pytest.mark.parametrize(("codec", "name"), [("vp8", "alice.webm"), ("h264", "alice.mp4")])
+async def test_a_killed_recording_plays_and_finalises(
+    tmp_path: Path, codec: str, name: str
+) -> None:
     directory = tmp_path / "rec_1"
     victim = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "tests.streaming.recording_victim", str(directory),
+        sys.executable, "-m", "tests.streaming.recording_victim", str(directory), codec,
         stdout=asyncio.subprocess.PIPE, cwd=Path(__file__).parents[2],
     )
     assert victim.stdout is not None
@@ -33,15 +36,15 @@ async def test_a_killed_recording_plays_and_finalises(tmp_path: Path) -> None:
     finally:
         os.kill(victim.pid, signal.SIGKILL)
         await victim.wait()
-    path = directory / "alice.webm"
+    path = directory / name
     kept = max(packet_times(path, "v"))
     assert kept >= RECORDED_S - LOST_AT_MOST_S
     assert decode_errors(path, until_s=kept - 0.1) == ""
 
     [file] = await finalise(directory)
     assert (file.name, file.kind, file.participant, file.media_type) == (
-        "alice.webm", "participant", "alice", "video/webm")
-    assert codecs(path) == ["vp8", "opus"]
+        name, "participant", "alice", f"video/{path.suffix[1:]}")
+    assert codecs(path) == [codec, "opus"]
     assert decode_errors(path) == ""
     assert duration(path) == pytest.approx(max(packet_times(path, "v")), abs=0.1)
     assert file.duration_s == pytest.approx(duration(path), abs=0.05)
