@@ -24,7 +24,7 @@ from av.stream import Stream
 
 from streaming.codec_header import opus_head
 
-MS = Fraction(1, 1000)
+RATES = {"video": 90000, "audio": 48000}  # the RTP clocks (RFC 7741 §4.1, RFC 7587 §4.1)
 NOMINAL_FPS = Fraction(60)
 VIDEO_STEP_MS = 17  # > 1000 / NOMINAL_FPS
 ENCODERS = {"vp8": "libvpx", "h264": "libx264", "opus": "libopus"}  # only ever templates
@@ -63,7 +63,9 @@ def container_for(codecs: Sequence[str], forced: str) -> str:
 
 
 class Muxer:
-    """One output file; ``write`` frames with their time in ms from the file's time 0."""
+    """One output file; ``write`` frames with their time in ms (sub-ms kept) from the file's
+    time 0. Streams count in their RTP clock (video 90 kHz, Opus 48 kHz) where the container
+    can (MP4; WebM counts ms), so a 30 fps stream stays exactly 3000 ticks a frame."""
 
     def __init__(self, path: Path, container: str, tracks: Sequence[TrackFormat]) -> None:
         if container not in OPTIONS:
@@ -72,11 +74,12 @@ class Muxer:
         self.container = container
         self.tracks = tuple(tracks)
         self.media_type = MEDIA_TYPES[container, any(t.kind == "video" for t in tracks)]
-        self.last_ms = [-1_000_000] * len(self.tracks)
+        self.last_ms = [-1e9] * len(self.tracks)
+        self._rates = [RATES[t.kind] for t in self.tracks]
         # a frame never starts before the previous one ends: a video frame lasts the nominal
         # rate's frame time, so a step back (a new RTP stream, the first SR) moves on past it
         self._step = [VIDEO_STEP_MS if t.kind == "video" else 1 for t in self.tracks]
-        self.first_ms = -1
+        self.first_ms = -1.0
         # our own file object: PyAV's own open and header writes hold the GIL, so a disk that
         # hangs would freeze the event loop too; Python's file I/O releases it (unbuffered, so
         # each flushed cluster or fragment reaches the OS at once)
@@ -117,10 +120,10 @@ class Muxer:
             ctx.framerate = NOMINAL_FPS  # type: ignore[attr-defined]
             if track.extradata:
                 ctx.extradata = track.extradata
-        stream.time_base = MS
+        stream.time_base = Fraction(1, RATES[track.kind])
         return stream
 
-    def write(self, track: int, data: bytes, t_ms: int, keyframe: bool) -> None:
+    def write(self, track: int, data: bytes, t_ms: float, keyframe: bool) -> None:
         """Mux one frame; a time that does not advance enough is nudged on (a muxer needs
         rising timestamps per stream; an SR correction or a new RTP stream may step back a
         little, and real frames are further apart than the step, so it catches up)."""
@@ -131,8 +134,9 @@ class Muxer:
             self.first_ms = t_ms
         packet = av.Packet(data)
         packet.stream = self._streams[track]
-        packet.time_base = MS
-        packet.pts = packet.dts = t_ms
+        rate = self._rates[track]
+        packet.time_base = Fraction(1, rate)
+        packet.pts = packet.dts = round(t_ms * rate / 1000)
         packet.is_keyframe = keyframe
         self._out.mux(packet)
 

@@ -32,7 +32,7 @@ UNSAFE = re.compile(r"[^A-Za-z0-9_.-]")
 class Timed:
     kind: str
     frame: Frame
-    ms: int
+    ms: float
 
 
 def file_stem(participant: str) -> str:
@@ -85,7 +85,7 @@ class ParticipantFile:
         self._pending: list[Timed] = []
         self._first_at: float | None = None
 
-    def add(self, kind: str, codec: str, frame: Frame, ms: int, now: float) -> None:
+    def add(self, kind: str, codec: str, frame: Frame, ms: float, now: float) -> None:
         """One frame (a video track's first one is a keyframe); ``now``: node time."""
         if self.muxer is not None:
             if (kind, codec) in self._slots:
@@ -129,9 +129,9 @@ class ParticipantFile:
         for timed in sorted(pending, key=lambda t: t.ms):
             self._write(kinds.index(timed.kind), timed.frame, timed.ms)
 
-    def _write(self, slot: int, frame: Frame, ms: int) -> None:
+    def _write(self, slot: int, frame: Frame, ms: float) -> None:
         assert self.muxer is not None
-        self.muxer.write(slot, frame.data, max(ms, 0), frame.keyframe)
+        self.muxer.write(slot, frame.data, max(ms, 0.0), frame.keyframe)
 
     def _next_part(self) -> None:
         self.close()

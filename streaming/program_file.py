@@ -98,7 +98,7 @@ class ProgramFile:
 
     # -- frames -------------------------------------------------------------------------------
 
-    def video(self, participant: str, codec: str, frame: Frame, ms: int, now: float) -> None:
+    def video(self, participant: str, codec: str, frame: Frame, ms: float, now: float) -> None:
         self._now = now
         if codec != self.video_codec:
             if participant not in self._skipped:
@@ -110,17 +110,17 @@ class ProgramFile:
         if participant != self.current:
             if participant != wanted or not frame.keyframe:
                 return  # switch only at the new speaker's keyframe
-            logger.info("program: video of %s from %d ms", participant, ms)
+            logger.info("program: video of %s from %.0f ms", participant, ms)
             self.current = participant
         self.file.add("video", codec, frame, ms, now)
 
-    def audio(self, key: str, frame: Frame, ms: int, now: float) -> None:
+    def audio(self, key: str, frame: Frame, ms: float, now: float) -> None:
         self._now = now
         self._write_audio(self.mix.push(key, frame.data, ms / 1000))
 
     def _write_audio(self, frames: list[Frame]) -> None:
         for mixed in frames:
-            ms = round(mixed.ts * 1000 / SAMPLE_RATE)
+            ms = mixed.ts * 1000 / SAMPLE_RATE
             self.file.add("audio", "opus", mixed, ms, self._now)
 
     def tick(self, now: float) -> None:

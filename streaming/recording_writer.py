@@ -250,7 +250,7 @@ class RecordingWriter:
                 return
             state.waiting_key = False
         at = state.clock.time_of(frame.ts, arrival)
-        ms = round((at - self.t0) * 1000)
+        ms = (at - self.t0) * 1000
         state.frames += 1
         opened = state.opened
         state.file.add(opened.kind, opened.codec, frame, ms, arrival)
