@@ -16,6 +16,7 @@ logger = logging.getLogger(__name__)
 TS_MOD = 1 << 32
 NTP_FRACTION = 1 << 32
 RESYNC_S = 1.0  # an SR this far off the participant's offset: another device or a clock jump
+DRIFT_S = 0.03  # the RTP clock may stray this far from the SR mapping before it is re-anchored
 
 
 def signed_delta(ts: int, ref: int) -> int:
@@ -45,13 +46,20 @@ class ParticipantClock:
 
 
 class TrackClock:
-    """One track's unwrapped RTP timestamps → node time in seconds."""
+    """One track's unwrapped RTP timestamps → node time in seconds.
+
+    Times run on the RTP clock from an anchor, so frames keep their exact spacing (a muxer
+    and a player see a steady rate); the anchor is set through the SRs (lip sync) and moved
+    only when the SR mapping and the RTP clock disagree by more than ``DRIFT_S`` (clock
+    drift, a publisher's RTP timestamps jumping). Before the first SR the anchor is the first
+    frame's arrival.
+    """
 
     def __init__(self, clock_rate: int, participant: ParticipantClock) -> None:
         self.rate = clock_rate
         self.participant = participant
         self._sr: tuple[float, int] | None = None  # (NTP seconds, 32-bit RTP ts)
-        self._anchor: tuple[float, int] | None = None  # (arrival, unwrapped ts)
+        self._anchor: tuple[float, int, bool] | None = None  # (node time, ts, from an SR)
 
     def on_sender_report(self, ntp: int, rtp_ts: int, arrival: float) -> None:
         """``ntp``: the SR's 64-bit NTP timestamp; ``arrival``: when it came (node clock)."""
@@ -66,11 +74,20 @@ class TrackClock:
 
     def time_of(self, ts: int, arrival: float) -> float:
         """The node time of RTP timestamp ``ts`` (unwrapped) that arrived at ``arrival``."""
-        offset = self.participant.offset
-        if self._sr is not None and offset is not None:
-            ntp_s, sr_ts = self._sr
-            return ntp_s + signed_delta(ts, sr_ts) / self.rate + offset
+        mapped = self._mapped(ts)
         if self._anchor is None:
-            self._anchor = (arrival, ts)
-        first_arrival, first_ts = self._anchor
-        return first_arrival + (ts - first_ts) / self.rate
+            self._anchor = (arrival if mapped is None else mapped, ts, mapped is not None)
+        at, anchor_ts, from_sr = self._anchor
+        steady = at + (ts - anchor_ts) / self.rate
+        if mapped is not None and (not from_sr or abs(mapped - steady) > DRIFT_S):
+            self._anchor = (mapped, ts, True)
+            return mapped
+        return steady
+
+    def _mapped(self, ts: int) -> float | None:
+        """``ts`` through the last SR and the participant's offset, if both are known."""
+        offset = self.participant.offset
+        if self._sr is None or offset is None:
+            return None
+        ntp_s, sr_ts = self._sr
+        return ntp_s + signed_delta(ts, sr_ts) / self.rate + offset
