@@ -310,6 +310,7 @@ async def admit(hub: HubPort, session: Session, msg: Target) -> Ack:
         if guest.detached_at is None:
             await hub.outbox.enter(guest.sid, room_channel(msg.room))
     await hub.announce([event])
+    await hub.recordings.joined(msg.room, msg.identity)  # issue 15 §3: asked once admitted
     return ok()
 
 
