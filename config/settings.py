@@ -73,6 +73,9 @@ class AdaptSettings(_Section):
     max_kbps: int = Field(default=20_000, ge=100, le=1_000_000)
     remb_timeout_ms: int = Field(default=3_000, ge=250, le=60_000)
     remb_bound_ratio: float = Field(default=0.9, ge=0.5, le=3.0)  # Chromium: 0.85x on overuse
+    # a REMB under this is not taken as a ceiling: aiortc receivers (Python WHEP clients) send
+    # REMBs of about half what they receive, and below it the loss part decides alone
+    remb_floor_kbps: int = Field(default=80, ge=0, le=100_000)
     loss_high: float = Field(default=0.10, gt=0.0, le=1.0)  # draft-ietf-rmcat-gcc §6
     loss_low: float = Field(default=0.02, ge=0.0, le=1.0)
     loss_growth: float = Field(default=0.08, ge=0.0, le=1.0)  # per second, loss under loss_low

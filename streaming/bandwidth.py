@@ -20,7 +20,10 @@ The rules (thresholds: config ``[media.adapt]``, :class:`~config.settings.AdaptS
   what we send is Chromium's slow ramp after we sent more (a new layer), and one that falls
   while still above what we send follows its cap down after we sent less (a lower layer, a
   hidden tile); the delay part keeps the higher of it and its earlier value. A REMB older than
-  ``remb_timeout_ms`` no longer counts. A successful probe (:meth:`on_probe`) raises it.
+  ``remb_timeout_ms`` no longer counts. A successful probe (:meth:`on_probe`) raises it. A REMB
+  under ``remb_floor_kbps`` counts as that floor: aiortc receivers (Python WHEP players) send
+  about half what they receive from their first report on (measured: 14-20 kbit/s for a
+  37 kbit/s stream, with no loss), and a link that weak shows in the loss part anyway.
 - **Loss part** (after draft-ietf-rmcat-gcc §6, from the video's receiver reports' fraction
   lost): above ``loss_high`` it becomes what we send (the loss part before any) times ``1 -
   loss``, what got through (GCC's ``1 - 0.5 x loss`` is a sender's step its encoder then follows;
@@ -98,6 +101,7 @@ class DownlinkEstimator:
 
     def on_remb(self, bitrate_bps: int, now: float) -> None:
         """The viewer's REMB: a congestion signal when under what we send, else a lower bound."""
+        bitrate_bps = max(bitrate_bps, self._s.remb_floor_kbps * 1000)
         sending = self._sent.rate(now)
         bound = None if sending is None else self._s.remb_bound_ratio * sending
         congested = bitrate_bps < self._remb and bound is not None and bitrate_bps < bound

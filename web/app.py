@@ -17,7 +17,17 @@ from aiohttp import web
 from config import Settings
 from rooms.demo import seed_demo
 from rooms.factory import Backend, open_backend
-from web import admin_api, health, media, meetings_api, pages, recordings, room_pages, rtc
+from web import (
+    admin_api,
+    health,
+    media,
+    meetings_api,
+    pages,
+    recordings,
+    replay_page,
+    room_pages,
+    rtc,
+)
 from web.cascade import EDGES_KEY, Edges
 from web.catalog import load_catalogs
 from web.cluster import cluster_ctx
@@ -56,6 +66,7 @@ def create_app(settings: Settings) -> web.Application:
     health.add_routes(app)
     pages.add_routes(app)
     room_pages.add_routes(app)
+    replay_page.add_routes(app)
     app.router.add_get("/metrics", metrics.handle, name="metrics")
     app.router.add_static("/static/", STATIC_DIR, name="static")
     media.install(app, settings)

@@ -6,16 +6,18 @@ from the catalog (pavilion names, room kinds), all room text from the room's own
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 from config import Language
 from rooms.errors import RoomsError
 from rooms.factory import Backend
 from rooms.pavilion import Pavilion
+from rooms.replay_desk import ReplayDesk
 from rooms.room import Room, RoomKind, RoomState
 from rooms.showroom import Showroom
 from rooms.text import LocalizedText
+from web.replays import ReplayCard, of_pavilion, per_pavilion, replay_cards
 from web.templates import Renderer
 
 
@@ -56,8 +58,7 @@ class RoomCard:
     starts_at_utc: str | None
     private: bool
     matched_product: str | None = None
-    # The replay of an ended room. Hook for the recordings issue: nothing sets it yet, so the
-    # lobby shows no replay link (a link to a recording that does not exist would be a lie).
+    # An ended room's newest published replay (issue 15 §6), if it has one.
     replay_url: str | None = None
 
 
@@ -67,6 +68,7 @@ class PavilionTile:
     name: str
     rooms: int
     ended: int = 0
+    replays: int = 0  # public replays (issue 15 §6): the tile links to them
 
 
 @dataclass(frozen=True)
@@ -75,18 +77,23 @@ class LobbyView:
     upcoming: list[RoomCard]
     pavilions: list[PavilionTile]
     ended: list[RoomCard]
+    replays: list[ReplayCard]
+    pavilion: PavilionTile | None = None  # ?pavilion=: the replays shown are this one's
 
 
 async def build_lobby(
-    backend: Backend, renderer: Renderer, lang: Language, query: str
+    backend: Backend, renderer: Renderer, lang: Language, query: str, pavilion: str | None = None
 ) -> LobbyView:
     """Live rooms (most watched first), upcoming ones (soonest first), the latest ended ones
-    (shown as ended, with their pavilion) and the seven pavilions.
+    (shown as ended, with their pavilion and replay), the seven pavilions with their replay
+    counts, and the newest public replays (of ``pavilion`` only, when one is asked for).
 
     Trade meetings are private: they are never listed, found by the search or counted in a
     pavilion (their title names the buyer, their time is the exhibitor's agenda).
     """
     listed = [r for r in await backend.store.list_rooms() if is_listed(r)]
+    replays = replay_cards(await ReplayDesk(backend.service).visible(None), lang,
+                           lambda p: renderer.gettext(lang, PAVILION_NAMES[p]), query=query)
     rooms = [r for r in listed if is_public(r)]
     cards = []
     for room in listed:
@@ -97,18 +104,29 @@ async def build_lobby(
     upcoming = sorted(
         (c for c in cards if c.state == RoomState.SCHEDULED), key=lambda c: c.starts_at or "~"
     )
-    ended = sorted((c for c in cards if c.state == RoomState.ENDED),
+    ended = sorted((_with_replay(c, replays) for c in cards if c.state == RoomState.ENDED),
                    key=lambda c: c.starts_at or "", reverse=True)[:ENDED_SHOWN]
+    counts = per_pavilion(replays)
     tiles = [
         PavilionTile(
             p.value,
             renderer.gettext(lang, PAVILION_NAMES[p]),
             sum(1 for r in rooms if r.pavilion is p),
             sum(1 for r in listed if r.pavilion is p and r.state is RoomState.ENDED),
+            counts.get(p, 0),
         )
         for p in Pavilion
     ]
-    return LobbyView(live, upcoming, tiles, ended)
+    chosen = next((t for t in tiles if t.id == pavilion), None)
+    return LobbyView(live, upcoming, tiles, ended,
+                     of_pavilion(replays, chosen.id if chosen else None), chosen)
+
+
+def _with_replay(card: RoomCard, replays: list[ReplayCard]) -> RoomCard:
+    """An ended room's card with a link to its newest public replay (``replays`` is newest
+    first), when it has one."""
+    newest = next((r for r in replays if r.room_id == card.id), None)
+    return replace(card, replay_url=newest.url) if newest else card
 
 
 def is_listed(room: Room) -> bool:

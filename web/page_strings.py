@@ -17,6 +17,8 @@ from collections.abc import Mapping
 from config import Language
 from web.catalog import Catalogs
 from web.meetings_strings import ERRORS as MEETING_ERRORS
+from web.recording_strings import ERRORS as RECORDING_ERRORS
+from web.recording_strings import WORDS as RECORDING_WORDS
 from web.viewer_strings import WORDS as PLAYER_WORDS
 
 
@@ -207,8 +209,9 @@ _ROOM_ERRORS: Mapping[str, str] = {
 }
 
 # Every code a person can meet, from any page: the trade-meeting API's own sentences (in
-# meetings.po) first, then the room pages' (a code in both reads as the room pages say it).
-ERRORS: Mapping[str, str] = {**MEETING_ERRORS, **_ROOM_ERRORS}
+# meetings.po) first, then recordings' (issue 15), then the room pages' (a code in two reads as
+# the room pages say it).
+ERRORS: Mapping[str, str] = {**MEETING_ERRORS, **RECORDING_ERRORS, **_ROOM_ERRORS}
 
 # Words and sentences the scripts put on screen (buttons they relabel, statuses, notices).
 WAIT_HOURS_MINUTES = N_("%(hours)s h %(minutes)s min")
@@ -316,7 +319,7 @@ def client_strings(catalogs: Catalogs, lang: Language) -> dict[str, dict[str, st
     """``{"words": {key: text}, "errors": {code: text}, "fallback": text}`` in ``lang``."""
     return {
         "words": {key: catalogs.gettext(lang, text)
-                  for key, text in {**WORDS, **PLAYER_WORDS}.items()},
+                  for key, text in {**WORDS, **PLAYER_WORDS, **RECORDING_WORDS}.items()},
         "errors": {code: catalogs.gettext(lang, text) for code, text in ERRORS.items()},
         "fallback": {"error": catalogs.gettext(lang, FALLBACK_ERROR)},
     }

@@ -40,8 +40,10 @@ def html(request: web.Request, body: str, lang: Language, status: int = 200) -> 
 async def lobby(request: web.Request) -> web.Response:
     lang = request_language(request)
     query = request.query.get("q", "")[:QUERY_MAX]
+    pavilion = request.query.get("pavilion", "")[:QUERY_MAX] or None
     try:
-        view = await build_lobby(request.app[BACKEND_KEY], request.app[RENDERER_KEY], lang, query)
+        view = await build_lobby(request.app[BACKEND_KEY], request.app[RENDERER_KEY], lang, query,
+                                 pavilion)
     except StoreUnavailable:
         body = request.app[RENDERER_KEY].render("unavailable.html", lang)
         return html(request, body, lang, status=503)
@@ -52,6 +54,8 @@ async def lobby(request: web.Request) -> web.Response:
         upcoming=view.upcoming,
         ended=view.ended,
         pavilions=view.pavilions,
+        replays=view.replays,
+        chosen_pavilion=view.pavilion,
         query=query,
     )
     return html(request, body, lang)

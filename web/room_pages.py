@@ -107,7 +107,7 @@ def _config(settings: Settings, room: Room, visitor: Visitor, lang: Language) ->
     }
 
 
-def _lang_href(request: web.Request) -> Any:
+def language_links(request: web.Request) -> Any:
     """Language links that keep the rest of the query (a host's ``?token=`` must survive)."""
     def href(code: str) -> str:
         query = {k: v for k, v in request.query.items() if k != "lang"}
@@ -129,7 +129,7 @@ async def render_room(request: web.Request, template: str, room: Room, visitor: 
         template, lang, room=await _view(request, room, lang), visitor=visitor, error=error,
         config_json=script_json(_config(settings, room, visitor, lang)),
         strings_json=script_json(client_strings(renderer.catalogs, lang)),
-        demo=demo_links(settings, room), lang_href=_lang_href(request),
+        demo=demo_links(settings, room), lang_href=language_links(request),
         script="rooms/" + template.replace(".html", ".js"), exhibitor_id=room.exhibitor,
         meet_href=meeting_link(settings, room.exhibitor, lang),
         opening=visitor.opens_at is not None, **extra)

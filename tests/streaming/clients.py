@@ -163,11 +163,15 @@ class Received:
     ssrc: int = 0
     packets: list[tuple[int, int, bool, bytes]] = field(
         default_factory=list
-    )  # seq, ts, key, payload
+    )  # seq, ts, key, payload: media packets only
+    # every sequence number in arrival order, padding-only packets (probes, issue 14 §3) too:
+    # they take numbers in the stream but carry no media
+    arrivals: list[int] = field(default_factory=list)
+    padding: int = 0
 
     @property
     def sequences(self) -> list[int]:
-        return [p[0] for p in self.packets]
+        return self.arrivals
 
 
 def contiguous(sequences: list[int]) -> bool:
@@ -246,6 +250,11 @@ class Viewer:
             kind, mime = self._kinds.get(h.payload_type, ("?", "?"))
             entry = self.received.setdefault(kind, Received(kind, mime))
             entry.ssrc = h.ssrc
+            entry.arrivals.append(h.sequence)
+            if h.payload_end <= h.payload_offset:
+                entry.padding += 1  # a probe's padding: no media to count
+                await original(data, arrival_time_ms)
+                return
             key = detector(mime)(data, h.payload_offset, h.payload_end)
             entry.packets.append(
                 (h.sequence, h.timestamp, key, data[h.payload_offset : h.payload_end])

@@ -11,6 +11,7 @@ import { bindNameForm, showPeople, nameOf, nameTag } from "./names.js";
 import { StageInvite } from "./stage_invite.js";
 import { SpeakerControls } from "./speaker_controls.js";
 import { SpeakerHighlight } from "./speaking.js";
+import { RecordingControls } from "./recording.js";
 
 const stage = document.getElementById("stage");
 const stageEmpty = document.getElementById("stage-empty");
@@ -164,6 +165,7 @@ function renderModeration(presence) {
 
 if (state) {
   const chat = new ChatPanel(conn, { moderate: config.moderates });
+  new RecordingControls(conn).load(state.recording);
   const presence = new Presence(conn, { countEl: document.getElementById("audience"),
                                         word: "audience", counted: (p) => !p.on_stage });
   let me = state.me;

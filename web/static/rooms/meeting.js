@@ -8,6 +8,7 @@ import { ChatPanel } from "./chat.js";
 import { Presence } from "./presence.js";
 import { bindNameForm, nameOf, nameTag, refreshNames } from "./names.js";
 import { SpeakerHighlight } from "./speaking.js";
+import { RecordingControls } from "./recording.js";
 
 const waiting = document.getElementById("waiting");
 const tilesEl = document.getElementById("tiles");
@@ -148,6 +149,8 @@ endButton.addEventListener("click", async () => {
 });
 
 if (state) {
+  const recording = new RecordingControls(conn);
+  recording.load(state.recording);
   if (config.moderates) {
     door.hidden = false;
     presence.onchange(renderKnocks);
@@ -157,7 +160,11 @@ if (state) {
   conn.on("waiting.admitted", async (e) => {
     if (e.participant.identity !== conn.identity || inside) return;
     notify(t("admitted"));
-    try { await enterMeeting(await conn.join()); } catch (err) { notifyError(err, true); }
+    try {
+      const room = await conn.join();
+      recording.load(room.recording);
+      await enterMeeting(room);
+    } catch (err) { notifyError(err, true); }
   });
   conn.on("waiting.denied", (e) => {
     if (e.identity === conn.identity) { waiting.hidden = true; notify(t("denied"), { error: true, sticky: true }); }

@@ -14,6 +14,17 @@ function priceText(card) {
   return Number(card.price) > 0 ? formatPrice(card.price, card.currency) : t("price_on_request");
 }
 
+/** One card as a viewer sees it (picture, name, price, description), then `extra` controls:
+ * the live page's pinned cards and the replay's (issue 15) look the same. */
+export function productItem(card, ...extra) {
+  return el("li", { class: "product", "data-product": card.id },
+    picture(card),
+    el("span", { class: "name", text: localized(card.name) }),
+    el("span", { class: "price", text: priceText(card) }),
+    localized(card.description) ? el("p", { class: "description", text: localized(card.description) }) : null,
+    ...extra);
+}
+
 /** The pinned cards a viewer sees; `product.pinned`/`unpinned` keep them current. */
 export class PinnedProducts {
   /** `onQuote(card)`: the buyer pressed "request a quote" (the page opens its form). */
@@ -37,12 +48,7 @@ export class PinnedProducts {
   }
 
   render() {
-    this.list.replaceChildren(...[...this.cards.values()].map((card) => el("li",
-      { class: "product", "data-product": card.id },
-      picture(card),
-      el("span", { class: "name", text: localized(card.name) }),
-      el("span", { class: "price", text: priceText(card) }),
-      localized(card.description) ? el("p", { class: "description", text: localized(card.description) }) : null,
+    this.list.replaceChildren(...[...this.cards.values()].map((card) => productItem(card,
       // Only a card that takes quote requests offers the button (the server refuses no_quotes).
       card.request_quote && el("button", { type: "button", class: "quote",
                                            text: t("request_quote"),

@@ -10,6 +10,8 @@ import { Presence } from "./presence.js";
 import { bindNameForm, showPeople } from "./names.js";
 import { Inbox } from "./inbox.js";
 import { showReactions } from "./reactions.js";
+import { RecordingControls } from "./recording.js";
+import { RecordingsPanel } from "./recordings_panel.js";
 
 const preview = document.getElementById("preview");
 const air = document.getElementById("air");
@@ -116,6 +118,8 @@ if (state) {
   const shelf = new ProductShelf(conn);
   const presence = new Presence(conn, { countEl: document.getElementById("viewers"),
                                         counted: (p) => p.identity !== conn.identity });
+  new RecordingControls(conn, { canRecord: true }).load(state.recording);
+  new RecordingsPanel(conn).load();
   chat.load(state.chat);
   presence.load(state.participants);
   bindNameForm(conn, state.me);

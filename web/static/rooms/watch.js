@@ -9,6 +9,7 @@ import { MyQuotes, QuoteForm } from "./quotes.js";
 import { float, showReactions } from "./reactions.js";
 import { Presence } from "./presence.js";
 import { bindNameForm, showPeople } from "./names.js";
+import { RecordingControls } from "./recording.js";
 
 const video = document.getElementById("video");
 const status = document.getElementById("stream-status");
@@ -96,6 +97,7 @@ if (state) {
   const products = new PinnedProducts(conn, (card) => quoteForm.open(card));
   const presence = new Presence(conn, { countEl: document.getElementById("viewers"),
                                         counted: (p) => p.identity !== config.exhibitor });
+  new RecordingControls(conn).load(state.recording);
   chat.load(state.chat);
   products.load(state.products);
   presence.load(state.participants);
