@@ -62,11 +62,11 @@ class RecordingDesk:
                            code="already_recording")
         if room.kind is RoomKind.MEETING:
             present = counted(await self.store.list_participants(room_id))
-            consent = await self.store.get_consent(room_id)
-            if consent is None or not consent.complete(present):
-                return consent or await self.store.ask_consent(
-                    room_id, by=token.identity, name=token.name or token.identity,
-                    asked_at=self.clock.now())
+            consent = await self.store.get_consent(room_id) or await self.store.ask_consent(
+                room_id, by=token.identity, name=token.name or token.identity,
+                asked_at=self.clock.now())  # the asker agrees by asking: alone, it starts
+            if not consent.complete(present):
+                return consent
         return self.new_record(room, token.identity)
 
     def new_record(self, room: Room, started_by: str) -> Recording:

@@ -81,6 +81,12 @@ class RecordingLink:
             self._task = asyncio.create_task(self._run(), name="recording-ends")
 
     async def aclose(self) -> None:
+        """Stop this node's recordings (their files closed, their records ``done``), then the
+        tasks. A node that is killed instead leaves them ``interrupted`` (the sweep)."""
+        if self.plane is not None:
+            for rec_id in list(self.plane.recordings):
+                with contextlib.suppress(Exception):
+                    await self.finished(await self.plane.stop_recording(rec_id))
         if self._task is not None:
             await cancel_and_wait(self._task)
         await self.timeline.aclose()

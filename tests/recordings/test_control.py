@@ -98,8 +98,24 @@ async def test_a_recorder_token_records_its_room_without_joining(pavilion_app: S
     assert wrong["error"]["code"] == "wrong_room"
     host = await RtcClient.connect(app, token("gobi", "forum", GUEST))
     await host.ok("join", {"room": "forum"})
+    watcher = await RtcClient.connect(app, token("rec", "forum", (Grant.JOIN, Grant.RECORDER)))
+    me = (await watcher.ok("join", {"room": "forum"}))["me"]
+    assert me["hidden"] is True, "an external recorder joins hidden"
+    assert (await host.ok("join", {"room": "forum"}))["participant_count"] == 1
+    await watcher.close()
     refused = await host.call("record.stop", {"room": "forum"})
     assert refused["error"]["code"] == "not_recorder", "a forum is its moderators' to record"
     assert (await bot.ok("record.stop", {"room": "forum"}))["recording"]["id"] == started["id"]
     await bot.close()
+    await host.close()
+
+
+async def test_a_host_alone_in_a_meeting_records_at_once(pavilion_app: Start,
+                                                         tmp_path: object) -> None:
+    app = await pavilion_app(recordings={"dir": str(tmp_path)})
+    await make_room(app, "solo", RoomKind.MEETING, exhibitor="gobi")
+    host = await RtcClient.connect(app, token("gobi", "solo", HOST))
+    await host.ok("join", {"room": "solo"})
+    started = await host.ok("record.start", {"room": "solo"})
+    assert started["recording"]["state"] == "recording", "the asker agrees by asking"
     await host.close()

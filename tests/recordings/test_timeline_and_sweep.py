@@ -16,10 +16,11 @@ import pytest
 from rooms.recording import RecordingState
 from rooms.room import RoomKind, RoomState
 from rooms.store import Store
-from tests.fixtures.pavilion import RunningApp
+from rooms.token import verify
+from tests.fixtures.pavilion import TEST_SECRET, RunningApp
 from tests.recordings.helpers import recorded, room, write_file
 from tests.signaling.rtc_client import HOST, VIEWER, RtcClient, make_room, token
-from web.keys import BACKEND_KEY
+from web.keys import BACKEND_KEY, HUB_KEY
 from web.recordings import SWEEP_KEY
 
 Start = Callable[..., Awaitable[RunningApp]]
@@ -122,3 +123,25 @@ async def test_retention_deletes_old_records_and_their_files(pavilion_app: Start
     assert not (tmp_path / "rec_old000000000").exists()
     assert (tmp_path / "rec_new000000000" / "gobi.webm").exists()
     assert await store.get_recording("rec_kept00000000") is not None, "0 days: kept forever"
+
+
+async def test_a_clean_stop_of_the_node_finishes_its_recordings(tmp_path: Path) -> None:
+    from aiohttp import web
+
+    from tests.fixtures.pavilion import make_settings
+    from web.app import create_app
+
+    app = create_app(make_settings(recordings={"dir": str(tmp_path)}))
+    runner = web.AppRunner(app, handle_signals=False, access_log=None)
+    await runner.setup()
+    try:
+        store = app[BACKEND_KEY].store
+        await store.put_room(room("show"))
+        host = token("gobi", "show", HOST)
+        await app[HUB_KEY].recordings.begin(verify(TEST_SECRET, host), "show")
+        [running] = await store.list_recordings(room="show")
+        assert running.state is RecordingState.RECORDING
+    finally:
+        await runner.cleanup()
+    [ended] = await store.list_recordings(room="show")
+    assert ended.state is RecordingState.DONE and ended.ended_at is not None
