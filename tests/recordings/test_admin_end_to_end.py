@@ -7,15 +7,19 @@ import asyncio
 import json
 import subprocess
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import aiohttp
+import pytest
 
+from rooms.recording import RecordingState
 from rooms.room import RoomKind
 from tests.fixtures.pavilion import RunningApp
 from tests.signaling.rtc_client import make_room
 from tests.streaming.clients import publish
+from web.keys import BACKEND_KEY
 from web.media import MEDIA_KEY
 
 Start = Callable[..., Awaitable[RunningApp]]
@@ -74,3 +78,43 @@ async def test_record_a_published_room_and_download_its_file(pavilion_app: Start
         async with http.get(f"/api/admin/recordings/{rec_id}") as gone:
             assert gone.status == 404
     await publisher.close()
+
+
+async def _recorded(app: RunningApp, http: aiohttp.ClientSession) -> str:
+    """A few seconds of a real publisher's media recorded and stopped; the recording's id."""
+    await make_room(app, "show", RoomKind.BROADCAST, exhibitor="gobi")
+    publisher = await publish(app.app[MEDIA_KEY], "show", "gobi")
+    async with http.post("/api/admin/rooms/show/recordings") as started:
+        rec_id: str = (await started.json())["id"]
+    await asyncio.sleep(1.5)
+    async with http.post(f"/api/admin/recordings/{rec_id}/stop") as stopped:
+        assert stopped.status == 200
+    await publisher.close()
+    return rec_id
+
+
+async def test_finalise_takes_only_an_interrupted_recording(pavilion_app: Start,
+                                                           tmp_path: Path) -> None:
+    app = await pavilion_app(api_key=KEY, recordings={"dir": str(tmp_path)})
+    async with aiohttp.ClientSession(app.url, headers=ADMIN) as http:
+        rec_id = await _recorded(app, http)
+        async with http.post(f"/api/admin/recordings/{rec_id}/finalise") as refused:
+            assert refused.status == 400
+            assert (await refused.json())["error"]["code"] == "not_interrupted"
+
+
+async def test_finalise_remuxes_an_interrupted_recording(pavilion_app: Start,
+                                                         tmp_path: Path) -> None:
+    pytest.importorskip("streaming.recovery")  # the engine's finalise (issue 15 §1)
+    app = await pavilion_app(api_key=KEY, recordings={"dir": str(tmp_path)})
+    store = app.app[BACKEND_KEY].store
+    async with aiohttp.ClientSession(app.url, headers=ADMIN) as http:
+        rec_id = await _recorded(app, http)
+        done = await store.get_recording(rec_id)
+        assert done is not None
+        await store.put_recording(replace(done, state=RecordingState.INTERRUPTED, files=()))
+        async with http.post(f"/api/admin/recordings/{rec_id}/finalise") as made:
+            assert made.status == 200, await made.text()
+            record = await made.json()
+    assert record["finalised"] is True and record["state"] == "interrupted"
+    assert record["duration_s"] > 1.0 and record["files"]
