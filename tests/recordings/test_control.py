@@ -119,3 +119,27 @@ async def test_a_host_alone_in_a_meeting_records_at_once(pavilion_app: Start,
     started = await host.ok("record.start", {"room": "solo"})
     assert started["recording"]["state"] == "recording", "the asker agrees by asking"
     await host.close()
+
+
+async def test_a_recording_that_stops_by_itself_fails_and_the_room_is_told(
+        pavilion_app: Start, tmp_path: object) -> None:
+    from tests.streaming.clients import publish
+    from web.media import MEDIA_KEY
+
+    app = await pavilion_app(recordings={"dir": str(tmp_path), "min_free_mb": 10_000_000})
+    await make_room(app, "show", RoomKind.BROADCAST, exhibitor="gobi")
+    publisher = await publish(app.app[MEDIA_KEY], "show", "gobi")
+    viewer = await RtcClient.connect(app, token("ana", "show", VIEWER))
+    await viewer.ok("join", {"room": "show"})
+    host = await RtcClient.connect(app, token("gobi", "show", HOST))
+    started = (await host.ok("record.start", {"room": "show"}))["recording"]
+    ended = await viewer.wait_for("room.recording", lambda p: p["recording"] is False)
+    assert ended == {"room_id": "show", "recording": False, "id": started["id"],
+                     "reason": "disk_full"}
+    record = await app.app[BACKEND_KEY].store.get_recording(started["id"])
+    assert record is not None and record.state is RecordingState.FAILED
+    assert record.reason == "disk_full"
+    assert app.app[MEDIA_KEY].live_sources("show"), "the room goes on streaming"
+    for client in (viewer, host):
+        await client.close()
+    await publisher.close()
