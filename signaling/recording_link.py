@@ -17,7 +17,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections import defaultdict
 from dataclasses import replace
 from typing import Any
 
@@ -70,7 +69,7 @@ class RecordingLink:
         self.plane = plane
         self.node_id = settings.node_id
         self._events: asyncio.Queue[RecordingEnded | SourceAdded] = asyncio.Queue(EVENT_QUEUE)
-        self._locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
+        self._lock = asyncio.Lock()  # starts and ends on this node, one at a time (rare)
         self._task: asyncio.Task[None] | None = None
         self.timeline = TimelineWriter(self.store)
 
@@ -122,8 +121,9 @@ class RecordingLink:
             await self._tell_waiting(pending)
 
     async def current(self, room_id: str) -> dict[str, Any] | None:
-        """The join ack's ``recording``: ``{id, started_at}`` or ``None``."""
-        running = await self.desk.running(room_id)
+        """The join ack's ``recording``: ``{id, started_at}`` or ``None`` (cached a moment per
+        room: a burst of joins reads the Store once; ``room.recording`` tells of changes)."""
+        running = await self.timeline.running(room_id)
         return None if running is None else {"id": running.id, "started_at": running.started_at}
 
     # -- where a recording runs -----------------------------------------------------------------
@@ -142,7 +142,7 @@ class RecordingLink:
     async def _start_here(self, recording: Recording) -> Recording:
         """Start the recorder (the room's lease is held); a refusal leaves a failed record."""
         plane = self._plane()
-        async with self._locks[recording.room]:
+        async with self._lock:
             if plane.recording_of(recording.room) is not None:
                 await self.service.release_media(recording.room)
                 raise RoomFull("the room is being recorded already", limit=1,
@@ -184,7 +184,7 @@ class RecordingLink:
     async def finished(self, ended: RecordingEnded) -> Recording | None:
         """The finished record (once, however many times the end is heard), the lease let go,
         the room told."""
-        async with self._locks[ended.room]:
+        async with self._lock:
             done = await self.desk.ended(ended.rec_id, reason=ended.reason,
                                          files=files_of(ended.files),
                                          duration_s=ended.duration_s)

@@ -84,7 +84,7 @@ class TimelineWriter:
         for item in batch:
             by_room.setdefault(item[0], []).append(item)
         for room_id, items in by_room.items():
-            recording = await self._recording_of(room_id)
+            recording = await self.running(room_id)
             if recording is None:
                 continue
             entries = [TimelineEntry(at - recording.started_at, kind, data)
@@ -92,7 +92,8 @@ class TimelineWriter:
             if entries:
                 await self.store.append_timeline(recording.id, entries)
 
-    async def _recording_of(self, room_id: str) -> Recording | None:
+    async def running(self, room_id: str) -> Recording | None:
+        """The room's running recording, as the Store said at most :data:`ACTIVE_TTL_S` ago."""
         now = time.monotonic()
         cached = self._active.get(room_id)
         if cached is not None and cached[0] > now:

@@ -88,8 +88,8 @@ async def join(hub: HubPort, session: Session, msg: Join) -> Ack:
         await hub.outbox.enter(session.sid, channel)
     await hub.announce([event])
     state = await snapshot(hub, session, msg.room, after=msg.after)
-    if not state.get("waiting"):  # issue 15 §3: a newcomer to a recorded meeting is asked
-        await hub.recordings.joined(msg.room, session.identity)
+    if not state.get("waiting") and state["room"]["kind"] == "meeting":
+        await hub.recordings.joined(msg.room, session.identity)  # issue 15 §3: asked too
     return ok(**state)
 
 
