@@ -192,11 +192,14 @@ class RecordingLink:
                 return await self.store.get_recording(ended.rec_id)
             if done.node == self.node_id:
                 await self.service.release_media(ended.room)
-        self.timeline.forget(done.room)
-        payload = {"room_id": done.room, "recording": False, "id": done.id,
-                   "reason": done.reason}
-        await self.outbox.send(room_channel(done.room), "room.recording", payload)
+        await self.tell_ended(done)
         return done
+
+    async def tell_ended(self, done: Recording) -> None:
+        """``room.recording`` ``false``, with why (``""`` when stopped on request)."""
+        self.timeline.forget(done.room)
+        await self.outbox.send(room_channel(done.room), "room.recording", {
+            "room_id": done.room, "recording": False, "id": done.id, "reason": done.reason})
 
     async def finalise(self, recording: Recording) -> Recording:
         """An interrupted recording of this node made whole: its files remuxed (in a thread,

@@ -67,7 +67,8 @@ class RecordingSweep:
 
     async def sweep(self) -> None:
         alive = await self._alive(with_me=True)
-        await self.desk.interrupt(alive)
+        for lost in await self.desk.interrupt(alive):  # their node left the cluster
+            await self.link.tell_ended(lost)
         await self._end_lost()
         for old in await self.desk.expired():
             if old.node == self.node_id or not alive.get(old.node, False):

@@ -145,3 +145,22 @@ async def test_a_clean_stop_of_the_node_finishes_its_recordings(tmp_path: Path) 
         await runner.cleanup()
     [ended] = await store.list_recordings(room="show")
     assert ended.state is RecordingState.DONE and ended.ended_at is not None
+
+
+async def test_a_recording_of_a_node_that_left_is_interrupted_and_the_room_told(
+        pavilion_app: Start, tmp_path: Path) -> None:
+    app = await pavilion_app(recordings={"dir": str(tmp_path)})
+    store = app.app[BACKEND_KEY].store
+    await make_room(app, "show", RoomKind.BROADCAST, exhibitor="gobi")
+    viewer = await RtcClient.connect(app, token("ana", "show", VIEWER))
+    await viewer.ok("join", {"room": "show"})
+    await store.put_recording(replace(recorded("rec_leftnode0000", "show", node="node-left",
+                                               at=time.time()),
+                                      state=RecordingState.RECORDING))
+    await app.app[SWEEP_KEY].sweep()
+    told = await viewer.wait_for("room.recording", lambda p: p["recording"] is False)
+    assert told == {"room_id": "show", "recording": False, "id": "rec_leftnode0000",
+                    "reason": "interrupted"}
+    found = await store.get_recording("rec_leftnode0000")
+    assert found is not None and found.state is RecordingState.INTERRUPTED
+    await viewer.close()
