@@ -92,7 +92,8 @@ async def _forward(request: web.Request, recording: Recording,
     headers = {k: v for k in FORWARDED_REQUEST if (v := request.headers.get(k)) is not None}
     headers[HOP_HEADER] = request.app[SETTINGS_KEY].node_id
     try:
-        up = await request.app[HTTP_KEY].get(url.rstrip("/") + link, headers=headers)
+        up = await request.app[HTTP_KEY].request(request.method, url.rstrip("/") + link,
+                                                 headers=headers)  # GET or HEAD
     except (aiohttp.ClientError, TimeoutError) as exc:
         raise _unreachable(f"the node holding this recording did not answer: {exc}") from exc
     async with up:
