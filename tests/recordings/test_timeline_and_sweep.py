@@ -164,3 +164,22 @@ async def test_a_recording_of_a_node_that_left_is_interrupted_and_the_room_told(
     found = await store.get_recording("rec_leftnode0000")
     assert found is not None and found.state is RecordingState.INTERRUPTED
     await viewer.close()
+
+
+async def test_a_live_room_of_an_auto_kind_is_recorded_when_media_arrives(
+        pavilion_app: Start, tmp_path: Path) -> None:
+    from tests.streaming.clients import publish
+    from web.media import MEDIA_KEY
+
+    app = await pavilion_app(recordings={"dir": str(tmp_path), "auto": ["broadcast"]})
+    store = app.app[BACKEND_KEY].store
+    await make_room(app, "show", RoomKind.BROADCAST, exhibitor="gobi")
+    await app.app[BACKEND_KEY].service.hold_media("show")  # as the publisher's WHIP would
+    publisher = await publish(app.app[MEDIA_KEY], "show", "gobi")
+    await _until(lambda: _recorded_by_auto(store, "show"), "recorded automatically")
+    assert len(await store.list_recordings(room="show")) == 1, "one recording for two tracks"
+    await publisher.close()
+
+
+async def _recorded_by_auto(store: Store, room_id: str) -> bool:
+    return [r.started_by for r in await store.list_recordings(room=room_id)] == ["auto"]
