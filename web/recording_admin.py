@@ -52,7 +52,7 @@ def _json(request: web.Request, recording: Recording) -> dict[str, Any]:
     if (recording.state is RecordingState.RECORDING and recording.node == link.node_id
             and link.plane is not None and link.plane.recording_of(recording.room) == recording.id):
         recording = replace(recording, files=files_of(link.plane.recording_files(recording.id)))
-    return recording_json(recording, admin_url)
+    return recording_json(recording, admin_url, operator=True)
 
 
 def _refused(exc: SignalingError) -> web.Response:

@@ -53,6 +53,7 @@ async def test_record_a_published_room_and_download_its_file(pavilion_app: Start
             assert stopped.status == 200, await stopped.text()
             record = await stopped.json()
         assert record["state"] == "done" and record["duration_s"] > 1.0
+        assert record["node"] == app.settings.node_id
         main = next(f for f in record["files"] if f["participant"] == "gobi")
         assert main["kind"] == "participant" and main["bytes"] > 1_000
         assert main["url"] == f"/api/admin/recordings/{rec_id}/files/{main['name']}"
