@@ -9,6 +9,7 @@ starts while Redis is down and recovers when it returns; until then every call r
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 from collections.abc import Iterator, Mapping, Sequence
@@ -45,6 +46,7 @@ from rooms.room import Room, RoomState
 from rooms.store import Lease, LeaseHolder, Track
 
 PREFIX = "pv:"
+PARSE_INLINE = 200  # records parsed on the loop; more go to a thread (a lobby lists them all)
 SENTINEL_SCHEME = "redis+sentinel://"
 QUOTE_RETRIES = 3  # a request changed by someone else between read and swap is read again
 HEARTBEAT_BATCH = 1_000  # identities per script call: short scripts keep Redis responsive
@@ -564,7 +566,8 @@ class RedisStore:
                 ids = sorted(await self._redis.smembers(_Keys.room(room, "recordings")))
                 values = [str(v) for v in (await self._redis.hmget(_Keys.recordings, ids)
                                            if ids else []) if v is not None]
-        found = [Recording.from_dict(json.loads(v)) for v in values]
+        found = (_recordings(values) if len(values) <= PARSE_INLINE
+                 else await asyncio.to_thread(_recordings, values))  # ~14 µs each: off the loop
         found = [r for r in found
                  if (room is None or r.room == room) and (owner is None or r.owner == owner)]
         return sorted(found, key=recording_order)
@@ -635,6 +638,10 @@ class RedisStore:
         with unavailable_on_error():
             raw = await self._redis.lrange(key, 0, -1)
         return next((str(v) for v in raw if json.loads(str(v)).get("id") == quote_id), None)
+
+
+def _recordings(values: Sequence[str]) -> list[Recording]:
+    return [Recording.from_dict(json.loads(v)) for v in values]
 
 
 def _str_map(raw: Mapping[Any, Any]) -> dict[str, str]:

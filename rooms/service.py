@@ -261,7 +261,8 @@ class RoomService:
 
     async def _newcomer(self, room: Room, token: AccessToken, role: Role, shown: str,
                         language: str) -> Participant:
-        hidden = token.allows(Grant.HIDDEN)
+        # an external recorder (issue 15 §3) joins hidden, like an observer
+        hidden = token.allows(Grant.HIDDEN) or token.allows(Grant.RECORDER)
         roster = policy.needs_roster(room, role)
         present = await self.store.list_participants(room.id) if roster else []
         entry = policy.entry_for(room, role, present, hidden=hidden)

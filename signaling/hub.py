@@ -33,11 +33,11 @@ from config import Settings
 from rooms.bus import EVERY_NODE, Bus, BusMessage, node_topic
 from rooms.content import ChatMessage, stream_id_key
 from rooms.errors import RoomsError
-from rooms.events import ChatPosted, Event, Reacted
+from rooms.events import ChatPosted, Event, Reacted, RoomChanged
 from rooms.lifecycle import cancel_and_wait
 from rooms.service import RoomService
 from rooms.token import AccessToken, TokenError, verify
-from signaling import media_events, presence_sync, room_events, turn
+from signaling import media_events, presence_sync, record_events, room_events, turn
 from signaling.attendance import Attendance
 from signaling.batch import Batcher, Frame
 from signaling.chat_tail import ChatTail
@@ -46,11 +46,13 @@ from signaling.media_door import MediaDoor
 from signaling.media_link import MediaLink, Plane
 from signaling.outbox import Outbox
 from signaling.ports import EdgePort, Handler
+from signaling.recording_link import RecordingLink
 from signaling.session import Session
 from signaling.wire import deliveries, room_channel, user_channel
 
 log = logging.getLogger(__name__)
-HANDLERS: dict[str, Handler] = {**room_events.HANDLERS, **media_events.HANDLERS}
+HANDLERS: dict[str, Handler] = {**room_events.HANDLERS, **media_events.HANDLERS,
+                                **record_events.HANDLERS}
 UNREAD_KEPT = 1_000  # per room: far more than a node writes in one tail round trip
 ROOM_SIZE_REFRESH_S = 2.0  # how stale a room's all-node member count (batch interval) may be
 
@@ -96,6 +98,7 @@ class Hub:
         self._unread: dict[str, deque[ChatMessage]] = {}
         self.media = MediaLink(self, plane, self.store, settings.node_id)
         self.door = MediaDoor(self)
+        self.recordings = RecordingLink(service, bus, outbox, settings, plane)
         self.edge: EdgePort | None = None  # this node as an edge (cascade), set by web/app.py
         self._expiries: dict[str, asyncio.Task[None]] = {}
         self.draining: DrainNotice | None = None
@@ -124,6 +127,7 @@ class Hub:
         self.media.start()
         if self.media.has_plane:
             self.media.plane.listen(self.door.on_event)
+        self.recordings.start()
         subscription = await self.bus.subscribe(node_topic(self.settings.node_id), EVERY_NODE)
         self._bus_task = asyncio.create_task(self._listen(subscription), name="hub-bus")
         self._sizes_task = asyncio.create_task(self._refresh_sizes(), name="hub-room-sizes")
@@ -135,6 +139,7 @@ class Hub:
             if task is not None:
                 await cancel_and_wait(task)
         await self.door.aclose()
+        await self.recordings.aclose()
         await self.media.aclose()
         await self.batcher.aclose()
         if self.chat_tail is not None and self.chat_batcher is not None:
@@ -384,6 +389,10 @@ class Hub:
             if isinstance(event, Reacted):
                 self.batcher.react(event.room_id, event.reaction, event.total)
                 continue
+            if isinstance(event, ChatPosted):
+                self.recordings.timeline.chat(event.message)  # issue 15 §5: the replay's chat
+            if isinstance(event, RoomChanged) and event.change == "live":
+                await self._auto_record(event.room.id)
             if isinstance(event, ChatPosted) and self.chat_tail is not None:
                 self._chat_posted(self.chat_tail, event.message)  # each node: from the stream
                 continue
@@ -393,6 +402,14 @@ class Hub:
                     self.batcher.add(room, delivery.event, delivery.payload)
                 else:
                     await self.outbox.send(delivery.channel, delivery.event, delivery.payload)
+
+    async def _auto_record(self, room_id: str) -> None:
+        """A room went live: recorded if its kind is in ``recordings.auto`` (issue 15 §3)."""
+        if self.settings.recordings.auto:
+            try:
+                await self.recordings.auto(room_id)
+            except Exception:  # going live must not fail for want of a recording
+                log.exception("room %s: automatic recording not started", room_id)
 
     async def moderated(self, events: Iterable[Event]) -> None:
         """Announce moderation decided outside a session (the admin API) and apply it here:

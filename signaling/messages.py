@@ -179,6 +179,14 @@ class Lock:
 
 
 @dataclass(frozen=True, slots=True)
+class ConsentAnswer:
+    """``record.consent``: a meeting participant agrees (or not) to being recorded."""
+
+    room: str = field(metadata=ROOM)
+    agree: bool = field(metadata=spec(Flag()))
+
+
+@dataclass(frozen=True, slots=True)
 class ProductRef:
     room: str = field(metadata=ROOM)
     product: str = field(metadata=spec(Text(64)))
@@ -186,7 +194,7 @@ class ProductRef:
 
 Message = (RoomRef | Join | Publish | PeerRef | Subscribe | Answer | Candidate | View | ChatSend
            | ChatHistory | Reaction | QuestionAsk | QuestionRef | Target | Mute | ChatRef | Lock
-           | ProductRef | NameSet | MediaState)
+           | ProductRef | NameSet | MediaState | ConsentAnswer)
 
 CLIENT_EVENTS: dict[str, type[Any]] = {
     "join": Join,
@@ -221,6 +229,9 @@ CLIENT_EVENTS: dict[str, type[Any]] = {
     "room.close": RoomRef,
     "product.pin": ProductRef,
     "product.unpin": ProductRef,
+    "record.start": RoomRef,  # issue 15 §4: signaling/record_events.py
+    "record.stop": RoomRef,
+    "record.consent": ConsentAnswer,
 }
 
 SERVER_EVENTS: tuple[str, ...] = (
@@ -261,6 +272,9 @@ SERVER_EVENTS: tuple[str, ...] = (
     "product.unpinned",
     "room.changed",
     "room.closed",
+    "room.recording",  # issue 15 §4: the room is (no longer) being recorded
+    "record.consent_asked",  # a meeting's host asked to record: to the room, and to newcomers
+    "record.consent_changed",  # who agreed, who has not answered yet
     # Trade-meeting notices (rooms/trade/service.py, rooms/trade/agenda.py), pushed by
     # web/meetings_notifier.py to ``user:<identity>``: every page of that person.
     "meeting.reminder",

@@ -21,6 +21,7 @@ from signaling.errors import Ack
 from signaling.media_door import MediaDoor
 from signaling.media_link import MediaLink
 from signaling.outbox import Outbox
+from signaling.recording_link import RecordingLink
 from signaling.session import Session
 
 
@@ -66,6 +67,11 @@ class HubPort(Protocol):
 
     @property
     def door(self) -> MediaDoor: ...
+
+    @property
+    def recordings(self) -> RecordingLink:
+        """Recording control and the timeline (issue 15)."""
+        ...
 
     @property
     def edge(self) -> EdgePort | None:

@@ -87,7 +87,10 @@ async def join(hub: HubPort, session: Session, msg: Join) -> Ack:
     for channel in channels_of(hub, session, msg.room):
         await hub.outbox.enter(session.sid, channel)
     await hub.announce([event])
-    return ok(**await snapshot(hub, session, msg.room, after=msg.after))
+    state = await snapshot(hub, session, msg.room, after=msg.after)
+    if not state.get("waiting") and state["room"]["kind"] == "meeting":
+        await hub.recordings.joined(msg.room, session.identity)  # issue 15 §3: asked too
+    return ok(**state)
 
 
 async def leave(hub: HubPort, session: Session, msg: RoomRef) -> Ack:
@@ -170,6 +173,8 @@ async def announce_pin(hub: HubPort, event: ProductPinned) -> dict[str, Any]:
         payload["product"] = cards[event.product_id].to_dict()
     name = "product.pinned" if event.pinned else "product.unpinned"
     await hub.outbox.send(room_channel(event.room_id), name, payload)
+    hub.recordings.timeline.pin(event.room_id, event.product_id, event.pinned,
+                                payload.get("product"))  # issue 15 §5: the replay's cards
     return payload
 
 
@@ -305,6 +310,7 @@ async def admit(hub: HubPort, session: Session, msg: Target) -> Ack:
         if guest.detached_at is None:
             await hub.outbox.enter(guest.sid, room_channel(msg.room))
     await hub.announce([event])
+    await hub.recordings.joined(msg.room, msg.identity)  # issue 15 §3: asked once admitted
     return ok()
 
 
@@ -351,6 +357,8 @@ async def order_from_bus(hub: HubPort, message: BusMessage) -> None:
     elif message.kind in ("kick", "deny"):
         await _tell_evicted(hub, message.kind, room, identity, dict(message.payload))
         await _evict(hub, room, identity)
+    elif message.kind.startswith("record."):
+        await hub.recordings.order(message)
     elif message.kind == "mute":
         muted = bool(message.payload.get("muted"))
         hub.service.note_muted(room, identity, muted)  # the gate on local state reads it

@@ -67,6 +67,7 @@ async def snapshot(hub: HubPort, session: Session, room_id: str, *,
             (q for q in questions if q.answered), key=lambda q: -q.asked_at)[:ANSWERED_SHOWN]],
         "exhibitor_names": names.as_dict() if names is not None else None,
         "reactions": await store.reactions(room_id),
+        "recording": await hub.recordings.current(room_id),  # issue 15 §3: everyone sees it
     }
 
 

@@ -17,7 +17,17 @@ from aiohttp import web
 from config import Settings
 from rooms.demo import seed_demo
 from rooms.factory import Backend, open_backend
-from web import admin_api, health, media, meetings_api, pages, replay_page, room_pages, rtc
+from web import (
+    admin_api,
+    health,
+    media,
+    meetings_api,
+    pages,
+    recordings,
+    replay_page,
+    room_pages,
+    rtc,
+)
 from web.cascade import EDGES_KEY, Edges
 from web.catalog import load_catalogs
 from web.cluster import cluster_ctx
@@ -65,6 +75,7 @@ def create_app(settings: Settings) -> web.Application:
     app.cleanup_ctx.append(live_metrics_ctx)  # after the plane and the hub it reads
     app.cleanup_ctx.append(cluster_ctx)  # likewise: load reports and the drain
     admin_api.install(app, settings, BACKEND_KEY)
+    recordings.install(app)  # after the hub and the admin API's guard
     meetings_api.install(app, settings)
     return app
 

@@ -60,6 +60,9 @@ _ROOM_ERRORS: Mapping[str, str] = {
     "no_publish_grant": _NO_GRANT,
     "no_subscribe_grant": _NO_GRANT,
     "not_allowed": _NOT_ALLOWED,
+    # issue 15: record.consent with nothing asked (a stale dialog); finalise (admin API only)
+    "no_consent_asked": N_("This room is not being recorded."),
+    "not_interrupted": _NOT_ALLOWED,
     "not_moderator": _NOT_ALLOWED,
     "not_host": _NOT_ALLOWED,
     "not_organiser": _NOT_ALLOWED,

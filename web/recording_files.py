@@ -85,14 +85,15 @@ def _headers(file: RecordingFile) -> dict[str, str]:
 
 async def _forward(request: web.Request, recording: Recording,
                    file: RecordingFile) -> web.StreamResponse:
-    url = await _holder_url(request, recording)
+    url = await holder_url(request, recording)
     secret = request.app[SETTINGS_KEY].secret_value()
     link = file_signature.signed_url(secret, recording.id, file.name, now=time.time(),
                                      ttl_s=HOP_TTL_S)
     headers = {k: v for k in FORWARDED_REQUEST if (v := request.headers.get(k)) is not None}
     headers[HOP_HEADER] = request.app[SETTINGS_KEY].node_id
     try:
-        up = await request.app[HTTP_KEY].get(url.rstrip("/") + link, headers=headers)
+        up = await request.app[HTTP_KEY].request(request.method, url.rstrip("/") + link,
+                                                 headers=headers)  # GET or HEAD
     except (aiohttp.ClientError, TimeoutError) as exc:
         raise _unreachable(f"the node holding this recording did not answer: {exc}") from exc
     async with up:
@@ -120,7 +121,7 @@ def _unreachable(message: str) -> NoNodeAvailable:
     return NoNodeAvailable(message, code="recording_unavailable")
 
 
-async def _holder_url(request: web.Request, recording: Recording) -> str:
+async def holder_url(request: web.Request, recording: Recording) -> str:
     for node in await request.app[BACKEND_KEY].cluster.nodes():
         if node.node_id == recording.node:
             return node.url

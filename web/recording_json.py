@@ -15,8 +15,11 @@ FileUrl = Callable[[Recording, RecordingFile], str]
 HIDDEN = ("node", "extra")  # where the files are is the server's business
 
 
-def recording_json(recording: Recording, url: FileUrl, room: Room | None = None) -> dict[str, Any]:
-    data = {k: v for k, v in recording.to_dict().items() if k not in HIDDEN}
+def recording_json(recording: Recording, url: FileUrl, room: Room | None = None, *,
+                   operator: bool = False) -> dict[str, Any]:
+    """``operator`` (the admin API): also ``node``, where the files are."""
+    hidden = ("extra",) if operator else HIDDEN
+    data = {k: v for k, v in recording.to_dict().items() if k not in hidden}
     data["files"] = [{**f.to_dict(), "url": url(recording, f)} for f in recording.files]
     if room is not None:
         data["room_title"] = room.title.as_dict()

@@ -19,6 +19,7 @@ from rooms.errors import InvalidInput
 from rooms.pavilion import Pavilion
 from rooms.replay_desk import ReplayDesk
 from rooms.token import AccessToken
+from signaling.recording_sweep import remove_files
 from web.bodies import RecordingEdit
 from web.http_api import access_token, api, body, reply
 from web.keys import BACKEND_KEY, SETTINGS_KEY
@@ -80,6 +81,8 @@ async def edit_recording(request: web.Request) -> web.Response:
 
 async def delete_recording(request: web.Request) -> web.Response:
     recording = await _desk(request).delete(access_token(request), request.match_info["rec_id"])
+    if recording.node == request.app[SETTINGS_KEY].node_id:  # elsewhere: that node's sweep
+        await remove_files(request.app[SETTINGS_KEY].recordings_dir, recording.id)
     return reply({"ok": True, "id": recording.id})
 
 

@@ -42,6 +42,8 @@ async def test_a_node_without_the_file_streams_it_from_its_holder(
             etag = part.headers["ETag"]
         async with http.get(other.url + url, headers={"If-None-Match": etag}) as same:
             assert same.status == 304
+        async with http.head(other.url + url) as head:
+            assert head.status == 200 and head.headers["Content-Length"] == str(len(data))
         async with http.get(holder.url + url) as direct:
             assert direct.status == 200 and await direct.read() == data
         gone = file_signature.signed_url(TEST_SECRET, "rec_far00000000", "gobi.webm",

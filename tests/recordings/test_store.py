@@ -116,3 +116,11 @@ async def test_listing_by_room_uses_the_index_and_follows_deletes(harness: Harne
     await store.delete_recording("rec_idx100000000")
     assert len(await harness.store().list_recordings(room="r9")) == 2
     assert await store.list_recordings(room="nowhere") == []
+
+
+async def test_a_long_listing_is_whole_and_in_order(harness: Harness) -> None:
+    store = harness.store()
+    for i in range(240):  # past RedisStore's PARSE_INLINE: parsed in a thread
+        await store.put_recording(record(f"rec_many{i:08d}", room=f"r{i % 3}", at=float(i)))
+    listed = await harness.store().list_recordings()
+    assert [r.started_at for r in listed] == [float(i) for i in reversed(range(240))]

@@ -29,6 +29,7 @@ import pytest
 from rooms.content import ProductCard
 from rooms.errors import RoomsError
 from rooms.pavilion import Pavilion
+from rooms.recording import Recording, RecordingState
 from rooms.room import Room, RoomKind, RoomState
 from rooms.text import LocalizedText
 from rooms.token import Grant, mint, verify
@@ -55,6 +56,7 @@ REFUSALS = frozenset({
     "missing_grant", "not_moderator", "not_host", "banned", "room_ended", "not_started",
     "room_locked", "not_invited", "in_waiting_room", "not_on_stage", "not_in_room", "muted",
     "not_joined", "not_a_broadcast", "token_invalid", "bad_signature", "token_expired",
+    "not_recorder", "not_allowed",
 })
 
 
@@ -79,6 +81,7 @@ ROLES = [
     Role("guest_admitted", (J, P, S, C), admitted=True),
     Role("exhibitor", (Grant.EXHIBIT,)),  # trade docking grants: no room rights
     Role("delegate", (Grant.DELEGATE,)),
+    Role("recorder", (Grant.RECORDER,)),  # issue 15: records its room, nothing else
     Role("wrong_room", (J, P, S, C, M), other_room=True),
 ]
 STATES = ["scheduled", "live", "locked", "ended", "meeting"]
@@ -86,7 +89,8 @@ ACTIONS = ["sio.join", "sio.chat", "sio.name", "sio.media", "sio.accept", "sio.d
            "sio.subscribe", "sio.view", "sio.lock", "sio.pin", "whep", "whip", "page.product",
            "page.quote", "page.quotes", "page.mine", "page.withdraw", "page.reply", "page.csv",
            "page.edit", "page.picture", "admin.lock", "admin.nodes", "admin.drain", "meet.profile",
-           "meet.request"]
+           "meet.request", "sio.record", "sio.consent", "page.replay", "page.replay_edit",
+           "admin.record"]
 ROOM_CONTENT = ("page.product", "page.quote", "page.quotes", "page.mine", "page.withdraw",
                 "page.reply", "page.csv", "page.edit", "page.picture")
 PROFILE = {"name": {"en": "Changchun Motors", "zh": "长春汽车"}, "pavilion": "automobile",
@@ -100,6 +104,11 @@ def allowed(role: Role, state: str, action: str) -> bool:
         return Grant.EXHIBIT in grants
     if action == "meet.request":
         return Grant.DELEGATE in grants
+    staff_of_room = (M in grants or role.identity == EXHIBITOR) and not role.other_room
+    if action == "page.replay":  # issue 15 §3: an unpublished replay, of a room in any state
+        return staff_of_room and state != "meeting"  # a meeting's: the organiser's only
+    if action == "page.replay_edit":
+        return staff_of_room
     if role.other_room or role.banned or state == "ended" or action.startswith("admin."):
         return False  # a token never opens the admin API: only its API key does
     meeting = state == "meeting"
@@ -137,6 +146,9 @@ def allowed(role: Role, state: str, action: str) -> bool:
         "page.csv": moderates and not meeting,
         "page.edit": moderates and not meeting,  # edit a card (delete: the same door)
         "page.picture": moderates and not meeting,
+        # issue 15 §3: the host, a moderator, or a recorder token (meetings then ask consent)
+        "sio.record": moderates or Grant.RECORDER in grants,
+        "sio.consent": J in grants and may_enter and not waiting,  # one's own answer
     }
     return rules[action]
 
@@ -187,6 +199,9 @@ async def _room(app: RunningApp, room_id: str, state: str) -> None:
                     state, RoomState.LIVE), locked=state == "locked")
     store = app.app[BACKEND_KEY].store
     await store.put_room(room)
+    await store.put_recording(Recording(id=f"rec_{room_id}", room=room_id, room_kind=kind,
+                                        node=app.settings.node_id, state=RecordingState.DONE,
+                                        started_at=0.0, owner=EXHIBITOR))
     await store.put_product(ProductCard(id="p0", room_id=room_id,
                                         name=LocalizedText({"en": "Tea"}),
                                         price=Decimal("9.90"), currency="CNY",
@@ -254,6 +269,12 @@ async def _try_every_door(app: RunningApp, room_id: str,
     seen["admin.drain"] = await _http(app, "POST",
                                       f"/api/admin/nodes/{app.settings.node_id}/drain",
                                       tokens["page"], "", "application/json")
+    replay = f"/api/pages/recordings/rec_{room_id}"
+    seen["page.replay"] = await _http(app, "GET", replay, tokens["page"], "", "application/json")
+    seen["page.replay_edit"] = await _http(app, "PATCH", replay, tokens["page"],
+                                           '{"title": "Day one"}', "application/json")
+    seen["admin.record"] = await _http(app, "POST", f"/api/admin/rooms/{room_id}/recordings",
+                                       tokens["page"], "", "application/json")
     identity = verify(TEST_SECRET, tokens["page"]).identity
     seen["meet.profile"] = await _http(app, "PUT", f"/api/meetings/exhibitors/{identity}",
                                        tokens["page"], json.dumps(PROFILE), "application/json")
@@ -288,7 +309,9 @@ async def _socketio(app: RunningApp, room_id: str, tok: str) -> dict[str, tuple[
               ("sio.view", "view", {"room": room_id, "peer": "p-none", "width": 640,
                                     "height": 360, "visible": True}),
               ("sio.pin", "product.pin", {"room": room_id, "product": "p0"}),
-              ("sio.lock", "room.lock", {"room": room_id, "locked": True})]
+              ("sio.lock", "room.lock", {"room": room_id, "locked": True}),
+              ("sio.consent", "record.consent", {"room": room_id, "agree": True}),
+              ("sio.record", "record.start", {"room": room_id})]
     seen: dict[str, tuple[bool, str]] = {}
     for action, event, payload in events:
         reply: dict[str, Any] = await client.call(event, payload)
