@@ -2,9 +2,10 @@
 
 Video is never decoded; audio is, because a program file has one audio track for several
 speakers. Each track's Opus frames are decoded (libopus, 48 kHz stereo s16), placed on a common
-clock by their presentation time, summed per 20 ms with clipping, and the sum is encoded again
-(libopus). It is plain synchronous code for the recording's writer thread (DESIGN.md §8: CPU
-work off the event loop); one instance per program recording, used by one thread.
+clock by their presentation time, summed per 20 ms with clipping (:mod:`streaming.pcm_mixer`),
+and the sum is encoded again (libopus). It is plain synchronous code for the recording's
+writer thread (DESIGN.md §8: CPU work off the event loop); one instance per program recording,
+used by one thread.
 
 Timing: an output frame is mixed once every live track has reached its end, or once the
 furthest track is ``max_wait_s`` past it (a late or silent track does not hold the mix longer;
@@ -15,25 +16,25 @@ the gap) instead of encoding minutes of nothing.
 
 from __future__ import annotations
 
-import fractions
-import operator
 from array import array
 from collections import deque
 from dataclasses import dataclass, field
-from functools import reduce
 from typing import Any
 
 import av
 from av.audio.codeccontext import AudioCodecContext
 
 from streaming.frames import Frame
+from streaming.pcm_mixer import (
+    CHANNELS,
+    FRAME_BYTES,
+    FRAME_SAMPLES,
+    SAMPLE_RATE,  # RFC 7587 §4.1: Opus in RTP always counts 48 kHz
+    TIME_BASE,
+    PcmMixer,
+)
 
-SAMPLE_RATE = 48_000  # RFC 7587 §4.1: Opus in RTP always counts 48 kHz
-CHANNELS = 2
-FRAME_SAMPLES = 960  # one 20 ms output frame
 SNAP_SAMPLES = 240  # a frame within 5 ms of where its track ended continues it seamlessly
-TIME_BASE = fractions.Fraction(1, SAMPLE_RATE)
-S16_MAX, S16_MIN = 32767, -32768
 
 
 @dataclass(slots=True)
@@ -77,14 +78,15 @@ class _Track:
             self.segments.append(_Segment(tick, pcm))
         self.end = tick + len(pcm) // CHANNELS
 
-    def take(self, tick: int) -> array[int] | None:
-        """The samples of ``[tick, tick + FRAME_SAMPLES)``, silence where it has none."""
+    def take(self, tick: int) -> bytes | None:
+        """The samples of ``[tick, tick + FRAME_SAMPLES)``, silence where it has none; ``None``
+        if it has none at all."""
         stop = tick + FRAME_SAMPLES
         out: array[int] | None = None
         while self.segments and self.segments[0].start < stop:
             segment = self.segments[0]
             if out is None:
-                out = array("h", bytes(FRAME_SAMPLES * CHANNELS * 2))
+                out = array("h", bytes(FRAME_BYTES))
             begin, end = max(segment.start, tick), min(segment.end, stop)
             if end > begin:
                 src = (begin - segment.start) * CHANNELS
@@ -95,7 +97,7 @@ class _Track:
                 segment.start = stop
                 break
             self.segments.popleft()
-        return out
+        return None if out is None else out.tobytes()
 
 
 class AudioMix:
@@ -112,12 +114,14 @@ class AudioMix:
         self, *, bitrate: int = 64_000, max_wait_s: float = 0.2, max_silence_s: float = 5.0
     ) -> None:
         self._encoder = _encoder(bitrate)
+        self._mixer = PcmMixer()
         self._tracks: dict[str, _Track] = {}
         self._pos: int | None = None  # where the next output frame starts
         self._max_wait = round(max_wait_s * SAMPLE_RATE)
         self._max_silence = round(max_silence_s * SAMPLE_RATE)
         self._queued: deque[int] = deque()  # the ticks of frames the encoder has not returned
         self._last_ts = 0
+        self._closed = False
 
     @property
     def extradata(self) -> bytes:
@@ -128,6 +132,8 @@ class AudioMix:
 
         A packet the decoder rejects is dropped (its time stays silent): the stream goes on.
         """
+        if self._closed:
+            raise RuntimeError("the audio mix is closed")
         if not opus:
             return []  # an empty packet would tell the decoder that its stream ended
         tick = round(at * SAMPLE_RATE)
@@ -155,7 +161,12 @@ class AudioMix:
         return self._drain(final=False)
 
     def close(self) -> list[Frame]:
-        """Mix everything still held and flush the encoder: the last frames of the stream."""
+        """Mix everything still held and flush the encoder: the last frames of the stream.
+
+        Nothing may be pushed after it; a second call returns nothing."""
+        if self._closed:
+            return []
+        self._closed = True
         for state in self._tracks.values():
             state.ended = True
         out = self._drain(final=True)
@@ -185,11 +196,11 @@ class AudioMix:
             self._pos = first  # nobody spoke for a long time: jump, the timestamps keep the gap
         parts = [pcm for t in self._tracks.values() if (pcm := t.take(self._pos)) is not None]
         pts, self._pos = self._pos, self._pos + FRAME_SAMPLES
-        return self._encode(mix(parts), pts)
+        return self._encode(self._mixer.mix(parts), pts)
 
-    def _encode(self, pcm: array[int], pts: int) -> list[Frame]:
+    def _encode(self, pcm: bytes, pts: int) -> list[Frame]:
         frame = av.AudioFrame(format="s16", layout="stereo", samples=FRAME_SAMPLES)
-        frame.planes[0].update(pcm.tobytes())
+        frame.planes[0].update(pcm)
         frame.sample_rate = SAMPLE_RATE
         frame.pts = pts
         frame.time_base = TIME_BASE
@@ -204,18 +215,6 @@ class AudioMix:
             self._last_ts = ts
             out.append(Frame(bytes(packet), ts, True))
         return out
-
-
-def mix(parts: list[array[int]]) -> array[int]:
-    """The sum of equal-length s16 buffers, clipped to 16 bits; silence if there are none."""
-    if not parts:
-        return array("h", bytes(FRAME_SAMPLES * CHANNELS * 2))
-    if len(parts) == 1:
-        return parts[0]
-    total = reduce(lambda acc, part: list(map(operator.add, acc, part)), parts[1:], list(parts[0]))
-    if max(total) > S16_MAX or min(total) < S16_MIN:
-        total = [S16_MAX if v > S16_MAX else S16_MIN if v < S16_MIN else v for v in total]
-    return array("h", total)
 
 
 def _decoder() -> AudioCodecContext:

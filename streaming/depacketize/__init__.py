@@ -32,8 +32,9 @@ FACTORIES: dict[str, Callable[[], Depacketizer]] = {
 
 
 def for_codec(name: str) -> Depacketizer:
-    """A new depacketizer for codec ``name`` (case-insensitive: ``VP8``, ``H264``, ``opus``)."""
-    factory = FACTORIES.get(name.lower())
+    """A new depacketizer for codec ``name``: ``vp8``, ``h264`` or ``opus``, in any case, or
+    as a MIME type (``video/VP8``, as aiortc's ``RTCRtpCodecParameters.mimeType`` says)."""
+    factory = FACTORIES.get(name.lower().rpartition("/")[2])
     if factory is None:
         raise ValueError(f"no depacketizer for codec {name!r}")
     return factory()

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from streaming.frames import Frame
 
@@ -28,9 +28,11 @@ MAX_FRAME_PACKETS = 2000  # a frame over this is broken (a 4K keyframe is ~500 p
 MAX_FRAME_BYTES = 4 * 1024 * 1024
 
 
-@dataclass(frozen=True, slots=True)
-class Piece:
-    """What one packet brings to its frame.
+class Piece(NamedTuple):
+    """What one packet brings to its frame (a tuple: one is made per packet, on the hot path).
+
+    A packet of padding only (a sender's bandwidth probe) is a piece with no payload: it takes a
+    sequence number, so it must not look like a loss.
 
     ``start``: the packet surely begins a frame (VP8: S bit and partition 0; H264 says nothing
     and sets it always). ``key``: the packet begins a keyframe, where the stream may resume
@@ -125,6 +127,10 @@ class FrameAssembler:
         start = self._next
         assert start is not None
         first = self._pieces.get(start)
+        while first is not None and not first.payload and not first.start:
+            del self._pieces[start]  # padding between frames (RFC 3550 §5.1 P bit): no loss
+            start = self._next = start + 1
+            first = self._pieces.get(start)
         if first is None:
             self._hole(start)
             return None

@@ -117,7 +117,7 @@ class H264Depacketizer(VideoDepacketizer):
 
     def _piece(self, data: bytes, h: RtpHeader, ts: int) -> Piece | None:
         if h.payload_end <= h.payload_offset:
-            return None
+            return Piece(ts, h.marker, False, False, b"")  # padding only
         payload = data[h.payload_offset : h.payload_end]
         kind = payload[0] & 0x1F
         if kind in (NAL_SPS, NAL_PPS):

@@ -47,7 +47,7 @@ class Vp8Depacketizer(VideoDepacketizer):
     def _piece(self, data: bytes, h: RtpHeader, ts: int) -> Piece | None:
         start, end = h.payload_offset, h.payload_end
         if end <= start:
-            return None
+            return Piece(ts, h.marker, False, False, b"")  # padding only
         pos = payload_start(data, start, end)
         if pos < 0:
             return None

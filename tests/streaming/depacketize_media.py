@@ -60,7 +60,7 @@ def _noisy_frames(count: int, size: tuple[int, int], pix_fmt: str) -> list[av.Vi
 @functools.cache
 def encoded_video(
     codec: str, count: int = 8, size: tuple[int, int] = (192, 128),
-    profile: str = "baseline", pix_fmt: str = "yuv420p", gop: int = 600,
+    profile: str = "baseline", pix_fmt: str = "yuv420p", gop: int = 600, x264_params: str = "",
 ) -> tuple[bytes, ...]:
     """``count`` frames of random pictures (a keyframe every ``gop``), each a packet."""
     ctx = av.CodecContext.create("libvpx" if codec == "vp8" else "libx264", "w")
@@ -75,6 +75,8 @@ def encoded_video(
     else:
         preset = "ultrafast" if profile == "baseline" else "veryfast"
         ctx.options = {"profile": profile, "tune": "zerolatency", "preset": preset}
+        if x264_params:
+            ctx.options = {**ctx.options, "x264-params": x264_params}
     pictures = _noisy_frames(count, size, pix_fmt)
     kinds = av.video.frame.PictureType
     for index, picture in enumerate(pictures):

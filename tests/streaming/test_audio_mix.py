@@ -7,12 +7,15 @@ says which frequencies are in which stretch of the result.
 from __future__ import annotations
 
 import math
+import random
 from array import array
 
 import av
+import pytest
 
-from streaming.audio_mix import FRAME_SAMPLES, AudioMix, mix
+from streaming.audio_mix import AudioMix
 from streaming.frames import Frame
+from streaming.pcm_mixer import FRAME_SAMPLES, PcmMixer, clipped_sum
 from tests.streaming.depacketize_media import opus_packets
 
 A_HZ, B_HZ, NONE_HZ = 440.0, 1000.0, 700.0
@@ -65,6 +68,9 @@ def test_two_tones_are_mixed_and_a_track_that_stops_leaves_the_other() -> None:
     assert heard(signal, 0.15, 0.55) == {A_HZ, B_HZ}
     assert heard(signal, 0.65, 0.95) == {A_HZ}
     assert audio.extradata.startswith(b"OpusHead")
+    assert audio.close() == []
+    with pytest.raises(RuntimeError, match="closed"):
+        audio.push("a", a[0], 11.0)
 
 
 def test_a_late_track_is_waited_for_within_the_bound() -> None:
@@ -124,7 +130,15 @@ def test_bad_packets_are_dropped_and_the_stream_goes_on() -> None:
     assert heard(decoded(out), 0.05, 0.35) == {A_HZ}
 
 
-def test_mix_clips() -> None:
-    loud = array("h", [30000, -30000, 100] * (FRAME_SAMPLES * 2 // 3))
-    assert list(mix([loud, loud])[:3]) == [32767, -32768, 200]
-    assert mix([loud]) is loud and set(mix([])) == {0}
+@pytest.mark.parametrize("inputs", [2, 3, 5])
+def test_pcm_mixer_sums_and_clips(inputs: int) -> None:
+    """FFmpeg's amix sums exactly as the Python reference does, clipping included."""
+    rng = random.Random(inputs)
+    mixer = PcmMixer()
+    for peak in (1000, 20000, 32767, 1000):  # quiet, loud (clips), and back: one graph each
+        parts = [array("h", [rng.randint(-peak, peak) for _ in range(1920)]).tobytes()
+                 for _ in range(inputs)]
+        assert mixer.mix(parts) == clipped_sum(parts)
+    loud = array("h", [30000, -30000, 100] * 640).tobytes()
+    assert array("h", mixer.mix([loud] * inputs))[:3].tolist() == [32767, -32768, 100 * inputs]
+    assert mixer.mix([loud]) is loud and mixer.mix([]) == bytes(3840)

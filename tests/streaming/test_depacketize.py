@@ -6,9 +6,15 @@ own packetizers, our depacketizers, and the encoded bytes (or a real decoder) at
 
 from __future__ import annotations
 
+import json
+import subprocess
+from fractions import Fraction
+from pathlib import Path
+
 import av
 import pytest
 
+from streaming import rtp_header
 from streaming.depacketize import (
     H264Depacketizer,
     OpusDepacketizer,
@@ -113,6 +119,23 @@ def test_vp8_a_packet_one_or_two_late_still_fills_its_hole() -> None:
     assert [(f.ts, f.data) for f in frames] == [(0, KEY), (3000, DELTA), (6000, DELTA),
                                                   (9000, DELTA)]
     assert not d.want_keyframe and not any(f.after_gap for f in frames)
+
+
+def padding(seq: int, ts: int) -> Packet:
+    """A packet of padding only (RFC 3550 §5.1 P bit, the last byte counts it): a BWE probe."""
+    data, _ = rtp(bytes(4) + b"\x05", seq, ts)
+    data = bytes([data[0] | 0x20]) + data[1:]
+    return data, rtp_header.parse(data)
+
+
+def test_padding_between_frames_is_no_loss() -> None:
+    vp8, h264 = Vp8Depacketizer(), H264Depacketizer()
+    packets = [*vp8_frame(KEY, 0, 0, parts=2), padding(2, 0), padding(3, 0),
+               *vp8_frame(DELTA, 4, 3000)]
+    assert [f.ts for f in feed(vp8, packets)] == [0, 3000] and not vp8.want_keyframe
+    packets = [*frame_packets([SPS, PPS, IDR], 0, 0), padding(3, 0),
+               *frame_packets([P_SLICE], 4, 3000)]
+    assert [f.ts for f in feed(h264, packets)] == [0, 3000] and not h264.want_keyframe
 
 
 def test_vp8_duplicates_are_ignored() -> None:
@@ -287,20 +310,22 @@ def test_h264_new_ssrc_forgets_parameter_sets() -> None:
 
 
 @pytest.mark.parametrize(
-    ("profile", "pix_fmt", "size", "profile_idc", "chroma"),
+    ("profile", "pix_fmt", "size", "profile_idc", "chroma", "params"),
     [
-        ("baseline", "yuv420p", (192, 128), 66, 1),
-        ("high", "yuv420p", (200, 90), 100, 1),  # cropped: 208x96 macroblocks
-        ("high422", "yuv422p", (176, 81), 122, 2),  # 4:2:2: vertical crop unit 1
-        ("high444", "yuv444p", (171, 83), 244, 3),
+        ("baseline", "yuv420p", (192, 128), 66, 1, ""),
+        ("high", "yuv420p", (200, 90), 100, 1, ""),  # cropped: 208x96 macroblocks
+        ("high", "yuv420p", (176, 100), 100, 1, "interlaced=1:weightp=0"),  # field pairs
+        ("high422", "yuv422p", (176, 81), 122, 2, ""),  # 4:2:2: vertical crop unit 1
+        ("high444", "yuv444p", (171, 83), 244, 3, ""),
     ],
 )
 def test_sps_size_and_avcc(
-    profile: str, pix_fmt: str, size: tuple[int, int], profile_idc: int, chroma: int
+    profile: str, pix_fmt: str, size: tuple[int, int], profile_idc: int, chroma: int,
+    params: str,
 ) -> None:
     """The size and avcC record from libx264's SPS; FFmpeg decodes length-prefixed units
     with that record as its only configuration."""
-    units = encoded_video("h264", 2, size, profile, pix_fmt)
+    units = encoded_video("h264", 2, size, profile, pix_fmt, x264_params=params)
     sps, pps = annex_b_units(units[0])[:2]
     info = parse_sps(sps)
     assert (info.profile_idc, info.chroma_format_idc, info.width, info.height) == (
@@ -313,6 +338,47 @@ def test_sps_size_and_avcc(
         pictures += decoder.decode(av.Packet(body))
     pictures += decoder.decode(None)
     assert [(p.width, p.height) for p in pictures] == [size] * len(units)
+
+
+class BitWriter:
+    """The writing side of H.264 §9.1, for SPS syntax no encoder here emits."""
+
+    def __init__(self) -> None:
+        self.bits = ""
+
+    def u(self, count: int, value: int) -> BitWriter:
+        self.bits += format(value, f"0{count}b") if count else ""
+        return self
+
+    def ue(self, value: int) -> BitWriter:
+        code = format(value + 1, "b")
+        return self.u(len(code) - 1, 0).u(len(code), value + 1)
+
+    def se(self, value: int) -> BitWriter:
+        return self.ue(2 * value - 1 if value > 0 else -2 * value)
+
+    def rbsp(self) -> bytes:
+        bits = self.bits + "1"  # rbsp_stop_one_bit
+        bits += "0" * (-len(bits) % 8)
+        return int(bits, 2).to_bytes(len(bits) // 8, "big")
+
+
+def test_sps_with_scaling_lists_and_picture_order_type_1() -> None:
+    """High profile SPS with 8 scaling lists (one of 64 entries) and POC type 1, field coded
+    (frame_mbs_only_flag 0) and cropped: 1920x1080 as broadcasters send it."""
+    w = BitWriter().ue(0).ue(1).ue(0).ue(0).u(1, 0).u(1, 1)  # id, 4:2:0, 8 bit, 8 bit, matrix
+    for index in range(8):
+        present = index in (0, 6)
+        w.u(1, int(present))
+        for _ in range((16 if index < 6 else 64) if present else 0):
+            w.se(3)  # delta_scale: never 0, so each list is read to its end
+    w.ue(0).ue(1).u(1, 0).se(-2).se(5).ue(2).se(1).se(-1)  # frame_num, POC type 1 and cycle
+    w.ue(4).u(1, 0).ue(119).ue(33).u(1, 0).u(1, 1).u(1, 1)  # refs, gaps, 120x34 MBs, fields
+    w.u(1, 1).ue(0).ue(0).ue(0).ue(2).u(1, 0)  # crop bottom 2 units of 4 rows; no VUI
+    sps = bytes([0x67, 100, 0, 40]) + w.rbsp()
+    info = parse_sps(sps)
+    assert (info.width, info.height, info.chroma_format_idc) == (1920, 1080, 1)
+    assert avcc(sps, PPS)[-4:] == bytes([0xFD, 0xF8, 0xF8, 0])
 
 
 def test_sps_rejects_what_is_not_one() -> None:
@@ -363,6 +429,8 @@ def test_for_codec() -> None:
     assert isinstance(for_codec("VP8"), Vp8Depacketizer)
     assert isinstance(for_codec("h264"), H264Depacketizer)
     assert isinstance(for_codec("opus"), OpusDepacketizer)
+    assert isinstance(for_codec("video/H264"), H264Depacketizer)
+    assert isinstance(for_codec("audio/opus"), OpusDepacketizer)
     with pytest.raises(ValueError, match="no depacketizer for codec 'g722'"):
         for_codec("g722")
 
@@ -417,3 +485,33 @@ def test_round_trip_with_a_loss_resumes_at_the_next_keyframe(codec: str) -> None
     pictures = [p for f in frames for p in decoder.decode(av.Packet(f.data))]
     pictures += decoder.decode(None)
     assert len(pictures) == len(frames)
+
+
+@pytest.mark.parametrize(("codec", "profile", "suffix"), [
+    ("vp8", "", "webm"), ("h264", "baseline", "mp4"), ("h264", "high", "mp4")])
+def test_frames_mux_as_they_come(codec: str, profile: str, suffix: str, tmp_path: Path) -> None:
+    """Frames go into a file without a decoder: WebM, or fragmented MP4 whose avcC PyAV takes
+    from the first keyframe (which always carries its SPS/PPS); ffprobe reads every frame."""
+    encoded = encoded_video(codec, count=12, gop=4, profile=profile or "baseline")
+    packets = vp8_rtp(encoded, 0, 0) if codec == "vp8" else h264_rtp(encoded, 0, 0)
+    frames = feed(for_codec(codec), packets)
+    path = tmp_path / f"out.{suffix}"
+    options = {"movflags": "empty_moov+frag_keyframe+default_base_moof"} if suffix == "mp4" else {}
+    with av.open(str(path), "w", options=options) as out:
+        stream = out.add_mux_stream(codec, rate=30, width=192, height=128)
+        stream.time_base = Fraction(1, 90000)
+        for frame in frames:
+            packet = av.Packet(frame.data)
+            packet.pts = packet.dts = frame.ts
+            packet.time_base, packet.stream = stream.time_base, stream
+            packet.is_keyframe = frame.keyframe
+            out.mux(packet)
+    probe = subprocess.run(
+        ["ffprobe", "-v", "error", "-count_frames", "-show_entries",
+         "stream=codec_name,profile,width,height,nb_read_frames", "-of", "json", str(path)],
+        capture_output=True, text=True, check=True, timeout=60)
+    (info,) = json.loads(probe.stdout)["streams"]
+    assert (info["codec_name"], info["width"], info["height"], info["nb_read_frames"]) == (
+        codec, 192, 128, "12")
+    if profile:
+        assert info["profile"] == {"baseline": "Constrained Baseline", "high": "High"}[profile]
