@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from rooms.demo import LIVE_BROADCAST, MEETING
+from rooms.demo import LIVE_BROADCAST, LIVE_FORUM, MEETING
 from rooms.recording import RecordingState
 from tests.fixtures.pavilion import RunningApp
 from tests.pages.helpers import GUEST, STAFF, shoot, token, unlabeled, until, untranslated
@@ -120,4 +120,26 @@ async def test_a_meeting_records_only_when_everyone_agrees(
     assert await quiet(host) and await quiet(guest)
     recordings = await running.app[BACKEND_KEY].store.list_recordings(room=MEETING)
     assert len(recordings) == 1  # the declined round recorded nothing
+    assert errors == []
+
+
+async def test_a_forum_moderator_records_and_the_audience_sees_it(
+        pavilion_app: Start, browser: Any, tmp_path: Path) -> None:
+    running = await pavilion_app(demo=True, recordings={"dir": str(tmp_path)})
+    errors: list[str] = []
+    moderator, audience = await browser.new_page(), await browser.new_page()
+    for page in (moderator, audience):
+        page.on("pageerror", lambda exc: errors.append(str(exc)))
+    staff = token("moderator-1", LIVE_FORUM, STAFF, "Moderator")
+    await moderator.goto(f"{running.url}/forum/{LIVE_FORUM}?lang=en&token={staff}")
+    await audience.goto(f"{running.url}/forum/{LIVE_FORUM}?lang=ko")
+    await until(lambda: connected(moderator), "the moderator's session")
+    await until(lambda: connected(audience), "the audience's session")
+    assert await audience.locator("#rec-toggle").is_hidden()
+    await moderator.click("#rec-toggle")
+    await until(lambda: shows_recording(audience), "the indicator in the audience")
+    assert await audience.locator(INDICATOR).inner_text() == "녹화 중"
+    assert await untranslated(audience) == []
+    await moderator.click("#rec-toggle")
+    await until(lambda: quiet(audience), "the indicator to go")
     assert errors == []
