@@ -53,26 +53,30 @@ def make_webm(folder: Path) -> Path:
 
 
 async def recorded(running: RunningApp, webm: Path, rec_id: str, *, published: bool,
-                   started_at: float = 1_767_225_600.0, room: str = LIVE_BROADCAST) -> Recording:
-    """Register ``webm`` as a recording of ``room`` (a demo broadcast), its file where the node
-    serves it, with the timeline above."""
+                   started_at: float = 1_767_225_600.0, room: str = LIVE_BROADCAST,
+                   kind: RoomKind = RoomKind.BROADCAST,
+                   files: tuple[tuple[str, FileKind, str], ...] = ((FILE, FileKind.PARTICIPANT,
+                                                                    HOST),)) -> Recording:
+    """Register ``webm`` as a recording of ``room`` (a demo room of ``kind``): a copy of it for
+    each of ``files`` (name, kind, whose) where the node serves them, and the timeline above."""
     folder = Path(running.settings.recordings.dir or "") / rec_id
-    size = await asyncio.to_thread(_place, webm, folder)
+    size = await asyncio.to_thread(_place, webm, folder, [name for name, _, _ in files])
     recording = Recording(
-        id=rec_id, room=room, room_kind=RoomKind.BROADCAST,
+        id=rec_id, room=room, room_kind=kind,
         node=running.settings.node_id, state=RecordingState.DONE, started_at=started_at,
         ended_at=started_at + SECONDS, duration_s=SECONDS, published=published, owner=HOST,
-        started_by=HOST, files=(RecordingFile(FILE, FileKind.PARTICIPANT, "video/webm",
-                                              size, HOST, SECONDS),))
+        started_by=HOST, files=tuple(RecordingFile(name, file_kind, "video/webm", size, whose,
+                                                   SECONDS) for name, file_kind, whose in files))
     store = running.app[BACKEND_KEY].store
     await store.put_recording(recording)
     await store.append_timeline(rec_id, TIMELINE)
     return recording
 
 
-def _place(webm: Path, folder: Path) -> int:
+def _place(webm: Path, folder: Path, names: list[str]) -> int:
     folder.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(webm, folder / FILE)
+    for name in names:
+        shutil.copyfile(webm, folder / name)
     return webm.stat().st_size
 
 

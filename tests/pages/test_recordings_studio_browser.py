@@ -47,6 +47,8 @@ async def test_the_host_renames_publishes_downloads_and_deletes_a_recording(
     item = page.locator(f'#recordings li[data-recording="{REC}"]')
     await until(item.count, "the recording in the studio")
     assert "Не опубликована" in await item.inner_text()
+    assert "2026" in await item.locator("time").inner_text()  # in the host's zone, labelled
+    assert "(UTC" in await item.locator("time").inner_text()
     assert await page.locator("#rec-toggle").is_visible()  # the host may record
     assert await untranslated(page) == [] and await unlabeled(page) == []
 

@@ -11,12 +11,15 @@ from typing import Any
 
 import pytest
 
-from rooms.demo import LIVE_BROADCAST
+from rooms.demo import LIVE_BROADCAST, LIVE_FORUM
+from rooms.recording import FileKind
+from rooms.room import RoomKind
 from tests.pages.helpers import STAFF, shoot, token, unlabeled, until, untranslated
 from tests.pages.replay_media import HOST, SECONDS, Start, make_webm, recorded, start
 
 pytestmark = pytest.mark.browser
 ENDED_ROOM = "jilin-ice-snow"  # the demo's ended broadcast
+SOURCE = "document.getElementById('video').currentSrc"
 PLAY = "(v => { v.muted = true; return v.play(); })(document.getElementById('video'))"
 
 
@@ -148,3 +151,32 @@ async def test_the_lobby_lists_a_published_replay_and_its_pavilion(
     await page.goto(f"{running.url}/?lang=ko&pavilion=automobile")
     assert await page.locator("#replays .replay-card").count() == 0
     assert await page.locator("#replays .empty").is_visible()
+
+
+async def test_a_forum_replay_opens_the_program_and_offers_each_camera(
+        pavilion_app: Start, browser: Any, tmp_path: Path, webm: Path) -> None:
+    running = await start(pavilion_app, tmp_path)
+    files = (("speaker-li.webm", FileKind.PARTICIPANT, "speaker-li"),
+             ("program.webm", FileKind.PROGRAM, ""))
+    await recorded(running, webm, "rec_forum000001", published=True, room=LIVE_FORUM,
+                   kind=RoomKind.FORUM, files=files)
+    page = await browser.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    await page.goto(f"{running.url}/replay/rec_forum000001?lang=zh")
+    await until(lambda: page.evaluate("document.getElementById('video').readyState >= 1"),
+                "the program's metadata")
+    assert "/files/program.webm" in await page.evaluate(SOURCE)  # the program comes first
+    assert await page.locator("#file-picker").is_visible()
+    assert await page.locator("#file option").all_inner_texts() == [
+        "speaker-li 的摄像头", "节目画面：正在发言的人"]
+    await seek(page, 3.0)
+    await page.select_option("#file", index=0)
+
+    async def switched() -> bool:
+        at = await page.evaluate("document.getElementById('video').currentTime")
+        return "/files/speaker-li.webm" in await page.evaluate(SOURCE) and abs(at - 3.0) < 0.5
+
+    await until(switched, "the speaker's camera at the same moment")
+    assert await untranslated(page) == [] and await unlabeled(page) == []
+    assert errors == []

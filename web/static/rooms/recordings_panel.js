@@ -1,7 +1,8 @@
 // The studio's "Recordings" panel (issue 15 §6): the room's recordings from the page API, newest
 // first, each with its replay, a download, rename, publish/unpublish and delete. A recording
 // that starts or stops (`room.recording`) refreshes the list.
-import { config, el, formatDateTime, notify, notifyError, t } from "./i18n.js";
+import { config, el, notify, notifyError, t } from "./i18n.js";
+import { formatInstant } from "../zonetime.js";
 import { clock } from "./timeline.js";
 import { mainFile, recordingsApi } from "./recordings_api.js";
 
@@ -47,7 +48,8 @@ export class RecordingsPanel {
     return el("li", { class: "recording-item", "data-recording": r.id },
       el("a", { class: "title", href: replay, target: "_blank", rel: "noopener", text: r.title || r.id }),
       el("p", { class: "meta" },
-        el("time", { datetime: startedAt(r), text: formatDateTime(startedAt(r)) }),
+        // the visitor's zone with its label, Mongolian too (zonetime.js), as the lobby says times
+        el("time", { datetime: startedAt(r), text: formatInstant(new Date(startedAt(r)), config.lang) }),
         busy ? null : el("span", { class: "duration", text: ` · ${clock(r.duration_s ?? 0)}` }),
         STATE_WORDS[r.state] ? el("span", { class: `badge state-${r.state}`, text: t(STATE_WORDS[r.state]) }) : null,
         el("span", { class: r.published ? "badge published" : "badge", text: t(r.published ? "rec_published" : "rec_unpublished") })),
