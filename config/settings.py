@@ -270,6 +270,32 @@ class RecordingSettings(_Section):
     max_per_node: int = Field(default=64, ge=1, le=10_000)  # recordings at once
 
 
+class HlsSettings(_Section):
+    """``[hls]``: the HTTP rendition of broadcasts and forums (issue 16; docs/hls.md).
+
+    ``kinds``: room kinds that get HLS as soon as they have live video. ``segment_s``: the
+    target segment duration (a segment starts at a keyframe at least this far from the last
+    one's start); ``part_s``: the LL-HLS part target (RFC 8216bis ``EXT-X-PART-INF``).
+    ``window_segments``: segments a live playlist lists (older ones are forgotten).
+    ``ladder``: output heights when video must be encoded (a VP8 publisher, a forum's program):
+    ``[720]`` one rung, ``[720, 360]`` adds a second rung and a master playlist.
+    ``link_ttl_s``: how long a signed HLS URL of a private room stays valid.
+    ``webrtc_timeout_s``: how long the viewer page waits for WebRTC media before it falls
+    back to HLS. ``max_per_node``: HLS packagers at once on one node."""
+
+    kinds: list[Literal["broadcast", "forum", "meeting"]] = Field(
+        default_factory=lambda: ["broadcast", "forum"])
+    segment_s: float = Field(default=2.0, ge=0.5, le=10.0)
+    part_s: float = Field(default=0.5, ge=0.1, le=2.0)
+    window_segments: int = Field(default=6, ge=3, le=60)
+    transcode_vp8: bool = True
+    ladder: list[int] = Field(default_factory=lambda: [720], min_length=1, max_length=3)
+    x264_preset: Literal["ultrafast", "superfast", "veryfast", "faster", "fast"] = "ultrafast"
+    link_ttl_s: int = Field(default=6 * 3600, ge=60, le=7 * 86_400)
+    webrtc_timeout_s: float = Field(default=6.0, ge=1.0, le=60.0)
+    max_per_node: int = Field(default=32, ge=1, le=10_000)
+
+
 class Settings(_Section):
     """A node's whole configuration."""
 
@@ -296,6 +322,9 @@ class Settings(_Section):
     meetings: MeetingLimits = Field(default_factory=MeetingLimits)
     cluster: ClusterSettings = Field(default_factory=ClusterSettings)
     recordings: RecordingSettings = Field(default_factory=RecordingSettings)
+    hls: HlsSettings = Field(default_factory=HlsSettings)
+    # RTMP ingest from the venue (issue 16 §8): rtmp://host:rtmp_port/live/{token}; 0: off
+    rtmp_port: int = Field(default=1935, ge=0, le=65_535)
 
     @model_validator(mode="before")
     @classmethod

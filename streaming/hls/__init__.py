@@ -1,0 +1,1 @@
+"""Live HLS out of the packets the plane already forwards (issue 16; docs/hls.md)."""
