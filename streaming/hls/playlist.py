@@ -146,7 +146,7 @@ def _head(discontinuity: bool, init: str, start: float, last_init: str, query: s
 def target_duration(durations: Sequence[float], floor: float) -> int:
     """``EXT-X-TARGETDURATION``: every segment's rounded duration fits (§4.4.3.1), at least
     ``ceil(floor)`` (the configured segment length)."""
-    return max([math.ceil(floor), *(round(d) for d in durations)])
+    return max([math.ceil(floor), *(math.floor(d + 0.5) for d in durations)])
 
 
 # -- the master playlist ---------------------------------------------------------------------

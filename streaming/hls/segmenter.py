@@ -170,7 +170,7 @@ class Segmenter:
         self._pending = sample
         if closing is not None:
             self._close_segment(sample, closing)
-        elif self._open is not None and sample.dts - self._open.part_dts >= self.part_ticks:
+        elif self._open is not None and self._part_full(sample):
             self._close_part()
         else:
             return None
@@ -191,7 +191,9 @@ class Segmenter:
     def _first(self, sample: TimedSample) -> Published | None:
         if not sample.keyframe:
             return None  # a segment starts with a keyframe
-        cut = self._cuts.popleft() if self._cuts and not self.config.leader else None
+        cut = None
+        while self._cuts and not self.config.leader:
+            cut = self._cuts.popleft()  # the leader's latest segment: start there
         if cut is not None:
             self._next_msn = cut.msn
         self._start(sample.dts, cut is not None and cut.discontinuity)
@@ -217,9 +219,18 @@ class Segmenter:
             if sample.keyframe and (self._break or long_enough):
                 return Cut(self._next_msn, sample.dts / self.config.timescale, self._break)
             return None
+        while self._cuts and self._cuts[0].msn <= building.msn:
+            self._cuts.popleft()  # a cut this rendition started at already
         if self._cuts and sample.dts >= self._cuts[0].seconds * self.config.timescale:
             return self._cuts.popleft()
         return None
+
+    def _part_full(self, sample: TimedSample) -> bool:
+        """Whether ``sample`` (of about the last sample's duration) would overrun the part
+        target: parts never exceed it (RFC 8216bis §4.4.4.9)."""
+        building = self._open
+        assert building is not None
+        return sample.dts + self._last_duration - building.part_dts > self.part_ticks
 
     def _add(self, sample: TimedSample, duration: int) -> None:
         building = self._open
