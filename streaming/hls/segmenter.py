@@ -104,6 +104,7 @@ class Segmenter:
         self.part_ticks = round(config.part_s * config.timescale)
         self.segment_ticks = round(config.segment_s * config.timescale)
         self._init = ""
+        self._init_data = b""
         self._inits = 0
         self._next_msn = first_msn
         self._seq = 0
@@ -142,13 +143,16 @@ class Segmenter:
         if self._init and self._pending is not None:
             self._break = True
         self._init = name
+        self._init_data = data
         self._blobs.append((name, data))
         return self._publish()
 
-    def restart(self) -> None:
-        """A break with the same init (a reconnect whose parameters did not change)."""
-        if self._open is not None or self._pending is not None:
-            self._break = True
+    def restart(self) -> Published | None:
+        """A break (a reconnect): the same init under a new name, so the next segment gets a
+        new ``EXT-X-MAP`` after its ``EXT-X-DISCONTINUITY``; None before anything started."""
+        if self._pending is None or self._break:
+            return None
+        return self.set_init(self._init_data)
 
     def cut(self, cut: Cut) -> None:
         """(Follower) the leader started segment ``cut.msn`` at ``cut.seconds``."""
