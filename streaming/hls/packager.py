@@ -219,13 +219,17 @@ class HlsPackager:
         return render_media(media, low_latency=low_latency, query=query)
 
     def _master(self, query: str) -> str | None:
-        video = self._info.get("v0")
-        media = self._media.get("v0")
-        if video is None or media is None or not media.segments:
+        first = self._media.get("v0")
+        if first is None or not first.segments:
             return None  # nothing a player could start with yet
-        peak, average = self._rates.get("v0", (0, 0))
-        rungs = [VideoRendition("v0.m3u8", peak, average, video.codec, video.width,
-                                video.height, 0.0)]
+        rungs = []
+        for info in sorted(self._info.values(), key=lambda i: int(i.name[1:])):
+            media = self._media.get(info.name)
+            if info.kind != "video" or media is None or not media.segments:
+                continue
+            peak, average = self._rates.get(info.name, (0, 0))
+            rungs.append(VideoRendition(f"{info.name}.m3u8", peak, average, info.codec,
+                                        info.width, info.height, 0.0))
         audio = [
             AudioRendition(f"{info.name}.m3u8", info.label, default=info.name == "a0",
                            bandwidth=self._rates.get(info.name, (0, 0))[0])

@@ -194,8 +194,9 @@ def render_master(video: Sequence[VideoRendition], audio: Sequence[AudioRenditio
         attributes = [f"BANDWIDTH={rung.bandwidth + audio_bw}",
                       f"AVERAGE-BANDWIDTH={rung.average_bandwidth + audio_bw}",
                       f'CODECS="{rung.codec}{audio_codec}"',
-                      f"RESOLUTION={rung.width}x{rung.height}",
-                      f"FRAME-RATE={rung.frame_rate:.3f}"]
+                      f"RESOLUTION={rung.width}x{rung.height}"]
+        if rung.frame_rate:
+            attributes.append(f"FRAME-RATE={rung.frame_rate:.3f}")
         if audio:
             attributes.append('AUDIO="aud"')
         lines.append("#EXT-X-STREAM-INF:" + ",".join(attributes))

@@ -19,16 +19,18 @@ skipped: one room's bad input never stops the thread.
 
 from __future__ import annotations
 
+import importlib
 import logging
 import queue
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import NamedTuple, Protocol
+from typing import Any, NamedTuple, Protocol
 
 import av
 
+from streaming.audio_mix import AudioMix
 from streaming.depacketize.parameter_sets import parse_sps
 from streaming.frames import Depacketizer, Frame
 from streaming.hls.aac import OpusToAac
@@ -50,6 +52,8 @@ from streaming.recording_writer import Report, Speaker, Tapped, TrackClosed, Tra
 
 logger = logging.getLogger(__name__)
 KEYFRAME_ASK_S = 0.5  # a video track waiting for a keyframe asks again this often
+TRANSCODER = "streaming.hls.transcode"  # issue 16 §2: VP8 and a forum's program → H264
+PROGRAM_AUDIO = ""  # the key of a forum's mixed audio among the audio renditions
 
 
 class Gap(NamedTuple):
@@ -96,6 +100,15 @@ class _Track:
 
 
 @dataclass(slots=True)
+class _Rung:
+    """One video rendition: H264 access units in (passed through or transcoded)."""
+
+    name: str  # "v0", "v1"
+    segmenter: Segmenter
+    sets: tuple[bytes, bytes] | None = None
+
+
+@dataclass(slots=True)
 class _Audio:
     name: str
     participant: str
@@ -120,10 +133,17 @@ class PackagerWorker:
         self._tracks: dict[int, _Track] = {}
         self._clocks: dict[str, ParticipantClock] = {}
         self.video_participant: str | None = None
-        self.video = Segmenter(self._config("v0", VIDEO_TIMESCALE, leader=True))
-        self._sets: tuple[bytes, bytes] | None = None
-        self._audio: dict[str, _Audio] = {}  # participant -> rendition
+        self.rungs = [self._rung(0)]
+        self.video = self.rungs[0].segmenter  # the leader: audio cuts where it cut
+        self._audio: dict[str, _Audio] = {}  # participant (or PROGRAM_AUDIO) -> rendition
+        self._transcoder: Any = None  # streaming.hls.transcode.VideoTranscoder, made on need
+        self._no_transcoder = False
+        self._mix: AudioMix | None = AudioMix() if spec.program else None
         self.thread = threading.Thread(target=self._run, name=f"hls-{spec.room}", daemon=True)
+
+    def _rung(self, index: int) -> _Rung:
+        name = f"v{index}"
+        return _Rung(name, Segmenter(self._config(name, VIDEO_TIMESCALE, leader=True)))
 
     def _config(self, prefix: str, timescale: int, leader: bool) -> SegmenterConfig:
         spec = self.spec
@@ -148,11 +168,23 @@ class PackagerWorker:
                 for item in batch.items:
                     self._guarded(item)
                 self.done += len(batch.items)
-            self._publish("v0", self.video.finish())
+            self._flush()
+            for rung in self.rungs:
+                self._publish(rung.name, rung.segmenter.finish())
             for audio in self._audio.values():
                 self._publish(audio.name, audio.segmenter.finish())
         finally:
             self.notify(self.events.finished)
+
+    def _flush(self) -> None:
+        """What the transcoder and the mix still hold goes out before the end."""
+        try:
+            if self._transcoder is not None:
+                self._encoded(self._transcoder.close())
+            if self._mix is not None:
+                self._mixed(self._mix.close())
+        except (ValueError, av.error.FFmpegError) as exc:
+            logger.info("hls %s: flushing at the end: %s", self.spec.room, exc)
 
     def _guarded(self, item: Item) -> None:
         try:
@@ -172,9 +204,16 @@ class PackagerWorker:
         elif isinstance(item, TrackOpened):
             self._open(item)
         elif isinstance(item, TrackClosed):
-            self._tracks.pop(item.track, None)
+            self._closed(item)
         elif isinstance(item, Gap):
             self._break()
+        elif self._transcoder is not None and item.participant is not None:
+            self._transcoder.select(item.participant)  # a forum's program follows the speaker
+
+    def _closed(self, closed: TrackClosed) -> None:
+        track = self._tracks.pop(closed.track, None)
+        if track is not None and self._mix is not None and track.opened.kind == "audio":
+            self._mixed(self._mix.end_track(str(closed.track)))
 
     def _open(self, opened: TrackOpened) -> None:
         clock = TrackClock(opened.clock_rate,
@@ -188,9 +227,10 @@ class PackagerWorker:
 
     def _break(self) -> None:
         """A discontinuity in every rendition (a reconnect, lost batches)."""
-        published = self.video.restart()
-        if published is not None:
-            self._publish("v0", published)
+        for rung in self.rungs:
+            published = rung.segmenter.restart()
+            if published is not None:
+                self._publish(rung.name, published)
         for audio in self._audio.values():
             published = audio.segmenter.restart()
             if published is not None:
@@ -218,35 +258,72 @@ class PackagerWorker:
             track.waiting_key = False
         seconds = max(0.0, track.clock.time_of(frame.ts, arrival) - self.t0)
         opened = track.opened
-        if opened.kind == "audio":
+        if opened.kind == "audio" and self._mix is not None:
+            self._mixed(self._mix.push(str(opened.track), frame.data, seconds))
+        elif opened.kind == "audio":
             self._audio_frame(opened.participant, frame, seconds)
-        elif opened.participant == self.video_participant and opened.codec.lower() == "h264":
-            self._h264(frame, seconds)
+        elif self.spec.program:
+            self._transcode(opened.participant, opened.codec, frame, seconds)
+        elif opened.participant != self.video_participant:
+            return  # a broadcast shows its video publisher
+        elif opened.codec.lower() == "h264":
+            self._annex_b(self.rungs[0], frame.data, frame.keyframe, seconds)
+        elif self.spec.transcode_vp8:
+            self._transcode(opened.participant, opened.codec, frame, seconds)
 
-    # -- video: H264 passes through ------------------------------------------------------------
+    # -- video: H264 passes through; VP8 and a program are transcoded ------------------------
 
-    def _h264(self, frame: Frame, seconds: float) -> None:
-        units = nal_units(frame.data)
-        sets = parameter_sets(units) if frame.keyframe else None
-        if sets is not None and sets != self._sets:
+    def _annex_b(self, rung: _Rung, data: bytes, keyframe: bool, seconds: float) -> None:
+        """One H264 access unit (Annex B) into ``rung``: SPS/PPS → its init, AVCC → samples."""
+        units = nal_units(data)
+        sets = parameter_sets(units) if keyframe else None
+        if sets is not None and sets != rung.sets:
             sps = parse_sps(sets[0])
-            self._sets = sets
+            rung.sets = sets
             track = VideoTrack(sets[0], sets[1], sps.width, sps.height)
-            self._publish("v0", self.video.set_init(init_segment(track)))
+            self._publish(rung.name, rung.segmenter.set_init(init_segment(track)))
             self.notify(self.events.described, RenditionInfo(
-                "v0", "video", codec_string(sets[0]), width=sps.width, height=sps.height))
-        if self._sets is None:
+                rung.name, "video", codec_string(sets[0]), width=sps.width, height=sps.height))
+        if rung.sets is None:
             return
-        sample = TimedSample(avcc_sample(units), round(seconds * VIDEO_TIMESCALE),
-                             frame.keyframe)
-        published = self.video.push(sample)
+        sample = TimedSample(avcc_sample(units), round(seconds * VIDEO_TIMESCALE), keyframe)
+        published = rung.segmenter.push(sample)
         if published is not None:
-            self._publish("v0", published)
+            self._publish(rung.name, published)
+
+    def _transcode(self, participant: str, codec: str, frame: Frame, seconds: float) -> None:
+        transcoder = self._transcoder or self._new_transcoder()
+        if transcoder is not None:
+            self._encoded(transcoder.push(participant, codec.lower(), frame, seconds * 1000))
+
+    def _new_transcoder(self) -> Any:
+        """D's VideoTranscoder (issue 16 §2), or None where it is not installed yet."""
+        if self._no_transcoder:
+            return None
+        try:
+            module = importlib.import_module(TRANSCODER)
+        except ImportError:
+            logger.warning("hls %s: no transcoder: this room's HLS has no video", self.spec.room)
+            self._no_transcoder = True
+            return None
+        self._transcoder = module.VideoTranscoder(self.spec.ladder, self.spec.preset,
+                                                  self.spec.segment_s)
+        return self._transcoder
+
+    def _encoded(self, per_rung: list[list[Any]]) -> None:
+        """The transcoder's output: ``Encoded`` access units per rung, in ladder order."""
+        while len(self.rungs) < len(per_rung):
+            self.rungs.append(self._rung(len(self.rungs)))
+        for rung, units in zip(self.rungs, per_rung, strict=False):
+            for unit in units:
+                self._annex_b(rung, unit.data, unit.keyframe, unit.t_ms / 1000)
 
     def _maybe_ask_keyframe(self, track: _Track, now: float) -> None:
         """Segments end at keyframes: ask the publisher for one as a segment nears its length
-        (WebRTC encoders send them only when asked), and while waiting for one."""
-        due = self.video.segment_age >= self.spec.segment_s - self.spec.part_s
+        (WebRTC encoders send them only when asked), and while waiting for one. A transcoded
+        rendition makes its own keyframes: its input needs one only to start or recover."""
+        due = self._transcoder is None and (
+            self.video.segment_age >= self.spec.segment_s - self.spec.part_s)
         waiting = track.waiting_key or track.depacketizer.want_keyframe
         if (due or waiting) and now - track.asked_at >= KEYFRAME_ASK_S:
             track.asked_at = now
@@ -254,8 +331,13 @@ class PackagerWorker:
 
     # -- audio: Opus → AAC ---------------------------------------------------------------------
 
+    def _mixed(self, frames: list[Frame]) -> None:
+        """A forum's mixed Opus (48 kHz ticks on this feed's clock) → the main rendition."""
+        for frame in frames:
+            self._audio_frame(PROGRAM_AUDIO, frame, frame.ts / 48_000)
+
     def _audio_frame(self, participant: str, frame: Frame, seconds: float) -> None:
-        if self.video_participant is None:
+        if self.video_participant is None and not self.spec.program:
             return  # the renditions are numbered once the video publisher is known
         audio = self._audio.get(participant)
         if audio is None:
@@ -265,8 +347,8 @@ class PackagerWorker:
                 audio.described = True
                 self._publish(audio.name, audio.segmenter.set_init(
                     init_segment(AudioTrack(audio.encoder.config))))
-                self.notify(self.events.described,
-                            RenditionInfo(audio.name, "audio", "mp4a.40.2", label=participant))
+                self.notify(self.events.described, RenditionInfo(
+                    audio.name, "audio", "mp4a.40.2", label=participant or "program"))
             dts = round(aac.t_ms * AUDIO_TIMESCALE / 1000)
             published = audio.segmenter.push(TimedSample(aac.data, max(0, dts), True))
             if published is not None:
@@ -274,7 +356,7 @@ class PackagerWorker:
 
     def _new_audio(self, participant: str) -> _Audio:
         taken = {a.name for a in self._audio.values()}
-        if participant == self.video_participant:
+        if participant in (self.video_participant, PROGRAM_AUDIO):
             name = "a0"
         else:
             name = next(f"a{n}" for n in range(1, len(taken) + 2) if f"a{n}" not in taken)

@@ -172,3 +172,41 @@ async def test_a_blocking_reload_returns_when_the_part_appears(plane: MediaPlane
     assert await feed.wait_blob("v0-0.99.m4s", 5.0) is None
     assert feed.playlist("nope.m3u8", low_latency=True) is None
     await publisher.close()
+
+
+async def test_a_vp8_broadcast_is_transcoded_to_h264(plane: MediaPlane, tmp_path: Path) -> None:
+    pytest.importorskip("streaming.hls.transcode")  # helper D's transcoder (issue 16 §2)
+    publisher = await publish(plane, "r", "host", codec="vp8", size=(320, 240))
+    plane.start_hls(HlsSpec("r", segment_s=1.0, part_s=0.25, ladder=(240, 120)))
+    feed = feed_of(plane)
+    await until(lambda: len(segments(feed, "v1.m3u8")) >= 2 and
+                len(segments(feed, "v0.m3u8")) >= 2, within=30)
+    master = m3u8.loads(feed.playlist("index.m3u8", low_latency=True) or "")
+    assert [p.uri for p in master.playlists] == ["v0.m3u8", "v1.m3u8"]
+    assert [p.stream_info.resolution[1] for p in master.playlists] == [240, 120]
+    for name in ("v0.m3u8", "v1.m3u8"):
+        video = media(feed, name)
+        uri = next(s.uri for s in video.segments if s.uri)
+        path = write_segment(feed, video, uri, tmp_path / f"{name}.mp4")
+        assert [s["codec_name"] for s in probe(path)["streams"]] == ["h264"]
+        assert decode_errors(path) == ""
+    await publisher.close()
+
+
+async def test_a_forum_program_is_transcoded_and_its_speakers_mixed(
+        plane: MediaPlane, tmp_path: Path) -> None:
+    pytest.importorskip("streaming.hls.transcode")
+    first = await publish(plane, "f", "ann", codec="vp8", size=(320, 240))
+    second = await publish(plane, "f", "bat", codec="h264", size=(320, 240))
+    plane.start_hls(HlsSpec("f", program=True, segment_s=1.0, part_s=0.25, ladder=(240,)))
+    feed = feed_of(plane, "f")
+    await until(lambda: len(segments(feed, "v0.m3u8")) >= 2 and
+                len(segments(feed, "a0.m3u8")) >= 2, within=30)
+    master = m3u8.loads(feed.playlist("index.m3u8", low_latency=True) or "")
+    assert [(m.uri, m.name) for m in master.media] == [("a0.m3u8", "program")]
+    audio = media(feed, "a0.m3u8")
+    uri = next(s.uri for s in audio.segments if s.uri)
+    path = write_segment(feed, audio, uri, tmp_path / "a.mp4")
+    assert [s["codec_name"] for s in probe(path)["streams"]] == ["aac"]
+    for publisher in (first, second):
+        await publisher.close()
