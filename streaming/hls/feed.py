@@ -50,7 +50,7 @@ class HlsFeed(Protocol):
     def blob(self, name: str) -> Blob | None:
         """An init segment, segment or part that exists now; None otherwise."""
 
-    async def ready(  # noqa: ASYNC109 (a bound the door chooses per request)
+    async def ready(
         self, name: str, msn: int, part: int | None, timeout: float
     ) -> bool:
         """Wait until media playlist ``name`` holds media sequence number ``msn`` (and part
