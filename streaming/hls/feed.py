@@ -51,7 +51,7 @@ class HlsFeed(Protocol):
         """An init segment, segment or part that exists now; None otherwise."""
 
     async def ready(
-        self, name: str, msn: int, part: int | None, timeout: float
+        self, name: str, msn: int, part: int | None, timeout: float  # noqa: ASYNC109 (the door bounds each request)
     ) -> bool:
         """Wait until media playlist ``name`` holds media sequence number ``msn`` (and part
         ``part`` of it, when given), as ``_HLS_msn``/``_HLS_part`` ask. False at once when the
