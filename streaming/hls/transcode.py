@@ -193,17 +193,22 @@ class VideoTranscoder:
         self._rung_encoder = [unique.index(s) for s in sizes]
 
 
-def _decoder(codec: str) -> CodecContext:
-    context = CodecContext.create(DECODERS[codec], "r")
+def _decoder(codec: str) -> VideoCodecContext:
+    context = _video(CodecContext.create(DECODERS[codec], "r"))
     context.thread_count = 1
+    return context
+
+
+def _video(context: CodecContext) -> VideoCodecContext:
+    if not isinstance(context, VideoCodecContext):
+        raise TypeError(f"{context.name} is not a video codec")
     return context
 
 
 def _encoder(size: RungSize, preset: str, keyint_frames: int) -> VideoCodecContext:
     """libx264 for one rung: IDRs only when forced (keyint far beyond the forced one, no scene
     cut), in-band SPS/PPS before each IDR, CRF under the rung's VBV cap, one thread."""
-    context = CodecContext.create("libx264", "w")
-    assert isinstance(context, VideoCodecContext)
+    context = _video(CodecContext.create("libx264", "w"))
     context.width, context.height = size.width, size.height
     context.pix_fmt = "yuv420p"
     context.time_base = Fraction(1, 90000)
