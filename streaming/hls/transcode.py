@@ -147,8 +147,9 @@ class VideoTranscoder:
         switching = source == self._pending
         if switching and not frame.keyframe:
             return out
-        pictures = self._input(source, codec).decode(frame, t_ms)
-        if switching and pictures:
+        decoder = self._input(source, codec)
+        pictures = decoder.decode(frame, t_ms)
+        if switching and not decoder.waiting:  # its keyframe decoded (its picture may lag)
             self._program, self._pending = source, None
             self._inputs = {source: self._inputs[source]}  # the old program's decoder is done
         if source != self._program:
