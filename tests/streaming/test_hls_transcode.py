@@ -4,7 +4,6 @@ h264 decoder reads the output back. The ladder arithmetic is table-tested first.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from fractions import Fraction
 
 import av
 import pytest
@@ -13,10 +12,7 @@ from av.video.frame import VideoFrame
 from streaming.frames import Frame
 from streaming.hls.rung import KeyClock, RungSize, max_kbps, rung_size
 from streaming.hls.transcode import Encoded, VideoTranscoder
-
-TICKS = 3000  # 90 kHz ticks per frame at 30 fps
-GRAY = (128, 128)
-
+from tests.streaming.coded_video import encode
 
 # ---- ladder arithmetic ---------------------------------------------------------------------
 
@@ -58,43 +54,6 @@ def test_key_clock(times: list[float], due: list[bool]) -> None:
 
 
 # ---- media helpers -------------------------------------------------------------------------
-
-def picture(width: int, height: int, luma: int, index: int) -> VideoFrame:
-    """A flat picture of ``luma`` with a moving bright bar (so inter frames carry motion)."""
-    frame = VideoFrame(width, height, "yuv420p")
-    stride = frame.planes[0].line_size
-    rows = bytearray([luma]) * (stride * height)
-    bar = (index * 8) % max(1, width - 16)
-    for row in range(0, height, 2):
-        rows[row * stride + bar: row * stride + bar + 16] = b"\xf0" * 16
-    frame.planes[0].update(bytes(rows))
-    for plane in frame.planes[1:]:
-        plane.update(bytes([128]) * plane.buffer_size)
-    frame.pts = index
-    return frame
-
-
-def encode(codec: str, size: tuple[int, int], count: int, gop: int, luma: int = 90,
-           first: int = 0) -> list[Frame]:
-    """``count`` frames of ``codec`` ("vp8" or "h264") with a keyframe every ``gop``."""
-    context = av.CodecContext.create("libvpx" if codec == "vp8" else "libx264", "w")
-    assert isinstance(context, av.video.codeccontext.VideoCodecContext)
-    context.width, context.height = size
-    context.pix_fmt = "yuv420p"
-    context.time_base = Fraction(1, 30)
-    context.gop_size = gop
-    context.bit_rate = 800_000
-    context.options = ({"deadline": "realtime", "cpu-used": "8", "lag-in-frames": "0"}
-                       if codec == "vp8" else
-                       {"preset": "ultrafast", "tune": "zerolatency",
-                        "x264-params": f"keyint={gop}:min-keyint={gop}:scenecut=0"})
-    frames: list[Frame] = []
-    for index in range(count):
-        for packet in context.encode(picture(*size, luma, index)):
-            pts = packet.pts or 0
-            frames.append(Frame(bytes(packet), (first + pts) * TICKS, packet.is_keyframe))
-    return frames
-
 
 def run(transcoder: VideoTranscoder, inputs: Sequence[tuple[str, str, Frame]]
         ) -> list[list[Encoded]]:
