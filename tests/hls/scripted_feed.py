@@ -87,7 +87,8 @@ class ScriptedFeed:
             return msn < self.segments
         return msn < self.segments or (msn == self.segments and part < self.parts)
 
-    async def ready(self, name: str, msn: int, part: int | None, timeout: float) -> bool:
+    async def ready(self, name: str, msn: int, part: int | None,
+                    timeout: float) -> bool:  # noqa: ASYNC109 -- the HlsFeed port's signature
         if msn > self.segments + 2:
             return False
         want = part if part is not None else -1
@@ -100,7 +101,8 @@ class ScriptedFeed:
                 await asyncio.wait_for(self._changed.wait_for(there), timeout)
             return there()
 
-    async def wait_blob(self, name: str, timeout: float) -> Blob | None:
+    async def wait_blob(self, name: str,
+                        timeout: float) -> Blob | None:  # noqa: ASYNC109 -- the port's
         async with self._changed:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._changed.wait_for(

@@ -127,7 +127,7 @@ async def test_an_ended_broadcast_serves_its_final_playlist(pavilion_app: Start)
     await put_rooms(app, room("show", state=RoomState.ENDED))
     await feed.end()
     async with aiohttp.ClientSession() as http:
-        status, headers, text = await _get(http, app.url + "/hls/show/index.m3u8?_HLS_msn=2")
+        status, _, text = await _get(http, app.url + "/hls/show/index.m3u8?_HLS_msn=2")
     assert status == 200 and text.rstrip().endswith("#EXT-X-ENDLIST")
 
 
