@@ -106,3 +106,19 @@ def test_a_dropped_batch_is_a_discontinuity_everywhere() -> None:
     video_msns = [s.msn for s in heard.playlists["v0"].segments if s.discontinuity]
     audio_msns = [s.msn for s in heard.playlists["a0"].segments if s.discontinuity]
     assert video_msns == audio_msns  # the same segment breaks in both renditions
+
+
+def test_another_audio_source_is_an_extra_rendition_cut_like_the_video() -> None:
+    items = media_items(4)
+    extra: list[Item] = [TrackOpened(2, "interpreter", "audio", "opus", 48_000)]
+    for index, packet in enumerate(opus_packets(660, 50 * 4)):
+        data, header = rtp(packet, index, 48_000 + 960 * index, ssrc=3333)
+        extra.append(Tapped(2, index * 0.02, data, header))
+    merged = sorted(items + extra[1:], key=lambda i: i.arrival if isinstance(i, Tapped) else 0)
+    heard = run([extra[0], *merged])
+    labels = {i.name: i.label for i in heard.infos if i.kind == "audio"}
+    assert labels == {"a0": "host", "a1": "interpreter"}
+    video, main, other = (heard.playlists[n] for n in ("v0", "a0", "a1"))
+    assert [s.msn for s in other.segments] == [s.msn for s in main.segments]
+    for segment, cut in zip(other.segments[1:], video.segments[1:], strict=False):
+        assert segment.msn == cut.msn and abs(segment.start - cut.start) < 0.03
