@@ -40,10 +40,12 @@ def hls_url(room_id: str) -> str:
 
 def hls_entry(room_id: str, kind: str, tracks: Iterable[dict[str, Any]],
               kinds: Iterable[str]) -> dict[str, Any]:
-    """``{hls: bool, hls_url: str | None}`` for a join snapshot: true for a room of a kind with
-    HLS that has a video track now."""
-    live = kind in kinds and any(t.get("kind") == "video" for t in tracks)
-    return {"hls": live, "hls_url": hls_url(room_id) if live else None}
+    """What a join snapshot says of HLS: ``hls_enabled`` (the room's kind has HLS: a studio
+    prefers H264, which is packaged as it arrives), ``hls`` (it has a video track now) and
+    ``hls_url`` (then its playlist, else None)."""
+    enabled = kind in kinds
+    live = enabled and any(t.get("kind") == "video" for t in tracks)
+    return {"hls_enabled": enabled, "hls": live, "hls_url": hls_url(room_id) if live else None}
 
 
 class HlsLink:
