@@ -33,7 +33,8 @@ async def test_a_studio_with_hls_sends_h264_that_is_packaged_as_it_arrives(
         return create(codec, mode, *args, **kwargs)
 
     monkeypatch.setattr(av.CodecContext, "create", spy)
-    running = await pavilion_app(demo=True, hls={"segment_s": 1.0, "part_s": 0.25})
+    running = await pavilion_app(demo=True, hls={"segment_s": 1.0, "part_s": 0.25,
+                                                  "studio_h264": True})
     plane = running.app[MEDIA_KEY]
     studio = await browser.new_page()
     errors: list[str] = []

@@ -61,7 +61,7 @@ async function startBroadcast(conn, retry = false) {
       config.state = "live";
       // issue 16 §2: a room with HLS gets H264 where the browser can send it (packaged as
       // it arrives, no transcoding); VP8 otherwise
-      publisher = new Publisher(conn, stream, "studio", { preferH264: hlsEnabled });
+      publisher = new Publisher(conn, stream, "studio", { preferH264 });
       await publisher.start();
       onAir(true);
       return;
@@ -115,7 +115,7 @@ for (const button of document.querySelectorAll("[data-copy]")) {
 }
 
 const { conn, state } = await enter();
-const hlsEnabled = Boolean(state?.hls_enabled);
+const preferH264 = Boolean(state?.prefer_h264);
 if (state) {
   const chat = new ChatPanel(conn, { moderate: true });
   const shelf = new ProductShelf(conn);
