@@ -9,6 +9,7 @@ import threading
 
 import pytest
 
+from streaming import rtp_header
 from streaming.depacketize import for_codec
 from streaming.hls.playlist import MediaPlaylist
 from streaming.hls.segmenter import Published
@@ -122,3 +123,24 @@ def test_another_audio_source_is_an_extra_rendition_cut_like_the_video() -> None
     assert [s.msn for s in other.segments] == [s.msn for s in main.segments]
     for segment, cut in zip(other.segments[1:], video.segments[1:], strict=False):
         assert segment.msn == cut.msn and abs(segment.start - cut.start) < 0.03
+
+
+def with_ssrc(items: list[Item], track: int, ssrc: int) -> list[Item]:
+    """``items`` with ``track``'s packets re-sent from another SSRC (a publisher that
+    republished and took over its Sources: same tracks, a new RTP stream)."""
+    out: list[Item] = []
+    for item in items:
+        if isinstance(item, Tapped) and item.track == track:
+            data = item.data[:8] + ssrc.to_bytes(4, "big") + item.data[12:]
+            item = Tapped(track, item.arrival, data, rtp_header.parse(data))
+        out.append(item)
+    return out
+
+
+def test_a_new_rtp_stream_on_the_same_track_is_a_discontinuity() -> None:
+    first = media_items(3)
+    second = with_ssrc(with_ssrc(media_items(3, start_s=3.5, seq=20_000), 0, 7777), 1, 8888)
+    heard = run([*first, *second])
+    for rendition in ("v0", "a0"):
+        marked = [s for s in heard.playlists[rendition].segments if s.discontinuity]
+        assert [s.init for s in marked] == [f"{rendition}-init1.mp4"], rendition
