@@ -29,6 +29,7 @@ from streaming.errors import (
 )
 from streaming.frames import Depacketizer
 from streaming.intake import IntakeLeg
+from streaming.local_publisher import LocalPublisher
 from streaming.negotiation import Codec
 from streaming.offer_check import screen
 from streaming.peer import CLOSE_TIMEOUT_S, Peer
@@ -152,6 +153,7 @@ class MediaPlane:
         self.ice_servers = list(ice_servers)
         self._own_ice: list[IceServer] = []
         self.peers: dict[str, Peer] = {}
+        self.locals: dict[str, LocalPublisher] = {}  # peer id -> RTMP publisher (issue 16 §8)
         self.sources: dict[str, dict[str, Source]] = {}  # room -> source id -> Source
         self._listeners: list[Callable[[MediaEvent], None]] = []
         self._closing = False
@@ -214,8 +216,17 @@ class MediaPlane:
         previous = self._publisher_of(room, participant)
         return await self._negotiate(leg, lambda: leg.answer(offer_sdp), previous)
 
+    def publish_local(self, room: str, participant: str) -> LocalPublisher:
+        """A publisher whose RTP this node makes (the RTMP ingest, issue 16 §8): its tracks
+        become Sources of ``room`` like a WHIP publisher's; :meth:`close` with its ``peer_id``
+        ends it (DELETE, kick, room end) like any peer."""
+        self._check_open()
+        local = LocalPublisher(self._new_id(), room, participant, self._track)
+        self.locals[local.peer_id] = local
+        return local
+
     def _track(
-        self, leg: IntakeLeg, kind: str, codec: Codec, ids: dict[str, int],
+        self, leg: IntakeLeg | LocalPublisher, kind: str, codec: Codec, ids: dict[str, int],
         rids: tuple[str, ...] = ("",),
     ) -> Source:
         room = self.sources.setdefault(leg.room, {})
@@ -507,6 +518,10 @@ class MediaPlane:
 
     async def close(self, peer_id: str) -> None:
         """End a peer: a publisher's Sources end, a viewer leaves its Sources."""
+        local = self.locals.get(peer_id)
+        if local is not None:
+            await self._close_local(local)
+            return
         peer = self.peers.get(peer_id)
         if peer is None:
             raise UnknownPeer(f"no peer {peer_id!r}")
@@ -523,6 +538,14 @@ class MediaPlane:
                 if end_sources:
                     self._end_source(source, peer.participant)
         await peer.close()
+
+    async def _close_local(self, local: LocalPublisher) -> None:
+        if self.locals.pop(local.peer_id, None) is None:
+            return
+        self._emit(PeerEnded(local.room, local.participant, local.peer_id))
+        for source in local.release():
+            self._end_source(source, local.participant)
+        await local.close()
 
     def _end_source(self, source: Source, participant: str) -> None:
         source.end()
@@ -545,6 +568,7 @@ class MediaPlane:
         live = [s for room in self.sources.values() for s in room.values()]
         totals.received_packets += sum(s.packets for s in live)
         publishers = sum(1 for p in self.peers.values() if isinstance(p, PublisherLeg))
+        publishers += len(self.locals)
         return PlaneStats(publishers, len(viewers), len(live), totals)
 
     async def aclose(self) -> None:
@@ -554,6 +578,8 @@ class MediaPlane:
             await recording.stop("plane_closed")
         await self.speakers.aclose()
         await self.allocator.aclose()
+        for local in list(self.locals.values()):
+            await self._close_local(local)
         for peer_id in list(self.peers):
             peer = self.peers.get(peer_id)
             if peer is not None:

@@ -42,6 +42,7 @@ from web.keys import (
 )
 from web.live_metrics import live_metrics_ctx
 from web.metrics import Metrics
+from web.rtmp_ingest import rtmp_ctx
 from web.templates import Renderer
 from web.version import package_version
 
@@ -72,6 +73,7 @@ def create_app(settings: Settings) -> web.Application:
     media.install(app, settings)
     rtc.install(app, settings)
     app.cleanup_ctx.append(_edges_ctx)  # after the plane and the hub it uses
+    app.cleanup_ctx.append(rtmp_ctx)  # after the hub: its door; closed before them
     app.cleanup_ctx.append(live_metrics_ctx)  # after the plane and the hub it reads
     app.cleanup_ctx.append(cluster_ctx)  # likewise: load reports and the drain
     admin_api.install(app, settings, BACKEND_KEY)

@@ -37,11 +37,11 @@ class AacToOpus:
     """AAC frames in (with their FLV dts in ms), Opus packets out."""
 
     def __init__(self, audio_specific_config: bytes) -> None:
-        self._decoder: AudioCodecContext = av.CodecContext.create("aac", "r")  # type: ignore[assignment]
+        self._decoder: AudioCodecContext = av.CodecContext.create("aac", "r")
         self._decoder.extradata = audio_specific_config
         self._resampler = av.AudioResampler(format="s16", layout="stereo", rate=RATE,
                                             frame_size=FRAME)
-        self._encoder: AudioCodecContext = av.CodecContext.create("libopus", "w")  # type: ignore[assignment]
+        self._encoder: AudioCodecContext = av.CodecContext.create("libopus", "w")
         self._encoder.format = "s16"
         self._encoder.layout = "stereo"
         self._encoder.sample_rate = RATE

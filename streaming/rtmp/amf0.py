@@ -10,11 +10,11 @@ huge structure.
 from __future__ import annotations
 
 import struct
-from typing import Union
+from typing import TypeAlias
 
 from streaming.rtmp.errors import RtmpError
 
-Value = Union[float, bool, str, None, dict[str, "Value"], list["Value"]]
+Value: TypeAlias = float | bool | str | dict[str, "Value"] | list["Value"] | None
 
 MAX_DEPTH = 8
 MAX_ITEMS = 1024
