@@ -3,8 +3,9 @@
 :class:`ChunkReader` is fed bytes and returns whole :class:`Message` s: basic headers of 1–3
 bytes, message headers of type 0–3, extended timestamps (also repeated on type-3 chunks, as
 FFmpeg and OBS send them), Set Chunk Size and Abort applied here. Bounds, so an encoder cannot
-make the server hold much: a message longer than :data:`MAX_MESSAGE` (4 MiB) or more than
-:data:`MAX_STREAMS` chunk streams at once is an :class:`RtmpError`. :class:`ChunkWriter` cuts
+make the server hold much: a message longer than :data:`MAX_MESSAGE` (4 MiB), more than
+:data:`MAX_STREAMS` chunk streams at once, or more than :data:`MAX_PENDING` bytes of
+unfinished messages over all of them is an :class:`RtmpError`. :class:`ChunkWriter` cuts
 messages into chunks of its chunk size (type 0 then type 3).
 """
 
@@ -17,6 +18,7 @@ from streaming.rtmp.errors import RtmpError
 
 MAX_MESSAGE = 4 << 20
 MAX_STREAMS = 64
+MAX_PENDING = 8 << 20  # bytes of unfinished messages over all chunk streams
 DEFAULT_CHUNK = 128
 MAX_CHUNK = 1 << 24  # a Set Chunk Size above this is refused (spec allows 2^31-1)
 EXTENDED = 0xFFFFFF
@@ -58,6 +60,7 @@ class ChunkReader:
         self.chunk_size = DEFAULT_CHUNK
         self._buffer = bytearray()
         self._streams: dict[int, _Stream] = {}
+        self._pending = 0
 
     def feed(self, data: bytes) -> list[Message]:
         self._buffer += data
@@ -81,6 +84,7 @@ class ChunkReader:
         if message.type_id == ABORT:
             stream = self._streams.get(_u32(message.payload))
             if stream is not None:
+                self._pending -= len(stream.partial)
                 stream.partial.clear()
             return []
         return [message]
@@ -116,14 +120,18 @@ class ChunkReader:
         take = min(self.chunk_size, length - have)
         if len(buf) < pos + take:
             return None, 0
+        if self._pending + take > MAX_PENDING:
+            raise RtmpError(f"more than {MAX_PENDING} bytes of unfinished messages")
         self._streams[csid] = stream
         if starting:
             self._start(stream, fmt, ts_field, length, type_id, stream_id, extended)
         stream.partial += buf[pos:pos + take]
+        self._pending += take
         pos += take
         if len(stream.partial) < stream.length:
             return None, pos
         payload = bytes(stream.partial)
+        self._pending -= len(payload)
         stream.partial.clear()
         return Message(csid, stream.type_id, stream.stream_id, stream.timestamp, payload), pos
 
