@@ -16,8 +16,8 @@ from rooms.text import LocalizedText
 from rooms.token import Grant, mint
 from tests.fixtures.pavilion import TEST_SECRET
 from tests.fixtures.ports import free_port
-from tests.rtmp.encoder import SizingViewer, ffmpeg_publish, stop
-from tests.streaming.clients import until
+from tests.rtmp.encoder import B_FRAMES, ZERO_LATENCY, SizingViewer, ffmpeg_publish, stop
+from tests.streaming.clients import contiguous, until
 from web.keys import BACKEND_KEY
 from web.media import MEDIA_KEY
 
@@ -51,21 +51,27 @@ async def whep_watch(node: Any, viewer: SizingViewer) -> None:
     await viewer.accept(await response.text())
 
 
-async def test_ffmpeg_rtmp_is_watched_over_webrtc(node: Any) -> None:
+@pytest.mark.parametrize(("tuning", "profile"), [(ZERO_LATENCY, "42"), (B_FRAMES, "4d")],
+                         ids=["zerolatency", "bframes"])
+async def test_ffmpeg_rtmp_is_watched_over_webrtc(node: Any, tuning: tuple[str, ...],
+                                                  profile: str) -> None:
+    """x264 ultrafast: constrained baseline (42) without B-frames, main (4d) with them; the
+    Source's profile-level-id is the SPS's, whatever viewers negotiate."""
     plane = node.app[MEDIA_KEY]
-    encoder = await ffmpeg_publish(f"{node.rtmp}/{token()}")
+    encoder = await ffmpeg_publish(f"{node.rtmp}/{token()}", tuning=tuning)
     try:
         await until(lambda: {"audio", "video"} <= set(plane.live_sources("expo")), 20)
         video = plane.live_sources("expo")["video"]
         assert video.codec.name == "h264"
         assert video.codec.fmtp["packetization-mode"] == "1"
-        assert video.codec.h264_profile[:2] == "42"  # ffmpeg's ultrafast x264: constrained baseline
+        assert video.codec.h264_profile[:2] == profile
         assert plane.live_sources("expo")["audio"].codec.name == "opus"
         viewer = SizingViewer()
         await whep_watch(node, viewer)
         await until(lambda: viewer.frames.get("video", 0) >= 30
                     and viewer.frames.get("audio", 0) >= 50, 30)
         assert viewer.sizes == {(640, 360)}
+        assert contiguous(viewer.received["video"].sequences)  # every packet forwarded
         assert viewer.sender_reports, "the ingest's sender reports reach the viewer"
     finally:
         code = await stop(encoder)
