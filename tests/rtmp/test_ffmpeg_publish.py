@@ -3,8 +3,10 @@ aiortc viewer over WHEP decodes its pictures and its sound; refused keys publish
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -18,6 +20,7 @@ from tests.fixtures.pavilion import TEST_SECRET
 from tests.fixtures.ports import free_port
 from tests.rtmp.encoder import B_FRAMES, ZERO_LATENCY, SizingViewer, ffmpeg_publish, stop
 from tests.streaming.clients import contiguous, until
+from tests.streaming.media_probe import codecs, frame_sizes
 from web.keys import BACKEND_KEY
 from web.media import MEDIA_KEY
 
@@ -54,7 +57,7 @@ async def whep_watch(node: Any, viewer: SizingViewer) -> None:
 @pytest.mark.parametrize(("tuning", "profile"), [(ZERO_LATENCY, "42"), (B_FRAMES, "4d")],
                          ids=["zerolatency", "bframes"])
 async def test_ffmpeg_rtmp_is_watched_over_webrtc(node: Any, tuning: tuple[str, ...],
-                                                  profile: str) -> None:
+                                                  profile: str, tmp_path: Path) -> None:
     """x264 ultrafast: constrained baseline (42) without B-frames, main (4d) with them; the
     Source's profile-level-id is the SPS's, whatever viewers negotiate."""
     plane = node.app[MEDIA_KEY]
@@ -73,12 +76,37 @@ async def test_ffmpeg_rtmp_is_watched_over_webrtc(node: Any, tuning: tuple[str, 
         assert viewer.sizes == {(640, 360)}
         assert contiguous(viewer.received["video"].sequences)  # every packet forwarded
         assert viewer.sender_reports, "the ingest's sender reports reach the viewer"
+        # issue 16: watched over HLS too: the first segment of each rendition, probed
+        await until(lambda: hls_segment(plane, "a") is not None, 20)
+        for rendition, codec in (("v", "h264"), ("a", "aac")):
+            path = tmp_path / f"{rendition}.mp4"
+            path.write_bytes(hls_segment(plane, rendition) or b"")
+            assert codecs(path) == [codec]
+        assert frame_sizes(tmp_path / "v.mp4") == {(640, 360)}
     finally:
         code = await stop(encoder)
     assert code in (0, 255, -15), code  # ffmpeg on SIGTERM
     await until(lambda: not plane.live_sources("expo") and not plane.locals, 10)
     await until(lambda: viewer.ended["video"].is_set(), 10)  # the BYE of an ended Source
     await viewer.close()
+
+
+def hls_segment(plane: Any, rendition: str) -> bytes | None:
+    """Init and first complete segment of room expo's HLS rendition ``v…`` (video) or ``a…``
+    (audio), or None before there is one."""
+    feed = plane.hls("expo")
+    master = feed.playlist("index.m3u8", low_latency=False) if feed is not None else None
+    if master is None:
+        return None
+    media = [line for line in master.splitlines() if line.endswith(".m3u8")]
+    media += re.findall(r'URI="([^"]+\.m3u8)"', master)
+    chosen = next((name for name in media if name.startswith(rendition)), None)
+    text = feed.playlist(chosen, low_latency=False) if chosen is not None else None
+    init = re.search(r'EXT-X-MAP:URI="([^"]+)"', text or "")
+    names = [line for line in (text or "").splitlines() if line and not line.startswith("#")]
+    if init is None or not names:
+        return None
+    return bytes(feed.blob(init.group(1)).data + feed.blob(names[0]).data)
 
 
 @pytest.mark.parametrize("case", ["forged", "expired", "no_publish_grant", "garbage"])
