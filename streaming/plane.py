@@ -229,8 +229,16 @@ class MediaPlane:
     def publish_local(self, room: str, participant: str) -> LocalPublisher:
         """A publisher whose RTP this node makes (the RTMP ingest, issue 16 §8): its tracks
         become Sources of ``room`` like a WHIP publisher's; :meth:`close` with its ``peer_id``
-        ends it (DELETE, kick, room end) like any peer."""
+        ends it (DELETE, kick, room end) like any peer. The same participant's previous local
+        publisher in ``room`` hands its Sources over and closes."""
         self._check_open()
+        for previous in [p for p in self.locals.values()
+                         if p.room == room and p.participant == participant]:
+            # an encoder that reconnects before its old connection timed out: the new one
+            # takes over the Sources (viewers keep their tracks, the forwarder rebases) and
+            # the old connection is hung up, as a re-publishing WHIP publisher's leg is
+            previous.release()
+            self._spawn(self._close_local(previous))
         local = LocalPublisher(self._new_id(), room, participant, self._track)
         self.locals[local.peer_id] = local
         return local

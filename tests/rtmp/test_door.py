@@ -56,6 +56,24 @@ async def test_an_rtmp_publish_is_a_visit_the_room_can_kick(node: Any) -> None:
     assert not hub.door.visits
 
 
+async def test_a_reconnecting_encoder_takes_over_its_sources(node: Any) -> None:
+    """OBS reconnects before its old connection timed out: the new publish continues the same
+    Sources (viewers keep their tracks) and the old connection is hung up."""
+    plane, hub = node.app[MEDIA_KEY], node.app[HUB_KEY]
+    url = f"rtmp://127.0.0.1:{node.port}/live/{token()}"
+    first = await ffmpeg_publish(url)
+    await until(lambda: "video" in plane.live_sources("expo"), 20)
+    video = plane.live_sources("expo")["video"]
+    second = await ffmpeg_publish(url)
+    assert await asyncio.wait_for(first.wait(), 15) is not None  # hung up
+    await until(lambda: len(plane.locals) == 1 and len(hub.door.visits) == 1, 10)
+    packets = video.packets
+    await until(lambda: video.packets > packets + 30, 10)  # fed by the second encoder
+    assert plane.live_sources("expo")["video"] is video and not video.ended.is_set()
+    await stop(second)
+    await until(lambda: video.ended.is_set() and not plane.locals and not hub.door.visits, 10)
+
+
 async def test_unsupported_codecs_are_refused_with_onstatus(node: Any) -> None:
     client = await RtmpClient.connect(node.port)
     assert (await client.publish(token()))["code"] == "NetStream.Publish.Start"
