@@ -10,6 +10,7 @@ HTTP, WebRTC and WHIP are not hostage to a venue feature (the line says how to t
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import AsyncIterator
 
 from aiohttp import web
@@ -34,7 +35,8 @@ async def rtmp_ctx(app: web.Application) -> AsyncIterator[None]:
         await server.start()
     except OSError as exc:
         log.error("RTMP ingest off: cannot listen on %s:%d (%s); set rtmp_port (0 turns it off)",
-                  settings.host, settings.rtmp_port, exc.strerror or exc)
+                  settings.host, settings.rtmp_port,
+                  os.strerror(exc.errno) if exc.errno else exc)
         yield
         return
     app[RTMP_KEY] = server
