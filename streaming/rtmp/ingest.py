@@ -72,6 +72,7 @@ class RtmpIngest:
         self._transcoder: AudioTranscoder | None = None
         self._last_sr = {"audio": 0.0, "video": 0.0}
         self.frames = {"audio": 0, "video": 0}
+        self._reordered = False
 
     def media(self, kind: str, dts_ms: int, body: bytes) -> None:
         """One message body; :class:`~streaming.rtmp.flv.Unsupported` for a codec refused,
@@ -96,6 +97,10 @@ class RtmpIngest:
             raise RtmpError("H.264 frames before the AVC sequence header")
         nals = h264_rtp.access_unit(flv.nalus(tag.data, self._config.length_size),
                                     self._config.sps, self._config.pps)
+        if tag.composition_ms and not self._reordered:
+            self._reordered = True  # once per publish: the operator can fix the encoder
+            log.warning("RTMP publish carries B-frames: browsers' WebRTC will not play them; "
+                        "set the encoder's B-frames to 0 (docs/hls.md §8)")
         pts = dts_ms + tag.composition_ms
         ts = pts * (VIDEO_CLOCK // 1000)
         payloads = h264_rtp.payloads(nals)

@@ -57,7 +57,8 @@ async def whep_watch(node: Any, viewer: SizingViewer) -> None:
 @pytest.mark.parametrize(("tuning", "profile"), [(ZERO_LATENCY, "42"), (B_FRAMES, "4d")],
                          ids=["zerolatency", "bframes"])
 async def test_ffmpeg_rtmp_is_watched_over_webrtc(node: Any, tuning: tuple[str, ...],
-                                                  profile: str, tmp_path: Path) -> None:
+                                                  profile: str, tmp_path: Path,
+                                                  caplog: pytest.LogCaptureFixture) -> None:
     """x264 ultrafast: constrained baseline (42) without B-frames, main (4d) with them; the
     Source's profile-level-id is the SPS's, whatever viewers negotiate."""
     plane = node.app[MEDIA_KEY]
@@ -75,6 +76,8 @@ async def test_ffmpeg_rtmp_is_watched_over_webrtc(node: Any, tuning: tuple[str, 
                     and viewer.frames.get("audio", 0) >= 50, 30)
         assert viewer.sizes == {(640, 360)}
         assert contiguous(viewer.received["video"].sequences)  # every packet forwarded
+        # the operator is told that browsers will not play B-frames (docs/hls.md §8)
+        assert ("carries B-frames" in caplog.text) == (tuning == B_FRAMES)
         assert viewer.sender_reports, "the ingest's sender reports reach the viewer"
         # issue 16: watched over HLS too: the first segment of each rendition, probed
         await until(lambda: hls_segment(plane, "a") is not None, 20)
