@@ -20,6 +20,7 @@ from rooms.factory import Backend, open_backend
 from web import (
     admin_api,
     health,
+    hls,
     media,
     meetings_api,
     pages,
@@ -72,6 +73,7 @@ def create_app(settings: Settings) -> web.Application:
     app.router.add_static("/static/", STATIC_DIR, name="static")
     media.install(app, settings)
     rtc.install(app, settings)
+    hls.install(app)  # the plane's feeds are wired in once it packages HLS (issue 16)
     app.cleanup_ctx.append(_edges_ctx)  # after the plane and the hub it uses
     app.cleanup_ctx.append(rtmp_ctx)  # after the hub: its door; closed before them
     app.cleanup_ctx.append(live_metrics_ctx)  # after the plane and the hub it reads

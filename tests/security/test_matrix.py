@@ -92,7 +92,7 @@ ACTIONS = ["sio.join", "sio.chat", "sio.name", "sio.media", "sio.accept", "sio.d
            "page.quote", "page.quotes", "page.mine", "page.withdraw", "page.reply", "page.csv",
            "page.edit", "page.picture", "admin.lock", "admin.nodes", "admin.drain", "meet.profile",
            "meet.request", "sio.record", "sio.consent", "page.replay", "page.replay_edit",
-           "admin.record", "rtmp"]
+           "admin.record", "hls.open", "hls.link", "rtmp"]
 ROOM_CONTENT = ("page.product", "page.quote", "page.quotes", "page.mine", "page.withdraw",
                 "page.reply", "page.csv", "page.edit", "page.picture")
 PROFILE = {"name": {"en": "Changchun Motors", "zh": "长春汽车"}, "pavilion": "automobile",
@@ -111,6 +111,9 @@ def allowed(role: Role, state: str, action: str) -> bool:
         return staff_of_room and state != "meeting"  # a meeting's: the organiser's only
     if action == "page.replay_edit":
         return staff_of_room
+    if action == "hls.open":  # issue 16 §3: live HLS without a link, whoever asks (no token)
+        return state in ("live", "ended")  # a public room open to newcomers; an ended one's
+        # final playlist (a rehearsal, a locked room and a meeting need a signed link)
     if role.other_room or role.banned or state == "ended" or action.startswith("admin."):
         return False  # a token never opens the admin API: only its API key does
     meeting = state == "meeting"
@@ -136,6 +139,7 @@ def allowed(role: Role, state: str, action: str) -> bool:
         "sio.lock": J in grants and may_enter and M in grants,
         "sio.pin": J in grants and may_enter and moderates and not meeting,
         "whep": S in grants and may_enter and not waiting,
+        "hls.link": S in grants and may_enter and not waiting,  # a signed HLS link: as WHEP
         "whip": P in grants and may_enter and on_stage,
         # issue 16 §8: the stream key is a token and its room the room: the same rule as WHIP
         "rtmp": P in grants and may_enter and on_stage,
@@ -238,6 +242,9 @@ async def _try_every_door(app: RunningApp, room_id: str,
     tokens = {door: _token(role, room_id, door) for door in ("sio", "whep", "whip", "page")}
     for tok in tokens.values():
         await _prepare(app, role, room_id, tok)
+    # before any door acts on the room (a moderator's sio.lock locks it): no token at all
+    seen["hls.open"] = await _http(app, "GET", f"/hls/{room_id}/index.m3u8", "", "",
+                                   "application/vnd.apple.mpegurl")
     seen.update(await _socketio(app, room_id, tokens["sio"]))
     seen["whep"] = await _http(app, "POST", f"/whep/{room_id}", tokens["whep"], PLAY_OFFER,
                                "application/sdp")
@@ -275,6 +282,8 @@ async def _try_every_door(app: RunningApp, room_id: str,
     seen["admin.drain"] = await _http(app, "POST",
                                       f"/api/admin/nodes/{app.settings.node_id}/drain",
                                       tokens["page"], "", "application/json")
+    seen["hls.link"] = await _http(app, "GET", f"/api/pages/rooms/{room_id}/hls",
+                                   tokens["page"], "", "application/json")
     replay = f"/api/pages/recordings/rec_{room_id}"
     seen["page.replay"] = await _http(app, "GET", replay, tokens["page"], "", "application/json")
     seen["page.replay_edit"] = await _http(app, "PATCH", replay, tokens["page"],
@@ -340,7 +349,8 @@ async def _rtmp(app: RunningApp, tok: str) -> tuple[bool, str]:
 
 async def _http(app: RunningApp, method: str, path: str, tok: str, body: str | bytes,
                 content_type: str) -> tuple[bool, str]:
-    headers = {"Authorization": f"Bearer {tok}", "Content-Type": content_type}
+    headers = {"Authorization": f"Bearer {tok}"} if tok else {}
+    headers["Content-Type"] = content_type
     async with aiohttp.ClientSession() as http, http.request(
             method, app.url + path, data=body, headers=headers) as response:
         text = (await response.text())[:80].strip()
