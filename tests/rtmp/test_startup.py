@@ -3,6 +3,7 @@ taken (the node serves on without RTMP)."""
 
 from __future__ import annotations
 
+import argparse
 import logging
 import socket
 from collections.abc import Awaitable, Callable
@@ -11,7 +12,9 @@ from typing import Any
 import aiohttp
 import pytest
 
+from config import load
 from tests.fixtures.ports import free_port
+from web import workers
 from web.rtmp_ingest import RTMP_KEY
 
 
@@ -34,3 +37,13 @@ async def test_a_taken_port_is_one_error_line_and_the_node_serves_on(
         assert RTMP_KEY not in node.app
         async with aiohttp.ClientSession() as http, http.get(node.url + "/healthz") as answer:
             assert answer.status == 200
+
+
+def test_only_the_first_worker_listens_for_rtmp() -> None:
+    """``serve --workers N``: one RTMP listener per machine, not N-1 bind errors."""
+    args = argparse.Namespace(host=None, config=None, redis_url=None, demo=None,
+                              demo_public=False)
+    settings = load(env={}, overrides={"port": 8080, "secret": "s" * 32, "rtmp_port": 1935})
+    planned = workers.plan(args, settings, {}, 3, explicit_id=False)
+    ports = [load(env=w.env, overrides={"secret": "s" * 32}).rtmp_port for w in planned]
+    assert ports == [1935, 0, 0]
