@@ -42,7 +42,9 @@ async def node(pavilion_app: Callable[..., Awaitable[Any]]) -> AsyncIterator[Any
     yield running
 
 
-async def test_an_rtmp_publish_is_a_visit_the_room_can_kick(node: Any) -> None:
+@pytest.mark.parametrize("order", ["kick", "mute"])
+async def test_an_rtmp_publish_is_a_visit_the_room_can_stop(node: Any, order: str) -> None:
+    """A kick (the person leaves) or a mute (they stop sending) hangs up the encoder."""
     plane, hub = node.app[MEDIA_KEY], node.app[HUB_KEY]
     encoder = await ffmpeg_publish(f"rtmp://127.0.0.1:{node.port}/live/{token()}")
     await until(lambda: "video" in plane.live_sources("expo"), 20)
@@ -50,7 +52,11 @@ async def test_an_rtmp_publish_is_a_visit_the_room_can_kick(node: Any) -> None:
     assert (visit.kind, visit.room, visit.identity) == ("rtmp", "expo", "hall-camera")
     assert await hub.store.get_participant("expo", "hall-camera") is not None  # present
     moderator = verify(TEST_SECRET, token(Grant.JOIN, Grant.MODERATE, identity="mod"))
-    await enforce(hub, [await hub.service.kick(moderator, "expo", "hall-camera")])
+    if order == "kick":
+        event = await hub.service.kick(moderator, "expo", "hall-camera")
+    else:
+        event = await hub.service.mute(moderator, "expo", "hall-camera", True)
+    await enforce(hub, [event])
     assert await asyncio.wait_for(encoder.wait(), 15) is not None  # the server hung up
     await until(lambda: not plane.live_sources("expo") and not plane.locals, 10)
     assert not hub.door.visits
