@@ -25,6 +25,7 @@ from tests.hls.door import Start
 from tests.hls.ffmpeg_feed import FfmpegFeed
 from tests.pages.helpers import INBOUND, STAFF, shoot, token, until, untranslated, video_flows
 from web.hls import FEEDS_KEY
+from web.media import MEDIA_KEY
 
 pytestmark = pytest.mark.browser
 HOST = ("changbai-foods", "长白山食品")
@@ -91,6 +92,9 @@ async def test_data_saver_plays_hls_and_chat_keeps_working(
         pavilion_app: Start, browser: Any, live_hls: FfmpegFeed) -> None:
     running = await _node(pavilion_app, live_hls)
     await _go_live(running, browser)
+    sources = running.app[MEDIA_KEY].sources[LIVE_BROADCAST].values()
+    assert [s.codec.mime for s in sources if s.kind == "video"] == ["video/H264"], \
+        "a room with HLS: the studio sends H264 (no transcode)"
     viewer = await browser.new_page()
     errors: list[str] = []
     viewer.on("pageerror", lambda exc: errors.append(str(exc)))

@@ -133,9 +133,27 @@ export async function openScreen() {
   }
 }
 
-/** What this page sends into the room: one peer connection, audio + video, sendonly. */
+/** The video codecs this browser receives, H264 first (constrained baseline, packetization
+ * mode 1 before the others): a room with HLS then packages the publisher's packets as they
+ * are, with no transcode (issue 16 §2). Null where the browser cannot reorder codecs. */
+export function h264First() {
+  const codecs = globalThis.RTCRtpReceiver?.getCapabilities?.("video")?.codecs;
+  if (!codecs || !("setCodecPreferences" in RTCRtpTransceiver.prototype)) return null;
+  const rank = (c) => {
+    if (c.mimeType.toLowerCase() !== "video/h264") return 3;
+    const fmtp = c.sdpFmtpLine ?? "";
+    if (!fmtp.includes("packetization-mode=1")) return 2;
+    return fmtp.includes("profile-level-id=42e01f") ? 0 : 1;
+  };
+  if (!codecs.some((c) => rank(c) < 2)) return null;
+  return [...codecs].sort((a, b) => rank(a) - rank(b));
+}
+
+/** What this page sends into the room: one peer connection, audio + video, sendonly.
+ * `preferH264`: the room has HLS on (page config `hls.enabled`): offer H264 first. */
 export class Publisher {
-  constructor(conn, stream, label = "publish") {
+  constructor(conn, stream, label = "publish", { preferH264 = false } = {}) {
+    this.preferH264 = preferH264;
     this.conn = conn;
     this.stream = stream;
     this.label = label;
@@ -151,7 +169,13 @@ export class Publisher {
   async start() {
     this.closed = false;
     const pc = newPeerConnection(this.conn);
-    for (const track of this.stream.getTracks()) pc.addTransceiver(track, sendInit(track));
+    for (const track of this.stream.getTracks()) {
+      const transceiver = pc.addTransceiver(track, sendInit(track));
+      const order = track.kind === "video" && this.preferH264 ? h264First() : null;
+      if (order) {
+        try { transceiver.setCodecPreferences(order); } catch (err) { console.warn("codecs", err); }
+      }
+    }
     await pc.setLocalDescription(await pc.createOffer());
     await gathered(pc);
     let reply;

@@ -48,6 +48,7 @@ function onAir(live) {
   share.disabled = !live;
 }
 
+const hlsOn = () => Boolean(config.hls?.enabled || state?.hls);
 const RETRY_MS = 500;
 const RETRIES = 40;  // a dead node's room is free within one report TTL (6 s by default)
 
@@ -59,7 +60,8 @@ async function startBroadcast(conn, retry = false) {
     try {
       if (config.state !== "live") await conn.api("POST", "/live");
       config.state = "live";
-      publisher = new Publisher(conn, stream, "studio");
+      // the room has HLS (page config, or the join ack's `hls`): send H264, packaged as is
+      publisher = new Publisher(conn, stream, "studio", { preferH264: hlsOn() });
       await publisher.start();
       onAir(true);
       return;
