@@ -270,6 +270,10 @@ class RecordingSettings(_Section):
     max_per_node: int = Field(default=64, ge=1, le=10_000)  # recordings at once
 
 
+RoomKindName = Literal["broadcast", "forum", "meeting"]
+HLS_KINDS: tuple[RoomKindName, ...] = ("broadcast", "forum")
+
+
 class HlsSettings(_Section):
     """``[hls]``: the HTTP rendition of broadcasts and forums (issue 16; docs/hls.md).
 
@@ -283,8 +287,7 @@ class HlsSettings(_Section):
     ``webrtc_timeout_s``: how long the viewer page waits for WebRTC media before it falls
     back to HLS. ``max_per_node``: HLS packagers at once on one node."""
 
-    kinds: list[Literal["broadcast", "forum", "meeting"]] = Field(
-        default_factory=lambda: ["broadcast", "forum"])
+    kinds: list[RoomKindName] = Field(default_factory=lambda: list(HLS_KINDS))
     segment_s: float = Field(default=2.0, ge=0.5, le=10.0)
     part_s: float = Field(default=0.5, ge=0.1, le=2.0)
     window_segments: int = Field(default=6, ge=3, le=60)

@@ -42,6 +42,7 @@ from signaling.attendance import Attendance
 from signaling.batch import Batcher, Frame
 from signaling.chat_tail import ChatTail
 from signaling.errors import Ack, SignalingError
+from signaling.hls_link import HlsLink
 from signaling.media_door import MediaDoor
 from signaling.media_link import MediaLink, Plane
 from signaling.outbox import Outbox
@@ -99,6 +100,7 @@ class Hub:
         self.media = MediaLink(self, plane, self.store, settings.node_id)
         self.door = MediaDoor(self)
         self.recordings = RecordingLink(service, bus, outbox, settings, plane)
+        self.hls = HlsLink(service, settings, plane)  # issue 16: live HLS of broadcasts, forums
         self.edge: EdgePort | None = None  # this node as an edge (cascade), set by web/app.py
         self._expiries: dict[str, asyncio.Task[None]] = {}
         self.draining: DrainNotice | None = None
@@ -128,6 +130,7 @@ class Hub:
         if self.media.has_plane:
             self.media.plane.listen(self.door.on_event)
         self.recordings.start()
+        self.hls.start()
         subscription = await self.bus.subscribe(node_topic(self.settings.node_id), EVERY_NODE)
         self._bus_task = asyncio.create_task(self._listen(subscription), name="hub-bus")
         self._sizes_task = asyncio.create_task(self._refresh_sizes(), name="hub-room-sizes")
@@ -140,6 +143,7 @@ class Hub:
                 await cancel_and_wait(task)
         await self.door.aclose()
         await self.recordings.aclose()
+        await self.hls.aclose()
         await self.media.aclose()
         await self.batcher.aclose()
         if self.chat_tail is not None and self.chat_batcher is not None:
@@ -393,6 +397,7 @@ class Hub:
                 self.recordings.timeline.chat(event.message)  # issue 15 §5: the replay's chat
             if isinstance(event, RoomChanged) and event.change == "live":
                 await self._auto_record(event.room.id)
+                await self._start_hls(event.room.id)
             if isinstance(event, ChatPosted) and self.chat_tail is not None:
                 self._chat_posted(self.chat_tail, event.message)  # each node: from the stream
                 continue
@@ -402,6 +407,13 @@ class Hub:
                     self.batcher.add(room, delivery.event, delivery.payload)
                 else:
                     await self.outbox.send(delivery.channel, delivery.event, delivery.payload)
+
+    async def _start_hls(self, room_id: str) -> None:
+        """A room went live: HLS if its kind has it and its video is published here already."""
+        try:
+            await self.hls.begin(room_id)
+        except Exception:  # going live must not fail for want of HLS
+            log.exception("room %s: HLS not started", room_id)
 
     async def _auto_record(self, room_id: str) -> None:
         """A room went live: recorded if its kind is in ``recordings.auto`` (issue 15 §3)."""

@@ -18,6 +18,7 @@ from rooms.store import Store
 from rooms.token import AccessToken
 from signaling.attendance import Attendance
 from signaling.errors import Ack
+from signaling.hls_link import HlsLink
 from signaling.media_door import MediaDoor
 from signaling.media_link import MediaLink
 from signaling.outbox import Outbox
@@ -71,6 +72,11 @@ class HubPort(Protocol):
     @property
     def recordings(self) -> RecordingLink:
         """Recording control and the timeline (issue 15)."""
+        ...
+
+    @property
+    def hls(self) -> HlsLink:
+        """Live HLS of the rooms whose media is here (issue 16)."""
         ...
 
     @property

@@ -163,6 +163,10 @@ async def close_here(hub: HubPort, room: str) -> None:
             await hub.service.leave(token, room)
         except Exception:
             log.exception("ending media visits in ended room %s failed", room)
+    try:
+        await hub.hls.stop(room)  # issue 16 §5: the playlists end (EXT-X-ENDLIST)
+    except Exception:
+        log.exception("ending the HLS of ended room %s failed", room)
 
 
 async def announce_pin(hub: HubPort, event: ProductPinned) -> dict[str, Any]:

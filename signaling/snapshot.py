@@ -18,6 +18,7 @@ from rooms.errors import RoomsError, WrongNode
 from rooms.participant import Participant
 from rooms.room import Room
 from rooms.token import Grant
+from signaling.hls_link import hls_entry
 from signaling.ports import HubPort
 
 if TYPE_CHECKING:
@@ -48,6 +49,7 @@ async def snapshot(hub: HubPort, session: Session, room_id: str, *,
     more = len(chat) > RESUME_CHAT
     media_node = await _media_node(hub, room_id)
     questions = await store.list_questions(room_id)
+    tracks = await _tracks(hub, room_id, media_node)
     names = await hub.service.names_of(room, room.exhibitor)
     return {
         **state,
@@ -56,7 +58,8 @@ async def snapshot(hub: HubPort, session: Session, room_id: str, *,
         "participants": [p.to_dict() for p in listed],
         "participant_count": len(present),
         "stage": [p.identity for p in present if p.on_stage],
-        "tracks": await _tracks(hub, room_id, media_node),
+        "tracks": tracks,
+        **hls_entry(room_id, room.kind.value, tracks, hub.settings.hls.kinds),  # issue 16
         "media_node": await _viewer_node(hub, session, room_id, media_node),
         "chat": [m.to_dict() for m in chat[:RESUME_CHAT]],
         "products": [c.to_dict() for c in await store.list_products(room_id) if c.pinned],

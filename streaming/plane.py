@@ -28,6 +28,9 @@ from streaming.errors import (
     UnknownRecording,
 )
 from streaming.frames import Depacketizer
+from streaming.hls.feed import HlsFeed
+from streaming.hls.packager import HlsPackager
+from streaming.hls.spec import HlsSpec
 from streaming.intake import IntakeLeg
 from streaming.negotiation import Codec
 from streaming.offer_check import screen
@@ -44,6 +47,7 @@ from streaming.viewer import ViewerLeg
 from streaming.viewer_adapt import Quality
 
 logger = logging.getLogger(__name__)
+HLS_KEEP_S = 600.0  # an ended HLS feed stays servable this long (issue 16 §5: the replay's start)
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,9 +147,12 @@ class MediaPlane:
     """
 
     def __init__(self, limits: MediaLimits, ice_servers: Sequence[IceServer] = (),
-                 max_recordings: int = 64) -> None:
+                 max_recordings: int = 64, max_hls: int = 32) -> None:
         aiortc_hooks.check()
         self.max_recordings = max_recordings  # RecordingSettings.max_per_node
+        self.max_hls = max_hls  # HlsSettings.max_per_node
+        self.packagers: dict[str, HlsPackager] = {}  # room -> its live HLS
+        self._ended_hls: dict[str, tuple[HlsPackager, asyncio.TimerHandle]] = {}
         self.recordings: dict[str, Recording] = {}  # rec id -> running recording
         self.depacketizers: Callable[[str], Depacketizer] = default_depacketizer
         self.limits = limits
@@ -180,6 +187,9 @@ class MediaPlane:
         for recording in self.recordings.values():
             if recording.spec.room == room:
                 recording.speaker_changed(change.participant)
+        packager = self.packagers.get(room)
+        if packager is not None:
+            packager.speaker_changed(change.participant)
         self._emit(SpeakerChanged(room, change.participant, change.level))
 
     def _quality_changed(self, leg: ViewerLeg, quality: Quality) -> None:
@@ -238,11 +248,61 @@ class MediaPlane:
             for recording in self.recordings.values():
                 if recording.spec.room == leg.room:
                     recording.add_source(source)
+            packager = self.packagers.get(leg.room)
+            if packager is not None:
+                packager.add_source(source)
         source.set_extension_ids(ids)
         self.speakers.start()  # the first track: active speaker detection begins
         if kind == "video":
             self.allocator.start()  # the first video track: adaptation begins
         return source
+
+    # -- live HLS (issue 16, streaming/hls/) ---------------------------------------------------
+
+    def start_hls(self, spec: HlsSpec) -> None:
+        """Package ``spec.room``'s live Sources as HLS now and every one added later, until
+        :meth:`stop_hls` or until the room has had no video for a while (the feed then ends
+        with ``EXT-X-ENDLIST``). A room whose HLS runs already is left as it is; one whose
+        feed ended starts a new feed. Raises :class:`Capacity` at ``max_hls`` on this node."""
+        self._check_open()
+        if spec.room in self.packagers:
+            return
+        if len(self.packagers) >= self.max_hls:
+            raise Capacity(f"this node packages HLS for {self.max_hls} rooms already")
+        self._forget_hls(spec.room)
+        packager = HlsPackager(spec, self.depacketizers, self._hls_ended)
+        self.packagers[spec.room] = packager
+        for source in list(self.sources.get(spec.room, {}).values()):
+            packager.add_source(source)
+
+    def hls(self, room: str) -> HlsFeed | None:
+        """``room``'s live HLS, or its ended feed while it is kept; None otherwise."""
+        packager = self.packagers.get(room)
+        if packager is not None:
+            return packager
+        kept = self._ended_hls.get(room)
+        return kept[0] if kept is not None else None
+
+    async def stop_hls(self, room: str) -> None:
+        """End ``room``'s HLS: its playlists get ``EXT-X-ENDLIST`` (its thread is joined)."""
+        packager = self.packagers.get(room)
+        if packager is not None:
+            await packager.stop()
+
+    def _hls_ended(self, packager: HlsPackager) -> None:
+        if self.packagers.get(packager.room) is packager:
+            del self.packagers[packager.room]
+        self._forget_hls(packager.room)
+        if self._closing:
+            return
+        timer = asyncio.get_running_loop().call_later(
+            HLS_KEEP_S, self._forget_hls, packager.room)
+        self._ended_hls[packager.room] = (packager, timer)
+
+    def _forget_hls(self, room: str) -> None:
+        kept = self._ended_hls.pop(room, None)
+        if kept is not None:
+            kept[1].cancel()
 
     # -- recordings (issue 15, streaming/recorder.py) ---------------------------------------
 
@@ -552,6 +612,10 @@ class MediaPlane:
         self._closing = True
         for recording in list(self.recordings.values()):
             await recording.stop("plane_closed")
+        for packager in list(self.packagers.values()):
+            await packager.stop()
+        for room in list(self._ended_hls):
+            self._forget_hls(room)
         await self.speakers.aclose()
         await self.allocator.aclose()
         for peer_id in list(self.peers):

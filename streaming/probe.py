@@ -11,7 +11,11 @@ with the goal (the need of :attr:`LayerChooser.goal <streaming.layer_choice.Laye
 
 - **Start** when there is a goal above the estimate (not proven) and above what is sent, no probe
   runs and the backoff has passed: pad at ``goal - sending`` (at most ``probe_max_kbps``).
-- **Abort** (failure) at once on a receiver report losing more than ``probe_loss_abort``, or a
+- **Abort** (failure) at once on a receiver report losing more than ``probe_loss_abort`` (but
+  not in the probe's first ``LOSS_GRACE_S``: a report's fraction lost covers the interval
+  since the viewer's previous report, up to ~1 s, and NACK loss the last 0.5 s, so a report that
+  soon mostly describes the time before the padding; counting it failed probes at 0.1 s, and
+  the doubled backoff kept a viewer whose link had recovered on its low layer for 30 s), or a
   REMB falling more than ``probe_drop_ratio`` under the highest one seen during the probe:
   Chromium answers delay-based overuse with a lower REMB (0.85 x what it measures), so the link
   could not carry the goal.
@@ -27,10 +31,14 @@ with the goal (the need of :attr:`LayerChooser.goal <streaming.layer_choice.Laye
 
 from __future__ import annotations
 
+import logging
 import math
 from dataclasses import dataclass
 
 from config.settings import AdaptSettings
+
+logger = logging.getLogger(__name__)
+LOSS_GRACE_S = 0.5  # loss reported this soon after a probe starts is not the probe's
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,7 +87,8 @@ class Prober:
 
     def on_loss(self, fraction_lost: float, now: float) -> None:
         """A receiver report's fraction lost: too much during a probe aborts it."""
-        if self.running and fraction_lost > self._s.probe_loss_abort:
+        if (self.running and fraction_lost > self._s.probe_loss_abort
+                and now - self._started >= LOSS_GRACE_S):
             self._failed = True
 
     def update(self, goal_bps: int, sending_bps: int, estimate_bps: int, now: float) -> ProbeStep:
@@ -114,6 +123,9 @@ class Prober:
 
     def _end(self, success: bool, now: float) -> ProbeStep:
         goal, self._goal = self._goal, 0
+        logger.debug("probe to %d bit/s (padding %d) %s after %.2f s: %d REMBs, peak %d, "
+                     "failed %s", goal, self._padding, "proved" if success else "failed",
+                     now - self._started, self._rembs, self._remb_peak, self._failed)
         if success:
             self.successes += 1
             self._backoff = self._s.probe_backoff_ms / 1000

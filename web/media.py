@@ -70,7 +70,8 @@ def install(app: web.Application, settings: Settings) -> None:
 def _plane_ctx(settings: Settings) -> Callable[[web.Application], AsyncIterator[None]]:
     async def ctx(app: web.Application) -> AsyncIterator[None]:
         plane = MediaPlane(settings.media, settings.ice_servers,
-                           max_recordings=settings.recordings.max_per_node)
+                           max_recordings=settings.recordings.max_per_node,
+                           max_hls=settings.hls.max_per_node)
         app[MEDIA_KEY] = plane
         yield
         await plane.aclose()

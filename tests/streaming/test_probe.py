@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from config.settings import AdaptSettings
-from streaming.probe import Prober, ProbeStep
+from streaming.probe import LOSS_GRACE_S, Prober, ProbeStep
 
 S = AdaptSettings()
 END = (S.probe_ms + S.probe_verdict_ms) / 1000
@@ -62,6 +62,19 @@ def test_a_probe_is_proven_by_remb_without_a_fall_and_aborted_by_a_fall_or_loss(
     assert now <= END + 0.25
 
 
+def test_loss_reported_as_a_probe_starts_is_not_the_probes() -> None:
+    """A receiver report's fraction lost covers up to a second before it: in the probe's first
+    LOSS_GRACE_S it describes the time before the padding and must not fail the probe."""
+    prober = Prober(S)
+    prober.on_remb(300_000, -0.1)
+    prober.update(700_000, 200_000, 300_000, 0.0)
+    prober.on_loss(0.3, 0.1)
+    assert prober.update(700_000, 200_000, 300_000, 0.1).padding_bps == 500_000
+    prober.on_loss(0.3, LOSS_GRACE_S)
+    assert prober.update(700_000, 200_000, 300_000, LOSS_GRACE_S).padding_bps == 0
+    assert not prober.running
+
+
 def test_padding_stops_for_the_verdict() -> None:
     prober = Prober(S)
     prober.update(700_000, 200_000, 300_000, 0.0)
@@ -75,6 +88,7 @@ def test_failures_back_off_doubling_and_a_success_resets() -> None:
     waits = []
     for _ in range(6):
         prober.update(700_000, 200_000, 300_000, now)
+        now += LOSS_GRACE_S
         prober.on_loss(0.5, now)
         prober.update(700_000, 200_000, 300_000, now)  # aborted
         start = now

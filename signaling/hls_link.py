@@ -1,0 +1,116 @@
+"""``HlsLink``: a room's live HLS starts with its first video and stops with the room (issue 16).
+
+A room of a kind in ``[hls] kinds`` gets HLS on the node that serves its media as soon as a
+video Source is published there (not relayed: an edge's copy is not the origin's media), the
+way a recording starts automatically (signaling/recording_link.py): the plane's listener is
+synchronous, so it queues the room and one owned task asks the room service (kind, state) and
+starts the packager. The room's end (``close_here``) stops it: the playlists end with
+``EXT-X-ENDLIST``; a broadcast that only loses its video ends by itself after a while
+(streaming/hls/packager.py).
+
+:func:`hls_entry` is what the join snapshot says (docs/protocol.md): HLS is offered on every
+node for a room of such a kind with live video, at ``/hls/{room}/index.m3u8`` (the HTTP door
+forwards to the media node).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Iterable
+from typing import Any
+
+from config import Settings
+from rooms.errors import RoomsError
+from rooms.lifecycle import cancel_and_wait
+from rooms.room import RoomState
+from rooms.service import RoomService
+from streaming import MediaEvent, MediaPlane, SourceAdded
+from streaming.errors import MediaError
+from streaming.hls.spec import HlsSpec
+
+log = logging.getLogger(__name__)
+EVENT_QUEUE = 256
+
+
+def hls_url(room_id: str) -> str:
+    return f"/hls/{room_id}/index.m3u8"
+
+
+def hls_entry(room_id: str, kind: str, tracks: Iterable[dict[str, Any]],
+              kinds: Iterable[str]) -> dict[str, Any]:
+    """``{hls: bool, hls_url: str | None}`` for a join snapshot: true for a room of a kind with
+    HLS that has a video track now."""
+    live = kind in kinds and any(t.get("kind") == "video" for t in tracks)
+    return {"hls": live, "hls_url": hls_url(room_id) if live else None}
+
+
+class HlsLink:
+    """Starts and stops the plane's HLS packagers for rooms on this node."""
+
+    def __init__(self, service: RoomService, settings: Settings, plane: MediaPlane | None) -> None:
+        self.service = service
+        self.settings = settings
+        self.plane = plane
+        self._rooms: asyncio.Queue[str] = asyncio.Queue(EVENT_QUEUE)
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        if self.plane is not None and self._task is None and self.settings.hls.kinds:
+            self.plane.listen(self._heard)
+            self._task = asyncio.create_task(self._run(), name="hls-starts")
+
+    def _heard(self, event: MediaEvent) -> None:
+        """The plane's listener (sync): a video Source published here."""
+        if not (isinstance(event, SourceAdded) and event.kind == "video" and not event.relayed):
+            return
+        if self.plane is not None and event.room in self.plane.packagers:
+            return  # running already: the packager taps the new Source itself
+        with contextlib.suppress(asyncio.QueueFull):  # the next video Source asks again
+            self._rooms.put_nowait(event.room)
+
+    async def _run(self) -> None:
+        while True:
+            room_id = await self._rooms.get()
+            try:
+                await self.begin(room_id)
+            except Exception:  # one room's trouble must not end the task
+                log.exception("room %s: HLS not started", room_id)
+
+    async def begin(self, room_id: str) -> bool:
+        """Start HLS for ``room_id`` here if its kind has HLS and it is live; whether it runs."""
+        plane = self.plane
+        if plane is None:
+            return False
+        try:
+            room = await self.service.room(room_id)
+        except RoomsError as exc:
+            log.info("room %s: no HLS (%s)", room_id, exc)
+            return False
+        hls = self.settings.hls
+        if room.kind.value not in hls.kinds or room.state is not RoomState.LIVE:
+            return False
+        if not any(s.kind == "video" and not s.relayed
+                   for s in plane.live_sources(room_id).values()):
+            return False  # no video here (yet): the first one starts it
+        try:
+            plane.start_hls(HlsSpec(
+                room_id, program=room.kind.value == "forum", ladder=tuple(hls.ladder),
+                segment_s=hls.segment_s, part_s=hls.part_s,
+                window_segments=hls.window_segments, preset=hls.x264_preset,
+                transcode_vp8=hls.transcode_vp8))
+        except MediaError as exc:  # at capacity, or the plane is closing
+            log.warning("room %s: no HLS here: %s", room_id, exc)
+            return False
+        return True
+
+    async def stop(self, room_id: str) -> None:
+        """The room ended: its HLS ends (``EXT-X-ENDLIST``); the feed stays servable a while."""
+        if self.plane is not None:
+            await self.plane.stop_hls(room_id)
+
+    async def aclose(self) -> None:
+        if self._task is not None:
+            await cancel_and_wait(self._task)
+            self._task = None
