@@ -72,7 +72,7 @@ def create_app(settings: Settings) -> web.Application:
     app.router.add_static("/static/", STATIC_DIR, name="static")
     media.install(app, settings)
     rtc.install(app, settings)
-    hls.install(app)  # the plane's feeds are wired in once it packages HLS (issue 16)
+    hls.install(app, lambda started: started[media.MEDIA_KEY])  # the plane's live HLS feeds
     app.cleanup_ctx.append(_edges_ctx)  # after the plane and the hub it uses
     app.cleanup_ctx.append(live_metrics_ctx)  # after the plane and the hub it reads
     app.cleanup_ctx.append(cluster_ctx)  # likewise: load reports and the drain
