@@ -414,6 +414,8 @@ class MediaPlane:
         upstream whose link failed and was not re-pulled in time); returns how many."""
         fed = {id(i.source) for peer in self.peers.values() if isinstance(peer, IntakeLeg)
                for i in peer.inbounds if i.source is not None}
+        fed |= {id(t.source) for local in self.locals.values() for t in local.inbounds
+                if t.source is not None}
         orphans = [self.sources[room][s] for s in self.sources_of(room, participant)
                    if id(self.sources[room][s]) not in fed]
         for source in orphans:
