@@ -249,6 +249,13 @@ def test_hostile_flows_are_a_clear_error(case: str) -> None:
             session.feed(message)
 
 
+def test_a_key_in_the_application_is_used_when_the_name_is_empty() -> None:
+    session = shaken()
+    session.feed(command("connect", 1, {"app": "live/the-token"}))
+    _, events = session.feed(command("publish", 2, None, "", "live"))
+    assert events == [Publish("live", "the-token")]
+
+
 def test_unknown_commands_are_ignored() -> None:
     session = shaken()
     session.feed(command("connect", 1, CONNECT))
