@@ -239,7 +239,8 @@ class MediaPlane:
             # the old connection is hung up, as a re-publishing WHIP publisher's leg is
             previous.release()
             self._spawn(self._close_local(previous))
-        local = LocalPublisher(self._new_id(), room, participant, self._track)
+        local = LocalPublisher(self._new_id(), room, participant, self._track,
+                               self.limits.speaker.threshold)
         self.locals[local.peer_id] = local
         return local
 
