@@ -73,7 +73,7 @@ def create_app(settings: Settings) -> web.Application:
     app.router.add_static("/static/", STATIC_DIR, name="static")
     media.install(app, settings)
     rtc.install(app, settings)
-    hls.install(app)  # the plane's feeds are wired in once it packages HLS (issue 16)
+    hls.install(app, lambda app: app[media.MEDIA_KEY])  # the plane's live HLS (issue 16)
     app.cleanup_ctx.append(_edges_ctx)  # after the plane and the hub it uses
     app.cleanup_ctx.append(rtmp_ctx)  # after the hub: its door; closed before them
     app.cleanup_ctx.append(live_metrics_ctx)  # after the plane and the hub it reads

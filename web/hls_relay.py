@@ -38,6 +38,7 @@ MAX_BODY = 16 * 1024 * 1024  # a segment is ~0.5 MB at 2 Mbit/s; anything larger
 PLAYLIST_FRESH_S = 0.25
 HOLDER_FRESH_S = 1.0
 ROOM_FRESH_S = 1.0
+ROOM_STALE_S = 300.0
 MAX_ROOMS = 4096
 PASSED_ON = ("Retry-After",)
 
@@ -59,7 +60,11 @@ class Fetched:
 
 
 class RoomCache:
-    """The gate's room records, each read from the Store at most once per :data:`ROOM_FRESH_S`."""
+    """The gate's room records, each read from the Store at most once per :data:`ROOM_FRESH_S`.
+
+    With the Store down (DESIGN.md §5: local rooms keep working) a record read within
+    :data:`ROOM_STALE_S` still answers, so viewers of a room keep watching through a Redis
+    outage; a room not read recently is ``StoreUnavailable`` (the door: 503)."""
 
     def __init__(self, load: Callable[[str], Awaitable[Room]]) -> None:
         self._load = load
@@ -70,7 +75,12 @@ class RoomCache:
         held = self._rooms.get(room_id)
         if held is not None and now - held[0] < ROOM_FRESH_S:
             return held[1]
-        room = await self._load(room_id)  # NoSuchRoom, StoreUnavailable: the caller's
+        try:
+            room = await self._load(room_id)  # NoSuchRoom: the caller's
+        except StoreUnavailable:
+            if held is not None and now - held[0] < ROOM_STALE_S:
+                return held[1]
+            raise
         self._rooms[room_id] = (now, room)
         self._rooms.move_to_end(room_id)
         if len(self._rooms) > MAX_ROOMS:

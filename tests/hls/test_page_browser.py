@@ -3,60 +3,35 @@
 seats are full, and goes back to WebRTC when a seat frees up; chat keeps working on HLS; the
 page says which mode it is in and the delay.
 
-The HLS here is Debian's ffmpeg writing live CMAF (tests/hls/ffmpeg_feed.py), served through
-the real door; the publisher is a Chromium studio page with the fake camera.
+The publisher is a Chromium studio page with the fake camera (H264, as a room with HLS asks);
+the plane packages it (streaming/hls/) and the door serves it: nothing here is a stand-in.
 """
 
 from __future__ import annotations
 
 import asyncio
 import subprocess
-from collections.abc import AsyncIterator, Awaitable, Callable
-from pathlib import Path
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
-from aiohttp import web
 
 from rooms.demo import LIVE_BROADCAST
 from tests.fixtures.netns import Link, Links
 from tests.fixtures.pavilion import RunningApp
 from tests.hls.door import Start
-from tests.hls.ffmpeg_feed import FfmpegFeed
 from tests.pages.helpers import INBOUND, STAFF, shoot, token, until, untranslated, video_flows
-from web.hls import FEEDS_KEY
+from web.media import MEDIA_KEY
 
 pytestmark = pytest.mark.browser
 HOST = ("changbai-foods", "长白山食品")
-SAVER = "() => localStorage.setItem('pavilion.dataSaver', '1')"
+SAVER = "localStorage.setItem('pavilion.dataSaver', '1')"
 MODE = "() => document.body.dataset.delivery"
 TIME = "() => document.getElementById('video').currentTime"
 
 
-class _Feeds:
-    def __init__(self, feed: FfmpegFeed) -> None:
-        self.feed = feed
-
-    def hls(self, room: str) -> FfmpegFeed | None:
-        return self.feed if room == self.feed.room else None
-
-
-@pytest.fixture
-async def live_hls(tmp_path: Path) -> AsyncIterator[FfmpegFeed]:
-    feed = FfmpegFeed(LIVE_BROADCAST, tmp_path / "hls")
-    feed.start()
-    try:
-        await feed.until_playing()
-        yield feed
-    finally:
-        feed.stop()
-
-
-async def _node(start: Start, feed: FfmpegFeed, **overrides: Any) -> RunningApp:
-    def prepare(app: web.Application) -> None:
-        app[FEEDS_KEY] = _Feeds(feed)
-
-    return await start(prepare=prepare, demo=True, hls={"webrtc_timeout_s": 3}, **overrides)
+async def _node(start: Start, **overrides: Any) -> RunningApp:
+    return await start(demo=True, hls={"webrtc_timeout_s": 3}, **overrides)
 
 
 async def _go_live(running: RunningApp, browser: Any) -> Any:
@@ -88,9 +63,12 @@ async def hls_plays(page: Any) -> float:
 
 
 async def test_data_saver_plays_hls_and_chat_keeps_working(
-        pavilion_app: Start, browser: Any, live_hls: FfmpegFeed) -> None:
-    running = await _node(pavilion_app, live_hls)
+        pavilion_app: Start, browser: Any) -> None:
+    running = await _node(pavilion_app)
     await _go_live(running, browser)
+    sources = running.app[MEDIA_KEY].sources[LIVE_BROADCAST].values()
+    assert [s.codec.mime for s in sources if s.kind == "video"] == ["video/H264"], \
+        "a room with HLS: the studio sends H264 (no transcode)"
     viewer = await browser.new_page()
     errors: list[str] = []
     viewer.on("pageerror", lambda exc: errors.append(str(exc)))
@@ -120,12 +98,12 @@ async def test_data_saver_plays_hls_and_chat_keeps_working(
 
 
 async def test_a_viewer_whose_udp_is_blocked_lands_on_hls(
-        pavilion_app: Start, browser: Any, live_hls: FfmpegFeed, links: Links,
+        pavilion_app: Start, browser: Any, links: Links,
         chromium_in: Callable[[Link], Awaitable[Any]]) -> None:
     """A firewall that drops UDP: the viewer's namespace drops every UDP packet it sends
     (a ``tc`` u32 filter on its end of the veth), so ICE cannot connect; HTTP still works."""
     link = links.new()
-    running = await _node(pavilion_app, live_hls, listen=[link.host_address])
+    running = await _node(pavilion_app, listen=[link.host_address])
     await _go_live(running, browser)
     _drop_udp(link)
     await link.forward(running.settings.port)
@@ -158,8 +136,8 @@ def _drop_udp(link: Link) -> None:
 
 
 async def test_full_seats_send_the_next_viewer_to_hls_and_back(
-        pavilion_app: Start, browser: Any, live_hls: FfmpegFeed) -> None:
-    running = await _node(pavilion_app, live_hls, media={"max_viewers_per_track": 1})
+        pavilion_app: Start, browser: Any) -> None:
+    running = await _node(pavilion_app, media={"max_viewers_per_track": 1})
     await _go_live(running, browser)
     first = await browser.new_page()
     await first.goto(f"{running.url}/watch/{LIVE_BROADCAST}?lang=en")
