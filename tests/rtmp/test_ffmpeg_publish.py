@@ -92,6 +92,11 @@ async def test_ffmpeg_rtmp_is_watched_over_webrtc(node: Any, tuning: tuple[str, 
             path.write_bytes(hls_segment(plane, rendition) or b"")
             assert codecs(path) == [codec]
         assert frame_sizes(tmp_path / "v.mp4") == {(640, 360)}
+        # ...and served by the HLS door to anyone (a live public broadcast, docs/hls.md)
+        async with node.http.get("/hls/expo/index.m3u8") as answer:
+            assert answer.status == 200, await answer.text()
+            master = await answer.text()
+        assert "#EXT-X-STREAM-INF" in master and "RESOLUTION=640x360" in master, master
     finally:
         code = await stop(encoder)
     assert code in (0, 255, -15), code  # ffmpeg on SIGTERM
