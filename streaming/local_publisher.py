@@ -20,6 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from streaming import rtp_header
+from streaming.audio_level import SILENCE, LevelMeter
 from streaming.negotiation import Codec
 from streaming.source import Source
 
@@ -41,7 +42,7 @@ class LocalPublisher:
     """Tracks added with :meth:`add_track`, fed with :meth:`send` and :meth:`sender_report`."""
 
     def __init__(self, peer_id: str, room: str, participant: str,
-                 on_track: LocalTrackSink) -> None:
+                 on_track: LocalTrackSink, level_threshold: int = SILENCE) -> None:
         self.peer_id = peer_id
         self.room = room
         self.participant = participant
@@ -50,6 +51,7 @@ class LocalPublisher:
         self.plis_ignored = 0
         self.malformed = 0
         self._on_track = on_track
+        self._threshold = level_threshold  # -dBov: louder counts as speaking (issue 14 §5)
         self._on_close: list[Callable[[], None]] = []
 
     def add_track(self, kind: str, codec: Codec) -> Source:
@@ -60,6 +62,8 @@ class LocalPublisher:
             raise ValueError(f"this publisher has a {kind} track already")
         source = self._on_track(self, kind, codec, {}, ("",))
         source.upstream = self._pli
+        if kind == "audio" and source.levels is None:  # levels come from audio_level()
+            source.levels = LevelMeter(self._threshold)
         self.inbounds.append(LocalTrack(kind, source))
         return source
 
@@ -86,6 +90,13 @@ class LocalPublisher:
         track = self._track(kind)
         if track is not None and track.source is not None:
             track.source.on_sender_report(ntp, rtp_ts)
+
+    def audio_level(self, level: int) -> None:
+        """The level (-dBov, RFC 6464) of the audio packet just sent: active-speaker
+        detection reads it as it reads a WHIP publisher's audio-level extension."""
+        track = self._track("audio")
+        if track is not None and track.source is not None and track.source.levels is not None:
+            track.source.levels.add(level)
 
     def on_close(self, callback: Callable[[], None]) -> None:
         self._on_close.append(callback)

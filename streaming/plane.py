@@ -239,7 +239,8 @@ class MediaPlane:
             # the old connection is hung up, as a re-publishing WHIP publisher's leg is
             previous.release()
             self._spawn(self._close_local(previous))
-        local = LocalPublisher(self._new_id(), room, participant, self._track)
+        local = LocalPublisher(self._new_id(), room, participant, self._track,
+                               self.limits.speaker.threshold)
         self.locals[local.peer_id] = local
         return local
 
@@ -414,6 +415,8 @@ class MediaPlane:
         upstream whose link failed and was not re-pulled in time); returns how many."""
         fed = {id(i.source) for peer in self.peers.values() if isinstance(peer, IntakeLeg)
                for i in peer.inbounds if i.source is not None}
+        fed |= {id(t.source) for local in self.locals.values() for t in local.inbounds
+                if t.source is not None}
         orphans = [self.sources[room][s] for s in self.sources_of(room, participant)
                    if id(self.sources[room][s]) not in fed]
         for source in orphans:

@@ -2,9 +2,10 @@
 
 :class:`AacToOpus` is plain synchronous PyAV: decode AAC (its AudioSpecificConfig as the
 decoder's extradata), resample to 48 kHz stereo s16 in 20 ms frames, encode with libopus. Each
-Opus packet comes out with its time in 48 kHz samples (RFC 7587 §4.1: Opus in RTP always counts
-48 kHz), counted from the track's first AAC frame and re-anchored to the FLV timestamps when
-they jump (an encoder that dropped audio) by more than :data:`REANCHOR_SAMPLES`.
+Opus packet comes out with its audio level (RFC 6464 -dBov, for active-speaker detection) and
+its time in 48 kHz samples (RFC 7587 §4.1: Opus in RTP always counts 48 kHz), counted from
+the track's first AAC frame and re-anchored to the FLV timestamps when they jump (an encoder
+that dropped audio) by more than :data:`REANCHOR_SAMPLES`.
 
 :class:`AudioTranscoder` runs one in a thread behind a bounded queue, so no decoding or
 encoding ever happens on the event loop; when the queue is full an AAC frame is dropped and
@@ -15,8 +16,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
+import operator
 import queue
 import threading
+from array import array
 from collections.abc import Callable
 
 import av
@@ -30,7 +34,23 @@ REANCHOR_SAMPLES = RATE // 10
 QUEUE = 64
 BITRATE = 96_000
 
-OpusPacket = tuple[int, bytes]  # (time in 48 kHz samples, Opus packet)
+LEVEL_STRIDE = 8  # every 8th sample of a 20 ms frame is plenty for a level (RFC 6464)
+SILENCE = 127  # -dBov, the quietest level RFC 6464 can say
+
+OpusPacket = tuple[int, bytes, int]  # (time in 48 kHz samples, Opus packet, level in -dBov)
+
+
+def level(pcm: bytes) -> int:
+    """The audio level of interleaved s16 samples in -dBov (RFC 6464 §3: 0 is the loudest,
+    127 silence), from every :data:`LEVEL_STRIDE`-th sample: what active-speaker detection
+    reads of a WHIP publisher's audio-level extension, for RTMP audio that carries none."""
+    samples = array("h", pcm[:len(pcm) - len(pcm) % 2])[::LEVEL_STRIDE]
+    if not samples:
+        return SILENCE
+    rms = math.sqrt(sum(map(operator.mul, samples, samples)) / len(samples))
+    if rms < 1:
+        return SILENCE
+    return max(0, min(SILENCE, round(-20 * math.log10(rms / 32767))))
 
 
 class AacToOpus:
@@ -58,8 +78,9 @@ class AacToOpus:
         for frame in self._decoder.decode(av.Packet(aac)):
             for chunk in self._resampler.resample(frame):
                 chunk.pts = None
+                loudness = level(bytes(chunk.planes[0]))
                 for packet in self._encoder.encode(chunk):
-                    out.append((self._next, bytes(packet)))
+                    out.append((self._next, bytes(packet), loudness))
                     self._next += FRAME
         return out
 

@@ -44,6 +44,8 @@ class TrackTarget(Protocol):
 
     def sender_report(self, kind: str, ntp: int, rtp_ts: int) -> None: ...
 
+    def audio_level(self, level: int) -> None: ...
+
 
 def h264_codec(config: AvcConfig) -> Codec:
     return Codec(H264_PT, "video/H264", VIDEO_CLOCK, None, {
@@ -123,8 +125,9 @@ class RtmpIngest:
 
     def _opus(self, packets: list[OpusPacket]) -> None:
         """Opus packets from the transcoder thread, on the loop."""
-        for samples, opus in packets:
+        for samples, opus, loudness in packets:
             self._target.send("audio", self._audio.packet(samples, False, opus))
+            self._target.audio_level(loudness)
             self.frames["audio"] += 1
         last = packets[-1][0]
         self._report("audio", last * 1000 // RATE, last)

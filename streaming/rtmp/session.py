@@ -78,6 +78,7 @@ class RtmpSession:
         self._peer_window = 0
         self._commands = 0
         self._publish_txn = 0.0
+        self._app_key = ""
 
     def feed(self, data: bytes) -> tuple[bytes, list[Event]]:
         """Raises :class:`RtmpError` on anything to close the connection for."""
@@ -157,6 +158,9 @@ class RtmpSession:
             raise RtmpError("connect sent twice")
         app = info.get("app") if isinstance(info, dict) else None
         app = app.split("?", 1)[0].strip("/") if isinstance(app, str) else ""
+        # an encoder given one URL may keep the key in the application ("live/KEY") and
+        # publish an empty name: the key then comes from here
+        app, _, self._app_key = app.partition("/")
         if app != APP:
             raise RtmpError(f"application {app[:64]!r} is not served; use rtmp://host/{APP}")
         self.state = "connected"
@@ -177,6 +181,8 @@ class RtmpSession:
         if self.state != "connected":
             raise RtmpError(f"publish in state {self.state}")
         key = values[3] if len(values) > 3 else None
+        if not key and self._app_key:
+            key = self._app_key
         if not isinstance(key, str) or not key:
             raise RtmpError("publish without a stream key")
         self.state = "asking"

@@ -42,9 +42,10 @@ async def node(pavilion_app: Callable[..., Awaitable[Any]]) -> AsyncIterator[Any
     yield running
 
 
-@pytest.mark.parametrize("order", ["kick", "mute"])
+@pytest.mark.parametrize("order", ["kick", "mute", "end"])
 async def test_an_rtmp_publish_is_a_visit_the_room_can_stop(node: Any, order: str) -> None:
-    """A kick (the person leaves) or a mute (they stop sending) hangs up the encoder."""
+    """A kick (the person leaves), a mute (they stop sending) or the room's end hangs up the
+    encoder."""
     plane, hub = node.app[MEDIA_KEY], node.app[HUB_KEY]
     encoder = await ffmpeg_publish(f"rtmp://127.0.0.1:{node.port}/live/{token()}")
     await until(lambda: "video" in plane.live_sources("expo"), 20)
@@ -54,8 +55,10 @@ async def test_an_rtmp_publish_is_a_visit_the_room_can_stop(node: Any, order: st
     moderator = verify(TEST_SECRET, token(Grant.JOIN, Grant.MODERATE, identity="mod"))
     if order == "kick":
         event = await hub.service.kick(moderator, "expo", "hall-camera")
-    else:
+    elif order == "mute":
         event = await hub.service.mute(moderator, "expo", "hall-camera", True)
+    else:
+        event = await hub.service.set_state(moderator, "expo", RoomState.ENDED)
     await enforce(hub, [event])
     assert await asyncio.wait_for(encoder.wait(), 15) is not None  # the server hung up
     await until(lambda: not plane.live_sources("expo") and not plane.locals, 10)

@@ -16,6 +16,7 @@ from rooms.pavilion import Pavilion
 from rooms.room import Room, RoomKind, RoomState
 from rooms.text import LocalizedText
 from rooms.token import Grant, mint
+from streaming.plane import SpeakerChanged
 from tests.fixtures.pavilion import TEST_SECRET
 from tests.fixtures.ports import free_port
 from tests.rtmp.encoder import B_FRAMES, ZERO_LATENCY, SizingViewer, ffmpeg_publish, stop
@@ -62,6 +63,9 @@ async def test_ffmpeg_rtmp_is_watched_over_webrtc(node: Any, tuning: tuple[str, 
     """x264 ultrafast: constrained baseline (42) without B-frames, main (4d) with them; the
     Source's profile-level-id is the SPS's, whatever viewers negotiate."""
     plane = node.app[MEDIA_KEY]
+    speakers: list[str | None] = []
+    plane.listen(lambda e: speakers.append(e.participant) if isinstance(e, SpeakerChanged)
+                 else None)
     encoder = await ffmpeg_publish(f"{node.rtmp}/{token()}", tuning=tuning)
     try:
         await until(lambda: {"audio", "video"} <= set(plane.live_sources("expo")), 20)
@@ -76,6 +80,8 @@ async def test_ffmpeg_rtmp_is_watched_over_webrtc(node: Any, tuning: tuple[str, 
                     and viewer.frames.get("audio", 0) >= 50, 30)
         assert viewer.sizes == {(640, 360)}
         assert contiguous(viewer.received["video"].sequences)  # every packet forwarded
+        # the tone's level (-24 dBov) makes the venue feed the room's active speaker
+        await until(lambda: "hall-camera" in speakers, 10)
         # the operator is told that browsers will not play B-frames (docs/hls.md §8)
         assert ("carries B-frames" in caplog.text) == (tuning == B_FRAMES)
         assert viewer.sender_reports, "the ingest's sender reports reach the viewer"
@@ -86,6 +92,11 @@ async def test_ffmpeg_rtmp_is_watched_over_webrtc(node: Any, tuning: tuple[str, 
             path.write_bytes(hls_segment(plane, rendition) or b"")
             assert codecs(path) == [codec]
         assert frame_sizes(tmp_path / "v.mp4") == {(640, 360)}
+        # ...and served by the HLS door to anyone (a live public broadcast, docs/hls.md)
+        async with node.http.get("/hls/expo/index.m3u8") as answer:
+            assert answer.status == 200, await answer.text()
+            master = await answer.text()
+        assert "#EXT-X-STREAM-INF" in master and "RESOLUTION=640x360" in master, master
     finally:
         code = await stop(encoder)
     assert code in (0, 255, -15), code  # ffmpeg on SIGTERM

@@ -249,6 +249,13 @@ def test_hostile_flows_are_a_clear_error(case: str) -> None:
             session.feed(message)
 
 
+def test_a_key_in_the_application_is_used_when_the_name_is_empty() -> None:
+    session = shaken()
+    session.feed(command("connect", 1, {"app": "live/the-token"}))
+    _, events = session.feed(command("publish", 2, None, "", "live"))
+    assert events == [Publish("live", "the-token")]
+
+
 def test_unknown_commands_are_ignored() -> None:
     session = shaken()
     session.feed(command("connect", 1, CONNECT))
@@ -265,6 +272,7 @@ class Target:
         self.codecs: dict[str, Codec] = {}
         self.packets: dict[str, list[bytes]] = {"audio": [], "video": []}
         self.reports: dict[str, list[tuple[int, int]]] = {"audio": [], "video": []}
+        self.levels: list[int] = []
 
     def add_track(self, kind: str, codec: Codec) -> None:  # type: ignore[override]
         self.codecs[kind] = codec
@@ -275,6 +283,9 @@ class Target:
     def sender_report(self, kind: str, ntp: int, rtp_ts: int) -> None:
         self.reports[kind].append((ntp, rtp_ts))
 
+    def audio_level(self, level: int) -> None:
+        self.levels.append(level)
+
 
 def test_aac_becomes_20_ms_opus_on_the_48_khz_clock(
         ffmpeg_tags: list[tuple[int, int, bytes]]) -> None:
@@ -282,12 +293,15 @@ def test_aac_becomes_20_ms_opus_on_the_48_khz_clock(
     assert audio[0][1].config
     codec = AacToOpus(audio[0][1].data)
     packets = [p for ts, tag in audio[1:] for p in codec.push(ts, tag.data)]
-    times = [t for t, _ in packets]
+    times = [t for t, _, _ in packets]
     assert all(b - a == 960 for a, b in itertools.pairwise(times))
     assert 95 <= len(packets) <= 105  # 2 s of 20 ms frames, give or take the codecs' delays
     decoder = av.CodecContext.create("libopus", "r")
-    decoded = [f for _, opus in packets for f in decoder.decode(av.Packet(opus))]  # type: ignore[attr-defined]
+    decoded = [f for _, opus, _ in packets for f in decoder.decode(av.Packet(opus))]  # type: ignore[attr-defined]
     assert len(decoded) == len(packets) and {f.samples for f in decoded} == {960}
+    # ffmpeg's sine source: amplitude 1/8 of full scale, RMS -21 dBov, upmixed from mono to
+    # stereo at swresample's -3 dB centre level: RFC 6464 level 24
+    assert {loudness for _, _, loudness in packets[5:-5]} <= {23, 24, 25}
 
 
 async def test_ingest_times_both_tracks_on_one_clock(
@@ -302,6 +316,7 @@ async def test_ingest_times_both_tracks_on_one_clock(
     await ingest.aclose()
     assert target.codecs["video"].fmtp["packetization-mode"] == "1"
     assert target.codecs["audio"].name == "opus"
+    assert len(target.levels) == len(target.packets["audio"])
     video = [rtp_header.parse(p) for p in target.packets["video"]]
     assert len({h.ssrc for h in video}) == 1
     assert all((b.sequence - a.sequence) % 65536 == 1 for a, b in itertools.pairwise(video))
