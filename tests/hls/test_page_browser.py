@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from rooms.demo import LIVE_BROADCAST
+from rooms.demo import LIVE_BROADCAST, LIVE_FORUM
 from tests.fixtures.netns import Link, Links
 from tests.fixtures.pavilion import RunningApp
 from tests.hls.door import Start
@@ -28,6 +28,7 @@ HOST = ("changbai-foods", "长白山食品")
 SAVER = "localStorage.setItem('pavilion.dataSaver', '1')"
 MODE = "() => document.body.dataset.delivery"
 TIME = "() => document.getElementById('video').currentTime"
+PROGRAM_TIME = "() => document.getElementById('program-video').currentTime"
 
 
 async def _node(start: Start, **overrides: Any) -> RunningApp:
@@ -150,3 +151,47 @@ async def test_full_seats_send_the_next_viewer_to_hls_and_back(
     await first.close()  # a seat frees up: asked for again within 20 s
     await _mode(second, "webrtc", within_s=45)
     await video_flows(second)
+
+
+async def test_a_forums_audience_with_data_saver_watches_the_hls_program(
+        pavilion_app: Start, browser: Any) -> None:
+    """The forum's audience view: data saver hides the stage's WebRTC tiles (their seats are
+    freed) and plays the room's HLS program; unticked, the tiles come back."""
+    running = await _node(pavilion_app)
+    moderator = await browser.new_page()
+    await moderator.goto(f"{running.url}/forum/{LIVE_FORUM}?lang=en&token="
+                         + token("moderator-1", LIVE_FORUM, STAFF, "Moderator"))
+    await until(lambda: moderator.locator("#moderation").is_visible(), "moderator panel")
+    speaker = await browser.new_page()  # raises a hand, is invited up, accepts
+    await speaker.goto(f"{running.url}/forum/{LIVE_FORUM}?lang=en")
+    await until(lambda: speaker.locator("#hand").is_visible(), "the raise-hand button")
+    await speaker.click("#hand")
+    hand = moderator.locator("#hands li")
+    await until(hand.count, "the raised hand at the moderator")
+    await hand.first.locator("button").click()
+    await until(lambda: speaker.locator("#invite-accept").is_visible(), "the invitation")
+    await speaker.click("#invite-accept")
+    plane = running.app[MEDIA_KEY]
+
+    async def on_air() -> bool:
+        return any(s.kind == "video" for s in plane.sources.get(LIVE_FORUM, {}).values())
+
+    await until(on_air, "the speaker's camera on the plane")
+    audience = await browser.new_page()
+    errors: list[str] = []
+    audience.on("pageerror", lambda exc: errors.append(str(exc)))
+    await audience.goto(f"{running.url}/forum/{LIVE_FORUM}?lang=mn")
+    await video_flows(audience)
+    await audience.check("#data-saver")
+    await _mode(audience, "hls")
+    assert await audience.locator("#stage").is_hidden()
+    first = await until(lambda: audience.evaluate(PROGRAM_TIME), "the HLS program to play",
+                        tries=600)
+    await asyncio.sleep(2.0)
+    assert await audience.evaluate(PROGRAM_TIME) > first + 1.0
+    await shoot(audience, "hls-forum-program-mn")
+    await audience.uncheck("#data-saver")
+    await _mode(audience, "webrtc")
+    await video_flows(audience)
+    assert await audience.locator("#program").is_hidden()
+    assert not errors, errors
