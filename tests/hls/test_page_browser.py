@@ -83,6 +83,9 @@ async def test_data_saver_plays_hls_and_chat_keeps_working(
     assert 0 < delay < 60, delay
     assert (await viewer.locator("#delivery-mode").inner_text()) == "HTTP 直播流（HLS）"
     assert "秒" in await viewer.locator("#delivery-delay").inner_text()
+    quality = viewer.locator("[data-quality]")
+    await until(lambda: quality.get_attribute("data-width"), "the received quality")
+    assert "kbit/s" in await quality.inner_text(), "the HLS picture's size and bit rate"
     assert not await untranslated(viewer)
     await viewer.fill("#chat-text", "hello from HLS")
     await viewer.press("#chat-text", "Enter")

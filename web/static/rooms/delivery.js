@@ -46,6 +46,8 @@ export class Delivery {
       this.saver.closest("label").hidden = !this.enabled;
       this.saver.addEventListener("change", () => this.setSaver(this.saver.checked));
     }
+    globalThis.pavilion = globalThis.pavilion ?? {};
+    globalThis.pavilion.hlsQuality = () => this.player?.quality ?? null;  // player.js reads it
     this.ticker = setInterval(() => this.show(), TICK_MS);
     this.show();
   }
