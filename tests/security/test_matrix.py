@@ -34,7 +34,9 @@ from rooms.room import Room, RoomKind, RoomState
 from rooms.text import LocalizedText
 from rooms.token import Grant, mint, verify
 from tests.fixtures.pavilion import TEST_SECRET, RunningApp
+from tests.fixtures.ports import free_port
 from tests.pages import pictures
+from tests.rtmp.client import RtmpClient
 from tests.signaling.rtc_client import RtcClient
 from web.keys import BACKEND_KEY
 from web.media import MEDIA_KEY
@@ -90,7 +92,7 @@ ACTIONS = ["sio.join", "sio.chat", "sio.name", "sio.media", "sio.accept", "sio.d
            "page.quote", "page.quotes", "page.mine", "page.withdraw", "page.reply", "page.csv",
            "page.edit", "page.picture", "admin.lock", "admin.nodes", "admin.drain", "meet.profile",
            "meet.request", "sio.record", "sio.consent", "page.replay", "page.replay_edit",
-           "admin.record", "hls.open", "hls.link"]
+           "admin.record", "hls.open", "hls.link", "rtmp"]
 ROOM_CONTENT = ("page.product", "page.quote", "page.quotes", "page.mine", "page.withdraw",
                 "page.reply", "page.csv", "page.edit", "page.picture")
 PROFILE = {"name": {"en": "Changchun Motors", "zh": "长春汽车"}, "pavilion": "automobile",
@@ -139,6 +141,8 @@ def allowed(role: Role, state: str, action: str) -> bool:
         "whep": S in grants and may_enter and not waiting,
         "hls.link": S in grants and may_enter and not waiting,  # a signed HLS link: as WHEP
         "whip": P in grants and may_enter and on_stage,
+        # issue 16 §8: the stream key is a token and its room the room: the same rule as WHIP
+        "rtmp": P in grants and may_enter and on_stage,
         "page.product": moderates and not meeting,
         # a buyer on the page (present, admitted) asks for a quote and withdraws their own;
         # the host's desk answers and exports them
@@ -159,7 +163,7 @@ def allowed(role: Role, state: str, action: str) -> bool:
 
 @pytest.mark.parametrize("state", STATES)
 async def test_every_door_gives_the_one_decision(pavilion_app: Start, state: str) -> None:
-    app = await pavilion_app(demo=False, api_key=API_KEY)
+    app = await pavilion_app(demo=False, api_key=API_KEY, rtmp_port=free_port())
     wrong: list[str] = []
     for role in ROLES:
         room_id = f"{state}-{role.name}".replace("_", "-")
@@ -246,6 +250,8 @@ async def _try_every_door(app: RunningApp, room_id: str,
                                "application/sdp")
     seen["whip"] = await _http(app, "POST", f"/whip/{room_id}", tokens["whip"], PUBLISH_OFFER,
                                "application/sdp")
+    # the publisher's own token as an encoder's stream key (a meeting seats 4 people)
+    seen["rtmp"] = await _rtmp(app, tokens["whip"])
     seen["page.product"] = await _http(
         app, "POST", f"/api/pages/rooms/{room_id}/products", tokens["page"],
         '{"name": "Green tea", "price": "9.90", "currency": "CNY"}', "application/json")
@@ -328,6 +334,17 @@ async def _socketio(app: RunningApp, room_id: str, tok: str) -> dict[str, tuple[
         seen[action] = (code not in REFUSALS, code)
     await client.close()
     return seen
+
+
+async def _rtmp(app: RunningApp, tok: str) -> tuple[bool, str]:
+    """An RTMP encoder whose stream key is ``tok``: let in if the server says Publish.Start."""
+    client = await RtmpClient.connect(app.settings.rtmp_port)
+    try:
+        status = await client.publish(tok)
+    finally:
+        await client.close()
+    return status.get("code") == "NetStream.Publish.Start", \
+        f"{status.get('code')} {status.get('description', '')}"[:80]
 
 
 async def _http(app: RunningApp, method: str, path: str, tok: str, body: str | bytes,

@@ -68,6 +68,24 @@ def write_segment(feed: HlsFeed, playlist: m3u8.M3U8, uri: str, path: Path) -> P
     return path
 
 
+def dump(feed: HlsFeed, directory: Path) -> Path:
+    """The feed as files (standard-latency playlists and the blobs they name)."""
+    directory.mkdir()
+    names = ["index.m3u8"]
+    for name in names:
+        text = feed.playlist(name, low_latency=False)
+        assert text is not None
+        (directory / name).write_text(text)
+        parsed = m3u8.loads(text)
+        names += [p.uri for p in parsed.playlists] + [m.uri for m in parsed.media]
+        for segment in parsed.segments:
+            for uri in (segment.init_section.uri, segment.uri):
+                blob = feed.blob(uri)
+                assert blob is not None, uri
+                (directory / uri).write_bytes(blob.data)
+    return directory / "index.m3u8"
+
+
 async def test_an_h264_broadcast_becomes_ll_hls_without_a_video_encoder(
     plane: MediaPlane, tmp_path: Path, opened_codecs: list[tuple[str, str, str]]
 ) -> None:
@@ -117,6 +135,11 @@ async def test_an_h264_broadcast_becomes_ll_hls_without_a_video_encoder(
     assert ended is feed and feed.ended
     text = feed.playlist("v0.m3u8", low_latency=True) or ""
     assert text.rstrip().endswith("#EXT-X-ENDLIST") and "PRELOAD-HINT" not in text
+    # a player's view: ffmpeg's HLS demuxer follows index.m3u8 to the renditions and plays
+    # them through, init segments and all
+    index = dump(feed, tmp_path / "hls")
+    assert sorted(s["codec_name"] for s in probe(index)["streams"]) == ["aac", "h264"]
+    assert decode_errors(index) == ""
 
 
 async def test_a_reconnect_is_a_discontinuity_and_the_end_an_endlist(plane: MediaPlane) -> None:

@@ -133,30 +133,34 @@ export async function openScreen() {
   }
 }
 
-/** The video codecs this browser receives, H264 first (constrained baseline, packetization
- * mode 1 before the others): a room with HLS then packages the publisher's packets as they
- * are, with no transcode (issue 16 §2). Null where the browser cannot reorder codecs. */
-export function h264First() {
-  const codecs = globalThis.RTCRtpReceiver?.getCapabilities?.("video")?.codecs;
-  if (!codecs || !("setCodecPreferences" in RTCRtpTransceiver.prototype)) return null;
+/** Put H264 (packetization-mode 1, Constrained Baseline first: what every player decodes)
+ * ahead of the other video codecs; a browser without H264 or without setCodecPreferences keeps
+ * its own order (the server then transcodes for HLS). */
+function preferH264(transceiver) {
+  const codecs = RTCRtpReceiver.getCapabilities?.("video")?.codecs;
+  if (!codecs || !transceiver.setCodecPreferences) return;
   const rank = (c) => {
-    if (c.mimeType.toLowerCase() !== "video/h264") return 3;
+    if (c.mimeType.toLowerCase() !== "video/h264") return 9;
     const fmtp = c.sdpFmtpLine ?? "";
-    if (!fmtp.includes("packetization-mode=1")) return 2;
+    if (!fmtp.includes("packetization-mode=1")) return 8;
     return fmtp.includes("profile-level-id=42e01f") ? 0 : 1;
   };
-  if (!codecs.some((c) => rank(c) < 2)) return null;
-  return [...codecs].sort((a, b) => rank(a) - rank(b));
+  if (!codecs.some((c) => rank(c) < 8)) return;
+  try {
+    transceiver.setCodecPreferences([...codecs].sort((a, b) => rank(a) - rank(b)));
+  } catch (err) {
+    console.warn("codec preferences", err);
+  }
 }
 
-/** What this page sends into the room: one peer connection, audio + video, sendonly.
- * `preferH264`: the room has HLS on (page config `hls.enabled`): offer H264 first. */
+/** What this page sends into the room: one peer connection, audio + video, sendonly. */
 export class Publisher {
+  /** `preferH264`: offer H264 first (a room with HLS: docs/hls.md §3). */
   constructor(conn, stream, label = "publish", { preferH264 = false } = {}) {
-    this.preferH264 = preferH264;
     this.conn = conn;
     this.stream = stream;
     this.label = label;
+    this.preferH264 = preferH264;
     this.pc = null;
     this.peer = null;
     this.closed = false;
@@ -171,10 +175,7 @@ export class Publisher {
     const pc = newPeerConnection(this.conn);
     for (const track of this.stream.getTracks()) {
       const transceiver = pc.addTransceiver(track, sendInit(track));
-      const order = track.kind === "video" && this.preferH264 ? h264First() : null;
-      if (order) {
-        try { transceiver.setCodecPreferences(order); } catch (err) { console.warn("codecs", err); }
-      }
+      if (track.kind === "video" && this.preferH264) preferH264(transceiver);
     }
     await pc.setLocalDescription(await pc.createOffer());
     await gathered(pc);

@@ -48,7 +48,6 @@ function onAir(live) {
   share.disabled = !live;
 }
 
-const hlsOn = () => Boolean(config.hls?.enabled || state?.hls);
 const RETRY_MS = 500;
 const RETRIES = 40;  // a dead node's room is free within one report TTL (6 s by default)
 
@@ -60,8 +59,9 @@ async function startBroadcast(conn, retry = false) {
     try {
       if (config.state !== "live") await conn.api("POST", "/live");
       config.state = "live";
-      // the room has HLS (page config, or the join ack's `hls`): send H264, packaged as is
-      publisher = new Publisher(conn, stream, "studio", { preferH264: hlsOn() });
+      // issue 16 §2: a room with HLS gets H264 where the browser can send it (packaged as
+      // it arrives, no transcoding); VP8 otherwise
+      publisher = new Publisher(conn, stream, "studio", { preferH264 });
       await publisher.start();
       onAir(true);
       return;
@@ -115,6 +115,7 @@ for (const button of document.querySelectorAll("[data-copy]")) {
 }
 
 const { conn, state } = await enter();
+const preferH264 = Boolean(state?.prefer_h264);
 if (state) {
   const chat = new ChatPanel(conn, { moderate: true });
   const shelf = new ProductShelf(conn);
