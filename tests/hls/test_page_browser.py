@@ -31,8 +31,9 @@ TIME = "() => document.getElementById('video').currentTime"
 PROGRAM_TIME = "() => document.getElementById('program-video').currentTime"
 
 
-async def _node(start: Start, **overrides: Any) -> RunningApp:
-    return await start(demo=True, hls={"webrtc_timeout_s": 3}, **overrides)
+async def _node(start: Start, *, studio_h264: bool = False, **overrides: Any) -> RunningApp:
+    return await start(demo=True, hls={"webrtc_timeout_s": 3, "studio_h264": studio_h264},
+                       **overrides)
 
 
 async def _go_live(running: RunningApp, browser: Any) -> Any:
@@ -65,11 +66,11 @@ async def hls_plays(page: Any) -> float:
 
 async def test_data_saver_plays_hls_and_chat_keeps_working(
         pavilion_app: Start, browser: Any) -> None:
-    running = await _node(pavilion_app)
+    running = await _node(pavilion_app, studio_h264=True)
     await _go_live(running, browser)
     sources = running.app[MEDIA_KEY].sources[LIVE_BROADCAST].values()
     assert [s.codec.mime for s in sources if s.kind == "video"] == ["video/H264"], \
-        "a room with HLS: the studio sends H264 (no transcode)"
+        "[hls] studio_h264: the studio sends H264 (no transcode)"
     viewer = await browser.new_page()
     errors: list[str] = []
     viewer.on("pageerror", lambda exc: errors.append(str(exc)))
