@@ -199,3 +199,30 @@ async def test_a_forums_audience_with_data_saver_watches_the_hls_program(
     await video_flows(audience)
     assert await audience.locator("#program").is_hidden()
     assert not errors, errors
+
+
+async def test_an_hls_viewer_rides_through_the_publisher_reconnecting(
+        pavilion_app: Start, browser: Any) -> None:
+    """Issue 16 §5 on the page: the studio reloads (its tracks end and come back); the HLS
+    viewer stays on HLS and plays on past the discontinuity."""
+    running = await _node(pavilion_app)
+    studio = await _go_live(running, browser)
+    viewer = await browser.new_page()
+    errors: list[str] = []
+    viewer.on("pageerror", lambda exc: errors.append(str(exc)))
+    await viewer.add_init_script(SAVER)
+    await viewer.goto(f"{running.url}/watch/{LIVE_BROADCAST}?lang=en")
+    await _mode(viewer, "hls")
+    await hls_plays(viewer)
+    await studio.reload()
+    await until(lambda: studio.locator("#camera option").count(), "camera picker")
+    if await studio.locator("#go-live").is_enabled():
+        await studio.click("#go-live")
+    await until(lambda: studio.locator("#end-live").is_enabled(), "the studio on air again")
+    before = await viewer.evaluate(TIME)
+    await until(lambda: viewer.evaluate(f"() => document.getElementById('video').currentTime "
+                                        f"> {before} + 6"), "playback past the reconnect",
+                tries=400)
+    assert await viewer.evaluate(MODE) == "hls"
+    assert await viewer.locator("#stream-status").is_hidden(), "no 'waiting' over the video"
+    assert not errors, errors
