@@ -17,7 +17,7 @@ from tests.pages.helpers import until
 from web.hls import RELAY_KEY
 
 pytestmark = [pytest.mark.browser, pytest.mark.redis]
-PART = re.compile(r'#EXT-X-PART:.*URI="v0-(\d+)\.(\d+)\.m4s"')
+PART = re.compile(r'#EXT-X-PART:.*URI="v0-(\d+)\.(\d+)\.m4s[?"]')
 URI = re.compile(r'URI="([^"]+)"|^([^#\s][^\s]*)$', re.M)
 
 
