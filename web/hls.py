@@ -14,6 +14,10 @@ memory on the room's media node; this module asks the gate, parses, waits and se
   immutable``; playlists ``max-age=1``, a blocking reload's ``max-age=6`` (its URL names a
   future state, so any cache may keep the answer); strong ``ETag`` + ``If-None-Match`` on
   playlists; a private room's answers say ``private``. CORS ``*`` for public rooms.
+- **One name, one content**: a room's next feed (the broadcast stopped and started again)
+  names its segments from ``v0-0.m4s`` again, so every URI a playlist lists carries the
+  feed's tag (``f=``, :class:`FeedTags`); media asked for with another feed's tag is 404.
+  Caches (a CDN, :class:`web.hls_relay.HlsRelay`) key by the whole URL, so "immutable" holds.
 - **Other nodes**: a node without the room's feed fetches from the room's media node
   (:class:`web.hls_relay.HlsRelay`: cached, coalesced) unless the request already came from
   a node (``X-Pavilion-Hop``).
@@ -24,7 +28,9 @@ Client input never gives a 5xx; a state-store outage is 503 with ``Retry-After``
 from __future__ import annotations
 
 import hashlib
+import secrets
 import time
+import weakref
 from collections.abc import AsyncIterator, Callable
 from typing import Protocol
 
@@ -53,7 +59,28 @@ class HlsFeeds(Protocol):
     def hls(self, room: str) -> HlsFeed | None: ...
 
 
+class FeedTags:
+    """A short random tag per feed object, for the ``f=`` every listed URI carries. Held by
+    weak reference (a feed need not be hashable); dead feeds' tags are dropped."""
+
+    MAX = 256
+
+    def __init__(self) -> None:
+        self._tags: dict[int, tuple[weakref.ref[HlsFeed], str]] = {}
+
+    def of(self, feed: HlsFeed) -> str:
+        held = self._tags.get(id(feed))
+        if held is not None and held[0]() is feed:
+            return held[1]
+        if len(self._tags) >= self.MAX:
+            self._tags = {k: v for k, v in self._tags.items() if v[0]() is not None}
+        tag = secrets.token_hex(4)
+        self._tags[id(feed)] = (weakref.ref(feed), tag)
+        return tag
+
+
 FEEDS_KEY: web.AppKey[HlsFeeds] = web.AppKey("hls_feeds")
+TAGS_KEY = web.AppKey("hls_feed_tags", FeedTags)
 RELAY_KEY = web.AppKey("hls_relay", HlsRelay)
 ROOMS_KEY = web.AppKey("hls_rooms", RoomCache)
 
@@ -131,13 +158,17 @@ async def _playlist(request: web.Request, feed: HlsFeed, ask: HlsAsk) -> Fetched
                                           "two segments (RFC 8216bis 6.2.5.2)")
             return Fetched.plain(503, "not_yet: the part did not come in time; retry",
                                  retry_after=UPSTREAM_RETRY_AFTER_S)
-    text = feed.playlist(ask.name, low_latency=ask.low_latency, query=ask.carry)
+    tag = "f=" + request.app[TAGS_KEY].of(feed)
+    text = feed.playlist(ask.name, low_latency=ask.low_latency,
+                         query=f"{ask.carry}&{tag}" if ask.carry else tag)
     if text is None:
         return Fetched.plain(404, "no_such_playlist: no such playlist")
     return Fetched(200, text.encode(), PLAYLIST, final=feed.ended)
 
 
 async def _blob(request: web.Request, feed: HlsFeed, ask: HlsAsk) -> Fetched:
+    if ask.feed is not None and ask.feed != request.app[TAGS_KEY].of(feed):
+        return Fetched.plain(404, "feed_gone: this segment belongs to an earlier broadcast")
     blob = feed.blob(ask.name)
     if blob is None:  # a preload hint's part, still being written (RFC 8216bis 6.2.5.3)
         timeout = blocking_timeout(request.app[SETTINGS_KEY].hls.part_s)
@@ -183,6 +214,7 @@ async def _lifetime(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS_KEY]
     backend = app[BACKEND_KEY]
     app[ROOMS_KEY] = RoomCache(backend.service.room)
+    app[TAGS_KEY] = FeedTags()
     relay = HlsRelay(backend.store, timeout_s=blocking_timeout(settings.hls.part_s) + 5)
     app[RELAY_KEY] = relay
     yield

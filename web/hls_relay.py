@@ -5,7 +5,8 @@ answers a viewer by fetching the same URL from that node (with :data:`HOP_HEADER
 never forwards it again) and keeps what it got:
 
 - media (init segments, segments, parts) never change once published: a bounded LRU by bytes
-  (:data:`BLOB_BUDGET`), keyed by room and name;
+  (:data:`BLOB_BUDGET`), keyed by room, name and the feed tag (``f=``: a room's next broadcast
+  reuses the names);
 - playlists change every part: kept :data:`PLAYLIST_FRESH_S`, keyed by the whole query (a
   blocking reload names its future state in ``_HLS_msn``/``_HLS_part``);
 - requests for the same key while one is on its way share it: a thousand viewers blocked on
@@ -24,7 +25,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from urllib.parse import quote
+from urllib.parse import parse_qs, quote
 
 import aiohttp
 
@@ -112,6 +113,12 @@ class BlobCache:
             self.size -= len(old.body)
 
 
+def _blob_key(name: str, query: str) -> str:
+    """A blob's cache key: its name and the feed that listed it (a signature does not count)."""
+    feed = parse_qs(query).get("f", [""])[0]
+    return f"{name}?f={feed}"
+
+
 class HlsRelay:
     """Fetches a room's HLS from the node holding its media, for a node that does not."""
 
@@ -139,7 +146,7 @@ class HlsRelay:
         if holder is None or holder.node_id == node_id:
             return Fetched.plain(404, "no_live_hls: the room has no live HLS")
         url = f"{holder.node_url.rstrip('/')}/hls/{quote(room)}/{quote(name)}"
-        key = url + "?" + query if playlist else url
+        key = url + "?" + query
         task = self._inflight.get(key)
         if task is None:
             task = asyncio.get_running_loop().create_task(self._get(url, query, node_id))
@@ -151,7 +158,7 @@ class HlsRelay:
 
     def _cached(self, room: str, name: str, query: str, playlist: bool) -> Fetched | None:
         if not playlist:
-            return self.blobs.get((room, name))
+            return self.blobs.get((room, _blob_key(name, query)))
         held = self._playlists.get(f"{room}/{name}?{query}")
         if held is not None and time.monotonic() - held[0] < PLAYLIST_FRESH_S:
             return held[1]
@@ -161,7 +168,7 @@ class HlsRelay:
         if fetched.status != 200:
             return
         if not playlist:
-            self.blobs.put((room, name), fetched)
+            self.blobs.put((room, _blob_key(name, query)), fetched)
             return
         now = time.monotonic()
         self._playlists = {k: v for k, v in self._playlists.items()

@@ -12,6 +12,9 @@
 - ``exp`` + ``sig``: a signed link (:mod:`web.hls_signature`); the door checks it.
 - :attr:`HlsAsk.carry` is the part of the query the playlist's URIs must carry on (the
   signature, ``ll=0``), so a player's next requests are signed and standard-latency as well.
+- ``f``: the feed a URI was listed by (the door adds it to every URI, web/hls.py): a room's
+  next broadcast starts its names again at ``v0-0.m4s``, and an immutable name must never
+  mean two things to a cache.
 """
 
 from __future__ import annotations
@@ -42,6 +45,7 @@ class HlsAsk:
     part: int | None  # _HLS_part (only with msn)
     exp: str | None  # a signed link's expiry and signature, as sent
     sig: str | None
+    feed: str | None = None  # ``f``: the feed that listed this URI
 
     @property
     def signed(self) -> bool:
@@ -71,7 +75,8 @@ def parse_ask(name: str, query: Mapping[str, str]) -> HlsAsk | None:
     if part is not None and msn is None:
         raise BadAsk("bad_request", "_HLS_part needs _HLS_msn (RFC 8216bis 6.2.5.2)")
     return HlsAsk(name=name, playlist=playlist, low_latency=query.get("ll", "1") != "0",
-                  msn=msn, part=part, exp=query.get("exp"), sig=query.get("sig"))
+                  msn=msn, part=part, exp=query.get("exp"), sig=query.get("sig"),
+                  feed=query.get("f"))
 
 
 def _number(query: Mapping[str, str], key: str) -> int | None:

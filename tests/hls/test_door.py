@@ -4,6 +4,7 @@ status codes, blocking reload and preload hints, cache headers, ETag, CORS, ``ll
 from __future__ import annotations
 
 import asyncio
+import re
 
 import aiohttp
 import pytest
@@ -34,6 +35,8 @@ async def test_a_public_live_room_plays_without_a_token(pavilion_app: Start) -> 
             assert got.headers["Access-Control-Allow-Origin"] == "*"
             assert "#EXT-X-PART:" in text and "#EXT-X-PRELOAD-HINT" in text
             etag = got.headers["ETag"]
+            tag = re.search(r"\?f=([0-9a-f]+)", text)
+            assert tag is not None, "every URI names the feed that listed it"
         async with http.get(url + "/hls/show/index.m3u8",
                             headers={"If-None-Match": etag}) as same:
             assert same.status == 304 and same.headers["ETag"] == etag
@@ -41,6 +44,10 @@ async def test_a_public_live_room_plays_without_a_token(pavilion_app: Start) -> 
         async with http.get(url + "/hls/show/index.m3u8",
                             headers={"If-None-Match": etag}) as changed:
             assert changed.status == 200 and changed.headers["ETag"] != etag
+        async with http.get(f"{url}/hls/show/s0.0.m4s?f={tag.group(1)}") as same_feed:
+            assert same_feed.status == 200
+        async with http.get(url + "/hls/show/s0.0.m4s?f=0123abcd") as earlier:
+            assert earlier.status == 404 and "feed_gone" in await earlier.text()
         for name in ("init.mp4", "s0.0.m4s"):
             async with http.get(f"{url}/hls/show/{name}") as media:
                 assert media.status == 200, name
@@ -84,7 +91,7 @@ async def test_a_blocking_reload_answers_once_the_part_exists(pavilion_app: Star
         assert not ask.done(), "answered with s1.0 only"
         await feed.publish_part()  # s1.1
         status, headers, text = await ask
-        assert status == 200 and 's1.1.m4s"' in text
+        assert status == 200 and 's1.1.m4s?f=' in text
         assert headers["Cache-Control"] == "public, max-age=6"
 
 
@@ -101,7 +108,7 @@ async def test_a_preload_hint_part_is_sent_once_complete(pavilion_app: Start) ->
     url = await _started(pavilion_app, feed)
     async with aiohttp.ClientSession() as http:
         async with http.get(url + "/hls/show/index.m3u8") as got:
-            assert 'PRELOAD-HINT:TYPE=PART,URI="s1.0.m4s"' in await got.text()
+            assert 'PRELOAD-HINT:TYPE=PART,URI="s1.0.m4s?f=' in await got.text()
         ask = asyncio.ensure_future(_get(http, url + "/hls/show/s1.0.m4s"))
         await asyncio.sleep(0.3)
         assert not ask.done()
@@ -118,7 +125,8 @@ async def test_ll0_is_the_standard_latency_playlist_all_the_way(pavilion_app: St
     async with aiohttp.ClientSession() as http:
         status, _, text = await _get(http, url + "/hls/show/index.m3u8?ll=0")
     assert status == 200 and "#EXT-X-PART" not in text and "PRELOAD-HINT" not in text
-    assert "s1.m4s?ll=0" in text and feed.asked[-1] == ("index.m3u8", False, "ll=0")
+    assert "s1.m4s?ll=0&f=" in text and feed.asked[-1][:2] == ("index.m3u8", False)
+    assert feed.asked[-1][2].startswith("ll=0&f=")
 
 
 async def test_an_ended_broadcast_serves_its_final_playlist(pavilion_app: Start) -> None:

@@ -93,7 +93,7 @@ async def test_a_meeting_needs_the_link_its_page_gets(pavilion_app: Start) -> No
             assert signed.headers["Cache-Control"] == "private, max-age=1"
             assert "Access-Control-Allow-Origin" not in signed.headers
         query = url.split("?", 1)[1]
-        assert f'URI="s1.1.m4s?{query}"' in text, "every URI carries the signature"
+        assert f'URI="s1.1.m4s?{query}&f=' in text, "every URI carries the signature"
         async with http.get(f"{app.url}/hls/meet-1/s1.1.m4s?{query}") as part:
             assert part.status == 200
             assert part.headers["Cache-Control"] == "private, max-age=31536000, immutable"

@@ -17,7 +17,7 @@ from tests.hls.test_page_browser import SAVER, _go_live, _mode, hls_plays
 from tests.pages.helpers import until
 
 pytestmark = pytest.mark.browser
-PART = re.compile(r'#EXT-X-PART:.*URI="v0-(\d+)\.(\d+)\.m4s"')
+PART = re.compile(r'#EXT-X-PART:.*URI="v0-(\d+)\.(\d+)\.m4s[?"]')
 URI = re.compile(r'URI="([^"]+)"|^([^#\s][^\s]*)$', re.M)
 
 

@@ -16,14 +16,22 @@ function savedSaver() {
   try { return localStorage.getItem(SAVER_KEY) === "1"; } catch { return false; }
 }
 
+/** Whether a <video> shows a picture (a decoded frame). */
+export const pictureIn = (video) => video.readyState >= 2 && video.videoWidth > 0;
+
 export class Delivery {
-  /** `webrtc()`: (re)subscribe over WebRTC even while on HLS; `stopWebrtc()`: drop that. */
-  constructor({ conn, video, webrtc, stopWebrtc }) {
+  /** `webrtc()`: (re)subscribe over WebRTC even while on HLS; `stopWebrtc()`: drop that.
+   * `enabled`: false leaves this viewer on WebRTC (a speaker on a forum's stage).
+   * `onmode(mode)`: the mode changed ("webrtc" | "hls"), for a page that shows other
+   * elements for each (the forum: the stage's tiles or the program). */
+  constructor({ conn, video, webrtc, stopWebrtc, enabled = true, onmode = () => {} }) {
+    this.onmode = onmode;
+    this.shownMode = "webrtc";
     this.conn = conn;
     this.video = video;
     this.webrtc = webrtc;
     this.stopWebrtc = stopWebrtc;
-    this.enabled = Boolean(config.hls?.enabled);
+    this.enabled = Boolean(config.hls?.enabled) && enabled;
     this.timeoutMs = (config.hls?.webrtcTimeoutS ?? 6) * 1000;
     this.mode = "webrtc";
     this.reason = null;  // why HLS: "network" | "seats" | "saver"
@@ -38,6 +46,8 @@ export class Delivery {
       this.saver.closest("label").hidden = !this.enabled;
       this.saver.addEventListener("change", () => this.setSaver(this.saver.checked));
     }
+    globalThis.pavilion = globalThis.pavilion ?? {};
+    globalThis.pavilion.hlsQuality = () => this.player?.quality ?? null;  // player.js reads it
     this.ticker = setInterval(() => this.show(), TICK_MS);
     this.show();
   }
@@ -45,12 +55,13 @@ export class Delivery {
   /** Play HLS without trying WebRTC first: data saver, or on HLS already for a reason. */
   get holdsHls() { return this.enabled && (savedSaver() || this.reason !== null); }
 
-  /** A WebRTC subscription is up: a picture must come within the timeout, else HLS. */
-  expectMedia() {
+  /** A WebRTC subscription is up: a picture must come within the timeout, else HLS.
+   * `hasPicture()`: whether one came (default: this player's video has a frame). */
+  expectMedia(hasPicture = () => pictureIn(this.video)) {
     clearTimeout(this.timers.media);
     if (!this.enabled) return;
     this.timers.media = setTimeout(() => {
-      if (!(this.video.readyState >= 2 && this.video.videoWidth > 0)) this.toHls("network");
+      if (this.mode === "webrtc" && !hasPicture()) this.toHls("network");
     }, this.timeoutMs);
   }
 
@@ -128,6 +139,16 @@ export class Delivery {
     }
   }
 
+  /** This viewer goes on a forum's stage: WebRTC only from now on. */
+  leave() {
+    const was = this.mode;
+    this.stop();
+    this.enabled = false;
+    this.mode = "webrtc";
+    this.show();
+    if (was === "hls") this.webrtc();
+  }
+
   /** The room ended: nothing more to play. */
   stop() {
     this.#dropHls();
@@ -138,6 +159,10 @@ export class Delivery {
 
   show() {
     const hls = this.mode === "hls";
+    if (this.mode !== this.shownMode) {
+      this.shownMode = this.mode;
+      this.onmode(this.mode);
+    }
     document.body.dataset.delivery = this.mode;
     if (this.modeEl) this.modeEl.textContent = t(hls ? "mode_hls" : "mode_webrtc");
     if (this.delayEl) {

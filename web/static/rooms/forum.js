@@ -12,6 +12,7 @@ import { StageInvite } from "./stage_invite.js";
 import { SpeakerControls } from "./speaker_controls.js";
 import { SpeakerHighlight } from "./speaking.js";
 import { RecordingControls } from "./recording.js";
+import { Delivery, pictureIn } from "./delivery.js";
 
 const stage = document.getElementById("stage");
 const stageEmpty = document.getElementById("stage-empty");
@@ -20,6 +21,8 @@ const cameraStart = document.getElementById("camera-start");
 const unmute = document.getElementById("unmute");
 const questionsEl = document.getElementById("questions");
 const answeredEl = document.getElementById("answered");
+const program = document.getElementById("program");  // the room's HLS (issue 16 §4)
+const programVideo = document.getElementById("program-video");
 
 const { conn, state } = await enter();
 const tiles = new Map();  // identity -> {tile, video, subscriber}
@@ -216,6 +219,7 @@ if (state) {
   unmute.addEventListener("click", () => {
     muted = !muted;
     for (const [identity, entry] of tiles) if (identity !== conn.identity) entry.video.muted = muted;
+    programVideo.muted = muted;
     unmute.textContent = muted ? t("sound_on") : t("sound_off");
     unmute.setAttribute("aria-pressed", String(!muted));
   });
@@ -242,7 +246,11 @@ if (state) {
     if (e.participant.identity !== conn.identity) return;
     me = e.participant;
     showHand();
-    if (e.change === "promoted") { notify(t("on_stage_now")); await startCamera(invite.take()); }
+    if (e.change === "promoted") {
+      delivery.leave();  // a speaker sees and hears the stage over WebRTC
+      notify(t("on_stage_now"));
+      await startCamera(invite.take());
+    }
     else { invite.close(); await stopCamera(); notify(t("off_stage_now")); showHand(); }
   });
   conn.on("participant.muted", async (e) => {
@@ -258,14 +266,32 @@ if (state) {
   });
   conn.on("question.answered", (a) => markAnswered(a.question_id ?? a.id, a.id ? a : {}));
   conn.on("room.changed", (e) => { if (e.room) { locked = e.room.locked; if (config.moderates) showLock(); } });
+  // The audience watches the stage over WebRTC, or the room's HLS program (delivery.js): data
+  // saver, UDP blocked, the seats full. Speakers and moderators stay on WebRTC.
+  let delivery = null;
+  const showProgram = (on) => {
+    program.hidden = !on;
+    stage.hidden = on;
+    stageEmpty.hidden = on || tiles.size > 0;
+  };
+  const anyPicture = () => [...tiles.values()].some((entry) => pictureIn(entry.video));
   const feeds = new ParticipantFeeds(conn, { label: "speaker", dropTile,
-    tileFor: (identity) => tileFor(identity, presence.get(identity)?.name ?? identity) });
-  conn.on("track.published", (track) => feeds.published(track));
+    tileFor: (identity) => tileFor(identity, presence.get(identity)?.name ?? identity),
+    onstream: () => { if (delivery?.mode === "hls") delivery.onWebrtc(); },
+    onrefused: () => delivery?.toHls("seats") });
+  delivery = new Delivery({ conn, video: programVideo,
+    enabled: !config.publishes && !config.moderates && !me.on_stage,
+    webrtc: () => { feeds.resume(); delivery.expectMedia(anyPicture); },
+    stopWebrtc: () => feeds.pause(), onmode: (mode) => showProgram(mode === "hls") });
+  conn.on("track.published", (track) => {
+    feeds.published(track);
+    if (track.kind === "video" && delivery.mode === "webrtc") delivery.expectMedia(anyPicture);
+  });
   conn.on("track.unpublished", (track) => feeds.unpublished(track));
   conn.on("participant.removed", (e) => {
     if (e.identity === conn.identity) { stopCamera(); notify(t("removed"), { error: true, sticky: true }); }
   });
-  conn.on("room.closed", () => { stopCamera(); notify(t("room_closed"), { sticky: true }); });
+  conn.on("room.closed", () => { delivery.stop(); stopCamera(); notify(t("room_closed"), { sticky: true }); });
   conn.on("rejoined", ({ state: again, resumed }) => {
     presence.load(again.participants);
     if (publisher && (!resumed || !publisher.healthy)) publisher.restart();
@@ -273,6 +299,8 @@ if (state) {
     for (const track of again.tracks) feeds.published(track);
   });
   for (const track of state.tracks) feeds.published(track);
+  if (delivery.holdsHls) await delivery.toHls("saver");
+  else if (state.tracks.some((track) => track.kind === "video")) delivery.expectMedia(anyPicture);
   if (me.on_stage && me.role === "speaker") await startCamera();  // a speaker's page reloaded
   else if (invitedNow(me)) await invite.show(me.invited_until);  // reloaded while invited
   if (config.moderates) setInterval(() => renderModeration(presence), 5000);  // lapsed invitations

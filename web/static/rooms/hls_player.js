@@ -54,6 +54,14 @@ export class HlsPlayer {
     return Math.max(0, (Date.now() - date.getTime()) / 1000);
   }
 
+  /** What plays: the picture's size and the rung's bit rate (the playlist's BANDWIDTH). */
+  get quality() {
+    if (!this.video.videoWidth) return null;
+    const level = this.hls?.levels?.[this.hls.currentLevel];
+    return { width: this.video.videoWidth, height: this.video.videoHeight,
+             kbps: level?.bitrate ? Math.round(level.bitrate / 1000) : null };
+  }
+
   stop() {
     this.stopped = true;
     if (this.hls) { this.hls.destroy(); this.hls = null; }

@@ -406,10 +406,33 @@ export async function fillDevicePickers(cameraSelect, micSelect, stream) {
  * server sends a participant's tracks that are live when subscribing). Events of one publish
  * (audio, then video) are settled together so a tile is negotiated once. */
 export class ParticipantFeeds {
-  constructor(conn, { label, tileFor, dropTile, settleMs = 250 }) {
-    Object.assign(this, { conn, label, tileFor, dropTile, settleMs });
+  /** `onstream()`: a tile's media arrived; `onrefused(err)`: the server refused a subscribe
+   * with `media_full` (the room's seats are taken: the page may play its HLS instead);
+   * both optional (issue 16 §4). */
+  constructor(conn, { label, tileFor, dropTile, settleMs = 250, onstream = null,
+                      onrefused = null }) {
+    Object.assign(this, { conn, label, tileFor, dropTile, settleMs, onstream, onrefused });
     this.kinds = new Map();  // identity -> Set of published kinds
     this.timers = new Map();
+    this.paused = false;  // on HLS: tiles are kept, no subscription is made
+  }
+
+  /** Stop receiving every tile over WebRTC (their seats are freed); tiles stay. */
+  pause() {
+    this.paused = true;
+    for (const identity of this.kinds.keys()) {
+      clearTimeout(this.timers.get(identity));
+      this.timers.delete(identity);
+      const entry = this.tileFor(identity);
+      entry?.subscriber?.stop();
+      if (entry) { entry.subscriber = null; entry.video.srcObject = null; }
+    }
+  }
+
+  /** Subscribe every tile again (after `pause`). */
+  resume() {
+    this.paused = false;
+    for (const identity of this.kinds.keys()) this.#later(identity);
   }
 
   published(track) {
@@ -450,6 +473,7 @@ export class ParticipantFeeds {
 
   async #subscribe(identity) {
     this.timers.delete(identity);
+    if (this.paused) return;
     const kinds = this.kinds.get(identity);
     const entry = kinds ? this.tileFor(identity) : null;
     if (!entry) return;
@@ -457,6 +481,7 @@ export class ParticipantFeeds {
     entry.subscriber?.stop();  // never two peers for one tile
     entry.subscriber = new Subscriber(this.conn, { participant: identity, video: entry.video,
       label: `${this.label}:${identity}`, onstream: (stream) => {
+        this.onstream?.();
         entry.video.srcObject = stream;
         entry.video.play().catch(() => {});
       } });
@@ -473,6 +498,7 @@ export class ParticipantFeeds {
       // wrong_node: the node placement named is unreachable (a killed edge, until its load
       // report expires): no event will say when it is over, so ask again shortly
       if (entry.again) this.#later(identity);
+      else if (err.code === "media_full" && this.onrefused) this.onrefused(err);
       else if (err.code === "wrong_node") setTimeout(() => this.#later(identity), 2000);
       else notifyError(err);
     }

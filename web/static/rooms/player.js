@@ -118,7 +118,19 @@ export class PlayerControls {
     else notify(t("copy_by_hand", { url: link }), { sticky: true });
   }
 
+  /** On HLS (issue 16 §4): the playing picture's size and the rung's bit rate. */
+  showHlsQuality() {
+    const now = globalThis.pavilion?.hlsQuality?.();
+    if (!now) return false;
+    this.quality.textContent = t("receiving", { width: now.width, height: now.height,
+                                                kbps: now.kbps === null ? "?" : formatCount(now.kbps) });
+    this.quality.dataset.width = String(now.width);
+    this.quality.dataset.height = String(now.height);
+    return true;
+  }
+
   async showQuality() {
+    if (document.body.dataset.delivery === "hls" && this.showHlsQuality()) return;
     const now = await received(this.prefix);
     if (!now) {
       this.quality.textContent = t("nothing_received");

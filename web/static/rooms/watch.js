@@ -29,7 +29,8 @@ function dropWebrtc() {
   if (video.srcObject) video.srcObject = null;
 }
 
-const delivery = new Delivery({ conn, video, webrtc: () => play(true), stopWebrtc: dropWebrtc });
+const delivery = new Delivery({ conn, video, webrtc: () => play(true), stopWebrtc: dropWebrtc,
+                                onmode: (mode) => { if (mode === "hls") showWaiting(false); } });
 
 function showWaiting(waiting) {
   if (ended) return;
@@ -126,6 +127,9 @@ if (state) {
   showReactions(conn, floaters);
   conn.on("track.published", (track) => { if (track.kind === "video") play(); });
   conn.on("track.unpublished", (track) => {
+    // on HLS the player rides through a publisher's reconnect (EXT-X-DISCONTINUITY) or
+    // plays out to EXT-X-ENDLIST: the <video> is hls.js's, not a WebRTC stream's
+    if (track.kind === "video" && delivery.mode === "hls") return;
     if (track.kind === "video") { viewer?.stop(); viewer = null; video.srcObject = null; showWaiting(true); }
   });
   conn.on("room.closed", showEnded);
