@@ -46,6 +46,7 @@ class Action(StrEnum):
     RECORD = "record"  # start or stop the room's recording (issue 15 §3)
     CONSENT = "consent"  # agree or decline to a meeting's recording (a participant present)
     WATCH = "watch"  # a recording's replay and files: decide_replay, on the record
+    # (live HLS, issue 16 §3: decide_hls for a GET under /hls/, decide_hls_link for the link)
     MANAGE = "manage"  # rename, publish/unpublish, delete a recording: decide_replay
 
 
@@ -176,6 +177,53 @@ def decide_replay(token: AccessToken | None, action: Action, room: Room,
         staff = organiser
     if not staff:
         raise NotAllowed("not_allowed", "you may not open this recording")
+
+
+# Room kinds whose live HLS anyone may fetch without a link while the room is open to newcomers
+# (the kinds a page mints visitor tokens for: web/page_access.py).
+OPEN_HLS_KINDS = frozenset({RoomKind.BROADCAST, RoomKind.FORUM})
+
+
+def decide_hls(room: Room, *, linked: bool) -> None:
+    """May a GET under ``/hls/{room}/`` (issue 16 §3, docs/hls.md §4) be answered?
+
+    ``linked``: the request carries a valid signed link for this room (the door checked its
+    HMAC and expiry). Such a link is minted only after :func:`decide_hls_link` said yes to a
+    token, so it opens the room's HLS whatever its state until it expires. Without one: a
+    public kind (broadcast, forum) that is live and unlocked, or that has ended (its last
+    playlist carries ``EXT-X-ENDLIST``, which ends players cleanly; whether it still exists
+    is the feed's business: 404). A scheduled room (a rehearsal) and a locked one bar the
+    anonymous public, as they bar newcomers at the other doors; a meeting is never open.
+    """
+    if linked:
+        return
+    if room.kind not in OPEN_HLS_KINDS:
+        raise NotAllowed("link_required", "this room's stream needs a link from its page")
+    if room.state is RoomState.SCHEDULED:
+        raise NotAllowed("not_started", "the room has not started yet")
+    if room.locked and room.state is RoomState.LIVE:
+        raise NotAllowed("room_locked", "the room is locked")
+
+
+def decide_hls_link(token: AccessToken, facts: Facts) -> None:
+    """May ``token``'s holder get a signed link to the room's live HLS (issue 16 §3)?
+
+    The same answer as receiving the room's media over WHEP: entering with ``subscribe``
+    (grant, ban, end, schedule, lock, invitation), and, in a meeting, admitted from the
+    waiting room (present and not waiting)."""
+    decide_entry(token, facts, Action.SUBSCRIBE)
+    if facts.room.kind is RoomKind.MEETING:
+        _check_present(Action.SUBSCRIBE, facts.room, facts.me)
+
+
+def hls_open(room: Room) -> bool:
+    """Whether the public may fetch the room's HLS without a link right now (pages hand out
+    the plain URL then: one URL for every viewer, so a CDN caches it once)."""
+    try:
+        decide_hls(room, linked=False)
+    except NotAllowed:
+        return False
+    return room.state is RoomState.LIVE
 
 
 _MISSING = {Grant.JOIN: "no_join_grant", Grant.CHAT: "no_chat_grant",

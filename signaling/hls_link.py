@@ -21,7 +21,7 @@ import logging
 from collections.abc import Iterable
 from typing import Any
 
-from config import Settings
+from config import HlsSettings, Settings
 from rooms.errors import RoomsError
 from rooms.lifecycle import cancel_and_wait
 from rooms.room import RoomState
@@ -39,11 +39,15 @@ def hls_url(room_id: str) -> str:
 
 
 def hls_entry(room_id: str, kind: str, tracks: Iterable[dict[str, Any]],
-              kinds: Iterable[str]) -> dict[str, Any]:
-    """``{hls: bool, hls_url: str | None}`` for a join snapshot: true for a room of a kind with
-    HLS that has a video track now."""
-    live = kind in kinds and any(t.get("kind") == "video" for t in tracks)
-    return {"hls": live, "hls_url": hls_url(room_id) if live else None}
+              settings: HlsSettings) -> dict[str, Any]:
+    """What a join snapshot says of HLS: ``hls_enabled`` (the room's kind has HLS),
+    ``prefer_h264`` (then, with ``[hls] studio_h264``: a publishing page offers H264 first, as
+    it is packaged without transcoding), ``hls`` (it has a video track now) and ``hls_url``
+    (then its playlist, else None)."""
+    enabled = kind in settings.kinds
+    live = enabled and any(t.get("kind") == "video" for t in tracks)
+    return {"hls_enabled": enabled, "prefer_h264": enabled and settings.studio_h264,
+            "hls": live, "hls_url": hls_url(room_id) if live else None}
 
 
 class HlsLink:

@@ -29,6 +29,7 @@ from rooms.token import AccessToken
 from signaling import whip
 from signaling.errors import SignalingError
 from streaming import MediaEvent, PeerEnded, UnknownPeer
+from streaming.local_publisher import LocalPublisher
 from streaming.plane import Answer
 
 if TYPE_CHECKING:
@@ -48,7 +49,7 @@ class DoorBusy(SignalingError):
 class Visit:
     """One WHIP or WHEP session: whose, where, and its ICE session's ETag (RFC 9725 §4.3.1)."""
 
-    kind: str  # "whip" or "whep"
+    kind: str  # "whip", "whep" or "rtmp" (issue 16 §8: no ICE, etag "-")
     room: str
     token: AccessToken
     peer_id: str
@@ -84,7 +85,9 @@ class MediaDoor:
         """Refuse a new media peer past ``media.max_peers_per_identity`` for one person here."""
         cap = self.hub.settings.media.max_peers_per_identity
         plane = self.hub.media.plane
-        if sum(1 for peer in plane.peers.values() if peer.participant == identity) >= cap:
+        held = sum(1 for peer in plane.peers.values() if peer.participant == identity)
+        held += sum(1 for local in plane.locals.values() if local.participant == identity)
+        if held >= cap:
             raise DoorBusy("too_many_peers", f"at most {cap} media sessions per person",
                            retry_after_s=5.0)
 
@@ -121,6 +124,30 @@ class MediaDoor:
         if answer.peer_id not in plane.peers:  # it failed before it was registered here
             await self.ended(answer.peer_id)
         return visit, answer
+
+    async def open_local(self, room: str, token: AccessToken) -> tuple[Visit, LocalPublisher]:
+        """Enter ``room`` to publish from this node (the RTMP ingest, issue 16 §8): the same
+        gate, presence, lease and caps as WHIP (:meth:`open`), and a
+        :class:`~streaming.local_publisher.LocalPublisher` instead of a negotiated peer."""
+        hub, plane = self.hub, self.hub.media.plane
+        with self.negotiation():
+            self.check_peers(token.identity)
+            joined = await hub.service.join(token, room, media=True, door=Action.PUBLISH)
+            marker = object()
+            first = hub.attendance.add(room, token.identity, marker)
+            try:
+                if first:
+                    await hub.announce([joined])
+                await hub.service.check_publish(token, room)
+                local = plane.publish_local(room, token.identity)
+            except BaseException:
+                await self._release(room, token, marker)
+                raise
+        visit = Visit("rtmp", room, token, local.peer_id, "-", None)
+        hub.attendance.add(room, token.identity, visit)
+        hub.attendance.remove(room, token.identity, marker)
+        self.visits[local.peer_id] = visit
+        return visit, local
 
     async def _negotiate(self, kind: str, room: str, token: AccessToken, offer: str,
                          participant: str | None) -> Answer:
@@ -186,7 +213,7 @@ class MediaDoor:
     async def end_publishing(self, room: str, identity: str) -> None:
         """Close the WHIP visits of ``identity`` in ``room`` (muted, demoted)."""
         for visit in self.hub.attendance.of(room, identity, Visit):
-            if visit.kind == "whip":
+            if visit.kind in ("whip", "rtmp"):
                 await self.close(visit)
 
     async def aclose(self) -> None:

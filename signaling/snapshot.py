@@ -59,7 +59,7 @@ async def snapshot(hub: HubPort, session: Session, room_id: str, *,
         "participant_count": len(present),
         "stage": [p.identity for p in present if p.on_stage],
         "tracks": tracks,
-        **hls_entry(room_id, room.kind.value, tracks, hub.settings.hls.kinds),  # issue 16
+        **hls_entry(room_id, room.kind.value, tracks, hub.settings.hls),  # issue 16
         "media_node": await _viewer_node(hub, session, room_id, media_node),
         "chat": [m.to_dict() for m in chat[:RESUME_CHAT]],
         "products": [c.to_dict() for c in await store.list_products(room_id) if c.pinned],

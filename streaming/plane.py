@@ -32,6 +32,7 @@ from streaming.hls.feed import HlsFeed
 from streaming.hls.packager import HlsPackager
 from streaming.hls.spec import HlsSpec
 from streaming.intake import IntakeLeg
+from streaming.local_publisher import LocalPublisher
 from streaming.negotiation import Codec
 from streaming.offer_check import screen
 from streaming.peer import CLOSE_TIMEOUT_S, Peer
@@ -159,6 +160,7 @@ class MediaPlane:
         self.ice_servers = list(ice_servers)
         self._own_ice: list[IceServer] = []
         self.peers: dict[str, Peer] = {}
+        self.locals: dict[str, LocalPublisher] = {}  # peer id -> RTMP publisher (issue 16 §8)
         self.sources: dict[str, dict[str, Source]] = {}  # room -> source id -> Source
         self._listeners: list[Callable[[MediaEvent], None]] = []
         self._closing = False
@@ -224,8 +226,26 @@ class MediaPlane:
         previous = self._publisher_of(room, participant)
         return await self._negotiate(leg, lambda: leg.answer(offer_sdp), previous)
 
+    def publish_local(self, room: str, participant: str) -> LocalPublisher:
+        """A publisher whose RTP this node makes (the RTMP ingest, issue 16 §8): its tracks
+        become Sources of ``room`` like a WHIP publisher's; :meth:`close` with its ``peer_id``
+        ends it (DELETE, kick, room end) like any peer. The same participant's previous local
+        publisher in ``room`` hands its Sources over and closes."""
+        self._check_open()
+        for previous in [p for p in self.locals.values()
+                         if p.room == room and p.participant == participant]:
+            # an encoder that reconnects before its old connection timed out: the new one
+            # takes over the Sources (viewers keep their tracks, the forwarder rebases) and
+            # the old connection is hung up, as a re-publishing WHIP publisher's leg is
+            previous.release()
+            self._spawn(self._close_local(previous))
+        local = LocalPublisher(self._new_id(), room, participant, self._track,
+                               self.limits.speaker.threshold)
+        self.locals[local.peer_id] = local
+        return local
+
     def _track(
-        self, leg: IntakeLeg, kind: str, codec: Codec, ids: dict[str, int],
+        self, leg: IntakeLeg | LocalPublisher, kind: str, codec: Codec, ids: dict[str, int],
         rids: tuple[str, ...] = ("",),
     ) -> Source:
         room = self.sources.setdefault(leg.room, {})
@@ -395,6 +415,8 @@ class MediaPlane:
         upstream whose link failed and was not re-pulled in time); returns how many."""
         fed = {id(i.source) for peer in self.peers.values() if isinstance(peer, IntakeLeg)
                for i in peer.inbounds if i.source is not None}
+        fed |= {id(t.source) for local in self.locals.values() for t in local.inbounds
+                if t.source is not None}
         orphans = [self.sources[room][s] for s in self.sources_of(room, participant)
                    if id(self.sources[room][s]) not in fed]
         for source in orphans:
@@ -567,6 +589,10 @@ class MediaPlane:
 
     async def close(self, peer_id: str) -> None:
         """End a peer: a publisher's Sources end, a viewer leaves its Sources."""
+        local = self.locals.get(peer_id)
+        if local is not None:
+            await self._close_local(local)
+            return
         peer = self.peers.get(peer_id)
         if peer is None:
             raise UnknownPeer(f"no peer {peer_id!r}")
@@ -583,6 +609,14 @@ class MediaPlane:
                 if end_sources:
                     self._end_source(source, peer.participant)
         await peer.close()
+
+    async def _close_local(self, local: LocalPublisher) -> None:
+        if self.locals.pop(local.peer_id, None) is None:
+            return
+        self._emit(PeerEnded(local.room, local.participant, local.peer_id))
+        for source in local.release():
+            self._end_source(source, local.participant)
+        await local.close()
 
     def _end_source(self, source: Source, participant: str) -> None:
         source.end()
@@ -605,6 +639,7 @@ class MediaPlane:
         live = [s for room in self.sources.values() for s in room.values()]
         totals.received_packets += sum(s.packets for s in live)
         publishers = sum(1 for p in self.peers.values() if isinstance(p, PublisherLeg))
+        publishers += len(self.locals)
         return PlaneStats(publishers, len(viewers), len(live), totals)
 
     async def aclose(self) -> None:
@@ -618,6 +653,8 @@ class MediaPlane:
             self._forget_hls(room)
         await self.speakers.aclose()
         await self.allocator.aclose()
+        for local in list(self.locals.values()):
+            await self._close_local(local)
         for peer_id in list(self.peers):
             peer = self.peers.get(peer_id)
             if peer is not None:

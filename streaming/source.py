@@ -20,7 +20,7 @@ import logging
 from collections.abc import Callable
 
 from config import MediaLimits
-from streaming import rtp_header, vp8
+from streaming import h264_size, rtp_header, vp8
 from streaming.adaptation import LayerOption
 from streaming.audio_level import LevelMeter
 from streaming.errors import Capacity
@@ -212,14 +212,18 @@ class Source:
     # -- layers (issue 14 §2) -----------------------------------------------------------------
 
     def _keyframe_seen(self, layer: Layer, data: bytes, h: RtpHeader) -> None:
-        if layer.pending:
-            logger.debug("keyframe of %s for %d pending", layer.rid, len(layer.pending))
         """A layer's keyframe starts: learn its size, move its pending viewers (a simulcast
         switch, or video back after a pause)."""
+        if layer.pending:
+            logger.debug("keyframe of %s for %d pending", layer.rid, len(layer.pending))
         if self.codec.name == "vp8":
             width, height = vp8.keyframe_size(data, h.payload_offset, h.payload_end)
-            if width:
-                layer.width, layer.height = width, height
+        elif self.codec.name == "h264":
+            width, height = h264_size.keyframe_size(data, h.payload_offset, h.payload_end)
+        else:
+            width = height = 0
+        if width:
+            layer.width, layer.height = width, height
         if layer.pending:
             self._promote(layer, data, h)
 

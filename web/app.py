@@ -20,6 +20,7 @@ from rooms.factory import Backend, open_backend
 from web import (
     admin_api,
     health,
+    hls,
     media,
     meetings_api,
     pages,
@@ -42,6 +43,7 @@ from web.keys import (
 )
 from web.live_metrics import live_metrics_ctx
 from web.metrics import Metrics
+from web.rtmp_ingest import rtmp_ctx
 from web.templates import Renderer
 from web.version import package_version
 
@@ -71,7 +73,9 @@ def create_app(settings: Settings) -> web.Application:
     app.router.add_static("/static/", STATIC_DIR, name="static")
     media.install(app, settings)
     rtc.install(app, settings)
+    hls.install(app, lambda app: app[media.MEDIA_KEY])  # the plane's live HLS (issue 16)
     app.cleanup_ctx.append(_edges_ctx)  # after the plane and the hub it uses
+    app.cleanup_ctx.append(rtmp_ctx)  # after the hub: its door; closed before them
     app.cleanup_ctx.append(live_metrics_ctx)  # after the plane and the hub it reads
     app.cleanup_ctx.append(cluster_ctx)  # likewise: load reports and the drain
     admin_api.install(app, settings, BACKEND_KEY)

@@ -50,7 +50,9 @@ class HlsFeed(Protocol):
     def blob(self, name: str) -> Blob | None:
         """An init segment, segment or part that exists now; None otherwise."""
 
-    async def ready(self, name: str, msn: int, part: int | None, timeout: float) -> bool:
+    async def ready(
+        self, name: str, msn: int, part: int | None, timeout: float  # noqa: ASYNC109 (the door bounds each request)
+    ) -> bool:
         """Wait until media playlist ``name`` holds media sequence number ``msn`` (and part
         ``part`` of it, when given), as ``_HLS_msn``/``_HLS_part`` ask. False at once when the
         request is too far ahead to be honoured (RFC 8216bis: more than two segments beyond
@@ -58,6 +60,6 @@ class HlsFeed(Protocol):
         True as soon as it is there, or when the feed ended (the door then serves the final
         playlist)."""
 
-    async def wait_blob(self, name: str, timeout: float) -> Blob | None:
+    async def wait_blob(self, name: str, timeout: float) -> Blob | None:  # noqa: ASYNC109
         """A blob now, or the part named by the playlist's ``EXT-X-PRELOAD-HINT`` once it is
         complete (a blocking preload hint); None for an unknown name or after ``timeout``."""

@@ -170,7 +170,7 @@ class Segmenter:
         closing = self._closes_segment(sample)
         duration = (self._last_duration or 1) if closing and self._break else (
             sample.dts - previous.dts)
-        self._add(previous, max(1, duration))
+        self._add(previous, max(1, min(duration, self._room_for(previous))))
         self._pending = sample
         if closing is not None:
             self._close_segment(sample, closing)
@@ -228,6 +228,15 @@ class Segmenter:
         if self._cuts and sample.dts >= self._cuts[0].seconds * self.config.timescale:
             return self._cuts.popleft()
         return None
+
+    def _room_for(self, sample: TimedSample) -> int:
+        """The most ``sample`` may last in its part. A gap (lost frames, a stalled publisher)
+        would stretch the sample before it past the part target: it is cut there, and the
+        next part starts at its own decode time (``tfdt``) after the hole."""
+        building = self._open
+        if building is None or not building.samples:
+            return self.part_ticks
+        return self.part_ticks - (sample.dts - building.part_dts)
 
     def _part_full(self, sample: TimedSample) -> bool:
         """Whether ``sample`` (of about the last sample's duration) would overrun the part

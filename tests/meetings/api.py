@@ -24,7 +24,7 @@ PROFILE = {"name": {"zh": "长春汽车", "en": "Changchun Motors", "ja": "長�
 
 
 def settings(**overrides: Any) -> config.Settings:
-    base: dict[str, Any] = {"node_id": "node-a", "secret": SECRET, "demo": False}
+    base: dict[str, Any] = {"node_id": "node-a", "secret": SECRET, "demo": False, "rtmp_port": 0}
     return config.load(env={}, overrides={**base, **overrides})
 
 

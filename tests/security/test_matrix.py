@@ -34,7 +34,9 @@ from rooms.room import Room, RoomKind, RoomState
 from rooms.text import LocalizedText
 from rooms.token import Grant, mint, verify
 from tests.fixtures.pavilion import TEST_SECRET, RunningApp
+from tests.fixtures.ports import free_port
 from tests.pages import pictures
+from tests.rtmp.client import RtmpClient
 from tests.signaling.rtc_client import RtcClient
 from web.keys import BACKEND_KEY
 from web.media import MEDIA_KEY
@@ -90,7 +92,7 @@ ACTIONS = ["sio.join", "sio.chat", "sio.name", "sio.media", "sio.accept", "sio.d
            "page.quote", "page.quotes", "page.mine", "page.withdraw", "page.reply", "page.csv",
            "page.edit", "page.picture", "admin.lock", "admin.nodes", "admin.drain", "meet.profile",
            "meet.request", "sio.record", "sio.consent", "page.replay", "page.replay_edit",
-           "admin.record"]
+           "admin.record", "hls.open", "hls.link", "rtmp"]
 ROOM_CONTENT = ("page.product", "page.quote", "page.quotes", "page.mine", "page.withdraw",
                 "page.reply", "page.csv", "page.edit", "page.picture")
 PROFILE = {"name": {"en": "Changchun Motors", "zh": "长春汽车"}, "pavilion": "automobile",
@@ -109,6 +111,9 @@ def allowed(role: Role, state: str, action: str) -> bool:
         return staff_of_room and state != "meeting"  # a meeting's: the organiser's only
     if action == "page.replay_edit":
         return staff_of_room
+    if action == "hls.open":  # issue 16 §3: live HLS without a link, whoever asks (no token)
+        return state in ("live", "ended")  # a public room open to newcomers; an ended one's
+        # final playlist (a rehearsal, a locked room and a meeting need a signed link)
     if role.other_room or role.banned or state == "ended" or action.startswith("admin."):
         return False  # a token never opens the admin API: only its API key does
     meeting = state == "meeting"
@@ -134,7 +139,10 @@ def allowed(role: Role, state: str, action: str) -> bool:
         "sio.lock": J in grants and may_enter and M in grants,
         "sio.pin": J in grants and may_enter and moderates and not meeting,
         "whep": S in grants and may_enter and not waiting,
+        "hls.link": S in grants and may_enter and not waiting,  # a signed HLS link: as WHEP
         "whip": P in grants and may_enter and on_stage,
+        # issue 16 §8: the stream key is a token and its room the room: the same rule as WHIP
+        "rtmp": P in grants and may_enter and on_stage,
         "page.product": moderates and not meeting,
         # a buyer on the page (present, admitted) asks for a quote and withdraws their own;
         # the host's desk answers and exports them
@@ -155,7 +163,7 @@ def allowed(role: Role, state: str, action: str) -> bool:
 
 @pytest.mark.parametrize("state", STATES)
 async def test_every_door_gives_the_one_decision(pavilion_app: Start, state: str) -> None:
-    app = await pavilion_app(demo=False, api_key=API_KEY)
+    app = await pavilion_app(demo=False, api_key=API_KEY, rtmp_port=free_port())
     wrong: list[str] = []
     for role in ROLES:
         room_id = f"{state}-{role.name}".replace("_", "-")
@@ -234,11 +242,16 @@ async def _try_every_door(app: RunningApp, room_id: str,
     tokens = {door: _token(role, room_id, door) for door in ("sio", "whep", "whip", "page")}
     for tok in tokens.values():
         await _prepare(app, role, room_id, tok)
+    # before any door acts on the room (a moderator's sio.lock locks it): no token at all
+    seen["hls.open"] = await _http(app, "GET", f"/hls/{room_id}/index.m3u8", "", "",
+                                   "application/vnd.apple.mpegurl")
     seen.update(await _socketio(app, room_id, tokens["sio"]))
     seen["whep"] = await _http(app, "POST", f"/whep/{room_id}", tokens["whep"], PLAY_OFFER,
                                "application/sdp")
     seen["whip"] = await _http(app, "POST", f"/whip/{room_id}", tokens["whip"], PUBLISH_OFFER,
                                "application/sdp")
+    # the publisher's own token as an encoder's stream key (a meeting seats 4 people)
+    seen["rtmp"] = await _rtmp(app, tokens["whip"])
     seen["page.product"] = await _http(
         app, "POST", f"/api/pages/rooms/{room_id}/products", tokens["page"],
         '{"name": "Green tea", "price": "9.90", "currency": "CNY"}', "application/json")
@@ -269,6 +282,8 @@ async def _try_every_door(app: RunningApp, room_id: str,
     seen["admin.drain"] = await _http(app, "POST",
                                       f"/api/admin/nodes/{app.settings.node_id}/drain",
                                       tokens["page"], "", "application/json")
+    seen["hls.link"] = await _http(app, "GET", f"/api/pages/rooms/{room_id}/hls",
+                                   tokens["page"], "", "application/json")
     replay = f"/api/pages/recordings/rec_{room_id}"
     seen["page.replay"] = await _http(app, "GET", replay, tokens["page"], "", "application/json")
     seen["page.replay_edit"] = await _http(app, "PATCH", replay, tokens["page"],
@@ -321,9 +336,21 @@ async def _socketio(app: RunningApp, room_id: str, tok: str) -> dict[str, tuple[
     return seen
 
 
+async def _rtmp(app: RunningApp, tok: str) -> tuple[bool, str]:
+    """An RTMP encoder whose stream key is ``tok``: let in if the server says Publish.Start."""
+    client = await RtmpClient.connect(app.settings.rtmp_port)
+    try:
+        status = await client.publish(tok)
+    finally:
+        await client.close()
+    return status.get("code") == "NetStream.Publish.Start", \
+        f"{status.get('code')} {status.get('description', '')}"[:80]
+
+
 async def _http(app: RunningApp, method: str, path: str, tok: str, body: str | bytes,
                 content_type: str) -> tuple[bool, str]:
-    headers = {"Authorization": f"Bearer {tok}", "Content-Type": content_type}
+    headers = {"Authorization": f"Bearer {tok}"} if tok else {}
+    headers["Content-Type"] = content_type
     async with aiohttp.ClientSession() as http, http.request(
             method, app.url + path, data=body, headers=headers) as response:
         text = (await response.text())[:80].strip()

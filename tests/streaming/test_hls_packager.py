@@ -68,6 +68,24 @@ def write_segment(feed: HlsFeed, playlist: m3u8.M3U8, uri: str, path: Path) -> P
     return path
 
 
+def dump(feed: HlsFeed, directory: Path) -> Path:
+    """The feed as files (standard-latency playlists and the blobs they name)."""
+    directory.mkdir()
+    names = ["index.m3u8"]
+    for name in names:
+        text = feed.playlist(name, low_latency=False)
+        assert text is not None
+        (directory / name).write_text(text)
+        parsed = m3u8.loads(text)
+        names += [p.uri for p in parsed.playlists] + [m.uri for m in parsed.media]
+        for segment in parsed.segments:
+            for uri in (segment.init_section.uri, segment.uri):
+                blob = feed.blob(uri)
+                assert blob is not None, uri
+                (directory / uri).write_bytes(blob.data)
+    return directory / "index.m3u8"
+
+
 async def test_an_h264_broadcast_becomes_ll_hls_without_a_video_encoder(
     plane: MediaPlane, tmp_path: Path, opened_codecs: list[tuple[str, str, str]]
 ) -> None:
@@ -84,6 +102,13 @@ async def test_an_h264_broadcast_becomes_ll_hls_without_a_video_encoder(
     assert variant.stream_info.resolution == (320, 240)
     assert [(m.uri, m.default) for m in master.media] == [("a0.m3u8?t=1", "YES")]
     video, audio = media(feed, "v0.m3u8"), media(feed, "a0.m3u8")
+    # each LL playlist reports the other rendition's newest part (RFC 8216bis §4.4.5.4)
+    [report] = video.rendition_reports
+    assert report.uri == "a0.m3u8" and report.last_part is not None
+    last_video = video.media_sequence + len(video.segments) - 1
+    assert abs(report.last_msn - last_video) <= 1
+    assert [r.uri for r in audio.rendition_reports] == ["v0.m3u8"]
+    assert "RENDITION-REPORT" not in (feed.playlist("v0.m3u8", low_latency=False) or "")
     for index, uri in enumerate(s.uri for s in video.segments if s.uri):
         path = write_segment(feed, video, uri, tmp_path / f"v{index}.mp4")
         [stream] = probe(path)["streams"]
@@ -117,6 +142,11 @@ async def test_an_h264_broadcast_becomes_ll_hls_without_a_video_encoder(
     assert ended is feed and feed.ended
     text = feed.playlist("v0.m3u8", low_latency=True) or ""
     assert text.rstrip().endswith("#EXT-X-ENDLIST") and "PRELOAD-HINT" not in text
+    # a player's view: ffmpeg's HLS demuxer follows index.m3u8 to the renditions and plays
+    # them through, init segments and all
+    index = dump(feed, tmp_path / "hls")
+    assert sorted(s["codec_name"] for s in probe(index)["streams"]) == ["aac", "h264"]
+    assert decode_errors(index) == ""
 
 
 async def test_a_reconnect_is_a_discontinuity_and_the_end_an_endlist(plane: MediaPlane) -> None:

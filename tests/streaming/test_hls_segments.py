@@ -11,6 +11,8 @@ from pathlib import Path
 
 import m3u8
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from streaming.hls.aac import OpusToAac
 from streaming.hls.fmp4 import (
@@ -263,3 +265,44 @@ def test_master_playlist_groups_audio_and_carries_codecs() -> None:
     assert [(m.group_id, m.name, m.default, m.language) for m in parsed.media] == [
         ("aud", "main", "YES", None), ("aud", "bob", "NO", "ja")]
     assert all(m.uri.endswith("?sig=abc&exp=9") for m in parsed.media)
+
+
+@st.composite
+def streams(draw: st.DrawFn) -> list[tuple[int, bool, bool]]:
+    """(frames since the last sample, keyframe, a restart before it): mostly 30 fps with
+    keyframes now and then, with holes (lost frames) and reconnects."""
+    steps = draw(st.lists(st.tuples(
+        st.one_of(st.just(1), st.just(1), st.just(1), st.integers(2, 45)),
+        st.integers(0, 9).map(lambda n: n < 3),
+        st.integers(0, 60).map(lambda n: n == 0)), min_size=60, max_size=400))
+    return [(1, True, False), *steps]
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(streams())
+def test_any_stream_makes_playlists_that_keep_the_rules(steps: list[tuple[int, bool, bool]]
+                                                        ) -> None:
+    """RFC 8216bis rules for whatever arrives: every segment starts with an independent part,
+    parts fit the part target, numbers run on, a break is a discontinuity with a new map."""
+    track, _ = h264_clip(frames=1)
+    segmenter = Segmenter(config(window=1000))
+    segmenter.set_init(init_segment(track))
+    dts, breaks = 0, 0
+    for gap, key, restart in steps:
+        if restart and segmenter.restart() is not None:
+            breaks += 1
+        dts += gap * FRAME
+        segmenter.push(TimedSample(b"\x00\x00\x00\x01\x65", dts, key))
+    playlist = segmenter.finish().playlist
+    text = render_media(playlist, low_latency=True)
+    parsed = check_media_playlist(text, 0.5)
+    for segment in playlist.segments:
+        assert segment.parts and segment.parts[0].independent
+        assert sum(p.duration for p in segment.parts) == pytest.approx(segment.duration)
+    msns = [s.msn for s in playlist.segments]
+    assert msns == list(range(len(msns)))
+    marked = [s for s in parsed.segments if s.discontinuity]
+    assert len(marked) <= breaks
+    assert all(s.init_section is not None for s in marked)
+    maps = [s.init_section.uri for s in marked]
+    assert len(set(maps)) == len(maps) and "v0-init0.mp4" not in maps

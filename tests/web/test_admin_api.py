@@ -47,7 +47,7 @@ def app_for(settings: config.Settings) -> web.Application:
 
 def settings(**overrides: Any) -> config.Settings:
     base: dict[str, Any] = {"node_id": "node-a", "secret": SECRET, "api_key": API_KEY,
-                            "demo": False}
+                            "demo": False, "rtmp_port": 0}
     return config.load(overrides={**base, **overrides})
 
 

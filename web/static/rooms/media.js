@@ -133,12 +133,34 @@ export async function openScreen() {
   }
 }
 
+/** Put H264 (packetization-mode 1, Constrained Baseline first: what every player decodes)
+ * ahead of the other video codecs; a browser without H264 or without setCodecPreferences keeps
+ * its own order (the server then transcodes for HLS). */
+function preferH264(transceiver) {
+  const codecs = RTCRtpReceiver.getCapabilities?.("video")?.codecs;
+  if (!codecs || !transceiver.setCodecPreferences) return;
+  const rank = (c) => {
+    if (c.mimeType.toLowerCase() !== "video/h264") return 9;
+    const fmtp = c.sdpFmtpLine ?? "";
+    if (!fmtp.includes("packetization-mode=1")) return 8;
+    return fmtp.includes("profile-level-id=42e01f") ? 0 : 1;
+  };
+  if (!codecs.some((c) => rank(c) < 8)) return;
+  try {
+    transceiver.setCodecPreferences([...codecs].sort((a, b) => rank(a) - rank(b)));
+  } catch (err) {
+    console.warn("codec preferences", err);
+  }
+}
+
 /** What this page sends into the room: one peer connection, audio + video, sendonly. */
 export class Publisher {
-  constructor(conn, stream, label = "publish") {
+  /** `preferH264`: offer H264 first (a room with HLS: docs/hls.md §3). */
+  constructor(conn, stream, label = "publish", { preferH264 = false } = {}) {
     this.conn = conn;
     this.stream = stream;
     this.label = label;
+    this.preferH264 = preferH264;
     this.pc = null;
     this.peer = null;
     this.closed = false;
@@ -151,7 +173,10 @@ export class Publisher {
   async start() {
     this.closed = false;
     const pc = newPeerConnection(this.conn);
-    for (const track of this.stream.getTracks()) pc.addTransceiver(track, sendInit(track));
+    for (const track of this.stream.getTracks()) {
+      const transceiver = pc.addTransceiver(track, sendInit(track));
+      if (track.kind === "video" && this.preferH264) preferH264(transceiver);
+    }
     await pc.setLocalDescription(await pc.createOffer());
     await gathered(pc);
     let reply;

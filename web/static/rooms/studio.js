@@ -59,7 +59,9 @@ async function startBroadcast(conn, retry = false) {
     try {
       if (config.state !== "live") await conn.api("POST", "/live");
       config.state = "live";
-      publisher = new Publisher(conn, stream, "studio");
+      // issue 16 §2: a room with HLS gets H264 where the browser can send it (packaged as
+      // it arrives, no transcoding); VP8 otherwise
+      publisher = new Publisher(conn, stream, "studio", { preferH264 });
       await publisher.start();
       onAir(true);
       return;
@@ -113,6 +115,7 @@ for (const button of document.querySelectorAll("[data-copy]")) {
 }
 
 const { conn, state } = await enter();
+const preferH264 = Boolean(state?.prefer_h264);
 if (state) {
   const chat = new ChatPanel(conn, { moderate: true });
   const shelf = new ProductShelf(conn);

@@ -1,5 +1,7 @@
 // The viewer page: join as a visitor, play the broadcast (muted autoplay, a clear unmute
 // button), chat, floating reactions, pinned products; recover after a drop or a reload.
+// The video comes over WebRTC, or over the room's HLS when WebRTC cannot serve this viewer
+// (delivery.js, issue 16 §4).
 import { config, el, notify, notifyError, t } from "./i18n.js";
 import { enter } from "./connection.js";
 import { Subscriber } from "./media.js";
@@ -10,6 +12,7 @@ import { float, showReactions } from "./reactions.js";
 import { Presence } from "./presence.js";
 import { bindNameForm, showPeople } from "./names.js";
 import { RecordingControls } from "./recording.js";
+import { Delivery } from "./delivery.js";
 
 const video = document.getElementById("video");
 const status = document.getElementById("stream-status");
@@ -20,6 +23,14 @@ const { conn, state } = await enter();
 let viewer = null;
 let ended = false;
 
+function dropWebrtc() {
+  viewer?.stop();
+  viewer = null;
+  if (video.srcObject) video.srcObject = null;
+}
+
+const delivery = new Delivery({ conn, video, webrtc: () => play(true), stopWebrtc: dropWebrtc });
+
 function showWaiting(waiting) {
   if (ended) return;
   status.hidden = !waiting;
@@ -29,6 +40,7 @@ function showWaiting(waiting) {
 /** The room ended (`room.closed`): say so where the video was, and stop waiting for it. */
 function showEnded() {
   ended = true;
+  delivery.stop();
   viewer?.stop();
   viewer = null;
   video.srcObject = null;
@@ -46,21 +58,27 @@ let playAgain = false;  // a track was published while a subscribe was in flight
 let retry = null;  // the next attempt after wrong_node
 const RETRY_MS = 2000;
 
-async function play() {
+/** Watch the broadcast: over WebRTC, or (`force` false) over HLS if the viewer is on it. */
+async function play(force = false) {
   if (ended) return;
+  if (!force && delivery.holdsHls) { await delivery.toHls(delivery.reason ?? "saver"); return; }
   if (viewer?.starting) { playAgain = true; return; }
   if (viewer?.healthy) return;
   playAgain = false;
   await viewer?.stop();
   viewer = new Subscriber(conn, { label: "broadcast", video, onstream: (stream) => {
+    delivery.onWebrtc();
     if (video.srcObject !== stream) video.srcObject = stream;
     video.play().catch(() => {});
     showWaiting(false);
   } });
   try {
     await viewer.start();
+    delivery.expectMedia();
   } catch (err) {
     viewer = null;
+    // the room's WebRTC seats are taken (max_viewers_per_track): its HLS has room for all
+    if (err.code === "media_full" && await delivery.toHls("seats")) return;
     // wrong_node here: the node placement named is unreachable (killed: the room moves, or
     // the dead edge's load report expires, within seconds) — no event will say so: ask again
     if (err.code === "no_such_track" || err.code === "wrong_node") showWaiting(true);
