@@ -344,7 +344,9 @@ class PackagerWorker:
         rendition makes its own keyframes: its input needs one only to start or recover."""
         due = self._transcoder is None and (
             self.video.segment_age >= self.spec.segment_s - self.spec.part_s)
-        waiting = track.waiting_key or track.depacketizer.want_keyframe
+        waiting = track.waiting_key or track.depacketizer.want_keyframe or (
+            self._transcoder is not None and track.opened.kind == "video"
+            and self._transcoder.wants_keyframe(track.opened.participant))
         if (due or waiting) and now - track.asked_at >= KEYFRAME_ASK_S:
             track.asked_at = now
             self.notify(self.events.want_keyframe, track.opened.track)
