@@ -1,9 +1,14 @@
 """The node of the HLS serving benchmark (bench/hls.py): Pavilion's app with one public live
-broadcast whose feed publishes stamped parts at real-time pace. Prints its URL, then serves
-until terminated.
+broadcast. Prints its URL once the broadcast has a segment, then serves until terminated.
 
-    .venv/bin/python -m bench.hls_node
+    .venv/bin/python -m bench.hls_node [--feed paced|packager]
 
+``packager``: the real thing: a :class:`~streaming.MediaPlane` in this process, a real aiortc
+publisher (in this process too, over loopback) replaying a pre-encoded 720p H264 clip (~2.5
+Mbit/s, a keyframe every 2 s; nothing is encoded while measured), and the plane's
+:class:`~streaming.hls.packager.HlsPackager` (``MediaPlane.start_hls``) as the door's feed.
+
+``paced`` (the default, the exact delay):
 :class:`PacedFeed` implements the :class:`~streaming.hls.feed.HlsFeed` port the way the
 packager does (playlists from :mod:`streaming.hls.playlist` snapshots, rendered once per
 publication; blocking waits woken on the loop when a part is published, never polled), with
@@ -13,6 +18,7 @@ and its waits, not the segmenter (bench/hls_transcode.py and the packager tests 
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import contextlib
 import os
@@ -25,13 +31,19 @@ from datetime import UTC, datetime, timedelta
 
 from aiohttp import web
 
+from bench.clip import vp8_clip
 from bench.hls import PART_BYTES, PART_S, PARTS_PER_SEGMENT, ROOM
-from config import load
+from config import MediaLimits, load
 from rooms.pavilion import Pavilion
 from rooms.room import Room, RoomKind, RoomState
 from rooms.text import LocalizedText
-from streaming.hls.feed import MP4, Blob
+from streaming import MediaPlane
+from streaming.frames import Frame
+from streaming.hls.feed import MP4, Blob, HlsFeed
 from streaming.hls.playlist import MediaPlaylist, OpenSegment, Part, Segment, render_media
+from streaming.hls.spec import HlsSpec
+from streaming.hls.transcode import VideoTranscoder
+from tests.streaming import clients
 from web.app import create_app
 from web.hls import FEEDS_KEY
 from web.keys import BACKEND_KEY
@@ -137,31 +149,81 @@ class Feeds:
         return self.feed if room == self.feed.room else None
 
 
+class PlaneFeeds:
+    """The door's feeds: the bench plane's packagers."""
+
+    def __init__(self, plane: MediaPlane) -> None:
+        self.plane = plane
+
+    def hls(self, room: str) -> HlsFeed | None:
+        return self.plane.hls(room)
+
+
+def h264_clip() -> tuple[bytes, ...]:
+    """6 s of 720p H264 (bench/clip.py's texture through the transcoder: 2 s GOPs)."""
+    vp8 = vp8_clip(frames=90, size=(1280, 720), bitrate=2_500_000)
+    transcoder = VideoTranscoder([720], "ultrafast", PART_S * PARTS_PER_SEGMENT)
+    out: list[bytes] = []
+    for index in range(180):
+        frame = Frame(vp8[index % len(vp8)], index * 3000, index % len(vp8) == 0)
+        out += [unit.data for unit in transcoder.push("clip", "vp8", frame, index * 100 / 3)[0]]
+    return tuple(out)
+
+
+async def packaged(app: web.Application) -> AsyncIterator[None]:
+    """A plane, a publisher and the room's packager for the app's lifetime."""
+    feeds = app[FEEDS_KEY]
+    assert isinstance(feeds, PlaneFeeds)
+    plane = feeds.plane
+    packets = h264_clip()
+    # the test publisher replays clients.clip(...): this clip instead of its flat one
+    clients.clip = lambda *args, **kwargs: packets  # type: ignore[assignment]
+    publisher = await clients.publish(plane, ROOM, "camera", codec="h264", audio=True)
+    plane.start_hls(HlsSpec(ROOM, segment_s=PART_S * PARTS_PER_SEGMENT, part_s=PART_S))
+    feed = plane.hls(ROOM)
+    assert feed is not None
+    await feed.ready("v0.m3u8", 1, None, 30.0)
+    yield
+    await publisher.close()
+    await plane.aclose()
+
+
+async def room(app: web.Application) -> AsyncIterator[None]:
+    await app[BACKEND_KEY].store.put_room(broadcast())
+    yield
+
+
+async def paced(app: web.Application) -> AsyncIterator[None]:
+    feeds = app[FEEDS_KEY]
+    assert isinstance(feeds, Feeds)
+    task = asyncio.create_task(feeds.feed.run())
+    yield
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+
+
 def broadcast() -> Room:
     return Room(id=ROOM, kind=RoomKind.BROADCAST, pavilion=Pavilion.NEW_MEDIA,
                 title=LocalizedText({"en": "HLS bench"}), exhibitor="bench",
                 starts_at=datetime.now(UTC) - timedelta(minutes=1), state=RoomState.LIVE)
 
 
-async def serve() -> None:
+async def serve(mode: str) -> None:
     port = int(os.environ.get("BENCH_PORT", "0")) or _free_port()
     settings = load(env={}, overrides={
         "port": port, "secret": "bench-secret-0123456789abcdef-0123456789",
         "node_id": "bench-node", "demo": False,
         "recordings": {"dir": tempfile.mkdtemp(prefix="pavilion-bench-")}})
     app = create_app(settings)
-    feed = PacedFeed()
-    app[FEEDS_KEY] = Feeds(feed)
-
-    async def lifetime(app: web.Application) -> AsyncIterator[None]:
-        await app[BACKEND_KEY].store.put_room(broadcast())
-        task = asyncio.create_task(feed.run())
-        yield
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
-
-    app.cleanup_ctx.append(lifetime)
+    app.cleanup_ctx.append(room)
+    if mode == "packager":
+        app[FEEDS_KEY] = PlaneFeeds(MediaPlane(MediaLimits(
+            allow_loopback_candidates=True, allow_private_candidates=True)))
+        app.cleanup_ctx.append(packaged)
+    else:
+        app[FEEDS_KEY] = Feeds(PacedFeed())
+        app.cleanup_ctx.append(paced)
     runner = web.AppRunner(app, handle_signals=True, access_log=None)
     await runner.setup()
     await web.TCPSite(runner, "127.0.0.1", port).start()
@@ -183,5 +245,7 @@ def _free_port() -> int:
 
 
 if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--feed", choices=["paced", "packager"], default="paced")
     with contextlib.suppress(KeyboardInterrupt, asyncio.CancelledError):
-        asyncio.run(serve())
+        asyncio.run(serve(parser.parse_args().feed))

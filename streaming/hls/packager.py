@@ -214,9 +214,11 @@ class HlsPackager:
             return self._master(query)
         match = PLAYLIST_NAME.fullmatch(name)
         media = self._media.get(match.group(1)) if match else None
-        if media is None:
+        if match is None or media is None:
             return None
-        return render_media(media, low_latency=low_latency, query=query)
+        others = [(f"{r}.m3u8", p) for r, p in sorted(self._media.items())
+                  if r != match.group(1)]
+        return render_media(media, low_latency=low_latency, query=query, reports=others)
 
     def _master(self, query: str) -> str | None:
         first = self._media.get("v0")

@@ -82,6 +82,15 @@ class MediaPlaylist:
             return self.open.msn
         return self.segments[-1].msn if self.segments else -1
 
+    @property
+    def last_part(self) -> tuple[int, int] | None:
+        """(msn, part index) of the newest part, for ``EXT-X-RENDITION-REPORT``."""
+        if self.open is not None and self.open.parts:
+            return self.open.msn, len(self.open.parts) - 1
+        if self.segments:
+            return self.segments[-1].msn, len(self.segments[-1].parts) - 1
+        return None
+
     def has(self, msn: int, part: int | None) -> bool:
         """Whether segment ``msn`` (its part ``part`` when given) is published (§6.2.5.2)."""
         if self.segments and msn <= self.segments[-1].msn:
@@ -105,8 +114,11 @@ def _parts(parts: Sequence[Part], query: str) -> list[str]:
             + (",INDEPENDENT=YES" if p.independent else "") for p in parts]
 
 
-def render_media(playlist: MediaPlaylist, *, low_latency: bool, query: str = "") -> str:
-    """The playlist's text; ``query`` goes on every URI (a signed link stays signed)."""
+def render_media(playlist: MediaPlaylist, *, low_latency: bool, query: str = "",
+                 reports: Sequence[tuple[str, MediaPlaylist]] = ()) -> str:
+    """The playlist's text; ``query`` goes on every URI (a signed link stays signed).
+    ``reports``: the other renditions (URI, playlist) for ``EXT-X-RENDITION-REPORT`` in the LL
+    playlist (RFC 8216bis §4.4.5.4: a player switching renditions asks for the right part)."""
     lines = ["#EXTM3U", f"#EXT-X-VERSION:{9 if low_latency else 7}",
              f"#EXT-X-TARGETDURATION:{playlist.target}"]
     if low_latency:
@@ -131,7 +143,18 @@ def render_media(playlist: MediaPlaylist, *, low_latency: bool, query: str = "")
         lines += _head(opened.discontinuity, opened.init, opened.start, init, query)
         lines += _parts(opened.parts, query)
         lines.append(f'#EXT-X-PRELOAD-HINT:TYPE=PART,URI="{with_query(opened.next_part, query)}"')
+        lines += _reports(reports, query)
     return "\n".join(lines) + "\n"
+
+
+def _reports(reports: Sequence[tuple[str, MediaPlaylist]], query: str) -> list[str]:
+    lines = []
+    for uri, other in reports:
+        last = other.last_part
+        if last is not None:
+            lines.append(f'#EXT-X-RENDITION-REPORT:URI="{with_query(uri, query)}",'
+                         f"LAST-MSN={last[0]},LAST-PART={last[1]}")
+    return lines
 
 
 def _head(discontinuity: bool, init: str, start: float, last_init: str, query: str) -> list[str]:

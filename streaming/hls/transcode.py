@@ -135,8 +135,19 @@ class VideoTranscoder:
         """Put ``source`` on air from its next keyframe on (a forum's active speaker)."""
         self._pending = None if source == self._program else source
 
+    def wants_keyframe(self, source: str) -> bool:
+        """Whether ``source`` needs a keyframe to go (back) on air: the source :meth:`select`
+        named, until its keyframe; the program after a decoding error. The packager then asks
+        its publisher for one (a PLI): WebRTC encoders send keyframes only when asked, so a
+        forum's switch would otherwise wait for the new speaker's next spontaneous one."""
+        if source == self._pending:
+            return True
+        current = self._inputs.get(source)
+        return source == self._program and current is not None and current.waiting
+
     def push(self, source: str, codec: str, frame: Frame, t_ms: float) -> list[list[Encoded]]:
-        """Take one coded frame of ``source``; per rung, the access units encoded now."""
+        """Take one coded frame of ``source`` (``t_ms``: its presentation time); per rung,
+        the access units encoded now."""
         out: list[list[Encoded]] = [[] for _ in self._heights]
         if self._closed:
             return out

@@ -24,6 +24,7 @@ import logging
 import queue
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple, Protocol
@@ -52,6 +53,8 @@ from streaming.recording_writer import Report, Speaker, Tapped, TrackClosed, Tra
 
 logger = logging.getLogger(__name__)
 KEYFRAME_ASK_S = 0.5  # a video track waiting for a keyframe asks again this often
+REORDER_STEPS = 3  # H264 whose times go back this often in REORDER_WINDOW frames has B-frames
+REORDER_WINDOW = 30  # (a clock re-anchored backwards once, a reconnect, is not B-frames)
 TRANSCODER = "streaming.hls.transcode"  # issue 16 §2: VP8 and a forum's program → H264
 PROGRAM_AUDIO = ""  # the key of a forum's mixed audio among the audio renditions
 
@@ -138,6 +141,9 @@ class PackagerWorker:
         self._audio: dict[str, _Audio] = {}  # participant (or PROGRAM_AUDIO) -> rendition
         self._transcoder: Any = None  # streaming.hls.transcode.VideoTranscoder, made on need
         self._no_transcoder = False
+        self._last_h264_s = -1.0  # the pass-through's last presentation time
+        self._steps_back: deque[bool] = deque(maxlen=REORDER_WINDOW)  # went back, per frame
+        self._reordered = False  # B-frames seen: the pass-through's H264 is transcoded
         self._mix: AudioMix | None = AudioMix() if spec.program else None
         self.thread = threading.Thread(target=self._run, name=f"hls-{spec.room}", daemon=True)
 
@@ -266,12 +272,26 @@ class PackagerWorker:
             self._transcode(opened.participant, opened.codec, frame, seconds)
         elif opened.participant != self.video_participant:
             return  # a broadcast shows its video publisher
-        elif opened.codec.lower() == "h264":
-            self._annex_b(self.rungs[0], frame.data, frame.keyframe, seconds)
-        elif self.spec.transcode_vp8:
+        elif opened.codec.lower() == "h264" and not self._reordered:
+            self._pass_through(frame, seconds)
+        elif opened.codec.lower() == "h264" or self.spec.transcode_vp8:
             self._transcode(opened.participant, opened.codec, frame, seconds)
 
     # -- video: H264 passes through; VP8 and a program are transcoded ------------------------
+
+    def _pass_through(self, frame: Frame, seconds: float) -> None:
+        """H264 as it arrives, unless its frames come in decode order with presentation times
+        going back (B-frames: RTMP encoders, OBS's default): fMP4 pass-through writes no
+        composition offsets, so such a stream goes through the transcoder instead (a new init
+        and a discontinuity; a warning tells the operator to turn B-frames off)."""
+        self._steps_back.append(seconds < self._last_h264_s)
+        self._last_h264_s = seconds
+        if sum(self._steps_back) >= REORDER_STEPS:
+            self._reordered = True
+            logger.warning("hls %s: the video carries B-frames: transcoded for HLS (set the "
+                           "encoder's B-frames to 0 to save a CPU core)", self.spec.room)
+            return
+        self._annex_b(self.rungs[0], frame.data, frame.keyframe, seconds)
 
     def _annex_b(self, rung: _Rung, data: bytes, keyframe: bool, seconds: float) -> None:
         """One H264 access unit (Annex B) into ``rung``: SPS/PPS → its init, AVCC → samples."""

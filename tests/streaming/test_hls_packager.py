@@ -102,6 +102,13 @@ async def test_an_h264_broadcast_becomes_ll_hls_without_a_video_encoder(
     assert variant.stream_info.resolution == (320, 240)
     assert [(m.uri, m.default) for m in master.media] == [("a0.m3u8?t=1", "YES")]
     video, audio = media(feed, "v0.m3u8"), media(feed, "a0.m3u8")
+    # each LL playlist reports the other rendition's newest part (RFC 8216bis §4.4.5.4)
+    [report] = video.rendition_reports
+    assert report.uri == "a0.m3u8" and report.last_part is not None
+    last_video = video.media_sequence + len(video.segments) - 1
+    assert abs(report.last_msn - last_video) <= 1
+    assert [r.uri for r in audio.rendition_reports] == ["v0.m3u8"]
+    assert "RENDITION-REPORT" not in (feed.playlist("v0.m3u8", low_latency=False) or "")
     for index, uri in enumerate(s.uri for s in video.segments if s.uri):
         path = write_segment(feed, video, uri, tmp_path / f"v{index}.mp4")
         [stream] = probe(path)["streams"]

@@ -211,3 +211,18 @@ def test_push_after_close_and_unknown_codecs() -> None:
         transcoder.push("a", "av1", Frame(b"\x00", 0, True), 0.0)
     assert transcoder.close() == [[]]
     assert transcoder.push("a", "vp8", Frame(b"\x00", 0, True), 0.0) == [[]]
+
+
+def test_wants_keyframe_names_who_must_send_one(vp8_720: list[Frame]) -> None:
+    transcoder = VideoTranscoder([360], "ultrafast", 2.0)
+    transcoder.push("a", "vp8", vp8_720[1], vp8_720[1].ts / 90)  # not a keyframe: waits
+    assert transcoder.wants_keyframe("a")
+    transcoder.push("a", "vp8", vp8_720[0], vp8_720[0].ts / 90)
+    assert not transcoder.wants_keyframe("a")
+    transcoder.select("b")  # the new speaker must key before it is on air
+    assert transcoder.wants_keyframe("b") and not transcoder.wants_keyframe("a")
+    transcoder.push("b", "vp8", vp8_720[0], vp8_720[0].ts / 90 + 100)
+    assert not transcoder.wants_keyframe("b")
+    broken = Frame(vp8_720[1].data[:12], vp8_720[1].ts + 9000, False)
+    transcoder.push("b", "vp8", broken, broken.ts / 90 + 100)  # a decoding error
+    assert transcoder.wants_keyframe("b") and not transcoder.wants_keyframe("a")

@@ -4,18 +4,31 @@ discontinuity in every rendition; the end finishes every playlist."""
 
 from __future__ import annotations
 
+import itertools
 import logging
 import threading
+from fractions import Fraction
+from pathlib import Path
 
+import av
 import pytest
+from aiortc.codecs.h264 import H264Encoder
 
+from streaming import rtp_header
 from streaming.depacketize import for_codec
 from streaming.hls.playlist import MediaPlaylist
 from streaming.hls.segmenter import Published
 from streaming.hls.spec import HlsSpec
 from streaming.hls.worker import Batch, Gap, Item, PackagerWorker, RenditionInfo
 from streaming.recording_writer import Tapped, TrackOpened
-from tests.streaming.depacketize_media import encoded_video, h264_rtp, opus_packets, rtp
+from tests.streaming.depacketize_media import (
+    encoded_video,
+    frame_packets,
+    h264_rtp,
+    opus_packets,
+    rtp,
+)
+from tests.streaming.media_probe import decode_errors
 
 SPEC = HlsSpec("r", segment_s=1.0, part_s=0.25)
 BOGUS_KEYFRAME = (b"\x00\x00\x00\x01\x67\x42"  # an SPS cut short
@@ -122,3 +135,69 @@ def test_another_audio_source_is_an_extra_rendition_cut_like_the_video() -> None
     assert [s.msn for s in other.segments] == [s.msn for s in main.segments]
     for segment, cut in zip(other.segments[1:], video.segments[1:], strict=False):
         assert segment.msn == cut.msn and abs(segment.start - cut.start) < 0.03
+
+
+def with_ssrc(items: list[Item], track: int, ssrc: int) -> list[Item]:
+    """``items`` with ``track``'s packets re-sent from another SSRC (a publisher that
+    republished and took over its Sources: same tracks, a new RTP stream)."""
+    out: list[Item] = []
+    for item in items:
+        if isinstance(item, Tapped) and item.track == track:
+            data = item.data[:8] + ssrc.to_bytes(4, "big") + item.data[12:]
+            item = Tapped(track, item.arrival, data, rtp_header.parse(data))
+        out.append(item)
+    return out
+
+
+def test_a_new_rtp_stream_on_the_same_track_is_a_discontinuity() -> None:
+    first = media_items(3)
+    second = with_ssrc(with_ssrc(media_items(3, start_s=3.5, seq=20_000), 0, 7777), 1, 8888)
+    heard = run([*first, *second])
+    for rendition in ("v0", "a0"):
+        marked = [s for s in heard.playlists[rendition].segments if s.discontinuity]
+        assert [s.init for s in marked] == [f"{rendition}-init1.mp4"], rendition
+
+
+def b_frame_items(seconds: int) -> list[Item]:
+    """x264 Main profile with B-frames, in decode order, each RTP timestamp its presentation
+    time (RFC 6184 §5.1): what an RTMP encoder's stream looks like once ingested."""
+    context = av.CodecContext.create("libx264", "w")
+    context.width, context.height, context.pix_fmt = 192, 128, "yuv420p"
+    context.time_base = Fraction(1, 30)
+    context.framerate = Fraction(30, 1)
+    context.gop_size = 30
+    context.options = {"profile": "main", "preset": "veryfast", "x264-params": "bframes=2"}
+    packets: list[av.Packet] = []
+    for index in range(30 * seconds):
+        picture = av.VideoFrame(192, 128, "yuv420p")
+        for plane in picture.planes:
+            plane.update(bytes([(index * 5 + plane.line_size) % 256]) * plane.buffer_size)
+        picture.pts = index
+        packets += context.encode(picture)
+    packets += context.encode(None)
+    items: list[Item] = []
+    seq = 0
+    for order, packet in enumerate(packets):
+        assert packet.pts is not None
+        payloads = H264Encoder._packetize(H264Encoder._split_bitstream(bytes(packet)))
+        for data, header in frame_packets(payloads, seq, 90_000 + 3000 * packet.pts):
+            items.append(Tapped(0, order / 30, data, header))
+        seq += len(payloads)
+    return items
+
+
+def test_h264_with_b_frames_is_transcoded_not_passed_through(
+        caplog: pytest.LogCaptureFixture, tmp_path: Path) -> None:
+    caplog.set_level(logging.WARNING, "streaming.hls.worker")
+    items = b_frame_items(4)
+    assert any(b.header.timestamp < a.header.timestamp for a, b in itertools.pairwise(
+        i for i in items if isinstance(i, Tapped))), "the clip has B-frames"
+    heard = run(items)
+    assert "carries B-frames" in caplog.text
+    video = heard.playlists["v0"]
+    after = [s for s in video.segments if s.init != "v0-init0.mp4"]
+    assert len(after) >= 2 and after[0].discontinuity  # the transcoder's stream, after a break
+    for segment in after:
+        path = tmp_path / f"{segment.name}.mp4"
+        path.write_bytes(heard.blobs[segment.init] + heard.blobs[segment.name])
+        assert decode_errors(path) == ""
