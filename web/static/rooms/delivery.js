@@ -1,5 +1,5 @@
 // How this viewer receives the room's video (issue 16 §4, docs/hls.md §5): WebRTC by default;
-// the room's HLS when WebRTC brings no picture within `hls.webrtcTimeoutS` (UDP blocked), when
+// the room's HLS when WebRTC cannot connect within `hls.webrtcTimeoutS` (UDP blocked), when
 // the room's WebRTC seats are full (`media_full`), or when the viewer turns "data saver" on
 // (remembered in localStorage). Back to WebRTC when a seat frees up: a seat is asked for again
 // every 20 s while on HLS for that reason, never while data saver is on. Chat, reactions and

@@ -274,7 +274,9 @@ if (state) {
     stage.hidden = on;
     stageEmpty.hidden = on || tiles.size > 0;
   };
-  const anyPicture = () => [...tiles.values()].some((entry) => pictureIn(entry.video));
+  // HLS only if WebRTC cannot connect: a connected tile still waiting for a picture stays
+  const anyPicture = () => [...tiles.values()].some((entry) => pictureIn(entry.video)
+    || entry.subscriber?.pc?.connectionState === "connected");
   const feeds = new ParticipantFeeds(conn, { label: "speaker", dropTile,
     tileFor: (identity) => tileFor(identity, presence.get(identity)?.name ?? identity),
     onstream: () => { if (delivery?.mode === "hls") delivery.onWebrtc(); },

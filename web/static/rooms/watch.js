@@ -12,7 +12,7 @@ import { float, showReactions } from "./reactions.js";
 import { Presence } from "./presence.js";
 import { bindNameForm, showPeople } from "./names.js";
 import { RecordingControls } from "./recording.js";
-import { Delivery } from "./delivery.js";
+import { Delivery, pictureIn } from "./delivery.js";
 
 const video = document.getElementById("video");
 const status = document.getElementById("stream-status");
@@ -75,7 +75,10 @@ async function play(force = false) {
   } });
   try {
     await viewer.start();
-    delivery.expectMedia();
+    // HLS only if WebRTC cannot connect (UDP blocked): a connected peer still waiting for its
+    // first picture (a slow link, a republish, a relay) stays on WebRTC
+    const mine = viewer;
+    delivery.expectMedia(() => pictureIn(video) || mine.pc?.connectionState === "connected");
   } catch (err) {
     viewer = null;
     // the room's WebRTC seats are taken (max_viewers_per_track): its HLS has room for all
