@@ -142,11 +142,12 @@ async def test_the_viewer_gets_what_its_link_and_tile_take(
     """Loopback carries every layer: the viewer climbs to the top one (probing past what its
     REMB can show from a lower layer); a small tile brings it down to the smallest layer that
     fills it; a hidden tile pauses its video and the unwatched layers are let go (dynacast);
-    shown again, video comes back by itself."""
+    shown again, video comes back by itself. Without HLS: a room with HLS keeps the layer
+    its packager taps (the top one) on for the HLS audience (docs/hls.md §1)."""
     from streaming.adaptation import TileView
     from streaming.plane import LayersWanted, MediaEvent, QualityChanged
 
-    running = await pavilion_app(demo=True)
+    running = await pavilion_app(demo=True, hls={"kinds": []})
     plane = running.app[MEDIA_KEY]
     events: list[MediaEvent] = []
     plane.listen(events.append)
