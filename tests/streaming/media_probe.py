@@ -29,13 +29,15 @@ def duration(path: Path) -> float:
 def decode_errors(path: Path, until_s: float | None = None) -> str:
     """What ``ffmpeg -v error -i path -f null -`` prints: empty for a file that decodes.
 
-    ``-enc_time_base -1`` keeps each stream's own time base on the way out: by default the CLI
-    re-times video to 1/(average frame rate), so two frames a nudge apart (the muxer's 17 ms
-    step after a timestamp that did not advance) land on one tick and the null muxer reports
-    "non monotonically increasing dts", a complaint about the CLI's output, not the file."""
+    ``-enc_time_base:v -1`` keeps a video stream's own time base on the way out: by default
+    the CLI re-times video to 1/(average frame rate), so two frames a nudge apart (the muxer's
+    17 ms step after a timestamp that did not advance) land on one tick and the null muxer
+    reports "non monotonically increasing dts", a complaint about the CLI's output, not the
+    file. Audio keeps the CLI's default, 1/sample rate: a WebM's 1/1000 would make the same
+    collision of two short decoded frames."""
     limit = ["-t", str(until_s)] if until_s is not None else []
     out = subprocess.run(
-        ["ffmpeg", "-nostdin", "-v", "error", "-i", str(path), *limit, "-enc_time_base", "-1",
+        ["ffmpeg", "-nostdin", "-v", "error", "-i", str(path), *limit, "-enc_time_base:v", "-1",
          "-f", "null", "-"],
         capture_output=True, text=True, timeout=60,
     )
