@@ -33,6 +33,7 @@ async def node_with(start: Start, *feeds: ScriptedFeed, **overrides: object) -> 
     def prepare(app: web.Application) -> None:
         app[FEEDS_KEY] = Feeds(*feeds)
 
+    overrides.setdefault("hls", {})  # the default kinds: broadcasts and forums
     return await start(prepare=prepare, demo=False, **overrides)
 
 

@@ -23,8 +23,8 @@ URI = re.compile(r'URI="([^"]+)"|^([^#\s][^\s]*)$', re.M)
 
 async def test_another_node_serves_the_packaged_hls(
         pavilion_app: Start, browser: Any, redis_url: str) -> None:
-    origin = await pavilion_app(demo=True, redis_url=redis_url, node_id="node-a")
-    edge = await pavilion_app(demo=True, redis_url=redis_url, node_id="node-b")
+    origin = await pavilion_app(demo=True, redis_url=redis_url, node_id="node-a", hls={})
+    edge = await pavilion_app(demo=True, redis_url=redis_url, node_id="node-b", hls={})
     await _go_live(origin, browser)
     assert edge.app[RELAY_KEY].upstream_requests == 0
     base = f"{edge.url}/hls/{LIVE_BROADCAST}/"

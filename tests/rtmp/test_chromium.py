@@ -38,7 +38,7 @@ async () => {
 
 async def test_chromium_watches_an_rtmp_encoder(
         pavilion_app: Callable[..., Awaitable[RunningApp]], browser: Any) -> None:
-    running = await pavilion_app(demo=True, rtmp_port=free_port())
+    running = await pavilion_app(demo=True, rtmp_port=free_port(), hls={})
     key = token("hall-camera", Grant.PUBLISH, Grant.CREATE)
     encoder = await ffmpeg_publish(f"rtmp://127.0.0.1:{running.settings.rtmp_port}/live/{key}")
     try:

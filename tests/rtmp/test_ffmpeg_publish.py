@@ -36,7 +36,7 @@ def token(room: str = "expo", *grants: Grant, identity: str = "hall-camera",
 
 @pytest.fixture
 async def node(pavilion_app: Callable[..., Awaitable[Any]]) -> AsyncIterator[Any]:
-    running = await pavilion_app(demo=True, rtmp_port=free_port())
+    running = await pavilion_app(demo=True, rtmp_port=free_port(), hls={})
     for room in ("expo", "other"):
         await running.app[BACKEND_KEY].store.create_room(
             Room(id=room, kind=RoomKind.BROADCAST, pavilion=Pavilion.NEW_MEDIA,

@@ -163,7 +163,7 @@ def allowed(role: Role, state: str, action: str) -> bool:
 
 @pytest.mark.parametrize("state", STATES)
 async def test_every_door_gives_the_one_decision(pavilion_app: Start, state: str) -> None:
-    app = await pavilion_app(demo=False, api_key=API_KEY, rtmp_port=free_port())
+    app = await pavilion_app(demo=False, api_key=API_KEY, rtmp_port=free_port(), hls={})
     wrong: list[str] = []
     for role in ROLES:
         room_id = f"{state}-{role.name}".replace("_", "-")
