@@ -53,7 +53,9 @@ class RtmpServer:
         self.idle_timeout_s = idle_timeout_s
         self.refused_connections = 0
         self._server: asyncio.Server | None = None
-        self._connections: set[asyncio.Task[None]] = set()
+        # each connection's task and its socket's writer: a task cancelled before its first
+        # step never runs its ``finally``, so aclose closes the writers itself
+        self._connections: dict[asyncio.Task[None], asyncio.StreamWriter] = {}
 
     async def start(self) -> None:
         """Listen; ``OSError`` if the port cannot be bound. ``port`` 0 picks a free one."""
@@ -67,8 +69,8 @@ class RtmpServer:
             writer.close()
             return
         task = asyncio.get_running_loop().create_task(self._serve(reader, writer))
-        self._connections.add(task)
-        task.add_done_callback(self._connections.discard)
+        self._connections[task] = writer
+        task.add_done_callback(lambda done: self._connections.pop(done, None))
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         connection = _Connection(self, reader, writer)
@@ -87,9 +89,14 @@ class RtmpServer:
     async def aclose(self) -> None:
         if self._server is not None:
             self._server.close()
-        for task in list(self._connections):
+        connections = dict(self._connections)
+        for task in connections:
             task.cancel()
-        await asyncio.gather(*self._connections, return_exceptions=True)
+        await asyncio.gather(*connections, return_exceptions=True)
+        for writer in connections.values():
+            writer.close()
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(writer.wait_closed(), 2.0)
         if self._server is not None:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(self._server.wait_closed(), 2.0)
