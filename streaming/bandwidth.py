@@ -16,7 +16,11 @@ The rules (thresholds: config ``[media.adapt]``, :class:`~config.settings.AdaptS
 
 - **Delay part** (REMB). A REMB that *falls* to below ``remb_bound_ratio`` x the rate we send
   is a congestion signal (Chromium answers overuse with 0.85 x the rate it measures): it is
-  taken as is. Any other REMB only bounds the link from below: one that rises or holds under
+  taken as is. "What we send" there is media without probe padding: Chromium's REMB rises only
+  ~8 %/s, so while padding is in the rate window any REMB a little under the last one looked
+  like congestion, cut the delay part a probe had just proven, and kept a viewer that was
+  back on a strong link on its low layer probe after probe (the probe's own abort rule judges
+  the padding). Any other REMB only bounds the link from below: one that rises or holds under
   what we send is Chromium's slow ramp after we sent more (a new layer), and one that falls
   while still above what we send follows its cap down after we sent less (a lower layer, a
   hidden tile); the delay part keeps the higher of it and its earlier value. A REMB older than
@@ -88,12 +92,15 @@ class DownlinkEstimator:
         self._loss_at: float | None = None  # last loss-part update (growth is per second)
         self._cut_at = -math.inf  # last loss decrease
         self._sent = SendRate(settings.rate_window_ms / 1000)
+        self._media = SendRate(settings.rate_window_ms / 1000)  # without probe padding
         self._out: float | None = None
         self._out_at = 0.0
 
-    def on_sent(self, octets: int, now: float) -> None:
-        """``octets`` sent to this viewer since the previous call (once per RTCP interval)."""
+    def on_sent(self, octets: int, now: float, padding: int = 0) -> None:
+        """``octets`` sent to this viewer since the previous call (once per RTCP interval), of
+        which ``padding`` were probe padding."""
         self._sent.add(octets, now)
+        self._media.add(max(0, octets - padding), now)
 
     def sending(self, now: float) -> int | None:
         """What this viewer is sent now (bit/s), or None before two ``on_sent`` calls."""
@@ -102,7 +109,7 @@ class DownlinkEstimator:
     def on_remb(self, bitrate_bps: int, now: float) -> None:
         """The viewer's REMB: a congestion signal when under what we send, else a lower bound."""
         bitrate_bps = max(bitrate_bps, self._s.remb_floor_kbps * 1000)
-        sending = self._sent.rate(now)
+        sending = self._media.rate(now)
         bound = None if sending is None else self._s.remb_bound_ratio * sending
         congested = bitrate_bps < self._remb and bound is not None and bitrate_bps < bound
         stale = now - self._remb_at > self._s.remb_timeout_ms / 1000

@@ -96,7 +96,8 @@ class ViewerAdaptation:
         now: float,
     ) -> list[Quality]:
         """Choose each simulcast track's layer; returns what changed for the page."""
-        self.estimator.on_sent(max(0, sent.octets - self._sent.octets), now)
+        self.estimator.on_sent(max(0, sent.octets - self._sent.octets), now,
+                               max(0, sent.padding - self._sent.padding))
         self._media.add(max(0, sent.octets - sent.padding
                             - self._sent.octets + self._sent.padding), now)
         self._nack_loss(sent, now)

@@ -166,3 +166,21 @@ def test_the_estimate_stays_between_zero_and_the_maximum(
         else:
             est.on_probe(value, now)
         assert 0 <= est.estimate(now) <= S.max_kbps * 1000
+
+
+def test_a_remb_dip_under_probe_padding_is_not_congestion() -> None:
+    """Media at 150 kbit/s plus 150 kbit/s of probe padding: a REMB of 200 kbit/s just under
+    the last one is under 0.9x all that is sent but above the media; Chromium's REMB climbs
+    slowly, so it is no congestion and keeps the rate a probe proved (the probe judges its
+    padding itself). Under 0.9x the media it is congestion as before."""
+    est = DownlinkEstimator(S)
+    for i in range(9):  # 2 s: 300 kbit/s sent, half of it padding
+        est.on_sent(300_000 // 32, i / 4, padding=150_000 // 32)
+    est.on_remb(210_000, 2.0)
+    est.on_probe(300_000, 2.0)
+    est.on_sent(150_000 // 32, 2.25)  # the probe is over: media alone
+    est.on_remb(200_000, 2.25)
+    assert est.raw(2.25) == 300_000
+    est.on_sent(150_000 // 32, 2.5)
+    est.on_remb(60_000, 2.5)  # well under 0.9 x the media (150 kbit/s): congestion
+    assert est.raw(2.5) == 80_000  # the REMB floor (remb_floor_kbps)
