@@ -29,7 +29,9 @@ class LayerOption:
 
     ``bitrate_bps`` is what the layer carried lately (0: nothing arrives); ``width`` and
     ``height`` come from its last keyframe where the codec says (VP8), else 0; ``active`` is
-    False while the publisher does not send it (paused, or not arriving).
+    False while the publisher does not send it (paused, or not arriving). ``paused``: a layer
+    paused by dynacast (issue 14 §4), offered as active at the rate it had: a memory, not a
+    measurement (it may be its encoder's ramp-up after going live).
     """
 
     rid: str
@@ -37,6 +39,7 @@ class LayerOption:
     width: int = 0
     height: int = 0
     active: bool = True
+    paused: bool = False
 
 
 @dataclass(frozen=True, slots=True)

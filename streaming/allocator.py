@@ -99,7 +99,8 @@ class Allocator:
         """The Source's layers; one paused by dynacast looks active, at the rate it had."""
         paused = self._paused.get(id(source), set())
         return [
-            (index, replace(option, active=True, bitrate_bps=source.layers[index].known_bps))
+            (index, replace(option, active=True, paused=True,
+                            bitrate_bps=source.layers[index].known_bps))
             if not option.active and index in paused and source.layers[index].known_bps
             else (index, option)
             for index, option in source.options(now)

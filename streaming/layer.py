@@ -30,6 +30,7 @@ class Layer:
 
     __slots__ = (
         "_window",
+        "arriving_since",
         "bitrate_bps",
         "cache",
         "flush_handle",
@@ -69,6 +70,7 @@ class Layer:
         self.upstream: Callable[[], None] | None = None  # sends a PLI for this SSRC
         self.flush_handle: object | None = None
         self.last_arrival = 0.0
+        self.arriving_since = 0.0  # when packets began to arrive after a pause (or ever)
         self.octets = 0  # payload octets received, all time
         self.bitrate_bps = 0  # smoothed, by :meth:`measure`
         self.known_bps = 0  # the rate it carries as a rule (a paused layer's need)
@@ -100,10 +102,26 @@ class Layer:
         start, octets = window[0]
         rate = (self.octets - octets) * 8 / (now - start) if now > start else 0.0
         self.bitrate_bps = int(rate) if self.active(now) else 0
-        if self.bitrate_bps:  # what it carries as a rule (~2 s average): a paused layer's need
+        # what it carries as a rule (~2 s average): a paused layer's need; not from a window
+        # that still spans the pause (its first second back reads low)
+        if self.bitrate_bps and now - self.arriving_since >= RATE_WINDOW_S:
             self.known_bps = (self.bitrate_bps if not self.known_bps else
                               int(KNOWN_WEIGHT * self.bitrate_bps
                                   + (1 - KNOWN_WEIGHT) * self.known_bps))
+        return self.bitrate_bps
+
+    def arrive(self, now: float) -> None:
+        """A packet of this layer arrived now (video): track when a pause ended."""
+        if now - self.last_arrival >= IDLE_S:
+            self.arriving_since = now
+        self.last_arrival = now
+
+    def need_bps(self, now: float) -> int:
+        """The rate a viewer's budget must hold for this layer: its measured rate, but not less
+        than it had before a pause while its rate window still spans the pause (a layer just
+        resumed read as ~400 kbit/s and went to a 700 kbit/s viewer, then ran at ~1.4 Mbit/s)."""
+        if now - self.arriving_since < 2 * RATE_WINDOW_S:
+            return max(self.bitrate_bps, self.known_bps)
         return self.bitrate_bps
 
     def active(self, now: float) -> bool:

@@ -12,9 +12,12 @@ keyframe of the target layer). The rules (thresholds: config ``[media.adapt]``):
   layer it had comes back at once (the budget says little then: nothing was sent to measure).
 - **Down fast**: when the budget stays under the current layer's bitrate x ``keep_ratio`` for
   ``down_hold_ms`` (at once under half of it: no frame of it gets through whole), the best
-  layer that fits 0.6 of the budget (a fall's budget is a first guess on a congested link;
-  else the lowest); on the lowest, after ``weak_hold_ms`` more,
+  layer that fits 0.6 of the budget when the link loses packets (a fall's budget is a first
+  guess on a congested link), 0.9 of it on a delay signal alone (else the lowest); on the
+  lowest, after ``weak_hold_ms`` more,
   ``Choice(None, "weak")``: audio only, the page says so.
+- **First choice**: the best layer the budget fits among those arriving now (a layer paused by
+  dynacast is not measured: see :class:`~streaming.adaptation.LayerOption`).
 - **Up slowly**: only after the budget stayed at or above the next layer's need for the *hold*
   (``up_hold_ms``), to the best layer the lowest budget of that time fits; from weak the same
   way, back to video by itself. A budget that cannot show such headroom is what probing is for
@@ -33,7 +36,12 @@ from config.settings import AdaptSettings
 from streaming.adaptation import Choice, LayerOption, Reason, TileView
 
 SEVERE = 0.5  # a budget under this share of the current layer's rate goes down without a hold
-DOWN_SAFETY = 0.6  # going down after a fall, the layer must fit this share of the budget
+DOWN_SAFETY = 0.6  # going down after a lossy fall, the layer must fit this share of the budget
+# ...and after a fall without loss (a REMB: already 0.85 x what the viewer measured). Aiming at
+# 0.6 of it there fed a spiral: Chromium measures the lower rate it then gets, and one more
+# overuse signal (a CPU-starved viewer's late packets) cut its REMB to 0.85 x that, so one
+# spell of delay took a 4 Mbit/s viewer from f to audio only in three seconds (measured)
+DELAY_SAFETY = 0.9
 
 
 def need_bps(option: LayerOption, margin: float) -> int:
@@ -69,11 +77,15 @@ class LayerChooser:
         self._above_min = 0
         self._hold = settings.up_hold_ms / 1000
         self._up_at: float | None = None
+        self._lossy = True
 
     def choose(
-        self, options: Sequence[LayerOption], budget_bps: int, view: TileView, now: float
+        self, options: Sequence[LayerOption], budget_bps: int, view: TileView, now: float,
+        lossy: bool = True,
     ) -> Choice:
-        """The layer for this viewer now (an index into ``options``), and why."""
+        """The layer for this viewer now (an index into ``options``), and why. ``lossy``:
+        whether the viewer's link loses packets now (False: a fall is a delay signal)."""
+        self._lossy = lossy
         self._settle_backoff(now)
         self.goal = None
         if not view.visible:
@@ -118,7 +130,11 @@ class LayerChooser:
         resume, self._resume = self._resume, None
         if resume is not None:
             return self._set(max([i for i in steps if i <= resume] or steps[:1]), "bandwidth", now)
-        return self._set(self._fit(options, steps, budget, steps[0]), "bandwidth", now)
+        # a first choice among the layers that arrive now: a paused layer's remembered rate
+        # may be its encoder's ramp-up (measured: f "known" at ~400 kbit/s, then ~1.3 Mbit/s
+        # once resumed, into a 700 kbit/s link); the next layer up is probed for as usual
+        arriving = [i for i in steps if not options[i].paused] or steps[:1]
+        return self._set(self._fit(options, arriving, budget, arriving[0]), "bandwidth", now)
 
     def _falling(self, option: LayerOption, budget: int, now: float) -> bool:
         """Whether the budget has stayed under the current layer's keep level for the hold."""
@@ -137,7 +153,8 @@ class LayerChooser:
     ) -> int | None:
         # a fall's budget is a first guess, measured on a congested link: aim below it (a
         # layer that only just fits stalls on the queue the fall left; probing goes up again)
-        target = self._fit(options, steps, int(budget * DOWN_SAFETY), steps[0])
+        safety = DOWN_SAFETY if self._lossy else DELAY_SAFETY
+        target = self._fit(options, steps, int(budget * safety), steps[0])
         if target < current:
             return self._set(target, "bandwidth", now)
         if self._weak_since is None:

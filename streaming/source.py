@@ -128,13 +128,8 @@ class Source:
                 self._keyframe_seen(layer, data, h)
             else:
                 layer.gop.append(data)
-            layer.last_arrival = self._loop.time()
-        stamp_at = (
-            rtp_header.extension_position(data, h.extension_offset, self._ast_id)
-            if self._ast_id else -1
-        )
-        if stamp_at > 0 and data[stamp_at - 1] & 0x0F != 2:
-            stamp_at = -1  # not the 3 octets abs-send-time is: leave it alone
+            layer.arrive(self._loop.time())
+        stamp_at = self._stamp_position(data, h)
         layer.last_packet = data
         if layer.taps:
             for tap in layer.taps:
@@ -163,6 +158,15 @@ class Source:
             elif self._video:
                 sub.waiting_keyframe = True  # the viewer fell behind: skip to the next keyframe
                 self.request_keyframe(layer.index)
+
+    def _stamp_position(self, data: bytes, h: RtpHeader) -> int:
+        """Where the packet's abs-send-time value is (-1: none to restamp)."""
+        if not self._ast_id:
+            return -1
+        stamp_at = rtp_header.extension_position(data, h.extension_offset, self._ast_id)
+        if stamp_at > 0 and data[stamp_at - 1] & 0x0F != 2:
+            return -1  # not the 3 octets abs-send-time is: leave it alone
+        return stamp_at
 
     @staticmethod
     def _renumbered(
@@ -338,7 +342,7 @@ class Source:
             layer.measure(now)
         self._rerank()
         return [
-            (i, LayerOption(layer.rid, layer.bitrate_bps, layer.width, layer.height,
+            (i, LayerOption(layer.rid, layer.need_bps(now), layer.width, layer.height,
                             layer.active(now)))
             for i in self.rank
             for layer in (self.layers[i],)
@@ -440,7 +444,9 @@ class Source:
             if index == 0 and not started:
                 sub.forwarder.resume(h.sequence, h.timestamp)
             out_seq, out_ts = sub.forwarder.map(h.sequence, h.timestamp)
-            template = self._template(data, h, sub)
+            # restamped like live packets: the publisher's own abs-send-time is on its clock,
+            # and one such packet among ours corrupts the viewer's delay-based estimate
+            template = self._template(data, h, sub, self._stamp_position(data, h))
             if sub.pid_offset or sub.tl0_offset:
                 template = self._renumbered(template, data, h, sub)
             if sub.egress.send_rtp(template, out_seq, out_ts, sub.ssrc):
@@ -477,7 +483,8 @@ class Source:
                 continue
             h = rtp_header.parse(data)
             out_ts = sub.forwarder.viewer_ts(h.timestamp)
-            if sub.egress.send_rtp(self._template(data, h, sub), viewer_seq, out_ts, sub.ssrc):
+            template = self._template(data, h, sub, self._stamp_position(data, h))
+            if sub.egress.send_rtp(template, viewer_seq, out_ts, sub.ssrc):
                 sent += 1
         if missing and self.nack_upstream is not None:
             ask = self.nacks.fresh(missing, self._loop.time())

@@ -118,7 +118,7 @@ class ViewerAdaptation:
                 continue
             chooser = self._choosers.setdefault(id(sub), LayerChooser(self._settings))
             seen = self._as_sent(options, sub, sent_share, now)
-            choice = chooser.choose(seen, share, view, now)
+            choice = chooser.choose(seen, share, view, now, lossy=self.loss > LOSSY)
             index = None if choice.layer is None else options[choice.layer][0]
             if index != source.target_of(sub):
                 logger.info(

@@ -76,9 +76,14 @@ async def _go_live(running: RunningApp, browser: Any) -> Any:
     return studio
 
 
-async def _watch(running: RunningApp, link: Link, chromium_in: Launch) -> Any:
+async def _blank(running: RunningApp, link: Link, chromium_in: Launch) -> Any:
+    """A page in a Chromium started in ``link``'s namespace, the node forwarded there."""
     await link.forward(running.settings.port)
-    page = await (await chromium_in(link)).new_page()
+    return await (await chromium_in(link)).new_page()
+
+
+async def _watch(running: RunningApp, link: Link, chromium_in: Launch) -> Any:
+    page = await _blank(running, link, chromium_in)
     await page.goto(f"{running.url}/watch/{ROOM}?lang=en")
     return page
 
@@ -202,9 +207,17 @@ async def test_three_viewers_each_get_the_layer_their_link_carries(
         link.shape(rate)
     running = await pavilion_app(demo=True, hls=NO_HLS, listen=[
         strong.host_address, middle.host_address, weak.host_address])
+    # every viewer's Chromium starts before any receives media: a browser's launch takes both
+    # cores for a second or two, and a viewer starved meanwhile reads its own late packets as
+    # queueing delay (its REMB fell from 6.4 Mbit/s to 94 kbit/s on the 4 Mbit/s link, with no
+    # packet lost anywhere), which the node rightly obeys, then climbs back at Chromium's pace
+    blanks = [await _blank(running, link, chromium_in) for link in (strong, middle, weak)]
     studio = await _go_live(running, browser)
     widths = await _simulcast(studio)
-    pages = [await _watch(running, link, chromium_in) for link in (strong, middle, weak)]
+    pages = []
+    for page in blanks:
+        await page.goto(f"{running.url}/watch/{ROOM}?lang=en")
+        pages.append(page)
     await _decoding(studio, pages[0], widths["f"], f"the {STRONG} kbit/s viewer on f")
     await _decoding(studio, pages[1], widths["h"], f"the {MIDDLE} kbit/s viewer on h")
     await _audio_only(pages[2])

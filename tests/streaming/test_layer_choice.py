@@ -188,3 +188,29 @@ def test_choose_never_returns_an_inactive_layer_or_an_index_out_of_range(
 
 def test_need_has_the_margin() -> None:
     assert need_bps(LAYERS[1], 0.15) == 575_000
+
+
+def test_a_first_choice_ignores_a_paused_layers_remembered_rate() -> None:
+    """A layer paused by dynacast is offered at the rate it had, which may be its encoder's
+    ramp-up: a new viewer starts among the layers that arrive now, and probes up from there."""
+    ramp = LayerOption("f", 400_000, 1280, 720, active=True, paused=True)
+    layers = (LAYERS[0], LAYERS[1], ramp)
+    assert LayerChooser(S).choose(layers, 950_000, SHOWN, 0.0) == Choice(1, "bandwidth")
+    # the same rate measured (arriving) is a fair first choice
+    arriving = (LAYERS[0], LAYERS[1], LayerOption("f", 400_000, 1280, 720))
+    assert LayerChooser(S).choose(arriving, 950_000, SHOWN, 0.0).layer == 2
+
+
+@pytest.mark.parametrize(("lossy", "expected"), [(True, 0), (False, 1)])
+def test_a_fall_without_loss_aims_at_the_budget_not_under_it(lossy: bool, expected: int) -> None:
+    """A REMB is already 0.85 x what the viewer measured: going down to 0.6 of it fed a
+    spiral to audio only (streaming/layer_choice.py DELAY_SAFETY); with loss, 0.6 holds."""
+    budget = int(need_bps(LAYERS[1], S.margin) / 0.88)  # 0.9 of it fits h, 0.6 does not
+    assert need_bps(LAYERS[1], S.margin) > budget * DOWN_SAFETY
+    chooser = LayerChooser(S)
+    chooser.choose(LAYERS, 10_000_000, SHOWN, 0.0)
+    now = 0.0
+    for _ in range(HOLD_STEPS):
+        now += STEP
+        choice = chooser.choose(LAYERS, budget, SHOWN, now, lossy=lossy)
+    assert choice == Choice(expected, "bandwidth")
