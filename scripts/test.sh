@@ -45,7 +45,7 @@ echo "==> mypy --strict"
 echo "==> pytest"
 # the shaped-link tests (marker `shaped`) run alone afterwards: they measure timing
 status=0
-.venv/bin/python -m pytest -n "${PAVILION_TEST_WORKERS:-2}" -m "not shaped" "$@" || status=$?
+.venv/bin/python -m pytest -n "${PAVILION_TEST_WORKERS:-2}" -m "not shaped" --durations=20 "$@" || status=$?
 [ "$status" -eq 5 ] && status=0  # the arguments chose only shaped-link tests
 echo "==> pytest: shaped-link tests, alone"
 shaped=0
