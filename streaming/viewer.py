@@ -35,6 +35,7 @@ from streaming.adaptation import TileView
 from streaming.egress import MAX_PADDING, Egress
 from streaming.errors import BadOffer
 from streaming.feedback import NackWindow
+from streaming.loss_window import LossWindow
 from streaming.negotiation import (
     H264_ALIAS,
     Codec,
@@ -56,6 +57,7 @@ PADDING_OVERHEAD = 12 + 8 + 10  # RTP header, abs-send-time element, SRTP tag
 RESEND_WINDOW_S = 0.1  # a packet resent is not resent again within this (about an RTT)
 RESEND_MIN_PPS = 50  # packets a second any viewer may have resent
 LOST_MEMORY_S = 3.0  # a NACKed packet counts as lost once within this
+RECENT_SEQS = 128  # NACKs for packets further behind the newest sent are not counted as loss
 
 RTCP_PSFB_FIR = 4  # RFC 5104 §4.3.1
 
@@ -126,6 +128,7 @@ class ViewerLeg(Peer):
         self._plan = Plan({}, {})
         self.view = TileView()  # what the page shows of this peer's video (issue 14 §2b)
         self.adaptation = ViewerAdaptation(limits.adapt)
+        self._loss_windows: dict[int, LossWindow] = {}  # video SSRC -> its reports' loss
         self._resent = NackWindow(RESEND_WINDOW_S, 2048)
         self._resend_tokens = 0.0
         self._lost = NackWindow(LOST_MEMORY_S, 4096)
@@ -234,7 +237,8 @@ class ViewerLeg(Peer):
                 for report in packet.reports:  # the loss of the video we send (RFC 3550 §6.4.1)
                     entry = self._by_ssrc.get(report.ssrc)
                     if entry is not None and entry[0].kind == "video":
-                        self.adaptation.on_loss(report.fraction_lost / 256, now)
+                        self._report_loss(report.ssrc, report.highest_sequence,
+                                          report.packets_lost, now)
             elif isinstance(packet, RtcpRtpfbPacket) and packet.fmt == RTCP_RTPFB_NACK:
                 entry = self._by_ssrc.get(packet.media_ssrc)
                 if entry is not None:
@@ -243,6 +247,17 @@ class ViewerLeg(Peer):
                     sent = entry[0].retransmit(entry[1], seqs) if seqs else 0
                     self.nacks_answered += sent
                     self._resend_tokens -= sent
+
+    def _report_loss(self, ssrc: int, highest: int, lost: int, now: float) -> None:
+        """A report block's counters, as loss over the last half second (not the block's own
+        fraction lost, which covers one to five packets when reports come every 15-30 ms:
+        streaming/loss_window.py)."""
+        window = self._loss_windows.get(ssrc)
+        if window is None:
+            window = self._loss_windows[ssrc] = LossWindow()
+        fraction = window.add(highest, lost, now)
+        if fraction is not None:
+            self.adaptation.on_loss(fraction, now)
 
     def _follow_nomination(self) -> None:
         """Move the egress to the pair ICE nominated last (a viewer that changed network).
@@ -263,11 +278,14 @@ class ViewerLeg(Peer):
         log.info("viewer %s: media follows the newly nominated ICE pair to %s", self.peer_id, addr)
 
     def _count_lost(self, ssrc: int, sub: Subscription, seqs: list[int], now: float) -> None:
-        """Count each packet of the stream it gets now that the viewer NACKs, once: the
-        quickest sign of a congested link (streaming/viewer_adapt.py)."""
-        if sub.switch_seq >= 0:
-            seqs = [seq for seq in seqs if not (seq - sub.switch_seq) & 0x8000]
-        self.nacked += len(self._lost.fresh([(ssrc << 16) | seq for seq in seqs], now))
+        """Count each recently sent packet the viewer NACKs, once: the quickest sign of a
+        congested link (streaming/viewer_adapt.py). Probe padding and the previous layer's
+        packets count too (the link lost them all the same; only resending them would be
+        wrong), but not numbers over ``RECENT_SEQS`` behind the newest: a NACK list after a
+        keyframe's loss named 233 old packets at once, read as 666 % loss in 0.5 s."""
+        newest = sub.forwarder.last_seq
+        recent = [seq for seq in seqs if (newest - seq) & 0xFFFF < RECENT_SEQS]
+        self.nacked += len(self._lost.fresh([(ssrc << 16) | seq for seq in recent], now))
 
     def _resendable(self, ssrc: int, seqs: list[int], now: float) -> list[int]:
         """The NACKed numbers to resend now (RFC 4585 §6.2.1): each at most once per
