@@ -8,6 +8,13 @@ starts the packager. The room's end (``close_here``) stops it: the playlists end
 ``EXT-X-ENDLIST``; a broadcast that only loses its video ends by itself after a while
 (streaming/hls/packager.py).
 
+The replay's start (issue 16 §5, docs/hls.md §5): with ``[hls] replay`` each feed is also
+archived under ``recordings_dir/{rec_id}`` (streaming/hls/archive.py); when it ends the plane
+says so (``Archived``) and this link writes a ``done`` recording record whose one file is the
+VOD master playlist (``FileKind.HLS``), so the replay desk lists it and the file route serves
+it behind :func:`rooms.gate.decide_replay`, like any recording. The record is written only at
+the end: while live it is not "a recording in progress" (the room may still be recorded).
+
 :func:`hls_entry` is what the join snapshot says (docs/protocol.md): HLS is offered on every
 node for a room of such a kind with live video, at ``/hls/{room}/index.m3u8`` (the HTTP door
 forwards to the media node).
@@ -18,20 +25,25 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Iterable
 from typing import Any
 
 from config import HlsSettings, Settings
 from rooms.errors import RoomsError
 from rooms.lifecycle import cancel_and_wait
+from rooms.recording import FileKind, Recording, RecordingFile, RecordingState, new_recording_id
 from rooms.room import RoomState
 from rooms.service import RoomService
 from streaming import MediaEvent, MediaPlane, SourceAdded
 from streaming.errors import MediaError
-from streaming.hls.spec import HlsSpec
+from streaming.hls.archive import Archived
+from streaming.hls.spec import ArchiveSpec, HlsSpec
 
 log = logging.getLogger(__name__)
 EVENT_QUEUE = 256
+VOD_MASTER = "index.m3u8"
+PLAYLIST = "application/vnd.apple.mpegurl"
 
 
 def hls_url(room_id: str) -> str:
@@ -57,8 +69,9 @@ class HlsLink:
         self.service = service
         self.settings = settings
         self.plane = plane
-        self._rooms: asyncio.Queue[str] = asyncio.Queue(EVENT_QUEUE)
+        self._rooms: asyncio.Queue[str | Archived] = asyncio.Queue(EVENT_QUEUE)
         self._task: asyncio.Task[None] | None = None
+        self._started: dict[str, float] = {}  # HLS replays being archived: their start
 
     def start(self) -> None:
         if self.plane is not None and self._task is None and self.settings.hls.kinds:
@@ -66,7 +79,14 @@ class HlsLink:
             self._task = asyncio.create_task(self._run(), name="hls-starts")
 
     def _heard(self, event: MediaEvent) -> None:
-        """The plane's listener (sync): a video Source published here."""
+        """The plane's listener (sync): a video Source published here, a feed archived."""
+        if isinstance(event, Archived):
+            try:
+                self._rooms.put_nowait(event)
+            except asyncio.QueueFull:  # its files stay; the sweep removes them (no record)
+                log.error("room %s: HLS replay %s not registered (queue full)", event.room,
+                          event.rec_id)
+            return
         if not (isinstance(event, SourceAdded) and event.kind == "video" and not event.relayed):
             return
         if self.plane is not None and event.room in self.plane.packagers:
@@ -78,7 +98,10 @@ class HlsLink:
         while True:
             room_id = await self._rooms.get()
             try:
-                await self.begin(room_id)
+                if isinstance(room_id, Archived):
+                    await self.archived(room_id)
+                else:
+                    await self.begin(room_id)
             except Exception:  # one room's trouble must not end the task
                 log.exception("room %s: HLS not started", room_id)
 
@@ -103,11 +126,40 @@ class HlsLink:
                 room_id, program=room.kind.value == "forum", ladder=tuple(hls.ladder),
                 segment_s=hls.segment_s, part_s=hls.part_s,
                 window_segments=hls.window_segments, preset=hls.x264_preset,
-                transcode_vp8=hls.transcode_vp8))
+                transcode_vp8=hls.transcode_vp8, archive=self._archive(room_id)))
         except MediaError as exc:  # at capacity, or the plane is closing
             log.warning("room %s: no HLS here: %s", room_id, exc)
             return False
         return True
+
+    def _archive(self, room_id: str) -> ArchiveSpec | None:
+        if not self.settings.hls.replay:
+            return None
+        rec_id = new_recording_id()
+        self._started[rec_id] = time.time()
+        return ArchiveSpec(rec_id, self.settings.recordings_dir / rec_id,
+                           min_free_bytes=self.settings.recordings.min_free_mb << 20)
+
+    async def archived(self, done: Archived) -> Recording | None:
+        """A feed ended: its replay's record, if it has anything to play (a ``failed`` one
+        with ``reason`` when the disk stopped it part way)."""
+        started = self._started.pop(done.rec_id, time.time() - done.duration_s)
+        if not done.playable:
+            log.info("room %s: HLS replay %s has nothing to play (%s)", done.room, done.rec_id,
+                     done.reason or "empty")
+            return None
+        room = await self.service.room(done.room)
+        state = RecordingState.FAILED if done.reason else RecordingState.DONE
+        playlist = RecordingFile(VOD_MASTER, FileKind.HLS, PLAYLIST, done.playlist_bytes,
+                                 duration_s=done.duration_s)
+        record = Recording(
+            id=done.rec_id, room=done.room, room_kind=room.kind,
+            node=self.settings.node_id, state=state, started_at=started,
+            ended_at=time.time(), duration_s=done.duration_s, files=(playlist,),
+            owner=room.exhibitor, started_by="hls", reason=done.reason)
+        await self.service.store.put_recording(record)
+        log.info("room %s: HLS replay %s (%.1f s)", done.room, done.rec_id, done.duration_s)
+        return record
 
     async def stop(self, room_id: str) -> None:
         """The room ended: its HLS ends (``EXT-X-ENDLIST``); the feed stays servable a while."""

@@ -13,7 +13,9 @@ hint awaits (woken on each publication, never polled). Rendered playlists are ca
 (version, name, low latency, query), so a thousand viewers of a part cost one rendering.
 
 The end (§5): :meth:`stop`, or no video Source for ``3 × segment_s``, drains the thread and
-publishes ``EXT-X-ENDLIST``; the plane keeps an ended feed servable for a while.
+publishes ``EXT-X-ENDLIST``; the plane keeps an ended feed servable for a while. With
+``spec.archive`` every segment is also written to disk and a VOD playlist closes it
+(:mod:`streaming.hls.archive`): the replay's start, told to the plane as ``archived``.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ import re
 from collections.abc import Callable
 
 from streaming.frames import Depacketizer
+from streaming.hls.archive import Archived, HlsArchive
 from streaming.hls.feed import AUDIO_MP4, MP4, Blob
 from streaming.hls.playlist import (
     AudioRendition,
@@ -94,6 +97,8 @@ class HlsPackager:
         self._idle: asyncio.TimerHandle | None = None
         self._stop_task: asyncio.Task[None] | None = None
         self._finished = asyncio.Event()
+        self.archive = HlsArchive(spec.archive, spec.room) if spec.archive is not None else None
+        self.archived: Archived | None = None  # once stopped, what the replay got
         self.worker = PackagerWorker(spec, self.loop.time(), depacketizers, self,
                                      self.loop.call_soon_threadsafe)
         self.worker.start()
@@ -168,6 +173,8 @@ class HlsPackager:
             self._blobs[name] = Blob(data, kind)
         for name in published.dropped:
             self._blobs.pop(name, None)
+        if self.archive is not None:
+            self.archive.offer(rendition, published)
         if published.peak_bps:
             self._rates[rendition] = (published.peak_bps, published.average_bps)
         self._changed_now()
@@ -314,4 +321,17 @@ class HlsPackager:
         await asyncio.sleep(0)  # the thread's last call_soon_threadsafe callbacks run
         self._ended = True
         self._changed_now()
+        await self._close_archive()
         self.on_end(self)
+
+    async def _close_archive(self) -> None:
+        """The VOD playlists written (in the archive's thread), ``archived`` set (§5)."""
+        if self.archive is None:
+            return
+        self.archive.finish(self._master(""))
+        try:
+            await asyncio.wait_for(asyncio.to_thread(self.archive.thread.join),
+                                   FINISH_TIMEOUT_S)
+        except TimeoutError:
+            logger.error("hls %s: the archive thread did not finish", self.room)
+        self.archived = self.archive.result
