@@ -12,7 +12,6 @@ time is final, the listing shows the recording instead.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from pathlib import Path
 from urllib.parse import urljoin
@@ -21,53 +20,19 @@ import aiohttp
 import m3u8
 
 from rooms.recording import Recording, RecordingState
-from tests.fixtures.pavilion import RunningApp
 from tests.hls.door import Start, put_rooms, room
+from tests.hls.replayed import EXHIBITOR, HLS, broadcast_and_stop, replay_of
 from tests.recordings.helpers import bearer, recorded
 from tests.streaming.clients import publish, until
 from tests.streaming.media_probe import codecs, decode_errors, duration
 from web.keys import BACKEND_KEY
 from web.media import MEDIA_KEY
 
-HLS = {"segment_s": 1.0, "part_s": 0.25}
-EXHIBITOR = "exhibitor-co"
-
-
-async def _replay_of(app: RunningApp, room_id: str) -> Recording | None:
-    found = await app.app[BACKEND_KEY].store.list_recordings(room=room_id)
-    return next((r for r in found if r.hls), None)
-
 
 async def test_a_stopped_broadcast_is_a_replay_at_once(pavilion_app: Start,
                                                         tmp_path: Path) -> None:
-    app = await pavilion_app(demo=False, hls=HLS)
-    await put_rooms(app, room("show"))
-    plane = app.app[MEDIA_KEY]
-    publisher = await publish(plane, "show", EXHIBITOR, codec="h264", size=(320, 240))
-    await until(lambda: plane.hls("show") is not None)
-    feed = plane.hls("show")
-    assert feed is not None
-    live: list[int] = []
-
-    def enough() -> bool:  # more segments than the live window keeps
-        text = feed.playlist("v0.m3u8", low_latency=False)
-        if text is None:
-            return False
-        live[:] = [s.media_sequence for s in [m3u8.loads(text)]]
-        return live[0] >= 2
-
-    await until(enough, within=40)
-    await publisher.close()  # the broadcast stops: no video for 3 segments ends the feed
-    await until(lambda: feed.ended, within=20)
-    replay = None
-
-    async def registered() -> bool:
-        nonlocal replay
-        replay = await _replay_of(app, "show")
-        return replay is not None
-
-    await _until_async(registered)
-    assert replay is not None and replay.state is RecordingState.DONE
+    app, replay, live_first = await broadcast_and_stop(pavilion_app)
+    assert replay.state is RecordingState.DONE
     assert replay.started_by == "hls" and not replay.published
     async with aiohttp.ClientSession() as http:
         listed = await _listed(http, app.url, bearer(EXHIBITOR, "show"))
@@ -75,7 +40,7 @@ async def test_a_stopped_broadcast_is_a_replay_at_once(pavilion_app: Start,
         files = listed[0]["files"]
         assert isinstance(files, list) and [f["kind"] for f in files] == ["hls"]
         master_url = app.url + files[0]["url"]
-        await _check_vod(http, master_url, tmp_path, live_first=live[0])
+        await _check_vod(http, master_url, tmp_path, live_first=live_first)
         await _refusals(http, app.url, replay, master_url)
         # the room's own recording of the same time, once final, is what the listing shows
         store = app.app[BACKEND_KEY].store
@@ -87,14 +52,6 @@ async def test_a_stopped_broadcast_is_a_replay_at_once(pavilion_app: Start,
         await store.put_recording(replace(recording, state=RecordingState.RECORDING))
         listed = await _listed(http, app.url, bearer(EXHIBITOR, "show"))
         assert {r["id"] for r in listed} == {recording.id, replay.id}  # the fallback
-
-
-async def _until_async(check: Callable[[], Awaitable[bool]], within: float = 20.0) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + within
-    while not await check():
-        assert loop.time() < deadline, "no replay record"
-        await asyncio.sleep(0.1)
 
 
 async def _listed(http: aiohttp.ClientSession, base: str,
@@ -172,7 +129,7 @@ async def test_a_full_disk_stops_the_archive_not_the_live_room(pavilion_app: Sta
     packager = plane.packagers["show"]
     assert packager.archive is not None and packager.archive.reason == "disk_full"
     await publisher.close()
-    await until(lambda: feed.ended, within=20)
-    assert packager.archived is not None and not packager.archived.playable
+    await until(lambda: packager.archived is not None, within=20)  # after ENDLIST
+    assert feed.ended and packager.archived is not None and not packager.archived.playable
     await asyncio.sleep(0.5)  # the link's task has heard the end by now
-    assert await _replay_of(app, "show") is None
+    assert await replay_of(app, "show") is None
