@@ -302,7 +302,7 @@ class HlsSettings(_Section):
     link_ttl_s: int = Field(default=6 * 3600, ge=60, le=7 * 86_400)
     webrtc_timeout_s: float = Field(default=6.0, ge=1.0, le=60.0)
     max_per_node: int = Field(default=32, ge=1, le=10_000)
-    studio_h264: bool = False
+    studio_h264: bool = True
     replay: bool = True
 
 
