@@ -100,7 +100,7 @@ async def test_a_studio_sends_h264_simulcast_that_viewers_and_hls_take_by_defaul
         await until(lambda i=index: showing(widths[i]), f"layer {index} on the viewer",
                     tries=200)
     plane.allocator.start()  # from the lowest layer, the adaptation alone on a free link
-    await until(lambda: showing(widths[2]), "the top layer by the adaptation", tries=450)
+    await until(lambda: showing(widths[2]), "the top layer by the adaptation", tries=900)
 
     async def master() -> str | None:
         feed = plane.hls(ROOM)
