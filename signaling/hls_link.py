@@ -33,7 +33,7 @@ from config import HlsSettings, Settings
 from rooms.errors import RoomsError
 from rooms.lifecycle import cancel_and_wait
 from rooms.recording import FileKind, Recording, RecordingFile, RecordingState, new_recording_id
-from rooms.room import RoomState
+from rooms.room import RoomKind, RoomState
 from rooms.service import RoomService
 from streaming import MediaEvent, MediaPlane, SourceAdded
 from streaming.errors import MediaError
@@ -55,9 +55,10 @@ def hls_entry(room_id: str, kind: str, tracks: Iterable[dict[str, Any]],
     """What a join snapshot says of HLS: ``hls_enabled`` (the room's kind has HLS),
     ``prefer_h264`` (then, with ``[hls] studio_h264``: a publishing page offers H264 first, as
     it is packaged without transcoding), ``hls`` (it has a video track now) and ``hls_url``
-    (then its playlist, else None)."""
+    (then its playlist, else None). A forum with voices only has HLS too (audio only)."""
     enabled = kind in settings.kinds
-    live = enabled and any(t.get("kind") == "video" for t in tracks)
+    kinds = {t.get("kind") for t in tracks}
+    live = enabled and ("video" in kinds or (kind == "forum" and "audio" in kinds))
     return {"hls_enabled": enabled, "prefer_h264": enabled and settings.studio_h264,
             "hls": live, "hls_url": hls_url(room_id) if live else None}
 
@@ -87,9 +88,10 @@ class HlsLink:
                 log.error("room %s: HLS replay %s not registered (queue full)", event.room,
                           event.rec_id)
             return
-        if not (isinstance(event, SourceAdded) and event.kind == "video" and not event.relayed):
+        if not isinstance(event, SourceAdded) or event.relayed:
             return
-        if self.plane is not None and event.room in self.plane.packagers:
+        running = self.plane.packagers.get(event.room) if self.plane is not None else None
+        if running is not None and not (running.spec.audio_only and event.kind == "video"):
             return  # running already: the packager taps the new Source itself
         with contextlib.suppress(asyncio.QueueFull):  # the next video Source asks again
             self._rooms.put_nowait(event.room)
@@ -118,15 +120,22 @@ class HlsLink:
         hls = self.settings.hls
         if room.kind.value not in hls.kinds or room.state is not RoomState.LIVE:
             return False
-        if not any(s.kind == "video" and not s.relayed
-                   for s in plane.live_sources(room_id).values()):
+        kinds = {s.kind for s in plane.live_sources(room_id).values() if not s.relayed}
+        audio_only = "video" not in kinds and room.kind is RoomKind.FORUM and "audio" in kinds
+        if "video" not in kinds and not audio_only:
             return False  # no video here (yet): the first one starts it
+        running = plane.packagers.get(room_id)
+        if running is not None and running.spec.audio_only and not audio_only:
+            await plane.stop_hls(room_id)  # video came: a full feed follows the voices' one
+        elif running is not None:
+            return True
         try:
             plane.start_hls(HlsSpec(
                 room_id, program=room.kind.value == "forum", ladder=tuple(hls.ladder),
                 segment_s=hls.segment_s, part_s=hls.part_s,
                 window_segments=hls.window_segments, preset=hls.x264_preset,
-                transcode_vp8=hls.transcode_vp8, archive=self._archive(room_id)))
+                transcode_vp8=hls.transcode_vp8, archive=self._archive(room_id),
+                audio_only=audio_only))
         except MediaError as exc:  # at capacity, or the plane is closing
             log.warning("room %s: no HLS here: %s", room_id, exc)
             return False

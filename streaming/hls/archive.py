@@ -154,7 +154,8 @@ class HlsArchive:
             vod = self.vod(rendition, last)
             if vod is not None:
                 size += self._text(f"{rendition}.m3u8", vod[0])
-                duration = vod[1] if rendition == "v0" else duration
+                lead = "a0" if "v0" not in self._last else "v0"  # audio only: a0 leads
+                duration = vod[1] if rendition == lead else duration
         playable = master is not None and duration > 0 and self._text("index.m3u8", master) > 0
         return Archived(self.spec.rec_id, self.room, self.spec.directory, round(duration, 3),
                         self.reason, playable, size)

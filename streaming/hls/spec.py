@@ -29,8 +29,11 @@ class HlsSpec:
     extra rendition. ``ladder``: output heights when video must be encoded (VP8, a program).
     ``segment_s``/``part_s``: segment and LL-HLS part targets; ``window_segments``: segments a
     live playlist lists. ``archive``: also write the segments to disk and a VOD playlist at
-    the end (the replay's start). ``queue_items``: the bound of the queue to the packager thread (a
-    fuller queue drops a batch and marks a discontinuity, it never blocks the loop).
+    the end (the replay's start). ``audio_only``: a room with no video (a forum of voices):
+    one audio rendition ``a0`` leads the segments and ``index.m3u8`` names it alone; video
+    Sources are not packaged (a room that gets video gets a new, full feed).
+    ``queue_items``: the bound of the queue to the packager thread (a fuller queue drops a
+    batch and marks a discontinuity, it never blocks the loop).
     """
 
     room: str
@@ -43,6 +46,7 @@ class HlsSpec:
     transcode_vp8: bool = True
     queue_items: int = 4000
     archive: ArchiveSpec | None = None
+    audio_only: bool = False
 
     def __post_init__(self) -> None:
         if not 0 < self.part_s < self.segment_s:
