@@ -14,6 +14,7 @@ from urllib.parse import urljoin
 
 import aiohttp
 import m3u8
+import pytest
 from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
 
 from rooms.room import RoomKind
@@ -92,4 +93,52 @@ async def test_a_forum_of_voices_has_an_audio_only_hls(pavilion_app: Start,
     assert vod.playlist_type == "vod" and vod.is_endlist and len(vod.segments) >= 3
     assert replay.duration_s > 2
     await camera.close()
+    await voice.close()
+
+
+PLAY = """async () => {
+  const { default: Hls } = await import('/static/vendor/hls.min.mjs');
+  const video = document.createElement('video');
+  video.muted = true; video.autoplay = true; document.body.append(video);
+  window.report = { errors: [] };
+  const hls = new Hls({ lowLatencyMode: true });
+  hls.on(Hls.Events.ERROR, (_, d) => window.report.errors.push(`${d.details}:${d.fatal}`));
+  hls.loadSource('/hls/voices/index.m3u8'); hls.attachMedia(video);
+  window.hls = hls; window.video = video;
+}"""
+STATE = """() => ({ t: window.video.currentTime, errors: window.report.errors,
+                 width: window.video.videoWidth })"""
+
+
+@pytest.mark.browser
+async def test_hls_js_plays_a_forum_of_voices(pavilion_app: Start, browser: Any) -> None:
+    app = await pavilion_app(demo=False, hls=HLS)
+    await put_rooms(app, room("voices", kind=RoomKind.FORUM))
+    plane = app.app[MEDIA_KEY]
+    voice = await _voice(plane, "voices", "speaker-1")
+
+    def ready() -> bool:
+        feed = plane.hls("voices")
+        return feed is not None and feed.playlist("index.m3u8", low_latency=True) is not None
+
+    await until(ready, within=40)
+    page = await browser.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    await page.goto(f"{app.url}/healthz")  # a page of the same origin as the module
+    await page.evaluate(PLAY)
+
+    async def position() -> float:
+        return float((await page.evaluate(STATE))["t"])
+
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + 30
+    while await position() < 0.5:
+        assert loop.time() < deadline, await page.evaluate(STATE)
+        await asyncio.sleep(0.1)
+    start = await position()
+    await asyncio.sleep(4)
+    end = await page.evaluate(STATE)
+    assert end["t"] - start > 2.0, (start, end)  # it plays on (loosely: a busy machine)
+    assert end["errors"] == [] and errors == [] and end["width"] == 0  # sound, no picture
     await voice.close()
