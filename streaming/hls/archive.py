@@ -9,8 +9,8 @@ segment from the first, ``EXT-X-ENDLIST``) and ``index.m3u8`` the live master pl
 so the same relative names play as a replay at once, before or without a recording.
 
 Off the event loop: :meth:`offer` (on the loop) only queues references to immutable values;
-one thread writes. The queue is bounded (``queue_items``): a thread that far behind loses the
-item (its segments are left out of the VOD, the next kept one starts with
+one thread writes. The queue is bounded (``queue_items``): a thread that far behind loses what
+it is offered (those segments are left out of the VOD, the next kept one starts with
 ``EXT-X-DISCONTINUITY``); less than ``min_free_bytes`` free on the disk, or a write error,
 stops the archive with one log line (``reason``), never the live room.
 """
@@ -92,7 +92,7 @@ class HlsArchive:
                 logger.warning("hls archive %s: the disk is too slow, segments left out",
                                self.spec.rec_id)
                 self.reason = "slow_disk"
-            blobs = ()  # the playlist still goes: the VOD marks the hole
+            return  # lost: the VOD leaves out what was not written and marks the hole
         self.sent += 1
         self._queue.put(_Item(rendition, published.playlist, blobs))
 
@@ -113,7 +113,11 @@ class HlsArchive:
             if isinstance(item, _Finish):
                 self.result = self._close(item.master)
                 return
-            self._take(item)
+            try:
+                self._take(item)
+            except Exception:  # a bug must not leave a thread that never drains its queue
+                logger.exception("hls archive %s: a step failed", self.spec.rec_id)
+                self.reason = self.reason or "write_error"
             self.done += 1
 
     def _take(self, item: _Item) -> None:

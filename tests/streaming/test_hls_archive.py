@@ -37,9 +37,12 @@ def _published(frames: int = 150) -> list[Published]:
 def _archive(tmp_path: Path, published: list[Published], lose: frozenset[int] = frozenset()
              ) -> tuple[HlsArchive, m3u8.M3U8]:
     archive = HlsArchive(ArchiveSpec("rec_test000001", tmp_path, min_free_bytes=0), "show")
-    for queued, one in enumerate(published, start=1):
-        if queued - 1 in lose:  # as if the thread were a full queue behind: blobs dropped
+    queued = 0
+    for index, one in enumerate(published):
+        if index in lose:  # as if the thread were a full queue behind: the offer is lost
             archive.sent = archive.done + archive.spec.queue_items
+        else:
+            queued += 1
         archive.offer("v0", one)
         deadline = time.monotonic() + 10
         while archive.done < queued:  # the thread has taken it
