@@ -287,8 +287,10 @@ class HlsSettings(_Section):
     ``webrtc_timeout_s``: how long the viewer page waits for WebRTC media before it falls
     back to HLS. ``max_per_node``: HLS packagers at once on one node. ``studio_h264``: the
     studio page of a room with HLS offers H264 first, so HLS packages the browser's own H264
-    instead of transcoding VP8 (off by default: Chromium's H264 simulcast layers do not yet
-    carry the rates the adaptation expects, see docs/hls.md §3)."""
+    instead of transcoding VP8 (on by default: Chromium's H264 simulcast gives viewers every
+    layer at its SPS size and HLS no encoder; not re-measured on shaped links, docs/hls.md
+    §3). ``replay``: every feed's segments are also written under ``recordings_dir`` and
+    become a replay (a VOD playlist) when it ends (issue 16 §5, docs/hls.md §9)."""
 
     kinds: list[RoomKindName] = Field(default_factory=lambda: list(HLS_KINDS))
     segment_s: float = Field(default=2.0, ge=0.5, le=10.0)
@@ -300,7 +302,8 @@ class HlsSettings(_Section):
     link_ttl_s: int = Field(default=6 * 3600, ge=60, le=7 * 86_400)
     webrtc_timeout_s: float = Field(default=6.0, ge=1.0, le=60.0)
     max_per_node: int = Field(default=32, ge=1, le=10_000)
-    studio_h264: bool = False
+    studio_h264: bool = True
+    replay: bool = True
 
 
 class Settings(_Section):

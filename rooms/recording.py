@@ -37,6 +37,15 @@ def is_recording_id(text: str) -> bool:
     return RECORDING_ID.fullmatch(text) is not None
 
 
+HLS_NAME = re.compile(r"index\.m3u8|[va]\d{1,2}(?:\.m3u8|-init\d{1,6}\.mp4|-\d{1,9}\.m4s)")
+
+
+def is_hls_name(text: str) -> bool:
+    """A name an HLS replay's playlists may list (streaming/hls/archive.py): its VOD
+    playlists, init segments and segments, never a path."""
+    return HLS_NAME.fullmatch(text) is not None
+
+
 def is_file_name(text: str) -> bool:
     """A file name a recording may hold: no path separators, never ``.`` or ``..``."""
     return FILE_NAME.fullmatch(text) is not None and text.strip(".") != ""
@@ -52,6 +61,7 @@ class RecordingState(StrEnum):
 class FileKind(StrEnum):
     PARTICIPANT = "participant"  # one publisher's audio and video (a broadcast's main file)
     PROGRAM = "program"  # forums and meetings: the active speaker's video, every voice mixed
+    HLS = "hls"  # the live HLS kept as a VOD playlist (issue 16 §5): its files sit beside it
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,6 +109,12 @@ class Recording:
 
     def file(self, name: str) -> RecordingFile | None:
         return next((f for f in self.files if f.name == name), None)
+
+    @property
+    def hls(self) -> bool:
+        """An HLS replay (issue 16 §5): its one listed file is the VOD master playlist and
+        every name :func:`is_hls_name` allows is served from its directory."""
+        return any(f.kind is FileKind.HLS for f in self.files)
 
     def to_dict(self) -> dict[str, Any]:
         """The stored form (JSON-ready); ``from_dict`` reads it back unchanged."""

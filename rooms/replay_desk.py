@@ -43,7 +43,10 @@ class ReplayDesk:
         manage), each with its room."""
         found: list[tuple[Recording, Room]] = []
         rooms: dict[str, Room | None] = {}
-        for recording in await self.store.list_recordings(room=room):
+        every = await self.store.list_recordings(room=room)
+        for recording in every:
+            if recording.hls and superseded(recording, every):
+                continue
             if recording.room not in rooms:
                 rooms[recording.room] = await self.store.get_room(recording.room)
             where = rooms[recording.room]
@@ -95,6 +98,18 @@ class ReplayDesk:
             raise InvalidInput("recording_running", "stop the recording before deleting it")
         await self.store.delete_recording(rec_id)
         return recording
+
+
+def superseded(replay: Recording, others: list[Recording]) -> bool:
+    """An HLS replay (issue 16 §5) stands in for the room's recording of the same time until
+    that recording's files are final; then the listing shows the recording alone (its own
+    files: chosen cameras, the timeline). docs/hls.md §5."""
+    end = replay.ended_at or replay.started_at + replay.duration_s
+    return any(
+        not other.hls and other.room == replay.room
+        and (other.state is RecordingState.DONE or other.finalised)
+        and other.started_at <= end and (other.ended_at or other.started_at) >= replay.started_at
+        for other in others)
 
 
 def _may(token: AccessToken | None, action: Action, room: Room, recording: Recording) -> bool:

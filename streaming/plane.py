@@ -28,6 +28,7 @@ from streaming.errors import (
     UnknownRecording,
 )
 from streaming.frames import Depacketizer
+from streaming.hls.archive import Archived
 from streaming.hls.feed import HlsFeed
 from streaming.hls.packager import HlsPackager
 from streaming.hls.spec import HlsSpec
@@ -121,7 +122,7 @@ class LayersWanted:
 
 MediaEvent = (
     SourceAdded | SourceEnded | PeerEnded | SpeakerChanged | QualityChanged | LayersWanted
-    | RecordingEnded
+    | RecordingEnded | Archived
 )
 
 
@@ -313,6 +314,8 @@ class MediaPlane:
         if self.packagers.get(packager.room) is packager:
             del self.packagers[packager.room]
         self._forget_hls(packager.room)
+        if packager.archived is not None:
+            self._emit(packager.archived)  # the replay's start (issue 16 §5)
         if self._closing:
             return
         timer = asyncio.get_running_loop().call_later(

@@ -17,6 +17,7 @@ so two nodes that disagree about a record cannot bounce a request between them.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import AsyncIterator
 
@@ -30,6 +31,7 @@ from rooms.replay_desk import ReplayDesk
 from web import file_signature
 from web.http_api import api
 from web.keys import BACKEND_KEY, SETTINGS_KEY
+from web.replay_hls import hls_file, signed_playlist
 
 HOP_HEADER = "X-Pavilion-Hop"
 HOP_TTL_S = 60
@@ -52,6 +54,8 @@ async def serve(request: web.Request) -> web.StreamResponse:
         if why is not None:
             raise NotAllowed(why, "this link is not valid" if why == "bad_signature"
                              else "this link has expired; open the recording again")
+        if recording.hls and name.endswith(".m3u8"):  # what it lists, signed alike
+            return await _signed_playlist(request, recording, name, int(request.query["exp"]))
     else:
         room = await request.app[BACKEND_KEY].service.room(recording.room)
         decide_replay(None, Action.WATCH, room, recording)
@@ -61,6 +65,8 @@ async def serve(request: web.Request) -> web.StreamResponse:
 async def deliver(request: web.Request, recording: Recording, name: str) -> web.StreamResponse:
     """The file of an already authorised request: from disk here, or from its node."""
     found = recording.file(name) if is_file_name(name) else None
+    if found is None and recording.hls:
+        found = hls_file(name)  # an HLS replay's playlists and segments (issue 16 §5)
     if found is None:
         raise NoSuchRoom(name, code="no_such_file", what="file")
     if recording.node == request.app[SETTINGS_KEY].node_id:
@@ -75,6 +81,44 @@ def _local(request: web.Request, recording: Recording, file: RecordingFile) -> w
     if not path.is_file():
         raise NoSuchRoom(file.name, code="file_gone", what="file")
     return web.FileResponse(path, headers=_headers(file))
+
+
+async def _signed_playlist(request: web.Request, recording: Recording, name: str,
+                           exp: int) -> web.Response:
+    """An HLS replay's playlist with every URI in it signed until ``exp`` (web/replay_hls.py),
+    read here or fetched from the node that holds it."""
+    found = hls_file(name)
+    if found is None:
+        raise NoSuchRoom(name, code="no_such_file", what="file")
+    if recording.node == request.app[SETTINGS_KEY].node_id:
+        path = request.app[SETTINGS_KEY].recordings_dir / recording.id / name
+        try:
+            text = await asyncio.to_thread(path.read_text)
+        except OSError:
+            raise NoSuchRoom(name, code="file_gone", what="file") from None
+    elif request.headers.get(HOP_HEADER):
+        raise NoSuchRoom(name, code="no_such_file", what="file")
+    else:
+        text = await _fetch_text(request, recording, name)
+    secret = request.app[SETTINGS_KEY].secret_value()
+    headers = {**_headers(found), "Cache-Control": "private, max-age=60"}
+    return web.Response(text=signed_playlist(text, secret, recording.id, exp),
+                        headers=headers)
+
+
+async def _fetch_text(request: web.Request, recording: Recording, name: str) -> str:
+    url = await holder_url(request, recording)
+    link = file_signature.signed_url(request.app[SETTINGS_KEY].secret_value(), recording.id,
+                                     name, now=time.time(), ttl_s=HOP_TTL_S)
+    try:
+        async with request.app[HTTP_KEY].get(
+                url.rstrip("/") + link,
+                headers={HOP_HEADER: request.app[SETTINGS_KEY].node_id}) as up:
+            if up.status != 200:
+                raise NoSuchRoom(name, code="file_gone", what="file")
+            return await up.text()
+    except (aiohttp.ClientError, TimeoutError) as exc:
+        raise _unreachable(f"the node holding this recording did not answer: {exc}") from exc
 
 
 def _headers(file: RecordingFile) -> dict[str, str]:

@@ -13,7 +13,9 @@ hint awaits (woken on each publication, never polled). Rendered playlists are ca
 (version, name, low latency, query), so a thousand viewers of a part cost one rendering.
 
 The end (§5): :meth:`stop`, or no video Source for ``3 × segment_s``, drains the thread and
-publishes ``EXT-X-ENDLIST``; the plane keeps an ended feed servable for a while.
+publishes ``EXT-X-ENDLIST``; the plane keeps an ended feed servable for a while. With
+``spec.archive`` every segment is also written to disk and a VOD playlist closes it
+(:mod:`streaming.hls.archive`): the replay's start, told to the plane as ``archived``.
 """
 
 from __future__ import annotations
@@ -25,11 +27,13 @@ import re
 from collections.abc import Callable
 
 from streaming.frames import Depacketizer
+from streaming.hls.archive import Archived, HlsArchive
 from streaming.hls.feed import AUDIO_MP4, MP4, Blob
 from streaming.hls.playlist import (
     AudioRendition,
     MediaPlaylist,
     VideoRendition,
+    render_audio_master,
     render_master,
     render_media,
 )
@@ -46,6 +50,7 @@ FINISH_TIMEOUT_S = 10.0
 IDLE_SEGMENTS = 3  # no video Source for this many segment lengths: the broadcast ended
 AHEAD_SEGMENTS = 2  # RFC 8216bis §6.2.5.2: a request further ahead than this is refused
 CACHE_LIMIT = 256
+AUDIO_BPS = 140_000  # an audio-only variant's BANDWIDTH before one is measured (128k AAC + boxes)
 PLAYLIST_NAME = re.compile(r"([va]\d+)\.m3u8")
 MEDIA_NAME = re.compile(r"([va]\d+)-(\d+)(?:\.(\d+))?\.m4s")
 
@@ -94,6 +99,8 @@ class HlsPackager:
         self._idle: asyncio.TimerHandle | None = None
         self._stop_task: asyncio.Task[None] | None = None
         self._finished = asyncio.Event()
+        self.archive = HlsArchive(spec.archive, spec.room) if spec.archive is not None else None
+        self.archived: Archived | None = None  # once stopped, what the replay got
         self.worker = PackagerWorker(spec, self.loop.time(), depacketizers, self,
                                      self.loop.call_soon_threadsafe)
         self.worker.start()
@@ -106,6 +113,8 @@ class HlsPackager:
         """Package ``source`` (its best layer for video) from now on."""
         if self._stopping or source.ended.is_set():
             return
+        if self.spec.audio_only and source.kind == "video":
+            return  # an audio-only feed stays so; the link starts a full one (docs/hls.md §3)
         participant = source.source_id.rsplit("/", 1)[0]
         track = self._next_track
         self._next_track += 1
@@ -114,7 +123,7 @@ class HlsPackager:
         tap = HlsTap(self, track, source)
         self.taps[track] = tap
         tap.index = source.add_tap(tap)  # asks the publisher for a keyframe
-        if source.kind == "video" and self._idle is not None:
+        if source.kind == self._lead_kind and self._idle is not None:
             self._idle.cancel()
             self._idle = None
 
@@ -127,15 +136,20 @@ class HlsPackager:
             self.buffer.append(TrackClosed(tap.track))
         self._arm_idle()
 
+    @property
+    def _lead_kind(self) -> str:
+        """The kind of Source whose absence ends the feed: video, or audio when audio only."""
+        return "audio" if self.spec.audio_only else "video"
+
     def _arm_idle(self) -> None:
-        live_video = any(t.source.kind == "video" for t in self.taps.values())
-        if not live_video and self._idle is None and not self._stopping:
+        live = any(t.source.kind == self._lead_kind for t in self.taps.values())
+        if not live and self._idle is None and not self._stopping:
             self._idle = self.loop.call_later(IDLE_SEGMENTS * self.spec.segment_s,
                                               self._idle_end)
 
     def _idle_end(self) -> None:
         self._idle = None
-        if not any(t.source.kind == "video" for t in self.taps.values()):
+        if not any(t.source.kind == self._lead_kind for t in self.taps.values()):
             self._stop_soon()
 
     def _stop_soon(self) -> None:
@@ -168,6 +182,8 @@ class HlsPackager:
             self._blobs[name] = Blob(data, kind)
         for name in published.dropped:
             self._blobs.pop(name, None)
+        if self.archive is not None:
+            self.archive.offer(rendition, published)
         if published.peak_bps:
             self._rates[rendition] = (published.peak_bps, published.average_bps)
         self._changed_now()
@@ -221,6 +237,12 @@ class HlsPackager:
         return render_media(media, low_latency=low_latency, query=query, reports=others)
 
     def _master(self, query: str) -> str | None:
+        if self.spec.audio_only:
+            voice = self._media.get("a0")
+            if voice is None or not voice.segments:
+                return None
+            peak = self._rates.get("a0", (0, 0))[0] or AUDIO_BPS
+            return render_audio_master("a0.m3u8", peak, query)
         first = self._media.get("v0")
         if first is None or not first.segments:
             return None  # nothing a player could start with yet
@@ -314,4 +336,17 @@ class HlsPackager:
         await asyncio.sleep(0)  # the thread's last call_soon_threadsafe callbacks run
         self._ended = True
         self._changed_now()
+        await self._close_archive()
         self.on_end(self)
+
+    async def _close_archive(self) -> None:
+        """The VOD playlists written (in the archive's thread), ``archived`` set (§5)."""
+        if self.archive is None:
+            return
+        self.archive.finish(self._master(""))
+        try:
+            await asyncio.wait_for(asyncio.to_thread(self.archive.thread.join),
+                                   FINISH_TIMEOUT_S)
+        except TimeoutError:
+            logger.error("hls %s: the archive thread did not finish", self.room)
+        self.archived = self.archive.result

@@ -200,6 +200,14 @@ def _quoted(text: str) -> str:
     return text.replace('"', "'").replace("\n", " ")
 
 
+def render_audio_master(uri: str, bandwidth: int, query: str = "") -> str:
+    """``index.m3u8`` of an audio-only room (a forum whose speakers send no video): one
+    variant, AAC-LC only (RFC 8216bis §4.4.6.2: CODECS lists what it carries, no RESOLUTION)."""
+    return "\n".join(["#EXTM3U", "#EXT-X-VERSION:7", "#EXT-X-INDEPENDENT-SEGMENTS",
+                      f'#EXT-X-STREAM-INF:BANDWIDTH={bandwidth},CODECS="mp4a.40.2"',
+                      with_query(uri, query)]) + "\n"
+
+
 def render_master(video: Sequence[VideoRendition], audio: Sequence[AudioRendition],
                   query: str = "") -> str:
     """``index.m3u8``: the audio group ``aud`` and one variant per video rung (§4.4.6)."""

@@ -136,8 +136,9 @@ class PackagerWorker:
         self._tracks: dict[int, _Track] = {}
         self._clocks: dict[str, ParticipantClock] = {}
         self.video_participant: str | None = None
-        self.rungs = [self._rung(0)]
-        self.video = self.rungs[0].segmenter  # the leader: audio cuts where it cut
+        self.rungs = [] if spec.audio_only else [self._rung(0)]
+        # the leader: audio cuts where it cut (audio only: a0 leads itself)
+        self.video = self.rungs[0].segmenter if self.rungs else None
         self._audio: dict[str, _Audio] = {}  # participant (or PROGRAM_AUDIO) -> rendition
         self._transcoder: Any = None  # streaming.hls.transcode.VideoTranscoder, made on need
         self._no_transcoder = False
@@ -342,7 +343,7 @@ class PackagerWorker:
         """Segments end at keyframes: ask the publisher for one as a segment nears its length
         (WebRTC encoders send them only when asked), and while waiting for one. A transcoded
         rendition makes its own keyframes: its input needs one only to start or recover."""
-        due = self._transcoder is None and (
+        due = self._transcoder is None and self.video is not None and (
             self.video.segment_age >= self.spec.segment_s - self.spec.part_s)
         waiting = track.waiting_key or track.depacketizer.want_keyframe or (
             self._transcoder is not None and track.opened.kind == "video"
@@ -359,7 +360,7 @@ class PackagerWorker:
             self._audio_frame(PROGRAM_AUDIO, frame, frame.ts / 48_000)
 
     def _audio_frame(self, participant: str, frame: Frame, seconds: float) -> None:
-        if self.video_participant is None and not self.spec.program:
+        if self.video_participant is None and not (self.spec.program or self.spec.audio_only):
             return  # the renditions are numbered once the video publisher is known
         audio = self._audio.get(participant)
         if audio is None:
@@ -378,20 +379,29 @@ class PackagerWorker:
 
     def _new_audio(self, participant: str) -> _Audio:
         taken = {a.name for a in self._audio.values()}
-        if participant in (self.video_participant, PROGRAM_AUDIO):
+        first_voice = self.spec.audio_only and not self.spec.program and "a0" not in taken
+        if participant in (self.video_participant, PROGRAM_AUDIO) or first_voice:
             name = "a0"
         else:
             name = next(f"a{n}" for n in range(1, len(taken) + 2) if f"a{n}" not in taken)
-        video = self.video.playlist()  # start in the video's segment (the cuts follow)
-        first = video.open.msn if video.open is not None else video.last_msn + 1
+        if self.video is None:  # audio only: a0 cuts by itself, the others follow it
+            leader = self._audio.get(PROGRAM_AUDIO) or next(iter(self._audio.values()), None)
+            video = leader.segmenter.playlist() if leader is not None else None
+        else:
+            video = self.video.playlist()  # start in the video's segment (the cuts follow)
+        first = 0 if video is None else (
+            video.open.msn if video.open is not None else video.last_msn + 1)
         audio = _Audio(name, participant,
-                       Segmenter(self._config(name, AUDIO_TIMESCALE, leader=False),
+                       Segmenter(self._config(name, AUDIO_TIMESCALE, leader=name == "a0"
+                                              and self.video is None),
                                  first_msn=max(0, first)))
         self._audio[participant] = audio
         return audio
 
     def _publish(self, rendition: str, published: Published) -> None:
-        if rendition == "v0" and published.cut is not None:
+        leads = "a0" if self.video is None else "v0"
+        if rendition == leads and published.cut is not None:
             for audio in self._audio.values():
-                audio.segmenter.cut(published.cut)
+                if audio.name != rendition:
+                    audio.segmenter.cut(published.cut)
         self.notify(self.events.published, rendition, published)

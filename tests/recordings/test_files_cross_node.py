@@ -6,11 +6,14 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from pathlib import Path
 
 import aiohttp
+import m3u8
 import pytest
 
+from rooms.recording import FileKind, RecordingFile
 from tests.fixtures.pavilion import TEST_SECRET, RunningApp
 from tests.recordings.helpers import recorded, room, write_file
 from web import file_signature
@@ -61,3 +64,40 @@ async def _until_listed(node: RunningApp, node_id: str, within: float = 15) -> N
     while node_id not in {n.node_id for n in await cluster.nodes()}:
         assert time.monotonic() < deadline, f"{node_id} never reported"
         await asyncio.sleep(0.1)
+
+
+@pytest.mark.redis
+async def test_an_hls_replay_plays_through_a_node_that_does_not_hold_it(
+        pavilion_app: Start, redis_url: str, tmp_path: Path) -> None:
+    """Issue 16 §5: the other node fetches the playlist from the holder and signs what it lists
+    itself, for the caller's expiry; the segments it names then stream through it too."""
+    await pavilion_app(redis_url=redis_url, node_id="node-a", cluster=FAST,
+                       recordings={"dir": str(tmp_path / "a")})
+    other = await pavilion_app(redis_url=redis_url, node_id="node-b", cluster=FAST,
+                               recordings={"dir": str(tmp_path / "b")})
+    rec_id = "rec_hlsfar000000"
+    segment = write_file(tmp_path / "a", rec_id, "v0-0.m4s", 5_000)
+    write_file(tmp_path / "a", rec_id, "v0-init0.mp4", 700)
+    (tmp_path / "a" / rec_id / "v0.m3u8").write_text(
+        "#EXTM3U\n#EXT-X-VERSION:7\n#EXT-X-PLAYLIST-TYPE:VOD\n#EXT-X-TARGETDURATION:2\n"
+        '#EXT-X-MAP:URI="v0-init0.mp4"\n#EXTINF:2.00000,\nv0-0.m4s\n#EXT-X-ENDLIST\n')
+    store = other.app[BACKEND_KEY].store
+    await store.put_room(room("show"))
+    hls = RecordingFile("index.m3u8", FileKind.HLS, "application/vnd.apple.mpegurl")
+    await store.put_recording(replace(recorded(rec_id, "show", node="node-a"), files=(hls,)))
+    url = file_signature.signed_url(TEST_SECRET, rec_id, "v0.m3u8", now=time.time())
+    async with aiohttp.ClientSession() as http:
+        await _until_listed(other, "node-a")
+        async with http.get(other.url + url) as got:
+            assert got.status == 200, await got.text()
+            assert got.headers["Content-Type"].startswith("application/vnd.apple.mpegurl")
+            vod = m3u8.loads(await got.text())
+        exp = url.split("exp=")[1].split("&")[0]
+        assert vod.segments[0].uri.startswith(f"v0-0.m4s?exp={exp}&sig=")  # the caller's expiry
+        base = other.url + url.split("?")[0].rsplit("/", 1)[0] + "/"
+        async with http.get(base + vod.segments[0].uri) as got:
+            assert got.status == 200 and await got.read() == segment
+        async with http.get(base + vod.segments[0].init_section.uri) as got:
+            assert got.status == 200
+        async with http.get(base + "v0-0.m4s") as got:
+            assert got.status == 403  # unsigned, unpublished

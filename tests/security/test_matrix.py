@@ -29,7 +29,7 @@ import pytest
 from rooms.content import ProductCard
 from rooms.errors import RoomsError
 from rooms.pavilion import Pavilion
-from rooms.recording import Recording, RecordingState
+from rooms.recording import FileKind, Recording, RecordingFile, RecordingState
 from rooms.room import Room, RoomKind, RoomState
 from rooms.text import LocalizedText
 from rooms.token import Grant, mint, verify
@@ -92,7 +92,7 @@ ACTIONS = ["sio.join", "sio.chat", "sio.name", "sio.media", "sio.accept", "sio.d
            "page.quote", "page.quotes", "page.mine", "page.withdraw", "page.reply", "page.csv",
            "page.edit", "page.picture", "admin.lock", "admin.nodes", "admin.drain", "meet.profile",
            "meet.request", "sio.record", "sio.consent", "page.replay", "page.replay_edit",
-           "admin.record", "hls.open", "hls.link", "rtmp"]
+           "page.replay_hls", "admin.record", "hls.open", "hls.link", "rtmp"]
 ROOM_CONTENT = ("page.product", "page.quote", "page.quotes", "page.mine", "page.withdraw",
                 "page.reply", "page.csv", "page.edit", "page.picture")
 PROFILE = {"name": {"en": "Changchun Motors", "zh": "长春汽车"}, "pavilion": "automobile",
@@ -107,7 +107,8 @@ def allowed(role: Role, state: str, action: str) -> bool:
     if action == "meet.request":
         return Grant.DELEGATE in grants
     staff_of_room = (M in grants or role.identity == EXHIBITOR) and not role.other_room
-    if action == "page.replay":  # issue 15 §3: an unpublished replay, of a room in any state
+    if action in ("page.replay", "page.replay_hls"):  # issue 15 §3: an unpublished replay,
+        # of a room in any state; issue 16 §5: a broadcast's HLS kept as its replay alike
         return staff_of_room and state != "meeting"  # a meeting's: the organiser's only
     if action == "page.replay_edit":
         return staff_of_room
@@ -210,6 +211,11 @@ async def _room(app: RunningApp, room_id: str, state: str) -> None:
     await store.put_recording(Recording(id=f"rec_{room_id}", room=room_id, room_kind=kind,
                                         node=app.settings.node_id, state=RecordingState.DONE,
                                         started_at=0.0, owner=EXHIBITOR))
+    await store.put_recording(Recording(id=f"rec_hls_{room_id}", room=room_id, room_kind=kind,
+                                        node=app.settings.node_id, state=RecordingState.DONE,
+                                        started_at=0.0, owner=EXHIBITOR, started_by="hls",
+                                        files=(RecordingFile("index.m3u8", FileKind.HLS,
+                                                             "application/vnd.apple.mpegurl"),)))
     await store.put_product(ProductCard(id="p0", room_id=room_id,
                                         name=LocalizedText({"en": "Tea"}),
                                         price=Decimal("9.90"), currency="CNY",
@@ -286,6 +292,8 @@ async def _try_every_door(app: RunningApp, room_id: str,
                                    tokens["page"], "", "application/json")
     replay = f"/api/pages/recordings/rec_{room_id}"
     seen["page.replay"] = await _http(app, "GET", replay, tokens["page"], "", "application/json")
+    seen["page.replay_hls"] = await _http(app, "GET", f"/api/pages/recordings/rec_hls_{room_id}",
+                                          tokens["page"], "", "application/json")
     seen["page.replay_edit"] = await _http(app, "PATCH", replay, tokens["page"],
                                            '{"title": "Day one"}', "application/json")
     seen["admin.record"] = await _http(app, "POST", f"/api/admin/rooms/{room_id}/recordings",

@@ -24,7 +24,7 @@ async def test_a_broadcast_gets_hls_with_its_video_and_loses_it_with_the_room(
     viewer = await RtcClient.connect(app, token("ana", "show", VIEWER))
     before = await viewer.ok("join", {"room": "show"})
     assert (before["hls"], before["hls_url"]) == (False, None)  # no video yet
-    assert (before["hls_enabled"], before["prefer_h264"]) == (True, False)  # studio_h264 off
+    assert (before["hls_enabled"], before["prefer_h264"]) == (True, True)  # studio_h264 default
     publisher = await publish(plane, "show", "gobi", codec="h264", size=(320, 240))
     meeting = await publish(plane, "talk", "gobi", codec="h264", size=(320, 240))
     await until(lambda: plane.hls("show") is not None)

@@ -7,6 +7,7 @@ import { productItem } from "./products.js";
 import { shownName } from "./names.js";
 import { Timeline, clock } from "./timeline.js";
 import { mainFile, recordingsApi } from "./recordings_api.js";
+import { HlsPlayer } from "./hls_player.js";
 
 const MAX_SHOWN = 300;
 const video = document.getElementById("video");
@@ -23,11 +24,22 @@ function fileLabel(file) {
   return t("rec_file_of", { name: config.names?.[file.participant] || file.participant || file.name });
 }
 
+let player = null;
+
+/** An HLS replay (issue 16 §5, docs/hls.md §5): the live broadcast's segments under a VOD
+ *  playlist, played with hls.js (or the browser's own HLS). */
+function playHls(file) {
+  player = new HlsPlayer(video, file.url, {
+    onfatal: () => notify(t("rec_no_file"), { error: true, sticky: true }) });
+  player.start().catch(() => notify(t("rec_no_file"), { error: true, sticky: true }));
+}
+
 /** The video: the main file, and a picker for the others (a forum's or meeting's cameras). */
 function showFiles(files) {
   const playable = files.filter((f) => f.url);
   const first = mainFile(playable, config.host);
   if (!first) { notify(t("rec_no_file"), { error: true, sticky: true }); return; }
+  if (first.kind === "hls") { playHls(first); return; }
   video.src = first.url;
   picker.hidden = playable.length < 2;
   select.replaceChildren(...playable.map((f) => el("option",
@@ -80,4 +92,4 @@ try {
 } catch (err) {
   notifyError(err, true);
 }
-window.pavilion = Object.assign(window.pavilion ?? {}, { replay: { video, timeline: () => timeline } });
+window.pavilion = Object.assign(window.pavilion ?? {}, { replay: { video, timeline: () => timeline, player: () => player } });
