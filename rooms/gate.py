@@ -240,3 +240,23 @@ def _check_present(action: Action, room: Room, me: Participant | None) -> None:
         raise NotAllowed("muted", "you have been muted")
     if action is Action.PUBLISH:
         policy.check_can_publish(room, me)
+
+
+CONSOLE_KINDS = frozenset({RoomKind.FORUM, RoomKind.MEETING})
+
+
+def decide_console(token: AccessToken, facts: Facts) -> None:
+    """May ``token``'s holder open the interpreter console of the room (issue 17 §8,
+    ``GET /interpret/{room}``)?
+
+    The token covers the room and carries ``interpret``; the caller is not banned and the room
+    has not ended; the room is a forum or a meeting (interpreters work there, not in a
+    one-way broadcast). The schedule and the lock do not bar the console: interpreters, like
+    speakers, set up before the doors open. What they may then do in the room (join, publish
+    into their channel) is asked again by each event (decide, decide_entry)."""
+    check_covers(token, facts.room)
+    if not token.allows(Grant.INTERPRET):
+        raise NotAllowed("missing_grant", "your token does not allow interpret")
+    _common(facts)
+    if facts.room.kind not in CONSOLE_KINDS:
+        raise NotAllowed("not_allowed", "interpretation is for forums and meetings")

@@ -32,6 +32,7 @@ class Grant(StrEnum):
     RECORDER = "recorder"
     EXHIBIT = "exhibit"  # trade docking: an exhibitor's profile, slots and dashboard (issue 11)
     DELEGATE = "delegate"  # trade docking: a registered delegate who may request meetings
+    INTERPRET = "interpret"  # issue 17: an interpreter (the token's languages: their pair)
 
 
 class TokenError(Exception):

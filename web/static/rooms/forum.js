@@ -13,6 +13,7 @@ import { SpeakerControls } from "./speaker_controls.js";
 import { SpeakerHighlight } from "./speaking.js";
 import { RecordingControls } from "./recording.js";
 import { Delivery, pictureIn } from "./delivery.js";
+import { Listener } from "./listener.js";
 
 const stage = document.getElementById("stage");
 const stageEmpty = document.getElementById("stage-empty");
@@ -168,6 +169,9 @@ function renderModeration(presence) {
 
 if (state) {
   const chat = new ChatPanel(conn, { moderate: config.moderates });
+  // issue 17: the language picker (the floor ducked under an interpreter's channel)
+  const listener = new Listener(conn, { tiles, muted: () => muted });
+  listener.load(state.channels ?? []);
   new RecordingControls(conn).load(state.recording);
   const presence = new Presence(conn, { countEl: document.getElementById("audience"),
                                         word: "audience", counted: (p) => !p.on_stage });
@@ -218,7 +222,10 @@ if (state) {
   cameraStart.addEventListener("click", startCamera);
   unmute.addEventListener("click", () => {
     muted = !muted;
-    for (const [identity, entry] of tiles) if (identity !== conn.identity) entry.video.muted = muted;
+    for (const [identity, entry] of tiles) {
+      if (identity !== conn.identity) entry.video.muted = muted || listener.active;
+    }
+    listener.mute(muted);
     programVideo.muted = muted;
     unmute.textContent = muted ? t("sound_on") : t("sound_off");
     unmute.setAttribute("aria-pressed", String(!muted));
@@ -286,21 +293,23 @@ if (state) {
     webrtc: () => { feeds.resume(); delivery.expectMedia(anyPicture); },
     stopWebrtc: () => feeds.pause(), onmode: (mode) => showProgram(mode === "hls") });
   conn.on("track.published", (track) => {
+    if (track.channel) return;  // an interpreter's channel (issue 17): the picker's, not a tile
     feeds.published(track);
     if (track.kind === "video" && delivery.mode === "webrtc") delivery.expectMedia(anyPicture);
   });
-  conn.on("track.unpublished", (track) => feeds.unpublished(track));
+  conn.on("track.unpublished", (track) => { if (!track.channel) feeds.unpublished(track); });
   conn.on("participant.removed", (e) => {
     if (e.identity === conn.identity) { stopCamera(); notify(t("removed"), { error: true, sticky: true }); }
   });
   conn.on("room.closed", () => { delivery.stop(); stopCamera(); notify(t("room_closed"), { sticky: true }); });
   conn.on("rejoined", ({ state: again, resumed }) => {
     presence.load(again.participants);
+    listener.load(again.channels ?? []);
     if (publisher && (!resumed || !publisher.healthy)) publisher.restart();
     if (!resumed) for (const entry of tiles.values()) entry.subscriber?.pc?.close();
-    for (const track of again.tracks) feeds.published(track);
+    for (const track of again.tracks) if (!track.channel) feeds.published(track);
   });
-  for (const track of state.tracks) feeds.published(track);
+  for (const track of state.tracks) if (!track.channel) feeds.published(track);
   if (delivery.holdsHls) await delivery.toHls("saver");
   else if (state.tracks.some((track) => track.kind === "video")) delivery.expectMedia(anyPicture);
   if (me.on_stage && me.role === "speaker") await startCamera();  // a speaker's page reloaded

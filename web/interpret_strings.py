@@ -1,0 +1,43 @@
+"""The words of interpretation channels (issue 17) for the room pages' scripts: the forum's
+language picker and the interpreter console. Merged into :func:`web.page_strings.client_strings`;
+the translations live in ``web/locale/<lang>/LC_MESSAGES/interpret.po``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+
+def N_(message: str) -> str:
+    """Marks a message for extraction; it is translated when a page is rendered."""
+    return message
+
+
+WORDS: Mapping[str, str] = {
+    "lang_zh": N_("Chinese"),
+    "lang_en": N_("English"),
+    "lang_ja": N_("Japanese"),
+    "lang_ko": N_("Korean"),
+    "lang_ru": N_("Russian"),
+    "lang_mn": N_("Mongolian"),
+    "interp_original": N_("Original (no interpretation)"),
+    "interp_listening": N_("You hear the %(language)s interpretation over the original."),
+    "interp_silent": N_("The interpreter is silent: the original is back up."),
+    "interp_not_live": N_("Nobody interprets into %(language)s right now: you hear the "
+                          "original."),
+    "interp_floor_level": N_("Original sound at %(num)s of 100"),
+    "interp_floor": N_("The floor (original)"),
+    "interp_relay": N_("You hear the %(language)s channel instead of the floor (relay)."),
+    "interp_hearing_floor": N_("You hear the floor."),
+    "interp_nobody": N_("Nobody"),
+    "air_on_air": N_("ON AIR"),
+    "air_muted": N_("ON AIR, muted"),
+    "air_standby": N_("Standby"),
+    "air_off": N_("Off air"),
+    "handover_offered": N_("Your partner offers you the %(language)s channel: take it when "
+                           "ready."),
+}
+
+ERRORS: Mapping[str, str] = {
+    "video_not_allowed": N_("Interpreters send sound only. Turn the camera off and try again."),
+}
