@@ -26,6 +26,7 @@ export class Mixer {
     this.master = this.ctx.createGain();
     this.floor = this.ctx.createGain();
     this.channel = this.ctx.createGain();
+    this.channel.gain.value = 0;  // nothing chosen yet: the floor alone
     this.floorMeter = analyser(this.ctx);
     this.channelMeter = analyser(this.ctx);
     this.floor.connect(this.floorMeter);
