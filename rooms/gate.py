@@ -48,6 +48,9 @@ class Action(StrEnum):
     WATCH = "watch"  # a recording's replay and files: decide_replay, on the record
     # (live HLS, issue 16 §3: decide_hls for a GET under /hls/, decide_hls_link for the link)
     MANAGE = "manage"  # rename, publish/unpublish, delete a recording: decide_replay
+    # issue 17: publish into a language channel (Socket.IO ``publish {channel}``, WHIP
+    # ``?channel=``), hand it over, take it, cough-mute it: decide_channel
+    INTERPRET = "interpret"
 
 
 # The grant each action needs. ENTER through a media door needs that door's grant instead of
@@ -65,10 +68,11 @@ GRANTS: dict[Action, Grant | None] = {
     Action.QUOTE: Grant.JOIN,
     Action.SELF: Grant.JOIN,
     Action.CONSENT: Grant.JOIN,
+    Action.INTERPRET: Grant.INTERPRET,
 }
 # Actions that act on the caller's own presence: refused without it, and in the waiting room.
 PRESENT = frozenset({Action.PUBLISH, Action.SUBSCRIBE, Action.POST, Action.READ, Action.HAND,
-                     Action.QUOTE, Action.SELF, Action.CONSENT})
+                     Action.QUOTE, Action.SELF, Action.CONSENT, Action.INTERPRET})
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,6 +93,15 @@ def decide(token: AccessToken, action: Action, facts: Facts) -> None:
     _common(facts)
     if action in PRESENT:
         _check_present(action, facts.room, facts.me)
+
+
+def decide_channel(token: AccessToken, facts: Facts, language: str) -> None:
+    """Issue 17: may the caller work the ``language`` channel (publish into it, hand it over,
+    take it, cough-mute it)? The ``interpret`` grant, presence, and an interpreter's record
+    whose ``languages`` hold ``language`` (a non-interpreter: ``not_allowed``)."""
+    decide(token, Action.INTERPRET, facts)
+    assert facts.me is not None  # decide() checked presence
+    policy.check_can_interpret(facts.me, language)
 
 
 def decide_entry(token: AccessToken, facts: Facts, door: Action = Action.ENTER) -> None:
@@ -228,7 +241,7 @@ def hls_open(room: Room) -> bool:
 
 _MISSING = {Grant.JOIN: "no_join_grant", Grant.CHAT: "no_chat_grant",
             Grant.MODERATE: "not_moderator", Grant.PUBLISH: "no_publish_grant",
-            Grant.SUBSCRIBE: "no_subscribe_grant"}
+            Grant.SUBSCRIBE: "no_subscribe_grant", Grant.INTERPRET: "not_allowed"}
 
 
 def _check_present(action: Action, room: Room, me: Participant | None) -> None:
