@@ -255,9 +255,6 @@ def _check_present(action: Action, room: Room, me: Participant | None) -> None:
         policy.check_can_publish(room, me)
 
 
-CONSOLE_KINDS = frozenset({RoomKind.FORUM, RoomKind.MEETING})
-
-
 def decide_console(token: AccessToken, facts: Facts) -> None:
     """May ``token``'s holder open the interpreter console of the room (issue 17 §8,
     ``GET /interpret/{room}``)?
@@ -271,5 +268,5 @@ def decide_console(token: AccessToken, facts: Facts) -> None:
     if not token.allows(Grant.INTERPRET):
         raise NotAllowed("missing_grant", "your token does not allow interpret")
     _common(facts)
-    if facts.room.kind not in CONSOLE_KINDS:
+    if facts.room.kind not in policy.INTERPRETED_KINDS:
         raise NotAllowed("not_allowed", "interpretation is for forums and meetings")

@@ -39,5 +39,6 @@ WORDS: Mapping[str, str] = {
 }
 
 ERRORS: Mapping[str, str] = {
+    "wrong_language": N_("Your interpreter link is for other languages."),
     "video_not_allowed": N_("Interpreters send sound only. Turn the camera off and try again."),
 }

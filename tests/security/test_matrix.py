@@ -85,6 +85,7 @@ ROLES = [
     Role("delegate", (Grant.DELEGATE,)),
     Role("recorder", (Grant.RECORDER,)),  # issue 15: records its room, nothing else
     Role("wrong_room", (J, P, S, C, M), other_room=True),
+    Role("interpreter", (J, S, Grant.INTERPRET)),  # issue 17: a booth's (forums, meetings)
 ]
 STATES = ["scheduled", "live", "locked", "ended", "meeting"]
 ACTIONS = ["sio.join", "sio.chat", "sio.name", "sio.media", "sio.accept", "sio.decline",
@@ -92,7 +93,7 @@ ACTIONS = ["sio.join", "sio.chat", "sio.name", "sio.media", "sio.accept", "sio.d
            "page.quote", "page.quotes", "page.mine", "page.withdraw", "page.reply", "page.csv",
            "page.edit", "page.picture", "admin.lock", "admin.nodes", "admin.drain", "meet.profile",
            "meet.request", "sio.record", "sio.consent", "page.replay", "page.replay_edit",
-           "admin.record", "hls.open", "hls.link", "rtmp"]
+           "admin.record", "hls.open", "hls.link", "rtmp", "page.interpret"]
 ROOM_CONTENT = ("page.product", "page.quote", "page.quotes", "page.mine", "page.withdraw",
                 "page.reply", "page.csv", "page.edit", "page.picture")
 PROFILE = {"name": {"en": "Changchun Motors", "zh": "长春汽车"}, "pavilion": "automobile",
@@ -120,8 +121,12 @@ def allowed(role: Role, state: str, action: str) -> bool:
     moderates = M in grants or role.identity == EXHIBITOR
     staff = bool({P, M} & grants) or role.identity == EXHIBITOR
     may_enter = meeting or state == "live" or staff  # schedule and lock bar the audience
-    waiting = meeting and not moderates and not role.admitted and H not in grants  # observers
-    on_stage = (meeting and not waiting) or (not meeting and staff)
+    # observers skip the waiting room, and so does an interpreter (issue 17: the meeting's
+    # extra seat, assigned by the exhibitor's organiser)
+    waiting = (meeting and not moderates and not role.admitted and H not in grants
+               and Grant.INTERPRET not in grants)
+    interpreter = Grant.INTERPRET in grants and meeting  # never on stage (issue 17)
+    on_stage = (meeting and not waiting and not interpreter) or (not meeting and staff)
     rules: dict[str, bool] = {
         "sio.join": J in grants and may_enter,
         "sio.chat": J in grants and may_enter and C in grants and not waiting,
@@ -157,6 +162,9 @@ def allowed(role: Role, state: str, action: str) -> bool:
         # issue 15 §3: the host, a moderator, or a recorder token (meetings then ask consent)
         "sio.record": moderates or Grant.RECORDER in grants,
         "sio.consent": J in grants and may_enter and not waiting,  # one's own answer
+        # issue 17 §8: the interpreter console, in a forum or a meeting (these rooms are
+        # broadcasts but the meeting), before the start too (interpreters set up early)
+        "page.interpret": Grant.INTERPRET in grants and meeting,
     }
     return rules[action]
 
@@ -252,6 +260,7 @@ async def _try_every_door(app: RunningApp, room_id: str,
                                "application/sdp")
     # the publisher's own token as an encoder's stream key (a meeting seats 4 people)
     seen["rtmp"] = await _rtmp(app, tokens["whip"])
+    seen["page.interpret"] = await _page(app, f"/interpret/{room_id}?token={tokens['page']}")
     seen["page.product"] = await _http(
         app, "POST", f"/api/pages/rooms/{room_id}/products", tokens["page"],
         '{"name": "Green tea", "price": "9.90", "currency": "CNY"}', "application/json")
@@ -356,3 +365,11 @@ async def _http(app: RunningApp, method: str, path: str, tok: str, body: str | b
         text = (await response.text())[:80].strip()
         assert response.status < 500, (path, response.status, text)
         return response.status not in (401, 403), f"{response.status} {text}"
+
+
+async def _page(app: RunningApp, path: str) -> tuple[bool, str]:
+    """A page door (issue 17: the interpreter console): allowed when it renders (200); a
+    refusal is the page with a translated sentence (403, or 410 for an ended room)."""
+    async with aiohttp.ClientSession() as http, http.get(app.url + path) as response:
+        assert response.status < 500, (path, response.status)
+        return response.status == 200, str(response.status)
