@@ -38,7 +38,8 @@ SETUP = """async () => {
   window.mix = { mixer, floor, booth };
   return mixer.ctx.state;
 }"""
-STATE = """() => ({ floorGain: mix.mixer.floor.gain.value, channelGain: mix.mixer.channel.gain.value,
+STATE = """() => ({ floorGain: mix.mixer.floor.gain.value,
+                   channelGain: mix.mixer.channel.gain.value,
                    floorHz: mix.mixer.peak("floor"), channelHz: mix.mixer.peak("channel"),
                    silent: mix.mixer.silent })"""
 
