@@ -121,6 +121,7 @@ class NewRoom(Body):
     max_pinned: Count | None = None
     invitees: Annotated[list[Id], Field(max_length=100)] | None = None
     host_name: Localized | None = None
+    interpretation: Annotated[list[Lang], Field(max_length=6)] | None = None  # issue 17
 
 
 class Locked(Body):

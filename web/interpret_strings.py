@@ -13,13 +13,18 @@ def N_(message: str) -> str:
     return message
 
 
+# A language by its code, in the reader's language (the lobby's cards, the pickers).
+LANGUAGE_NAMES: Mapping[str, str] = {
+    "zh": N_("Chinese"),
+    "en": N_("English"),
+    "ja": N_("Japanese"),
+    "ko": N_("Korean"),
+    "ru": N_("Russian"),
+    "mn": N_("Mongolian"),
+}
+
 WORDS: Mapping[str, str] = {
-    "lang_zh": N_("Chinese"),
-    "lang_en": N_("English"),
-    "lang_ja": N_("Japanese"),
-    "lang_ko": N_("Korean"),
-    "lang_ru": N_("Russian"),
-    "lang_mn": N_("Mongolian"),
+    **{f"lang_{code}": name for code, name in LANGUAGE_NAMES.items()},
     "interp_original": N_("Original (no interpretation)"),
     "interp_listening": N_("You hear the %(language)s interpretation over the original."),
     "interp_silent": N_("The interpreter is silent: the original is back up."),
