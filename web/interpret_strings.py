@@ -45,5 +45,8 @@ WORDS: Mapping[str, str] = {
 
 ERRORS: Mapping[str, str] = {
     "wrong_language": N_("Your interpreter link is for other languages."),
+    "not_live": N_("Only the interpreter on air can do that."),
+    "not_publishing": N_("Start your microphone in this booth first."),
+    "no_such_channel": N_("Nobody interprets into this language right now."),
     "video_not_allowed": N_("Interpreters send sound only. Turn the camera off and try again."),
 }
