@@ -7,21 +7,17 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from web.language import NATIVE_NAMES
+
 
 def N_(message: str) -> str:
     """Marks a message for extraction; it is translated when a page is rendered."""
     return message
 
 
-# A language by its code, in the reader's language (the lobby's cards, the pickers).
-LANGUAGE_NAMES: Mapping[str, str] = {
-    "zh": N_("Chinese"),
-    "en": N_("English"),
-    "ja": N_("Japanese"),
-    "ko": N_("Korean"),
-    "ru": N_("Russian"),
-    "mn": N_("Mongolian"),
-}
+# A language by its code: as its own speakers write it (the site's language switcher does the
+# same), which is what a delegate looks for in a picker; not translated.
+LANGUAGE_NAMES: Mapping[str, str] = dict(NATIVE_NAMES)
 
 WORDS: Mapping[str, str] = {
     **{f"lang_{code}": name for code, name in LANGUAGE_NAMES.items()},

@@ -61,7 +61,7 @@ class RoomCard:
     matched_product: str | None = None
     # An ended room's newest published replay (issue 15 §6), if it has one.
     replay_url: str | None = None
-    # Issue 17: the interpretation languages the room offers, named in the visitor's language.
+    # Issue 17: the interpretation languages the room offers, each named in itself (中文, English).
     languages: tuple[str, ...] = ()
 
 
@@ -191,8 +191,8 @@ async def _card(
         starts_at_utc=_utc_text(starts),
         private=room.kind is RoomKind.MEETING,
         matched_product=product,
-        languages=tuple(renderer.gettext(lang, LANGUAGE_NAMES[code])
-                        for code in room.interpretation if code in LANGUAGE_NAMES),
+        languages=tuple(LANGUAGE_NAMES[code] for code in room.interpretation
+                        if code in LANGUAGE_NAMES),
     )
 
 

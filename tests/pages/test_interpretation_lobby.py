@@ -1,5 +1,5 @@
 """Issue 17 §5: the lobby's card of a forum says which interpretation languages it offers (the
-room record's, in the visitor's language); a room without interpretation says nothing."""
+room record's, each named in itself); a room without interpretation says nothing."""
 
 from __future__ import annotations
 
@@ -23,9 +23,9 @@ async def test_the_forum_card_names_its_languages_in_the_visitors_language(
 ) -> None:
     app = await pavilion_app(demo=True)  # the demo forum announces the expo's six languages
     async with aiohttp.ClientSession() as http:
-        for lang, words in (("en", ["Interpretation:", "Chinese", "Mongolian"]),
-                            ("ja", ["通訳：", "中国語", "モンゴル語"]),
-                            ("ru", ["Перевод:", "Корейский", "Японский"])):
+        for lang, words in (("en", ["Interpretation:", "中文", "Монгол"]),  # each in itself
+                            ("ja", ["通訳：", "日本語", "English"]),
+                            ("ru", ["Перевод:", "한국어", "Русский"])):
             async with http.get(f"{app.url}/?lang={lang}") as response:
                 html = await response.text()
             forum = card(html, LIVE_FORUM)

@@ -97,7 +97,8 @@ if (state) {
   addEventListener("pointerdown", () => mixer.ctx.resume().catch(() => {}));
 
   function renderRelay() {
-    const others = liveLanguages(channels).filter((code) => code !== language());
+    // any live channel but the one I am live on: on standby, my own booth's (my partner)
+    const others = liveLanguages(channels).filter((code) => channelOf(channels, code).live !== me);
     const wanted = relay?.language ?? FLOOR;
     $("relay").replaceChildren(el("option", { value: FLOOR, text: t("interp_floor") }),
       ...others.map((code) => el("option", { value: code, text: t(`lang_${code}`) })));
