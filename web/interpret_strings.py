@@ -17,7 +17,7 @@ def N_(message: str) -> str:
 
 # A language by its code: as its own speakers write it (the site's language switcher does the
 # same), which is what a delegate looks for in a picker; not translated.
-LANGUAGE_NAMES: Mapping[str, str] = dict(NATIVE_NAMES)
+LANGUAGE_NAMES: Mapping[str, str] = {str(code): name for code, name in NATIVE_NAMES.items()}
 
 WORDS: Mapping[str, str] = {
     **{f"lang_{code}": name for code, name in LANGUAGE_NAMES.items()},
