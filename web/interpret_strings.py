@@ -35,6 +35,8 @@ WORDS: Mapping[str, str] = {
     "air_muted": N_("ON AIR, muted"),
     "air_standby": N_("Standby"),
     "air_off": N_("Off air"),
+    "unmute": N_("Unmute"),
+    "air_elsewhere": N_("On air in %(language)s"),
     "handover_offered": N_("Your partner offers you the %(language)s channel: take it when "
                            "ready."),
 }

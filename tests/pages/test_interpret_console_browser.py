@@ -18,7 +18,7 @@ import pytest
 from rooms.room import RoomKind
 from tests.fixtures.browser import CHROMIUM_FLAGS, chromium_path
 from tests.fixtures.pavilion import RunningApp
-from tests.pages.helpers import until, untranslated
+from tests.pages.helpers import shoot, until, untranslated
 from tests.pages.test_interpretation_browser import ROOM, interpreter, near, publisher
 from tests.signaling.rtc_client import GUEST, make_room, token
 
@@ -104,6 +104,7 @@ async def test_the_console_goes_on_air_by_handover_coughs_holds_and_relays(
             await console.click("#take")
             await until(lambda: air("on_air"), "ON AIR after taking the channel")
             await hears(VOICE_HZ, "the console's voice on the same zh channel")
+            await shoot(console, "interpret-console-ja")
 
             await console.click("#cough")  # the cough button: listeners hear silence ...
             await until(lambda: air("muted"), "muted by the cough button")

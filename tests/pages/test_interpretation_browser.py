@@ -16,15 +16,16 @@ from rooms.room import RoomKind
 from rooms.token import Grant, mint
 from tests.fixtures.pavilion import TEST_SECRET, RunningApp
 from tests.interpretation.peers import Talker
-from tests.pages.helpers import until, untranslated
-from tests.signaling.rtc_client import GUEST, RtcClient, make_room, token
+from tests.pages.helpers import shoot, until, untranslated
+from tests.signaling.rtc_client import GUEST, HOST, RtcClient, make_room, token
 
 pytestmark = pytest.mark.browser
 ROOM = "interpreted-forum"
 INTERPRETER = (Grant.JOIN, Grant.SUBSCRIBE, Grant.CHAT, Grant.INTERPRET)
 MIX = """() => { const m = window.pavilion?.listener?.mixer;
   return m ? { floorHz: m.peak("floor"), channelHz: m.peak("channel"),
-               floorGain: m.floor.gain.value, channel: m.channelSource !== null } : null; }"""
+               floorGain: m.floor.gain.value, channel: m.channelSource !== null,
+               silent: m.silent } : null; }"""
 
 
 async def publisher(app: RunningApp, tok: str, hz: int, **extra: Any) -> tuple[RtcClient, Talker]:
@@ -85,6 +86,7 @@ async def test_a_listener_hears_each_language_over_the_ducked_floor(
         await until(lambda: mix(lambda s: near(s["channelHz"], 880, 15)
                                 and near(s["floorGain"], 0.4, 0.02)), "the en interpreter")
         assert await page.locator("#interp-status").inner_text() != ""
+        await shoot(page, "forum-interpretation-ko")
         assert await untranslated(page) == []
 
         await page.reload()  # the choice and the level are remembered
@@ -94,6 +96,24 @@ async def test_a_listener_hears_each_language_over_the_ducked_floor(
                     "the remembered en channel after a reload")
         assert await page.input_value("#interp-language") == "en"
         assert await page.input_value("#interp-duck") == "40"
+
+        # the moderator mutes the en interpreter: the listener's floor rises back (silence),
+        # and comes down again when the moderator lets them speak
+        moderator = await browser.new_page()
+        moderator.on("pageerror", lambda exc: errors.append(str(exc)))
+        await moderator.goto(f"{app.url}/forum/{ROOM}?lang=mn&token="
+                             + token("chair", ROOM, HOST))
+        mute = moderator.locator("#channel-moderation li[data-language=en] button")
+        await until(mute.count, "the en channel in the moderator's panel")
+        await mute.click()
+        await until(lambda: mix(lambda s: s["silent"] and s["floorGain"] > 0.95),
+                    "the floor back up while the en channel is muted")
+        await until(lambda: moderator.locator(
+            "#channel-moderation li[data-language=en] .badge").count(), "the muted mark")
+        await mute.click()
+        await until(lambda: mix(lambda s: not s["silent"] and near(s["floorGain"], 0.4, 0.02)),
+                    "the floor ducked again")
+        assert await untranslated(moderator) == []
 
         await page.select_option("#interp-language", "original")
         await until(lambda: mix(lambda s: not s["channel"] and s["floorGain"] > 0.95

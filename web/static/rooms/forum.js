@@ -41,9 +41,10 @@ function showMediaState(entry, person) {
   const { tile, badges } = entry;
   tile.classList.toggle("mic-off", Boolean(person?.audio_off));
   tile.classList.toggle("camera-off", Boolean(person?.video_off));
-  badges.replaceChildren(
+  badges.replaceChildren(...[  // replaceChildren(null) would show the text "null"
     person?.audio_off ? el("span", { class: "badge mic-off", text: t("mic_is_off") }) : null,
-    person?.video_off ? el("span", { class: "badge camera-off", text: t("camera_is_off") }) : null);
+    person?.video_off ? el("span", { class: "badge camera-off", text: t("camera_is_off") }) : null,
+  ].filter(Boolean));
 }
 
 function tileFor(identity, name) {
@@ -174,7 +175,8 @@ if (state) {
   listener.load(state.channels ?? []);
   new RecordingControls(conn).load(state.recording);
   const presence = new Presence(conn, { countEl: document.getElementById("audience"),
-                                        word: "audience", counted: (p) => !p.on_stage });
+                                        word: "audience",  // interpreters: the booth
+                                        counted: (p) => !p.on_stage && p.role !== "interpreter" });
   let me = state.me;
   let locked = state.room.locked;
   const lock = document.getElementById("lock");

@@ -138,11 +138,19 @@ if (state) {
     $("mic-start").hidden = Boolean(publisher) || mine.length === 0;
     $("partners").replaceChildren(...channel.booth.filter((who) => who !== me).map((who) =>
       el("li", { "data-identity": who }, nameTag(who, presence.get(who)?.name ?? who), " ",
-        el("span", { class: "badge", text: t(channel.live === who ? "air_on_air" : "air_standby") }))));
+        el("span", { class: "badge", text: partnerState(who, channel) }))));
     $("channel-rows").replaceChildren(...channels.map((c) => el("tr", { "data-language": c.language },
       el("td", { text: t(`lang_${c.language}`) }),
       el("td", {}, c.live ? nameTag(c.live, presence.get(c.live)?.name ?? c.live) : t("interp_nobody")),
       el("td", { class: "listeners", text: formatCount(c.listeners ?? 0) }))));
+  }
+
+  /** A partner: on air here, on air in another channel (their other language), or standby. */
+  function partnerState(who, channel) {
+    if (channel.live === who) return t(channel.muted ? "air_muted" : "air_on_air");
+    const elsewhere = channels.find((c) => c.live === who);
+    return elsewhere ? t("air_elsewhere", { language: t(`lang_${elsewhere.language}`) })
+                     : t("air_standby");
   }
 
   const render = () => { renderBooth(); renderRelay(); };
@@ -185,7 +193,7 @@ if (state) {
   conn.on("channels.changed", (e) => { channels = e.channels ?? []; render(); });
   conn.on("channel.handover_offered", (e) => {
     if (e.from !== me && e.language === language()) {
-      notify(t("handover_offered", { language: t(`lang_${e.language}`) }), { sticky: true });
+      notify(t("handover_offered", { language: t(`lang_${e.language}`) }));
       $("take").disabled = !publisher;
     }
   });

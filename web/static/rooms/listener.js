@@ -4,7 +4,8 @@
 // level (mixer.js), "original" plays the floor alone; the choice and the level are remembered
 // (ducking.js). The mixer is made at the first language picked (or remembered): until then the
 // page plays the floor through its tiles as before.
-import { el, notifyError, t } from "./i18n.js";
+import { config, el, notifyError, t } from "./i18n.js";
+import { nameTag } from "./names.js";
 import { ChannelSubscriber } from "./channel.js";
 import { Mixer } from "./mixer.js";
 import { ORIGINAL, Remembered, liveLanguages } from "./ducking.js";
@@ -39,6 +40,7 @@ export class Listener {
 
   /** A `channels` list (join state or `channels.changed`). */
   load(channels) {
+    if (config.moderates) this.#moderation(channels ?? []);
     this.live = liveLanguages(channels);
     this.panel.hidden = this.live.length === 0 && this.playing === ORIGINAL;
     this.#render();
@@ -111,6 +113,16 @@ export class Listener {
     };
     floor();
     setInterval(floor, FLOOR_POLL_MS);
+  }
+
+  /** The moderator's list: who is on air in each channel, and mute / unmute (issue 17 §9). */
+  #moderation(channels) {
+    document.getElementById("channel-moderation").replaceChildren(...channels.filter((c) => c.live)
+      .map((c) => el("li", { "data-language": c.language }, `${t(`lang_${c.language}`)}: `,
+        nameTag(c.live, c.live), c.muted ? el("span", { class: "badge", text: t("air_muted") }) : null,
+        el("button", { type: "button", class: "small", text: t(c.muted ? "unmute" : "mute"),
+          onclick: () => this.conn.call("channel.mute", { language: c.language, muted: !c.muted })
+            .catch(notifyError) }))));
   }
 
   #showStatus() {
