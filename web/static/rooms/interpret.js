@@ -161,7 +161,10 @@ if (state) {
     catch (err) { notifyError(err); }
   }
   $("handover").addEventListener("click", () => call("channel.handover"));
-  $("take").addEventListener("click", () => call("channel.accept"));
+  $("take").addEventListener("click", async () => {
+    await call("channel.accept");
+    $("notice").hidden = true;  // the partner's offer is answered
+  });
   $("cough").addEventListener("click", () => call("channel.mute", { muted: !coughing }));
   $("mic-start").addEventListener("click", async () => {
     try {
