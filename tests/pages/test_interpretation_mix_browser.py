@@ -121,3 +121,47 @@ async def test_the_choice_and_the_level_survive_a_reload(
     assert await page.evaluate(RECALL) == {"language": "original", "level": 1}
     await page.evaluate("() => localStorage.setItem('pavilion:interpretation', '{oops')")
     assert await page.evaluate(RECALL) == {"language": "original", "level": 0.2}
+
+
+# A looping <audio> of a 300 Hz WAV made in the page: the HLS program's <video> stands for the
+# floor the same way (a media element, not a MediaStream).
+ELEMENT = """async () => {
+  const { Mixer } = await import("/static/rooms/mixer.js");
+  const rate = 48000, n = rate;
+  const view = new DataView(new ArrayBuffer(44 + n * 2));
+  const text = (at, s) => [...s].forEach((c, i) => view.setUint8(at + i, c.charCodeAt(0)));
+  text(0, "RIFF"); view.setUint32(4, 36 + n * 2, true); text(8, "WAVEfmt ");
+  view.setUint32(16, 16, true); view.setUint16(20, 1, true); view.setUint16(22, 1, true);
+  view.setUint32(24, rate, true); view.setUint32(28, rate * 2, true);
+  view.setUint16(32, 2, true); view.setUint16(34, 16, true); text(36, "data");
+  view.setUint32(40, n * 2, true);
+  for (let i = 0; i < n; i++) {
+    view.setInt16(44 + i * 2, 12000 * Math.sin(2 * Math.PI * 300 * i / rate), true);
+  }
+  const audio = new Audio(URL.createObjectURL(new Blob([view.buffer], { type: "audio/wav" })));
+  audio.loop = true;
+  await audio.play();
+  const mixer = new Mixer();
+  mixer.addFloorElement(audio);
+  mixer.addFloorElement(audio);  // twice is once (an element can be routed only once)
+  mixer.set({ choice: "zh", level: 0.3 });
+  window.mix = { mixer };
+}"""
+
+
+async def test_a_media_element_is_mixed_into_the_floor(
+    pavilion_app: Callable[..., Awaitable[RunningApp]], browser: Any
+) -> None:
+    running = await pavilion_app(demo=True)
+    page = await browser.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    await page.goto(f"{running.url}/?lang=en")
+    await page.evaluate(ELEMENT)
+
+    async def floor_is_the_element() -> bool:
+        s = await page.evaluate("() => [mix.mixer.peak('floor'), mix.mixer.floor.gain.value]")
+        return abs(s[0] - 300) < 15 and s[1] > 0.95  # no channel yet: the floor at full
+
+    await until(floor_is_the_element, "the element's tone on the floor")
+    assert errors == []

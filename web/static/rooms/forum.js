@@ -171,7 +171,7 @@ function renderModeration(presence) {
 if (state) {
   const chat = new ChatPanel(conn, { moderate: config.moderates });
   // issue 17: the language picker (the floor ducked under an interpreter's channel)
-  const listener = new Listener(conn, { tiles, muted: () => muted });
+  const listener = new Listener(conn, { tiles, program: programVideo, muted: () => muted });
   listener.load(state.channels ?? []);
   new RecordingControls(conn).load(state.recording);
   const presence = new Presence(conn, { countEl: document.getElementById("audience"),

@@ -13,11 +13,12 @@ import { ORIGINAL, Remembered, liveLanguages } from "./ducking.js";
 const FLOOR_POLL_MS = 500;
 
 export class Listener {
-  /** `tiles`: the forum's identity -> {video} map (the floor); `muted()`: the page's sound
-   * switch. */
-  constructor(conn, { tiles, muted }) {
+  /** `tiles`: the forum's identity -> {video} map (the floor); `program`: the HLS program's
+   * <video> (the floor for an audience on HLS); `muted()`: the page's sound switch. */
+  constructor(conn, { tiles, program = null, muted }) {
     this.conn = conn;
     this.tiles = tiles;
+    this.program = program;
     this.muted = muted;
     this.panel = document.getElementById("interpretation");
     this.picker = document.getElementById("interp-language");
@@ -102,6 +103,7 @@ export class Listener {
     if (this.mixer) return;
     this.mixer = new Mixer();
     this.mixer.mute(this.muted());
+    this.mixer.addFloorElement(this.program);
     const floor = () => {
       const streams = [];
       for (const entry of this.tiles.values()) {

@@ -35,6 +35,7 @@ export class Mixer {
     this.channel.connect(this.master);
     this.master.connect(this.ctx.destination);
     this.floorSources = new Map();  // track id -> MediaStreamAudioSourceNode
+    this.floorElements = new WeakSet();  // media elements routed into the floor
     this.channelSource = null;
     this.channelElement = new Audio();
     this.channelElement.muted = true;
@@ -63,6 +64,19 @@ export class Mixer {
       const node = this.ctx.createMediaStreamSource(new MediaStream([track]));
       node.connect(this.floor);
       this.floorSources.set(id, node);
+    }
+  }
+
+  /** Mix a media element's sound into the floor too (the forum's HLS program, issue 16 §4:
+   * an audience on HLS hears the floor from it, not from tiles). An element can be routed into
+   * Web Audio once, and then sounds only through it (muting the element still silences it). */
+  addFloorElement(element) {
+    if (!element || this.floorElements.has(element)) return;
+    try {
+      this.ctx.createMediaElementSource(element).connect(this.floor);
+      this.floorElements.add(element);
+    } catch (err) {
+      console.warn("floor element", err);
     }
   }
 
