@@ -106,7 +106,8 @@ def decide_channel(token: AccessToken, facts: Facts, language: str) -> None:
 
 def decide_entry(token: AccessToken, facts: Facts, door: Action = Action.ENTER) -> None:
     """Allow the caller to become present through ``door`` (a Socket.IO join: ``ENTER``; WHIP:
-    ``PUBLISH``; WHEP: ``SUBSCRIBE``), or raise :class:`NotAllowed`.
+    ``PUBLISH``, or ``INTERPRET`` into a channel; WHEP: ``SUBSCRIBE``), or raise
+    :class:`NotAllowed`.
 
     Newcomers meet the schedule and the lock (staff pass both); everyone meets the meeting's
     invitation. Someone already present (a second tab, OBS beside the studio page, a reconnect)
@@ -137,8 +138,8 @@ def check_covers(token: AccessToken, room: Room) -> None:
 
 def entry_grant(action: Action) -> Grant:
     """The grant that lets someone enter through ``action``'s door."""
-    return {Action.PUBLISH: Grant.PUBLISH, Action.SUBSCRIBE: Grant.SUBSCRIBE}.get(action,
-                                                                            Grant.JOIN)
+    return {Action.PUBLISH: Grant.PUBLISH, Action.SUBSCRIBE: Grant.SUBSCRIBE,
+            Action.INTERPRET: Grant.INTERPRET}.get(action, Grant.JOIN)
 
 
 def _check_grant(token: AccessToken, action: Action, room: Room, *,

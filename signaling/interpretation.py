@@ -5,7 +5,8 @@ members hear ``channel.handover_offered``), ``channel.accept`` (a partner takes 
 ``channel.mute`` (the live interpreter's cough button, or a moderator). Each asks the one gate
 first (:meth:`rooms.service.RoomService.check_channel`, or ``moderate``), then the media plane
 (streaming/channels.py). ``publish {channel}`` and ``subscribe {channel}`` are in
-signaling/media_events.py and use :func:`check_audio_only` and :func:`channel_source`.
+signaling/media_events.py (and WHIP/WHEP in signaling/media_door.py), with
+signaling/channel_offer.py.
 
 The room's ``channels`` (join state and ``channels.changed``): one entry per language that a
 present interpreter works in, ``{language, live, muted, booth, listeners}``; the booth comes
@@ -26,37 +27,10 @@ from signaling.media_link import media_errors
 from signaling.messages import ChannelMute, ChannelRef
 from signaling.ports import Handler, HubPort
 from signaling.wire import room_channel, user_channel
-from streaming.channels import ChannelState, channel_id
+from streaming.channels import ChannelState
 
 if TYPE_CHECKING:
     from signaling.session import Session
-
-
-def check_audio_only(sdp: str) -> None:
-    """Refuse (``video_not_allowed``) an offer that would send video into a channel."""
-    if _video_sends(sdp):
-        raise SignalingError("video_not_allowed", "a channel carries audio only")
-
-
-def _video_sends(sdp: str) -> bool:
-    """Whether any ``m=video`` section with a non-zero port sends: sendrecv or sendonly, or
-    no direction at all (sendrecv is the default, RFC 8866 §6.7)."""
-    sections = sdp.replace("\r\n", "\n").split("\nm=")
-    for section in sections[1:]:
-        lines = section.split("\n")
-        head = lines[0].split()
-        if not head or head[0] != "video" or (len(head) > 1 and head[1] == "0"):
-            continue
-        directions = {ln.strip() for ln in lines[1:]} & {
-            "a=sendrecv", "a=sendonly", "a=recvonly", "a=inactive"}
-        if not directions or directions & {"a=sendrecv", "a=sendonly"}:
-            return True
-    return False
-
-
-def channel_source(language: str) -> str:
-    """The source id a ``subscribe {channel}`` receives (streaming/channels.py)."""
-    return channel_id(language)
 
 
 def channel_list(present: list[Participant],

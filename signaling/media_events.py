@@ -13,8 +13,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from rooms.errors import WrongNode
+from signaling.channel_offer import channel_source, check_audio_only
 from signaling.errors import Ack, SignalingError, ok
-from signaling.interpretation import channel_source, check_audio_only
 from signaling.media_link import Plane, media_errors
 from signaling.messages import Answer, Candidate, PeerRef, Publish, Subscribe, View, check_sdp
 from signaling.ports import Handler, HubPort

@@ -491,13 +491,15 @@ class MediaPlane:
         """Negotiate a viewer's own recvonly offer (WHEP, and the pages' ``subscribe {sdp}``).
 
         ``source_ids`` picks what it receives, as for :meth:`offer_to_viewer` (default: the
-        room's latest audio and video); each offered m-line gets the picked Source of its kind,
-        an m-line whose kind was not picked is answered ``inactive``. Unknown or ended ids raise
-        :class:`NothingPublished` before any peer exists.
+        room's latest audio and video); the offered m-lines of a kind get the picked Sources
+        of that kind in order, an m-line left without one is answered ``inactive``. Unknown or
+        ended ids raise :class:`NothingPublished` before any peer exists.
         """
         self._check_open()
         offer_sdp = self._screen(offer_sdp)
-        by_kind = {source.kind: source for source in self._pick(room, source_ids)}
+        by_kind: dict[str, list[Source]] = {}
+        for source in self._pick(room, source_ids):
+            by_kind.setdefault(source.kind, []).append(source)
         leg = ViewerLeg(self._new_id(), room, viewer, self.limits, self._own_ice)
         return await self._negotiate(leg, lambda: leg.answer(offer_sdp, by_kind), None)
 

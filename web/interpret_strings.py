@@ -20,7 +20,6 @@ def N_(message: str) -> str:
 LANGUAGE_NAMES: Mapping[str, str] = {str(code): name for code, name in NATIVE_NAMES.items()}
 
 WORDS: Mapping[str, str] = {
-    **{f"lang_{code}": name for code, name in LANGUAGE_NAMES.items()},
     "interp_original": N_("Original (no interpretation)"),
     "interp_listening": N_("You hear the %(language)s interpretation over the original."),
     "interp_silent": N_("The interpreter is silent: the original is back up."),
@@ -39,12 +38,4 @@ WORDS: Mapping[str, str] = {
     "air_elsewhere": N_("On air in %(language)s"),
     "handover_offered": N_("Your partner offers you the %(language)s channel: take it when "
                            "ready."),
-}
-
-ERRORS: Mapping[str, str] = {
-    "wrong_language": N_("Your interpreter link is for other languages."),
-    "not_live": N_("Only the interpreter on air can do that."),
-    "not_publishing": N_("Start your microphone in this booth first."),
-    "no_such_channel": N_("Nobody interprets into this language right now."),
-    "video_not_allowed": N_("Interpreters send sound only. Turn the camera off and try again."),
 }

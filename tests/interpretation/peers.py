@@ -16,7 +16,12 @@ from dataclasses import dataclass
 from typing import Any
 
 import av
-from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
+from aiortc import (
+    RTCBundlePolicy,
+    RTCConfiguration,
+    RTCPeerConnection,
+    RTCSessionDescription,
+)
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 
 from streaming import aiortc_hooks, rtp_header
@@ -103,11 +108,16 @@ class Arrival:
 
 
 class Listener:
-    """A recvonly audio peer: what it decodes (the tone of each frame) and what arrived."""
+    """A recvonly audio peer: what it decodes (the tone of each frame) and what arrived.
+
+    It bundles everything from the start (max-bundle, as browsers do in practice): aiortc's
+    default "balanced" policy loses a second audio m-line's transport when it bundles."""
 
     def __init__(self) -> None:
-        self.pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
-        self.heard: list[tuple[float, int | None]] = []  # (when, tone) per decoded frame
+        self.pc = RTCPeerConnection(RTCConfiguration(
+            iceServers=[], bundlePolicy=RTCBundlePolicy.MAX_BUNDLE))
+        # per audio track, in the order of the m-lines: (when, tone) per decoded frame
+        self.heard: list[list[tuple[float, int | None]]] = []
         self.arrivals: list[Arrival] = []
         self.tracks: list[MediaStreamTrack] = []
         self._tasks: list[asyncio.Future[None]] = []
@@ -115,19 +125,25 @@ class Listener:
 
     def _on_track(self, track: MediaStreamTrack) -> None:
         self.tracks.append(track)
-        self._tasks.append(asyncio.ensure_future(self._play(track)))
+        if track.kind == "audio":
+            self.heard.append([])
+            self._tasks.append(asyncio.ensure_future(self._play(track, self.heard[-1])))
 
-    async def _play(self, track: MediaStreamTrack) -> None:
+    async def _play(self, track: MediaStreamTrack, heard: list[tuple[float, int | None]]
+                    ) -> None:
         loop = asyncio.get_running_loop()
         try:
             while True:
                 frame = await track.recv()
-                self.heard.append((loop.time(), loudest(_left(frame))))
+                heard.append((loop.time(), loudest(_left(frame))))
         except MediaStreamError:
             return
 
-    async def offer(self) -> str:
-        self.pc.addTransceiver("audio", direction="recvonly")
+    async def offer(self, audio: int = 1, video: bool = False) -> str:
+        if video:
+            self.pc.addTransceiver("video", direction="recvonly")
+        for _ in range(audio):
+            self.pc.addTransceiver("audio", direction="recvonly")
         await self.pc.setLocalDescription(await self.pc.createOffer())
         return str(self.pc.localDescription.sdp)
 
@@ -148,8 +164,9 @@ class Listener:
 
         return record
 
-    def tones_since(self, since: float) -> list[int | None]:
-        return [tone for at, tone in self.heard if at >= since]
+    def tones_since(self, since: float, track: int = 0) -> list[int | None]:
+        heard = self.heard[track] if track < len(self.heard) else []
+        return [tone for at, tone in heard if at >= since]
 
     async def close(self) -> None:
         await self.pc.close()

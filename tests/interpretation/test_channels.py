@@ -52,11 +52,11 @@ async def listen(client: RtcClient, **extra: Any) -> Listener:
     return listener
 
 
-async def hears(listener: Listener, hz: int | None, frames: int = 15) -> None:
+async def hears(listener: Listener, hz: int | None, frames: int = 15, track: int = 0) -> None:
     """The listener's next ``frames`` decoded frames are all ``hz`` (after a settling frame)."""
     since = asyncio.get_running_loop().time()
-    await until(lambda: len(listener.tones_since(since)) > frames + 5)
-    tail = listener.tones_since(since)[5:]
+    await until(lambda: len(listener.tones_since(since, track)) > frames + 5)
+    tail = listener.tones_since(since, track)[5:]
     assert tail.count(hz) >= len(tail) - 1, (hz, tail)
 
 
@@ -174,6 +174,7 @@ async def test_what_a_channel_refuses(pavilion_app):
     delegate = await member(app, "delegate", VIEWER)
     speaker = await member(app, "speaker", GUEST)
     talkers = [Talker(660, video=True), Talker(660), Talker(660), Talker(660), Talker(660)]
+    ear = Listener()
     try:
         video = await zh1.call("publish", {"room": ROOM, "sdp": await talkers[0].offer(),
                                            "channel": "zh"})
@@ -190,12 +191,12 @@ async def test_what_a_channel_refuses(pavilion_app):
         bad = await zh1.call("publish", {"room": ROOM, "sdp": "v=0", "channel": "xx"})
         assert bad["error"]["code"] in ("bad_field", "bad_value", "invalid"), bad
         nothing = await delegate.call("subscribe", {"room": ROOM, "channel": "zh",
-                                                    "sdp": await Listener().offer()})
+                                                    "sdp": await ear.offer()})
         assert nothing["error"]["code"] == "no_such_track"
         accept = await zh1.call("channel.accept", {"room": ROOM, "language": "zh"})
         assert accept["error"]["code"] == "not_publishing"
         assert (await delegate.call("channel.accept", {"room": ROOM, "language": "zh"}))[
             "error"]["code"] == "not_allowed"
     finally:
-        for thing in [*talkers, zh1, delegate, speaker]:
+        for thing in [*talkers, ear, zh1, delegate, speaker]:
             await thing.close()

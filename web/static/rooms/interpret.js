@@ -2,7 +2,7 @@
 // tiles with the floor's own volume (mixer.js), relay (another channel instead of the floor),
 // the booth (ON AIR, partners, handover offer/accept, cough), hold Space or M to mute, and the
 // listeners of every channel. Publishing is AUDIO ONLY into one channel (`publish {channel}`).
-import { el, formatCount, notify, notifyError, t } from "./i18n.js";
+import { el, formatCount, languageName, notify, notifyError, t } from "./i18n.js";
 import { enter } from "./connection.js";
 import { ParticipantFeeds, gathered, newPeerConnection, openCamera, peers, watch } from "./media.js";
 import { ChannelSubscriber } from "./channel.js";
@@ -92,7 +92,7 @@ if (state) {
   setInterval(() => mixer.setFloor([...tiles.values()].map((e) => e.video.srcObject)), 500);
 
   $("booth-language").replaceChildren(...mine.map((code) =>
-    el("option", { value: code, text: t(`lang_${code}`) })));
+    el("option", { value: code, text: languageName(code) })));
   $("floor-volume").addEventListener("input", (e) => mixer.setVolume(Number(e.target.value) / 100));
   addEventListener("pointerdown", () => mixer.ctx.resume().catch(() => {}));
 
@@ -101,9 +101,9 @@ if (state) {
     const others = liveLanguages(channels).filter((code) => channelOf(channels, code).live !== me);
     const wanted = relay?.language ?? FLOOR;
     $("relay").replaceChildren(el("option", { value: FLOOR, text: t("interp_floor") }),
-      ...others.map((code) => el("option", { value: code, text: t(`lang_${code}`) })));
+      ...others.map((code) => el("option", { value: code, text: languageName(code) })));
     $("relay").value = others.includes(wanted) ? wanted : FLOOR;
-    $("hearing").textContent = relay ? t("interp_relay", { language: t(`lang_${relay.language}`) })
+    $("hearing").textContent = relay ? t("interp_relay", { language: languageName(relay.language) })
                                      : t("interp_hearing_floor");
   }
 
@@ -140,7 +140,7 @@ if (state) {
       el("li", { "data-identity": who }, nameTag(who, presence.get(who)?.name ?? who), " ",
         el("span", { class: "badge", text: partnerState(who, channel) }))));
     $("channel-rows").replaceChildren(...channels.map((c) => el("tr", { "data-language": c.language },
-      el("td", { text: t(`lang_${c.language}`) }),
+      el("td", { text: languageName(c.language) }),
       el("td", {}, c.live ? nameTag(c.live, presence.get(c.live)?.name ?? c.live) : t("interp_nobody")),
       el("td", { class: "listeners", text: formatCount(c.listeners ?? 0) }))));
   }
@@ -149,7 +149,7 @@ if (state) {
   function partnerState(who, channel) {
     if (channel.live === who) return t(channel.muted ? "air_muted" : "air_on_air");
     const elsewhere = channels.find((c) => c.live === who);
-    return elsewhere ? t("air_elsewhere", { language: t(`lang_${elsewhere.language}`) })
+    return elsewhere ? t("air_elsewhere", { language: languageName(elsewhere.language) })
                      : t("air_standby");
   }
 
@@ -196,7 +196,7 @@ if (state) {
   conn.on("channels.changed", (e) => { channels = e.channels ?? []; render(); });
   conn.on("channel.handover_offered", (e) => {
     if (e.from !== me && e.language === language()) {
-      notify(t("handover_offered", { language: t(`lang_${e.language}`) }));
+      notify(t("handover_offered", { language: languageName(e.language) }));
       $("take").disabled = !publisher;
     }
   });

@@ -4,7 +4,7 @@
 // level (mixer.js), "original" plays the floor alone; the choice and the level are remembered
 // (ducking.js). The mixer is made at the first language picked (or remembered): until then the
 // page plays the floor through its tiles as before.
-import { config, el, notifyError, t } from "./i18n.js";
+import { config, el, languageName, notifyError, t } from "./i18n.js";
 import { nameTag } from "./names.js";
 import { ChannelSubscriber } from "./channel.js";
 import { Mixer } from "./mixer.js";
@@ -74,7 +74,7 @@ export class Listener {
     const codes = [ORIGINAL, ...this.live];
     if (this.wanted !== ORIGINAL && !codes.includes(this.wanted)) codes.push(this.wanted);
     this.picker.replaceChildren(...codes.map((code) => el("option", {
-      value: code, text: code === ORIGINAL ? t("interp_original") : t(`lang_${code}`),
+      value: code, text: code === ORIGINAL ? t("interp_original") : languageName(code),
       disabled: code !== ORIGINAL && !this.live.includes(code) })));
     this.picker.value = this.wanted;
   }
@@ -120,7 +120,7 @@ export class Listener {
   /** The moderator's list: who is on air in each channel, and mute / unmute (issue 17 §9). */
   #moderation(channels) {
     document.getElementById("channel-moderation").replaceChildren(...channels.filter((c) => c.live)
-      .map((c) => el("li", { "data-language": c.language }, `${t(`lang_${c.language}`)}: `,
+      .map((c) => el("li", { "data-language": c.language }, `${languageName(c.language)}: `,
         nameTag(c.live, c.live), c.muted ? el("span", { class: "badge", text: t("air_muted") }) : null,
         el("button", { type: "button", class: "small", text: t(c.muted ? "unmute" : "mute"),
           onclick: () => this.conn.call("channel.mute", { language: c.language, muted: !c.muted })
@@ -130,10 +130,10 @@ export class Listener {
   #showStatus() {
     const words = [];
     if (this.playing !== ORIGINAL) {
-      words.push(t("interp_listening", { language: t(`lang_${this.playing}`) }));
+      words.push(t("interp_listening", { language: languageName(this.playing) }));
       if (this.mixer?.silent) words.push(t("interp_silent"));
     } else if (this.wanted !== ORIGINAL) {
-      words.push(t("interp_not_live", { language: t(`lang_${this.wanted}`) }));
+      words.push(t("interp_not_live", { language: languageName(this.wanted) }));
     }
     this.status.textContent = words.join(" ");
     this.duck.setAttribute("aria-valuetext", t("interp_floor_level",
