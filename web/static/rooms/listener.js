@@ -24,6 +24,7 @@ export class Listener {
     this.picker = document.getElementById("interp-language");
     this.duck = document.getElementById("interp-duck");
     this.status = document.getElementById("interp-status");
+    this.moderation = document.getElementById("channel-moderation");  // forums only
     this.memory = new Remembered();
     const saved = this.memory.load();
     this.wanted = saved.language;  // what the listener chose, live or not
@@ -41,7 +42,7 @@ export class Listener {
 
   /** A `channels` list (join state or `channels.changed`). */
   load(channels) {
-    if (config.moderates) this.#moderation(channels ?? []);
+    if (config.moderates && this.moderation) this.#moderation(channels ?? []);
     this.live = liveLanguages(channels);
     this.panel.hidden = this.live.length === 0 && this.playing === ORIGINAL;
     this.#render();
@@ -106,7 +107,8 @@ export class Listener {
     this.mixer.addFloorElement(this.program);
     const floor = () => {
       const streams = [];
-      for (const entry of this.tiles.values()) {
+      for (const [identity, entry] of this.tiles) {
+        if (identity === this.conn.identity) continue;  // one's own microphone is not the floor
         entry.video.muted = true;
         if (entry.video.srcObject) streams.push(entry.video.srcObject);
       }
@@ -119,7 +121,7 @@ export class Listener {
 
   /** The moderator's list: who is on air in each channel, and mute / unmute (issue 17 §9). */
   #moderation(channels) {
-    document.getElementById("channel-moderation").replaceChildren(...channels.filter((c) => c.live)
+    this.moderation.replaceChildren(...channels.filter((c) => c.live)
       .map((c) => el("li", { "data-language": c.language }, `${languageName(c.language)}: `,
         nameTag(c.live, c.live), c.muted ? el("span", { class: "badge", text: t("air_muted") }) : null,
         el("button", { type: "button", class: "small", text: t(c.muted ? "unmute" : "mute"),
