@@ -18,7 +18,7 @@ import pytest
 from rooms.room import RoomKind
 from tests.fixtures.browser import CHROMIUM_FLAGS, chromium_path
 from tests.fixtures.pavilion import RunningApp
-from tests.pages.helpers import shoot, until, untranslated
+from tests.pages.helpers import shoot, unlabeled, until, untranslated
 from tests.pages.test_interpretation_browser import ROOM, interpreter, near, publisher
 from tests.signaling.rtc_client import GUEST, make_room, token
 
@@ -137,6 +137,7 @@ async def test_the_console_goes_on_air_by_handover_coughs_holds_and_relays(
 
             await until(floor_half, "the floor at its own volume")
             assert await untranslated(console) == []
+            assert await unlabeled(console) == []
             assert errors == []
         finally:
             for thing in reversed(closing):

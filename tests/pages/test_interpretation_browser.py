@@ -16,7 +16,7 @@ from rooms.room import RoomKind
 from rooms.token import Grant, mint
 from tests.fixtures.pavilion import TEST_SECRET, RunningApp
 from tests.interpretation.peers import Talker
-from tests.pages.helpers import shoot, until, untranslated
+from tests.pages.helpers import shoot, unlabeled, until, untranslated
 from tests.signaling.rtc_client import GUEST, HOST, RtcClient, make_room, token
 
 pytestmark = pytest.mark.browser
@@ -88,6 +88,7 @@ async def test_a_listener_hears_each_language_over_the_ducked_floor(
         assert await page.locator("#interp-status").inner_text() != ""
         await shoot(page, "forum-interpretation-ko")
         assert await untranslated(page) == []
+        assert await unlabeled(page) == []
 
         await page.reload()  # the choice and the level are remembered
         await until(lambda: mix(lambda s: near(s["channelHz"], 880, 15)
