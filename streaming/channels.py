@@ -28,11 +28,19 @@ from streaming.source import Source
 
 logger = logging.getLogger(__name__)
 CHANNEL_PREFIX = "channel:"
+# A channel's name in its own language: HLS ``NAME`` (RFC 8216 §4.4.6.1), what a player lists
+NATIVE_NAMES = {"zh": "中文", "en": "English", "ja": "日本語", "ko": "한국어", "ru": "Русский",
+                "mn": "Монгол"}
 
 
 def channel_id(language: str) -> str:
     """The source id of ``language``'s channel (no ``/``: no participant owns it)."""
     return CHANNEL_PREFIX + language
+
+
+def channel_language(source_id: str) -> str | None:
+    """The language of a channel's source id (or a recorder's participant key), else None."""
+    return source_id[len(CHANNEL_PREFIX):] if source_id.startswith(CHANNEL_PREFIX) else None
 
 
 class NotInBooth(MediaError):

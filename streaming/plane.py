@@ -298,9 +298,18 @@ class MediaPlane:
     # -- interpretation channels (issue 17, streaming/channels.py) ----------------------------
 
     def _channel_added(self, source: Source) -> None:
+        """A channel Source: listeners subscribe to it; the room's HLS carries it as an audio
+        rendition tagged with its language, a recording as its own file (``channel_zh``);
+        neither mixes it into a forum's program."""
         self.sources.setdefault(source.room, {})[source.source_id] = source
         self._emit(SourceAdded(source.room, "", source.source_id, source.kind,
                                source.codec.mime, interpretation=True))
+        for recording in self.recordings.values():
+            if recording.spec.room == source.room:
+                recording.add_source(source)
+        packager = self.packagers.get(source.room)
+        if packager is not None:
+            packager.add_source(source)
 
     def _channel_ended(self, source: Source) -> None:
         self._end_source(source, "")
@@ -334,7 +343,8 @@ class MediaPlane:
         packager = HlsPackager(spec, self.depacketizers, self._hls_ended)
         self.packagers[spec.room] = packager
         for source in list(self.sources.get(spec.room, {}).values()):
-            packager.add_source(source)
+            if source.booth is None:  # an interpreter's own track is only their booth's
+                packager.add_source(source)
 
     def hls(self, room: str) -> HlsFeed | None:
         """``room``'s live HLS, or its ended feed while it is kept; None otherwise."""
@@ -382,7 +392,8 @@ class MediaPlane:
         recording = Recording(spec, self.depacketizers, self._recording_ended)
         self.recordings[spec.rec_id] = recording
         for source in list(self.sources.get(spec.room, {}).values()):
-            recording.add_source(source)
+            if source.booth is None:  # an interpreter's own track is only their booth's
+                recording.add_source(source)
 
     def recording_of(self, room: str) -> str | None:
         """The id of ``room``'s running recording, if any (one that is stopping is not)."""

@@ -113,6 +113,7 @@ async def test_listeners_hear_their_language_handover_mute_and_refusals(pavilion
         assert note == {"room": ROOM, "language": "zh", "from": "zh1"}
         refused = await zh2.call("channel.handover", {"room": ROOM, "language": "zh"})
         assert refused["error"]["code"] == "not_live"
+        delegate.events.clear()  # wait_for reads every event recorded: only what follows
         handed_at = asyncio.get_running_loop().time()
         await zh2.ok("channel.accept", {"room": ROOM, "language": "zh"})
         await hears(zh_ear, 990)
@@ -137,6 +138,7 @@ async def test_listeners_hear_their_language_handover_mute_and_refusals(pavilion
         not_live = await zh1.call("channel.mute", {"room": ROOM, "language": "zh",
                                                    "muted": True})
         assert not_live["error"]["code"] == "not_live"
+        delegate.events.clear()
         await zh2.ok("channel.mute", {"room": ROOM, "language": "zh", "muted": True})
         await asyncio.sleep(0.3)
         count = len(zh_ear.arrivals)
@@ -156,12 +158,22 @@ async def test_listeners_hear_their_language_handover_mute_and_refusals(pavilion
         await asyncio.sleep(0.6)
         assert len(en_ear.arrivals) == count
 
-        # the live interpreter leaves: the partner still sending goes on air
-        await zh2.ok("unpublish", {"room": ROOM, "peer": c.peer_id})
+        # the moderator mutes the interpreter on air (track.mute): their publishing ends, the
+        # partner still sending goes on air, listeners keep their track
+        delegate.events.clear()
+        await chair.ok("track.mute", {"room": ROOM, "identity": "zh2"})
         await delegate.wait_for(
             "channels.changed", lambda m: channel(m["channels"], "zh")["live"] == "zh1")
         await hears(zh_ear, 660)
         assert len(zh_ear.tracks) == 1
+        muted = await zh2.call("publish", {"room": ROOM, "sdp": "v=0", "channel": "zh"})
+        assert muted["error"]["code"] == "muted"
+        # the last interpreter leaves: the channel ends (its track gets a BYE)
+        delegate.events.clear()
+        await zh1.ok("unpublish", {"room": ROOM, "peer": a.peer_id})
+        gone = await delegate.wait_for(
+            "channels.changed", lambda m: channel(m["channels"], "zh")["live"] is None)
+        assert channel(gone["channels"], "zh")["booth"] == ["zh1", "en1", "zh2"]
     finally:
         for thing in reversed(closing):
             await thing.close()
