@@ -138,6 +138,8 @@ async def test_the_console_goes_on_air_by_handover_coughs_holds_and_relays(
             await until(floor_half, "the floor at its own volume")
             assert await untranslated(console) == []
             assert await unlabeled(console) == []
+            await console.set_viewport_size({"width": 390, "height": 844})  # a phone: no overflow
+            assert await console.evaluate("() => document.documentElement.scrollWidth") <= 390
             assert errors == []
         finally:
             for thing in reversed(closing):

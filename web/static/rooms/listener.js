@@ -94,8 +94,20 @@ export class Listener {
       const subscriber = new ChannelSubscriber(this.conn, target, {
         onstream: (stream) => { if (this.subscriber === subscriber) this.mixer.setChannel(stream); } });
       this.subscriber = subscriber;
-      subscriber.start().catch((err) => { if (!subscriber.closed) notifyError(err); });
+      subscriber.start().catch((err) => this.#failed(subscriber, err));
     }
+    this.#showStatus();
+  }
+
+  /** A channel that could not be subscribed (it ended meanwhile: `no_such_track`): the floor
+   * alone, and the next `channels.changed` tries again. */
+  #failed(subscriber, err) {
+    if (subscriber.closed || this.subscriber !== subscriber) return;
+    notifyError(err);
+    subscriber.stop();
+    this.subscriber = null;
+    this.playing = ORIGINAL;
+    this.mixer?.set({ choice: ORIGINAL });
     this.#showStatus();
   }
 
