@@ -30,6 +30,7 @@ const tiles = new Map();  // identity -> {tile, video, subscriber}
 const speaker = new SpeakerHighlight(conn, config.room, tiles);  // the server's choice
 let publisher = null;
 let muted = true;
+let listener = null;  // issue 17: the language picker and its mix
 const invite = new StageInvite(conn);
 const controls = new SpeakerControls(conn, { onchange: (c) => {
   const entry = tiles.get(conn.identity);
@@ -51,7 +52,8 @@ function tileFor(identity, name) {
   let entry = tiles.get(identity);
   if (!entry) {
     const video = el("video", { autoplay: true, playsinline: true });
-    video.muted = identity === conn.identity || muted;
+    // with an interpretation channel chosen the mix plays the floor (listener.js), not the tile
+    video.muted = identity === conn.identity || muted || Boolean(listener?.active);
     const badges = el("span", { class: "badges" });
     const tile = el("figure", { class: "tile", "data-identity": identity }, video,
       el("figcaption", {}, nameTag(identity, name, { you: identity === conn.identity, cls: "name" }), badges));
@@ -171,7 +173,7 @@ function renderModeration(presence) {
 if (state) {
   const chat = new ChatPanel(conn, { moderate: config.moderates });
   // issue 17: the language picker (the floor ducked under an interpreter's channel)
-  const listener = new Listener(conn, { tiles, program: programVideo, muted: () => muted });
+  listener = new Listener(conn, { tiles, program: programVideo, muted: () => muted });
   listener.load(state.channels ?? []);
   new RecordingControls(conn).load(state.recording);
   const presence = new Presence(conn, { countEl: document.getElementById("audience"),

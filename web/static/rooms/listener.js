@@ -44,9 +44,9 @@ export class Listener {
   load(channels) {
     if (config.moderates && this.moderation) this.#moderation(channels ?? []);
     this.live = liveLanguages(channels);
-    this.panel.hidden = this.live.length === 0 && this.playing === ORIGINAL;
     this.#render();
     this.#follow();
+    this.panel.hidden = this.live.length === 0 && this.playing === ORIGINAL;
   }
 
   /** The listener picks `language` (or "original"): remembered, then played when live. */
