@@ -91,7 +91,9 @@ def entry_for(room: Room, role: Role, present: Sequence[Participant], *, hidden:
     """Decide stage and waiting room, or raise ``RoomFull``. ``present`` excludes the joiner."""
     if hidden:
         return Entry(role, on_stage=False, waiting=False)
-    admitted = [p for p in present if not p.hidden and not p.waiting]
+    if role is Role.INTERPRETER:  # issue 17 §6: an extra seat, off stage, never waiting
+        return Entry(role, on_stage=False, waiting=False)
+    admitted = _seated(present)
     waiting = room.kind is RoomKind.MEETING and role is Role.GUEST
     if waiting:
         if sum(1 for p in present if p.waiting) >= WAITING_ROOM_MAX:
@@ -101,6 +103,13 @@ def entry_for(room: Room, role: Role, present: Sequence[Participant], *, hidden:
         raise RoomFull("the room is full", limit=room.limit)
     on_stage = not waiting and role in ON_STAGE_ROLES and _stage_has_room(room, admitted)
     return Entry(role, on_stage=on_stage, waiting=waiting)
+
+
+def _seated(present: Sequence[Participant]) -> list[Participant]:
+    """Who takes one of the room's seats (``limit``): admitted, shown, and not an interpreter
+    (an interpreter is an extra seat, issue 17 §6)."""
+    return [p for p in present
+            if not p.hidden and not p.waiting and p.role is not Role.INTERPRETER]
 
 
 def _stage_has_room(room: Room, admitted: Sequence[Participant]) -> bool:
@@ -123,7 +132,7 @@ def check_admit(room: Room, target: Participant, present: Sequence[Participant])
         raise NotAllowed("not_a_meeting", "only meetings have a waiting room")
     if not target.waiting:
         raise NotAllowed("not_waiting", "that participant is not in the waiting room")
-    admitted = [p for p in present if not p.hidden and not p.waiting]
+    admitted = _seated(present)
     limit = room.limit or 0
     if len(admitted) >= limit:
         raise RoomFull("the meeting is full", limit=limit)

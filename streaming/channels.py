@@ -47,10 +47,6 @@ class NotInBooth(MediaError):
     """A handover to someone who sends nothing into that channel (nothing to switch to)."""
 
 
-class WrongKind(MediaError):
-    """An interpreter's track that a channel cannot carry (video, or another audio codec)."""
-
-
 @dataclass(frozen=True, slots=True)
 class ChannelChanged:
     """A channel's live interpreter, mute or existence changed (``channels.changed``)."""
@@ -157,7 +153,10 @@ class Booths:
         if language is None:
             return
         if source.kind != "audio" or source.codec.name != "opus":
-            raise WrongKind("a channel carries Opus audio only")
+            # the doors refuse video offers; another audio codec cannot join Opus listeners
+            logger.warning("%s sends %s %s: a channel carries Opus audio only", identity,
+                           source.kind, source.codec.name)
+            return
         if source.booth is not None and source.booth != language:
             self.unfed(source, identity)  # the interpreter turned to the other language
         source.booth = language

@@ -9,7 +9,7 @@ from contextlib import redirect_stdout
 import pytest
 
 from rooms import gate, policy
-from rooms.errors import NotAllowed
+from rooms.errors import NotAllowed, RoomFull
 from rooms.gate import Action, Facts
 from rooms.participant import Participant, Role
 from rooms.room import RoomKind
@@ -98,3 +98,18 @@ def test_interpreter_never_on_the_floor_and_never_promoted() -> None:
 def test_interpreter_record_keeps_languages() -> None:
     me = interpreter()
     assert Participant.from_dict(me.to_dict()) == me
+
+
+def test_an_interpreter_is_an_extra_seat_of_a_full_meeting() -> None:
+    """Issue 17 §6: a meeting whose seats are taken: an interpreter still enters (off stage, not
+    waiting), and does not take a seat from the next admitted guest."""
+    meeting = a_room(RoomKind.MEETING, capacity=2)
+    seated = [person("host", Role.HOST, on_stage=True), person("guest", Role.GUEST,
+                                                               on_stage=True)]
+    entry = policy.entry_for(meeting, Role.INTERPRETER, seated, hidden=False)
+    assert (entry.on_stage, entry.waiting) == (False, False)
+    waiting = person("late", Role.GUEST, waiting=True)
+    with pytest.raises(RoomFull):
+        policy.check_admit(meeting, waiting, [*seated, waiting])
+    roomy = a_room(RoomKind.MEETING, capacity=3)
+    policy.check_admit(roomy, waiting, [*seated, interpreter(), waiting])  # not counted
