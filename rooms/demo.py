@@ -230,7 +230,10 @@ def _room(seed: _Seed, now: datetime) -> Room:
                 exhibitor=seed.exhibitor, starts_at=start,
                 host_name=LocalizedText(HOST_NAMES.get(seed.exhibitor, {})),
                 ends_at=start + timedelta(hours=seed.length_h), state=seed.state,
-                capacity=4 if seed.kind is RoomKind.MEETING else None)
+                capacity=4 if seed.kind is RoomKind.MEETING else None,
+                # issue 17: the demo forum announces interpretation into the expo's languages
+                interpretation=("zh", "en", "ja", "ko", "ru", "mn")
+                if seed.kind is RoomKind.FORUM else ())
 
 
 async def seed_demo(backend: Backend, *, now: datetime) -> None:

@@ -48,6 +48,9 @@ class Action(StrEnum):
     WATCH = "watch"  # a recording's replay and files: decide_replay, on the record
     # (live HLS, issue 16 §3: decide_hls for a GET under /hls/, decide_hls_link for the link)
     MANAGE = "manage"  # rename, publish/unpublish, delete a recording: decide_replay
+    # issue 17: publish into a language channel (Socket.IO ``publish {channel}``, WHIP
+    # ``?channel=``), hand it over, take it, cough-mute it: decide_channel
+    INTERPRET = "interpret"
 
 
 # The grant each action needs. ENTER through a media door needs that door's grant instead of
@@ -65,10 +68,11 @@ GRANTS: dict[Action, Grant | None] = {
     Action.QUOTE: Grant.JOIN,
     Action.SELF: Grant.JOIN,
     Action.CONSENT: Grant.JOIN,
+    Action.INTERPRET: Grant.INTERPRET,
 }
 # Actions that act on the caller's own presence: refused without it, and in the waiting room.
 PRESENT = frozenset({Action.PUBLISH, Action.SUBSCRIBE, Action.POST, Action.READ, Action.HAND,
-                     Action.QUOTE, Action.SELF, Action.CONSENT})
+                     Action.QUOTE, Action.SELF, Action.CONSENT, Action.INTERPRET})
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,9 +95,19 @@ def decide(token: AccessToken, action: Action, facts: Facts) -> None:
         _check_present(action, facts.room, facts.me)
 
 
+def decide_channel(token: AccessToken, facts: Facts, language: str) -> None:
+    """Issue 17: may the caller work the ``language`` channel (publish into it, hand it over,
+    take it, cough-mute it)? The ``interpret`` grant, presence, and an interpreter's record
+    whose ``languages`` hold ``language`` (a non-interpreter: ``not_allowed``)."""
+    decide(token, Action.INTERPRET, facts)
+    assert facts.me is not None  # decide() checked presence
+    policy.check_can_interpret(facts.me, language)
+
+
 def decide_entry(token: AccessToken, facts: Facts, door: Action = Action.ENTER) -> None:
     """Allow the caller to become present through ``door`` (a Socket.IO join: ``ENTER``; WHIP:
-    ``PUBLISH``; WHEP: ``SUBSCRIBE``), or raise :class:`NotAllowed`.
+    ``PUBLISH``, or ``INTERPRET`` into a channel; WHEP: ``SUBSCRIBE``), or raise
+    :class:`NotAllowed`.
 
     Newcomers meet the schedule and the lock (staff pass both); everyone meets the meeting's
     invitation. Someone already present (a second tab, OBS beside the studio page, a reconnect)
@@ -124,8 +138,8 @@ def check_covers(token: AccessToken, room: Room) -> None:
 
 def entry_grant(action: Action) -> Grant:
     """The grant that lets someone enter through ``action``'s door."""
-    return {Action.PUBLISH: Grant.PUBLISH, Action.SUBSCRIBE: Grant.SUBSCRIBE}.get(action,
-                                                                            Grant.JOIN)
+    return {Action.PUBLISH: Grant.PUBLISH, Action.SUBSCRIBE: Grant.SUBSCRIBE,
+            Action.INTERPRET: Grant.INTERPRET}.get(action, Grant.JOIN)
 
 
 def _check_grant(token: AccessToken, action: Action, room: Room, *,
@@ -228,7 +242,7 @@ def hls_open(room: Room) -> bool:
 
 _MISSING = {Grant.JOIN: "no_join_grant", Grant.CHAT: "no_chat_grant",
             Grant.MODERATE: "not_moderator", Grant.PUBLISH: "no_publish_grant",
-            Grant.SUBSCRIBE: "no_subscribe_grant"}
+            Grant.SUBSCRIBE: "no_subscribe_grant", Grant.INTERPRET: "not_allowed"}
 
 
 def _check_present(action: Action, room: Room, me: Participant | None) -> None:
@@ -240,3 +254,20 @@ def _check_present(action: Action, room: Room, me: Participant | None) -> None:
         raise NotAllowed("muted", "you have been muted")
     if action is Action.PUBLISH:
         policy.check_can_publish(room, me)
+
+
+def decide_console(token: AccessToken, facts: Facts) -> None:
+    """May ``token``'s holder open the interpreter console of the room (issue 17 §8,
+    ``GET /interpret/{room}``)?
+
+    The token covers the room and carries ``interpret``; the caller is not banned and the room
+    has not ended; the room is a forum or a meeting (interpreters work there, not in a
+    one-way broadcast). The schedule and the lock do not bar the console: interpreters, like
+    speakers, set up before the doors open. What they may then do in the room (join, publish
+    into their channel) is asked again by each event (decide, decide_entry)."""
+    check_covers(token, facts.room)
+    if not token.allows(Grant.INTERPRET):
+        raise NotAllowed("missing_grant", "your token does not allow interpret")
+    _common(facts)
+    if facts.room.kind not in policy.INTERPRETED_KINDS:
+        raise NotAllowed("not_allowed", "interpretation is for forums and meetings")

@@ -24,6 +24,9 @@ class Role(StrEnum):
     SPEAKER = "speaker"  # forum: on stage, publishes
     VIEWER = "viewer"  # broadcast viewer, forum audience
     GUEST = "guest"  # meeting: an invited buyer
+    # forum or meeting (issue 17): neither audience nor speaker; hears the floor, publishes
+    # audio only into a channel of their ``languages``
+    INTERPRETER = "interpreter"
 
 
 _J, _P, _S, _C, _M = Grant.JOIN, Grant.PUBLISH, Grant.SUBSCRIBE, Grant.CHAT, Grant.MODERATE
@@ -34,6 +37,7 @@ ROLE_GRANTS: Mapping[Role, frozenset[Grant]] = {
     Role.SPEAKER: frozenset({_J, _P, _S, _C}),
     Role.VIEWER: frozenset({_J, _S, _C}),
     Role.GUEST: frozenset({_J, _P, _S, _C}),
+    Role.INTERPRETER: frozenset({_J, _S, _C, Grant.INTERPRET}),
 }
 
 
@@ -68,10 +72,13 @@ class Participant:
     audio_off: bool = False  # the person turned their own microphone off (announced)
     video_off: bool = False  # the person turned their own camera off (announced)
     names: LocalizedText | None = None  # an exhibitor's or organisation's localized name
+    languages: tuple[str, ...] = ()  # an interpreter's working languages (issue 17)
 
     def __post_init__(self) -> None:
         if self.language not in LANGUAGES:
             raise InvalidInput("bad_language", f"unknown language {self.language!r}")
+        if any(code not in LANGUAGES for code in self.languages):
+            raise InvalidInput("bad_language", f"unknown language in {self.languages!r}")
 
     @property
     def publishes(self) -> bool:
@@ -100,6 +107,7 @@ class Participant:
             "audio_off": self.audio_off,
             "video_off": self.video_off,
             "names": self.names.as_dict() if self.names else None,
+            "languages": list(self.languages),
         }
 
     @classmethod
@@ -122,4 +130,5 @@ class Participant:
             audio_off=bool(data.get("audio_off")),
             video_off=bool(data.get("video_off")),
             names=LocalizedText(data["names"]) if data.get("names") else None,
+            languages=tuple(str(code) for code in data.get("languages") or ()),
         )

@@ -31,10 +31,20 @@ class Entry:
     waiting: bool
 
 
+# Room kinds an interpreter works in (issue 17): a forum's booths, a meeting's extra seat.
+INTERPRETED_KINDS = frozenset({RoomKind.FORUM, RoomKind.MEETING})
+
+
 def role_for(room: Room, token: AccessToken) -> Role:
-    """The role a token gets in a room, from its grants and whether it is the exhibitor's."""
+    """The role a token gets in a room, from its grants and whether it is the exhibitor's.
+
+    An ``interpret`` token without ``moderate`` makes an interpreter in a forum or a meeting
+    (issue 17); elsewhere (a broadcast) the grant means nothing and the other grants decide."""
     exhibitor = bool(room.exhibitor) and token.identity == room.exhibitor
     publish, moderate = token.allows(Grant.PUBLISH), token.allows(Grant.MODERATE)
+    if (token.allows(Grant.INTERPRET) and not moderate and not exhibitor
+            and room.kind in INTERPRETED_KINDS):
+        return Role.INTERPRETER
     if room.kind is RoomKind.MEETING:
         return Role.HOST if exhibitor or moderate else Role.GUEST
     if room.kind is RoomKind.BROADCAST:
@@ -49,8 +59,8 @@ def check_open(room: Room, role: Role, now: float) -> None:
     who wait for the host anyway)."""
     if room.state is RoomState.ENDED:
         raise NotAllowed("room_ended", "the room has ended")
-    if role in STAFF or room.kind is RoomKind.MEETING:
-        return
+    if role in STAFF or role is Role.INTERPRETER or room.kind is RoomKind.MEETING:
+        return  # interpreters settle into their booth before the forum starts
     if room.state is RoomState.SCHEDULED and not _near_start(room, now):
         raise NotAllowed("not_started", "the room has not started yet")
     if room.locked:
@@ -81,7 +91,9 @@ def entry_for(room: Room, role: Role, present: Sequence[Participant], *, hidden:
     """Decide stage and waiting room, or raise ``RoomFull``. ``present`` excludes the joiner."""
     if hidden:
         return Entry(role, on_stage=False, waiting=False)
-    admitted = [p for p in present if not p.hidden and not p.waiting]
+    if role is Role.INTERPRETER:  # issue 17 §6: an extra seat, off stage, never waiting
+        return Entry(role, on_stage=False, waiting=False)
+    admitted = _seated(present)
     waiting = room.kind is RoomKind.MEETING and role is Role.GUEST
     if waiting:
         if sum(1 for p in present if p.waiting) >= WAITING_ROOM_MAX:
@@ -91,6 +103,13 @@ def entry_for(room: Room, role: Role, present: Sequence[Participant], *, hidden:
         raise RoomFull("the room is full", limit=room.limit)
     on_stage = not waiting and role in ON_STAGE_ROLES and _stage_has_room(room, admitted)
     return Entry(role, on_stage=on_stage, waiting=waiting)
+
+
+def _seated(present: Sequence[Participant]) -> list[Participant]:
+    """Who takes one of the room's seats (``limit``): admitted, shown, and not an interpreter
+    (an interpreter is an extra seat, issue 17 §6)."""
+    return [p for p in present
+            if not p.hidden and not p.waiting and p.role is not Role.INTERPRETER]
 
 
 def _stage_has_room(room: Room, admitted: Sequence[Participant]) -> bool:
@@ -113,7 +132,7 @@ def check_admit(room: Room, target: Participant, present: Sequence[Participant])
         raise NotAllowed("not_a_meeting", "only meetings have a waiting room")
     if not target.waiting:
         raise NotAllowed("not_waiting", "that participant is not in the waiting room")
-    admitted = [p for p in present if not p.hidden and not p.waiting]
+    admitted = _seated(present)
     limit = room.limit or 0
     if len(admitted) >= limit:
         raise RoomFull("the meeting is full", limit=limit)
@@ -123,7 +142,7 @@ def promoted_role(room: Room, target: Participant) -> Role:
     """The role someone takes on stage: forum audience -> speaker, broadcast viewer -> co-host."""
     if room.kind is RoomKind.MEETING:
         raise NotAllowed("not_in_meeting", "meetings have no stage")
-    if target.waiting or target.hidden:
+    if target.waiting or target.hidden or target.role is Role.INTERPRETER:
         raise NotAllowed("not_promotable", "that participant cannot go on stage")
     if target.role is Role.VIEWER:
         return Role.SPEAKER if room.kind is RoomKind.FORUM else Role.COHOST
@@ -170,5 +189,20 @@ def check_can_publish(room: Room, participant: Participant) -> None:
     """Media may be sent by someone on stage, admitted and not muted, in a room not ended."""
     if room.state is RoomState.ENDED:
         raise NotAllowed("room_ended", "the room has ended")
+    if participant.role is Role.INTERPRETER:  # issue 17: their channel, never the floor
+        raise NotAllowed("not_on_stage", "interpreters publish into their channel only")
     if not participant.publishes:
         raise NotAllowed("not_on_stage", "only participants on stage may publish")
+
+
+def check_can_interpret(participant: Participant, language: str) -> None:
+    """Issue 17: publishing into (or handing over, taking, muting) the ``language`` channel
+    needs an interpreter of that language, present, admitted and not muted by a moderator."""
+    if participant.role is not Role.INTERPRETER:
+        raise NotAllowed("not_allowed", "only interpreters publish into a channel")
+    if language not in participant.languages:
+        raise NotAllowed("wrong_language", f"you do not interpret into {language!r}")
+    if participant.waiting:
+        raise NotAllowed("in_waiting_room", "wait for the host to admit you")
+    if participant.muted:
+        raise NotAllowed("muted", "you have been muted")

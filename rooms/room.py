@@ -13,6 +13,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+from config import LANGUAGES
 from rooms.errors import InvalidInput
 from rooms.pavilion import Pavilion
 from rooms.text import DESCRIPTION_MAX, TITLE_MAX, LocalizedText, short_text
@@ -57,6 +58,9 @@ class Room:
     # The host's (exhibitor's or organisation's) name per language, as the organiser wrote it:
     # pages show it for the host in chat, presence and the host line (issue 12).
     host_name: LocalizedText = field(default_factory=LocalizedText)
+    # Issue 17: the interpretation languages the organiser plans for a forum (or a meeting),
+    # as the lobby and the room's card announce them; what is live is the room's `channels`.
+    interpretation: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         check_room_id(self.id)
@@ -74,6 +78,9 @@ class Room:
                 raise InvalidInput("description_too_long", "description is too long")
         if self.capacity is not None and self.capacity < 1:
             raise InvalidInput("bad_capacity", "capacity must be at least 1")
+        if any(code not in LANGUAGES for code in self.interpretation):
+            raise InvalidInput("bad_language", "interpretation languages must be among "
+                               + " ".join(LANGUAGES))
         if self.stage_size < 1 or self.max_pinned < 0:
             raise InvalidInput("bad_limit", "stage size must be >= 1 and max pinned >= 0")
 
@@ -108,6 +115,7 @@ class Room:
             "max_pinned": self.max_pinned,
             "invitees": sorted(self.invitees),
             "host_name": self.host_name.as_dict(),
+            "interpretation": list(self.interpretation),
         }
 
     def public_dict(self) -> dict[str, Any]:
@@ -137,6 +145,7 @@ class Room:
                 max_pinned=int(data.get("max_pinned", DEFAULT_MAX_PINNED)),
                 invitees=frozenset(_strings(data.get("invitees"), "invitees")),
                 host_name=LocalizedText(_mapping(data.get("host_name"), "host_name")),
+                interpretation=tuple(_strings(data.get("interpretation"), "interpretation")),
             )
         except KeyError as exc:
             raise InvalidInput("missing_field", f"room field {exc.args[0]!r} is required") from None

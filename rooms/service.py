@@ -270,7 +270,8 @@ class RoomService:
             identity=token.identity, room_id=room.id, name=shown, role=entry.role,
             language=language, node_id=self.node.node_id, on_stage=entry.on_stage,
             waiting=entry.waiting, hidden=hidden, joined_at=self.clock.now(),
-            expires_at=float(token.expires_at))
+            expires_at=float(token.expires_at),
+            languages=token.languages if role is Role.INTERPRETER else ())
 
     async def names_of(self, room: Room, identity: str) -> LocalizedText | None:
         """The localized name of the room's exhibitor: the room's own ``host_name`` (the
@@ -566,6 +567,15 @@ class RoomService:
     async def check_publish(self, token: AccessToken, room_id: str) -> Participant:
         """For the media plane: the participant, if it may send media now."""
         return _present(await self.authorize(token, room_id, Action.PUBLISH))
+
+    async def check_channel(self, token: AccessToken, room_id: str,
+                            language: str) -> Participant:
+        """Issue 17: the interpreter, if they may work the ``language`` channel now."""
+        if language not in LANGUAGES:
+            raise InvalidInput("bad_language", f"unknown language {language[:16]!r}")
+        facts = await self.facts(token, room_id)
+        gate.decide_channel(token, facts, language)
+        return _present(facts)
 
     async def check_subscribe(self, token: AccessToken, room_id: str) -> Participant:
         """For the media plane: the participant, if it may receive the room's media now."""

@@ -1,9 +1,11 @@
 """Access tokens: HS256 JWTs that say who someone is and what they may do in which room.
 
 Claims (DESIGN.md §6): ``iss`` (API key id), ``sub`` (identity), ``name`` (display name), ``room``,
-``grants`` (a list of :class:`Grant` values) and ``exp`` (required). Decoding pins the algorithm
-to HS256, so ``alg: none`` and algorithm-confusion tokens are refused, and every refusal is a
-:class:`TokenError` with its own ``code`` so clients can tell an expired token from a forged one.
+``grants`` (a list of :class:`Grant` values), ``exp`` (required) and, for an interpreter (issue
+17), ``languages``: the language codes they work between (``["ko", "zh"]``). Decoding pins
+the algorithm to HS256, so ``alg: none`` and algorithm-confusion tokens are refused, and every
+refusal is a :class:`TokenError` with its own ``code`` so clients can tell an expired token from
+a forged one.
 """
 
 from __future__ import annotations
@@ -14,6 +16,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 import jwt
+
+from config import LANGUAGES
 
 ALGORITHM = "HS256"
 DEFAULT_ISSUER = "pavilion"
@@ -32,6 +36,7 @@ class Grant(StrEnum):
     RECORDER = "recorder"
     EXHIBIT = "exhibit"  # trade docking: an exhibitor's profile, slots and dashboard (issue 11)
     DELEGATE = "delegate"  # trade docking: a registered delegate who may request meetings
+    INTERPRET = "interpret"  # issue 17: publish audio into a channel of one's ``languages``
 
 
 class TokenError(Exception):
@@ -53,6 +58,7 @@ class AccessToken:
     name: str = ""
     issuer: str = DEFAULT_ISSUER
     metadata: dict[str, str] = field(default_factory=dict, compare=False)
+    languages: tuple[str, ...] = ()  # an interpreter's working languages (issue 17)
 
     def allows(self, grant: Grant) -> bool:
         return grant in self.grants
@@ -78,6 +84,21 @@ def parse_grants(text: str | Iterable[str]) -> frozenset[Grant]:
     return frozenset(grants)
 
 
+def parse_languages(text: str | Iterable[str]) -> tuple[str, ...]:
+    """``"ko,zh"`` (or a list) -> ``("ko", "zh")``, de-duplicated in order; a code outside
+    zh en ja ko ru mn is a ``ValueError`` (the six languages of the expo, config.LANGUAGES)."""
+    names = text.split(",") if isinstance(text, str) else list(text)
+    codes: list[str] = []
+    for code in (n.strip() for n in names):
+        if not code:
+            continue
+        if code not in LANGUAGES:
+            raise ValueError(f"unknown language {code!r} (known: {', '.join(LANGUAGES)})")
+        if code not in codes:
+            codes.append(code)
+    return tuple(codes)
+
+
 def mint(
     secret: str,
     *,
@@ -88,14 +109,17 @@ def mint(
     name: str = "",
     issuer: str = DEFAULT_ISSUER,
     now: float | None = None,
+    languages: Iterable[str] = (),
 ) -> str:
-    """Sign a token valid for ``ttl_s`` seconds from ``now``."""
+    """Sign a token valid for ``ttl_s`` seconds from ``now``; ``languages`` (an interpreter's,
+    issue 17) are checked by :func:`parse_languages` and written only when given."""
     if ttl_s <= 0:
         raise ValueError("ttl must be positive")
     if not identity or not room:
         raise ValueError("identity and room are required")
+    codes = parse_languages(languages)
     issued = int(time.time() if now is None else now)
-    claims = {
+    claims: dict[str, object] = {
         "iss": issuer,
         "sub": identity,
         "name": name or identity,
@@ -105,6 +129,8 @@ def mint(
         "nbf": issued,
         "exp": issued + ttl_s,
     }
+    if codes:
+        claims["languages"] = list(codes)
     return jwt.encode(claims, secret, algorithm=ALGORITHM)
 
 
@@ -127,6 +153,7 @@ def verify(
             expires_at=_number(claims.get("exp")),
             name=str(claims.get("name") or claims["sub"]),
             issuer=str(claims.get("iss") or DEFAULT_ISSUER),
+            languages=_languages(claims.get("languages")),
         )
     except (ValueError, TypeError) as exc:
         raise TokenError("token_invalid", f"malformed claims: {exc}") from None
@@ -202,6 +229,14 @@ def _grants(value: object) -> frozenset[Grant]:
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
         raise ValueError("claim 'grants' must be a list of strings")
     return parse_grants(value)
+
+
+def _languages(value: object) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ValueError("claim 'languages' must be a list of strings")
+    return parse_languages(value)
 
 
 def _number(value: object) -> int:

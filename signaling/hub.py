@@ -36,8 +36,15 @@ from rooms.errors import RoomsError
 from rooms.events import ChatPosted, Event, Reacted, RoomChanged
 from rooms.lifecycle import cancel_and_wait
 from rooms.service import RoomService
-from rooms.token import AccessToken, TokenError, verify
-from signaling import media_events, presence_sync, record_events, room_events, turn
+from rooms.token import AccessToken, Grant, TokenError, verify
+from signaling import (
+    interpretation,
+    media_events,
+    presence_sync,
+    record_events,
+    room_events,
+    turn,
+)
 from signaling.attendance import Attendance
 from signaling.batch import Batcher, Frame
 from signaling.chat_tail import ChatTail
@@ -53,7 +60,7 @@ from signaling.wire import deliveries, room_channel, user_channel
 
 log = logging.getLogger(__name__)
 HANDLERS: dict[str, Handler] = {**room_events.HANDLERS, **media_events.HANDLERS,
-                                **record_events.HANDLERS}
+                                **record_events.HANDLERS, **interpretation.HANDLERS}
 UNREAD_KEPT = 1_000  # per room: far more than a node writes in one tail round trip
 ROOM_SIZE_REFRESH_S = 2.0  # how stale a room's all-node member count (batch interval) may be
 
@@ -98,6 +105,7 @@ class Hub:
         # ahead of a journaled message if Redis goes meanwhile (each sender's order, issue 13).
         self._unread: dict[str, deque[ChatMessage]] = {}
         self.media = MediaLink(self, plane, self.store, settings.node_id)
+        self.media.on_channels = self._channels_changed
         self.door = MediaDoor(self)
         self.recordings = RecordingLink(service, bus, outbox, settings, plane)
         self.hls = HlsLink(service, settings, plane)  # issue 16: live HLS of broadcasts, forums
@@ -349,6 +357,15 @@ class Hub:
         """The identity's last holder here left ``room``: presence goes, the room is told
         (leaving never ends a room, a meeting's host's neither: ``RoomService.leave``)."""
         await room_events.enforce(self, list(await self.service.leave(token, room)))
+        if token.allows(Grant.INTERPRET):  # issue 17: the booth changed
+            await self._channels_changed(room)
+
+    async def _channels_changed(self, room: str) -> None:
+        """``channels.changed`` to the room (issue 17); a Store outage skips it (logged)."""
+        try:
+            await interpretation.announce(self, room)
+        except RoomsError as exc:
+            log.warning("channels of %s not announced: %s", room, exc)
 
     # -- events out ---------------------------------------------------------------------------
     def _room_audience(self, room: str) -> int:

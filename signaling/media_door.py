@@ -23,14 +23,17 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from config import LANGUAGES
 from rooms.errors import RoomsError
 from rooms.gate import Action
 from rooms.token import AccessToken
 from signaling import whip
+from signaling.channel_offer import channel_source, check_audio_only
 from signaling.errors import SignalingError
 from streaming import MediaEvent, PeerEnded, UnknownPeer
 from streaming.local_publisher import LocalPublisher
 from streaming.plane import Answer
+from streaming.plane import MediaPlane as Plane
 
 if TYPE_CHECKING:
     from signaling.hub import Hub
@@ -93,16 +96,21 @@ class MediaDoor:
 
     async def open(self, kind: str, room: str, token: AccessToken, offer: str,
                    participant: str | None = None, *,
-                   media: bool = True) -> tuple[Visit, Answer]:
+                   media: bool = True, channel: str | None = None) -> tuple[Visit, Answer]:
         """Enter ``room`` through WHIP (``kind="whip"``) or WHEP and negotiate the offer.
 
         ``media=False`` enters without claiming the room's lease: a WHEP viewer served by an
         edge from its upstream (web/cascade.py), while the lease stays with the origin.
+        ``channel`` (issue 17): WHIP ``?channel=``, an interpreter's audio into that channel
+        (they enter with ``interpret``, not ``publish``); WHEP ``?language=``, the stage video,
+        that channel's audio and the floor's as a second audio track.
 
         Raises ``RoomsError`` (the gate's refusal, ``WrongNode``), ``DoorBusy``, or the plane's
         ``MediaError``/``NegotiationError``; on any failure the presence it made is undone.
         """
         door = Action.PUBLISH if kind == "whip" else Action.SUBSCRIBE
+        if kind == "whip" and channel is not None:
+            door = Action.INTERPRET
         hub, plane = self.hub, self.hub.media.plane
         with self.negotiation():
             self.check_peers(token.identity)
@@ -112,7 +120,7 @@ class MediaDoor:
             try:
                 if first:
                     await hub.announce([joined])
-                answer = await self._negotiate(kind, room, token, offer, participant)
+                answer = await self._negotiate(kind, room, token, offer, participant, channel)
             except BaseException:
                 await self._release(room, token, marker)
                 raise
@@ -150,14 +158,20 @@ class MediaDoor:
         return visit, local
 
     async def _negotiate(self, kind: str, room: str, token: AccessToken, offer: str,
-                         participant: str | None) -> Answer:
+                         participant: str | None, channel: str | None) -> Answer:
         service, plane = self.hub.service, self.hub.media.plane
+        if kind == "whip" and channel is not None:
+            await service.check_channel(token, room, channel)
+            check_audio_only(offer)
+            return await plane.publish(room, token.identity, offer, channel)
         if kind == "whip":
             await service.check_publish(token, room)
             return await plane.publish(room, token.identity, offer)
         await service.check_subscribe(token, room)
         chosen = None
-        if participant is not None:
+        if channel is not None:
+            chosen = listening(plane, room, channel)
+        elif participant is not None:
             chosen = plane.sources_of(room, participant)
             if not chosen:
                 raise SignalingError("no_such_track",
@@ -218,6 +232,19 @@ class MediaDoor:
 
     async def aclose(self) -> None:
         await asyncio.gather(*self._tasks, return_exceptions=True)
+
+
+def listening(plane: Plane, room: str, language: str) -> list[str]:
+    """What a WHEP player of ``language`` gets (issue 17): the stage video, the channel's
+    audio, then the floor's audio (a second audio m-line), each where it exists."""
+    if language not in LANGUAGES:
+        raise SignalingError("bad_language", f"unknown language {language[:16]!r}")
+    floor = plane.live_sources(room)
+    chosen = [floor["video"].source_id] if "video" in floor else []
+    chosen.append(channel_source(language))  # none live: no_such_track (404)
+    if "audio" in floor:
+        chosen.append(floor["audio"].source_id)
+    return chosen
 
 
 def _ufrag(sdp: str) -> str | None:

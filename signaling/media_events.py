@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from rooms.errors import WrongNode
+from signaling.channel_offer import channel_source, check_audio_only
 from signaling.errors import Ack, SignalingError, ok
 from signaling.media_link import Plane, media_errors
 from signaling.messages import Answer, Candidate, PeerRef, Publish, Subscribe, View, check_sdp
@@ -35,13 +36,20 @@ def _own(session: Session, room: str, peer: str) -> None:
 
 
 async def publish(hub: HubPort, session: Session, msg: Publish) -> Ack:
+    """Send media onto the floor (the stage decides), or, with ``channel``, an interpreter's
+    audio into that language's channel (issue 17: the gate's channel rule, audio only)."""
     _joined(session, msg.room)
     check_sdp(msg.sdp, hub.settings.media)
-    await hub.service.check_publish(session.token, msg.room)
+    if msg.channel is None:
+        await hub.service.check_publish(session.token, msg.room)
+    else:
+        await hub.service.check_channel(session.token, msg.room, msg.channel)
+        check_audio_only(msg.sdp)
     _check_peers(hub, session)
     await hub.service.claim(msg.room)
     with hub.door.negotiation(), media_errors():
-        answer = await hub.media.plane.publish(msg.room, session.identity, msg.sdp)
+        answer = await hub.media.plane.publish(msg.room, session.identity, msg.sdp,
+                                               msg.channel)
     session.peers[answer.peer_id] = msg.room
     hub.media.forget_closed(session)  # a re-publish replaced the previous leg (renegotiation)
     return ok(peer=answer.peer_id, type="answer", sdp=answer.sdp)
@@ -50,8 +58,9 @@ async def publish(hub: HubPort, session: Session, msg: Publish) -> Ack:
 async def subscribe(hub: HubPort, session: Session, msg: Subscribe) -> Ack:
     """Receive tracks: the server offers (``answer`` completes it), or answers a viewer offer.
 
-    Both forms pick the same tracks (:func:`_wanted`): ``source``, else ``participant``, else
-    the room's latest audio and video. So a page's tile for one speaker gets that speaker.
+    Both forms pick the same tracks (:func:`_wanted`): ``channel`` (issue 17: that language's
+    audio, one track whoever interprets), else ``source``, else ``participant``, else the
+    room's latest audio and video. So a page's tile for one speaker gets that speaker.
     """
     _joined(session, msg.room)
     if msg.sdp is not None:
@@ -101,6 +110,8 @@ def _wanted(plane: Plane, msg: Subscribe) -> list[str] | None:
     The plane is asked, not the announced track list: a ``subscribe`` right after a publish
     must not depend on whether ``track.published`` went out yet.
     """
+    if msg.channel is not None:
+        return [channel_source(msg.channel)]
     if msg.source is not None:
         return [msg.source]
     if msg.participant is not None:

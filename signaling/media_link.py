@@ -21,7 +21,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from typing import TYPE_CHECKING, Any, Protocol
 
 from rooms.errors import RoomsError
@@ -30,6 +30,7 @@ from rooms.store import Store
 from signaling.errors import SignalingError
 from signaling.outbox import HasOutbox
 from signaling.wire import room_channel
+from streaming.channels import ChannelChanged
 from streaming.errors import (
     BadOffer,
     Capacity,
@@ -110,6 +111,8 @@ class MediaLink:
         # peer id -> (event, payload): its last adaptation notice, sent again on resume
         self._notices: dict[str, tuple[str, dict[str, Any]]] = {}
         self._task: asyncio.Task[None] | None = None
+        # issue 17: tells the room its channels changed (the hub sets it: interpretation.py)
+        self.on_channels: Callable[[str], Awaitable[None]] | None = None
 
     @property
     def has_plane(self) -> bool:
@@ -150,8 +153,14 @@ class MediaLink:
             await self.hub.outbox.send(room_channel(event.room), "speaker.changed", {
                 "room_id": event.room, "participant": event.participant, "level": event.level})
             return
+        if isinstance(event, ChannelChanged):
+            if self.on_channels is not None:
+                await self.on_channels(event.room)
+            return
         if not isinstance(event, SourceAdded | SourceEnded) or event.relayed:
             return  # an edge's relayed tracks: the room's list is its origin's (issue 13 §3)
+        if event.interpretation:
+            return  # channels and booths are announced as ``channels.changed`` (issue 17)
         room = self.tracks.setdefault(event.room, {})
         if isinstance(event, SourceAdded):
             track = {"room_id": event.room, "participant": event.participant,

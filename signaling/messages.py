@@ -41,8 +41,11 @@ class Join:
 
 @dataclass(frozen=True, slots=True)
 class Publish:
+    """``channel``: an interpreter's audio into that language's channel (issue 17)."""
+
     room: str = field(metadata=ROOM)
     sdp: str = field(metadata=SDP)
+    channel: str | None = field(default=None, metadata=spec(Choice(LANGUAGES), nullable=True))
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +67,8 @@ class Subscribe:
     source: str | None = field(default=None, metadata=spec(Text(128), nullable=True))
     participant: str | None = field(default=None, metadata=spec(Text(128), nullable=True))
     sdp: str | None = field(default=None, metadata=spec(Text(10_000_000), nullable=True))
+    # issue 17: that language channel's audio, one stable track whoever interprets
+    channel: str | None = field(default=None, metadata=spec(Choice(LANGUAGES), nullable=True))
 
 
 @dataclass(frozen=True, slots=True)
@@ -187,6 +192,23 @@ class ConsentAnswer:
 
 
 @dataclass(frozen=True, slots=True)
+class ChannelRef:
+    """``channel.handover`` and ``channel.accept``: one language channel of a room."""
+
+    room: str = field(metadata=ROOM)
+    language: str = field(metadata=spec(Choice(LANGUAGES)))
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelMute:
+    """``channel.mute``: the cough button (``muted`` true) and its release."""
+
+    room: str = field(metadata=ROOM)
+    language: str = field(metadata=spec(Choice(LANGUAGES)))
+    muted: bool = field(metadata=spec(Flag()))
+
+
+@dataclass(frozen=True, slots=True)
 class ProductRef:
     room: str = field(metadata=ROOM)
     product: str = field(metadata=spec(Text(64)))
@@ -194,7 +216,7 @@ class ProductRef:
 
 Message = (RoomRef | Join | Publish | PeerRef | Subscribe | Answer | Candidate | View | ChatSend
            | ChatHistory | Reaction | QuestionAsk | QuestionRef | Target | Mute | ChatRef | Lock
-           | ProductRef | NameSet | MediaState | ConsentAnswer)
+           | ProductRef | NameSet | MediaState | ConsentAnswer | ChannelRef | ChannelMute)
 
 CLIENT_EVENTS: dict[str, type[Any]] = {
     "join": Join,
@@ -232,6 +254,9 @@ CLIENT_EVENTS: dict[str, type[Any]] = {
     "record.start": RoomRef,  # issue 15 §4: signaling/record_events.py
     "record.stop": RoomRef,
     "record.consent": ConsentAnswer,
+    "channel.handover": ChannelRef,  # issue 17: signaling/interpretation.py
+    "channel.accept": ChannelRef,
+    "channel.mute": ChannelMute,
 }
 
 SERVER_EVENTS: tuple[str, ...] = (
@@ -275,6 +300,8 @@ SERVER_EVENTS: tuple[str, ...] = (
     "room.recording",  # issue 15 §4: the room is (no longer) being recorded
     "record.consent_asked",  # a meeting's host asked to record: to the room, and to newcomers
     "record.consent_changed",  # who agreed, who has not answered yet
+    "channels.changed",  # issue 17: the room's channels (signaling/interpretation.py)
+    "channel.handover_offered",  # issue 17: to the live interpreter's booth partners
     # Trade-meeting notices (rooms/trade/service.py, rooms/trade/agenda.py), pushed by
     # web/meetings_notifier.py to ``user:<identity>``: every page of that person.
     "meeting.reminder",

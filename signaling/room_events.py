@@ -18,6 +18,7 @@ from rooms.events import Event, Kicked, ParticipantChanged, ProductPinned, RoomC
 from rooms.participant import Participant, Role
 from rooms.room import RoomState
 from rooms.token import Grant
+from signaling import interpretation
 from signaling.errors import Ack, SignalingError, ok
 from signaling.media_door import Visit
 from signaling.messages import (
@@ -87,6 +88,8 @@ async def join(hub: HubPort, session: Session, msg: Join) -> Ack:
     for channel in channels_of(hub, session, msg.room):
         await hub.outbox.enter(session.sid, channel)
     await hub.announce([event])
+    if event.participant.role is Role.INTERPRETER:  # issue 17: a booth grew
+        await interpretation.announce(hub, msg.room)
     state = await snapshot(hub, session, msg.room, after=msg.after)
     if not state.get("waiting") and state["room"]["kind"] == "meeting":
         await hub.recordings.joined(msg.room, session.identity)  # issue 15 §3: asked too

@@ -18,6 +18,7 @@ from rooms.errors import RoomsError, WrongNode
 from rooms.participant import Participant
 from rooms.room import Room
 from rooms.token import Grant
+from signaling import interpretation
 from signaling.hls_link import hls_entry
 from signaling.ports import HubPort
 
@@ -71,6 +72,7 @@ async def snapshot(hub: HubPort, session: Session, room_id: str, *,
         "exhibitor_names": names.as_dict() if names is not None else None,
         "reactions": await store.reactions(room_id),
         "recording": await hub.recordings.current(room_id),  # issue 15 §3: everyone sees it
+        "channels": await interpretation.channels_of(hub, room_id),  # issue 17
     }
 
 

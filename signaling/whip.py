@@ -107,6 +107,7 @@ _DOOR_STATUS = {
     "too_many_negotiations": 429, "too_many_peers": 429, "store_unavailable": 503,
     "media_unavailable": 503, "origin_refused": 502,  # an edge's origin (web/cascade.py)
     "bad_language": 400, "bad_name": 400,
+    "video_not_allowed": 400,  # issue 17: a video m-line offered into a channel
 }
 
 

@@ -68,6 +68,29 @@ def check(hooks: tuple[tuple[type, str, str], ...] = HOOKS) -> None:
     PeerCertificate.generateCertificate()._create_ssl_context(SRTP_PROFILES)
 
 
+def rebundle(pc: RTCPeerConnection, mids: list[str]) -> None:
+    """Put every transceiver of the offer's BUNDLE group (``mids``, RFC 9143) on the first
+    one's transport, after ``setRemoteDescription`` and before the answer gathers.
+
+    aiortc's "balanced" policy gives a second m-line of a kind the first one's transport when
+    it creates its transceiver and marks it bundled; its BUNDLE step then moves only the first
+    onto the primary transport, and leaves the second on a transport nothing starts (seen as
+    port 9 and no media on a WHEP player's second audio track, issue 17). Public setters only.
+    """
+    if len(mids) < 2:
+        return
+    transceivers = {t.mid: t for t in pc.getTransceivers()}
+    primary = transceivers.get(mids[0])
+    if primary is None:
+        return
+    transport = primary.receiver.transport
+    for mid in mids[1:]:
+        other = transceivers.get(mid)
+        if other is not None and other.receiver.transport is not transport:
+            other.receiver.setTransport(transport)
+            other.sender.setTransport(transport)
+
+
 def _present(owner: type, name: str, kind: str) -> bool:
     if kind == "method":
         return hasattr(owner, name)

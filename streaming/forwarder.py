@@ -32,8 +32,14 @@ class Forwarder:
         self.pending_gap: int | None = None
 
     def switch(self, gap_ticks: int) -> None:
-        """The publisher's stream restarted; the next packet sent rebases ``gap_ticks`` later."""
+        """The publisher's stream restarted; the next packet sent rebases ``gap_ticks`` later.
+
+        The viewer's stream counts as started from here: an audio viewer, which never waits
+        for a keyframe, is sent the publisher's numbers plus the initial offsets without a
+        :meth:`rebase`, and its next timestamp must still move on by the gap (issue 17: a
+        channel's handover repeated the last timestamp)."""
         self.pending_gap = max(1, gap_ticks)
+        self.started = True
 
     def resume(self, seq: int, ts: int) -> None:
         """Start (or restart after skipping) at publisher packet (``seq``, ``ts``).

@@ -20,6 +20,7 @@ from config import IceServer, MediaLimits
 from streaming import aiortc_hooks
 from streaming.adaptation import Reason, TileView
 from streaming.allocator import Allocator
+from streaming.channels import Booths, ChannelChanged, ChannelState
 from streaming.errors import (
     Capacity,
     NothingPublished,
@@ -63,6 +64,7 @@ class SourceAdded:
     kind: str
     codec: str
     relayed: bool = False
+    interpretation: bool = False  # a channel's or an interpreter's (issue 17): no room track
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +74,7 @@ class SourceEnded:
     source_id: str
     kind: str
     relayed: bool = False
+    interpretation: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,7 +125,7 @@ class LayersWanted:
 
 MediaEvent = (
     SourceAdded | SourceEnded | PeerEnded | SpeakerChanged | QualityChanged | LayersWanted
-    | RecordingEnded | Archived
+    | RecordingEnded | Archived | ChannelChanged
 )
 
 
@@ -168,6 +171,7 @@ class MediaPlane:
         self._tasks: set[asyncio.Task[None]] = set()
         self._retired = Tally()  # counters of peers and Sources that are gone (streaming/stats.py)
         rules = SpeakerRules(**limits.speaker.model_dump(exclude={"threshold"}))
+        self.booths = Booths(limits, self._channel_added, self._channel_ended, self._emit)
         self.speakers = SpeakerWatch(rules, lambda: self.sources, self._speaker_changed)
         self.allocator = Allocator(
             lambda: [p for p in self.peers.values() if isinstance(p, ViewerLeg)],
@@ -213,14 +217,18 @@ class MediaPlane:
 
     # -- publishing ---------------------------------------------------------------------------
 
-    async def publish(self, room: str, participant: str, offer_sdp: str) -> Answer:
+    async def publish(self, room: str, participant: str, offer_sdp: str,
+                      channel: str | None = None) -> Answer:
         """Negotiate a publisher's offer; its tracks become Sources of ``room``.
 
         The offer is screened first (:func:`streaming.offer_check.screen`): hostile structure
         is a :class:`BadOffer` before any peer exists, refused candidates are stripped.
+        ``channel``: an interpreter's audio into that language's channel (issue 17,
+        streaming/channels.py); the caller checked that the offer sends no video.
         """
         self._check_open()
         offer_sdp = self._screen(offer_sdp)
+        self.booths.assign(room, participant, channel)
         leg = PublisherLeg(
             self._new_id(), room, participant, self.limits, self._own_ice, self._track
         )
@@ -264,19 +272,61 @@ class MediaPlane:
             source = Source(source_id, leg.room, kind, codec, self.limits, rids)
             source.relayed = isinstance(leg, UpstreamLeg)
             room[source_id] = source
-            self._emit(SourceAdded(leg.room, leg.participant, source_id, kind, codec.mime,
-                                   source.relayed))
-            for recording in self.recordings.values():
-                if recording.spec.room == leg.room:
-                    recording.add_source(source)
-            packager = self.packagers.get(leg.room)
-            if packager is not None:
-                packager.add_source(source)
+            self._added(source, leg.participant)
         source.set_extension_ids(ids)
+        if isinstance(leg, PublisherLeg):
+            self.booths.fed(source, leg.participant)  # an interpreter's: into their channel
         self.speakers.start()  # the first track: active speaker detection begins
         if kind == "video":
             self.allocator.start()  # the first video track: adaptation begins
         return source
+
+    def _added(self, source: Source, participant: str) -> None:
+        """A new Source: announced, recorded and packaged (an interpreter's own track is only
+        their booth's, issue 17: neither a room track nor recorded)."""
+        booth = self.booths.language_of(source.room, participant) is not None
+        self._emit(SourceAdded(source.room, participant, source.source_id, source.kind,
+                               source.codec.mime, source.relayed, booth))
+        if booth:
+            return
+        for recording in self.recordings.values():
+            if recording.spec.room == source.room:
+                recording.add_source(source)
+        packager = self.packagers.get(source.room)
+        if packager is not None:
+            packager.add_source(source)
+
+    # -- interpretation channels (issue 17, streaming/channels.py) ----------------------------
+
+    def _channel_added(self, source: Source) -> None:
+        """A channel Source: listeners subscribe to it; the room's HLS carries it as an audio
+        rendition tagged with its language, a recording as its own file (``channel_zh``);
+        neither mixes it into a forum's program."""
+        self.sources.setdefault(source.room, {})[source.source_id] = source
+        self._emit(SourceAdded(source.room, "", source.source_id, source.kind,
+                               source.codec.mime, interpretation=True))
+        for recording in self.recordings.values():
+            if recording.spec.room == source.room:
+                recording.add_source(source)
+        packager = self.packagers.get(source.room)
+        if packager is not None:
+            packager.add_source(source)
+
+    def _channel_ended(self, source: Source) -> None:
+        self._end_source(source, "")
+
+    def hand_channel(self, room: str, language: str, identity: str) -> None:
+        """``identity`` (sending into ``language``'s channel) goes on air: the channel's
+        listeners hear them on the same track from their next packet."""
+        self.booths.hand_to(room, language, identity)
+
+    def mute_channel(self, room: str, language: str, muted: bool) -> None:
+        """The cough button: the channel's listeners hear nothing until unmuted."""
+        self.booths.mute(room, language, muted)
+
+    def channel_states(self, room: str) -> dict[str, ChannelState]:
+        """``room``'s channels on this node, by language."""
+        return self.booths.states(room)
 
     # -- live HLS (issue 16, streaming/hls/) ---------------------------------------------------
 
@@ -294,7 +344,8 @@ class MediaPlane:
         packager = HlsPackager(spec, self.depacketizers, self._hls_ended)
         self.packagers[spec.room] = packager
         for source in list(self.sources.get(spec.room, {}).values()):
-            packager.add_source(source)
+            if source.booth is None:  # an interpreter's own track is only their booth's
+                packager.add_source(source)
 
     def hls(self, room: str) -> HlsFeed | None:
         """``room``'s live HLS, or its ended feed while it is kept; None otherwise."""
@@ -344,7 +395,8 @@ class MediaPlane:
         recording = Recording(spec, self.depacketizers, self._recording_ended)
         self.recordings[spec.rec_id] = recording
         for source in list(self.sources.get(spec.room, {}).values()):
-            recording.add_source(source)
+            if source.booth is None:  # an interpreter's own track is only their booth's
+                recording.add_source(source)
 
     def recording_of(self, room: str) -> str | None:
         """The id of ``room``'s running recording, if any (one that is stopping is not)."""
@@ -453,13 +505,15 @@ class MediaPlane:
         """Negotiate a viewer's own recvonly offer (WHEP, and the pages' ``subscribe {sdp}``).
 
         ``source_ids`` picks what it receives, as for :meth:`offer_to_viewer` (default: the
-        room's latest audio and video); each offered m-line gets the picked Source of its kind,
-        an m-line whose kind was not picked is answered ``inactive``. Unknown or ended ids raise
-        :class:`NothingPublished` before any peer exists.
+        room's latest audio and video); the offered m-lines of a kind get the picked Sources
+        of that kind in order, an m-line left without one is answered ``inactive``. Unknown or
+        ended ids raise :class:`NothingPublished` before any peer exists.
         """
         self._check_open()
         offer_sdp = self._screen(offer_sdp)
-        by_kind = {source.kind: source for source in self._pick(room, source_ids)}
+        by_kind: dict[str, list[Source]] = {}
+        for source in self._pick(room, source_ids):
+            by_kind.setdefault(source.kind, []).append(source)
         leg = ViewerLeg(self._new_id(), room, viewer, self.limits, self._own_ice)
         return await self._negotiate(leg, lambda: leg.answer(offer_sdp, by_kind), None)
 
@@ -517,8 +571,8 @@ class MediaPlane:
         """The most recently published live Source of each kind in ``room``."""
         latest: dict[str, Source] = {}
         for source in self.sources.get(room, {}).values():
-            if not source.ended.is_set():
-                latest[source.kind] = source
+            if not source.ended.is_set() and source.booth is None and source.language is None:
+                latest[source.kind] = source  # the floor and stage: no channel (issue 17)
         return latest
 
     def set_view(self, peer_id: str, view: TileView) -> None:
@@ -622,6 +676,8 @@ class MediaPlane:
         await local.close()
 
     def _end_source(self, source: Source, participant: str) -> None:
+        if source.booth is not None:
+            self.booths.unfed(source, participant)  # a partner goes on air, or it ends
         source.end()
         room = self.sources.get(source.room, {})
         if room.get(source.source_id) is source:
@@ -630,7 +686,8 @@ class MediaPlane:
             if not room:
                 self.sources.pop(source.room, None)
         self._emit(SourceEnded(source.room, participant, source.source_id, source.kind,
-                               source.relayed))
+                               source.relayed, source.booth is not None
+                               or source.language is not None))
 
     def stats(self) -> PlaneStats:
         """Live peers and Sources now, and all-time totals (live counters + retired ones)."""

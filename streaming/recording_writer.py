@@ -21,6 +21,7 @@ from typing import NamedTuple, Protocol
 
 import av
 
+from streaming.channels import channel_language
 from streaming.file_ledger import FileLedger
 from streaming.frames import Depacketizer, Frame
 from streaming.media_clock import ParticipantClock, TrackClock
@@ -212,7 +213,7 @@ class RecordingWriter:
         self._tracks[opened.track] = TrackState(
             opened, self.depacketizers(opened.codec), clock, file,
             waiting_key=opened.kind == "video")
-        if self.program is not None:
+        if self.program is not None and channel_language(participant) is None:
             self.program.track_opened(participant, opened.kind, opened.codec, str(opened.track))
 
     def _close_track(self, closed: TrackClosed) -> None:
@@ -223,7 +224,7 @@ class RecordingWriter:
         live = any(t.file is state.file and t.opened.kind == kind for t in self._tracks.values())
         if not live:
             state.file.codecs.pop(kind, None)
-        if self.program is not None:
+        if self.program is not None and channel_language(state.opened.participant) is None:
             self.program.track_closed(state.opened.participant, kind, str(closed.track), live)
 
     def _report(self, report: Report) -> None:
@@ -254,8 +255,8 @@ class RecordingWriter:
         state.frames += 1
         opened = state.opened
         state.file.add(opened.kind, opened.codec, frame, ms, arrival)
-        if self.program is None:
-            return
+        if self.program is None or channel_language(opened.participant) is not None:
+            return  # an interpretation channel (issue 17) is its own file, never in the program
         if opened.kind == "video":
             self.program.video(opened.participant, opened.codec, frame, ms, arrival)
         else:

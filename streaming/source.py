@@ -83,6 +83,10 @@ class Source:
         self._vp8 = self.simulcast and codec.name == "vp8"
         self._loop = asyncio.get_running_loop()
         self._ast_id = 0  # the publisher's abs-send-time extension id (0: none)
+        # issue 17 (streaming/channels.py): an interpretation channel's Source is tagged with
+        # its ``language``; an interpreter's own track with the channel it feeds (``booth``)
+        self.language: str | None = None
+        self.booth: str | None = None
 
     # compatibility views of the first (or only) layer
     @property
@@ -158,6 +162,21 @@ class Source:
             elif self._video:
                 sub.waiting_keyframe = True  # the viewer fell behind: skip to the next keyframe
                 self.request_keyframe(layer.index)
+
+    def relay_rtp(self, data: bytes, h: RtpHeader, now: float) -> None:
+        """A packet of another Source that feeds this one (an interpretation channel, issue
+        17): forwarded as a publisher's, its arrival noted (audio layers keep no arrival time
+        otherwise) so a change of feed moves timestamps on by the time that passed."""
+        self.on_rtp(data, h)
+        self.layers[0].last_arrival = now
+
+    def restart_stream(self) -> None:
+        """The next packet starts a new stream for every viewer, even with the same SSRC (a
+        channel's feed changed or came back from a mute): sequence numbers go on by one,
+        timestamps by the time since the last packet (:meth:`_switch`, RFC 3550 §5.1)."""
+        for layer in self.layers:
+            if layer.ssrc != -1:
+                layer.ssrc = -2  # no RTP SSRC is negative: the next packet differs
 
     def _stamp_position(self, data: bytes, h: RtpHeader) -> int:
         """Where the packet's abs-send-time value is (-1: none to restamp)."""

@@ -29,8 +29,8 @@ def room_activity(sources: Mapping[str, Source], tick_ms: float) -> dict[str, Ac
     activity: dict[str, Activity] = {}
     for source_id, source in sources.items():
         meter = source.levels
-        if meter is None or source.ended.is_set():
-            continue
+        if meter is None or source.ended.is_set() or source.booth is not None:
+            continue  # an interpreter is nobody's active speaker (issue 17)
         packets, loud, loudest = meter.take()
         loud_ms = tick_ms * loud / packets if packets else 0.0
         participant = source_id.rsplit("/", 1)[0]

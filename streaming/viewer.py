@@ -140,16 +140,21 @@ class ViewerLeg(Peer):
     def set_view(self, view: TileView) -> None:
         self.view = view
 
-    async def answer(self, offer_sdp: str, sources: dict[str, Source]) -> str:
-        """Negotiate a viewer's offer (WHEP): each m-line gets the Source of its kind."""
+    async def answer(self, offer_sdp: str, sources: dict[str, list[Source]]) -> str:
+        """Negotiate a viewer's offer (WHEP): the m-lines of each kind get that kind's Sources
+        in order (issue 17: a second audio m-line gets the floor beside a channel); one
+        left over is answered ``inactive``. A kind's Sources share one codec."""
         offer = Description.parse(offer_sdp)
-        plan = plan_view(offer, {kind: source.codec for kind, source in sources.items()})
+        plan = plan_view(offer, {kind: picked[0].codec for kind, picked in sources.items()})
         mids = [section.mid for section in offer.media]
         await self.set_offer(narrow(offer, plan))
+        aiortc_hooks.rebundle(self.pc, _bundle(offer_sdp))
+        left = {kind: list(picked) for kind, picked in sources.items()}
         for transceiver in self.pc.getTransceivers():
             index = mids.index(transceiver.mid) if transceiver.mid in mids else -1
             codec = plan.codecs.get(index)
-            source = sources.get(transceiver.kind)
+            queue = left.get(transceiver.kind) or []
+            source = queue.pop(0) if codec is not None and queue else None
             if codec is None or source is None:
                 transceiver.direction = "inactive"
                 continue
@@ -388,3 +393,12 @@ class ViewerLeg(Peer):
     async def close(self) -> None:
         self.detach()
         await super().close()
+
+
+def _bundle(sdp: str) -> list[str]:
+    """The mids of the offer's BUNDLE group (RFC 9143 §7.1), first the one whose transport
+    the others share; none when the offer bundles nothing."""
+    for line in sdp.splitlines():
+        if line.startswith("a=group:BUNDLE"):
+            return line.split()[1:]
+    return []

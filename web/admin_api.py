@@ -30,7 +30,7 @@ from rooms.pavilion import Pavilion
 from rooms.room import Room, RoomState, check_room_id
 from rooms.showroom import Showroom
 from rooms.text import display_name
-from rooms.token import AccessToken, Grant, mint, parse_grants
+from rooms.token import AccessToken, Grant, mint, parse_grants, parse_languages
 from web.bodies import Locked, Muted, NewRoom, NewToken, Pinned, Product
 from web.cascade import EDGE_PREFIX
 from web.http_api import Handler, body, error, failure, reply
@@ -180,13 +180,20 @@ class AdminApi:
             grants = parse_grants(form.grants or ["join", "subscribe", "chat"])
         except ValueError as exc:
             raise InvalidInput("bad_grants", str(exc)) from None
+        try:
+            languages = parse_languages(form.languages or [])
+        except ValueError as exc:
+            raise InvalidInput("bad_language", str(exc)) from None
         name = display_name(form.name or identity)
         now = int(time.time())
         token = mint(self.settings.secret_value(), identity=identity, room=room, grants=grants,
-                     ttl_s=ttl, name=name, now=now)
-        return reply({"token": token, "expires_at": now + ttl, "identity": identity,
-                                  "room": room, "grants": sorted(g.value for g in grants)},
-                                 status=201)
+                     ttl_s=ttl, name=name, now=now, languages=languages)
+        minted: dict[str, object] = {"token": token, "expires_at": now + ttl,
+                                     "identity": identity, "room": room,
+                                     "grants": sorted(g.value for g in grants)}
+        if languages:
+            minted["languages"] = list(languages)
+        return reply(minted, status=201)
 
 
 def install(app: web.Application, settings: Settings, backend_key: web.AppKey[Backend]) -> None:

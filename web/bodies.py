@@ -121,6 +121,7 @@ class NewRoom(Body):
     max_pinned: Count | None = None
     invitees: Annotated[list[Id], Field(max_length=100)] | None = None
     host_name: Localized | None = None
+    interpretation: Annotated[list[Lang], Field(max_length=6)] | None = None  # issue 17
 
 
 class Locked(Body):
@@ -154,10 +155,13 @@ class NewToken(Body):
     grants: Annotated[list[Annotated[str, StringConstraints(max_length=32)]],
                       Field(max_length=16)] | None = None
     name: Short | None = None
+    # an interpreter's languages (issue 17): codes among zh en ja ko ru mn
+    languages: Annotated[list[Annotated[str, StringConstraints(max_length=8)]],
+                         Field(max_length=6)] | None = None
 
     codes: ClassVar[Mapping[str, str]] = {
         "identity": "bad_identity", "room": "bad_room_id", "ttl_s": "bad_ttl",
-        "grants": "bad_grants"}
+        "grants": "bad_grants", "languages": "bad_language"}
 
 
 # -- meetings API (docs/meetings-api.md) ---------------------------------------------------------

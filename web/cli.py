@@ -14,7 +14,7 @@ from typing import Any
 
 from config import ConfigError, Settings, default_node_id, load
 from config.state import StateError, demo_secret, read_demo_secret, state_dir
-from rooms.token import parse_grants
+from rooms.token import parse_grants, parse_languages
 from web.version import package_version
 
 EXIT_CONFIG = 2
@@ -67,8 +67,10 @@ def build_parser() -> argparse.ArgumentParser:
         "--grants",
         default="join,subscribe,chat",
         help="comma-separated: join,publish,subscribe,chat,moderate,create,hidden,recorder,"
-        "exhibit,delegate",
+        "exhibit,delegate,interpret",
     )
+    token.add_argument("--languages", default="",
+                       help="an interpreter's languages, comma-separated: ko,zh (issue 17)")
     token.add_argument("--ttl", default="6h", help="lifetime: 90s, 15m, 6h, 2d (default 6h)")
     return parser
 
@@ -135,6 +137,7 @@ def _token(args: argparse.Namespace, env: Mapping[str, str]) -> int:
     settings = settings_for(args, env)  # demo mode: the secret `pavilion serve` keeps
     try:
         grants = parse_grants(args.grants)
+        languages = parse_languages(args.languages)
         ttl = parse_ttl(args.ttl)
     except ValueError as exc:
         raise ConfigError(str(exc)) from None
@@ -146,6 +149,7 @@ def _token(args: argparse.Namespace, env: Mapping[str, str]) -> int:
             room=args.room,
             grants=grants,
             ttl_s=ttl,
+            languages=languages,
         )
     )
     return 0

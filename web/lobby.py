@@ -17,6 +17,7 @@ from rooms.replay_desk import ReplayDesk
 from rooms.room import Room, RoomKind, RoomState
 from rooms.showroom import Showroom
 from rooms.text import LocalizedText
+from web.interpret_strings import LANGUAGE_NAMES
 from web.replays import ReplayCard, of_pavilion, per_pavilion, replay_cards
 from web.templates import Renderer
 
@@ -60,6 +61,8 @@ class RoomCard:
     matched_product: str | None = None
     # An ended room's newest published replay (issue 15 §6), if it has one.
     replay_url: str | None = None
+    # Issue 17: the interpretation languages the room offers, each named in itself (中文, English).
+    languages: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -188,6 +191,8 @@ async def _card(
         starts_at_utc=_utc_text(starts),
         private=room.kind is RoomKind.MEETING,
         matched_product=product,
+        languages=tuple(LANGUAGE_NAMES[code] for code in room.interpretation
+                        if code in LANGUAGE_NAMES),
     )
 
 

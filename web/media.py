@@ -151,7 +151,10 @@ class _Routes:
             offer = whip.check_offer(request.headers.get("Content-Type"),
                                      await self._body(request), self.settings.media)
             participant = request.query.get("participant")
-            visit, answer = await self._open(request, kind, room, access, offer, participant)
+            # issue 17: WHIP ?channel= (an interpreter's audio), WHEP ?language= (a listener's)
+            channel = request.query.get("channel" if kind == "whip" else "language")
+            visit, answer = await self._open(request, kind, room, access, offer, participant,
+                                             channel)
             response = web.Response(
                 status=201, text=answer.sdp, content_type=whip.SDP,
                 headers={**CORS, "Location": f"/{kind}/{room}/{visit.peer_id}",
@@ -166,25 +169,28 @@ class _Routes:
         return handler
 
     async def _open(self, request: web.Request, kind: str, room: str, access: AccessToken,
-                    offer: str, participant: str | None) -> tuple[Visit, Answer]:
+                    offer: str, participant: str | None,
+                    channel: str | None = None) -> tuple[Visit, Answer]:
         """Enter through the door; a WHEP viewer of a cascaded room is first placed by load
         (``WrongNode``: a 307 to the chosen node), then served here as the origin, or as an
         edge from an upstream pulled from it (web/cascade.py)."""
         hub, edges = request.app[HUB_KEY], request.app.get(EDGES_KEY)
         if kind != "whep" or edges is None or not self.settings.cluster.cascade:
-            return await hub.door.open(kind, room, access, offer, participant)
+            return await hub.door.open(kind, room, access, offer, participant, channel=channel)
         # the one gate first (issue 11): a caller the room refuses learns no node by a 307
         await hub.service.admit_entry(access, room, Action.SUBSCRIBE)
         origin = await edges.place(room, access.identity)
         if origin is None:
             try:
-                return await hub.door.open(kind, room, access, offer, participant)
+                return await hub.door.open(kind, room, access, offer, participant,
+                                           channel=channel)
             except WrongNode as exc:
                 if not await edges.serves(room):
                     raise
                 origin = exc.node_url
         await edges.ensure(room, participant, origin)
-        return await hub.door.open(kind, room, access, offer, participant, media=False)
+        return await hub.door.open(kind, room, access, offer, participant, media=False,
+                                   channel=channel)
 
     async def _body(self, request: web.Request) -> bytes:
         limit = self.settings.media.max_sdp_bytes

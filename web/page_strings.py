@@ -18,6 +18,9 @@ from config import Language
 from web.catalog import Catalogs
 from web.hls_strings import ERRORS as HLS_ERRORS
 from web.hls_strings import WORDS as HLS_WORDS
+from web.interpret_strings import LANGUAGE_NAMES
+from web.interpret_strings import WORDS as INTERPRET_WORDS
+from web.interpretation_strings import ERRORS as INTERPRETATION_ERRORS
 from web.meetings_strings import ERRORS as MEETING_ERRORS
 from web.recording_strings import ERRORS as RECORDING_ERRORS
 from web.recording_strings import WORDS as RECORDING_WORDS
@@ -217,7 +220,7 @@ _ROOM_ERRORS: Mapping[str, str] = {
 # meetings.po) first, then recordings' (issue 15), then the room pages' (a code in two reads as
 # the room pages say it).
 ERRORS: Mapping[str, str] = {**MEETING_ERRORS, **RECORDING_ERRORS, **HLS_ERRORS,
-                              **_ROOM_ERRORS}
+                              **INTERPRETATION_ERRORS, **_ROOM_ERRORS}
 
 # Words and sentences the scripts put on screen (buttons they relabel, statuses, notices).
 WAIT_HOURS_MINUTES = N_("%(hours)s h %(minutes)s min")
@@ -325,8 +328,10 @@ def client_strings(catalogs: Catalogs, lang: Language) -> dict[str, dict[str, st
     """``{"words": {key: text}, "errors": {code: text}, "fallback": text}`` in ``lang``."""
     return {
         "words": {key: catalogs.gettext(lang, text)
-                  for key, text in {**WORDS, **PLAYER_WORDS, **RECORDING_WORDS,
+                  for key, text in {**WORDS, **PLAYER_WORDS, **RECORDING_WORDS, **INTERPRET_WORDS,
                                     **HLS_WORDS}.items()},
         "errors": {code: catalogs.gettext(lang, text) for code, text in ERRORS.items()},
         "fallback": {"error": catalogs.gettext(lang, FALLBACK_ERROR)},
+        # issue 17: each language as its speakers write it (the interpretation pickers)
+        "languages": dict(LANGUAGE_NAMES),
     }

@@ -23,6 +23,7 @@ from config import Language, Settings
 from rooms.errors import StoreUnavailable
 from rooms.room import Room, RoomKind, RoomState
 from web import page_api
+from web.interpret_page import interpreter
 from web.keys import BACKEND_KEY, RENDERER_KEY, SETTINGS_KEY
 from web.lobby import KIND_NAMES, PAVILION_NAMES, host_name
 from web.opening import opening_notice
@@ -65,7 +66,8 @@ def script_json(value: Any) -> Markup:
     return Markup(text)
 
 
-async def _room(request: web.Request) -> Room:
+async def room_of(request: web.Request) -> Room:
+    """The room of the page's path, or 404 (503 while the Store is unreachable)."""
     try:
         room = await request.app[BACKEND_KEY].store.get_room(request.match_info["room"])
     except StoreUnavailable:
@@ -160,7 +162,7 @@ Handler = Callable[[web.Request], Awaitable[web.Response]]
 
 async def room_entry(request: web.Request) -> web.Response:
     """``/room/{room}``: the lobby's link; sends each kind of room to its page."""
-    room = await _room(request)
+    room = await room_of(request)
     target = f"/{PAGE_OF_KIND[room.kind]}/{room.id}"
     raise web.HTTPFound(target + ("?" + request.query_string if request.query_string else ""))
 
@@ -170,7 +172,7 @@ def _public_page(kind: RoomKind, template: str) -> Handler:
     the visitor's token read or minted, the page rendered in the visitor's language."""
 
     async def page(request: web.Request) -> web.Response:
-        room = await _room(request)
+        room = await room_of(request)
         _expect(room, kind, request)
         visitor = _visitor(request, room, request_language(request), staff_only=False)
         return await render_room(request, template, room, visitor)
@@ -184,7 +186,7 @@ meeting = _public_page(RoomKind.MEETING, "meeting.html")
 
 
 async def studio(request: web.Request) -> web.Response:
-    room = await _room(request)
+    room = await room_of(request)
     if room.kind is not RoomKind.BROADCAST:
         raise web.HTTPNotFound()
     lang = request_language(request)
@@ -196,6 +198,11 @@ async def studio(request: web.Request) -> web.Response:
                        whip_url=f"{settings.base_url}/whip/{room.id}")
 
 
+async def interpret(request: web.Request) -> web.Response:
+    """The interpreter console (issue 17 §8): the gate decides who may open it."""
+    room = await room_of(request)
+    return await render_room(request, "interpret.html", room, await interpreter(request, room))
+
 
 def add_routes(app: web.Application) -> None:
     """The pages and their JSON helpers; called once from :func:`web.app.create_app`."""
@@ -204,4 +211,5 @@ def add_routes(app: web.Application) -> None:
     app.router.add_get("/studio/{room}", studio, name="studio")
     app.router.add_get("/forum/{room}", forum, name="forum")
     app.router.add_get("/meeting/{room}", meeting, name="meeting")
+    app.router.add_get("/interpret/{room}", interpret, name="interpret")  # issue 17
     page_api.add_routes(app)

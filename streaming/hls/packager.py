@@ -26,6 +26,7 @@ import logging
 import re
 from collections.abc import Callable
 
+from streaming.channels import NATIVE_NAMES, channel_language
 from streaming.frames import Depacketizer
 from streaming.hls.archive import Archived, HlsArchive
 from streaming.hls.feed import AUDIO_MP4, MP4, Blob
@@ -255,14 +256,13 @@ class HlsPackager:
             rungs.append(VideoRendition(f"{info.name}.m3u8", peak, average, info.codec,
                                         info.width, info.height, 0.0))
         audio = [
-            AudioRendition(f"{info.name}.m3u8", info.label, default=info.name == "a0",
-                           bandwidth=self._rates.get(info.name, (0, 0))[0])
+            _audio_rendition(info, info.name == "a0", self._rates.get(info.name, (0, 0))[0])
             for info in sorted(self._info.values(), key=lambda i: int(i.name[1:]))
             if info.kind == "audio" and info.name in self._media
         ]
         if audio and not any(a.default for a in audio):
-            audio[0] = AudioRendition(audio[0].uri, audio[0].name, default=True,
-                                      bandwidth=audio[0].bandwidth)
+            audio[0] = AudioRendition(audio[0].uri, audio[0].name, audio[0].language,
+                                      default=True, bandwidth=audio[0].bandwidth)
         return render_master(rungs, audio, query)
 
     def blob(self, name: str) -> Blob | None:
@@ -350,3 +350,14 @@ class HlsPackager:
         except TimeoutError:
             logger.error("hls %s: the archive thread did not finish", self.room)
         self.archived = self.archive.result
+
+
+def _audio_rendition(info: RenditionInfo, default: bool, bandwidth: int) -> AudioRendition:
+    """An ``EXT-X-MEDIA`` audio line: an interpretation channel (issue 17) gets ``LANGUAGE``
+    (its BCP 47 tag) and ``NAME`` (the language's own name), a participant its label."""
+    language = channel_language(info.label)
+    if language is None:
+        return AudioRendition(f"{info.name}.m3u8", info.label, default=default,
+                              bandwidth=bandwidth)
+    return AudioRendition(f"{info.name}.m3u8", NATIVE_NAMES.get(language, language), language,
+                          default=default, bandwidth=bandwidth)

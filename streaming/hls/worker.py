@@ -32,6 +32,7 @@ from typing import Any, NamedTuple, Protocol
 import av
 
 from streaming.audio_mix import AudioMix
+from streaming.channels import channel_language
 from streaming.depacketize.parameter_sets import parse_sps
 from streaming.frames import Depacketizer, Frame
 from streaming.hls.aac import OpusToAac
@@ -57,6 +58,8 @@ REORDER_STEPS = 3  # H264 whose times go back this often in REORDER_WINDOW frame
 REORDER_WINDOW = 30  # (a clock re-anchored backwards once, a reconnect, is not B-frames)
 TRANSCODER = "streaming.hls.transcode"  # issue 16 §2: VP8 and a forum's program → H264
 PROGRAM_AUDIO = ""  # the key of a forum's mixed audio among the audio renditions
+# An interpretation channel's audio (issue 17) is never mixed into the program: its own
+# rendition, which the master playlist tags with its LANGUAGE (streaming/hls/packager.py).
 
 
 class Gap(NamedTuple):
@@ -219,7 +222,8 @@ class PackagerWorker:
 
     def _closed(self, closed: TrackClosed) -> None:
         track = self._tracks.pop(closed.track, None)
-        if track is not None and self._mix is not None and track.opened.kind == "audio":
+        if (track is not None and self._mix is not None and track.opened.kind == "audio"
+                and channel_language(track.opened.participant) is None):
             self._mixed(self._mix.end_track(str(closed.track)))
 
     def _open(self, opened: TrackOpened) -> None:
@@ -265,7 +269,8 @@ class PackagerWorker:
             track.waiting_key = False
         seconds = max(0.0, track.clock.time_of(frame.ts, arrival) - self.t0)
         opened = track.opened
-        if opened.kind == "audio" and self._mix is not None:
+        if (opened.kind == "audio" and self._mix is not None
+                and channel_language(opened.participant) is None):
             self._mixed(self._mix.push(str(opened.track), frame.data, seconds))
         elif opened.kind == "audio":
             self._audio_frame(opened.participant, frame, seconds)

@@ -104,6 +104,8 @@ def _fields(room: Room) -> dict[str, object]:
     ({"invitees": [1, 2]}, "bad_field"),
     ({"locked": "yes"}, "bad_field"),
     ({"title": {"en": 5}}, "bad_text"),
+    ({"interpretation": "zh"}, "bad_field"),  # issue 17: a list of codes
+    ({"interpretation": ["zh", "fr"]}, "bad_language"),
 ])
 def test_room_from_dict_refuses_bad_fields(data: dict[str, object], code: str) -> None:
     base = {"id": "r1", "kind": "forum", "pavilion": "jilin", "title": {"en": "t"}}
@@ -183,3 +185,12 @@ def test_rate_limits_per_participant_and_bounded() -> None:
     for who in ("c", "d", "e"):  # evicts the least recently used
         limits.check("r", who, "chat")
     assert len(limits) == 3
+
+
+def test_room_interpretation_languages_round_trip() -> None:
+    """Issue 17: the languages a forum announces (the lobby's card shows them)."""
+    room = Room.from_dict({"id": "r1", "kind": "forum", "pavilion": "jilin",
+                           "title": {"en": "t"}, "interpretation": ["ko", "mn"]})
+    assert room.interpretation == ("ko", "mn")
+    assert Room.from_dict(room.to_dict()) == room
+    assert Room.from_dict({**room.to_dict(), "interpretation": None}).interpretation == ()

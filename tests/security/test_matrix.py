@@ -85,6 +85,7 @@ ROLES = [
     Role("delegate", (Grant.DELEGATE,)),
     Role("recorder", (Grant.RECORDER,)),  # issue 15: records its room, nothing else
     Role("wrong_room", (J, P, S, C, M), other_room=True),
+    Role("interpreter", (J, S, Grant.INTERPRET)),  # issue 17: a booth's (forums, meetings)
 ]
 STATES = ["scheduled", "live", "locked", "ended", "meeting"]
 ACTIONS = ["sio.join", "sio.chat", "sio.name", "sio.media", "sio.accept", "sio.decline",
@@ -92,7 +93,7 @@ ACTIONS = ["sio.join", "sio.chat", "sio.name", "sio.media", "sio.accept", "sio.d
            "page.quote", "page.quotes", "page.mine", "page.withdraw", "page.reply", "page.csv",
            "page.edit", "page.picture", "admin.lock", "admin.nodes", "admin.drain", "meet.profile",
            "meet.request", "sio.record", "sio.consent", "page.replay", "page.replay_edit",
-           "page.replay_hls", "admin.record", "hls.open", "hls.link", "rtmp"]
+           "page.replay_hls", "admin.record", "hls.open", "hls.link", "rtmp", "page.interpret"]
 ROOM_CONTENT = ("page.product", "page.quote", "page.quotes", "page.mine", "page.withdraw",
                 "page.reply", "page.csv", "page.edit", "page.picture")
 PROFILE = {"name": {"en": "Changchun Motors", "zh": "长春汽车"}, "pavilion": "automobile",
@@ -121,8 +122,12 @@ def allowed(role: Role, state: str, action: str) -> bool:
     moderates = M in grants or role.identity == EXHIBITOR
     staff = bool({P, M} & grants) or role.identity == EXHIBITOR
     may_enter = meeting or state == "live" or staff  # schedule and lock bar the audience
-    waiting = meeting and not moderates and not role.admitted and H not in grants  # observers
-    on_stage = (meeting and not waiting) or (not meeting and staff)
+    # observers skip the waiting room, and so does an interpreter (issue 17: the meeting's
+    # extra seat, assigned by the exhibitor's organiser)
+    waiting = (meeting and not moderates and not role.admitted and H not in grants
+               and Grant.INTERPRET not in grants)
+    interpreter = Grant.INTERPRET in grants and meeting  # never on stage (issue 17)
+    on_stage = (meeting and not waiting and not interpreter) or (not meeting and staff)
     rules: dict[str, bool] = {
         "sio.join": J in grants and may_enter,
         "sio.chat": J in grants and may_enter and C in grants and not waiting,
@@ -158,6 +163,9 @@ def allowed(role: Role, state: str, action: str) -> bool:
         # issue 15 §3: the host, a moderator, or a recorder token (meetings then ask consent)
         "sio.record": moderates or Grant.RECORDER in grants,
         "sio.consent": J in grants and may_enter and not waiting,  # one's own answer
+        # issue 17 §8: the interpreter console, in a forum or a meeting (these rooms are
+        # broadcasts but the meeting), before the start too (interpreters set up early)
+        "page.interpret": Grant.INTERPRET in grants and meeting,
     }
     return rules[action]
 
@@ -258,6 +266,7 @@ async def _try_every_door(app: RunningApp, room_id: str,
                                "application/sdp")
     # the publisher's own token as an encoder's stream key (a meeting seats 4 people)
     seen["rtmp"] = await _rtmp(app, tokens["whip"])
+    seen["page.interpret"] = await _page(app, f"/interpret/{room_id}?token={tokens['page']}")
     seen["page.product"] = await _http(
         app, "POST", f"/api/pages/rooms/{room_id}/products", tokens["page"],
         '{"name": "Green tea", "price": "9.90", "currency": "CNY"}', "application/json")
@@ -303,6 +312,7 @@ async def _try_every_door(app: RunningApp, room_id: str,
                                        tokens["page"], json.dumps(PROFILE), "application/json")
     seen["meet.request"] = await _http(app, "POST", "/api/meetings/requests", tokens["page"],
                                        '{"slot_id": "no-such-slot"}', "application/json")
+    seen["page.interpret"] = await _page(app, f"/interpret/{room_id}?token={tokens['whep']}")
     plane = app.app[MEDIA_KEY]
     for peer_id in [p for p, peer in plane.peers.items() if peer.room == room_id]:
         await plane.close(peer_id)
@@ -364,3 +374,133 @@ async def _http(app: RunningApp, method: str, path: str, tok: str, body: str | b
         text = (await response.text())[:80].strip()
         assert response.status < 500, (path, response.status, text)
         return response.status not in (401, 403), f"{response.status} {text}"
+
+
+async def _page(app: RunningApp, path: str) -> tuple[bool, str]:
+    """A page door (issue 17: the interpreter console): allowed when it renders (200); a
+    refusal is the page with a translated sentence (403, or 410 for an ended room)."""
+    async with aiohttp.ClientSession() as http, http.get(app.url + path) as response:
+        assert response.status < 500, (path, response.status)
+        return response.status == 200, str(response.status)
+
+
+# -- issue 17: interpretation channels, every door, in forums and meetings ---------------------
+INT = Grant.INTERPRET
+I_ROLES = [
+    Role("interpreter", (J, S, C, INT)),  # languages zh, en (see _i_token)
+    Role("interp_other", (J, S, C, INT)),  # languages ko, mn: not the zh channel's
+    Role("viewer", (J, S, C)),
+    Role("speaker", (J, P, S, C)),
+    Role("moderator", (J, P, S, C, M)),
+    Role("banned", (J, S, C, INT), banned=True),
+    Role("wrong_room", (J, S, C, INT), other_room=True),
+]
+I_STATES = ["forum", "forum_scheduled", "forum_locked", "forum_ended", "meeting"]
+I_ACTIONS = ["sio.channel", "sio.handover", "sio.channel_accept", "sio.channel_mute",
+             "sio.listen", "whip.channel", "whep.language", "page.interpret"]
+I_REFUSALS = REFUSALS | {"wrong_language"}
+
+
+def allowed_channel(role: Role, state: str, action: str) -> bool:
+    """The rules of issue 17 (docs/interpretation.md §2): an interpreter works the channels of
+    their languages and enters before the start and through a lock, as staff do; a moderator
+    may mute any channel; anyone who may receive the room may listen to a channel."""
+    grants = set(role.grants)
+    if role.other_room or role.banned or state == "forum_ended":
+        return False
+    meeting = state == "meeting"
+    interpreter = INT in grants and M not in grants
+    staff = bool({P, M} & grants) or interpreter
+    may_enter = state in ("forum", "meeting") or staff
+    waiting = meeting and M not in grants and not interpreter  # meeting guests wait
+    works_zh = interpreter and role.name == "interpreter" and may_enter
+    rules = {
+        "sio.channel": J in grants and works_zh,
+        "sio.handover": J in grants and works_zh,
+        "sio.channel_accept": J in grants and works_zh,
+        "sio.channel_mute": J in grants and may_enter and not waiting
+        and (works_zh or M in grants),
+        "sio.listen": J in grants and S in grants and may_enter and not waiting,
+        "whip.channel": works_zh,
+        "whep.language": S in grants and may_enter and not waiting,
+        # the interpreter console (issue 17 §8): the interpret grant, in any state but ended
+        # (interpreters set up before the start and behind a lock)
+        "page.interpret": interpreter,
+    }
+    return rules[action]
+
+
+@pytest.mark.parametrize("state", I_STATES)
+async def test_every_interpretation_door_asks_the_gate(pavilion_app: Start, state: str) -> None:
+    app = await pavilion_app(demo=False, api_key=API_KEY)
+    wrong: list[str] = []
+    for role in I_ROLES:
+        room_id = f"i-{state}-{role.name}".replace("_", "-")
+        await _i_room(app, room_id, state)
+        seen = await _i_doors(app, room_id, role)
+        for action in I_ACTIONS:
+            expected = allowed_channel(role, state, action)
+            if seen[action][0] != expected:
+                wrong.append(f"{state:15} {role.name:12} {action:18} expected "
+                             f"{'allow' if expected else 'refuse'}, got {seen[action][1]}")
+    assert not wrong, "\n" + "\n".join(wrong)
+
+
+async def _i_room(app: RunningApp, room_id: str, state: str) -> None:
+    kind = RoomKind.MEETING if state == "meeting" else RoomKind.FORUM
+    starts = datetime.now(UTC) + (timedelta(hours=3) if state == "forum_scheduled" else
+                                  timedelta(minutes=-5))
+    room = Room(id=room_id, kind=kind, pavilion=Pavilion.NEW_MEDIA,
+                title=LocalizedText({"en": room_id}), exhibitor=EXHIBITOR, starts_at=starts,
+                state={"forum_scheduled": RoomState.SCHEDULED,
+                       "forum_ended": RoomState.ENDED}.get(state, RoomState.LIVE),
+                locked=state == "forum_locked")
+    await app.app[BACKEND_KEY].store.put_room(room)
+
+
+def _i_token(role: Role, room_id: str, suffix: str) -> str:
+    languages = {"interpreter": ("zh", "en"), "interp_other": ("ko", "mn")}.get(role.name, ())
+    if role.banned:
+        languages = ("zh", "en")
+    return mint(TEST_SECRET, identity=f"{role.name}-{suffix}",
+                room="other-room" if role.other_room else room_id, grants=role.grants,
+                ttl_s=600, languages=languages)
+
+
+async def _i_doors(app: RunningApp, room_id: str, role: Role) -> dict[str, tuple[bool, str]]:
+    tokens = {door: _i_token(role, room_id, door) for door in ("sio", "whip", "whep")}
+    for tok in tokens.values():
+        await _prepare(app, role, room_id, tok)
+    seen = await _i_socketio(app, room_id, tokens["sio"])
+    seen["whip.channel"] = await _http(app, "POST", f"/whip/{room_id}?channel=zh",
+                                       tokens["whip"], PUBLISH_OFFER, "application/sdp")
+    seen["whep.language"] = await _http(app, "POST", f"/whep/{room_id}?language=zh",
+                                        tokens["whep"], PLAY_OFFER, "application/sdp")
+    seen["page.interpret"] = await _page(app, f"/interpret/{room_id}?token={tokens['whep']}")
+    plane = app.app[MEDIA_KEY]
+    for peer_id in [p for p, peer in plane.peers.items() if peer.room == room_id]:
+        await plane.close(peer_id)
+    return seen
+
+
+async def _i_socketio(app: RunningApp, room_id: str, tok: str) -> dict[str, tuple[bool, str]]:
+    try:
+        client = await RtcClient.connect(app, tok)
+    except Exception as exc:
+        return {a: (False, f"connect refused: {exc}") for a in I_ACTIONS if a.startswith("sio.")}
+    zh = {"room": room_id, "language": "zh"}
+    await client.call("join", {"room": room_id})
+    events = [("sio.channel", "publish", {"room": room_id, "sdp": PUBLISH_OFFER,
+                                          "channel": "zh"}),
+              ("sio.handover", "channel.handover", zh),
+              ("sio.channel_accept", "channel.accept", zh),
+              ("sio.channel_mute", "channel.mute", {**zh, "muted": True}),
+              ("sio.listen", "subscribe", {"room": room_id, "sdp": PLAY_OFFER,
+                                           "channel": "zh"})]
+    seen: dict[str, tuple[bool, str]] = {}
+    for action, event, payload in events:
+        reply: dict[str, Any] = await client.call(event, payload)
+        code = "ok" if reply.get("ok") else reply["error"]["code"]
+        seen[action] = (code not in I_REFUSALS, code)
+    await client.close()
+    return seen

@@ -148,9 +148,21 @@ async def test_tokens_participants_mute_kick(client: Client) -> None:
     ({"identity": "u", "room": "r1", "ttl_s": "1h"}, "bad_ttl"),
     ({"identity": "u", "room": "r1", "grants": ["root"]}, "bad_grants"),
     ({"identity": "u", "room": "r1", "name": "\u202eevil"}, "name_control_chars"),
+    ({"identity": "u", "room": "r1", "grants": ["interpret"], "languages": ["xx"]},
+     "bad_language"),
 ])
 async def test_bad_token_requests(client: Client, body: Any, code: str) -> None:
     assert (await call(client, "POST", "/tokens", body, status=400))["error"]["code"] == code
+
+
+async def test_interpreter_token(client: Client) -> None:
+    """Issue 17: the admin API mints ``interpret`` with the interpreter's languages."""
+    minted = await call(client, "POST", "/tokens", {
+        "identity": "booth-ko", "room": "forum-1", "grants": ["join", "subscribe", "interpret"],
+        "languages": ["ko", "zh"]}, status=201)
+    access = verify(SECRET, minted["token"], room="forum-1")
+    assert access.languages == ("ko", "zh") and access.allows(Grant.INTERPRET)
+    assert minted["languages"] == ["ko", "zh"] and "interpret" in minted["grants"]
 
 
 async def test_products_put_and_pin(client: Client) -> None:

@@ -13,6 +13,7 @@ import { SpeakerControls } from "./speaker_controls.js";
 import { SpeakerHighlight } from "./speaking.js";
 import { RecordingControls } from "./recording.js";
 import { Delivery, pictureIn } from "./delivery.js";
+import { Listener } from "./listener.js";
 
 const stage = document.getElementById("stage");
 const stageEmpty = document.getElementById("stage-empty");
@@ -29,6 +30,7 @@ const tiles = new Map();  // identity -> {tile, video, subscriber}
 const speaker = new SpeakerHighlight(conn, config.room, tiles);  // the server's choice
 let publisher = null;
 let muted = true;
+let listener = null;  // issue 17: the language picker and its mix
 const invite = new StageInvite(conn);
 const controls = new SpeakerControls(conn, { onchange: (c) => {
   const entry = tiles.get(conn.identity);
@@ -40,16 +42,18 @@ function showMediaState(entry, person) {
   const { tile, badges } = entry;
   tile.classList.toggle("mic-off", Boolean(person?.audio_off));
   tile.classList.toggle("camera-off", Boolean(person?.video_off));
-  badges.replaceChildren(
+  badges.replaceChildren(...[  // replaceChildren(null) would show the text "null"
     person?.audio_off ? el("span", { class: "badge mic-off", text: t("mic_is_off") }) : null,
-    person?.video_off ? el("span", { class: "badge camera-off", text: t("camera_is_off") }) : null);
+    person?.video_off ? el("span", { class: "badge camera-off", text: t("camera_is_off") }) : null,
+  ].filter(Boolean));
 }
 
 function tileFor(identity, name) {
   let entry = tiles.get(identity);
   if (!entry) {
     const video = el("video", { autoplay: true, playsinline: true });
-    video.muted = identity === conn.identity || muted;
+    // with an interpretation channel chosen the mix plays the floor (listener.js), not the tile
+    video.muted = identity === conn.identity || muted || Boolean(listener?.active);
     const badges = el("span", { class: "badges" });
     const tile = el("figure", { class: "tile", "data-identity": identity }, video,
       el("figcaption", {}, nameTag(identity, name, { you: identity === conn.identity, cls: "name" }), badges));
@@ -168,9 +172,13 @@ function renderModeration(presence) {
 
 if (state) {
   const chat = new ChatPanel(conn, { moderate: config.moderates });
+  // issue 17: the language picker (the floor ducked under an interpreter's channel)
+  listener = new Listener(conn, { tiles, program: programVideo, muted: () => muted });
+  listener.load(state.channels ?? []);
   new RecordingControls(conn).load(state.recording);
   const presence = new Presence(conn, { countEl: document.getElementById("audience"),
-                                        word: "audience", counted: (p) => !p.on_stage });
+                                        word: "audience",  // interpreters: the booth
+                                        counted: (p) => !p.on_stage && p.role !== "interpreter" });
   let me = state.me;
   let locked = state.room.locked;
   const lock = document.getElementById("lock");
@@ -218,7 +226,10 @@ if (state) {
   cameraStart.addEventListener("click", startCamera);
   unmute.addEventListener("click", () => {
     muted = !muted;
-    for (const [identity, entry] of tiles) if (identity !== conn.identity) entry.video.muted = muted;
+    for (const [identity, entry] of tiles) {
+      if (identity !== conn.identity) entry.video.muted = muted || listener.active;
+    }
+    listener.mute(muted);
     programVideo.muted = muted;
     unmute.textContent = muted ? t("sound_on") : t("sound_off");
     unmute.setAttribute("aria-pressed", String(!muted));
@@ -286,21 +297,23 @@ if (state) {
     webrtc: () => { feeds.resume(); delivery.expectMedia(anyPicture); },
     stopWebrtc: () => feeds.pause(), onmode: (mode) => showProgram(mode === "hls") });
   conn.on("track.published", (track) => {
+    if (track.channel) return;  // an interpreter's channel (issue 17): the picker's, not a tile
     feeds.published(track);
     if (track.kind === "video" && delivery.mode === "webrtc") delivery.expectMedia(anyPicture);
   });
-  conn.on("track.unpublished", (track) => feeds.unpublished(track));
+  conn.on("track.unpublished", (track) => { if (!track.channel) feeds.unpublished(track); });
   conn.on("participant.removed", (e) => {
     if (e.identity === conn.identity) { stopCamera(); notify(t("removed"), { error: true, sticky: true }); }
   });
   conn.on("room.closed", () => { delivery.stop(); stopCamera(); notify(t("room_closed"), { sticky: true }); });
   conn.on("rejoined", ({ state: again, resumed }) => {
     presence.load(again.participants);
+    listener.load(again.channels ?? []);
     if (publisher && (!resumed || !publisher.healthy)) publisher.restart();
     if (!resumed) for (const entry of tiles.values()) entry.subscriber?.pc?.close();
-    for (const track of again.tracks) feeds.published(track);
+    for (const track of again.tracks) if (!track.channel) feeds.published(track);
   });
-  for (const track of state.tracks) feeds.published(track);
+  for (const track of state.tracks) if (!track.channel) feeds.published(track);
   if (delivery.holdsHls) await delivery.toHls("saver");
   else if (state.tracks.some((track) => track.kind === "video")) delivery.expectMedia(anyPicture);
   if (me.on_stage && me.role === "speaker") await startCamera();  // a speaker's page reloaded

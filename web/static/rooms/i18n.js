@@ -11,6 +11,11 @@ export function t(key, vars = {}) {
   return text.replace(/%\((\w+)\)s/g, (_, name) => String(vars[name] ?? ""));
 }
 
+/** A language code ("ko") as its own speakers write it ("한국어"): issue 17's pickers. */
+export function languageName(code) {
+  return strings.languages?.[code] ?? code;
+}
+
 /** A sentence for an error code (or an Error carrying `.code`), never the code itself. */
 export function errorText(codeOrError) {
   const code = typeof codeOrError === "string" ? codeOrError : codeOrError?.code;

@@ -69,11 +69,11 @@ window.pavilion = Object.assign(window.pavilion ?? {}, {
 
 /** The ICE servers the server named for this session (`session` event: its TURN credential is
  * minted per client and renewed on every reconnect), else the page's configured ones. */
-function newPeerConnection(conn) {
+export function newPeerConnection(conn) {
   return new RTCPeerConnection({ iceServers: conn.iceServers ?? config.iceServers ?? [] });
 }
 
-async function gathered(pc) {
+export async function gathered(pc) {
   if (pc.iceGatheringState === "complete") return;
   await Promise.race([
     new Promise((resolve) => pc.addEventListener("icegatheringstatechange", () => {
@@ -84,7 +84,7 @@ async function gathered(pc) {
 }
 
 /** Call `restart` when `pc` fails, or stays disconnected past a grace period. */
-function watch(pc, restart) {
+export function watch(pc, restart) {
   let timer = null;
   pc.addEventListener("connectionstatechange", () => {
     clearTimeout(timer);

@@ -9,6 +9,7 @@ import { Presence } from "./presence.js";
 import { bindNameForm, nameOf, nameTag, refreshNames } from "./names.js";
 import { SpeakerHighlight } from "./speaking.js";
 import { RecordingControls } from "./recording.js";
+import { Listener } from "./listener.js";
 
 const waiting = document.getElementById("waiting");
 const tilesEl = document.getElementById("tiles");
@@ -29,6 +30,7 @@ let stream = null;
 let screenTrack = null;
 let inside = false;
 let chat = null;
+let listener = null;  // issue 17: an interpreter's channel over the meeting's voices
 const presence = new Presence(conn);
 
 function tileFor(identity, name) {
@@ -84,7 +86,9 @@ async function enterMeeting(room) {
   bindNameForm(conn, room.me);
   refreshNames();
   await conn.dropStalePeers();
-  for (const track of room.tracks) feeds.published(track);  // see the others first, then send
+  listener ??= new Listener(conn, { tiles, muted: () => false });
+  listener.load(room.channels ?? []);
+  for (const track of room.tracks) if (!track.channel) feeds.published(track);  // others first
   try {
     let audioOnly;
     ({ stream, audioOnly } = await openCameraOrMic(CAPTURE.meeting));
@@ -169,8 +173,8 @@ if (state) {
   conn.on("waiting.denied", (e) => {
     if (e.identity === conn.identity) { waiting.hidden = true; notify(t("denied"), { error: true, sticky: true }); }
   });
-  conn.on("track.published", (track) => feeds.published(track));
-  conn.on("track.unpublished", (track) => feeds.unpublished(track));
+  conn.on("track.published", (track) => { if (!track.channel) feeds.published(track); });
+  conn.on("track.unpublished", (track) => { if (!track.channel) feeds.unpublished(track); });
   conn.on("participant.left", (e) => { feeds.forget(e.identity); dropTile(e.identity); });
   conn.on("room.closed", () => leave("room_closed"));
   conn.on("participant.removed", (e) => { if (e.identity === conn.identity) leave("removed"); });
@@ -179,7 +183,8 @@ if (state) {
     presence.load(again.participants);
     if (publisher && (!resumed || !publisher.healthy)) publisher.restart();
     if (!resumed) for (const entry of tiles.values()) entry.subscriber?.pc?.close();
-    for (const track of again.tracks) feeds.published(track);
+    listener?.load(again.channels ?? []);
+    for (const track of again.tracks) if (!track.channel) feeds.published(track);
   });
   if (state.waiting) {
     waiting.hidden = false;

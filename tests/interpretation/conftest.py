@@ -1,0 +1,5 @@
+"""The media plane fixture of tests/streaming (a plane per test, closed after it)."""
+
+from tests.streaming.conftest import plane
+
+__all__ = ["plane"]
