@@ -54,7 +54,9 @@ export class RecordingsPanel {
         STATE_WORDS[r.state] ? el("span", { class: `badge state-${r.state}`, text: t(STATE_WORDS[r.state]) }) : null,
         el("span", { class: r.published ? "badge published" : "badge", text: t(r.published ? "rec_published" : "rec_unpublished") })),
       el("div", { class: "actions" },
-        button("download", "rec_download", () => this.download(r), { disabled: busy }),
+        // an HLS replay (issue 16 §5) is a playlist and its segments, no one file to download
+        (r.files ?? []).some((f) => f.kind === "hls") ? null
+          : button("download", "rec_download", () => this.download(r), { disabled: busy }),
         button("rename", "rec_rename", () => this.rename(r)),
         button("publish", r.published ? "rec_unpublish" : "rec_publish",
                () => this.change(r, { published: !r.published }),
