@@ -191,6 +191,17 @@ class Publish(Body):
     codes: ClassVar[Mapping[str, str]] = {"slots": "bad_slots", "host": "bad_host"}
 
 
+class InterpreterAssignment(Body):
+    """An interpreter for a meeting (issue 17 §6): who, and the languages they work between."""
+
+    identity: Id
+    name: Short | None = None
+    languages: Annotated[list[Lang], Field(min_length=1, max_length=6)]
+
+    codes: ClassVar[Mapping[str, str]] = {"identity": "bad_identity",
+                                          "languages": "bad_language"}
+
+
 class Booking(Body):
     slot_id: Id
     message: Text | None = None

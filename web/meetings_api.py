@@ -35,7 +35,15 @@ from rooms.trade.report import dashboard, export_csv
 from rooms.trade.request import Action
 from rooms.trade.service import BookingService, Caller
 from web import meetings_pages
-from web.bodies import Answer, Booking, Feedback, Profile, Publish, QuoteBooking
+from web.bodies import (
+    Answer,
+    Booking,
+    Feedback,
+    InterpreterAssignment,
+    Profile,
+    Publish,
+    QuoteBooking,
+)
 from web.http_api import Handler, access_token, body, reply
 from web.http_api import api as _shared_api
 from web.keys import BACKEND_KEY, SETTINGS_KEY
@@ -69,6 +77,7 @@ def install(app: web.Application, settings: Settings) -> None:
     r.add_post(q + "/feedback", _api(rate))
     r.add_get(q + "/join", _api(join))
     r.add_get(q + "/invite.ics", _api(invite))
+    r.add_post(q + "/interpreter", _api(assign_interpreter))  # before the actions' pattern
     r.add_post(q + "/{action}", _api(act))
     r.add_get(PREFIX + "/notifications", _api(notifications))
     meetings_pages.add_routes(app)
@@ -221,6 +230,17 @@ async def exhibitor_requests(request: web.Request) -> web.Response:
     tz = _tz(request)
     found = await _service(request).requests_of(caller(request), request.match_info["exhibitor"])
     return reply({"requests": [request_json(r, tz=tz) for r in found]})
+
+
+async def assign_interpreter(request: web.Request) -> web.Response:
+    """The organiser (or the exhibitor) names a meeting's interpreter: their console link."""
+    form = await body(request, InterpreterAssignment)
+    link = await _service(request).assign_interpreter(
+        caller(request), request.match_info["request"], identity=form.identity,
+        name=form.name or "", languages=form.languages)
+    return reply({"url": link.url, "token": link.token,
+                  **localized({"valid_from": link.valid_from, "valid_until": link.valid_until},
+                              _tz(request))}, status=201)
 
 
 # -- the meeting ---------------------------------------------------------------------------------

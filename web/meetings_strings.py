@@ -71,6 +71,9 @@ WORDS: dict[str, str] = {
     "notice_meeting_reminder": N_("Your meeting starts in 5 minutes."),
     "notice_meeting_ending": N_("The meeting room closes in one minute."),
     "notice_meeting_ended": N_("The meeting has ended. Please rate it."),
+    # issue 17 §6: an interpreter assigned to a meeting (their notice links their console)
+    "notice_meeting_interpreter": N_("An interpreter joins your meeting"),
+    "open_console": N_("Open the interpreter console"),
     # issue 12: the exhibitor's profile page
     "create_profile": N_("Create your profile"),
     "edit_profile": N_("Edit your profile"),

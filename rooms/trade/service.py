@@ -52,6 +52,8 @@ from rooms.trade.store import BookingConflict, BookingStore
 __all__ = ["BookingPolicy", "BookingService", "Caller", "JoinLink", "MeetingView", "Notifier"]
 log = logging.getLogger(__name__)
 GUEST_GRANTS = frozenset({Grant.JOIN, Grant.PUBLISH, Grant.SUBSCRIBE, Grant.CHAT})
+# an interpreter (issue 17 §6): hears and sees the meeting, publishes audio into a channel only
+INTERPRETER_GRANTS = frozenset({Grant.JOIN, Grant.SUBSCRIBE, Grant.INTERPRET})
 HOST_GRANTS = GUEST_GRANTS | {Grant.MODERATE}
 
 
@@ -311,6 +313,44 @@ class BookingService:
         url = f"{self._base_url}/meeting/{request.room_id}?token={token}"  # web/room_pages.py
         return JoinLink(url=url, token=token, valid_from=start, valid_until=until)
 
+    async def assign_interpreter(self, caller: Caller, request_id: str, *, identity: str,
+                                 name: str, languages: Sequence[str]) -> JoinLink:
+        """An interpreter for an accepted meeting (issue 17 §6), named by the organiser or the
+        exhibitor's side: their personal link to the interpreter console (a token with the
+        ``interpret`` grant and their ``languages`` for the meeting's room, valid as the sides'
+        links are). The buyer's requested language must be among ``languages``. The interpreter,
+        the buyer and the exhibitor's side are told (``meeting.interpreter``); the interpreter's
+        notice carries the link."""
+        view = await self.view(caller, request_id)
+        request = view.request
+        if not (caller.organiser or view.side is Side.EXHIBITOR):
+            raise NotAllowed("not_allowed", "only the organiser or the exhibitor assigns one")
+        if request.interpreter and request.interpreter not in languages:
+            raise InvalidInput("bad_language",
+                               f"the buyer asked for {request.interpreter}: include it")
+        link = self._interpreter_link(request, check_identity(identity), name, languages)
+        profile = await self.profile(request.exhibitor)
+        told = {"interpreter": identity, "interpreter_name": name,
+                "languages": list(languages)}
+        await self.tell([identity], "meeting.interpreter", request, url=link.url, **told)
+        await self.tell([request.buyer, *exhibitor_side(request, profile)],
+                        "meeting.interpreter", request, **told)
+        return link
+
+    def _interpreter_link(self, request: MeetingRequest, identity: str, name: str,
+                          languages: Sequence[str]) -> JoinLink:
+        if request.state is not RequestState.ACCEPTED:
+            raise NotAllowed("not_a_meeting", "only accepted requests have a meeting")
+        start = request.starts_at.timestamp() - self.policy.join_early_s
+        until = request.ends_at.timestamp() + self.policy.grace_s
+        if self.clock.now() >= until:
+            raise NotAllowed("meeting_over", "the meeting is over")
+        token = mint(self._secret, identity=identity, room=request.room_id,
+                     grants=INTERPRETER_GRANTS, ttl_s=int(until - start), name=name,
+                     now=start, languages=languages)
+        url = f"{self._base_url}/interpret/{request.room_id}?token={token}"  # the console
+        return JoinLink(url=url, token=token, valid_from=start, valid_until=until)
+
     async def rate(self, caller: Caller, request_id: str, *, rating: object,
                    note: object) -> SideRecord:
         view = await self.view(caller, request_id)
@@ -353,7 +393,7 @@ class BookingService:
         data = {"request_id": request.id, "exhibitor": request.exhibitor, "buyer": request.buyer,
                 "buyer_name": request.buyer_name, "starts_at": iso(request.starts_at),
                 "ends_at": iso(request.ends_at), "state": request.state.value,
-                "reason": request.reason, **extra}
+                "reason": request.reason, "interpreter": request.interpreter, **extra}
         for identity in dict.fromkeys(identities):
             notice = Notice(id=secrets.token_hex(8), identity=identity, kind=kind,
                             at=self.clock.now(), data=data, room_id=request.room_id)

@@ -211,7 +211,9 @@ async function showFeed() {
     const data = await api("GET", "/notifications?limit=20");
     feed.replaceChildren(...data.notifications.map((n) => el("li", {dataset: {kind: n.kind}},
       el("time", {textContent: local(new Date(n.at * 1000).toISOString())}), " ",
-      word("notice_" + n.kind.replace(".", "_")))));
+      word("notice_" + n.kind.replace(".", "_")),
+      // an interpreter's own notice carries their console link (issue 17 §6)
+      ...(n.data && n.data.url ? [" ", el("a", {href: n.data.url, textContent: word("open_console")})] : []))));
   });
 }
 
@@ -280,7 +282,7 @@ async function publish(event) {
 // a reconnect (a notice sent meanwhile is in the feed), instead of polling.
 const LIVE_EVENTS = ["request.created", "request.accepted", "request.declined", "request.proposed",
   "request.withdrawn", "request.cancelled", "request.expired", "meeting.reminder", "meeting.ending",
-  "meeting.ended"];
+  "meeting.ended", "meeting.interpreter"];
 
 function live(redraw) {
   if (!token) return null;
