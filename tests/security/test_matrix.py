@@ -16,6 +16,7 @@ as refused.
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -38,6 +39,7 @@ from tests.fixtures.ports import free_port
 from tests.pages import pictures
 from tests.rtmp.client import RtmpClient
 from tests.signaling.rtc_client import RtcClient
+from web import hls_signature
 from web.keys import BACKEND_KEY
 from web.media import MEDIA_KEY
 
@@ -93,7 +95,8 @@ ACTIONS = ["sio.join", "sio.chat", "sio.name", "sio.media", "sio.accept", "sio.d
            "page.quote", "page.quotes", "page.mine", "page.withdraw", "page.reply", "page.csv",
            "page.edit", "page.picture", "admin.lock", "admin.nodes", "admin.drain", "meet.profile",
            "meet.request", "sio.record", "sio.consent", "page.replay", "page.replay_edit",
-           "page.replay_hls", "admin.record", "hls.open", "hls.link", "rtmp", "page.interpret"]
+           "page.replay_hls", "admin.record", "hls.open", "hls.link", "hls.linked", "rtmp",
+           "page.interpret"]
 ROOM_CONTENT = ("page.product", "page.quote", "page.quotes", "page.mine", "page.withdraw",
                 "page.reply", "page.csv", "page.edit", "page.picture")
 PROFILE = {"name": {"en": "Changchun Motors", "zh": "长春汽车"}, "pavilion": "automobile",
@@ -116,6 +119,8 @@ def allowed(role: Role, state: str, action: str) -> bool:
     if action == "hls.open":  # issue 16 §3: live HLS without a link, whoever asks (no token)
         return state in ("live", "ended")  # a public room open to newcomers; an ended one's
         # final playlist (a rehearsal, a locked room and a meeting need a signed link)
+    if action == "hls.linked":  # issue 16 §3: a playlist through a link signed for this
+        return not role.banned  # identity (handed out before): refused once it is banned
     if role.other_room or role.banned or state == "ended" or action.startswith("admin."):
         return False  # a token never opens the admin API: only its API key does
     meeting = state == "meeting"
@@ -299,6 +304,11 @@ async def _try_every_door(app: RunningApp, room_id: str,
                                       tokens["page"], "", "application/json")
     seen["hls.link"] = await _http(app, "GET", f"/api/pages/rooms/{room_id}/hls",
                                    tokens["page"], "", "application/json")
+    linked = hls_signature.signed_query(TEST_SECRET, room_id,
+                                        verify(TEST_SECRET, tokens["page"]).identity,
+                                        now=time.time(), ttl_s=600)
+    seen["hls.linked"] = await _http(app, "GET", f"/hls/{room_id}/index.m3u8?{linked}", "", "",
+                                     "application/vnd.apple.mpegurl")
     replay = f"/api/pages/recordings/rec_{room_id}"
     seen["page.replay"] = await _http(app, "GET", replay, tokens["page"], "", "application/json")
     seen["page.replay_hls"] = await _http(app, "GET", f"/api/pages/recordings/rec_hls_{room_id}",
