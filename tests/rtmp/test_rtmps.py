@@ -5,20 +5,15 @@ WHEP decodes its pictures and sound. A plain-RTMP client on the TLS port gets no
 from __future__ import annotations
 
 import asyncio
-import datetime
-import ipaddress
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 
 from config.settings import Settings
 from tests.fixtures.ports import free_port
+from tests.rtmp.certificate import self_signed
 from tests.rtmp.encoder import SizingViewer, ffmpeg_publish, stop
 from tests.rtmp.test_ffmpeg_publish import node as plain_node  # noqa: F401  (the fixture)
 from tests.rtmp.test_ffmpeg_publish import token, whep_watch
@@ -27,27 +22,6 @@ from web.media import MEDIA_KEY
 from web.rtmp_ingest import RTMPS_KEY
 
 pytestmark = pytest.mark.slow
-
-
-def self_signed(directory: Path) -> tuple[Path, Path]:
-    """A P-256 key and a one-day certificate for 127.0.0.1, as PEM files."""
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "pavilion-test")])
-    now = datetime.datetime.now(datetime.UTC)
-    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
-            .public_key(key.public_key()).serial_number(x509.random_serial_number())
-            .not_valid_before(now - datetime.timedelta(minutes=5))
-            .not_valid_after(now + datetime.timedelta(days=1))
-            .add_extension(x509.SubjectAlternativeName(
-                [x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
-                critical=False)
-            .sign(key, hashes.SHA256()))
-    cert_path, key_path = directory / "cert.pem", directory / "key.pem"
-    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM,
-                                           serialization.PrivateFormat.PKCS8,
-                                           serialization.NoEncryption()))
-    return cert_path, key_path
 
 
 @pytest.fixture

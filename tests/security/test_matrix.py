@@ -37,6 +37,7 @@ from rooms.token import Grant, mint, verify
 from tests.fixtures.pavilion import TEST_SECRET, RunningApp
 from tests.fixtures.ports import free_port
 from tests.pages import pictures
+from tests.rtmp.certificate import self_signed, trusting_nobody
 from tests.rtmp.client import RtmpClient
 from tests.signaling.rtc_client import RtcClient
 from web import hls_signature
@@ -96,7 +97,7 @@ ACTIONS = ["sio.join", "sio.chat", "sio.name", "sio.media", "sio.accept", "sio.d
            "page.edit", "page.picture", "admin.lock", "admin.nodes", "admin.drain", "meet.profile",
            "meet.request", "sio.record", "sio.consent", "page.replay", "page.replay_edit",
            "page.replay_hls", "admin.record", "hls.open", "hls.link", "hls.linked", "rtmp",
-           "page.interpret"]
+           "rtmps", "page.interpret"]
 ROOM_CONTENT = ("page.product", "page.quote", "page.quotes", "page.mine", "page.withdraw",
                 "page.reply", "page.csv", "page.edit", "page.picture")
 PROFILE = {"name": {"en": "Changchun Motors", "zh": "长春汽车"}, "pavilion": "automobile",
@@ -154,6 +155,7 @@ def allowed(role: Role, state: str, action: str) -> bool:
         "whip": P in grants and may_enter and on_stage,
         # issue 16 §8: the stream key is a token and its room the room: the same rule as WHIP
         "rtmp": P in grants and may_enter and on_stage,
+        "rtmps": P in grants and may_enter and on_stage,  # the same door behind TLS
         "page.product": moderates and not meeting,
         # a buyer on the page (present, admitted) asks for a quote and withdraws their own;
         # the host's desk answers and exports them
@@ -176,8 +178,11 @@ def allowed(role: Role, state: str, action: str) -> bool:
 
 
 @pytest.mark.parametrize("state", STATES)
-async def test_every_door_gives_the_one_decision(pavilion_app: Start, state: str) -> None:
-    app = await pavilion_app(demo=False, api_key=API_KEY, rtmp_port=free_port(), hls={})
+async def test_every_door_gives_the_one_decision(pavilion_app: Start, state: str,
+                                                 tmp_path: Path) -> None:
+    cert, key = self_signed(tmp_path)
+    app = await pavilion_app(demo=False, api_key=API_KEY, rtmp_port=free_port(), hls={},
+                             rtmps_port=free_port(), rtmps_cert=str(cert), rtmps_key=str(key))
     wrong: list[str] = []
     for role in ROLES:
         room_id = f"{state}-{role.name}".replace("_", "-")
@@ -271,6 +276,7 @@ async def _try_every_door(app: RunningApp, room_id: str,
                                "application/sdp")
     # the publisher's own token as an encoder's stream key (a meeting seats 4 people)
     seen["rtmp"] = await _rtmp(app, tokens["whip"])
+    seen["rtmps"] = await _rtmp(app, tokens["whip"], tls=True)
     seen["page.interpret"] = await _page(app, f"/interpret/{room_id}?token={tokens['page']}")
     seen["page.product"] = await _http(
         app, "POST", f"/api/pages/rooms/{room_id}/products", tokens["page"],
@@ -364,9 +370,13 @@ async def _socketio(app: RunningApp, room_id: str, tok: str) -> dict[str, tuple[
     return seen
 
 
-async def _rtmp(app: RunningApp, tok: str) -> tuple[bool, str]:
-    """An RTMP encoder whose stream key is ``tok``: let in if the server says Publish.Start."""
-    client = await RtmpClient.connect(app.settings.rtmp_port)
+async def _rtmp(app: RunningApp, tok: str, *, tls: bool = False) -> tuple[bool, str]:
+    """An RTMP encoder whose stream key is ``tok``: let in if the server says Publish.Start;
+    ``tls``: the same over RTMPS (issue 16 §8)."""
+    if tls:
+        client = await RtmpClient.connect(app.settings.rtmps_port, tls=trusting_nobody())
+    else:
+        client = await RtmpClient.connect(app.settings.rtmp_port)
     try:
         status = await client.publish(tok)
     finally:
