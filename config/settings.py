@@ -335,6 +335,21 @@ class Settings(_Section):
     hls: HlsSettings = Field(default_factory=HlsSettings)
     # RTMP ingest from the venue (issue 16 §8): rtmp://host:rtmp_port/live/{token}; 0: off
     rtmp_port: int = Field(default=1935, ge=0, le=65_535)
+    # the same ingest behind TLS (issue 16 §8, RTMPS): rtmps://host:rtmps_port/live/{token};
+    # 0: off. The certificate chain and its key are PEM files (both needed when on).
+    rtmps_port: int = Field(default=0, ge=0, le=65_535)
+    rtmps_cert: str = Field(default="", max_length=4_096)
+    rtmps_key: str = Field(default="", max_length=4_096)
+
+    @model_validator(mode="after")
+    def _rtmps_needs_a_certificate(self) -> Settings:
+        """RTMPS on without a certificate is a configuration error at start, not a port
+        that accepts connections and fails every handshake."""
+        if self.rtmps_port and not (self.rtmps_cert and self.rtmps_key):
+            raise ValueError("rtmps_port needs rtmps_cert and rtmps_key (PEM files)")
+        if self.rtmps_port and self.rtmps_port == self.rtmp_port:
+            raise ValueError("rtmps_port and rtmp_port must differ")
+        return self
 
     @model_validator(mode="before")
     @classmethod

@@ -230,6 +230,21 @@ def decide_hls_link(token: AccessToken, facts: Facts) -> None:
         _check_present(Action.SUBSCRIBE, facts.room, facts.me)
 
 
+def decide_hls_viewer(facts: Facts) -> None:
+    """May the identity a signed HLS link was minted for still reload the room's playlists
+    (issue 16 §3)? Asked on every playlist request of a signed link, never on segments and
+    parts (immutable, cacheable: a removed viewer's player stops at its next reload anyway).
+
+    ``facts`` are the link identity's, gathered as for :func:`decide` (RoomService facts).
+    A ban (``participant.remove``, the admin API's kick) refuses at once. The room's end does
+    not: its final playlist carries ``EXT-X-ENDLIST``, which stops every player cleanly, and
+    nothing more is packaged after it. The lock bars newcomers only, and a link's holder was
+    let in when it was minted (:func:`decide_hls_link`), as someone present passes the lock.
+    """
+    if facts.banned:
+        raise NotAllowed("banned", "you were removed from this room")
+
+
 def hls_open(room: Room) -> bool:
     """Whether the public may fetch the room's HLS without a link right now (pages hand out
     the plain URL then: one URL for every viewer, so a CDN caches it once)."""

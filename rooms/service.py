@@ -159,9 +159,14 @@ class RoomService:
 
     async def facts(self, token: AccessToken, room_id: str) -> Facts:
         """What the gate reads about ``token``'s holder in ``room_id`` (NoSuchRoom if none)."""
+        return await self.identity_facts(room_id, token.identity)
+
+    async def identity_facts(self, room_id: str, identity: str) -> Facts:
+        """The facts of ``identity`` in ``room_id`` when the door holds no token, only an
+        identity it signed itself (a signed HLS link, issue 16 §3): read as :meth:`facts`."""
         room = await self.room(room_id)
-        me = await self.store.get_participant(room_id, token.identity)
-        banned = await self.store.is_banned(room_id, token.identity)
+        me = await self.store.get_participant(room_id, identity)
+        banned = await self.store.is_banned(room_id, identity)
         return Facts(room, me, banned, self.clock.now())
 
     async def authorize(self, token: AccessToken, room_id: str, action: Action) -> Facts:

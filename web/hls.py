@@ -5,8 +5,11 @@
 memory on the room's media node; this module asks the gate, parses, waits and sets headers:
 
 - **The gate** (:func:`rooms.gate.decide_hls`): a public live room is open to anyone; other
-  rooms need a signed link (``?exp=&sig=``, :mod:`web.hls_signature`) that the page API hands
-  to someone the gate let in (:func:`link`). A refusal is 403 with a plain-text reason.
+  rooms need a signed link (``?exp=&u=&sig=``, :mod:`web.hls_signature`) that the page API
+  hands to someone the gate let in (:func:`link`), signed for their identity. Every playlist
+  request of a signed link asks the gate again (:func:`rooms.gate.decide_hls_viewer`): an
+  identity removed from the room since is refused at its player's next reload; segments and
+  parts are not asked again (immutable, cacheable). A refusal is 403 with a plain-text reason.
 - **Blocking reload** (RFC 8216bis §6.2.5.2): ``_HLS_msn``/``_HLS_part`` wait up to three part
   targets plus one second for that part; 400 when it is too far ahead, 503 when it did not
   come. **Blocking preload hint** (§6.2.5.3): a part not complete yet is awaited likewise.
@@ -109,6 +112,8 @@ async def serve(request: web.Request) -> web.StreamResponse:
         room = await request.app[ROOMS_KEY].get(room_id)
         _check_link(request, room, ask)
         gate.decide_hls(room, linked=ask.signed)
+        if ask.signed and ask.playlist:
+            await _check_viewer(request, room, ask.viewer or "")
     except NoSuchRoom:
         return _text(404, "no_such_room: no such room")
     except NotAllowed as exc:
@@ -123,10 +128,18 @@ def _check_link(request: web.Request, room: Room, ask: HlsAsk) -> None:
     if not ask.signed:
         return
     why = hls_signature.check(request.app[SETTINGS_KEY].secret_value(), room.id,
-                              ask.exp or "", ask.sig or "", now=time.time())
+                              ask.viewer or "", ask.exp or "", ask.sig or "", now=time.time())
     if why is not None:
         raise NotAllowed(why, "this link is not valid" if why == "bad_signature"
                          else "this link has expired; reload the page")
+
+
+async def _check_viewer(request: web.Request, room: Room, identity: str) -> None:
+    """The link's identity may still watch (banned since: 403). Its facts are read as the
+    gate's other doors read them; with the Store down this is ``StoreUnavailable`` (503):
+    a ban cannot be ruled out, so a private room's playlist is not handed out."""
+    facts = await request.app[BACKEND_KEY].service.identity_facts(room.id, identity)
+    gate.decide_hls_viewer(facts)
 
 
 async def _answer(request: web.Request, room: Room, ask: HlsAsk) -> web.StreamResponse:
@@ -201,13 +214,14 @@ def _caching(room: Room, ask: HlsAsk, fetched: Fetched) -> dict[str, str]:
     return {"Cache-Control": f"{scope}, max-age={age}", "ETag": etag}
 
 
-def link(room: Room, secret: str, ttl_s: int) -> str:
+def link(room: Room, identity: str, secret: str, ttl_s: int) -> str:
     """The HLS URL a page plays for ``room``: plain where the public may fetch it, else signed
-    (the caller asked the gate first: :func:`rooms.gate.decide_hls_link`)."""
+    for ``identity`` (the caller asked the gate first: :func:`rooms.gate.decide_hls_link`)."""
     url = f"/hls/{room.id}/index.m3u8"
     if gate.hls_open(room):
         return url
-    return url + "?" + hls_signature.signed_query(secret, room.id, now=time.time(), ttl_s=ttl_s)
+    return url + "?" + hls_signature.signed_query(secret, room.id, identity, now=time.time(),
+                                                  ttl_s=ttl_s)
 
 
 async def _lifetime(app: web.Application) -> AsyncIterator[None]:
@@ -230,7 +244,7 @@ async def page_link(request: web.Request) -> web.Response:
     facts = await service.facts(token, room_id)
     gate.decide_hls_link(token, facts)
     settings = request.app[SETTINGS_KEY]
-    return reply({"ok": True, "url": link(facts.room, settings.secret_value(),
+    return reply({"ok": True, "url": link(facts.room, token.identity, settings.secret_value(),
                                           settings.hls.link_ttl_s),
                   "open": gate.hls_open(facts.room),
                   "webrtc_timeout_s": settings.hls.webrtc_timeout_s})

@@ -9,7 +9,8 @@
 - ``_HLS_msn`` / ``_HLS_part`` ask for a blocking reload (RFC 8216bis §6.2.5.2): decimal
   integers; ``_HLS_part`` without ``_HLS_msn`` is a client error (400). ``_HLS_skip`` is
   ignored: we never advertise ``CAN-SKIP-UNTIL`` (§6.2.5.1 lets a server answer in full).
-- ``exp`` + ``sig``: a signed link (:mod:`web.hls_signature`); the door checks it.
+- ``exp`` + ``u`` + ``sig``: a signed link for identity ``u`` (:mod:`web.hls_signature`);
+  the door checks it, and on playlists asks the gate whether ``u`` has been removed since.
 - :attr:`HlsAsk.carry` is the part of the query the playlist's URIs must carry on (the
   signature, ``ll=0``), so a player's next requests are signed and standard-latency as well.
 - ``f``: the feed a URI was listed by (the door adds it to every URI, web/hls.py): a room's
@@ -22,6 +23,8 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+
+from web import hls_signature
 
 NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}")
 PLAYLIST_SUFFIX = ".m3u8"
@@ -46,15 +49,17 @@ class HlsAsk:
     exp: str | None  # a signed link's expiry and signature, as sent
     sig: str | None
     feed: str | None = None  # ``f``: the feed that listed this URI
+    viewer: str | None = None  # ``u``: the identity a signed link was minted for
 
     @property
     def signed(self) -> bool:
-        return self.exp is not None or self.sig is not None
+        return self.exp is not None or self.sig is not None or self.viewer is not None
 
     @property
     def carry(self) -> str:
         """The query every URI of the answered playlist carries (no ``?``; may be empty)."""
-        parts = [f"exp={self.exp}&sig={self.sig}"] if self.signed else []
+        parts = [hls_signature.query(self.exp or "", self.viewer or "", self.sig or "")
+                 ] if self.signed else []
         if not self.low_latency:
             parts.append("ll=0")
         return "&".join(parts)
@@ -76,7 +81,7 @@ def parse_ask(name: str, query: Mapping[str, str]) -> HlsAsk | None:
         raise BadAsk("bad_request", "_HLS_part needs _HLS_msn (RFC 8216bis 6.2.5.2)")
     return HlsAsk(name=name, playlist=playlist, low_latency=query.get("ll", "1") != "0",
                   msn=msn, part=part, exp=query.get("exp"), sig=query.get("sig"),
-                  feed=query.get("f"))
+                  feed=query.get("f"), viewer=query.get("u"))
 
 
 def _number(query: Mapping[str, str], key: str) -> int | None:

@@ -6,9 +6,9 @@ The parent starts each worker as ``pavilion serve`` on port ``port + i`` with it
 construction) and its own ``public_url`` (``{port}`` and ``{worker}`` in the configured one are
 filled in; without either it would name one node for all, refused). The parent hands its
 secret to every worker (in demo mode without one it is drawn once, by the parent), so a token
-minted by one node works on every node. Only the first worker listens for RTMP
-(``rtmp_port``; the others get 0): one port cannot be bound twice, and an RTMP publish enters
-its room's media node like any publisher (issue 16 §8).
+minted by one node works on every node. Only the first worker listens for RTMP and RTMPS
+(``rtmp_port``, ``rtmps_port``; the others get 0): one port cannot be bound twice, and an
+RTMP publish enters its room's media node like any publisher (issue 16 §8).
 
 Signals: the parent forwards SIGTERM and SIGINT to every worker (each drains: web/server.py)
 and exits when all have, with status 0 if all exited 0. Workers run in their own session, so a
@@ -93,6 +93,7 @@ def plan(args: argparse.Namespace, settings: Settings, env: Mapping[str, str],
         child.pop("PAVILION_NODE_ID", None)
         if i > 0:  # one RTMP listener per machine: the first worker's (docs/hls.md §8)
             child["PAVILION_RTMP_PORT"] = "0"
+            child["PAVILION_RTMPS_PORT"] = "0"
         if node_id:
             child["PAVILION_NODE_ID"] = node_id
         if settings.public_url is not None:

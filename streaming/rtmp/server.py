@@ -8,6 +8,10 @@ more is closed at once), the handshake through ``publish`` must finish within
 ``setup_timeout_s`` (slowloris), a publishing connection silent for ``idle_timeout_s`` is
 closed, reads are 64 KiB at a time and the chunk reader bounds messages (4 MiB). Any protocol
 fault closes only its own connection, with one log line.
+
+RTMPS (issue 16 §8) is the same server given an :class:`ssl.SSLContext`: asyncio runs the TLS
+handshake before the connection is handed over, bounded by ``setup_timeout_s`` as well
+(``ssl_handshake_timeout``), and a failed handshake never reaches a session.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import ssl
 import time
 from typing import Protocol
 
@@ -44,8 +49,10 @@ class RtmpGate(Protocol):
 
 class RtmpServer:
     def __init__(self, gate: RtmpGate, host: str, port: int, *, max_connections: int = 32,
-                 setup_timeout_s: float = 10.0, idle_timeout_s: float = 30.0) -> None:
+                 setup_timeout_s: float = 10.0, idle_timeout_s: float = 30.0,
+                 tls: ssl.SSLContext | None = None) -> None:
         self.gate = gate
+        self.tls = tls  # RTMPS: the server side of TLS, else plain RTMP
         self.host = host
         self.port = port
         self.max_connections = max_connections
@@ -59,8 +66,9 @@ class RtmpServer:
 
     async def start(self) -> None:
         """Listen; ``OSError`` if the port cannot be bound. ``port`` 0 picks a free one."""
-        self._server = await asyncio.start_server(self._accept, self.host, self.port,
-                                                  limit=READ_SIZE)
+        self._server = await asyncio.start_server(
+            self._accept, self.host, self.port, limit=READ_SIZE, ssl=self.tls,
+            ssl_handshake_timeout=self.setup_timeout_s if self.tls is not None else None)
         self.port = self._server.sockets[0].getsockname()[1]
 
     def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:

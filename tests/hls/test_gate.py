@@ -15,6 +15,7 @@ from rooms.token import Grant, mint, verify
 from tests.fixtures.pavilion import TEST_SECRET
 from tests.hls.door import Start, node_with, put_rooms, room
 from tests.hls.scripted_feed import ScriptedFeed
+from tests.signaling.rtc_client import GUEST, HOST, RtcClient, token
 from web import hls_signature
 from web.keys import BACKEND_KEY
 
@@ -46,18 +47,26 @@ def test_decide_hls(kind: RoomKind, state: RoomState, locked: bool, linked: bool
 
 def test_signed_links() -> None:
     now = 1_800_000_100.0
-    query = hls_signature.signed_query("s3cret", "room-a", now=now, ttl_s=3600)
-    exp, sig = (kv.split("=", 1)[1] for kv in query.split("&"))
+    query = hls_signature.signed_query("s3cret", "room-a", "ann", now=now, ttl_s=3600)
+    exp, user, sig = (kv.split("=", 1)[1] for kv in query.split("&"))
+    assert user == "ann" and query.startswith("exp=") and "&u=ann&sig=" in query
     assert int(exp) >= now + 3600 and int(exp) % hls_signature.EXPIRY_STEP_S == 0
-    assert hls_signature.signed_query("s3cret", "room-a", now=now + 1, ttl_s=3600) == query
-    assert hls_signature.check("s3cret", "room-a", exp, sig, now=now) is None
-    assert hls_signature.check("s3cret", "room-b", exp, sig, now=now) == "bad_signature"
-    assert hls_signature.check("other", "room-a", exp, sig, now=now) == "bad_signature"
-    assert hls_signature.check("s3cret", "room-a", str(int(exp) + 1), sig,
+    assert hls_signature.signed_query("s3cret", "room-a", "ann", now=now + 1,
+                                      ttl_s=3600) == query
+    assert hls_signature.check("s3cret", "room-a", "ann", exp, sig, now=now) is None
+    assert hls_signature.check("s3cret", "room-b", "ann", exp, sig, now=now) == "bad_signature"
+    assert hls_signature.check("s3cret", "room-a", "bob", exp, sig, now=now) == "bad_signature"
+    assert hls_signature.check("s3cret", "room-a", "", exp, sig, now=now) == "bad_signature"
+    assert hls_signature.check("other", "room-a", "ann", exp, sig, now=now) == "bad_signature"
+    assert hls_signature.check("s3cret", "room-a", "ann", str(int(exp) + 1), sig,
                                now=now) == "bad_signature"
-    assert hls_signature.check("s3cret", "room-a", exp, sig[:-1], now=now) == "bad_signature"
-    assert hls_signature.check("s3cret", "room-a", "１２", sig, now=now) == "bad_signature"
-    assert hls_signature.check("s3cret", "room-a", exp, sig, now=int(exp) + 1) == "link_expired"
+    assert hls_signature.check("s3cret", "room-a", "ann", exp, sig[:-1],
+                               now=now) == "bad_signature"
+    assert hls_signature.check("s3cret", "room-a", "ann", "１２", sig, now=now) == "bad_signature"
+    assert hls_signature.check("s3cret", "room-a", "ann", exp, sig,
+                               now=int(exp) + 1) == "link_expired"
+    odd = hls_signature.signed_query("s3cret", "room-a", "a&u=b c/\n", now=now, ttl_s=60)
+    assert "&u=a%26u%3Db%20c%2F%0A&" in odd, "the identity is percent-encoded in the query"
 
 
 async def test_a_meeting_needs_the_link_its_page_gets(pavilion_app: Start) -> None:
@@ -101,7 +110,8 @@ async def test_a_meeting_needs_the_link_its_page_gets(pavilion_app: Start) -> No
         async with http.get(forged) as bad:
             assert bad.status == 403 and "bad_signature" in await bad.text()
         exp = int(time.time()) - 10
-        old = f"exp={exp}&sig={hls_signature.signature(TEST_SECRET, 'meet-1', exp)}"
+        old = hls_signature.query(str(exp), "guest",
+                                  hls_signature.signature(TEST_SECRET, "meet-1", exp, "guest"))
         async with http.get(f"{app.url}/hls/meet-1/index.m3u8?{old}") as expired:
             assert expired.status == 403 and "link_expired" in await expired.text()
 
@@ -123,3 +133,47 @@ async def test_a_public_room_links_to_the_plain_url(pavilion_app: Start) -> None
                             headers={"Authorization": f"Bearer {host}"}) as got:
             body = await got.json()
         assert body["open"] is False and "&sig=" in body["url"], "a rehearsal: staff only"
+
+
+async def test_a_removed_viewer_loses_the_link_at_the_next_playlist(pavilion_app: Start) -> None:
+    """Issue 16 §3: the link is the identity's; ``participant.remove`` (a ban) refuses its next
+    playlist request at once, while its segments stay served (immutable; the player stops at
+    the reload anyway), another member's link keeps working, and a link whose identity was
+    changed is a forgery."""
+    app = await node_with(pavilion_app, ScriptedFeed("meet-2", segments=1, parts=2))
+    await put_rooms(app, room("meet-2", kind=RoomKind.MEETING))
+    host = await RtcClient.connect(app, token("exhibitor-co", "meet-2", HOST))
+    await host.ok("join", {"room": "meet-2"})
+    links, guests = {}, []
+    async with aiohttp.ClientSession() as http:
+        for who in ("pest", "fan"):
+            guest = await RtcClient.connect(app, token(who, "meet-2", GUEST))
+            guests.append(guest)
+            await guest.ok("join", {"room": "meet-2"})
+            await host.ok("waiting.admit", {"room": "meet-2", "identity": who})
+            async with http.get(app.url + "/api/pages/rooms/meet-2/hls",
+                                headers={"Authorization": f"Bearer {token(who, 'meet-2')}"}
+                                ) as got:
+                assert got.status == 200, await got.text()
+                links[who] = app.url + (await got.json())["url"]
+            async with http.get(links[who]) as playlist:
+                assert playlist.status == 200, await playlist.text()
+        assert "&u=pest&" in links["pest"]
+        await host.ok("participant.remove", {"room": "meet-2", "identity": "pest"})
+        async with http.get(links["pest"]) as refused:
+            assert refused.status == 403 and "banned" in await refused.text()
+        async with http.get(links["pest"] + "&_HLS_msn=0&_HLS_part=1") as blocking:
+            assert blocking.status == 403, "a blocking reload is a playlist request too"
+        query = links["pest"].split("?", 1)[1]
+        async with http.get(f"{app.url}/hls/meet-2/s1.1.m4s?{query}") as part:
+            assert part.status == 200, "segments and parts are not asked again"
+        async with http.get(links["fan"]) as other:
+            assert other.status == 200, "another member's link is untouched"
+        forged = links["pest"].replace("&u=pest&", "&u=fan&")
+        async with http.get(forged) as bad:
+            assert bad.status == 403 and "bad_signature" in await bad.text()
+        unsigned_user = links["fan"].replace("&u=fan&", "&")
+        async with http.get(unsigned_user) as bare:
+            assert bare.status == 403 and "bad_signature" in await bare.text()
+    for client in (host, *guests):
+        await client.close()

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import ssl
 from typing import Any
 
 from streaming.rtmp import amf0
@@ -22,8 +23,10 @@ class RtmpClient:
         self.messages: list[Message] = []
 
     @classmethod
-    async def connect(cls, port: int, app: str = "live") -> RtmpClient:
-        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    async def connect(cls, port: int, app: str = "live",
+                      tls: ssl.SSLContext | None = None) -> RtmpClient:
+        """``tls``: RTMPS, the same exchange inside TLS."""
+        reader, writer = await asyncio.open_connection("127.0.0.1", port, ssl=tls)
         client = cls(reader, writer)
         writer.write(b"\x03" + os.urandom(SIZE))
         s0s1s2 = await reader.readexactly(1 + 2 * SIZE)

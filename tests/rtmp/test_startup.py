@@ -7,6 +7,7 @@ import argparse
 import logging
 import socket
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -15,7 +16,7 @@ import pytest
 from config import load
 from tests.fixtures.ports import free_port
 from web import workers
-from web.rtmp_ingest import RTMP_KEY
+from web.rtmp_ingest import RTMP_KEY, RTMPS_KEY
 
 
 async def test_port_zero_turns_rtmp_off(pavilion_app: Callable[..., Awaitable[Any]]) -> None:
@@ -43,7 +44,28 @@ def test_only_the_first_worker_listens_for_rtmp() -> None:
     """``serve --workers N``: one RTMP listener per machine, not N-1 bind errors."""
     args = argparse.Namespace(host=None, config=None, redis_url=None, demo=None,
                               demo_public=False)
-    settings = load(env={}, overrides={"port": 8080, "secret": "s" * 32, "rtmp_port": 1935})
+    tls = {"rtmps_port": 1936, "rtmps_cert": "c.pem", "rtmps_key": "k.pem"}
+    settings = load(env={}, overrides={"port": 8080, "secret": "s" * 32, "rtmp_port": 1935,
+                                       **tls})
     planned = workers.plan(args, settings, {}, 3, explicit_id=False)
-    ports = [load(env=w.env, overrides={"secret": "s" * 32}).rtmp_port for w in planned]
-    assert ports == [1935, 0, 0]
+    loaded = [load(env=w.env, overrides={"secret": "s" * 32, **{k: v for k, v in tls.items()
+                                                               if k != "rtmps_port"}})
+              for w in planned]
+    assert [s.rtmp_port for s in loaded] == [1935, 0, 0]
+    assert [s.rtmps_port for s in loaded][1:] == [0, 0], "RTMPS: the first worker's alone"
+
+
+async def test_an_unreadable_certificate_is_one_error_line_and_rtmp_serves_on(
+        pavilion_app: Callable[..., Awaitable[Any]], caplog: pytest.LogCaptureFixture,
+        tmp_path: Path) -> None:
+    """RTMPS (issue 16 §8) with a certificate that cannot be loaded: off, one line; plain RTMP
+    and HTTP go on."""
+    (tmp_path / "cert.pem").write_text("not a certificate")
+    with caplog.at_level(logging.ERROR, logger="pavilion"):
+        node = await pavilion_app(rtmp_port=free_port(), rtmps_port=free_port(),
+                                  rtmps_cert=str(tmp_path / "cert.pem"),
+                                  rtmps_key=str(tmp_path / "key.pem"))
+    lines = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
+    assert len(lines) == 1 and lines[0].startswith(
+        "RTMPS ingest off: cannot load rtmps_cert/rtmps_key"), lines
+    assert RTMPS_KEY not in node.app and RTMP_KEY in node.app

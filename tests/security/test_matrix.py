@@ -16,6 +16,7 @@ as refused.
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -36,8 +37,10 @@ from rooms.token import Grant, mint, verify
 from tests.fixtures.pavilion import TEST_SECRET, RunningApp
 from tests.fixtures.ports import free_port
 from tests.pages import pictures
+from tests.rtmp.certificate import self_signed, trusting_nobody
 from tests.rtmp.client import RtmpClient
 from tests.signaling.rtc_client import RtcClient
+from web import hls_signature
 from web.keys import BACKEND_KEY
 from web.media import MEDIA_KEY
 
@@ -93,7 +96,8 @@ ACTIONS = ["sio.join", "sio.chat", "sio.name", "sio.media", "sio.accept", "sio.d
            "page.quote", "page.quotes", "page.mine", "page.withdraw", "page.reply", "page.csv",
            "page.edit", "page.picture", "admin.lock", "admin.nodes", "admin.drain", "meet.profile",
            "meet.request", "sio.record", "sio.consent", "page.replay", "page.replay_edit",
-           "page.replay_hls", "admin.record", "hls.open", "hls.link", "rtmp", "page.interpret"]
+           "page.replay_hls", "admin.record", "hls.open", "hls.link", "hls.linked", "rtmp",
+           "rtmps", "page.interpret"]
 ROOM_CONTENT = ("page.product", "page.quote", "page.quotes", "page.mine", "page.withdraw",
                 "page.reply", "page.csv", "page.edit", "page.picture")
 PROFILE = {"name": {"en": "Changchun Motors", "zh": "长春汽车"}, "pavilion": "automobile",
@@ -116,6 +120,8 @@ def allowed(role: Role, state: str, action: str) -> bool:
     if action == "hls.open":  # issue 16 §3: live HLS without a link, whoever asks (no token)
         return state in ("live", "ended")  # a public room open to newcomers; an ended one's
         # final playlist (a rehearsal, a locked room and a meeting need a signed link)
+    if action == "hls.linked":  # issue 16 §3: a playlist through a link signed for this
+        return not role.banned  # identity (handed out before): refused once it is banned
     if role.other_room or role.banned or state == "ended" or action.startswith("admin."):
         return False  # a token never opens the admin API: only its API key does
     meeting = state == "meeting"
@@ -149,6 +155,7 @@ def allowed(role: Role, state: str, action: str) -> bool:
         "whip": P in grants and may_enter and on_stage,
         # issue 16 §8: the stream key is a token and its room the room: the same rule as WHIP
         "rtmp": P in grants and may_enter and on_stage,
+        "rtmps": P in grants and may_enter and on_stage,  # the same door behind TLS
         "page.product": moderates and not meeting,
         # a buyer on the page (present, admitted) asks for a quote and withdraws their own;
         # the host's desk answers and exports them
@@ -171,8 +178,11 @@ def allowed(role: Role, state: str, action: str) -> bool:
 
 
 @pytest.mark.parametrize("state", STATES)
-async def test_every_door_gives_the_one_decision(pavilion_app: Start, state: str) -> None:
-    app = await pavilion_app(demo=False, api_key=API_KEY, rtmp_port=free_port(), hls={})
+async def test_every_door_gives_the_one_decision(pavilion_app: Start, state: str,
+                                                 tmp_path: Path) -> None:
+    cert, key = self_signed(tmp_path)
+    app = await pavilion_app(demo=False, api_key=API_KEY, rtmp_port=free_port(), hls={},
+                             rtmps_port=free_port(), rtmps_cert=str(cert), rtmps_key=str(key))
     wrong: list[str] = []
     for role in ROLES:
         room_id = f"{state}-{role.name}".replace("_", "-")
@@ -266,6 +276,7 @@ async def _try_every_door(app: RunningApp, room_id: str,
                                "application/sdp")
     # the publisher's own token as an encoder's stream key (a meeting seats 4 people)
     seen["rtmp"] = await _rtmp(app, tokens["whip"])
+    seen["rtmps"] = await _rtmp(app, tokens["whip"], tls=True)
     seen["page.interpret"] = await _page(app, f"/interpret/{room_id}?token={tokens['page']}")
     seen["page.product"] = await _http(
         app, "POST", f"/api/pages/rooms/{room_id}/products", tokens["page"],
@@ -299,6 +310,11 @@ async def _try_every_door(app: RunningApp, room_id: str,
                                       tokens["page"], "", "application/json")
     seen["hls.link"] = await _http(app, "GET", f"/api/pages/rooms/{room_id}/hls",
                                    tokens["page"], "", "application/json")
+    linked = hls_signature.signed_query(TEST_SECRET, room_id,
+                                        verify(TEST_SECRET, tokens["page"]).identity,
+                                        now=time.time(), ttl_s=600)
+    seen["hls.linked"] = await _http(app, "GET", f"/hls/{room_id}/index.m3u8?{linked}", "", "",
+                                     "application/vnd.apple.mpegurl")
     replay = f"/api/pages/recordings/rec_{room_id}"
     seen["page.replay"] = await _http(app, "GET", replay, tokens["page"], "", "application/json")
     seen["page.replay_hls"] = await _http(app, "GET", f"/api/pages/recordings/rec_hls_{room_id}",
@@ -354,9 +370,13 @@ async def _socketio(app: RunningApp, room_id: str, tok: str) -> dict[str, tuple[
     return seen
 
 
-async def _rtmp(app: RunningApp, tok: str) -> tuple[bool, str]:
-    """An RTMP encoder whose stream key is ``tok``: let in if the server says Publish.Start."""
-    client = await RtmpClient.connect(app.settings.rtmp_port)
+async def _rtmp(app: RunningApp, tok: str, *, tls: bool = False) -> tuple[bool, str]:
+    """An RTMP encoder whose stream key is ``tok``: let in if the server says Publish.Start;
+    ``tls``: the same over RTMPS (issue 16 §8)."""
+    if tls:
+        client = await RtmpClient.connect(app.settings.rtmps_port, tls=trusting_nobody())
+    else:
+        client = await RtmpClient.connect(app.settings.rtmp_port)
     try:
         status = await client.publish(tok)
     finally:
