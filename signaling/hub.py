@@ -105,7 +105,7 @@ class Hub:
         # ahead of a journaled message if Redis goes meanwhile (each sender's order, issue 13).
         self._unread: dict[str, deque[ChatMessage]] = {}
         self.media = MediaLink(self, plane, self.store, settings.node_id)
-        self.media.on_channels = self._channels_changed
+        self.media.on_channels = self._plane_channels_changed
         self.door = MediaDoor(self)
         self.recordings = RecordingLink(service, bus, outbox, settings, plane)
         self.hls = HlsLink(service, settings, plane)  # issue 16: live HLS of broadcasts, forums
@@ -359,6 +359,15 @@ class Hub:
         await room_events.enforce(self, list(await self.service.leave(token, room)))
         if token.allows(Grant.INTERPRET):  # issue 17: the booth changed
             await self._channels_changed(room)
+
+    async def _plane_channels_changed(self, room: str) -> None:
+        """This plane's channels of ``room`` changed: recorded for the other nodes' joins,
+        then announced (issue 17); a Store outage skips both (logged)."""
+        try:
+            await interpretation.record(self, room)
+        except RoomsError as exc:
+            log.warning("channels of %s not recorded: %s", room, exc)
+        await self._channels_changed(room)
 
     async def _channels_changed(self, room: str) -> None:
         """``channels.changed`` to the room (issue 17); a Store outage skips it (logged)."""
