@@ -47,6 +47,7 @@ from signaling import (
 )
 from signaling.attendance import Attendance
 from signaling.batch import Batcher, Frame
+from signaling.channel_pulse import ListenerPulse
 from signaling.chat_tail import ChatTail
 from signaling.errors import Ack, SignalingError
 from signaling.hls_link import HlsLink
@@ -106,6 +107,10 @@ class Hub:
         self._unread: dict[str, deque[ChatMessage]] = {}
         self.media = MediaLink(self, plane, self.store, settings.node_id)
         self.media.on_channels = self._plane_channels_changed
+        self.listener_pulse = ListenerPulse(  # issue 17: listener counts, coalesced per room
+            self._plane_channels_changed, interval_s=self.limits.listeners_push_s,
+            max_rooms=self.limits.listeners_push_rooms)
+        self.media.on_listeners = self.listener_pulse.touch
         self.door = MediaDoor(self)
         self.recordings = RecordingLink(service, bus, outbox, settings, plane)
         self.hls = HlsLink(service, settings, plane)  # issue 16: live HLS of broadcasts, forums
@@ -149,6 +154,7 @@ class Hub:
         for task in (self._bus_task, self._sizes_task, self._resync_task):
             if task is not None:
                 await cancel_and_wait(task)
+        await self.listener_pulse.aclose()
         await self.door.aclose()
         await self.recordings.aclose()
         await self.hls.aclose()

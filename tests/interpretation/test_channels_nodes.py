@@ -15,7 +15,7 @@ from rooms.token import mint
 from tests.cluster.outage import two_nodes
 from tests.fixtures.pavilion import TEST_SECRET, RunningApp
 from tests.fixtures.redis_server import RedisServer
-from tests.interpretation.test_channels import INTERPRETER, channel, talk
+from tests.interpretation.test_channels import INTERPRETER, channel, listen, talk
 from tests.signaling.rtc_client import RtcClient, token
 
 pytestmark = [pytest.mark.redis, pytest.mark.slow]
@@ -39,12 +39,14 @@ async def test_a_member_joining_on_another_node_sees_the_interpreter_on_air(
     try:
         assert channel(state["channels"], "zh")["live"] is None  # nobody sends yet
         closing.append(await talk(zh1, 660, channel="zh"))
+        closing.append(await listen(zh1, channel="zh"))  # a listener on A (relay): pushed
         await early.wait_for("channels.changed", lambda m: (
-            channel(m["channels"], "zh")["live"] == "zh1"), within=20)
+            channel(m["channels"], "zh")["live"] == "zh1"
+            and channel(m["channels"], "zh")["listeners"] == 1), within=20)
         late, state = await joined(b, "late")
         closing.append(late)
         zh = channel(state["channels"], "zh")
-        assert (zh["live"], zh["muted"]) == ("zh1", False), state
+        assert (zh["live"], zh["muted"], zh["listeners"]) == ("zh1", False, 1), state
         early.events.clear()
         partner, state = await joined(b, "zh2", ["zh", "ko"])  # announced from B
         closing.append(partner)
