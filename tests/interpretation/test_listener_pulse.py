@@ -45,10 +45,20 @@ async def test_a_burst_of_changes_is_one_push_per_room_and_close_cancels() -> No
     assert pulse.pending == 0
 
 
-def counts(client: RtcClient) -> list[int]:
-    """The zh listener counts of every ``channels.changed`` ``client`` received, in order."""
-    return [channel(data["channels"], "zh")["listeners"] for name, data in client.events
-            if name == "channels.changed"]
+async def counts(client: RtcClient, muted: bool) -> list[int]:
+    """The zh listener counts of every ``channels.changed`` ``client`` received, in order, up to
+    the one of a mute change it makes now: every push made before it has arrived by then."""
+    await client.ok("channel.mute", {"room": ROOM, "language": "zh", "muted": muted})
+    await client.wait_for("channels.changed",
+                          lambda m: channel(m["channels"], "zh")["muted"] is muted)
+    found = []
+    for name, data in client.events:
+        if name == "channels.changed":
+            zh = channel(data["channels"], "zh")
+            if zh["muted"] is muted:
+                return found
+            found.append(zh["listeners"])
+    raise AssertionError("no mute change seen")
 
 
 async def subscribe(client: RtcClient) -> tuple[Listener, str]:
@@ -75,18 +85,19 @@ async def test_listeners_are_pushed_coalesced(pavilion_app: Any) -> None:
         closing += [ear for ear, _ in ears]
         await console.wait_for("channels.changed", lambda m: channel(
             m["channels"], "zh")["listeners"] == LISTENERS, within=20)
-        arrived = counts(console)
+        arrived = await counts(console, muted=True)
         print(f"\n{LISTENERS} subscribes at once: channels.changed listeners {arrived}")
         assert len(arrived) < LISTENERS, arrived  # coalesced: not one broadcast each
         state = (await delegates[0].ok("join", {"room": ROOM}))["channels"]
         assert channel(state, "zh")["listeners"] == LISTENERS
         console.events.clear()
-        await asyncio.gather(*(d.ok("unsubscribe", {"room": ROOM, "peer": peer})
-                               for d, (_, peer) in zip(delegates, ears, strict=True)))
+        gone = [d.ok("unsubscribe", {"room": ROOM, "peer": peer})
+                for d, (_, peer) in zip(delegates[1:], ears[1:], strict=True)]
+        await asyncio.gather(delegates[0].ok("leave", {"room": ROOM}), *gone)  # leave ends it
         await console.wait_for("channels.changed", lambda m: channel(
             m["channels"], "zh")["listeners"] == 0, within=20)
-        left = counts(console)
-        print(f"{LISTENERS} unsubscribes at once: channels.changed listeners {left}")
+        left = await counts(console, muted=False)
+        print(f"{LISTENERS - 1} unsubscribes and a leave at once: channels.changed {left}")
         assert len(left) < LISTENERS, left
     finally:
         for thing in reversed(closing):
