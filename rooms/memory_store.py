@@ -184,6 +184,13 @@ class MemoryStore:
         stored = self._peek(room_id).channels
         return (stored[0], [dict(c) for c in stored[1]]) if stored else None
 
+    async def drop_channels(self, room_id: str, node_id: str) -> bool:
+        data = self._peek(room_id)
+        if data.channels is None or data.channels[0] != node_id:
+            return False
+        data.channels = None
+        return True
+
     async def claim_lease(self, room_id: str, holder: LeaseHolder, *, ttl_s: float) -> Lease:
         current = await self.get_lease(room_id)
         if current is None or current.holder == holder:

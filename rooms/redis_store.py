@@ -342,6 +342,11 @@ class RedisStore:
         stored = json.loads(value)
         return str(stored["node"]), list(stored["channels"])
 
+    async def drop_channels(self, room_id: str, node_id: str) -> bool:
+        with unavailable_on_error():  # the tracks' script: any record ``{"node": ...}``
+            value = await self._drop_tracks(keys=[_Keys.channels(room_id)], args=[node_id])
+        return value is not None
+
     # -- chat --------------------------------------------------------------------------------------
     async def append_chat(
         self, room_id: str, *, sender: str, name: str, text: str, sent_at: float

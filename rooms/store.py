@@ -145,6 +145,11 @@ class Store(Protocol):
         """``(node_id, channels)`` as last recorded, or ``None``."""
         ...
 
+    async def drop_channels(self, room_id: str, node_id: str) -> bool:
+        """Remove the record if it still names ``node_id`` (a dead node's, swept), atomically;
+        True if it did."""
+        ...
+
     # -- chat (capped per room; ids are stream ids) ----------------------------------------------
     async def append_chat(
         self, room_id: str, *, sender: str, name: str, text: str, sent_at: float

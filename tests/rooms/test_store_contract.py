@@ -188,6 +188,11 @@ async def test_the_media_nodes_channels_are_seen_from_every_node(harness: Harnes
     assert await node_b.get_channels("r1") == ("node-a", [en])
     await node_a.put_channels("r1", "node-a", [])
     assert await node_b.get_channels("r1") is None
+    await node_a.put_channels("r1", "node-a", [zh])
+    assert not await node_b.drop_channels("r1", "node-b")  # not its record: left alone
+    assert await node_b.drop_channels("r1", "node-a")  # node A died: swept, once
+    assert not await node_b.drop_channels("r1", "node-a")
+    assert await node_b.get_channels("r1") is None
 
 
 async def test_a_dead_nodes_tracks_are_dropped_once(harness: Harness) -> None:
