@@ -155,6 +155,10 @@ class SignalingLimits(_Section):
     rooms_per_client: int = Field(default=4, ge=1, le=1_000)
     mailbox_size: int = Field(default=256, ge=8, le=100_000)
     reconnect_grace_s: float = Field(default=20.0, ge=0, le=3_600)
+    # issue 17: a channel's listener count is pushed at most this often per room, and for at
+    # most this many rooms at once (signaling/channel_pulse.py)
+    listeners_push_s: float = Field(default=1.0, gt=0, le=60)
+    listeners_push_rooms: int = Field(default=4_096, ge=1, le=1_000_000)
 
 
 class MeetingLimits(_Section):

@@ -44,6 +44,7 @@ class _RoomData:
     pictures: dict[str, bytes] = field(default_factory=dict)
     lease: Lease | None = None
     tracks: tuple[str, list[dict[str, Any]]] | None = None
+    channels: tuple[str, list[dict[str, Any]]] | None = None  # issue 17
 
 
 class MemoryStore:
@@ -173,6 +174,22 @@ class MemoryStore:
     async def get_tracks(self, room_id: str) -> tuple[str, list[Track]] | None:
         stored = self._room(room_id).tracks
         return (stored[0], [dict(t) for t in stored[1]]) if stored else None
+
+    async def put_channels(self, room_id: str, node_id: str,
+                           channels: Sequence[dict[str, Any]]) -> None:
+        self._room(room_id).channels = (
+            (node_id, [dict(c) for c in channels]) if channels else None)
+
+    async def get_channels(self, room_id: str) -> tuple[str, list[dict[str, Any]]] | None:
+        stored = self._peek(room_id).channels
+        return (stored[0], [dict(c) for c in stored[1]]) if stored else None
+
+    async def drop_channels(self, room_id: str, node_id: str) -> bool:
+        data = self._peek(room_id)
+        if data.channels is None or data.channels[0] != node_id:
+            return False
+        data.channels = None
+        return True
 
     async def claim_lease(self, room_id: str, holder: LeaseHolder, *, ttl_s: float) -> Lease:
         current = await self.get_lease(room_id)

@@ -145,6 +145,10 @@ class _Keys:
     def tracks(room_id: str) -> str:
         return f"{PREFIX}tracks:{room_id}"
 
+    @staticmethod
+    def channels(room_id: str) -> str:
+        return f"{PREFIX}channels:{room_id}"
+
     recordings = f"{PREFIX}recordings"
 
     @staticmethod
@@ -320,6 +324,28 @@ class RedisStore:
             return None
         stored = json.loads(value)
         return str(stored["node"]), list(stored["tracks"])
+
+    async def put_channels(self, room_id: str, node_id: str,
+                           channels: Sequence[dict[str, Any]]) -> None:
+        key = _Keys.channels(room_id)
+        with unavailable_on_error():
+            if channels:
+                await self._redis.set(key, _json({"node": node_id, "channels": list(channels)}))
+            else:
+                await self._redis.delete(key)
+
+    async def get_channels(self, room_id: str) -> tuple[str, list[dict[str, Any]]] | None:
+        with unavailable_on_error():
+            value = await self._redis.get(_Keys.channels(room_id))
+        if value is None:
+            return None
+        stored = json.loads(value)
+        return str(stored["node"]), list(stored["channels"])
+
+    async def drop_channels(self, room_id: str, node_id: str) -> bool:
+        with unavailable_on_error():  # the tracks' script: any record ``{"node": ...}``
+            value = await self._drop_tracks(keys=[_Keys.channels(room_id)], args=[node_id])
+        return value is not None
 
     # -- chat --------------------------------------------------------------------------------------
     async def append_chat(

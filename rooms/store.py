@@ -133,6 +133,23 @@ class Store(Protocol):
         """``(node_id, tracks)`` as last recorded, or ``None``."""
         ...
 
+    # -- the interpretation channels on the lease holder (issue 17: a join on any node) ----------
+    async def put_channels(self, room_id: str, node_id: str,
+                           channels: Sequence[dict[str, Any]]) -> None:
+        """Record the room's channels (``{language, live, muted, listeners}``) as ``node_id``
+        (its media node) has them; ``[]`` clears. Trusted, like the tracks, only while
+        ``node_id`` holds the room's lease."""
+        ...
+
+    async def get_channels(self, room_id: str) -> tuple[str, list[dict[str, Any]]] | None:
+        """``(node_id, channels)`` as last recorded, or ``None``."""
+        ...
+
+    async def drop_channels(self, room_id: str, node_id: str) -> bool:
+        """Remove the record if it still names ``node_id`` (a dead node's, swept), atomically;
+        True if it did."""
+        ...
+
     # -- chat (capped per room; ids are stream ids) ----------------------------------------------
     async def append_chat(
         self, room_id: str, *, sender: str, name: str, text: str, sent_at: float

@@ -47,6 +47,7 @@ from signaling import (
 )
 from signaling.attendance import Attendance
 from signaling.batch import Batcher, Frame
+from signaling.channel_pulse import ListenerPulse
 from signaling.chat_tail import ChatTail
 from signaling.errors import Ack, SignalingError
 from signaling.hls_link import HlsLink
@@ -105,7 +106,11 @@ class Hub:
         # ahead of a journaled message if Redis goes meanwhile (each sender's order, issue 13).
         self._unread: dict[str, deque[ChatMessage]] = {}
         self.media = MediaLink(self, plane, self.store, settings.node_id)
-        self.media.on_channels = self._channels_changed
+        self.media.on_channels = self._plane_channels_changed
+        self.listener_pulse = ListenerPulse(  # issue 17: listener counts, coalesced per room
+            self._plane_channels_changed, interval_s=self.limits.listeners_push_s,
+            max_rooms=self.limits.listeners_push_rooms)
+        self.media.on_listeners = self.listener_pulse.touch
         self.door = MediaDoor(self)
         self.recordings = RecordingLink(service, bus, outbox, settings, plane)
         self.hls = HlsLink(service, settings, plane)  # issue 16: live HLS of broadcasts, forums
@@ -149,6 +154,7 @@ class Hub:
         for task in (self._bus_task, self._sizes_task, self._resync_task):
             if task is not None:
                 await cancel_and_wait(task)
+        await self.listener_pulse.aclose()
         await self.door.aclose()
         await self.recordings.aclose()
         await self.hls.aclose()
@@ -359,6 +365,15 @@ class Hub:
         await room_events.enforce(self, list(await self.service.leave(token, room)))
         if token.allows(Grant.INTERPRET):  # issue 17: the booth changed
             await self._channels_changed(room)
+
+    async def _plane_channels_changed(self, room: str) -> None:
+        """This plane's channels of ``room`` changed: recorded for the other nodes' joins,
+        then announced (issue 17); a Store outage skips both (logged)."""
+        try:
+            await interpretation.record(self, room)
+        except RoomsError as exc:
+            log.warning("channels of %s not recorded: %s", room, exc)
+        await self._channels_changed(room)
 
     async def _channels_changed(self, room: str) -> None:
         """``channels.changed`` to the room (issue 17); a Store outage skips it (logged)."""

@@ -53,9 +53,36 @@ def channel_list(present: list[Participant],
 
 
 async def channels_of(hub: HubPort, room: str) -> list[dict[str, Any]]:
-    """The room's ``channels`` as this node knows them (see the module docstring)."""
-    states = hub.media.plane.channel_states(room) if hub.media.has_plane else {}
-    return channel_list(await hub.store.list_participants(room), states)
+    """The room's ``channels`` as every node knows them (see the module docstring)."""
+    return channel_list(await hub.store.list_participants(room), await _states(hub, room))
+
+
+def _local(hub: HubPort, room: str) -> dict[str, ChannelState]:
+    return hub.media.plane.channel_states(room) if hub.media.has_plane else {}
+
+
+async def _states(hub: HubPort, room: str) -> dict[str, ChannelState]:
+    """This plane's channels of ``room``; none here: those the media node recorded in the
+    Store, trusted only while that node still holds the room's lease (as its tracks are)."""
+    local = _local(hub, room)
+    if local:
+        return local
+    stored = await hub.store.get_channels(room)
+    if stored is None or stored[0] == hub.settings.node_id:
+        return {}
+    lease = await hub.store.get_lease(room)
+    if lease is None or lease.holder.node_id != stored[0]:
+        return {}
+    return {c["language"]: ChannelState(c["language"], c["live"], c["muted"], (),
+                                        c["listeners"]) for c in stored[1]}
+
+
+async def record(hub: HubPort, room: str) -> None:
+    """The media node keeps the Store's copy of its channels of ``room`` (``[]``: none left),
+    so a join on any node shows who is on air (issue 17)."""
+    await hub.store.put_channels(room, hub.settings.node_id, [
+        {"language": s.language, "live": s.live, "muted": s.muted, "listeners": s.listeners}
+        for s in _local(hub, room).values()])
 
 
 async def announce(hub: HubPort, room: str) -> None:

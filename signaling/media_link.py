@@ -30,7 +30,7 @@ from rooms.store import Store
 from signaling.errors import SignalingError
 from signaling.outbox import HasOutbox
 from signaling.wire import room_channel
-from streaming.channels import ChannelChanged
+from streaming.channels import ChannelChanged, ListenersChanged
 from streaming.errors import (
     BadOffer,
     Capacity,
@@ -113,6 +113,8 @@ class MediaLink:
         self._task: asyncio.Task[None] | None = None
         # issue 17: tells the room its channels changed (the hub sets it: interpretation.py)
         self.on_channels: Callable[[str], Awaitable[None]] | None = None
+        # issue 17: a channel's listener count changed (synchronous, coalesced by the hub)
+        self.on_listeners: Callable[[str], None] | None = None
 
     @property
     def has_plane(self) -> bool:
@@ -130,6 +132,10 @@ class MediaLink:
             self._task = asyncio.create_task(self._run(), name="hub-media-events")
 
     def _heard(self, event: MediaEvent) -> None:
+        if isinstance(event, ListenersChanged):  # never queued: a thousand would fill it
+            if self.on_listeners is not None:
+                self.on_listeners(event.room)
+            return
         try:
             self._events.put_nowait(event)
         except asyncio.QueueFull:

@@ -56,6 +56,15 @@ class ChannelChanged:
 
 
 @dataclass(frozen=True, slots=True)
+class ListenersChanged:
+    """A channel's listener count changed (a subscribe, an unsubscribe, a viewer gone): the
+    hub coalesces these per room before announcing (signaling/channel_pulse.py)."""
+
+    room: str
+    language: str
+
+
+@dataclass(frozen=True, slots=True)
 class ChannelState:
     """What the plane knows of one channel: who is on air, muted, how many listen."""
 
@@ -131,7 +140,7 @@ class Booths:
     ``emit`` reports :class:`ChannelChanged`. Pure bookkeeping on the loop: no I/O."""
 
     def __init__(self, limits: MediaLimits, added: SourceHook, ended: SourceHook,
-                 emit: Callable[[ChannelChanged], None]) -> None:
+                 emit: Callable[[ChannelChanged | ListenersChanged], None]) -> None:
         self.limits = limits
         self.channels: dict[tuple[str, str], Channel] = {}
         self._assigned: dict[tuple[str, str], str] = {}  # (room, identity) -> language
@@ -173,6 +182,7 @@ class Booths:
             source = Source(channel_id(language), fed_by.room, "audio", fed_by.codec,
                             self.limits)
             source.language = language
+            source.on_viewers = lambda: self._emit(ListenersChanged(fed_by.room, language))
             channel = self.channels[key] = Channel(fed_by.room, language, source)
             self._added(source)
         return channel

@@ -20,7 +20,7 @@ from config import IceServer, MediaLimits
 from streaming import aiortc_hooks
 from streaming.adaptation import Reason, TileView
 from streaming.allocator import Allocator
-from streaming.channels import Booths, ChannelChanged, ChannelState
+from streaming.channels import Booths, ChannelChanged, ChannelState, ListenersChanged
 from streaming.errors import (
     Capacity,
     NothingPublished,
@@ -125,7 +125,7 @@ class LayersWanted:
 
 MediaEvent = (
     SourceAdded | SourceEnded | PeerEnded | SpeakerChanged | QualityChanged | LayersWanted
-    | RecordingEnded | Archived | ChannelChanged
+    | RecordingEnded | Archived | ChannelChanged | ListenersChanged
 )
 
 

@@ -62,6 +62,8 @@ class Source:
         self.kind = kind
         self.codec = codec
         self.subscriptions: list[Subscription] = []
+        # told when a viewer attaches or detaches (a channel's listener count, issue 17)
+        self.on_viewers: Callable[[], None] | None = None
         self.max_viewers = limits.max_viewers_per_track
         self._cache_size = limits.nack_cache_packets
         pli_s = limits.pli_interval_ms / 1000
@@ -416,6 +418,8 @@ class Source:
         if self.full:
             raise Capacity(f"source {self.source_id} has its maximum of viewers")
         self.subscriptions.append(sub)
+        if self.on_viewers is not None:
+            self.on_viewers()
         if not self.simulcast:
             sub.layer = 0
             layer = self.layers[0]
@@ -475,6 +479,8 @@ class Source:
     def detach(self, sub: Subscription) -> None:
         if sub in self.subscriptions:
             self.subscriptions.remove(sub)
+            if self.on_viewers is not None:
+                self.on_viewers()
         for layer in self.layers:
             if sub in layer.subs:
                 layer.subs.remove(sub)

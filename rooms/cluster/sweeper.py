@@ -93,7 +93,7 @@ class Sweeper:
         return swept
 
     async def sweep(self, node_id: str) -> Swept | None:
-        """Remove ``node_id``'s presence and tracks, unless another node won this sweep."""
+        """Remove ``node_id``'s presence, tracks and channels, unless another won this sweep."""
         store, me = self.service.store, self.service.node
         won = await store.claim_lease(f"sweep:{node_id}", me, ttl_s=SWEEP_LEASE_S)
         if won.holder != me:
@@ -105,6 +105,7 @@ class Sweeper:
                         room.id, person.identity, only_on=node_id):
                     swept.left.append(Left(room.id, person.identity, hidden=person.hidden))
             swept.tracks.extend(await store.drop_tracks(room.id, node_id))
+            await store.drop_channels(room.id, node_id)  # issue 17: its channels' record
         log.warning("node %s stopped reporting: %d members and %d tracks swept", node_id,
                     len(swept.left), len(swept.tracks))
         return swept

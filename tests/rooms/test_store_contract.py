@@ -176,6 +176,25 @@ async def test_the_media_nodes_tracks_are_seen_from_every_node(harness: Harness)
     assert await node_b.get_tracks("r1") is None
 
 
+async def test_the_media_nodes_channels_are_seen_from_every_node(harness: Harness) -> None:
+    """Issue 17: a join on node B lists the live interpreter that node A's plane knows."""
+    node_a, node_b = harness.store(), harness.store()
+    assert await node_b.get_channels("r1") is None
+    zh = {"language": "zh", "live": "zh1", "muted": False, "listeners": 3}
+    en = {"language": "en", "live": None, "muted": True, "listeners": 0}
+    await node_a.put_channels("r1", "node-a", [zh, en])
+    assert await node_b.get_channels("r1") == ("node-a", [zh, en])
+    await node_a.put_channels("r1", "node-a", [en])
+    assert await node_b.get_channels("r1") == ("node-a", [en])
+    await node_a.put_channels("r1", "node-a", [])
+    assert await node_b.get_channels("r1") is None
+    await node_a.put_channels("r1", "node-a", [zh])
+    assert not await node_b.drop_channels("r1", "node-b")  # not its record: left alone
+    assert await node_b.drop_channels("r1", "node-a")  # node A died: swept, once
+    assert not await node_b.drop_channels("r1", "node-a")
+    assert await node_b.get_channels("r1") is None
+
+
 async def test_a_dead_nodes_tracks_are_dropped_once(harness: Harness) -> None:
     node_b, node_c = harness.store(), harness.store()
     video = {"room_id": "r1", "participant": "host", "source": "host/video0", "kind": "video",
