@@ -101,8 +101,8 @@ async def _media_here(hub: HubPort, session: Session, msg: Subscribe) -> None:
     participant = msg.participant
     if msg.source is not None:
         participant = msg.source.split("/", 1)[0]
-    with media_errors():
-        await edge.ensure(msg.room, participant, origin)
+    with media_errors():  # a channel: its own upstream, ``channel:<language>`` here too
+        await edge.ensure(msg.room, participant, origin, msg.channel)
 
 
 def _wanted(plane: Plane, msg: Subscribe) -> list[str] | None:

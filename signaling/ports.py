@@ -37,7 +37,11 @@ class EdgePort(Protocol):
         ``WrongNode``: placement by load chose another node (rooms/cluster/audience.py)."""
         ...
 
-    async def ensure(self, room: str, participant: str | None, origin: str) -> None: ...
+    async def ensure(self, room: str, participant: str | None, origin: str,
+                     language: str | None = None) -> None:
+        """An upstream of ``room`` from ``origin``: ``participant``'s tracks, the latest, or
+        (``language``, issue 17) that interpretation channel."""
+        ...
 
 
 class HubPort(Protocol):

@@ -20,7 +20,14 @@ from config import IceServer, MediaLimits
 from streaming import aiortc_hooks
 from streaming.adaptation import Reason, TileView
 from streaming.allocator import Allocator
-from streaming.channels import Booths, ChannelChanged, ChannelState, ListenersChanged
+from streaming.channels import (
+    CHANNEL_PREFIX,
+    Booths,
+    ChannelChanged,
+    ChannelState,
+    ListenersChanged,
+    channel_id,
+)
 from streaming.errors import (
     Capacity,
     NothingPublished,
@@ -260,6 +267,9 @@ class MediaPlane:
         room = self.sources.setdefault(leg.room, {})
         index = sum(1 for i in leg.inbounds if i.source is not None and i.source.kind == kind)
         source_id = f"{leg.participant}/{kind}{index}"
+        language = leg.language if isinstance(leg, UpstreamLeg) else None
+        if language is not None:  # an edge's pull of a channel: the origin's id (issue 17)
+            source_id = channel_id(language)
         source = room.get(source_id)
         if (
             source is None
@@ -271,6 +281,7 @@ class MediaPlane:
                 self._end_source(source, leg.participant)
             source = Source(source_id, leg.room, kind, codec, self.limits, rids)
             source.relayed = isinstance(leg, UpstreamLeg)
+            source.language = language
             room[source_id] = source
             self._added(source, leg.participant)
         source.set_extension_ids(ids)
@@ -428,15 +439,22 @@ class MediaPlane:
 
     # -- pulling from an origin (cascade) ------------------------------------------------------
 
-    async def open_upstream(self, room: str, participant: str) -> Answer:
+    async def open_upstream(self, room: str, participant: str,
+                            language: str | None = None) -> Answer:
         """An edge's pull of ``room`` from its origin: returns the peer id and the recvonly
         *offer* to POST to the origin's WHEP; the origin's answer goes to
         :meth:`accept_upstream`. Its tracks become Sources of ``room`` here, named
-        ``<participant>/<kind><n>``, that local viewers receive as from a local publisher."""
+        ``<participant>/<kind><n>``, that local viewers receive as from a local publisher.
+
+        ``language`` (issue 17): a pull of that interpretation channel (one audio m-line, for
+        the origin's WHEP ``?language=``); its Source here keeps the origin's id
+        ``channel:<language>``, so ``subscribe {channel}`` on the edge finds it as at the
+        origin, and it is no floor track (:meth:`live_sources` skips it)."""
         self._check_open()
         leg = UpstreamLeg(
             self._new_id(), room, participant, self.limits, self._own_ice, self._track
         )
+        leg.language = language
         return await self._negotiate(leg, leg.offer, None)
 
     async def accept_upstream(self, peer_id: str, answer_sdp: str,
@@ -472,11 +490,19 @@ class MediaPlane:
                for i in peer.inbounds if i.source is not None}
         fed |= {id(t.source) for local in self.locals.values() for t in local.inbounds
                 if t.source is not None}
-        orphans = [self.sources[room][s] for s in self.sources_of(room, participant)
+        orphans = [self.sources[room][s] for s in self.pulled(room, participant)
                    if id(self.sources[room][s]) not in fed]
         for source in orphans:
             self._end_source(source, participant)
         return len(orphans)
+
+    def pulled(self, room: str, label: str) -> list[str]:
+        """The live Sources of ``room`` an upstream labelled ``label`` feeds: ``label``'s
+        (:meth:`sources_of`), or the channel itself for a channel's pull (issue 17)."""
+        if label.startswith(CHANNEL_PREFIX):
+            source = self.sources.get(room, {}).get(label)
+            return [label] if source is not None and not source.ended.is_set() else []
+        return self.sources_of(room, label)
 
     def upstreams(self, room: str | None = None) -> list[UpstreamLeg]:
         """The live upstream legs (of ``room``, or all)."""

@@ -34,10 +34,12 @@ class UpstreamLeg(IntakeLeg):
         super().__init__(*args, **kwargs)
         self._byes: set[int] = set()
         self.origin_ended = False  # every track ended by the origin's BYE (not a lost link)
+        self.language: str | None = None  # a pull of this interpretation channel (issue 17)
 
     async def offer(self) -> str:
-        """The recvonly offer (one audio, one video m-line) to POST to the origin's WHEP."""
-        for kind in ("audio", "video"):
+        """The recvonly offer (one audio, one video m-line; a channel's pull: one audio
+        m-line, which the origin's WHEP ``?language=`` gives the channel) to POST."""
+        for kind in ("audio",) if self.language is not None else ("audio", "video"):
             transceiver = self.pc.addTransceiver(kind, direction="recvonly")
             transceiver.setCodecPreferences(_preferences(kind))
         await self.pc.setLocalDescription(await self.pc.createOffer())

@@ -41,6 +41,7 @@ from rooms.token import Grant, mint
 from signaling import whip
 from signaling.errors import SignalingError
 from streaming import MediaEvent, MediaPlane, PeerEnded, UnknownPeer
+from streaming.channels import channel_id
 from streaming.errors import NothingPublished
 from streaming.upstream import UpstreamLeg
 from streaming.viewer import ViewerLeg
@@ -62,12 +63,14 @@ def edge_identity(node_id: str) -> str:
 
 @dataclass
 class Pull:
-    """One upstream: ``room`` (and ``participant``'s tracks, or the room's latest) from
-    ``origin``; ``resource`` is its WHEP session at the origin (for DELETE)."""
+    """One upstream: ``room`` (and ``participant``'s tracks, or the room's latest; or the
+    ``language`` interpretation channel, issue 17) from ``origin``; ``resource`` is its WHEP
+    session at the origin (for DELETE)."""
 
     room: str
     participant: str | None
     origin: str
+    language: str | None = None
     peer_id: str = ""
     resource: str = ""
     token: str = ""
@@ -77,9 +80,21 @@ class Pull:
     orphaned_at: float | None = None  # when its leg ended (link lost, or the origin's BYE)
     linger: asyncio.TimerHandle | None = field(default=None, repr=False)
 
+    @property
+    def label(self) -> str:
+        """Its upstream's name here: the participant, ``origin``, or ``channel:<language>``
+        (the channel's Source keeps that id on the edge: streaming/plane.py)."""
+        if self.language is not None:
+            return channel_id(self.language)
+        return self.participant or "origin"
+
+    @property
+    def key(self) -> tuple[str, str | None]:
+        return (self.room, channel_id(self.language) if self.language else self.participant)
+
 
 class Edges:
-    """This node's upstreams, keyed by (room, participant)."""
+    """This node's upstreams, keyed by (room, participant or ``channel:<language>``)."""
 
     def __init__(self, settings: Settings, plane: MediaPlane, service: RoomService,
                  cluster: ClusterNode | None = None) -> None:
@@ -131,15 +146,19 @@ class Edges:
         edges = sorted({p.removeprefix(EDGE_PREFIX) for p in legs if p.startswith(EDGE_PREFIX)})
         return sum(1 for p in legs if not p.startswith(EDGE_PREFIX)), edges
 
-    async def ensure(self, room: str, participant: str | None, origin: str) -> None:
-        """An upstream of ``room`` (``participant``'s tracks, or the latest) from ``origin``,
-        opened unless one is live. The origin's refusal is ``SignalingError`` ``origin_refused``
-        (or ``NothingPublished`` for its 404)."""
-        key = (room, participant)
+    async def ensure(self, room: str, participant: str | None, origin: str,
+                     language: str | None = None) -> None:
+        """An upstream of ``room`` (``participant``'s tracks, or the latest; with ``language``
+        that interpretation channel alone, issue 17) from ``origin``, opened unless one is
+        live: one per channel per edge, whatever interpreter is on air at the origin. The
+        origin's refusal is ``SignalingError`` ``origin_refused`` (or ``NothingPublished``
+        for its 404)."""
+        wanted = Pull(room, None if language else participant, origin.rstrip("/"), language)
+        key = wanted.key
         async with self._locks.setdefault(key, asyncio.Lock()):
             pull = self.pulls.get(key)
             if pull is None or not self._live(pull):
-                fresh = Pull(room, participant, origin.rstrip("/"))
+                fresh = wanted
                 await self._open(fresh)  # takes over the Sources a lost upstream left
                 if pull is not None:
                     self._forget(pull)
@@ -156,14 +175,15 @@ class Edges:
 
     async def _open(self, pull: Pull, replaces: str | None = None) -> None:
         node_id = self.settings.node_id
-        label = pull.participant or "origin"
-        offer = await self.plane.open_upstream(pull.room, label)
+        offer = await self.plane.open_upstream(pull.room, pull.label, pull.language)
         pull.peer_id = offer.peer_id
         pull.token = mint(self.settings.secret_value(), identity=edge_identity(node_id),
                           room=pull.room, grants=[Grant.SUBSCRIBE, Grant.HIDDEN],
                           ttl_s=TOKEN_TTL_S)
         url = f"{pull.origin}/whep/{quote(pull.room)}"
-        if pull.participant is not None:
+        if pull.language is not None:  # the origin's listener door (signaling/media_door.py)
+            url += f"?language={quote(pull.language)}"
+        elif pull.participant is not None:
             url += f"?participant={quote(pull.participant)}"
         try:
             answer, pull.resource = await self._post(url, offer.sdp, pull.token)
@@ -231,14 +251,14 @@ class Edges:
 
     def _linger_over(self, pull: Pull) -> None:
         pull.linger = None
-        if self._viewers(pull.room) or self.pulls.get((pull.room, pull.participant)) is not pull:
+        if self._viewers(pull.room) or self.pulls.get(pull.key) is not pull:
             return
         self._forget(pull)
         self._spawn(self._drop(pull))
 
     def _forget(self, pull: Pull) -> None:
-        if self.pulls.get((pull.room, pull.participant)) is pull:
-            del self.pulls[(pull.room, pull.participant)]
+        if self.pulls.get(pull.key) is pull:
+            del self.pulls[pull.key]
         if pull.linger is not None:
             pull.linger.cancel()
             pull.linger = None
@@ -250,7 +270,7 @@ class Edges:
             with contextlib.suppress(UnknownPeer):
                 await self.plane.close(pull.peer_id)
         elif pull.orphaned_at is not None:  # its Sources wait for a re-pull that won't come
-            self.plane.end_orphans(pull.room, pull.participant or "origin")
+            self.plane.end_orphans(pull.room, pull.label)
         if pull.resource:
             try:
                 async with self._session().delete(
@@ -301,9 +321,9 @@ class Edges:
         lost leg's Sources (:meth:`MediaPlane.end_orphans`) end if the origin ended them, the
         room came here, or no re-pull succeeded within :data:`ORPHAN_GRACE_S`."""
         assert self.cluster is not None
-        label = pull.participant or "origin"
+        label = pull.label
         lost = pull.orphaned_at is not None
-        if lost and (not self.plane.sources_of(pull.room, label)
+        if lost and (not self.plane.pulled(pull.room, label)
                      or now - (pull.orphaned_at or now) > ORPHAN_GRACE_S):
             self._forget(pull)
             self.plane.end_orphans(pull.room, label)
@@ -322,11 +342,11 @@ class Edges:
         await self._repull(pull, holder.node_url)
 
     async def _repull(self, old: Pull, origin: str) -> None:
-        key = (old.room, old.participant)
+        key = old.key
         async with self._locks.setdefault(key, asyncio.Lock()):
             if self.pulls.get(key) is not old:
                 return
-            pull = Pull(old.room, old.participant, origin.rstrip("/"))
+            pull = Pull(old.room, old.participant, origin.rstrip("/"), old.language)
             await self._open(pull, replaces=old.peer_id or None)
             self._forget(old)
             self.pulls[key] = pull

@@ -24,6 +24,7 @@ its POST to.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -38,6 +39,7 @@ from signaling import turn, whip
 from signaling.errors import SignalingError
 from signaling.media_door import Visit
 from streaming import MediaError, MediaPlane
+from streaming.errors import NothingPublished
 from streaming.negotiation import NegotiationError
 from streaming.plane import Answer
 from web.cascade import EDGES_KEY
@@ -188,7 +190,12 @@ class _Routes:
                 if not await edges.serves(room):
                     raise
                 origin = exc.node_url
-        await edges.ensure(room, participant, origin)
+        if channel is not None:  # issue 17: the stage (where published) and the channel
+            with contextlib.suppress(NothingPublished):
+                await edges.ensure(room, None, origin)
+            await edges.ensure(room, None, origin, channel)
+        else:
+            await edges.ensure(room, participant, origin)
         return await hub.door.open(kind, room, access, offer, participant, media=False,
                                    channel=channel)
 
