@@ -18,6 +18,11 @@ one of them (depth 2: the pull follows the ``307``). Re-pull (:meth:`Edges._watc
 that has sent nothing for ``cascade_stall_s`` while the node it pulls from is gone, or the room
 moved to another node, is replaced by a pull from the room's new holder; its Sources carry over,
 so local viewers resume without renegotiating.
+
+Interpretation channels (issue 17): a listener's ``subscribe {channel}`` (or WHEP
+``?language=``) opens one more upstream per (room, language), POSTed to the origin's WHEP
+``?language=`` with one audio m-line; its Source here keeps the origin's id
+``channel:<language>`` (streaming/plane.py), so a handover at the origin changes nothing here.
 """
 
 from __future__ import annotations

@@ -33,10 +33,13 @@ def _no_decoder(plane: MediaPlane) -> None:
 
 async def test_an_edge_listener_hears_the_channel_pulled_once_and_across_a_handover(
         redis_url: str, pavilion_app: Any) -> None:
+    """...then the upstream's link fails and the edge re-pulls it (same Source, same track),
+    and when the last interpreter stops, the origin's BYE ends the channel on the edge too."""
     a = await pavilion_app(redis_url=redis_url, node_id="node-a", demo=False,
                            cluster={"placement": "first"})
     b = await pavilion_app(redis_url=redis_url, node_id="node-b", demo=False,
-                           cluster={"placement": "first", "cascade": True})
+                           cluster={"placement": "first", "cascade": True,
+                                    "cascade_stall_s": 0.6})
     await make_room(a, ROOM, RoomKind.FORUM)
     plane_a, plane_b, edges = a.app[MEDIA_KEY], b.app[MEDIA_KEY], b.app[EDGES_KEY]
     speaker = await member(a, "speaker", GUEST)
@@ -45,8 +48,9 @@ async def test_an_edge_listener_hears_the_channel_pulled_once_and_across_a_hando
     closing: list[Any] = [speaker, zh1, zh2]
     try:
         closing.append(await talk(speaker, 440))
-        closing.append(await talk(zh1, 660, channel="zh"))
-        closing.append(await talk(zh2, 990, channel="zh"))  # the partner, on standby
+        on_air = await talk(zh1, 660, channel="zh")
+        standby = await talk(zh2, 990, channel="zh")  # the partner
+        closing += [on_air, standby]
         delegate = await member(b, "delegate", VIEWER)  # seated on the edge: not moved
         other = await member(b, "other", VIEWER)
         closing += [delegate, other]
@@ -74,6 +78,18 @@ async def test_an_edge_listener_hears_the_channel_pulled_once_and_across_a_hando
         assert plane_b.upstreams(ROOM) == [upstream] and edges.repulls == 0
         assert plane_b.sources[ROOM]["channel:zh"] is relayed  # the same Source, kept
         _no_decoder(plane_b)
+
+        await upstream.pc.close()  # the link is lost: the edge re-pulls the channel
+        await until(lambda: plane_b.upstreams(ROOM) and plane_b.upstreams(ROOM)[0]
+                    is not upstream, 10)
+        await hears(ear, 990)
+        assert edges.repulls == 1 and plane_b.sources[ROOM]["channel:zh"] is relayed
+        assert len(ear.tracks) == 1 and not relayed.ended.is_set()
+
+        await zh2.ok("unpublish", {"room": ROOM, "peer": standby.peer_id})
+        await hears(ear, 660)  # the partner still sending goes on air, through the edge
+        await zh1.ok("unpublish", {"room": ROOM, "peer": on_air.peer_id})
+        await until(lambda: relayed.ended.is_set() and not plane_b.upstreams(ROOM), 10)
     finally:
         for thing in reversed(closing):
             await thing.close()
