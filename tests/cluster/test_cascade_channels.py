@@ -126,6 +126,16 @@ async def test_whep_language_on_an_edge_gets_the_stage_and_the_channel(
         await hears(player, 440, track=1)
         labels = sorted(u.participant for u in b.app[MEDIA_KEY].upstreams(ROOM))
         assert labels == ["channel:zh", "origin"], labels
+        # a booth partner seated on the edge: an interpreter's own track is not pulled (the
+        # origin's booth rule refuses the edge's identity): a clear error, nothing left open
+        partner = await interpreter(b, "zh3", ["zh"])
+        closing.append(partner)
+        probe = Listener()
+        closing.append(probe)
+        refused = await partner.call("subscribe", {"room": ROOM, "source": "zh1/audio0",
+                                                   "sdp": await probe.offer()})
+        assert refused["error"]["code"] == "origin_refused", refused
+        assert len(b.app[MEDIA_KEY].upstreams(ROOM)) == 2
     finally:
         for thing in reversed(closing):
             await thing.close()
