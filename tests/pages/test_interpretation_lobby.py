@@ -1,5 +1,6 @@
 """Issue 17 §5: the lobby's card of a forum (and the forum's page) says which interpretation
-languages it offers (the room record's, each named in itself); a room without interpretation says nothing."""
+languages it offers (the room record's, each named in itself); a room without interpretation
+says nothing."""
 
 from __future__ import annotations
 
