@@ -1,4 +1,4 @@
-"""What a channel accepts and where a listener of one is sent (issue 17; pure, no I/O).
+"""What a channel accepts, where a listener of one is sent, who hears a booth (issue 17).
 
 Shared by the Socket.IO events (signaling/media_events.py) and WHIP/WHEP
 (signaling/media_door.py): an interpreter's offer must send no video, and a listener of a
@@ -7,8 +7,15 @@ language receives the Source ``channel:<language>`` (streaming/channels.py).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from rooms.token import AccessToken
 from signaling.errors import SignalingError
 from streaming.channels import channel_id
+
+if TYPE_CHECKING:
+    from signaling.ports import HubPort
 
 
 def check_audio_only(sdp: str) -> None:
@@ -36,3 +43,15 @@ def _video_sends(sdp: str) -> bool:
 def channel_source(language: str) -> str:
     """The source id a ``subscribe {channel}`` receives (streaming/channels.py)."""
     return channel_id(language)
+
+
+async def check_booths(hub: HubPort, token: AccessToken, room: str,
+                       wanted: Sequence[str] | None) -> None:
+    """An interpreter's own track (on air or on standby) reaches only their booth partners:
+    receiving it by ``source`` or ``participant`` asks the gate's channel rule for its language
+    (``not_allowed`` / ``wrong_language`` otherwise). Listeners receive the channel."""
+    if not wanted or not hub.media.has_plane:
+        return
+    live = hub.media.plane.sources.get(room, {})
+    for language in {s.booth for s in (live.get(i) for i in wanted) if s is not None and s.booth}:
+        await hub.service.check_channel(token, room, language)

@@ -28,7 +28,7 @@ from rooms.errors import RoomsError
 from rooms.gate import Action
 from rooms.token import AccessToken
 from signaling import whip
-from signaling.channel_offer import channel_source, check_audio_only
+from signaling.channel_offer import channel_source, check_audio_only, check_booths
 from signaling.errors import SignalingError
 from streaming import MediaEvent, PeerEnded, UnknownPeer
 from streaming.local_publisher import LocalPublisher
@@ -176,6 +176,7 @@ class MediaDoor:
             if not chosen:
                 raise SignalingError("no_such_track",
                                      f"{participant[:64]!r} publishes nothing in this room")
+            await check_booths(self.hub, token, room, chosen)
         return await plane.subscribe_whep(room, token.identity, offer, chosen)
 
     def visit(self, kind: str, room: str, peer_id: str, token: AccessToken) -> Visit:

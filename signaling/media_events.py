@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from rooms.errors import WrongNode
-from signaling.channel_offer import channel_source, check_audio_only
+from signaling.channel_offer import channel_source, check_audio_only, check_booths
 from signaling.errors import Ack, SignalingError, ok
 from signaling.media_link import Plane, media_errors
 from signaling.messages import Answer, Candidate, PeerRef, Publish, Subscribe, View, check_sdp
@@ -70,6 +70,7 @@ async def subscribe(hub: HubPort, session: Session, msg: Subscribe) -> Ack:
     await _media_here(hub, session, msg)
     plane = hub.media.plane
     wanted = _wanted(plane, msg)
+    await check_booths(hub, session.token, msg.room, wanted)
     with hub.door.negotiation(), media_errors():
         if msg.sdp is not None:
             reply = await plane.subscribe_whep(msg.room, session.identity, msg.sdp, wanted)

@@ -186,6 +186,8 @@ class Booths:
             return
         source.remove_tap(channel.feed)
         del channel.feeds[identity]
+        if self._assigned.get((source.room, identity)) == language:
+            del self._assigned[(source.room, identity)]  # the next publish assigns again
         if channel.live == identity:
             channel.live = None
             channel.go_live(next(iter(channel.feeds), None))

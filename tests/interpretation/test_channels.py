@@ -103,6 +103,12 @@ async def test_listeners_hear_their_language_handover_mute_and_refusals(pavilion
         # the booth partner sends on standby: listeners still hear zh1
         c = await talk(zh2, 990, channel="zh")
         closing.append(c)
+        probe = Listener()  # an interpreter's own track is their booth partners' only
+        closing.append(probe)
+        for target in ({"source": "zh2/audio0"}, {"participant": "zh2"}):
+            refused = await delegate.call("subscribe", {"room": ROOM, **target,
+                                                        "sdp": await probe.offer()})
+            assert refused["error"]["code"] == "not_allowed", refused
         partner = await listen(zh1, source="zh2/audio0")  # the partner hears the standby
         closing.append(partner)
         await hears(partner, 990)
