@@ -195,6 +195,7 @@ class Booking(Body):
     slot_id: Id
     message: Text | None = None
     time_zone: Short | None = None
+    interpreter: Lang | None = None  # issue 17 §6: a language the buyer wants interpreted
 
 
 class QuoteBooking(Body):

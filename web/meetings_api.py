@@ -171,7 +171,8 @@ async def remove_slot(request: web.Request) -> web.Response:
 async def create_request(request: web.Request) -> web.Response:
     form = await body(request, Booking)
     made = await _service(request).request(caller(request), form.slot_id, message=form.message,
-                                           time_zone=form.time_zone)
+                                           time_zone=form.time_zone,
+                                           interpreter=form.interpreter)
     return reply(request_json(made, tz=form.time_zone or "UTC"), status=201)
 
 

@@ -24,6 +24,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
+from config import LANGUAGES
 from rooms.clock import utc
 from rooms.errors import InvalidInput, NotAllowed
 from rooms.text import DISPLAY_NAME_MAX, has_control_chars
@@ -121,9 +122,12 @@ class MeetingRequest:
     reason: str = ""  # why it was declined or cancelled
     by: str = ""  # who made the last change
     room_id: str = ""
+    interpreter: str = ""  # issue 17 §6: the language the buyer asks an interpreter for
 
     def __post_init__(self) -> None:
         check_request_id(self.id)
+        if self.interpreter and self.interpreter not in LANGUAGES:
+            raise InvalidInput("bad_language", f"unknown language {self.interpreter[:16]!r}")
         for who, what in ((self.buyer, "buyer"), (self.exhibitor, "exhibitor"),
                           (self.host, "host")):
             check_identity(who, what)
@@ -152,7 +156,7 @@ class MeetingRequest:
                 "time_zone": self.time_zone, "buyer_time_zone": self.buyer_time_zone,
                 "state": self.state.value, "created_at": self.created_at,
                 "expires_at": self.expires_at, "version": self.version, "reason": self.reason,
-                "by": self.by, "room_id": self.room_id}
+                "by": self.by, "room_id": self.room_id, "interpreter": self.interpreter}
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> MeetingRequest:
@@ -164,7 +168,8 @@ class MeetingRequest:
             buyer_time_zone=str(data["buyer_time_zone"]), state=RequestState(data["state"]),
             created_at=float(data["created_at"]), expires_at=float(data["expires_at"]),
             version=int(data["version"]), reason=str(data.get("reason") or ""),
-            by=str(data.get("by") or ""), room_id=str(data.get("room_id") or ""))
+            by=str(data.get("by") or ""), room_id=str(data.get("room_id") or ""),
+            interpreter=str(data.get("interpreter") or ""))
 
 
 def ms(when: datetime) -> int:
@@ -172,8 +177,10 @@ def ms(when: datetime) -> int:
 
 
 def new_request(*, slot: Slot, buyer: str, buyer_name: str, message: object, buyer_zone: str,
-                now: float, ttl_s: float, request_id: str | None = None) -> MeetingRequest:
-    """A pending request; it expires after ``ttl_s`` unanswered, or when the slot starts."""
+                now: float, ttl_s: float, request_id: str | None = None,
+                interpreter: object = None) -> MeetingRequest:
+    """A pending request; it expires after ``ttl_s`` unanswered, or when the slot starts.
+    ``interpreter``: a language the buyer wants interpreted (issue 17 §6), or none."""
     if utc(now) >= slot.starts_at:
         raise NotAllowed("slot_started", "that slot has already started")
     if buyer == slot.exhibitor or buyer == slot.host:
@@ -187,7 +194,16 @@ def new_request(*, slot: Slot, buyer: str, buyer_name: str, message: object, buy
         message=free_text(message, max_chars=MESSAGE_MAX, what="message"),
         starts_at=slot.starts_at, length_min=slot.length_min, time_zone=slot.time_zone,
         buyer_time_zone=buyer_zone, state=RequestState.PENDING, created_at=now,
-        expires_at=min(now + ttl_s, slot.starts_at.timestamp()), by=buyer)
+        expires_at=min(now + ttl_s, slot.starts_at.timestamp()), by=buyer,
+        interpreter=_language(interpreter))
+
+
+def _language(value: object) -> str:
+    if value is None or value == "":
+        return ""
+    if not isinstance(value, str) or value not in LANGUAGES:
+        raise InvalidInput("bad_language", "interpreter must be one of zh en ja ko ru mn")
+    return value
 
 
 _RULES: dict[tuple[RequestState, Action, Side], RequestState] = {

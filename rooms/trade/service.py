@@ -195,7 +195,7 @@ class BookingService:
 
     # -- requests --------------------------------------------------------------------------------
     async def request(self, caller: Caller, slot_id: str, *, message: object = None,
-                      time_zone: object = None) -> MeetingRequest:
+                      time_zone: object = None, interpreter: object = None) -> MeetingRequest:
         """A delegate (or the organiser) requests a free slot; the slot is held for both sides
         until an answer. Quotas: ``policy.quota`` open requests per buyer, of which
         ``policy.quota_per_exhibitor`` at one exhibitor (409 ``quota_reached`` /
@@ -211,7 +211,7 @@ class BookingService:
         created = new_request(slot=slot, buyer=check_identity(caller.identity, "buyer"),
                               buyer_name=caller.name or caller.identity, message=message,
                               buyer_zone=buyer_zone, now=self.clock.now(),
-                              ttl_s=self.policy.request_ttl_s)
+                              ttl_s=self.policy.request_ttl_s, interpreter=interpreter)
         await self._count_client(caller)
         await self.store.create_request(created, quota=self.policy.quota,
                                         per_exhibitor=self.policy.quota_per_exhibitor)

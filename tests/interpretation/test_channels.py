@@ -180,6 +180,13 @@ async def test_listeners_hear_their_language_handover_mute_and_refusals(pavilion
         gone = await delegate.wait_for(
             "channels.changed", lambda m: channel(m["channels"], "zh")["live"] is None)
         assert channel(gone["channels"], "zh")["booth"] == ["zh1", "en1", "zh2"]
+        # an interpreter leaves the room: their booths shrink, a language nobody works goes
+        delegate.events.clear()
+        await en1.ok("leave", {"room": ROOM})
+        left = await delegate.wait_for("channels.changed", lambda m: all(
+            c["language"] != "en" for c in m["channels"]))
+        assert [c["language"] for c in left["channels"]] == ["zh", "ko"]
+        assert channel(left["channels"], "zh")["booth"] == ["zh1", "zh2"]
     finally:
         for thing in reversed(closing):
             await thing.close()
