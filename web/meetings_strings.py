@@ -15,6 +15,7 @@ from markupsafe import Markup
 
 from config import Language
 from web.catalog import Catalogs
+from web.language import NATIVE_NAMES
 
 
 def N_(message: str) -> str:
@@ -23,6 +24,7 @@ def N_(message: str) -> str:
 
 
 WORDS: dict[str, str] = {
+    "interpreter_asked": N_("Interpreter asked for: %(language)s"),  # issue 17 §6
     "free_slots": N_("Free meeting slots"),
     "no_slots": N_("No free slots at the moment."),
     "request": N_("Request this slot"),
@@ -133,7 +135,9 @@ def client_strings(catalogs: Catalogs, lang: Language) -> dict[str, Any]:
         return catalogs.gettext(lang, message)
 
     return {"words": {k: tr(v) for k, v in WORDS.items()},
-            "errors": {k: tr(v) for k, v in ERRORS.items()}, "fallback": tr(FALLBACK)}
+            "errors": {k: tr(v) for k, v in ERRORS.items()}, "fallback": tr(FALLBACK),
+            # issue 17 §6: each language as its speakers write it (the interpreter asked for)
+            "languages": {str(code): name for code, name in NATIVE_NAMES.items()}}
 
 
 def script_json(value: Any) -> Markup:

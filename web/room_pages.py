@@ -24,6 +24,7 @@ from rooms.errors import StoreUnavailable
 from rooms.room import Room, RoomKind, RoomState
 from web import page_api
 from web.interpret_page import interpreter
+from web.interpret_strings import LANGUAGE_NAMES
 from web.keys import BACKEND_KEY, RENDERER_KEY, SETTINGS_KEY
 from web.lobby import KIND_NAMES, PAVILION_NAMES, host_name
 from web.opening import opening_notice
@@ -57,6 +58,7 @@ class RoomView:
     exhibitor: str
     pavilion_name: str
     starts_at: str | None
+    languages: tuple[str, ...] = ()  # issue 17: interpretation announced, each named in itself
 
 
 def script_json(value: Any) -> Markup:
@@ -83,7 +85,8 @@ async def _view(request: web.Request, room: Room, lang: Language) -> RoomView:
     return RoomView(room.id, room.kind.value, gettext(lang, KIND_NAMES[room.kind]),
                     room.state.value, room.title.get(lang), room.description.get(lang),
                     host, gettext(lang, PAVILION_NAMES[room.pavilion]),
-                    room.starts_at.isoformat() if room.starts_at else None)
+                    room.starts_at.isoformat() if room.starts_at else None,
+                    tuple(LANGUAGE_NAMES[c] for c in room.interpretation if c in LANGUAGE_NAMES))
 
 
 def _token_param(request: web.Request) -> str | None:

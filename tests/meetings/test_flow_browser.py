@@ -60,6 +60,7 @@ async def test_book_accept_meet_end_and_rate(meetings_node: Any, browser: Any) -
     await until(buyer.locator("#meetings-slots input[name=slot]").count, "the free slot")
     await buyer.locator("#meetings-slots input[name=slot]").first.check()
     await buyer.fill("#meetings-message", "Нужна цена на 20 грузовиков")
+    await buyer.select_option("#meetings-interpreter", "zh")  # issue 17 §6: ask for one
     await buyer.click("#meetings-send")
     status = buyer.locator("#meetings-status")
     await until(lambda: status.inner_text(), "the request confirmation")
@@ -69,6 +70,8 @@ async def test_book_accept_meet_end_and_rate(meetings_node: Any, browser: Any) -
     await seller.reload()
     accept = seller.locator("#meetings-awaiting li[data-state=pending] button[data-action=accept]")
     await until(accept.count, "the request awaiting an answer")
+    asked = seller.locator("#meetings-awaiting li[data-state=pending] .interpreter")
+    assert "中文" in await asked.inner_text()  # the interpreter language the buyer asked for
     assert await untranslated(seller) == [] and await unlabeled(seller) == []
     await accept.click()
     await until(seller.locator("#meetings-upcoming li[data-state=accepted]").count,

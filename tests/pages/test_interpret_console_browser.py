@@ -98,11 +98,17 @@ async def test_the_console_goes_on_air_by_handover_coughs_holds_and_relays(
             await until(lambda: zh_row.locator(".listeners").inner_text(), "the listener count")
             assert await zh_row.locator(".listeners").inner_text() == "1"
             assert await console.locator("#partners li[data-identity=zh1]").count() == 1
+            relay_options = console.locator("#relay option")
+            options = "(os) => os.map((o) => o.value)"
+            # on standby the own booth's channel can be heard (the partner on air) ...
+            assert await relay_options.evaluate_all(options) == ["floor", "zh", "en"]
 
             await zh1.ok("channel.handover", {"room": ROOM, "language": "zh"})  # zh1 offers
             await until(lambda: console.locator("#take").is_enabled(), "take enabled")
             await console.click("#take")
             await until(lambda: air("on_air"), "ON AIR after taking the channel")
+            # ... on air, not (one's own voice back)
+            assert await relay_options.evaluate_all(options) == ["floor", "en"]
             await hears(VOICE_HZ, "the console's voice on the same zh channel")
             await shoot(console, "interpret-console-ja")
 

@@ -165,3 +165,53 @@ async def test_a_media_element_is_mixed_into_the_floor(
 
     await until(floor_is_the_element, "the element's tone on the floor")
     assert errors == []
+
+
+PURE = """async () => {
+  const d = await import("/static/rooms/ducking.js");
+  const b = await import("/static/rooms/booth.js");
+  const detector = new d.SilenceDetector({ threshold: 0.01, holdMs: 3000 });
+  const feeds = [[0.2, 0], [0.001, 100], [0.001, 3000], [0.001, 3100], [0.5, 3200], [0.001, 3300]]
+    .map(([level, at]) => detector.feed(level, at));
+  const zh = { language: "zh", live: "a", muted: false, booth: ["a", "b"], listeners: 3 };
+  const key = (code, tagName = "BODY") => b.isMuteKey({ code, target: { tagName } });
+  return {
+    gains: [d.floorGain("original", 0.2, false), d.floorGain("zh", 0.2, false),
+            d.floorGain("zh", 0.2, true), d.floorGain("zh", 7, false),
+            d.floorGain(null, 0.2, false)],
+    levels: [d.clampLevel("0.35"), d.clampLevel(-1), d.clampLevel("x"), d.clampLevel(null)],
+    feeds,
+    live: d.liveLanguages([{ language: "mn", live: "x" }, { language: "zh", live: null },
+                           { language: "en", live: "y" }, null]),
+    rms: d.rms([0.5, -0.5, 0.5, -0.5]),
+    peak: d.peakHz([-100, -50, -10, -60], 48000, 8),
+    air: [b.airState(zh, "a", true), b.airState({ ...zh, muted: true }, "a", true),
+          b.airState(zh, "b", true), b.airState(zh, "b", false), b.airState(zh, "c", true)],
+    controls: [b.controls(zh, "a", true), b.controls(zh, "b", true),
+               b.controls({ ...zh, booth: ["a"] }, "a", true)],
+    keys: [key("Space"), key("KeyM"), key("KeyM", "INPUT"), key("KeyX")],
+    empty: b.channelOf([], "ko"),
+  };
+}"""
+
+
+async def test_the_pure_rules_of_ducking_and_the_booth(
+    pavilion_app: Callable[..., Awaitable[RunningApp]], browser: Any
+) -> None:
+    running = await pavilion_app(demo=True)
+    page = await browser.new_page()
+    await page.goto(f"{running.url}/?lang=en")
+    got = await page.evaluate(PURE)
+    assert got["gains"] == [1, 0.2, 1, 1, 1]  # original, ducked, silent, clamped, nothing
+    assert got["levels"] == [0.35, 0, 0.2, 0.2]
+    # silence is believed after 3 s under the threshold; speech returns at once
+    assert got["feeds"] == [False, False, False, True, False, False]
+    assert got["live"] == ["en", "mn"]  # live only, in the fixed order zh en ja ko ru mn
+    assert got["rms"] == 0.5 and got["peak"] == 12000  # bin 2 of an 8-point FFT at 48 kHz
+    assert got["air"] == ["on_air", "muted", "standby", "off", "off"]
+    assert got["controls"] == [{"handover": True, "take": False, "cough": True},
+                               {"handover": False, "take": True, "cough": False},
+                               {"handover": False, "take": False, "cough": True}]
+    assert got["keys"] == [True, True, False, False]
+    assert got["empty"] == {"language": "ko", "live": None, "muted": False, "booth": [],
+                            "listeners": 0}

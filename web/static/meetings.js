@@ -121,8 +121,9 @@ async function sendRequest(event) {
   const chosen = document.querySelector("input[name=slot]:checked");
   if (!chosen) { say(word("no_slots")); return; }
   const message = document.getElementById("meetings-message").value;
+  const interpreter = document.getElementById("meetings-interpreter")?.value || undefined;
   if (await attempt(() => api("POST", "/requests",
-    {slot_id: chosen.value, message, time_zone: zone}))) {
+    {slot_id: chosen.value, message, time_zone: zone, interpreter}))) {
     say(word("requested"));
     chosen.closest("li").remove();
   }
@@ -187,6 +188,8 @@ function requestItem(item, side, reload) {
     el("strong", {textContent: who}), " · ", timeOf(item), " · ",
     el("span", {className: "state", textContent: word("state_" + item.state)}),
     item.message ? el("p", {textContent: item.message}) : null,
+    item.interpreter ? el("p", {className: "interpreter", textContent: words.interpreter_asked
+      .replace("%(language)s", strings.languages?.[item.interpreter] ?? item.interpreter)}) : null,
     item.reason ? el("p", {textContent: item.reason}) : null,
     item.attendance ? el("p", {textContent: word("attendance_" + item.attendance)}) : null,
     el("div", {className: "actions"}, ...actions(item, side, reload)));

@@ -94,7 +94,10 @@ if (state) {
   $("booth-language").replaceChildren(...mine.map((code) =>
     el("option", { value: code, text: languageName(code) })));
   $("floor-volume").addEventListener("input", (e) => mixer.setVolume(Number(e.target.value) / 100));
-  addEventListener("pointerdown", () => mixer.ctx.resume().catch(() => {}));
+  // a browser starts Web Audio suspended until the person acts on the page (autoplay rules)
+  for (const kind of ["pointerdown", "keydown"]) {
+    addEventListener(kind, () => mixer.ctx.resume().catch(() => {}));
+  }
 
   function renderRelay() {
     // any live channel but the one I am live on: on standby, my own booth's (my partner)
