@@ -115,9 +115,13 @@ async def test_an_h264_broadcast_becomes_ll_hls_without_a_video_encoder(
         assert (stream["codec_name"], stream["width"], stream["height"]) == ("h264", 320, 240)
         assert decode_errors(path) == ""
         times = packet_times(path, "v")
-        # the publisher's 30 fps (an SR may re-anchor the clock once, by up to DRIFT_S)
-        assert times[-1] - times[0] == pytest.approx((len(times) - 1) / 30, abs=0.04)
-        assert len(times) / 30 == pytest.approx(video.segments[index].duration, abs=0.04)
+        # the publisher's ~30 fps: its frames' times are the segment's (EXTINF = their span and
+        # the last frame's duration); a loaded machine's aiortc publisher sends some frames
+        # late (measured 1.966 s for 57 frames in CI), so the rate is checked loosely
+        span = times[-1] - times[0]
+        interval = span / (len(times) - 1)
+        assert interval == pytest.approx(1 / 30, abs=0.01)  # a time-base error is off by far more
+        assert span + interval == pytest.approx(video.segments[index].duration, abs=0.04)
     audio_done = [s for s in audio.segments if s.uri]
     for index, segment in enumerate(audio_done):
         path = write_segment(feed, audio, segment.uri, tmp_path / f"a{index}.mp4")
