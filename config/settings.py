@@ -180,6 +180,9 @@ class ClusterSettings(_Section):
     report_interval_s: float = Field(default=2.0, ge=0.1, le=60)  # reports live 3 intervals
     placement: Literal["load", "first"] = "load"  # "first": whoever sees the first client
     max_load: float = Field(default=0.85, gt=0, le=100)  # over it, a node takes no new rooms
+    # issue 18 §2: the organiser console's alerts (rooms/cluster/alerts.py)
+    quiet_alert_s: float = Field(default=5.0, gt=0, le=3_600)  # a published room silent this long
+    loss_alert: float = Field(default=0.05, gt=0, le=1)  # a publisher's track losing more
     placement_margin: float = Field(default=0.2, ge=0, le=100)  # a clearly lower load
     drain_s: float = Field(default=30.0, ge=0, le=3_600)  # SIGTERM: how long clients may stay
     peer_capacity: int = Field(default=300, ge=1, le=1_000_000)

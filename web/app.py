@@ -19,6 +19,8 @@ from rooms.demo import seed_demo
 from rooms.factory import Backend, open_backend
 from web import (
     admin_api,
+    console,
+    console_page,
     health,
     hls,
     media,
@@ -69,10 +71,12 @@ def create_app(settings: Settings) -> web.Application:
     pages.add_routes(app)
     room_pages.add_routes(app)
     replay_page.add_routes(app)
+    console_page.add_routes(app)  # issue 18 §2: the organiser's console
     app.router.add_get("/metrics", metrics.handle, name="metrics")
     app.router.add_static("/static/", STATIC_DIR, name="static")
     media.install(app, settings)
     rtc.install(app, settings)
+    console.install(app)  # the console's namespace, on the same Socket.IO server
     hls.install(app, lambda app: app[media.MEDIA_KEY])  # the plane's live HLS (issue 16)
     app.cleanup_ctx.append(_edges_ctx)  # after the plane and the hub it uses
     app.cleanup_ctx.append(rtmp_ctx)  # after the hub: its door; closed before them

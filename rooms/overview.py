@@ -1,0 +1,77 @@
+"""The organiser's overview of the expo (issue 18 §2, §7): every live room with its health,
+every node with its load, and the alerts; and one room's detail with each participant's
+connection quality. Pure functions over what :class:`~rooms.organiser.OrganiserDesk` reads
+(rooms from the Store, health and reports from the node directory), so the admin API's
+``GET /api/admin/overview`` and the console's Socket.IO snapshots are one answer.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from config import ClusterSettings
+from rooms.cluster.alerts import Alert, alerts, room_alerts
+from rooms.cluster.health import LinkHealth, RoomDetail, RoomHealth
+from rooms.cluster.report import NodeReport
+from rooms.participant import Participant
+from rooms.room import Room
+
+DEFAULT_LIMIT = 50
+MAX_LIMIT = 200  # one page of a big expo's rooms; the console pages through the rest
+MAX_PARTICIPANTS = 200
+
+
+def _row(room: Room, present: int, health: RoomHealth | None,
+         found: list[Alert]) -> dict[str, Any]:
+    return {"id": room.id, "kind": room.kind.value, "pavilion": room.pavilion.value,
+            "title": room.title.as_dict(), "state": room.state.value, "locked": room.locked,
+            "present": present, "node": None if health is None else health.node,
+            "health": None if health is None else health.to_dict(),
+            "alerts": [a.to_dict() for a in found]}
+
+
+def _rank(row: dict[str, Any]) -> tuple[int, int, str]:
+    health = row["health"] or {}
+    return (-len(row["alerts"]), -int(health.get("viewers", 0)), str(row["id"]))
+
+
+def overview(rooms: list[tuple[Room, int]], health: list[RoomHealth], nodes: list[NodeReport],
+             rules: ClusterSettings, *, offset: int = 0,
+             limit: int = DEFAULT_LIMIT) -> dict[str, Any]:
+    """Rooms (those in trouble first, then the most watched), one page of them; every node;
+    every alert (also of rooms beyond this page)."""
+    by_room = {h.room: h for h in health}
+    rows = []
+    for room, present in rooms:
+        summary = by_room.get(room.id)
+        rows.append(_row(room, present, summary,
+                         [] if summary is None else room_alerts(summary, rules)))
+    rows.sort(key=_rank)
+    listed = {room.id for room, _ in rooms}
+    found = alerts([h for h in health if h.room in listed], nodes, rules)
+    limit = max(1, min(limit, MAX_LIMIT))
+    return {"rooms": rows[offset:offset + limit], "total": len(rows), "offset": offset,
+            "limit": limit, "nodes": [n.to_dict() for n in nodes],
+            "alerts": [a.to_dict() for a in found]}
+
+
+def room_health(room: Room, people: list[Participant], detail: RoomDetail | None,
+                rules: ClusterSettings) -> dict[str, Any]:
+    """One room: its summary, its alerts, and each participant with their media links
+    (what they send or get, the loss, the layer each viewer gets); a link whose identity is
+    not a present participant (a WHEP viewer, an edge) is listed with ``present: false``."""
+    links = list(detail.links) if detail is not None else []
+    by_identity: dict[str, list[LinkHealth]] = {}
+    for link in links:
+        by_identity.setdefault(link.identity, []).append(link)
+    rows = [{**p.to_dict(), "present": True,
+             "links": [x.to_dict() for x in by_identity.pop(p.identity, [])]}
+            for p in people[:MAX_PARTICIPANTS]]
+    rows += [{"identity": identity, "present": False, "links": [x.to_dict() for x in found]}
+             for identity, found in sorted(by_identity.items())]
+    health = None if detail is None else detail.health
+    return {"room": room.id, "kind": room.kind.value, "state": room.state.value,
+            "node": None if health is None else health.node,
+            "health": None if health is None else health.to_dict(),
+            "alerts": [] if health is None else [a.to_dict() for a in room_alerts(health, rules)],
+            "participants": rows}
