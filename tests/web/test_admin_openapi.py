@@ -47,8 +47,8 @@ def documented_operations() -> set[tuple[str, str]]:
 
 
 def test_the_document_is_openapi_3_1_and_names_every_route() -> None:
-    from web.app import create_app
     from tests.fixtures.pavilion import make_settings
+    from web.app import create_app
     app = create_app(make_settings(api_key=API_KEY, demo=False))
     assert DOC["openapi"].startswith("3.1")
     routes, documented = router_operations(app), documented_operations()
