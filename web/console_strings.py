@@ -36,6 +36,14 @@ WORDS: Mapping[str, str] = {
     "page": N_("Rooms %(from)s–%(to)s of %(total)s"),
     "unavailable": N_("The room store is unavailable; the figures will return with it."),
     "refused": N_("The console refused this key or link."),
+    # a participant's role (rooms.participant.Role), by its code
+    "role_host": N_("Host"),
+    "role_cohost": N_("Co-host"),
+    "role_moderator": N_("Moderator"),
+    "role_speaker": N_("Speaker"),
+    "role_viewer": N_("Viewer"),
+    "role_guest": N_("Guest"),
+    "role_interpreter": N_("Interpreter"),
 }
 ERRORS: Mapping[str, str] = {
     "not_organiser": N_("The console is for the organiser: use an organiser link or the "

@@ -153,7 +153,7 @@ async function openDetail(room) {
     const tr = document.createElement("tr");
     tr.dataset.identity = p.identity;
     cell(tr, p.name || p.identity);
-    cell(tr, p.present ? p.role : t("absent"));
+    cell(tr, p.present ? t(`role_${p.role}`) : t("absent"));
     cell(tr, p.links.map(linkText).join(" / ") || "—");
     const actions = cell(tr, "");
     if (p.present) {
