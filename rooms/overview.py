@@ -7,6 +7,7 @@ connection quality. Pure functions over what :class:`~rooms.organiser.OrganiserD
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from config import ClusterSettings
@@ -35,12 +36,28 @@ def _rank(row: dict[str, Any]) -> tuple[int, int, str]:
     return (-len(row["alerts"]), -int(health.get("viewers", 0)), str(row["id"]))
 
 
+def merged(health: list[RoomHealth]) -> dict[str, RoomHealth]:
+    """One summary per room. A cascaded room (docs/media.md "Cascade") is reported by its
+    origin and by each edge serving its viewers: the viewers, weak links and keyframe requests
+    add up; the rest is the origin's (the node with its publishers)."""
+    by_room: dict[str, RoomHealth] = {}
+    for h in sorted(health, key=lambda h: (h.room, -h.publishers, h.node)):
+        first = by_room.get(h.room)
+        if first is None:
+            by_room[h.room] = h
+            continue
+        by_room[h.room] = replace(first, viewers=first.viewers + h.viewers,
+                                  weak_viewers=first.weak_viewers + h.weak_viewers,
+                                  keyframe_requests=first.keyframe_requests + h.keyframe_requests)
+    return by_room
+
+
 def overview(rooms: list[tuple[Room, int]], health: list[RoomHealth], nodes: list[NodeReport],
              rules: ClusterSettings, *, offset: int = 0,
              limit: int = DEFAULT_LIMIT) -> dict[str, Any]:
     """Rooms (those in trouble first, then the most watched), one page of them; every node;
     every alert (also of rooms beyond this page)."""
-    by_room = {h.room: h for h in health}
+    by_room = merged(health)
     rows = []
     for room, present in rooms:
         summary = by_room.get(room.id)
@@ -48,7 +65,7 @@ def overview(rooms: list[tuple[Room, int]], health: list[RoomHealth], nodes: lis
                          [] if summary is None else room_alerts(summary, rules)))
     rows.sort(key=_rank)
     listed = {room.id for room, _ in rooms}
-    found = alerts([h for h in health if h.room in listed], nodes, rules)
+    found = alerts([h for r, h in by_room.items() if r in listed], nodes, rules)
     limit = max(1, min(limit, MAX_LIMIT))
     return {"rooms": rows[offset:offset + limit], "total": len(rows), "offset": offset,
             "limit": limit, "nodes": [n.to_dict() for n in nodes],

@@ -96,21 +96,29 @@ class Console:
                                           offset=self.pages.get(sid, 0))
 
     async def push(self, sid: str) -> None:
-        try:
-            data = await self.snapshot(sid)
-        except RoomsError as exc:  # Redis away: say so, keep the console
-            data = {"error": {"code": exc.code, "message": str(exc)}}
-        await self.sio.emit("console.snapshot", data, to=sid, namespace=NAMESPACE,
-                            ignore_queue=True)
+        await self.sio.emit("console.snapshot", await self._data(sid), to=sid,
+                            namespace=NAMESPACE, ignore_queue=True)
 
     async def _push_loop(self) -> None:
+        """Every interval, each page that a console reads is computed once and sent to the
+        consoles that read it."""
         while self.organisers:
+            made: dict[int, dict[str, Any]] = {}
             for sid in list(self.organisers):
-                try:
-                    await self.push(sid)
-                except KeyError:
-                    continue  # gone meanwhile
+                offset = self.pages.get(sid, 0)
+                if offset not in made:
+                    made[offset] = await self._data(sid)
+                await self.sio.emit("console.snapshot", made[offset], to=sid,
+                                    namespace=NAMESPACE, ignore_queue=True)
             await asyncio.sleep(SNAPSHOT_INTERVAL_S)
+
+    async def _data(self, sid: str) -> dict[str, Any]:
+        try:
+            return await self.snapshot(sid)
+        except KeyError:
+            return {"error": {"code": "not_connected", "message": "the console left"}}
+        except RoomsError as exc:  # Redis away: say so, keep the console
+            return {"error": {"code": exc.code, "message": str(exc)}}
 
     async def aclose(self) -> None:
         if self._task is not None:

@@ -114,3 +114,14 @@ def test_room_health_joins_participants_and_their_links() -> None:
     empty = room_health(room("r1"), people, None, RULES)
     assert (empty["health"], empty["node"], empty["alerts"]) == (None, None, [])
     assert all(p["links"] == [] for p in empty["participants"])
+
+
+def test_a_cascaded_rooms_edges_add_their_viewers_to_the_origins_summary() -> None:
+    origin = health("r1", node="node-a", viewers=3, weak_viewers=1, keyframe_requests=2)
+    edge = health("r1", node="node-c", publishers=0, viewers=40, weak_viewers=2,
+                  keyframe_requests=5, bitrate_bps=0)
+    view = overview([(room("r1"), 43)], [edge, origin], [], RULES)
+    row = view["rooms"][0]
+    assert row["node"] == "node-a"
+    assert (row["health"]["viewers"], row["health"]["weak_viewers"],
+            row["health"]["keyframe_requests"], row["health"]["bitrate_bps"]) == (43, 3, 7, 900_000)
