@@ -11,7 +11,7 @@ from dataclasses import replace
 from typing import Any
 
 from config import ClusterSettings
-from rooms.cluster.alerts import Alert, alerts, room_alerts
+from rooms.cluster.alerts import Alert, node_alerts, room_alerts
 from rooms.cluster.health import LinkHealth, RoomDetail, RoomHealth
 from rooms.cluster.report import NodeReport
 from rooms.participant import Participant
@@ -20,6 +20,7 @@ from rooms.room import Room
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 200  # one page of a big expo's rooms; the console pages through the rest
 MAX_PARTICIPANTS = 200
+MAX_ALERTS = 200  # the worst first: nodes, then the rooms in the overview's order
 
 
 def _row(room: Room, present: int, health: RoomHealth | None,
@@ -31,9 +32,12 @@ def _row(room: Room, present: int, health: RoomHealth | None,
             "alerts": [a.to_dict() for a in found]}
 
 
-def _rank(row: dict[str, Any]) -> tuple[int, int, str]:
-    health = row["health"] or {}
-    return (-len(row["alerts"]), -int(health.get("viewers", 0)), str(row["id"]))
+Listed = tuple[Room, int, RoomHealth | None, list[Alert]]
+
+
+def _rank(item: Listed) -> tuple[int, int, str]:
+    room, _, health, found = item
+    return (-len(found), -(health.viewers if health is not None else 0), room.id)
 
 
 def merged(health: list[RoomHealth]) -> dict[str, RoomHealth]:
@@ -56,20 +60,21 @@ def overview(rooms: list[tuple[Room, int]], health: list[RoomHealth], nodes: lis
              rules: ClusterSettings, *, offset: int = 0,
              limit: int = DEFAULT_LIMIT) -> dict[str, Any]:
     """Rooms (those in trouble first, then the most watched), one page of them; every node;
-    every alert (also of rooms beyond this page)."""
+    every alert (also of rooms beyond this page). Only the page's rows are built."""
     by_room = merged(health)
-    rows = []
+    listed: list[Listed] = []
     for room, present in rooms:
         summary = by_room.get(room.id)
-        rows.append(_row(room, present, summary,
-                         [] if summary is None else room_alerts(summary, rules)))
-    rows.sort(key=_rank)
-    listed = {room.id for room, _ in rooms}
-    found = alerts([h for r, h in by_room.items() if r in listed], nodes, rules)
+        listed.append((room, present, summary,
+                       [] if summary is None else room_alerts(summary, rules)))
+    listed.sort(key=_rank)
     limit = max(1, min(limit, MAX_LIMIT))
-    return {"rooms": rows[offset:offset + limit], "total": len(rows), "offset": offset,
-            "limit": limit, "nodes": [n.to_dict() for n in nodes],
-            "alerts": [a.to_dict() for a in found]}
+    found = [a for n in nodes for a in node_alerts(n, rules)]
+    found += [a for item in listed for a in item[3]]
+    return {"rooms": [_row(*item) for item in listed[offset:offset + limit]],
+            "total": len(listed), "offset": offset, "limit": limit,
+            "nodes": [n.to_dict() for n in nodes],
+            "alerts": [a.to_dict() for a in found[:MAX_ALERTS]], "alerts_total": len(found)}
 
 
 def room_health(room: Room, people: list[Participant], detail: RoomDetail | None,

@@ -11,7 +11,7 @@ out: plain values, no behaviour.
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
 
 MAX_ROOMS_PER_NODE = 500  # a node's summary stays one small key even at an expo's peak
@@ -36,7 +36,11 @@ class RoomHealth:
     reported_at: float = 0.0  # unix time
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        return {"room": self.room, "node": self.node, "publishers": self.publishers,
+                "viewers": self.viewers, "bitrate_bps": self.bitrate_bps, "loss": self.loss,
+                "keyframe_requests": self.keyframe_requests, "weak_viewers": self.weak_viewers,
+                "recording": self.recording, "hls": self.hls, "quiet_s": self.quiet_s,
+                "reported_at": self.reported_at}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> RoomHealth:
@@ -64,7 +68,9 @@ class LinkHealth:
     layers: dict[str, str] = field(default_factory=dict)  # track id -> layer it gets ("" none)
 
     def to_dict(self) -> dict[str, Any]:
-        return {**asdict(self), "layers": dict(self.layers)}
+        return {"identity": self.identity, "peer": self.peer, "direction": self.direction,
+                "bitrate_bps": self.bitrate_bps, "loss": self.loss, "weak": self.weak,
+                "keyframe_requests": self.keyframe_requests, "layers": dict(self.layers)}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> LinkHealth:
