@@ -156,7 +156,7 @@ class MediaLimits(_Section):
     @model_validator(mode="after")
     def _announce_needs_port(self) -> MediaLimits:
         if self.announce_ip and not self.udp_port:
-            raise ValueError("media.announce_ip needs media.udp_port (one-port mode)")
+            raise ValueError("announce_ip needs udp_port (the one-port mode it is announced in)")
         return self
 
 

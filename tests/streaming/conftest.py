@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import socket
 from collections.abc import AsyncIterator
 
 import pytest
 
 from config import MediaLimits
 from streaming import MediaPlane
+from tests.fixtures.ports import free_udp_port
 
 
 @pytest.fixture
@@ -17,22 +17,6 @@ async def plane() -> AsyncIterator[MediaPlane]:
     media = MediaPlane(MediaLimits(allow_loopback_candidates=True, allow_private_candidates=True))
     yield media
     await media.aclose()
-
-
-def free_udp_port() -> int:
-    """A UDP port free on IPv4 and IPv6 now (the kernel picks it; the plane binds it next)."""
-    for _ in range(20):
-        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as v4:
-            v4.bind(("0.0.0.0", 0))
-            port = int(v4.getsockname()[1])
-            with socket.socket(socket.AF_INET6, socket.SOCK_DGRAM) as v6:
-                v6.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
-                try:
-                    v6.bind(("::", port))
-                except OSError:
-                    continue
-                return port
-    raise RuntimeError("no UDP port free on both IPv4 and IPv6")
 
 
 @pytest.fixture

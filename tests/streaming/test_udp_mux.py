@@ -159,7 +159,7 @@ async def test_a_closed_peer_leaves_no_mux_entry(mux_plane: MediaPlane) -> None:
 
 async def test_the_mux_closes_with_the_plane() -> None:
     from config import MediaLimits
-    from tests.streaming.conftest import free_udp_port
+    from tests.fixtures.ports import free_udp_port
 
     port = free_udp_port()
     plane = MediaPlane(MediaLimits(udp_port=port, allow_private_candidates=True))
@@ -173,3 +173,36 @@ async def test_the_mux_closes_with_the_plane() -> None:
     await plane.aclose()
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as other:
         other.bind(("0.0.0.0", port))  # the port is free again
+
+
+def host_candidates(sdp: str) -> set[tuple[str, int]]:
+    return {(line.split()[4], int(line.split()[5])) for line in sdp.splitlines()
+            if line.startswith("a=candidate:") and " typ host" in line}
+
+
+async def test_announce_ip_is_the_one_host_candidate() -> None:
+    """NAT 1:1 (a cloud VM): the answer names ``announce_ip`` and the port, nothing else.
+    Here the announced address is one of this host's own, so media still flows."""
+    from config import MediaLimits
+    from tests.fixtures.ports import free_udp_port
+
+    host = client_host()
+    plane = MediaPlane(MediaLimits(udp_port=free_udp_port(), announce_ip=host,
+                                   allow_private_candidates=True))
+    try:
+        publisher = await publish(plane, "hall", codec="vp8")
+        viewer = await watch(plane, "hall")
+        assert host_candidates(publisher.answer_sdp) == {(host, mux_of(plane).port)}
+        assert host_candidates(viewer.pc.remoteDescription.sdp) == {(host, mux_of(plane).port)}
+        await until(lambda: viewer.frames.get("video", 0) >= 10)
+        await viewer.close()
+        await publisher.close()
+    finally:
+        await plane.aclose()
+
+
+def client_host() -> str:
+    """An IPv4 address of this host that aiortc gathers (not loopback)."""
+    from aioice.ice import get_host_addresses
+
+    return get_host_addresses(use_ipv4=True, use_ipv6=False)[0]
