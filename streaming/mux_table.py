@@ -178,6 +178,9 @@ class DemuxTable(Generic[Owner]):
     def owner_of(self, address: Address) -> Owner | None:
         return self._by_address.get(address)
 
+    def owners(self) -> list[Owner]:
+        return list(self._ufrags)
+
     def addresses(self, owner: Owner) -> list[Address]:
         return list(self._addresses.get(owner, ()))
 

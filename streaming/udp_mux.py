@@ -106,6 +106,7 @@ class MuxPort:
         self.connection = connection
         self.ufrag = ufrag
         self.protocols: list[StunProtocol] = []
+        self._by_family: dict[int, StunProtocol] = {}  # the first candidate of each family
         self._open: set[MuxTransport] = set()
 
     def add_protocol(self, component: int, host: str) -> StunProtocol:
@@ -119,15 +120,17 @@ class MuxPort:
         self._open.add(transport)
         protocol.connection_made(transport)
         self.protocols.append(protocol)
+        self._by_family.setdefault(_family(host), protocol)
         return protocol
 
     def receive(self, data: bytes, addr: Address) -> None:
-        family = _family(addr[0])
-        for protocol in self.protocols:
-            if _family(protocol.local_candidate.host) == family:
-                protocol.datagram_received(data, addr)
-                return
-        self.mux.count_drop(Drop.UNKNOWN_ADDRESS)  # no candidate of that family
+        """Hand a datagram to the agent's protocol of the sender's address family (the
+        plane's intake may have replaced its ``datagram_received``: looked up each time)."""
+        protocol = self._by_family.get(_family(addr[0]))
+        if protocol is None:
+            self.mux.count_drop(Drop.UNKNOWN_ADDRESS)  # no candidate of that family
+            return
+        protocol.datagram_received(data, addr)
 
     def authentic(self, data: bytes) -> bool:
         """A STUN response carries MESSAGE-INTEGRITY with the remote password (as aioice
