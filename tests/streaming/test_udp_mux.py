@@ -206,3 +206,23 @@ def client_host() -> str:
     from aioice.ice import get_host_addresses
 
     return get_host_addresses(use_ipv4=True, use_ipv6=False)[0]
+
+
+async def test_a_server_offer_s_bundled_away_agent_leaves_the_mux(mux_plane: MediaPlane) -> None:
+    """The browser protocol: the server offers audio and video (aiortc gathers one ICE agent
+    per kind, each registered with its own ufrag); the BUNDLE answer keeps the first, and the
+    other agent's entry goes when aiortc stops it."""
+    from tests.streaming.clients import watch_offered
+
+    mux = mux_of(mux_plane)
+    publisher = await publish(mux_plane, "hall", codec="vp8")
+    viewer = await watch_offered(mux_plane, "hall")
+    offer = viewer.pc.remoteDescription.sdp
+    assert host_ports(offer) == {mux.port}
+    ufrags = {line.split(":", 1)[1] for line in offer.splitlines()
+              if line.startswith("a=ice-ufrag:")}
+    assert len(ufrags) == 2  # one agent per kind, each unique on the node
+    await until(lambda: viewer.frames.get("video", 0) >= 10 and viewer.count("audio") >= 10)
+    await until(lambda: len(mux.table) == 2)  # the publisher's agent and the viewer's one
+    await viewer.close()
+    await publisher.close()
