@@ -24,7 +24,7 @@ from aioice.ice import Connection, StunProtocol, get_host_addresses
 from aioice.stun import parse_message
 
 from streaming import aiortc_hooks
-from streaming.errors import Capacity
+from streaming.errors import Capacity, UdpPortUnavailable
 from streaming.mux_table import Address, DemuxTable, Drop, Kind, StunClass, stun_head
 
 logger = logging.getLogger(__name__)
@@ -41,8 +41,8 @@ def _family(host: str) -> int:
 
 
 def bind_sockets(port: int) -> dict[int, socket.socket]:
-    """Non-blocking UDP sockets on ``port`` of every address: IPv4 (an error if it cannot
-    bind) and IPv6 (skipped, with a log line, where the host has none or it is taken)."""
+    """Non-blocking UDP sockets on ``port`` of every address: IPv4 (:class:`UdpPortUnavailable`
+    if it cannot bind) and IPv6 (skipped, with a log line, where the host has none or it is taken)."""
     sockets: dict[int, socket.socket] = {}
     for family, host in ((socket.AF_INET, "0.0.0.0"), (socket.AF_INET6, "::")):
         sock = socket.socket(family, socket.SOCK_DGRAM)
@@ -55,7 +55,8 @@ def bind_sockets(port: int) -> dict[int, socket.socket]:
             if family == socket.AF_INET:
                 for other in sockets.values():
                     other.close()
-                raise OSError(exc.errno, f"cannot bind UDP port {port}: {exc.strerror}") from None
+                raise UdpPortUnavailable(
+                    f"media.udp_port: cannot bind UDP port {port} ({exc.strerror})") from None
             logger.info("one-port media: no IPv6 on UDP port %s (%s)", port, exc.strerror)
             continue
         for option in (socket.SO_RCVBUF, socket.SO_SNDBUF):
