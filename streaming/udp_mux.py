@@ -41,8 +41,9 @@ def _family(host: str) -> int:
 
 
 def bind_sockets(port: int) -> dict[int, socket.socket]:
-    """Non-blocking UDP sockets on ``port`` of every address: IPv4 (:class:`UdpPortUnavailable`
-    if it cannot bind) and IPv6 (skipped, with a log line, where the host has none or it is taken)."""
+    """Non-blocking UDP sockets on ``port`` of every address: IPv4 (else
+    :class:`UdpPortUnavailable`) and IPv6 (skipped, with a log line, where the host has none
+    or it is taken)."""
     sockets: dict[int, socket.socket] = {}
     for family, host in ((socket.AF_INET, "0.0.0.0"), (socket.AF_INET6, "::")):
         sock = socket.socket(family, socket.SOCK_DGRAM)

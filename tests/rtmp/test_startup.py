@@ -82,5 +82,5 @@ def test_each_worker_gets_its_own_udp_port() -> None:
             for w in planned] == [7882, 7883, 7884]
     late = load(env={}, overrides={"port": 8080, "secret": "s" * 32, "redis_url": "redis://x",
                                    "media": {"udp_port": 65_535}})
-    with pytest.raises(ConfigError, match="UDP ports 65535.. do not fit"):
+    with pytest.raises(ConfigError, match=r"UDP ports 65535\.\. do not fit"):
         workers.check(late, 2)
