@@ -36,54 +36,71 @@ UFRAG_LENGTH = 8  # RFC 8445 §5.3: at least 24 bits; unique on the node (checke
 MAX_DATAGRAM = 65_535
 
 
-def _family(host: str) -> int:
+def _family(host: str) -> socket.AddressFamily:
     return socket.AF_INET6 if ":" in host else socket.AF_INET
 
 
-def bind_sockets(port: int) -> dict[int, socket.socket]:
-    """Non-blocking UDP sockets on ``port`` of every address: IPv4 (else
-    :class:`UdpPortUnavailable`) and IPv6 (skipped, with a log line, where the host has none
-    or it is taken)."""
-    sockets: dict[int, socket.socket] = {}
-    for family, host in ((socket.AF_INET, "0.0.0.0"), (socket.AF_INET6, "::")):
-        sock = socket.socket(family, socket.SOCK_DGRAM)
+WILDCARDS = {socket.AF_INET: "0.0.0.0", socket.AF_INET6: "::"}
+
+
+def bind_sockets(port: int, hosts: list[str]) -> dict[str, socket.socket]:
+    """Non-blocking UDP sockets on ``port``, one per address of ``hosts`` (a wildcard among
+    them binds every address of its family); :class:`UdpPortUnavailable` if one cannot be
+    bound."""
+    sockets: dict[str, socket.socket] = {}
+    for host in hosts:
+        sock = socket.socket(_family(host), socket.SOCK_DGRAM)
         try:
-            if family == socket.AF_INET6:
+            if _family(host) == socket.AF_INET6:
                 sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
             sock.bind((host, port))
         except OSError as exc:
             sock.close()
-            if family == socket.AF_INET:
-                for other in sockets.values():
-                    other.close()
-                raise UdpPortUnavailable(
-                    f"media.udp_port: cannot bind UDP port {port} ({exc.strerror})") from None
-            logger.info("one-port media: no IPv6 on UDP port %s (%s)", port, exc.strerror)
-            continue
+            for other in sockets.values():
+                other.close()
+            raise UdpPortUnavailable(f"media.udp_port: cannot bind UDP port {port} on {host}"
+                                     f" ({exc.strerror})") from None
         for option in (socket.SO_RCVBUF, socket.SO_SNDBUF):
             sock.setsockopt(socket.SOL_SOCKET, option, SOCKET_BUFFER)
         sock.setblocking(False)
-        sockets[family] = sock
+        sockets[host] = sock
     return sockets
 
 
-class MuxTransport(asyncio.DatagramTransport):
-    """What one aioice ``StunProtocol`` sends through: the mux's shared socket."""
+def plan_addresses(announce_ip: str) -> tuple[list[str], dict[str, str]]:
+    """The sockets to bind, and for each advertised address the socket (its bound address)
+    it is served on. With ``announce_ip`` (NAT 1:1: not an address of this host) the wildcard
+    sockets serve it; without, each of this host's addresses gets its own socket, so a reply
+    leaves from the address the client sent to (a wildcard socket's replies take the source
+    address the route prefers, which on a host with several addresses may be another one, and
+    ICE drops a response from an address it did not ask, RFC 8445 §7.2.5.2.1)."""
+    if announce_ip:
+        wildcard = WILDCARDS[_family(announce_ip)]
+        return [wildcard], {announce_ip: wildcard}
+    hosts = get_host_addresses(use_ipv4=True, use_ipv6=True)
+    if not hosts:
+        raise UdpPortUnavailable("media.udp_port: this host has no address to offer clients;"
+                                 " set media.announce_ip")
+    return hosts, {host: host for host in hosts}
 
-    def __init__(self, port: MuxPort, family: int, sockname: Address) -> None:
+
+class MuxTransport(asyncio.DatagramTransport):
+    """What one aioice ``StunProtocol`` sends through: one of the mux's shared sockets."""
+
+    def __init__(self, port: MuxPort, sock: socket.socket, sockname: Address) -> None:
         super().__init__()
         self._port = port
-        self._family = family
+        self._sock = sock
         self._sockname = sockname
         self._closing = False
 
     def sendto(self, data: Any, addr: Any = None) -> None:
         if not self._closing and addr is not None:
-            self._port.mux.send(self._port, bytes(data), (addr[0], addr[1]))
+            self._port.mux.send(self._port, bytes(data), (addr[0], addr[1]), self._sock)
 
     def get_extra_info(self, name: str, default: Any = None) -> Any:
         if name == "socket":
-            return self._port.mux.shared_socket(self._family)
+            return self._sock
         if name == "sockname":
             return self._sockname
         return default
@@ -108,29 +125,32 @@ class MuxPort:
         self.connection = connection
         self.ufrag = ufrag
         self.protocols: list[StunProtocol] = []
-        self._by_family: dict[int, StunProtocol] = {}  # the first candidate of each family
+        self._by_socket: dict[str, StunProtocol] = {}  # bound address -> its candidate
         self._open: set[MuxTransport] = set()
 
-    def add_protocol(self, component: int, host: str) -> StunProtocol:
+    def add_protocol(self, component: int, host: str, bound: str,
+                     sock: socket.socket) -> StunProtocol:
+        """A host candidate at ``host`` (advertised) served by the socket bound on ``bound``."""
         protocol = StunProtocol(self.connection)
         protocol.local_candidate = Candidate(
             foundation=candidate_foundation("host", "udp", host), component=component,
             transport="udp", priority=candidate_priority(component, "host"),
             host=host, port=self.mux.port, type="host",
         )
-        transport = MuxTransport(self, _family(host), (host, self.mux.port))
+        transport = MuxTransport(self, sock, (host, self.mux.port))
         self._open.add(transport)
         protocol.connection_made(transport)
         self.protocols.append(protocol)
-        self._by_family.setdefault(_family(host), protocol)
+        self._by_socket[bound] = protocol
         return protocol
 
-    def receive(self, data: bytes, addr: Address) -> None:
-        """Hand a datagram to the agent's protocol of the sender's address family (the
-        plane's intake may have replaced its ``datagram_received``: looked up each time)."""
-        protocol = self._by_family.get(_family(addr[0]))
+    def receive(self, data: bytes, addr: Address, bound: str) -> None:
+        """Hand a datagram that arrived on the socket bound on ``bound`` to the candidate it
+        serves (the plane's intake may have replaced its ``datagram_received``: looked up
+        each time)."""
+        protocol = self._by_socket.get(bound)
         if protocol is None:
-            self.mux.count_drop(Drop.UNKNOWN_ADDRESS)  # no candidate of that family
+            self.mux.count_drop(Drop.UNKNOWN_ADDRESS)  # no candidate on that address
             return
         protocol.datagram_received(data, addr)
 
@@ -158,22 +178,19 @@ class UdpMux:
     """The node's one UDP port: reads, demultiplexes, and sends for every ICE agent."""
 
     def __init__(self, port: int, announce_ip: str, max_agents: int) -> None:
-        self._sockets = bind_sockets(port)
+        hosts, served = plan_addresses(announce_ip)
+        self._sockets = bind_sockets(port, hosts)
         self.port = port
         self.table: DemuxTable[MuxPort] = DemuxTable(max_agents)
-        self.addresses = [announce_ip] if announce_ip else get_host_addresses(
-            use_ipv4=True, use_ipv6=socket.AF_INET6 in self._sockets)
+        # advertised address -> the bound address of the socket serving it
+        self.addresses = {host: bound for host, bound in served.items() if bound in self._sockets}
         self.dropped: collections.Counter[str] = collections.Counter()
         self.received = 0
         self.send_errors = 0
         self._loop = asyncio.get_running_loop()
-        for sock in self._sockets.values():
-            self._loop.add_reader(sock.fileno(), self._readable, sock)
+        for bound, sock in self._sockets.items():
+            self._loop.add_reader(sock.fileno(), self._readable, sock, bound)
         self.closed = False
-
-    def shared_socket(self, family: int) -> socket.socket | None:
-        """The shared socket of ``family`` (the plane's fast path sends on a duplicate)."""
-        return self._sockets.get(family)
 
     def open_port(self, connection: Connection, component: int) -> list[StunProtocol]:
         """Register ``connection`` (gathering now) with a fresh unique ufrag; its host
@@ -186,7 +203,8 @@ class UdpMux:
         port = MuxPort(self, connection, ufrag)
         self.table.add(port, ufrag)
         aiortc_hooks.set_local_ufrag(connection, ufrag)
-        return [port.add_protocol(component, host) for host in self.addresses]
+        return [port.add_protocol(component, host, bound, self._sockets[bound])
+                for host, bound in self.addresses.items()]
 
     def remove(self, port: MuxPort) -> None:
         self.table.remove(port)
@@ -200,7 +218,7 @@ class UdpMux:
     def count_drop(self, reason: Drop) -> None:
         self.dropped[reason.value] += 1
 
-    def send(self, port: MuxPort, data: bytes, addr: Address) -> None:
+    def send(self, port: MuxPort, data: bytes, addr: Address, sock: socket.socket) -> None:
         if data and data[0] <= 3:
             head = stun_head(data)
             if head is not None and head.cls is StunClass.REQUEST:
@@ -208,16 +226,15 @@ class UdpMux:
             elif head is not None and head.cls is StunClass.SUCCESS:
                 # aioice answers success only to a check it authenticated (RFC 8445 §7.3)
                 self.table.bind(port, addr)
-        sock = self._sockets.get(_family(addr[0]))
-        if sock is None:
-            self.send_errors += 1
+        if _family(addr[0]) != sock.family:
+            self.send_errors += 1  # aioice pairs by family: a bug if it happens
             return
         try:
             sock.sendto(data, addr)
         except OSError:  # full buffer (STUN and DTLS retransmit) or an unreachable address
             self.send_errors += 1
 
-    def _readable(self, sock: socket.socket) -> None:
+    def _readable(self, sock: socket.socket, bound: str) -> None:
         for _ in range(READ_BURST):
             try:
                 data, addr = sock.recvfrom(MAX_DATAGRAM)
@@ -225,9 +242,9 @@ class UdpMux:
                 return
             except OSError:  # an ICMP error reported on the socket: nothing to deliver
                 continue
-            self.deliver(data, (addr[0], addr[1]))
+            self.deliver(data, (addr[0], addr[1]), bound)
 
-    def deliver(self, data: bytes, addr: Address) -> None:
+    def deliver(self, data: bytes, addr: Address, bound: str) -> None:
         """Route one received datagram (see :mod:`streaming.mux_table`)."""
         self.received += 1
         route = self.table.route(data, addr)
@@ -239,7 +256,7 @@ class UdpMux:
                 and route.head.cls is StunClass.SUCCESS
                 and self.table.owner_of(addr) is not port and port.authentic(data)):
             self.table.bind(port, addr)
-        port.receive(data, addr)
+        port.receive(data, addr, bound)
 
     def close(self) -> None:
         """Stop reading and close the sockets (the plane closed its peers first)."""

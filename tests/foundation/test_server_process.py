@@ -67,6 +67,7 @@ def test_a_taken_udp_port_is_one_line_and_status_2(
         node = pavilion_process(env={"PAVILION_MEDIA__UDP_PORT": str(port)}, wait=False)
         assert node.proc.wait(30) == 2
         output = node.proc.stdout.read() if node.proc.stdout else ""
-    assert output.strip().splitlines()[-1] == (
-        f"pavilion: media.udp_port: cannot bind UDP port {port} (Address already in use)")
+    line = output.strip().splitlines()[-1]
+    assert line.startswith(f"pavilion: media.udp_port: cannot bind UDP port {port} on ")
+    assert line.endswith(" (Address already in use)")
     assert "Traceback" not in output

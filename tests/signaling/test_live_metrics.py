@@ -7,6 +7,7 @@ import gc
 import socket
 
 import aiohttp
+from aioice.ice import get_host_addresses
 from prometheus_client.parser import text_string_to_metric_families
 
 from rooms.room import RoomKind
@@ -71,9 +72,10 @@ async def test_udp_mux_metrics_say_the_mode_and_count_drops(pavilion_app):
     assert per_peer['pavilion_media_udp_mux{mode=per_peer,port=0}'] == 1
     node = await pavilion_app(demo=False, media=media_mode("port"))
     port = node.settings.media.udp_port
+    host = get_host_addresses(use_ipv4=True, use_ipv6=False)[0]  # the node's candidates' own
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as raw:
-        raw.sendto(bytes([0x80, 96]) + bytes(30), ("127.0.0.1", port))  # RTP from nobody
-        raw.sendto(b"\x50not webrtc", ("127.0.0.1", port))
+        raw.sendto(bytes([0x80, 96]) + bytes(30), (host, port))  # RTP from nobody
+        raw.sendto(b"\x50not webrtc", (host, port))
         await until(lambda: node.app[MEDIA_KEY].mux.received >= 2)
     live = await _scrape(node.url)
     assert live[f"pavilion_media_udp_mux{{mode=port,port={port}}}"] == 1
