@@ -247,6 +247,14 @@ class UdpMux:
     def deliver(self, data: bytes, addr: Address, bound: str) -> None:
         """Route one received datagram (see :mod:`streaming.mux_table`)."""
         self.received += 1
+        first = data[0] if data else 255
+        if 20 <= first <= 63 or 128 <= first <= 191:  # DTLS, RTP/RTCP: the per-packet path
+            owner = self.table.owner_of(addr)
+            if owner is None:
+                self.count_drop(Drop.UNKNOWN_ADDRESS)
+            else:
+                owner.receive(data, addr, bound)
+            return
         route = self.table.route(data, addr)
         port = route.owner
         if port is None:
