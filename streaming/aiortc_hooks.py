@@ -245,6 +245,17 @@ def nominated_socket(dtls: RTCDtlsTransport) -> tuple[socket.socket, tuple[str, 
     return pair_socket(pair)
 
 
+def shared_socket(dtls: RTCDtlsTransport) -> socket.socket | None:
+    """The node's one UDP socket the nominated pair is on (one-port mode, issue 19), itself,
+    not a duplicate (not the caller's to close); ``None`` in per-peer mode or before ICE
+    nominated. Copies of one packet to many viewers on it can leave in one batched call."""
+    pair = nominated_pair(dtls)
+    if pair is None or not getattr(pair.protocol.transport, "shared", False):
+        return None
+    sock: socket.socket = pair.protocol.transport.get_extra_info("socket")
+    return sock
+
+
 def pair_socket(pair: Any) -> tuple[socket.socket, tuple[str, int]]:
     """A non-blocking duplicate of ``pair``'s local UDP socket, and its remote address."""
     transport_socket = pair.protocol.transport.get_extra_info("socket")

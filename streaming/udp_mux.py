@@ -87,6 +87,8 @@ def plan_addresses(announce_ip: str) -> tuple[list[str], dict[str, str]]:
 class MuxTransport(asyncio.DatagramTransport):
     """What one aioice ``StunProtocol`` sends through: one of the mux's shared sockets."""
 
+    shared = True  # streaming.aiortc_hooks.shared_socket: the socket is the node's, not a peer's
+
     def __init__(self, port: MuxPort, sock: socket.socket, sockname: Address) -> None:
         super().__init__()
         self._port = port
@@ -191,6 +193,11 @@ class UdpMux:
         for bound, sock in self._sockets.items():
             self._loop.add_reader(sock.fileno(), self._readable, sock, bound)
         self.closed = False
+
+    def sockets(self) -> list[socket.socket]:
+        """The bound sockets: one per address of this host, or one wildcard (``announce_ip``).
+        A viewer's copies leave on the one its nominated pair uses."""
+        return list(self._sockets.values())
 
     def open_port(self, connection: Connection, component: int) -> list[StunProtocol]:
         """Register ``connection`` (gathering now) with a fresh unique ufrag; its host

@@ -7,12 +7,16 @@ import asyncio
 import os
 import socket
 import struct
+from collections.abc import AsyncIterator
 
+import pytest
 from aioice import stun
 
+from config import MediaLimits
 from streaming import MediaPlane, aiortc_hooks
 from streaming.peer import Peer
 from streaming.udp_mux import MuxPort, MuxTransport, UdpMux
+from tests.fixtures.ports import free_udp_port
 from tests.streaming.clients import Viewer, publish, until, watch
 
 
@@ -41,6 +45,11 @@ def port_of(plane: MediaPlane, peer_id: str) -> MuxPort:
     return transport._port
 
 
+def sock_name(mux: UdpMux, remote: tuple[str, int]) -> tuple[str, int]:
+    """The bound address of the mux socket that serves a client on this host."""
+    return (remote[0], mux.port)
+
+
 def client_address(viewer: Viewer) -> tuple[str, int]:
     """The address a client's nominated pair sends from."""
     pair = aiortc_hooks.nominated_pair(viewer.pc.getTransceivers()[0].receiver.transport)
@@ -64,15 +73,28 @@ async def test_every_answer_is_on_the_one_port_and_media_flows(mux_plane: MediaP
             assert addr == client_address(viewer)
         finally:
             sock.close()
+        shared = aiortc_hooks.shared_socket(leg.dtls)
+        assert shared is not None and shared.getsockname()[:2] == sock_name(mux, addr)
+        assert shared in mux.sockets()  # the node's own socket on that address, no other
     assert len({port_of(mux_plane, v.peer_id).ufrag for v in viewers}) == 2
     for viewer in viewers:
         await viewer.close()
     await publisher.close()
 
 
-async def test_two_peers_behind_one_address_are_kept_apart(mux_plane: MediaPlane) -> None:
+@pytest.fixture
+async def v4_plane() -> AsyncIterator[MediaPlane]:
+    """One port, announced on this host's IPv4 address only: every client comes from it."""
+    plane = MediaPlane(MediaLimits(udp_port=free_udp_port(), announce_ip=client_host(),
+                                   allow_private_candidates=True))
+    yield plane
+    await plane.aclose()
+
+
+async def test_two_peers_behind_one_address_are_kept_apart(v4_plane: MediaPlane) -> None:
     """Two rooms, one viewer each, both from this host's one IP: each viewer's datagrams reach
     only its own agent, and each gets only its own room's media (VP8 here, H264 there)."""
+    mux_plane = v4_plane
     mux = mux_of(mux_plane)
     publishers = [await publish(mux_plane, "a", codec="vp8"),
                   await publish(mux_plane, "b", "bob", codec="h264")]
@@ -158,9 +180,6 @@ async def test_a_closed_peer_leaves_no_mux_entry(mux_plane: MediaPlane) -> None:
 
 
 async def test_the_mux_closes_with_the_plane() -> None:
-    from config import MediaLimits
-    from tests.fixtures.ports import free_udp_port
-
     port = free_udp_port()
     plane = MediaPlane(MediaLimits(udp_port=port, allow_private_candidates=True))
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as other:
@@ -183,9 +202,6 @@ def host_candidates(sdp: str) -> set[tuple[str, int]]:
 async def test_announce_ip_is_the_one_host_candidate() -> None:
     """NAT 1:1 (a cloud VM): the answer names ``announce_ip`` and the port, nothing else.
     Here the announced address is one of this host's own, so media still flows."""
-    from config import MediaLimits
-    from tests.fixtures.ports import free_udp_port
-
     host = client_host()
     plane = MediaPlane(MediaLimits(udp_port=free_udp_port(), announce_ip=host,
                                    allow_private_candidates=True))
@@ -225,4 +241,11 @@ async def test_a_server_offer_s_bundled_away_agent_leaves_the_mux(mux_plane: Med
     await until(lambda: viewer.frames.get("video", 0) >= 10 and viewer.count("audio") >= 10)
     await until(lambda: len(mux.table) == 2)  # the publisher's agent and the viewer's one
     await viewer.close()
+    await publisher.close()
+
+
+async def test_per_peer_mode_has_no_shared_socket(plane: MediaPlane) -> None:
+    publisher = await publish(plane, "hall", codec="vp8")
+    assert plane.mux is None
+    assert aiortc_hooks.shared_socket(plane.peer(publisher.peer_id).dtls) is None
     await publisher.close()
