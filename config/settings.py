@@ -134,6 +134,30 @@ class MediaLimits(_Section):
     allow_private_candidates: bool = False
     speaker: SpeakerSettings = Field(default_factory=SpeakerSettings)
     adapt: AdaptSettings = Field(default_factory=AdaptSettings)
+    # One UDP port for every peer of the node (issue 19, docs/media.md "One UDP port"): 0 keeps
+    # a socket and port per peer; ``announce_ip`` is the address host candidates advertise
+    # (NAT 1:1: a cloud VM's public address), empty = this host's own addresses.
+    udp_port: int = Field(default=0, ge=0, le=65_535)
+    announce_ip: str = ""
+
+    @field_validator("announce_ip")
+    @classmethod
+    def _announce_ip(cls, value: str) -> str:
+        if not value:
+            return value
+        try:
+            address = ipaddress.ip_address(value.strip("[]"))
+        except ValueError:
+            raise ValueError("must be an IPv4 or IPv6 address, not a name") from None
+        if address.is_unspecified or address.is_multicast:
+            raise ValueError("must be a unicast address clients can reach")
+        return str(address)
+
+    @model_validator(mode="after")
+    def _announce_needs_port(self) -> MediaLimits:
+        if self.announce_ip and not self.udp_port:
+            raise ValueError("announce_ip needs udp_port (the one-port mode it is announced in)")
+        return self
 
 
 class SignalingLimits(_Section):
