@@ -26,6 +26,7 @@ from web import (
     pages,
     recordings,
     replay_page,
+    request_log,
     room_pages,
     rtc,
 )
@@ -56,6 +57,7 @@ def create_app(settings: Settings) -> web.Application:
     metrics = Metrics()
     app = web.Application(middlewares=[metrics.middleware(), error_pages], client_max_size=1 << 20,
                           handler_args={"auto_decompress": False})  # no decompression bombs
+    request_log.install(app, settings.node_id)  # first: request id and node on every line
     app[SETTINGS_KEY] = settings
     app[METRICS_KEY] = metrics
     app[SHUTTING_DOWN_KEY] = [False]
