@@ -16,7 +16,7 @@ from aiohttp.typedefs import Middleware
 from config import log_context
 
 HEADER = "X-Request-Id"
-KEY = "pavilion_request_id"
+KEY = web.RequestKey("request_id", str)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
@@ -34,7 +34,7 @@ def middleware(node_id: str) -> Middleware:
 async def echo(request: web.Request, response: web.StreamResponse) -> None:
     """``on_response_prepare``: the request id goes back with every answer."""
     rid = request.get(KEY)
-    if isinstance(rid, str) and HEADER not in response.headers:
+    if rid is not None and HEADER not in response.headers:
         response.headers[HEADER] = rid
 
 
