@@ -44,6 +44,7 @@ from web.keys import (
 )
 from web.live_metrics import live_metrics_ctx
 from web.metrics import Metrics
+from web.ops_metrics import ops_metrics_ctx
 from web.rtmp_ingest import rtmp_ctx
 from web.templates import Renderer
 from web.version import package_version
@@ -80,6 +81,7 @@ def create_app(settings: Settings) -> web.Application:
     app.cleanup_ctx.append(rtmp_ctx)  # after the hub: its door; closed before them
     app.cleanup_ctx.append(live_metrics_ctx)  # after the plane and the hub it reads
     app.cleanup_ctx.append(cluster_ctx)  # likewise: load reports and the drain
+    app.cleanup_ctx.append(ops_metrics_ctx)  # after the cluster's: its load and drain
     admin_api.install(app, settings, BACKEND_KEY)
     recordings.install(app)  # after the hub and the admin API's guard
     meetings_api.install(app, settings)
