@@ -103,6 +103,7 @@ async def test_a_peers_lines_carry_room_identity_session_and_peer(pavilion_app):
     ended = lines.about(f"peer {answer['peer']}")[0]
     assert (ended["room"], ended["identity"], ended["peer"], ended["node"]) == (
         "live", "guest", answer["peer"], "node-peers")
+    assert ended["request_id"]  # the Socket.IO connection's HTTP request
     session_id = guest.session["session"]
     assert session_id.startswith(ended["session"]) and len(ended["session"]) < len(session_id)
     for client in (guest, host):
