@@ -293,7 +293,7 @@ class Hub:
             try:
                 await room_events.depart(self, session, room)
             except Exception:  # the other rooms are still left; what failed is said
-                log.exception("session %s could not leave %s cleanly", session.id, room)
+                log.exception("session %s could not leave %s cleanly", session.log_id, room)
         await session.aclose()
 
     async def _flooded(self, session: Session) -> None:

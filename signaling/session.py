@@ -127,7 +127,7 @@ class Session:
     def _check_flood(self) -> None:
         if self._throttle.flooding and not self._flood_reported and self._on_flood is not None:
             self._flood_reported = True
-            log.warning("session %s (%s) floods: disconnecting", self.id, self.identity)
+            log.warning("session %s (%s) floods: disconnecting", self.log_id, self.identity)
             # Owned here, not cancelled by aclose(): the disconnect it causes is what closes us.
             self._flood_task = asyncio.get_running_loop().create_task(self._on_flood(self))
 
@@ -156,7 +156,7 @@ class Session:
         except Exception as exc:
             if not isinstance(exc, SignalingError) and error_ack(exc)["error"]["code"] == (
                     "internal_error"):
-                log.exception("event %s of session %s failed", item.event, self.id)
+                log.exception("event %s of session %s failed", item.event, self.log_id)
             return error_ack(exc)
 
     def _fail_pending(self) -> None:
