@@ -1,9 +1,10 @@
 """Every HTTP request's log context: its request id, the node and the route's room.
 
 The middleware takes a sane incoming ``X-Request-Id`` (a proxy's, so both logs name one
-request) or makes one, binds it with the node id and ``{room}`` of the route for every line
-logged while the request is handled (config/log_context.py), and the response echoes it in
-``X-Request-Id`` -- also on errors and streamed answers (set when the response is prepared).
+request) or makes one, binds it with the node id and the route's ``{room}`` and ``{peer}``
+(WHIP/WHEP PATCH and DELETE) for every line logged while the request is handled
+(config/log_context.py), and the response echoes it in ``X-Request-Id`` -- also on errors and
+streamed answers (set when the response is prepared).
 """
 
 from __future__ import annotations
@@ -24,8 +25,9 @@ def middleware(node_id: str) -> Middleware:
     @web.middleware
     async def bound(request: web.Request, handler: Handler) -> web.StreamResponse:
         request[KEY] = log_context.request_id(request.headers.get(HEADER))
-        room = request.match_info.get("room")
-        with log_context.bind(node=node_id, request_id=request[KEY], room=room):
+        route = request.match_info  # /whip/{room}/{peer}: the WHIP/WHEP session's peer
+        with log_context.bind(node=node_id, request_id=request[KEY], room=route.get("room"),
+                              peer=route.get("peer")):
             return await handler(request)
 
     return bound

@@ -62,6 +62,7 @@ async def _logs_once(request: web.Request) -> web.Response:
 async def test_request_id_is_echoed_and_on_the_lines_of_its_request(pavilion_app):
     def prepare(app: web.Application) -> None:
         app.router.add_get("/logtest/{room}", _logs_once)
+        app.router.add_get("/logtest/{room}/{peer}", _logs_once)
 
     node = await pavilion_app(prepare=prepare, node_id="node-logs")
     with _captured("web.logtest") as lines:
@@ -72,14 +73,17 @@ async def test_request_id_is_echoed_and_on_the_lines_of_its_request(pavilion_app
             async with http.get(node.url + "/logtest/hall",
                                 headers={"X-Request-Id": "bad id\"}"}) as answer:
                 made = answer.headers["X-Request-Id"]
+            async with http.get(node.url + "/logtest/hall/p-7"):
+                pass
             async with http.get(node.url + "/no/such/page") as missing:  # an error answer
                 assert missing.status == 404 and missing.headers["X-Request-Id"]
             async with http.post(node.url + "/whip/hall", data="v=0") as refused:
                 assert refused.status == 401 and refused.headers["X-Request-Id"]
     assert made != "bad id\"}" and made.isalnum()
-    first, second = lines.about("handled hall")
+    first, second, third = lines.about("handled hall")
     assert (first["request_id"], first["node"], first["room"]) == ("lb-7f3a.1", "node-logs", "hall")
-    assert second["request_id"] == made
+    assert second["request_id"] == made and "peer" not in second
+    assert third["peer"] == "p-7" and third["request_id"] not in (made, "lb-7f3a.1")
 
 
 async def test_a_peers_lines_carry_room_identity_session_and_peer(pavilion_app):
