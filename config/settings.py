@@ -355,6 +355,8 @@ class Settings(_Section):
     # default $XDG_STATE_HOME/pavilion, else ~/.local/state/pavilion
     state_dir: str | None = Field(default=None, min_length=1, max_length=4_096)
     log_level: Literal["debug", "info", "warning", "error"] = "info"
+    # "json": one object per line; "text": for a person; "auto": text on a terminal, else JSON
+    log_format: Literal["auto", "json", "text"] = "auto"  # config/logs.py, docs/deploy.md
     token_leeway_s: int = Field(default=10, ge=0, le=600)
     ice_servers: list[IceServer] = Field(default_factory=list)
     turn: TurnSettings | None = None  # per-client TURN credentials (signaling/turn.py)

@@ -16,7 +16,7 @@ from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from config import IceServer, MediaLimits
+from config import IceServer, MediaLimits, log_context
 from streaming import aiortc_hooks
 from streaming.adaptation import Reason, TileView
 from streaming.allocator import Allocator
@@ -617,6 +617,14 @@ class MediaPlane:
     # -- peers --------------------------------------------------------------------------------
 
     async def _negotiate(
+        self, leg: Peer, answer: Callable[..., object], previous: Peer | None
+    ) -> Answer:
+        # lines about this peer, and those of the tasks aiortc and the leg start while it
+        # negotiates (they copy this context), carry its room, participant and id
+        with log_context.bind(room=leg.room, identity=leg.participant, peer=leg.peer_id):
+            return await self._negotiated(leg, answer, previous)
+
+    async def _negotiated(
         self, leg: Peer, answer: Callable[..., object], previous: Peer | None
     ) -> Answer:
         self.peers[leg.peer_id] = leg
