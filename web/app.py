@@ -28,6 +28,7 @@ from web import (
     replay_page,
     room_pages,
     rtc,
+    webhook_admin,
 )
 from web.cascade import EDGES_KEY, Edges
 from web.catalog import load_catalogs
@@ -46,6 +47,7 @@ from web.metrics import Metrics
 from web.rtmp_ingest import rtmp_ctx
 from web.templates import Renderer
 from web.version import package_version
+from web.webhooks import webhooks_ctx
 
 log = logging.getLogger("pavilion")
 STATIC_DIR = Path(__file__).parent / "static"
@@ -79,6 +81,8 @@ def create_app(settings: Settings) -> web.Application:
     app.cleanup_ctx.append(live_metrics_ctx)  # after the plane and the hub it reads
     app.cleanup_ctx.append(cluster_ctx)  # likewise: load reports and the drain
     admin_api.install(app, settings, BACKEND_KEY)
+    webhook_admin.add_routes(app)  # issue 18 §1, behind the admin API's guard
+    app.cleanup_ctx.append(webhooks_ctx)  # after the backend whose queue it delivers
     recordings.install(app)  # after the hub and the admin API's guard
     meetings_api.install(app, settings)
     return app

@@ -100,6 +100,23 @@ class Notifier(Protocol):
         ...
 
 
+NO_SHOWS = frozenset({"buyer_no_show", "exhibitor_no_show", "both_no_show"})
+
+
+def meeting_hook(kind: str, attendance: object = None) -> str | None:
+    """The webhook a booking notice makes: ``request.<state>`` is ``meeting_<state>``
+    (``created``: ``meeting_requested``), a meeting that ended without someone is
+    ``meeting_no_show``; reminders and interpreter notices make none."""
+    if kind == "request.created":
+        return "meeting_requested"
+    if kind in ("request.accepted", "request.declined", "request.cancelled",
+                "request.withdrawn", "request.expired"):
+        return "meeting_" + kind.partition(".")[2]
+    if kind == "meeting.ended" and attendance in NO_SHOWS:
+        return "meeting_no_show"
+    return None
+
+
 class BookingService:
     def __init__(self, store: BookingStore, rooms: RoomService, *, secret: str, base_url: str,
                  policy: BookingPolicy | None = None, clock: Clock | None = None,
@@ -394,6 +411,10 @@ class BookingService:
                 "buyer_name": request.buyer_name, "starts_at": iso(request.starts_at),
                 "ends_at": iso(request.ends_at), "state": request.state.value,
                 "reason": request.reason, "interpreter": request.interpreter, **extra}
+        hook = meeting_hook(kind, extra.get("attendance"))
+        if hook is not None:  # issue 18 §1: once per change, whoever is told
+            self.rooms.hooks.emit(hook, {"meeting": {**data, "room_id": request.room_id}},
+                                  room=request.room_id)
         for identity in dict.fromkeys(identities):
             notice = Notice(id=secrets.token_hex(8), identity=identity, kind=kind,
                             at=self.clock.now(), data=data, room_id=request.room_id)
