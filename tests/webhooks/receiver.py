@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,16 +22,19 @@ class Receiver:
     attempts: int = 0
     url: str = ""
     _runner: web.AppRunner | None = None
+    _heard: asyncio.Event = field(default_factory=asyncio.Event)
 
     async def handle(self, request: web.Request) -> web.Response:
         body = await request.read()
         self.attempts += 1
+        self._heard.set()
         if self.delay_s:
             await asyncio.sleep(self.delay_s)
         if self.status >= 300:
             return web.Response(status=self.status)
         self.raw.append((body, dict(request.headers)))
         self.got.append(json.loads(body))
+        self._heard.set()
         return web.Response(status=self.status)
 
     async def start(self) -> Receiver:
@@ -50,7 +54,12 @@ class Receiver:
     def names(self, room: str | None = None) -> list[str]:
         return [g["event"] for g in self.got if room is None or g.get("room") == room]
 
-    async def wait_for(self, count: int, timeout_s: float = 20.0) -> None:
+    async def until(self, check: Callable[[], bool], timeout_s: float = 20.0) -> None:
+        """Wait until ``check()`` holds, looking again after each request it hears."""
         async with asyncio.timeout(timeout_s):
-            while len({g["id"] for g in self.got}) < count:
-                await asyncio.sleep(0.02)
+            while not check():
+                self._heard.clear()
+                await self._heard.wait()
+
+    async def wait_for(self, count: int, timeout_s: float = 20.0) -> None:
+        await self.until(lambda: len({g["id"] for g in self.got}) >= count, timeout_s)
