@@ -45,6 +45,7 @@ from rooms.trade.request import (
     check_request_id,
     exhibitor_side,
     new_request,
+    room_id_for,
     transition,
 )
 from rooms.trade.store import BookingConflict, BookingStore
@@ -412,9 +413,11 @@ class BookingService:
                 "ends_at": iso(request.ends_at), "state": request.state.value,
                 "reason": request.reason, "interpreter": request.interpreter, **extra}
         hook = meeting_hook(kind, extra.get("attendance"))
-        if hook is not None:  # issue 18 §1: once per change, whoever is told
+        if hook is not None:  # issue 18 §1: once per change, whoever is told; every event of
+            # a request names the room it has (or will have once accepted), so they keep order
+            room = request.room_id or room_id_for(request.id)
             self.rooms.hooks.emit(hook, {"meeting": {**data, "room_id": request.room_id}},
-                                  room=request.room_id)
+                                  room=room)
         for identity in dict.fromkeys(identities):
             notice = Notice(id=secrets.token_hex(8), identity=identity, kind=kind,
                             at=self.clock.now(), data=data, room_id=request.room_id)

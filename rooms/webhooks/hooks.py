@@ -49,6 +49,7 @@ class Hooks:
         self.spool_max = spool_max
         self._spool: deque[WebhookEvent] = deque()
         self._wake = asyncio.Event()
+        self._flushing = asyncio.Lock()  # one flush at a time: the head leaves once
         self._task: asyncio.Task[None] | None = None
         self.dropped = 0
         self.queued = 0
@@ -100,13 +101,14 @@ class Hooks:
 
     async def flush(self) -> None:
         """Push the spool in order; the head stays until every target that wants it has it."""
-        while self._spool:
-            event = self._spool[0]
-            for route in self.routes:
-                if route.wants(event.name):
-                    await self._push(route.key, event)
-            self._spool.popleft()
-            self.queued += 1
+        async with self._flushing:
+            while self._spool:
+                event = self._spool[0]
+                for route in self.routes:
+                    if route.wants(event.name):
+                        await self._push(route.key, event)
+                self._spool.popleft()
+                self.queued += 1
 
     async def _push(self, target: str, event: WebhookEvent) -> None:
         try:
