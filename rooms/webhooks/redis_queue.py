@@ -1,8 +1,8 @@
 """``RedisWebhookQueue``: webhook events in Redis Streams, one stream per target (issue 18 §1).
 
-Keys (docs/state.md): ``pavilion:webhooks:<target>:stream`` (``XADD``; consumer group
+Keys (docs/state.md): ``pv:webhooks:<target>:stream`` (``XADD``; consumer group
 ``nodes``), ``…:owner`` (the holder's lease, ``SET NX PX``), ``…:delivered`` (a counter),
-``…:dead`` (a sorted set of its dead-letter ids by time) and ``pavilion:webhooks:dead`` (a hash
+``…:dead`` (a sorted set of its dead-letter ids by time) and ``pv:webhooks:dead`` (a hash
 of every dead letter). A holder reads new entries with ``XREADGROUP``; the first read after
 taking a target over claims every pending entry (``XAUTOCLAIM``, from a dead or restarted
 node, its own included) before the new ones. A settled entry is ``XACK``ed and ``XDEL``eted, so
@@ -20,7 +20,7 @@ from rooms.redis_store import unavailable_on_error
 from rooms.webhooks.event import WebhookEvent
 from rooms.webhooks.queue import DeadLetter, QueueStats, Taken
 
-PREFIX = "pavilion:webhooks:"
+PREFIX = "pv:webhooks:"
 GROUP = "nodes"
 DEAD = PREFIX + "dead"
 _LEASE = """
