@@ -20,6 +20,7 @@ class Receiver:
     got: list[dict[str, Any]] = field(default_factory=list)  # acknowledged bodies, in order
     raw: list[tuple[bytes, dict[str, str]]] = field(default_factory=list)
     attempts: int = 0
+    arrived: list[str] = field(default_factory=list)  # Pavilion-Webhook-Id of every request
     url: str = ""
     _runner: web.AppRunner | None = None
     _heard: asyncio.Event = field(default_factory=asyncio.Event)
@@ -27,6 +28,7 @@ class Receiver:
     async def handle(self, request: web.Request) -> web.Response:
         body = await request.read()
         self.attempts += 1
+        self.arrived.append(request.headers.get("Pavilion-Webhook-Id", ""))
         self._heard.set()
         if self.delay_s:
             await asyncio.sleep(self.delay_s)
@@ -40,7 +42,7 @@ class Receiver:
     async def start(self) -> Receiver:
         app = web.Application()
         app.router.add_post("/hook", self.handle)
-        self._runner = web.AppRunner(app, access_log=None)
+        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.5)
         await self._runner.setup()
         port = free_port()
         await web.TCPSite(self._runner, "127.0.0.1", port).start()

@@ -97,6 +97,23 @@ async def test_restart_loses_nothing_and_duplicates_keep_their_id(
     assert [g["n"] for g in receiver.got] == list(range(10))
 
 
+async def test_a_node_stopped_mid_delivery_leaves_a_duplicate_with_the_same_id(
+        pavilion_app: Start, receiver: Receiver, redis_url: str) -> None:
+    """At least once: the receiver got the request but the node stopped before the answer; the
+    next node sends it again, with the same id (the receiver's key to drop the copy)."""
+    receiver.delay_s = 30.0  # the first answer never comes back in time
+    first = await pavilion_app(redis_url=redis_url, node_id="node-a", **hooked(receiver))
+    emit(first, "room-1", 1)
+    await receiver.until(lambda: receiver.attempts >= 1)
+    await first.app.shutdown()
+    await first.app.cleanup()
+    receiver.delay_s = 0.0
+    await pavilion_app(redis_url=redis_url, node_id="node-b", **hooked(receiver))
+    await receiver.wait_for(1)
+    assert len(receiver.arrived) == 2 and receiver.arrived[0] == receiver.arrived[1]
+    assert receiver.got[0]["id"] == receiver.arrived[0]
+
+
 async def test_two_nodes_deliver_each_event_once(pavilion_app: Start, receiver: Receiver,
                                                  redis_url: str) -> None:
     a = await pavilion_app(redis_url=redis_url, node_id="node-a", **hooked(receiver))

@@ -88,3 +88,26 @@ def test_meeting_notices_name_their_webhooks() -> None:
 def test_hidden_participants_are_not_reported() -> None:
     assert list(hooks_of(Left("r", "recorder", hidden=True))) == []
     assert [h[0] for h in hooks_of(Left("r", "v1"))] == ["participant_left"]
+
+
+async def test_moderation_by_a_moderator_and_the_admin_api(pavilion_app: Start) -> None:
+    receiver = await Receiver().start()
+    try:
+        node = await pavilion_app(demo=False, api_key=TEST_SECRET, webhooks_delivery=FAST,
+                                  webhooks=[{"url": receiver.url, "secret": SECRET,
+                                             "events": ["moderation"]}])
+        await admin(node, "POST", "/rooms", {**ROOM, "exhibitor": "host", "state": "live"})
+        host = await RtcClient.connect(node, token("host", "ev-launch", HOST))
+        await host.ok("join", {"room": "ev-launch"})
+        viewer = await RtcClient.connect(node, token("v1", "ev-launch", VIEWER))
+        await viewer.ok("join", {"room": "ev-launch"})
+        await host.ok("track.mute", {"room": "ev-launch", "identity": "v1", "muted": True})
+        await admin(node, "POST", "/rooms/ev-launch/participants/v1/kick")
+        await receiver.wait_for(2)
+        await asyncio.sleep(0.3)
+        assert [(g["event"], g["action"], g["identity"]) for g in receiver.got] == [
+            ("moderation", "mute", "v1"), ("moderation", "kick", "v1")]
+        await host.close()
+        await viewer.close()
+    finally:
+        await receiver.stop()
