@@ -367,7 +367,7 @@ class WebhookDelivery(_Section):
     give_up_s: float = Field(default=86_400.0, gt=0, le=30 * 86_400)
     timeout_s: float = Field(default=10.0, gt=0, le=300)
     concurrency: int = Field(default=8, ge=1, le=1_000)
-    held_max: int = Field(default=1_000, ge=1, le=100_000)
+    held_max: int = Field(default=10_000, ge=1, le=1_000_000)
     spool_max: int = Field(default=10_000, ge=1, le=1_000_000)
     memory_max: int = Field(default=100_000, ge=1, le=10_000_000)
     lease_s: float = Field(default=15.0, ge=0.2, le=600)

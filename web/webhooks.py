@@ -17,7 +17,7 @@ import contextlib
 import logging
 import time
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import aiohttp
 from aiohttp import web
@@ -39,7 +39,7 @@ USER_AGENT = "Pavilion-Webhooks/1"
 class Target:
     key: str
     url: str
-    secret: str
+    secret: str = field(repr=False)  # never in a log line or a traceback
 
     @classmethod
     def of(cls, target: WebhookTarget) -> Target:

@@ -68,6 +68,9 @@ class Lanes:
             if not lane.busy and lane.events and lane.due <= now:
                 lane.busy = True
                 out.append(lane.events[0])
+        for taken in out:  # served lanes go last: with few free slots, every room gets a turn
+            room = taken.event.room
+            self._lanes[room] = self._lanes.pop(room)
         return out
 
     def next_due(self) -> float | None:
