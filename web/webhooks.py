@@ -16,6 +16,7 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections import deque
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
@@ -46,6 +47,15 @@ class Target:
         return cls(target_key(target.url), target.url, target.secret.get_secret_value())
 
 
+@dataclass(frozen=True, slots=True)
+class Settled:
+    taken: Taken
+    outcome: str  # "ok" | "dead"
+    reason: str
+    attempts: int
+    at: float
+
+
 class WebhookMetrics:
     def __init__(self, registry: CollectorRegistry) -> None:
         self.deliveries = Counter("pavilion_webhook_deliveries",
@@ -72,6 +82,7 @@ class Deliverer:
         self.lanes = {t.key: Lanes(backoff) for t in self.targets}
         self._wake = asyncio.Event()
         self._attempts: set[asyncio.Task[None]] = set()
+        self._unsettled: deque[Settled] = deque()  # delivered or dead, not yet so in the queue
         self._task: asyncio.Task[None] | None = None
         self._http: aiohttp.ClientSession | None = None
         self._stats_at = 0.0
@@ -97,6 +108,7 @@ class Deliverer:
 
     async def _run(self) -> None:
         while True:
+            await self._resettle()
             for target in self.targets:
                 try:
                     await self._pump(target)
@@ -134,16 +146,30 @@ class Deliverer:
         attempts = lanes.attempts(taken) + 1
         outcome = lanes.settle(taken, reason == "", time.time())
         self.metrics.deliveries.labels(result=outcome).inc()
-        try:
-            if outcome == "ok":
-                await self.queue.ack(taken)
-            elif outcome == "dead":
-                log.warning("webhook %s to %s dead after %d attempts: %s", taken.event.id,
-                            target.key, attempts, reason)
-                await self.queue.bury(taken, reason=reason, attempts=attempts, now=time.time())
-        except Exception as exc:  # not settled in the queue: taken again later (same id)
-            log.warning("webhook %s not settled: %s", taken.event.id, exc)
+        if outcome == "dead":
+            log.warning("webhook %s to %s dead after %d attempts: %s", taken.event.id,
+                        target.key, attempts, reason)
+        if outcome != "retry":
+            await self._settle(Settled(taken, outcome, reason, attempts, time.time()))
         self._wake.set()
+
+    async def _settle(self, done: Settled) -> None:
+        """Ack or dead-letter in the queue; if Redis fails, kept (bounded) and tried again each
+        round, so an entry delivered during an outage does not stay pending."""
+        try:
+            if done.outcome == "ok":
+                await self.queue.ack(done.taken)
+            else:
+                await self.queue.bury(done.taken, reason=done.reason, attempts=done.attempts,
+                                      now=done.at)
+        except Exception as exc:
+            log.warning("webhook %s not settled yet: %s", done.taken.event.id, exc)
+            if len(self._unsettled) < self.rules.held_max:
+                self._unsettled.append(done)
+
+    async def _resettle(self) -> None:
+        for _ in range(len(self._unsettled)):
+            await self._settle(self._unsettled.popleft())
 
     async def _post(self, target: Target, taken: Taken) -> str:
         """One attempt: ``""`` when acknowledged, else why not (``http_500``, ``timeout``...)."""

@@ -6,13 +6,14 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 from aiohttp import web
 
 from tests.fixtures.ports import free_port
 from tests.fixtures.redis_server import RedisServer
 from tests.webhooks.receiver import Receiver
-from tests.webhooks.test_delivery import Start, emit, hooked
+from tests.webhooks.test_delivery import Start, admin, emit, hooked
 from web.keys import BACKEND_KEY
 
 
@@ -89,3 +90,31 @@ async def test_bad_receivers_do_not_stall_the_loop(pavilion_app: Start) -> None:
         for receiver in (slow, failing, good):
             await receiver.stop()
         await runner.cleanup()
+
+
+async def test_redis_gone_while_delivering_settles_when_back(pavilion_app: Start,
+                                                             tmp_path: Path) -> None:
+    """Delivered while Redis is away: acknowledged in the queue once it is back, not left
+    pending until some other node takes the target over."""
+    redis = RedisServer(tmp_path, extra=("--appendonly", "yes", "--appendfsync", "always"))
+    redis.start()
+    receiver = Receiver(delay_s=1.0)
+    await receiver.start()
+    try:
+        node = await pavilion_app(redis_url=redis.url, **hooked(receiver))
+        for n in range(3):
+            emit(node, f"room-{n}", n)
+        await receiver.until(lambda: receiver.attempts >= 3)
+        redis.stop()  # a clean stop: the stream survives in the append-only file
+        await receiver.wait_for(3)
+        await asyncio.sleep(2.0)  # the acknowledgements fail meanwhile (redis-py's retries too)
+        redis.start()
+        for _ in range(300):
+            [target] = (await admin(node, "GET", "/webhooks"))["targets"]
+            if target["pending"] == 0:
+                break
+            await asyncio.sleep(0.05)
+        assert (target["pending"], target["delivered"]) == (0, 3)
+    finally:
+        await receiver.stop()
+        redis.stop()
