@@ -73,8 +73,9 @@ class MemoryWebhookQueue:
         letter = DeadLetter(f"{taken.event.id}.{taken.target}", taken.target, taken.event,
                             reason, attempts, now)
         self._dead[letter.id] = letter
-        while len(self._dead) > self.dead_max:
-            self._dead.popitem(last=False)
+        mine = [d.id for d in self._dead.values() if d.target == taken.target]
+        for dead_id in mine[:max(0, len(mine) - self.dead_max)]:  # per target, oldest first
+            del self._dead[dead_id]
 
     async def release(self, target: str, consumer: str) -> None:
         queue = self._of(target)

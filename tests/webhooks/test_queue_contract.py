@@ -99,3 +99,7 @@ async def test_dead_letters_capped_oldest_first(queue: WebhookQueue) -> None:
         await queue.bury(taken, reason="http_500", attempts=1, now=6_000.0 + n)
     kept = [d.event.body for d in await queue.dead()]
     assert len(kept) == 3 and kept[0].endswith('"n":2}')
+    await queue.push("t2", event(9))
+    [other] = await queue.take("t2", "a", 10)
+    await queue.bury(other, reason="timeout", attempts=1, now=7_000.0)
+    assert len(await queue.dead()) == 4  # the cap is per target
