@@ -153,9 +153,13 @@ async def test_dead_letters_listed_and_replayed(pavilion_app: Start, receiver: R
             headers=AUTH) as gone:
         assert gone.status == 404
         assert (await gone.json())["error"]["code"] == "no_such_dead_letter"
-    async with aiohttp.ClientSession() as http, http.get(
-            node.url + "/api/admin/webhooks/dead") as anonymous:
-        assert anonymous.status == 401
+    async with aiohttp.ClientSession() as http:
+        async with http.get(node.url + "/api/admin/webhooks/dead") as anonymous:
+            assert anonymous.status == 401
+        async with http.delete(node.url + "/api/admin/webhooks/dead/evt_nope.abc",
+                               headers=AUTH) as unknown:
+            assert unknown.status == 404
+            assert (await unknown.json())["error"]["code"] == "no_such_dead_letter"
 
 
 async def test_metrics_count_outcomes(pavilion_app: Start, receiver: Receiver) -> None:
@@ -165,6 +169,8 @@ async def test_metrics_count_outcomes(pavilion_app: Start, receiver: Receiver) -
     async with aiohttp.ClientSession() as http, http.get(node.url + "/metrics") as response:
         text = await response.text()
     assert 'pavilion_webhook_deliveries_total{result="ok"} 1.0' in text
+    [target] = (await admin(node, "GET", "/webhooks"))["targets"]  # memory mode alike
+    assert (target["delivered"], target["pending"], target["failed"]) == (1, 0, 0)
     for name in ("pavilion_webhook_pending", "pavilion_webhook_dead_letters",
                  "pavilion_webhook_delivery_seconds_bucket"):
         assert name in text
