@@ -374,6 +374,13 @@ class WebhookDelivery(_Section):
     poll_s: float = Field(default=1.0, ge=0.01, le=60)
     dead_max: int = Field(default=10_000, ge=1, le=1_000_000)
 
+    @model_validator(mode="after")
+    def _lease_outlives_polls(self) -> WebhookDelivery:
+        """The holder renews its lease at each poll: two polls fit in one lease."""
+        if self.lease_s < 2 * self.poll_s:
+            raise ValueError("webhooks_delivery: lease_s must be at least twice poll_s")
+        return self
+
 
 class Settings(_Section):
     """A node's whole configuration."""

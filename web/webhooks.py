@@ -33,6 +33,7 @@ from web.keys import BACKEND_KEY, METRICS_KEY, SETTINGS_KEY
 
 log = logging.getLogger(__name__)
 STATS_EVERY_S = 5.0
+TAKE_MAX = 256  # entries read per target per round: bounds the parsing one read does on the loop
 USER_AGENT = "Pavilion-Webhooks/1"
 
 
@@ -86,6 +87,7 @@ class Deliverer:
         self._task: asyncio.Task[None] | None = None
         self._http: aiohttp.ClientSession | None = None
         self._stats_at = 0.0
+        self._next_take: dict[str, float] = {}  # target -> when to read its queue again
 
     def start(self) -> None:
         if not self.targets:
@@ -118,10 +120,14 @@ class Deliverer:
             await self._sleep()
 
     async def _pump(self, target: Target) -> None:
-        lanes = self.lanes[target.key]
-        room = max(0, self.rules.held_max - lanes.held)
-        for taken in await self.queue.take(target.key, self.consumer, room):
-            lanes.add(taken)
+        """Take new events (each poll, or at once when this node holds none of the target's:
+        a burst drains without waiting), then start the attempts that are due."""
+        lanes, now = self.lanes[target.key], time.monotonic()
+        if lanes.held == 0 or now >= self._next_take.get(target.key, 0.0):
+            self._next_take[target.key] = now + self.rules.poll_s
+            room = min(TAKE_MAX, max(0, self.rules.held_max - lanes.held))
+            for taken in await self.queue.take(target.key, self.consumer, room):
+                lanes.add(taken)
         free = self.rules.concurrency - len(self._attempts)
         for taken in lanes.ready(time.time(), max(0, free)):
             task = asyncio.create_task(self._attempt(target, taken), name="webhook-attempt")
@@ -129,9 +135,11 @@ class Deliverer:
             task.add_done_callback(self._attempts.discard)
 
     async def _sleep(self) -> None:
+        """Until the next poll, a lane's retry time, or a finished attempt (it wakes us); with
+        every slot busy, only a finished attempt can free one, so due lanes do not spin."""
         wait = self.rules.poll_s
         dues = [d for lanes in self.lanes.values() if (d := lanes.next_due()) is not None]
-        if dues:
+        if dues and len(self._attempts) < self.rules.concurrency:
             wait = min(wait, max(0.0, min(dues) - time.time()))
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(wait):
