@@ -13,14 +13,15 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from rooms.errors import NoSuchRoom
+from rooms.errors import InvalidInput, NoSuchRoom
 from rooms.webhooks.queue import WebhookQueue, target_key
 from web.admin_api import PREFIX
 from web.http_api import reply
 from web.keys import BACKEND_KEY, SETTINGS_KEY
 
 HOOKS = PREFIX + "/webhooks"
-DEAD_LISTED = 1_000
+DEAD_LISTED = 1_000  # the most one listing parses (each letter is a JSON document)
+DEAD_PAGE = 100
 
 
 def _queue(request: web.Request) -> WebhookQueue:
@@ -39,7 +40,10 @@ async def overview(request: web.Request) -> web.Response:
 
 
 async def dead(request: web.Request) -> web.Response:
-    letters = await _queue(request).dead(DEAD_LISTED)
+    raw = request.query.get("limit", str(DEAD_PAGE))
+    if not raw.isdigit() or not 1 <= int(raw) <= DEAD_LISTED:
+        raise InvalidInput("bad_limit", f"limit must be an integer in 1..{DEAD_LISTED}")
+    letters = await _queue(request).dead(int(raw))
     return reply({"dead": [letter.to_dict() for letter in letters]})
 
 
@@ -58,8 +62,8 @@ async def replay_one(request: web.Request) -> web.Response:
 
 async def replay_all(request: web.Request) -> web.Response:
     queue, known = _queue(request), _known(request)
-    replayed = [letter.id for letter in await queue.dead(DEAD_LISTED)
-                if letter.target in known and await queue.revive(letter.id)]
+    replayed = [dead_id for dead_id in await queue.dead_ids()
+                if dead_id.rpartition(".")[2] in known and await queue.revive(dead_id)]
     return reply({"replayed": replayed}, status=202)
 
 

@@ -85,6 +85,9 @@ class MemoryWebhookQueue:
     async def dead(self, limit: int = 1_000) -> list[DeadLetter]:
         return list(self._dead.values())[:limit]
 
+    async def dead_ids(self) -> list[str]:
+        return list(self._dead)
+
     async def revive(self, dead_id: str) -> bool:
         letter = self._dead.pop(dead_id, None)
         if letter is None:

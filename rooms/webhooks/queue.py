@@ -108,6 +108,10 @@ class WebhookQueue(Protocol):
         """Dead letters, oldest first."""
         ...
 
+    async def dead_ids(self) -> list[str]:
+        """Every dead letter's id, oldest first (ids only: cheap to list in full)."""
+        ...
+
     async def revive(self, dead_id: str) -> bool:
         """Queue a dead letter again (same id and body), out of the list; False if unknown."""
         ...

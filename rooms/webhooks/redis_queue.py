@@ -23,6 +23,7 @@ from rooms.webhooks.queue import DeadLetter, QueueStats, Taken
 PREFIX = "pv:webhooks:"
 GROUP = "nodes"
 DEAD = PREFIX + "dead"
+DEAD_ORDER = PREFIX + "dead:order"  # every dead letter id by time: lists read no more than asked
 _LEASE = """
 local held = redis.call('GET', KEYS[1])
 if held == ARGV[1] then redis.call('PEXPIRE', KEYS[1], ARGV[2]) return 1 end
@@ -124,6 +125,7 @@ class RedisWebhookQueue:
             async with self._redis.pipeline(transaction=True) as pipe:
                 pipe.hset(DEAD, letter.id, letter.to_json())
                 pipe.zadd(index, {letter.id: now})
+                pipe.zadd(DEAD_ORDER, {letter.id: now})
                 pipe.xack(stream, GROUP, taken.entry)
                 pipe.xdel(stream, taken.entry)
                 await pipe.execute()
@@ -135,6 +137,7 @@ class RedisWebhookQueue:
             popped: Any = await self._redis.zpopmin(index, excess)
             oldest = [member for member, _ in popped]
             await self._redis.hdel(DEAD, *oldest)
+            await self._redis.zrem(DEAD_ORDER, *oldest)
 
     async def release(self, target: str, consumer: str) -> None:
         self._holding.discard(target)
@@ -143,9 +146,14 @@ class RedisWebhookQueue:
 
     async def dead(self, limit: int = 1_000) -> list[DeadLetter]:
         with unavailable_on_error():
-            values: list[Any] = await self._redis.hvals(DEAD)
-        letters = sorted((DeadLetter.from_json(v) for v in values), key=lambda d: d.dead_at)
-        return letters[:limit]
+            ids: list[Any] = await self._redis.zrange(DEAD_ORDER, 0, max(0, limit - 1))
+            values: list[Any] = await self._redis.hmget(DEAD, ids) if ids else []
+        return [DeadLetter.from_json(v) for v in values if v is not None]
+
+    async def dead_ids(self) -> list[str]:
+        with unavailable_on_error():
+            ids: list[Any] = await self._redis.zrange(DEAD_ORDER, 0, -1)
+        return [str(i) for i in ids]
 
     async def revive(self, dead_id: str) -> bool:
         with unavailable_on_error():
@@ -158,6 +166,7 @@ class RedisWebhookQueue:
                 pipe.xadd(_stream(letter.target), letter.event.to_fields())  # type: ignore[arg-type]
                 pipe.hdel(DEAD, dead_id)
                 pipe.zrem(f"{PREFIX}{letter.target}:dead", dead_id)
+                pipe.zrem(DEAD_ORDER, dead_id)
                 await pipe.execute()
         return True
 
@@ -170,6 +179,7 @@ class RedisWebhookQueue:
             async with self._redis.pipeline(transaction=True) as pipe:
                 pipe.hdel(DEAD, dead_id)
                 pipe.zrem(f"{PREFIX}{target}:dead", dead_id)
+                pipe.zrem(DEAD_ORDER, dead_id)
                 await pipe.execute()
         return True
 

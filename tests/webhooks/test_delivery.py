@@ -156,6 +156,10 @@ async def test_dead_letters_listed_and_replayed(pavilion_app: Start, receiver: R
     async with aiohttp.ClientSession() as http:
         async with http.get(node.url + "/api/admin/webhooks/dead") as anonymous:
             assert anonymous.status == 401
+        async with http.get(node.url + "/api/admin/webhooks/dead?limit=0",
+                            headers=AUTH) as bad:
+            assert bad.status == 400
+            assert (await bad.json())["error"]["code"] == "bad_limit"
         async with http.delete(node.url + "/api/admin/webhooks/dead/evt_nope.abc",
                                headers=AUTH) as unknown:
             assert unknown.status == 404

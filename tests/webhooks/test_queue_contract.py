@@ -84,6 +84,8 @@ async def test_dead_letters_listed_replayed_dropped(queue: WebhookQueue) -> None
     assert [(d.event.id, d.reason, d.attempts) for d in dead] == [
         (first.event.id, "http_500", 7), (second.event.id, "timeout", 3)]
     assert (await queue.stats("t1")).failed == 2 and (await queue.stats("t1")).pending == 0
+    assert await queue.dead_ids() == [d.id for d in dead]
+    assert [d.id for d in await queue.dead(1)] == [dead[0].id]  # the oldest, and no more
     assert await queue.revive(dead[0].id)
     assert not await queue.revive(dead[0].id)
     [back] = await queue.take("t1", "a", 10)
