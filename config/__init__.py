@@ -13,6 +13,8 @@ from config.settings import (
     Settings,
     SignalingLimits,
     TurnSettings,
+    WebhookDelivery,
+    WebhookTarget,
     default_node_id,
 )
 
@@ -29,6 +31,8 @@ __all__ = [
     "Settings",
     "SignalingLimits",
     "TurnSettings",
+    "WebhookDelivery",
+    "WebhookTarget",
     "default_node_id",
     "load",
 ]

@@ -2,8 +2,9 @@
 
 The environment is an injected mapping (not ``os.environ`` read deep in the code): ``PAVILION_PORT``
 sets ``port``; a double underscore reaches into a section (``PAVILION_MEDIA__MAX_SDP_BYTES``);
-``PAVILION_ICE_SERVERS`` and ``PAVILION_TURN__URLS`` take JSON. Any problem becomes one
-:class:`ConfigError` whose message is a single line naming the key, so the CLI can print it and
+``PAVILION_ICE_SERVERS``, ``PAVILION_TURN__URLS`` and ``PAVILION_WEBHOOKS`` take JSON. Any
+problem becomes one :class:`ConfigError` whose message is a single line naming the key, so the
+CLI can print it and
 exit with status 2.
 """
 
@@ -21,7 +22,7 @@ from pydantic import SecretStr, ValidationError
 from config.settings import Settings
 
 ENV_PREFIX = "PAVILION_"
-_JSON_KEYS = {("ice_servers",), ("turn", "urls")}
+_JSON_KEYS = {("ice_servers",), ("turn", "urls"), ("webhooks",)}
 
 
 class ConfigError(Exception):

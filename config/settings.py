@@ -337,6 +337,78 @@ class HlsSettings(_Section):
     replay: bool = True
 
 
+WEBHOOK_EVENTS: tuple[str, ...] = (
+    "room_started", "room_finished", "participant_joined", "participant_left",
+    "track_published", "track_unpublished", "recording_started", "recording_finished",
+    "quote_requested", "meeting_requested", "meeting_accepted", "meeting_declined",
+    "meeting_cancelled", "meeting_withdrawn", "meeting_expired", "meeting_no_show", "moderation")
+
+
+class WebhookTarget(_Section):
+    """One endpoint that receives signed events (``webhooks = [{url, secret, events}]``; issue
+    18 §1, docs/webhooks.md). ``events``: the event names it wants (default: all). The secret
+    signs each delivery (HMAC-SHA256) and is never logged."""
+
+    url: str = Field(min_length=8, max_length=2_048)
+    secret: SecretStr
+    events: list[str] | None = Field(default=None, max_length=len(WEBHOOK_EVENTS))
+
+    @field_validator("url")
+    @classmethod
+    def _http(cls, url: str) -> str:
+        if not url.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return url
+
+    @field_validator("secret")
+    @classmethod
+    def _long_secret(cls, value: SecretStr) -> SecretStr:
+        if len(value.get_secret_value().encode()) < 16:
+            raise ValueError("must be at least 16 bytes")
+        return value
+
+    @field_validator("events")
+    @classmethod
+    def _known(cls, events: list[str] | None) -> list[str] | None:
+        for name in events or ():
+            if name not in WEBHOOK_EVENTS:
+                raise ValueError(f"unknown webhook event {name!r}")
+        return events
+
+
+class WebhookDelivery(_Section):
+    """``[webhooks_delivery]``: how events reach the targets (docs/webhooks.md "Delivery").
+
+    A failed attempt is retried after ``backoff_s`` doubling up to ``backoff_max_s`` (each
+    delay jittered down by up to half), until the event is ``give_up_s`` old: then it goes to
+    the dead-letter list. ``timeout_s``: one attempt. ``concurrency``: attempts at once per
+    node. ``held_max``: events a node holds in memory per target (the queue keeps the rest).
+    ``spool_max``: events kept in memory while Redis is unreachable at enqueue time (then
+    pushed in order); past it an event is dropped (logged, counted). ``memory_max``: the memory
+    queue's cap (no Redis). ``lease_s``: one node delivers a target's events at a time; another
+    takes over (and claims the unacknowledged ones) this long after it stops renewing.
+    ``poll_s``: how often a node looks for new events. ``dead_max``: dead letters kept."""
+
+    backoff_s: float = Field(default=1.0, gt=0, le=3_600)
+    backoff_max_s: float = Field(default=600.0, gt=0, le=86_400)
+    give_up_s: float = Field(default=86_400.0, gt=0, le=30 * 86_400)
+    timeout_s: float = Field(default=10.0, gt=0, le=300)
+    concurrency: int = Field(default=8, ge=1, le=1_000)
+    held_max: int = Field(default=10_000, ge=1, le=1_000_000)
+    spool_max: int = Field(default=10_000, ge=1, le=1_000_000)
+    memory_max: int = Field(default=100_000, ge=1, le=10_000_000)
+    lease_s: float = Field(default=15.0, ge=0.2, le=600)
+    poll_s: float = Field(default=1.0, ge=0.01, le=60)
+    dead_max: int = Field(default=10_000, ge=1, le=1_000_000)
+
+    @model_validator(mode="after")
+    def _lease_outlives_polls(self) -> WebhookDelivery:
+        """The holder renews its lease at each poll: two polls fit in one lease."""
+        if self.lease_s < 2 * self.poll_s:
+            raise ValueError("webhooks_delivery: lease_s must be at least twice poll_s")
+        return self
+
+
 class Settings(_Section):
     """A node's whole configuration."""
 
@@ -366,6 +438,8 @@ class Settings(_Section):
     cluster: ClusterSettings = Field(default_factory=ClusterSettings)
     recordings: RecordingSettings = Field(default_factory=RecordingSettings)
     hls: HlsSettings = Field(default_factory=HlsSettings)
+    webhooks: list[WebhookTarget] = Field(default_factory=list, max_length=32)  # issue 18 §1
+    webhooks_delivery: WebhookDelivery = Field(default_factory=WebhookDelivery)
     # RTMP ingest from the venue (issue 16 §8): rtmp://host:rtmp_port/live/{token}; 0: off
     rtmp_port: int = Field(default=1935, ge=0, le=65_535)
     # the same ingest behind TLS (issue 16 §8, RTMPS): rtmps://host:rtmps_port/live/{token};

@@ -28,6 +28,10 @@ from rooms.redis_bus import RedisBus
 from rooms.redis_store import RedisStore, connect
 from rooms.service import RoomService
 from rooms.store import LeaseHolder, Store
+from rooms.webhooks.hooks import Hooks, Route
+from rooms.webhooks.memory_queue import MemoryWebhookQueue
+from rooms.webhooks.queue import WebhookQueue, target_key
+from rooms.webhooks.redis_queue import RedisWebhookQueue
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +45,7 @@ class Backend:
     service: RoomService
     keeper: Keeper
     cluster: ClusterNode
+    webhooks: WebhookQueue  # issue 18 §1: the web layer's worker delivers from it
 
 
 @asynccontextmanager
@@ -59,14 +64,19 @@ async def open_backend(
     store: Store
     bus: Bus
     directory: NodeDirectory
+    queue: WebhookQueue
+    rules = settings.webhooks_delivery
     lease_ttl_s = settings.cluster.lease_ttl_s
     if settings.redis_url is None:
         store, bus = MemoryStore(clock=clock), MemoryBus(settings.node_id, hub)
         directory = MemoryDirectory(clock)
+        queue = MemoryWebhookQueue(max_events=rules.memory_max, lease_s=rules.lease_s,
+                                   dead_max=rules.dead_max)
     else:
         redis = connect(settings.redis_url)
         store, bus = RedisStore(redis, clock=clock), RedisBus(redis, settings.node_id)
         directory = RedisDirectory(redis)
+        queue = RedisWebhookQueue(redis, lease_s=rules.lease_s, dead_max=rules.dead_max)
     cluster = ClusterNode(directory, node_id=settings.node_id, url=settings.base_url,
                           rules=settings.cluster, claim_ttl_s=lease_ttl_s)
     try:
@@ -78,18 +88,28 @@ async def open_backend(
     node = LeaseHolder(settings.node_id, settings.base_url)
     service = RoomService(store, bus, node=node, limits=settings.signaling, clock=clock,
                           presence_ttl_s=presence_ttl_s, lease_ttl_s=lease_ttl_s, placer=cluster)
+    service.hooks = hooks = Hooks(queue, routes_of(settings), spool_max=rules.spool_max)
+    hooks.start()
     keeper = Keeper(service, cluster=cluster, interval_s=settings.cluster.renew_interval_s)
     keeper.start()
     flusher = JournalFlusher(store, service.journal)
     flusher.start()
     try:
-        yield Backend(store=store, bus=bus, service=service, keeper=keeper, cluster=cluster)
+        yield Backend(store=store, bus=bus, service=service, keeper=keeper, cluster=cluster,
+                      webhooks=queue)
     finally:
+        await hooks.aclose()
         await keeper.aclose()
         await flusher.aclose()
         await cluster.release_id()
         await bus.aclose()
         await store.aclose()
+
+
+def routes_of(settings: config.Settings) -> list[Route]:
+    """The configured webhook targets as the producer routes to them."""
+    return [Route(target_key(t.url), frozenset(t.events) if t.events is not None else None)
+            for t in settings.webhooks]
 
 
 async def _claim_id(cluster: ClusterNode) -> None:

@@ -54,6 +54,8 @@ from rooms.room import ROOM_ID, Room, RoomKind, RoomState
 from rooms.store import LeaseHolder, Store
 from rooms.text import LocalizedText, display_name, user_text
 from rooms.token import AccessToken, Grant
+from rooms.webhooks.hooks import Hooks
+from rooms.webhooks.memory_queue import MemoryWebhookQueue
 
 NameBook = Callable[[str], Awaitable[LocalizedText | None]]
 REACTIONS = frozenset({"like", "heart", "clap", "laugh", "wow", "fire"})
@@ -91,6 +93,8 @@ class RoomService:
         reaction limits of ``limits``). ``placer`` decides where a room nobody holds goes
         (without one, the node that sees its first client takes it)."""
         self.store = store
+        # webhooks (issue 18 §1): none until the factory sets the node's own (rooms/factory.py)
+        self.hooks = Hooks(MemoryWebhookQueue(), ())
         self.placer = placer
         self.bus = bus
         self.node = node

@@ -194,6 +194,8 @@ class Showroom:
                              email=contact.email, phone=contact.phone,
                              message=message)
         await self.store.add_quote(quote, cap=self.quotes_per_room)
+        self.service.hooks.emit("quote_requested", {"quote": quote.to_dict()},
+                                room=room_id)  # issue 18 §1: the CRM's lead
         return quote
 
     async def quotes(self, token: AccessToken, room_id: str) -> list[QuoteRequest]:

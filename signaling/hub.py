@@ -111,6 +111,7 @@ class Hub:
             self._plane_channels_changed, interval_s=self.limits.listeners_push_s,
             max_rooms=self.limits.listeners_push_rooms)
         self.media.on_listeners = self.listener_pulse.touch
+        self.media.on_track = self._track_hook
         self.door = MediaDoor(self)
         self.recordings = RecordingLink(service, bus, outbox, settings, plane)
         self.hls = HlsLink(service, settings, plane)  # issue 16: live HLS of broadcasts, forums
@@ -124,6 +125,11 @@ class Hub:
         self._bus_task: asyncio.Task[None] | None = None
         self._sizes_task: asyncio.Task[None] | None = None
         self._resync_task: asyncio.Task[int] | None = None
+
+    def _track_hook(self, name: str, room: str, data: dict[str, Any]) -> None:
+        """``track_published`` / ``track_unpublished`` webhooks (issue 18 §1), from the node
+        whose plane holds the track."""
+        self.service.hooks.emit(name, data, room=room)
 
     def presence_missed(self) -> None:
         """The cross-node listener subscribed again after an outage (web/rtc_fanout.py): what
@@ -423,6 +429,7 @@ class Hub:
     async def announce(self, events: Iterable[Event]) -> None:
         """Send what the domain reported: batched (chat, presence) or at once."""
         for event in events:
+            self.service.hooks.report([event])  # issue 18 §1: webhooks, where it happened
             if isinstance(event, Reacted):
                 self.batcher.react(event.room_id, event.reaction, event.total)
                 continue

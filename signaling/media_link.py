@@ -113,6 +113,8 @@ class MediaLink:
         self._task: asyncio.Task[None] | None = None
         # issue 17: tells the room its channels changed (the hub sets it: interpretation.py)
         self.on_channels: Callable[[str], Awaitable[None]] | None = None
+        # issue 18 §1: a track published or unpublished here (the hub's webhooks; synchronous)
+        self.on_track: Callable[[str, str, dict[str, Any]], None] | None = None
         # issue 17: a channel's listener count changed (synchronous, coalesced by the hub)
         self.on_listeners: Callable[[str], None] | None = None
 
@@ -180,6 +182,9 @@ class MediaLink:
                 "source": event.source_id, "kind": event.kind}
         if not room:
             self.tracks.pop(event.room, None)
+        if self.on_track is not None:
+            self.on_track(name.replace(".", "_"), event.room, {
+                k: v for k, v in payload.items() if k != "room_id"})
         await self._end_moved(event.room)
         await self._record(event.room, list(room.values()))
         await self.hub.outbox.send(room_channel(event.room), name, payload)

@@ -55,6 +55,16 @@ def brief(recording: Recording) -> dict[str, Any]:
             "started_at": recording.started_at}
 
 
+def finished_payload(recording: Recording, base_url: str) -> dict[str, Any]:
+    """A finished recording for the ``recording_finished`` webhook: its files with their size,
+    duration and the admin API's download URL (key-gated; it does not expire, as a signed link
+    would during a day of retries)."""
+    admin = f"{base_url}/api/admin/recordings/{recording.id}/files/"
+    return {**brief(recording), "ended_at": recording.ended_at, "reason": recording.reason,
+            "duration_s": recording.duration_s, "state": recording.state.value,
+            "files": [{**f.to_dict(), "url": admin + f.name} for f in recording.files]}
+
+
 def files_of(ended: tuple[RecordedFile, ...]) -> tuple[RecordingFile, ...]:
     return tuple(RecordingFile(f.name, FileKind(f.kind), f.media_type, f.bytes, f.participant,
                                round(f.duration_s, 3)) for f in ended)
@@ -157,6 +167,8 @@ class RecordingLink:
                     placed, state=RecordingState.FAILED, reason="not_started"))
                 raise SignalingError("media_full",
                                      f"the recording could not start: {exc}") from None
+        self.service.hooks.emit("recording_started", {"recording": brief(placed)},
+                                room=placed.room)  # issue 18 §1: where it runs, once
         await self._tell_started(placed)
         return placed
 
@@ -198,6 +210,8 @@ class RecordingLink:
     async def tell_ended(self, done: Recording) -> None:
         """``room.recording`` ``false``, with why (``""`` when stopped on request)."""
         self.timeline.forget(done.room)
+        self.service.hooks.emit("recording_finished", {"recording": finished_payload(
+            done, self.settings.base_url)}, room=done.room)  # issue 18 §1
         await self.outbox.send(room_channel(done.room), "room.recording", {
             "room_id": done.room, "recording": False, "id": done.id, "reason": done.reason})
 

@@ -156,14 +156,14 @@ async def close_here(hub: HubPort, room: str) -> None:
     for _, session in hub.attendance.in_room(room, Session):
         try:
             if await _detach(hub, session, room):
-                await hub.service.leave(session.token, room)
+                hub.service.hooks.report(await hub.service.leave(session.token, room))
         except Exception:  # one session's trouble must not keep the others in
             log.exception("taking a session out of ended room %s failed", room)
     tokens = {visit.identity: visit.token for _, visit in hub.attendance.in_room(room, Visit)}
     for identity, token in tokens.items():
         try:
             await hub.door.evict(room, identity)
-            await hub.service.leave(token, room)
+            hub.service.hooks.report(await hub.service.leave(token, room))
         except Exception:
             log.exception("ending media visits in ended room %s failed", room)
     try:

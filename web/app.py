@@ -31,6 +31,7 @@ from web import (
     request_log,
     room_pages,
     rtc,
+    webhook_admin,
 )
 from web.cascade import EDGES_KEY, Edges
 from web.catalog import load_catalogs
@@ -50,6 +51,7 @@ from web.ops_metrics import ops_metrics_ctx
 from web.rtmp_ingest import rtmp_ctx
 from web.templates import Renderer
 from web.version import package_version
+from web.webhooks import webhooks_ctx
 
 log = logging.getLogger("pavilion")
 STATIC_DIR = Path(__file__).parent / "static"
@@ -87,6 +89,8 @@ def create_app(settings: Settings) -> web.Application:
     app.cleanup_ctx.append(cluster_ctx)  # likewise: load reports and the drain
     app.cleanup_ctx.append(ops_metrics_ctx)  # after the cluster's: its load and drain
     admin_api.install(app, settings, BACKEND_KEY)
+    webhook_admin.add_routes(app)  # issue 18 §1, behind the admin API's guard
+    app.cleanup_ctx.append(webhooks_ctx)  # after the backend whose queue it delivers
     recordings.install(app)  # after the hub and the admin API's guard
     meetings_api.install(app, settings)
     return app

@@ -148,6 +148,8 @@ _ROOM_ERRORS: Mapping[str, str] = {
                             "connection comes back. Please try again shortly."),
     "wrong_node": _UNAVAILABLE,
     "no_such_node": _UNAVAILABLE,  # the admin API's (a node that stopped): never on a page
+    "no_such_dead_letter": _RELOAD,  # the admin API's webhooks (issue 18 §1): never on a page
+    "webhook_queue_full": _UNAVAILABLE,  # logged by the node, never sent to a client
     "network_error": N_("The connection was lost. Reconnecting…"),
     "bad_offer": _MEDIA_SETUP,
     "sdp_too_large": _MEDIA_SETUP,

@@ -45,6 +45,7 @@ from rooms.trade.request import (
     check_request_id,
     exhibitor_side,
     new_request,
+    room_id_for,
     transition,
 )
 from rooms.trade.store import BookingConflict, BookingStore
@@ -98,6 +99,23 @@ class Notifier(Protocol):
     async def room_closed(self, event: RoomChanged) -> None:
         """The meeting room ended on this node's initiative: tell clients, end local sessions."""
         ...
+
+
+NO_SHOWS = frozenset({"buyer_no_show", "exhibitor_no_show", "both_no_show"})
+
+
+def meeting_hook(kind: str, attendance: object = None) -> str | None:
+    """The webhook a booking notice makes: ``request.<state>`` is ``meeting_<state>``
+    (``created``: ``meeting_requested``), a meeting that ended without someone is
+    ``meeting_no_show``; reminders and interpreter notices make none."""
+    if kind == "request.created":
+        return "meeting_requested"
+    if kind in ("request.accepted", "request.declined", "request.cancelled",
+                "request.withdrawn", "request.expired"):
+        return "meeting_" + kind.partition(".")[2]
+    if kind == "meeting.ended" and attendance in NO_SHOWS:
+        return "meeting_no_show"
+    return None
 
 
 class BookingService:
@@ -394,6 +412,12 @@ class BookingService:
                 "buyer_name": request.buyer_name, "starts_at": iso(request.starts_at),
                 "ends_at": iso(request.ends_at), "state": request.state.value,
                 "reason": request.reason, "interpreter": request.interpreter, **extra}
+        hook = meeting_hook(kind, extra.get("attendance"))
+        if hook is not None:  # issue 18 §1: once per change, whoever is told; every event of
+            # a request names the room it has (or will have once accepted), so they keep order
+            room = request.room_id or room_id_for(request.id)
+            self.rooms.hooks.emit(hook, {"meeting": {**data, "room_id": request.room_id}},
+                                  room=room)
         for identity in dict.fromkeys(identities):
             notice = Notice(id=secrets.token_hex(8), identity=identity, kind=kind,
                             at=self.clock.now(), data=data, room_id=request.room_id)

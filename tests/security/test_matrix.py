@@ -97,7 +97,7 @@ ACTIONS = ["sio.join", "sio.chat", "sio.name", "sio.media", "sio.accept", "sio.d
            "page.edit", "page.picture", "admin.lock", "admin.nodes", "admin.drain", "meet.profile",
            "meet.request", "sio.record", "sio.consent", "page.replay", "page.replay_edit",
            "page.replay_hls", "admin.record", "hls.open", "hls.link", "hls.linked", "rtmp",
-           "rtmps", "page.interpret"]
+           "rtmps", "page.interpret", "admin.webhooks", "admin.webhook_replay"]
 ROOM_CONTENT = ("page.product", "page.quote", "page.quotes", "page.mine", "page.withdraw",
                 "page.reply", "page.csv", "page.edit", "page.picture")
 PROFILE = {"name": {"en": "Changchun Motors", "zh": "长春汽车"}, "pavilion": "automobile",
@@ -308,6 +308,10 @@ async def _try_every_door(app: RunningApp, room_id: str,
     seen["admin.drain"] = await _http(app, "POST",
                                       f"/api/admin/nodes/{app.settings.node_id}/drain",
                                       tokens["page"], "", "application/json")
+    seen["admin.webhooks"] = await _http(app, "GET", "/api/admin/webhooks/dead", tokens["page"],
+                                         "", "application/json")  # issue 18 §1: key only
+    seen["admin.webhook_replay"] = await _http(app, "POST", "/api/admin/webhooks/dead/replay",
+                                               tokens["page"], "", "application/json")
     seen["hls.link"] = await _http(app, "GET", f"/api/pages/rooms/{room_id}/hls",
                                    tokens["page"], "", "application/json")
     linked = hls_signature.signed_query(TEST_SECRET, room_id,
