@@ -97,6 +97,9 @@ def _template(path: str) -> str:
     return path
 
 
+# a receiver nobody listens on: the node queues and retries, the admin routes list it
+HOOK = {"url": "http://127.0.0.1:9/hook", "secret": "a-webhook-secret-for-openapi"}
+
 ROOM = {"id": "ev-launch", "kind": "broadcast", "pavilion": "automobile", "exhibitor": "ev",
         "title": {"en": "Launch", "zh": "发布"}, "state": "live"}
 
@@ -147,20 +150,28 @@ async def exercise(running: Any) -> set[tuple[str, str]]:
         await api("DELETE", f"/recordings/{rec}")
         await api("POST", "/rooms/ev-launch/lock", {"locked": True})
         await api("POST", "/rooms/ev-launch/close")
+        targets = await api("GET", "/webhooks")
+        assert [t["url"] for t in targets["targets"]] == [HOOK["url"]]
+        await api("GET", "/webhooks/dead?limit=5")
+        await api("GET", "/webhooks/dead?limit=0", status=400)
+        await api("POST", "/webhooks/dead/replay", status=202)
+        await api("POST", "/webhooks/dead/nothing.0123456789ab/replay", status=404)
+        await api("DELETE", "/webhooks/dead/nothing.0123456789ab", status=404)
         spec = await api("GET", "/openapi.json")
         assert spec == DOC
     return api.seen
 
 
 async def test_real_answers_validate_on_the_memory_backend(pavilion_app: Any) -> None:
-    running = await pavilion_app(api_key=API_KEY, demo=False)
+    running = await pavilion_app(api_key=API_KEY, demo=False, webhooks=[HOOK])
     seen = await exercise(running)
     assert seen == documented_operations()
 
 
 @pytest.mark.redis
 async def test_real_answers_validate_on_redis(pavilion_app: Any, redis_url: str) -> None:
-    running = await pavilion_app(api_key=API_KEY, demo=False, redis_url=redis_url)
+    running = await pavilion_app(api_key=API_KEY, demo=False, redis_url=redis_url,
+                                  webhooks=[HOOK])
     await exercise(running)
 
 
