@@ -19,7 +19,9 @@ from aiortc.sdp import candidate_from_sdp
 from config import IceServer, MediaLimits
 from streaming import aiortc_hooks
 from streaming.candidate_filter import CandidatePolicy, parse, verdict
+from streaming.consent import ConsentWatch
 from streaming.errors import BadOffer, Capacity
+from streaming.transport_guard import ForeignCounts, TransportGuard
 
 logger = logging.getLogger(__name__)
 
@@ -63,13 +65,44 @@ class Peer:
         )
         self._rtcp_queue: asyncio.Queue[tuple[RTCDtlsTransport, bytes]] = asyncio.Queue(RTCP_QUEUE)
         self._rtcp_task: asyncio.Task[None] | None = None
+        # transport hygiene (docs/media.md): the plane shares one counter among its peers
+        self.foreign = ForeignCounts()
+        self.guards: list[TransportGuard] = []
+        self.consent: ConsentWatch | None = None
         self.pc.on("connectionstatechange", self._state_changed)
+        self.pc.on("icegatheringstatechange", self._gathered)
 
     def _state_changed(self) -> None:
         state = self.pc.connectionState
         self.states.append(state)
+        if state == "connected" and self.consent is None:
+            self.consent = ConsentWatch(self.dtls, self.limits.consent_interval_s,
+                                        self.limits.consent_timeout_s, self._consent_expired)
+            self.consent.start()
         if state in ("failed", "closed") and self.on_failed is not None:
             self.on_failed(self)
+
+    def _consent_expired(self) -> None:
+        """The remote end stopped answering consent checks (RFC 7675): the peer has failed."""
+        self.states.append("consent_expired")
+        if self.on_failed is not None:
+            self.on_failed(self)
+
+    def _gathered(self) -> None:
+        """Once the local sockets exist, only the nominated pair may feed DTLS and SRTP
+        (streaming/transport_guard.py); one guard per ICE transport (one with BUNDLE)."""
+        if self.pc.iceGatheringState != "complete":
+            return
+        for transceiver in self.pc.getTransceivers():
+            dtls = transceiver.receiver.transport
+            if dtls is None or any(g.dtls is dtls for g in self.guards):
+                continue
+            guard = TransportGuard(dtls, self.foreign, self.peer_id)
+            guard.install()
+            self.guards.append(guard)
+
+    def guard_of(self, dtls: RTCDtlsTransport) -> TransportGuard | None:
+        return next((g for g in self.guards if g.dtls is dtls), None)
 
     @property
     def dtls(self) -> RTCDtlsTransport:
@@ -138,6 +171,8 @@ class Peer:
         if self.closed.is_set():
             return
         self.closed.set()
+        if self.consent is not None:
+            await self.consent.close()
         if self._rtcp_task is not None:
             self._rtcp_task.cancel()
             with contextlib.suppress(asyncio.CancelledError):

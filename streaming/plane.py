@@ -52,6 +52,7 @@ from streaming.source import Source
 from streaming.speaker import SpeakerChange, SpeakerRules
 from streaming.speaker_watch import SpeakerWatch
 from streaming.stats import PlaneStats, Tally
+from streaming.transport_guard import ForeignCounts
 from streaming.upstream import UpstreamLeg
 from streaming.viewer import ViewerLeg
 from streaming.viewer_adapt import Quality
@@ -176,6 +177,7 @@ class MediaPlane:
         self._listeners: list[Callable[[MediaEvent], None]] = []
         self._closing = False
         self._tasks: set[asyncio.Task[None]] = set()
+        self.foreign = ForeignCounts()  # streaming/transport_guard.py, for /metrics
         self._retired = Tally()  # counters of peers and Sources that are gone (streaming/stats.py)
         rules = SpeakerRules(**limits.speaker.model_dump(exclude={"threshold"}))
         self.booths = Booths(limits, self._channel_added, self._channel_ended, self._emit)
@@ -616,6 +618,7 @@ class MediaPlane:
     ) -> Answer:
         self.peers[leg.peer_id] = leg
         leg.on_failed = self._failed
+        leg.foreign = self.foreign  # datagrams from foreign sources, counted node-wide
         try:
             sdp = await answer()  # type: ignore[misc]
         except BaseException:

@@ -65,6 +65,13 @@ class NodeCollector:
             ("probe_bytes", "RTP padding bytes sent to probe viewers' links."),
         ):
             yield _counter(f"pavilion_media_{name}", text, getattr(totals, name))
+        foreign = CounterMetricFamily(
+            "pavilion_media_foreign_datagrams",
+            "Datagrams dropped for not coming from a peer's nominated ICE pair (RFC 7983 kind).",
+            labels=["kind"])
+        for kind, count in plane.foreign.by_kind.items():
+            foreign.add_metric([kind], count)
+        yield foreign
 
     def _signalling(self) -> Iterator[Metric]:
         hub = self._app.get(HUB_KEY)
