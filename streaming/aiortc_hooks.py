@@ -42,6 +42,8 @@ HOOKS: tuple[tuple[type, str, str], ...] = (
     (aioice.ice.Connection, "remote_password", "field"),
     (aioice.ice.StunProtocol, "request", "method"),
     (aioice.ice.CandidatePair, "protocol", "field"),
+    (aioice.ice.CandidatePair, "state", "field"),  # a valid pair may carry data (RFC 8445)
+    (aioice.ice.Connection, "_check_list", "field"),
     (aioice.ice.CandidatePair, "remote_addr", "method"),
     (aioice.ice.StunProtocol, "transport", "annotation"),
     (aioice.ice.StunProtocol, "datagram_received", "method"),  # replaced per instance: intake
@@ -205,6 +207,16 @@ async def consent_check(dtls: RTCDtlsTransport) -> bool:
     except (aioice.stun.TransactionError, OSError, ConnectionError):
         return False
     return (addr[0], addr[1]) == pair.remote_addr
+
+
+def valid_remote(dtls: RTCDtlsTransport, protocol: Any, addr: tuple[str, int]) -> bool:
+    """Whether ``addr`` is the remote address of a valid pair on the local socket ``protocol``:
+    one whose authenticated connectivity check succeeded (RFC 8445 §7.2.5.3.2)."""
+    succeeded = aioice.ice.CandidatePair.State.SUCCEEDED
+    return any(
+        pair.protocol is protocol and pair.state is succeeded and pair.remote_addr == addr
+        for pair in dtls.transport._connection._check_list
+    )
 
 
 def srtp_pointer(dtls: RTCDtlsTransport) -> Any:

@@ -1,16 +1,22 @@
-"""Foreign sources: only the nominated ICE pair's remote address may feed a peer's DTLS and SRTP.
+"""Foreign sources: only the peer's proven ICE addresses may feed its DTLS and SRTP.
 
 aioice hands every datagram that is not STUN, from any address, to aiortc's DTLS transport, so
 a DTLS ClientHello or an RTP/RTCP packet sent to a peer's port from somewhere else would reach
-the session. RFC 8445 §7.3.1.4 lets media flow only on a nominated (valid) pair, and RFC 7983
-§7 says how to tell the protocols apart by the first byte. Here:
+the session. RFC 7983 §7 tells the protocols apart by the first byte; RFC 8445 lets data flow
+only on valid pairs (§7.3.1.4, §12), and an address is in a valid pair only after a STUN check
+authenticated with the ICE password succeeded from it. Here, on each local socket of a peer:
 
 - STUN (first byte 0-3) always goes on to ICE, from any address: aioice checks its credentials,
   so a consent-checked new pair (ICE restart, renomination, RFC 8445 §7.3.1.5) still works;
-- DTLS (20-63), RTP/RTCP (128-191) and anything else are kept only when they come from the
-  nominated pair's remote address on that pair's local socket, and are dropped before ICE has
-  nominated a pair; each drop is counted by kind for ``/metrics``
+- DTLS (20-63), RTP/RTCP (128-191) and anything else are kept only from the nominated pair's
+  remote address, or from the remote address of another valid pair on that socket; everything
+  else is dropped, also before any check succeeded, counted by kind for ``/metrics``
   (``pavilion_media_foreign_datagrams_total{kind}``) and logged at debug level, rate-limited.
+
+Valid pairs besides the nominated one are kept because real clients send there: Chromium,
+answering a server's offer as DTLS client, starts its handshake as soon as its own check of a
+pair succeeded, before the node's ICE agent nominates one; dropping those delays every such
+connection by a DTLS retransmission (seen in tests/pages/test_meeting_browser.py).
 
 :func:`classify` and :func:`admitted` are pure, so a one-port demultiplexer (issue 19) applies
 the same rule; :class:`TransportGuard` applies it to aioice's per-peer sockets
@@ -51,10 +57,12 @@ def classify(data: bytes) -> Kind:
     return "other"
 
 
-def admitted(kind: Kind, source: Address, nominated: Address | None) -> bool:
-    """Whether a datagram of ``kind`` from ``source`` may reach ICE, DTLS or SRTP when the
-    nominated pair's remote address (on the socket it arrived on) is ``nominated``."""
-    return kind == "stun" or (nominated is not None and source == nominated)
+def admitted(kind: Kind, source: Address, nominated: Address | None,
+             valid: Callable[[Address], bool] = lambda _: False) -> bool:
+    """Whether a datagram of ``kind`` from ``source`` may reach ICE, DTLS or SRTP, given the
+    nominated pair's remote address on the socket it arrived on (None: none yet) and whether an
+    address is that of another valid pair there (asked only when it is not the nominated one)."""
+    return kind == "stun" or source == nominated or valid(source)
 
 
 class ForeignCounts:
@@ -86,6 +94,7 @@ class TransportGuard:
         self.fast: Callable[[bytes], bool] | None = None
         self._logged_at = 0.0
         self._unlogged = 0
+        self._proven: set[tuple[int, Address]] = set()
 
     def install(self) -> int:
         """Hook every local socket of the ICE connection; returns how many."""
@@ -99,10 +108,22 @@ class TransportGuard:
         pair = aiortc_hooks.nominated_pair(self.dtls)
         source = (addr[0], addr[1])  # an IPv6 four-tuple, as aioice does
         nominated = pair.remote_addr if pair is not None and pair.protocol is protocol else None
-        if not admitted(kind, source, nominated):
+        if source != nominated and not admitted(
+            kind, source, nominated, lambda a: self._valid(protocol, a)
+        ):
             self._drop(kind, source)
             return True
         return self.fast is not None and self.fast(data)
+
+    def _valid(self, protocol: Any, source: Address) -> bool:
+        """A valid pair's address stays valid (no ICE restart here): remembered once found."""
+        key = (id(protocol), source)
+        if key in self._proven:
+            return True
+        if aiortc_hooks.valid_remote(self.dtls, protocol, source):
+            self._proven.add(key)
+            return True
+        return False
 
     def _drop(self, kind: Kind, source: Address) -> None:
         self.dropped += 1

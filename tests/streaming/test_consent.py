@@ -14,9 +14,8 @@ import pytest
 from pydantic import ValidationError
 
 from config import MediaLimits
-from streaming import MediaPlane, SourceEnded
+from streaming import MediaPlane, PeerEnded, SourceEnded
 from streaming.consent import next_wait
-from streaming import PeerEnded
 from tests.streaming.clients import Publisher, publish, until, watch
 
 INTERVAL_S = 0.3

@@ -207,3 +207,29 @@ async def test_a_stun_check_without_valid_credentials_from_elsewhere_is_refused(
     await until(lambda: viewer.count("video") >= count + 30)
     await viewer.close()
     await publisher.close()
+
+
+async def test_before_any_check_succeeded_only_stun_gets_in(plane: MediaPlane) -> None:
+    """Between the answer and the first successful check, a ClientHello or RTP sent to the
+    answer's candidate port is dropped; the publisher then connects as usual."""
+    publisher = Publisher()
+    answer = await plane.publish("hall", "alice", await publisher.offer())
+    leg: Any = plane.peer(answer.peer_id)
+    ports = {  # this machine's IPv4 host candidates
+        (line.split()[4], int(line.split()[5])) for line in answer.sdp.splitlines()
+        if line.startswith("a=candidate:") and "." in line.split()[4]
+    }
+    assert ports
+    intruder = _intruder()
+    for target in ports:
+        intruder.sendto(_client_hello(), target)
+        intruder.sendto(struct.pack("!BBHII", 0x80, 96, 1, 0, 1) + MARK, target)
+    intruder.close()
+    await until(lambda: plane.foreign.by_kind["dtls"] == len(ports))
+    assert plane.foreign.by_kind["rtp"] == len(ports)
+    assert sum(g.dropped for g in leg.guards) == 2 * len(ports)
+
+    await publisher.accept(answer.sdp)
+    await until(lambda: any(s.packets > 0 for s in plane.live_sources("hall").values()))
+    assert leg.dtls.state == "connected"
+    await publisher.close()
