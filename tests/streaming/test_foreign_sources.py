@@ -16,14 +16,17 @@ import socket
 import struct
 from typing import Any
 
+import aiohttp
 import aioice.stun
 import pylibsrtp
 from aiortc.rtcdtlstransport import RTCDtlsTransport
 from aiortc.rtp import RtcpByePacket, RtcpPsfbPacket
 from OpenSSL import SSL
+from prometheus_client.parser import text_string_to_metric_families
 
 from streaming import MediaPlane
 from tests.streaming.clients import Publisher, Viewer, publish, until, watch
+from web.media import MEDIA_KEY
 
 INTRUDER_SSRC = 0x0BADF00D
 MARK = b"INJECTED"
@@ -232,4 +235,29 @@ async def test_before_any_check_succeeded_only_stun_gets_in(plane: MediaPlane) -
     await publisher.accept(answer.sdp)
     await until(lambda: any(s.packets > 0 for s in plane.live_sources("hall").values()))
     assert leg.dtls.state == "connected"
+    await publisher.close()
+
+
+async def test_the_node_reports_foreign_datagrams_by_kind_in_metrics(pavilion_app: Any) -> None:
+    app = await pavilion_app(demo=False)
+    plane = app.app[MEDIA_KEY]
+    publisher, viewer = await _flowing(plane)
+    intruder = _intruder()
+    target = _server_address(plane.peer(viewer.peer_id))
+    intruder.sendto(_client_hello(), target)
+    for _ in range(3):
+        intruder.sendto(struct.pack("!BBHII", 0x80, 96, 1, 0, 1) + MARK, target)
+    intruder.sendto(b"\xff" + MARK, target)
+    intruder.close()
+    await until(lambda: plane.foreign.total() == 5)
+    async with aiohttp.ClientSession() as http, http.get(app.url + "/metrics") as response:
+        text = await response.text()
+    samples = {
+        sample.labels["kind"]: sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+        if sample.name == "pavilion_media_foreign_datagrams_total"
+    }
+    assert samples == {"dtls": 1, "rtp": 3, "other": 1}
+    await viewer.close()
     await publisher.close()
