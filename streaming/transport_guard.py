@@ -2,9 +2,11 @@
 
 aioice hands every datagram that is not STUN, from any address, to aiortc's DTLS transport, so
 a DTLS ClientHello or an RTP/RTCP packet sent to a peer's port from somewhere else would reach
-the session. RFC 7983 §7 tells the protocols apart by the first byte; RFC 8445 lets data flow
-only on valid pairs (§7.3.1.4, §12), and an address is in a valid pair only after a STUN check
-authenticated with the ICE password succeeded from it. Here, on each local socket of a peer:
+the session. RFC 7983 §7 tells the protocols apart by the first byte; in RFC 8445 a peer sends
+data only on valid pairs (§12.1), a receiver takes data on any of its candidates but is wary of
+what does not come from the selected pair (§12.2), and an address is in a valid pair only after
+a STUN check authenticated with the ICE password succeeded with it (§7.2.5.3). Here, on each
+local socket of a peer:
 
 - STUN (first byte 0-3) always goes on to ICE, from any address: aioice checks its credentials,
   so a consent-checked new pair (ICE restart, renomination, RFC 8445 §7.3.1.5) still works;
