@@ -238,6 +238,13 @@ def nominated_pair(dtls: RTCDtlsTransport) -> Any:
     return ice._connection._nominated.get(1)
 
 
+def nominated_pairs(dtls: RTCDtlsTransport) -> dict[int, Any]:
+    """The ICE connection's nominated pairs by component: aioice's own dict, updated in place
+    (never replaced), so a caller may keep it and read it per datagram."""
+    ice: RTCIceTransport = dtls.transport
+    return ice._connection._nominated
+
+
 def nominated_socket(dtls: RTCDtlsTransport) -> tuple[socket.socket, tuple[str, int]]:
     """A duplicate of the nominated candidate pair's UDP socket, and the remote address.
 

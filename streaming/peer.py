@@ -76,11 +76,18 @@ class Peer:
         state = self.pc.connectionState
         self.states.append(state)
         if state == "connected" and self.consent is None:
-            self.consent = ConsentWatch(self.dtls, self.limits.consent_interval_s,
-                                        self.limits.consent_timeout_s, self._consent_expired)
-            self.consent.start()
+            self._watch_consent()
         if state in ("failed", "closed") and self.on_failed is not None:
             self.on_failed(self)
+
+    def _watch_consent(self) -> None:
+        transceivers = self.pc.getTransceivers()
+        transport = transceivers[0].receiver.transport if transceivers else None
+        if transport is None:  # no media section (never answered so): nothing to watch
+            return
+        self.consent = ConsentWatch(transport, self.limits.consent_interval_s,
+                                    self.limits.consent_timeout_s, self._consent_expired)
+        self.consent.start()
 
     def _consent_expired(self) -> None:
         """The remote end stopped answering consent checks (RFC 7675): the peer has failed."""

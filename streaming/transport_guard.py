@@ -90,6 +90,7 @@ class TransportGuard:
 
     def __init__(self, dtls: RTCDtlsTransport, counts: ForeignCounts, peer_id: str) -> None:
         self.dtls = dtls
+        self._nominated = aiortc_hooks.nominated_pairs(dtls)  # aioice's live dict
         self.counts = counts
         self.peer_id = peer_id
         self.dropped = 0
@@ -103,16 +104,22 @@ class TransportGuard:
         return aiortc_hooks.filter_datagrams(self.dtls, self.on_datagram)
 
     def on_datagram(self, data: bytes, addr: Any, protocol: Any) -> bool:
-        """True: consumed (dropped, or taken by ``fast``); False: on to aioice as before."""
-        kind = classify(data)
-        if kind == "stun":
-            return False
-        pair = aiortc_hooks.nominated_pair(self.dtls)
+        """True: consumed (dropped, or taken by ``fast``); False: on to aioice as before.
+
+        The usual case (media from the nominated pair) is inlined: a dict lookup and a compare.
+        """
+        if data and data[0] < 4:
+            return False  # STUN: to ICE, from anywhere
+        pair = self._nominated.get(1)
         source = (addr[0], addr[1])  # an IPv6 four-tuple, as aioice does
-        nominated = pair.remote_addr if pair is not None and pair.protocol is protocol else None
-        if source != nominated and not admitted(
-            kind, source, nominated, lambda a: self._valid(protocol, a)
-        ):
+        if pair is not None and pair.protocol is protocol and pair.remote_addr == source:
+            return self.fast is not None and self.fast(data)
+        return self._other(data, source, protocol)
+
+    def _other(self, data: bytes, source: Address, protocol: Any) -> bool:
+        """Not from the nominated pair: admitted from another valid pair, else dropped."""
+        kind = classify(data)
+        if not admitted(kind, source, None, lambda a: self._valid(protocol, a)):
             self._drop(kind, source)
             return True
         return self.fast is not None and self.fast(data)
