@@ -6,9 +6,11 @@ RTCP BYE; only its silence to STUN Binding requests tells. aioice 0.13 checks co
 7675's 30 s, and not configurable per connection. :class:`ConsentWatch` replaces that task for
 the node's peers: a check every ``interval`` (randomised 0.8-1.2x, §5.1) on the nominated pair,
 authenticated with the remote password and answered from the address it was sent to; consent
-expires ``timeout`` seconds after the last check that was answered (``[media]
-consent_interval_s`` / ``consent_timeout_s``, default 5 s and 30 s). Then ``on_expired`` runs
-once: the plane's failure path closes the peer, frees its seat and tells the room.
+expires ``timeout`` seconds after the last check that was answered, or after the peer's
+answer (or offer) went out if none ever was: a client gone before ICE or DTLS completed is
+ended too (``[media] consent_interval_s`` / ``consent_timeout_s``, default 5 s and 30 s). Then
+``on_expired`` runs once: the plane's failure path closes the peer, frees its seat and tells
+the room.
 """
 
 from __future__ import annotations
@@ -49,9 +51,9 @@ class ConsentWatch:
         self._task: asyncio.Task[None] | None = None
 
     def start(self) -> None:
-        """Begin checking (once ICE is connected), in place of aioice's own consent task."""
+        """Begin the window now (the peer's answer or offer is out); checks go out once ICE
+        has nominated a pair, in place of aioice's own consent task."""
         if self._task is None:
-            aiortc_hooks.stop_ice_consent(self.dtls)
             self._task = asyncio.get_running_loop().create_task(self._run())
 
     async def _run(self) -> None:
@@ -65,6 +67,7 @@ class ConsentWatch:
             remaining = last_ok + self.timeout - sent
             if remaining <= 0:
                 break
+            aiortc_hooks.stop_ice_consent(self.dtls)  # aioice starts its own once connected
             try:
                 ok = await asyncio.wait_for(aiortc_hooks.consent_check(self.dtls), remaining)
             except TimeoutError:

@@ -75,8 +75,6 @@ class Peer:
     def _state_changed(self) -> None:
         state = self.pc.connectionState
         self.states.append(state)
-        if state == "connected" and self.consent is None:
-            self._watch_consent()
         if state in ("failed", "closed") and self.on_failed is not None:
             self.on_failed(self)
 
@@ -85,6 +83,8 @@ class Peer:
         transport = transceivers[0].receiver.transport if transceivers else None
         if transport is None:  # no media section (never answered so): nothing to watch
             return
+        # from the answer on: a peer that never gets a consent check through (its client gone
+        # before ICE or DTLS completed) is ended as surely as one that stopped answering
         self.consent = ConsentWatch(transport, self.limits.consent_interval_s,
                                     self.limits.consent_timeout_s, self._consent_expired)
         self.consent.start()
@@ -107,6 +107,8 @@ class Peer:
             guard = TransportGuard(dtls, self.foreign, self.peer_id)
             guard.install()
             self.guards.append(guard)
+        if self.consent is None:
+            self._watch_consent()
 
     def guard_of(self, dtls: RTCDtlsTransport) -> TransportGuard | None:
         return next((g for g in self.guards if g.dtls is dtls), None)

@@ -84,6 +84,18 @@ async def test_a_viewer_that_went_away_is_ended(quick_plane: MediaPlane) -> None
     await publisher.close()
 
 
+async def test_a_publisher_gone_before_connecting_is_ended_too(quick_plane: MediaPlane) -> None:
+    """Its offer was answered, then nothing: no check ever succeeds, the window still ends it."""
+    plane = quick_plane
+    publisher = Publisher()
+    answer = await plane.publish("hall", "alice", await publisher.offer())
+    await publisher.close()  # never takes the answer
+    leg: Any = plane.peer(answer.peer_id)
+    await until(lambda: answer.peer_id not in plane.peers, 4 * TIMEOUT_S)
+    assert "consent_expired" in leg.states and leg.consent.answered == 0
+    assert plane.live_sources("hall") == {}
+
+
 def test_the_default_consent_window_is_rfc_7675s_30_seconds_at_most() -> None:
     limits = MediaLimits()
     assert limits.consent_timeout_s <= 30
