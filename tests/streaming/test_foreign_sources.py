@@ -93,10 +93,28 @@ def _tap(leg: Any) -> _Tap:
     return tap
 
 
-def _intruder() -> socket.socket:
-    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    sock.bind(("127.0.0.1", 0))
-    return sock
+class _Intruder:
+    """A plain UDP socket of its own (another port, so another source address), of the
+    family of whatever it is aimed at (the nominated pair may be IPv4 or IPv6 here)."""
+
+    def __init__(self) -> None:
+        self._sockets: dict[int, socket.socket] = {}
+
+    def sendto(self, data: bytes, target: tuple[str, int]) -> None:
+        family = socket.AF_INET6 if ":" in target[0] else socket.AF_INET
+        if family not in self._sockets:
+            sock = socket.socket(family, socket.SOCK_DGRAM)
+            sock.bind(("::" if family == socket.AF_INET6 else "0.0.0.0", 0))
+            self._sockets[family] = sock
+        self._sockets[family].sendto(data, target)
+
+    def close(self) -> None:
+        for sock in self._sockets.values():
+            sock.close()
+
+
+def _intruder() -> _Intruder:
+    return _Intruder()
 
 
 async def _flowing(plane: MediaPlane) -> tuple[Publisher, Viewer]:
@@ -195,11 +213,12 @@ async def test_a_stun_check_without_valid_credentials_from_elsewhere_is_refused(
     request.attributes["USE-CANDIDATE"] = None
     request.add_message_integrity(b"not-the-password")
 
+    target = _server_address(leg)
     loop = asyncio.get_running_loop()
     transport, answers = await loop.create_datagram_endpoint(
-        _Answers, local_addr=("127.0.0.1", 0)
+        _Answers, local_addr=("::" if ":" in target[0] else "0.0.0.0", 0)
     )
-    transport.sendto(bytes(request), _server_address(leg))
+    transport.sendto(bytes(request), target)
     await until(lambda: len(answers.messages) == 1)
     transport.close()
     assert answers.messages[0].message_class == aioice.stun.Class.ERROR  # 401, nothing else
@@ -218,9 +237,9 @@ async def test_before_any_check_succeeded_only_stun_gets_in(plane: MediaPlane) -
     publisher = Publisher()
     answer = await plane.publish("hall", "alice", await publisher.offer())
     leg: Any = plane.peer(answer.peer_id)
-    ports = {  # this machine's IPv4 host candidates
+    ports = {  # this machine's host candidates
         (line.split()[4], int(line.split()[5])) for line in answer.sdp.splitlines()
-        if line.startswith("a=candidate:") and "." in line.split()[4]
+        if line.startswith("a=candidate:")
     }
     assert ports
     intruder = _intruder()
