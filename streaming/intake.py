@@ -169,7 +169,8 @@ class IntakeLeg(Peer):
     # -- intake -------------------------------------------------------------------------------
 
     def _on_datagram(self, data: bytes) -> bool:
-        """Every datagram from the nominated pair, where aioice receives it (DESIGN.md §3).
+        """Every datagram the transport guard admitted (from the peer's nominated or another
+        valid ICE pair), where aioice receives it (DESIGN.md §3).
 
         SRTP and SRTCP are unprotected here and handled at once: aioice's STUN parse attempt,
         its queue and the DTLS task's wake-up are skipped. STUN and DTLS go on to aioice.

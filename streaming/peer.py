@@ -96,8 +96,9 @@ class Peer:
             self.on_failed(self)
 
     def _gathered(self) -> None:
-        """Once the local sockets exist, only the nominated pair may feed DTLS and SRTP
-        (streaming/transport_guard.py); one guard per ICE transport (one with BUNDLE)."""
+        """Once the local sockets exist, only the peer's proven ICE addresses may feed DTLS and
+        SRTP (streaming/transport_guard.py; one guard per ICE transport, one with BUNDLE), and
+        the consent window (streaming/consent.py) starts."""
         if self.pc.iceGatheringState != "complete":
             return
         for transceiver in self.pc.getTransceivers():

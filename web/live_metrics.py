@@ -67,7 +67,7 @@ class NodeCollector:
             yield _counter(f"pavilion_media_{name}", text, getattr(totals, name))
         foreign = CounterMetricFamily(
             "pavilion_media_foreign_datagrams",
-            "Datagrams dropped for not coming from a peer's nominated ICE pair (RFC 7983 kind).",
+            "Datagrams dropped for not coming from a peer's valid ICE pair, by RFC 7983 kind.",
             labels=["kind"])
         for kind, count in plane.foreign.by_kind.items():
             foreign.add_metric([kind], count)

@@ -127,6 +127,7 @@ async def _flowing(plane: MediaPlane) -> tuple[Publisher, Viewer]:
 async def test_foreign_dtls_and_rtp_change_nothing_for_a_live_session(plane: MediaPlane) -> None:
     publisher, viewer = await _flowing(plane)
     leg: Any = plane.peer(publisher.peer_id)
+    assert leg.guard_of(leg.dtls).fast is not None  # the intake's SRTP path sits behind it
     sender = publisher.pc.getTransceivers()[0].sender
     ssrc = sender._ssrc
     video_pt = publisher.pc.getTransceivers()[0]._codecs[0].payloadType
