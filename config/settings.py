@@ -132,6 +132,10 @@ class MediaLimits(_Section):
     # their own; Settings turns both on for a loopback-bound node (the demo, the tests) unless set
     allow_loopback_candidates: bool = False
     allow_private_candidates: bool = False
+    # consent freshness (RFC 7675, streaming/consent.py): a STUN check about every interval; a
+    # peer that answered none for ``consent_timeout_s`` is ended (RFC 7675: at most 30 s)
+    consent_interval_s: float = Field(default=5.0, ge=0.1, le=30)
+    consent_timeout_s: float = Field(default=30.0, ge=0.5, le=30)
     speaker: SpeakerSettings = Field(default_factory=SpeakerSettings)
     adapt: AdaptSettings = Field(default_factory=AdaptSettings)
     # One UDP port for every peer of the node (issue 19, docs/media.md "One UDP port"): 0 keeps
@@ -157,6 +161,12 @@ class MediaLimits(_Section):
     def _announce_needs_port(self) -> MediaLimits:
         if self.announce_ip and not self.udp_port:
             raise ValueError("announce_ip needs udp_port (the one-port mode it is announced in)")
+        return self
+
+    @model_validator(mode="after")
+    def _consent(self) -> MediaLimits:
+        if self.consent_interval_s >= self.consent_timeout_s:
+            raise ValueError("media: consent_interval_s must be below consent_timeout_s")
         return self
 
 

@@ -15,6 +15,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import aioice.ice
+import aioice.stun
 import aiortc
 import pylibsrtp
 from aiortc import RTCPeerConnection
@@ -35,7 +36,14 @@ HOOKS: tuple[tuple[type, str, str], ...] = (
     (RTCDtlsTransport, "_tx_srtp", "field"),
     (RTCIceTransport, "_connection", "field"),
     (aioice.ice.Connection, "_nominated", "field"),
+    (aioice.ice.Connection, "_protocols", "field"),  # every local socket: foreign sources
+    (aioice.ice.Connection, "_query_consent_task", "field"),  # replaced: streaming/consent.py
+    (aioice.ice.Connection, "build_request", "method"),  # a consent check (RFC 7675)
+    (aioice.ice.Connection, "remote_password", "field"),
+    (aioice.ice.StunProtocol, "request", "method"),
     (aioice.ice.CandidatePair, "protocol", "field"),
+    (aioice.ice.CandidatePair, "state", "field"),  # a valid pair may carry data (RFC 8445)
+    (aioice.ice.Connection, "_check_list", "field"),
     (aioice.ice.CandidatePair, "remote_addr", "method"),
     (aioice.ice.StunProtocol, "transport", "annotation"),
     (aioice.ice.StunProtocol, "datagram_received", "method"),  # replaced per instance: intake
@@ -192,23 +200,64 @@ def rx_session(dtls: RTCDtlsTransport) -> Any:
     return dtls._rx_srtp
 
 
-def intercept_datagrams(dtls: RTCDtlsTransport, handler: Callable[[bytes], bool]) -> int:
-    """Offer every datagram of the nominated socket(s) to ``handler`` before aioice sees it.
+DatagramFilter = Callable[[bytes, Any, Any], bool]  # (data, source address, StunProtocol)
 
-    ``handler(data)`` returns True when it consumed the datagram; anything else (STUN consent
-    checks, DTLS alerts) goes on to aioice and aiortc as before. Returns the sockets hooked.
+
+def filter_datagrams(dtls: RTCDtlsTransport, handler: DatagramFilter) -> int:
+    """Offer every datagram of every local socket of ``dtls``'s ICE connection to ``handler``
+    before aioice sees it (streaming/transport_guard.py). Call once its candidates are gathered.
+
+    ``handler(data, addr, protocol)`` returns True when it consumed (or dropped) the datagram;
+    anything else goes on to aioice and aiortc as before. Returns the sockets hooked.
     """
     ice: RTCIceTransport = dtls.transport
-    protocols = {id(pair.protocol): pair.protocol for pair in ice._connection._nominated.values()}
-    for protocol in protocols.values():
+    protocols = list(ice._connection._protocols)
+    for protocol in protocols:
         original = protocol.datagram_received
 
-        def received(data: bytes, addr: Any, original: Any = original) -> None:
-            if not handler(data):
+        def received(data: bytes, addr: Any, original: Any = original, protocol: Any = protocol
+                     ) -> None:
+            if not handler(data, addr, protocol):
                 original(data, addr)
 
         protocol.datagram_received = received  # type: ignore[method-assign,assignment]
     return len(protocols)
+
+
+def stop_ice_consent(dtls: RTCDtlsTransport) -> None:
+    """Cancel aioice's own consent task (streaming/consent.py checks in its place)."""
+    task = dtls.transport._connection._query_consent_task
+    if task is not None:
+        task.cancel()
+
+
+async def consent_check(dtls: RTCDtlsTransport) -> bool:
+    """One RFC 7675 consent check on the nominated pair: a Binding request authenticated with
+    the remote password (aioice drops a response that is not), retransmitted once; True when
+    answered from the address it was sent to (§5.1)."""
+    connection = dtls.transport._connection
+    pair = connection._nominated.get(1)
+    password = connection.remote_password
+    if pair is None or password is None:
+        return False
+    request = connection.build_request(pair, nominate=False)
+    try:
+        _, addr = await pair.protocol.request(
+            request, pair.remote_addr, integrity_key=password.encode("utf8"), retransmissions=1
+        )
+    except (aioice.stun.TransactionError, OSError, ConnectionError):
+        return False
+    return (addr[0], addr[1]) == pair.remote_addr
+
+
+def valid_remote(dtls: RTCDtlsTransport, protocol: Any, addr: tuple[str, int]) -> bool:
+    """Whether ``addr`` is the remote address of a valid pair on the local socket ``protocol``:
+    one whose authenticated connectivity check succeeded (RFC 8445 §7.2.5.3.2)."""
+    succeeded = aioice.ice.CandidatePair.State.SUCCEEDED
+    return any(
+        pair.protocol is protocol and pair.state is succeeded and pair.remote_addr == addr
+        for pair in dtls.transport._connection._check_list
+    )
 
 
 def srtp_pointer(dtls: RTCDtlsTransport) -> Any:
@@ -228,6 +277,13 @@ def nominated_pair(dtls: RTCDtlsTransport) -> Any:
     """
     ice: RTCIceTransport = dtls.transport
     return ice._connection._nominated.get(1)
+
+
+def nominated_pairs(dtls: RTCDtlsTransport) -> dict[int, Any]:
+    """The ICE connection's nominated pairs by component: aioice's own dict, updated in place
+    (never replaced), so a caller may keep it and read it per datagram."""
+    ice: RTCIceTransport = dtls.transport
+    return ice._connection._nominated
 
 
 def nominated_socket(dtls: RTCDtlsTransport) -> tuple[socket.socket, tuple[str, int]]:

@@ -161,13 +161,16 @@ class IntakeLeg(Peer):
                 inbound.media_ssrc = encoding.ssrc
         if self._report_task is None:
             self._rx_srtp = aiortc_hooks.rx_session(self.dtls)
-            aiortc_hooks.intercept_datagrams(self.dtls, self._on_datagram)
+            guard = self.guard_of(self.dtls)
+            if guard is not None:  # SRTP straight from the socket, once the guard admitted it
+                guard.fast = self._on_datagram
             self._report_task = asyncio.get_running_loop().create_task(self._report_loop())
 
     # -- intake -------------------------------------------------------------------------------
 
     def _on_datagram(self, data: bytes) -> bool:
-        """Every datagram on the nominated socket, where aioice receives it (DESIGN.md §3).
+        """Every datagram the transport guard admitted (from the peer's nominated or another
+        valid ICE pair), where aioice receives it (DESIGN.md §3).
 
         SRTP and SRTCP are unprotected here and handled at once: aioice's STUN parse attempt,
         its queue and the DTLS task's wake-up are skipped. STUN and DTLS go on to aioice.

@@ -19,7 +19,9 @@ from aiortc.sdp import candidate_from_sdp
 from config import IceServer, MediaLimits
 from streaming import aiortc_hooks
 from streaming.candidate_filter import CandidatePolicy, parse, verdict
+from streaming.consent import ConsentWatch
 from streaming.errors import BadOffer, Capacity
+from streaming.transport_guard import ForeignCounts, TransportGuard
 from streaming.udp_mux import UdpMux
 
 logger = logging.getLogger(__name__)
@@ -65,13 +67,54 @@ class Peer:
         self._rtcp_queue: asyncio.Queue[tuple[RTCDtlsTransport, bytes]] = asyncio.Queue(RTCP_QUEUE)
         self._rtcp_task: asyncio.Task[None] | None = None
         self.mux: UdpMux | None = None  # the node's one UDP port; None: a socket per peer
+        # transport hygiene (docs/media.md): the plane shares one counter among its peers
+        self.foreign = ForeignCounts()
+        self.guards: list[TransportGuard] = []
+        self.consent: ConsentWatch | None = None
         self.pc.on("connectionstatechange", self._state_changed)
+        self.pc.on("icegatheringstatechange", self._gathered)
 
     def _state_changed(self) -> None:
         state = self.pc.connectionState
         self.states.append(state)
         if state in ("failed", "closed") and self.on_failed is not None:
             self.on_failed(self)
+
+    def _watch_consent(self) -> None:
+        transceivers = self.pc.getTransceivers()
+        transport = transceivers[0].receiver.transport if transceivers else None
+        if transport is None:  # no media section (never answered so): nothing to watch
+            return
+        # from the answer on: a peer that never gets a consent check through (its client gone
+        # before ICE or DTLS completed) is ended as surely as one that stopped answering
+        self.consent = ConsentWatch(transport, self.limits.consent_interval_s,
+                                    self.limits.consent_timeout_s, self._consent_expired)
+        self.consent.start()
+
+    def _consent_expired(self) -> None:
+        """The remote end stopped answering consent checks (RFC 7675): the peer has failed."""
+        self.states.append("consent_expired")
+        if self.on_failed is not None:
+            self.on_failed(self)
+
+    def _gathered(self) -> None:
+        """Once the local sockets exist, only the peer's proven ICE addresses may feed DTLS and
+        SRTP (streaming/transport_guard.py; one guard per ICE transport, one with BUNDLE), and
+        the consent window (streaming/consent.py) starts."""
+        if self.pc.iceGatheringState != "complete":
+            return
+        for transceiver in self.pc.getTransceivers():
+            dtls = transceiver.receiver.transport
+            if dtls is None or any(g.dtls is dtls for g in self.guards):
+                continue
+            guard = TransportGuard(dtls, self.foreign, self.peer_id)
+            guard.install()
+            self.guards.append(guard)
+        if self.consent is None:
+            self._watch_consent()
+
+    def guard_of(self, dtls: RTCDtlsTransport) -> TransportGuard | None:
+        return next((g for g in self.guards if g.dtls is dtls), None)
 
     @property
     def dtls(self) -> RTCDtlsTransport:
@@ -146,6 +189,8 @@ class Peer:
         if self.closed.is_set():
             return
         self.closed.set()
+        if self.consent is not None:
+            await self.consent.close()
         if self._rtcp_task is not None:
             self._rtcp_task.cancel()
             with contextlib.suppress(asyncio.CancelledError):

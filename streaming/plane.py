@@ -52,6 +52,7 @@ from streaming.source import Source
 from streaming.speaker import SpeakerChange, SpeakerRules
 from streaming.speaker_watch import SpeakerWatch
 from streaming.stats import PlaneStats, Tally
+from streaming.transport_guard import ForeignCounts
 from streaming.udp_mux import UdpMux
 from streaming.upstream import UpstreamLeg
 from streaming.viewer import ViewerLeg
@@ -181,6 +182,7 @@ class MediaPlane:
         self._listeners: list[Callable[[MediaEvent], None]] = []
         self._closing = False
         self._tasks: set[asyncio.Task[None]] = set()
+        self.foreign = ForeignCounts()  # streaming/transport_guard.py, for /metrics
         self._retired = Tally()  # counters of peers and Sources that are gone (streaming/stats.py)
         rules = SpeakerRules(**limits.speaker.model_dump(exclude={"threshold"}))
         self.booths = Booths(limits, self._channel_added, self._channel_ended, self._emit)
@@ -630,6 +632,7 @@ class MediaPlane:
         self.peers[leg.peer_id] = leg
         leg.on_failed = self._failed
         leg.mux = self.mux
+        leg.foreign = self.foreign  # datagrams from foreign sources, counted node-wide
         try:
             sdp = await answer()  # type: ignore[misc]
         except BaseException:

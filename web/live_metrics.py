@@ -67,6 +67,13 @@ class NodeCollector:
         ):
             yield _counter(f"pavilion_media_{name}", text, getattr(totals, name))
         yield from _udp_mux(plane)
+        foreign = CounterMetricFamily(
+            "pavilion_media_foreign_datagrams",
+            "Datagrams dropped for not coming from a peer's valid ICE pair, by RFC 7983 kind.",
+            labels=["kind"])
+        for kind, count in plane.foreign.by_kind.items():
+            foreign.add_metric([kind], count)
+        yield foreign
 
     def _signalling(self) -> Iterator[Metric]:
         hub = self._app.get(HUB_KEY)
