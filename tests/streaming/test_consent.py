@@ -16,17 +16,20 @@ from pydantic import ValidationError
 from config import MediaLimits
 from streaming import MediaPlane, PeerEnded, SourceEnded
 from streaming.consent import next_wait
+from tests.fixtures.ports import free_udp_port
 from tests.streaming.clients import Publisher, publish, until, watch
 
 INTERVAL_S = 0.3
 TIMEOUT_S = 2.0
 
 
-@pytest.fixture
-async def quick_plane() -> AsyncIterator[MediaPlane]:
+@pytest.fixture(params=["per_peer", "port"])
+async def quick_plane(request: pytest.FixtureRequest) -> AsyncIterator[MediaPlane]:
+    """Both media modes (issue 19): consent checks also run over the node's one UDP port."""
     media = MediaPlane(MediaLimits(
         allow_loopback_candidates=True, allow_private_candidates=True,
         consent_interval_s=INTERVAL_S, consent_timeout_s=TIMEOUT_S,
+        udp_port=free_udp_port() if request.param == "port" else 0,
     ))
     yield media
     await media.aclose()
