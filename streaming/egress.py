@@ -22,7 +22,7 @@ from typing import Any
 
 from streaming import aiortc_hooks
 from streaming.send_backend import SendBackend
-from streaming.send_batch import SendBatch
+from streaming.send_batch import SendBatch, Share, join, leave
 
 SRTP_BUFFER = 1500 + 16 + 148  # MTU + max SRTP trailer + slack (libsrtp SRTP_MAX_TRAILER_LEN)
 MAX_PADDING = 255  # RFC 3550 §5.1: the last padding octet counts the padding, itself included
@@ -80,10 +80,12 @@ class Egress:
         "_length",
         "_loop",
         "_protect",
+        "_round",
         "_queue",
         "_queue_limit",
         "_sendto",
         "_session",
+        "_share",
         "_sock",
         "_view",
         "_writer_added",
@@ -117,8 +119,10 @@ class Egress:
         )
         self._backend = backend
         self._batch: SendBatch | None = None  # the batch holding our buffer until its flush
+        self._round = -1  # that batch's round when it took our buffer
         self._dest: object = None  # the viewer's address as the backend wants it
         self._key: object = None  # the socket's kernel identity (None: never batched)
+        self._share: Share | None = None  # the Egresses on that socket
         self._target(sock, addr)
         self.closed = False
         self.sent_packets = 0
@@ -147,18 +151,22 @@ class Egress:
     def _target(self, sock: socket.socket, addr: tuple[str, int] | None) -> None:
         """Batching needs an unconnected socket, a backend and a packed destination; the key
         is the socket's inode, which its duplicates share (one shared port: one batch)."""
+        if self._share is not None:
+            leave(self._share)
+            self._share = None
         if self._backend is None or addr is None:
             self._key = self._dest = None
             return
         self._dest = self._backend.destination(addr, sock.family)
         self._key = (id(self._backend), os.fstat(sock.fileno()).st_ino)
+        self._share = join(self._key)
 
     def _hold(self) -> None:
         """Send what a batch holds of our buffer before the buffer is written again."""
         batch = self._batch
         if batch is not None:
             self._batch = None
-            if batch.pending:
+            if batch.rounds == self._round:
                 batch.flush()
 
     @property
@@ -204,7 +212,8 @@ class Egress:
         packet the flush could not send. A viewer with a backlog, or no batchable socket,
         sends at once as before."""
         backend = self._backend
-        if backend is None or self._key is None or self._queue or self.closed:
+        share = self._share
+        if backend is None or share is None or share.users < 2 or self._queue or self.closed:
             return self.send_rtp(template, seq, ts, ssrc)
         if self._batch is not None:
             self._hold()
@@ -220,6 +229,7 @@ class Egress:
         n = length[0]
         batch.add(self, self._key, backend, self._sock, view[:n], self._dest)
         self._batch = batch
+        self._round = batch.rounds
         self.sent_packets += 1
         self.sent_bytes += n
         return True
@@ -360,6 +370,9 @@ class Egress:
             return
         self._hold()
         self.closed = True
+        if self._share is not None:
+            leave(self._share)
+            self._share = None
         self._remove_writer()
         self._queue.clear()
         self._sock.close()

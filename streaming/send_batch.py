@@ -20,6 +20,36 @@ if TYPE_CHECKING:
     from streaming.egress import Egress
 
 
+class Share:
+    """The Egresses sending on one socket (``key``: its identity). Only a socket with two or
+    more is batched: with per-peer ports each viewer's copy goes out at once, as before."""
+
+    __slots__ = ("key", "users")
+
+    def __init__(self, key: Any) -> None:
+        self.key = key
+        self.users = 0
+
+
+_shares: dict[Any, Share] = {}  # this process's sockets that Egresses send on, by identity
+
+
+def join(key: Any) -> Share:
+    """Count one more Egress on the socket ``key``."""
+    share = _shares.get(key)
+    if share is None:
+        share = _shares[key] = Share(key)
+    share.users += 1
+    return share
+
+
+def leave(share: Share) -> None:
+    """One Egress less on ``share``'s socket (forgotten with the last one)."""
+    share.users -= 1
+    if share.users <= 0 and _shares.get(share.key) is share:
+        del _shares[share.key]
+
+
 class _Group:
     """The datagrams for one socket (by its kernel identity: duplicates share one)."""
 
@@ -36,7 +66,7 @@ class _Group:
 class SendBatch:
     """Datagrams waiting for the end of one fan-out; ``calls`` counts backend calls made."""
 
-    __slots__ = ("_groups", "_status", "calls", "datagrams", "dropped")
+    __slots__ = ("_groups", "_status", "calls", "datagrams", "dropped", "rounds")
 
     def __init__(self) -> None:
         self._groups: dict[Any, _Group] = {}
@@ -44,6 +74,7 @@ class SendBatch:
         self.calls = 0  # backend calls (system calls with sendmmsg), for tests and benchmarks
         self.datagrams = 0  # datagrams handed to the backend
         self.dropped: list[Egress] = []  # Egresses that dropped a packet, until taken
+        self.rounds = 0  # flushes so far: an Egress's buffer is held while this has not moved
 
     def add(self, egress: Egress, key: Any, backend: SendBackend, sock: socket.socket,
             data: Any, dest: Any) -> None:
@@ -66,6 +97,7 @@ class SendBatch:
         """Send everything collected; ``dropped`` gains the Egresses whose queue was full."""
         if not self._groups:
             return
+        self.rounds += 1
         groups = list(self._groups.values())
         self._groups.clear()
         for group in groups:
