@@ -1,0 +1,105 @@
+"""Issue 19 §2: one published packet's copies to viewers that share one UDP socket leave in one
+batch (one ``sendmmsg``), and real aiortc viewers still decrypt and decode every packet.
+
+Until the node's single port (issue 19 §1) is merged, the test gives every viewer a duplicate
+of one shared socket where the plane would take its nominated pair's (``nominated_socket``, the
+seam the single-port mode replaces); aiortc, like aioice, takes media from any address. The
+batch's own counters (``Source.batch.calls``: backend calls) say how the copies left.
+"""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+import pytest
+
+from config import MediaLimits
+from streaming import MediaPlane, aiortc_hooks, send_backend
+from tests.streaming.clients import contiguous, publish, until, watch
+
+VIEWERS = 4
+
+
+@pytest.fixture
+def shared_port(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[int, list[str]]]:
+    """One shared socket per address family (a viewer's nominated pair may be IPv4 or IPv6);
+    yields the viewers' addresses on each."""
+    shared: dict[int, socket.socket] = {}
+    users: dict[int, list[str]] = {}
+    original = aiortc_hooks.nominated_socket
+
+    def nominated(dtls: Any) -> tuple[socket.socket, tuple[str, int]]:
+        sock, addr = original(dtls)
+        family = sock.family
+        sock.close()
+        if family not in shared:
+            shared[family] = socket.socket(family, socket.SOCK_DGRAM)
+            shared[family].bind(("::" if family == socket.AF_INET6 else "0.0.0.0", 0))
+        dup = socket.socket(fileno=socket.dup(shared[family].fileno()))
+        dup.setblocking(False)
+        users.setdefault(family, []).append(addr[0])
+        return dup, addr
+
+    monkeypatch.setattr(aiortc_hooks, "nominated_socket", nominated)
+    yield users
+    for sock in shared.values():
+        sock.close()
+
+
+def limits(backend: str) -> MediaLimits:
+    return MediaLimits(allow_loopback_candidates=True, allow_private_candidates=True,
+                       send_backend=backend)
+
+
+@pytest.fixture(params=["auto", "sendto"])
+async def plane(request: pytest.FixtureRequest) -> AsyncIterator[MediaPlane]:
+    media = MediaPlane(limits(request.param))
+    yield media
+    await media.aclose()
+
+
+async def test_one_packet_to_viewers_on_one_socket_is_one_batch(
+    plane: MediaPlane, shared_port: dict[int, list[str]]
+) -> None:
+    publisher = await publish(plane, "hall", codec="vp8")
+    viewers = [await watch(plane, "hall", f"v{i}") for i in range(VIEWERS)]
+    await until(lambda: all(v.count("video") >= 30 for v in viewers))
+    video = plane.live_sources("hall")["video"]
+    batch = video.batch
+    packets, calls, datagrams = video.packets, batch.calls, batch.datagrams
+    await until(lambda: video.packets >= packets + 60)
+    forwarded = video.packets - packets
+    # one call per published packet and shared socket, with every copy on that socket (a
+    # socket with one viewer is not batched: its copy leaves at once)
+    shared = [len(on) for on in shared_port.values() if len(on) >= 2]
+    assert shared, "no two viewers on one socket"
+    assert batch.calls - calls == forwarded * len(shared)
+    assert batch.datagrams - datagrams == forwarded * sum(shared)
+    await until(lambda: all(v.frames.get("video", 0) >= 30 for v in viewers))
+    for viewer in viewers:
+        assert contiguous(viewer.received["video"].sequences)
+        assert contiguous(viewer.received["audio"].sequences)
+        assert viewer.count("audio") >= 25
+    stats = plane.stats().totals
+    assert stats.send_errors == 0 and stats.dropped_packets == 0
+    for viewer in viewers:
+        await viewer.close()
+    await publisher.close()
+
+
+async def test_per_peer_ports_send_each_copy_at_once(plane: MediaPlane) -> None:
+    """Without a shared socket nothing is batched: every copy leaves as it did before."""
+    publisher = await publish(plane, "hall", codec="vp8")
+    viewers = [await watch(plane, "hall", f"v{i}") for i in range(2)]
+    await until(lambda: all(v.count("video") >= 30 and v.frames.get("video", 0) >= 10
+                            for v in viewers))
+    assert plane.live_sources("hall")["video"].batch.calls == 0
+    for viewer in viewers:
+        await viewer.close()
+    await publisher.close()
+
+
+def test_the_setting_picks_the_backend() -> None:
+    assert send_backend.choose(limits("sendto").send_backend).name == "sendto"
