@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import fractions
 import os
+import socket
 import time
 from typing import Any
 
@@ -45,7 +46,11 @@ def serve(system: str, conn: Any) -> None:
 
 async def _serve(system: str, conn: Any) -> None:
     loop = asyncio.get_running_loop()
-    server = PavilionServer() if system == "pavilion" else RelayServer()
+    server: PavilionServer | RelayServer
+    if system.startswith("pavilion"):
+        server = PavilionServer(*PAVILION_MODES[system])
+    else:
+        server = RelayServer()
     while True:
         command, payload = await loop.run_in_executor(None, conn.recv)
         if command == "stop":
@@ -63,14 +68,62 @@ async def _serve(system: str, conn: Any) -> None:
                 conn.send(RuntimeError(f"{system} server: {command} failed: {exc!r}"))
 
 
+# system -> (one shared UDP socket for every viewer, [media] send_backend); issue 19 §4
+PAVILION_MODES = {
+    "pavilion": (False, "auto"),  # per-peer ports: each copy sent at once (today's mode)
+    "pavilion-1port": (True, "auto"),  # one socket: each packet's copies in one sendmmsg
+    "pavilion-1port-sendto": (True, "sendto"),  # one socket, the fallback: sendto per copy
+}
+
+
+def share_one_socket() -> None:
+    """Send every viewer's copies from one socket, as a node on one UDP port does (issue 19
+    §1): each viewer's Egress gets a duplicate of it where the plane would take its nominated
+    pair's (the seam the single-port mode replaces; aioice, hence the benchmark's viewers, take
+    media from any address). The socket is dual-stack: IPv4 viewers by their v4-mapped address."""
+    from streaming import aiortc_hooks
+
+    shared = dual_stack_socket()
+    original = aiortc_hooks.nominated_socket
+
+    def nominated(dtls: Any) -> tuple[socket.socket, tuple[str, int]]:
+        sock, addr = original(dtls)
+        sock.close()
+        return duplicate(shared), mapped(addr)
+
+    aiortc_hooks.nominated_socket = nominated  # type: ignore[assignment]
+
+
+def dual_stack_socket() -> socket.socket:
+    """A UDP socket on every address, IPv6 and IPv4 (IPV6_V6ONLY off)."""
+    shared = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+    shared.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+    shared.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4 << 20)
+    shared.bind(("::", 0))
+    return shared
+
+
+def duplicate(shared: socket.socket) -> socket.socket:
+    dup = socket.socket(fileno=socket.dup(shared.fileno()))
+    dup.setblocking(False)
+    return dup
+
+
+def mapped(addr: tuple[str, int]) -> tuple[str, int]:
+    """``addr`` as a dual-stack socket names it (RFC 4291 §2.5.5.2 for IPv4)."""
+    return (addr[0] if ":" in addr[0] else "::ffff:" + addr[0], addr[1])
+
+
 class PavilionServer:
-    def __init__(self) -> None:
+    def __init__(self, shared: bool = False, backend: str = "auto") -> None:
         from config import MediaLimits
         from streaming import MediaPlane
 
+        if shared:
+            share_one_socket()
         self.plane = MediaPlane(MediaLimits(  # its peers offer this machine's own addresses
             max_viewers_per_track=10_000, allow_loopback_candidates=True,
-            allow_private_candidates=True))
+            allow_private_candidates=True, send_backend=backend))
 
     async def publish(self, sdp: str) -> str:
         return (await self.plane.publish("bench", "publisher", sdp)).sdp
@@ -88,9 +141,13 @@ class PavilionServer:
         errors = sum(e.errors for e in egresses)
         source = sum(s.packets for s in self.plane.live_sources("bench").values())
         srtp = sum(p.srtp_errors for p in self.plane.peers.values() if isinstance(p, PublisherLeg))
+        batches = [s.batch for s in self.plane.live_sources("bench").values()]
+        calls = sum(b.calls for b in batches)
+        per_call = sum(b.datagrams for b in batches) / max(1, calls)
         return (
             f"viewers {len(legs)}, source packets {source}, publisher srtp errors {srtp},"
-            f" egress drops {dropped}, send errors {errors}"
+            f" egress drops {dropped}, send errors {errors}, {self.plane.send_backend}"
+            f" batches {calls} of {per_call:.1f}"
         )
 
     async def close(self) -> None:

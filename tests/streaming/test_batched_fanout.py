@@ -2,8 +2,9 @@
 batch (one ``sendmmsg``), and real aiortc viewers still decrypt and decode every packet.
 
 Until the node's single port (issue 19 §1) is merged, the test gives every viewer a duplicate
-of one shared socket where the plane would take its nominated pair's (``nominated_socket``, the
-seam the single-port mode replaces); aiortc, like aioice, takes media from any address. The
+of one shared dual-stack socket where the plane would take its nominated pair's
+(``nominated_socket``, the seam the single-port mode replaces); aiortc, like aioice, takes
+media from any address. The
 batch's own counters (``Source.batch.calls``: backend calls) say how the copies left.
 """
 
@@ -15,6 +16,7 @@ from typing import Any
 
 import pytest
 
+from bench.fanout_servers import dual_stack_socket, duplicate, mapped
 from config import MediaLimits
 from streaming import MediaPlane, aiortc_hooks, send_backend
 from tests.streaming.clients import contiguous, publish, until, watch
@@ -23,29 +25,22 @@ VIEWERS = 4
 
 
 @pytest.fixture
-def shared_port(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[int, list[str]]]:
-    """One shared socket per address family (a viewer's nominated pair may be IPv4 or IPv6);
-    yields the viewers' addresses on each."""
-    shared: dict[int, socket.socket] = {}
-    users: dict[int, list[str]] = {}
+def shared_port(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[tuple[str, int]]]:
+    """One dual-stack socket for every viewer (IPv4 ones by their v4-mapped address, as
+    bench/fanout_servers.py does); yields the viewers' addresses."""
+    shared = dual_stack_socket()
     original = aiortc_hooks.nominated_socket
+    users: list[tuple[str, int]] = []
 
     def nominated(dtls: Any) -> tuple[socket.socket, tuple[str, int]]:
         sock, addr = original(dtls)
-        family = sock.family
         sock.close()
-        if family not in shared:
-            shared[family] = socket.socket(family, socket.SOCK_DGRAM)
-            shared[family].bind(("::" if family == socket.AF_INET6 else "0.0.0.0", 0))
-        dup = socket.socket(fileno=socket.dup(shared[family].fileno()))
-        dup.setblocking(False)
-        users.setdefault(family, []).append(addr[0])
-        return dup, addr
+        users.append(mapped(addr))
+        return duplicate(shared), users[-1]
 
     monkeypatch.setattr(aiortc_hooks, "nominated_socket", nominated)
     yield users
-    for sock in shared.values():
-        sock.close()
+    shared.close()
 
 
 def limits(backend: str) -> MediaLimits:
@@ -61,7 +56,7 @@ async def plane(request: pytest.FixtureRequest) -> AsyncIterator[MediaPlane]:
 
 
 async def test_one_packet_to_viewers_on_one_socket_is_one_batch(
-    plane: MediaPlane, shared_port: dict[int, list[str]]
+    plane: MediaPlane, shared_port: list[tuple[str, int]]
 ) -> None:
     publisher = await publish(plane, "hall", codec="vp8")
     viewers = [await watch(plane, "hall", f"v{i}") for i in range(VIEWERS)]
@@ -71,12 +66,9 @@ async def test_one_packet_to_viewers_on_one_socket_is_one_batch(
     packets, calls, datagrams = video.packets, batch.calls, batch.datagrams
     await until(lambda: video.packets >= packets + 60)
     forwarded = video.packets - packets
-    # one call per published packet and shared socket, with every copy on that socket (a
-    # socket with one viewer is not batched: its copy leaves at once)
-    shared = [len(on) for on in shared_port.values() if len(on) >= 2]
-    assert shared, "no two viewers on one socket"
-    assert batch.calls - calls == forwarded * len(shared)
-    assert batch.datagrams - datagrams == forwarded * sum(shared)
+    assert len(shared_port) == VIEWERS
+    assert batch.calls - calls == forwarded  # one call per published packet...
+    assert batch.datagrams - datagrams == VIEWERS * forwarded  # ...with every viewer's copy
     await until(lambda: all(v.frames.get("video", 0) >= 30 for v in viewers))
     for viewer in viewers:
         assert contiguous(viewer.received["video"].sequences)
