@@ -159,7 +159,7 @@ class Egress:
             return
         self._dest = self._backend.destination(addr, sock.family)
         self._key = (id(self._backend), os.fstat(sock.fileno()).st_ino)
-        self._share = join(self._key)
+        self._share = join(self._key, self._backend)
 
     def _hold(self) -> None:
         """Send what a batch holds of our buffer before the buffer is written again."""
@@ -211,12 +211,12 @@ class Egress:
         (the end of this fan-out). Counted as sent now; :meth:`unsent` corrects the rare
         packet the flush could not send. A viewer with a backlog, or no batchable socket,
         sends at once as before."""
-        backend = self._backend
         share = self._share
-        if backend is None or share is None or share.users < 2 or self._queue or self.closed:
+        if share is None or share.users < 2 or self._queue or self.closed:
             return self.send_rtp(template, seq, ts, ssrc)
-        if self._batch is not None:
-            self._hold()
+        held = self._batch
+        if held is not None and held.rounds == self._round:
+            held.flush()  # a second packet before the flush (not in Source.on_rtp)
         view = self._view
         length = self._length
         n = len(template)
@@ -227,7 +227,7 @@ class Egress:
             self.errors += 1
             return False
         n = length[0]
-        batch.add(self, self._key, backend, self._sock, view[:n], self._dest)
+        batch.add(self, share, self._sock, view[:n], self._dest)
         self._batch = batch
         self._round = batch.rounds
         self.sent_packets += 1

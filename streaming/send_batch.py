@@ -24,21 +24,22 @@ class Share:
     """The Egresses sending on one socket (``key``: its identity). Only a socket with two or
     more is batched: with per-peer ports each viewer's copy goes out at once, as before."""
 
-    __slots__ = ("key", "users")
+    __slots__ = ("backend", "key", "users")
 
-    def __init__(self, key: Any) -> None:
+    def __init__(self, key: Any, backend: SendBackend) -> None:
         self.key = key
+        self.backend = backend
         self.users = 0
 
 
 _shares: dict[Any, Share] = {}  # this process's sockets that Egresses send on, by identity
 
 
-def join(key: Any) -> Share:
-    """Count one more Egress on the socket ``key``."""
+def join(key: Any, backend: SendBackend) -> Share:
+    """Count one more Egress on the socket ``key`` (sending through ``backend``)."""
     share = _shares.get(key)
     if share is None:
-        share = _shares[key] = Share(key)
+        share = _shares[key] = Share(key, backend)
     share.users += 1
     return share
 
@@ -76,13 +77,13 @@ class SendBatch:
         self.dropped: list[Egress] = []  # Egresses that dropped a packet, until taken
         self.rounds = 0  # flushes so far: an Egress's buffer is held while this has not moved
 
-    def add(self, egress: Egress, key: Any, backend: SendBackend, sock: socket.socket,
-            data: Any, dest: Any) -> None:
+    def add(self, egress: Egress, share: Share, sock: socket.socket, data: Any,
+            dest: Any) -> None:
         """Send ``data`` (a view of ``egress``'s buffer, which stays untouched until the flush)
-        to ``dest`` (in ``backend``'s form) on ``sock`` (``key``: its identity) at the flush."""
-        group = self._groups.get(key)
+        to ``dest`` (in the backend's form) on ``sock`` (one of ``share``'s) at the flush."""
+        group = self._groups.get(share)
         if group is None:
-            group = self._groups[key] = _Group(backend, sock, sock.fileno())
+            group = self._groups[share] = _Group(share.backend, sock, sock.fileno())
         group.datagrams.append((data, dest))
         group.egresses.append(egress)
 
