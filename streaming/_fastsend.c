@@ -26,8 +26,10 @@
 #define BLOCKED 1
 #define REFUSED 2
 
-/* the GIL is let go around the system call only for batches at least this long (measured:
- * for a few datagrams the release costs more than any other thread could gain) */
+/* the GIL is let go around the system call for batches at least this long, so worker threads
+ * (HLS, recording) run during a long call. Measured on loopback (3 Dec 2026): letting it go
+ * costs nothing visible (batches of 1, 4, 16, 200: within 0.1 µs a datagram of never letting
+ * it go, run-to-run noise); a short call keeps it, as there is nothing to gain. */
 #define RELEASE_GIL_FROM 16
 
 static int
