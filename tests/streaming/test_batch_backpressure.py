@@ -52,18 +52,18 @@ async def test_a_full_shared_socket_queues_then_drops_to_a_keyframe(
     shared.setblocking(False)
     source = Source("p/video0", "room", "video", Codec(96, "video/VP8", 90000), MediaLimits())
     table = rtp_header.extension_map_table({})
-    sinks, subs, rx = [], [], []
+    sinks, subs, rx, tx = [], [], [], []  # the sessions live as long as the Egresses
     for i in range(2):
         path = str(tmp_path / f"v{i}")
         sink = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
         sink.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
         sink.bind(path)
         sink.setblocking(False)
-        tx = Session(Policy(key=KEY, ssrc_type=Policy.SSRC_ANY_OUTBOUND))
+        tx.append(Session(Policy(key=KEY, ssrc_type=Policy.SSRC_ANY_OUTBOUND)))
         rx.append(Session(Policy(key=KEY, ssrc_type=Policy.SSRC_ANY_INBOUND)))
         dup = socket.socket(fileno=socket.dup(shared.fileno()))
         dup.setblocking(False)
-        egress = Egress(tx._srtp[0], dup, path, QUEUE, loop,  # type: ignore[arg-type]
+        egress = Egress(tx[-1]._srtp[0], dup, path, QUEUE, loop,  # type: ignore[arg-type]
                         send_backend.choose(backend))
         sub = Subscription(f"v{i}", "video", Route(96, 1000 + i, table, 90000), egress)
         source.attach(sub)
