@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from bench.fanout_servers import dual_stack_socket, duplicate, mapped
-from config import MediaLimits
+from config import ConfigError, MediaLimits, load
 from streaming import MediaPlane, aiortc_hooks, send_backend
 from tests.streaming.clients import contiguous, publish, until, watch
 
@@ -94,4 +94,9 @@ async def test_per_peer_ports_send_each_copy_at_once(plane: MediaPlane) -> None:
 
 
 def test_the_setting_picks_the_backend() -> None:
-    assert send_backend.choose(limits("sendto").send_backend).name == "sendto"
+    secret = {"PAVILION_SECRET": "s" * 32}
+    settings = load(env={**secret, "PAVILION_MEDIA__SEND_BACKEND": "sendto"})
+    assert send_backend.choose(settings.media.send_backend).name == "sendto"
+    assert load(env=secret).media.send_backend == "auto"
+    with pytest.raises(ConfigError, match=r"media\.send_backend: Input should be 'auto' or"):
+        load(env={**secret, "PAVILION_MEDIA__SEND_BACKEND": "writev"})
