@@ -136,6 +136,30 @@ class MediaLimits(_Section):
     allow_private_candidates: bool = False
     speaker: SpeakerSettings = Field(default_factory=SpeakerSettings)
     adapt: AdaptSettings = Field(default_factory=AdaptSettings)
+    # One UDP port for every peer of the node (issue 19, docs/media.md "One UDP port"): 0 keeps
+    # a socket and port per peer; ``announce_ip`` is the address host candidates advertise
+    # (NAT 1:1: a cloud VM's public address), empty = this host's own addresses.
+    udp_port: int = Field(default=0, ge=0, le=65_535)
+    announce_ip: str = ""
+
+    @field_validator("announce_ip")
+    @classmethod
+    def _announce_ip(cls, value: str) -> str:
+        if not value:
+            return value
+        try:
+            address = ipaddress.ip_address(value.strip("[]"))
+        except ValueError:
+            raise ValueError("must be an IPv4 or IPv6 address, not a name") from None
+        if address.is_unspecified or address.is_multicast:
+            raise ValueError("must be a unicast address clients can reach")
+        return str(address)
+
+    @model_validator(mode="after")
+    def _announce_needs_port(self) -> MediaLimits:
+        if self.announce_ip and not self.udp_port:
+            raise ValueError("announce_ip needs udp_port (the one-port mode it is announced in)")
+        return self
 
 
 class SignalingLimits(_Section):
@@ -182,6 +206,9 @@ class ClusterSettings(_Section):
     report_interval_s: float = Field(default=2.0, ge=0.1, le=60)  # reports live 3 intervals
     placement: Literal["load", "first"] = "load"  # "first": whoever sees the first client
     max_load: float = Field(default=0.85, gt=0, le=100)  # over it, a node takes no new rooms
+    # issue 18 §2: the organiser console's alerts (rooms/cluster/alerts.py)
+    quiet_alert_s: float = Field(default=5.0, gt=0, le=3_600)  # a published room silent this long
+    loss_alert: float = Field(default=0.05, gt=0, le=1)  # a publisher's track losing more
     placement_margin: float = Field(default=0.2, ge=0, le=100)  # a clearly lower load
     drain_s: float = Field(default=30.0, ge=0, le=3_600)  # SIGTERM: how long clients may stay
     peer_capacity: int = Field(default=300, ge=1, le=1_000_000)
@@ -330,6 +357,8 @@ class Settings(_Section):
     # default $XDG_STATE_HOME/pavilion, else ~/.local/state/pavilion
     state_dir: str | None = Field(default=None, min_length=1, max_length=4_096)
     log_level: Literal["debug", "info", "warning", "error"] = "info"
+    # "json": one object per line; "text": for a person; "auto": text on a terminal, else JSON
+    log_format: Literal["auto", "json", "text"] = "auto"  # config/logs.py, docs/deploy.md
     token_leeway_s: int = Field(default=10, ge=0, le=600)
     ice_servers: list[IceServer] = Field(default_factory=list)
     turn: TurnSettings | None = None  # per-client TURN credentials (signaling/turn.py)

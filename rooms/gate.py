@@ -286,3 +286,18 @@ def decide_console(token: AccessToken, facts: Facts) -> None:
     _common(facts)
     if facts.room.kind not in policy.INTERPRETED_KINDS:
         raise NotAllowed("not_allowed", "interpretation is for forums and meetings")
+
+
+def decide_organiser_console(token: AccessToken) -> None:
+    """May ``token``'s holder open the organiser's console (issue 18 §2, ``GET /console``, the
+    Socket.IO namespace ``/console``) and act from it (kick, mute, close any room)?
+
+    Only the organiser: a token for every room (``*``) with ``moderate``, as the admin API
+    acts. A room's own moderator, host or interpreter, and a ``*`` token without ``moderate``
+    (a delegate's, an exhibitor's), are refused. Each action then asks the room's gate again
+    (RoomService checks ``moderate`` and the room's state, as for the admin API)."""
+    if token.room != "*":
+        raise NotAllowed("not_organiser", "the console is for the organiser (a token for every "
+                         "room)")
+    if not token.allows(Grant.MODERATE):
+        raise NotAllowed("not_organiser", "the console needs the moderate grant")

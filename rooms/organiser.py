@@ -11,14 +11,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from rooms import gate
+from config import ClusterSettings
+from rooms import gate, overview
 from rooms.cluster import ClusterNode, NodeReport
-from rooms.errors import InvalidInput, NoSuchRoom, NotAllowed, WrongNode
+from rooms.errors import InvalidInput, NoSuchRoom, WrongNode
 from rooms.participant import Participant
 from rooms.pavilion import Pavilion
 from rooms.room import Room, RoomState
 from rooms.service import RoomService
-from rooms.token import AccessToken, Grant
+from rooms.token import AccessToken
 
 
 class OrganiserDesk:
@@ -58,6 +59,25 @@ class OrganiserDesk:
         _check_organiser(organiser)
         return [n.to_dict() for n in await self._cluster().nodes()]
 
+    async def overview(self, organiser: AccessToken, rules: ClusterSettings, *,
+                       offset: int = 0, limit: int = overview.DEFAULT_LIMIT) -> dict[str, Any]:
+        """Issue 18 §2: every live room with its health, every node, the alerts (one page)."""
+        _check_organiser(organiser)
+        cluster = self._cluster()
+        live = await self.store.list_rooms(state=RoomState.LIVE)
+        rooms = [(r, await self.store.count_present(r.id)) for r in live]
+        return overview.overview(rooms, await cluster.health(), await cluster.nodes(), rules,
+                                 offset=offset, limit=limit)
+
+    async def room_health(self, organiser: AccessToken, room_id: str,
+                          rules: ClusterSettings) -> dict[str, Any]:
+        """One room's participants with their connection quality, from its media node's last
+        report (any node reads it: the directory holds it)."""
+        room = await self._room(organiser, room_id)
+        people = await self.store.list_participants(room.id)
+        detail = await self._cluster().room_detail(room.id)
+        return overview.room_health(room, people, detail, rules)
+
     async def drain_target(self, organiser: AccessToken, node_id: str) -> NodeReport:
         """The node the organiser asks to drain, if it is this one (the caller then drains
         it); ``WrongNode`` with its URL for another live node (ask that node), else 404."""
@@ -87,5 +107,4 @@ class OrganiserDesk:
 
 
 def _check_organiser(token: AccessToken) -> None:
-    if token.room != "*" or not token.allows(Grant.MODERATE):
-        raise NotAllowed("not_organiser", "only the organiser may do that")
+    gate.decide_organiser_console(token)  # the organiser: every room, moderate

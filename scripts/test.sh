@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Sets up everything the tests need on a fresh Debian machine and runs the whole suite:
 # Debian's redis-server and redis-sentinel, chromium, coturn (the TURN tests), iproute2 (ip netns
-# and tc: the shaped-link tests), ffmpeg (ffprobe checks recordings), nginx (`nginx -t` of deploy/nginx), CJK and emoji fonts
+# and tc: the shaped-link tests), ffmpeg (ffprobe checks recordings), nginx (`nginx -t` of deploy/nginx),
+# prometheus (promtool checks deploy/prometheus), CJK and emoji fonts
 # (installed when missing and running as root), the Python
 # packages with the dev tools, then ruff, mypy and pytest. Extra arguments go to pytest.
 # The suite runs on PAVILION_TEST_WORKERS pytest-xdist workers (default 2: most tests wait on
@@ -20,6 +21,7 @@ command -v systemd-analyze >/dev/null 2>&1 || missing+=(systemd)  # verifies dep
 command -v tc >/dev/null 2>&1 || missing+=(iproute2)  # ip netns and tc: the shaped-link tests
 command -v cc >/dev/null 2>&1 || missing+=(gcc)  # builds streaming._fastsend (sendmmsg, issue 19)
 command -v ffprobe >/dev/null 2>&1 || missing+=(ffmpeg)  # recordings are checked with ffprobe/ffmpeg
+command -v promtool >/dev/null 2>&1 || missing+=(prometheus)  # checks deploy/prometheus rules
 # CJK glyphs for the screenshots the browser tests take (Chinese, Japanese, Korean pages)
 [ -d /usr/share/fonts/opentype/noto ] || missing+=(fonts-noto-cjk)
 [ -f /usr/share/fonts/truetype/noto/NotoColorEmoji.ttf ] || missing+=(fonts-noto-color-emoji)

@@ -29,7 +29,7 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from config import Settings
+from config import Settings, log_context
 from rooms.bus import EVERY_NODE, Bus, BusMessage, node_topic
 from rooms.content import ChatMessage, stream_id_key
 from rooms.errors import RoomsError
@@ -185,7 +185,8 @@ class Hub:
         session = Session(sid, token, self.limits, self.dispatch, on_flood=self._flooded)
         self.sessions[sid] = session
         self.by_id[session.id] = session
-        session.start()
+        with log_context.bind(node=self.settings.node_id):  # the mailbox task keeps it
+            session.start()
         await self.outbox.enter(sid, user_channel(token.identity))  # notices to any page
         await self.outbox.send(sid, "session", {"session": session.id, "resumed": False,
                                                 "identity": token.identity,
@@ -292,7 +293,7 @@ class Hub:
             try:
                 await room_events.depart(self, session, room)
             except Exception:  # the other rooms are still left; what failed is said
-                log.exception("session %s could not leave %s cleanly", session.id, room)
+                log.exception("session %s could not leave %s cleanly", session.log_id, room)
         await session.aclose()
 
     async def _flooded(self, session: Session) -> None:

@@ -23,7 +23,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from config import LANGUAGES
+from config import LANGUAGES, log_context
 from rooms.errors import RoomsError
 from rooms.gate import Action
 from rooms.token import AccessToken
@@ -97,6 +97,14 @@ class MediaDoor:
     async def open(self, kind: str, room: str, token: AccessToken, offer: str,
                    participant: str | None = None, *,
                    media: bool = True, channel: str | None = None) -> tuple[Visit, Answer]:
+        """:meth:`_open`, its log lines (and its peer's tasks) carrying the room and identity."""
+        with log_context.bind(room=room, identity=token.identity):
+            return await self._open(kind, room, token, offer, participant, media=media,
+                                    channel=channel)
+
+    async def _open(self, kind: str, room: str, token: AccessToken, offer: str,
+                    participant: str | None = None, *,
+                    media: bool = True, channel: str | None = None) -> tuple[Visit, Answer]:
         """Enter ``room`` through WHIP (``kind="whip"``) or WHEP and negotiate the offer.
 
         ``media=False`` enters without claiming the room's lease: a WHEP viewer served by an

@@ -119,7 +119,7 @@ async def _detach(hub: HubPort, session: Session, room: str) -> bool:
     try:
         await hub.media.close_room_peers(session, room)
     except Exception:  # a peer that fails to close must not keep its owner present
-        log.exception("session %s: media in %s not closed cleanly", session.id, room)
+        log.exception("session %s: media in %s not closed cleanly", session.log_id, room)
     if session.detached_at is None:
         for channel in channels:
             await hub.outbox.exit(session.sid, channel)

@@ -21,7 +21,7 @@ from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from config import SignalingLimits
+from config import SignalingLimits, log_context
 from rooms.lifecycle import cancel_and_wait
 from rooms.token import AccessToken
 from signaling.errors import Ack, SignalingError, error_ack, failure
@@ -78,6 +78,12 @@ class Session:
     def identity(self) -> str:
         return self.token.identity
 
+    @property
+    def log_id(self) -> str:
+        """The id log lines name: the serial and a few characters, never the whole resume key."""
+        serial, _, rest = self.id.partition("-")
+        return f"{serial}-{rest[:4]}"
+
     def start(self) -> None:
         if self._task is None:
             self._task = asyncio.create_task(self._run(), name=f"session-{self.id}")
@@ -121,7 +127,7 @@ class Session:
     def _check_flood(self) -> None:
         if self._throttle.flooding and not self._flood_reported and self._on_flood is not None:
             self._flood_reported = True
-            log.warning("session %s (%s) floods: disconnecting", self.id, self.identity)
+            log.warning("session %s (%s) floods: disconnecting", self.log_id, self.identity)
             # Owned here, not cancelled by aclose(): the disconnect it causes is what closes us.
             self._flood_task = asyncio.get_running_loop().create_task(self._on_flood(self))
 
@@ -130,7 +136,9 @@ class Session:
         try:
             while True:
                 item = await self._mailbox.get()
-                ack = await self._handle(item)
+                with log_context.bind(session=self.log_id, identity=self.identity,
+                                      room=getattr(item.message, "room", None)):
+                    ack = await self._handle(item)
                 if not item.reply.done():
                     item.reply.set_result(ack)
         finally:
@@ -148,7 +156,7 @@ class Session:
         except Exception as exc:
             if not isinstance(exc, SignalingError) and error_ack(exc)["error"]["code"] == (
                     "internal_error"):
-                log.exception("event %s of session %s failed", item.event, self.id)
+                log.exception("event %s of session %s failed", item.event, self.log_id)
             return error_ack(exc)
 
     def _fail_pending(self) -> None:

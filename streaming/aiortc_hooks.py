@@ -19,7 +19,7 @@ import aiortc
 import pylibsrtp
 from aiortc import RTCPeerConnection
 from aiortc.rtcdtlstransport import SRTP_PROFILES, RTCCertificate, RTCDtlsTransport
-from aiortc.rtcicetransport import RTCIceTransport
+from aiortc.rtcicetransport import RTCIceGatherer, RTCIceTransport
 from aiortc.rtcrtpreceiver import RTCRtpReceiver
 from aiortc.rtcrtpsender import RTCRtpSender
 from pylibsrtp._binding import ffi, lib
@@ -45,6 +45,14 @@ HOOKS: tuple[tuple[type, str, str], ...] = (
     (pylibsrtp.Session, "_srtp", "field"),
     (RTCCertificate, "_create_ssl_context", "method"),  # overridden: DTLS ciphers (RSA peers)
     (RTCPeerConnection, "__certificates", "field"),  # replaced per instance: that certificate
+    # one UDP port per node (streaming/udp_mux.py): gathering on the shared socket
+    (aioice.ice.Connection, "get_component_candidates", "method"),  # replaced per instance
+    (aioice.ice.Connection, "_protocols", "field"),
+    (aioice.ice.Connection, "_local_username", "field"),  # set: a ufrag unique on the node
+    (aioice.ice.StunProtocol, "local_candidate", "annotation"),
+    (aioice.ice.StunProtocol, "connection_made", "method"),
+    (aioice.ice.StunProtocol, "connection_lost", "method"),
+    (RTCIceGatherer, "_connection", "field"),
 )
 LIB_FUNCTIONS = ("srtp_protect", "srtp_protect_rtcp")
 
@@ -66,6 +74,39 @@ def check(hooks: tuple[tuple[type, str, str], ...] = HOOKS) -> None:
             raise RuntimeError(f"libsrtp function missing from pylibsrtp: {func}")
     # OpenSSL refuses a cipher list it knows none of: fail at start, not at the first handshake
     PeerCertificate.generateCertificate()._create_ssl_context(SRTP_PROFILES)
+
+
+MuxGather = Callable[[Any, int], list[Any]]
+
+
+def gather_on_mux(pc: RTCPeerConnection, open_port: MuxGather) -> None:
+    """Make every ICE agent of ``pc`` that has not gathered yet gather on the node's one UDP
+    port: ``open_port(connection, component)`` returns its ``StunProtocol``s (already
+    connected to the mux's virtual transports). Call before each ``setLocalDescription``
+    (aiortc gathers there); an agent that gathered already is left as it is.
+    """
+    for transceiver in pc.getTransceivers():
+        dtls = transceiver.receiver.transport
+        if dtls is None:
+            continue
+        gatherer: RTCIceGatherer = dtls.transport.iceGatherer
+        connection = gatherer._connection
+        if gatherer.state != "new" or "get_component_candidates" in vars(connection):
+            continue
+
+        async def gather(component: int, addresses: list[str], timeout: int = 5,  # noqa: ASYNC109
+                         connection: Any = connection) -> list[Any]:
+            protocols = open_port(connection, component)
+            connection._protocols += protocols
+            return [protocol.local_candidate for protocol in protocols]
+
+        connection.get_component_candidates = gather  # type: ignore[method-assign]
+
+
+def set_local_ufrag(connection: aioice.ice.Connection, ufrag: str) -> None:
+    """Give an ICE agent (before it gathers) the local ufrag the UDP mux routes it by; aiortc
+    reads it back into the SDP after gathering."""
+    connection._local_username = ufrag
 
 
 def rebundle(pc: RTCPeerConnection, mids: list[str]) -> None:
@@ -194,11 +235,25 @@ def nominated_socket(dtls: RTCDtlsTransport) -> tuple[socket.socket, tuple[str, 
 
     Sending on a dup'd non-blocking socket skips aioice's and asyncio's per-datagram Python
     (DESIGN.md §3: ``sendto`` is the largest cost of forwarding); the duplicate is ours to close.
+    In one-port mode (streaming/udp_mux.py) the pair's transport is the mux's, so this is a
+    duplicate of the node's one shared socket: every viewer's copies leave on that one kernel
+    socket (its own descriptor, so each sender may wait for writability on its own).
     """
     pair = nominated_pair(dtls)
     if pair is None:
         raise RuntimeError("the ICE connection has no nominated candidate pair yet")
     return pair_socket(pair)
+
+
+def shared_socket(dtls: RTCDtlsTransport) -> socket.socket | None:
+    """The node's one UDP socket the nominated pair is on (one-port mode, issue 19), itself,
+    not a duplicate (not the caller's to close); ``None`` in per-peer mode or before ICE
+    nominated. Copies of one packet to many viewers on it can leave in one batched call."""
+    pair = nominated_pair(dtls)
+    if pair is None or not getattr(pair.protocol.transport, "shared", False):
+        return None
+    sock: socket.socket = pair.protocol.transport.get_extra_info("socket")
+    return sock
 
 
 def pair_socket(pair: Any) -> tuple[socket.socket, tuple[str, int]]:

@@ -119,7 +119,8 @@ class Allocator:
                 paused.add(layer.index)
         active = tuple(layer.rid for layer in source.layers if layer.index not in paused)
         if self._told.get(id(source), tuple(layer.rid for layer in source.layers)) != active:
-            logger.info("%s: layers sent now %s", source.source_id, ",".join(active))
+            logger.info("%s: layers sent now %s", source.source_id, ",".join(active),
+                        extra={"room": source.room, "track": source.source_id})
             self._on_wanted(source, active)
         self._told[id(source)] = active
 

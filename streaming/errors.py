@@ -33,6 +33,10 @@ class PlaneClosed(MediaError):
     """The plane is shutting down and takes no new peers."""
 
 
+class UdpPortUnavailable(Exception):
+    """``[media] udp_port`` cannot be bound (taken, or privileged): the node cannot start."""
+
+
 __all__ = [
     "BadOffer",
     "Capacity",
@@ -42,6 +46,7 @@ __all__ = [
     "NoUsableCodec",
     "NothingPublished",
     "PlaneClosed",
+    "UdpPortUnavailable",
     "UnknownPeer",
     "UnknownRecording",
 ]

@@ -20,6 +20,7 @@ from config import IceServer, MediaLimits
 from streaming import aiortc_hooks
 from streaming.candidate_filter import CandidatePolicy, parse, verdict
 from streaming.errors import BadOffer, Capacity
+from streaming.udp_mux import UdpMux
 
 logger = logging.getLogger(__name__)
 
@@ -63,6 +64,7 @@ class Peer:
         )
         self._rtcp_queue: asyncio.Queue[tuple[RTCDtlsTransport, bytes]] = asyncio.Queue(RTCP_QUEUE)
         self._rtcp_task: asyncio.Task[None] | None = None
+        self.mux: UdpMux | None = None  # the node's one UDP port; None: a socket per peer
         self.pc.on("connectionstatechange", self._state_changed)
 
     def _state_changed(self) -> None:
@@ -95,8 +97,14 @@ class Peer:
             answer = await self.pc.createAnswer()
         except ValueError as exc:  # aiortc: a section without a direction it can combine
             raise BadOffer(f"the SDP offer cannot be answered: {exc}") from None
-        await self.pc.setLocalDescription(answer)
+        await self.set_local(answer)
         return str(self.pc.localDescription.sdp)
+
+    async def set_local(self, description: RTCSessionDescription) -> None:
+        """``setLocalDescription``: aiortc gathers here, on the node's one port in mux mode."""
+        if self.mux is not None:
+            aiortc_hooks.gather_on_mux(self.pc, self.mux.open_port)
+        await self.pc.setLocalDescription(description)
 
     async def add_candidate(self, mid: str | None, candidate: str) -> bool:
         """A trickled remote candidate (``candidate:...`` line without ``a=``).

@@ -16,7 +16,7 @@ from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from config import IceServer, MediaLimits
+from config import IceServer, MediaLimits, log_context
 from streaming import aiortc_hooks, send_backend
 from streaming.adaptation import Reason, TileView
 from streaming.allocator import Allocator
@@ -52,11 +52,13 @@ from streaming.source import Source
 from streaming.speaker import SpeakerChange, SpeakerRules
 from streaming.speaker_watch import SpeakerWatch
 from streaming.stats import PlaneStats, Tally
+from streaming.udp_mux import UdpMux
 from streaming.upstream import UpstreamLeg
 from streaming.viewer import ViewerLeg
 from streaming.viewer_adapt import Quality
 
 logger = logging.getLogger(__name__)
+MUX_AGENTS = 50_000  # ICE agents the one UDP port may hold (well above a node's peers)
 HLS_KEEP_S = 600.0  # an ended HLS feed stays servable this long (issue 16 §5: the replay's start)
 
 
@@ -170,6 +172,9 @@ class MediaPlane:
         self.recordings: dict[str, Recording] = {}  # rec id -> running recording
         self.depacketizers: Callable[[str], Depacketizer] = default_depacketizer
         self.limits = limits
+        # issue 19: every peer on one UDP port (streaming/udp_mux.py), or a socket per peer
+        self.mux = (UdpMux(limits.udp_port, limits.announce_ip, MUX_AGENTS)
+                    if limits.udp_port else None)
         self.ice_servers = list(ice_servers)
         self._own_ice: list[IceServer] = []
         self.peers: dict[str, Peer] = {}
@@ -616,8 +621,17 @@ class MediaPlane:
     async def _negotiate(
         self, leg: Peer, answer: Callable[..., object], previous: Peer | None
     ) -> Answer:
+        # lines about this peer, and those of the tasks aiortc and the leg start while it
+        # negotiates (they copy this context), carry its room, participant and id
+        with log_context.bind(room=leg.room, identity=leg.participant, peer=leg.peer_id):
+            return await self._negotiated(leg, answer, previous)
+
+    async def _negotiated(
+        self, leg: Peer, answer: Callable[..., object], previous: Peer | None
+    ) -> Answer:
         self.peers[leg.peer_id] = leg
         leg.on_failed = self._failed
+        leg.mux = self.mux
         try:
             sdp = await answer()  # type: ignore[misc]
         except BaseException:
@@ -751,6 +765,8 @@ class MediaPlane:
         # cancel aiortc's shared close future under the other awaiting it)
         if self._tasks:  # each is a bounded peer close (streaming/peer.py)
             await asyncio.wait(set(self._tasks), timeout=2 * CLOSE_TIMEOUT_S)
+        if self.mux is not None:
+            self.mux.close()
 
     def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
         task = asyncio.get_running_loop().create_task(coro)

@@ -261,7 +261,8 @@ class Source:
         """A layer's keyframe starts: learn its size, move its pending viewers (a simulcast
         switch, or video back after a pause)."""
         if layer.pending:
-            logger.debug("keyframe of %s for %d pending", layer.rid, len(layer.pending))
+            logger.debug("keyframe of %s for %d pending", layer.rid, len(layer.pending),
+                         extra={"room": self.room, "track": self.source_id})
         if self.codec.name == "vp8":
             width, height = vp8.keyframe_size(data, h.payload_offset, h.payload_end)
         elif self.codec.name == "h264":
@@ -292,7 +293,8 @@ class Source:
                 self.switches += 1
                 sub.switches += 1
                 logger.debug("%s: viewer %s now on layer %s", self.source_id, sub.viewer_id,
-                             layer.rid)
+                             layer.rid, extra={"room": self.room, "track": self.source_id,
+                                               "peer": sub.viewer_id})
             sub.started = True
         layer.pending.clear()
 

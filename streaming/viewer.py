@@ -173,7 +173,7 @@ class ViewerLeg(Peer):
             aiortc_hooks.replace_send(transceiver.sender, self._sender(source, ssrc))
             self._offered.append(source)
         aiortc_hooks.intercept_rtcp(self.dtls, self._on_rtcp)
-        await self.pc.setLocalDescription(await self.pc.createOffer())
+        await self.set_local(await self.pc.createOffer())
         self._plan = offer_plan(str(self.pc.localDescription.sdp), self._offered)
         return restore(str(self.pc.localDescription.sdp), self._plan)
 

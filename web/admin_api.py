@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hmac
 import time
+from pathlib import Path
 from typing import TypeVar
 
 from aiohttp import web
@@ -26,6 +27,7 @@ from rooms.errors import InvalidInput, RoomsError
 from rooms.events import Event
 from rooms.factory import Backend
 from rooms.organiser import OrganiserDesk
+from rooms.overview import DEFAULT_LIMIT
 from rooms.pavilion import Pavilion
 from rooms.room import Room, RoomState, check_room_id
 from rooms.showroom import Showroom
@@ -38,6 +40,8 @@ from web.keys import DRAIN_KEY
 from web.rtc import HUB_KEY
 
 PREFIX = "/api/admin"
+# The whole API as OpenAPI 3.1 (issue 18 §7); tests keep it and the router in step.
+OPENAPI = Path(__file__).resolve().parent.parent / "docs" / "admin-api.openapi.json"
 MAX_TOKEN_TTL_S = 7 * 24 * 3600
 ADMIN = AccessToken(identity="admin", room="*", name="admin", expires_at=2**31 - 1,
                     grants=frozenset({Grant.JOIN, Grant.MODERATE, Grant.HIDDEN}))
@@ -50,7 +54,7 @@ class AdminApi:
     def __init__(self, settings: Settings, backend_key: web.AppKey[Backend]) -> None:
         self.settings = settings
         self.backend_key = backend_key
-        self.key = _admin_key(settings)
+        self.key = admin_key(settings)
 
     def backend(self, request: web.Request) -> Backend:
         return request.app[self.backend_key]
@@ -128,6 +132,20 @@ class AdminApi:
         drain_s = self.settings.cluster.drain_s
         return reply({"id": node.node_id, "url": node.url, "draining": True,
                       "drain_s": drain_s}, status=202)
+
+    # -- the organiser's overview (issue 18 §2, §7) ---------------------------------------------
+    async def overview(self, request: web.Request) -> web.Response:
+        offset = _count(request.query.get("offset"), "offset", 0)
+        limit = _count(request.query.get("limit"), "limit", DEFAULT_LIMIT)
+        return reply(await self.desk(request).overview(ADMIN, self.settings.cluster,
+                                                       offset=offset, limit=limit))
+
+    async def room_health(self, request: web.Request) -> web.Response:
+        return reply(await self.desk(request).room_health(
+            ADMIN, request.match_info["room_id"], self.settings.cluster))
+
+    async def openapi(self, request: web.Request) -> web.Response:
+        return web.Response(body=OPENAPI.read_bytes(), content_type="application/json")
 
     # -- participants ------------------------------------------------------------------------------
     async def participants(self, request: web.Request) -> web.Response:
@@ -215,6 +233,9 @@ def install(app: web.Application, settings: Settings, backend_key: web.AppKey[Ba
     router.add_post(room + "/products/{product_id}/pin", api.pin_product)
     router.add_post(PREFIX + "/tokens", api.mint_token)
     router.add_get(PREFIX + "/nodes", api.nodes, name="admin-nodes")
+    router.add_get(PREFIX + "/overview", api.overview, name="admin-overview")
+    router.add_get(room + "/health", api.room_health)
+    router.add_get(PREFIX + "/openapi.json", api.openapi)
     router.add_post(PREFIX + "/nodes/{node_id}/drain", api.drain)
 
 
@@ -238,7 +259,7 @@ async def _tell_clients(request: web.Request, event: Event) -> None:
         await hub.moderated([event])
 
 
-def _admin_key(settings: Settings) -> str | None:
+def admin_key(settings: Settings) -> str | None:
     if settings.api_key is not None:
         return settings.api_key.get_secret_value()
     if settings.demo and settings.secret is not None:
@@ -249,6 +270,14 @@ def _admin_key(settings: Settings) -> str | None:
 def _authorized(request: web.Request, key: str) -> bool:
     scheme, _, given = request.headers.get("Authorization", "").partition(" ")
     return scheme.lower() == "bearer" and hmac.compare_digest(given.strip().encode(), key.encode())
+
+
+def _count(raw: str | None, what: str, default: int) -> int:
+    if raw in (None, ""):
+        return default
+    if not raw.isdigit() or len(raw) > 9:
+        raise InvalidInput(f"bad_{what}", f"{what} must be a whole number")
+    return int(raw)
 
 
 def _enum(cls: type[_E], raw: str | None, what: str) -> _E | None:

@@ -19,6 +19,8 @@ from rooms.demo import seed_demo
 from rooms.factory import Backend, open_backend
 from web import (
     admin_api,
+    console,
+    console_page,
     health,
     hls,
     media,
@@ -26,6 +28,7 @@ from web import (
     pages,
     recordings,
     replay_page,
+    request_log,
     room_pages,
     rtc,
 )
@@ -43,6 +46,7 @@ from web.keys import (
 )
 from web.live_metrics import live_metrics_ctx
 from web.metrics import Metrics
+from web.ops_metrics import ops_metrics_ctx
 from web.rtmp_ingest import rtmp_ctx
 from web.templates import Renderer
 from web.version import package_version
@@ -56,6 +60,7 @@ def create_app(settings: Settings) -> web.Application:
     metrics = Metrics()
     app = web.Application(middlewares=[metrics.middleware(), error_pages], client_max_size=1 << 20,
                           handler_args={"auto_decompress": False})  # no decompression bombs
+    request_log.install(app, settings.node_id)  # first: request id and node on every line
     app[SETTINGS_KEY] = settings
     app[METRICS_KEY] = metrics
     app[SHUTTING_DOWN_KEY] = [False]
@@ -69,15 +74,18 @@ def create_app(settings: Settings) -> web.Application:
     pages.add_routes(app)
     room_pages.add_routes(app)
     replay_page.add_routes(app)
+    console_page.add_routes(app)  # issue 18 §2: the organiser's console
     app.router.add_get("/metrics", metrics.handle, name="metrics")
     app.router.add_static("/static/", STATIC_DIR, name="static")
     media.install(app, settings)
     rtc.install(app, settings)
+    console.install(app)  # the console's namespace, on the same Socket.IO server
     hls.install(app, lambda app: app[media.MEDIA_KEY])  # the plane's live HLS (issue 16)
     app.cleanup_ctx.append(_edges_ctx)  # after the plane and the hub it uses
     app.cleanup_ctx.append(rtmp_ctx)  # after the hub: its door; closed before them
     app.cleanup_ctx.append(live_metrics_ctx)  # after the plane and the hub it reads
     app.cleanup_ctx.append(cluster_ctx)  # likewise: load reports and the drain
+    app.cleanup_ctx.append(ops_metrics_ctx)  # after the cluster's: its load and drain
     admin_api.install(app, settings, BACKEND_KEY)
     recordings.install(app)  # after the hub and the admin API's guard
     meetings_api.install(app, settings)

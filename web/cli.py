@@ -12,7 +12,7 @@ import sys
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from config import ConfigError, Settings, default_node_id, load
+from config import ConfigError, Settings, default_node_id, load, logs
 from config.state import StateError, demo_secret, read_demo_secret, state_dir
 from rooms.token import parse_grants, parse_languages
 from web.version import package_version
@@ -122,6 +122,7 @@ def _workers(args: argparse.Namespace, settings: Settings, env: Mapping[str, str
     """``serve --workers N``: a supervisor of N node processes (web/workers.py)."""
     from web import workers
 
+    logs.configure(settings)  # the supervisor's own lines, as its workers write theirs
     try:
         workers.check(settings, args.workers)
     except ConfigError as exc:

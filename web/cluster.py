@@ -15,6 +15,7 @@ from rooms.cluster import Gauges, Reporter
 from rooms.cluster.sweeper import Sweeper, Swept
 from signaling.media_link import unpublished
 from signaling.wire import room_channel
+from web.console_health import reader
 from web.drain import Drain
 from web.keys import BACKEND_KEY, DRAIN_KEY, HUB_KEY
 from web.media import MEDIA_KEY
@@ -47,7 +48,8 @@ async def announce_swept(app: web.Application, swept: Swept) -> None:
 
 async def cluster_ctx(app: web.Application) -> AsyncIterator[None]:
     backend = app[BACKEND_KEY]
-    reporter = Reporter(backend.cluster, lambda: gauges(app))
+    health = reader(app.get(MEDIA_KEY), backend.cluster.node_id)  # issue 18 §2: the console's
+    reporter = Reporter(backend.cluster, lambda: gauges(app), health)
     sweeper = Sweeper(backend.cluster, backend.service, lambda swept: announce_swept(app, swept))
     drain = Drain(app, reporter)
     app[DRAIN_KEY] = drain

@@ -19,6 +19,7 @@ from aiohttp import web
 from prometheus_client import Histogram
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 
+from streaming.mux_table import Drop
 from web.keys import METRICS_KEY
 from web.media import MEDIA_KEY
 from web.rtc import HUB_KEY, SIO_KEY
@@ -70,6 +71,7 @@ class NodeCollector:
             ("probe_bytes", "RTP padding bytes sent to probe viewers' links."),
         ):
             yield _counter(f"pavilion_media_{name}", text, getattr(totals, name))
+        yield from _udp_mux(plane)
 
     def _signalling(self) -> Iterator[Metric]:
         hub = self._app.get(HUB_KEY)
@@ -87,6 +89,32 @@ class NodeCollector:
                            manager.direct)
             yield _counter("pavilion_rtc_clients_cut_off",
                            "Clients disconnected for not reading their socket.", manager.lagging)
+
+
+def _udp_mux(plane: Any) -> Iterator[Metric]:
+    """Issue 19: whether the node's peers share one UDP port, and what the port dropped."""
+    mux = plane.mux
+    mode = GaugeMetricFamily("pavilion_media_udp_mux",
+                             "1 for the media mode in use: port (one UDP port) or per_peer.",
+                             labels=["mode", "port"])
+    mode.add_metric(["port" if mux else "per_peer", str(mux.port if mux else 0)], 1)
+    yield mode
+    if mux is None:
+        return
+    yield _gauge("pavilion_media_udp_mux_agents", "ICE agents registered on the one UDP port.",
+                 len(mux.table))
+    yield _counter("pavilion_media_udp_mux_received", "Datagrams read from the one UDP port.",
+                   mux.received)
+    yield _counter("pavilion_media_udp_mux_send_errors",
+                   "Datagrams the one UDP port could not send (buffer full, unreachable).",
+                   mux.send_errors)
+    dropped = CounterMetricFamily(
+        "pavilion_media_udp_mux_dropped",
+        "Datagrams dropped by the one UDP port: not WebRTC, malformed or unknown STUN, or"
+        " DTLS/RTP/RTCP from an address ICE never validated.", labels=["reason"])
+    for reason in Drop:
+        dropped.add_metric([reason.value], mux.dropped[reason.value])
+    yield dropped
 
 
 def _gauge(name: str, text: str, value: float) -> GaugeMetricFamily:

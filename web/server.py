@@ -21,9 +21,10 @@ from typing import TextIO
 
 from aiohttp import web
 
-from config import Settings
+from config import Settings, logs
 from rooms.errors import NodeIdTaken
 from rooms.token import Grant, mint
+from streaming.errors import UdpPortUnavailable
 from web import heap
 from web.app import create_app
 from web.keys import DRAIN_KEY
@@ -74,16 +75,14 @@ def banner(settings: Settings) -> str:
 
 
 def serve(settings: Settings, out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:
-    logging.basicConfig(
-        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    logs.configure(settings, err)  # JSON or text, every line scrubbed (config/logs.py)
     if settings.demo:  # whatever the log level: one line a person starting it will see
         print(f"pavilion: warning: {DEMO_WARNING}", file=err, flush=True)
     app = create_app(settings)
     app.on_startup.append(heap.settle)  # last: after the backend, media plane and hub opened
     try:
         return asyncio.run(_run(app, settings, banner(settings), out))
-    except NodeIdTaken as exc:
+    except (NodeIdTaken, UdpPortUnavailable) as exc:
         print(f"pavilion: {exc}", file=err, flush=True)
         return EXIT_REFUSED
 

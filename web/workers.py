@@ -8,7 +8,9 @@ filled in; without either it would name one node for all, refused). The parent h
 secret to every worker (in demo mode without one it is drawn once, by the parent), so a token
 minted by one node works on every node. Only the first worker listens for RTMP and RTMPS
 (``rtmp_port``, ``rtmps_port``; the others get 0): one port cannot be bound twice, and an
-RTMP publish enters its room's media node like any publisher (issue 16 §8).
+RTMP publish enters its room's media node like any publisher (issue 16 §8). With one UDP port
+per node (``[media] udp_port``, issue 19) worker ``i`` takes ``udp_port + i``: the kernel would
+spread one shared port's datagrams over the processes by address hash, not by ICE agent.
 
 Signals: the parent forwards SIGTERM and SIGINT to every worker (each drains: web/server.py)
 and exits when all have, with status 0 if all exited 0. Workers run in their own session, so a
@@ -74,6 +76,10 @@ def check(settings: Settings, workers: int) -> None:
                           "--redis-url): the nodes share rooms through Redis")
     if settings.port == 0 or settings.port + workers - 1 > 65_535:
         raise ConfigError(f"--workers {workers}: ports {settings.port}.. do not fit; set --port")
+    udp = settings.media.udp_port
+    if udp and udp + workers - 1 > 65_535:
+        raise ConfigError(f"--workers {workers}: UDP ports {udp}.. do not fit; set "
+                          "media.udp_port lower")
     url = settings.public_url
     if url is not None and "{port}" not in url and "{worker}" not in url:
         raise ConfigError(f"public_url: with --workers {workers} it must contain {{port}} or "
@@ -94,6 +100,8 @@ def plan(args: argparse.Namespace, settings: Settings, env: Mapping[str, str],
         if i > 0:  # one RTMP listener per machine: the first worker's (docs/hls.md §8)
             child["PAVILION_RTMP_PORT"] = "0"
             child["PAVILION_RTMPS_PORT"] = "0"
+        if settings.media.udp_port:  # one UDP port per node: the next one for each worker
+            child["PAVILION_MEDIA__UDP_PORT"] = str(settings.media.udp_port + i)
         if node_id:
             child["PAVILION_NODE_ID"] = node_id
         if settings.public_url is not None:

@@ -16,6 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
+from rooms.cluster.health import RoomDetail, RoomHealth
 from rooms.cluster.report import NodeReport
 
 
@@ -52,4 +53,19 @@ class NodeDirectory(Protocol):
 
     async def reports(self) -> list[NodeReport]:
         """Every live report, by node id."""
+        ...
+
+    async def put_health(self, node_id: str, details: list[RoomDetail], *,
+                         ttl_s: float) -> None:
+        """Record the health of the rooms ``node_id`` serves (issue 18 §2): its summaries as
+        one value, each room's detail apart; all vanish ``ttl_s`` after the last put, and a
+        room the node no longer lists loses its detail at once."""
+        ...
+
+    async def health(self) -> list[RoomHealth]:
+        """Every live node's room summaries, by room id."""
+        ...
+
+    async def room_detail(self, room_id: str) -> RoomDetail | None:
+        """The room's last detail from the node serving its media (None: none is live)."""
         ...

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from rooms.clock import Clock, SystemClock
 from rooms.cluster.directory import NodeClaim
+from rooms.cluster.health import RoomDetail, RoomHealth
 from rooms.cluster.report import NodeReport
 
 
@@ -12,6 +13,7 @@ class MemoryDirectory:
         self._clock = clock or SystemClock()
         self._claims: dict[str, tuple[str, str, float]] = {}  # id -> instance, url, expires
         self._reports: dict[str, tuple[NodeReport, float]] = {}  # id -> report, expires
+        self._health: dict[str, tuple[list[RoomDetail], float]] = {}  # node -> rooms, expires
 
     async def claim(self, node_id: str, instance: str, url: str, *, ttl_s: float) -> NodeClaim:
         now = self._clock.now()
@@ -47,3 +49,20 @@ class MemoryDirectory:
         for node_id in [n for n, (_, expires) in self._reports.items() if expires <= now]:
             del self._reports[node_id]
         return [self._reports[n][0] for n in sorted(self._reports)]
+
+    async def put_health(self, node_id: str, details: list[RoomDetail], *,
+                         ttl_s: float) -> None:
+        self._health[node_id] = (list(details), self._clock.now() + ttl_s)
+
+    def _live_health(self) -> list[RoomDetail]:
+        now = self._clock.now()
+        for node_id in [n for n, (_, expires) in self._health.items() if expires <= now]:
+            del self._health[node_id]
+        return [d for n in sorted(self._health) for d in self._health[n][0]]
+
+    async def health(self) -> list[RoomHealth]:
+        return sorted((d.health for d in self._live_health()), key=lambda h: h.room)
+
+    async def room_detail(self, room_id: str) -> RoomDetail | None:
+        found = [d for d in self._live_health() if d.health.room == room_id]
+        return max(found, key=lambda d: d.health.reported_at) if found else None

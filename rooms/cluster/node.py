@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from config import ClusterSettings
 from rooms.cluster import audience, placement
 from rooms.cluster.directory import NodeClaim, NodeDirectory
+from rooms.cluster.health import RoomDetail, RoomHealth
 from rooms.cluster.report import NodeReport, Usage, load_of
 from rooms.errors import NodeIdTaken, NoNodeAvailable, StoreUnavailable, WrongNode
 
@@ -98,6 +99,17 @@ class ClusterNode:
                                cascade=self.rules.cascade)
         await self.directory.put_report(self.last, ttl_s=self.report_ttl_s)
         return self.last
+
+    async def report_health(self, details: list[RoomDetail]) -> None:
+        """Record the health of the rooms this node serves (issue 18 §2), with the reports' TTL."""
+        await self.directory.put_health(self.node_id, details, ttl_s=self.report_ttl_s)
+
+    async def health(self) -> list[RoomHealth]:
+        """Every live room's health summary, from whichever node serves its media."""
+        return await self.directory.health()
+
+    async def room_detail(self, room_id: str) -> RoomDetail | None:
+        return await self.directory.room_detail(room_id)
 
     async def nodes(self) -> list[NodeReport]:
         """Every live node's last report, this one's as it is now (its drain flag at once)."""

@@ -12,10 +12,16 @@ from redis.asyncio import Redis
 
 from rooms import redis_scripts as lua
 from rooms.cluster.directory import NodeClaim
+from rooms.cluster.health import RoomDetail, RoomHealth, summaries_from_json, summaries_json
 from rooms.cluster.report import NodeReport
 from rooms.redis_store import PREFIX, unavailable_on_error
 
 NODES = f"{PREFIX}nodes"
+HEALTHY = f"{PREFIX}health:nodes"  # nodes that wrote room health (issue 18 §2)
+
+
+def _detail_key(room_id: str) -> str:
+    return f"{PREFIX}health:room:{room_id}"
 
 
 def _key(node_id: str, part: str) -> str:
@@ -84,3 +90,36 @@ class RedisDirectory:
             if gone:
                 await self._redis.srem(NODES, *gone)
         return [NodeReport.from_json(str(v)) for v in values if v is not None]
+
+    async def put_health(self, node_id: str, details: list[RoomDetail], *,
+                         ttl_s: float) -> None:
+        rooms = [d.health for d in details]
+        with unavailable_on_error():
+            old = await self._redis.get(_key(node_id, "health"))
+            gone = {r.room for r in summaries_from_json(str(old))} if old else set()
+            gone -= {r.room for r in rooms}
+            async with self._redis.pipeline(transaction=True) as pipe:
+                pipe.set(_key(node_id, "health"), summaries_json(rooms), px=_ms(ttl_s))
+                pipe.sadd(HEALTHY, node_id)
+                for detail in details:
+                    pipe.set(_detail_key(detail.health.room), detail.to_json(), px=_ms(ttl_s))
+                for room_id in gone:  # a room another node took meanwhile keeps its detail
+                    pipe.delete(_detail_key(room_id))
+                await pipe.execute()
+
+    async def health(self) -> list[RoomHealth]:
+        with unavailable_on_error():
+            ids = sorted(str(i) for i in await self._redis.smembers(HEALTHY))
+            if not ids:
+                return []
+            values = await self._redis.mget([_key(i, "health") for i in ids])
+            gone = [i for i, v in zip(ids, values, strict=True) if v is None]
+            if gone:
+                await self._redis.srem(HEALTHY, *gone)
+        rooms = [r for v in values if v is not None for r in summaries_from_json(str(v))]
+        return sorted(rooms, key=lambda r: r.room)
+
+    async def room_detail(self, room_id: str) -> RoomDetail | None:
+        with unavailable_on_error():
+            value = await self._redis.get(_detail_key(room_id))
+        return None if value is None else RoomDetail.from_json(str(value))

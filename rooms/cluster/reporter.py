@@ -1,4 +1,5 @@
-"""``Reporter``: the loop that samples the node's usage and reports it every interval.
+"""``Reporter``: the loop that samples the node's usage and reports it every interval, with
+the health of the rooms whose media it serves (issue 18 §2).
 
 The gauges (peers, sessions, rooms, send totals) come from a function the composition root
 gives (rooms/ cannot read the media plane or the hub); CPU is this process's CPU seconds per
@@ -14,6 +15,7 @@ import logging
 import time
 from collections.abc import Callable
 
+from rooms.cluster.health import RoomDetail
 from rooms.cluster.node import ClusterNode
 from rooms.cluster.report import Gauges, Usage
 from rooms.errors import StoreUnavailable
@@ -24,9 +26,11 @@ MIN_SPAN_S = 0.05  # a shorter span (the first report, at start) measures nothin
 
 
 class Reporter:
-    def __init__(self, node: ClusterNode, read: Callable[[], Gauges]) -> None:
+    def __init__(self, node: ClusterNode, read: Callable[[], Gauges],
+                 health: Callable[[], list[RoomDetail]] | None = None) -> None:
         self.node = node
         self._read = read
+        self._health = health  # the rooms' health (issue 18 §2), read with each report
         self.exited = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._closing = False
@@ -64,6 +68,8 @@ class Reporter:
         """Sample and report at once (also when a drain starts: others must know now)."""
         try:
             await self.node.report(self.sample())
+            if self._health is not None:
+                await self.node.report_health(self._health())
         except StoreUnavailable as exc:
             if self._healthy:
                 log.warning("load report not written: %s", exc.reason)

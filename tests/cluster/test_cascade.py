@@ -17,6 +17,7 @@ from rooms.demo import LIVE_BROADCAST
 from rooms.token import Grant, mint
 from streaming import MediaPlane
 from tests.fixtures.pavilion import TEST_SECRET, RunningApp
+from tests.fixtures.ports import media_mode
 from tests.signaling.rtc_client import RtcClient, token
 from tests.streaming.clients import Publisher, Viewer, until
 from web.cascade import EDGES_KEY
@@ -63,13 +64,14 @@ async def _watch(http: aiohttp.ClientSession, node: RunningApp, who: str) -> tup
     return viewer, f"{node.url}{headers['Location']}"
 
 
+@pytest.mark.parametrize("mode", ["per_peer", "port"])  # issue 19: each node on one UDP port
 async def test_an_edge_serves_its_viewers_from_one_upstream_to_the_origin(
-        redis_url: str, pavilion_app: Any) -> None:
+        redis_url: str, pavilion_app: Any, mode: str) -> None:
     a = await pavilion_app(redis_url=redis_url, node_id="node-a", api_key=API_KEY,
-                           cluster={"placement": "first"})
+                           cluster={"placement": "first"}, media=media_mode(mode))
     b = await pavilion_app(redis_url=redis_url, node_id="node-b", api_key=API_KEY,
                            cluster={"placement": "first", "cascade": True,
-                                    "cascade_linger_s": 0.5})
+                                    "cascade_linger_s": 0.5}, media=media_mode(mode))
     plane_a, plane_b = a.app[MEDIA_KEY], b.app[MEDIA_KEY]
     publisher = Publisher("vp8")
     async with aiohttp.ClientSession() as http:
@@ -87,6 +89,9 @@ async def test_an_edge_serves_its_viewers_from_one_upstream_to_the_origin(
         assert upstream.participant == "origin" and len(upstream.inbounds) == 2
         assert all(i.source is not None and i.source.packets > 0 for i in upstream.inbounds)
         assert await _edges(http, a) == ["node-b"]
+        if mode == "port":  # the edge's pull: an ICE agent on each node's one port
+            assert plane_a.mux is not None and plane_b.mux is not None
+            assert len(plane_a.mux.table) == 2 and len(plane_b.mux.table) == 2
         # who speaks is decided at the origin: the edge does not measure the levels it relays
         relayed_audio = plane_b.live_sources(ROOM)["audio"]
         assert "urn:ietf:params:rtp-hdrext:ssrc-audio-level" in relayed_audio.extension_ids

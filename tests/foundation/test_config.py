@@ -80,6 +80,24 @@ def test_ice_servers_from_env_json() -> None:
             "secret: must be at least 32 bytes (RFC 7518 §3.2) (got ***)",
         ),
         ({"env": {**SECRET, "PAVILION_ICE_SERVERS": "[{"}}, "PAVILION_ICE_SERVERS: not valid JSON"),
+        (  # issue 19: one UDP port per node
+            {"env": {**SECRET, "PAVILION_MEDIA__UDP_PORT": "70000"}},
+            "media.udp_port: Input should be less than or equal to 65535 (got '70000')",
+        ),
+        (
+            {"env": {**SECRET, "PAVILION_MEDIA__UDP_PORT": "3478",
+                     "PAVILION_MEDIA__ANNOUNCE_IP": "media.expo.example"}},
+            "media.announce_ip: must be an IPv4 or IPv6 address, not a name",
+        ),
+        (
+            {"env": {**SECRET, "PAVILION_MEDIA__UDP_PORT": "3478",
+                     "PAVILION_MEDIA__ANNOUNCE_IP": "0.0.0.0"}},
+            "media.announce_ip: must be a unicast address clients can reach",
+        ),
+        (
+            {"env": {**SECRET, "PAVILION_MEDIA__ANNOUNCE_IP": "203.0.113.5"}},
+            "media: announce_ip needs udp_port (the one-port mode it is announced in)",
+        ),
         (
             {"env": {**SECRET, "PAVILION_ICE_SERVERS": '[{"urls": ["http://x"]}]'}},
             "ice_servers.0.urls: ICE server URL must start with stun:, stuns:, turn: or turns:",
@@ -171,3 +189,10 @@ def test_turn_errors_are_one_line_and_hide_the_secret(turn: dict[str, object],
         load(env=SECRET, overrides={"turn": turn})
     assert str(caught.value) == message
     assert "short-but-secret" not in str(caught.value)
+
+
+def test_one_udp_port_settings_from_env() -> None:
+    assert (load(env=SECRET).media.udp_port, load(env=SECRET).media.announce_ip) == (0, "")
+    media = load(env={**SECRET, "PAVILION_MEDIA__UDP_PORT": "7882",
+                      "PAVILION_MEDIA__ANNOUNCE_IP": "[2001:db8::5]"}).media
+    assert (media.udp_port, media.announce_ip) == (7882, "2001:db8::5")

@@ -70,6 +70,7 @@ def test_the_toml_loads_through_the_config_loader_with_the_env_file_secrets() ->
     assert settings.turn is not None and settings.turn.urls[0].startswith("turn:")
     assert not settings.media.allow_loopback_candidates
     assert not settings.media.allow_private_candidates
+    assert settings.media.udp_port and settings.media.announce_ip  # one UDP port per node
     workers.check(settings, workers_of_unit())  # what `serve --workers N` refuses, it accepts
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import signal
+import socket
 import urllib.error
 import urllib.request
 from collections.abc import Callable
@@ -54,3 +55,19 @@ def test_demo_banner_prints_urls_and_a_working_host_token(
         "banner-secret-0123456789-0123456789", token, room="any-room", require=Grant.PUBLISH
     )
     assert access.identity == "demo-host"
+
+
+def test_a_taken_udp_port_is_one_line_and_status_2(
+    pavilion_process: Callable[..., PavilionProcess],
+) -> None:
+    """Issue 19: ``[media] udp_port`` already bound by someone else: no traceback."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as holder:
+        holder.bind(("0.0.0.0", 0))
+        port = holder.getsockname()[1]
+        node = pavilion_process(env={"PAVILION_MEDIA__UDP_PORT": str(port)}, wait=False)
+        assert node.proc.wait(30) == 2
+        output = node.proc.stdout.read() if node.proc.stdout else ""
+    line = output.strip().splitlines()[-1]
+    assert line.startswith(f"pavilion: media.udp_port: cannot bind UDP port {port} on ")
+    assert line.endswith(" (Address already in use)")
+    assert "Traceback" not in output

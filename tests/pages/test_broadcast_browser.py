@@ -14,6 +14,7 @@ import pytest
 from rooms.demo import LIVE_BROADCAST
 from rooms.token import Grant
 from tests.fixtures.pavilion import RunningApp
+from tests.fixtures.ports import media_mode
 from tests.pages.helpers import (
     STAFF,
     shoot,
@@ -57,10 +58,11 @@ async def _open_a_slot(running: RunningApp, host: str) -> None:
     await _meetings("POST", base + "/slots", host, {"slots": [slot]})
 
 
+@pytest.mark.parametrize("mode", ["per_peer", "port"])  # issue 19: every peer on one UDP port
 async def test_studio_goes_live_viewer_sees_chats_buys_and_recovers(
-    pavilion_app: Callable[..., Awaitable[RunningApp]], browser: Any
+    pavilion_app: Callable[..., Awaitable[RunningApp]], browser: Any, mode: str
 ) -> None:
-    running = await pavilion_app(demo=True)
+    running = await pavilion_app(demo=True, media=media_mode(mode))
     errors: list[str] = []
     studio = await browser.new_page(locale="zh-CN")
     studio.on("pageerror", lambda exc: errors.append(str(exc)))

@@ -13,7 +13,7 @@ from typing import Any
 import aiohttp
 import pytest
 
-from config import load
+from config import ConfigError, load
 from tests.fixtures.ports import free_port
 from web import workers
 from web.rtmp_ingest import RTMP_KEY, RTMPS_KEY
@@ -69,3 +69,18 @@ async def test_an_unreadable_certificate_is_one_error_line_and_rtmp_serves_on(
     assert len(lines) == 1 and lines[0].startswith(
         "RTMPS ingest off: cannot load rtmps_cert/rtmps_key"), lines
     assert RTMPS_KEY not in node.app and RTMP_KEY in node.app
+
+
+def test_each_worker_gets_its_own_udp_port() -> None:
+    """Issue 19: one UDP port per node, so worker i takes ``udp_port + i``."""
+    args = argparse.Namespace(host=None, config=None, redis_url=None, demo=None,
+                              demo_public=False)
+    settings = load(env={}, overrides={"port": 8080, "secret": "s" * 32,
+                                       "media": {"udp_port": 7882}})
+    planned = workers.plan(args, settings, {}, 3, explicit_id=False)
+    assert [load(env=w.env, overrides={"secret": "s" * 32}).media.udp_port
+            for w in planned] == [7882, 7883, 7884]
+    late = load(env={}, overrides={"port": 8080, "secret": "s" * 32, "redis_url": "redis://x",
+                                   "media": {"udp_port": 65_535}})
+    with pytest.raises(ConfigError, match=r"UDP ports 65535\.\. do not fit"):
+        workers.check(late, 2)

@@ -524,3 +524,85 @@ async def _i_socketio(app: RunningApp, room_id: str, tok: str) -> dict[str, tupl
         seen[action] = (code not in I_REFUSALS, code)
     await client.close()
     return seen
+
+
+# -- issue 18 §2: the organiser console, every door ------------------------------------------
+@dataclass(frozen=True)
+class Caller:
+    name: str
+    room: str  # the token's room ("*": every room)
+    grants: tuple[Grant, ...]
+    identity: str = ""
+    expired: bool = False
+    forged: bool = False
+
+
+CALLERS = [
+    Caller("organiser", "*", (J, M)),
+    Caller("organiser_expired", "*", (J, M), expired=True),
+    Caller("organiser_forged", "*", (J, M), forged=True),
+    Caller("every_room_no_moderate", "*", (J, S, C)),
+    Caller("delegate", "*", (Grant.DELEGATE,)),
+    Caller("exhibitor", "*", (Grant.EXHIBIT,)),
+    Caller("moderator", "c-room", (J, P, S, C, M)),
+    Caller("host", "c-room", (J, P, S, C, M), identity=EXHIBITOR),
+    Caller("viewer", "c-room", (J, S, C)),
+    Caller("recorder", "c-room", (Grant.RECORDER,)),
+    Caller("interpreter", "c-room", (J, S, Grant.INTERPRET)),
+]
+CONSOLE_DOORS = ["page.console", "sio.console", "sio.console_kick", "sio.console_room",
+                 "admin.overview", "admin.health"]
+
+
+def allowed_console(caller: Caller, door: str) -> bool:
+    """The console is the organiser's: a valid token for every room with ``moderate``; the
+    admin API's overview and health open to its API key only, never to a token."""
+    if door.startswith("admin."):
+        return False
+    return (caller.room == "*" and M in caller.grants and not caller.expired
+            and not caller.forged)
+
+
+def _caller_token(caller: Caller) -> str:
+    secret = "forged-" + TEST_SECRET if caller.forged else TEST_SECRET
+    now = time.time() - (3600 if caller.expired else 0)
+    return mint(secret, identity=caller.identity or caller.name, room=caller.room,
+                grants=caller.grants, ttl_s=600, now=now)
+
+
+async def _console_doors(app: RunningApp, tok: str) -> dict[str, tuple[bool, str]]:
+    from tests.console.console_client import ConsoleClient, Refused
+    seen = {"page.console": await _page(app, f"/console?token={tok}"),
+            "admin.overview": await _http(app, "GET", "/api/admin/overview", tok, "",
+                                          "application/json"),
+            "admin.health": await _http(app, "GET", "/api/admin/rooms/c-room/health", tok, "",
+                                        "application/json")}
+    try:
+        console = await ConsoleClient.connect(app, {"token": tok})
+    except Refused as exc:
+        for door in ("sio.console", "sio.console_kick", "sio.console_room"):
+            seen[door] = (False, str(exc.code))
+        return seen
+    seen["sio.console"] = (True, "connected")
+    for door, event, payload in (
+            ("sio.console_room", "console.room", {"room": "c-room"}),
+            ("sio.console_kick", "console.kick", {"room": "c-room", "identity": "nobody"})):
+        ack = await console.call(event, payload)
+        code = "ok" if ack.get("ok") else ack["error"]["code"]
+        seen[door] = (code not in REFUSALS | {"not_organiser"}, code)
+    await console.close()
+    return seen
+
+
+async def test_the_console_is_the_organisers(pavilion_app: Start) -> None:
+    app = await pavilion_app(demo=False, api_key=API_KEY)
+    await _room(app, "c-room", "live")
+    wrong: list[str] = []
+    for caller in CALLERS:
+        seen = await _console_doors(app, _caller_token(caller))
+        for door in CONSOLE_DOORS:
+            expected = allowed_console(caller, door)
+            if seen[door][0] != expected:
+                wrong.append(f"{caller.name:24} {door:18} expected "
+                             f"{'allow' if expected else 'refuse'}, got {seen[door][1]}")
+    assert not wrong, "\n" + "\n".join(wrong)

@@ -4,11 +4,14 @@ aiortc peers through the plane, a real Socket.IO client, counters that only grow
 from __future__ import annotations
 
 import gc
+import socket
 
 import aiohttp
+from aioice.ice import get_host_addresses
 from prometheus_client.parser import text_string_to_metric_families
 
 from rooms.room import RoomKind
+from tests.fixtures.ports import media_mode
 from tests.signaling.rtc_client import HOST, VIEWER, RtcClient, make_room, token
 from tests.streaming.clients import publish, until, watch
 from web.media import MEDIA_KEY
@@ -61,3 +64,21 @@ async def test_metrics_follow_media_and_chat(pavilion_app):
     await guest.close()
     await host.close()
     await publisher.close()
+
+
+async def test_udp_mux_metrics_say_the_mode_and_count_drops(pavilion_app):
+    """Issue 19: the info gauge names the mode (and the port); foreign datagrams are counted."""
+    per_peer = await _scrape((await pavilion_app(demo=False)).url)
+    assert per_peer['pavilion_media_udp_mux{mode=per_peer,port=0}'] == 1
+    node = await pavilion_app(demo=False, media=media_mode("port"))
+    port = node.settings.media.udp_port
+    host = get_host_addresses(use_ipv4=True, use_ipv6=False)[0]  # the node's candidates' own
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as raw:
+        raw.sendto(bytes([0x80, 96]) + bytes(30), (host, port))  # RTP from nobody
+        raw.sendto(b"\x50not webrtc", (host, port))
+        await until(lambda: node.app[MEDIA_KEY].mux.received >= 2)
+    live = await _scrape(node.url)
+    assert live[f"pavilion_media_udp_mux{{mode=port,port={port}}}"] == 1
+    assert live["pavilion_media_udp_mux_dropped_total{reason=unknown_address}"] == 1
+    assert live["pavilion_media_udp_mux_dropped_total{reason=not_webrtc}"] == 1
+    assert live["pavilion_media_udp_mux_agents"] == 0

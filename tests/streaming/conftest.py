@@ -8,11 +8,31 @@ import pytest
 
 from config import MediaLimits
 from streaming import MediaPlane
+from tests.fixtures.ports import free_udp_port
 
 
 @pytest.fixture
 async def plane() -> AsyncIterator[MediaPlane]:
     # the peers run on this machine: their host candidates are its own (private) interfaces
     media = MediaPlane(MediaLimits(allow_loopback_candidates=True, allow_private_candidates=True))
+    yield media
+    await media.aclose()
+
+
+@pytest.fixture
+async def mux_plane() -> AsyncIterator[MediaPlane]:
+    """A plane whose peers all use one UDP port (issue 19)."""
+    media = MediaPlane(MediaLimits(allow_loopback_candidates=True, allow_private_candidates=True,
+                                   udp_port=free_udp_port()))
+    yield media
+    await media.aclose()
+
+
+@pytest.fixture(params=["per_peer", "port"])
+async def either_plane(request: pytest.FixtureRequest) -> AsyncIterator[MediaPlane]:
+    """Both media modes: a socket per peer, and every peer on one UDP port."""
+    port = free_udp_port() if request.param == "port" else 0
+    media = MediaPlane(MediaLimits(allow_loopback_candidates=True, allow_private_candidates=True,
+                                   udp_port=port))
     yield media
     await media.aclose()

@@ -10,6 +10,7 @@ import pytest
 
 from rooms.token import Grant, mint
 from tests.fixtures.pavilion import TEST_SECRET, RunningApp
+from tests.fixtures.ports import media_mode
 from web.media import MEDIA_KEY
 
 pytestmark = pytest.mark.browser
@@ -77,10 +78,11 @@ def token(identity: str, *grants: Grant) -> str:
     return mint(TEST_SECRET, identity=identity, room="stage", grants=grants, ttl_s=600)
 
 
+@pytest.mark.parametrize("mode", ["per_peer", "port"])
 async def test_chromium_whip_to_chromium_whep(
-    pavilion_app: Callable[..., Awaitable[RunningApp]], browser: Any
+    pavilion_app: Callable[..., Awaitable[RunningApp]], browser: Any, mode: str
 ) -> None:
-    running = await pavilion_app(demo=True)
+    running = await pavilion_app(demo=True, media=media_mode(mode))  # issue 19: both modes
     publisher = await browser.new_page()
     viewer = await browser.new_page()
     await publisher.goto(running.url + "/healthz")  # same origin as the WHIP endpoint
@@ -103,3 +105,7 @@ async def test_chromium_whip_to_chromium_whep(
     assert later["lost"] <= max(2, later["received"] // 50), later
     video = running.app[MEDIA_KEY].live_sources("stage")["video"]
     assert video.codec.name == "vp8"
+    mux = running.app[MEDIA_KEY].mux
+    if mode == "port":  # both browsers' ICE agents on the one port, each by its own address
+        assert mux is not None and len(mux.table) == 2
+        assert all(mux.table.addresses(port) for port in mux.table.owners())

@@ -102,6 +102,14 @@ async def gst_client(url: str, grant: Grant, mode: str) -> AsyncIterator[GstClie
         await reader
 
 
+def assert_on_the_port(node: Any) -> None:
+    """In one-port mode, webrtcbin's ICE agent is on the mux, bound by a validated address."""
+    mux = node.app[MEDIA_KEY].mux
+    if mux is not None:
+        assert mux.table.owners() and all(mux.table.addresses(o) for o in mux.table.owners()
+                                          if o.connection.remote_password)
+
+
 def assert_rsa_peer(node: Any, leg_type: type) -> None:
     """The server's side of the handshake: webrtcbin's certificate is RSA, and so is the suite."""
     leg = next(p for p in node.app[MEDIA_KEY].peers.values() if isinstance(p, leg_type))
@@ -110,12 +118,15 @@ def assert_rsa_peer(node: Any, leg_type: type) -> None:
     assert ssl.get_cipher_name().startswith("ECDHE-RSA-"), ssl.get_cipher_name()
 
 
-@pytest.mark.parametrize("codec", ["vp8", "h264"])
+@pytest.mark.parametrize(("node", "codec"),
+                         [("per_peer", "vp8"), ("per_peer", "h264"), ("port", "vp8")],
+                         indirect=["node"])  # "port": one UDP port for every peer (issue 19)
 async def test_gstreamer_webrtcbin_publishes_over_whip(
     node: Any, peers: list[Any], codec: str
 ) -> None:
     async with gst_client(f"{node.url}/whip/expo", Grant.PUBLISH, codec) as gst:
         await gst.connected()
+        assert_on_the_port(node)
         assert_rsa_peer(node, PublisherLeg)
         viewer = Viewer()
         peers.append(viewer)
@@ -125,6 +136,7 @@ async def test_gstreamer_webrtcbin_publishes_over_whip(
         assert viewer.received["video"].codec.lower() == f"video/{codec}"
 
 
+@pytest.mark.parametrize("node", ["per_peer", "port"], indirect=True)
 async def test_gstreamer_webrtcbin_plays_over_whep(node: Any, peers: list[Any]) -> None:
     publisher = Publisher("vp8")
     peers.append(publisher)
@@ -132,6 +144,7 @@ async def test_gstreamer_webrtcbin_plays_over_whep(node: Any, peers: list[Any]) 
     await connected(publisher.pc)
     async with gst_client(f"{node.url}/whep/expo", Grant.SUBSCRIBE, "play") as gst:
         await gst.connected()
+        assert_on_the_port(node)
         assert_rsa_peer(node, ViewerLeg)
         # 30 fps, several packets a frame: 60 is well under a second of video
         await until(lambda: gst.received("video") >= 60 and gst.received("audio") > 0, 10)

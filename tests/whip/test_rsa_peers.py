@@ -29,6 +29,7 @@ from rooms.pavilion import Pavilion
 from rooms.room import Room, RoomKind, RoomState
 from rooms.text import LocalizedText
 from rooms.token import Grant
+from tests.fixtures.ports import media_mode
 from tests.streaming.clients import Publisher, Viewer, clip, contiguous, until
 from tests.whip.test_whip_http import SDP, auth, token
 from web.keys import BACKEND_KEY
@@ -70,8 +71,11 @@ class RsaCertificate(RTCCertificate):
 
 
 @pytest.fixture
-async def node(pavilion_app: Callable[..., Awaitable[Any]]) -> AsyncIterator[Any]:
-    running = await pavilion_app(demo=True)
+async def node(pavilion_app: Callable[..., Awaitable[Any]],
+               request: pytest.FixtureRequest) -> AsyncIterator[Any]:
+    # issue 19: a test may ask for "port" (every peer on one UDP port) through indirect params
+    running = await pavilion_app(demo=True,
+                                 media=media_mode(getattr(request, "param", "per_peer")))
     await running.app[BACKEND_KEY].store.create_room(
         Room(id="expo", kind=RoomKind.BROADCAST, pavilion=Pavilion.NEW_MEDIA,
              title=LocalizedText({"en": "expo"}), state=RoomState.LIVE))

@@ -15,8 +15,11 @@ from rooms.text import LocalizedText
 from rooms.token import Grant, mint
 from tests.data import SDP_DIR
 from tests.fixtures.pavilion import TEST_SECRET
+from tests.fixtures.ports import media_mode
 from tests.streaming.clients import Publisher, Viewer, clip, contiguous, until
+from tests.streaming.test_udp_mux import host_ports
 from web.keys import BACKEND_KEY
+from web.media import MEDIA_KEY
 
 GSTREAMER = (SDP_DIR / "gstreamer-1.22-webrtcbin-whip-h264-offer.sdp").read_text()
 
@@ -36,9 +39,11 @@ ROOMS = ("expo", "other")
 
 
 @pytest.fixture
-async def node(pavilion_app: Callable[..., Awaitable[Any]]) -> AsyncIterator[Any]:
+async def node(pavilion_app: Callable[..., Awaitable[Any]],
+               request: pytest.FixtureRequest) -> AsyncIterator[Any]:
     ice = [{"urls": ["stun:stun.example.net:3478"]}]
-    running = await pavilion_app(demo=True, ice_servers=ice)
+    mode = getattr(request, "param", "per_peer")  # issue 19: "port" puts every peer on one
+    running = await pavilion_app(demo=True, ice_servers=ice, media=media_mode(mode))
     for room in ROOMS:  # WHIP and WHEP need an existing room (tests/whip/test_whip_rooms.py)
         await running.app[BACKEND_KEY].store.create_room(
             Room(id=room, kind=RoomKind.BROADCAST, pavilion=Pavilion.NEW_MEDIA,
@@ -67,9 +72,13 @@ async def whep_watch(node: Any, viewer: Viewer, room: str = "expo") -> Any:
     return response
 
 
+@pytest.mark.parametrize("node", ["per_peer", "port"], indirect=True)
 async def test_whip_publish_then_whep_play_then_delete(node: Any) -> None:
     publisher = Publisher("vp8")
     created = await whip_publish(node, publisher)
+    udp_port = node.settings.media.udp_port
+    if udp_port:  # one UDP port: every answer's host candidates carry it
+        assert host_ports(created.answer) == {udp_port}
     location = created.headers["Location"]
     assert re.fullmatch(r"/whip/expo/[\w-]+", location)
     assert created.headers["Content-Type"].startswith("application/sdp")
@@ -81,6 +90,9 @@ async def test_whip_publish_then_whep_play_then_delete(node: Any) -> None:
     assert played.headers["Location"].startswith("/whep/expo/")
     await until(lambda: viewer.frames.get("video", 0) >= 15)
     assert contiguous(viewer.received["video"].sequences)
+    if udp_port:
+        assert host_ports(viewer.pc.remoteDescription.sdp) == {udp_port}
+        assert len(node.app[MEDIA_KEY].mux.table) == 2
     # only the creator's token may end a session
     stranger = auth(token("expo", Grant.PUBLISH, identity="someone-else"))
     assert (await node.http.delete(location, headers=stranger)).status == 403
