@@ -4,9 +4,9 @@
         [--systems pavilion,pavilion-1port,pavilion-1port-sendto,relay] [--nice -5]
 
 Pavilion runs in three modes (issue 19 §4, bench/fanout_servers.py ``PAVILION_MODES``):
-``pavilion`` per-peer ports (each copy its own ``sendto``: today's mode), ``pavilion-1port``
-one shared socket with each packet's copies in one ``sendmmsg``, ``pavilion-1port-sendto`` the
-same with the ``sendto`` fallback.
+``pavilion`` per-peer ports (each copy its own ``sendto``: the mode before), ``pavilion-1port``
+one UDP port (``[media] udp_port``, announced on 127.0.0.1: one socket) with each packet's
+copies in one ``sendmmsg``, ``pavilion-1port-sendto`` the same with the ``sendto`` fallback.
 
 The server runs in its own process pinned to core 0; the publisher (a pre-encoded ~1 Mbit/s
 VP8 clip + Opus, no encoding) in another, and the viewers in this one, both on core 1. Most

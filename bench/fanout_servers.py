@@ -68,62 +68,30 @@ async def _serve(system: str, conn: Any) -> None:
                 conn.send(RuntimeError(f"{system} server: {command} failed: {exc!r}"))
 
 
-# system -> (one shared UDP socket for every viewer, [media] send_backend); issue 19 §4
+# system -> (one UDP port for every peer, [media] send_backend); issue 19 §4
 PAVILION_MODES = {
-    "pavilion": (False, "auto"),  # per-peer ports: each copy sent at once (today's mode)
-    "pavilion-1port": (True, "auto"),  # one socket: each packet's copies in one sendmmsg
-    "pavilion-1port-sendto": (True, "sendto"),  # one socket, the fallback: sendto per copy
+    "pavilion": (False, "auto"),  # per-peer ports: each copy sent at once (the mode before)
+    "pavilion-1port": (True, "auto"),  # one port: each packet's copies in one sendmmsg
+    "pavilion-1port-sendto": (True, "sendto"),  # one port, the fallback: sendto per copy
 }
 
 
-def share_one_socket() -> None:
-    """Send every viewer's copies from one socket, as a node on one UDP port does (issue 19
-    §1): each viewer's Egress gets a duplicate of it where the plane would take its nominated
-    pair's (the seam the single-port mode replaces; aioice, hence the benchmark's viewers, take
-    media from any address). The socket is dual-stack: IPv4 viewers by their v4-mapped address."""
-    from streaming import aiortc_hooks
-
-    shared = dual_stack_socket()
-    original = aiortc_hooks.nominated_socket
-
-    def nominated(dtls: Any) -> tuple[socket.socket, tuple[str, int]]:
-        sock, addr = original(dtls)
-        sock.close()
-        return duplicate(shared), mapped(addr)
-
-    aiortc_hooks.nominated_socket = nominated  # type: ignore[assignment]
-
-
-def dual_stack_socket() -> socket.socket:
-    """A UDP socket on every address, IPv6 and IPv4 (IPV6_V6ONLY off)."""
-    shared = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
-    shared.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
-    shared.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4 << 20)
-    shared.bind(("::", 0))
-    return shared
-
-
-def duplicate(shared: socket.socket) -> socket.socket:
-    dup = socket.socket(fileno=socket.dup(shared.fileno()))
-    dup.setblocking(False)
-    return dup
-
-
-def mapped(addr: tuple[str, int]) -> tuple[str, int]:
-    """``addr`` as a dual-stack socket names it (RFC 4291 §2.5.5.2 for IPv4)."""
-    return (addr[0] if ":" in addr[0] else "::ffff:" + addr[0], addr[1])
+def free_udp_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
 
 
 class PavilionServer:
-    def __init__(self, shared: bool = False, backend: str = "auto") -> None:
+    def __init__(self, one_port: bool = False, backend: str = "auto") -> None:
         from config import MediaLimits
         from streaming import MediaPlane
 
-        if shared:
-            share_one_socket()
+        # one port announced on 127.0.0.1: one socket for every viewer (docs/media.md)
+        port = {"udp_port": free_udp_port(), "announce_ip": "127.0.0.1"} if one_port else {}
         self.plane = MediaPlane(MediaLimits(  # its peers offer this machine's own addresses
             max_viewers_per_track=10_000, allow_loopback_candidates=True,
-            allow_private_candidates=True, send_backend=backend))
+            allow_private_candidates=True, send_backend=backend, **port))
 
     async def publish(self, sdp: str) -> str:
         return (await self.plane.publish("bench", "publisher", sdp)).sdp

@@ -1,51 +1,35 @@
-"""Issue 19 §2: one published packet's copies to viewers that share one UDP socket leave in one
-batch (one ``sendmmsg``), and real aiortc viewers still decrypt and decode every packet.
-
-Until the node's single port (issue 19 §1) is merged, the test gives every viewer a duplicate
-of one shared dual-stack socket where the plane would take its nominated pair's
-(``nominated_socket``, the seam the single-port mode replaces); aiortc, like aioice, takes
-media from any address. The
-batch's own counters (``Source.batch.calls``: backend calls) say how the copies left.
+"""Issue 19 §2: on a node with one UDP port (``[media] udp_port``, streaming/udp_mux.py), one
+published packet's copies to the viewers leave in one batch per shared socket (one ``sendmmsg``,
+or the ``sendto`` fallback), and real aiortc viewers still decrypt and decode every packet.
+The batch's own counters (``Source.batch``: backend calls and datagrams) say how copies left.
 """
 
 from __future__ import annotations
 
-import socket
-from collections.abc import AsyncIterator, Iterator
-from typing import Any
+import os
+from collections.abc import AsyncIterator
 
 import pytest
 
-from bench.fanout_servers import dual_stack_socket, duplicate, mapped
 from config import ConfigError, MediaLimits, load
-from streaming import MediaPlane, aiortc_hooks, send_backend
+from streaming import MediaPlane, send_backend
+from streaming.viewer import ViewerLeg
+from tests.fixtures.ports import free_udp_port
 from tests.streaming.clients import contiguous, publish, until, watch
 
 VIEWERS = 4
 
 
-@pytest.fixture
-def shared_port(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[tuple[str, int]]]:
-    """One dual-stack socket for every viewer (IPv4 ones by their v4-mapped address, as
-    bench/fanout_servers.py does); yields the viewers' addresses."""
-    shared = dual_stack_socket()
-    original = aiortc_hooks.nominated_socket
-    users: list[tuple[str, int]] = []
-
-    def nominated(dtls: Any) -> tuple[socket.socket, tuple[str, int]]:
-        sock, addr = original(dtls)
-        sock.close()
-        users.append(mapped(addr))
-        return duplicate(shared), users[-1]
-
-    monkeypatch.setattr(aiortc_hooks, "nominated_socket", nominated)
-    yield users
-    shared.close()
-
-
-def limits(backend: str) -> MediaLimits:
+def limits(backend: str, udp_port: int = 0) -> MediaLimits:
     return MediaLimits(allow_loopback_candidates=True, allow_private_candidates=True,
-                       send_backend=backend)
+                       send_backend=backend, udp_port=udp_port)
+
+
+@pytest.fixture(params=["auto", "sendto"])
+async def mux_plane(request: pytest.FixtureRequest) -> AsyncIterator[MediaPlane]:
+    media = MediaPlane(limits(request.param, free_udp_port()))
+    yield media
+    await media.aclose()
 
 
 @pytest.fixture(params=["auto", "sendto"])
@@ -55,9 +39,19 @@ async def plane(request: pytest.FixtureRequest) -> AsyncIterator[MediaPlane]:
     await media.aclose()
 
 
-async def test_one_packet_to_viewers_on_one_socket_is_one_batch(
-    plane: MediaPlane, shared_port: list[tuple[str, int]]
-) -> None:
+def sockets_in_use(plane: MediaPlane) -> list[int]:
+    """How many viewers send on each kernel socket (the node's one per address it was
+    reached on: IPv4 and IPv6 may both be in use)."""
+    users: dict[int, int] = {}
+    for peer in plane.peers.values():
+        if isinstance(peer, ViewerLeg) and peer._egress is not None:
+            inode = os.fstat(peer._egress._sock.fileno()).st_ino
+            users[inode] = users.get(inode, 0) + 1
+    return list(users.values())
+
+
+async def test_one_packet_to_viewers_on_one_port_is_one_batch(mux_plane: MediaPlane) -> None:
+    plane = mux_plane
     publisher = await publish(plane, "hall", codec="vp8")
     viewers = [await watch(plane, "hall", f"v{i}") for i in range(VIEWERS)]
     await until(lambda: all(v.count("video") >= 30 for v in viewers))
@@ -66,9 +60,12 @@ async def test_one_packet_to_viewers_on_one_socket_is_one_batch(
     packets, calls, datagrams = video.packets, batch.calls, batch.datagrams
     await until(lambda: video.packets >= packets + 60)
     forwarded = video.packets - packets
-    assert len(shared_port) == VIEWERS
-    assert batch.calls - calls == forwarded  # one call per published packet...
-    assert batch.datagrams - datagrams == VIEWERS * forwarded  # ...with every viewer's copy
+    # one call per published packet and shared socket, with every copy on it (a socket only
+    # one viewer uses is not batched: its copy leaves at once)
+    shared = [n for n in sockets_in_use(plane) if n >= 2]
+    assert sum(sockets_in_use(plane)) == VIEWERS and shared
+    assert batch.calls - calls == forwarded * len(shared)
+    assert batch.datagrams - datagrams == forwarded * sum(shared)
     await until(lambda: all(v.frames.get("video", 0) >= 30 for v in viewers))
     for viewer in viewers:
         assert contiguous(viewer.received["video"].sequences)
