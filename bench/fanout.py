@@ -1,7 +1,12 @@
 """Fan-out benchmark: one publisher -> N viewers, Pavilion's MediaPlane vs aiortc's MediaRelay.
 
     .venv/bin/python -m bench.fanout [--sizes 1,10,25,50,100,200] [--seconds 5] [--checkers 3]
-                                     [--systems pavilion,relay] [--nice -5]
+        [--systems pavilion,pavilion-1port,pavilion-1port-sendto,relay] [--nice -5]
+
+Pavilion runs in three modes (issue 19 §4, bench/fanout_servers.py ``PAVILION_MODES``):
+``pavilion`` per-peer ports (each copy its own ``sendto``: the mode before), ``pavilion-1port``
+one UDP port (``[media] udp_port``, announced on 127.0.0.1: one socket) with each packet's
+copies in one ``sendmmsg``, ``pavilion-1port-sendto`` the same with the ``sendto`` fallback.
 
 The server runs in its own process pinned to core 0; the publisher (a pre-encoded ~1 Mbit/s
 VP8 clip + Opus, no encoding) in another, and the viewers in this one, both on core 1. Most
@@ -204,10 +209,14 @@ async def run_system(system: str, sizes: list[int], seconds: float, checkers: in
     rows: list[Row] = []
     reader = CountingReader(loop)
     for size in sizes:
-        while len(viewers) < size:
-            viewer = BenchViewer(len(viewers) < checkers, reader)
-            await viewer.accept(await ask("view", await viewer.offer()))
-            viewers.append(viewer)
+        try:
+            while len(viewers) < size:
+                viewer = BenchViewer(len(viewers) < checkers, reader)
+                await viewer.accept(await ask("view", await viewer.offer()))
+                viewers.append(viewer)
+        except RuntimeError as exc:  # the publisher's ICE ended on a starved machine
+            print(f"{system}: stopped before {size} viewers: {exc}", flush=True)
+            break
         await asyncio.sleep(2)  # warm up: keyframe reached everyone, queues settled
         for viewer in viewers:
             viewer.count = Count()
@@ -261,15 +270,39 @@ async def main(sizes: list[int], seconds: float, checkers: int, systems: list[st
     with contextlib.suppress(OSError, AttributeError):
         os.sched_setaffinity(0, {CLIENT_CORE})
     print("system    viewers  cpu s/s  µs/packet   frames  packets  checked")
-    ours = await run_system("pavilion", sizes, seconds, checkers) if "pavilion" in systems else []
-    relay = await run_system("relay", sizes, seconds, checkers) if "relay" in systems else []
-    print("\nviewers  pavilion µs/pkt  mediarelay µs/pkt  pavilion/mediarelay")
-    by_size = {row.viewers: row for row in relay}
-    for row in ours:
-        other = by_size.get(row.viewers)
-        ratio = f"{row.us_per_packet / other.us_per_packet:.3f}" if other else "-"
-        base = f"{other.us_per_packet:17.1f}" if other else f"{'(saturated)':>17}"
-        print(f"{row.viewers:7d} {row.us_per_packet:16.1f} {base}  {ratio:>19}")
+    results = {system: await run_system(system, sizes, seconds, checkers) for system in systems}
+    summary(results)
+
+
+def summary(results: dict[str, list[Row]]) -> None:
+    """Per mode and N: µs of server CPU per delivered packet, viewers of this stream one core
+    would carry at that cost, and the ratios to today's mode and to MediaRelay."""
+    today = {row.viewers: row for row in results.get("pavilion", [])}
+    relay = {row.viewers: row for row in results.get("relay", [])}
+    print(f"\n{'system':22} {'viewers':>7} {'µs/pkt':>7} {'viewers/core':>12}"
+          f" {'vs pavilion':>11} {'vs relay':>9}")
+    for system, rows in results.items():
+        if system == "relay":
+            continue
+        for row in rows:
+            print(f"{system:22} {row.viewers:7d} {row.us_per_packet:7.1f}"
+                  f" {_per_core(row):12.0f} {_ratio(row, today):>11} {_ratio(row, relay):>9}")
+
+
+STREAM_PPS = 170  # the clip's packets a second: ~1 Mbit/s VP8 at 30 fps + Opus at 50/s
+
+
+def _per_core(row: Row) -> float:
+    """Viewers of this ~1 Mbit/s stream one core carries at this cost per delivered packet
+    (from µs/packet, not CPU s/s: on a starved machine the publisher sends less)."""
+    return 1e6 / (row.us_per_packet * STREAM_PPS) if row.us_per_packet > 0 else 0.0
+
+
+def _ratio(row: Row, base: dict[int, Row]) -> str:
+    other = base.get(row.viewers)
+    if other is None:
+        return "-"
+    return f"{row.us_per_packet / other.us_per_packet:.3f}"
 
 
 if __name__ == "__main__":
@@ -277,7 +310,7 @@ if __name__ == "__main__":
     parser.add_argument("--sizes", default="1,10,25,50,100,200")
     parser.add_argument("--seconds", type=float, default=5.0)
     parser.add_argument("--checkers", type=int, default=3)
-    parser.add_argument("--systems", default="pavilion,relay")
+    parser.add_argument("--systems", default="pavilion,pavilion-1port,pavilion-1port-sendto,relay")
     parser.add_argument(
         "--nice",
         type=int,

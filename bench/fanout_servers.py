@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import fractions
 import os
+import socket
 import time
 from typing import Any
 
@@ -45,7 +46,11 @@ def serve(system: str, conn: Any) -> None:
 
 async def _serve(system: str, conn: Any) -> None:
     loop = asyncio.get_running_loop()
-    server = PavilionServer() if system == "pavilion" else RelayServer()
+    server: PavilionServer | RelayServer
+    if system.startswith("pavilion"):
+        server = PavilionServer(*PAVILION_MODES[system])
+    else:
+        server = RelayServer()
     while True:
         command, payload = await loop.run_in_executor(None, conn.recv)
         if command == "stop":
@@ -63,14 +68,30 @@ async def _serve(system: str, conn: Any) -> None:
                 conn.send(RuntimeError(f"{system} server: {command} failed: {exc!r}"))
 
 
+# system -> (one UDP port for every peer, [media] send_backend); issue 19 §4
+PAVILION_MODES = {
+    "pavilion": (False, "auto"),  # per-peer ports: each copy sent at once (the mode before)
+    "pavilion-1port": (True, "auto"),  # one port: each packet's copies in one sendmmsg
+    "pavilion-1port-sendto": (True, "sendto"),  # one port, the fallback: sendto per copy
+}
+
+
+def free_udp_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
 class PavilionServer:
-    def __init__(self) -> None:
+    def __init__(self, one_port: bool = False, backend: str = "auto") -> None:
         from config import MediaLimits
         from streaming import MediaPlane
 
+        # one port announced on 127.0.0.1: one socket for every viewer (docs/media.md)
+        port = {"udp_port": free_udp_port(), "announce_ip": "127.0.0.1"} if one_port else {}
         self.plane = MediaPlane(MediaLimits(  # its peers offer this machine's own addresses
             max_viewers_per_track=10_000, allow_loopback_candidates=True,
-            allow_private_candidates=True))
+            allow_private_candidates=True, send_backend=backend, **port))
 
     async def publish(self, sdp: str) -> str:
         return (await self.plane.publish("bench", "publisher", sdp)).sdp
@@ -88,9 +109,13 @@ class PavilionServer:
         errors = sum(e.errors for e in egresses)
         source = sum(s.packets for s in self.plane.live_sources("bench").values())
         srtp = sum(p.srtp_errors for p in self.plane.peers.values() if isinstance(p, PublisherLeg))
+        batches = [s.batch for s in self.plane.live_sources("bench").values()]
+        calls = sum(b.calls for b in batches)
+        per_call = sum(b.datagrams for b in batches) / max(1, calls)
         return (
             f"viewers {len(legs)}, source packets {source}, publisher srtp errors {srtp},"
-            f" egress drops {dropped}, send errors {errors}"
+            f" egress drops {dropped}, send errors {errors}, {self.plane.send_backend}"
+            f" batches {calls} of {per_call:.1f}"
         )
 
     async def close(self) -> None:

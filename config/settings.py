@@ -120,6 +120,8 @@ class MediaLimits(_Section):
     viewer_queue_packets: int = Field(default=512, ge=16, le=65_536)
     nack_cache_packets: int = Field(default=1_024, ge=64, le=65_536)
     pli_interval_ms: int = Field(default=300, ge=50, le=10_000)  # libwebrtc takes one per 300 ms
+    # issue 19 §2: how the fan-out sends ("auto": sendmmsg where built, "sendto": the fallback)
+    send_backend: Literal["auto", "sendto"] = "auto"
     # Caps on what one client can make the node hold or do (issue 11, DESIGN.md §6).
     max_peers_per_session: int = Field(default=8, ge=1, le=1_000)
     max_peers_per_identity: int = Field(default=16, ge=1, le=10_000)

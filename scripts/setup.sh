@@ -19,3 +19,6 @@ echo "==> installing Pavilion${extra:+ with [$extra]} into .venv (pip prints eac
   -e ".${extra:+[$extra]}" | grep -vE '^(Requirement already satisfied|  )' || true
 .venv/bin/python -c 'import web, rooms, streaming, signaling, config' \
   || { echo "installation failed: see the pip output above" >&2; exit 1; }
+.venv/bin/python -c 'import streaming._fastsend' 2>/dev/null \
+  || echo "note: streaming._fastsend was not built (no C compiler or Python headers?):" \
+          "the fan-out sends with sendto instead of sendmmsg (docs/media.md)" >&2

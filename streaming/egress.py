@@ -13,6 +13,7 @@ keyframe; nothing here ever waits, so one viewer can never slow the publisher or
 from __future__ import annotations
 
 import asyncio
+import os
 import socket
 from collections import deque
 from collections.abc import Callable
@@ -20,6 +21,8 @@ from struct import pack_into
 from typing import Any
 
 from streaming import aiortc_hooks
+from streaming.send_backend import SendBackend
+from streaming.send_batch import SendBatch, Share, join, leave
 
 SRTP_BUFFER = 1500 + 16 + 148  # MTU + max SRTP trailer + slack (libsrtp SRTP_MAX_TRAILER_LEN)
 MAX_PADDING = 255  # RFC 3550 §5.1: the last padding octet counts the padding, itself included
@@ -69,14 +72,20 @@ class Egress:
 
     __slots__ = (
         "_addr",
+        "_backend",
+        "_batch",
         "_cdata",
+        "_dest",
+        "_key",
         "_length",
         "_loop",
         "_protect",
         "_queue",
         "_queue_limit",
+        "_round",
         "_sendto",
         "_session",
+        "_share",
         "_sock",
         "_view",
         "_writer_added",
@@ -94,6 +103,7 @@ class Egress:
         addr: tuple[str, int] | None,
         queue_limit: int,
         loop: asyncio.AbstractEventLoop,
+        backend: SendBackend | None = None,
     ) -> None:
         self._session = session
         self._sock = sock
@@ -107,6 +117,13 @@ class Egress:
         self._sendto: Callable[[memoryview | bytes, Any], int] = (
             sock.sendto if addr is not None else _connected_send(sock)
         )
+        self._backend = backend
+        self._batch: SendBatch | None = None  # the batch holding our buffer until its flush
+        self._round = -1  # that batch's round when it took our buffer
+        self._dest: object = None  # the viewer's address as the backend wants it
+        self._key: object = None  # the socket's kernel identity (None: never batched)
+        self._share: Share | None = None  # the Egresses on that socket
+        self._target(sock, addr)
         self.closed = False
         self.sent_packets = 0
         self.sent_bytes = 0  # protected bytes handed to the kernel (the node's egress bitrate)
@@ -121,13 +138,36 @@ class Egress:
         if self.closed:
             sock.close()
             return
+        self._hold()
         self._remove_writer()
         self._sock.close()
         self._sock, self._addr = sock, addr
         self._sendto = sock.sendto
+        self._target(sock, addr)
         if self._queue:
             self._loop.add_writer(sock.fileno(), self._drain)
             self._writer_added = True
+
+    def _target(self, sock: socket.socket, addr: tuple[str, int] | None) -> None:
+        """Batching needs an unconnected socket, a backend and a packed destination; the key
+        is the socket's inode, which its duplicates share (one shared port: one batch)."""
+        if self._share is not None:
+            leave(self._share)
+            self._share = None
+        if self._backend is None or addr is None:
+            self._key = self._dest = None
+            return
+        self._dest = self._backend.destination(addr, sock.family)
+        self._key = (id(self._backend), os.fstat(sock.fileno()).st_ino)
+        self._share = join(self._key, self._backend)
+
+    def _hold(self) -> None:
+        """Send what a batch holds of our buffer before the buffer is written again."""
+        batch = self._batch
+        if batch is not None:
+            self._batch = None
+            if batch.rounds == self._round:
+                batch.flush()
 
     @property
     def queued(self) -> int:
@@ -139,6 +179,8 @@ class Egress:
         The hot path of the product: one copy, one ``pack_into``, one libsrtp call, one
         ``sendto``, and nothing allocated but the memoryview slice.
         """
+        if self._batch is not None:
+            self._hold()
         view = self._view
         length = self._length
         n = len(template)
@@ -161,6 +203,48 @@ class Egress:
         self.sent_packets += 1
         self.sent_bytes += length[0]
         return True
+
+    def batch_rtp(
+        self, batch: SendBatch, template: bytes | bytearray, seq: int, ts: int, ssrc: int
+    ) -> bool:
+        """:meth:`send_rtp`, but the protected packet joins ``batch`` and leaves at its flush
+        (the end of this fan-out). Counted as sent now; :meth:`unsent` corrects the rare
+        packet the flush could not send. A viewer with a backlog, or no batchable socket,
+        sends at once as before."""
+        share = self._share
+        if share is None or share.users < 2 or self._queue or self.closed:
+            return self.send_rtp(template, seq, ts, ssrc)
+        held = self._batch
+        if held is not None and held.rounds == self._round:
+            held.flush()  # a second packet before the flush (not in Source.on_rtp)
+        view = self._view
+        length = self._length
+        n = len(template)
+        view[:n] = template
+        pack_into("!HII", view, 2, seq, ts, ssrc)
+        length[0] = n
+        if self._protect(self._session, self._cdata, length):
+            self.errors += 1
+            return False
+        n = length[0]
+        batch.add(self, share, self._sock, view[:n], self._dest)
+        self._batch = batch
+        self._round = batch.rounds
+        self.sent_packets += 1
+        self.sent_bytes += n
+        return True
+
+    def unsent(self, data: memoryview, blocked: bool) -> bool:
+        """A batched packet the flush did not send: queued when the socket was full (False
+        when the queue is full too: dropped), counted as an error otherwise."""
+        self.sent_packets -= 1
+        self.sent_bytes -= len(data)
+        if not blocked:
+            self.errors += 1
+            return True
+        if self.closed:
+            return True
+        return self._enqueue(bytes(data))
 
     def send_padding(
         self,
@@ -194,6 +278,7 @@ class Egress:
             raise ValueError("RTP padding must be 1 to 255 octets")
         if self.closed or self._queue:
             return False
+        self._hold()
         view = self._view
         n = write_padding_header(view, seq, ts, ssrc, payload_type, abs_send_time_id, now)
         view[n : n + size - 1] = ZEROS[: size - 1]
@@ -215,6 +300,7 @@ class Egress:
 
     def send_rtcp(self, packet: bytes) -> bool:
         """Protect (SRTCP) and send one RTCP compound packet."""
+        self._hold()
         n = len(packet)
         self._view[:n] = packet
         self._length[0] = n
@@ -282,7 +368,11 @@ class Egress:
         """Stop sending and close the duplicate socket (the connection's own socket stays)."""
         if self.closed:
             return
+        self._hold()
         self.closed = True
+        if self._share is not None:
+            leave(self._share)
+            self._share = None
         self._remove_writer()
         self._queue.clear()
         self._sock.close()

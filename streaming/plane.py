@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from config import IceServer, MediaLimits, log_context
-from streaming import aiortc_hooks
+from streaming import aiortc_hooks, send_backend
 from streaming.adaptation import Reason, TileView
 from streaming.allocator import Allocator
 from streaming.channels import (
@@ -164,6 +164,8 @@ class MediaPlane:
     def __init__(self, limits: MediaLimits, ice_servers: Sequence[IceServer] = (),
                  max_recordings: int = 64, max_hls: int = 32) -> None:
         aiortc_hooks.check()
+        # issue 19 §2: how the fan-out sends, chosen (and logged) once at start-up
+        self.send_backend = send_backend.choose(limits.send_backend).name
         self.max_recordings = max_recordings  # RecordingSettings.max_per_node
         self.max_hls = max_hls  # HlsSettings.max_per_node
         self.packagers: dict[str, HlsPackager] = {}  # room -> its live HLS

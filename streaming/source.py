@@ -23,6 +23,7 @@ from config import MediaLimits
 from streaming import h264_size, rtp_header, vp8
 from streaming.adaptation import LayerOption
 from streaming.audio_level import LevelMeter
+from streaming.egress import Egress
 from streaming.errors import Capacity
 from streaming.feedback import NackWindow
 from streaming.keyframe import detector
@@ -30,6 +31,7 @@ from streaming.layer import Layer
 from streaming.negotiation import Codec
 from streaming.packet_cache import KeyframeCache, PacketCache
 from streaming.rtp_header import RtpHeader
+from streaming.send_batch import SendBatch
 from streaming.subscription import Subscription, extension_table
 from streaming.tap import PacketTap
 
@@ -89,6 +91,8 @@ class Source:
         # its ``language``; an interpreter's own track with the channel it feeds (``booth``)
         self.language: str | None = None
         self.booth: str | None = None
+        # issue 19 §2: one packet's copies, sent per socket at the end of its fan-out
+        self.batch = SendBatch()
 
     # compatibility views of the first (or only) layer
     @property
@@ -141,6 +145,7 @@ class Source:
             for tap in layer.taps:
                 tap.on_rtp(data, h)
         templates: dict[tuple[tuple[int, bytes], int, int], bytes | bytearray] = {}
+        batch = self.batch
         for sub in layer.subs:
             fwd = sub.forwarder
             if sub.waiting_keyframe:
@@ -158,12 +163,28 @@ class Source:
             out_ts = (ts + fwd.ts_offset) & 0xFFFFFFFF
             fwd.last_seq = out_seq
             fwd.last_ts = out_ts
-            if sub.egress.send_rtp(template, out_seq, out_ts, sub.ssrc):
+            if sub.egress.batch_rtp(batch, template, out_seq, out_ts, sub.ssrc):
                 sub.packets += 1
                 sub.octets += size
-            elif self._video:
-                sub.waiting_keyframe = True  # the viewer fell behind: skip to the next keyframe
-                self.request_keyframe(layer.index)
+            else:
+                self._fell_behind(sub, layer)
+        batch.flush()
+        if batch.dropped:
+            self._dropped(layer, batch.take_dropped(), size)
+
+    def _fell_behind(self, sub: Subscription, layer: Layer) -> None:
+        """The viewer's queue is full: video skips to the next keyframe."""
+        if self._video:
+            sub.waiting_keyframe = True
+            self.request_keyframe(layer.index)
+
+    def _dropped(self, layer: Layer, egresses: list[Egress], size: int) -> None:
+        """The flush found these viewers' queues full (rare): as :meth:`_fell_behind`."""
+        for sub in layer.subs:
+            if sub.egress in egresses:
+                sub.packets -= 1
+                sub.octets -= size
+                self._fell_behind(sub, layer)
 
     def relay_rtp(self, data: bytes, h: RtpHeader, now: float) -> None:
         """A packet of another Source that feeds this one (an interpretation channel, issue

@@ -30,7 +30,7 @@ from aiortc.rtp import (
 )
 
 from config import IceServer, MediaLimits
-from streaming import aiortc_hooks
+from streaming import aiortc_hooks, send_backend
 from streaming.adaptation import TileView
 from streaming.egress import MAX_PADDING, Egress
 from streaming.errors import BadOffer
@@ -223,6 +223,7 @@ class ViewerLeg(Peer):
             addr,
             self.limits.viewer_queue_packets,
             asyncio.get_running_loop(),
+            send_backend.choose(self.limits.send_backend),
         )
         return self._egress
 

@@ -51,6 +51,11 @@ class NodeCollector:
         yield _gauge("pavilion_media_layers_paused",
                      "Simulcast layers no viewer gets, paused at their publisher.",
                      plane.allocator.paused_layers)
+        backend = GaugeMetricFamily("pavilion_media_send_backend",
+                                    "How the fan-out sends: sendmmsg (compiled) or sendto.",
+                                    labels=["backend"])
+        backend.add_metric([plane.send_backend], 1)
+        yield backend
         totals = stats.totals
         for name, text in (
             ("received_packets", "Publisher RTP packets taken in."),

@@ -26,6 +26,9 @@ class Sent:
         self.packets: list[tuple[int, int, int, bool]] = []
         self.rtcp: list[bytes] = []
 
+    def batch_rtp(self, _batch: object, template: bytes, seq: int, ts: int, ssrc: int) -> bool:
+        return self.send_rtp(template, seq, ts, ssrc)
+
     def send_rtp(self, template: bytes, seq: int, ts: int, ssrc: int) -> bool:
         h = rtp_header.parse(template)
         pid = vp8.descriptor(template, h.payload_offset, h.payload_end).pid

@@ -30,6 +30,9 @@ class Sent:
     def __init__(self) -> None:
         self.stamps: list[tuple[int, bytes | None]] = []
 
+    def batch_rtp(self, _batch: object, template: bytes, seq: int, ts: int, ssrc: int) -> bool:
+        return self.send_rtp(template, seq, ts, ssrc)
+
     def send_rtp(self, template: bytes, seq: int, ts: int, ssrc: int) -> bool:
         h = rtp_header.parse(template)
         self.stamps.append((seq, rtp_header.find_extension(template, h.extension_offset,
