@@ -30,6 +30,7 @@ from bench.clip import AUDIO_FRAME, opus_clip, vp8_clip
 from bench.fanout_servers import PacketTrack
 from bench.nodes import pin
 from rooms.token import Grant, mint
+from streaming import aiortc_hooks
 
 NS = "/rtc"
 VIDEO_FPS = 15
@@ -277,6 +278,17 @@ def sending_pc(clips: CLIP) -> RTCPeerConnection:
     return pc
 
 
+async def close_pc(pc: RTCPeerConnection | None) -> None:
+    """Close a client peer and break aiortc's cycles (as the nodes do), so this process's
+    memory stays flat too over a long soak."""
+    if pc is None:
+        return
+    with contextlib.suppress(Exception):
+        await pc.close()
+    with contextlib.suppress(Exception):
+        aiortc_hooks.release(pc)
+
+
 async def connected(pc: RTCPeerConnection) -> None:
     """Wait for ICE + DTLS, or fail: a peer that never connects is an error of the run."""
     for _ in range(int(CONNECT_WAIT_S / 0.05)):
@@ -329,9 +341,7 @@ class HttpMediaClient(MediaClient):
                         self.load.counts.error(f"{self.kind} delete", str(response.status))
             except Exception as exc:
                 self.load.counts.error(f"{self.kind} delete", exc)
-        if self.pc is not None:
-            with contextlib.suppress(Exception):
-                await self.pc.close()
+        await close_pc(self.pc)
 
 
 class WhipClient(HttpMediaClient):
@@ -411,9 +421,7 @@ class SioPublisher(MediaClient):
         except Exception as exc:
             client.load.counts.error(f"{self.end_event}", exc)
         await client.disconnect()
-        if self.pc is not None:
-            with contextlib.suppress(Exception):
-                await self.pc.close()
+        await close_pc(self.pc)
 
 
 class SioViewer(SioPublisher):

@@ -13,6 +13,7 @@ import contextlib
 import os
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -120,7 +121,7 @@ def redis_connections(pid: int, port: int) -> int:
     inodes: set[str] = set()
     for table in ("tcp", "tcp6"):
         with contextlib.suppress(OSError):
-            for line in open(f"/proc/{pid}/net/{table}").read().splitlines()[1:]:
+            for line in Path(f"/proc/{pid}/net/{table}").read_text().splitlines()[1:]:
                 fields = line.split()
                 if fields[2].endswith(remote) and fields[3] == "01":  # ESTABLISHED
                     inodes.add(fields[9])
