@@ -10,6 +10,7 @@ and :func:`cancel_and_wait` cancels again until the task is really done.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from typing import Any
 
 
@@ -18,5 +19,12 @@ async def cancel_and_wait(task: asyncio.Task[Any], *, poll_s: float = 0.2) -> No
     while not task.done():
         task.cancel()
         await asyncio.wait({task}, timeout=poll_s)
-    if not task.cancelled() and task.exception() is not None:
+    if task.cancelled():
+        # A cancelled task keeps the CancelledError that ended it until someone asks for its
+        # result; that error's traceback holds the task's frames, which hold the owner that
+        # holds the task: a cycle only a full collection freed (issue 18 §5). Asking takes it.
+        with contextlib.suppress(asyncio.CancelledError):
+            task.result()
+        return
+    if task.exception() is not None:
         raise task.exception()  # type: ignore[misc]

@@ -61,6 +61,10 @@ HOOKS: tuple[tuple[type, str, str], ...] = (
     (aioice.ice.StunProtocol, "connection_made", "method"),
     (aioice.ice.StunProtocol, "connection_lost", "method"),
     (RTCIceGatherer, "_connection", "field"),
+    # dropped per instance: ~1,000 objects per video receiver, never fed (we intercept RTP)
+    (RTCRtpReceiver, "__remote_bitrate_estimator", "field"),
+    (aioice.ice.Connection, "_check_list", "field"),  # emptied on release: pair -> protocol
+    # aioice.ice.Connection._protocols (listed above) -> connection cycles, emptied too
 )
 LIB_FUNCTIONS = ("srtp_protect", "srtp_protect_rtcp")
 
@@ -203,12 +207,13 @@ def rx_session(dtls: RTCDtlsTransport) -> Any:
 DatagramFilter = Callable[[bytes, Any, Any], bool]  # (data, source address, StunProtocol)
 
 
-def filter_datagrams(dtls: RTCDtlsTransport, handler: DatagramFilter) -> int:
+def filter_datagrams(dtls: RTCDtlsTransport, handler: DatagramFilter) -> list[Any]:
     """Offer every datagram of every local socket of ``dtls``'s ICE connection to ``handler``
     before aioice sees it (streaming/transport_guard.py). Call once its candidates are gathered.
 
     ``handler(data, addr, protocol)`` returns True when it consumed (or dropped) the datagram;
-    anything else goes on to aioice and aiortc as before. Returns the sockets hooked.
+    anything else goes on to aioice and aiortc as before. Returns the protocols hooked, for
+    :func:`unfilter_datagrams` (aioice forgets its protocols when it closes).
     """
     ice: RTCIceTransport = dtls.transport
     protocols = list(ice._connection._protocols)
@@ -221,7 +226,14 @@ def filter_datagrams(dtls: RTCDtlsTransport, handler: DatagramFilter) -> int:
                 original(data, addr)
 
         protocol.datagram_received = received  # type: ignore[method-assign,assignment]
-    return len(protocols)
+    return protocols
+
+
+def unfilter_datagrams(protocols: list[Any]) -> None:
+    """Undo :func:`filter_datagrams`: each hook points at a guard, which points at the DTLS
+    transport; left in place, a closed peer's objects would wait for a full collection."""
+    for protocol in protocols:
+        _forget(protocol, ("datagram_received",))
 
 
 def stop_ice_consent(dtls: RTCDtlsTransport) -> None:
@@ -381,3 +393,56 @@ def use_certificate(pc: RTCPeerConnection, certificate: RTCCertificate) -> None:
     """
     certificates: list[RTCCertificate] = pc._RTCPeerConnection__certificates  # type: ignore[attr-defined]
     certificates[:] = [certificate]
+
+
+def drop_estimators(pc: RTCPeerConnection) -> None:
+    """Drop aiortc's receive-side bandwidth estimator of each of ``pc``'s receivers.
+
+    aiortc builds one per video receiver (a 1,000-bucket rate counter: ~1,000 objects) and
+    feeds it from its own RTP path, which Pavilion's legs bypass (:func:`intercept_rtp`; a
+    viewer's receivers receive nothing at all): it only held memory. aiortc skips a ``None``
+    estimator (audio receivers have none). Call once transceivers exist.
+    """
+    for transceiver in pc.getTransceivers():
+        transceiver.receiver._RTCRtpReceiver__remote_bitrate_estimator = None  # type: ignore[attr-defined]
+
+
+def release(pc: RTCPeerConnection) -> None:
+    """Break the reference cycles a closed ``pc`` leaves, so it is freed at once.
+
+    Call after ``pc.close()`` returned. aiortc's objects point at each other (the DTLS
+    transport's router holds the receivers, which hold the transport; transports hold the
+    peer connection's state-change handlers; aioice's protocols hold their connection) and
+    our per-instance hooks point at the legs that own ``pc``: without this, a closed peer
+    and everything it held waited for a full garbage collection.
+    """
+    transceivers = pc.getTransceivers()
+    for transceiver in transceivers:
+        for obj in (transceiver.receiver, transceiver.sender):
+            _forget(obj, ("receive", "send"))
+        receiver_dtls = transceiver.receiver.transport
+        if receiver_dtls is not None:
+            _release_dtls(receiver_dtls)
+
+
+def _forget(obj: Any, names: tuple[str, ...]) -> None:
+    """Drop the per-instance replacements ``names`` (the class's methods show again)."""
+    for name in names:
+        obj.__dict__.pop(name, None)
+
+
+def _release_dtls(dtls: RTCDtlsTransport) -> None:
+    _forget(dtls, ("_handle_rtp_data", "_handle_rtcp_data"))
+    dtls.remove_all_listeners()
+    ice: RTCIceTransport = dtls.transport
+    ice.remove_all_listeners()
+    ice.iceGatherer.remove_all_listeners()
+    connection = ice._connection
+    _forget(connection, ("get_component_candidates",))  # gather_on_mux's: it holds connection
+    for pair in connection._check_list:
+        _forget(pair.protocol, ("datagram_received",))  # intercept_datagrams' hook
+    for protocol in connection._protocols:
+        _forget(protocol, ("datagram_received",))
+    connection._check_list.clear()  # pairs -> protocols -> the connection
+    connection._nominated.clear()
+    connection._protocols.clear()

@@ -26,6 +26,10 @@ from streaming.udp_mux import UdpMux
 
 logger = logging.getLogger(__name__)
 
+
+def _ended_already() -> None:
+    """A closed peer's consent watch calls nothing back (its callback held the leg)."""
+
 RTCP_QUEUE = 64
 CLOSE_TIMEOUT_S = 5.0
 
@@ -134,6 +138,7 @@ class Peer:
             raise BadOffer(f"the SDP offer cannot be used: {exc}") from None
         except Exception as exc:  # aiortc raises OperationError / InvalidAccessError
             raise BadOffer(f"the SDP offer cannot be negotiated: {exc}") from None
+        aiortc_hooks.drop_estimators(self.pc)
 
     async def make_answer(self) -> str:
         try:
@@ -195,13 +200,32 @@ class Peer:
             self._rtcp_task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._rtcp_task
+        closing = asyncio.ensure_future(self.pc.close())
+        closing.add_done_callback(self._release)
         try:
             # Bounded: a close must never hang a node's shutdown (an aiortc transport stuck in a
             # handshake its other end abandoned). Shielded, so a close that takes longer goes on
             # by itself instead of being cancelled under another awaiter of the same close.
-            await asyncio.wait_for(asyncio.shield(self.pc.close()), CLOSE_TIMEOUT_S)
+            await asyncio.wait_for(asyncio.shield(closing), CLOSE_TIMEOUT_S)
         except TimeoutError:
             logger.warning("peer %s: aiortc's close took over %s s; not waiting for it",
                            self.peer_id, CLOSE_TIMEOUT_S)
         except AttributeError:  # aiortc 1.16 fails closing a transceiver without a transport
             logger.debug("peer %s: aiortc could not close a transceiver", self.peer_id)
+
+    def _release(self, closing: asyncio.Future[None]) -> None:
+        """Once aiortc's close is over (however it ended), break the cycles it leaves
+        (:func:`aiortc_hooks.release`), so the peer is freed now, not at a full collection."""
+        if not closing.cancelled():
+            closing.exception()  # retrieved: the awaiter above reports it
+        # the guards' fast paths and the consent watch's callback point back at this leg: a
+        # cycle through them would keep the leg, and with it ``pc``, until a full collection
+        for guard in self.guards:
+            guard.uninstall()
+        self.guards.clear()
+        if self.consent is not None:
+            self.consent.on_expired = _ended_already
+        try:
+            aiortc_hooks.release(self.pc)
+        except Exception:  # never let clean-up hide the close itself
+            logger.exception("peer %s: releasing aiortc's objects failed", self.peer_id)

@@ -98,10 +98,18 @@ class TransportGuard:
         self._logged_at = 0.0
         self._unlogged = 0
         self._proven: set[tuple[int, Address]] = set()
+        self._hooked: list[Any] = []
 
     def install(self) -> int:
         """Hook every local socket of the ICE connection; returns how many."""
-        return aiortc_hooks.filter_datagrams(self.dtls, self.on_datagram)
+        self._hooked = aiortc_hooks.filter_datagrams(self.dtls, self.on_datagram)
+        return len(self._hooked)
+
+    def uninstall(self) -> None:
+        """Unhook the sockets and let go of the intake (the peer closed; issue 18 §5)."""
+        aiortc_hooks.unfilter_datagrams(self._hooked)
+        self._hooked = []
+        self.fast = None
 
     def on_datagram(self, data: bytes, addr: Any, protocol: Any) -> bool:
         """True: consumed (dropped, or taken by ``fast``); False: on to aioice as before.

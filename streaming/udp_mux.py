@@ -171,9 +171,16 @@ class MuxPort:
         self._open.discard(transport)
         if not self._open:
             self.mux.remove(self)
+        loop = asyncio.get_running_loop()
         for protocol in self.protocols:
             if protocol.transport is transport:
-                asyncio.get_running_loop().call_soon(protocol.connection_lost, None)
+                loop.call_soon(protocol.connection_lost, None)
+        if not self._open:  # after those calls: protocols <-> transports <-> this port is a
+            loop.call_soon(self._forget)  # cycle that would wait for a full collection
+
+    def _forget(self) -> None:
+        self.protocols.clear()
+        self._by_socket.clear()
 
 
 class UdpMux:

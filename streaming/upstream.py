@@ -42,6 +42,7 @@ class UpstreamLeg(IntakeLeg):
         for kind in ("audio",) if self.language is not None else ("audio", "video"):
             transceiver = self.pc.addTransceiver(kind, direction="recvonly")
             transceiver.setCodecPreferences(_preferences(kind))
+        aiortc_hooks.drop_estimators(self.pc)
         await self.set_local(await self.pc.createOffer())
         return with_h264_profiles(str(self.pc.localDescription.sdp))
 

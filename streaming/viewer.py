@@ -172,6 +172,7 @@ class ViewerLeg(Peer):
             ssrc = aiortc_hooks.sender_ssrc(transceiver.sender)
             aiortc_hooks.replace_send(transceiver.sender, self._sender(source, ssrc))
             self._offered.append(source)
+        aiortc_hooks.drop_estimators(self.pc)
         aiortc_hooks.intercept_rtcp(self.dtls, self._on_rtcp)
         await self.set_local(await self.pc.createOffer())
         self._plan = offer_plan(str(self.pc.localDescription.sdp), self._offered)

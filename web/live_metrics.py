@@ -10,13 +10,14 @@ signalling tail latency's largest cause before ``web/heap.py``.
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import time
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 from aiohttp import web
-from prometheus_client import Histogram
+from prometheus_client import Counter, Histogram
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 
 from streaming.mux_table import Drop
@@ -39,6 +40,8 @@ class NodeCollector:
     def collect(self) -> Iterator[Metric]:
         yield from self._media()
         yield from self._signalling()
+        yield _gauge("pavilion_asyncio_tasks", "Tasks alive on the node's event loop.",
+                     _tasks())
 
     def _media(self) -> Iterator[Metric]:
         plane = self._app.get(MEDIA_KEY)
@@ -48,6 +51,8 @@ class NodeCollector:
         yield _gauge("pavilion_media_publishers", "Publishing peer connections.", stats.publishers)
         yield _gauge("pavilion_media_viewers", "Viewing peer connections.", stats.viewers)
         yield _gauge("pavilion_media_sources", "Live published tracks.", stats.sources)
+        yield _gauge("pavilion_media_peers", "Peer connections held, of every kind.",
+                     len(plane.peers))
         yield _gauge("pavilion_media_layers_paused",
                      "Simulcast layers no viewer gets, paused at their publisher.",
                      plane.allocator.paused_layers)
@@ -124,6 +129,13 @@ def _udp_mux(plane: Any) -> Iterator[Metric]:
     yield dropped
 
 
+def _tasks() -> int:
+    try:
+        return len(asyncio.all_tasks())
+    except RuntimeError:  # scraped from outside a running loop (a test's registry)
+        return 0
+
+
 def _gauge(name: str, text: str, value: float) -> GaugeMetricFamily:
     return GaugeMetricFamily(name, text, value=value)
 
@@ -133,12 +145,17 @@ def _counter(name: str, text: str, value: float) -> CounterMetricFamily:
 
 
 class GcPauses:
-    """Times every garbage collection into a histogram by generation."""
+    """Times every garbage collection into a histogram by generation, and counts what each
+    found unreachable (``pavilion_gc_collected_objects``): objects only a collection frees
+    are reference cycles, which a closed peer should not leave (bench/soak.py watches it)."""
 
     def __init__(self, registry: Any) -> None:
         self.histogram = Histogram("pavilion_gc_pause_seconds",
                                    "Garbage collection pauses, by generation.", ["generation"],
                                    buckets=PAUSE_BUCKETS, registry=registry)
+        self.collected = Counter("pavilion_gc_collected_objects",
+                                 "Unreachable objects garbage collections freed, by generation.",
+                                 ["generation"], registry=registry)
         self._started = 0.0
 
     def __call__(self, phase: str, info: dict[str, Any]) -> None:
@@ -149,8 +166,9 @@ class GcPauses:
             if phase == "start":
                 self._started = time.perf_counter()
             elif self._started:
-                self.histogram.labels(str(info["generation"])).observe(
-                    time.perf_counter() - self._started)
+                generation = str(info["generation"])
+                self.histogram.labels(generation).observe(time.perf_counter() - self._started)
+                self.collected.labels(generation).inc(info.get("collected", 0))
         except RecursionError:
             self._started = 0.0
 

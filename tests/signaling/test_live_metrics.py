@@ -37,13 +37,15 @@ async def test_metrics_follow_media_and_chat(pavilion_app):
     live = await _scrape(app.url)
     assert live["pavilion_media_publishers"] == 1 and live["pavilion_media_viewers"] == 1
     assert live["pavilion_media_sources"] == 2  # audio and video
+    assert live["pavilion_media_peers"] == 2
+    assert live["pavilion_asyncio_tasks"] >= 1
     assert live["pavilion_media_received_packets_total"] >= 30
     assert live["pavilion_media_sent_packets_total"] >= 30
 
     await viewer.close()  # the plane sees its connection close and lets it go
     await until(lambda: not any(p.peer_id == viewer.peer_id for p in plane.peers.values()))
     after = await _scrape(app.url)
-    assert after["pavilion_media_viewers"] == 0
+    assert after["pavilion_media_viewers"] == 0 and after["pavilion_media_peers"] == 1
     # a counter never goes back when the viewer that sent it leaves
     assert after["pavilion_media_sent_packets_total"] >= live["pavilion_media_sent_packets_total"]
 
@@ -54,6 +56,9 @@ async def test_metrics_follow_media_and_chat(pavilion_app):
     await guest.ok("join", {"room": "talk"})
     await host.ok("chat.send", {"room": "talk", "text": "hello"})
     await guest.wait_for("chat.message")
+    garbage: list[object] = []
+    garbage.append(garbage)  # a cycle only a collection frees
+    del garbage
     gc.collect()
     chat = await _scrape(app.url)
     assert chat["pavilion_rtc_sessions"] == 2 and chat["pavilion_rtc_rooms"] == 1
@@ -61,6 +66,7 @@ async def test_metrics_follow_media_and_chat(pavilion_app):
     assert chat["pavilion_rtc_direct_writes_total"] >= 2
     assert chat["pavilion_rtc_clients_cut_off_total"] == 0
     assert chat["pavilion_gc_pause_seconds_count{generation=2}"] >= 1
+    assert chat["pavilion_gc_collected_objects_total{generation=2}"] >= 1
     await guest.close()
     await host.close()
     await publisher.close()
