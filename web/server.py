@@ -28,8 +28,8 @@ from streaming.errors import UdpPortUnavailable
 from web import heap
 from web.app import create_app
 from web.keys import DRAIN_KEY
-from web.openapi_doc import OpenApiMissing
 from web.language import NATIVE_NAMES
+from web.openapi_doc import OpenApiMissing
 
 EXIT_REFUSED = 2  # as a configuration error (web/cli.py)
 SHUTDOWN_TIMEOUT_S = 10.0  # after the drain: what is left is closed within this

@@ -66,11 +66,13 @@ class LinkHealth:
     weak: bool = False
     keyframe_requests: int = 0
     layers: dict[str, str] = field(default_factory=dict)  # track id -> layer it gets ("" none)
+    rtt_ms: float | None = None  # round trip of the consent checks; None: not measured (yet)
 
     def to_dict(self) -> dict[str, Any]:
         return {"identity": self.identity, "peer": self.peer, "direction": self.direction,
                 "bitrate_bps": self.bitrate_bps, "loss": self.loss, "weak": self.weak,
-                "keyframe_requests": self.keyframe_requests, "layers": dict(self.layers)}
+                "keyframe_requests": self.keyframe_requests, "layers": dict(self.layers),
+                "rtt_ms": self.rtt_ms}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> LinkHealth:
@@ -78,7 +80,12 @@ class LinkHealth:
                    direction=str(data["direction"]), bitrate_bps=int(data["bitrate_bps"]),
                    loss=float(data["loss"]), weak=bool(data["weak"]),
                    keyframe_requests=int(data["keyframe_requests"]),
-                   layers={str(k): str(v) for k, v in dict(data["layers"]).items()})
+                   layers={str(k): str(v) for k, v in dict(data["layers"]).items()},
+                   rtt_ms=_optional(data.get("rtt_ms")))  # absent: a node of an older release
+
+
+def _optional(value: Any) -> float | None:
+    return None if value is None else float(value)
 
 
 @dataclass(frozen=True, slots=True)
