@@ -102,8 +102,8 @@ async def test_a_silent_publisher_alerts_and_every_link_has_its_rtt(
             rows = [r for r in view["rooms"] if r["id"] == "expo"]
             return bool(rows) and any(a["kind"] == "publisher_quiet" for a in rows[0]["alerts"])
 
-        row = [r for r in (await _until(http, "/api/admin/overview", quiet))["rooms"]
-               if r["id"] == "expo"][0]
+        row = next(r for r in (await _until(http, "/api/admin/overview", quiet))["rooms"]
+               if r["id"] == "expo")
         assert row["health"]["publishers"] == 1 and row["health"]["bitrate_bps"] == 0
         assert row["health"]["quiet_s"] >= QUIET_S
 
