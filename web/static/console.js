@@ -127,6 +127,9 @@ function linkText(link) {
                  `${Math.round(link.loss * 1000) / 10} %`];
   const layers = Object.values(link.layers || {}).filter((x) => x !== undefined);
   if (layers.length) parts.push(layers.map((x) => x || t("none")).join(", "));
+  if (link.rtt_ms !== null && link.rtt_ms !== undefined) {
+    parts.push(t("rtt", { value: Math.round(link.rtt_ms) }));
+  }
   if (link.weak) parts.push(t("weak"));
   return parts.join(" · ");
 }
