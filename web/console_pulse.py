@@ -22,8 +22,8 @@ from rooms.lifecycle import cancel_and_wait
 log = logging.getLogger(__name__)
 CHANGES_TOPIC = check_topic("room:*")  # no room is named "*": the one topic about every room
 CHANGED = "console.changed"
-CHANGE_KINDS = frozenset({"room_started", "room_finished", "track_published",
-                          "track_unpublished"})
+CHANGE_KINDS = frozenset({"room_created", "room_started", "room_finished", "track_published",
+                          "track_unpublished"})  # room_created: made live (admin API), no hook
 PUSH_INTERVAL_S = 0.25  # at most one pushed snapshot per console in this time
 
 

@@ -63,8 +63,7 @@ class Hooks:
 
     def emit(self, name: str, data: dict[str, object], *, room: str = "") -> None:
         """Queue event ``name`` for every target that wants it (no target: nothing to do)."""
-        for watch in self.watchers:
-            watch(name, room)
+        self.tell_watchers(name, room)
         if not any(route.wants(name) for route in self.routes):
             return
         try:
@@ -79,6 +78,12 @@ class Hooks:
             return
         self._spool.append(event)
         self._wake.set()
+
+    def tell_watchers(self, name: str, room: str) -> None:
+        """Only the watchers hear ``name`` (a change with no webhook of its own, such as a room
+        created already live: ``room_created``)."""
+        for watch in self.watchers:
+            watch(name, room)
 
     def report(self, events: Iterable[Event]) -> None:
         """The webhook events of domain events (rooms/webhooks/catalog.py), queued in order."""

@@ -2,8 +2,8 @@
 
 Two real nodes share one real redis-server; the console is on node A, the room on node B.
 Periodic snapshots are slowed to two minutes and node B reports its rooms' health only every
-30 s, so what the console sees within seconds was pushed because something changed: a real
-WHIP publisher starting on node B (node B reports at once and tells node A over the bus), and
+30 s, so what the console sees within seconds was pushed because something changed: a room
+created live through node B's admin API, a real WHIP publisher starting on node B (node B reports at once and tells node A over the bus), and
 the room being closed through node B's admin API. Plus the coalescing, alone.
 """
 
@@ -70,6 +70,14 @@ async def test_a_publisher_and_a_close_on_node_b_reach_node_as_console_at_once(
     first = await console.snapshot()  # pushed on connect
     row = _expo(first)
     assert row is not None and row["health"] is None  # no media anywhere yet
+
+    body = {"id": "forum-live", "kind": "forum", "pavilion": "automobile",
+            "exhibitor": "ev-works", "title": {"en": "forum-live"}, "state": "live"}
+    async with aiohttp.ClientSession(b.url) as http, http.post(
+            "/api/admin/rooms", json=body, headers=ADMIN) as made:
+        assert made.status == 201, await made.text()
+    await console.snapshot(lambda s: any(r["id"] == "forum-live" for r in s.get("rooms", [])),
+                           within=AT_ONCE_S)  # created live on node B: listed on A at once
 
     publisher = Publisher("vp8")
     key = mint(TEST_SECRET, identity="obs", room="expo", grants=(Grant.PUBLISH,), ttl_s=600)
