@@ -32,7 +32,7 @@ class RoomHealth:
     weak_viewers: int = 0  # viewers whose link loses more than the adaptation tolerates
     recording: bool = False
     hls: bool = False
-    quiet_s: float | None = None  # since the last packet of any track; None: nothing published
+    quiet_s: float | None = None  # since the last packet (none yet: since the publisher came)
     reported_at: float = 0.0  # unix time
 
     def to_dict(self) -> dict[str, Any]:
