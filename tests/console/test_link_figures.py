@@ -112,6 +112,8 @@ async def test_a_silent_publisher_alerts_and_every_link_has_its_rtt(
             return all(links.get(d, {}).get("rtt_ms") is not None for d in ("publish", "view"))
 
         links = _links(await _until(http, "/api/admin/rooms/expo/health", measured))
+        print(f"\nrtt_ms: viewer behind {DELAY_S * 1000:.0f} ms {links['view']['rtt_ms']},"
+              f" publisher on loopback {links['publish']['rtt_ms']}")
         assert DELAY_S * 1000 <= links["view"]["rtt_ms"] < DELAY_S * 1000 + 1000
         assert 0 <= links["publish"]["rtt_ms"] < links["view"]["rtt_ms"]
         async with http.get("/metrics") as response:
