@@ -3,8 +3,9 @@
 Two real nodes share one real redis-server; the console is on node A, the room on node B.
 Periodic snapshots are slowed to two minutes and node B reports its rooms' health only every
 30 s, so what the console sees within seconds was pushed because something changed: a room
-created live through node B's admin API, a real WHIP publisher starting on node B (node B reports at once and tells node A over the bus), and
-the room being closed through node B's admin API. Plus the coalescing, alone.
+created live through node B's admin API, a real WHIP publisher starting on node B (node B
+reports at once and tells node A over the bus), and the room being closed through node B's
+admin API. Plus the coalescing, alone.
 """
 
 from __future__ import annotations
