@@ -39,6 +39,8 @@ class OrganiserDesk:
         _check_organiser(organiser)
         if not await self.store.create_room(room):
             raise InvalidInput("room_exists", f"room {room.id!r} already exists")
+        if room.state is RoomState.LIVE:  # organisers' consoles list it at once (issue 18 §2)
+            self.service.hooks.tell_watchers("room_created", room.id)
         return room
 
     async def detail(self, organiser: AccessToken, room_id: str) -> dict[str, Any]:

@@ -7,12 +7,11 @@ connection quality. Pure functions over what :class:`~rooms.organiser.OrganiserD
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import Any
 
 from config import ClusterSettings
 from rooms.cluster.alerts import Alert, node_alerts, room_alerts
-from rooms.cluster.health import LinkHealth, RoomDetail, RoomHealth
+from rooms.cluster.health import LinkHealth, RoomDetail, RoomHealth, merge_summaries
 from rooms.cluster.report import NodeReport
 from rooms.participant import Participant
 from rooms.room import Room
@@ -40,28 +39,12 @@ def _rank(item: Listed) -> tuple[int, int, str]:
     return (-len(found), -(health.viewers if health is not None else 0), room.id)
 
 
-def merged(health: list[RoomHealth]) -> dict[str, RoomHealth]:
-    """One summary per room. A cascaded room (docs/media.md "Cascade") is reported by its
-    origin and by each edge serving its viewers: the viewers, weak links and keyframe requests
-    add up; the rest is the origin's (the node with its publishers)."""
-    by_room: dict[str, RoomHealth] = {}
-    for h in sorted(health, key=lambda h: (h.room, -h.publishers, h.node)):
-        first = by_room.get(h.room)
-        if first is None:
-            by_room[h.room] = h
-            continue
-        by_room[h.room] = replace(first, viewers=first.viewers + h.viewers,
-                                  weak_viewers=first.weak_viewers + h.weak_viewers,
-                                  keyframe_requests=first.keyframe_requests + h.keyframe_requests)
-    return by_room
-
-
 def overview(rooms: list[tuple[Room, int]], health: list[RoomHealth], nodes: list[NodeReport],
              rules: ClusterSettings, *, offset: int = 0,
              limit: int = DEFAULT_LIMIT) -> dict[str, Any]:
     """Rooms (those in trouble first, then the most watched), one page of them; every node;
     every alert (also of rooms beyond this page). Only the page's rows are built."""
-    by_room = merged(health)
+    by_room = merge_summaries(health)
     listed: list[Listed] = []
     for room, present in rooms:
         summary = by_room.get(room.id)

@@ -236,6 +236,11 @@ def unfilter_datagrams(protocols: list[Any]) -> None:
         _forget(protocol, ("datagram_received",))
 
 
+# aioice's first STUN retransmission goes out this long after the request (stun.RETRY_RTO): an
+# answer later than this may answer the retransmission, so it is no round-trip sample
+CONSENT_RETRANSMIT_S = float(aioice.stun.RETRY_RTO)
+
+
 def stop_ice_consent(dtls: RTCDtlsTransport) -> None:
     """Cancel aioice's own consent task (streaming/consent.py checks in its place)."""
     task = dtls.transport._connection._query_consent_task

@@ -11,6 +11,11 @@ answer (or offer) went out if none ever was: a client gone before ICE or DTLS co
 ended too (``[media] consent_interval_s`` / ``consent_timeout_s``, default 5 s and 30 s). Then
 ``on_expired`` runs once: the plane's failure path closes the peer, frees its seat and tells
 the room.
+
+Each answered check is also a round-trip time sample, for free (issue 18 §2): the time from the
+request to its answer. A check answered only after its retransmission is not a sample (the
+wait for the retransmission is in it). :attr:`ConsentWatch.rtt_s` is the smoothed figure
+(RFC 6298 §2: the first sample, then 7/8 of the old plus 1/8 of the new), None before any.
 """
 
 from __future__ import annotations
@@ -36,6 +41,16 @@ def next_wait(now: float, last_ok: float, interval: float, timeout: float, facto
     return max(0.0, min(interval * factor, last_ok + timeout - now))
 
 
+RTT_GAIN = 0.125  # RFC 6298 §2.3 (alpha)
+
+
+def smoothed_rtt(before: float | None, sample: float) -> float:
+    """The smoothed round-trip time after ``sample`` (seconds)."""
+    if before is None:
+        return sample
+    return (1 - RTT_GAIN) * before + RTT_GAIN * sample
+
+
 class ConsentWatch:
     """One peer's consent checks, owned by the peer (:meth:`close` cancels them)."""
 
@@ -48,6 +63,7 @@ class ConsentWatch:
         self.answered = 0
         self.unanswered = 0
         self.expired = False
+        self.rtt_s: float | None = None  # smoothed over answered checks; None: none yet
         self._task: asyncio.Task[None] | None = None
 
     def start(self) -> None:
@@ -75,11 +91,16 @@ class ConsentWatch:
             if ok:
                 self.answered += 1
                 last_ok = sent
+                self._sample(loop.time() - sent)
             else:
                 self.unanswered += 1
         self.expired = True
         logger.info("consent expired: no answer to STUN checks for %.1f s", self.timeout)
         self.on_expired()
+
+    def _sample(self, elapsed: float) -> None:
+        if elapsed < aiortc_hooks.CONSENT_RETRANSMIT_S:  # answered to the first request
+            self.rtt_s = smoothed_rtt(self.rtt_s, elapsed)
 
     async def close(self) -> None:
         if self._task is not None and not self._task.done():

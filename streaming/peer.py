@@ -84,6 +84,13 @@ class Peer:
         if state in ("failed", "closed") and self.on_failed is not None:
             self.on_failed(self)
 
+    @property
+    def rtt_ms(self) -> float | None:
+        """The smoothed round-trip time of the consent checks (streaming/consent.py), in ms;
+        None before the first answered check."""
+        rtt = None if self.consent is None else self.consent.rtt_s
+        return None if rtt is None else round(rtt * 1000, 1)
+
     def _watch_consent(self) -> None:
         transceivers = self.pc.getTransceivers()
         transport = transceivers[0].receiver.transport if transceivers else None

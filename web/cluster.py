@@ -46,6 +46,9 @@ async def announce_swept(app: web.Application, swept: Swept) -> None:
         await hub.outbox.send(room_channel(room), "track.unpublished", unpublished(track))
 
 
+REPORTER_KEY: web.AppKey[Reporter] = web.AppKey("reporter", Reporter)
+
+
 async def cluster_ctx(app: web.Application) -> AsyncIterator[None]:
     backend = app[BACKEND_KEY]
     health = reader(app.get(MEDIA_KEY), backend.cluster.node_id)  # issue 18 §2: the console's
@@ -53,6 +56,7 @@ async def cluster_ctx(app: web.Application) -> AsyncIterator[None]:
     sweeper = Sweeper(backend.cluster, backend.service, lambda swept: announce_swept(app, swept))
     drain = Drain(app, reporter)
     app[DRAIN_KEY] = drain
+    app[REPORTER_KEY] = reporter  # the console reports at once when a room changes here
     hub = app.get(HUB_KEY)
     if hub is not None:  # the session event lists where a page goes if this node dies
         hub.nodes = lambda: [{"id": n.node_id, "url": n.url} for n in sweeper.live

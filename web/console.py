@@ -15,7 +15,11 @@ and a refusal is ``connect_error`` with ``{code, message}``. A connected console
 Every event is acknowledged ``{ok: true, ...}`` or ``{ok: false, error: {code, message}}``.
 Each node pushes to its own consoles only (``ignore_queue``): every node reads the same
 overview from the directory. One task per node, started with the first console, owned here
-and cancelled on close; at most ``MAX_CONSOLES`` consoles per node.
+and cancelled on close; at most ``MAX_CONSOLES`` consoles per node. A room's change (live,
+ended, a track published or unpublished) is pushed at once, coalesced, on every node
+(web/console_pulse.py). While the store is unreachable a snapshot is ``{error: {code:
+"store_unavailable", ...}}``: the console keeps its connection, says so, and the next snapshot
+after Redis returns has the figures again.
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ import socketio
 from aiohttp import web
 
 from rooms import gate
+from rooms.bus import BusMessage, Inbox
 from rooms.errors import NotAllowed, RoomsError
 from rooms.events import Event
 from rooms.lifecycle import cancel_and_wait
@@ -38,6 +43,8 @@ from rooms.room import RoomState
 from rooms.token import AccessToken, TokenError, verify
 from signaling.errors import Ack, failure
 from web.admin_api import ADMIN, admin_key
+from web.cluster import REPORTER_KEY
+from web.console_pulse import CHANGE_KINDS, CHANGED, CHANGES_TOPIC, PUSH_INTERVAL_S, Pulse
 from web.keys import BACKEND_KEY, HUB_KEY, SETTINGS_KEY
 from web.rtc import SIO_KEY
 
@@ -57,6 +64,42 @@ class Console:
         self.organisers: dict[str, AccessToken] = {}
         self.pages: dict[str, int] = {}
         self._task: asyncio.Task[None] | None = None
+        self.here = Pulse(self._changed_here, PUSH_INTERVAL_S, "console-change-here")
+        self.there = Pulse(self.push_all, PUSH_INTERVAL_S, "console-change-there")
+        self._bus_task: asyncio.Task[None] | None = None
+
+    # -- pushes on change (web/console_pulse.py) ----------------------------------------------
+    async def listen(self) -> None:
+        """Hear this node's room changes (its webhook producer) and the other nodes' (bus)."""
+        backend = self.app[BACKEND_KEY]
+        backend.service.hooks.watchers.append(self.heard)
+        inbox = await backend.bus.subscribe(CHANGES_TOPIC, maxsize=16)
+        self._bus_task = asyncio.create_task(self._from_bus(inbox), name="console-bus")
+
+    def heard(self, name: str, room: str) -> None:
+        if name in CHANGE_KINDS:
+            self.here.touch()
+
+    async def _from_bus(self, inbox: Inbox) -> None:
+        try:
+            while True:
+                message: BusMessage = await inbox.get()
+                if message.kind == CHANGED and self.organisers:
+                    self.there.touch()
+        finally:
+            await inbox.aclose()
+
+    async def _changed_here(self) -> None:
+        """Report this node's rooms now (a new publisher is in the store at once), tell the
+        other nodes, push to this node's consoles."""
+        reporter = self.app.get(REPORTER_KEY)
+        if reporter is not None:
+            await reporter.report_now()
+        try:
+            await self.app[BACKEND_KEY].bus.publish(CHANGES_TOPIC, CHANGED, {})
+        except RoomsError as exc:  # Redis away: the other nodes' ticks catch up
+            log.info("console change not sent to other nodes: %s", exc)
+        await self.push_all()
 
     def desk(self) -> OrganiserDesk:
         backend = self.app[BACKEND_KEY]
@@ -100,17 +143,20 @@ class Console:
                             namespace=NAMESPACE, ignore_queue=True)
 
     async def _push_loop(self) -> None:
-        """Every interval, each page that a console reads is computed once and sent to the
-        consoles that read it."""
         while self.organisers:
-            made: dict[int, dict[str, Any]] = {}
-            for sid in list(self.organisers):
-                offset = self.pages.get(sid, 0)
-                if offset not in made:
-                    made[offset] = await self._data(sid)
-                await self.sio.emit("console.snapshot", made[offset], to=sid,
-                                    namespace=NAMESPACE, ignore_queue=True)
+            await self.push_all()
             await asyncio.sleep(SNAPSHOT_INTERVAL_S)
+
+    async def push_all(self) -> None:
+        """Each page that a console reads is computed once and sent to the consoles that read
+        it."""
+        made: dict[int, dict[str, Any]] = {}
+        for sid in list(self.organisers):
+            offset = self.pages.get(sid, 0)
+            if offset not in made:
+                made[offset] = await self._data(sid)
+            await self.sio.emit("console.snapshot", made[offset], to=sid,
+                                namespace=NAMESPACE, ignore_queue=True)
 
     async def _data(self, sid: str) -> dict[str, Any]:
         try:
@@ -121,8 +167,14 @@ class Console:
             return {"error": {"code": exc.code, "message": str(exc)}}
 
     async def aclose(self) -> None:
-        if self._task is not None:
-            await cancel_and_wait(self._task)
+        watchers = self.app[BACKEND_KEY].service.hooks.watchers
+        if self.heard in watchers:
+            watchers.remove(self.heard)
+        for task in (self._task, self._bus_task):
+            if task is not None:
+                await cancel_and_wait(task)
+        await self.here.aclose()
+        await self.there.aclose()
 
     # -- events -------------------------------------------------------------------------------
     async def page(self, sid: str, data: dict[str, Any]) -> Ack:
@@ -186,6 +238,7 @@ async def _console_ctx(app: web.Application) -> AsyncIterator[None]:
     console = Console(app, app[SIO_KEY])
     app[CONSOLE_KEY] = console
     _register(app[SIO_KEY], console)
+    await console.listen()
     yield
     await console.aclose()
 

@@ -27,7 +27,8 @@ def _summary(f: RoomFigures, node_id: str, now: float) -> RoomHealth:
 def _link(x: LinkFigures) -> LinkHealth:
     return LinkHealth(identity=x.identity, peer=x.peer, direction=x.direction,
                       bitrate_bps=x.bitrate_bps, loss=x.loss, weak=x.weak,
-                      keyframe_requests=x.keyframe_requests, layers=dict(x.layers))
+                      keyframe_requests=x.keyframe_requests, layers=dict(x.layers),
+                      rtt_ms=x.rtt_ms)
 
 
 def reader(plane: MediaPlane | None, node_id: str) -> Callable[[], list[RoomDetail]]:

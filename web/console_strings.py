@@ -32,6 +32,7 @@ WORDS: Mapping[str, str] = {
     "view": N_("watches"),
     "absent": N_("not in the room (WHEP or an edge)"),
     "weak": N_("weak link"),
+    "rtt": N_("round trip %(value)s ms"),
     "done": N_("Done."),
     "page": N_("Rooms %(from)s–%(to)s of %(total)s"),
     "unavailable": N_("The room store is unavailable; the figures will return with it."),

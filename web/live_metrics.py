@@ -18,7 +18,12 @@ from typing import Any
 
 from aiohttp import web
 from prometheus_client import Counter, Histogram
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.core import (
+    CounterMetricFamily,
+    GaugeHistogramMetricFamily,
+    GaugeMetricFamily,
+    Metric,
+)
 
 from streaming.mux_table import Drop
 from web.keys import METRICS_KEY
@@ -26,6 +31,7 @@ from web.media import MEDIA_KEY
 from web.rtc import HUB_KEY, SIO_KEY
 
 PAUSE_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0)
+RTT_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.15, 0.25, 0.5, 1.0)
 
 
 class NodeCollector:
@@ -84,6 +90,7 @@ class NodeCollector:
         for kind, count in plane.foreign.by_kind.items():
             foreign.add_metric([kind], count)
         yield foreign
+        yield peer_rtt([p.rtt_ms for p in plane.peers.values()])
 
     def _signalling(self) -> Iterator[Metric]:
         hub = self._app.get(HUB_KEY)
@@ -134,6 +141,18 @@ def _tasks() -> int:
         return len(asyncio.all_tasks())
     except RuntimeError:  # scraped from outside a running loop (a test's registry)
         return 0
+
+
+def peer_rtt(rtts_ms: list[float | None]) -> GaugeHistogramMetricFamily:
+    """Issue 18 §2: the live peers' round-trip times now (their consent checks' smoothed RTT;
+    peers not measured yet are left out), as a gauge histogram: no per-peer labels."""
+    seconds = sorted(r / 1000 for r in rtts_ms if r is not None)
+    buckets = [(str(le), float(sum(1 for x in seconds if x <= le))) for le in RTT_BUCKETS]
+    buckets.append(("+Inf", float(len(seconds))))
+    return GaugeHistogramMetricFamily(
+        "pavilion_media_peer_rtt_seconds",
+        "Live peers by round-trip time (STUN consent checks, smoothed), now.",
+        buckets=buckets, gsum_value=sum(seconds))
 
 
 def _gauge(name: str, text: str, value: float) -> GaugeMetricFamily:

@@ -29,6 +29,7 @@ from web import heap
 from web.app import create_app
 from web.keys import DRAIN_KEY
 from web.language import NATIVE_NAMES
+from web.openapi_doc import OpenApiMissing
 
 EXIT_REFUSED = 2  # as a configuration error (web/cli.py)
 SHUTDOWN_TIMEOUT_S = 10.0  # after the drain: what is left is closed within this
@@ -78,7 +79,11 @@ def serve(settings: Settings, out: TextIO = sys.stdout, err: TextIO = sys.stderr
     logs.configure(settings, err)  # JSON or text, every line scrubbed (config/logs.py)
     if settings.demo:  # whatever the log level: one line a person starting it will see
         print(f"pavilion: warning: {DEMO_WARNING}", file=err, flush=True)
-    app = create_app(settings)
+    try:
+        app = create_app(settings)
+    except OpenApiMissing as exc:  # docs/ not shipped: one clear line, not a 500 later
+        print(f"pavilion: {exc}", file=err, flush=True)
+        return EXIT_REFUSED
     app.on_startup.append(heap.settle)  # last: after the backend, media plane and hub opened
     try:
         return asyncio.run(_run(app, settings, banner(settings), out))

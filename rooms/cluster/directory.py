@@ -67,5 +67,7 @@ class NodeDirectory(Protocol):
         ...
 
     async def room_detail(self, room_id: str) -> RoomDetail | None:
-        """The room's last detail from the node serving its media (None: none is live)."""
+        """The room's detail: every live node's that serves it (a cascaded room's origin and
+        edges each keep their own, never overwriting one another), merged on read (None:
+        no node reports the room)."""
         ...

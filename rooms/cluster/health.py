@@ -11,7 +11,7 @@ out: plain values, no behaviour.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 MAX_ROOMS_PER_NODE = 500  # a node's summary stays one small key even at an expo's peak
@@ -32,7 +32,7 @@ class RoomHealth:
     weak_viewers: int = 0  # viewers whose link loses more than the adaptation tolerates
     recording: bool = False
     hls: bool = False
-    quiet_s: float | None = None  # since the last packet of any track; None: nothing published
+    quiet_s: float | None = None  # since the last packet (none yet: since the publisher came)
     reported_at: float = 0.0  # unix time
 
     def to_dict(self) -> dict[str, Any]:
@@ -66,11 +66,13 @@ class LinkHealth:
     weak: bool = False
     keyframe_requests: int = 0
     layers: dict[str, str] = field(default_factory=dict)  # track id -> layer it gets ("" none)
+    rtt_ms: float | None = None  # round trip of the consent checks; None: not measured (yet)
 
     def to_dict(self) -> dict[str, Any]:
         return {"identity": self.identity, "peer": self.peer, "direction": self.direction,
                 "bitrate_bps": self.bitrate_bps, "loss": self.loss, "weak": self.weak,
-                "keyframe_requests": self.keyframe_requests, "layers": dict(self.layers)}
+                "keyframe_requests": self.keyframe_requests, "layers": dict(self.layers),
+                "rtt_ms": self.rtt_ms}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> LinkHealth:
@@ -78,7 +80,12 @@ class LinkHealth:
                    direction=str(data["direction"]), bitrate_bps=int(data["bitrate_bps"]),
                    loss=float(data["loss"]), weak=bool(data["weak"]),
                    keyframe_requests=int(data["keyframe_requests"]),
-                   layers={str(k): str(v) for k, v in dict(data["layers"]).items()})
+                   layers={str(k): str(v) for k, v in dict(data["layers"]).items()},
+                   rtt_ms=_optional(data.get("rtt_ms")))  # absent: a node of an older release
+
+
+def _optional(value: Any) -> float | None:
+    return None if value is None else float(value)
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,6 +110,31 @@ def worst_first(links: list[LinkHealth]) -> tuple[LinkHealth, ...]:
     """The links a room's detail keeps: weak ones first, then by loss, capped."""
     ranked = sorted(links, key=lambda x: (not x.weak, -x.loss, x.identity, x.peer))
     return tuple(ranked[:MAX_PARTICIPANTS])
+
+
+def merge_summaries(health: list[RoomHealth]) -> dict[str, RoomHealth]:
+    """One summary per room. A cascaded room (docs/media.md "Cascade") is reported by its
+    origin and by each edge serving its viewers: the viewers, weak links and keyframe requests
+    add up; the rest is the origin's (the node with its publishers)."""
+    by_room: dict[str, RoomHealth] = {}
+    for h in sorted(health, key=lambda h: (h.room, -h.publishers, h.node)):
+        first = by_room.get(h.room)
+        if first is None:
+            by_room[h.room] = h
+            continue
+        by_room[h.room] = replace(first, viewers=first.viewers + h.viewers,
+                                  weak_viewers=first.weak_viewers + h.weak_viewers,
+                                  keyframe_requests=first.keyframe_requests + h.keyframe_requests)
+    return by_room
+
+
+def merge_details(details: list[RoomDetail]) -> RoomDetail | None:
+    """One room's detail from every node that reported it (its origin and its edges, each
+    under its own key): the merged summary, every node's links, worst first."""
+    if not details:
+        return None
+    health = merge_summaries([d.health for d in details])[details[0].health.room]
+    return RoomDetail(health, worst_first([x for d in details for x in d.links]))
 
 
 def summaries_json(rooms: list[RoomHealth]) -> str:

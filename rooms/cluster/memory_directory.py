@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from rooms.clock import Clock, SystemClock
 from rooms.cluster.directory import NodeClaim
-from rooms.cluster.health import RoomDetail, RoomHealth
+from rooms.cluster.health import RoomDetail, RoomHealth, merge_details
 from rooms.cluster.report import NodeReport
 
 
@@ -61,8 +61,7 @@ class MemoryDirectory:
         return [d for n in sorted(self._health) for d in self._health[n][0]]
 
     async def health(self) -> list[RoomHealth]:
-        return sorted((d.health for d in self._live_health()), key=lambda h: h.room)
+        return sorted((d.health for d in self._live_health()), key=lambda h: (h.room, h.node))
 
     async def room_detail(self, room_id: str) -> RoomDetail | None:
-        found = [d for d in self._live_health() if d.health.room == room_id]
-        return max(found, key=lambda d: d.health.reported_at) if found else None
+        return merge_details([d for d in self._live_health() if d.health.room == room_id])

@@ -12,7 +12,13 @@ from redis.asyncio import Redis
 
 from rooms import redis_scripts as lua
 from rooms.cluster.directory import NodeClaim
-from rooms.cluster.health import RoomDetail, RoomHealth, summaries_from_json, summaries_json
+from rooms.cluster.health import (
+    RoomDetail,
+    RoomHealth,
+    merge_details,
+    summaries_from_json,
+    summaries_json,
+)
 from rooms.cluster.report import NodeReport
 from rooms.redis_store import PREFIX, unavailable_on_error
 
@@ -20,8 +26,9 @@ NODES = f"{PREFIX}nodes"
 HEALTHY = f"{PREFIX}health:nodes"  # nodes that wrote room health (issue 18 §2)
 
 
-def _detail_key(room_id: str) -> str:
-    return f"{PREFIX}health:room:{room_id}"
+def _detail_key(room_id: str, node_id: str) -> str:
+    """One key per room *and node*: a cascaded room's edges never overwrite its origin's."""
+    return f"{PREFIX}health:room:{room_id}:{node_id}"
 
 
 def _key(node_id: str, part: str) -> str:
@@ -102,24 +109,33 @@ class RedisDirectory:
                 pipe.set(_key(node_id, "health"), summaries_json(rooms), px=_ms(ttl_s))
                 pipe.sadd(HEALTHY, node_id)
                 for detail in details:
-                    pipe.set(_detail_key(detail.health.room), detail.to_json(), px=_ms(ttl_s))
-                for room_id in gone:  # a room another node took meanwhile keeps its detail
-                    pipe.delete(_detail_key(room_id))
+                    pipe.set(_detail_key(detail.health.room, node_id), detail.to_json(),
+                             px=_ms(ttl_s))
+                for room_id in gone:
+                    pipe.delete(_detail_key(room_id, node_id))
                 await pipe.execute()
 
-    async def health(self) -> list[RoomHealth]:
+    async def _healthy(self) -> list[str]:
         with unavailable_on_error():
-            ids = sorted(str(i) for i in await self._redis.smembers(HEALTHY))
-            if not ids:
-                return []
+            return sorted(str(i) for i in await self._redis.smembers(HEALTHY))
+
+    async def health(self) -> list[RoomHealth]:
+        ids = await self._healthy()
+        if not ids:
+            return []
+        with unavailable_on_error():
             values = await self._redis.mget([_key(i, "health") for i in ids])
             gone = [i for i, v in zip(ids, values, strict=True) if v is None]
             if gone:
                 await self._redis.srem(HEALTHY, *gone)
         rooms = [r for v in values if v is not None for r in summaries_from_json(str(v))]
-        return sorted(rooms, key=lambda r: r.room)
+        return sorted(rooms, key=lambda r: (r.room, r.node))
 
     async def room_detail(self, room_id: str) -> RoomDetail | None:
+        """Every node's detail of the room (origin and edges), merged on read."""
+        ids = await self._healthy()
+        if not ids:
+            return None
         with unavailable_on_error():
-            value = await self._redis.get(_detail_key(room_id))
-        return None if value is None else RoomDetail.from_json(str(value))
+            values = await self._redis.mget([_detail_key(room_id, i) for i in ids])
+        return merge_details([RoomDetail.from_json(str(v)) for v in values if v is not None])

@@ -53,6 +53,9 @@ class Hooks:
         self._task: asyncio.Task[None] | None = None
         self.dropped = 0
         self.queued = 0
+        # who else hears each event name and room, targets or not (the organiser's console
+        # pushes on a room's changes: web/console.py); called synchronously, must not block
+        self.watchers: list[Callable[[str, str], None]] = []
 
     @property
     def spooled(self) -> int:
@@ -60,6 +63,7 @@ class Hooks:
 
     def emit(self, name: str, data: dict[str, object], *, room: str = "") -> None:
         """Queue event ``name`` for every target that wants it (no target: nothing to do)."""
+        self.tell_watchers(name, room)
         if not any(route.wants(name) for route in self.routes):
             return
         try:
@@ -74,6 +78,12 @@ class Hooks:
             return
         self._spool.append(event)
         self._wake.set()
+
+    def tell_watchers(self, name: str, room: str) -> None:
+        """Only the watchers hear ``name`` (a change with no webhook of its own, such as a room
+        created already live: ``room_created``)."""
+        for watch in self.watchers:
+            watch(name, room)
 
     def report(self, events: Iterable[Event]) -> None:
         """The webhook events of domain events (rooms/webhooks/catalog.py), queued in order."""

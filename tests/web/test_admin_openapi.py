@@ -129,7 +129,7 @@ async def exercise(running: Any) -> set[tuple[str, str]]:
         await cluster.report_health([RoomDetail(
             RoomHealth("ev-launch", cluster.node_id, publishers=1, viewers=1, loss=0.3,
                        quiet_s=0.5, reported_at=1.0),
-            (LinkHealth("fan", "peer-1", "view", 400_000, 0.0, False, 1, {"ev/v": "h"}),))])
+            (LinkHealth("fan", "peer-1", "view", 400_000, 0.0, False, 1, {"ev/v": "h"}, 42.5),))])
         view = await api("GET", "/overview?limit=10")
         assert view["rooms"][0]["id"] == "ev-launch" and view["alerts"][0]["kind"] == "loss_high"
         health = await api("GET", "/rooms/ev-launch/health")

@@ -1,5 +1,5 @@
 // The organiser console (issue 18 §2, docs/pages.md "Console"): Socket.IO namespace /console
-// pushes a snapshot every ~2 s; a room's detail and the actions are acknowledged calls.
+// pushes a snapshot every ~2 s and when a room changes; a room's detail and the actions are acknowledged calls.
 import { io } from "./vendor/socket.io.esm.min.js";
 
 const config = JSON.parse(document.getElementById("config").textContent);
@@ -102,9 +102,14 @@ function renderNodes(data) {
 }
 
 function onSnapshot(data) {
-  if (data.error) {
+  if (data.error) {  // Redis away: the connection stays, the last figures stay, marked stale
     $("status").textContent = t("unavailable");
+    document.body.dataset.outage = "true";
     return;
+  }
+  if (document.body.dataset.outage) {  // the store is back: the notice goes
+    delete document.body.dataset.outage;
+    if ($("status").textContent === t("unavailable")) $("status").textContent = "";
   }
   snapshot = data;
   $("console").hidden = false;
@@ -127,6 +132,9 @@ function linkText(link) {
                  `${Math.round(link.loss * 1000) / 10} %`];
   const layers = Object.values(link.layers || {}).filter((x) => x !== undefined);
   if (layers.length) parts.push(layers.map((x) => x || t("none")).join(", "));
+  if (link.rtt_ms !== null && link.rtt_ms !== undefined) {
+    parts.push(t("rtt", { value: Math.round(link.rtt_ms) }));
+  }
   if (link.weak) parts.push(t("weak"));
   return parts.join(" · ");
 }
