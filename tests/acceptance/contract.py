@@ -3,6 +3,7 @@ signatures, one id per event (a duplicate only as a retry with the same body).""
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Any
 
 from tests.webhooks.receiver import Receiver
@@ -101,3 +102,27 @@ def of_room(events: list[dict[str, Any]], room: str) -> list[str]:
 
 def before(names: list[str], first: str, then: str) -> bool:
     return first in names and then in names and names.index(first) < names.index(then)
+
+
+def _who(event: dict[str, Any]) -> str:
+    participant = event.get("participant")
+    return str(participant["identity"] if isinstance(participant, dict) else participant)
+
+
+def check_room(events: list[dict[str, Any]], room: str, expected: dict[str, int]) -> None:
+    """The room's events are exactly ``expected`` (name: how many), in an order that makes
+    sense: each person joins before leaving, each track starts before ending, a recording
+    starts before it finishes, and nothing but departures and track ends follows the end."""
+    mine = [e for e in events if e.get("room") == room]
+    names = [e["event"] for e in mine]
+    who = [(e["event"], _who(e)) for e in mine]
+    assert dict(Counter(names)) == expected, (room, who)
+    for pair in (("participant_joined", "participant_left"),
+                 ("track_published", "track_unpublished")):
+        for who in {_who(e) for e in mine if e["event"] == pair[0]}:
+            steps = [e["event"] for e in mine if e["event"] in pair and _who(e) == who]
+            assert steps == sorted(steps, key=pair.index), (room, who, steps)
+    if "recording_started" in names:
+        assert before(names, "recording_started", "recording_finished"), names
+    after_end = names[names.index("room_finished") + 1:]
+    assert set(after_end) <= {"participant_left", "track_unpublished", "meeting_no_show"}, names
