@@ -115,7 +115,7 @@ def check_room(events: list[dict[str, Any]], room: str, expected: dict[str, int]
     starts before it finishes, and nothing but departures and track ends follows the end."""
     mine = [e for e in events if e.get("room") == room]
     names = [e["event"] for e in mine]
-    who = [(e["event"], _who(e)) for e in mine]
+    who = [(e["event"], _who(e), e["created_at"]) for e in mine]
     assert dict(Counter(names)) == expected, (room, who)
     for pair in (("participant_joined", "participant_left"),
                  ("track_published", "track_unpublished")):

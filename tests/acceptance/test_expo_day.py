@@ -167,8 +167,13 @@ async def forum(day: Day) -> None:
     reply = await speaker.ok("publish", {"room": FORUM, "sdp": await publisher.offer()})
     await publisher.accept(reply["sdp"])
     await mod.wait_for("track.published")
+    player = Viewer()
+    day.keep(player)
+    await player.accept(await whep(day.b, FORUM, await player.offer(),
+                                   token("player-2", FORUM, (Grant.SUBSCRIBE,))))
+    await until(lambda: player.count("video") >= 10, 20)
+    await day.console.until(_live("node-b", 1))
     await troll.ok("question.ask", {"room": FORUM, "text": "Price?"})
-    await day.console.until(lambda s: (row(s, FORUM) or {}).get("node") == "node-b")
     detail = await day.console.room_detail(FORUM)
     assert "troll-1" in [p["identity"] for p in detail["participants"]]
     await mod.ok("participant.remove", {"room": FORUM, "identity": "troll-1"})
@@ -197,6 +202,8 @@ async def meeting(day: Day, slot: dict[str, Any]) -> str:
     await host.ok("waiting.admit", {"room": room, "identity": "kim"})
     await guest.wait_for("waiting.admitted")
     await met(day, asked["id"], (booth, buyer))
+    seen = await day.console.until(lambda s: (row(s, room) or {}).get("present") == 2)
+    assert (row(seen, room) or {})["kind"] == "meeting"  # a meeting in session is listed
     await host.ok("room.close", {"room": room})
     return room
 
@@ -226,7 +233,7 @@ async def test_an_expo_day(day: Day) -> None:
     await forum(day)
     mtg = await meeting(day, slot)
     await close_rooms(day)
-    await day.console.until(lambda s: row(s, mtg) is None)
+    await day.console.until(lambda s: not s["rooms"])  # each room left the list once closed
     finished = Counter({SHOW: 1, FORUM: 1, mtg: 1})
     await day.receiver.until(lambda: Counter(
         g["room"] for g in day.receiver.got if g["event"] == "room_finished") == finished)
@@ -238,8 +245,8 @@ async def test_an_expo_day(day: Day) -> None:
         "recording_started": 1, "recording_finished": 1, "room_finished": 1,
         "track_unpublished": 2, "participant_left": 3})
     check_room(events, FORUM, {
-        "room_started": 1, "participant_joined": 3, "moderation": 2, "track_published": 2,
-        "room_finished": 1, "track_unpublished": 2, "participant_left": 3})
+        "room_started": 1, "participant_joined": 4, "moderation": 2, "track_published": 2,
+        "room_finished": 1, "track_unpublished": 2, "participant_left": 4})
     check_room(events, mtg, {
         "meeting_requested": 1, "meeting_accepted": 1, "participant_joined": 2,
         "moderation": 1, "room_finished": 1, "participant_left": 2})  # both came: no no-show
