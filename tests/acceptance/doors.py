@@ -44,7 +44,8 @@ async def whep(node: RunningApp, room: str, offer: str, bearer: str) -> str:
         return text
 
 
-def soon_iso() -> str:
-    """The start of a slot two to three minutes away (its join window is already open)."""
-    start = (math.floor(time.time() / 60) + 3) * 60
+def soon_iso(later_min: int = 0) -> str:
+    """The start of a slot two to three minutes away (its join window is already open), or
+    ``later_min`` minutes after that."""
+    start = (math.floor(time.time() / 60) + 3 + later_min) * 60
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(start))
