@@ -63,10 +63,12 @@ class OrganiserDesk:
 
     async def overview(self, organiser: AccessToken, rules: ClusterSettings, *,
                        offset: int = 0, limit: int = overview.DEFAULT_LIMIT) -> dict[str, Any]:
-        """Issue 18 §2: every live room with its health, every node, the alerts (one page)."""
+        """Issue 18 §2: every live room (and meeting in session) with its health, every node,
+        the alerts (one page)."""
         _check_organiser(organiser)
         cluster = self._cluster()
-        live = await self.store.list_rooms(state=RoomState.LIVE)
+        now = self.service.clock.now()
+        live = [r for r in await self.store.list_rooms() if overview.on_air(r, now)]
         rooms = [(r, await self.store.count_present(r.id)) for r in live]
         return overview.overview(rooms, await cluster.health(), await cluster.nodes(), rules,
                                  offset=offset, limit=limit)

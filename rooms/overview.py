@@ -14,12 +14,27 @@ from rooms.cluster.alerts import Alert, node_alerts, room_alerts
 from rooms.cluster.health import LinkHealth, RoomDetail, RoomHealth, merge_summaries
 from rooms.cluster.report import NodeReport
 from rooms.participant import Participant
-from rooms.room import Room
+from rooms.room import Room, RoomKind, RoomState
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 200  # one page of a big expo's rooms; the console pages through the rest
 MAX_PARTICIPANTS = 200
 MAX_ALERTS = 200  # the worst first: nodes, then the rooms in the overview's order
+MEETING_OPENS_EARLY_S = 300.0  # a meeting's join links open 5 min early (docs/meetings-api.md)
+
+
+def on_air(room: Room, now: float) -> bool:
+    """Whether the overview lists ``room``: a live broadcast or forum, or a trade meeting in
+    its session (from its join links' opening to its end plus grace). A meeting's room is
+    never ``live``: it stays ``scheduled`` until it ends, yet the organiser wants to see who
+    talks, or who did not come, while it runs."""
+    if room.state is RoomState.LIVE:
+        return True
+    if room.kind is not RoomKind.MEETING or room.state is not RoomState.SCHEDULED:
+        return False
+    if room.starts_at is None or room.ends_at is None:
+        return False
+    return room.starts_at.timestamp() - MEETING_OPENS_EARLY_S <= now < room.ends_at.timestamp()
 
 
 def _row(room: Room, present: int, health: RoomHealth | None,

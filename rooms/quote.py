@@ -99,6 +99,12 @@ class QuoteRequest:
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
+    def to_hook(self) -> dict[str, Any]:
+        """The ``quote`` of a ``quote_requested`` webhook (docs/webhooks.md): the request as
+        stored, plus ``identity`` and ``at``, the names the webhook contract gives the
+        requester and the time."""
+        return {**asdict(self), "identity": self.requester, "at": self.requested_at}
+
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> QuoteRequest:
         replies = tuple(Reply(str(r["author"]), str(r["text"]), float(r["at"]),

@@ -194,7 +194,7 @@ class Showroom:
                              email=contact.email, phone=contact.phone,
                              message=message)
         await self.store.add_quote(quote, cap=self.quotes_per_room)
-        self.service.hooks.emit("quote_requested", {"quote": quote.to_dict()},
+        self.service.hooks.emit("quote_requested", {"quote": quote.to_hook()},
                                 room=room_id)  # issue 18 §1: the CRM's lead
         return quote
 

@@ -70,6 +70,8 @@ class WebhookMetrics:
                           registry=registry)
         self.seconds = Histogram("pavilion_webhook_delivery_seconds",
                                  "Time of one webhook delivery attempt.", registry=registry)
+        for result in ("ok", "retry", "dead"):  # each series from the start, at 0: rate() and
+            self.deliveries.labels(result=result)  # the dashboard see a first failure at once
 
 
 class Deliverer:

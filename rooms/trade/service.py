@@ -261,10 +261,12 @@ class BookingService:
         await self.store.update_request(old, new)
         if action is Action.ACCEPT:  # after the write: a lost race leaves no room behind
             await self.open_room(new, profile)
+        kind = f"request.{new.state.value}"
+        self.hook(kind, new)  # the CRM hears of the cancellation before the room's end
         if new.state is RequestState.CANCELLED:
             await self.end_room(new.room_id)
         told = [new.buyer] if side is Side.EXHIBITOR else exhibitor_side(new, profile)
-        await self.tell(told, f"request.{new.state.value}", new)
+        await self.tell(told, kind, new, hooked=True)
         return new
 
     async def system(self, request: MeetingRequest, action: Action, *,
@@ -348,8 +350,8 @@ class BookingService:
                                f"the buyer asked for {request.interpreter}: include it")
         link = self._interpreter_link(request, check_identity(identity), name, languages)
         profile = await self.profile(request.exhibitor)
-        told = {"interpreter": identity, "interpreter_name": name,
-                "languages": list(languages)}
+        told: dict[str, Any] = {"interpreter": identity, "interpreter_name": name,
+                                "languages": list(languages)}
         await self.tell([identity], "meeting.interpreter", request, url=link.url, **told)
         await self.tell([request.buyer, *exhibitor_side(request, profile)],
                         "meeting.interpreter", request, **told)
@@ -405,19 +407,23 @@ class BookingService:
         return event
 
     # -- notices ---------------------------------------------------------------------------------
-    async def tell(self, identities: Sequence[str], kind: str, request: MeetingRequest,
-                    **extra: Any) -> None:
-        """Write a notice to each person's feed, then push it; a failed push loses nothing."""
-        data = {"request_id": request.id, "exhibitor": request.exhibitor, "buyer": request.buyer,
-                "buyer_name": request.buyer_name, "starts_at": iso(request.starts_at),
-                "ends_at": iso(request.ends_at), "state": request.state.value,
-                "reason": request.reason, "interpreter": request.interpreter, **extra}
+    def hook(self, kind: str, request: MeetingRequest, **extra: Any) -> dict[str, Any]:
+        """The notice's data; its webhook (issue 18 §1), if the change has one, queued once
+        per change, whoever is told. Every event of a request names the room it has (or will
+        have once accepted), so they keep their order."""
+        data = self._data(request, extra)
         hook = meeting_hook(kind, extra.get("attendance"))
-        if hook is not None:  # issue 18 §1: once per change, whoever is told; every event of
-            # a request names the room it has (or will have once accepted), so they keep order
+        if hook is not None:
             room = request.room_id or room_id_for(request.id)
             self.rooms.hooks.emit(hook, {"meeting": {**data, "room_id": request.room_id}},
                                   room=room)
+        return data
+
+    async def tell(self, identities: Sequence[str], kind: str, request: MeetingRequest, *,
+                   hooked: bool = False, **extra: Any) -> None:
+        """Write a notice to each person's feed, then push it; a failed push loses nothing.
+        Its webhook too, unless ``hooked`` (the caller queued it already)."""
+        data = self._data(request, extra) if hooked else self.hook(kind, request, **extra)
         for identity in dict.fromkeys(identities):
             notice = Notice(id=secrets.token_hex(8), identity=identity, kind=kind,
                             at=self.clock.now(), data=data, room_id=request.room_id)
@@ -427,6 +433,14 @@ class BookingService:
                     await self.notifier.notice(notice)
                 except Exception:  # real-time is best effort; the feed has it
                     log.exception("pushing %s to %s failed", kind, identity)
+
+    @staticmethod
+    def _data(request: MeetingRequest, extra: dict[str, Any]) -> dict[str, Any]:
+        return {"request_id": request.id, "exhibitor": request.exhibitor,
+                "buyer": request.buyer, "buyer_name": request.buyer_name,
+                "starts_at": iso(request.starts_at), "ends_at": iso(request.ends_at),
+                "state": request.state.value, "reason": request.reason,
+                "interpreter": request.interpreter, **extra}
 
     async def notices(self, caller: Caller, *, limit: int = 50) -> list[Notice]:
         return await self.store.notices(check_identity(caller.identity), limit=limit)

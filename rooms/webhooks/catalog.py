@@ -2,7 +2,8 @@
 
 Hidden participants (recorders, observers) are never reported, as they are never announced.
 A moderator's or the organiser's act on a person or a room is one ``moderation`` event whose
-``action`` says which (kick, mute, unmute, promote, demote, admit, deny, lock, unlock).
+``action`` says which (kick, mute, unmute, promote, demote, admit, deny, lock, unlock). A
+kick or a denial also ends the person's presence (no ``Left`` follows them): ``participant_left``.
 """
 
 from __future__ import annotations
@@ -39,10 +40,13 @@ def hooks_of(event: Event) -> Iterator[Hook]:
         case Kicked(room_id=room_id, identity=identity, banned_until=until, hidden=False):
             yield "moderation", room_id, {"action": "kick", "identity": identity,
                                           "banned_until": until}
+            yield "participant_left", room_id, {"participant": {"identity": identity}}
         case ParticipantChanged(participant=p, change=change) if (
                 change in MODERATED and not p.hidden):
             yield "moderation", p.room_id, {"action": MODERATED[change],
                                             "identity": p.identity}
+            if change == "denied":  # out of the room, as a kicked person (no Left follows)
+                yield "participant_left", p.room_id, {"participant": {"identity": p.identity}}
         case RoomChanged(room=room, change="live"):
             yield "room_started", room.id, {"room_info": room_info(room)}
         case RoomChanged(room=room, change="ended"):

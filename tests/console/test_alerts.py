@@ -17,7 +17,7 @@ from rooms.cluster.health import (
     worst_first,
 )
 from rooms.cluster.report import NodeReport, Usage
-from rooms.overview import MAX_LIMIT, overview, room_health
+from rooms.overview import MAX_LIMIT, on_air, overview, room_health
 from rooms.participant import Participant, Role
 from rooms.room import Room, RoomState
 
@@ -137,3 +137,20 @@ def test_a_big_expo_overview_is_bounded_and_quick_enough() -> None:
     view = overview(rooms, summaries, [], RULES)
     assert len(view["rooms"]) == 50 and view["rooms"][0]["id"] == "r1999"
     assert len(view["alerts"]) == MAX_ALERTS and view["alerts_total"] == 2000
+
+
+@pytest.mark.parametrize(("kind", "state", "at", "listed"), [
+    ("broadcast", RoomState.LIVE, 0.0, True),
+    ("broadcast", RoomState.SCHEDULED, 1000.0, False),  # a broadcast is listed once live
+    ("meeting", RoomState.SCHEDULED, 1000.0 - 301, False),  # its join links are not open yet
+    ("meeting", RoomState.SCHEDULED, 1000.0 - 300, True),  # they open 5 min early
+    ("meeting", RoomState.SCHEDULED, 2799.0, True),  # in session (end + grace: 2800)
+    ("meeting", RoomState.SCHEDULED, 2800.0, False),  # over
+    ("meeting", RoomState.ENDED, 1500.0, False),  # the host closed it
+])
+def test_meetings_in_session_are_on_air(kind: str, state: RoomState, at: float,
+                                        listed: bool) -> None:
+    made = Room.from_dict({"id": "m-1", "kind": kind, "pavilion": "automobile",
+                           "state": state.value, "starts_at": "1970-01-01T00:16:40+00:00",
+                           "ends_at": "1970-01-01T00:46:40+00:00"})
+    assert on_air(made, at) is listed

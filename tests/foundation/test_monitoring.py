@@ -17,6 +17,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from rooms.room import RoomKind
+from tests.fixtures.ports import free_port, free_udp_port
 from tests.signaling.rtc_client import HOST, VIEWER, RtcClient, make_room, token
 from tests.streaming.clients import publish, until, watch
 from web.media import MEDIA_KEY
@@ -126,7 +127,10 @@ async def _scraped_names(url: str) -> set[str]:
 
 
 async def test_every_metric_the_dashboard_and_rules_use_is_scraped(pavilion_app) -> None:
-    node = await pavilion_app(demo=False)
+    # a webhook target (nothing listens: the webhook families exist from the start) and the one
+    # UDP port mode (the pavilion_media_udp_mux* families exist only in that mode)
+    node = await pavilion_app(demo=False, media={"udp_port": free_udp_port()}, webhooks=[
+        {"url": f"http://127.0.0.1:{free_port()}/hook", "secret": "monitoring-hook-secret-01"}])
     plane = node.app[MEDIA_KEY]
     publisher = await publish(plane, "hall")
     viewer = await watch(plane, "hall", "v1")
