@@ -164,7 +164,8 @@ FIELDS = sorted({name for model in vars(bodies).values()
 PARAMS = {"room": LIVE_BROADCAST, "room_id": LIVE_BROADCAST, "exhibitor": "faw",
           "identity": "visitor-1", "product_id": "p1", "question": "1", "request": "r-1",
           "slot": "s-1", "action": "accept", "product": "jilin-rice-5kg", "quote": "q-1",
-          "node_id": "node-elsewhere", "rec_id": "rec_fuzz00000000"}
+          "node_id": "node-elsewhere", "rec_id": "rec_fuzz00000000",
+          "dead_id": "evt_fuzz.0123456789ab"}
 
 
 def write_routes() -> list[tuple[str, str]]:
