@@ -325,12 +325,13 @@ class HlsSettings(_Section):
     ``ladder``: output heights when video must be encoded (a VP8 publisher, a forum's program):
     ``[720]`` one rung, ``[720, 360]`` adds a second rung and a master playlist.
     ``link_ttl_s``: how long a signed HLS URL of a private room stays valid.
-    ``webrtc_timeout_s``: how long the viewer page waits for WebRTC media before it falls
-    back to HLS. ``max_per_node``: HLS packagers at once on one node. ``studio_h264``: the
-    studio page of a room with HLS offers H264 first, so HLS packages the browser's own H264
-    instead of transcoding VP8 (on by default: Chromium's H264 simulcast gives viewers every
-    layer at its SPS size and HLS no encoder; not re-measured on shaped links, docs/hls.md
-    §3). ``replay``: every feed's segments are also written under ``recordings_dir`` and
+    ``webrtc_timeout_s``: how long the viewer page waits for WebRTC media before it falls back to
+    HLS. ``seat_retry_s``: how often a viewer on HLS because the room's WebRTC seats were full asks
+    for a seat again. ``max_per_node``: HLS packagers at once on one node. ``studio_h264``: the
+    studio page of a room with HLS offers H264 first, so HLS packages the browser's own H264 instead
+    of transcoding VP8 (on by default: Chromium's H264 simulcast gives viewers every layer at its
+    SPS size and HLS no encoder; not re-measured on shaped links, docs/hls.md §3). ``replay``: every
+    feed's segments are also written under ``recordings_dir`` and
     become a replay (a VOD playlist) when it ends (issue 16 §5, docs/hls.md §9)."""
 
     kinds: list[RoomKindName] = Field(default_factory=lambda: list(HLS_KINDS))
@@ -342,6 +343,7 @@ class HlsSettings(_Section):
     x264_preset: Literal["ultrafast", "superfast", "veryfast", "faster", "fast"] = "ultrafast"
     link_ttl_s: int = Field(default=6 * 3600, ge=60, le=7 * 86_400)
     webrtc_timeout_s: float = Field(default=6.0, ge=1.0, le=60.0)
+    seat_retry_s: float = Field(default=20.0, ge=1.0, le=600.0)
     max_per_node: int = Field(default=32, ge=1, le=10_000)
     studio_h264: bool = True
     replay: bool = True
