@@ -227,6 +227,9 @@ class ClusterSettings(_Section):
     # expired (3 report intervals) is taken as dead at once, whatever its lease says.
     lease_ttl_s: float = Field(default=8.0, ge=1, le=600)
     renew_interval_s: float = Field(default=2.0, ge=0.1, le=200)
+    # a member's presence record lapses this long after its node's last heartbeat (rewritten
+    # by the keeper if it lapsed while Redis was down; docs/state.md)
+    presence_ttl_s: float = Field(default=30.0, ge=1, le=3_600)
     # Cascade (issue 13, docs/media.md "Cascade"): a WHEP viewer of a broadcast or forum whose
     # media is on another node is served here from one upstream per room instead of redirected;
     # the upstream goes ``cascade_linger_s`` after this node's last viewer of the room leaves.
@@ -244,8 +247,9 @@ class ClusterSettings(_Section):
     @model_validator(mode="after")
     def _renewal_fits_the_lease(self) -> ClusterSettings:
         """Two renewals fit in one lease, so one slow round trip never loses a room."""
-        if self.renew_interval_s * 2 > self.lease_ttl_s:
-            raise ValueError("renew_interval_s must be at most half of lease_ttl_s")
+        if self.renew_interval_s * 2 > min(self.lease_ttl_s, self.presence_ttl_s):
+            raise ValueError("renew_interval_s must be at most half of lease_ttl_s "
+                             "and of presence_ttl_s")
         return self
 
 
