@@ -32,6 +32,7 @@ from tests.cluster.outage import member, two_nodes
 from tests.fixtures.pavilion import RunningApp
 from tests.fixtures.redis_server import RedisServer
 from tests.signaling.rtc_client import HOST, RtcClient, token
+from web.keys import BACKEND_KEY
 from web.rtc_fanout import LISTEN_BACKOFF_S
 
 pytestmark = [pytest.mark.redis]
@@ -48,10 +49,11 @@ async def _nodes(redis: RedisServer, pavilion_app: Any,
 
 
 def _longest_ttl_s(node: RunningApp) -> float:
-    """The longest lifetime of anything a node keeps in Redis, and the longest backoff."""
-    rules = node.settings.cluster
-    return max(rules.presence_ttl_s, rules.lease_ttl_s, 3 * rules.report_interval_s,
-               LISTEN_BACKOFF_S[1], BACKOFF_CAP_S)
+    """The longest lifetime of anything a node keeps in Redis (as its room service and its
+    reporter use them), and the longest backoff."""
+    service = node.app[BACKEND_KEY].service
+    return max(service.presence_ttl_s, service.lease_ttl_s,
+               3 * node.settings.cluster.report_interval_s, LISTEN_BACKOFF_S[1], BACKOFF_CAP_S)
 
 
 async def _join(node: RunningApp, who: str) -> RtcClient:
