@@ -229,6 +229,9 @@ class ClusterSettings(_Section):
     # expired (3 report intervals) is taken as dead at once, whatever its lease says.
     lease_ttl_s: float = Field(default=8.0, ge=1, le=600)
     renew_interval_s: float = Field(default=2.0, ge=0.1, le=200)
+    # a member's presence record lapses this long after its node's last heartbeat (rewritten
+    # by the keeper if it lapsed while Redis was down; docs/state.md)
+    presence_ttl_s: float = Field(default=30.0, ge=1, le=3_600)
     # Cascade (issue 13, docs/media.md "Cascade"): a WHEP viewer of a broadcast or forum whose
     # media is on another node is served here from one upstream per room instead of redirected;
     # the upstream goes ``cascade_linger_s`` after this node's last viewer of the room leaves.
@@ -246,8 +249,9 @@ class ClusterSettings(_Section):
     @model_validator(mode="after")
     def _renewal_fits_the_lease(self) -> ClusterSettings:
         """Two renewals fit in one lease, so one slow round trip never loses a room."""
-        if self.renew_interval_s * 2 > self.lease_ttl_s:
-            raise ValueError("renew_interval_s must be at most half of lease_ttl_s")
+        if self.renew_interval_s * 2 > min(self.lease_ttl_s, self.presence_ttl_s):
+            raise ValueError("renew_interval_s must be at most half of lease_ttl_s "
+                             "and of presence_ttl_s")
         return self
 
 
@@ -327,12 +331,13 @@ class HlsSettings(_Section):
     ``ladder``: output heights when video must be encoded (a VP8 publisher, a forum's program):
     ``[720]`` one rung, ``[720, 360]`` adds a second rung and a master playlist.
     ``link_ttl_s``: how long a signed HLS URL of a private room stays valid.
-    ``webrtc_timeout_s``: how long the viewer page waits for WebRTC media before it falls
-    back to HLS. ``max_per_node``: HLS packagers at once on one node. ``studio_h264``: the
-    studio page of a room with HLS offers H264 first, so HLS packages the browser's own H264
-    instead of transcoding VP8 (on by default: Chromium's H264 simulcast gives viewers every
-    layer at its SPS size and HLS no encoder; not re-measured on shaped links, docs/hls.md
-    §3). ``replay``: every feed's segments are also written under ``recordings_dir`` and
+    ``webrtc_timeout_s``: how long the viewer page waits for WebRTC media before it falls back to
+    HLS. ``seat_retry_s``: how often a viewer on HLS because the room's WebRTC seats were full asks
+    for a seat again. ``max_per_node``: HLS packagers at once on one node. ``studio_h264``: the
+    studio page of a room with HLS offers H264 first, so HLS packages the browser's own H264 instead
+    of transcoding VP8 (on by default: Chromium's H264 simulcast gives viewers every layer at its
+    SPS size and HLS no encoder; not re-measured on shaped links, docs/hls.md §3). ``replay``: every
+    feed's segments are also written under ``recordings_dir`` and
     become a replay (a VOD playlist) when it ends (issue 16 §5, docs/hls.md §9)."""
 
     kinds: list[RoomKindName] = Field(default_factory=lambda: list(HLS_KINDS))
@@ -344,6 +349,7 @@ class HlsSettings(_Section):
     x264_preset: Literal["ultrafast", "superfast", "veryfast", "faster", "fast"] = "ultrafast"
     link_ttl_s: int = Field(default=6 * 3600, ge=60, le=7 * 86_400)
     webrtc_timeout_s: float = Field(default=6.0, ge=1.0, le=60.0)
+    seat_retry_s: float = Field(default=20.0, ge=1.0, le=600.0)
     max_per_node: int = Field(default=32, ge=1, le=10_000)
     studio_h264: bool = True
     replay: bool = True

@@ -51,7 +51,6 @@ class Backend:
 @asynccontextmanager
 async def open_backend(
     settings: config.Settings, *, clock: Clock | None = None, hub: MemoryBroker | None = None,
-    presence_ttl_s: float = 30.0,
 ) -> AsyncIterator[Backend]:
     """Memory when ``settings.redis_url`` is None, Redis otherwise; everything closed on exit.
 
@@ -87,7 +86,8 @@ async def open_backend(
         raise
     node = LeaseHolder(settings.node_id, settings.base_url)
     service = RoomService(store, bus, node=node, limits=settings.signaling, clock=clock,
-                          presence_ttl_s=presence_ttl_s, lease_ttl_s=lease_ttl_s, placer=cluster)
+                          presence_ttl_s=settings.cluster.presence_ttl_s,
+                          lease_ttl_s=lease_ttl_s, placer=cluster)
     service.hooks = hooks = Hooks(queue, routes_of(settings), spool_max=rules.spool_max)
     hooks.start()
     keeper = Keeper(service, cluster=cluster, interval_s=settings.cluster.renew_interval_s)

@@ -111,7 +111,8 @@ def _config(settings: Settings, room: Room, visitor: Visitor, lang: Language) ->
         "iceServers": [s.model_dump(exclude_none=True) for s in settings.ice_servers],
         # issue 16 §4: the page may fall back to the room's HLS (docs/hls.md §5)
         "hls": {"enabled": room.kind.value in settings.hls.kinds,
-                "webrtcTimeoutS": settings.hls.webrtc_timeout_s},
+                "webrtcTimeoutS": settings.hls.webrtc_timeout_s,
+                "seatRetryS": settings.hls.seat_retry_s},
     }
 
 

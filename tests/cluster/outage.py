@@ -17,11 +17,12 @@ ADMIN = {"Authorization": f"Bearer {API_KEY}"}
 BACK_WITHIN_S = 5.0  # issue 13: cross-node chat and presence back within 5 s of Redis
 
 
-async def two_nodes(redis: RedisServer, pavilion_app: Any,
-                    room: str) -> tuple[RunningApp, RunningApp]:
-    """Nodes A and B on ``redis``; ``room`` (a live forum) created through A's admin API."""
-    a = await pavilion_app(redis_url=redis.url, node_id="node-a", api_key=API_KEY)
-    b = await pavilion_app(redis_url=redis.url, node_id="node-b", api_key=API_KEY)
+async def two_nodes(redis: RedisServer, pavilion_app: Any, room: str,
+                    **overrides: Any) -> tuple[RunningApp, RunningApp]:
+    """Nodes A and B on ``redis`` (with ``overrides`` to their settings); ``room`` (a live
+    forum) created through A's admin API."""
+    a = await pavilion_app(redis_url=redis.url, node_id="node-a", api_key=API_KEY, **overrides)
+    b = await pavilion_app(redis_url=redis.url, node_id="node-b", api_key=API_KEY, **overrides)
     body = {"id": room, "kind": "forum", "pavilion": "automobile", "exhibitor": "ev-works",
             "title": {"en": room}, "state": "live"}
     async with aiohttp.ClientSession() as http, http.post(

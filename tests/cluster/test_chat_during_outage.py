@@ -1,5 +1,12 @@
 """Chat *during* a Redis outage (issue 13 §6): two in-process nodes on one real redis-server,
-stopped for 5 s and for 70 s, then started again on the same port (its data kept).
+stopped for 5 s and for a long outage, then started again on the same port (its data kept).
+
+The long outage is issue 13's 70 s one. What 70 s crossed that 5 s does not is every timer a
+node's state in Redis has: presence records lapse (``[cluster] presence_ttl_s``, 30 s), leases
+(``lease_ttl_s``, 8 s) and load reports (3 × ``report_interval_s``) expire, and every reconnect
+backs off to its cap (python-socketio's 60 s, replaced by web/rtc_fanout.py's 1 s; the bus
+2 s, the store 1 s). Here presence lives 6 s, and the outage lasts three times the longest of
+those timers (24 s, asserted from the nodes' settings), so it proves the same as 70 s did.
 
 Members on both nodes chat at a steady rate throughout. While Redis is down every message is
 accepted (``journaled: true``) and reaches the members of its own node at once; when Redis is
@@ -20,19 +27,33 @@ from typing import Any
 import pytest
 
 from rooms.lifecycle import cancel_and_wait
+from rooms.redis_bus import BACKOFF_CAP_S
 from tests.cluster.outage import member, two_nodes
 from tests.fixtures.pavilion import RunningApp
 from tests.fixtures.redis_server import RedisServer
 from tests.signaling.rtc_client import HOST, RtcClient, token
+from web.keys import BACKEND_KEY
+from web.rtc_fanout import LISTEN_BACKOFF_S
 
 pytestmark = [pytest.mark.redis]
 ROOM = "journal-forum"
 BACK_WITHIN_S = 5.0  # issue 13: cross-node chat and presence back within 5 s of Redis
 EVERY_S = 0.5  # each sender: 2 messages/s, four senders, two per node
+LONG_PRESENCE_TTL_S = 6.0  # `[cluster] presence_ttl_s`, 30 s by default
+LONG_OUTAGE_S = 24.0  # three times the longest timer: the lease's 8 s
 
 
-async def _nodes(redis: RedisServer, pavilion_app: Any) -> tuple[RunningApp, RunningApp]:
-    return await two_nodes(redis, pavilion_app, ROOM)
+async def _nodes(redis: RedisServer, pavilion_app: Any,
+                 **overrides: Any) -> tuple[RunningApp, RunningApp]:
+    return await two_nodes(redis, pavilion_app, ROOM, **overrides)
+
+
+def _longest_ttl_s(node: RunningApp) -> float:
+    """The longest lifetime of anything a node keeps in Redis (as its room service and its
+    reporter use them), and the longest backoff."""
+    service = node.app[BACKEND_KEY].service
+    return max(service.presence_ttl_s, service.lease_ttl_s,
+               3 * node.settings.cluster.report_interval_s, LISTEN_BACKOFF_S[1], BACKOFF_CAP_S)
 
 
 async def _join(node: RunningApp, who: str) -> RtcClient:
@@ -128,8 +149,11 @@ async def _until_seen(member: RtcClient, ids: set[str], what: str, within: float
         await asyncio.sleep(0.05)
 
 
-async def _outage(outage_s: float, redis: RedisServer, pavilion_app: Any) -> None:
-    a, b = await _nodes(redis, pavilion_app)
+async def _outage(outage_s: float, redis: RedisServer, pavilion_app: Any,
+                  **overrides: Any) -> None:
+    a, b = await _nodes(redis, pavilion_app, **overrides)
+    if overrides:  # the long outage outlasts every timer of the nodes' state three times
+        assert outage_s >= 3 * max(_longest_ttl_s(a), _longest_ttl_s(b))
     a1, a2, b1, b2 = (await _join(a, "a1"), await _join(a, "a2"),
                       await _join(b, "b1"), await _join(b, "b2"))
     members = [a1, a2, b1, b2]
@@ -189,10 +213,12 @@ async def test_chat_sent_during_a_5_s_redis_outage_is_kept_and_delivered_once(
 
 
 @pytest.mark.slow
-@pytest.mark.timeout(180)
-async def test_chat_sent_during_a_70_s_redis_outage_is_kept_and_delivered_once(
+async def test_chat_sent_during_a_redis_outage_longer_than_every_ttl_is_kept_and_delivered_once(
         redis_factory: Callable[[], RedisServer], pavilion_app: Any) -> None:
-    await _outage(70.0, redis_factory(), pavilion_app)
+    """Issue 13's 70 s outage on a shorter timeline (the module's docstring): 24 s, three times
+    the longest timer of the nodes' state in Redis (presence 6 s here, leases 8 s)."""
+    await _outage(LONG_OUTAGE_S, redis_factory(), pavilion_app,
+                  cluster={"presence_ttl_s": LONG_PRESENCE_TTL_S})
 
 
 async def test_the_rules_still_hold_on_what_the_node_holds_during_an_outage(

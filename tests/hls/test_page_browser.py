@@ -141,7 +141,12 @@ def _drop_udp(link: Link) -> None:
 
 async def test_full_seats_send_the_next_viewer_to_hls_and_back(
         pavilion_app: Start, browser: Any) -> None:
-    running = await _node(pavilion_app, media={"max_viewers_per_track": 1})
+    # a seat is asked for again every `[hls] seat_retry_s` (20 s by default), and a closed
+    # page's seat is freed when its session's `reconnect_grace_s` (20 s) ends: 2 s and 1 s here
+    running = await pavilion_app(demo=True, media={"max_viewers_per_track": 1},
+                                 hls={"webrtc_timeout_s": 3, "studio_h264": False,
+                                      "seat_retry_s": 2},
+                                 signaling={"reconnect_grace_s": 1})
     await _go_live(running, browser)
     first = await browser.new_page()
     await first.goto(f"{running.url}/watch/{LIVE_BROADCAST}?lang=en")
@@ -151,8 +156,8 @@ async def test_full_seats_send_the_next_viewer_to_hls_and_back(
     await _mode(second, "hls")
     await hls_plays(second)
     assert await first.evaluate(MODE) == "webrtc"
-    await first.close()  # a seat frees up: asked for again within 20 s
-    await _mode(second, "webrtc", within_s=45)
+    await first.close()  # its seat frees up 1 s later: asked for again within 2 s
+    await _mode(second, "webrtc", within_s=20)
     await video_flows(second)
 
 

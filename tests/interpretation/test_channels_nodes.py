@@ -56,7 +56,8 @@ async def test_a_member_joining_on_another_node_sees_the_interpreter_on_air(
         assert channel(grown["channels"], "zh")["live"] == "zh1", grown
         await zh1.ok("channel.mute", {"room": ROOM, "language": "zh", "muted": True})
         await early.wait_for("channels.changed", lambda m: channel(m["channels"], "zh")["muted"])
-        _, state = await joined(b, "later")
+        later, state = await joined(b, "later")
+        closing.append(later)
         assert channel(state["channels"], "zh")["muted"] is True
     finally:
         for thing in reversed(closing):

@@ -144,7 +144,9 @@ async def test_an_early_link_says_when_and_opens_by_itself(
         shot: str) -> None:
     node = await meetings_node()
     policy = node.bookings.policy
-    meeting = await book(node, starts_in_s=policy.join_early_s + 30)  # opens in ~30 s
+    # opens in ~15 s: time to load the page, read it and take its picture first (a few
+    # seconds), then the page's own countdown (opening.js) reloads it when the link works
+    meeting = await book(node, starts_in_s=policy.join_early_s + 15)
     url = await join_url(node, BUYER, meeting, lang)
     context = await browser.new_context(timezone_id=zone, **device)
     page = await context.new_page()

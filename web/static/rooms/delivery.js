@@ -2,13 +2,13 @@
 // the room's HLS when WebRTC cannot connect within `hls.webrtcTimeoutS` (UDP blocked), when
 // the room's WebRTC seats are full (`media_full`), or when the viewer turns "data saver" on
 // (remembered in localStorage). Back to WebRTC when a seat frees up: a seat is asked for again
-// every 20 s while on HLS for that reason, never while data saver is on. Chat, reactions and
-// product cards ride the Socket.IO connection, which no switch here touches.
+// every `hls.seatRetryS` (20 s by default) while on HLS for that reason, never while data
+// saver is on. Chat, reactions and product cards ride the Socket.IO connection, which no
+// switch here touches.
 import { config, notify, t } from "./i18n.js";
 import { HlsPlayer } from "./hls_player.js";
 
 const SAVER_KEY = "pavilion.dataSaver";
-const SEAT_RETRY_MS = 20000;
 const HLS_RETRY_MS = 3000;
 const TICK_MS = 1000;
 
@@ -33,6 +33,7 @@ export class Delivery {
     this.stopWebrtc = stopWebrtc;
     this.enabled = Boolean(config.hls?.enabled) && enabled;
     this.timeoutMs = (config.hls?.webrtcTimeoutS ?? 6) * 1000;
+    this.seatRetryMs = (config.hls?.seatRetryS ?? 20) * 1000;
     this.mode = "webrtc";
     this.reason = null;  // why HLS: "network" | "seats" | "saver"
     this.player = null;
@@ -81,7 +82,8 @@ export class Delivery {
     this.reason = reason;
     this.stopWebrtc();
     clearInterval(this.timers.seat);
-    this.timers.seat = reason === "seats" ? setInterval(() => this.#askSeat(), SEAT_RETRY_MS) : null;
+    this.timers.seat = reason === "seats"
+      ? setInterval(() => this.#askSeat(), this.seatRetryMs) : null;
     this.mode = "hls";
     this.show();
     if (!this.player) await this.#startHls();
