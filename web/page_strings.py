@@ -149,6 +149,8 @@ _ROOM_ERRORS: Mapping[str, str] = {
     "wrong_node": _UNAVAILABLE,
     "no_such_node": _UNAVAILABLE,  # the admin API's (a node that stopped): never on a page
     "no_such_dead_letter": _RELOAD,  # the admin API's webhooks (issue 18 §1): never on a page
+    "not_connected": _RELOAD,  # the organiser console's socket (issue 18 §2)
+    "too_many_consoles": _UNAVAILABLE,  # the node's cap on open consoles
     "webhook_queue_full": _UNAVAILABLE,  # logged by the node, never sent to a client
     "network_error": N_("The connection was lost. Reconnecting…"),
     "bad_offer": _MEDIA_SETUP,
@@ -215,7 +217,7 @@ _ROOM_ERRORS: Mapping[str, str] = {
         "bad_capacity", "bad_limit", "bad_text", "bad_message", "bad_note", "bad_reason",
         "bad_request_id", "bad_slot", "bad_slot_id", "bad_slots", "bad_host", "bad_identity",
         "bad_buyer", "bad_exhibitor", "bad_team_member", "bad_grants", "bad_ttl",
-        "bad_pavilion", "bad_state")},
+        "bad_pavilion", "bad_state", "bad_offset")},
 }
 
 # Every code a person can meet, from any page: the trade-meeting API's own sentences (in

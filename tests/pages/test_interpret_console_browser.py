@@ -56,7 +56,7 @@ async def test_the_console_goes_on_air_by_handover_coughs_holds_and_relays(
             executable_path=chromium_path(),
             args=[*CHROMIUM_FLAGS, f"--use-file-for-fake-audio-capture={voice}"])
         try:
-            closing += await publisher(app, token("speaker", ROOM, GUEST), 440)
+            closing += await publisher(app, token("speaker", ROOM, GUEST, name="Ли Вэй"), 440)
             zh1, zh1_voice = await publisher(app, interpreter("zh1", ["ko", "zh"]), 660,
                                              channel="zh")
             closing += [zh1, zh1_voice]

@@ -53,7 +53,7 @@ async def test_a_listener_hears_each_language_over_the_ducked_floor(
     await make_room(app, ROOM, RoomKind.FORUM)
     closing: list[Any] = []
     try:
-        for tok, hz, extra in ((token("speaker", ROOM, GUEST), 440, {}),
+        for tok, hz, extra in ((token("speaker", ROOM, GUEST, name="Ли Вэй"), 440, {}),
                                (interpreter("zh1", ["ko", "zh"]), 660, {"channel": "zh"}),
                                (interpreter("en1", ["en", "ru"]), 880, {"channel": "en"})):
             closing += await publisher(app, tok, hz, **extra)

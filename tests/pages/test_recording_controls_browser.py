@@ -130,7 +130,7 @@ async def test_a_forum_moderator_records_and_the_audience_sees_it(
     moderator, audience = await browser.new_page(), await browser.new_page()
     for page in (moderator, audience):
         page.on("pageerror", lambda exc: errors.append(str(exc)))
-    staff = token("moderator-1", LIVE_FORUM, STAFF, "Moderator")
+    staff = token("moderator-1", LIVE_FORUM, STAFF, "Wang Fang")  # a name, not a label
     await moderator.goto(f"{running.url}/forum/{LIVE_FORUM}?lang=en&token={staff}")
     await audience.goto(f"{running.url}/forum/{LIVE_FORUM}?lang=ko")
     await until(lambda: connected(moderator), "the moderator's session")

@@ -42,7 +42,7 @@ DEEP = "[" * 30_000 + "]" * 30_000
 
 
 def jwt(identity: str, room: str = "*", grants: tuple[Grant, ...] = STAFF) -> str:
-    return mint(TEST_SECRET, identity=identity, room=room, grants=grants, ttl_s=900,
+    return mint(TEST_SECRET, identity=identity, room=room, grants=grants, ttl_s=6 * 3600,
                 name=identity)
 
 
