@@ -14,6 +14,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable
+from dataclasses import replace
 
 from rooms.cluster.health import RoomDetail
 from rooms.cluster.node import ClusterNode
@@ -37,6 +38,7 @@ class Reporter:
         self._healthy = True
         self._wall, self._cpu = time.monotonic(), time.process_time()
         self._sent = read()
+        self._last = Usage()  # the rates of the last full span (none yet)
 
     def start(self) -> None:
         if self._task is None:
@@ -51,18 +53,24 @@ class Reporter:
             self.exited.set()
 
     def sample(self) -> Usage:
-        """Usage since the last sample (CPU and rates over that span)."""
+        """Usage since the last sample (CPU and rates over that span).
+
+        A report made at once between ticks (:meth:`report_now`: a drain, a console's push on
+        change) keeps the rates of the last full span and only refreshes the counts: CPU over a
+        few milliseconds is noise (one burst reads as a full core), and a node that looked
+        loaded for it would send new rooms elsewhere (placement "load")."""
         wall, cpu, now = time.monotonic(), time.process_time(), self._read()
         span = wall - self._wall
-        if span < MIN_SPAN_S:
-            return Usage(publishers=now.publishers, viewers=now.viewers, sessions=now.sessions,
-                         rooms=now.rooms)
+        if span < max(MIN_SPAN_S, self.node.rules.report_interval_s / 2):
+            return replace(self._last, publishers=now.publishers, viewers=now.viewers,
+                           sessions=now.sessions, rooms=now.rooms)
         before = self._sent
         self._wall, self._cpu, self._sent, cpu_before = wall, cpu, now, self._cpu
-        return Usage(cpu=(cpu - cpu_before) / span, publishers=now.publishers,
-                     viewers=now.viewers, sessions=now.sessions, rooms=now.rooms,
-                     packets_per_s=max(now.sent_packets - before.sent_packets, 0) / span,
-                     egress_bps=8 * max(now.sent_bytes - before.sent_bytes, 0) / span)
+        self._last = Usage(cpu=(cpu - cpu_before) / span, publishers=now.publishers,
+                           viewers=now.viewers, sessions=now.sessions, rooms=now.rooms,
+                           packets_per_s=max(now.sent_packets - before.sent_packets, 0) / span,
+                           egress_bps=8 * max(now.sent_bytes - before.sent_bytes, 0) / span)
+        return self._last
 
     async def report_now(self) -> None:
         """Sample and report at once (also when a drain starts: others must know now)."""
