@@ -115,8 +115,15 @@ class PavilionServer:
         return (
             f"viewers {len(legs)}, source packets {source}, publisher srtp errors {srtp},"
             f" egress drops {dropped}, send errors {errors}, {self.plane.send_backend}"
-            f" batches {calls} of {per_call:.1f}"
+            f" batches {calls} of {per_call:.1f}{self._mux_stats()}"
         )
+
+    def _mux_stats(self) -> str:
+        """The one port's drops (streaming/udp_mux.py): a datagram no agent took."""
+        mux = self.plane.mux
+        if mux is None:
+            return ""
+        return f", mux received {mux.received} dropped {dict(mux.dropped)}"
 
     async def close(self) -> None:
         await self.plane.aclose()
