@@ -1,8 +1,11 @@
 """Issue 19, one UDP port with many peers at once: a publisher and a crowd of viewers that
 connect concurrently on the node's one port all get the media, each packet once.
 
-Real aiortc peers on loopback. With ``announce_ip`` the port is one wildcard socket (as in
-bench/fanout.py); without, one socket per address of this host.
+Real aiortc peers on this host. With ``announce_ip`` 127.0.0.1 (as bench/fanout.py does) the
+port is one socket bound on that address; without, one socket per address of this host. Before
+the fix the announced address was served by a wildcard socket, whose answers to a client's
+check left from another source address: the client failed that pair (RFC 8445 §7.2.5.2.1)
+and connected, if at all, through a peer-reflexive address the node never offered.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ import pytest
 
 from config import MediaLimits
 from streaming import MediaPlane
+from streaming.udp_mux import plan_addresses
 from tests.fixtures.ports import free_udp_port
 from tests.streaming.clients import contiguous, publish, until, watch
 
@@ -73,3 +77,11 @@ async def test_a_crowd_connecting_at_once_gets_every_packet_once(
     for viewer in viewers:
         await viewer.close()
     await publisher.close()
+
+
+def test_an_announced_address_of_this_host_is_bound_itself() -> None:
+    """Replies must leave from the address the client sent to: a local ``announce_ip`` gets
+    its own socket; a NAT's address (not this host's) the wildcard socket of its family."""
+    assert plan_addresses("127.0.0.1") == (["127.0.0.1"], {"127.0.0.1": "127.0.0.1"})
+    assert plan_addresses("203.0.113.7") == (["0.0.0.0"], {"203.0.113.7": "0.0.0.0"})
+    assert plan_addresses("2001:db8::7") == (["::"], {"2001:db8::7": "::"})
