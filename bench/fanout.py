@@ -71,6 +71,7 @@ class BenchViewer:
         self.decrypt = decrypt
         self.count = Count()
         self.video_pt = -1
+        self.adopting: asyncio.Task[None] | None = None
 
     async def offer(self) -> str:
         self.pc.addTransceiver("audio", direction="recvonly")
@@ -85,13 +86,24 @@ class BenchViewer:
         dtls = video.receiver.transport
         if self.decrypt:
             dtls._handle_rtp_data = self._on_clear_rtp  # after SRTP unprotect, no decoding
+        if self.decrypt:
+            return
+        # from ICE's nomination on the counting thread reads this socket; on a loaded machine
+        # a viewer may connect after the next one was added (the window counts it if so)
+        self.adopting = asyncio.get_running_loop().create_task(self._adopt(dtls))
         for _ in range(400):
             if self.pc.connectionState == "connected":
                 break
             await asyncio.sleep(0.025)
-        if not self.decrypt:  # from now on the counting thread reads this socket
-            for pair in dtls.transport._connection._nominated.values():
-                self.reader.adopt(self, pair.protocol)
+
+    async def _adopt(self, dtls: Any) -> None:
+        nominated = dtls.transport._connection._nominated
+        while self.pc.connectionState != "connected" or not nominated:
+            if self.pc.connectionState in ("failed", "closed"):
+                return
+            await asyncio.sleep(0.025)
+        for pair in nominated.values():
+            self.reader.adopt(self, pair.protocol)
 
     async def _on_clear_rtp(self, data: bytes, arrival_time_ms: int) -> None:
         from streaming import rtp_header
@@ -241,11 +253,15 @@ async def run_system(system: str, sizes: list[int], seconds: float, checkers: in
             _span_ratio(checked) if checked else 1.0,
         )
         rows.append(row)
-        print(_format(row), f"  client {client:.2f} s/s;", await ask("stats"), flush=True)
+        silent = sum(1 for v in viewers if not v.count.packets)
+        print(_format(row), f"  silent viewers {silent};" if silent else "",
+              f"  client {client:.2f} s/s;", await ask("stats"), flush=True)
         if system == "relay" and row.frame_delivery < 0.99:
             break
     reader.close()
     for viewer in viewers:
+        if viewer.adopting is not None:
+            viewer.adopting.cancel()
         await viewer.pc.close()
     await publisher.ask("stop")
     await ask("stop")

@@ -70,10 +70,16 @@ def bind_sockets(port: int, hosts: list[str]) -> dict[str, socket.socket]:
 def plan_addresses(announce_ip: str) -> tuple[list[str], dict[str, str]]:
     """The sockets to bind, and for each advertised address the socket (its bound address)
     it is served on. With ``announce_ip`` (NAT 1:1: not an address of this host) the wildcard
-    sockets serve it; without, each of this host's addresses gets its own socket, so a reply
+    socket of its family serves it; an ``announce_ip`` of this host gets a socket bound on it;
+    without, each of this host's addresses gets its own socket, so a reply
     leaves from the address the client sent to (a wildcard socket's replies take the source
     address the route prefers, which on a host with several addresses may be another one, and
     ICE drops a response from an address it did not ask, RFC 8445 §7.2.5.2.1)."""
+    if announce_ip and is_local(announce_ip):
+        # an address of this host: bound itself, so replies leave from it (a wildcard socket
+        # answered a client's check to 127.0.0.1 from 192.0.2.2; the client failed that pair
+        # and got through only on a peer-reflexive one, or not at all under load: issue 19)
+        return [announce_ip], {announce_ip: announce_ip}
     if announce_ip:
         wildcard = WILDCARDS[_family(announce_ip)]
         return [wildcard], {announce_ip: wildcard}
@@ -82,6 +88,16 @@ def plan_addresses(announce_ip: str) -> tuple[list[str], dict[str, str]]:
         raise UdpPortUnavailable("media.udp_port: this host has no address to offer clients;"
                                  " set media.announce_ip")
     return hosts, {host: host for host in hosts}
+
+
+def is_local(host: str) -> bool:
+    """Whether ``host`` is an address of this host (a socket can be bound on it)."""
+    with socket.socket(_family(host), socket.SOCK_DGRAM) as probe:
+        try:
+            probe.bind((host, 0))
+        except OSError:
+            return False
+    return True
 
 
 class MuxTransport(asyncio.DatagramTransport):
