@@ -14,6 +14,7 @@ over a pipe: ``stop`` -> every room closes, then the :class:`Counts` come back.
 
 from __future__ import annotations
 
+import abc
 import asyncio
 import contextlib
 import random
@@ -247,14 +248,14 @@ class RoomRun:
             await chat.close()
 
 
-class MediaClient:
+class MediaClient(abc.ABC):
     """A publisher or viewer: ``open`` connects its media, ``close`` ends it (never raises)."""
 
-    async def open(self, clips: CLIP) -> None:
-        raise NotImplementedError
+    @abc.abstractmethod
+    async def open(self, clips: CLIP) -> None: ...
 
-    async def close(self) -> None:
-        raise NotImplementedError
+    @abc.abstractmethod
+    async def close(self) -> None: ...
 
 
 def recvonly_pc() -> RTCPeerConnection:
