@@ -27,6 +27,7 @@ from __future__ import annotations
 import asyncio
 import hmac
 import logging
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
@@ -52,6 +53,7 @@ log = logging.getLogger(__name__)
 NAMESPACE = "/console"
 SNAPSHOT_INTERVAL_S = 2.0
 MAX_CONSOLES = 50
+EXPIRED = {"error": {"code": "token_expired", "message": "the organiser token has expired"}}
 TOKEN_MAX = 4_096
 Action = Callable[[AccessToken, dict[str, Any]], Awaitable[Ack]]
 
@@ -129,6 +131,14 @@ class Console:
         if self._task is None or self._task.done():
             self._task = asyncio.create_task(self._push_loop(), name="console-push")
 
+    def lapsed(self, sid: str) -> bool:
+        """Has this console's token expired since it connected (issue 18 §2)? A console stays
+        open for hours: its token is checked at connect and again before each action and push,
+        so a token that ran out acts no more and sees no more (the API key never expires)."""
+        access = self.organisers.get(sid)
+        leeway = self.app[SETTINGS_KEY].token_leeway_s
+        return access is not None and time.time() > access.expires_at + leeway
+
     def disconnect(self, sid: str) -> None:
         self.organisers.pop(sid, None)
         self.pages.pop(sid, None)
@@ -152,6 +162,12 @@ class Console:
         it."""
         made: dict[int, dict[str, Any]] = {}
         for sid in list(self.organisers):
+            if self.lapsed(sid):
+                await self.sio.emit("console.snapshot", EXPIRED, to=sid, namespace=NAMESPACE,
+                                    ignore_queue=True)
+                await self.sio.disconnect(sid, namespace=NAMESPACE)
+                self.disconnect(sid)
+                continue
             offset = self.pages.get(sid, 0)
             if offset not in made:
                 made[offset] = await self._data(sid)
@@ -268,6 +284,8 @@ def _register(sio: socketio.AsyncServer, console: Console) -> None:
             return failure("unknown_event", f"no event {name!r} on {NAMESPACE}")
         if sid not in console.organisers:
             return failure("not_connected", "connect first")
+        if console.lapsed(sid):
+            return failure("token_expired", "the organiser token has expired; reconnect")
         data = args[0] if len(args) == 1 and isinstance(args[0], dict) else None
         if data is None:
             return failure("bad_payload", "send one JSON object per event")

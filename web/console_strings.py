@@ -37,6 +37,7 @@ WORDS: Mapping[str, str] = {
     "page": N_("Rooms %(from)s–%(to)s of %(total)s"),
     "unavailable": N_("The room store is unavailable; the figures will return with it."),
     "refused": N_("The console refused this key or link."),
+    "expired": N_("Your organiser link has expired: open the console with a new one."),
     # a participant's role (rooms.participant.Role), by its code
     "role_host": N_("Host"),
     "role_cohost": N_("Co-host"),

@@ -4,10 +4,13 @@ kicked participant's Socket.IO session is removed from the room)."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 from typing import Any
 
+import aiohttp
 import pytest
+import socketio
 
 from rooms.room import RoomKind
 from rooms.token import Grant, mint
@@ -73,3 +76,29 @@ async def test_snapshots_detail_and_a_kick(pavilion_app: Any) -> None:
     await second.close()
     await console.close()
     await fan.close()
+
+
+async def test_a_token_that_runs_out_acts_and_sees_no_more(pavilion_app: Any) -> None:
+    """A console stays open for hours: its token is checked again before each action and each
+    pushed snapshot, not only at connect (the one gate, issue 18 §2)."""
+    app = await pavilion_app(api_key=API_KEY, token_leeway_s=0)
+    await make_room(app, "show", RoomKind.BROADCAST)
+    short = mint(TEST_SECRET, identity="organiser", room="*",
+                 grants=(Grant.JOIN, Grant.MODERATE), ttl_s=3)
+    console = await ConsoleClient.connect(app, {"token": short})
+    assert (await console.call("console.room", {"room": "show"}))["ok"]
+    await asyncio.sleep(3.5)
+    try:  # the action, if it comes before the next push, is refused by the same check
+        answer = await console.call("console.close", {"room": "show"})
+        assert answer["error"]["code"] == "token_expired", answer
+    except socketio.exceptions.BadNamespaceError:
+        pass  # the push came first and let the console go
+    await console.snapshot(lambda s: s.get("error", {}).get("code") == "token_expired")
+    with pytest.raises(socketio.exceptions.BadNamespaceError):  # and it is disconnected
+        await asyncio.sleep(0.5)
+        await console.call("console.room", {"room": "show"})
+    async with aiohttp.ClientSession() as http, http.get(
+            f"{app.url}/api/admin/rooms/show",
+            headers={"Authorization": f"Bearer {API_KEY}"}) as response:
+        assert (await response.json())["state"] != "ended"  # nothing acted after expiry
+    await console.close()

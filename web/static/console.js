@@ -102,6 +102,11 @@ function renderNodes(data) {
 }
 
 function onSnapshot(data) {
+  if (data.error && data.error.code === "token_expired") {  // the server lets the console go
+    $("status").textContent = t("expired");
+    document.body.dataset.outage = "true";
+    return;
+  }
   if (data.error) {  // Redis away: the connection stays, the last figures stay, marked stale
     $("status").textContent = t("unavailable");
     document.body.dataset.outage = "true";
