@@ -11,7 +11,9 @@ sender). The gap between the two is kernel delivery work that any server pays on
 Modes (issue 19 §2): ``ports`` gives each viewer its own socket, ``shared`` one socket for all
 (a node on one UDP port; each viewer a duplicate of it, as ``nominated_socket`` makes);
 ``sendmmsg`` / ``sendto`` is the batch backend (streaming/send_backend.py), ``unbatched`` the
-path before batching (one ``sendto`` per copy, no batch).
+path before batching (one ``sendto`` per copy, no batch). Those modes run the per-viewer loop in
+Python; ``compiled`` runs it in C (streaming/_fastsend.c ``fanout``, issue 19 §4: what a node
+with the extension built does), batched with ``sendmmsg``.
 """
 
 from __future__ import annotations
@@ -53,7 +55,8 @@ def drain(fds: list[int], stop: Any) -> None:
                     os.read(fd, 2048)
 
 
-MODES = ("ports+unbatched", "ports+sendto", "ports+sendmmsg", "shared+sendto", "shared+sendmmsg")
+MODES = ("ports+unbatched", "ports+sendto", "ports+sendmmsg", "shared+sendto", "shared+sendmmsg",
+         "ports+compiled", "shared+compiled")
 
 
 async def measure(viewers: int, packets: int, live: bool, mode: str = "ports+unbatched") -> float:
@@ -81,7 +84,11 @@ async def measure(viewers: int, packets: int, live: bool, mode: str = "ports+unb
     table = rtp_header.extension_map_table({})
     sessions = []
     ports, kind = mode.split("+")
-    backend = None if kind == "unbatched" else send_backend.choose(kind)
+    backend = None if kind == "unbatched" else send_backend.choose(
+        "auto" if kind in ("compiled", "sendmmsg") else kind)
+    if kind != "compiled":
+        source.fanout = None  # the per-viewer loop in Python
+        backend = _python_only(backend)
     shared = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     shared.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4 << 20)
     for sink in sinks:
@@ -117,6 +124,22 @@ async def measure(viewers: int, packets: int, live: bool, mode: str = "ports+unb
         sub.egress.close()
     shared.close()
     return cost
+
+
+class _PythonOnly:
+    """A backend that sends as ``inner`` but gives no compiled Port: the Python loop's path."""
+
+    def __init__(self, inner: send_backend.SendBackend) -> None:
+        self.name = inner.name
+        self.destination = inner.destination
+        self.send = inner.send
+
+    def port(self, ctx: int, protect: int) -> None:
+        return None
+
+
+def _python_only(backend: send_backend.SendBackend | None) -> Any:
+    return None if backend is None else _PythonOnly(backend)
 
 
 async def main(viewers: int, packets: int, modes: list[str], repeat: int) -> None:

@@ -348,6 +348,14 @@ def srtp_buffers(size: int) -> tuple[Any, Any, memoryview]:
 SRTP_PROTECT: Callable[[Any, Any, Any], int] = lib.srtp_protect
 
 
+def srtp_addresses(session: Any) -> tuple[int, int]:
+    """(the ``srtp_t`` ``session`` points at, libsrtp's ``srtp_protect``) as addresses, for
+    the compiled fan-out (streaming/_fastsend.c ``Port``), which calls the very libsrtp that
+    pylibsrtp loaded: no second copy of it is linked, and sessions stay pylibsrtp's."""
+    protect = ffi.addressof(lib, "srtp_protect")
+    return int(ffi.cast("uintptr_t", session)), int(ffi.cast("uintptr_t", protect))
+
+
 def srtp_protect_rtcp(session: Any, cdata: Any, length: Any) -> int:
     """Protect RTCP in place in ``cdata`` (``length[0]`` bytes); returns libsrtp's status."""
     return int(lib.srtp_protect_rtcp(session, cdata, length))

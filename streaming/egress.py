@@ -74,11 +74,14 @@ class Egress:
         "_addr",
         "_backend",
         "_batch",
+        "_bytes",
         "_cdata",
         "_dest",
+        "_errors",
         "_key",
         "_length",
         "_loop",
+        "_packets",
         "_protect",
         "_queue",
         "_queue_limit",
@@ -91,9 +94,7 @@ class Egress:
         "_writer_added",
         "closed",
         "dropped_packets",
-        "errors",
-        "sent_bytes",
-        "sent_packets",
+        "port",
     )
 
     def __init__(
@@ -123,12 +124,32 @@ class Egress:
         self._dest: object = None  # the viewer's address as the backend wants it
         self._key: object = None  # the socket's kernel identity (None: never batched)
         self._share: Share | None = None  # the Egresses on that socket
-        self._target(sock, addr)
         self.closed = False
-        self.sent_packets = 0
-        self.sent_bytes = 0  # protected bytes handed to the kernel (the node's egress bitrate)
+        # issue 19 §4: the compiled fan-out's state for this connection (None: Python only)
+        self.port: Any | None = None
+        if backend is not None and addr is not None:
+            self.port = backend.port(*aiortc_hooks.srtp_addresses(session))
+        self._target(sock, addr)
+        self._packets = 0  # what the Python paths sent; the Port counts its own
+        self._bytes = 0
         self.dropped_packets = 0
-        self.errors = 0
+        self._errors = 0
+
+    @property
+    def sent_packets(self) -> int:
+        port = self.port
+        return self._packets + (port.sent_packets if port is not None else 0)
+
+    @property
+    def sent_bytes(self) -> int:
+        """Protected bytes handed to the kernel (the node's egress bitrate)."""
+        port = self.port
+        return self._bytes + (port.sent_bytes if port is not None else 0)
+
+    @property
+    def errors(self) -> int:
+        port = self.port
+        return self._errors + (port.errors if port is not None else 0)
 
     def retarget(self, sock: socket.socket, addr: tuple[str, int]) -> None:
         """Send from now on through ``sock`` to ``addr`` (the viewer's newly nominated pair).
@@ -147,6 +168,13 @@ class Egress:
         if self._queue:
             self._loop.add_writer(sock.fileno(), self._drain)
             self._writer_added = True
+        self._sync()
+
+    def _sync(self) -> None:
+        """The compiled fan-out may send for us only with no backlog (order), while open, to
+        an address it knows."""
+        if self.port is not None:
+            self.port.ready = not (self.closed or self._queue or self._key is None)
 
     def _target(self, sock: socket.socket, addr: tuple[str, int] | None) -> None:
         """Batching needs an unconnected socket, a backend and a packed destination; the key
@@ -156,10 +184,15 @@ class Egress:
             self._share = None
         if self._backend is None or addr is None:
             self._key = self._dest = None
+            self._sync()
             return
         self._dest = self._backend.destination(addr, sock.family)
-        self._key = (id(self._backend), os.fstat(sock.fileno()).st_ino)
+        inode = os.fstat(sock.fileno()).st_ino
+        self._key = (id(self._backend), inode)
         self._share = join(self._key, self._backend)
+        if self.port is not None:
+            self.port.target(sock.fileno(), inode, self._dest)
+        self._sync()
 
     def _hold(self) -> None:
         """Send what a batch holds of our buffer before the buffer is written again."""
@@ -188,7 +221,7 @@ class Egress:
         pack_into("!HII", view, 2, seq, ts, ssrc)
         length[0] = n
         if self._protect(self._session, self._cdata, length):
-            self.errors += 1
+            self._errors += 1
             return False
         data = view[: length[0]]
         if self._queue or self.closed:
@@ -198,10 +231,10 @@ class Egress:
         except BlockingIOError:
             return self._enqueue(bytes(data))
         except OSError:
-            self.errors += 1  # see _transmit
+            self._errors += 1  # see _transmit
             return True
-        self.sent_packets += 1
-        self.sent_bytes += length[0]
+        self._packets += 1
+        self._bytes += length[0]
         return True
 
     def batch_rtp(
@@ -224,23 +257,25 @@ class Egress:
         pack_into("!HII", view, 2, seq, ts, ssrc)
         length[0] = n
         if self._protect(self._session, self._cdata, length):
-            self.errors += 1
+            self._errors += 1
             return False
         n = length[0]
         batch.add(self, share, self._sock, view[:n], self._dest)
         self._batch = batch
         self._round = batch.rounds
-        self.sent_packets += 1
-        self.sent_bytes += n
+        self._packets += 1
+        self._bytes += n
         return True
 
-    def unsent(self, data: memoryview, blocked: bool) -> bool:
+    def unsent(self, data: memoryview | bytes, blocked: bool) -> bool:
         """A batched packet the flush did not send: queued when the socket was full (False
-        when the queue is full too: dropped), counted as an error otherwise."""
-        self.sent_packets -= 1
-        self.sent_bytes -= len(data)
+        when the queue is full too: dropped), counted as an error otherwise. The compiled
+        fan-out hands its blocked copies here too (counted as sent by the Port: the Python
+        counters go below zero by as much, the sums stay right)."""
+        self._packets -= 1
+        self._bytes -= len(data)
         if not blocked:
-            self.errors += 1
+            self._errors += 1
             return True
         if self.closed:
             return True
@@ -285,17 +320,17 @@ class Egress:
         view[n + size - 1] = size
         self._length[0] = n + size
         if self._protect(self._session, self._cdata, self._length):
-            self.errors += 1
+            self._errors += 1
             return False
         try:
             self._sendto(view[: self._length[0]], self._addr)
         except BlockingIOError:
             return False
         except OSError:
-            self.errors += 1
+            self._errors += 1
             return False
-        self.sent_packets += 1
-        self.sent_bytes += self._length[0]
+        self._packets += 1
+        self._bytes += self._length[0]
         return True
 
     def send_rtcp(self, packet: bytes) -> bool:
@@ -306,7 +341,7 @@ class Egress:
         self._length[0] = n
         status = aiortc_hooks.srtp_protect_rtcp(self._session, self._cdata, self._length)
         if status:
-            self.errors += 1
+            self._errors += 1
             return False
         return self._transmit(self._view[: self._length[0]])
 
@@ -325,10 +360,10 @@ class Egress:
         except OSError:
             # ICMP port unreachable and the like (RFC 1122): the viewer is gone or not yet
             # listening; its connection's own state machine will close it. Not a queue drop.
-            self.errors += 1
+            self._errors += 1
             return True
-        self.sent_packets += 1
-        self.sent_bytes += len(data)
+        self._packets += 1
+        self._bytes += len(data)
         return True
 
     def _enqueue(self, data: bytes) -> bool:
@@ -339,6 +374,7 @@ class Egress:
         if not self._writer_added:
             self._loop.add_writer(self._sock.fileno(), self._drain)
             self._writer_added = True
+        self._sync()
         return True
 
     def _drain(self) -> None:
@@ -352,12 +388,13 @@ class Egress:
             except BlockingIOError:
                 return
             except OSError:
-                self.errors += 1
+                self._errors += 1
             else:
-                self.sent_packets += 1
-                self.sent_bytes += len(queue[0])
+                self._packets += 1
+                self._bytes += len(queue[0])
             queue.popleft()
         self._remove_writer()
+        self._sync()
 
     def _remove_writer(self) -> None:
         if self._writer_added:
@@ -370,6 +407,7 @@ class Egress:
             return
         self._hold()
         self.closed = True
+        self._sync()
         if self._share is not None:
             leave(self._share)
             self._share = None

@@ -44,6 +44,11 @@ class SendBackend(Protocol):
         sent and sets ``status[i]`` for each; ``OSError`` only for a socket that is unusable."""
         ...
 
+    def port(self, ctx: int, protect: int) -> Any | None:
+        """A compiled fan-out ``Port`` for one viewer connection (streaming/_fastsend.c), or
+        None where the fan-out's per-viewer loop stays in Python."""
+        ...
+
 
 class SendtoBackend:
     """The pure-Python fallback: one ``sendto`` per datagram."""
@@ -81,6 +86,9 @@ class SendtoBackend:
             sent += 1
         return sent
 
+    def port(self, ctx: int, protect: int) -> Any | None:
+        return None
+
 
 def _refused(exc: OSError) -> int:
     if exc.errno in UNUSABLE:
@@ -99,6 +107,10 @@ class MmsgBackend:
     def __init__(self, module: Any) -> None:
         self._sendmmsg = module.sendmmsg
         self._pack = module.pack_address
+        self._port = module.Port
+
+    def port(self, ctx: int, protect: int) -> Any | None:
+        return self._port(ctx, protect)
 
     def destination(self, addr: tuple[str, int], family: int) -> Any:
         if family == socket.AF_UNIX:  # a datagram socket's path (tests: it pushes back)
@@ -123,6 +135,13 @@ def compiled() -> Any | None:
         return importlib.import_module("streaming._fastsend")
     except ImportError:
         return None
+
+
+def fanout(preference: str = "auto") -> Any | None:
+    """The compiled per-viewer loop (``streaming._fastsend.fanout``) for ``preference``, or
+    None: not built, or ``send_backend = "sendto"`` (everything in Python, as before)."""
+    module = compiled() if preference != "sendto" else None
+    return None if module is None else module.fanout
 
 
 @cache

@@ -18,9 +18,11 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
+from functools import partial
+from typing import Any
 
 from config import MediaLimits
-from streaming import h264_size, rtp_header, vp8
+from streaming import h264_size, rtp_header, send_backend, vp8
 from streaming.adaptation import LayerOption
 from streaming.audio_level import LevelMeter
 from streaming.egress import Egress
@@ -42,6 +44,10 @@ NACK_MERGE_S = 0.2  # a packet asked of the origin is not asked again within thi
 PLI_RETRY_S = 0.35  # a layer still awaited this long after its PLI is asked again
 
 KeyframeSink = Callable[[], None]
+Templates = dict[tuple[tuple[int, bytes], int, int], bytes | bytearray]
+# streaming._fastsend.fanout(subs, templates, make, seq, ts, size)
+#     -> (slow, failed, blocked, sendmmsg calls, copies they carried)
+Fanout = Callable[..., tuple[Any, Any, Any, int, int]]
 
 
 class Source:
@@ -93,6 +99,8 @@ class Source:
         self.booth: str | None = None
         # issue 19 §2: one packet's copies, sent per socket at the end of its fan-out
         self.batch = SendBatch()
+        # issue 19 §4: the compiled per-viewer loop (None: the Python loop below does it all)
+        self.fanout: Fanout | None = send_backend.fanout(limits.send_backend)
 
     # compatibility views of the first (or only) layer
     @property
@@ -144,9 +152,24 @@ class Source:
         if layer.taps:
             for tap in layer.taps:
                 tap.on_rtp(data, h)
-        templates: dict[tuple[tuple[int, bytes], int, int], bytes | bytearray] = {}
+        if not layer.subs:
+            return
+        templates: Templates = {}
+        subs = layer.subs
+        fanout = self.fanout
+        if fanout is not None:  # issue 19 §4: the per-viewer loop in C
+            make = partial(self._made_template, data, h, stamp_at)
+            slow, failed, blocked, calls, sent = fanout(subs, templates, make, seq, ts, size)
+            if calls:
+                self.batch.calls += calls
+                self.batch.datagrams += sent
+            if failed is not None or blocked is not None:
+                self._not_sent(layer, failed, blocked, size)
+            if slow is None:
+                return
+            subs = slow
         batch = self.batch
-        for sub in layer.subs:
+        for sub in subs:
             fwd = sub.forwarder
             if sub.waiting_keyframe:
                 if self._video and not is_key:
@@ -155,9 +178,7 @@ class Source:
                 fwd.resume(seq, ts)
             template = templates.get(sub.template_key)
             if template is None:
-                template = self._template(data, h, sub, stamp_at)
-                if sub.pid_offset or sub.tl0_offset:  # a viewer that switched VP8 layers
-                    template = self._renumbered(template, data, h, sub)
+                template = self._made_template(data, h, stamp_at, sub)
                 templates[sub.template_key] = template
             out_seq = (seq + fwd.seq_offset) & 0xFFFF
             out_ts = (ts + fwd.ts_offset) & 0xFFFFFFFF
@@ -171,6 +192,33 @@ class Source:
         batch.flush()
         if batch.dropped:
             self._dropped(layer, batch.take_dropped(), size)
+
+    def _made_template(
+        self, data: bytes, h: RtpHeader, stamp_at: int, sub: Subscription
+    ) -> bytes | bytearray:
+        """The packet as ``sub``'s template group gets it (shared by the group this packet)."""
+        template = self._template(data, h, sub, stamp_at)
+        if sub.pid_offset or sub.tl0_offset:  # a viewer that switched VP8 layers
+            template = self._renumbered(template, data, h, sub)
+        return template
+
+    def _not_sent(
+        self,
+        layer: Layer,
+        failed: list[Subscription] | None,
+        blocked: list[tuple[Subscription, bytes]] | None,
+        size: int,
+    ) -> None:
+        """The compiled fan-out's leftovers: copies libsrtp refused (the viewer skips to the
+        next keyframe, as :meth:`Egress.send_rtp` returning False means), and copies the
+        kernel had no room for (queued, or dropped when the queue is full)."""
+        for sub in failed or ():
+            self._fell_behind(sub, layer)
+        for sub, data in blocked or ():
+            if not sub.egress.unsent(data, True):
+                sub.packets -= 1
+                sub.octets -= size
+                self._fell_behind(sub, layer)
 
     def _fell_behind(self, sub: Subscription, layer: Layer) -> None:
         """The viewer's queue is full: video skips to the next keyframe."""
