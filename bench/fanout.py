@@ -1,12 +1,16 @@
 """Fan-out benchmark: one publisher -> N viewers, Pavilion's MediaPlane vs aiortc's MediaRelay.
 
     .venv/bin/python -m bench.fanout [--sizes 1,10,25,50,100,200] [--seconds 5] [--checkers 3]
-        [--systems pavilion,pavilion-1port,pavilion-1port-sendto,relay] [--nice -5]
+        [--systems pavilion,pavilion-python,pavilion-1port,pavilion-1port-python,relay]
+        [--nice -5]
 
-Pavilion runs in three modes (issue 19 §4, bench/fanout_servers.py ``PAVILION_MODES``):
-``pavilion`` per-peer ports (each copy its own ``sendto``: the mode before), ``pavilion-1port``
-one UDP port (``[media] udp_port``, announced on 127.0.0.1: one socket) with each packet's
-copies in one ``sendmmsg``, ``pavilion-1port-sendto`` the same with the ``sendto`` fallback.
+Pavilion runs in five modes (issue 19 §4, bench/fanout_servers.py ``PAVILION_MODES``):
+``pavilion`` per-peer ports (each copy its own ``sendto``), ``pavilion-1port`` one UDP port
+(``[media] udp_port``, announced on 127.0.0.1: one socket) with each packet's copies in one
+``sendmmsg``; both run the per-viewer loop in C (streaming/_fastsend.c). ``pavilion-python``
+and ``pavilion-1port-python`` are the same with the loop in Python (the code before issue 19
+§4), ``pavilion-1port-sendto`` the fallback of a node without the extension (Python, a
+``sendto`` per copy).
 
 The server runs in its own process pinned to core 0; the publisher (a pre-encoded ~1 Mbit/s
 VP8 clip + Opus, no encoding) in another, and the viewers in this one, both on core 1. Most
@@ -292,11 +296,13 @@ async def main(sizes: list[int], seconds: float, checkers: int, systems: list[st
 
 def summary(results: dict[str, list[Row]]) -> None:
     """Per mode and N: µs of server CPU per delivered packet, viewers of this stream one core
-    would carry at that cost, and the ratios to today's mode and to MediaRelay."""
-    today = {row.viewers: row for row in results.get("pavilion", [])}
+    would carry at that cost, and the ratios to the mode before issue 19 (per-peer ports, the
+    loop in Python: ``pavilion-python``, else ``pavilion``) and to MediaRelay."""
+    before = results.get("pavilion-python") or results.get("pavilion", [])
+    today = {row.viewers: row for row in before}
     relay = {row.viewers: row for row in results.get("relay", [])}
     print(f"\n{'system':22} {'viewers':>7} {'µs/pkt':>7} {'viewers/core':>12}"
-          f" {'vs pavilion':>11} {'vs relay':>9}")
+          f" {'vs before':>11} {'vs relay':>9}")
     for system, rows in results.items():
         if system == "relay":
             continue

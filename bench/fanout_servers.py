@@ -31,6 +31,9 @@ def serve(system: str, conn: Any) -> None:
         import logging
 
         logging.basicConfig(level=os.environ["BENCH_LOG"].upper())
+    if os.environ.get("BENCH_PROFILE") and os.environ.get("BENCH_PROFILE_WINDOWS"):
+        asyncio.run(_serve(system, conn, os.environ["BENCH_PROFILE"] + "." + system))
+        return
     if os.environ.get("BENCH_PROFILE"):
         import cProfile
 
@@ -44,7 +47,12 @@ def serve(system: str, conn: Any) -> None:
     asyncio.run(_serve(system, conn))
 
 
-async def _serve(system: str, conn: Any) -> None:
+async def _serve(system: str, conn: Any, windows: str = "") -> None:
+    """``windows``: profile only the measured windows (BENCH_PROFILE_WINDOWS), into that file
+    (the steady state: no ICE or DTLS of joining viewers)."""
+    import cProfile
+
+    profile = cProfile.Profile() if windows else None
     loop = asyncio.get_running_loop()
     server: PavilionServer | RelayServer
     if system.startswith("pavilion"):
@@ -59,6 +67,13 @@ async def _serve(system: str, conn: Any) -> None:
             return
         if command == "cpu":
             conn.send(time.process_time())
+            if profile is not None:  # the driver asks at each window's start and end
+                if getattr(profile, "on", False):
+                    profile.disable()
+                    profile.dump_stats(windows)
+                else:
+                    profile.enable()
+                profile.on = not getattr(profile, "on", False)  # type: ignore[attr-defined]
         elif command == "stats":
             conn.send(server.stats())
         else:
@@ -69,10 +84,12 @@ async def _serve(system: str, conn: Any) -> None:
 
 
 # system -> (one UDP port for every peer, [media] send_backend); issue 19 §4
-PAVILION_MODES = {
-    "pavilion": (False, "auto"),  # per-peer ports: each copy sent at once (the mode before)
-    "pavilion-1port": (True, "auto"),  # one port: each packet's copies in one sendmmsg
-    "pavilion-1port-sendto": (True, "sendto"),  # one port, the fallback: sendto per copy
+PAVILION_MODES = {  # (one port, send backend, the per-viewer loop in C)
+    "pavilion": (False, "auto", True),  # per-peer ports: each copy sent at once
+    "pavilion-python": (False, "auto", False),  # the same, the loop in Python (before issue 19)
+    "pavilion-1port": (True, "auto", True),  # one port: the loop in C, one sendmmsg a packet
+    "pavilion-1port-python": (True, "auto", False),  # the loop in Python, one sendmmsg
+    "pavilion-1port-sendto": (True, "sendto", False),  # the fallback: Python, sendto per copy
 }
 
 
@@ -83,9 +100,14 @@ def free_udp_port() -> int:
 
 
 class PavilionServer:
-    def __init__(self, one_port: bool = False, backend: str = "auto") -> None:
+    def __init__(
+        self, one_port: bool = False, backend: str = "auto", compiled: bool = True
+    ) -> None:
         from config import AdaptSettings, MediaLimits
-        from streaming import MediaPlane
+        from streaming import MediaPlane, send_backend
+
+        if not compiled:  # every Source of this process runs its per-viewer loop in Python
+            send_backend.fanout = lambda preference="auto": None  # type: ignore[assignment]
 
         # one port announced on 127.0.0.1: one socket for every viewer (docs/media.md)
         port = {"udp_port": free_udp_port(), "announce_ip": "127.0.0.1"} if one_port else {}
@@ -97,6 +119,17 @@ class PavilionServer:
             # clip was "weak" and video paused for some or all viewers (padding probes only),
             # read as 1-40 % frame delivery with 100 % packets (issue 19 measurements)
             adapt=AdaptSettings(start_kbps=20_000), **port))
+        self.adapt_cpu = 0.0  # CPU seconds in adaptation ticks (every viewer, every 100 ms)
+        self._adapt_mark = 0.0
+        allocator = self.plane.allocator
+        tick = allocator.tick
+
+        def timed(now: float) -> None:
+            start = time.thread_time()
+            tick(now)
+            self.adapt_cpu += time.thread_time() - start
+
+        allocator.tick = timed  # type: ignore[method-assign]
 
     async def publish(self, sdp: str) -> str:
         return (await self.plane.publish("bench", "publisher", sdp)).sdp
@@ -117,8 +150,10 @@ class PavilionServer:
         batches = [s.batch for s in self.plane.live_sources("bench").values()]
         calls = sum(b.calls for b in batches)
         per_call = sum(b.datagrams for b in batches) / max(1, calls)
+        adapt, self._adapt_mark = self.adapt_cpu - self._adapt_mark, self.adapt_cpu
         return (
-            f"viewers {len(legs)}, source packets {source}, publisher srtp errors {srtp},"
+            f"adaptation {adapt:.3f} s since the last stats,"
+            f" viewers {len(legs)}, source packets {source}, publisher srtp errors {srtp},"
             f" egress drops {dropped}, send errors {errors}, {self.plane.send_backend}"
             f" batches {calls} of {per_call:.1f}{self._mux_stats()}"
         )

@@ -36,7 +36,9 @@
  * (HLS, recording) run during a long call. Measured on loopback (3 Dec 2026): letting it go
  * costs nothing visible (batches of 1, 4, 16, 200: within 0.1 µs a datagram of never letting
  * it go, run-to-run noise); a short call keeps it, as there is nothing to gain. */
+#ifndef RELEASE_GIL_FROM
 #define RELEASE_GIL_FROM 16
+#endif
 
 static int
 fill(PyObject *seq, Py_ssize_t n, struct mmsghdr *msgs, struct iovec *iov, Py_buffer *views)
@@ -233,9 +235,9 @@ fastsend_pack_address(PyObject *self, PyObject *args)
  *     ``calls`` and ``n``: the sendmmsg calls made and the copies they carried (a socket with
  *     one copy sends it with sendto, unbatched, as before).
  *
- * The reads and writes of Python attributes are by name (PyObject_GetAttr), so the Python
- * classes stay what they are and the pure-Python loop (streaming/source.py) stays the same
- * contract; about a dozen of them per viewer cost far less than the bytecode they replace.
+ * The Python classes stay what they are (the pure-Python loop in streaming/source.py keeps the
+ * same contract): their attributes are read and written through their own __slots__
+ * descriptors (Attr below), about a dozen per viewer, far less than the bytecode they replace.
  */
 
 typedef int (*protect_fn)(void *ctx, void *rtp, int *len);
@@ -324,9 +326,74 @@ static PyTypeObject PortType = {
     .tp_methods = port_methods,
 };
 
-static PyObject *s_waiting, *s_egress, *s_port, *s_template_key, *s_forwarder, *s_seq_offset,
-    *s_ts_offset, *s_last_seq, *s_last_ts, *s_ssrc, *s_packets, *s_octets;
+/* A Python attribute the loop reads or writes. Subscription, Forwarder and Egress keep theirs
+ * in __slots__: the slot's offset is learnt once per type (its member descriptor, the very one
+ * PyObject_GetAttr would use) and read straight from the object; any other attribute goes by
+ * name. The learnt type is held, so its address cannot be reused by another type. */
+typedef struct {
+    const char *text;
+    PyObject *name;
+    PyTypeObject *type;
+    Py_ssize_t offset; /* 0: not a plain object slot of ``type`` */
+} Attr;
+
+static Attr a_waiting = {"waiting_keyframe"}, a_egress = {"egress"}, a_port = {"port"},
+            a_template_key = {"template_key"}, a_forwarder = {"forwarder"},
+            a_seq_offset = {"seq_offset"}, a_ts_offset = {"ts_offset"},
+            a_last_seq = {"last_seq"}, a_last_ts = {"last_ts"}, a_ssrc = {"ssrc"},
+            a_packets = {"packets"}, a_octets = {"octets"};
+static Attr *attrs[] = {&a_waiting, &a_egress, &a_port, &a_template_key, &a_forwarder,
+                        &a_seq_offset, &a_ts_offset, &a_last_seq, &a_last_ts, &a_ssrc,
+                        &a_packets, &a_octets};
 static unsigned long long fanout_calls;
+
+static void
+learn(Attr *attr, PyTypeObject *type)
+{
+    PyObject *descr = _PyType_Lookup(type, attr->name); /* borrowed */
+    Py_XSETREF(attr->type, (PyTypeObject *)Py_NewRef((PyObject *)type));
+    attr->offset = 0;
+    if (descr != NULL && Py_IS_TYPE(descr, &PyMemberDescr_Type)) {
+        PyMemberDef *member = ((PyMemberDescrObject *)descr)->d_member;
+        if (member->type == T_OBJECT_EX && !(member->flags & READONLY))
+            attr->offset = member->offset;
+    }
+}
+
+static PyObject **
+slot_of(PyObject *obj, Attr *attr)
+{
+    PyTypeObject *type = Py_TYPE(obj);
+    if (attr->type != type)
+        learn(attr, type);
+    return attr->offset ? (PyObject **)((char *)obj + attr->offset) : NULL;
+}
+
+/* obj.<attr>, a new reference (NULL with an exception, as PyObject_GetAttr) */
+static PyObject *
+attr_get(PyObject *obj, Attr *attr)
+{
+    PyObject **slot = slot_of(obj, attr);
+    if (slot != NULL && *slot != NULL)
+        return Py_NewRef(*slot);
+    return PyObject_GetAttr(obj, attr->name); /* not a slot, or unset: its own error */
+}
+
+/* obj.<attr> = value, stealing ``value`` */
+static int
+attr_set(PyObject *obj, Attr *attr, PyObject *value)
+{
+    if (value == NULL)
+        return -1;
+    PyObject **slot = slot_of(obj, attr);
+    if (slot != NULL) {
+        Py_XSETREF(*slot, value);
+        return 0;
+    }
+    int r = PyObject_SetAttr(obj, attr->name, value);
+    Py_DECREF(value);
+    return r;
+}
 
 typedef struct {
     PortObject *port; /* owned */
@@ -356,9 +423,9 @@ append_to(PyObject **list, PyObject *item)
 
 /* an int attribute of obj as an unsigned 64-bit value (masked by the caller) */
 static int
-get_ulong(PyObject *obj, PyObject *name, unsigned long long *out)
+get_ulong(PyObject *obj, Attr *name, unsigned long long *out)
 {
-    PyObject *v = PyObject_GetAttr(obj, name);
+    PyObject *v = attr_get(obj, name);
     if (v == NULL)
         return -1;
     *out = PyLong_AsUnsignedLongLongMask(v);
@@ -367,49 +434,39 @@ get_ulong(PyObject *obj, PyObject *name, unsigned long long *out)
 }
 
 static int
-set_ulong(PyObject *obj, PyObject *name, unsigned long long value)
+set_ulong(PyObject *obj, Attr *name, unsigned long long value)
 {
-    PyObject *v = PyLong_FromUnsignedLongLong(value);
-    if (v == NULL)
-        return -1;
-    int r = PyObject_SetAttr(obj, name, v);
-    Py_DECREF(v);
-    return r;
+    return attr_set(obj, name, PyLong_FromUnsignedLongLong(value));
 }
 
 static int
-add_to(PyObject *obj, PyObject *name, long long amount)
+add_to(PyObject *obj, Attr *name, long long amount)
 {
-    PyObject *v = PyObject_GetAttr(obj, name);
+    PyObject *v = attr_get(obj, name);
     if (v == NULL)
         return -1;
     long long now = PyLong_AsLongLong(v);
     Py_DECREF(v);
     if (now == -1 && PyErr_Occurred())
         return -1;
-    PyObject *w = PyLong_FromLongLong(now + amount);
-    if (w == NULL)
-        return -1;
-    int r = PyObject_SetAttr(obj, name, w);
-    Py_DECREF(w);
-    return r;
+    return attr_set(obj, name, PyLong_FromLongLong(now + amount));
 }
 
 /* the sub's Port when it may take the C path now (a new reference), else NULL (no error) */
 static PortObject *
 ready_port(PyObject *sub, unsigned long long call)
 {
-    PyObject *waiting = PyObject_GetAttr(sub, s_waiting);
+    PyObject *waiting = attr_get(sub, &a_waiting);
     if (waiting == NULL)
         return NULL;
     int wait = PyObject_IsTrue(waiting);
     Py_DECREF(waiting);
     if (wait != 0)
         return NULL;
-    PyObject *egress = PyObject_GetAttr(sub, s_egress);
+    PyObject *egress = attr_get(sub, &a_egress);
     if (egress == NULL)
         return NULL;
-    PyObject *port = PyObject_GetAttr(egress, s_port);
+    PyObject *port = attr_get(egress, &a_port);
     Py_DECREF(egress);
     if (port == NULL) { /* an egress of another kind (a test's, a recorder's): Python's */
         if (PyErr_ExceptionMatches(PyExc_AttributeError))
@@ -428,7 +485,7 @@ ready_port(PyObject *sub, unsigned long long call)
 static PyObject *
 template_for(PyObject *sub, PyObject *templates, PyObject *make)
 {
-    PyObject *key = PyObject_GetAttr(sub, s_template_key);
+    PyObject *key = attr_get(sub, &a_template_key);
     if (key == NULL)
         return NULL;
     PyObject *template = PyDict_GetItemWithError(templates, key);
@@ -463,16 +520,16 @@ map_numbers(PyObject *sub, unsigned long seq, unsigned long ts, unsigned long lo
             unsigned long long *out_ts, unsigned long long *ssrc)
 {
     unsigned long long seq_offset, ts_offset;
-    PyObject *fwd = PyObject_GetAttr(sub, s_forwarder);
+    PyObject *fwd = attr_get(sub, &a_forwarder);
     if (fwd == NULL)
         return -1;
     int r = -1;
-    if (get_ulong(fwd, s_seq_offset, &seq_offset) == 0
-        && get_ulong(fwd, s_ts_offset, &ts_offset) == 0) {
+    if (get_ulong(fwd, &a_seq_offset, &seq_offset) == 0
+        && get_ulong(fwd, &a_ts_offset, &ts_offset) == 0) {
         *out_seq = (seq + seq_offset) & 0xFFFF;
         *out_ts = (ts + ts_offset) & 0xFFFFFFFFULL;
-        if (set_ulong(fwd, s_last_seq, *out_seq) == 0 && set_ulong(fwd, s_last_ts, *out_ts) == 0)
-            r = get_ulong(sub, s_ssrc, ssrc);
+        if (set_ulong(fwd, &a_last_seq, *out_seq) == 0 && set_ulong(fwd, &a_last_ts, *out_ts) == 0)
+            r = get_ulong(sub, &a_ssrc, ssrc);
     }
     Py_DECREF(fwd);
     return r;
@@ -552,7 +609,7 @@ one_copy(Fanout *f, PyObject *sub, PyObject *templates, PyObject *make, unsigned
     port->call = call;
     port->sent_packets += 1;
     port->sent_bytes += (unsigned long long)len;
-    if (add_to(sub, s_packets, 1) < 0 || add_to(sub, s_octets, size) < 0) {
+    if (add_to(sub, &a_packets, 1) < 0 || add_to(sub, &a_octets, size) < 0) {
         Py_DECREF(port);
         return -1;
     }
@@ -693,15 +750,8 @@ fastsend_fanout(PyObject *self, PyObject *args)
 static int
 intern_names(void)
 {
-    struct { PyObject **slot; const char *name; } names[] = {
-        {&s_waiting, "waiting_keyframe"}, {&s_egress, "egress"}, {&s_port, "port"},
-        {&s_template_key, "template_key"}, {&s_forwarder, "forwarder"},
-        {&s_seq_offset, "seq_offset"}, {&s_ts_offset, "ts_offset"}, {&s_last_seq, "last_seq"},
-        {&s_last_ts, "last_ts"}, {&s_ssrc, "ssrc"}, {&s_packets, "packets"},
-        {&s_octets, "octets"},
-    };
-    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
-        if ((*names[i].slot = PyUnicode_InternFromString(names[i].name)) == NULL)
+    for (size_t i = 0; i < sizeof(attrs) / sizeof(attrs[0]); i++)
+        if ((attrs[i]->name = PyUnicode_InternFromString(attrs[i]->text)) == NULL)
             return -1;
     return 0;
 }
