@@ -54,26 +54,34 @@ RATE_SAMPLES = 64  # on_sent comes once per RTCP interval: a bounded window of a
 
 
 class SendRate:
-    """Bits per second sent over the last ``window_s`` (pure; samples come from ``on_sent``)."""
+    """Bits per second sent over the last ``window_s`` (pure; samples come from ``on_sent``).
 
-    __slots__ = ("_samples", "_window")
+    Asked several times per viewer per adaptation tick (every viewer, ten times a second), so
+    it keeps a running total of its samples instead of summing its window each time."""
+
+    __slots__ = ("_samples", "_total", "_window")
 
     def __init__(self, window_s: float) -> None:
         self._window = window_s
-        self._samples: deque[tuple[float, int]] = deque(maxlen=RATE_SAMPLES)
+        self._samples: deque[tuple[float, int]] = deque()
+        self._total = 0  # octets of every sample in the window
 
     def add(self, octets: int, now: float) -> None:
-        self._samples.append((now, octets))
+        samples = self._samples
+        if len(samples) == RATE_SAMPLES:  # bounded: the oldest goes
+            self._total -= samples.popleft()[1]
+        samples.append((now, octets))
+        self._total += octets
 
     def rate(self, now: float) -> int | None:
         """None until two samples span some time: the first sample only marks a start."""
         samples = self._samples
         while len(samples) > 2 and now - samples[1][0] >= self._window:
-            samples.popleft()
+            self._total -= samples.popleft()[1]
         if len(samples) < 2 or now - samples[0][0] <= 0:
             return None
-        octets = sum(octets for _, octets in list(samples)[1:])
-        return int(octets * 8 / (now - samples[0][0]))
+        first_at, first = samples[0]
+        return int((self._total - first) * 8 / (now - first_at))
 
 
 MAX_CUT = 0.5  # the loss part falls at most to this share of itself per cut

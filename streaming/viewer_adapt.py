@@ -150,8 +150,8 @@ class ViewerAdaptation:
         if now - since < SENT_WINDOW_S:
             return [option for _, option in options]
         return [
-            replace(option, bitrate_bps=max(option.bitrate_bps, sent_bps))
-            if index == sub.layer else option
+            replace(option, bitrate_bps=sent_bps)
+            if index == sub.layer and sent_bps > option.bitrate_bps else option
             for index, option in options
         ]
 
