@@ -5,7 +5,9 @@ updates the NACK cache and the keyframe cache once, builds one plaintext templat
 viewers that negotiated the same payload type and header extension ids, and per viewer adds
 two offsets and hands the template to the viewer's Egress (copy, header, in-place SRTP,
 ``sendto``). Everything slower (PLI throttling, NACK answers, sender reports, ending) happens
-at RTCP rate, outside that loop.
+at RTCP rate, outside that loop. Where streaming._fastsend is built, the per-viewer part runs
+in C (``fanout``, issue 19 §4; docs/media.md "The per-viewer loop in C"), and the Python loop
+below takes only what the C loop leaves to it (a viewer waiting for a keyframe, a backlog).
 
 A simulcast track (issue 14 §1-2) has one :class:`~streaming.layer.Layer` per encoding; each
 viewer gets one layer at a time (``Layer.subs``), and moves to another only at that layer's
