@@ -285,6 +285,12 @@ def srtp_pointer(dtls: RTCDtlsTransport) -> Any:
     return session._srtp[0]
 
 
+def srtp_owner(dtls: RTCDtlsTransport) -> Any:
+    """The pylibsrtp Session behind :func:`srtp_pointer`: whoever protects through the pointer
+    keeps this, so the ``srtp_t`` is not freed under it."""
+    return dtls._tx_srtp
+
+
 def nominated_pair(dtls: RTCDtlsTransport) -> Any:
     """The ICE connection's nominated candidate pair for RTP (component 1), or ``None``.
 

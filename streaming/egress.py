@@ -81,6 +81,7 @@ class Egress:
         "_key",
         "_length",
         "_loop",
+        "_owner",
         "_packets",
         "_protect",
         "_queue",
@@ -105,8 +106,12 @@ class Egress:
         queue_limit: int,
         loop: asyncio.AbstractEventLoop,
         backend: SendBackend | None = None,
+        owner: object = None,
     ) -> None:
         self._session = session
+        # what owns the libsrtp session (pylibsrtp's Session): kept alive as long as we may
+        # protect with it, in Python or in the compiled Port, whatever aiortc does with it
+        self._owner = owner
         self._sock = sock
         self._addr = addr
         self._loop = loop

@@ -225,6 +225,7 @@ class ViewerLeg(Peer):
             self.limits.viewer_queue_packets,
             asyncio.get_running_loop(),
             send_backend.choose(self.limits.send_backend),
+            owner=aiortc_hooks.srtp_owner(dtls),
         )
         return self._egress
 
