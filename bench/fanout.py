@@ -195,6 +195,8 @@ class Row:
     frame_delivery: float
     packet_delivery: float
     checked_delivery: float
+    idle_per_viewer_ms: float = 0.0  # server CPU per viewer and second with no media (ms/s)
+    per_copy_us: float = 0.0  # server CPU per delivered packet beyond that idle cost
 
 
 class Channel:
@@ -214,7 +216,25 @@ class Channel:
         return reply
 
 
-async def run_system(system: str, sizes: list[int], seconds: float, checkers: int) -> list[Row]:
+async def _idle_cost(row: Row, ask: Any, publisher: Channel, seconds: float,
+                     delivered_per_s: float) -> None:
+    """The publisher pauses for ``seconds``: what the server spends then (ICE consent, RTCP,
+    adaptation ticks, the loop) is a cost per viewer, not per packet; the rest of the busy
+    window's CPU, per delivered packet, is the fan-out's own."""
+    await publisher.ask("pause")
+    await asyncio.sleep(1.0)  # what was in flight is through
+    cpu0 = await ask("cpu")
+    wall0 = time.monotonic()
+    await asyncio.sleep(seconds)
+    idle = (await ask("cpu") - cpu0) / (time.monotonic() - wall0)
+    await publisher.ask("resume")
+    await asyncio.sleep(1.0)
+    row.idle_per_viewer_ms = idle * 1000 / max(1, row.viewers)
+    row.per_copy_us = max(0.0, row.cpu_per_s - idle) * 1e6 / max(1.0, delivered_per_s)
+
+
+async def run_system(system: str, sizes: list[int], seconds: float, checkers: int,
+                     idle: float = 0.0) -> list[Row]:
     loop = asyncio.get_running_loop()
     server = Channel(serve, system)
     publisher = Channel(publish_process)
@@ -256,9 +276,13 @@ async def run_system(system: str, sizes: list[int], seconds: float, checkers: in
             _span_ratio(viewers),
             _span_ratio(checked) if checked else 1.0,
         )
+        if idle:
+            await _idle_cost(row, ask, publisher, idle, delivered / wall)
         rows.append(row)
         silent = sum(1 for v in viewers if not v.count.packets)
-        print(_format(row), f"  silent viewers {silent};" if silent else "",
+        print(_format(row), f"  idle {row.idle_per_viewer_ms:.2f} ms/s a viewer,"
+              f" {row.per_copy_us:.1f} µs a copy beyond it;" if idle else "",
+              f"  silent viewers {silent};" if silent else "",
               f"  client {client:.2f} s/s;", await ask("stats"), flush=True)
         if system == "relay" and row.frame_delivery < 0.99:
             break
@@ -286,11 +310,13 @@ def _format(row: Row) -> str:
     )
 
 
-async def main(sizes: list[int], seconds: float, checkers: int, systems: list[str]) -> None:
+async def main(sizes: list[int], seconds: float, checkers: int, systems: list[str],
+               idle: float = 0.0) -> None:
     with contextlib.suppress(OSError, AttributeError):
         os.sched_setaffinity(0, {CLIENT_CORE})
     print("system    viewers  cpu s/s  µs/packet   frames  packets  checked")
-    results = {system: await run_system(system, sizes, seconds, checkers) for system in systems}
+    results = {system: await run_system(system, sizes, seconds, checkers, idle)
+               for system in systems}
     summary(results)
 
 
@@ -302,13 +328,14 @@ def summary(results: dict[str, list[Row]]) -> None:
     today = {row.viewers: row for row in before}
     relay = {row.viewers: row for row in results.get("relay", [])}
     print(f"\n{'system':22} {'viewers':>7} {'µs/pkt':>7} {'viewers/core':>12}"
-          f" {'vs before':>11} {'vs relay':>9}")
+          f" {'vs before':>11} {'vs relay':>9} {'idle ms/s/viewer':>16} {'µs/copy':>8}")
     for system, rows in results.items():
         if system == "relay":
             continue
         for row in rows:
             print(f"{system:22} {row.viewers:7d} {row.us_per_packet:7.1f}"
-                  f" {_per_core(row):12.0f} {_ratio(row, today):>11} {_ratio(row, relay):>9}")
+                  f" {_per_core(row):12.0f} {_ratio(row, today):>11} {_ratio(row, relay):>9}"
+                  f" {row.idle_per_viewer_ms:16.2f} {row.per_copy_us:8.1f}")
 
 
 STREAM_PPS = 170  # the clip's packets a second: ~1 Mbit/s VP8 at 30 fps + Opus at 50/s
@@ -332,6 +359,9 @@ if __name__ == "__main__":
     parser.add_argument("--sizes", default="1,10,25,50,100,200")
     parser.add_argument("--seconds", type=float, default=5.0)
     parser.add_argument("--checkers", type=int, default=3)
+    parser.add_argument("--idle", type=float, default=0.0,
+                        help="after each window, pause the publisher this long: the server's"
+                        " CPU per viewer with no media, and per copy beyond it")
     parser.add_argument("--systems", default="pavilion,pavilion-1port,pavilion-1port-sendto,relay")
     parser.add_argument(
         "--nice",
@@ -344,4 +374,4 @@ if __name__ == "__main__":
     if args.nice:
         os.nice(args.nice)  # inherited by the spawned server process
     sizes = [int(x) for x in args.sizes.split(",")]
-    asyncio.run(main(sizes, args.seconds, args.checkers, args.systems.split(",")))
+    asyncio.run(main(sizes, args.seconds, args.checkers, args.systems.split(","), args.idle))

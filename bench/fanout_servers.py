@@ -47,12 +47,27 @@ def serve(system: str, conn: Any) -> None:
     asyncio.run(_serve(system, conn))
 
 
+def _toggle(profile: Any, path: str, asks: int) -> None:
+    """Asks 1-2 bound the busy window, 3-4 the idle one (``--idle``): BENCH_PROFILE_WINDOWS
+    ``busy`` or ``idle`` profiles one kind only, anything else both."""
+    kind = os.environ.get("BENCH_PROFILE_WINDOWS", "")
+    phase = "busy" if asks % 4 in (1, 2) else "idle"
+    if kind in ("busy", "idle") and phase != kind:
+        return
+    if asks % 2:
+        profile.enable()
+    else:
+        profile.disable()
+        profile.dump_stats(path)
+
+
 async def _serve(system: str, conn: Any, windows: str = "") -> None:
     """``windows``: profile only the measured windows (BENCH_PROFILE_WINDOWS), into that file
     (the steady state: no ICE or DTLS of joining viewers)."""
     import cProfile
 
     profile = cProfile.Profile() if windows else None
+    asks = 0
     loop = asyncio.get_running_loop()
     server: PavilionServer | RelayServer
     if system.startswith("pavilion"):
@@ -68,12 +83,7 @@ async def _serve(system: str, conn: Any, windows: str = "") -> None:
         if command == "cpu":
             conn.send(time.process_time())
             if profile is not None:  # the driver asks at each window's start and end
-                if getattr(profile, "on", False):
-                    profile.disable()
-                    profile.dump_stats(windows)
-                else:
-                    profile.enable()
-                profile.on = not getattr(profile, "on", False)  # type: ignore[attr-defined]
+                _toggle(profile, windows, asks := asks + 1)
         elif command == "stats":
             conn.send(server.stats())
         else:
@@ -219,8 +229,14 @@ class PacketTrack(MediaStreamTrack):
         self._index = 0
         self._start = 0.0
         self.sent = 0
+        self.playing = asyncio.Event()  # cleared: paused (the driver's idle window)
+        self.playing.set()
 
     async def recv(self) -> Any:
+        if not self.playing.is_set():
+            paused = time.monotonic()
+            await self.playing.wait()
+            self._start += time.monotonic() - paused  # go on from where it stopped
         if not self._start:
             self._start = time.monotonic()
         await asyncio.sleep(max(0.0, self._start + self._index / self._rate - time.monotonic()))
@@ -271,6 +287,10 @@ async def _publish(conn: Any, clips: tuple[list[bytes], list[bytes]] | None = No
             conn.send(None)
         elif command == "frames":
             conn.send(video.sent)
+        elif command in ("pause", "resume"):
+            for track in (video, audio):
+                (track.playing.clear if command == "pause" else track.playing.set)()
+            conn.send(None)
         else:
             await publisher.close()
             conn.send(None)
