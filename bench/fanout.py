@@ -106,8 +106,11 @@ class BenchViewer:
             if self.pc.connectionState in ("failed", "closed"):
                 return
             await asyncio.sleep(0.025)
-        for pair in nominated.values():
-            self.reader.adopt(self, pair.protocol)
+        # every socket of the viewer's ICE agent, not only its nominated pair's: the server
+        # sends on the pair *it* nominated, and a viewer counted on another socket read as
+        # "silent" in per-peer mode (issue 19 notes)
+        for protocol in dtls.transport._connection._protocols:
+            self.reader.adopt(self, protocol)
 
     async def _on_clear_rtp(self, data: bytes, arrival_time_ms: int) -> None:
         from streaming import rtp_header
