@@ -56,12 +56,16 @@ else
   # the 3-minute soak (marker `soak`) mostly waits on its timers: it runs in a process of its
   # own beside the workers instead of holding one of them for ~4 minutes (its output after)
   soak_log="$(mktemp)"
+  set -m  # a process group of its own: ended as a whole (nodes too) if this script ends first
   .venv/bin/python -m pytest -n 0 -m "soak and not shaped" "$@" >"$soak_log" 2>&1 &
   soak_pid=$!
+  set +m
+  trap 'kill -TERM -- "-$soak_pid" 2>/dev/null || true' EXIT
   .venv/bin/python -m pytest -n "$workers" -m "not shaped and not soak" --durations=20 "$@" \
     || status=$?
   soak_status=0
   wait "$soak_pid" || soak_status=$?
+  trap - EXIT
   echo "==> pytest: the soak, run beside the rest"
   cat "$soak_log"
   rm -f "$soak_log"
