@@ -32,7 +32,13 @@ async def two_nodes(redis: RedisServer, pavilion_app: Any, room: str,
 
 
 async def member(node: RunningApp, who: str, room: str) -> RtcClient:
-    """``who`` connected to ``node`` and joined to ``room``."""
+    """``who`` connected to ``node`` and joined to ``room``; disconnected again when the join
+    is refused (a caller retrying through an outage left one open connection per refusal, and
+    the node's clean-up then waited ~10 s for them)."""
     client = await RtcClient.connect(node, token(who, room))
-    await client.ok("join", {"room": room})
+    try:
+        await client.ok("join", {"room": room})
+    except BaseException:
+        await client.close()
+        raise
     return client

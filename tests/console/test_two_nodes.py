@@ -52,8 +52,8 @@ async def _row_on(http: aiohttp.ClientSession, node_url: str, room: str,
 
 async def test_a_room_on_node_b_is_seen_from_node_a(redis_url: str,
                                                     pavilion_process: Any) -> None:
-    node_a = pavilion_process(env=node_env(redis_url, "node-a"))
-    node_b = pavilion_process(env=node_env(redis_url, "node-b"))
+    node_a, node_b = pavilion_process.together(node_env(redis_url, "node-a"),
+                                               node_env(redis_url, "node-b"))
     publisher, viewer = Publisher("vp8"), Viewer()
     async with aiohttp.ClientSession() as http:
         answer = await _sdp(http, f"{node_b.url}/whip/{ROOM}", await publisher.offer(),

@@ -20,6 +20,7 @@ from rooms.token import Grant, mint
 from rooms.trade.service import BookingService
 from tests.fixtures.pavilion import TEST_SECRET, make_settings
 from web.app import create_app
+from web.catalog import Catalogs
 from web.meetings_api import BOOKINGS_KEY, CLOCK_KEY
 
 
@@ -59,12 +60,12 @@ def link_token(identity: str, name: str = "", *, exhibitor: bool = False) -> str
 
 
 @pytest.fixture
-async def meetings_node() -> AsyncIterator[Any]:
+async def meetings_node(catalogs: Catalogs) -> AsyncIterator[Any]:
     runners: list[web.AppRunner] = []
 
     async def start(offset_s: float = -600.0, **overrides: Any) -> Node:
         settings = make_settings(**{"demo": False, **overrides})
-        app = create_app(settings)
+        app = create_app(settings, catalogs=catalogs)  # read once per process
         clock = ShiftedClock(offset_s)
         app[CLOCK_KEY] = clock
         runner = web.AppRunner(app, handle_signals=False, access_log=None)

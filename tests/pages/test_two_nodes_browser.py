@@ -29,8 +29,8 @@ async def _waiting_on(page: Any, origin: str) -> bool:
 async def test_viewers_on_the_other_node_are_moved_to_the_media_and_play(
     redis_url: str, pavilion_process: Any, browser: Any
 ) -> None:
-    node_a = pavilion_process(env=node_env(redis_url, "node-a"))
-    node_b = pavilion_process(env=node_env(redis_url, "node-b"))
+    node_a, node_b = pavilion_process.together(node_env(redis_url, "node-a"),
+                                               node_env(redis_url, "node-b"))
     errors: list[str] = []
     early = await browser.new_page(locale="ko-KR")
     early.on("pageerror", lambda exc: errors.append(str(exc)))

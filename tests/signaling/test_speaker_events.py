@@ -50,8 +50,8 @@ async def test_meeting_members_hear_who_speaks(pavilion_app):
 
 @pytest.mark.redis
 async def test_a_member_on_another_node_hears_the_speaker(redis_url, pavilion_process):
-    node_a = pavilion_process(env=node_env(redis_url, "node-a"))
-    node_b = pavilion_process(env=node_env(redis_url, "node-b"))
+    node_a, node_b = pavilion_process.together(node_env(redis_url, "node-a"),
+                                               node_env(redis_url, "node-b"))
     host = await RtcClient.connect(node_a, token("changbai-foods", LIVE_BROADCAST, HOST))
     await host.ok("join", {"room": LIVE_BROADCAST})
     visitor = await RtcClient.connect(node_b, token("visitor", LIVE_BROADCAST, VIEWER))

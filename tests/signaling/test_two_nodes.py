@@ -42,8 +42,8 @@ def _reacted(kind: str) -> Any:
 
 
 async def test_one_room_across_two_nodes(redis_url, pavilion_process):
-    node_a = pavilion_process(env=node_env(redis_url, "node-a"))
-    node_b = pavilion_process(env=node_env(redis_url, "node-b"))
+    node_a, node_b = pavilion_process.together(node_env(redis_url, "node-a"),
+                                               node_env(redis_url, "node-b"))
     host = await RtcClient.connect(node_a, token("changbai-foods", ROOM, HOST))
     await host.ok("join", {"room": ROOM})
     publisher = Publisher("vp8")  # the host's media: node A now holds the room's lease

@@ -13,7 +13,8 @@ import pytest
 
 from bench.soak import Options, print_report, soak
 
-pytestmark = [pytest.mark.redis, pytest.mark.slow]
+# marker soak: scripts/test.sh runs it beside the workers (it waits on timers, ~4 min)
+pytestmark = [pytest.mark.redis, pytest.mark.slow, pytest.mark.soak]
 
 LIGHT = Options(minutes=3, rooms=1, viewers=2, chatters=2, rate=0.5, room_s=30, warmup_s=60,
                 period_s=30, grace_s=90)

@@ -32,6 +32,7 @@ from rooms.trade.store import BookingConflict
 from tests.fixtures.pavilion import TEST_SECRET, make_settings
 from web import bodies
 from web.app import create_app
+from web.catalog import Catalogs
 from web.http_api import Body, failure
 
 API_KEY = "admin-key-0123456789abcdef0123456789abcdef"
@@ -52,8 +53,9 @@ AUTH = {"/api/pages": HOST, "/api/meetings": ORGANISER, "/api/admin": API_KEY}
 
 
 @pytest.fixture
-async def client(aiohttp_client: MakeClient) -> Client:
-    return await aiohttp_client(create_app(make_settings(demo=True, api_key=API_KEY)))
+async def client(aiohttp_client: MakeClient, catalogs: Catalogs) -> Client:
+    settings = make_settings(demo=True, api_key=API_KEY)
+    return await aiohttp_client(create_app(settings, catalogs=catalogs))
 
 
 def headers(path: str) -> dict[str, str]:

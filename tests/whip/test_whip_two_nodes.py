@@ -32,8 +32,8 @@ async def _post(http: aiohttp.ClientSession, url: str, offer: str,
 async def test_whip_and_whep_are_redirected_to_the_node_holding_the_media(
     redis_url: str, pavilion_process: Any
 ) -> None:
-    node_a = pavilion_process(env=node_env(redis_url, "node-a"))
-    node_b = pavilion_process(env=node_env(redis_url, "node-b"))
+    node_a, node_b = pavilion_process.together(node_env(redis_url, "node-a"),
+                                               node_env(redis_url, "node-b"))
     publisher, viewer = Publisher("vp8"), Viewer()
     async with aiohttp.ClientSession() as http:
         hdrs = _headers("changbai-foods", Grant.PUBLISH)
