@@ -64,6 +64,8 @@ HOOKS: tuple[tuple[type, str, str], ...] = (
     # dropped per instance: ~1,000 objects per video receiver, never fed (we intercept RTP)
     (RTCRtpReceiver, "__remote_bitrate_estimator", "field"),
     (aioice.ice.Connection, "_check_list", "field"),  # emptied on release: pair -> protocol
+    # ICE-TCP (streaming/tcp_mux.py): a peer-reflexive candidate learned over TCP says so
+    (aioice.ice.Connection, "_remote_candidates", "field"),
     # aioice.ice.Connection._protocols (listed above) -> connection cycles, emptied too
 )
 LIB_FUNCTIONS = ("srtp_protect", "srtp_protect_rtcp")
@@ -303,7 +305,7 @@ def nominated_pairs(dtls: RTCDtlsTransport) -> dict[int, Any]:
     return ice._connection._nominated
 
 
-def nominated_socket(dtls: RTCDtlsTransport) -> tuple[socket.socket, tuple[str, int]]:
+def nominated_socket(dtls: RTCDtlsTransport) -> tuple[socket.socket, tuple[str, int] | None]:
     """A duplicate of the nominated candidate pair's UDP socket, and the remote address.
 
     Sending on a dup'd non-blocking socket skips aioice's and asyncio's per-datagram Python
@@ -329,12 +331,30 @@ def shared_socket(dtls: RTCDtlsTransport) -> socket.socket | None:
     return sock
 
 
-def pair_socket(pair: Any) -> tuple[socket.socket, tuple[str, int]]:
-    """A non-blocking duplicate of ``pair``'s local UDP socket, and its remote address."""
+def pair_socket(pair: Any) -> tuple[socket.socket, tuple[str, int] | None]:
+    """A non-blocking duplicate of ``pair``'s local UDP socket, and its remote address; for
+    an ICE-TCP pair (streaming/tcp_mux.py) a connected socket whose datagrams leave framed on
+    the pair's TCP connection, and ``None`` (send, not sendto)."""
+    media_socket = getattr(pair.protocol.transport, "media_socket", None)
+    if media_socket is not None:
+        sock: socket.socket = media_socket(pair.remote_addr)
+        return sock, None
     transport_socket = pair.protocol.transport.get_extra_info("socket")
     dup = socket.socket(fileno=socket.dup(transport_socket.fileno()))
     dup.setblocking(False)
     return dup, pair.remote_addr
+
+
+def learned_over_tcp(connection: aioice.ice.Connection, addr: tuple[str, int]) -> None:
+    """Mark the peer-reflexive candidate aioice learned from a check at ``addr`` on an ICE-TCP
+    connection as what it is: aioice 0.13 learns every one as ``udp`` (RFC 6544 §7.2.1: a
+    passive candidate's peer is an active one). Only its transport and tcptype change; its pair
+    already sends on the connection's candidate."""
+    for candidate in connection._remote_candidates:
+        if (candidate.type == "prflx" and candidate.transport == "udp"
+                and (candidate.host, candidate.port) == addr):
+            candidate.transport = "tcp"
+            candidate.tcptype = "active"
 
 
 def srtp_buffers(size: int) -> tuple[Any, Any, memoryview]:

@@ -130,8 +130,9 @@ class Egress:
         self.dropped_packets = 0
         self.errors = 0
 
-    def retarget(self, sock: socket.socket, addr: tuple[str, int]) -> None:
-        """Send from now on through ``sock`` to ``addr`` (the viewer's newly nominated pair).
+    def retarget(self, sock: socket.socket, addr: tuple[str, int] | None) -> None:
+        """Send from now on through ``sock`` to ``addr`` (the viewer's newly nominated pair;
+        ``None``: ``sock`` is connected, an ICE-TCP pair's: streaming/tcp_link.py).
 
         The old duplicate socket is closed; packets still queued go to the new path.
         """
@@ -142,7 +143,7 @@ class Egress:
         self._remove_writer()
         self._sock.close()
         self._sock, self._addr = sock, addr
-        self._sendto = sock.sendto
+        self._sendto = sock.sendto if addr is not None else _connected_send(sock)
         self._target(sock, addr)
         if self._queue:
             self._loop.add_writer(sock.fileno(), self._drain)
