@@ -9,6 +9,7 @@ refuses start with one line naming it, instead of failing on the first packet.
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 import socket
 from collections.abc import Awaitable, Callable
@@ -66,6 +67,9 @@ HOOKS: tuple[tuple[type, str, str], ...] = (
     (aioice.ice.Connection, "_check_list", "field"),  # emptied on release: pair -> protocol
     # ICE-TCP (streaming/tcp_mux.py): a peer-reflexive candidate learned over TCP says so
     (aioice.ice.Connection, "_remote_candidates", "field"),
+    (aioice.ice.Connection, "check_start", "method"),  # replaced per instance: TCP waits
+    (aioice.ice.Connection, "ice_controlling", "field"),
+    (aioice.ice.CandidatePair, "local_candidate", "method"),
     # aioice.ice.Connection._protocols (listed above) -> connection cycles, emptied too
 )
 LIB_FUNCTIONS = ("srtp_protect", "srtp_protect_rtcp")
@@ -357,6 +361,27 @@ def learned_over_tcp(connection: aioice.ice.Connection, addr: tuple[str, int]) -
             candidate.tcptype = "active"
 
 
+def defer_tcp_checks(connection: aioice.ice.Connection, grace_s: float) -> None:
+    """Hold each check the agent starts on a TCP pair for ``grace_s`` while it is the
+    controlling agent (the node offered: Socket.IO viewers).
+
+    aioice nominates the first pair whose check succeeds (RFC 8445 §8.1.1 leaves the choice to
+    the controlling agent), not the best one: a client that reached the node over both UDP and
+    TCP would be held on TCP whenever its TCP check happened to finish first, though RFC 6544
+    §4.5 ranks UDP above it. Held, the TCP pair is still waiting when a UDP pair is nominated,
+    and aioice drops it then (§8.1.2); a client with no UDP path starts ``grace_s`` later.
+    Call before the agent's checks start; :func:`release` undoes it.
+    """
+    original = connection.check_start
+
+    async def check_start(pair: Any) -> None:
+        if connection.ice_controlling and pair.local_candidate.transport == "tcp":
+            await asyncio.sleep(grace_s)
+        await original(pair)
+
+    connection.check_start = check_start  # type: ignore[method-assign]
+
+
 def srtp_buffers(size: int) -> tuple[Any, Any, memoryview]:
     """A libsrtp working buffer: (cdata, length pointer, writable view)."""
     cdata = ffi.new("char[]", size)
@@ -463,7 +488,8 @@ def _release_dtls(dtls: RTCDtlsTransport) -> None:
     ice.remove_all_listeners()
     ice.iceGatherer.remove_all_listeners()
     connection = ice._connection
-    _forget(connection, ("get_component_candidates",))  # gather_on_mux's: it holds connection
+    # gather_on_mux's and defer_tcp_checks': each holds the connection
+    _forget(connection, ("get_component_candidates", "check_start"))
     for pair in connection._check_list:
         _forget(pair.protocol, ("datagram_received",))  # intercept_datagrams' hook
     for protocol in connection._protocols:

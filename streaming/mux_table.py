@@ -60,7 +60,8 @@ class Drop(enum.Enum):
     TCP_NOT_STUN = "tcp_not_stun"  # first message not a STUN Binding request
     TCP_UNKNOWN_USERNAME = "tcp_unknown_username"  # ... naming no agent of this node
     TCP_FRAME_TOO_LARGE = "tcp_frame_too_large"  # a length over the limit (RFC 4571)
-    TCP_TIMEOUT = "tcp_timeout"  # not validated by ICE in time (silent, slow, or refused)
+    TCP_TIMEOUT = "tcp_timeout"  # sent something, but not validated by ICE in time
+    TCP_UNUSED = "tcp_unused"  # sent nothing in that time (a browser that found UDP does so)
     TCP_PENDING_FULL = "tcp_pending_full"  # too many connections not validated yet
     TCP_TOO_MANY = "tcp_too_many"  # an agent holds as many connections as it may
     TCP_WRITE_FULL = "tcp_write_full"  # a STUN/DTLS/RTCP frame over the write buffer's bound

@@ -53,6 +53,7 @@ class TcpLink:
         self.closed = False
         self.oversize = False  # closed because a frame announced more than allowed
         self.dropped = 0  # frames dropped at a full write buffer
+        self.received = 0  # bytes read
         self.requests: dict[bytes, None] = {}  # STUN requests written (RFC 6544 §7.1)
         self.media_limit, self.control_limit = limits
         self._reader = FrameReader(first_frame)
@@ -86,6 +87,7 @@ class TcpLink:
         if not data:
             self.close()  # the peer closed its side
             return
+        self.received += len(data)
         try:
             frames = self._reader.feed(data)
         except ValueError:

@@ -65,6 +65,7 @@ class TcpLimits:
     max_links_per_agent: int = 8  # as many as the UDP mux keeps addresses per agent
     media_buffer: int = 256 * 1024  # write buffer over which media is dropped (~0.5 s at 4 Mbit/s)
     control_buffer: int = 512 * 1024  # ... over which STUN, DTLS and RTCP are dropped too
+    udp_first_s: float = 0.5  # a controlling agent's TCP checks wait this (UDP may win)
 
 
 def passive_priority(component: int, other_preference: int = OTHER_PREFERENCE) -> int:
@@ -176,7 +177,11 @@ class TcpMux:
         return len(self._pending)
 
     def open_protocols(self, port: MuxPort, component: int) -> list[StunProtocol]:
-        """``port``'s passive TCP candidates: one per advertised address, on this port."""
+        """``port``'s passive TCP candidates: one per advertised address, on this port. With
+        UDP candidates beside them, a controlling agent's TCP checks wait a moment, so UDP is
+        nominated where it works (aiortc_hooks.defer_tcp_checks)."""
+        if self.mux.udp_candidates:
+            aiortc_hooks.defer_tcp_checks(port.connection, self.limits.udp_first_s)
         protocols = []
         for host, bound in self.mux.addresses.items():
             transport = TcpMuxTransport(self, port, bound, (host, self.port))
@@ -289,7 +294,7 @@ class TcpMux:
 
     def _expire(self, link: TcpLink) -> None:
         if self._pending.pop(link, None) is not None and not link.closed:
-            self.mux.count_drop(Drop.TCP_TIMEOUT)
+            self.mux.count_drop(Drop.TCP_TIMEOUT if link.received else Drop.TCP_UNUSED)
             link.close()
 
     def _closed(self, link: TcpLink) -> None:

@@ -39,11 +39,11 @@ def attribute(sdp: str, name: str) -> str:
                 if line.startswith(f"a={name}:"))
 
 
-def binding_request(username: str, password: str) -> bytes:
+def binding_request(username: str, password: str, controlling: bool = True) -> bytes:
     request = stun.Message(message_method=stun.Method.BINDING, message_class=stun.Class.REQUEST)
     request.attributes["USERNAME"] = username
     request.attributes["PRIORITY"] = 1_845_501_695
-    request.attributes["ICE-CONTROLLING"] = 7
+    request.attributes["ICE-CONTROLLING" if controlling else "ICE-CONTROLLED"] = 7
     request.add_message_integrity(password.encode())
     request.add_fingerprint()
     return bytes(request)
@@ -156,6 +156,38 @@ async def test_a_signed_check_over_tcp_is_answered_and_checked_back(
     await publisher.close()
 
 
+async def test_a_controlling_agent_holds_its_tcp_checks_so_udp_can_win(
+    tcp_plane: MediaPlane,
+) -> None:
+    """The node offers to a viewer (it controls nomination): its check back over TCP waits
+    ``udp_first_s``, so a client whose UDP works is nominated on UDP (aioice nominates the
+    first pair that succeeds); the viewer's UDP session is untouched by the TCP pair."""
+    from tests.streaming.clients import watch_offered
+
+    publisher = await publish(tcp_plane, "hall", codec="vp8")
+    viewer = await watch_offered(tcp_plane, "hall")
+    await until(lambda: viewer.frames.get("video", 0) >= 5)
+    tcp = tcp_of(tcp_plane)
+    offer = viewer.pc.remoteDescription.sdp
+    ours, theirs = attribute(offer, "ice-ufrag"), attribute(viewer.pc.localDescription.sdp,
+                                                           "ice-ufrag")
+    client = await Client.connect(tcp.port)
+    loop = asyncio.get_running_loop()
+    await client.send(frame(binding_request(f"{ours}:{theirs}", attribute(offer, "ice-pwd"),
+                                            controlling=False)))
+    assert stun.parse_message(await client.message()).message_class == stun.Class.RESPONSE
+    answered = loop.time()
+    triggered = stun.parse_message(await client.message())
+    assert triggered.message_class == stun.Class.REQUEST
+    assert loop.time() - answered >= tcp.limits.udp_first_s * 0.9  # held, then sent
+    pair = tcp_plane.peer(viewer.peer_id).dtls.transport._connection._nominated[1]
+    assert pair.local_candidate.transport == "udp"
+    client.close()
+    await still_playing(viewer)
+    await viewer.close()
+    await publisher.close()
+
+
 HOSTILE = [
     # (what the first bytes are, what they are counted as)
     (b"GET / HTTP/1.1\r\nHost: x\r\n\r\n", "tcp_frame_too_large"),  # 'GE' = 18245 bytes
@@ -205,7 +237,8 @@ async def test_silent_and_trickling_connections_are_closed_in_time(
     for client in (silent, trickling, refused):
         assert await client.closed_by_node(within=3)
     assert loop.time() - started < 2.5
-    assert tcp_plane.mux.dropped["tcp_timeout"] == 3  # type: ignore[union-attr]
+    assert tcp_plane.mux.dropped["tcp_timeout"] == 2  # type: ignore[union-attr]
+    assert tcp_plane.mux.dropped["tcp_unused"] == 1  # type: ignore[union-attr]
     assert tcp_plane.mux.dropped["unknown_address"] >= 1  # type: ignore[union-attr]
     assert tcp.links == 0 and tcp.pending == 0
     await still_playing(viewer)
