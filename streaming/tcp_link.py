@@ -134,15 +134,15 @@ class TcpLink:
         caller owns and closes it: a duplicate of one end of the link's socket pair)."""
         if self.closed:
             raise ConnectionError("the ICE-TCP connection is closed")
-        if self._pair is None:
-            ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-            for end in (ours, theirs):
+        theirs = self._theirs
+        if theirs is None:
+            self._pair, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+            for end in (self._pair, theirs):
                 end.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, PAIR_BUFFER)
                 end.setblocking(False)
-            self._pair, self._theirs = ours, theirs
+            self._theirs = theirs
             self._resume_pump()
-        assert self._theirs is not None  # made with self._pair
-        dup = socket.socket(fileno=socket.dup(self._theirs.fileno()))
+        dup = socket.socket(fileno=socket.dup(theirs.fileno()))
         dup.setblocking(False)
         return dup
 

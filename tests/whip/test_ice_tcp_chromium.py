@@ -3,7 +3,7 @@
 The node offers no UDP candidate (``udp_candidates = false``) and has no UDP candidate of its
 own to check from, so the only way in is a TCP connection to its passive candidate: Chromium's
 stats must say the selected pair is TCP on both ends, the node's nominated pairs must be its
-TCP candidate's, and video must decode.
+TCP candidate's, consent checks must be answered over it, and video must decode.
 """
 
 from __future__ import annotations
@@ -41,7 +41,9 @@ async () => {
 
 def tcp_only() -> dict[str, Any]:
     port = free_media_port()
-    return {"udp_port": port, "tcp_port": port, "udp_candidates": False}
+    # consent checks (RFC 7675, streaming/consent.py) every 0.3 s: they must pass over TCP too
+    return {"udp_port": port, "tcp_port": port, "udp_candidates": False,
+            "consent_interval_s": 0.3}
 
 
 async def selected(page: Any) -> dict[str, Any]:
@@ -83,5 +85,9 @@ async def test_chromium_publishes_and_plays_over_ice_tcp_only(
         pair = peer.dtls.transport._connection._nominated[1]
         assert pair.local_candidate.transport == "tcp", pair
         assert pair.remote_candidate.transport == "tcp", pair  # learned over TCP (prflx)
+    for peer in plane.peers.values():
+        consent = peer.consent
+        assert consent is not None and consent.answered >= 3 and not consent.expired, peer
+        assert consent.rtt_s is not None  # answered on the connection the check went out on
     later = await viewer.evaluate(VIDEO_STATS)
     assert later["lost"] <= max(2, later["received"] // 50), later
