@@ -113,3 +113,33 @@ async def test_a_stalled_reader_bounds_the_buffer_and_the_egress_drops(stream) -
         seq.to_bytes(2, "big") for seq in range(3000, 3010)]
     egress.close()
     link.close()
+
+
+async def test_an_egress_moves_from_a_udp_path_to_a_tcp_connection(stream) -> None:
+    """A viewer whose newly nominated pair is a TCP one (viewer.py ``_follow_nomination``):
+    ``retarget`` to the link's media socket, with no address (``send``, not ``sendto``)."""
+    ours, theirs = stream
+    link = link_on(ours, [], [])
+    udp_a, udp_b = socket.socketpair(socket.AF_UNIX, socket.SOCK_DGRAM)
+    tx, rx = sessions()
+    egress = Egress(tx._srtp[0], udp_a, None, 8, asyncio.get_running_loop())
+    assert egress.send_rtp(template(), 1, 0, 7)
+    assert rtp_seq(rx.unprotect(udp_b.recv(2048))) == 1
+    egress.retarget(link.media_socket(), None)
+    for seq in (2, 3):
+        assert egress.send_rtp(template(), seq, 0, 7)
+    reader = FrameReader()
+    frames: list[bytes] = []
+    for _ in range(50):
+        frames += drain(theirs, reader)
+        if len(frames) == 2:
+            break
+        await asyncio.sleep(0.005)
+    assert [rtp_seq(rx.unprotect(f)) for f in frames] == [2, 3]
+    egress.close()
+    link.close()
+    udp_b.close()
+
+
+def rtp_seq(packet: bytes) -> int:
+    return int.from_bytes(packet[2:4], "big")
