@@ -25,6 +25,7 @@ the connection is not written again; the transaction still ends on aioice's own 
 from __future__ import annotations
 
 import asyncio
+import collections
 import logging
 import socket
 from dataclasses import dataclass
@@ -60,6 +61,7 @@ class TcpLimits:
     """What a TCP client may make the node hold (DESIGN.md §6)."""
 
     max_pending: int = 128  # connections not validated yet, node-wide
+    max_pending_per_ip: int = 32  # ... from one address (a NAT): no one host takes them all
     validate_s: float = 5.0  # accept -> validated by ICE, or closed
     first_frame: int = 1_500  # bytes per message until validated (a check is ~100-200)
     max_links_per_agent: int = 8  # as many as the UDP mux keeps addresses per agent
@@ -158,6 +160,7 @@ class TcpMux:
         self._by_owner: dict[MuxPort, list[TcpLink]] = {}
         self._protocols: dict[tuple[MuxPort, str], StunProtocol] = {}
         self._pending: dict[TcpLink, asyncio.TimerHandle] = {}  # not validated yet
+        self._pending_ips: collections.Counter[str] = collections.Counter()
         self._open: set[TcpLink] = set()
         self.accepted = 0
         self.received = 0  # messages read
@@ -199,7 +202,8 @@ class TcpMux:
             except OSError as exc:  # out of descriptors (EMFILE) and the like: try later
                 logger.warning("media.tcp_port: accept failed (%s)", exc.strerror)
                 return
-            if len(self._pending) >= self.limits.max_pending:
+            if (len(self._pending) >= self.limits.max_pending
+                    or self._pending_ips[addr[0]] >= self.limits.max_pending_per_ip):
                 sock.close()
                 self.mux.count_drop(Drop.TCP_PENDING_FULL)
                 continue
@@ -210,6 +214,7 @@ class TcpMux:
             self._open.add(link)
             self._pending[link] = self._loop.call_later(self.limits.validate_s,
                                                         self._expire, link)
+            self._pending_ips[addr[0]] += 1
 
     def _frame(self, link: TcpLink, message: bytes) -> None:
         self.received += 1
@@ -288,20 +293,27 @@ class TcpMux:
             return
         link.validated = True
         link.allow_frames()
+        self._unpend(link)
+
+    def _unpend(self, link: TcpLink) -> bool:
+        """``link`` waits no more (validated, expired or closed); whether it was waiting."""
         handle = self._pending.pop(link, None)
-        if handle is not None:
-            handle.cancel()
+        if handle is None:
+            return False
+        handle.cancel()
+        self._pending_ips[link.peer[0]] -= 1
+        if not self._pending_ips[link.peer[0]]:
+            del self._pending_ips[link.peer[0]]
+        return True
 
     def _expire(self, link: TcpLink) -> None:
-        if self._pending.pop(link, None) is not None and not link.closed:
+        if self._unpend(link) and not link.closed:
             self.mux.count_drop(Drop.TCP_TIMEOUT if link.received else Drop.TCP_UNUSED)
             link.close()
 
     def _closed(self, link: TcpLink) -> None:
         self._open.discard(link)
-        handle = self._pending.pop(link, None)
-        if handle is not None:
-            handle.cancel()
+        self._unpend(link)
         if link.oversize:
             self.mux.count_drop(Drop.TCP_FRAME_TOO_LARGE)
         if self._links.get((link.bound, link.peer)) is link:

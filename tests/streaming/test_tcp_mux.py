@@ -246,9 +246,12 @@ async def test_silent_and_trickling_connections_are_closed_in_time(
     await publisher.close()
 
 
-async def test_unvalidated_connections_are_capped(tcp_plane: MediaPlane) -> None:
+@pytest.mark.parametrize("limits", [TcpLimits(max_pending=3), TcpLimits(max_pending_per_ip=3)],
+                         ids=["node", "per-address"])
+async def test_unvalidated_connections_are_capped(tcp_plane: MediaPlane,
+                                                  limits: TcpLimits) -> None:
     tcp = tcp_of(tcp_plane)
-    tcp.limits = TcpLimits(max_pending=3)
+    tcp.limits = limits
     held = [await Client.connect(tcp.port) for _ in range(3)]
     await until(lambda: tcp.pending == 3)
     extra = await Client.connect(tcp.port)
@@ -257,7 +260,10 @@ async def test_unvalidated_connections_are_capped(tcp_plane: MediaPlane) -> None
     assert tcp.pending == 3
     for client in held:
         client.close()
-    await until(lambda: tcp.links == 0)
+    await until(lambda: tcp.links == 0 and tcp.pending == 0)
+    again = await Client.connect(tcp.port)  # the slots are free again
+    await until(lambda: tcp.pending == 1)
+    again.close()
 
 
 async def test_a_closed_peer_closes_its_connection(tcp_plane: MediaPlane) -> None:
