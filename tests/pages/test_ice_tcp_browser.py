@@ -58,4 +58,4 @@ async def test_studio_and_viewer_over_ice_tcp(
     assert set(transports.values()) == {"udp" if udp else "tcp"}, transports
     tcp = running.app[MEDIA_KEY].mux.tcp
     if not udp:
-        assert tcp.links >= 2 and tcp.pending == 0
+        assert tcp.links - tcp.pending >= 2  # validated: the studio's and the viewer's
