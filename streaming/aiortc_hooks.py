@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 import socket
+import weakref
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -372,12 +373,16 @@ def defer_tcp_checks(connection: aioice.ice.Connection, grace_s: float) -> None:
     and aioice drops it then (§8.1.2); a client with no UDP path starts ``grace_s`` later.
     Call before the agent's checks start; :func:`release` undoes it.
     """
-    original = connection.check_start
+    agent = weakref.ref(connection)  # no cycle through the replacement: freed without a gc
+    original = aioice.ice.Connection.check_start
 
     async def check_start(pair: Any) -> None:
-        if connection.ice_controlling and pair.local_candidate.transport == "tcp":
+        held = agent()
+        if held is None:
+            return
+        if held.ice_controlling and pair.local_candidate.transport == "tcp":
             await asyncio.sleep(grace_s)
-        await original(pair)
+        await original(held, pair)
 
     connection.check_start = check_start  # type: ignore[method-assign]
 

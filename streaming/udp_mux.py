@@ -319,8 +319,9 @@ class UdpMux:
         if self.closed:
             return
         self.closed = True
-        if self.tcp is not None:
-            self.tcp.close()
+        tcp, self.tcp = self.tcp, None  # it points back here: no cycle left for the collector
+        if tcp is not None:
+            tcp.close()
         for sock in self._sockets.values():
             self._loop.remove_reader(sock.fileno())
             sock.close()
