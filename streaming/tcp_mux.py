@@ -249,12 +249,11 @@ class TcpMux:
         if owner is None or protocol is None:
             self._refuse(link, Drop.TCP_UNKNOWN_USERNAME)
             return
-        mine = self._by_owner.setdefault(owner, [])
-        if len(mine) >= self.limits.max_links_per_agent:
+        if len(self._by_owner.get(owner, ())) >= self.limits.max_links_per_agent:
             self._refuse(link, Drop.TCP_TOO_MANY)
             return
         link.owner, link.protocol = owner, protocol
-        mine.append(link)
+        self._by_owner.setdefault(owner, []).append(link)
         self._links[(link.bound, link.peer)] = link
         self._deliver(link, message, Kind.STUN)
 
@@ -326,7 +325,7 @@ class TcpMux:
 
     def forget(self, port: MuxPort) -> None:
         """``port``'s agent closed: its connections close, its candidates go."""
-        for link in list(self._by_owner.get(port, ())):
+        for link in self._by_owner.pop(port, []):
             link.close()
         for bound in self.mux.addresses.values():
             self._protocols.pop((port, bound), None)

@@ -266,6 +266,26 @@ async def test_unvalidated_connections_are_capped(tcp_plane: MediaPlane,
     again.close()
 
 
+async def test_an_agent_holds_a_bounded_number_of_connections(tcp_plane: MediaPlane) -> None:
+    publisher, viewer = await streaming_pair(tcp_plane)
+    tcp = tcp_of(tcp_plane)
+    tcp.limits = TcpLimits(max_links_per_agent=1)
+    first, second = await Client.connect(tcp.port), await Client.connect(tcp.port)
+    await first.send(frame(check_for(publisher)))
+    await first.message()
+    await second.send(frame(check_for(publisher)))
+    assert await second.closed_by_node(within=3)
+    assert tcp_plane.mux.dropped["tcp_too_many"] == 1  # type: ignore[union-attr]
+    await tcp_plane.close(publisher.peer_id)
+    assert await first.closed_by_node(within=5)
+    await until(lambda: tcp.links == 0)
+    await tcp_plane.close(viewer.peer_id)
+    await until(lambda: len(tcp_plane.mux.table) == 0)  # type: ignore[union-attr]
+    assert not tcp._by_owner and not tcp._protocols  # nothing of a gone agent is held
+    await viewer.close()
+    await publisher.close()
+
+
 async def test_a_closed_peer_closes_its_connection(tcp_plane: MediaPlane) -> None:
     publisher, viewer = await streaming_pair(tcp_plane)
     tcp = tcp_of(tcp_plane)
