@@ -145,6 +145,13 @@ class MediaLimits(_Section):
     # (NAT 1:1: a cloud VM's public address), empty = this host's own addresses.
     udp_port: int = Field(default=0, ge=0, le=65_535)
     announce_ip: str = ""
+    # ICE-TCP (RFC 6544, docs/media.md "ICE-TCP"), for clients whose networks pass no UDP:
+    # 0 = off; N = a passive TCP host candidate per address on TCP port N beside the UDP ones
+    # (the udp_port number is the natural choice: one number to open, two protocols)
+    tcp_port: int = Field(default=0, ge=0, le=65_535)
+    # False leaves the UDP host candidates out (TCP only): for the tests that prove ICE-TCP
+    # carries a session on its own; no deployment wants it
+    udp_candidates: bool = True
 
     @field_validator("announce_ip")
     @classmethod
@@ -163,6 +170,10 @@ class MediaLimits(_Section):
     def _announce_needs_port(self) -> MediaLimits:
         if self.announce_ip and not self.udp_port:
             raise ValueError("announce_ip needs udp_port (the one-port mode it is announced in)")
+        if self.tcp_port and not self.udp_port:
+            raise ValueError("tcp_port needs udp_port (ICE-TCP rides on the one-port mode)")
+        if not self.udp_candidates and not self.tcp_port:
+            raise ValueError("udp_candidates = false needs tcp_port (no candidate would be left)")
         return self
 
     @model_validator(mode="after")

@@ -9,8 +9,10 @@ refuses start with one line naming it, instead of failing on the first packet.
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 import socket
+import weakref
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -64,6 +66,11 @@ HOOKS: tuple[tuple[type, str, str], ...] = (
     # dropped per instance: ~1,000 objects per video receiver, never fed (we intercept RTP)
     (RTCRtpReceiver, "__remote_bitrate_estimator", "field"),
     (aioice.ice.Connection, "_check_list", "field"),  # emptied on release: pair -> protocol
+    # ICE-TCP (streaming/tcp_mux.py): a peer-reflexive candidate learned over TCP says so
+    (aioice.ice.Connection, "_remote_candidates", "field"),
+    (aioice.ice.Connection, "check_start", "method"),  # replaced per instance: TCP waits
+    (aioice.ice.Connection, "ice_controlling", "field"),
+    (aioice.ice.CandidatePair, "local_candidate", "method"),
     # aioice.ice.Connection._protocols (listed above) -> connection cycles, emptied too
 )
 LIB_FUNCTIONS = ("srtp_protect", "srtp_protect_rtcp")
@@ -309,7 +316,7 @@ def nominated_pairs(dtls: RTCDtlsTransport) -> dict[int, Any]:
     return ice._connection._nominated
 
 
-def nominated_socket(dtls: RTCDtlsTransport) -> tuple[socket.socket, tuple[str, int]]:
+def nominated_socket(dtls: RTCDtlsTransport) -> tuple[socket.socket, tuple[str, int] | None]:
     """A duplicate of the nominated candidate pair's UDP socket, and the remote address.
 
     Sending on a dup'd non-blocking socket skips aioice's and asyncio's per-datagram Python
@@ -335,12 +342,55 @@ def shared_socket(dtls: RTCDtlsTransport) -> socket.socket | None:
     return sock
 
 
-def pair_socket(pair: Any) -> tuple[socket.socket, tuple[str, int]]:
-    """A non-blocking duplicate of ``pair``'s local UDP socket, and its remote address."""
+def pair_socket(pair: Any) -> tuple[socket.socket, tuple[str, int] | None]:
+    """A non-blocking duplicate of ``pair``'s local UDP socket, and its remote address; for
+    an ICE-TCP pair (streaming/tcp_mux.py) a connected socket whose datagrams leave framed on
+    the pair's TCP connection, and ``None`` (send, not sendto)."""
+    media_socket = getattr(pair.protocol.transport, "media_socket", None)
+    if media_socket is not None:
+        sock: socket.socket = media_socket(pair.remote_addr)
+        return sock, None
     transport_socket = pair.protocol.transport.get_extra_info("socket")
     dup = socket.socket(fileno=socket.dup(transport_socket.fileno()))
     dup.setblocking(False)
     return dup, pair.remote_addr
+
+
+def learned_over_tcp(connection: aioice.ice.Connection, addr: tuple[str, int]) -> None:
+    """Mark the peer-reflexive candidate aioice learned from a check at ``addr`` on an ICE-TCP
+    connection as what it is: aioice 0.13 learns every one as ``udp`` (RFC 6544 §7.2.1: a
+    passive candidate's peer is an active one). Only its transport and tcptype change; its pair
+    already sends on the connection's candidate."""
+    for candidate in connection._remote_candidates:
+        if (candidate.type == "prflx" and candidate.transport == "udp"
+                and (candidate.host, candidate.port) == addr):
+            candidate.transport = "tcp"
+            candidate.tcptype = "active"
+
+
+def defer_tcp_checks(connection: aioice.ice.Connection, grace_s: float) -> None:
+    """Hold each check the agent starts on a TCP pair for ``grace_s`` while it is the
+    controlling agent (the node offered: Socket.IO viewers).
+
+    aioice nominates the first pair whose check succeeds (RFC 8445 §8.1.1 leaves the choice to
+    the controlling agent), not the best one: a client that reached the node over both UDP and
+    TCP would be held on TCP whenever its TCP check happened to finish first, though RFC 6544
+    §4.5 ranks UDP above it. Held, the TCP pair is still waiting when a UDP pair is nominated,
+    and aioice drops it then (§8.1.2); a client with no UDP path starts ``grace_s`` later.
+    Call before the agent's checks start; :func:`release` undoes it.
+    """
+    agent = weakref.ref(connection)  # no cycle through the replacement: freed without a gc
+    original = aioice.ice.Connection.check_start
+
+    async def check_start(pair: Any) -> None:
+        held = agent()
+        if held is None:
+            return
+        if held.ice_controlling and pair.local_candidate.transport == "tcp":
+            await asyncio.sleep(grace_s)
+        await original(held, pair)
+
+    connection.check_start = check_start  # type: ignore[method-assign]
 
 
 def srtp_buffers(size: int) -> tuple[Any, Any, memoryview]:
@@ -457,7 +507,8 @@ def _release_dtls(dtls: RTCDtlsTransport) -> None:
     ice.remove_all_listeners()
     ice.iceGatherer.remove_all_listeners()
     connection = ice._connection
-    _forget(connection, ("get_component_candidates",))  # gather_on_mux's: it holds connection
+    # gather_on_mux's and defer_tcp_checks': each holds the connection
+    _forget(connection, ("get_component_candidates", "check_start"))
     for pair in connection._check_list:
         _forget(pair.protocol, ("datagram_received",))  # intercept_datagrams' hook
     for protocol in connection._protocols:

@@ -14,6 +14,10 @@ offer (stripped before aiortc sees them) and trickled ones (RFC 8838) alike:
   ``allow_loopback_candidates``; private and link-local ranges (RFC 1918, RFC 6598 shared
   100.64.0.0/10, RFC 3927 169.254.0.0/16, RFC 4193 fc00::/7, RFC 4291 fe80::/10) with
   ``allow_private_candidates``;
+- TCP candidates (RFC 6544) of any ``tcptype``: the node never opens a connection (its own
+  ICE-TCP candidates are passive, streaming/tcp_mux.py), so a check to one could only fail
+  (a browser's active candidates all carry the discard port 9); a client that connects to the
+  node's passive candidate is learned from its check on that connection, as below;
 - mDNS names (``*.local``, draft-ietf-mmusic-mdns-ice-candidates) are never passed on, whatever
   the policy (issue 14 §7): aioice resolves them by multicast query with a 1 s timeout *before*
   aiortc returns the answer, so every Chromium viewer (a page without camera permission offers
@@ -83,6 +87,8 @@ def verdict(line: str, policy: CandidatePolicy) -> str | None:
         return "unparsable"
     if not 0 < candidate.port <= 65_535:
         return "port out of range"
+    if candidate.transport == "tcp":
+        return "tcp: the node connects to no one"  # learned from its check instead
     if candidate.host.lower().endswith(".local"):
         return "mDNS name"  # learned from the client's checks instead (module docstring)
     try:

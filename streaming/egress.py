@@ -156,8 +156,9 @@ class Egress:
         port = self.port
         return self._errors + (port.errors if port is not None else 0)
 
-    def retarget(self, sock: socket.socket, addr: tuple[str, int]) -> None:
-        """Send from now on through ``sock`` to ``addr`` (the viewer's newly nominated pair).
+    def retarget(self, sock: socket.socket, addr: tuple[str, int] | None) -> None:
+        """Send from now on through ``sock`` to ``addr`` (the viewer's newly nominated pair;
+        ``None``: ``sock`` is connected, an ICE-TCP pair's: streaming/tcp_link.py).
 
         The old duplicate socket is closed; packets still queued go to the new path.
         """
@@ -168,7 +169,7 @@ class Egress:
         self._remove_writer()
         self._sock.close()
         self._sock, self._addr = sock, addr
-        self._sendto = sock.sendto
+        self._sendto = sock.sendto if addr is not None else _connected_send(sock)
         self._target(sock, addr)
         if self._queue:
             self._loop.add_writer(sock.fileno(), self._drain)

@@ -33,8 +33,16 @@ class PlaneClosed(MediaError):
     """The plane is shutting down and takes no new peers."""
 
 
-class UdpPortUnavailable(Exception):
-    """``[media] udp_port`` cannot be bound (taken, or privileged): the node cannot start."""
+class MediaPortUnavailable(Exception):
+    """A configured media port cannot be bound (taken, or privileged): the node cannot start."""
+
+
+class UdpPortUnavailable(MediaPortUnavailable):
+    """``[media] udp_port`` cannot be bound."""
+
+
+class TcpPortUnavailable(MediaPortUnavailable):
+    """``[media] tcp_port`` (ICE-TCP) cannot be bound."""
 
 
 __all__ = [
@@ -42,10 +50,12 @@ __all__ = [
     "Capacity",
     "CodecMismatch",
     "MediaError",
+    "MediaPortUnavailable",
     "NegotiationError",
     "NoUsableCodec",
     "NothingPublished",
     "PlaneClosed",
+    "TcpPortUnavailable",
     "UdpPortUnavailable",
     "UnknownPeer",
     "UnknownRecording",

@@ -56,6 +56,15 @@ class Drop(enum.Enum):
     UNKNOWN_USERNAME = "unknown_username"  # a request for no agent of this node
     UNKNOWN_TRANSACTION = "unknown_transaction"  # a response to nothing we asked
     UNKNOWN_ADDRESS = "unknown_address"  # DTLS/RTP/indication from no validated address
+    # ICE-TCP (streaming/tcp_mux.py): why a connection was closed, or a frame not written
+    TCP_NOT_STUN = "tcp_not_stun"  # first message not a STUN Binding request
+    TCP_UNKNOWN_USERNAME = "tcp_unknown_username"  # ... naming no agent of this node
+    TCP_FRAME_TOO_LARGE = "tcp_frame_too_large"  # a length over the limit (RFC 4571)
+    TCP_TIMEOUT = "tcp_timeout"  # sent something, but not validated by ICE in time
+    TCP_UNUSED = "tcp_unused"  # sent nothing in that time (a browser that found UDP does so)
+    TCP_PENDING_FULL = "tcp_pending_full"  # too many connections not validated yet
+    TCP_TOO_MANY = "tcp_too_many"  # an agent holds as many connections as it may
+    TCP_WRITE_FULL = "tcp_write_full"  # a STUN/DTLS/RTCP frame over the write buffer's bound
 
 
 def classify(first: int) -> Kind:
@@ -175,6 +184,11 @@ class DemuxTable(Generic[Owner]):
         while len(self._transactions) > self._max_transactions:
             self._transactions.popitem(last=False)
 
+    def named(self, username: str | None) -> Owner | None:
+        """The agent whose local ufrag is the first half of ``username`` (``<ours>:<theirs>``,
+        RFC 8445 §7.2.2), or None."""
+        return self._by_ufrag.get((username or "").partition(":")[0])
+
     def owner_of(self, address: Address) -> Owner | None:
         return self._by_address.get(address)
 
@@ -198,8 +212,7 @@ class DemuxTable(Generic[Owner]):
         if head is None:
             return Route(None, kind, drop=Drop.MALFORMED_STUN)
         if head.cls is StunClass.REQUEST:
-            local = (head.username or "").partition(":")[0]
-            owner = self._by_ufrag.get(local)
+            owner = self.named(head.username)
             if owner is None:
                 return Route(None, kind, head, Drop.UNKNOWN_USERNAME)
             return Route(owner, kind, head)

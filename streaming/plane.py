@@ -32,6 +32,7 @@ from streaming.errors import (
     Capacity,
     NothingPublished,
     PlaneClosed,
+    TcpPortUnavailable,
     UnknownPeer,
     UnknownRecording,
 )
@@ -52,6 +53,7 @@ from streaming.source import Source
 from streaming.speaker import SpeakerChange, SpeakerRules
 from streaming.speaker_watch import SpeakerWatch
 from streaming.stats import PlaneStats, Tally
+from streaming.tcp_mux import TcpMux
 from streaming.transport_guard import ForeignCounts
 from streaming.udp_mux import UdpMux
 from streaming.upstream import UpstreamLeg
@@ -174,8 +176,14 @@ class MediaPlane:
         self.depacketizers: Callable[[str], Depacketizer] = default_depacketizer
         self.limits = limits
         # issue 19: every peer on one UDP port (streaming/udp_mux.py), or a socket per peer
-        self.mux = (UdpMux(limits.udp_port, limits.announce_ip, MUX_AGENTS)
-                    if limits.udp_port else None)
+        self.mux = (UdpMux(limits.udp_port, limits.announce_ip, MUX_AGENTS,
+                           limits.udp_candidates) if limits.udp_port else None)
+        if self.mux is not None and limits.tcp_port:  # ICE-TCP beside it (streaming/tcp_mux.py)
+            try:
+                self.mux.tcp = TcpMux(self.mux, limits.tcp_port)
+            except TcpPortUnavailable:
+                self.mux.close()
+                raise
         self.ice_servers = list(ice_servers)
         self._own_ice: list[IceServer] = []
         self.peers: dict[str, Peer] = {}

@@ -17,7 +17,7 @@ import logging
 import secrets
 import socket
 import string
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aioice.candidate import Candidate, candidate_foundation, candidate_priority
 from aioice.ice import Connection, StunProtocol, get_host_addresses
@@ -26,6 +26,9 @@ from aioice.stun import parse_message
 from streaming import aiortc_hooks
 from streaming.errors import Capacity, UdpPortUnavailable
 from streaming.mux_table import Address, DemuxTable, Drop, Kind, StunClass, stun_head
+
+if TYPE_CHECKING:
+    from streaming.tcp_mux import TcpMux
 
 logger = logging.getLogger(__name__)
 
@@ -144,22 +147,29 @@ class MuxPort:
         self.ufrag = ufrag
         self.protocols: list[StunProtocol] = []
         self._by_socket: dict[str, StunProtocol] = {}  # bound address -> its candidate
-        self._open: set[MuxTransport] = set()
+        self._open: set[asyncio.BaseTransport] = set()
 
     def add_protocol(self, component: int, host: str, bound: str,
                      sock: socket.socket) -> StunProtocol:
         """A host candidate at ``host`` (advertised) served by the socket bound on ``bound``."""
-        protocol = StunProtocol(self.connection)
-        protocol.local_candidate = Candidate(
+        candidate = Candidate(
             foundation=candidate_foundation("host", "udp", host), component=component,
             transport="udp", priority=candidate_priority(component, "host"),
             host=host, port=self.mux.port, type="host",
         )
-        transport = MuxTransport(self, sock, (host, self.mux.port))
+        protocol = self.attach(candidate, MuxTransport(self, sock, (host, self.mux.port)))
+        self._by_socket[bound] = protocol
+        return protocol
+
+    def attach(self, candidate: Candidate, transport: asyncio.BaseTransport) -> StunProtocol:
+        """A ``StunProtocol`` for ``candidate`` sending through ``transport`` (the UDP mux's,
+        or an ICE-TCP one: streaming/tcp_mux.py); the port goes when all its transports
+        closed."""
+        protocol = StunProtocol(self.connection)
+        protocol.local_candidate = candidate
         self._open.add(transport)
         protocol.connection_made(transport)
         self.protocols.append(protocol)
-        self._by_socket[bound] = protocol
         return protocol
 
     def receive(self, data: bytes, addr: Address, bound: str) -> None:
@@ -183,7 +193,7 @@ class MuxPort:
         except ValueError:
             return False
 
-    def transport_closed(self, transport: MuxTransport) -> None:
+    def transport_closed(self, transport: asyncio.BaseTransport) -> None:
         self._open.discard(transport)
         if not self._open:
             self.mux.remove(self)
@@ -202,8 +212,11 @@ class MuxPort:
 class UdpMux:
     """The node's one UDP port: reads, demultiplexes, and sends for every ICE agent."""
 
-    def __init__(self, port: int, announce_ip: str, max_agents: int) -> None:
+    def __init__(self, port: int, announce_ip: str, max_agents: int,
+                 udp_candidates: bool = True) -> None:
         hosts, served = plan_addresses(announce_ip)
+        self.udp_candidates = udp_candidates  # False: TCP candidates only (a test of ICE-TCP)
+        self.tcp: TcpMux | None = None  # ICE-TCP on [media] tcp_port (streaming/tcp_mux.py)
         self._sockets = bind_sockets(port, hosts)
         self.port = port
         self.table: DemuxTable[MuxPort] = DemuxTable(max_agents)
@@ -233,11 +246,16 @@ class UdpMux:
         port = MuxPort(self, connection, ufrag)
         self.table.add(port, ufrag)
         aiortc_hooks.set_local_ufrag(connection, ufrag)
-        return [port.add_protocol(component, host, bound, self._sockets[bound])
-                for host, bound in self.addresses.items()]
+        protocols = [port.add_protocol(component, host, bound, self._sockets[bound])
+                     for host, bound in self.addresses.items() if self.udp_candidates]
+        if self.tcp is not None:
+            protocols += self.tcp.open_protocols(port, component)
+        return protocols
 
     def remove(self, port: MuxPort) -> None:
         self.table.remove(port)
+        if self.tcp is not None:
+            self.tcp.forget(port)
 
     def _new_ufrag(self) -> str:
         while True:
@@ -301,6 +319,9 @@ class UdpMux:
         if self.closed:
             return
         self.closed = True
+        tcp, self.tcp = self.tcp, None  # it points back here: no cycle left for the collector
+        if tcp is not None:
+            tcp.close()
         for sock in self._sockets.values():
             self._loop.remove_reader(sock.fileno())
             sock.close()

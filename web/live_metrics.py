@@ -130,10 +130,27 @@ def _udp_mux(plane: Any) -> Iterator[Metric]:
     dropped = CounterMetricFamily(
         "pavilion_media_udp_mux_dropped",
         "Datagrams dropped by the one UDP port: not WebRTC, malformed or unknown STUN, or"
-        " DTLS/RTP/RTCP from an address ICE never validated.", labels=["reason"])
+        " DTLS/RTP/RTCP from an address ICE never validated; tcp_*: ICE-TCP connections"
+        " closed, or frames not written.", labels=["reason"])
     for reason in Drop:
         dropped.add_metric([reason.value], mux.dropped[reason.value])
     yield dropped
+    yield from _tcp_mux(mux.tcp)
+
+
+def _tcp_mux(tcp: Any) -> Iterator[Metric]:
+    """Issue 19: ICE-TCP on the node's TCP port (its drops are the UDP mux's tcp_* reasons)."""
+    if tcp is None:
+        return
+    yield _gauge("pavilion_media_tcp_mux_connections", "Open ICE-TCP connections.", tcp.links)
+    yield _gauge("pavilion_media_tcp_mux_pending",
+                 "ICE-TCP connections ICE has not validated yet.", tcp.pending)
+    yield _counter("pavilion_media_tcp_mux_accepted", "ICE-TCP connections accepted.",
+                   tcp.accepted)
+    yield _counter("pavilion_media_tcp_mux_received", "Frames read from ICE-TCP connections.",
+                   tcp.received)
+    yield _counter("pavilion_media_tcp_mux_send_errors",
+                   "Messages for an address with no ICE-TCP connection.", tcp.send_errors)
 
 
 def _tasks() -> int:

@@ -24,7 +24,7 @@ from aiohttp import web
 from config import Settings, logs
 from rooms.errors import NodeIdTaken
 from rooms.token import Grant, mint
-from streaming.errors import UdpPortUnavailable
+from streaming.errors import MediaPortUnavailable
 from web import heap
 from web.app import create_app
 from web.keys import DRAIN_KEY
@@ -87,7 +87,7 @@ def serve(settings: Settings, out: TextIO = sys.stdout, err: TextIO = sys.stderr
     app.on_startup.append(heap.settle)  # last: after the backend, media plane and hub opened
     try:
         return asyncio.run(_run(app, settings, banner(settings), out))
-    except (NodeIdTaken, UdpPortUnavailable) as exc:
+    except (NodeIdTaken, MediaPortUnavailable) as exc:
         print(f"pavilion: {exc}", file=err, flush=True)
         return EXIT_REFUSED
 

@@ -80,6 +80,10 @@ def check(settings: Settings, workers: int) -> None:
     if udp and udp + workers - 1 > 65_535:
         raise ConfigError(f"--workers {workers}: UDP ports {udp}.. do not fit; set "
                           "media.udp_port lower")
+    tcp = settings.media.tcp_port
+    if tcp and tcp + workers - 1 > 65_535:
+        raise ConfigError(f"--workers {workers}: TCP ports {tcp}.. do not fit; set "
+                          "media.tcp_port lower")
     url = settings.public_url
     if url is not None and "{port}" not in url and "{worker}" not in url:
         raise ConfigError(f"public_url: with --workers {workers} it must contain {{port}} or "
@@ -102,6 +106,8 @@ def plan(args: argparse.Namespace, settings: Settings, env: Mapping[str, str],
             child["PAVILION_RTMPS_PORT"] = "0"
         if settings.media.udp_port:  # one UDP port per node: the next one for each worker
             child["PAVILION_MEDIA__UDP_PORT"] = str(settings.media.udp_port + i)
+        if settings.media.tcp_port:  # and one ICE-TCP port, likewise
+            child["PAVILION_MEDIA__TCP_PORT"] = str(settings.media.tcp_port + i)
         if node_id:
             child["PAVILION_NODE_ID"] = node_id
         if settings.public_url is not None:

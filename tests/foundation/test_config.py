@@ -98,6 +98,15 @@ def test_ice_servers_from_env_json() -> None:
             {"env": {**SECRET, "PAVILION_MEDIA__ANNOUNCE_IP": "203.0.113.5"}},
             "media: announce_ip needs udp_port (the one-port mode it is announced in)",
         ),
+        (  # ICE-TCP rides on the one-port mode (docs/media.md "ICE-TCP")
+            {"env": {**SECRET, "PAVILION_MEDIA__TCP_PORT": "7882"}},
+            "media: tcp_port needs udp_port (ICE-TCP rides on the one-port mode)",
+        ),
+        (
+            {"env": {**SECRET, "PAVILION_MEDIA__UDP_PORT": "7882",
+                     "PAVILION_MEDIA__UDP_CANDIDATES": "false"}},
+            "media: udp_candidates = false needs tcp_port (no candidate would be left)",
+        ),
         (
             {"env": {**SECRET, "PAVILION_ICE_SERVERS": '[{"urls": ["http://x"]}]'}},
             "ice_servers.0.urls: ICE server URL must start with stun:, stuns:, turn: or turns:",
@@ -196,3 +205,10 @@ def test_one_udp_port_settings_from_env() -> None:
     media = load(env={**SECRET, "PAVILION_MEDIA__UDP_PORT": "7882",
                       "PAVILION_MEDIA__ANNOUNCE_IP": "[2001:db8::5]"}).media
     assert (media.udp_port, media.announce_ip) == (7882, "2001:db8::5")
+
+
+def test_ice_tcp_settings_from_env() -> None:
+    assert load(env=SECRET).media.tcp_port == 0  # off unless asked: a port to open
+    media = load(env={**SECRET, "PAVILION_MEDIA__UDP_PORT": "7882",
+                      "PAVILION_MEDIA__TCP_PORT": "7882"}).media
+    assert (media.udp_port, media.tcp_port, media.udp_candidates) == (7882, 7882, True)

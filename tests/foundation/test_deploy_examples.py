@@ -71,6 +71,7 @@ def test_the_toml_loads_through_the_config_loader_with_the_env_file_secrets() ->
     assert not settings.media.allow_loopback_candidates
     assert not settings.media.allow_private_candidates
     assert settings.media.udp_port and settings.media.announce_ip  # one UDP port per node
+    assert settings.media.tcp_port == settings.media.udp_port  # ICE-TCP on the same number
     workers.check(settings, workers_of_unit())  # what `serve --workers N` refuses, it accepts
 
 

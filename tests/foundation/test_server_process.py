@@ -11,6 +11,7 @@ from collections.abc import Callable
 
 from rooms.token import Grant, verify
 from tests.fixtures.pavilion import PavilionProcess
+from tests.fixtures.ports import free_udp_port
 
 
 def fetch(url: str) -> tuple[int, str]:
@@ -71,3 +72,22 @@ def test_a_taken_udp_port_is_one_line_and_status_2(
     assert line.startswith(f"pavilion: media.udp_port: cannot bind UDP port {port} on ")
     assert line.endswith(" (Address already in use)")
     assert "Traceback" not in output
+
+
+def test_a_taken_tcp_port_is_one_line_and_status_2(
+    pavilion_process: Callable[..., PavilionProcess],
+) -> None:
+    """ICE-TCP's ``[media] tcp_port`` already listened on by someone else: no traceback."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as holder:
+        holder.bind(("0.0.0.0", 0))
+        holder.listen()
+        port = holder.getsockname()[1]
+        node = pavilion_process(env={"PAVILION_MEDIA__UDP_PORT": str(free_udp_port()),
+                                     "PAVILION_MEDIA__TCP_PORT": str(port)}, wait=False)
+        assert node.proc.wait(30) == 2
+        output = node.proc.stdout.read() if node.proc.stdout else ""
+    line = output.strip().splitlines()[-1]
+    assert line.startswith(f"pavilion: media.tcp_port: cannot bind TCP port {port} on ")
+    assert line.endswith(" (Address already in use)")
+    assert "Traceback" not in output
+

@@ -84,3 +84,19 @@ def test_each_worker_gets_its_own_udp_port() -> None:
                                    "media": {"udp_port": 65_535}})
     with pytest.raises(ConfigError, match=r"UDP ports 65535\.\. do not fit"):
         workers.check(late, 2)
+
+
+def test_each_worker_gets_its_own_ice_tcp_port() -> None:
+    """ICE-TCP likewise: worker i takes ``tcp_port + i`` beside ``udp_port + i``."""
+    args = argparse.Namespace(host=None, config=None, redis_url=None, demo=None,
+                              demo_public=False)
+    settings = load(env={}, overrides={"port": 8080, "secret": "s" * 32,
+                                       "media": {"udp_port": 7882, "tcp_port": 7882}})
+    planned = workers.plan(args, settings, {}, 3, explicit_id=False)
+    media = [load(env=w.env, overrides={"secret": "s" * 32}).media for w in planned]
+    assert [(m.udp_port, m.tcp_port) for m in media] == [(7882, 7882), (7883, 7883),
+                                                         (7884, 7884)]
+    late = load(env={}, overrides={"port": 8080, "secret": "s" * 32, "redis_url": "redis://x",
+                                   "media": {"udp_port": 7882, "tcp_port": 65_535}})
+    with pytest.raises(ConfigError, match=r"TCP ports 65535\.\. do not fit"):
+        workers.check(late, 2)

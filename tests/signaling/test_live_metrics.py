@@ -3,6 +3,7 @@ aiortc peers through the plane, a real Socket.IO client, counters that only grow
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import socket
 
@@ -11,7 +12,7 @@ from aioice.ice import get_host_addresses
 from prometheus_client.parser import text_string_to_metric_families
 
 from rooms.room import RoomKind
-from tests.fixtures.ports import media_mode
+from tests.fixtures.ports import free_media_port, media_mode
 from tests.signaling.rtc_client import HOST, VIEWER, RtcClient, make_room, token
 from tests.streaming.clients import publish, until, watch
 from web.media import MEDIA_KEY
@@ -88,3 +89,22 @@ async def test_udp_mux_metrics_say_the_mode_and_count_drops(pavilion_app):
     assert live["pavilion_media_udp_mux_dropped_total{reason=unknown_address}"] == 1
     assert live["pavilion_media_udp_mux_dropped_total{reason=not_webrtc}"] == 1
     assert live["pavilion_media_udp_mux_agents"] == 0
+    assert "pavilion_media_tcp_mux_connections" not in live  # ICE-TCP off
+
+
+async def test_tcp_mux_metrics_count_connections_and_refusals(pavilion_app):
+    """ICE-TCP (issue 19 §1): a connection whose first message is no STUN is closed and
+    counted under the UDP mux's drop counter, reason tcp_not_stun."""
+    port = free_media_port()
+    node = await pavilion_app(demo=False, media={"udp_port": port, "tcp_port": port})
+    host = get_host_addresses(use_ipv4=True, use_ipv6=False)[0]
+    reader, writer = await asyncio.open_connection(host, port)
+    writer.write(b"\x00\x04junk")
+    assert await reader.read() == b""  # closed by the node
+    writer.close()
+    live = await _scrape(node.url)
+    assert live["pavilion_media_tcp_mux_accepted_total"] == 1
+    assert live["pavilion_media_tcp_mux_received_total"] == 1
+    assert live["pavilion_media_udp_mux_dropped_total{reason=tcp_not_stun}"] == 1
+    assert live["pavilion_media_tcp_mux_connections"] == 0
+    assert live["pavilion_media_tcp_mux_pending"] == 0

@@ -8,7 +8,7 @@ import pytest
 
 from config import MediaLimits
 from streaming import MediaPlane
-from tests.fixtures.ports import free_udp_port
+from tests.fixtures.ports import free_media_port, free_udp_port
 
 
 @pytest.fixture
@@ -28,11 +28,13 @@ async def mux_plane() -> AsyncIterator[MediaPlane]:
     await media.aclose()
 
 
-@pytest.fixture(params=["per_peer", "port"])
+@pytest.fixture(params=["per_peer", "port", "port+tcp"])
 async def either_plane(request: pytest.FixtureRequest) -> AsyncIterator[MediaPlane]:
-    """Both media modes: a socket per peer, and every peer on one UDP port."""
-    port = free_udp_port() if request.param == "port" else 0
+    """Every media mode: a socket per peer, every peer on one UDP port, and that with ICE-TCP
+    candidates beside (aiortc peers use UDP: the TCP ones must change nothing, leak nothing)."""
+    port = free_media_port() if request.param != "per_peer" else 0
+    tcp = port if request.param == "port+tcp" else 0
     media = MediaPlane(MediaLimits(allow_loopback_candidates=True, allow_private_candidates=True,
-                                   udp_port=port))
+                                   udp_port=port, tcp_port=tcp))
     yield media
     await media.aclose()

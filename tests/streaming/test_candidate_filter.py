@@ -52,7 +52,11 @@ TABLE = [
     ("candidate:1 1 udp 2122260223 198.51.100.7 9 host", "unparsable", "unparsable"),  # no typ
     ("candidate:1 1 udp", "unparsable", "unparsable"),
     ("", "unparsable", "unparsable"),
-    (line("198.51.100.7", 9, "tcp") + " tcptype active", None, None),
+    # ICE-TCP: the node's candidates are passive; it never connects to a client's (issue 19)
+    (line("198.51.100.7", 9, "tcp") + " tcptype active",
+     "tcp: the node connects to no one", "tcp: the node connects to no one"),
+    (line("198.51.100.7", 443, "TCP") + " tcptype passive",
+     "tcp: the node connects to no one", "tcp: the node connects to no one"),
 ]
 
 
