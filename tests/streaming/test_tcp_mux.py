@@ -199,7 +199,10 @@ HOSTILE = [
 ]
 
 
-@pytest.mark.parametrize(("first", "reason"), HOSTILE)
+# named ids: the STUN request has a random transaction id, and xdist's workers must collect
+# the same test names
+@pytest.mark.parametrize(("first", "reason"), HOSTILE,
+                         ids=["http", "dtls", "rtp", "junk", "unknown-ufrag", "huge-frame"])
 async def test_a_bad_first_message_closes_the_connection(
     tcp_plane: MediaPlane, first: bytes, reason: str
 ) -> None:
