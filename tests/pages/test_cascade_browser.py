@@ -83,8 +83,10 @@ async def test_a_chromium_viewer_plays_again_after_its_edge_is_killed(
     there once the dead edge's report has expired (placement no longer names it) — the freeze
     is measured and asserted under the issue's 10 s."""
     # default timings: a dead node's report lives 6 s, placement may name it meanwhile
-    node_a, edge = pavilion_process.together({**node_env(redis_url, "node-a"), **DEFAULT_TIMINGS},
-                                             {**node_env(redis_url, "node-e"), **DEFAULT_TIMINGS})
+    # one after the other: the edge must know the origin when the page's session starts (its
+    # session event lists the other nodes once, at connect)
+    node_a = pavilion_process(env={**node_env(redis_url, "node-a"), **DEFAULT_TIMINGS})
+    edge = pavilion_process(env={**node_env(redis_url, "node-e"), **DEFAULT_TIMINGS})
     host = await RtcClient.connect(node_a, token("changbai-foods", ROOM, HOST))
     await host.ok("join", {"room": ROOM})
     publisher = Publisher("vp8")

@@ -17,21 +17,24 @@ from rooms.cluster.report import Gauges
 from rooms.cluster.reporter import Reporter
 
 
-def busy(seconds: float) -> None:
-    end = time.process_time() + seconds
-    while time.process_time() < end:
+def busy(seconds: float, within_s: float) -> None:
+    """Burn ``seconds`` of CPU, but stop after ``within_s`` of wall time whatever it got: on a
+    loaded machine 80 ms of CPU may take longer than half a report interval, which would make
+    the second sample a full span of its own (CI saw that)."""
+    end, deadline = time.process_time() + seconds, time.monotonic() + within_s
+    while time.process_time() < end and time.monotonic() < deadline:
         pass
 
 
 def test_a_report_between_ticks_keeps_the_last_rates_and_fresh_counts() -> None:
     node = ClusterNode(MemoryDirectory(), node_id="a", url="http://a",
-                       rules=ClusterSettings(report_interval_s=0.2))
+                       rules=ClusterSettings(report_interval_s=2.0))
     gauges = Gauges(sessions=1)
     reporter = Reporter(node, lambda: gauges)
-    time.sleep(0.15)  # a quiet full span: about no CPU
+    time.sleep(1.05)  # a quiet full span (over half the interval): about no CPU
     first = reporter.sample()
     assert first.cpu < 0.5
-    busy(0.08)  # a burst just after the tick (under half an interval)
+    busy(0.08, within_s=0.3)  # a burst just after the tick (well under half an interval)
     gauges = Gauges(sessions=7)
     between = reporter.sample()
     assert between.cpu == first.cpu  # not ~1.0: a burst over a short span
