@@ -7,8 +7,7 @@
 # packages with the dev tools, then ruff, mypy and pytest. Extra arguments go to pytest.
 # The suite runs on PAVILION_TEST_WORKERS pytest-xdist workers (default 2: most tests wait on
 # sockets, browsers and timers, not the CPU; each worker starts its own redis-server);
-# PAVILION_TEST_WORKERS=0 runs it in one process (needed for -s or a debugger); otherwise the
-# 3-minute soak (marker `soak`) runs in its own process beside the workers. The shaped-link
+# PAVILION_TEST_WORKERS=0 runs it in one process (needed for -s or a debugger). The shaped-link
 # tests (marker `shaped`, issue 14 §8) then run alone, after the rest: they measure timing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -49,29 +48,7 @@ echo "==> mypy --strict"
 echo "==> pytest"
 # the shaped-link tests (marker `shaped`) run alone afterwards: they measure timing
 status=0
-workers="${PAVILION_TEST_WORKERS:-2}"
-if [ "$workers" = "0" ]; then
-  .venv/bin/python -m pytest -n 0 -m "not shaped" --durations=20 "$@" || status=$?
-else
-  # the 3-minute soak (marker `soak`) mostly waits on its timers: it runs in a process of its
-  # own beside the workers instead of holding one of them for ~4 minutes (its output after)
-  soak_log="$(mktemp)"
-  set -m  # a process group of its own: ended as a whole (nodes too) if this script ends first
-  .venv/bin/python -m pytest -n 0 -m "soak and not shaped" "$@" >"$soak_log" 2>&1 &
-  soak_pid=$!
-  set +m
-  trap 'kill -TERM -- "-$soak_pid" 2>/dev/null || true' EXIT
-  .venv/bin/python -m pytest -n "$workers" -m "not shaped and not soak" --durations=20 "$@" \
-    || status=$?
-  soak_status=0
-  wait "$soak_pid" || soak_status=$?
-  trap - EXIT
-  echo "==> pytest: the soak, run beside the rest"
-  cat "$soak_log"
-  rm -f "$soak_log"
-  [ "$status" -eq 5 ] && status=0  # the arguments chose only the soak or shaped-link tests
-  [ "$soak_status" -ne 5 ] && [ "$soak_status" -ne 0 ] && [ "$status" -eq 0 ] && status=$soak_status
-fi
+.venv/bin/python -m pytest -n "${PAVILION_TEST_WORKERS:-2}" -m "not shaped" --durations=20 "$@" || status=$?
 [ "$status" -eq 5 ] && status=0  # the arguments chose only shaped-link tests
 echo "==> pytest: shaped-link tests, alone"
 shaped=0

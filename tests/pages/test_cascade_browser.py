@@ -44,8 +44,8 @@ async def _edges(url: str) -> list[str]:
 async def test_a_chromium_viewer_on_an_edge_plays_the_cascaded_broadcast(
     redis_url: str, pavilion_process: Any, browser: Any
 ) -> None:
-    node_a, node_b = pavilion_process.together({**node_env(redis_url, "node-a"), **CASCADE},
-                                               {**node_env(redis_url, "node-b"), **CASCADE})
+    node_a = pavilion_process(env={**node_env(redis_url, "node-a"), **CASCADE})
+    node_b = pavilion_process(env={**node_env(redis_url, "node-b"), **CASCADE})
     host = await RtcClient.connect(node_a, token("changbai-foods", ROOM, HOST))
     await host.ok("join", {"room": ROOM})
     publisher = Publisher("vp8")  # node A holds the room's media: the origin
@@ -83,8 +83,8 @@ async def test_a_chromium_viewer_plays_again_after_its_edge_is_killed(
     there once the dead edge's report has expired (placement no longer names it) — the freeze
     is measured and asserted under the issue's 10 s."""
     # default timings: a dead node's report lives 6 s, placement may name it meanwhile
-    # one after the other: the edge must know the origin when the page's session starts (its
-    # session event lists the other nodes once, at connect)
+    # one after the other: the edge must know the origin when a page's session starts (its
+    # session event lists the other nodes once, at connect); all three tests of this file
     node_a = pavilion_process(env={**node_env(redis_url, "node-a"), **DEFAULT_TIMINGS})
     edge = pavilion_process(env={**node_env(redis_url, "node-e"), **DEFAULT_TIMINGS})
     host = await RtcClient.connect(node_a, token("changbai-foods", ROOM, HOST))
@@ -121,8 +121,8 @@ async def test_a_chromium_viewer_on_an_edge_plays_on_when_the_exhibitor_republis
     """``kill -9`` of the origin; the encoder re-publishes on the very edge the page watches on
     (the edge takes the room and ends its relayed stream; its viewers' peers end with it). The
     page stays on the edge, subscribes again by itself and plays, within the issue's 10 s."""
-    origin, edge = pavilion_process.together({**node_env(redis_url, "node-a"), **DEFAULT_TIMINGS},
-                                             {**node_env(redis_url, "node-e"), **DEFAULT_TIMINGS})
+    origin = pavilion_process(env={**node_env(redis_url, "node-a"), **DEFAULT_TIMINGS})
+    edge = pavilion_process(env={**node_env(redis_url, "node-e"), **DEFAULT_TIMINGS})
     first = Publisher("vp8")
     await first.offer()
     async with aiohttp.ClientSession() as http:
