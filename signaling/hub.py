@@ -16,6 +16,10 @@ see no leave/join. Only when the grace ends does the session leave its rooms.
 While the node drains (issue 13; web/drain.py) every session is told ``node.draining`` with
 the node to move to (at once, and on connect or resume), and a socket that drops ends its
 session at once: its client is moving to another node, and the rooms' leases should follow.
+
+Every session enters its node's ``node:<id>`` channel too: when the other live nodes this node
+sees change (:meth:`Hub.see_nodes`, every look at the directory), one emit there tells all of
+them ``nodes``, so a page's failover list follows the directory, not the moment it connected.
 """
 
 from __future__ import annotations
@@ -25,7 +29,7 @@ import contextlib
 import logging
 import time
 from collections import Counter, deque
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections.abc import Awaitable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -57,7 +61,7 @@ from signaling.outbox import Outbox
 from signaling.ports import EdgePort, Handler
 from signaling.recording_link import RecordingLink
 from signaling.session import Session
-from signaling.wire import deliveries, room_channel, user_channel
+from signaling.wire import deliveries, node_channel, room_channel, user_channel
 
 log = logging.getLogger(__name__)
 HANDLERS: dict[str, Handler] = {**room_events.HANDLERS, **media_events.HANDLERS,
@@ -118,10 +122,10 @@ class Hub:
         self.edge: EdgePort | None = None  # this node as an edge (cascade), set by web/app.py
         self._expiries: dict[str, asyncio.Task[None]] = {}
         self.draining: DrainNotice | None = None
-        # The other live nodes ``[{"id", "url"}]`` (set by the composition root from the node
-        # directory): the ``session`` event lists them, so a page whose node dies knows where
-        # to go (issue 13, node loss; docs/protocol.md).
-        self.nodes: Callable[[], list[dict[str, str]]] = list
+        # The other live nodes ``[{"id", "url"}]``, as the composition root last saw them in
+        # the node directory (:meth:`see_nodes`): the ``session`` and ``nodes`` events list
+        # them, so a page whose node dies knows where to go (issue 13, node loss).
+        self.nodes: list[dict[str, str]] = []
         self._bus_task: asyncio.Task[None] | None = None
         self._sizes_task: asyncio.Task[None] | None = None
         self._resync_task: asyncio.Task[int] | None = None
@@ -194,10 +198,11 @@ class Hub:
         with log_context.bind(node=self.settings.node_id):  # the mailbox task keeps it
             session.start()
         await self.outbox.enter(sid, user_channel(token.identity))  # notices to any page
+        await self.outbox.enter(sid, node_channel(self.settings.node_id))  # ``nodes``
         await self.outbox.send(sid, "session", {"session": session.id, "resumed": False,
                                                 "identity": token.identity,
                                                 "ice_servers": self._ice_servers(token),
-                                                "nodes": self.nodes()})
+                                                "nodes": self.nodes})
         await self._tell_draining(sid)
         return session
 
@@ -235,6 +240,7 @@ class Hub:
         session.attach(sid)
         self.sessions[sid] = session
         await self.outbox.enter(sid, user_channel(token.identity))
+        await self.outbox.enter(sid, node_channel(self.settings.node_id))
         for room in session.rooms:
             for channel in room_events.channels_of(self, session, room):
                 await self.outbox.enter(sid, channel)
@@ -243,10 +249,21 @@ class Hub:
                                                 "ice_servers": self._ice_servers(token),
                                                 "rooms": sorted(session.rooms),
                                                 "peers": sorted(session.peers),
-                                                "nodes": self.nodes()})
+                                                "nodes": self.nodes})
         await self.media.replay(session)  # adaptation notices sent while it was away
         await self._tell_draining(sid)
         return session
+
+    async def see_nodes(self, nodes: list[dict[str, str]]) -> None:
+        """The other live nodes (not draining) as of the directory's latest look. When they
+        differ from what the sessions here last got, every one of them gets ``nodes``: one
+        emit to this node's channel (encoded once, queued per socket, no Redis round trip),
+        however many sessions the node holds. Unchanged: nothing is sent."""
+        if nodes == self.nodes:
+            return
+        self.nodes = nodes
+        await self.outbox.send_here(node_channel(self.settings.node_id), "nodes",
+                                    {"nodes": nodes})
 
     async def drain(self, notice: DrainNotice) -> None:
         """This node is leaving: tell every session (and every later one) where to go."""

@@ -302,6 +302,8 @@ SERVER_EVENTS: tuple[str, ...] = (
     "record.consent_changed",  # who agreed, who has not answered yet
     "channels.changed",  # issue 17: the room's channels (signaling/interpretation.py)
     "channel.handover_offered",  # issue 17: to the live interpreter's booth partners
+    "node.draining",  # issue 13: this node is leaving (signaling/hub.py, web/drain.py)
+    "nodes",  # issue 13: the other live nodes changed (Hub.see_nodes): the failover list
     # Trade-meeting notices (rooms/trade/service.py, rooms/trade/agenda.py), pushed by
     # web/meetings_notifier.py to ``user:<identity>``: every page of that person.
     "meeting.reminder",

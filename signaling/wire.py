@@ -6,7 +6,9 @@ Socket.IO rooms ("channels" here, to keep *room* for the domain) that a session 
 - ``staff:<id>``: moderators and hosts (waiting-room knocks);
 - ``who:<id>:<identity>``: one participant's sessions (admitted, denied, removed, muted);
 - ``user:<identity>``: every session of one person, whatever room it is in or none (entered on
-  connect): trade-meeting notices (``meeting.reminder``, ``request.accepted``...).
+  connect): trade-meeting notices (``meeting.reminder``, ``request.accepted``...);
+- ``node:<node id>``: every session of one node (entered on connect and resume): ``nodes``, sent
+  with ``send_here`` (this node's members only: no Redis round trip).
 
 Channels are python-socketio rooms, so with the Redis manager an emit to one reaches every node.
 Chat, chat deletions and presence are *batched* (:mod:`signaling.batch`); everything else is sent
@@ -48,6 +50,10 @@ def who_channel(room: str, identity: str) -> str:
 
 def user_channel(identity: str) -> str:
     return f"user:{identity}"
+
+
+def node_channel(node_id: str) -> str:
+    return f"node:{node_id}"
 
 
 @dataclass(frozen=True, slots=True)

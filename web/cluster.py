@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 
 from rooms.cluster import Gauges, Reporter
+from rooms.cluster.report import NodeReport
 from rooms.cluster.sweeper import Sweeper, Swept
 from signaling.media_link import unpublished
 from signaling.wire import room_channel
@@ -46,6 +47,14 @@ async def announce_swept(app: web.Application, swept: Swept) -> None:
         await hub.outbox.send(room_channel(room), "track.unpublished", unpublished(track))
 
 
+async def tell_live(app: web.Application, live: list[NodeReport]) -> None:
+    """The other live nodes, as the sweeper just saw them, to the hub: its sessions' failover
+    list (``session`` and ``nodes`` events; a draining node is no place to go)."""
+    hub = app.get(HUB_KEY)
+    if hub is not None:
+        await hub.see_nodes([{"id": n.node_id, "url": n.url} for n in live if not n.draining])
+
+
 REPORTER_KEY: web.AppKey[Reporter] = web.AppKey("reporter", Reporter)
 
 
@@ -53,14 +62,11 @@ async def cluster_ctx(app: web.Application) -> AsyncIterator[None]:
     backend = app[BACKEND_KEY]
     health = reader(app.get(MEDIA_KEY), backend.cluster.node_id)  # issue 18 §2: the console's
     reporter = Reporter(backend.cluster, lambda: gauges(app), health)
-    sweeper = Sweeper(backend.cluster, backend.service, lambda swept: announce_swept(app, swept))
+    sweeper = Sweeper(backend.cluster, backend.service, lambda swept: announce_swept(app, swept),
+                      on_live=lambda live: tell_live(app, live))
     drain = Drain(app, reporter)
     app[DRAIN_KEY] = drain
     app[REPORTER_KEY] = reporter  # the console reports at once when a room changes here
-    hub = app.get(HUB_KEY)
-    if hub is not None:  # the session event lists where a page goes if this node dies
-        hub.nodes = lambda: [{"id": n.node_id, "url": n.url} for n in sweeper.live
-                             if not n.draining]
     reporter.start()
     sweeper.start()
     try:

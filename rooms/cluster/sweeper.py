@@ -9,6 +9,8 @@ longer does is gone (:func:`gone`, pure). One live node wins the sweep (a ``SET 
 and tracks and hands what it removed to ``tell`` (the composition root announces them).
 After a store outage the next look only takes note (:meth:`Sweeper.forget`): every report may
 have lapsed while Redis was away, and sweeping live nodes would tell every room they left.
+Each look also hands the other live nodes to ``on_live`` (when given) before any sweep: the
+composition root tells this node's sessions where to go if it dies (issue 13).
 The loop sets ``exited`` when it ends, so ``aclose()`` never hangs.
 """
 
@@ -47,8 +49,9 @@ def gone(seen: Iterable[str], live: Iterable[str], me: str) -> set[str]:
 
 class Sweeper:
     def __init__(self, node: ClusterNode, service: RoomService,
-                 tell: Callable[[Swept], Awaitable[None]]) -> None:
-        self.node, self.service, self._tell = node, service, tell
+                 tell: Callable[[Swept], Awaitable[None]], *,
+                 on_live: Callable[[list[NodeReport]], Awaitable[None]] | None = None) -> None:
+        self.node, self.service, self._tell, self._on_live = node, service, tell, on_live
         self.seen: set[str] = set()
         self.live: list[NodeReport] = []  # the other nodes that reported, as of the last look
         self.exited = asyncio.Event()
@@ -79,9 +82,15 @@ class Sweeper:
         self.seen = set()
 
     async def tick(self) -> list[Swept]:
-        """One look at the directory; sweep every node gone since the last look."""
+        """One look at the directory: hand the other live nodes to ``on_live``, then sweep
+        every node gone since the last look."""
         reports = await self.node.directory.reports()
         self.live = [n for n in reports if n.node_id != self.node.node_id]
+        if self._on_live is not None:
+            try:
+                await self._on_live(self.live)
+            except Exception:  # telling the sessions must not cost the sweep
+                log.exception("handing on the live nodes failed")
         live = {n.node_id for n in reports}
         dead, self.seen = gone(self.seen, live, self.node.node_id), live
         swept = []

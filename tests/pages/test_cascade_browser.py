@@ -9,6 +9,7 @@ the page decodes video served by B; A's admin API lists B as its edge. A serves 
 from __future__ import annotations
 
 import asyncio
+import json
 import signal
 import time
 from typing import Any
@@ -79,27 +80,36 @@ async def test_a_chromium_viewer_plays_again_after_its_edge_is_killed(
     redis_url: str, pavilion_process: Any, browser: Any
 ) -> None:
     """``kill -9`` of the edge a page watches on (issue 13 §4: "of an edge"): the page's socket
-    stays down, it moves to the live node its ``session`` event listed (the origin), and plays
+    stays down, it moves to the live node its ``nodes`` event listed (the origin), and plays
     there once the dead edge's report has expired (placement no longer names it) — the freeze
     is measured and asserted under the issue's 10 s."""
-    # default timings: a dead node's report lives 6 s, placement may name it meanwhile
-    # one after the other: the edge must know the origin when a page's session starts (its
-    # session event lists the other nodes once, at connect); all three tests of this file
-    node_a = pavilion_process(env={**node_env(redis_url, "node-a"), **DEFAULT_TIMINGS})
+    # default timings: a dead node's report lives 6 s, placement may name it meanwhile.
+    # The page's session starts on the edge before the origin exists, so its `session` lists
+    # no node: only the `nodes` event the edge sends once it sees the origin report gives the
+    # page somewhere to go (docs/protocol.md §7, "Node loss"; it used to wait for a reconnect).
     edge = pavilion_process(env={**node_env(redis_url, "node-e"), **DEFAULT_TIMINGS})
+    errors: list[str] = []
+    page = await browser.new_page()
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    told = _failover_lists(page)
+    await page.goto(f"{edge.url}/watch/{ROOM}")  # before the broadcast: it plays once it starts
+
+    async def session_seen() -> bool:
+        return bool(told)
+
+    await until(session_seen, "the page's session")
+    assert told == [("session", [])], told
+    node_a = pavilion_process(env={**node_env(redis_url, "node-a"), **DEFAULT_TIMINGS})
     host = await RtcClient.connect(node_a, token("changbai-foods", ROOM, HOST))
     await host.ok("join", {"room": ROOM})
     publisher = Publisher("vp8")
     answer = await host.ok("publish", {"room": ROOM, "sdp": await publisher.offer()})
     await publisher.accept(answer["sdp"])
 
-    errors: list[str] = []
-    page = await browser.new_page()
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    await page.goto(f"{edge.url}/watch/{ROOM}")
-    await video_flows(page)
+    await video_flows(page)  # the page plays once the broadcast starts (track.published)
     await until(lambda: page.evaluate("() => window.pavilion.connection.nodes.length"),
-                "the session event to list the origin")
+                "a nodes event to list the origin")
+    assert ("nodes", ["node-a"]) in told, told
     killed = time.monotonic()
     edge.proc.send_signal(signal.SIGKILL)
     await page.wait_for_url(f"{node_a.url}/watch/{ROOM}*", timeout=20_000)
@@ -151,6 +161,22 @@ async def test_a_chromium_viewer_on_an_edge_plays_on_when_the_exhibitor_republis
         assert errors == []
     await again.close()
     await page.close()
+
+
+def _failover_lists(page: Any) -> list[tuple[str, list[str]]]:
+    """The node lists the page's sockets receive, in order: ``session``'s, then each ``nodes``
+    event's (read off the WebSocket frames: which of the two gave the page the origin)."""
+    told: list[tuple[str, list[str]]] = []
+
+    def frame(payload: Any) -> None:
+        if not isinstance(payload, str) or not payload.startswith("42/rtc,"):
+            return
+        name, data = json.loads(payload[len("42/rtc,"):])[:2]
+        if name in ("session", "nodes"):
+            told.append((name, [n["id"] for n in data["nodes"]]))
+
+    page.on("websocket", lambda ws: ws.on("framereceived", frame))
+    return told
 
 
 async def _whip(http: aiohttp.ClientSession, url: str, publisher: Publisher) -> int:

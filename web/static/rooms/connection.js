@@ -50,7 +50,7 @@ export class Connection {
     this.joined = false;
     this.lastChat = null;
     this.stalePeers = [];
-    this.nodes = [];  // the other live nodes, as the last `session` event listed them
+    this.nodes = [];  // the other live nodes, as the last `session` or `nodes` event listed them
     this.failover = null;
     // Query parameters a page carries to the node it moves to (the studio: `on_air` while live)
     this.onMove = () => ({});
@@ -86,6 +86,7 @@ export class Connection {
   #incoming(name, payload) {
     if (name === "session") return this.#session(payload);
     if (name === "node.draining") return this.#draining(payload);
+    if (name === "nodes") return this.#nodesChanged(payload);
     if (name !== "batch") return this.#fire(name, payload);
     for (const [inner, data] of payload.events ?? []) this.#fire(inner, data);
     if (payload.reactions) this.#fire("reactions", payload.reactions);
@@ -100,6 +101,13 @@ export class Connection {
     this.#fire("node.draining", info);
     const there = info?.node_url ? pageOn(info.node_url, this.onMove()) : null;
     if (there) moveTo(this, there);
+  }
+
+  /** The other live nodes changed (docs/protocol.md, `nodes`): where to go if this node dies
+   * is now this list (a node that started after this page connected, or one that left). */
+  #nodesChanged(info) {
+    this.nodes = info?.nodes ?? [];
+    this.#fire("nodes", info);
   }
 
   #save() {
@@ -153,8 +161,8 @@ export class Connection {
 
   /** This node stayed unreachable (killed: issue 13, node loss). Behind one address (every
    * node at this page's origin) the socket's own reconnection reaches a live node; with a node
-   * per origin, the page moves to the first other node the last `session` event listed that
-   * answers `/healthz`, and joins there (chat, media and presence are the same room). */
+   * per origin, the page moves to the first other node the last `session` or `nodes` event
+   * listed that answers `/healthz`, and joins there (chat, media and presence: the same room). */
   async #failOver() {
     this.failover = null;
     if (this.socket.connected) return;
