@@ -42,7 +42,9 @@ from streaming.subscription import Route, Subscription
 
 
 def drain(fds: list[int], stop: Any) -> None:
-    """Read every datagram arriving on ``fds`` until ``stop`` is set (runs on core 1)."""
+    """Read everything arriving on ``fds`` (datagrams, or a stream: bench/ice_tcp.py) until
+    ``stop`` is set (runs on core 1). A read of nothing (a closed stream) ends that round:
+    reading it again would spin without looking at ``stop``."""
     with contextlib.suppress(OSError, AttributeError):
         os.sched_setaffinity(0, {1})
     poller = select.epoll()
@@ -52,8 +54,8 @@ def drain(fds: list[int], stop: Any) -> None:
     while not stop.is_set():
         for fd, _ in poller.poll(0.1):
             with contextlib.suppress(BlockingIOError):
-                while True:
-                    os.read(fd, 2048)
+                while os.read(fd, 65_536):
+                    pass
 
 
 MODES = ("ports+unbatched", "ports+sendto", "ports+sendmmsg", "shared+sendto", "shared+sendmmsg",

@@ -20,7 +20,6 @@ import asyncio
 import contextlib
 import multiprocessing
 import os
-import select
 import socket
 import struct
 import time
@@ -28,26 +27,12 @@ from typing import Any
 
 from pylibsrtp import Policy, Session
 
+from bench.hot_path import drain
 from streaming.egress import Egress
 from streaming.tcp_link import TcpLink
 
 PAYLOAD = bytes(1100)  # a typical video packet's payload
 BURST = 10  # packets per fan-out before the loop runs (a frame's worth)
-
-
-def drain(fds: list[int], stop: Any) -> None:
-    """Read everything arriving on ``fds`` until ``stop`` is set (runs on core 1)."""
-    with contextlib.suppress(OSError, AttributeError):
-        os.sched_setaffinity(0, {1})
-    poller = select.epoll()
-    for fd in fds:
-        os.set_blocking(fd, False)
-        poller.register(fd, select.EPOLLIN)
-    while not stop.is_set():
-        for fd, _ in poller.poll(0.1):
-            with contextlib.suppress(BlockingIOError):
-                while os.read(fd, 65_536):
-                    pass
 
 
 def udp_paths(n: int) -> tuple[list[tuple[socket.socket, Any]], list[socket.socket]]:

@@ -284,6 +284,41 @@ def valid_remote(dtls: RTCDtlsTransport, protocol: Any, addr: tuple[str, int]) -
     )
 
 
+def only_path_gone(connection: aioice.ice.Connection, protocol: Any,
+                   addr: tuple[str, int]) -> bool:
+    """Whether ``connection``'s nominated pair (component 1: RTP and RTCP are muxed) is the
+    one from ``protocol`` to ``addr``, and no other valid pair is left whose transport still
+    reaches its remote address (an ICE-TCP pair whose connection closed stays ``SUCCEEDED``
+    in aioice: its transport says whether it still reaches, streaming/virtual_transport.py).
+
+    aioice keeps the nominated pair in ``_nominated`` and replaces it when the controlling
+    agent nominates another valid pair (RFC 8445 §7.3.1.5; a controlled aioice does on the
+    next check with USE-CANDIDATE): with another valid pair left, the client may move to it.
+    """
+    nominated = connection._nominated.get(1)
+    if nominated is None or nominated.protocol is not protocol or nominated.remote_addr != addr:
+        return False
+    succeeded = aioice.ice.CandidatePair.State.SUCCEEDED
+    return not any(
+        pair is not nominated and pair.state is succeeded and _reaches(pair)
+        for pair in connection._check_list
+    )
+
+
+def _reaches(pair: Any) -> bool:
+    transport = pair.protocol.transport
+    reaches = getattr(transport, "reaches", None)
+    if reaches is None:  # a socket of its own (per-peer mode): there while open
+        return not transport.is_closing()
+    return bool(reaches(pair.remote_addr))
+
+
+def ice_agent(dtls: RTCDtlsTransport) -> aioice.ice.Connection:
+    """The aioice agent under ``dtls``'s ICE transport."""
+    ice: RTCIceTransport = dtls.transport
+    return ice._connection
+
+
 def srtp_pointer(dtls: RTCDtlsTransport) -> Any:
     """The libsrtp ``srtp_t`` of the transport's outbound session (for in-place protect)."""
     session = dtls._tx_srtp

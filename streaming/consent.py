@@ -10,7 +10,9 @@ expires ``timeout`` seconds after the last check that was answered, or after the
 answer (or offer) went out if none ever was: a client gone before ICE or DTLS completed is
 ended too (``[media] consent_interval_s`` / ``consent_timeout_s``, default 5 s and 30 s). Then
 ``on_expired`` runs once: the plane's failure path closes the peer, frees its seat and tells
-the room.
+the room. Consent is also lost when the transport is gone (§5.1): an ICE-TCP connection that
+carried the only working pair closed (streaming/udp_mux.MuxPort.path_closed) calls
+:meth:`ConsentWatch.transport_lost`, which ends the peer the same way, at once.
 
 Each answered check is also a round-trip time sample, for free (issue 18 §2): the time from the
 request to its answer. A check answered only after its retransmission is not a sample (the
@@ -64,6 +66,8 @@ class ConsentWatch:
         self.unanswered = 0
         self.expired = False
         self.rtt_s: float | None = None  # smoothed over answered checks; None: none yet
+        self.transport_gone = False  # expired because the transport went, not by the timeout
+        self._closed = False
         self._task: asyncio.Task[None] | None = None
 
     def start(self) -> None:
@@ -98,11 +102,26 @@ class ConsentWatch:
         logger.info("consent expired: no answer to STUN checks for %.1f s", self.timeout)
         self.on_expired()
 
+    def transport_lost(self) -> None:
+        """The nominated pair's transport is gone and no other pair can carry data (an
+        ICE-TCP connection closed by the client: streaming/udp_mux.MuxPort.path_closed).
+        Consent is lost now (RFC 7675 §5.1), not after ``timeout``: the checks stop and
+        ``on_expired`` runs once, the same end as a timeout. Nothing after :meth:`close`."""
+        if self.expired or self._closed:
+            return
+        if self._task is not None:
+            self._task.cancel()
+        self.expired = True
+        self.transport_gone = True
+        logger.info("consent lost: the ICE-TCP connection of the selected pair closed")
+        self.on_expired()
+
     def _sample(self, elapsed: float) -> None:
         if elapsed < aiortc_hooks.CONSENT_RETRANSMIT_S:  # answered to the first request
             self.rtt_s = smoothed_rtt(self.rtt_s, elapsed)
 
     async def close(self) -> None:
+        self._closed = True
         if self._task is not None and not self._task.done():
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):

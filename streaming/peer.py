@@ -101,6 +101,8 @@ class Peer:
         self.consent = ConsentWatch(transport, self.limits.consent_interval_s,
                                     self.limits.consent_timeout_s, self._consent_expired)
         self.consent.start()
+        if self.mux is not None:  # an ICE-TCP connection that closes ends consent at once
+            self.mux.watch_paths(aiortc_hooks.ice_agent(transport), self.consent.transport_lost)
 
     def _consent_expired(self) -> None:
         """The remote end stopped answering consent checks (RFC 7675): the peer has failed."""

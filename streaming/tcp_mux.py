@@ -38,6 +38,7 @@ from streaming import aiortc_hooks
 from streaming.errors import TcpPortUnavailable
 from streaming.mux_table import Address, Drop, Kind, StunClass, classify, stun_head
 from streaming.tcp_link import TcpLink
+from streaming.virtual_transport import VirtualTransport
 
 if TYPE_CHECKING:
     from streaming.udp_mux import MuxPort, UdpMux
@@ -109,18 +110,15 @@ def bind_listeners(port: int, hosts: list[str]) -> dict[str, socket.socket]:
     return listeners
 
 
-class TcpMuxTransport(asyncio.DatagramTransport):
+class TcpMuxTransport(VirtualTransport):
     """What one agent's TCP candidate sends through: framed writes on its connections."""
 
     shared = False  # never batched (streaming/aiortc_hooks.shared_socket)
 
     def __init__(self, tcp: TcpMux, port: MuxPort, bound: str, sockname: Address) -> None:
-        super().__init__()
+        super().__init__(port, sockname)
         self._tcp = tcp
-        self._port = port
         self._bound = bound
-        self._sockname = sockname
-        self._closing = False
 
     def sendto(self, data: Any, addr: Any = None) -> None:
         if not self._closing and addr is not None:
@@ -131,21 +129,9 @@ class TcpMuxTransport(asyncio.DatagramTransport):
         (streaming/aiortc_hooks.pair_socket: a viewer's Egress sends on it)."""
         return self._tcp.media_socket(self._port, self._bound, addr)
 
-    def get_extra_info(self, name: str, default: Any = None) -> Any:
-        if name == "sockname":
-            return self._sockname
-        return default
-
-    def is_closing(self) -> bool:
-        return self._closing
-
-    def close(self) -> None:
-        if not self._closing:
-            self._closing = True
-            self._port.transport_closed(self)
-
-    def abort(self) -> None:
-        self.close()
+    def reaches(self, addr: Address) -> bool:
+        """Only while the connection from ``addr`` is open: it is the only way there."""
+        return not self._closing and self._tcp.reaches(self._port, self._bound, addr)
 
 
 class TcpMux:
@@ -281,6 +267,11 @@ class TcpMux:
         elif head is not None and head.cls is StunClass.SUCCESS:
             self._validate(link)  # aioice answers success only to a check it authenticated
 
+    def reaches(self, port: MuxPort, bound: str, addr: Address) -> bool:
+        """Whether ``port``'s agent has an open connection from ``addr`` on ``bound``."""
+        link = self._links.get((bound, addr))
+        return link is not None and link.owner is port and not link.closed
+
     def media_socket(self, port: MuxPort, bound: str, addr: Address) -> socket.socket:
         link = self._links.get((bound, addr))
         if link is None or link.owner is not port:
@@ -318,10 +309,14 @@ class TcpMux:
         if self._links.get((link.bound, link.peer)) is link:
             del self._links[(link.bound, link.peer)]
         mine = self._by_owner.get(link.owner) if link.owner is not None else None
-        if mine is not None and link in mine:
+        if mine is not None and link in mine:  # not when its agent or the node closes it
             mine.remove(link)
             if not mine:
                 del self._by_owner[link.owner]
+            if link.validated and link.protocol is not None:
+                # the client went (FIN or RST): if ICE was using this connection, consent is
+                # lost now (RFC 7675 §5.1), not when its checks time out
+                link.owner.path_closed(link.protocol, link.peer)
 
     def forget(self, port: MuxPort) -> None:
         """``port``'s agent closed: its connections close, its candidates go."""

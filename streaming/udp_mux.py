@@ -17,6 +17,8 @@ import logging
 import secrets
 import socket
 import string
+import weakref
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from aioice.candidate import Candidate, candidate_foundation, candidate_priority
@@ -26,6 +28,7 @@ from aioice.stun import parse_message
 from streaming import aiortc_hooks
 from streaming.errors import Capacity, UdpPortUnavailable
 from streaming.mux_table import Address, DemuxTable, Drop, Kind, StunClass, stun_head
+from streaming.virtual_transport import VirtualTransport
 
 if TYPE_CHECKING:
     from streaming.tcp_mux import TcpMux
@@ -103,17 +106,14 @@ def is_local(host: str) -> bool:
     return True
 
 
-class MuxTransport(asyncio.DatagramTransport):
+class MuxTransport(VirtualTransport):
     """What one aioice ``StunProtocol`` sends through: one of the mux's shared sockets."""
 
     shared = True  # streaming.aiortc_hooks.shared_socket: the socket is the node's, not a peer's
 
     def __init__(self, port: MuxPort, sock: socket.socket, sockname: Address) -> None:
-        super().__init__()
-        self._port = port
+        super().__init__(port, sockname)
         self._sock = sock
-        self._sockname = sockname
-        self._closing = False
 
     def sendto(self, data: Any, addr: Any = None) -> None:
         if not self._closing and addr is not None:
@@ -122,20 +122,7 @@ class MuxTransport(asyncio.DatagramTransport):
     def get_extra_info(self, name: str, default: Any = None) -> Any:
         if name == "socket":
             return self._sock
-        if name == "sockname":
-            return self._sockname
-        return default
-
-    def is_closing(self) -> bool:
-        return self._closing
-
-    def close(self) -> None:
-        if not self._closing:
-            self._closing = True
-            self._port.transport_closed(self)
-
-    def abort(self) -> None:
-        self.close()
+        return super().get_extra_info(name, default)
 
 
 class MuxPort:
@@ -148,6 +135,9 @@ class MuxPort:
         self.protocols: list[StunProtocol] = []
         self._by_socket: dict[str, StunProtocol] = {}  # bound address -> its candidate
         self._open: set[asyncio.BaseTransport] = set()
+        # who is told when the agent's only working path is gone (:meth:`UdpMux.watch_paths`);
+        # weak: the port must not keep a closed peer's consent watch (and the peer) alive
+        self._on_lost: weakref.WeakMethod[Callable[[], None]] | None = None
 
     def add_protocol(self, component: int, host: str, bound: str,
                      sock: socket.socket) -> StunProtocol:
@@ -204,9 +194,20 @@ class MuxPort:
         if not self._open:  # after those calls: protocols <-> transports <-> this port is a
             loop.call_soon(self._forget)  # cycle that would wait for a full collection
 
+    def path_closed(self, protocol: StunProtocol, addr: Address) -> None:
+        """Nothing sent from ``protocol``'s candidate reaches ``addr`` any more (its ICE-TCP
+        connection closed). If that was the agent's nominated pair and no other valid pair
+        can carry data, its watcher is told at once (RFC 7675 §5.1: consent is lost when the
+        transport is gone); otherwise ICE goes on (the client may nominate a pair that still
+        works, and consent checks follow the nominated pair)."""
+        lost = self._on_lost() if self._on_lost is not None else None
+        if lost is not None and aiortc_hooks.only_path_gone(self.connection, protocol, addr):
+            lost()
+
     def _forget(self) -> None:
         self.protocols.clear()
         self._by_socket.clear()
+        self._on_lost = None
 
 
 class UdpMux:
@@ -251,6 +252,14 @@ class UdpMux:
         if self.tcp is not None:
             protocols += self.tcp.open_protocols(port, component)
         return protocols
+
+    def watch_paths(self, connection: Connection, on_lost: Callable[[], None]) -> None:
+        """Call ``on_lost`` (a bound method, held weakly) when ``connection``'s nominated pair
+        loses its transport and no other valid pair is left (:meth:`MuxPort.path_closed`):
+        the peer's consent watch ends it as for lost consent (streaming/consent.py)."""
+        port = self.table.named(connection.local_username)
+        if port is not None and port.connection is connection:
+            port._on_lost = weakref.WeakMethod(on_lost)
 
     def remove(self, port: MuxPort) -> None:
         self.table.remove(port)

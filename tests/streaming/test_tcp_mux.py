@@ -4,8 +4,11 @@ plane with aiortc peers on UDP beside, and hostile TCP clients that must change 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import socket
+import struct
 from collections.abc import AsyncIterator
+from typing import Any
 
 import pytest
 from aioice import stun
@@ -339,6 +342,198 @@ async def test_with_udp_candidates_off_the_answer_offers_tcp_alone() -> None:
         connection = plane.peer(answer.peer_id).dtls.transport._connection
         assert {c.transport for c in connection.local_candidates} == {"tcp"}
         await plane.close(answer.peer_id)
+        await publisher.close()
+    finally:
+        await plane.aclose()
+
+
+def success_for(request: stun.Message, mapped: tuple[str, int], password: str) -> bytes:
+    """The answer a client gives the node's check: signed with the client's own password."""
+    response = stun.Message(message_method=stun.Method.BINDING,
+                            message_class=stun.Class.RESPONSE,
+                            transaction_id=request.transaction_id)
+    response.attributes["XOR-MAPPED-ADDRESS"] = mapped
+    response.add_message_integrity(password.encode())
+    response.add_fingerprint()
+    return bytes(response)
+
+
+class TcpAgent:
+    """A client's ICE agent on one raw ICE-TCP connection, the controlling side (a browser
+    that published): it sends checks signed as the publisher's browser would, and answers
+    every check the node sends on the connection (its triggered checks, then consent)."""
+
+    def __init__(self, client: Client, answer_sdp: str, offer_sdp: str) -> None:
+        self.client = client
+        self.username = f"{attribute(answer_sdp, 'ice-ufrag')}:{attribute(offer_sdp, 'ice-ufrag')}"
+        self.node_password = attribute(answer_sdp, "ice-pwd")
+        self.password = attribute(offer_sdp, "ice-pwd")
+        self.answered = 0  # the node's checks answered on this connection
+        self._task = asyncio.get_running_loop().create_task(self._answer())
+
+    @classmethod
+    async def connect(cls, port: int, answer_sdp: str, offer_sdp: str) -> TcpAgent:
+        return cls(await Client.connect(port), answer_sdp, offer_sdp)
+
+    async def check(self, nominate: bool) -> None:
+        request = stun.Message(message_method=stun.Method.BINDING,
+                               message_class=stun.Class.REQUEST)
+        request.attributes["USERNAME"] = self.username
+        request.attributes["PRIORITY"] = 1_845_501_695
+        request.attributes["ICE-CONTROLLING"] = 7
+        if nominate:
+            request.attributes["USE-CANDIDATE"] = None
+        request.add_message_integrity(self.node_password.encode())
+        request.add_fingerprint()
+        await self.client.send(frame(bytes(request)))
+
+    async def _answer(self) -> None:
+        node = self.client.writer.get_extra_info("peername")[:2]
+        while True:
+            try:
+                data = await self.client.message(within=60)
+            except (ConnectionError, TimeoutError, OSError):
+                return
+            if data[0] > 3:
+                continue  # DTLS from the node: this client has none
+            message = stun.parse_message(data)
+            if message.message_class == stun.Class.REQUEST:
+                self.answered += 1
+                await self.client.send(frame(success_for(message, node, self.password)))
+
+    async def close(self, reset: bool = False) -> None:
+        """Close the connection: FIN, or RST (SO_LINGER 0: a crashed client, a dead NAT)."""
+        if reset:
+            sock = self.client.writer.get_extra_info("socket")
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        self.client.close()
+        self._task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self._task
+
+
+async def tcp_only_plane() -> MediaPlane:
+    """No UDP candidate in the node's answers: ICE-TCP is the only way in."""
+    port = free_media_port()
+    # consent checks every 0.5 s (the timeout stays 30 s): a test sees several answered
+    return MediaPlane(MediaLimits(udp_port=port, tcp_port=port, udp_candidates=False,
+                                  allow_private_candidates=True, allow_loopback_candidates=True,
+                                  consent_interval_s=0.5))
+
+
+def pairs(plane: MediaPlane, peer_id: str) -> tuple[Any, list[Any]]:
+    """The node's agent's nominated pair, and its valid (succeeded) pairs."""
+    connection = plane.peer(peer_id).dtls.transport._connection
+    valid = [pair for pair in connection._check_list if pair.state.name == "SUCCEEDED"]
+    return connection._nominated.get(1), valid
+
+
+def valid_over(plane: MediaPlane, peer_id: str, agent: TcpAgent, nominated: bool) -> bool:
+    """Whether the node holds a valid pair over ``agent``'s connection (the nominated one)."""
+    pair, valid = pairs(plane, peer_id)
+    port = agent.client.address[1]
+    if nominated:
+        return pair is not None and pair.remote_addr[1] == port
+    return any(p.remote_addr[1] == port for p in valid)
+
+
+async def tcp_publish(plane: MediaPlane) -> tuple[Publisher, str, str]:
+    """A publisher's offer answered on a TCP-only plane: (client, peer id, answer SDP)."""
+    publisher = Publisher()
+    # its UDP candidates and their end: the node could pair none with its TCP ones and would
+    # call ICE failed at once; left out, it waits for trickled ones (a browser trickles)
+    offer = "\r\n".join(line for line in (await publisher.offer()).splitlines()
+                         if not line.startswith(("a=candidate:", "a=end-of-candidates"))) + "\r\n"
+    answer = await plane.publish("hall", "alice", offer)
+    return publisher, answer.peer_id, answer.sdp
+
+
+async def joined(plane: MediaPlane, peer_id: str, answer: str, offer: str,
+                 nominate: bool) -> TcpAgent:
+    """A new connection whose pair the node validated (and nominated, if asked)."""
+    agent = await TcpAgent.connect(tcp_of(plane).port, answer, offer)
+    await agent.check(nominate)
+    await until(lambda: valid_over(plane, peer_id, agent, nominate), within=10)
+    return agent
+
+
+async def ended(plane: MediaPlane, peer_id: str) -> None:
+    """The peer ends within 10 s: far below consent's 30 s timeout, so not by the timeout."""
+    await until(lambda: peer_id not in plane.peers, within=10)
+
+
+@pytest.mark.parametrize("reset", [False, True], ids=["fin", "rst"])
+async def test_closing_the_selected_tcp_connection_ends_the_peer_at_once(reset: bool) -> None:
+    """RFC 7675 §5.1: consent is lost when the transport is gone. The client's only
+    connection closes (tab closed: FIN; network gone or a crash: RST): the node's peer ends
+    now, through the consent-loss path, not ~30 s later when its checks time out."""
+    plane = await tcp_only_plane()
+    try:
+        publisher, peer_id, answer = await tcp_publish(plane)
+        offer = publisher.pc.localDescription.sdp
+        peer = plane.peer(peer_id)
+        agent = await joined(plane, peer_id, answer, offer, nominate=True)
+        assert peer.consent is not None and not peer.consent.expired
+        assert peer.consent.timeout >= 30  # what the peer would otherwise wait
+        await agent.close(reset=reset)
+        await ended(plane, peer_id)
+        assert peer.consent.expired and peer.consent.transport_gone
+        assert "consent_expired" in peer.states  # the same end as a consent failure
+        await until(lambda: peer.closed.is_set())
+        assert plane.stats().publishers == 0
+        await until(lambda: tcp_of(plane).links == 0)
+        await publisher.close()
+    finally:
+        await plane.aclose()
+
+
+async def test_closing_a_connection_ice_does_not_use_changes_nothing() -> None:
+    """A validated connection that is not the nominated pair's, and one never validated,
+    close: the peer goes on (consent keeps being answered on the nominated connection).
+    Closing the nominated one then ends it (the check above is not blind)."""
+    plane = await tcp_only_plane()
+    try:
+        publisher, peer_id, answer = await tcp_publish(plane)
+        offer = publisher.pc.localDescription.sdp
+        peer = plane.peer(peer_id)
+        selected = await joined(plane, peer_id, answer, offer, nominate=True)
+        spare = await joined(plane, peer_id, answer, offer, nominate=False)
+        unvalidated = await Client.connect(tcp_of(plane).port)
+        await until(lambda: tcp_of(plane).links == 3)
+        unvalidated.close()
+        await spare.close()
+        await until(lambda: tcp_of(plane).links == 1)
+        answered = selected.answered
+        await until(lambda: selected.answered > answered + 1, within=15)  # consent: 2 checks
+        assert plane.peers.get(peer_id) is peer and not peer.consent.expired  # type: ignore[union-attr]
+        await selected.close()
+        await ended(plane, peer_id)
+        await publisher.close()
+    finally:
+        await plane.aclose()
+
+
+async def test_with_another_valid_pair_left_ice_goes_on_there() -> None:
+    """The nominated connection closes while another validated one is open: the client may
+    nominate that one (RFC 8445 §7.3.1.5), so the peer lives; once it has and that one
+    closes too, the peer ends."""
+    plane = await tcp_only_plane()
+    try:
+        publisher, peer_id, answer = await tcp_publish(plane)
+        offer = publisher.pc.localDescription.sdp
+        peer = plane.peer(peer_id)
+        first = await joined(plane, peer_id, answer, offer, nominate=True)
+        second = await joined(plane, peer_id, answer, offer, nominate=False)
+        await first.close(reset=True)
+        await until(lambda: tcp_of(plane).links == 1)
+        await second.check(nominate=True)  # the client moves to the connection it has left
+        await until(lambda: valid_over(plane, peer_id, second, nominated=True), within=10)
+        answered = second.answered
+        await until(lambda: second.answered > answered, within=15)  # consent, on the new pair
+        assert plane.peers.get(peer_id) is peer and not peer.consent.expired  # type: ignore[union-attr]
+        await second.close()
+        await ended(plane, peer_id)
+        assert peer.consent is not None and peer.consent.transport_gone
         await publisher.close()
     finally:
         await plane.aclose()
