@@ -24,7 +24,9 @@ from streaming.viewer_adapt import Quality, Ranked
 TICK_S = 0.1
 PACE_S = 0.01
 PAUSE_AFTER_S = 3.0
+RESUME_S = 2.0  # a layer told to resume is offered as paused until it arrives, this long at most
 
+Shape = tuple[tuple[object, ...], ...]  # a Source's offer, rates aside
 QualitySink = Callable[[ViewerLeg, Quality], None]
 WantedSink = Callable[[Source, tuple[str, ...]], None]
 logger = logging.getLogger(__name__)
@@ -48,6 +50,8 @@ class Allocator:
         self._unwanted_since: dict[tuple[int, int], float] = {}  # (id(source), layer) -> since
         self._paused: dict[int, set[int]] = {}  # id(source) -> layers told to pause
         self._told: dict[int, tuple[str, ...]] = {}  # id(source) -> active rids last told
+        self._resumed: dict[int, dict[int, float]] = {}  # id(source) -> {layer: resumed at}
+        self._shapes: dict[int, Shape] = {}  # id(source) -> its offer at the last tick
         self.ticks = 0
 
     def start(self) -> None:
@@ -81,8 +85,10 @@ class Allocator:
         sources = {id(s): s for s in self._sources()
                    if s.kind == "video" and not s.ended.is_set()}
         ranked = {key: self._options(source, now) for key, source in sources.items()}
+        changed = self._changed(ranked)
+        options: Callable[[Source], Ranked] = lambda source: ranked.get(id(source), [])  # noqa: E731
         for leg in list(self._legs()):
-            for quality in leg.adapt(lambda source: ranked.get(id(source), []), now):
+            for quality in leg.adapt(options, now, changed):
                 self._on_quality(leg, quality)
         for source in sources.values():
             source.ask_again(now)
@@ -92,12 +98,26 @@ class Allocator:
         for key in [k for k in self._paused if k not in live]:
             self._told.pop(key, None)
             self._paused.pop(key, None)
+            self._resumed.pop(key, None)
         for pair in [p for p in self._unwanted_since if p[0] not in live]:
             del self._unwanted_since[pair]
 
+    def _changed(self, ranked: dict[int, Ranked]) -> set[int]:
+        """Sources whose offer changed since the last tick (a layer came, went, paused or
+        resized; the Source itself came or ended): their settled viewers choose now (issue 19).
+        A rate that drifts is not news: settled viewers see it every ``settled_ms``."""
+        shapes: dict[int, Shape] = {
+            key: tuple((index, o.active, o.paused, o.width, o.height) for index, o in options)
+            for key, options in ranked.items()
+        }
+        changed = {key for key, shape in shapes.items() if self._shapes.get(key) != shape}
+        changed.update(key for key in self._shapes if key not in shapes)
+        self._shapes = shapes
+        return changed
+
     def _options(self, source: Source, now: float) -> Ranked:
         """The Source's layers; one paused by dynacast looks active, at the rate it had."""
-        paused = self._paused.get(id(source), set())
+        paused = self._paused.get(id(source), set()) | self._resuming(source, now)
         return [
             (index, replace(option, active=True, paused=True,
                             bitrate_bps=source.layers[index].known_bps))
@@ -105,6 +125,20 @@ class Allocator:
             else (index, option)
             for index, option in source.options(now)
         ]
+
+    def _resuming(self, source: Source, now: float) -> set[int]:
+        """Layers told to resume within ``RESUME_S`` that do not arrive yet: still offered as
+        they were while paused. Without this, the viewer who asked for one saw it inactive at
+        the next tick (the publisher's encoder needs a few hundred ms), went back down, and the
+        layer, unwanted again, paused: a viewer never reached a paused layer (seen on a slow
+        machine: h never came back for a 700 kbit/s viewer)."""
+        resuming = self._resumed.get(id(source))
+        if not resuming:
+            return set()
+        for index, since in list(resuming.items()):
+            if now - since >= RESUME_S or source.layers[index].active(now):
+                del resuming[index]
+        return set(resuming)
 
     def _dynacast(self, source: Source, now: float) -> None:
         """Pause layers nobody got for ``PAUSE_AFTER_S``, resume wanted ones (issue 14 §4)."""
@@ -114,7 +148,9 @@ class Allocator:
             key = (id(source), layer.index)
             if layer.rid in wanted:
                 self._unwanted_since.pop(key, None)
-                paused.discard(layer.index)
+                if layer.index in paused:
+                    paused.discard(layer.index)
+                    self._resumed.setdefault(id(source), {})[layer.index] = now
             elif now - self._unwanted_since.setdefault(key, now) >= PAUSE_AFTER_S:
                 paused.add(layer.index)
         active = tuple(layer.rid for layer in source.layers if layer.index not in paused)

@@ -79,6 +79,15 @@ class LayerChooser:
         self._up_at: float | None = None
         self._lossy = True
 
+    @property
+    def settled(self) -> bool:
+        """No hold or backoff running and no layer to prove: the same budget, layers and view
+        give the same answer later (streaming/viewer_adapt.py looks at such viewers less
+        often, issue 19)."""
+        return (self._started and self.goal is None and self._resume is None
+                and self._up_at is None and self._below_since is None
+                and self._weak_since is None and self._above_since is None)
+
     def choose(
         self, options: Sequence[LayerOption], budget_bps: int, view: TileView, now: float,
         lossy: bool = True,

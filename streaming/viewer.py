@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from typing import Any
 
 from aiortc import RTCSessionDescription
@@ -139,6 +139,7 @@ class ViewerLeg(Peer):
 
     def set_view(self, view: TileView) -> None:
         self.view = view
+        self.adaptation.touch()
 
     async def answer(self, offer_sdp: str, sources: dict[str, list[Source]]) -> str:
         """Negotiate a viewer's offer (WHEP): the m-lines of each kind get that kind's Sources
@@ -212,6 +213,7 @@ class ViewerLeg(Peer):
         source.attach(sub)
         self.subscriptions.append((source, sub))
         self._by_ssrc[ssrc] = (source, sub)
+        self.adaptation.touch()
         self.connected.set()
 
     def _make_egress(self) -> Egress:
@@ -317,12 +319,17 @@ class ViewerLeg(Peer):
             return  # another application-layer feedback, or a malformed one
         self.adaptation.on_remb(bitrate, now)
 
-    def adapt(self, ranked: Callable[[Source], Ranked], now: float) -> list[Quality]:
-        """One adaptation tick (streaming/allocator.py): choose this viewer's layers."""
-        if self._egress is None or self.closed.is_set():
-            return []
+    def adapt(self, ranked: Callable[[Source], Ranked], now: float,
+              changed: Collection[int] = ()) -> list[Quality]:
+        """One adaptation tick (streaming/allocator.py): choose this viewer's layers, if it is
+        due (``changed``: ids of the Sources whose layers offered changed this tick)."""
         egress = self._egress
+        if egress is None or self.closed.is_set():
+            return []
         sent = Sent(egress.sent_bytes, egress.sent_packets, self.nacked, self.padding_wire)
+        if not self.adaptation.due(now, self.nacked, changed, self.subscriptions):
+            self.adaptation.sample(sent, now)  # the send rates stay as fresh as before
+            return []
         return self.adaptation.tick(self.subscriptions, self.view, ranked, sent, now)
 
     def pad(self, octets: int, now: float) -> None:

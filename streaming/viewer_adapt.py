@@ -15,8 +15,9 @@ stream (RTP padding, between frames) so its REMB can show the headroom.
 from __future__ import annotations
 
 import logging
+import math
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, replace
 
 from config.settings import AdaptSettings
@@ -32,6 +33,7 @@ LOSSY = 0.10  # a fraction lost above which a viewer's link is congested
 SENT_WINDOW_S = 1.2  # the send rate's window (streaming/bandwidth.py SendRate) and a margin
 NACK_WINDOW_S = 0.5  # NACKed packets are counted against what was sent over this
 NACK_LOSS_MIN_PACKETS = 30  # packets sent in the window below which NACKs say too little
+EARLY_S = 0.01  # a tick may come this much early (timers, rounding): settled_ms 100 is every tick
 AUDIO_BPS = 50_000  # what one audio track is assumed to take of the budget (Opus and overhead)
 Ranked = list[tuple[int, LayerOption]]  # (layer index, option), lowest first
 
@@ -77,15 +79,54 @@ class ViewerAdaptation:
         self._window: deque[tuple[float, Sent]] = deque(maxlen=64)
         self._media = SendRate(settings.rate_window_ms / 1000)  # what is sent but padding
         self.loss = 0.0  # the video's fraction lost in the viewer's last receiver report
+        self._due = True  # news since the last choice (see :meth:`due`)
+        self._next_at = -math.inf  # when a settled viewer's layers are chosen again
+        self.choices = 0  # ticks that chose (the others found this viewer settled)
+
+    def due(self, now: float, nacked: int, changed: Collection[int],
+            subscriptions: Sequence[tuple[Source, Subscription]]) -> bool:
+        """Whether this tick must choose this viewer's layers (issue 19: a node's idle cost per
+        viewer was ~40 % these choices, ten a second for every viewer).
+
+        Always while anything moves: a hold or probe running, a switch pending, a goal to
+        prove (:meth:`_settled`). A *settled* viewer is chosen for every ``settled_ms``, and at
+        once on news that could change the answer: feedback that lowers the estimate or turns
+        the link lossy, a NACK, its tile's view or tracks (:meth:`touch`), the layers one of
+        its sources offers (``changed``: ids of Sources whose options changed this tick)."""
+        if self._due or now >= self._next_at or nacked != self._sent.nacked:
+            return True
+        return bool(changed) and any(id(source) in changed for source, _ in subscriptions)
+
+    def touch(self) -> None:
+        """Something the choice depends on changed (the view, the tracks): choose next tick."""
+        self._due = True
 
     def on_remb(self, bitrate_bps: int, now: float) -> None:
+        before = self.estimator.raw(now)
         self.estimator.on_remb(bitrate_bps, now)
         self.prober.on_remb(bitrate_bps, now)
+        if self.estimator.raw(now) < before:
+            self._due = True  # a fall is obeyed at the next tick; a rise waits for its hold
 
     def on_loss(self, fraction_lost: float, now: float) -> None:
+        before = self.estimator.raw(now)
+        lossy = self.loss > LOSSY
         self.loss = fraction_lost
         self.estimator.on_loss(fraction_lost, now)
         self.prober.on_loss(fraction_lost, now)
+        if self.estimator.raw(now) < before or (fraction_lost > LOSSY) != lossy:
+            self._due = True
+
+    def sample(self, sent: Sent, now: float) -> None:
+        """Take the viewer's counters: what was sent (the estimator's and the choice's send
+        rates) and NACKed since the last sample. At every tick, whether it chooses or not: a
+        settled viewer's REMB, receiver reports and NACKs are judged exactly as before."""
+        self.estimator.on_sent(max(0, sent.octets - self._sent.octets), now,
+                               max(0, sent.padding - self._sent.padding))
+        self._media.add(max(0, sent.octets - sent.padding
+                            - self._sent.octets + self._sent.padding), now)
+        self._nack_loss(sent, now)
+        self._sent = sent
 
     def tick(
         self,
@@ -96,12 +137,8 @@ class ViewerAdaptation:
         now: float,
     ) -> list[Quality]:
         """Choose each simulcast track's layer; returns what changed for the page."""
-        self.estimator.on_sent(max(0, sent.octets - self._sent.octets), now,
-                               max(0, sent.padding - self._sent.padding))
-        self._media.add(max(0, sent.octets - sent.padding
-                            - self._sent.octets + self._sent.padding), now)
-        self._nack_loss(sent, now)
-        self._sent = sent
+        self.sample(sent, now)
+        self.choices += 1
         budget = self.estimator.estimate(now)
         audio = audio_of(subscriptions)
         layered = [(s, sub) for s, sub in subscriptions
@@ -135,7 +172,27 @@ class ViewerAdaptation:
             if change is not None:
                 changes.append(change)
         self._probe(goal if goal_wanted else 0, now)
+        self._due = False
+        self._next_at = (now + self._settings.settled_ms / 1000 - EARLY_S
+                         if self._settled(layered, now) else now)
         return changes
+
+    def _settled(self, layered: Sequence[tuple[Source, Subscription]], now: float) -> bool:
+        """Whether another choice now would find the same answer unless the estimate, the
+        layers offered or the view change: no probe, no hold, nothing to prove, no switch
+        pending, every track on its layer for the send rate's window."""
+        if self.padding_bps or self.prober.running:
+            return False
+        for source, sub in layered:
+            chooser = self._choosers.get(id(sub))
+            if chooser is not None and not chooser.settled:
+                return False
+            if source.target_of(sub) != (sub.layer if sub.layer >= 0 else None):
+                return False  # a switch (or a first layer) waits for its keyframe
+            layer, since = self._on_layer.get(id(sub), (None, now))
+            if layer != sub.layer or now - since < SENT_WINDOW_S:
+                return False
+        return True
 
     def _as_sent(
         self, options: Ranked, sub: Subscription, sent_bps: int, now: float
@@ -200,6 +257,7 @@ class ViewerAdaptation:
         return Quality(source, rid, width, height, reason)
 
     def forget(self, sub: Subscription) -> None:
+        self._due = True
         self._choosers.pop(id(sub), None)
         self._on_layer.pop(id(sub), None)
         self._told.pop(id(sub), None)

@@ -1,0 +1,190 @@
+"""A settled viewer's layers are chosen less often, and at once on news (issue 19).
+
+Adaptation chose every viewer's layers ten times a second; at 100 viewers of one stream that
+was ~40 % of the node's CPU with no media flowing. A viewer with nothing moving (no hold, no
+probe, no switch pending, nothing to prove) is now chosen every ``settled_ms``, and at the next
+tick whenever something could change the answer. These tests drive the pure
+:class:`~streaming.viewer_adapt.ViewerAdaptation` with a real Source and Subscription (the
+send path records), on the test's own clock.
+"""
+
+from __future__ import annotations
+
+import struct
+
+from config import AdaptSettings, MediaLimits
+from streaming import rtp_header
+from streaming.adaptation import LayerOption, TileView
+from streaming.allocator import Allocator
+from streaming.layer_choice import LayerChooser
+from streaming.negotiation import Codec
+from streaming.source import Source
+from streaming.subscription import Route, Subscription
+from streaming.viewer_adapt import Ranked, Sent, ViewerAdaptation
+
+VP8 = Codec(96, "video/VP8", 90000)
+RATE = 1_000_000  # the one layer's rate, as its option says
+SETTINGS = AdaptSettings(start_kbps=5_000, settled_ms=500)
+
+
+class Recorder:
+    """The Subscription's egress: records instead of sending."""
+
+    def __init__(self) -> None:
+        self.packets = 0
+
+    def batch_rtp(self, _batch: object, template: bytes, seq: int, ts: int, ssrc: int) -> bool:
+        return self.send_rtp(template, seq, ts, ssrc)
+
+    def send_rtp(self, _template: bytes, _seq: int, _ts: int, _ssrc: int) -> bool:
+        self.packets += 1
+        return True
+
+
+def _keyframe(seq: int) -> bytes:
+    header = struct.pack("!BBHII", 0x80, 0x80 | 96, seq, 3000 * seq, 11)
+    return header + bytes([0x90, 0x80, 0x80, 0x05]) + bytes([0x00, 0, 0, 0x9D, 0x01, 0x2A]) + bytes(30)
+
+
+class Viewer:
+    """One viewer of a one-layer video track, and the counters its leg would pass."""
+
+    def __init__(self, settings: AdaptSettings = SETTINGS) -> None:
+        self.source = Source("p/video0", "room", "video", VP8, MediaLimits())
+        self.sink = Recorder()
+        self.sub = Subscription("viewer", "video", Route(96, 1234, bytes(256), 90000),
+                                self.sink)  # type: ignore[arg-type]
+        self.source.attach(self.sub, 0)
+        data = _keyframe(1)
+        self.source.on_rtp(data, rtp_header.parse(data), 0)  # started, on layer 0
+        self.adaptation = ViewerAdaptation(settings)
+        self.subs = [(self.source, self.sub)]
+        self.octets = 0
+        self.nacked = 0
+        self.view = TileView()
+
+    def ranked(self, _source: Source) -> Ranked:
+        return [(0, LayerOption("", RATE, 640, 360, True))]
+
+    def sent(self) -> Sent:
+        return Sent(self.octets, self.octets // 1200, self.nacked)
+
+    def due(self, now: float, changed: set[int] | None = None) -> bool:
+        return self.adaptation.due(now, self.nacked, changed or set(), self.subs)
+
+    def tick(self, now: float) -> None:
+        self.octets += RATE // 8 // 10  # a tick's worth of media went out
+        self.adaptation.tick(self.subs, self.view, self.ranked, self.sent(), now)
+
+    def settle(self) -> float:
+        """Ticks every 100 ms until this viewer is settled; returns the last tick's time."""
+        now = 0.0
+        while now < 5 and (now == 0.0 or self.due(now + 0.1)):
+            now += 0.1
+            self.tick(now)
+        assert not self.due(now + 0.1), "a viewer on its only layer, link fine, settles"
+        return now
+
+
+async def test_a_settled_viewer_is_chosen_every_settled_ms_not_every_tick() -> None:
+    viewer = Viewer()
+    now = viewer.settle()
+    assert now >= 1.2, "not in the send rate's first window on its layer"
+    assert [viewer.due(now + dt) for dt in (0.1, 0.2, 0.3, 0.4)] == [False] * 4
+    assert viewer.due(now + 0.5)
+    choices = viewer.adaptation.choices
+    for step in range(1, 31):  # three seconds of ticks, each asking first
+        if viewer.due(now + step * 0.1):
+            viewer.tick(now + step * 0.1)
+    assert viewer.adaptation.choices - choices == 6, "twice a second, not ten times"
+
+
+async def test_settled_ms_100_chooses_at_every_tick_as_before() -> None:
+    viewer = Viewer(AdaptSettings(start_kbps=5_000, settled_ms=100))
+    for step in range(1, 31):
+        now = step * 0.1
+        assert viewer.due(now)
+        viewer.tick(now)
+
+
+async def test_a_falling_estimate_or_a_lossy_link_is_news_a_rising_one_is_not() -> None:
+    viewer = Viewer()
+    now = viewer.settle()
+    viewer.adaptation.on_remb(20_000_000, now + 0.05)  # at least this much: no news
+    assert not viewer.due(now + 0.1)
+    viewer.adaptation.on_loss(0.01, now + 0.06)  # a little loss, the estimate holds
+    assert not viewer.due(now + 0.1)
+    viewer.adaptation.on_remb(600_000, now + 0.07)  # Chromium's overuse answer
+    assert viewer.due(now + 0.1)
+
+    viewer = Viewer()
+    now = viewer.settle()
+    viewer.adaptation.on_loss(0.3, now + 0.05)
+    assert viewer.due(now + 0.1)
+
+
+async def test_a_nack_a_view_a_track_or_a_changed_offer_is_news() -> None:
+    viewer = Viewer()
+    now = viewer.settle()
+    viewer.nacked += 1
+    assert viewer.due(now + 0.1)
+
+    viewer = Viewer()
+    now = viewer.settle()
+    assert not viewer.due(now + 0.1, {id(viewer.source) + 1})  # another source's offer
+    assert viewer.due(now + 0.1, {id(viewer.source)})
+
+    viewer = Viewer()
+    now = viewer.settle()
+    viewer.adaptation.touch()  # the leg's set_view and its new tracks
+    assert viewer.due(now + 0.1)
+    viewer.adaptation.forget(viewer.sub)
+    viewer.tick(now + 0.1)
+    viewer.adaptation.forget(viewer.sub)
+    assert viewer.due(now + 0.2)
+
+
+async def test_a_viewer_whose_link_falls_is_chosen_at_every_tick_until_it_has_moved() -> None:
+    """The hold that takes it down (``down_hold_ms``) runs on every tick, not every 500 ms:
+    the answer to a weak link comes as soon as before."""
+    viewer = Viewer()
+    now = viewer.settle()
+    viewer.adaptation.on_remb(700_000, now + 0.05)  # under the layer's keep level
+    times = []
+    for step in range(1, 25):
+        t = now + step * 0.1
+        if viewer.due(t):
+            times.append(round(t - now, 1))
+            viewer.tick(t)
+        if viewer.adaptation._told.get(id(viewer.sub), (None, ""))[1] == "weak":
+            break
+    assert times[:5] == [0.1, 0.2, 0.3, 0.4, 0.5], "every tick while the hold runs"
+    assert viewer.source.target_of(viewer.sub) is None, "audio only: the link is too weak"
+
+
+def test_a_chooser_with_a_hold_or_a_goal_is_not_settled() -> None:
+    options = [LayerOption("q", 150_000, 320, 180, True), LayerOption("f", 1_500_000, 1280, 720,
+                                                                      True)]
+    chooser = LayerChooser(SETTINGS)
+    assert not chooser.settled, "before its first choice"
+    chooser.choose(options, 5_000_000, TileView(), 0.0)
+    assert chooser.settled, "on the top layer, the budget ample"
+    chooser.choose(options, 1_000_000, TileView(), 0.1)  # under f's keep level: a hold
+    assert not chooser.settled
+    chooser = LayerChooser(SETTINGS)
+    chooser.choose(options, 500_000, TileView(), 0.0)  # q
+    chooser.choose(options, 500_000, TileView(), 0.1)  # and f to prove
+    assert chooser.goal == 1 and not chooser.settled
+
+
+def test_the_allocator_names_sources_whose_offer_changed() -> None:
+    allocator = Allocator(list, list, lambda leg, quality: None, lambda source, rids: None)
+    q = LayerOption("q", 150_000, 320, 180, True)
+    f = LayerOption("f", 1_500_000, 1280, 720, True)
+    assert allocator._changed({1: [(0, q), (1, f)]}) == {1}, "a new source"
+    assert allocator._changed({1: [(0, q), (1, f)]}) == set()
+    drifted = LayerOption("f", 1_300_000, 1280, 720, True)
+    assert allocator._changed({1: [(0, q), (1, drifted)]}) == set(), "a rate drift is not news"
+    stopped = LayerOption("f", 1_300_000, 1280, 720, False)
+    assert allocator._changed({1: [(0, q), (1, stopped)]}) == {1}
+    assert allocator._changed({}) == {1}, "an ended source"
