@@ -257,15 +257,23 @@ async def run_system(system: str, sizes: list[int], seconds: float, checkers: in
     rows: list[Row] = []
     reader = CountingReader(loop)
     for size in sizes:
+        # viewers join while the publisher pauses: counting a few hundred viewers' media took
+        # the driver's core, joining viewers' ICE and DTLS starved, and at 200-300 viewers the
+        # server rightly ended peers whose consent checks went unanswered
+        await publisher.ask("pause")
         try:
             while len(viewers) < size:
                 viewer = BenchViewer(len(viewers) < checkers, reader, len(viewers) < audited)
                 await viewer.accept(await ask("view", await viewer.offer()))
                 viewers.append(viewer)
+                if len(viewers) % 100 == 0:
+                    print(f"{system}: {len(viewers)} viewers joined", flush=True)
         except RuntimeError as exc:  # the publisher's ICE ended on a starved machine
             print(f"{system}: stopped before {size} viewers: {exc}", flush=True)
             break
-        await asyncio.sleep(2)  # warm up: keyframe reached everyone, queues settled
+        finally:
+            await publisher.ask("resume")
+        await asyncio.sleep(3)  # warm up: keyframe reached everyone, queues settled
         for viewer in viewers:
             viewer.count = Count()
         frames0 = await publisher.ask("frames")

@@ -94,12 +94,14 @@ async def _serve(system: str, conn: Any, windows: str = "") -> None:
 
 
 # system -> (one UDP port for every peer, [media] send_backend); issue 19 §4
-PAVILION_MODES = {  # (one port, send backend, the per-viewer loop in C)
-    "pavilion": (False, "auto", True),  # per-peer ports: each copy sent at once
-    "pavilion-python": (False, "auto", False),  # the same, the loop in Python (before issue 19)
-    "pavilion-1port": (True, "auto", True),  # one port: the loop in C, one sendmmsg a packet
-    "pavilion-1port-python": (True, "auto", False),  # the loop in Python, one sendmmsg
-    "pavilion-1port-sendto": (True, "sendto", False),  # the fallback: Python, sendto per copy
+PAVILION_MODES = {  # (one port, send backend, the per-viewer loop in C, settled_ms)
+    "pavilion": (False, "auto", True, 500),  # per-peer ports: each copy sent at once
+    "pavilion-python": (False, "auto", False, 500),  # the same, the loop in Python (before 19)
+    "pavilion-1port": (True, "auto", True, 500),  # one port: the loop in C, one sendmmsg a packet
+    "pavilion-1port-python": (True, "auto", False, 500),  # the loop in Python, one sendmmsg
+    "pavilion-1port-sendto": (True, "sendto", False, 500),  # the fallback: Python, sendto a copy
+    # settled viewers' layers chosen at every 100 ms tick, as before issue 19's settled_ms
+    "pavilion-1port-eager": (True, "auto", True, 100),
 }
 
 
@@ -111,7 +113,8 @@ def free_udp_port() -> int:
 
 class PavilionServer:
     def __init__(
-        self, one_port: bool = False, backend: str = "auto", compiled: bool = True
+        self, one_port: bool = False, backend: str = "auto", compiled: bool = True,
+        settled_ms: int = 500,
     ) -> None:
         from config import AdaptSettings, MediaLimits
         from streaming import MediaPlane, send_backend
@@ -128,7 +131,7 @@ class PavilionServer:
             # downlink estimate stays at its start: at the default 1 Mbit/s the ~1.1 Mbit/s
             # clip was "weak" and video paused for some or all viewers (padding probes only),
             # read as 1-40 % frame delivery with 100 % packets (issue 19 measurements)
-            adapt=AdaptSettings(start_kbps=20_000), **port))
+            adapt=AdaptSettings(start_kbps=20_000, settled_ms=settled_ms), **port))
         self.adapt_cpu = 0.0  # CPU seconds in adaptation ticks (every viewer, every 100 ms)
         self._adapt_mark = 0.0
         allocator = self.plane.allocator
