@@ -43,7 +43,8 @@ class Recorder:
 
 def _keyframe(seq: int) -> bytes:
     header = struct.pack("!BBHII", 0x80, 0x80 | 96, seq, 3000 * seq, 11)
-    return header + bytes([0x90, 0x80, 0x80, 0x05]) + bytes([0x00, 0, 0, 0x9D, 0x01, 0x2A]) + bytes(30)
+    descriptor = bytes([0x90, 0x80, 0x80, 0x05])  # VP8: start of partition 0, PictureID
+    return header + descriptor + bytes([0x00, 0, 0, 0x9D, 0x01, 0x2A]) + bytes(30)
 
 
 class Viewer:
