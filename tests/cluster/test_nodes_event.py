@@ -87,3 +87,22 @@ async def test_a_session_hears_nodes_that_start_and_stop_after_it_connected(
         assert all(one != after for one, after in pairwise(lists)), lists  # never repeated
     finally:
         await client.close()
+
+
+async def test_a_resumed_session_hears_nodes_too(
+        redis_url: str, pavilion_app: Any, catalogs: Catalogs) -> None:
+    """A page that reconnected within the grace (its session resumed) is in the node's channel
+    again: a node starting after the resume reaches it as ``nodes``."""
+    b = await pavilion_app(redis_url=redis_url, node_id="node-b", cluster=FAST)
+    await wait_nodes(b.url, lambda found: ids(found) == ["node-b"])
+    first = await RtcClient.connect(b, token("visitor", LIVE_BROADCAST))
+    await first.ok("join", {"room": LIVE_BROADCAST})  # a session in a room is kept for the grace
+    session = first.session["session"]
+    await first.close()
+    client = await RtcClient.connect(b, token("visitor", LIVE_BROADCAST), session=session)
+    assert client.session["resumed"] is True and client.session["nodes"] == []
+    try:
+        async with _node(redis_url, "node-a", catalogs):
+            await client.wait_for("nodes", lambda e: _listed(e) == ["node-a"], within=WITHIN_S)
+    finally:
+        await client.close()

@@ -8,14 +8,14 @@ a short consent window so the test is quick; the default is pinned at RFC 7675's
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from pydantic import ValidationError
 
 from config import MediaLimits
 from streaming import MediaPlane, PeerEnded, SourceEnded
-from streaming.consent import next_wait
+from streaming.consent import ConsentWatch, next_wait
 from tests.fixtures.ports import free_udp_port
 from tests.streaming.clients import Publisher, publish, until, watch
 
@@ -113,3 +113,19 @@ def test_the_next_check_never_waits_past_expiry() -> None:
     assert next_wait(now=10.0, last_ok=0.0, interval=5.0, timeout=30.0, factor=1.2) == 6.0
     assert next_wait(now=28.0, last_ok=0.0, interval=5.0, timeout=30.0, factor=1.2) == 2.0
     assert next_wait(now=31.0, last_ok=0.0, interval=5.0, timeout=30.0, factor=0.8) == 0.0
+
+
+async def test_a_lost_transport_ends_consent_once_and_never_after_close() -> None:
+    """``transport_lost`` (a closed ICE-TCP connection that carried the only working pair, RFC
+    7675 §5.1) ends the peer through ``on_expired`` once; a second call, or one after the peer
+    closed its watch, does nothing (the peer is already going)."""
+    ended: list[str] = []
+    watch = ConsentWatch(cast(Any, None), INTERVAL_S, TIMEOUT_S, lambda: ended.append("lost"))
+    watch.transport_lost()
+    watch.transport_lost()
+    assert ended == ["lost"] and watch.expired and watch.transport_gone
+
+    closed = ConsentWatch(cast(Any, None), INTERVAL_S, TIMEOUT_S, lambda: ended.append("late"))
+    await closed.close()
+    closed.transport_lost()
+    assert ended == ["lost"] and not closed.expired
