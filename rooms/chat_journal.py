@@ -18,6 +18,12 @@ Ids look like stream ids, ``<ms>-<seq>`` (clients resume and page with them;
 counts messages within one millisecond), so a journal id never equals a stream id; two nodes
 collide only if their ids' CRC-32 match and they accept their n-th message in the same
 millisecond with equal counters modulo 2**20.
+
+**In doubt** after any sign of an outage (a message accepted here, or the chat tail losing its
+read): Redis may have come back without writes it had acknowledged (rooms/written_chat.py). Until
+the flusher has checked them (:meth:`settle`), new messages queue here as during the outage, and
+the ones Redis lost go back at the head (:meth:`restore`), under their first id, so each sender's
+order holds.
 """
 
 from __future__ import annotations
@@ -47,6 +53,26 @@ class ChatJournal:
         self._waiting: deque[ChatMessage] = deque()
         self.accepted = 0  # ever, for logs and tests
         self.on_accept: Callable[[], None] | None = None  # the flusher's wake-up
+        self.doubtful = False  # an outage was seen: what Redis acknowledged is to be checked
+        self.restored = 0  # ever: messages Redis lost after acknowledging, written again
+
+    @property
+    def busy(self) -> bool:
+        """New messages queue here (an outage is under way, or its aftermath not checked)."""
+        return self.doubtful or bool(self._waiting)
+
+    def doubt(self) -> None:
+        """An outage was seen: check recent writes before writing anything new."""
+        self.doubtful = True
+        if self.on_accept is not None:
+            self.on_accept()
+
+    def settle(self, lost: list[ChatMessage]) -> None:
+        """The check is done: ``lost`` (oldest first) go back at the head, ahead of anything
+        accepted meanwhile (they were acknowledged before it)."""
+        self._waiting.extendleft(reversed(lost))
+        self.restored += len(lost)
+        self.doubtful = False
 
     def __len__(self) -> int:
         return len(self._waiting)
@@ -62,6 +88,7 @@ class ChatJournal:
                               sent_at, journaled_by=self.node_id)
         self._waiting.append(message)
         self.accepted += 1
+        self.doubtful = True  # the Store refused a write: its recent ones are in doubt too
         if self.on_accept is not None:
             self.on_accept()
         return message

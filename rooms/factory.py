@@ -92,7 +92,7 @@ async def open_backend(
     hooks.start()
     keeper = Keeper(service, cluster=cluster, interval_s=settings.cluster.renew_interval_s)
     keeper.start()
-    flusher = JournalFlusher(store, service.journal)
+    flusher = JournalFlusher(store, service.journal, service.written)
     flusher.start()
     try:
         yield Backend(store=store, bus=bus, service=service, keeper=keeper, cluster=cluster,

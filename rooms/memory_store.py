@@ -295,6 +295,13 @@ class MemoryStore:
                 return True
         return False
 
+    async def incarnation(self) -> str:
+        return "memory"  # lives as long as the process
+
+    async def missing_chat(self, room_id: str, positions: Sequence[str]) -> list[str]:
+        held = {m.cursor for m in self._peek(room_id).chat}
+        return [p for p in positions if p not in held]
+
     # -- reactions ---------------------------------------------------------------------------------
     async def add_reaction(self, room_id: str, kind: str, count: int = 1) -> int:
         counter = self._room(room_id).reactions

@@ -22,7 +22,7 @@ from redis.asyncio.retry import Retry
 from redis.asyncio.sentinel import Sentinel, SentinelConnectionPool
 from redis.backoff import ExponentialWithJitterBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import RedisError
+from redis.exceptions import RedisError, ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from rooms import redis_scripts as lua
@@ -407,13 +407,33 @@ class RedisStore:
         return str(position)
 
     async def delete_chat(self, room_id: str, message_id: str) -> bool:
-        position: Any = message_id
+        stream_id_key(message_id)
         with unavailable_on_error():
-            if is_journal_id(message_id):  # kept by a node during an outage: find its position
-                position = await self._redis.get(_Keys.mark(room_id, message_id))
-            if position is None:
+            # written by a journal (kept during an outage, or written again after Redis lost
+            # it, rooms/written_chat.py): the marker holds its position; else the id is it
+            position: Any = await self._redis.get(_Keys.mark(room_id, message_id))
+            if position is None and is_journal_id(message_id):
                 return False
-            return bool(await self._redis.xdel(_Keys.room(room_id, "chat"), str(position)))
+            key = _Keys.room(room_id, "chat")
+            return bool(await self._redis.xdel(key, str(position or message_id)))
+
+    async def incarnation(self) -> str:
+        with unavailable_on_error():
+            try:
+                info: Any = await self._redis.info("server")
+            except ResponseError:  # INFO refused (an ACL): the watch is off, not an outage
+                return ""
+        return str(info.get("run_id", ""))
+
+    async def missing_chat(self, room_id: str, positions: Sequence[str]) -> list[str]:
+        key = _Keys.room(room_id, "chat")
+        with unavailable_on_error():
+            async with self._redis.pipeline(transaction=False) as pipe:
+                for position in positions:
+                    stream_id_key(position)
+                    pipe.xrange(key, min=position, max=position, count=1)
+                found = await pipe.execute()
+        return [p for p, rows in zip(positions, found, strict=True) if not rows]
 
     # -- reactions ---------------------------------------------------------------------------------
     async def add_reaction(self, room_id: str, kind: str, count: int = 1) -> int:

@@ -56,6 +56,7 @@ from rooms.text import LocalizedText, display_name, user_text
 from rooms.token import AccessToken, Grant
 from rooms.webhooks.hooks import Hooks
 from rooms.webhooks.memory_queue import MemoryWebhookQueue
+from rooms.written_chat import WrittenChat
 
 NameBook = Callable[[str], Awaitable[LocalizedText | None]]
 REACTIONS = frozenset({"like", "heart", "clap", "laugh", "wow", "fire"})
@@ -119,6 +120,8 @@ class RoomService:
         self.names: NameBook | None = None
         # Chat accepted while the Store is unreachable, until rooms/journal_flusher.py writes it.
         self.journal = ChatJournal(node.node_id, self.limits.chat_journal_max)
+        # What this node wrote to the streams lately: written again if Redis loses it.
+        self.written = WrittenChat()
 
     def _lock(self, room_id: str) -> asyncio.Lock:
         return self._locks[zlib.crc32(room_id.encode()) % _LOCK_STRIPES]
@@ -601,13 +604,15 @@ class RoomService:
         kept in this node's journal (issue 13 §6) and written when it is back.
 
         With the Store down the gate decides on what this node holds (:meth:`_poster_here`),
-        and so it does, without trying the Store, while the journal holds anything (the outage
-        is known; the journal drains within ~0.5 s of Redis answering). A new message then
-        queues behind the journal, so no sender's message overtakes an earlier one of theirs.
+        and so it does, without trying the Store, while the journal is busy (it holds anything,
+        or an outage's aftermath is being checked: the journal drains within ~0.5 s of Redis
+        answering). A new message then queues behind the journal, so no sender's message
+        overtakes an earlier one of theirs. A message written is remembered a few seconds
+        (rooms/written_chat.py): written again if Redis comes back without it.
         ``message.waiting`` tells the caller that it is kept here (deliver it to this node's
         members now: no stream will)."""
         user_text(text, max_chars=self.limits.chat_max_chars, what="message")
-        if len(self.journal):  # an outage is under way (or just ended): no Store round trip,
+        if self.journal.busy:  # an outage is under way (or just ended): no Store round trip,
             with contextlib.suppress(StoreUnavailable):  # whose retries take up to seconds
                 return ChatPosted(self._keep(self._poster_here(token, room_id), text))
         try:
@@ -615,13 +620,15 @@ class RoomService:
         except StoreUnavailable:
             me = self._poster_here(token, room_id)
             return ChatPosted(self._keep(me, text))
-        if len(self.journal):
+        if self.journal.busy:
             return ChatPosted(self._keep(me, text))
         try:
             message = await self.store.append_chat(room_id, sender=me.identity, name=me.name,
                                                    text=text, sent_at=self.clock.now())
         except StoreUnavailable:
             message = self._keep(me, text)
+        else:
+            self.written.wrote(message)
         return ChatPosted(message)
 
     async def _chat_poster(self, token: AccessToken, room_id: str) -> Participant:

@@ -174,6 +174,18 @@ class Store(Protocol):
         """Remove a message by the id clients know (a journal id too)."""
         ...
 
+    async def incarnation(self) -> str:
+        """Which run of the Store this is (Redis's ``run_id``): it changes when Redis restarts
+        or a replica takes over, which may have lost what it acknowledged last; "" when the
+        Store cannot say. The journal flusher watches it (rooms/journal_flusher.py)."""
+        ...
+
+    async def missing_chat(self, room_id: str, positions: Sequence[str]) -> list[str]:
+        """Which of these stream positions the room's stream does not hold (any more): a Redis
+        restarted from an older snapshot, or empty, lost what it acknowledged last
+        (rooms/written_chat.py). Bounded by the caller (a few hundred positions)."""
+        ...
+
     async def read_chat(
         self, after: Mapping[str, str], *, block_s: float, limit: int = 500
     ) -> list[ChatMessage]:

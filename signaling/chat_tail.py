@@ -23,6 +23,12 @@ delivered to its members at acceptance: when it reaches the stream, the entry na
 positions the hub delivered early (:meth:`delivered_early`: its own messages written just before
 Redis went, handed out ahead of a journaled one so each sender's order holds on this node too).
 Positions follow the stream (``ChatMessage.cursor``), not the ids clients see.
+
+A message Redis lost after acknowledging it (restarted from an older snapshot, or empty) is
+written again by the node that wrote it, under its first id (rooms/written_chat.py): the tail
+skips an id it delivered already (the last ``SEEN_KEPT`` per room), so members who got it before
+the outage do not get it twice and those who did not, get it. A failed read calls
+``on_trouble`` once per outage (the journal's :meth:`~rooms.chat_journal.ChatJournal.doubt`).
 """
 
 from __future__ import annotations
@@ -30,6 +36,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections import deque
 from collections.abc import Callable, Iterable
 
 from rooms.content import ChatMessage, stream_id_key
@@ -40,6 +47,7 @@ from rooms.store import Store
 log = logging.getLogger(__name__)
 START = "0-0"  # an empty stream: every message is new
 PRUNE_AFTER_S = 30.0  # far longer than a join takes (its Store mutex gives up after 3 s)
+SEEN_KEPT = 4_096  # ids per room: far more than a room's chat in rooms/written_chat.py's window
 
 
 class ChatTail:
@@ -50,6 +58,8 @@ class ChatTail:
         self._deliver = deliver
         self.here = here  # this node's id: its journaled messages were delivered at acceptance
         self._early: dict[str, set[str]] = {}  # room -> positions the hub already delivered
+        self._seen: dict[str, tuple[deque[str], set[str]]] = {}  # room -> ids delivered here
+        self.on_trouble: Callable[[], None] | None = None  # a read failed (once per outage)
         self.block_s = block_s  # a newly followed room waits at most this for its first read
         self.limit = limit  # messages per room per read: bounds what one read holds
         self.max_backoff_s = max_backoff_s
@@ -79,16 +89,18 @@ class ChatTail:
         self.positions.pop(room, None)
         self._since.pop(room, None)
         self._early.pop(room, None)
+        self._seen.pop(room, None)
 
     def unread(self, message: ChatMessage) -> bool:
         """Whether ``message`` is past what this tail has read of its room."""
         held = self.positions.get(message.room_id)
         return held is not None and stream_id_key(message.cursor) > stream_id_key(held)
 
-    def delivered_early(self, room: str, position: str) -> None:
-        """The hub delivered the message at ``position`` here already: skip it when read."""
-        if room in self.positions:
-            self._early.setdefault(room, set()).add(position)
+    def delivered_early(self, message: ChatMessage) -> None:
+        """The hub delivered ``message`` here already: skip it when read."""
+        if message.room_id in self.positions:
+            self._early.setdefault(message.room_id, set()).add(message.cursor)
+            self._saw(message)
 
     def prune(self, keep: Iterable[str], *, older_than_s: float = PRUNE_AFTER_S) -> None:
         """Forget rooms not in ``keep`` followed longer ago than ``older_than_s`` (a room whose
@@ -111,6 +123,8 @@ class ChatTail:
                 except StoreUnavailable as exc:
                     if self.healthy:
                         log.warning("chat stream unreachable, retrying: %s", exc.reason)
+                        if self.on_trouble is not None:
+                            self.on_trouble()
                     self.healthy = False
                     await asyncio.sleep(backoff)
                     backoff = min(backoff * 2, self.max_backoff_s)
@@ -130,10 +144,21 @@ class ChatTail:
             if self.positions.get(message.room_id) != asked.get(message.room_id):
                 continue  # forgotten (or re-followed) while the read was out
             asked[message.room_id] = self.positions[message.room_id] = message.cursor
-            if self._delivered_here(message):
+            if self._delivered_here(message) or not self._saw(message):
                 continue
             self.delivered += 1
             self._deliver(message)
+
+    def _saw(self, message: ChatMessage) -> bool:
+        """Remember ``message``'s id; False when it was delivered here already."""
+        order, ids = self._seen.setdefault(message.room_id, (deque(), set()))
+        if message.id in ids:
+            return False
+        order.append(message.id)
+        ids.add(message.id)
+        if len(order) > SEEN_KEPT:
+            ids.discard(order.popleft())
+        return True
 
     def _delivered_here(self, message: ChatMessage) -> bool:
         """This node's members got ``message`` already (journaled here, or handed out early)."""

@@ -106,6 +106,8 @@ class Hub:
             self.chat_batcher = Batcher(self._emit_frame_here, audience=self._room_audience)
             self.chat_tail = ChatTail(self.store, self._chat_from_stream,
                                       here=settings.node_id)
+            # a lost read: Redis may come back without what it acknowledged (issue 13 §6)
+            self.chat_tail.on_trouble = service.journal.doubt
         # Messages this node wrote to a stream that its tail has not delivered yet: handed out
         # ahead of a journaled message if Redis goes meanwhile (each sender's order, issue 13).
         self._unread: dict[str, deque[ChatMessage]] = {}
@@ -376,7 +378,7 @@ class Hub:
             return
         for early in self._unread.pop(room, ()):
             if tail.unread(early):
-                tail.delivered_early(room, early.cursor)
+                tail.delivered_early(early)
                 self._chat_here(early)
         self._chat_here(message)
 

@@ -24,6 +24,7 @@ from tests.cluster.outage import member as _member
 from tests.fixtures.pavilion import RunningApp
 from tests.fixtures.redis_server import RedisServer
 from tests.signaling.rtc_client import RtcClient
+from web.keys import HUB_KEY
 
 pytestmark = [pytest.mark.redis, pytest.mark.slow]
 ROOM = "outage-forum"
@@ -158,4 +159,50 @@ async def test_a_redis_that_comes_back_empty_gets_the_live_rooms_back(
     print(f"\nroom written back {time.monotonic() - back:.2f} s after Redis")
     await _cross_node_back(a1, b1, back)
     for client in (a1, b1):
+        await client.close()
+
+
+@pytest.mark.parametrize("data", ["kept", "lost"])
+async def test_a_write_redis_lost_before_another_node_read_it_reaches_everyone_once(
+        data: str, redis_factory: Callable[[], RedisServer], pavilion_app: Any) -> None:
+    """Redis acknowledged a message, then restarted without it (from an older snapshot, or
+    empty) before node B's tail had read it: node A writes it again under its id
+    (rooms/written_chat.py), B's members get it, and nobody gets anything twice."""
+    redis = redis_factory()
+    a, b = await _nodes(redis, pavilion_app)
+    a1, a2, b1 = await _join(a, "a1"), await _join(a, "a2"), await _join(b, "b1")
+    before = [(await a1.ok("chat.send", {"room": ROOM, "text": f"before:{n}"}))["message"]["id"]
+              for n in range(3)]
+    for member in (a2, b1):
+        await member.wait_for("chat.message", lambda m: m["id"] == before[-1], within=5)
+    tail_b = b.app[HUB_KEY].chat_tail
+    assert tail_b is not None
+    held, real = asyncio.Event(), tail_b.read_once
+
+    async def slow_read() -> None:  # B's loop is late to its next read (a loaded machine)
+        await held.wait()
+        await real()
+
+    tail_b.read_once = slow_read  # type: ignore[method-assign]
+    await asyncio.sleep(tail_b.block_s + 0.3)  # the read under way ends; the next one waits
+    if data == "kept":
+        assert redis.command(b"SAVE").startswith(b"+OK")
+    lost = (await a1.ok("chat.send", {"room": ROOM, "text": "lost"}))["message"]["id"]
+    await a2.wait_for("chat.message", lambda m: m["id"] == lost, within=5)
+    await asyncio.to_thread(redis.kill)
+    await asyncio.to_thread(redis.start)
+    held.set()
+    await b1.wait_for("chat.message", lambda m: m["id"] == lost, within=10)
+    while not (reply := await b1.call("chat.send", {"room": ROOM, "text": "after"}))["ok"]:
+        assert reply["error"]["code"] == "no_such_room"  # until A's keeper writes it back
+        await asyncio.sleep(0.1)
+    after = reply["message"]["id"]
+    for member in (a1, a2):
+        await member.wait_for("chat.message", lambda m: m["id"] == after, within=10)
+    await asyncio.sleep(0.5)
+    for member in (a1, a2, b1):
+        order = [str(m["id"]) for m in member.seen("chat.message")]
+        assert order == [*before, lost, after], order  # once each, in order
+    assert a.app[HUB_KEY].service.journal.restored == (1 if data == "kept" else 4)
+    for client in (a1, a2, b1):
         await client.close()

@@ -1,5 +1,6 @@
 """The chat journal a node keeps during a Redis outage (issue 13 §6), without sockets: bounded
-(a full journal refuses, it never drops what it accepted), ordered, and flushed exactly once."""
+(a full journal refuses, it never drops what it accepted), ordered, and flushed exactly once; after
+an outage, what Redis lost of this node's recent writes is written again first."""
 
 from __future__ import annotations
 
@@ -7,10 +8,11 @@ import pytest
 
 from rooms.chat_journal import JOURNAL_SEQ, ChatJournal, is_journal_id
 from rooms.clock import FakeClock
-from rooms.content import stream_id_key
+from rooms.content import ChatMessage, stream_id_key
 from rooms.errors import JournalFull, StoreUnavailable
 from rooms.journal_flusher import JournalFlusher
 from rooms.memory_store import MemoryStore
+from rooms.written_chat import WrittenChat
 
 
 def fill(journal: ChatJournal, n: int, *, sender: str = "s", start: float = 100.0) -> list[str]:
@@ -82,3 +84,93 @@ async def test_a_failed_flush_keeps_the_head_for_the_next_try() -> None:
     store.fail = False
     assert await flusher.flush() == 3
     assert [m.id for m in await store.chat_page("r1", after="0-0")] == ids
+
+
+async def _written(store: MemoryStore, written: WrittenChat, n: int) -> list[ChatMessage]:
+    out = []
+    for i in range(n):
+        message = await store.append_chat("r1", sender="w", name="W", text=f"w:{i}",
+                                          sent_at=50.0 + i)
+        written.wrote(message)
+        out.append(message)
+    return out
+
+
+async def test_after_an_outage_what_redis_lost_is_written_again_first_under_its_id() -> None:
+    store = MemoryStore(clock=FakeClock(1_000.0))
+    journal, written = ChatJournal("node-a", capacity=10), WrittenChat()
+    kept, lost1, lost2 = await _written(store, written, 3)
+    for gone in (lost1, lost2):  # Redis came back from a snapshot without them
+        assert await store.delete_chat("r1", gone.id)
+    assert not journal.busy
+    later = fill(journal, 1)  # accepted during the outage: the journal is in doubt
+    assert journal.busy and journal.doubtful
+    flusher = JournalFlusher(store, journal, written)
+    assert await flusher.flush() == 3
+    assert not journal.busy and journal.restored == 2
+    page = await store.chat_page("r1", after="0-0", limit=10)
+    assert [m.id for m in page] == [kept.id, lost1.id, lost2.id, *later]
+    assert [m.journaled_by for m in page[1:3]] == ["", ""]  # every node's tail may deliver them
+    again = {m.id: m.cursor for m in written.recent()["r1"]}  # remembered where written now
+    assert again == {m.id: m.cursor for m in page}
+
+
+async def test_a_doubt_with_nothing_lost_writes_nothing_and_a_failed_check_stays_in_doubt() -> None:
+    class Down(MemoryStore):
+        fail = True
+
+        async def missing_chat(self, room_id, positions):  # type: ignore[no-untyped-def]
+            if self.fail:
+                raise StoreUnavailable("down")
+            return await super().missing_chat(room_id, positions)
+
+    store = Down(clock=FakeClock(1_000.0))
+    journal, written = ChatJournal("node-a", capacity=10), WrittenChat()
+    await _written(store, written, 2)
+    journal.doubt()  # the chat tail lost its read
+    flusher = JournalFlusher(store, journal, written)
+    with pytest.raises(StoreUnavailable):
+        await flusher.flush()
+    assert journal.busy
+    store.fail = False
+    assert await flusher.flush() == 0
+    assert not journal.busy and journal.restored == 0
+    assert len(await store.chat_page("r1", after="0-0")) == 2
+
+
+def test_written_chat_is_bounded_by_age_and_count() -> None:
+    now = [0.0]
+    written = WrittenChat(keep_s=10.0, per_room=3, clock=lambda: now[0])
+    for i in range(5):
+        written.wrote(ChatMessage(f"{i + 1}-0", "r1", "s", "S", "t", 0.0))
+    assert [m.id for m in written.recent()["r1"]] == ["3-0", "4-0", "5-0"]
+    now[0] = 5.0
+    written.wrote(ChatMessage("6-0", "r2", "s", "S", "t", 0.0))
+    written.forget([ChatMessage("4-0", "r1", "s", "S", "t", 0.0)])
+    assert [m.id for m in written.recent()["r1"]] == ["3-0", "5-0"]
+    now[0] = 10.5
+    assert list(written.recent()) == ["r2"] and len(written) == 1
+
+
+async def test_another_run_of_the_store_puts_the_journal_in_doubt() -> None:
+    """A Redis restarted within redis-py's retries fails no read: the flusher's watch sees its
+    new ``run_id`` and checks recent writes all the same."""
+    class Restarting(MemoryStore):
+        run = "run-1"
+
+        async def incarnation(self) -> str:
+            return self.run
+
+    store = Restarting(clock=FakeClock(1_000.0))
+    journal = ChatJournal("node-a", capacity=10)
+    flusher = JournalFlusher(store, journal)
+    await flusher.watch()
+    await flusher.watch()
+    assert not journal.busy
+    store.run = "run-2"
+    await flusher.watch()
+    assert journal.doubtful
+    await flusher.flush()
+    store.run = ""  # a Store that cannot say (INFO refused) is never taken for a restart
+    await flusher.watch()
+    assert not journal.busy

@@ -10,7 +10,7 @@ from decimal import Decimal
 import pytest
 
 from rooms.chat_journal import ChatJournal
-from rooms.content import ProductCard
+from rooms.content import ChatMessage, ProductCard
 from rooms.errors import InvalidInput, NoSuchRoom, RoomFull
 from rooms.participant import Participant, Role
 from rooms.pavilion import Pavilion
@@ -289,6 +289,29 @@ async def test_a_journaled_message_is_written_once_keeps_its_id_and_can_be_delet
     assert await writer.delete_chat("r1", kept[1].id)
     assert [m.id for m in await reader.chat_page("r1", after="0-0")] == [
         *before, kept[0].id, kept[2].id, *after]
+
+
+async def test_missing_chat_names_what_the_stream_lost_and_a_rewrite_keeps_its_id(
+    harness: Harness,
+) -> None:
+    """After an outage a node asks which of its recent writes Redis lost (rooms/written_chat.py)
+    and writes those again under their first id; moderation still deletes them by that id."""
+    writer, reader = harness.store(), harness.store()
+    ids = await post(writer, 4)
+    assert await writer.missing_chat("r1", ids) == []
+    assert await writer.delete_chat("r1", ids[1])  # as if Redis came back without it
+    assert await reader.missing_chat("r1", ids) == [ids[1]]
+    assert await reader.missing_chat("nowhere", ids[:2]) == ids[:2]
+    lost = ChatMessage(ids[1], "r1", "s", "s", "s:1", 1.0)
+    position = await writer.append_journaled(lost)
+    assert position != ids[1] and await writer.append_journaled(lost) == position
+    assert await reader.missing_chat("r1", [position]) == []
+    page = await reader.chat_page("r1", after=ids[-1])
+    assert [(m.id, m.position, m.journaled_by) for m in page] == [(ids[1], position, "")]
+    assert await writer.delete_chat("r1", ids[1])
+    assert [m.id for m in await reader.chat_page("r1", after="0-0")] == [ids[0], *ids[2:]]
+    run = await writer.incarnation()  # the same run of the Store for everyone, until it restarts
+    assert run and await reader.incarnation() == run
 
 
 async def test_chat_history_pages_backwards(harness: Harness) -> None:
