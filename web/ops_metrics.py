@@ -1,6 +1,6 @@
 """``/metrics`` families the on-call dashboard and alert rules need (issue 18 §4), read at scrape
 time like web/live_metrics.py: the node's load and whether it drains, the state store's
-health, publishers gone quiet, viewers on lossy links, recordings and their disk, HLS feeds.
+health and the chat kept through its outages, publishers gone quiet, viewers on lossy links, recordings and their disk, HLS feeds.
 
 ``deploy/grafana/pavilion-dashboard.json`` and ``deploy/prometheus/pavilion-rules.yml`` use
 them; a test checks that every name those files use is in a real node's scrape.
@@ -13,8 +13,9 @@ import shutil
 from collections.abc import AsyncIterator, Iterator
 
 from aiohttp import web
-from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 
+from rooms.chat_journal import ChatJournal
 from streaming.plane import MediaPlane
 from streaming.viewer import ViewerLeg
 from web.keys import BACKEND_KEY, DRAIN_KEY, METRICS_KEY, SETTINGS_KEY
@@ -53,6 +54,7 @@ class OpsCollector:
                      1.0 if drain is not None and drain.active else 0.0)
         yield _gauge("pavilion_store_up", "1 while the state store (Redis) answers.",
                      1.0 if backend.keeper.healthy else 0.0)
+        yield from _chat(backend.service.journal)
 
     def _disk(self) -> Iterator[Metric]:
         try:
@@ -83,6 +85,19 @@ def _plane(plane: MediaPlane) -> Iterator[Metric]:
                  "Media batches live HLS feeds dropped because their packager fell behind "
                  "(summed over the feeds live now).",
                  sum(p.dropped_batches for p in plane.packagers.values()))
+
+
+def _chat(journal: ChatJournal) -> Iterator[Metric]:
+    """Chat kept through Redis outages (issue 13 §6; docs/deploy.md "Redis outages")."""
+    yield _gauge("pavilion_chat_journal_waiting",
+                 "Acknowledged chat messages this node keeps until Redis takes them.", len(journal))
+    yield CounterMetricFamily(
+        "pavilion_chat_journaled", "Chat messages accepted while Redis was unreachable.",
+        value=journal.accepted)
+    yield CounterMetricFamily(
+        "pavilion_chat_rewritten",
+        "Chat messages Redis acknowledged, then lost in a restart, written again by this node.",
+        value=journal.restored)
 
 
 def _gauge(name: str, text: str, value: float) -> GaugeMetricFamily:

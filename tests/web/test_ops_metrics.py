@@ -33,6 +33,8 @@ async def test_node_gauges_and_a_publisher_gone_quiet(pavilion_app) -> None:
     assert live["pavilion_recordings_free_bytes"] > 0 and live["pavilion_recordings_active"] == 0
     assert live["pavilion_hls_feeds"] == 0 and live["pavilion_media_viewers_lossy"] == 0
     assert live["pavilion_media_sources_quiet"] == 0
+    assert live["pavilion_chat_journal_waiting"] == 0  # in-memory: never an outage
+    assert live["pavilion_chat_journaled_total"] == live["pavilion_chat_rewritten_total"] == 0
 
     video = next(s for s in publisher.pc.getSenders() if s.track and s.track.kind == "video")
     video.replaceTrack(None)  # the encoder stops; the connection (and its RTCP) lives on
