@@ -1,6 +1,7 @@
 """``/metrics`` families the on-call dashboard and alert rules need (issue 18 §4), read at scrape
 time like web/live_metrics.py: the node's load and whether it drains, the state store's
-health and the chat kept through its outages, publishers gone quiet, viewers on lossy links, recordings and their disk, HLS feeds.
+health and the chat kept through its outages, publishers gone quiet, viewers on lossy links,
+recordings and their disk, HLS feeds.
 
 ``deploy/grafana/pavilion-dashboard.json`` and ``deploy/prometheus/pavilion-rules.yml`` use
 them; a test checks that every name those files use is in a real node's scrape.
