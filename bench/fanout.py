@@ -23,7 +23,9 @@ cover, so loss shows whatever the timing, for the first ``--audited`` viewers an
 decrypting ones; the others' packets are only counted, so a few hundred viewers do not starve
 this process), and the ratio Pavilion / MediaRelay for each N both ran. MediaRelay stops once
 frame delivery < 99 %. ``--idle S`` splits the server's CPU into a cost per viewer (the
-publisher paused S seconds) and a cost per copy beyond it.
+publisher paused S seconds) and a cost per copy beyond it. ``--perf`` records the server with
+Linux ``perf`` over each busy window and prints the share of its CPU that is loopback delivering
+its copies to the viewers' sockets (bench/loopback_share.py) and µs per packet without it.
 """
 
 from __future__ import annotations
@@ -43,6 +45,7 @@ from typing import Any
 from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
 
 from bench.fanout_servers import CLIENT_CORE, publish_process, serve
+from bench.loopback_share import LoopbackShare, available
 
 
 @dataclass
@@ -209,6 +212,12 @@ class Row:
     checked_delivery: float
     idle_per_viewer_ms: float = 0.0  # server CPU per viewer and second with no media (ms/s)
     per_copy_us: float = 0.0  # server CPU per delivered packet beyond that idle cost
+    loopback: float = 0.0  # share of the server's CPU delivering its copies on loopback (--perf)
+
+    @property
+    def sender_us(self) -> float:
+        """µs per delivered packet without loopback's delivery to the receivers (--perf)."""
+        return self.us_per_packet * (1.0 - self.loopback)
 
 
 class Channel:
@@ -246,7 +255,7 @@ async def _idle_cost(row: Row, ask: Any, publisher: Channel, seconds: float,
 
 
 async def run_system(system: str, sizes: list[int], seconds: float, checkers: int,
-                     idle: float = 0.0, audited: int = 100) -> list[Row]:
+                     idle: float = 0.0, audited: int = 100, perf: bool = False) -> list[Row]:
     loop = asyncio.get_running_loop()
     server = Channel(serve, system)
     publisher = Channel(publish_process)
@@ -277,11 +286,15 @@ async def run_system(system: str, sizes: list[int], seconds: float, checkers: in
         for viewer in viewers:
             viewer.count = Count()
         frames0 = await publisher.ask("frames")
+        recording = LoopbackShare(server.process.pid) if perf and server.process.pid else None
+        if recording is not None:
+            await recording.start()
         cpu0 = await ask("cpu")
         client0 = time.process_time()
         wall0 = time.monotonic()
         await asyncio.sleep(seconds)
         cpu1 = await ask("cpu")
+        loopback = await recording.stop() if recording is not None else 0.0
         wall = time.monotonic() - wall0
         client = (time.process_time() - client0) / wall
         frames = await publisher.ask("frames") - frames0
@@ -297,6 +310,7 @@ async def run_system(system: str, sizes: list[int], seconds: float, checkers: in
                 / max(1, (frames - 1) * len(sample))),
             _span_ratio(sample),
             _span_ratio(checked) if checked else 1.0,
+            loopback=loopback,
         )
         if idle:
             await _idle_cost(row, ask, publisher, idle, delivered / wall)
@@ -305,6 +319,7 @@ async def run_system(system: str, sizes: list[int], seconds: float, checkers: in
         print(_format(row), f"  idle {row.idle_per_viewer_ms:.2f} ms/s a viewer,"
               f" {row.per_copy_us:.1f} µs a copy beyond it;" if idle else "",
               f"  silent viewers {silent};" if silent else "",
+              f"  loopback delivery {loopback:.0%} of the server's CPU;" if perf else "",
               f"  client {client:.2f} s/s;", await ask("stats"), flush=True)
         if system == "relay" and row.frame_delivery < 0.99:
             break
@@ -333,31 +348,37 @@ def _format(row: Row) -> str:
 
 
 async def main(sizes: list[int], seconds: float, checkers: int, systems: list[str],
-               idle: float = 0.0, audited: int = 100) -> None:
+               idle: float = 0.0, audited: int = 100, perf: bool = False) -> None:
     with contextlib.suppress(OSError, AttributeError):
         os.sched_setaffinity(0, {CLIENT_CORE})
+    if perf and (why := available()):
+        raise SystemExit(f"--perf: {why}")
     print("system    viewers  cpu s/s  µs/packet   frames  packets  checked")
-    results = {system: await run_system(system, sizes, seconds, checkers, idle, audited)
+    results = {system: await run_system(system, sizes, seconds, checkers, idle, audited, perf)
                for system in systems}
-    summary(results)
+    summary(results, perf)
 
 
-def summary(results: dict[str, list[Row]]) -> None:
+def summary(results: dict[str, list[Row]], perf: bool = False) -> None:
     """Per mode and N: µs of server CPU per delivered packet, viewers of this stream one core
     would carry at that cost, and the ratios to the mode before issue 19 (per-peer ports, the
-    loop in Python: ``pavilion-python``, else ``pavilion``) and to MediaRelay."""
+    loop in Python: ``pavilion-python``, else ``pavilion``) and to MediaRelay. With ``perf``,
+    also µs per delivered packet without loopback's delivery to the receivers (the sender's
+    own cost, what a network card would leave to the node: bench/loopback_share.py)."""
     before = results.get("pavilion-python") or results.get("pavilion", [])
     today = {row.viewers: row for row in before}
     relay = {row.viewers: row for row in results.get("relay", [])}
     print(f"\n{'system':22} {'viewers':>7} {'µs/pkt':>7} {'viewers/core':>12}"
-          f" {'vs before':>11} {'vs relay':>9} {'idle ms/s/viewer':>16} {'µs/copy':>8}")
+          f" {'vs before':>11} {'vs relay':>9} {'idle ms/s/viewer':>16} {'µs/copy':>8}"
+          + (f" {'µs/pkt sender':>13}" if perf else ""))
     for system, rows in results.items():
         if system == "relay":
             continue
         for row in rows:
             print(f"{system:22} {row.viewers:7d} {row.us_per_packet:7.1f}"
                   f" {_per_core(row):12.0f} {_ratio(row, today):>11} {_ratio(row, relay):>9}"
-                  f" {row.idle_per_viewer_ms:16.2f} {row.per_copy_us:8.1f}")
+                  f" {row.idle_per_viewer_ms:16.2f} {row.per_copy_us:8.1f}"
+                  + (f" {row.sender_us:13.1f}" if perf else ""))
 
 
 STREAM_PPS = 170  # the clip's packets a second: ~1 Mbit/s VP8 at 30 fps + Opus at 50/s
@@ -388,6 +409,10 @@ if __name__ == "__main__":
                         help="after each window, pause the publisher this long: the server's"
                         " CPU per viewer with no media, and per copy beyond it")
     parser.add_argument("--systems", default="pavilion,pavilion-1port,pavilion-1port-sendto,relay")
+    parser.add_argument("--perf", action="store_true",
+                        help="perf-record the server over each busy window: the share of its CPU"
+                        " that is loopback delivering its copies to the receivers, and µs per"
+                        " packet without it (bench/loopback_share.py; needs perf and root)")
     parser.add_argument(
         "--nice",
         type=int,
@@ -400,4 +425,4 @@ if __name__ == "__main__":
         os.nice(args.nice)  # inherited by the spawned server process
     sizes = [int(x) for x in args.sizes.split(",")]
     asyncio.run(main(sizes, args.seconds, args.checkers, args.systems.split(","), args.idle,
-                     args.audited))
+                     args.audited, args.perf))

@@ -128,8 +128,10 @@ async def _scraped_names(url: str) -> set[str]:
 
 async def test_every_metric_the_dashboard_and_rules_use_is_scraped(pavilion_app) -> None:
     # a webhook target (nothing listens: the webhook families exist from the start) and the one
-    # UDP port mode (the pavilion_media_udp_mux* families exist only in that mode)
-    node = await pavilion_app(demo=False, media={"udp_port": free_udp_port()}, webhooks=[
+    # UDP port mode with ICE-TCP (the pavilion_media_udp_mux* and tcp_mux* families exist only
+    # in that mode)
+    media = {"udp_port": free_udp_port(), "tcp_port": free_port()}
+    node = await pavilion_app(demo=False, media=media, webhooks=[
         {"url": f"http://127.0.0.1:{free_port()}/hook", "secret": "monitoring-hook-secret-01"}])
     plane = node.app[MEDIA_KEY]
     publisher = await publish(plane, "hall")
