@@ -1,13 +1,16 @@
 """Two in-process nodes on one real redis-server and a live forum made through the admin API:
 the set-up of the Redis-outage tests (test_redis_outage, test_chat_during_outage,
-test_presence_sync), each with a room of its own."""
+test_presence_sync), each with a room of its own, and the member who keeps chatting through it."""
 
 from __future__ import annotations
 
+import asyncio
+from collections import Counter
 from typing import Any
 
 import aiohttp
 
+from rooms.lifecycle import cancel_and_wait
 from tests.fixtures.pavilion import RunningApp
 from tests.fixtures.redis_server import RedisServer
 from tests.signaling.rtc_client import RtcClient, token
@@ -42,3 +45,38 @@ async def member(node: RunningApp, who: str, room: str) -> RtcClient:
         await client.close()
         raise
     return client
+
+
+class Sender:
+    """One member posting to ``room`` every ``every_s``: the ids acknowledged (and which of them
+    were journaled), and the refusals by code."""
+
+    def __init__(self, client: RtcClient, who: str, room: str, every_s: float) -> None:
+        self.client, self.who, self.room, self.every_s = client, who, room, every_s
+        self.acked: list[str] = []
+        self.journaled: list[str] = []
+        self.refused: Counter[str] = Counter()
+        self._task = asyncio.ensure_future(self._run())
+
+    async def _run(self) -> None:
+        n = 0
+        while True:
+            n += 1
+            try:
+                reply = await self.client.call(
+                    "chat.send", {"room": self.room, "text": f"{self.who}:{n}"}, within=5)
+            except TimeoutError:
+                self.refused["timeout"] += 1
+            else:
+                if reply["ok"]:
+                    self.acked.append(str(reply["message"]["id"]))
+                    if reply["journaled"]:
+                        self.journaled.append(self.acked[-1])
+                else:
+                    self.refused[str(reply["error"]["code"])] += 1
+            await asyncio.sleep(self.every_s)
+
+    async def stop(self) -> None:
+        # a cancel landing as the call's own timeout fires comes out as TimeoutError, which
+        # the loop counts and goes on (Python 3.11): cancel until it is really done
+        await cancel_and_wait(self._task)

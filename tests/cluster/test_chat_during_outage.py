@@ -26,9 +26,8 @@ from typing import Any
 
 import pytest
 
-from rooms.lifecycle import cancel_and_wait
 from rooms.redis_bus import BACKOFF_CAP_S
-from tests.cluster.outage import member, two_nodes
+from tests.cluster.outage import Sender, member, two_nodes
 from tests.fixtures.pavilion import RunningApp
 from tests.fixtures.redis_server import RedisServer
 from tests.signaling.rtc_client import HOST, RtcClient, token
@@ -58,40 +57,6 @@ def _longest_ttl_s(node: RunningApp) -> float:
 
 async def _join(node: RunningApp, who: str) -> RtcClient:
     return await member(node, who, ROOM)
-
-
-class Sender:
-    """One member posting every ``EVERY_S``: the ids acknowledged (and which were journaled)."""
-
-    def __init__(self, client: RtcClient, who: str) -> None:
-        self.client, self.who = client, who
-        self.acked: list[str] = []
-        self.journaled: list[str] = []
-        self.refused: Counter[str] = Counter()
-        self._task = asyncio.ensure_future(self._run())
-
-    async def _run(self) -> None:
-        n = 0
-        while True:
-            n += 1
-            try:
-                reply = await self.client.call(
-                    "chat.send", {"room": ROOM, "text": f"{self.who}:{n}"}, within=5)
-            except TimeoutError:
-                self.refused["timeout"] += 1
-            else:
-                if reply["ok"]:
-                    self.acked.append(str(reply["message"]["id"]))
-                    if reply["journaled"]:
-                        self.journaled.append(self.acked[-1])
-                else:
-                    self.refused[str(reply["error"]["code"])] += 1
-            await asyncio.sleep(EVERY_S)
-
-    async def stop(self) -> None:
-        # a cancel landing as the call's own timeout fires comes out as TimeoutError, which
-        # the loop counts and goes on (Python 3.11): cancel until it is really done
-        await cancel_and_wait(self._task)
 
 
 def _ids(client: RtcClient) -> list[str]:
@@ -167,7 +132,8 @@ async def _outage(outage_s: float, redis: RedisServer, pavilion_app: Any,
 async def _chat_through(outage_s: float, redis: RedisServer, nodes: tuple[RunningApp, RunningApp],
                         members: list[RtcClient]) -> None:
     (a, b), (a1, a2, b1, b2) = nodes, members
-    senders = [Sender(a1, "a1"), Sender(b1, "b1"), Sender(a2, "a2"), Sender(b2, "b2")]
+    pairs = [(a1, "a1"), (b1, "b1"), (a2, "a2"), (b2, "b2")]
+    senders = [Sender(c, w, ROOM, EVERY_S) for c, w in pairs]
     try:
         await asyncio.sleep(1.0)
         assert redis.command(b"SAVE").startswith(b"+OK")

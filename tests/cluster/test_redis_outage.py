@@ -18,8 +18,7 @@ from typing import Any
 import aiohttp
 import pytest
 
-from rooms.lifecycle import cancel_and_wait
-from tests.cluster.outage import ADMIN, two_nodes
+from tests.cluster.outage import ADMIN, Sender, two_nodes
 from tests.cluster.outage import member as _member
 from tests.fixtures.pavilion import RunningApp
 from tests.fixtures.redis_server import RedisServer
@@ -38,37 +37,6 @@ async def _nodes(redis: RedisServer, pavilion_app: Any) -> tuple[RunningApp, Run
 
 async def _join(node: RunningApp, who: str) -> RtcClient:
     return await _member(node, who, ROOM)
-
-
-class Sender:
-    """One member posting every ``every_s``; keeps the ids of acknowledged messages."""
-
-    def __init__(self, client: RtcClient, who: str, every_s: float = 0.2) -> None:
-        self.client, self.who, self.every_s = client, who, every_s
-        self.acked: list[str] = []
-        self.refused: Counter[str] = Counter()
-        self._task = asyncio.ensure_future(self._run())
-
-    async def _run(self) -> None:
-        n = 0
-        while True:
-            n += 1
-            try:
-                reply = await self.client.call(
-                    "chat.send", {"room": ROOM, "text": f"{self.who}:{n}"}, within=5)
-            except TimeoutError:
-                self.refused["timeout"] += 1
-            else:
-                if reply["ok"]:
-                    self.acked.append(str(reply["message"]["id"]))
-                else:
-                    self.refused[str(reply["error"]["code"])] += 1
-            await asyncio.sleep(self.every_s)
-
-    async def stop(self) -> None:
-        # a cancel landing as the call's own timeout fires comes out as TimeoutError, which
-        # the loop counts and goes on (Python 3.11): cancel until it is really done
-        await cancel_and_wait(self._task)
 
 
 def _ids(client: RtcClient) -> Counter[str]:
@@ -105,7 +73,8 @@ async def test_no_acknowledged_chat_is_lost_across_a_redis_outage(
     a1, a2, b1, b2 = (await _join(a, "a1"), await _join(a, "a2"),
                       await _join(b, "b1"), await _join(b, "b2"))
     members = [a1, a2, b1, b2]
-    senders = [Sender(a1, "a1"), Sender(b1, "b1"), Sender(a2, "a2"), Sender(b2, "b2")]
+    pairs = [(a1, "a1"), (b1, "b1"), (a2, "a2"), (b2, "b2")]
+    senders = [Sender(c, w, ROOM, 0.2) for c, w in pairs]
     try:
         await asyncio.sleep(1.5)
         if data == "kept":

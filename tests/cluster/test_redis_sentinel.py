@@ -11,8 +11,9 @@ from typing import Any
 
 import pytest
 
+from tests.cluster.outage import Sender
 from tests.cluster.test_redis_outage import (
-    Sender,
+    ROOM,
     _all_delivered,
     _cross_node_back,
     _ids,
@@ -30,7 +31,7 @@ async def test_nodes_follow_a_promoted_replica_and_lose_no_chat(
     a, b = await _nodes(redis_sentinel, pavilion_app)  # type: ignore[arg-type]
     a1, b1 = await _join(a, "a1"), await _join(b, "b1")
     members = [a1, b1]
-    senders = [Sender(a1, "a1"), Sender(b1, "b1")]
+    senders = [Sender(a1, "a1", ROOM, 0.2), Sender(b1, "b1", ROOM, 0.2)]
     try:
         await asyncio.sleep(1.5)
         old = redis_sentinel.master.port
