@@ -326,6 +326,66 @@ static PyTypeObject PortType = {
     .tp_methods = port_methods,
 };
 
+/* Numbers and Counts: the C bases of streaming.forwarder.Forwarder and
+ * streaming.subscription.Subscription. The loop reads and writes a viewer's sequence and
+ * timestamp offsets, last numbers sent, SSRC, counters and keyframe wait in place, in one
+ * object each, instead of a dozen Python ints scattered over the heap: with a few hundred
+ * viewers those objects fall out of the cache between two packets, and reaching them was most
+ * of the loop's own time (perf, 3 Dec 2026: the stall on the int's reference count). Python
+ * sees plain int and bool attributes (PyMemberDef); without this module both classes take a
+ * Python base with the same names (the fallback, streaming/forwarder.py). */
+typedef struct {
+    PyObject_HEAD
+    unsigned long long seq_offset, ts_offset, last_seq, last_ts;
+} NumbersObject;
+
+static PyMemberDef numbers_members[] = {
+    {"seq_offset", T_ULONGLONG, offsetof(NumbersObject, seq_offset), 0,
+     "added to the publisher's sequence number (mod 2**16)"},
+    {"ts_offset", T_ULONGLONG, offsetof(NumbersObject, ts_offset), 0,
+     "added to the publisher's timestamp (mod 2**32)"},
+    {"last_seq", T_ULONGLONG, offsetof(NumbersObject, last_seq), 0,
+     "the last sequence number sent to the viewer"},
+    {"last_ts", T_ULONGLONG, offsetof(NumbersObject, last_ts), 0,
+     "the last timestamp sent to the viewer"},
+    {NULL},
+};
+
+static PyTypeObject NumbersType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "streaming._fastsend.Numbers",
+    .tp_basicsize = sizeof(NumbersObject),
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE,
+    .tp_doc = "A Forwarder's numbers, kept in C for fanout()",
+    .tp_new = PyType_GenericNew,
+    .tp_members = numbers_members,
+};
+
+typedef struct {
+    PyObject_HEAD
+    unsigned long long packets, octets, ssrc;
+    char waiting_keyframe;
+} CountsObject;
+
+static PyMemberDef counts_members[] = {
+    {"packets", T_ULONGLONG, offsetof(CountsObject, packets), 0, "RTP packets sent"},
+    {"octets", T_ULONGLONG, offsetof(CountsObject, octets), 0, "payload octets sent"},
+    {"ssrc", T_ULONGLONG, offsetof(CountsObject, ssrc), 0, "the viewer's SSRC of the track"},
+    {"waiting_keyframe", T_BOOL, offsetof(CountsObject, waiting_keyframe), 0,
+     "video skipped until the next keyframe"},
+    {NULL},
+};
+
+static PyTypeObject CountsType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "streaming._fastsend.Counts",
+    .tp_basicsize = sizeof(CountsObject),
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE,
+    .tp_doc = "A Subscription's counters, SSRC and keyframe wait, kept in C for fanout()",
+    .tp_new = PyType_GenericNew,
+    .tp_members = counts_members,
+};
+
 /* A Python attribute the loop reads or writes. Subscription, Forwarder and Egress keep theirs
  * in __slots__: the slot's offset is learnt once per type (its member descriptor, the very one
  * PyObject_GetAttr would use) and read straight from the object; any other attribute goes by
@@ -456,13 +516,18 @@ add_to(PyObject *obj, Attr *name, long long amount)
 static PortObject *
 ready_port(PyObject *sub, unsigned long long call)
 {
-    PyObject *waiting = attr_get(sub, &a_waiting);
-    if (waiting == NULL)
-        return NULL;
-    int wait = PyObject_IsTrue(waiting);
-    Py_DECREF(waiting);
-    if (wait != 0)
-        return NULL;
+    if (PyObject_TypeCheck(sub, &CountsType)) {
+        if (((CountsObject *)sub)->waiting_keyframe)
+            return NULL;
+    } else {
+        PyObject *waiting = attr_get(sub, &a_waiting);
+        if (waiting == NULL)
+            return NULL;
+        int wait = PyObject_IsTrue(waiting);
+        Py_DECREF(waiting);
+        if (wait != 0)
+            return NULL;
+    }
     PyObject *egress = attr_get(sub, &a_egress);
     if (egress == NULL)
         return NULL;
@@ -523,6 +588,14 @@ map_numbers(PyObject *sub, unsigned long seq, unsigned long ts, unsigned long lo
     PyObject *fwd = attr_get(sub, &a_forwarder);
     if (fwd == NULL)
         return -1;
+    if (PyObject_TypeCheck(fwd, &NumbersType) && PyObject_TypeCheck(sub, &CountsType)) {
+        NumbersObject *numbers = (NumbersObject *)fwd;
+        *out_seq = numbers->last_seq = (seq + numbers->seq_offset) & 0xFFFF;
+        *out_ts = numbers->last_ts = (ts + numbers->ts_offset) & 0xFFFFFFFFULL;
+        *ssrc = ((CountsObject *)sub)->ssrc;
+        Py_DECREF(fwd);
+        return 0;
+    }
     int r = -1;
     if (get_ulong(fwd, &a_seq_offset, &seq_offset) == 0
         && get_ulong(fwd, &a_ts_offset, &ts_offset) == 0) {
@@ -609,7 +682,10 @@ one_copy(Fanout *f, PyObject *sub, PyObject *templates, PyObject *make, unsigned
     port->call = call;
     port->sent_packets += 1;
     port->sent_bytes += (unsigned long long)len;
-    if (add_to(sub, &a_packets, 1) < 0 || add_to(sub, &a_octets, size) < 0) {
+    if (PyObject_TypeCheck(sub, &CountsType)) {
+        ((CountsObject *)sub)->packets += 1;
+        ((CountsObject *)sub)->octets += (unsigned long long)size;
+    } else if (add_to(sub, &a_packets, 1) < 0 || add_to(sub, &a_octets, size) < 0) {
         Py_DECREF(port);
         return -1;
     }
@@ -774,13 +850,16 @@ static struct PyModuleDef module = {
 PyMODINIT_FUNC
 PyInit__fastsend(void)
 {
-    if (PyType_Ready(&PortType) < 0 || intern_names() < 0)
+    if (PyType_Ready(&PortType) < 0 || PyType_Ready(&NumbersType) < 0
+        || PyType_Ready(&CountsType) < 0 || intern_names() < 0)
         return NULL;
     PyObject *m = PyModule_Create(&module);
     if (m == NULL)
         return NULL;
     if (PyModule_AddIntConstant(m, "MAX_BATCH", MAX_BATCH) < 0
-        || PyModule_AddObjectRef(m, "Port", (PyObject *)&PortType) < 0) {
+        || PyModule_AddObjectRef(m, "Port", (PyObject *)&PortType) < 0
+        || PyModule_AddObjectRef(m, "Numbers", (PyObject *)&NumbersType) < 0
+        || PyModule_AddObjectRef(m, "Counts", (PyObject *)&CountsType) < 0) {
         Py_DECREF(m);
         return NULL;
     }

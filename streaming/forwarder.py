@@ -11,8 +11,20 @@ from __future__ import annotations
 SEQ_MOD = 1 << 16
 TS_MOD = 1 << 32
 
+try:  # the compiled fan-out reads these four in place (streaming/_fastsend.c, issue 19)
+    from streaming._fastsend import Numbers as _Numbers
+except ImportError:  # not built: the same names in Python (the fallback, issue 19 §2)
 
-class Forwarder:
+    class _Numbers:  # type: ignore[no-redef]
+        __slots__ = ("last_seq", "last_ts", "seq_offset", "ts_offset")
+
+        seq_offset: int
+        ts_offset: int
+        last_seq: int
+        last_ts: int
+
+
+class Forwarder(_Numbers):
     """Maps publisher (sequence, timestamp) to viewer (sequence, timestamp).
 
     ``seq_offset`` and ``ts_offset`` are public so the fan-out loop can use them without a call.
@@ -21,7 +33,7 @@ class Forwarder:
     ``gap_ticks`` after the last timestamp, so players see neither a jump nor a reset.
     """
 
-    __slots__ = ("last_seq", "last_ts", "pending_gap", "seq_offset", "started", "ts_offset")
+    __slots__ = ("pending_gap", "started")  # the numbers are in the base: _Numbers
 
     def __init__(self, first_seq: int, first_ts: int) -> None:
         self.seq_offset = 0

@@ -36,7 +36,7 @@ from streaming.negotiation import Codec
 from streaming.packet_cache import KeyframeCache, PacketCache
 from streaming.rtp_header import RtpHeader
 from streaming.send_batch import SendBatch
-from streaming.subscription import Subscription, extension_table
+from streaming.subscription import Subscription, extension_table, template_key
 from streaming.tap import PacketTap
 
 logger = logging.getLogger(__name__)
@@ -46,7 +46,7 @@ NACK_MERGE_S = 0.2  # a packet asked of the origin is not asked again within thi
 PLI_RETRY_S = 0.35  # a layer still awaited this long after its PLI is asked again
 
 KeyframeSink = Callable[[], None]
-Templates = dict[tuple[tuple[int, bytes], int, int], bytes | bytearray]
+Templates = dict[int, bytes | bytearray]  # by Subscription.template_key
 # streaming._fastsend.fanout(subs, templates, make, seq, ts, size)
 #     -> (slow, failed, blocked, sendmmsg calls, copies they carried)
 Fanout = Callable[..., tuple[Any, Any, Any, int, int]]
@@ -395,7 +395,7 @@ class Source:
         if fields.tl0_pos >= 0:
             first = sub.out_tl0 < 0
             sub.tl0_offset = 0 if first else (sub.out_tl0 + 1 - fields.tl0) & 0xFF
-        sub.template_key = (sub.group, sub.pid_offset, sub.tl0_offset)
+        sub.template_key = template_key(sub.group, sub.pid_offset, sub.tl0_offset)
 
     def set_target(self, sub: Subscription, index: int | None, at_once: bool = False) -> None:
         """Give ``sub`` layer ``index`` from that layer's next keyframe on (asked for now), or

@@ -9,7 +9,9 @@ The Source's fan-out loop reads these attributes directly; this class adds no pe
 from __future__ import annotations
 
 import random
+from collections import OrderedDict
 from dataclasses import dataclass, replace
+from itertools import count
 from struct import pack
 
 from streaming.egress import Egress
@@ -59,8 +61,45 @@ def extension_table(source_ids: dict[str, int], viewer_ids: dict[str, int]) -> b
     return extension_map_table(mapping)
 
 
-class Subscription:
-    """One viewer's copy of one track."""
+TEMPLATE_KEYS_KEPT = 65_536  # interned keys: far more than a node's viewers switch at once
+_template_keys: OrderedDict[tuple[object, int, int], int] = OrderedDict()
+_next_key = count(1)
+
+
+def template_key(group: tuple[int, bytes], pid_offset: int, tl0_offset: int) -> int:
+    """One small int per (template group, VP8 PictureID and TL0PICIDX offsets): viewers with
+    equal keys share one packet template in a fan-out. An int, not the tuple, because the loop
+    looks it up for every copy (streaming/_fastsend.c): hashing and comparing nested tuples
+    reached four or five objects per viewer, scattered over the heap (issue 19). Interned in
+    a bounded table (least recently used goes first); a key interned again after leaving it
+    gets a new number, so two viewers may hold different numbers for one template (they then
+    get two equal templates), never one number for two."""
+    raw = (group, pid_offset, tl0_offset)
+    key = _template_keys.get(raw)
+    if key is None:
+        key = _template_keys[raw] = next(_next_key)
+        if len(_template_keys) > TEMPLATE_KEYS_KEPT:
+            _template_keys.popitem(last=False)
+    else:
+        _template_keys.move_to_end(raw)
+    return key
+
+
+try:  # the compiled fan-out reads these in place (streaming/_fastsend.c, issue 19)
+    from streaming._fastsend import Counts as _Counts
+except ImportError:  # not built: the same names in Python (the fallback, issue 19 §2)
+
+    class _Counts:  # type: ignore[no-redef]
+        __slots__ = ("octets", "packets", "ssrc", "waiting_keyframe")
+
+        packets: int
+        octets: int
+        ssrc: int
+        waiting_keyframe: bool
+
+
+class Subscription(_Counts):
+    """One viewer's copy of one track (its counters, SSRC and keyframe wait: ``_Counts``)."""
 
     __slots__ = (
         "egress",
@@ -71,22 +110,18 @@ class Subscription:
         "layer",
         "left_at",
         "left_layer",
-        "octets",
         "out_pid",
         "out_tl0",
-        "packets",
         "payload_type",
         "pid_offset",
         "route",
         "sdes",
-        "ssrc",
         "started",
         "switch_seq",
         "switches",
         "template_key",
         "tl0_offset",
         "viewer_id",
-        "waiting_keyframe",
     )
 
     def __init__(self, viewer_id: str, kind: str, route: Route, egress: Egress) -> None:
@@ -117,7 +152,7 @@ class Subscription:
         self.out_pid = -1  # the last PictureID / TL0PICIDX this viewer was sent (-1: none)
         self.out_tl0 = -1
         # viewers with equal keys share one packet template in a simulcast VP8 fan-out
-        self.template_key = (self.group, 0, 0)
+        self.template_key = template_key(self.group, 0, 0)
 
     @property
     def viewer_extensions(self) -> dict[str, int]:
@@ -126,7 +161,7 @@ class Subscription:
     def set_extension_table(self, table: bytes) -> None:
         self.route = replace(self.route, extension_table=table)
         self.group = (self.route.payload_type, table)
-        self.template_key = (self.group, self.pid_offset, self.tl0_offset)
+        self.template_key = template_key(self.group, self.pid_offset, self.tl0_offset)
 
     def sender_report(self, ntp: int, source_ts: int) -> bytes:
         """A compound RTCP packet: SR (RFC 3550 §6.4.1) in the viewer's SSRC and timestamp

@@ -13,7 +13,10 @@ import asyncio
 import os
 import socket
 import struct
+import subprocess
+import sys
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -198,3 +201,34 @@ def test_other_egresses_and_bad_arguments_are_refused_cleanly() -> None:
     with pytest.raises(ValueError, match="sockaddr"):
         port.target(3, 1, os.urandom(200))
     assert port.ready is False and port.sent_packets == 0
+
+
+def test_the_numbers_live_in_c_and_fall_back_to_python_without_the_extension() -> None:
+    """The loop reads a viewer's numbers in place (``Numbers``, ``Counts``); a node without the
+    extension gives Forwarder and Subscription Python bases with the same names."""
+    from streaming import _fastsend
+    from streaming.forwarder import Forwarder
+    from streaming.subscription import Subscription
+
+    assert issubclass(Forwarder, _fastsend.Numbers) and issubclass(Subscription, _fastsend.Counts)
+    fwd = Forwarder(first_seq=0, first_ts=0)
+    assert (fwd.last_seq, fwd.last_ts) == (65535, 0)  # one before the first
+    with pytest.raises(OverflowError):
+        fwd.seq_offset = -1  # what the loop reads is never a negative number
+    script = """
+import sys
+sys.modules["streaming._fastsend"] = None  # not built
+from streaming.forwarder import Forwarder
+from streaming.subscription import Subscription
+fwd = Forwarder(first_seq=100, first_ts=1000)
+fwd.resume(5000, 90000)
+got = fwd.map(5001, 93000)
+assert got == (101, 4000) and (fwd.last_seq, fwd.last_ts) == got, got
+names = {"packets", "octets", "ssrc", "waiting_keyframe"}
+assert set(Subscription.__mro__[1].__slots__) == names, Subscription.__mro__
+assert "_fastsend" not in repr(Subscription.__mro__) + repr(Forwarder.__mro__)
+print("python bases")
+"""
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          timeout=60, cwd=Path(__file__).resolve().parents[2])
+    assert done.returncode == 0 and "python bases" in done.stdout, done.stderr
