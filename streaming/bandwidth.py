@@ -105,7 +105,7 @@ class DownlinkEstimator:
         self._out_at = 0.0
 
     def on_sent(self, octets: int, now: float, padding: int = 0) -> None:
-        """``octets`` sent to this viewer since the previous call (once per RTCP interval), of
+        """``octets`` sent to this viewer since the previous call (each adaptation tick), of
         which ``padding`` were probe padding."""
         self._sent.add(octets, now)
         self._media.add(max(0, octets - padding), now)
@@ -113,6 +113,11 @@ class DownlinkEstimator:
     def sending(self, now: float) -> int | None:
         """What this viewer is sent now (bit/s), or None before two ``on_sent`` calls."""
         return self._sent.rate(now)
+
+    def media(self, now: float) -> int | None:
+        """What this viewer is sent now without probe padding (bit/s), or None before two
+        ``on_sent`` calls: what a layer choice judges the layers it gets against."""
+        return self._media.rate(now)
 
     def on_remb(self, bitrate_bps: int, now: float) -> None:
         """The viewer's REMB: a congestion signal when under what we send, else a lower bound."""

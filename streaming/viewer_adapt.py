@@ -22,7 +22,7 @@ from dataclasses import dataclass, replace
 
 from config.settings import AdaptSettings
 from streaming.adaptation import LayerOption, Reason, TileView
-from streaming.bandwidth import DownlinkEstimator, SendRate
+from streaming.bandwidth import DownlinkEstimator
 from streaming.layer_choice import LayerChooser, need_bps
 from streaming.probe import Prober
 from streaming.source import Source
@@ -77,7 +77,6 @@ class ViewerAdaptation:
         self._on_layer: dict[int, tuple[int, float]] = {}  # id(sub) -> (its layer, since)
         self._sent = Sent(0, 0, 0)
         self._window: deque[tuple[float, Sent]] = deque(maxlen=64)
-        self._media = SendRate(settings.rate_window_ms / 1000)  # what is sent but padding
         self.loss = 0.0  # the video's fraction lost in the viewer's last receiver report
         self._due = True  # news since the last choice (see :meth:`due`)
         self._next_at = -math.inf  # when a settled viewer's layers are chosen again
@@ -123,8 +122,6 @@ class ViewerAdaptation:
         settled viewer's REMB, receiver reports and NACKs are judged exactly as before."""
         self.estimator.on_sent(max(0, sent.octets - self._sent.octets), now,
                                max(0, sent.padding - self._sent.padding))
-        self._media.add(max(0, sent.octets - sent.padding
-                            - self._sent.octets + self._sent.padding), now)
         self._nack_loss(sent, now)
         self._sent = sent
 
@@ -146,7 +143,7 @@ class ViewerAdaptation:
         share = max(0, budget - audio) // max(1, len(layered))
         # what each video is sent, probe padding aside (a probe must not look like a fall)
         sending = self.estimator.sending(now) or 0
-        sent_share = max(0, (self._media.rate(now) or 0) - audio) // max(1, len(layered))
+        sent_share = max(0, (self.estimator.media(now) or 0) - audio) // max(1, len(layered))
         changes: list[Quality] = []
         goal, goal_wanted = audio, False
         for source, sub in layered:
