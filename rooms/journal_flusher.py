@@ -81,6 +81,7 @@ class JournalFlusher:
             missing = set(await self._store.missing_chat(room, [m.cursor for m in messages]))
             lost += [m for m in messages if m.cursor in missing]
         self._written.forget(lost)
+        self._written.release()
         self._journal.settle([replace(m, position="") for m in lost])
         if lost:
             log.warning("the state store lost %d acknowledged chat messages (restarted without "
@@ -107,6 +108,7 @@ class JournalFlusher:
                         log.info("wrote %d chat messages kept during a store outage", count)
                 except StoreUnavailable:
                     self._journal.doubtful = True  # an outage: recent writes are in doubt
+                    self._written.hold()  # and stay recent until it is over
                     await asyncio.sleep(backoff)
                     backoff = min(backoff * 2, self.max_backoff_s)
                     continue

@@ -10,6 +10,8 @@ lost and writes those again, ahead of anything accepted meanwhile, under their f
 
 Bounded: ``per_room`` messages per room and ``keep_s`` of age; a room with nothing recent is
 dropped at :meth:`recent` or every ``SWEEP_EVERY`` writes (a write prunes only its own room).
+While an outage lasts (:meth:`hold`, until :meth:`release`) age counts up to its start, not up
+to now: what was written in the seconds before a 70 s outage is still checked when it ends.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ class WrittenChat:
         self._clock = clock
         self._rooms: dict[str, deque[tuple[float, ChatMessage]]] = {}
         self._writes = 0
+        self._held_at: float | None = None  # when the outage under way began (hold)
 
     def wrote(self, message: ChatMessage) -> None:
         """``message`` is in its room's stream now (Redis acknowledged it)."""
@@ -41,7 +44,7 @@ class WrittenChat:
             kept = self._rooms[message.room_id] = deque(maxlen=self.per_room)
         now = self._clock()
         kept.append((now, message))
-        while kept[0][0] < now - self.keep_s:
+        while kept[0][0] < self._oldest():
             kept.popleft()
         self._writes += 1
         if self._writes % SWEEP_EVERY == 0:
@@ -62,8 +65,21 @@ class WrittenChat:
                 self._rooms[room] = deque(left, maxlen=self.per_room)
         self._prune()
 
+    def hold(self) -> None:
+        """An outage began (or goes on): stop the clock of age at its first call."""
+        if self._held_at is None:
+            self._held_at = self._clock()
+
+    def release(self) -> None:
+        """The outage's aftermath is checked: age counts up to now again."""
+        self._held_at = None
+
+    def _oldest(self) -> float:
+        until = self._held_at if self._held_at is not None else self._clock()
+        return until - self.keep_s
+
     def _prune(self) -> None:
-        oldest = self._clock() - self.keep_s
+        oldest = self._oldest()
         for room in list(self._rooms):
             kept = self._rooms[room]
             while kept and kept[0][0] < oldest:

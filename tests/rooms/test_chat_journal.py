@@ -174,3 +174,17 @@ async def test_another_run_of_the_store_puts_the_journal_in_doubt() -> None:
     store.run = ""  # a Store that cannot say (INFO refused) is never taken for a restart
     await flusher.watch()
     assert not journal.busy
+
+
+def test_during_an_outage_age_counts_up_to_its_start() -> None:
+    """What was written just before a 70 s outage is still checked when it ends."""
+    now = [0.0]
+    written = WrittenChat(keep_s=10.0, clock=lambda: now[0])
+    written.wrote(ChatMessage("1-0", "r1", "s", "S", "before the outage", 0.0))
+    now[0] = 2.0
+    written.hold()
+    now[0] = 72.0
+    written.hold()  # the outage goes on: its start stays
+    assert [m.id for m in written.recent()["r1"]] == ["1-0"]
+    written.release()
+    assert written.recent() == {}
