@@ -457,6 +457,16 @@ async def joined(plane: MediaPlane, peer_id: str, answer: str, offer: str,
     return agent
 
 
+async def nominated_and_spare(plane: MediaPlane) -> tuple[Publisher, str, TcpAgent, TcpAgent]:
+    """A TCP publisher (client, peer id) and two connections of its peer, both validated:
+    the first nominated, the second not."""
+    publisher, peer_id, answer = await tcp_publish(plane)
+    offer = publisher.pc.localDescription.sdp
+    first = await joined(plane, peer_id, answer, offer, nominate=True)
+    second = await joined(plane, peer_id, answer, offer, nominate=False)
+    return publisher, peer_id, first, second
+
+
 async def ended(plane: MediaPlane, peer_id: str) -> None:
     """The peer ends within 10 s: far below consent's 30 s timeout, so not by the timeout."""
     await until(lambda: peer_id not in plane.peers, within=10)
@@ -493,11 +503,8 @@ async def test_closing_a_connection_ice_does_not_use_changes_nothing() -> None:
     Closing the nominated one then ends it (the check above is not blind)."""
     plane = await tcp_only_plane()
     try:
-        publisher, peer_id, answer = await tcp_publish(plane)
-        offer = publisher.pc.localDescription.sdp
+        publisher, peer_id, selected, spare = await nominated_and_spare(plane)
         peer = plane.peer(peer_id)
-        selected = await joined(plane, peer_id, answer, offer, nominate=True)
-        spare = await joined(plane, peer_id, answer, offer, nominate=False)
         unvalidated = await Client.connect(tcp_of(plane).port)
         await until(lambda: tcp_of(plane).links == 3)
         unvalidated.close()
@@ -519,11 +526,8 @@ async def test_with_another_valid_pair_left_ice_goes_on_there() -> None:
     closes too, the peer ends."""
     plane = await tcp_only_plane()
     try:
-        publisher, peer_id, answer = await tcp_publish(plane)
-        offer = publisher.pc.localDescription.sdp
+        publisher, peer_id, first, second = await nominated_and_spare(plane)
         peer = plane.peer(peer_id)
-        first = await joined(plane, peer_id, answer, offer, nominate=True)
-        second = await joined(plane, peer_id, answer, offer, nominate=False)
         await first.close(reset=True)
         await until(lambda: tcp_of(plane).links == 1)
         await second.check(nominate=True)  # the client moves to the connection it has left
