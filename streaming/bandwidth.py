@@ -53,6 +53,9 @@ SNAP_BPS = 1_000  # a rise this close to its target is done (the smoothing is as
 RATE_SAMPLES = 64  # on_sent comes once per RTCP interval: a bounded window of a few seconds
 
 
+MIN_SPAN_S = 1e-6  # far below a tick (0.1 s); the event loop's clock counts nanoseconds
+
+
 class SendRate:
     """Bits per second sent over the last ``window_s`` (pure; samples come from ``on_sent``).
 
@@ -74,11 +77,12 @@ class SendRate:
         self._total += octets
 
     def rate(self, now: float) -> int | None:
-        """None until two samples span some time: the first sample only marks a start."""
+        """None until two samples span some time (``MIN_SPAN_S``: a shorter span gave an
+        infinite rate, and ``int`` of it raised): the first sample only marks a start."""
         samples = self._samples
         while len(samples) > 2 and now - samples[1][0] >= self._window:
             self._total -= samples.popleft()[1]
-        if len(samples) < 2 or now - samples[0][0] <= 0:
+        if len(samples) < 2 or now - samples[0][0] < MIN_SPAN_S:
             return None
         first_at, first = samples[0]
         return int((self._total - first) * 8 / (now - first_at))

@@ -668,11 +668,11 @@ class MediaPlane:
         logger.info(
             "peer %s (%s in %s) ended: %s", peer.peer_id, peer.participant, peer.room, peer.states
         )
-        del self.peers[peer.peer_id]
+        self._retire(peer)
         # an upstream whose link failed leaves its Sources live (frozen) for the edge to
         # re-pull (web/cascade.py), which ends them with end_orphans if it cannot
         keep = isinstance(peer, UpstreamLeg) and not peer.origin_ended
-        self._spawn(self._close_leg(peer, end_sources=not keep))
+        self._spawn(self._close_leg(peer, end_sources=not keep, retired=True))
 
     async def add_candidate(self, peer_id: str, mid: str | None, candidate: str) -> None:
         """A trickled ICE candidate for a peer (WHIP/WHEP PATCH, or Socket.IO).
@@ -708,12 +708,20 @@ class MediaPlane:
             raise UnknownPeer(f"no peer {peer_id!r}")
         await self._close_leg(peer, end_sources=True)
 
-    async def _close_leg(self, peer: Peer, end_sources: bool) -> None:
+    def _retire(self, peer: Peer) -> None:
+        """Take ``peer`` out in one step: out of the registry, its counters into the plane's
+        totals, ``PeerEnded`` told. A failed peer used to leave the registry at once and do the
+        rest a loop turn later: meanwhile it was gone but not ended, and its counters were in
+        neither the live peers nor the totals (a counter going back in /metrics)."""
         self.peers.pop(peer.peer_id, None)
         if isinstance(peer, ViewerLeg) and not peer.retired:
             peer.retired = True  # its counters move to the plane's totals once
             self._retired.add(peer.tally())
         self._emit(PeerEnded(peer.room, peer.participant, peer.peer_id))
+
+    async def _close_leg(self, peer: Peer, end_sources: bool, retired: bool = False) -> None:
+        if not retired:
+            self._retire(peer)
         if isinstance(peer, IntakeLeg):
             for source in peer.release():
                 if end_sources:

@@ -87,6 +87,37 @@ async def test_a_viewer_that_went_away_is_ended(quick_plane: MediaPlane) -> None
     await publisher.close()
 
 
+async def test_a_failed_peer_is_gone_ended_and_counted_in_one_step(
+        quick_plane: MediaPlane) -> None:
+    """When consent ends a viewer, the moment it leaves the registry PeerEnded has been told
+    and its counters are in the plane's totals: no listener sees it gone but not ended, and no
+    /metrics scrape sees a counter go back (it did for one loop turn)."""
+    plane = quick_plane
+    ended: list[str] = []
+    plane.listen(lambda e: ended.append(e.peer_id) if isinstance(e, PeerEnded) else None)
+    publisher = await publish(plane, "hall")
+    viewer = await watch(plane, "hall")
+    await until(lambda: viewer.count("video") >= 10)
+    leg: Any = plane.peer(viewer.peer_id)
+    seen: list[tuple[bool, bool, bool]] = []
+    fail = leg.on_failed
+
+    def checked(peer: Any) -> None:
+        before = plane.stats().totals.sent_packets
+        fail(peer)
+        if peer.peer_id not in plane.peers and not seen:  # right after: nothing ran between
+            seen.append((True, peer.peer_id in ended, plane.stats().totals.sent_packets >= before))
+
+    leg.on_failed = checked
+    connection = viewer.pc.getTransceivers()[0].receiver.transport.transport._connection
+    for protocol in connection._protocols:
+        protocol.transport.close()
+    await until(lambda: bool(seen), 4 * TIMEOUT_S)
+    assert seen == [(True, True, True)]
+    await viewer.close()
+    await publisher.close()
+
+
 async def test_a_publisher_gone_before_connecting_is_ended_too(quick_plane: MediaPlane) -> None:
     """Its offer was answered, then nothing: no check ever succeeds, the window still ends it."""
     plane = quick_plane
