@@ -132,7 +132,7 @@ class PavilionServer:
             # clip was "weak" and video paused for some or all viewers (padding probes only),
             # read as 1-40 % frame delivery with 100 % packets (issue 19 measurements)
             adapt=AdaptSettings(start_kbps=20_000, settled_ms=settled_ms), **port))
-        self.adapt_cpu = 0.0  # CPU seconds in adaptation ticks (every viewer, every 100 ms)
+        self.adapt_cpu_s = 0.0  # CPU seconds in adaptation ticks (every viewer, every 100 ms)
         self._adapt_mark = 0.0
         allocator = self.plane.allocator
         tick = allocator.tick
@@ -140,9 +140,13 @@ class PavilionServer:
         def timed(now: float) -> None:
             start = time.thread_time()
             tick(now)
-            self.adapt_cpu += time.thread_time() - start
+            self.adapt_cpu_s += time.thread_time() - start
 
         allocator.tick = timed  # type: ignore[method-assign]
+
+    async def adapt_cpu(self, _: object = None) -> float:
+        """CPU seconds spent in adaptation ticks so far (their share of the idle cost)."""
+        return self.adapt_cpu_s
 
     async def publish(self, sdp: str) -> str:
         return (await self.plane.publish("bench", "publisher", sdp)).sdp
@@ -163,7 +167,7 @@ class PavilionServer:
         batches = [s.batch for s in self.plane.live_sources("bench").values()]
         calls = sum(b.calls for b in batches)
         per_call = sum(b.datagrams for b in batches) / max(1, calls)
-        adapt, self._adapt_mark = self.adapt_cpu - self._adapt_mark, self.adapt_cpu
+        adapt, self._adapt_mark = self.adapt_cpu_s - self._adapt_mark, self.adapt_cpu_s
         return (
             f"adaptation {adapt:.3f} s since the last stats,"
             f" viewers {len(legs)}, source packets {source}, publisher srtp errors {srtp},"
@@ -191,6 +195,9 @@ class RelayServer:
         self.relay = MediaRelay()
         self.tracks: dict[str, MediaStreamTrack] = {}
         self.pcs: list[RTCPeerConnection] = []
+
+    async def adapt_cpu(self, _: object = None) -> float:
+        return 0.0  # no adaptation: every viewer gets what the one encoder makes
 
     async def publish(self, sdp: str) -> str:
         pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))

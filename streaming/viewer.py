@@ -14,6 +14,7 @@ import logging
 from collections.abc import Callable, Collection, Sequence
 from typing import Any
 
+import pylibsrtp
 from aiortc import RTCSessionDescription
 from aiortc.rtcrtpparameters import RTCRtpCodecCapability, RTCRtpSendParameters
 from aiortc.rtcrtpsender import RTCRtpSender
@@ -50,13 +51,14 @@ from streaming.peer import Peer
 from streaming.source import Source
 from streaming.stats import Tally
 from streaming.subscription import Route, Subscription, extension_table
-from streaming.viewer_adapt import Quality, Ranked, Sent, ViewerAdaptation
+from streaming.viewer_adapt import SETTLED_SAMPLE_S, Quality, Ranked, Sent, ViewerAdaptation
 
 ABS_SEND_TIME = "http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time"
 PADDING_OVERHEAD = 12 + 8 + 10  # RTP header, abs-send-time element, SRTP tag
 RESEND_WINDOW_S = 0.1  # a packet resent is not resent again within this (about an RTT)
 RESEND_MIN_PPS = 50  # packets a second any viewer may have resent
 LOST_MEMORY_S = 3.0  # a NACKed packet counts as lost once within this
+FEEDBACK_SAMPLE_S = 0.1  # feedback takes the counters first unless a sample is this fresh
 RECENT_SEQS = 128  # NACKs for packets further behind the newest sent are not counted as loss
 
 RTCP_PSFB_FIR = 4  # RFC 5104 §4.3.1
@@ -136,6 +138,8 @@ class ViewerLeg(Peer):
         self._resend_at = 0.0
         self.padding_sent = 0  # probe octets sent (issue 14 §3)
         self.padding_wire = 0  # the same as the egress counts them (headers, SRTP tag)
+        self._rx_srtp: Any = None  # the inbound SRTP session, for RTCP from the socket
+        self.srtcp_errors = 0  # RTCP from the viewer that failed SRTCP's authentication
 
     def set_view(self, view: TileView) -> None:
         self.view = view
@@ -209,6 +213,7 @@ class ViewerLeg(Peer):
         if self.closed.is_set() or source.ended.is_set() or source.full:
             return  # the publisher left (or the track filled up) while this viewer connected
         egress = self._egress or self._make_egress()
+        self._take_rtcp()
         sub = Subscription(self.peer_id, source.kind, route_for(source, parameters, ssrc), egress)
         source.attach(sub)
         self.subscriptions.append((source, sub))
@@ -231,7 +236,41 @@ class ViewerLeg(Peer):
         )
         return self._egress
 
+    def _take_rtcp(self) -> None:
+        """From now on the viewer's RTCP is unprotected where the socket reads it (issue 19).
+
+        aiortc's way (aioice's queue, the DTLS transport's task waking for each packet) cost a
+        node more per viewer than its own SRTCP and parsing: receiver reports and REMB come
+        one to four times a second from every viewer."""
+        if self._rx_srtp is not None:
+            return
+        self._rx_srtp = aiortc_hooks.rx_session(self.dtls)
+        guard = self.guard_of(self.dtls)
+        if guard is not None:  # only what the guard admitted: the viewer's proven ICE pairs
+            guard.fast = self._on_datagram
+
+    def _on_datagram(self, data: bytes) -> bool:
+        """A datagram from the viewer's nominated (or another valid) pair: SRTCP is handled
+        here; anything else (STUN, DTLS, RTP a viewer has no reason to send) goes on to aioice
+        and aiortc as before."""
+        if len(data) < 8 or not 128 <= data[0] < 192 or not 192 <= data[1] <= 223:
+            return False  # RTCP packet types, RFC 5761 §4
+        try:
+            clear = self._rx_srtp.unprotect_rtcp(data)
+        except pylibsrtp.Error:
+            self.srtcp_errors += 1
+            return True
+        try:
+            self._handle_rtcp(clear)
+        except Exception:  # a bug must not kill the viewer's socket; log and go on
+            log.exception("viewer %s: RTCP handling failed", self.peer_id)
+        return True
+
     async def _on_rtcp(self, data: bytes) -> None:
+        """RTCP aiortc decrypted (before :meth:`_take_rtcp`, or a path the guard passes on)."""
+        self._handle_rtcp(data)
+
+    def _handle_rtcp(self, data: bytes) -> None:
         self._follow_nomination()
         try:
             packets = RtcpPacket.parse(data)
@@ -267,6 +306,7 @@ class ViewerLeg(Peer):
             window = self._loss_windows[ssrc] = LossWindow()
         fraction = window.add(highest, lost, now)
         if fraction is not None:
+            self._sample(now)
             self.adaptation.on_loss(fraction, now)
 
     def _follow_nomination(self) -> None:
@@ -317,6 +357,7 @@ class ViewerLeg(Peer):
             bitrate, _ = unpack_remb_fci(fci)
         except (ValueError, IndexError):
             return  # another application-layer feedback, or a malformed one
+        self._sample(now)
         self.adaptation.on_remb(bitrate, now)
 
     def adapt(self, ranked: Callable[[Source], Ranked], now: float,
@@ -326,11 +367,23 @@ class ViewerLeg(Peer):
         egress = self._egress
         if egress is None or self.closed.is_set():
             return []
-        sent = Sent(egress.sent_bytes, egress.sent_packets, self.nacked, self.padding_wire)
-        if not self.adaptation.due(now, self.nacked, changed, self.subscriptions):
-            self.adaptation.sample(sent, now)  # the send rates stay as fresh as before
-            return []
-        return self.adaptation.tick(self.subscriptions, self.view, ranked, sent, now)
+        adaptation = self.adaptation
+        if adaptation.due(now, self.nacked, changed, self.subscriptions):
+            return adaptation.tick(self.subscriptions, self.view, ranked, self._counters(), now)
+        adaptation.refresh(self._counters, now, SETTLED_SAMPLE_S)
+        return []
+
+    def _counters(self) -> Sent:
+        """What was sent to this viewer and what it NACKed, so far (only with an egress)."""
+        egress = self._egress
+        assert egress is not None
+        return Sent(egress.sent_bytes, egress.sent_packets, self.nacked, self.padding_wire)
+
+    def _sample(self, now: float) -> None:
+        """Feedback is about to be judged against the send rates: take the counters first,
+        unless a sample is fresher than ``FEEDBACK_SAMPLE_S`` (a tick's age, as before)."""
+        if self._egress is not None:
+            self.adaptation.refresh(self._counters, now, FEEDBACK_SAMPLE_S)
 
     def pad(self, octets: int, now: float) -> None:
         """Send ``octets`` of RTP padding on a video track, between frames (issue 14 §3): the

@@ -34,6 +34,7 @@ SENT_WINDOW_S = 1.2  # the send rate's window (streaming/bandwidth.py SendRate) 
 NACK_WINDOW_S = 0.5  # NACKed packets are counted against what was sent over this
 NACK_LOSS_MIN_PACKETS = 30  # packets sent in the window below which NACKs say too little
 EARLY_S = 0.01  # a tick may come this much early (timers, rounding): settled_ms 100 is every tick
+SETTLED_SAMPLE_S = 0.25  # a viewer not due takes its counters this often (see ViewerLeg.adapt)
 AUDIO_BPS = 50_000  # what one audio track is assumed to take of the budget (Opus and overhead)
 Ranked = list[tuple[int, LayerOption]]  # (layer index, option), lowest first
 
@@ -80,6 +81,7 @@ class ViewerAdaptation:
         self.loss = 0.0  # the video's fraction lost in the viewer's last receiver report
         self._due = True  # news since the last choice (see :meth:`due`)
         self._next_at = -math.inf  # when a settled viewer's layers are chosen again
+        self.sampled_at = -math.inf  # the last :meth:`sample`
         self.choices = 0  # ticks that chose (the others found this viewer settled)
 
     def due(self, now: float, nacked: int, changed: Collection[int],
@@ -95,6 +97,15 @@ class ViewerAdaptation:
         if self._due or now >= self._next_at or nacked != self._sent.nacked:
             return True
         return bool(changed) and any(id(source) in changed for source, _ in subscriptions)
+
+    def refresh(self, counters: Callable[[], Sent], now: float, age: float) -> None:
+        """:meth:`sample` the viewer's ``counters`` unless they were taken less than ``age``
+        seconds ago: ``SETTLED_SAMPLE_S`` at a tick that does not choose (issue 19: sampling
+        every viewer at every tick was most of a node's idle adaptation cost), a tick's age
+        before feedback is judged, so it meets rates as fresh as it did when every tick
+        sampled."""
+        if now - self.sampled_at >= age:
+            self.sample(counters(), now)
 
     def touch(self) -> None:
         """Something the choice depends on changed (the view, the tracks): choose next tick."""
@@ -118,8 +129,10 @@ class ViewerAdaptation:
 
     def sample(self, sent: Sent, now: float) -> None:
         """Take the viewer's counters: what was sent (the estimator's and the choice's send
-        rates) and NACKed since the last sample. At every tick, whether it chooses or not: a
-        settled viewer's REMB, receiver reports and NACKs are judged exactly as before."""
+        rates) and NACKed since the last sample. Every ``SETTLED_SAMPLE_S`` at least, at every
+        choice, and before feedback is judged (:meth:`stale`): a settled viewer's REMB,
+        receiver reports and NACKs are judged against rates as fresh as a tick's."""
+        self.sampled_at = now
         self.estimator.on_sent(max(0, sent.octets - self._sent.octets), now,
                                max(0, sent.padding - self._sent.padding))
         self._nack_loss(sent, now)
@@ -150,7 +163,9 @@ class ViewerAdaptation:
             options = ranked(source)
             if not options:
                 continue
-            chooser = self._choosers.setdefault(id(sub), LayerChooser(self._settings))
+            chooser = self._choosers.get(id(sub))
+            if chooser is None:
+                chooser = self._choosers[id(sub)] = LayerChooser(self._settings)
             seen = self._as_sent(options, sub, sent_share, now)
             choice = chooser.choose(seen, share, view, now, lossy=self.loss > LOSSY)
             index = None if choice.layer is None else options[choice.layer][0]
@@ -168,7 +183,7 @@ class ViewerAdaptation:
             change = self._told_change(source, sub, choice.reason)
             if change is not None:
                 changes.append(change)
-        self._probe(goal if goal_wanted else 0, now)
+        self._probe(goal if goal_wanted else 0, sending, now)
         self._due = False
         self._next_at = (now + self._settings.settled_ms / 1000 - EARLY_S
                          if self._settled(layered, now) else now)
@@ -231,10 +246,8 @@ class ViewerAdaptation:
             return False
         return source.rank.index(index) < source.rank.index(sub.layer)
 
-    def _probe(self, goal_bps: int, now: float) -> None:
-        step = self.prober.update(
-            goal_bps, self.estimator.sending(now) or 0, self.estimator.raw(now), now
-        )
+    def _probe(self, goal_bps: int, sending_bps: int, now: float) -> None:
+        step = self.prober.update(goal_bps, sending_bps, self.estimator.raw(now), now)
         if step.proven_bps:
             self.estimator.on_probe(step.proven_bps, now)
         self.padding_bps = step.padding_bps

@@ -6,6 +6,8 @@ import asyncio
 import itertools
 import re
 
+from aiortc.rtp import RtcpPsfbPacket
+
 from streaming import MediaPlane
 from tests.streaming.clients import contiguous, publish, until, watch
 
@@ -112,4 +114,42 @@ async def test_sender_reports_are_translated_per_viewer(plane: MediaPlane) -> No
         assert cnames == {announced.group(1)}
     for viewer in viewers:
         await viewer.close()
+    await publisher.close()
+
+
+async def test_a_viewers_rtcp_is_taken_where_the_socket_reads_it(plane: MediaPlane) -> None:
+    """Issue 19: a viewer's receiver reports, REMB, NACKs and PLIs are unprotected and handled
+    where its datagrams arrive (the transport guard's fast path), not through aioice's queue and
+    a wake-up of aiortc's DTLS task; SRTCP that fails authentication, from the viewer's own
+    address, is counted and dropped, and the viewer keeps being served."""
+    publisher = await publish(plane, "hall")
+    viewer = await watch(plane, "hall")
+    await until(lambda: viewer.count("video") > 10)
+    leg = plane.peer(viewer.peer_id)
+    dtls = leg.dtls
+    through_aiortc = 0
+    aiortc_path = dtls._handle_rtcp_data
+
+    async def counted(data: bytes) -> None:
+        nonlocal through_aiortc
+        through_aiortc += 1
+        await aiortc_path(data)
+
+    dtls._handle_rtcp_data = counted
+    before = leg.keyframe_requests
+    for _ in range(3):
+        viewer.send_pli()
+        await asyncio.sleep(0.05)
+    await until(lambda: leg.keyframe_requests >= before + 3, 5)
+    assert through_aiortc == 0, "the viewer's RTCP went the slow way"
+    client = viewer.pc.getTransceivers()[0].receiver.transport.transport._connection
+    pair = client._nominated[1]
+    forged = bytearray(bytes(RtcpPsfbPacket(fmt=1, ssrc=1, media_ssrc=2)) + bytes(14))
+    forged[-10:] = b"\x80\x00\x00\x01" + bytes(6)  # an SRTCP index and a tag that is wrong
+    pair.protocol.transport.sendto(bytes(forged), pair.remote_addr)
+    await until(lambda: leg.srtcp_errors == 1, 5)
+    assert leg.keyframe_requests == before + 3
+    received = viewer.count("video")
+    await until(lambda: viewer.count("video") > received + 10, 5)
+    await viewer.close()
     await publisher.close()

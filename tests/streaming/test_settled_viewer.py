@@ -10,6 +10,7 @@ send path records), on the test's own clock.
 
 from __future__ import annotations
 
+import itertools
 import struct
 
 from config import AdaptSettings, MediaLimits
@@ -20,7 +21,8 @@ from streaming.layer_choice import LayerChooser
 from streaming.negotiation import Codec
 from streaming.source import Source
 from streaming.subscription import Route, Subscription
-from streaming.viewer_adapt import Ranked, Sent, ViewerAdaptation
+from streaming.viewer import FEEDBACK_SAMPLE_S
+from streaming.viewer_adapt import SETTLED_SAMPLE_S, Ranked, Sent, ViewerAdaptation
 
 VP8 = Codec(96, "video/VP8", 90000)
 RATE = 1_000_000  # the one layer's rate, as its option says
@@ -189,3 +191,46 @@ def test_the_allocator_names_sources_whose_offer_changed() -> None:
     stopped = LayerOption("f", 1_300_000, 1280, 720, False)
     assert allocator._changed({1: [(0, q), (1, stopped)]}) == {1}
     assert allocator._changed({}) == {1}, "an ended source"
+
+
+async def test_a_viewer_not_due_takes_its_counters_four_times_a_second() -> None:
+    """Issue 19: between its choices a settled viewer's counters are taken every
+    ``SETTLED_SAMPLE_S``, not at every tick, and its send rate stays what it is sent."""
+    viewer = Viewer()
+    now = viewer.settle()
+    taken: list[float] = [now]
+    at = now
+
+    def counters() -> Sent:
+        taken.append(at)
+        return viewer.sent()
+
+    for step in range(1, 31):  # three seconds of ticks
+        at = now + step * 0.1
+        viewer.octets += RATE // 8 // 10
+        if viewer.due(at):
+            viewer.adaptation.tick(viewer.subs, viewer.view, viewer.ranked, counters(), at)
+        else:
+            viewer.adaptation.refresh(counters, at, SETTLED_SAMPLE_S)
+    gaps = [b - a for a, b in itertools.pairwise(taken)]
+    assert len(taken) - 1 <= 15, "about four times a second, not ten"
+    assert max(gaps) <= SETTLED_SAMPLE_S + 0.1 + 1e-9, gaps
+    sending = viewer.adaptation.estimator.sending(taken[-1])
+    assert sending is not None and abs(sending - RATE) <= RATE * 0.05, sending
+
+
+async def test_feedback_meets_a_fresh_sample() -> None:
+    """A REMB or receiver report between samples is judged against the counters of now: the
+    leg refreshes with a tick's age first (streaming/viewer.py ``FEEDBACK_SAMPLE_S``)."""
+    viewer = Viewer()
+    now = viewer.settle()
+    calls: list[float] = []
+
+    def counters() -> Sent:
+        calls.append(now + 0.2)
+        return viewer.sent()
+
+    viewer.adaptation.refresh(counters, now + 0.05, FEEDBACK_SAMPLE_S)
+    assert calls == [], "a sample 50 ms old is fresh enough"
+    viewer.adaptation.refresh(counters, now + 0.2, FEEDBACK_SAMPLE_S)
+    assert calls == [now + 0.2] and viewer.adaptation.sampled_at == now + 0.2
