@@ -140,7 +140,7 @@ async def test_quote_with_contact_reaches_the_inbox_reply_returns_and_is_withdra
     exported = await asyncio.to_thread(Path(saved).read_text, encoding="utf-8")
     assert "petrov@amur.example" in exported and "每吨3200元" in exported
     await studio.click("#inbox-read")
-    assert await badge.is_hidden()
+    await until(badge.is_hidden, "the unread badge to go")
     assert await untranslated(studio) == [] and await unlabeled(studio) == []
 
     await viewer.locator("#my-quotes li", has_text="Нужно 20 тонн").locator(

@@ -108,7 +108,7 @@ async def test_a_meeting_records_only_when_everyone_agrees(
     await guest.click("#rec-agree")
     await until(lambda: shows_recording(host), "the indicator at the host")
     await until(lambda: shows_recording(guest), "the indicator at the guest")
-    assert await dialog.is_hidden()
+    await until(dialog.is_hidden, "the consent dialog to close")
     await host.click("#rec-toggle")
     await until(lambda: quiet(guest), "the recording to stop")
 

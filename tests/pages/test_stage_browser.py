@@ -115,7 +115,7 @@ async def test_invitation_preview_decline_accept_controls_and_answered(
     await visitor.click("#invite-decline")
     told = word(mod_lang, "%(name)s declined the invitation to the stage.", name=NAME)
     await until(lambda: _has_text(moderator.locator("#notice"), told), "the decline, told")
-    assert await visitor.locator("#invite").is_hidden()
+    await until(lambda: visitor.locator("#invite").is_hidden(), "the invitation to close")
     assert await audience.locator("#stage figure").count() == 0
 
     # invited again: a preview with device choice, still nothing live before the accept
@@ -191,7 +191,8 @@ async def test_invitation_preview_decline_accept_controls_and_answered(
 
     await until(tile_gone, "the tile to leave the audience's stage")
     await until(lambda: visitor.locator("#hand").is_visible(), "the hand button again")
-    assert await visitor.locator("#speaker-controls").is_hidden()
+    await until(lambda: visitor.locator("#speaker-controls").is_hidden(),
+                "the speaker controls to go")
     for page, lang in ((moderator, mod_lang), (visitor, vis_lang), (audience, aud_lang)):
         if lang != "en":
             assert await untranslated(page) == [], lang
