@@ -213,6 +213,7 @@ class Row:
     idle_per_viewer_ms: float = 0.0  # server CPU per viewer and second with no media (ms/s)
     per_copy_us: float = 0.0  # server CPU per delivered packet beyond that idle cost
     idle_adapt_ms: float = 0.0  # of the idle cost: adaptation ticks (ms/s a viewer)
+    idle_gc_ms: float = 0.0  # of the idle cost: garbage collections (ms/s a viewer)
     loopback: float = 0.0  # share of the server's CPU delivering its copies on loopback (--perf)
 
     @property
@@ -245,16 +246,18 @@ async def _idle_cost(row: Row, ask: Any, publisher: Channel, seconds: float,
     window's CPU, per delivered packet, is the fan-out's own."""
     await publisher.ask("pause")
     await asyncio.sleep(1.0)  # what was in flight is through
-    adapt0 = await ask("adapt_cpu")
+    adapt0, gc0 = await ask("costs")
     cpu0 = await ask("cpu")
     wall0 = time.monotonic()
     await asyncio.sleep(seconds)
     idle = (await ask("cpu") - cpu0) / (time.monotonic() - wall0)
-    adapt = (await ask("adapt_cpu") - adapt0) / (time.monotonic() - wall0)
+    adapt, collect = await ask("costs")
+    adapt = (adapt - adapt0) / (time.monotonic() - wall0)
     await publisher.ask("resume")
     await asyncio.sleep(1.0)
     row.idle_per_viewer_ms = idle * 1000 / max(1, row.viewers)
     row.idle_adapt_ms = adapt * 1000 / max(1, row.viewers)
+    row.idle_gc_ms = (collect - gc0) / (time.monotonic() - wall0) * 1000 / max(1, row.viewers)
     row.per_copy_us = max(0.0, row.cpu_per_s - idle) * 1e6 / max(1.0, delivered_per_s)
 
 
@@ -321,7 +324,8 @@ async def run_system(system: str, sizes: list[int], seconds: float, checkers: in
         rows.append(row)
         silent = sum(1 for v in viewers if not v.count.packets)
         print(_format(row), f"  idle {row.idle_per_viewer_ms:.2f} ms/s a viewer"
-              f" ({row.idle_adapt_ms:.2f} of it adaptation ticks),"
+              f" ({row.idle_adapt_ms:.2f} of it adaptation ticks,"
+              f" {row.idle_gc_ms:.2f} garbage collections),"
               f" {row.per_copy_us:.1f} µs a copy beyond it;" if idle else "",
               f"  silent viewers {silent};" if silent else "",
               f"  loopback delivery {loopback:.0%} of the server's CPU;" if perf else "",

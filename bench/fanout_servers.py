@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import fractions
+import gc
 import os
 import socket
 import time
@@ -143,10 +144,20 @@ class PavilionServer:
             self.adapt_cpu_s += time.thread_time() - start
 
         allocator.tick = timed  # type: ignore[method-assign]
+        self.gc_s = 0.0
+        self._gc_at = 0.0
+        gc.callbacks.append(self._timed_gc)
 
-    async def adapt_cpu(self, _: object = None) -> float:
-        """CPU seconds spent in adaptation ticks so far (their share of the idle cost)."""
-        return self.adapt_cpu_s
+    async def costs(self, _: object = None) -> tuple[float, float]:
+        """Seconds spent so far in adaptation ticks (CPU) and in garbage collections (wall
+        time on this single-threaded server): their shares of the idle cost."""
+        return self.adapt_cpu_s, self.gc_s
+
+    def _timed_gc(self, phase: str, _info: dict[str, int]) -> None:
+        if phase == "start":
+            self._gc_at = time.perf_counter()
+        else:
+            self.gc_s += time.perf_counter() - self._gc_at
 
     async def publish(self, sdp: str) -> str:
         return (await self.plane.publish("bench", "publisher", sdp)).sdp
@@ -196,8 +207,8 @@ class RelayServer:
         self.tracks: dict[str, MediaStreamTrack] = {}
         self.pcs: list[RTCPeerConnection] = []
 
-    async def adapt_cpu(self, _: object = None) -> float:
-        return 0.0  # no adaptation: every viewer gets what the one encoder makes
+    async def costs(self, _: object = None) -> tuple[float, float]:
+        return 0.0, 0.0  # no adaptation (one encoder for all); collections not timed
 
     async def publish(self, sdp: str) -> str:
         pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))

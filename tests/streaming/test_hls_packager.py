@@ -115,13 +115,17 @@ async def test_an_h264_broadcast_becomes_ll_hls_without_a_video_encoder(
         assert (stream["codec_name"], stream["width"], stream["height"]) == ("h264", 320, 240)
         assert decode_errors(path) == ""
         times = packet_times(path, "v")
-        # the publisher's ~30 fps: its frames' times are the segment's (EXTINF = their span and
-        # the last frame's duration); a loaded machine's aiortc publisher sends some frames
-        # late (measured 1.966 s for 57 frames in CI), so the rate is checked loosely
+        # the publisher's ~30 fps; a loaded machine's aiortc publisher sends some frames late
+        # (measured 1.966 s for 57 frames in CI), so the rate is checked loosely
         span = times[-1] - times[0]
         interval = span / (len(times) - 1)
         assert interval == pytest.approx(1 / 30, abs=0.01)  # a time-base error is off by far more
-        assert span + interval == pytest.approx(video.segments[index].duration, abs=0.04)
+        # EXTINF is the segment's samples' durations; frames lost or late on a loaded machine
+        # leave a hole that the frames' times span and EXTINF does not (the sample before it is
+        # cut at the part target, streaming/hls/segmenter.py): 1.239 s of frames in a 1.117 s
+        # segment, seen in CI. Without holes the two agree to a frame.
+        extinf = video.segments[index].duration
+        assert extinf - 0.04 <= span + interval <= extinf + 0.5
     audio_done = [s for s in audio.segments if s.uri]
     for index, segment in enumerate(audio_done):
         path = write_segment(feed, audio, segment.uri, tmp_path / f"a{index}.mp4")
