@@ -52,6 +52,7 @@ class Allocator:
         self._told: dict[int, tuple[str, ...]] = {}  # id(source) -> active rids last told
         self._resumed: dict[int, dict[int, float]] = {}  # id(source) -> {layer: resumed at}
         self._shapes: dict[int, Shape] = {}  # id(source) -> its offer at the last tick
+        self._probing: list[ViewerLeg] = []  # viewers the last tick left probing
         self.ticks = 0
 
     def start(self) -> None:
@@ -87,9 +88,13 @@ class Allocator:
         ranked = {key: self._options(source, now) for key, source in sources.items()}
         changed = self._changed(ranked)
         options: Callable[[Source], Ranked] = lambda source: ranked.get(id(source), [])  # noqa: E731
+        probing: list[ViewerLeg] = []
         for leg in list(self._legs()):
             for quality in leg.adapt(options, now, changed):
                 self._on_quality(leg, quality)
+            if leg.adaptation.padding_bps > 0:
+                probing.append(leg)
+        self._probing = probing
         for source in sources.values():
             source.ask_again(now)
             if source.simulcast:
@@ -166,9 +171,11 @@ class Allocator:
         return sum(len(paused) for paused in self._paused.values())
 
     def pace(self, interval_s: float, now: float) -> bool:
-        """Send each probing viewer its padding for ``interval_s``; True if any probes."""
+        """Send each probing viewer its padding for ``interval_s``; True if any probes.
+        Only a tick sets a viewer's padding rate, so the tick lists who probes: between ticks
+        nobody else is looked at (issue 19: it looked at every viewer at every step)."""
         probing = False
-        for leg in list(self._legs()):
+        for leg in self._probing:
             bps = leg.adaptation.padding_bps
             if bps > 0:
                 probing = True
