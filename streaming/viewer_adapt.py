@@ -130,7 +130,7 @@ class ViewerAdaptation:
     def sample(self, sent: Sent, now: float) -> None:
         """Take the viewer's counters: what was sent (the estimator's and the choice's send
         rates) and NACKed since the last sample. Every ``SETTLED_SAMPLE_S`` at least, at every
-        choice, and before feedback is judged (:meth:`stale`): a settled viewer's REMB,
+        choice, and before feedback is judged (:meth:`refresh`): a settled viewer's REMB,
         receiver reports and NACKs are judged against rates as fresh as a tick's."""
         self.sampled_at = now
         self.estimator.on_sent(max(0, sent.octets - self._sent.octets), now,
