@@ -8,4 +8,5 @@ pytest_plugins = [
     "tests.fixtures.browser",
     "tests.fixtures.pavilion",
     "tests.fixtures.netns",
+    "tests.fixtures.leftovers",  # a failed test's leaked sockets are reported with it
 ]

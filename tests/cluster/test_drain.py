@@ -80,7 +80,7 @@ async def test_sigterm_drains_the_node_then_it_exits_0(
     took = time.monotonic() - began
     print(f"drained and exited {code} {took:.2f} s after SIGTERM (drain_s {DRAIN_S})")
     assert code == 0 and took < DRAIN_S
-    output = leaving.proc.stdout.read() if leaving.proc.stdout else ""
+    output = leaving.output()
     assert "Traceback" not in output
 
 

@@ -22,7 +22,7 @@ async def test_a_live_nodes_id_is_refused_and_a_dead_nodes_report_expires(
     twin = pavilion_process(env=env, wait=False)
     assert twin.proc.wait(30) == 2
     print(f"second node with the id refused after {time.monotonic() - started:.2f} s")
-    output = twin.proc.stdout.read() if twin.proc.stdout else ""
+    output = twin.output()
     refusal = [line for line in output.splitlines() if "hall-a" in line]
     assert refusal == [
         f"pavilion: node id 'hall-a' is held by another live node ({first.url}); give each "

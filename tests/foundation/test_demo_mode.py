@@ -89,5 +89,5 @@ def test_serve_in_demo_mode_warns_and_demo_public_lets_it_listen_everywhere(
 ) -> None:
     node = pavilion_process("--host", "0.0.0.0", "--demo-public")
     assert node.stop(signal.SIGTERM) == 0
-    output = node.proc.stdout.read() if node.proc.stdout else ""
+    output = node.output()
     assert "pavilion: warning: DEMO MODE: every visitor is handed staff" in output

@@ -39,7 +39,7 @@ def test_sigterm_shuts_down_gracefully_with_status_0(
     node = pavilion_process()
     assert fetch(node.url + "/?lang=zh")[0] == 200
     assert node.stop(signal.SIGTERM) == 0
-    output = node.proc.stdout.read() if node.proc.stdout else ""
+    output = node.output()
     assert "Traceback" not in output
 
 
@@ -48,7 +48,7 @@ def test_demo_banner_prints_urls_and_a_working_host_token(
 ) -> None:
     node = pavilion_process(env={"PAVILION_SECRET": "banner-secret-0123456789-0123456789"})
     assert node.stop(signal.SIGINT) == 0
-    output = node.proc.stdout.read() if node.proc.stdout else ""
+    output = node.output()
     assert f"Pavilion is serving on {node.url}/" in output
     assert f"{node.url}/?lang=mn" in output
     token = output.split("is ready:\n", 1)[1].split()[0]
@@ -67,7 +67,7 @@ def test_a_taken_udp_port_is_one_line_and_status_2(
         port = holder.getsockname()[1]
         node = pavilion_process(env={"PAVILION_MEDIA__UDP_PORT": str(port)}, wait=False)
         assert node.proc.wait(30) == 2
-        output = node.proc.stdout.read() if node.proc.stdout else ""
+        output = node.output()
     line = output.strip().splitlines()[-1]
     assert line.startswith(f"pavilion: media.udp_port: cannot bind UDP port {port} on ")
     assert line.endswith(" (Address already in use)")
@@ -85,7 +85,7 @@ def test_a_taken_tcp_port_is_one_line_and_status_2(
         node = pavilion_process(env={"PAVILION_MEDIA__UDP_PORT": str(free_udp_port()),
                                      "PAVILION_MEDIA__TCP_PORT": str(port)}, wait=False)
         assert node.proc.wait(30) == 2
-        output = node.proc.stdout.read() if node.proc.stdout else ""
+        output = node.output()
     line = output.strip().splitlines()[-1]
     assert line.startswith(f"pavilion: media.tcp_port: cannot bind TCP port {port} on ")
     assert line.endswith(" (Address already in use)")

@@ -121,7 +121,7 @@ def test_serve_writes_json_lines(pavilion_process: Callable[..., PavilionProcess
     with urllib.request.urlopen(request, timeout=5) as answer:
         assert answer.headers["X-Request-Id"] == "probe-1"
     assert node.stop(signal.SIGTERM) == 0
-    output = node.proc.stdout.read() if node.proc.stdout else ""
+    output = node.output()
     objects = [json.loads(line) for line in output.splitlines() if line.startswith("{")]
     draining = [o for o in objects if "draining" in o["msg"]]
     assert draining, output
