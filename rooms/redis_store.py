@@ -70,7 +70,7 @@ def connect(url: str, *, max_connections: int = 64) -> Redis:
     }
     if url.startswith(SENTINEL_SCHEME):
         sentinels, service, auth = sentinel_url(url)
-        sentinel = Sentinel(  # type: ignore[no-untyped-call]
+        sentinel = Sentinel(  # type: ignore[no-untyped-call, unused-ignore]
             sentinels, sentinel_kwargs={"socket_connect_timeout": 1, "socket_timeout": 1})
         master: Redis = sentinel.master_for(service, max_connections=max_connections,
                                             **options, **auth)
