@@ -25,7 +25,8 @@ keyframe of the target layer). The rules (thresholds: config ``[media.adapt]``):
 - **Backoff**: an up-switch followed by a down-switch within ``up_fail_ms`` doubles the hold
   (at most ``up_hold_max_ms``); one that lasts puts it back to ``up_hold_ms``.
 - One layer: ``Choice(0, "only")`` unless hidden or weak. No active layer: ``Choice(None,
-  "bandwidth")`` (the publisher sends nothing; not the viewer's fault, so not "weak").
+  "bandwidth")`` (the publisher sends nothing; not the viewer's fault, so not "weak"); when
+  layers arrive again the choice is a first choice, without the up hold.
 """
 
 from __future__ import annotations
@@ -115,6 +116,9 @@ class LayerChooser:
     ) -> int | None:
         current = self.current
         if not steps:
+            # the publisher sends nothing: when its layers arrive again that is a first choice
+            # (no up hold, no budget to prove: nothing was sent meanwhile to measure it by)
+            self._started = False
             return self._set(None, "bandwidth", now)
         if not self._started or self._resume is not None:
             return self._start(options, steps, budget, now)

@@ -45,8 +45,12 @@ async def _edges(url: str) -> list[str]:
 async def test_a_chromium_viewer_on_an_edge_plays_the_cascaded_broadcast(
     redis_url: str, pavilion_process: Any, browser: Any
 ) -> None:
-    node_a = pavilion_process(env={**node_env(redis_url, "node-a"), **CASCADE})
-    node_b = pavilion_process(env={**node_env(redis_url, "node-b"), **CASCADE})
+    # default timings (reports every 2 s, living 6 s): with reports every 0.3 s (living 0.9 s)
+    # a loaded CI machine's node missed one while the page joined; B then saw no live media
+    # node, the page got no tracks and waited for ever (seen 2 runs in 13 beside two other
+    # browser suites); that weakness is named in the issue 19 note
+    node_a = pavilion_process(env={**node_env(redis_url, "node-a"), **DEFAULT_TIMINGS})
+    node_b = pavilion_process(env={**node_env(redis_url, "node-b"), **DEFAULT_TIMINGS})
     host = await RtcClient.connect(node_a, token("changbai-foods", ROOM, HOST))
     await host.ok("join", {"room": ROOM})
     publisher = Publisher("vp8")  # node A holds the room's media: the origin

@@ -141,6 +141,27 @@ def test_no_active_layer_means_no_video_but_not_weak() -> None:
     assert LayerChooser(S).choose(off, 10_000_000, SHOWN, 0.0) == Choice(None, "bandwidth")
 
 
+@pytest.mark.parametrize("layers", [LAYERS[1:2], LAYERS], ids=["one layer", "simulcast"])
+def test_layers_back_from_a_publisher_pause_are_a_first_choice_not_an_up_switch(
+    layers: tuple[LayerOption, ...],
+) -> None:
+    """The publisher sent nothing for a while (every layer inactive: no video, not the viewer's
+    fault); when its layers arrive again the viewer gets what fits at once, without the up
+    hold or a budget it must prove first (a cascade edge's viewer stayed without video: its
+    upstream paused on a loaded machine, and the return waited on an up-switch's rules)."""
+    off = tuple(LayerOption(o.rid, 0, o.width, o.height, active=False) for o in layers)
+    chooser = LayerChooser(S)
+    first, now = run(chooser, 10_000_000, 2.0, 0.0, layers=layers)
+    assert first.layer == len(layers) - 1
+    assert chooser.choose(off, 10_000_000, SHOWN, now + STEP) == Choice(None, "bandwidth")
+    back = chooser.choose(layers, 10_000_000, SHOWN, now + 2 * STEP)
+    assert back.layer == len(layers) - 1, back
+    # a budget that dropped meanwhile (nothing was sent to measure) still gets the best fit
+    chooser.choose(off, 10_000_000, SHOWN, now + 3 * STEP)
+    low = chooser.choose(layers, need_bps(layers[0], S.margin), SHOWN, now + 4 * STEP)
+    assert low.layer == 0, low
+
+
 def test_a_link_drop_moves_down_within_the_hold_and_recovery_moves_up_by_probing() -> None:
     viewer = Viewer()
     assert viewer.run(4e6, 30) == Choice(2, "bandwidth")
