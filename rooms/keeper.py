@@ -10,16 +10,26 @@ is logged once: local rooms keep working (DESIGN.md §5). Between ticks the Stor
 ``probe_s`` (0.5 s), and a ping that succeeds after one that failed runs a tick at once, so
 presence, leases and rooms are back within ~1 s of Redis, not one interval later. The loop sets
 ``exited`` when it ends, so ``aclose()`` never hangs.
+
+A record gone while the Store answered throughout was removed by someone: a live node that
+swept this one as dead while it stalled past its report's life (rooms/cluster/sweeper.py; every
+room then heard ``participant.left``). Written back, it is handed to ``on_rejoined`` as
+:class:`~rooms.events.Joined`, so the rooms hear the member is there after all (issue 13). After
+an outage the write-back stays silent: nobody announced those members gone (their TTL lapsed),
+and the node sends ``presence.sync`` instead (signaling/presence_sync.py).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 
 from rooms.cluster.node import ClusterNode
 from rooms.errors import StoreUnavailable
+from rooms.events import Joined
 from rooms.lifecycle import cancel_and_wait
+from rooms.participant import Participant
 from rooms.service import RoomService
 
 log = logging.getLogger(__name__)
@@ -35,7 +45,10 @@ class Keeper:
         self.interval_s = interval_s if interval_s is not None else ttl / 3
         self.probe_s = min(PROBE_S, self.interval_s)
         self._down = False  # the last probe failed
+        self._lapsed = False  # a probe failed since the last tick that succeeded
         self.healthy = True  # false while the Store is unreachable
+        # members whose record a sweep removed, written back (the hub tells their rooms)
+        self.on_rejoined: Callable[[list[Joined]], Awaitable[None]] | None = None
         self.exited = asyncio.Event()
         self._closing = False
         self._task: asyncio.Task[None] | None = None
@@ -61,7 +74,7 @@ class Keeper:
         try:
             await self._service.store.ping()
         except StoreUnavailable:
-            self._down = True
+            self._down = self._lapsed = True
             return False
         was_down, self._down = self._down, False
         return was_down or not self.healthy
@@ -81,7 +94,7 @@ class Keeper:
             return
         if not self.healthy:
             log.info("state store is back; presence and leases re-announced")
-        self.healthy = True
+        self.healthy, self._lapsed = True, False
 
     async def _rooms(self) -> None:
         """Write back the records of rooms held live here that the Store lost."""
@@ -98,22 +111,32 @@ class Keeper:
         by_room: dict[str, list[str]] = {}
         for room_id, identity in list(service.local):
             by_room.setdefault(room_id, []).append(identity)
+        rejoined: list[Joined] = []
         for room_id, identities in by_room.items():
             gone = await store.heartbeat_many(room_id, identities, ttl_s=service.presence_ttl_s)
             for identity in gone:
-                await self._reannounce(room_id, identity)
+                back = await self._reannounce(room_id, identity)
+                room = service.known_rooms.get(room_id)
+                if back is not None and room is not None and self.healthy and not self._lapsed:
+                    rejoined.append(Joined(room, back))
+        if rejoined and self.on_rejoined is not None:
+            try:
+                await self.on_rejoined(rejoined)
+            except Exception:  # telling the rooms must not stop the renewals
+                log.exception("announcing members written back failed")
 
-    async def _reannounce(self, room_id: str, identity: str) -> None:
+    async def _reannounce(self, room_id: str, identity: str) -> Participant | None:
         """Write back a record that expired, unless its owner left or was kicked meanwhile (a
         kick from another node removes the record; its bus message may have been lost)."""
         service, store = self._service, self._service.store
         participant = service.local.get((room_id, identity))
         if participant is None:
-            return
+            return None
         if await store.is_banned(room_id, identity):
             service.drop_local(room_id, identity)
-            return
+            return None
         await store.put_participant(participant, ttl_s=service.presence_ttl_s)
+        return participant
 
     async def _renewals(self) -> None:
         service, store = self._service, self._service.store

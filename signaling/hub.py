@@ -44,6 +44,7 @@ from rooms.token import AccessToken, Grant, TokenError, verify
 from signaling import (
     interpretation,
     media_events,
+    media_return,
     presence_sync,
     record_events,
     room_events,
@@ -266,6 +267,17 @@ class Hub:
         self.nodes = nodes
         await self.outbox.send_here(node_channel(self.settings.node_id), "nodes",
                                     {"nodes": nodes})
+
+    async def see_media_nodes(self, live: Iterable[str]) -> None:
+        """Each look at the directory: the joins that found their room's media node dead hear
+        its tracks if it is ``live`` again, and this node's own tracks are recorded and announced
+        again if a sweep dropped them while it stalled (signaling/media_return.py)."""
+        alive = [*live, self.settings.node_id]  # looking, this node is alive: it may have stalled
+        await media_return.tell_waiting(self.media.waits, alive, time.monotonic(), self.store,
+                                        self.outbox, self.by_id)
+        if self.media.has_plane:
+            await media_return.restore(self.media, self.store, self.settings.node_id,
+                                       self.outbox)
 
     async def drain(self, notice: DrainNotice) -> None:
         """This node is leaving: tell every session (and every later one) where to go."""

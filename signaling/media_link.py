@@ -28,6 +28,7 @@ from rooms.errors import RoomsError
 from rooms.lifecycle import cancel_and_wait
 from rooms.store import Store
 from signaling.errors import SignalingError
+from signaling.media_return import MediaWaits
 from signaling.outbox import HasOutbox
 from signaling.wire import room_channel
 from streaming.channels import ChannelChanged, ListenersChanged
@@ -107,6 +108,8 @@ class MediaLink:
         self._plane = plane
         self._store, self._node_id = store, node_id  # where the room's tracks are recorded
         self.tracks: dict[str, dict[str, dict[str, Any]]] = {}  # room -> source id -> track
+        self.recorded: set[str] = set()  # the rooms of ``tracks`` whose record was written
+        self.waits = MediaWaits()  # joins that saw the room's media node look dead
         self._events: asyncio.Queue[MediaEvent] = asyncio.Queue(EVENT_QUEUE)
         # peer id -> (event, payload): its last adaptation notice, sent again on resume
         self._notices: dict[str, tuple[str, dict[str, Any]]] = {}
@@ -241,6 +244,11 @@ class MediaLink:
             await self._store.put_tracks(room, self._node_id, tracks)
         except RoomsError as exc:  # a join elsewhere lists no tracks until the next change
             log.warning("tracks of room %s not recorded: %s", room, exc)
+            return
+        if tracks:
+            self.recorded.add(room)
+        else:
+            self.recorded.discard(room)
 
     def room_tracks(self, room: str) -> list[dict[str, Any]]:
         return list(self.tracks.get(room, {}).values())

@@ -11,6 +11,7 @@ meeting's waiting room sees only the room and itself.
 
 from __future__ import annotations
 
+import time
 from typing import TYPE_CHECKING, Any
 
 from rooms.content import ChatMessage
@@ -48,7 +49,7 @@ async def snapshot(hub: HubPort, session: Session, room_id: str, *,
     hub.room_size[room_id] = len(present)  # the batch interval's audience, fresh at each join
     chat = await _chat(hub, room_id, after)
     more = len(chat) > RESUME_CHAT
-    media_node = await _media_node(hub, room_id)
+    media_node = await _media_node(hub, session, room_id)
     questions = await store.list_questions(room_id)
     tracks = await _tracks(hub, room_id, media_node)
     names = await hub.service.names_of(room, room.exhibitor)
@@ -100,14 +101,18 @@ async def _tracks(hub: HubPort, room_id: str,
     return stored[1] if stored is not None and stored[0] == media_node["id"] else []
 
 
-async def _media_node(hub: HubPort, room_id: str) -> dict[str, str] | None:
+async def _media_node(hub: HubPort, session: Session,
+                      room_id: str) -> dict[str, str] | None:
     """The node holding the room's media, if it is live: a page is never sent to a node whose
-    load report expired (killed; issue 13, node loss), and that node's tracks are not listed."""
+    load report expired (killed; issue 13, node loss), and that node's tracks are not listed.
+    If that node was only stalled and reports again, this session is sent them then
+    (signaling/media_return.py)."""
     lease = await hub.store.get_lease(room_id)
     if lease is None:
         return None
     placer = hub.service.placer
     if placer is not None and not await placer.alive(lease.holder.node_id):
+        hub.media.waits.note(lease.holder.node_id, room_id, session.id, time.monotonic())
         return None
     return {"id": lease.holder.node_id, "url": lease.holder.node_url}
 

@@ -49,10 +49,12 @@ async def announce_swept(app: web.Application, swept: Swept) -> None:
 
 async def tell_live(app: web.Application, live: list[NodeReport]) -> None:
     """The other live nodes, as the sweeper just saw them, to the hub: its sessions' failover
-    list (``session`` and ``nodes`` events; a draining node is no place to go)."""
+    list (``session`` and ``nodes`` events; a draining node is no place to go), and the rooms'
+    tracks a stalled node's return brings back (signaling/media_return.py)."""
     hub = app.get(HUB_KEY)
     if hub is not None:
         await hub.see_nodes([{"id": n.node_id, "url": n.url} for n in live if not n.draining])
+        await hub.see_media_nodes(n.node_id for n in live)
 
 
 REPORTER_KEY: web.AppKey[Reporter] = web.AppKey("reporter", Reporter)

@@ -82,8 +82,10 @@ async def _hub_ctx(app: web.Application) -> AsyncIterator[None]:
     _register(sio, hub)
     if isinstance(sio.manager, RedisFanout):
         sio.manager.on_resubscribed = hub.presence_missed
+    backend.keeper.on_rejoined = hub.announce  # back from a stall it was swept in (issue 13)
     await hub.start()
     yield
+    backend.keeper.on_rejoined = None
     await hub.aclose()
     await sio.shutdown()
     if isinstance(sio.manager, RedisFanout):  # python-socketio leaves its Redis open

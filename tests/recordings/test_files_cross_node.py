@@ -20,15 +20,14 @@ from web import file_signature
 from web.keys import BACKEND_KEY
 
 Start = Callable[..., Awaitable[RunningApp]]
-FAST = {"report_interval_s": 0.3}
 
 
 @pytest.mark.redis
 async def test_a_node_without_the_file_streams_it_from_its_holder(
         pavilion_app: Start, redis_url: str, tmp_path: Path) -> None:
-    holder = await pavilion_app(redis_url=redis_url, node_id="node-a", cluster=FAST,
+    holder = await pavilion_app(redis_url=redis_url, node_id="node-a",
                                 recordings={"dir": str(tmp_path / "a")})
-    other = await pavilion_app(redis_url=redis_url, node_id="node-b", cluster=FAST,
+    other = await pavilion_app(redis_url=redis_url, node_id="node-b",
                                recordings={"dir": str(tmp_path / "b")})
     data = write_file(tmp_path / "a", "rec_far00000000", "gobi.webm", 300_000)
     store = other.app[BACKEND_KEY].store
@@ -71,9 +70,9 @@ async def test_an_hls_replay_plays_through_a_node_that_does_not_hold_it(
         pavilion_app: Start, redis_url: str, tmp_path: Path) -> None:
     """Issue 16 §5: the other node fetches the playlist from the holder and signs what it lists
     itself, for the caller's expiry; the segments it names then stream through it too."""
-    await pavilion_app(redis_url=redis_url, node_id="node-a", cluster=FAST,
+    await pavilion_app(redis_url=redis_url, node_id="node-a",
                        recordings={"dir": str(tmp_path / "a")})
-    other = await pavilion_app(redis_url=redis_url, node_id="node-b", cluster=FAST,
+    other = await pavilion_app(redis_url=redis_url, node_id="node-b",
                                recordings={"dir": str(tmp_path / "b")})
     rec_id = "rec_hlsfar000000"
     segment = write_file(tmp_path / "a", rec_id, "v0-0.m4s", 5_000)

@@ -23,7 +23,6 @@ from web.keys import BACKEND_KEY
 from web.media import MEDIA_KEY
 
 Start = Callable[..., Awaitable[RunningApp]]
-FAST = {"report_interval_s": 0.3}
 
 
 async def _until(check: Callable[[], Awaitable[bool] | bool], what: str,
@@ -40,9 +39,9 @@ async def _until(check: Callable[[], Awaitable[bool] | bool], what: str,
 @pytest.mark.redis
 async def test_start_and_stop_from_another_node_and_fetch_the_file_there(
         pavilion_app: Start, redis_url: str, tmp_path: Path) -> None:
-    media = await pavilion_app(redis_url=redis_url, node_id="node-a", cluster=FAST, api_key=KEY,
+    media = await pavilion_app(redis_url=redis_url, node_id="node-a", api_key=KEY,
                                recordings={"dir": str(tmp_path / "a")})
-    other = await pavilion_app(redis_url=redis_url, node_id="node-b", cluster=FAST, api_key=KEY,
+    other = await pavilion_app(redis_url=redis_url, node_id="node-b", api_key=KEY,
                                recordings={"dir": str(tmp_path / "b")})
     await make_room(media, "show", RoomKind.BROADCAST, exhibitor="gobi")
     await media.app[BACKEND_KEY].service.hold_media("show")  # as the publisher's WHIP would

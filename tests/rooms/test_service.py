@@ -26,6 +26,7 @@ from rooms.errors import (
     RateLimited,
     RoomFull,
     RoomsError,
+    StoreUnavailable,
     WrongNode,
 )
 from rooms.events import Joined, Kicked, Left, ParticipantChanged
@@ -507,6 +508,54 @@ async def test_keeper_heartbeats_and_reannounces_what_expired(world: World) -> N
     lease = await world.store.get_lease("live")
     assert lease is not None and lease.holder == svc.node
     assert keeper.healthy
+
+
+async def test_keeper_announces_members_a_sweep_removed_while_the_node_stalled(
+        world: World) -> None:
+    """Issue 13: a live node swept this one as dead (``participant.left`` went to the room);
+    the member is still here, so the write-back is announced as ``Joined``."""
+    await world.room("live", RoomKind.BROADCAST)
+    svc = world.service
+    keeper = Keeper(svc, interval_s=3600)
+    told: list[list[Joined]] = []
+
+    async def rejoined(events: list[Joined]) -> None:
+        told.append(events)
+    keeper.on_rejoined = rejoined
+    await svc.join(world.token("fan"), "live", media=True)
+    await keeper.tick()
+    assert told == []  # nothing was gone
+    assert await world.store.remove_participant("live", "fan", only_on=svc.node.node_id)
+    await keeper.tick()
+    assert [[(e.room.id, e.participant.identity) for e in batch] for batch in told] == [
+        [("live", "fan")]]
+    assert await world.store.get_participant("live", "fan") is not None
+
+
+async def test_keeper_writes_back_silently_after_a_store_outage(world: World) -> None:
+    """Records that lapsed while the Store was away were never announced gone: no ``Joined``
+    (the node sends ``presence.sync`` instead)."""
+    await world.room("live", RoomKind.BROADCAST)
+    svc = world.service
+    keeper = Keeper(svc, interval_s=3600)
+    told: list[list[Joined]] = []
+
+    async def rejoined(events: list[Joined]) -> None:
+        told.append(events)
+    keeper.on_rejoined = rejoined
+    await svc.join(world.token("fan"), "live", media=True)
+    ping = world.store.ping
+
+    async def away() -> None:
+        raise StoreUnavailable("test: away")
+    world.store.ping = away  # type: ignore[method-assign]
+    assert not await keeper._came_back()
+    world.store.ping = ping  # type: ignore[method-assign]
+    world.clock.advance(svc.presence_ttl_s * 3)
+    assert await keeper._came_back()
+    await keeper.tick()
+    assert told == []
+    assert await world.store.get_participant("live", "fan") is not None
 
 
 async def test_keeper_does_not_bring_back_someone_kicked_elsewhere(harness: Harness) -> None:
