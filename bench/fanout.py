@@ -4,12 +4,14 @@
         [--systems pavilion,pavilion-python,pavilion-1port,pavilion-1port-python,relay]
         [--nice -5]
 
-Pavilion runs in five modes (issue 19 §4, bench/fanout_servers.py ``PAVILION_MODES``):
+Pavilion runs in several modes (issue 19 §4, bench/fanout_servers.py ``PAVILION_MODES``):
 ``pavilion`` per-peer ports (each copy its own ``sendto``), ``pavilion-1port`` one UDP port
 (``[media] udp_port``, announced on 127.0.0.1: one socket) with each packet's copies in one
-``sendmmsg``; both run the per-viewer loop in C (streaming/_fastsend.c). ``pavilion-python``
-and ``pavilion-1port-python`` are the same with the loop in Python (the code before issue 19
-§4), ``pavilion-1port-sendto`` the fallback of a node without the extension (Python, a
+``sendmmsg``; both run the per-viewer loop in C (streaming/_fastsend.c) and protect RTP with
+the compiled AES-GCM (streaming/_srtpgcm.c). ``pavilion-1port-libsrtp`` is ``pavilion-1port``
+with libsrtp protecting RTP. ``pavilion-python`` is per-peer ports with the loop in Python and
+libsrtp (the code before issue 19 §4), ``pavilion-1port-python`` one port with the loop in
+Python, ``pavilion-1port-sendto`` the fallback of a node without the extension (Python, a
 ``sendto`` per copy).
 
 The server runs in its own process pinned to core 0; the publisher (a pre-encoded ~1 Mbit/s

@@ -94,15 +94,18 @@ async def _serve(system: str, conn: Any, windows: str = "") -> None:
                 conn.send(RuntimeError(f"{system} server: {command} failed: {exc!r}"))
 
 
-# system -> (one UDP port for every peer, [media] send_backend); issue 19 §4
-PAVILION_MODES = {  # (one port, send backend, the per-viewer loop in C, settled_ms)
-    "pavilion": (False, "auto", True, 500),  # per-peer ports: each copy sent at once
-    "pavilion-python": (False, "auto", False, 500),  # the same, the loop in Python (before 19)
-    "pavilion-1port": (True, "auto", True, 500),  # one port: the loop in C, one sendmmsg a packet
-    "pavilion-1port-python": (True, "auto", False, 500),  # the loop in Python, one sendmmsg
-    "pavilion-1port-sendto": (True, "sendto", False, 500),  # the fallback: Python, sendto a copy
+# system -> how Pavilion runs (issue 19 §4): (one UDP port for every peer, [media]
+# send_backend, the per-viewer loop in C, settled_ms, [media] srtp_backend)
+PAVILION_MODES = {
+    "pavilion": (False, "auto", True, 500, "auto"),  # per-peer ports: each copy sent at once
+    # the same with the loop in Python and libsrtp: the code before issue 19 §4
+    "pavilion-python": (False, "auto", False, 500, "libsrtp"),
+    "pavilion-1port": (True, "auto", True, 500, "auto"),  # one port, C loop, one sendmmsg
+    "pavilion-1port-libsrtp": (True, "auto", True, 500, "libsrtp"),  # the same, RTP by libsrtp
+    "pavilion-1port-python": (True, "auto", False, 500, "auto"),  # the loop in Python
+    "pavilion-1port-sendto": (True, "sendto", False, 500, "auto"),  # Python, sendto a copy
     # settled viewers' layers chosen at every 100 ms tick, as before issue 19's settled_ms
-    "pavilion-1port-eager": (True, "auto", True, 100),
+    "pavilion-1port-eager": (True, "auto", True, 100, "auto"),
 }
 
 
@@ -115,7 +118,7 @@ def free_udp_port() -> int:
 class PavilionServer:
     def __init__(
         self, one_port: bool = False, backend: str = "auto", compiled: bool = True,
-        settled_ms: int = 500,
+        settled_ms: int = 500, srtp: str = "auto",
     ) -> None:
         from config import AdaptSettings, MediaLimits
         from streaming import MediaPlane, send_backend
@@ -127,7 +130,7 @@ class PavilionServer:
         port = {"udp_port": free_udp_port(), "announce_ip": "127.0.0.1"} if one_port else {}
         self.plane = MediaPlane(MediaLimits(  # its peers offer this machine's own addresses
             max_viewers_per_track=10_000, allow_loopback_candidates=True,
-            allow_private_candidates=True, send_backend=backend,
+            allow_private_candidates=True, send_backend=backend, srtp_backend=srtp,
             # the counting viewers send no RTCP (no REMB, no receiver reports), so the
             # downlink estimate stays at its start: at the default 1 Mbit/s the ~1.1 Mbit/s
             # clip was "weak" and video paused for some or all viewers (padding probes only),

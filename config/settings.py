@@ -125,6 +125,9 @@ class MediaLimits(_Section):
     pli_interval_ms: int = Field(default=300, ge=50, le=10_000)  # libwebrtc takes one per 300 ms
     # issue 19 §2: how the fan-out sends ("auto": sendmmsg where built, "sendto": the fallback)
     send_backend: Literal["auto", "sendto"] = "auto"
+    # issue 19: who protects viewers' RTP ("auto": the compiled AES-GCM where built and an AEAD
+    # profile was negotiated, "libsrtp": always libsrtp); streaming/srtp_protection.py
+    srtp_backend: Literal["auto", "libsrtp"] = "auto"
     # Caps on what one client can make the node hold or do (issue 11, DESIGN.md §6).
     max_peers_per_session: int = Field(default=8, ge=1, le=1_000)
     max_peers_per_identity: int = Field(default=16, ge=1, le=10_000)

@@ -22,3 +22,6 @@ echo "==> installing Pavilion${extra:+ with [$extra]} into .venv (pip prints eac
 .venv/bin/python -c 'import streaming._fastsend' 2>/dev/null \
   || echo "note: streaming._fastsend was not built (no C compiler or Python headers?):" \
           "the fan-out sends with sendto instead of sendmmsg (docs/media.md)" >&2
+.venv/bin/python -c 'import streaming._srtpgcm' 2>/dev/null \
+  || echo "note: streaming._srtpgcm was not built (no OpenSSL headers: Debian's libssl-dev?):" \
+          "viewers' RTP is protected by libsrtp (docs/media.md)" >&2

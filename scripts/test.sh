@@ -20,6 +20,7 @@ command -v turnserver >/dev/null 2>&1 || missing+=(coturn)
 command -v systemd-analyze >/dev/null 2>&1 || missing+=(systemd)  # verifies deploy/systemd units
 command -v tc >/dev/null 2>&1 || missing+=(iproute2)  # ip netns and tc: the shaped-link tests
 command -v cc >/dev/null 2>&1 || missing+=(gcc)  # builds streaming._fastsend (sendmmsg, issue 19)
+[ -f /usr/include/openssl/evp.h ] || missing+=(libssl-dev)  # builds streaming._srtpgcm (issue 19)
 command -v ffprobe >/dev/null 2>&1 || missing+=(ffmpeg)  # recordings are checked with ffprobe/ffmpeg
 command -v promtool >/dev/null 2>&1 || missing+=(prometheus)  # checks deploy/prometheus rules
 # CJK glyphs for the screenshots the browser tests take (Chinese, Japanese, Korean pages)

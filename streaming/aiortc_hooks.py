@@ -21,7 +21,12 @@ import aioice.stun
 import aiortc
 import pylibsrtp
 from aiortc import RTCPeerConnection
-from aiortc.rtcdtlstransport import SRTP_PROFILES, RTCCertificate, RTCDtlsTransport
+from aiortc.rtcdtlstransport import (
+    SRTP_PROFILES,
+    RTCCertificate,
+    RTCDtlsTransport,
+    SRTPProtectionProfile,
+)
 from aiortc.rtcicetransport import RTCIceGatherer, RTCIceTransport
 from aiortc.rtcrtpreceiver import RTCRtpReceiver
 from aiortc.rtcrtpsender import RTCRtpSender
@@ -36,6 +41,11 @@ HOOKS: tuple[tuple[type, str, str], ...] = (
     (RTCDtlsTransport, "_send_rtp", "method"),  # low-rate RTCP to a publisher
     (RTCDtlsTransport, "_rx_srtp", "field"),
     (RTCDtlsTransport, "_tx_srtp", "field"),
+    # issue 19: the outbound master key again, for the compiled AES-GCM (srtp_tx_master)
+    (RTCDtlsTransport, "_ssl", "field"),
+    (RTCDtlsTransport, "_role", "field"),
+    (RTCDtlsTransport, "_srtp_profiles", "field"),
+    (SRTPProtectionProfile, "get_key_and_salt", "method"),
     (RTCIceTransport, "_connection", "field"),
     (aioice.ice.Connection, "_nominated", "field"),
     (aioice.ice.Connection, "_protocols", "field"),  # every local socket: foreign sources
@@ -445,6 +455,31 @@ def srtp_addresses(session: Any) -> tuple[int, int]:
     pylibsrtp loaded: no second copy of it is linked, and sessions stay pylibsrtp's."""
     protect = ffi.addressof(lib, "srtp_protect")
     return int(ffi.cast("uintptr_t", session)), int(ffi.cast("uintptr_t", protect))
+
+
+def srtp_tx_master(dtls: RTCDtlsTransport) -> tuple[str, bytes] | None:
+    """The negotiated SRTP profile (OpenSSL's name, ``SRTP_AEAD_AES_128_GCM``...) and this
+    side's outbound master key || salt, exported from the DTLS session again as aiortc's
+    ``_setup_srtp`` did (RFC 5705: the same label and length export the same octets at every
+    call). ``None`` before DTLS set up SRTP."""
+    ssl = dtls._ssl
+    if ssl is None or dtls._tx_srtp is None:
+        return None
+    selected = ssl.get_selected_srtp_profile()
+    profile = next((p for p in dtls._srtp_profiles if p.openssl_profile == selected), None)
+    if profile is None:
+        return None
+    material = ssl.export_keying_material(
+        b"EXTRACTOR-dtls_srtp", 2 * (profile.key_length + profile.salt_length))
+    side = 1 if dtls._role == "server" else 0  # RFC 5764 §4.2: the server's keys come second
+    return selected.decode(), profile.get_key_and_salt(material, side)
+
+
+def c_protect(function: int, ctx: int) -> tuple[Callable[[Any, Any, Any], int], Any]:
+    """A C function with libsrtp's ``srtp_protect`` signature, at ``function``, and its first
+    argument ``ctx``, as callables for the Egress's Python path (through pylibsrtp's cffi)."""
+    protect = ffi.cast("int(*)(void *, void *, int *)", function)
+    return protect, ffi.cast("void *", ctx)
 
 
 def srtp_protect_rtcp(session: Any, cdata: Any, length: Any) -> int:

@@ -18,11 +18,14 @@ import socket
 from collections import deque
 from collections.abc import Callable
 from struct import pack_into
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from streaming import aiortc_hooks
 from streaming.send_backend import SendBackend
 from streaming.send_batch import SendBatch, Share, join, leave
+
+if TYPE_CHECKING:
+    from streaming.srtp_protection import RtpProtection
 
 SRTP_BUFFER = 1500 + 16 + 148  # MTU + max SRTP trailer + slack (libsrtp SRTP_MAX_TRAILER_LEN)
 MAX_PADDING = 255  # RFC 3550 §5.1: the last padding octet counts the padding, itself included
@@ -87,6 +90,8 @@ class Egress:
         "_queue",
         "_queue_limit",
         "_round",
+        "_rtp_ctx",
+        "_rtp_owner",
         "_sendto",
         "_session",
         "_share",
@@ -96,6 +101,7 @@ class Egress:
         "closed",
         "dropped_packets",
         "port",
+        "rtp_backend",
     )
 
     def __init__(
@@ -107,8 +113,9 @@ class Egress:
         loop: asyncio.AbstractEventLoop,
         backend: SendBackend | None = None,
         owner: object = None,
+        rtp: RtpProtection | None = None,
     ) -> None:
-        self._session = session
+        self._session = session  # libsrtp: SRTCP always, RTP unless ``rtp`` says otherwise
         # what owns the libsrtp session (pylibsrtp's Session): kept alive as long as we may
         # protect with it, in Python or in the compiled Port, whatever aiortc does with it
         self._owner = owner
@@ -119,7 +126,14 @@ class Egress:
         self._queue_limit = queue_limit
         self._writer_added = False
         self._cdata, self._length, self._view = aiortc_hooks.srtp_buffers(SRTP_BUFFER)
-        self._protect = aiortc_hooks.SRTP_PROTECT
+        # issue 19: RTP through the compiled AES-GCM (streaming/srtp_protection.py) or libsrtp;
+        # the Port below calls the same function with the same context
+        self._rtp_owner = rtp.owner if rtp is not None else None
+        self.rtp_backend = rtp.name if rtp is not None else "libsrtp"
+        if rtp is None or rtp.name == "libsrtp":
+            self._protect, self._rtp_ctx = aiortc_hooks.SRTP_PROTECT, session
+        else:
+            self._protect, self._rtp_ctx = aiortc_hooks.c_protect(rtp.function, rtp.ctx)
         self._sendto: Callable[[memoryview | bytes, Any], int] = (
             sock.sendto if addr is not None else _connected_send(sock)
         )
@@ -133,7 +147,8 @@ class Egress:
         # issue 19 §4: the compiled fan-out's state for this connection (None: Python only)
         self.port: Any | None = None
         if backend is not None and addr is not None:
-            self.port = backend.port(*aiortc_hooks.srtp_addresses(session))
+            self.port = backend.port(*((rtp.ctx, rtp.function) if rtp is not None
+                                       else aiortc_hooks.srtp_addresses(session)))
         self._target(sock, addr)
         self._packets = 0  # what the Python paths sent; the Port counts its own
         self._bytes = 0
@@ -226,7 +241,7 @@ class Egress:
         view[:n] = template
         pack_into("!HII", view, 2, seq, ts, ssrc)
         length[0] = n
-        if self._protect(self._session, self._cdata, length):
+        if self._protect(self._rtp_ctx, self._cdata, length):
             self._errors += 1
             return False
         data = view[: length[0]]
@@ -262,7 +277,7 @@ class Egress:
         view[:n] = template
         pack_into("!HII", view, 2, seq, ts, ssrc)
         length[0] = n
-        if self._protect(self._session, self._cdata, length):
+        if self._protect(self._rtp_ctx, self._cdata, length):
             self._errors += 1
             return False
         n = length[0]
@@ -325,7 +340,7 @@ class Egress:
         view[n : n + size - 1] = ZEROS[: size - 1]
         view[n + size - 1] = size
         self._length[0] = n + size
-        if self._protect(self._session, self._cdata, self._length):
+        if self._protect(self._rtp_ctx, self._cdata, self._length):
             self._errors += 1
             return False
         try:

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from config import IceServer, MediaLimits, log_context
-from streaming import aiortc_hooks, send_backend
+from streaming import aiortc_hooks, send_backend, srtp_protection
 from streaming.adaptation import Reason, TileView
 from streaming.allocator import Allocator
 from streaming.channels import (
@@ -168,6 +168,7 @@ class MediaPlane:
         aiortc_hooks.check()
         # issue 19 §2: how the fan-out sends, chosen (and logged) once at start-up
         self.send_backend = send_backend.choose(limits.send_backend).name
+        self.srtp_backend = srtp_protection.announce(limits.srtp_backend)
         self.max_recordings = max_recordings  # RecordingSettings.max_per_node
         self.max_hls = max_hls  # HlsSettings.max_per_node
         self.packagers: dict[str, HlsPackager] = {}  # room -> its live HLS

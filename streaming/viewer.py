@@ -31,7 +31,7 @@ from aiortc.rtp import (
 )
 
 from config import IceServer, MediaLimits
-from streaming import aiortc_hooks, send_backend
+from streaming import aiortc_hooks, send_backend, srtp_protection
 from streaming.adaptation import TileView
 from streaming.egress import MAX_PADDING, Egress
 from streaming.errors import BadOffer
@@ -233,6 +233,7 @@ class ViewerLeg(Peer):
             asyncio.get_running_loop(),
             send_backend.choose(self.limits.send_backend),
             owner=aiortc_hooks.srtp_owner(dtls),
+            rtp=srtp_protection.for_viewer(dtls, self.limits.srtp_backend),
         )
         return self._egress
 

@@ -67,6 +67,11 @@ class NodeCollector:
                                     labels=["backend"])
         backend.add_metric([plane.send_backend], 1)
         yield backend
+        srtp = GaugeMetricFamily("pavilion_media_srtp_backend",
+                                 "Who protects viewers' RTP on AES-GCM connections: aes-gcm "
+                                 "(compiled) or libsrtp.", labels=["backend"])
+        srtp.add_metric([plane.srtp_backend], 1)
+        yield srtp
         totals = stats.totals
         for name, text in (
             ("received_packets", "Publisher RTP packets taken in."),
