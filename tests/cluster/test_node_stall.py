@@ -79,6 +79,12 @@ def _listed(client: RtcClient, joined: list[dict[str, Any]]) -> set[str]:
     return sources
 
 
+async def _member(node: Any, identity: str) -> tuple[RtcClient, dict[str, Any]]:
+    """A member of the room on ``node``, and its join's state."""
+    client = await RtcClient.connect(node, token(identity, ROOM))
+    return client, await client.ok("join", {"room": ROOM})
+
+
 def _presence(client: RtcClient) -> list[str]:
     """The exhibitor's presence events this client heard, in order."""
     return [name for name, event in client.events if name.startswith("participant.") and EXHIBITOR
@@ -97,16 +103,15 @@ async def test_a_join_while_the_media_node_looked_dead_gets_its_tracks_when_it_i
     async with aiohttp.ClientSession() as http:
         origin, other, publisher = await _publishing_origin(redis_url, pavilion_process,
                                                             pavilion_app, http)
-        early = await RtcClient.connect(other, token("visitor-early", ROOM))
-        before = (await early.ok("join", {"room": ROOM}))["tracks"]
+        early, state = await _member(other, "visitor-early")
+        before = state["tracks"]
         assert len(_listed(early, before)) == 2
         store = other.app[BACKEND_KEY].store  # nobody may sweep A: the stall is short
         blocker = LeaseHolder("test-blocker", "http://127.0.0.1:9")
         assert (await store.claim_lease("sweep:node-a", blocker, ttl_s=120)).holder == blocker
         await _freeze_until_dead(origin, other)
         try:
-            late = await RtcClient.connect(other, token("visitor-late", ROOM))
-            joined = await late.ok("join", {"room": ROOM})
+            late, joined = await _member(other, "visitor-late")
             assert joined["tracks"] == [] and joined["media_node"] is None
         finally:
             origin.proc.send_signal(signal.SIGCONT)
@@ -126,15 +131,14 @@ async def test_a_swept_media_node_that_comes_back_announces_its_tracks_again(
     async with aiohttp.ClientSession() as http:
         origin, other, publisher = await _publishing_origin(redis_url, pavilion_process,
                                                             pavilion_app, http)
-        early = await RtcClient.connect(other, token("visitor-early", ROOM))
-        before = (await early.ok("join", {"room": ROOM}))["tracks"]
+        early, state = await _member(other, "visitor-early")
+        before = state["tracks"]
         await _freeze_until_dead(origin, other)
         try:
             await _until_listed(early, before, 0)  # B swept A: track.unpublished, twice
             store = other.app[BACKEND_KEY].store
             assert await store.get_tracks(ROOM) is None
-            late = await RtcClient.connect(other, token("visitor-late", ROOM))
-            joined = await late.ok("join", {"room": ROOM})
+            late, joined = await _member(other, "visitor-late")
             assert joined["tracks"] == []
         finally:
             origin.proc.send_signal(signal.SIGCONT)

@@ -510,19 +510,26 @@ async def test_keeper_heartbeats_and_reannounces_what_expired(world: World) -> N
     assert keeper.healthy
 
 
-async def test_keeper_announces_members_a_sweep_removed_while_the_node_stalled(
-        world: World) -> None:
-    """Issue 13: a live node swept this one as dead (``participant.left`` went to the room);
-    the member is still here, so the write-back is announced as ``Joined``."""
+async def _fan_and_keeper(world: World) -> tuple[Keeper, list[list[Joined]]]:
+    """A fan in a broadcast, and a keeper driven by ``tick()`` whose write-backs it announces
+    (``on_rejoined``) are collected in the list returned."""
     await world.room("live", RoomKind.BROADCAST)
-    svc = world.service
-    keeper = Keeper(svc, interval_s=3600)
+    keeper = Keeper(world.service, interval_s=3600)
     told: list[list[Joined]] = []
 
     async def rejoined(events: list[Joined]) -> None:
         told.append(events)
     keeper.on_rejoined = rejoined
-    await svc.join(world.token("fan"), "live", media=True)
+    await world.service.join(world.token("fan"), "live", media=True)
+    return keeper, told
+
+
+async def test_keeper_announces_members_a_sweep_removed_while_the_node_stalled(
+        world: World) -> None:
+    """Issue 13: a live node swept this one as dead (``participant.left`` went to the room);
+    the member is still here, so the write-back is announced as ``Joined``."""
+    keeper, told = await _fan_and_keeper(world)
+    svc = world.service
     await keeper.tick()
     assert told == []  # nothing was gone
     assert await world.store.remove_participant("live", "fan", only_on=svc.node.node_id)
@@ -535,15 +542,8 @@ async def test_keeper_announces_members_a_sweep_removed_while_the_node_stalled(
 async def test_keeper_writes_back_silently_after_a_store_outage(world: World) -> None:
     """Records that lapsed while the Store was away were never announced gone: no ``Joined``
     (the node sends ``presence.sync`` instead)."""
-    await world.room("live", RoomKind.BROADCAST)
+    keeper, told = await _fan_and_keeper(world)
     svc = world.service
-    keeper = Keeper(svc, interval_s=3600)
-    told: list[list[Joined]] = []
-
-    async def rejoined(events: list[Joined]) -> None:
-        told.append(events)
-    keeper.on_rejoined = rejoined
-    await svc.join(world.token("fan"), "live", media=True)
     ping = world.store.ping
 
     async def away() -> None:
