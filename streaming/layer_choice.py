@@ -71,6 +71,10 @@ class LayerChooser:
         self.goal: int | None = None  # the next layer up, which the budget has not shown yet
         self.switches = 0
         self._started = False
+        # no layer offered (the publisher sends nothing): the answer stays None until one
+        # arrives, and the allocator's ``changed`` wakes the viewer then (issue 19: a paused
+        # room's viewers were chosen at every tick, ~0.2 ms/s each)
+        self._waiting = False
         self._resume: int | None = None  # the layer before the tile was hidden
         self._below_since: float | None = None
         self._weak_since: float | None = None
@@ -85,7 +89,7 @@ class LayerChooser:
         """No hold or backoff running and no layer to prove: the same budget, layers and view
         give the same answer later (streaming/viewer_adapt.py looks at such viewers less
         often, issue 19)."""
-        return (self._started and self.goal is None and self._resume is None
+        return ((self._started or self._waiting) and self.goal is None and self._resume is None
                 and self._up_at is None and self._below_since is None
                 and self._weak_since is None and self._above_since is None)
 
@@ -118,8 +122,9 @@ class LayerChooser:
         if not steps:
             # the publisher sends nothing: when its layers arrive again that is a first choice
             # (no up hold, no budget to prove: nothing was sent meanwhile to measure it by)
-            self._started = False
+            self._started, self._waiting = False, True
             return self._set(None, "bandwidth", now)
+        self._waiting = False
         if not self._started or self._resume is not None:
             return self._start(options, steps, budget, now)
         if current is not None and current not in steps:

@@ -234,3 +234,40 @@ async def test_feedback_meets_a_fresh_sample() -> None:
     assert calls == [], "a sample 50 ms old is fresh enough"
     viewer.adaptation.refresh(counters, now + 0.2, FEEDBACK_SAMPLE_S)
     assert calls == [now + 0.2] and viewer.adaptation.sampled_at == now + 0.2
+
+
+async def test_a_viewer_of_a_paused_publisher_settles_and_wakes_when_its_layers_return() -> None:
+    """The publisher sends nothing (every layer inactive): no answer but "none" until one
+    arrives, so its viewers are not chosen at every tick (issue 19: ~0.2 ms/s per viewer of a
+    paused room); the allocator's ``changed`` wakes them, and the layer comes back at once."""
+    viewer = Viewer()
+    now = viewer.settle()
+    active = True
+    viewer.ranked = lambda _source: [(0, LayerOption("", RATE, 640, 360, active))]  # type: ignore[method-assign]
+    active = False
+    chosen = 0
+    for step in range(1, 61):  # six seconds of a paused publisher, offered no layer
+        if viewer.due(now + step * 0.1, {id(viewer.source)} if step == 1 else None):
+            viewer.tick(now + step * 0.1)
+            chosen += step > 30  # the last three seconds: its send rate's window is long past
+    assert viewer.source.target_of(viewer.sub) is None
+    assert chosen == 6, "settled: twice a second, not ten times"
+    later = now + 6.0
+    assert not viewer.due(later + 0.1)
+    chosen = viewer.adaptation.choices
+    active = True
+    assert viewer.due(later + 0.1, {id(viewer.source)}), "its layers came back: news"
+    viewer.tick(later + 0.1)
+    assert viewer.source.target_of(viewer.sub) == 0, "at once: a first choice"
+    assert viewer.adaptation.choices == chosen + 1
+
+
+def test_a_chooser_offered_no_layer_is_settled_and_its_return_is_a_first_choice() -> None:
+    on = LayerOption("f", 1_500_000, 1280, 720, True)
+    off = LayerOption("f", 0, 1280, 720, False)
+    chooser = LayerChooser(SETTINGS)
+    chooser.choose([on], 5_000_000, TileView(), 0.0)
+    assert chooser.choose([off], 5_000_000, TileView(), 0.1).layer is None
+    assert chooser.settled, "nothing can change until a layer is offered again"
+    assert chooser.choose([on], 200_000, TileView(), 0.2).layer == 0, "no up hold"
+    assert chooser.settled
