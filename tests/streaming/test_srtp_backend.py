@@ -42,7 +42,7 @@ async def test_viewers_decode_every_packet_whoever_protects(plane: MediaPlane) -
     publisher = await publish(plane, "hall", codec="vp8")
     viewers = [await watch(plane, "hall", f"v{i}") for i in range(3)]
     await until(lambda: all(v.frames.get("video", 0) >= 30 and v.count("audio") >= 25
-                            for v in viewers))
+                            for v in viewers), 60)  # three decoding peers: slow on a loaded CI
     assert _backends(plane) == {expected}
     for viewer in viewers:
         assert contiguous(viewer.received["video"].sequences)
@@ -50,7 +50,7 @@ async def test_viewers_decode_every_packet_whoever_protects(plane: MediaPlane) -
     base = viewers[0].received["video"].packets[-1][0]
     lost = {(base + 10) % 65536, (base + 13) % 65536}
     viewers[0].lose(lost)  # answered from the cache: protected on the Python path
-    await until(lambda: lost <= set(viewers[0].received["video"].sequences), 10)
+    await until(lambda: lost <= set(viewers[0].received["video"].sequences), 30)
     assert plane.peer(viewers[0].peer_id).nacks_answered >= 2
     totals = plane.stats().totals
     assert totals.send_errors == 0 and totals.dropped_packets == 0
