@@ -217,6 +217,7 @@ class Row:
     idle_adapt_ms: float = 0.0  # of the idle cost: adaptation ticks (ms/s a viewer)
     idle_gc_ms: float = 0.0  # of the idle cost: garbage collections (ms/s a viewer)
     loopback: float = 0.0  # share of the server's CPU delivering its copies on loopback (--perf)
+    busy_adapt_ms: float = 0.0  # adaptation ticks in the busy window (ms/s a viewer)
 
     @property
     def sender_us(self) -> float:
@@ -298,11 +299,13 @@ async def run_system(system: str, sizes: list[int], seconds: float, checkers: in
         recording = LoopbackShare(server.process.pid) if perf and server.process.pid else None
         if recording is not None:
             await recording.start()
+        adapt0, _ = await ask("costs")
         cpu0 = await ask("cpu")
         client0 = time.process_time()
         wall0 = time.monotonic()
         await asyncio.sleep(seconds)
         cpu1 = await ask("cpu")
+        adapt1, _ = await ask("costs")
         loopback = await recording.stop() if recording is not None else 0.0
         wall = time.monotonic() - wall0
         client = (time.process_time() - client0) / wall
@@ -320,6 +323,7 @@ async def run_system(system: str, sizes: list[int], seconds: float, checkers: in
             _span_ratio(sample),
             _span_ratio(checked) if checked else 1.0,
             loopback=loopback,
+            busy_adapt_ms=(adapt1 - adapt0) * 1000 / wall / max(1, size),
         )
         if idle:
             await _idle_cost(row, ask, publisher, idle, delivered / wall)
@@ -331,6 +335,7 @@ async def run_system(system: str, sizes: list[int], seconds: float, checkers: in
               f" {row.per_copy_us:.1f} µs a copy beyond it;" if idle else "",
               f"  silent viewers {silent};" if silent else "",
               f"  loopback delivery {loopback:.0%} of the server's CPU;" if perf else "",
+              f"  adaptation {row.busy_adapt_ms:.3f} ms/s a viewer;",
               f"  client {client:.2f} s/s;", await ask("stats"), flush=True)
         if system == "relay" and row.frame_delivery < 0.99:
             break

@@ -95,15 +95,16 @@ async def _serve(system: str, conn: Any, windows: str = "") -> None:
 
 
 # system -> how Pavilion runs (issue 19 §4): (one UDP port for every peer, [media]
-# send_backend, the per-viewer loop in C, settled_ms, [media] srtp_backend)
+# send_backend, the per-viewer loop in C, settled_ms (None: the node's default), [media]
+# srtp_backend)
 PAVILION_MODES = {
-    "pavilion": (False, "auto", True, 500, "auto"),  # per-peer ports: each copy sent at once
+    "pavilion": (False, "auto", True, None, "auto"),  # per-peer ports: each copy sent at once
     # the same with the loop in Python and libsrtp: the code before issue 19 §4
-    "pavilion-python": (False, "auto", False, 500, "libsrtp"),
-    "pavilion-1port": (True, "auto", True, 500, "auto"),  # one port, C loop, one sendmmsg
-    "pavilion-1port-libsrtp": (True, "auto", True, 500, "libsrtp"),  # the same, RTP by libsrtp
-    "pavilion-1port-python": (True, "auto", False, 500, "auto"),  # the loop in Python
-    "pavilion-1port-sendto": (True, "sendto", False, 500, "auto"),  # Python, sendto a copy
+    "pavilion-python": (False, "auto", False, None, "libsrtp"),
+    "pavilion-1port": (True, "auto", True, None, "auto"),  # one port, C loop, one sendmmsg
+    "pavilion-1port-libsrtp": (True, "auto", True, None, "libsrtp"),  # the same, RTP by libsrtp
+    "pavilion-1port-python": (True, "auto", False, None, "auto"),  # the loop in Python
+    "pavilion-1port-sendto": (True, "sendto", False, None, "auto"),  # Python, sendto a copy
     # settled viewers' layers chosen at every 100 ms tick, as before issue 19's settled_ms
     "pavilion-1port-eager": (True, "auto", True, 100, "auto"),
 }
@@ -118,7 +119,7 @@ def free_udp_port() -> int:
 class PavilionServer:
     def __init__(
         self, one_port: bool = False, backend: str = "auto", compiled: bool = True,
-        settled_ms: int = 500, srtp: str = "auto",
+        settled_ms: int | None = None, srtp: str = "auto",
     ) -> None:
         from config import AdaptSettings, MediaLimits
         from streaming import MediaPlane, send_backend
@@ -128,6 +129,7 @@ class PavilionServer:
 
         # one port announced on 127.0.0.1: one socket for every viewer (docs/media.md)
         port = {"udp_port": free_udp_port(), "announce_ip": "127.0.0.1"} if one_port else {}
+        settled = {} if settled_ms is None else {"settled_ms": settled_ms}
         self.plane = MediaPlane(MediaLimits(  # its peers offer this machine's own addresses
             max_viewers_per_track=10_000, allow_loopback_candidates=True,
             allow_private_candidates=True, send_backend=backend, srtp_backend=srtp,
@@ -135,7 +137,7 @@ class PavilionServer:
             # downlink estimate stays at its start: at the default 1 Mbit/s the ~1.1 Mbit/s
             # clip was "weak" and video paused for some or all viewers (padding probes only),
             # read as 1-40 % frame delivery with 100 % packets (issue 19 measurements)
-            adapt=AdaptSettings(start_kbps=20_000, settled_ms=settled_ms), **port))
+            adapt=AdaptSettings(start_kbps=20_000, **settled), **port))
         self.adapt_cpu_s = 0.0  # CPU seconds in adaptation ticks (every viewer, every 100 ms)
         self._adapt_mark = 0.0
         allocator = self.plane.allocator

@@ -98,8 +98,10 @@ class AdaptSettings(_Section):
     probe_loss_abort: float = Field(default=0.05, gt=0.0, le=1.0)
     probe_drop_ratio: float = Field(default=0.1, ge=0.0, le=1.0)  # overuse: 0.85x
     # a settled viewer's layers are chosen again this often (and at once on news); 100: every
-    # adaptation tick, as before issue 19 (CPU per viewer against reaction to a slow change)
-    settled_ms: int = Field(default=500, ge=100, le=5_000)
+    # adaptation tick, as before issue 19 (CPU per viewer against reaction to a slow change).
+    # A settled viewer is on the top of its ladder: only its layer's rate growing past its
+    # budget waits for this (a link it congests answers with feedback, which is news)
+    settled_ms: int = Field(default=2_000, ge=100, le=5_000)
 
     @model_validator(mode="after")
     def _ordered(self) -> AdaptSettings:

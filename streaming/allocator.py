@@ -95,6 +95,8 @@ class Allocator:
         options: Callable[[Source], Ranked] = lambda source: ranked.get(id(source), [])  # noqa: E731
         probing: list[ViewerLeg] = []
         for leg in list(self._legs()):
+            if now < leg.adaptation.wake_at and not changed:
+                continue  # settled, sampled, no news: nothing to do (ViewerAdaptation.wake_at)
             for quality in leg.adapt(options, now, changed):
                 self._on_quality(leg, quality)
             if leg.adaptation.padding_bps > 0:

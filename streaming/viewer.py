@@ -336,7 +336,10 @@ class ViewerLeg(Peer):
         keyframe's loss named 233 old packets at once, read as 666 % loss in 0.5 s."""
         newest = sub.forwarder.last_seq
         recent = [seq for seq in seqs if (newest - seq) & 0xFFFF < RECENT_SEQS]
-        self.nacked += len(self._lost.fresh([(ssrc << 16) | seq for seq in recent], now))
+        fresh = len(self._lost.fresh([(ssrc << 16) | seq for seq in recent], now))
+        if fresh:
+            self.nacked += fresh
+            self.adaptation.on_nack()
 
     def _resendable(self, ssrc: int, seqs: list[int], now: float) -> list[int]:
         """The NACKed numbers to resend now (RFC 4585 §6.2.1): each at most once per

@@ -10,8 +10,12 @@ send path records), on the test's own clock.
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import struct
+
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 
 from config import AdaptSettings, MediaLimits
 from streaming import rtp_header
@@ -271,3 +275,47 @@ def test_a_chooser_offered_no_layer_is_settled_and_its_return_is_a_first_choice(
     assert chooser.settled, "nothing can change until a layer is offered again"
     assert chooser.choose([on], 200_000, TileView(), 0.2).layer == 0, "no up hold"
     assert chooser.settled
+
+
+@given(st.lists(st.sampled_from(["tick", "remb-low", "remb-high", "loss", "clean", "nack",
+                                 "touch", "feedback"]), min_size=1, max_size=80))
+@example(["nack", "tick"]).via("a NACK between two samples")
+@example(["remb-low", "tick"]).via("a fall between two samples")
+@example(["tick", "tick", "tick", "tick"]).via("the next sample")
+@settings(max_examples=100, deadline=None)
+def test_a_viewer_passed_by_is_one_that_would_neither_choose_nor_sample(
+    events: list[str],
+) -> None:
+    """The allocator passes a viewer by while ``now < wake_at`` (issue 19: calling into every
+    settled viewer at every tick cost ~3 % of a busy node): whatever came before, such a tick
+    would neither choose (:meth:`due`) nor sample (``refresh`` at ``SETTLED_SAMPLE_S``)."""
+    asyncio.run(_pass_by(events))  # a Source needs a running loop
+
+
+async def _pass_by(events: list[str]) -> None:
+    viewer = Viewer()
+    now = viewer.settle()
+    adaptation = viewer.adaptation
+    for event in events:
+        now += 0.1 if event == "tick" else 0.01
+        if event == "tick":
+            due = viewer.due(now)
+            samples = now - adaptation.sampled_at >= SETTLED_SAMPLE_S
+            if now < adaptation.wake_at:
+                assert not due and not samples, (now, adaptation.wake_at)
+            if due:
+                viewer.tick(now)
+            else:
+                adaptation.refresh(viewer.sent, now, SETTLED_SAMPLE_S)
+        elif event.startswith("remb"):
+            adaptation.on_remb(600_000 if event == "remb-low" else 20_000_000, now)
+        elif event in ("loss", "clean"):
+            adaptation.on_loss(0.3 if event == "loss" else 0.0, now)
+        elif event == "nack":
+            viewer.nacked += 1
+            adaptation.on_nack()
+        elif event == "touch":
+            adaptation.touch()
+        else:
+            adaptation.refresh(viewer.sent, now, FEEDBACK_SAMPLE_S)
+        viewer.octets += RATE // 8 // 100
