@@ -88,9 +88,8 @@ class ConsentWatch:
             if remaining <= 0:
                 break
             aiortc_hooks.stop_ice_consent(self.dtls)  # aioice starts its own once connected
-            try:  # in this task: wait_for's own task for each check was a cost per viewer
-                async with asyncio.timeout(remaining):
-                    ok = await aiortc_hooks.consent_check(self.dtls)
+            try:
+                ok = await asyncio.wait_for(aiortc_hooks.consent_check(self.dtls), remaining)
             except TimeoutError:
                 ok = False
             if ok:
