@@ -775,57 +775,6 @@ flush(Fanout *f)
     return result;
 }
 
-/* The object in ``obj``'s slot ``attr`` (borrowed), NULL when it has none: no reference taken,
- * no error set; only for prefetching. */
-static PyObject *
-peek(PyObject *obj, Attr *attr)
-{
-    PyObject **slot = obj == NULL ? NULL : slot_of(obj, attr);
-    return slot == NULL ? NULL : *slot;
-}
-
-static void
-prefetch_lines(const void *at, int lines)
-{
-    for (int i = 0; i < lines; i++)
-        __builtin_prefetch((const char *)at + 64 * i);
-}
-
-/* Ask the cache for what the copies ahead will read (issue 19). A viewer's objects lie apart on
- * the heap; at 400 viewers the first touch of each (perf: the reference count increment in
- * attr_get, 4 % of a busy node) was most of this loop's own time. One level of pointers per
- * step, so each read here finds its line already asked for: the Subscription WARM_AHEAD copies
- * ahead, then its egress, Forwarder and template key, then the Port, then the Port's SRTP
- * context. A prefetch never faults and changes nothing but timing. */
-#define WARM_AHEAD 4
-static void
-warm(PyObject *subs, Py_ssize_t i, Py_ssize_t n)
-{
-    if (i + WARM_AHEAD < n)
-        prefetch_lines(PyList_GET_ITEM(subs, i + WARM_AHEAD), 4);
-    if (i + 3 < n) {
-        PyObject *sub = PyList_GET_ITEM(subs, i + 3);
-        PyObject *egress = peek(sub, &a_egress), *fwd = peek(sub, &a_forwarder);
-        PyObject *key = peek(sub, &a_template_key);
-        if (egress != NULL)
-            prefetch_lines(egress, 2);
-        if (fwd != NULL)
-            prefetch_lines(fwd, 1);
-        if (key != NULL)
-            prefetch_lines(key, 1);
-    }
-    if (i + 2 < n) {
-        PyObject *port = peek(peek(PyList_GET_ITEM(subs, i + 2), &a_egress), &a_port);
-        if (port != NULL)
-            prefetch_lines(port, 1);
-    }
-    if (i + 1 < n) {
-        PyObject *port = peek(peek(PyList_GET_ITEM(subs, i + 1), &a_egress), &a_port);
-        if (port != NULL && Py_IS_TYPE(port, &PortType))
-            prefetch_lines(((PortObject *)port)->ctx, 2);
-    }
-}
-
 static PyObject *
 fastsend_fanout(PyObject *self, PyObject *args)
 {
@@ -847,10 +796,8 @@ fastsend_fanout(PyObject *self, PyObject *args)
     }
     unsigned long long call = ++fanout_calls;
     int ok = 0;
-    for (Py_ssize_t i = 0; i < n && ok == 0; i++) {
-        warm(snapshot, i, n);
+    for (Py_ssize_t i = 0; i < n && ok == 0; i++)
         ok = one_copy(&f, PyList_GET_ITEM(snapshot, i), templates, make, seq, ts, size, call);
-    }
     /* what was protected goes out even after an error: libsrtp's packet index moved on */
     PyObject *exc_type, *exc, *exc_tb;
     PyErr_Fetch(&exc_type, &exc, &exc_tb);
