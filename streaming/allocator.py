@@ -24,12 +24,7 @@ from streaming.viewer_adapt import Quality, Ranked
 TICK_S = 0.1
 PACE_S = 0.01
 PAUSE_AFTER_S = 3.0
-# a layer told to resume is offered as paused until it arrives, this long at most. 2 s was too
-# short once on a loaded CI: a studio paused down to q for long had to ramp its send estimate
-# back up before the layer came, the viewer's try failed, its up hold doubled and the layer was
-# paused again: at the end the studio sent only q. Waiting longer costs nothing: the viewer
-# gets its current layer until the resumed one's keyframe
-RESUME_S = 5.0
+RESUME_S = 2.0  # a layer told to resume is offered as paused until it arrives, this long at most
 
 Shape = tuple[tuple[object, ...], ...]  # a Source's offer, rates aside
 QualitySink = Callable[[ViewerLeg, Quality], None]
